@@ -1,0 +1,1 @@
+"""Ratio benchmarks of mql: `make bench` or `python -m bench --help`."""

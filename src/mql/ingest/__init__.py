@@ -1,0 +1,1 @@
+"""Adapters that turn files and messages into records, and records into files."""

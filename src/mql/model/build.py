@@ -1,0 +1,404 @@
+"""Checks what the schema cannot (names, fields, event types, condition grammar,
+references between sections) and builds the frozen `Model`, collecting every problem."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from mql.errors import Problem
+from mql.model import document as d
+from mql.model.conditions import (
+    LIST_OPS,
+    NUMERIC_OPS,
+    OPS,
+    PRESENCE_OPS,
+    TEXT_OPS,
+    Activity,
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Not,
+)
+from mql.model.spec import (
+    TOTAL,
+    Criterion,
+    Decay,
+    FastTrack,
+    FitRule,
+    Grades,
+    IntentRule,
+    Minimums,
+    Model,
+    MqlDefinition,
+    Score,
+)
+from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
+from mql.model.yaml_marks import Located, Path
+
+Scope = Literal["fit", "event", "criteria"]
+_PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.75)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Builder:
+    """Turns a shape-checked `ModelDoc` into a `Model`; `problems` lists what is wrong."""
+
+    def __init__(self, located: Located, source: str) -> None:
+        self.located = located
+        self.source = source
+        self.problems: list[Problem] = []
+        self.event_types: frozenset[str] = EVENT_TYPES
+        self.contact_fields: frozenset[str] = CONTACT_FIELDS
+        self.account_fields: frozenset[str] = ACCOUNT_FIELDS
+        self.score_names: tuple[str, ...] = ()
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> None:
+        mark = self.located.mark(path, key=key)
+        dotted = ""
+        for part in path:
+            dotted += f"[{part}]" if isinstance(part, int) else ("." if dotted else "") + part
+        self.problems.append(Problem(self.source, mark.line, mark.column, dotted, message))
+
+    # -- the document -------------------------------------------------------------------
+
+    def build(self, doc: d.ModelDoc) -> Model:
+        self.event_types = EVENT_TYPES | frozenset(doc.event_types)
+        self.contact_fields = CONTACT_FIELDS | frozenset(doc.fields.contact)
+        self.account_fields = ACCOUNT_FIELDS | frozenset(doc.fields.account)
+        for name in doc.scores:
+            if name in ("fit", "intent", TOTAL):
+                self.problem(("scores", name), f'"{name}" is reserved; choose another name',
+                             key=True)
+        self.score_names = ("fit", "intent", *doc.scores, TOTAL)
+        default_decay = self.decay(doc.decay, ("decay",))
+        scores = {
+            "fit": self.fit_score("fit", doc.fit, ("fit",)),
+            "intent": self.intent_score("intent", doc.intent, ("intent",), default_decay),
+        }
+        for name, section in doc.scores.items():
+            path = ("scores", name)
+            if isinstance(section, d.FitScoreDoc):
+                scores[name] = self.fit_score(name, section, path)
+            else:
+                scores[name] = self.intent_score(name, section, path, default_decay)
+        return Model(
+            name=doc.name,
+            version=doc.version,
+            description=doc.description,
+            scores=scores,
+            mql=self.mql(doc.mql, scores),
+            grades=self.grades(doc.grades, scores),
+            exit_below=self.minimums(doc.exit.below, ("exit", "below")) if doc.exit else (),
+            contact_fields=frozenset(doc.fields.contact),
+            account_fields=frozenset(doc.fields.account),
+            event_types=frozenset(doc.event_types),
+        )
+
+    def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
+        if raw is None:
+            return default if default is not None else Decay.none()
+        if raw == "none" or raw is False:
+            return Decay.none()
+        if not isinstance(raw, dict) or len(raw) != 1:
+            self.problem(path, "expected none, {half_life_days: N} or {loss_per_quarter: F}")
+            return Decay.none()
+        (key, value), = raw.items()
+        if key not in ("half_life_days", "loss_per_quarter"):
+            self.problem((*path, key), "unknown key (expected half_life_days or "
+                         f"loss_per_quarter){_suggest(str(key), ['half_life_days', 'loss_per_quarter'])}",
+                         key=True)
+        elif not _is_number(value):
+            self.problem((*path, key), f"expected a number, got {value!r}")
+        elif key == "half_life_days" and value > 0:
+            return Decay(float(value))
+        elif key == "loss_per_quarter" and 0 < value < 1:
+            return Decay.from_loss_per_quarter(float(value))
+        else:
+            limits = "greater than 0" if key == "half_life_days" else "between 0 and 1 (exclusive)"
+            self.problem((*path, key), f"must be {limits}, got {value}")
+        return Decay.none()
+
+    def unique(self, names: Sequence[str], path: Path, what: str) -> None:
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                self.problem((*path, i, "name"), f'another {what} is already named "{name}"')
+            seen.add(name)
+
+    def fit_score(self, name: str, doc: d.FitDoc, path: Path) -> Score:
+        self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
+        rules = tuple(
+            FitRule(r.name, self.condition(r.when, (*path, "rules", i, "when"), "fit"),
+                    r.points, r.description)
+            for i, r in enumerate(doc.rules)
+        )
+        return Score(name, "fit", rules, doc.max, Decay.none(), doc.description)
+
+    def intent_score(self, name: str, doc: d.IntentDoc, path: Path, default: Decay) -> Score:
+        self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
+        rules = tuple(self.intent_rule(r, (*path, "rules", i)) for i, r in enumerate(doc.rules))
+        decay = self.decay(doc.decay, (*path, "decay"), default)
+        return Score(name, "intent", rules, doc.max, decay, doc.description)
+
+    def intent_rule(self, r: d.IntentRuleDoc, path: Path) -> IntentRule:
+        if (r.min_count is None) != (r.within_days is None):
+            given, absent = ("min_count", "within_days") if r.within_days is None else (
+                "within_days", "min_count")
+            self.problem((*path, given), f"a windowed rule needs both min_count and "
+                         f"within_days; add {absent}")
+        if r.min_count is not None and r.cap is not None:
+            self.problem((*path, "cap"), "a windowed rule (min_count) scores its points once; "
+                         "cap has no effect here, remove it")
+        if r.cap is not None and r.cap > abs(r.points) * 1e12:
+            self.problem((*path, "cap"), "cap is so large it never applies")
+        return IntentRule(
+            name=r.name,
+            events=self.events(r.event, (*path, "event")),
+            points=r.points,
+            where=None if r.when is None else self.condition(r.when, (*path, "when"), "event"),
+            cap=r.cap,
+            min_count=r.min_count,
+            within_days=r.within_days,
+            level=r.level,
+            description=r.description,
+        )
+
+    def events(self, names: list[str], path: Path) -> tuple[str, ...]:
+        if not names:
+            self.problem(path, "name at least one event type")
+        for i, name in enumerate(names):
+            if name not in self.event_types:
+                where = path if len(names) == 1 and not isinstance(
+                    self.located_value(path), list) else (*path, i)
+                self.problem(where, f'unknown event "{name}"{_suggest(name, self.event_types)}; '
+                             "declare custom types under event_types")
+        return tuple(names)
+
+    def located_value(self, path: Path) -> Any:
+        node: Any = self.located.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+    # -- mql, grades, exit ---------------------------------------------------------------
+
+    def mql(self, doc: d.MqlDoc, scores: dict[str, Score]) -> MqlDefinition:
+        thresholds = tuple(
+            self.minimums(t, ("mql", "thresholds", i) if isinstance(
+                self.located_value(("mql", "thresholds")), list) else ("mql", "thresholds"))
+            for i, t in enumerate(doc.thresholds)
+        )
+        self.unique([c.name for c in doc.criteria], ("mql", "criteria"), "criterion")
+        criteria = tuple(
+            Criterion(c.name, self.condition(c.when, ("mql", "criteria", i, "when"), "criteria"),
+                      c.description)
+            for i, c in enumerate(doc.criteria)
+        )
+        self.unique([f.name for f in doc.fast_track], ("mql", "fast_track"), "fast-track rule")
+        fast_track = tuple(
+            FastTrack(
+                f.name,
+                self.events(f.event, ("mql", "fast_track", i, "event")),
+                None if f.when is None
+                else self.condition(f.when, ("mql", "fast_track", i, "when"), "event"),
+                f.within_days,
+                f.description,
+            )
+            for i, f in enumerate(doc.fast_track)
+        )
+        if not (thresholds or criteria or fast_track):
+            self.problem(("mql",), "the MQL definition is empty; give thresholds, criteria "
+                         "or fast_track")
+        return MqlDefinition(thresholds, criteria, fast_track)
+
+    def minimums(self, raw: dict[str, float], path: Path) -> Minimums:
+        if not raw:
+            self.problem(path, "name at least one score and its threshold")
+        for name in raw:
+            if name not in self.score_names:
+                self.problem((*path, name), f'unknown score "{name}"'
+                             f"{_suggest(name, self.score_names)}; scores are "
+                             f"{', '.join(self.score_names)}", key=True)
+        return tuple((name, float(value)) for name, value in raw.items())
+
+    def grades(self, doc: d.GradesDoc | None, scores: dict[str, Score]) -> Grades | None:
+        if doc is None:
+            return None
+        for key, name in (("fit_score", doc.fit_score), ("intent_score", doc.intent_score)):
+            if name not in scores:
+                self.problem(("grades", key), f'unknown score "{name}"'
+                             f"{_suggest(name, scores)}")
+        fit = self.bands(doc.fit, ("grades", "fit"), "ABCDEF")
+        intent = self.bands(doc.intent, ("grades", "intent"), "123456")
+        floor_fit = "ABCDEF"[len(fit)] if len(fit) < 6 else "F"
+        floor_intent = "123456"[len(intent)] if len(intent) < 6 else "6"
+        return Grades(doc.fit_score, fit, doc.intent_score, intent, floor_fit, floor_intent)
+
+    def bands(self, raw: dict[str, float], path: Path, labels: str) -> tuple[tuple[str, float], ...]:
+        bands = tuple((str(k), float(v)) for k, v in raw.items())
+        expected = labels[: len(bands)]
+        if "".join(b for b, _ in bands) != expected:
+            self.problem(path, f"name the bands {', '.join(expected)} in that order, each with "
+                         f"its minimum score (the band below {expected[-1:] or labels[0]} is "
+                         f"{labels[len(bands)] if len(bands) < len(labels) else 'the rest'})")
+        elif any(a[1] < b[1] for a, b in zip(bands, bands[1:], strict=False)):
+            self.problem(path, "band minimums must not increase from the best band down")
+        return bands
+
+    # -- conditions ----------------------------------------------------------------------
+
+    def condition(self, raw: Any, path: Path, scope: Scope) -> Condition:
+        shapes = "{field, op, value}, {all: [...]}, {any: [...]} or {not: ...}"
+        if scope == "criteria":
+            shapes = "{field, op, value}, {activity, min_count, within_days}, " + shapes[19:]
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected a condition: {shapes}")
+            return All(())
+        for combinator, cls in (("all", All), ("any", AnyOf)):
+            if combinator in raw:
+                self.only(raw, {combinator}, path)
+                items = raw[combinator]
+                if not isinstance(items, list) or not items:
+                    self.problem((*path, combinator), "expected a non-empty list of conditions")
+                    return All(())
+                return cls(tuple(self.condition(c, (*path, combinator, i), scope)
+                                 for i, c in enumerate(items)))
+        if "not" in raw:
+            self.only(raw, {"not"}, path)
+            return Not(self.condition(raw["not"], (*path, "not"), scope))
+        if "activity" in raw:
+            if scope != "criteria":
+                self.problem((*path, "activity"), "activity conditions belong in mql.criteria",
+                             key=True)
+                return All(())
+            return self.activity(raw, path)
+        if "field" in raw:
+            return self.compare(raw, path, scope)
+        self.problem(path, f"expected a condition: {shapes}")
+        return All(())
+
+    def only(self, raw: dict[str, Any], allowed: set[str], path: Path) -> None:
+        for key in raw:
+            if key not in allowed:
+                self.problem((*path, key), f"unknown key (expected {', '.join(sorted(allowed))})"
+                             f"{_suggest(str(key), allowed)}", key=True)
+
+    def activity(self, raw: dict[str, Any], path: Path) -> Activity:
+        self.only(raw, {"activity", "where", "min_count", "within_days"}, path)
+        events = raw["activity"] if isinstance(raw["activity"], list) else [raw["activity"]]
+        names = self.events([str(e) for e in events], (*path, "activity"))
+        min_count = raw.get("min_count", 1)
+        if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
+            self.problem((*path, "min_count"), f"expected a whole number >= 1, got {min_count!r}")
+            min_count = 1
+        within = raw.get("within_days")
+        if within is None:
+            self.problem(path, "within_days is required (how recent the activity must be)")
+            within = 30.0
+        elif not _is_number(within) or within <= 0:
+            self.problem((*path, "within_days"), f"expected a number > 0, got {within!r}")
+            within = 30.0
+        where = raw.get("where")
+        return Activity(
+            names, min_count, float(within),
+            None if where is None else self.condition(where, (*path, "where"), "event"),
+        )
+
+    def compare(self, raw: dict[str, Any], path: Path, scope: Scope) -> Compare:
+        self.only(raw, {"field", "op", "value", "case_sensitive"}, path)
+        field, op = raw.get("field"), raw.get("op")
+        if not isinstance(field, str):
+            self.problem((*path, "field"), f"expected a field name, got {field!r}")
+            field = "?"
+        else:
+            self.check_field(field, (*path, "field"), scope)
+        if op not in OPS:
+            self.problem((*path, "op") if "op" in raw else path,
+                         f"unknown operator {op!r}{_suggest(str(op), OPS)}; operators are "
+                         f"{', '.join(OPS)}" if op is not None else "op is required")
+            return Compare(field, "exists")
+        case = raw.get("case_sensitive", False)
+        if not isinstance(case, bool):
+            self.problem((*path, "case_sensitive"), f"expected true or false, got {case!r}")
+            case = False
+        value = self.operand(str(op), raw, path, case)
+        return Compare(field, str(op), value, case)
+
+    def operand(self, op: str, raw: dict[str, Any], path: Path, case: bool) -> Any:
+        where = (*path, "value")
+        if op in PRESENCE_OPS:
+            if "value" in raw:
+                self.problem(where, f"{op} takes no value", key=True)
+            return None
+        if "value" not in raw:
+            self.problem(path, f"value is required for {op}")
+            return None
+        value = raw["value"]
+        if op == "between":
+            if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
+                self.problem(where, f"between expects [low, high] numbers, got {value!r}")
+                return (0, 0)
+            if value[0] > value[1]:
+                self.problem(where, f"between expects low <= high, got {value!r}")
+            return (value[0], value[1])
+        if op in LIST_OPS:
+            if not isinstance(value, list) or not value:
+                self.problem(where, f"{op} expects a non-empty list, got {value!r}")
+                return ()
+            if any(isinstance(v, dict | list) for v in value):
+                self.problem(where, f"{op} expects a list of plain values")
+            return tuple(value)
+        if op in NUMERIC_OPS and not _is_number(value):
+            self.problem(where, f"{op} expects a number, got {value!r}")
+            return 0
+        if op in TEXT_OPS and not isinstance(value, str):
+            self.problem(where, f"{op} expects text, got {value!r}")
+            return ""
+        if op == "matches":
+            try:
+                re.compile(value, 0 if case else re.IGNORECASE)
+            except re.error as exc:
+                self.problem(where, f"not a valid regular expression: {exc}")
+                return ""
+        if isinstance(value, dict | list) or value is None:
+            self.problem(where, f"{op} expects one plain value, got {value!r}")
+            return ""
+        return value
+
+    def check_field(self, field: str, path: Path, scope: Scope) -> None:
+        prefix, _, name = field.partition(".")
+        if scope == "event":
+            if prefix in ("contact", "account", "score") and name:
+                self.problem(path, f"conditions on events test event properties (url, asset, "
+                             f"utm_source ...); {field} belongs in fit rules or mql.criteria")
+            elif not _PROPERTY.match(field):
+                self.problem(path, f"{field!r} is not a property name")
+            return
+        tables: dict[str, Iterable[str]] = {
+            "contact": self.contact_fields,
+            "account": self.account_fields,
+        }
+        if scope == "criteria":
+            tables["score"] = self.score_names
+        if prefix not in tables or not name:
+            choices = " or ".join(f"{t}.<name>" for t in tables)
+            self.problem(path, f'unknown field "{field}"; fields here are {choices}')
+        elif name not in tables[prefix]:
+            hint = _suggest(name, tables[prefix])
+            extra = "" if prefix == "score" else f"; declare custom ones under fields.{prefix}"
+            self.problem(path, f'unknown {prefix} field "{name}"{hint}{extra}')

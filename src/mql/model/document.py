@@ -1,0 +1,124 @@
+"""The pydantic schema of the model file: one class per section, unknown keys rejected.
+
+This is the edge where YAML data is checked for shape (types, required keys, ranges).
+Conditions and decay have their own small grammars and are checked in `parse.py`, which
+also turns a valid document into the frozen `Model` the core computes with.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Points = Annotated[float, Field(allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _listed(value: Any) -> Any:
+    """One item where a list is expected becomes a list of one."""
+    return value if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+EventTypes = Annotated[list[str], BeforeValidator(_listed)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FitRuleDoc(Section):
+    name: Name
+    description: str | None = None
+    when: Any
+    points: Points
+
+
+class IntentRuleDoc(Section):
+    name: Name
+    description: str | None = None
+    event: EventTypes
+    when: Any = None
+    points: Points
+    cap: NonNegative | None = None
+    min_count: Annotated[int, Field(ge=1)] | None = None
+    within_days: Positive | None = None
+    level: Literal["contact", "account"] = "contact"
+
+
+class FitDoc(Section):
+    description: str | None = None
+    max: Points | None = None
+    rules: list[FitRuleDoc]
+
+
+class IntentDoc(Section):
+    description: str | None = None
+    max: Points | None = None
+    decay: Any = None
+    rules: list[IntentRuleDoc]
+
+
+class FitScoreDoc(FitDoc):
+    kind: Literal["fit"]
+
+
+class IntentScoreDoc(IntentDoc):
+    kind: Literal["intent"]
+
+
+class CriterionDoc(Section):
+    name: Name
+    description: str | None = None
+    when: Any
+
+
+class FastTrackDoc(Section):
+    name: Name
+    description: str | None = None
+    event: EventTypes
+    when: Any = None
+    within_days: Positive = 30.0
+
+
+class MqlDoc(Section):
+    thresholds: Annotated[list[dict[str, Points]], BeforeValidator(_listed)] = []
+    criteria: list[CriterionDoc] = []
+    fast_track: list[FastTrackDoc] = []
+
+
+class GradesDoc(Section):
+    fit_score: str = "fit"
+    intent_score: str = "intent"
+    fit: dict[str, Points]
+    intent: dict[str, Points]
+
+
+class ExitDoc(Section):
+    below: dict[str, Points]
+
+
+class FieldsDoc(Section):
+    contact: list[Name] = []
+    account: list[Name] = []
+
+
+class ModelDoc(Section):
+    name: Name
+    version: Annotated[str, BeforeValidator(_text)] | None = None
+    description: str | None = None
+    fields: FieldsDoc = FieldsDoc()
+    event_types: list[Name] = []
+    decay: Any = None
+    fit: FitDoc
+    intent: IntentDoc
+    scores: dict[Name, Annotated[FitScoreDoc | IntentScoreDoc, Field(discriminator="kind")]] = {}
+    mql: MqlDoc
+    grades: GradesDoc | None = None
+    exit: ExitDoc | None = None

@@ -1,0 +1,187 @@
+"""Decayed sums, recent-event windows and the exact time a score falls under a line.
+
+An event of `p` points at `t_e` is worth `p * 2**(-(t - t_e)/h)` at `t`. Decay is linear
+in the points, so a state can be carried forward in O(1) per event and a late event is
+added exactly as if it had arrived on time.
+
+>>> from datetime import datetime, timezone, timedelta
+>>> from mql.model.spec import Decay
+>>> t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+>>> week = Decay(7.0)
+>>> s = DecayedSum.start(10.0, t0).add(10.0, t0 + timedelta(days=7), week)
+>>> s.value_at(t0 + timedelta(days=14), week)
+7.5
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mql.model.spec import Decay
+
+
+@dataclass(frozen=True, slots=True)
+class DecayedSum:
+    """Points decayed to `as_of`; add() and merge() give the same result in any order."""
+
+    value: float
+    as_of: datetime
+
+    @classmethod
+    def start(cls, points: float, at: datetime) -> DecayedSum:
+        return cls(points, at)
+
+    def add(self, points: float, at: datetime, decay: Decay) -> DecayedSum:
+        """This sum with `points` earned at `at` (earlier or later than `as_of`)."""
+        if at >= self.as_of:
+            age = (at - self.as_of).total_seconds()
+            return DecayedSum(self.value * decay.factor(age) + points, at)
+        # decay is linear in the points, so a late event adds p * 2**(-age/h) exactly
+        return DecayedSum(self.value + points * decay.factor((self.as_of - at).total_seconds()),
+                          self.as_of)
+
+    def value_at(self, t: datetime, decay: Decay) -> float:
+        """The decayed value at `t` (not before `as_of`: the sum keeps no history)."""
+        if t < self.as_of:
+            raise ValueError(f"a decayed sum as of {self.as_of.isoformat()} cannot be read "
+                             f"at the earlier time {t.isoformat()}")
+        return self.value * decay.factor((t - self.as_of).total_seconds())
+
+    def merge(self, other: DecayedSum, decay: Decay) -> DecayedSum:
+        """The sum of both, as one state (for merged contacts)."""
+        late, early = (self, other) if self.as_of >= other.as_of else (other, self)
+        return late.add(early.value, early.as_of, decay)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentTimes:
+    """The `keep` latest event times, ascending: enough to know whether at least `keep`
+    events fell in a window ending at any time after the latest event."""
+
+    times: tuple[datetime, ...]
+    keep: int
+
+    @classmethod
+    def start(cls, at: datetime, keep: int) -> RecentTimes:
+        return cls((at,), keep)
+
+    def add(self, at: datetime) -> RecentTimes:
+        if len(self.times) == self.keep and at <= self.times[0]:
+            return self  # older than every kept time: it can never change a window
+        times = list(self.times)
+        bisect.insort(times, at)
+        return RecentTimes(tuple(times[-self.keep :]), self.keep)
+
+    def merge(self, other: RecentTimes) -> RecentTimes:
+        return RecentTimes(tuple(sorted(self.times + other.times)[-self.keep :]), self.keep)
+
+    @property
+    def as_of(self) -> datetime:
+        return self.times[-1]
+
+    def holds_at(self, t: datetime, within: timedelta) -> bool:
+        """True when `keep` events fall in the window (t - within, t]."""
+        return len(self.times) == self.keep and t - self.times[0] < within
+
+    def expires_at(self, within: timedelta) -> datetime | None:
+        """The moment the window stops holding (None if it does not hold now)."""
+        return self.times[0] + within if len(self.times) == self.keep else None
+
+
+def clamp(value: float, cap: float | None) -> float:
+    """`value` limited to `cap` in magnitude (negative rules are capped at `-cap`).
+
+    >>> clamp(42.0, 30.0), clamp(-42.0, 30.0), clamp(5.0, None)
+    (30.0, -30.0, 5.0)
+    """
+    if cap is None:
+        return value
+    return min(cap, value) if value >= 0 else max(-cap, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """A score from `now` on, with no new events:
+
+    ``base + min(max, sum(clamp(a_i * 2**(-(t - now)/h), cap_i)) + sum(p_j while t < until_j))``
+
+    `terms` are (a_i, cap_i) at `now`; `steps` are window rules (p_j, until_j).
+    """
+
+    now: datetime
+    decay: Decay
+    base: float
+    terms: Sequence[tuple[float, float | None]]
+    steps: Sequence[tuple[float, datetime]]
+    max: float | None = None
+
+    def value(self, t: datetime) -> float:
+        f = self.decay.factor((t - self.now).total_seconds())
+        total = sum(clamp(a * f, cap) for a, cap in self.terms)
+        total += sum(p for p, until in self.steps if t < until)
+        return self.base + (total if self.max is None else min(self.max, total))
+
+    def first_below(self, threshold: float) -> datetime | None:
+        """The first time >= now at which the score is under `threshold`; None if never.
+
+        Between breakpoints (a cap stops binding, a window closes) the score is
+        ``C + B * 2**(-x/h)``, so the crossing is solved in closed form:
+        ``x = h * log2(B / (threshold - C))``.
+        """
+        if self.value(self.now) < threshold:
+            return self.now
+        # the cap on the whole score only matters if the line is above it
+        threshold -= self.base
+        h = self.decay.half_life_seconds
+        releases = [self._release(a, cap, h) for a, cap in self.terms]
+        edges = sorted({until for _, until in self.steps if until > self.now}
+                       | {r for r in releases if r is not None})
+        start = self.now
+        for end in [*edges, None]:
+            crossing = self._crossing_in(start, end, threshold, h, releases)
+            if crossing is not None:
+                return crossing
+            if end is None:
+                return None
+            if self.value(end) - self.base < threshold:
+                return end  # a window closed and the score dropped under at once
+            start = end
+        return None
+
+    def _release(self, a: float, cap: float | None, h: float) -> datetime | None:
+        """When a capped term starts to decay below its cap (None if it never binds)."""
+        if cap is None or cap <= 0 or abs(a) <= cap or not math.isfinite(h):
+            return None
+        return self.now + timedelta(seconds=h * math.log2(abs(a) / cap))
+
+    def _crossing_in(
+        self,
+        start: datetime,
+        end: datetime | None,
+        threshold: float,
+        h: float,
+        releases: list[datetime | None],
+    ) -> datetime | None:
+        if not math.isfinite(h):
+            return None  # no decay: the score changes only when a window closes
+        x0 = (start - self.now).total_seconds()
+        f0 = self.decay.factor(x0)
+        constant, coefficient = 0.0, 0.0
+        for (a, cap), release in zip(self.terms, releases, strict=True):
+            if cap is not None and (release is not None and release > start or cap == 0):
+                constant += math.copysign(cap, a)  # still capped over this segment
+            else:
+                coefficient += a * f0  # B at `start`
+        constant += sum(p for p, until in self.steps if start < until)
+        if coefficient <= 0 or constant >= threshold:
+            return None  # flat or rising in this segment, or never reaches the line
+        x = h * math.log2(coefficient / (threshold - constant))
+        # round up to the microsecond, so the score at the answer is not above the line
+        at = start + timedelta(microseconds=math.ceil(max(x, 0.0) * 1e6))
+        if end is not None and at >= end:
+            return None
+        return at

@@ -1,0 +1,141 @@
+"""Conditions evaluated on Python values, compiled once into small closures.
+
+Semantics (the batch engine's SQL follows the same rules):
+
+- a field that is absent, None or blank text is *missing*: `missing` is true, every
+  other operator is false (so `ne` and `not_in` are false too; `not` makes them true);
+- text compares case-insensitively unless `case_sensitive`; numbers compare as numbers,
+  and text that reads as a number compares with a number operand;
+- `contains`, `starts_with`, `ends_with` and `matches` (a regex search) work on text.
+
+>>> from mql.model.conditions import Compare, Not
+>>> is_big = compile_condition(Compare("account.employees", "gte", 200))
+>>> is_big({"account.employees": "250"}.get), is_big({}.get)
+(True, False)
+>>> compile_condition(Not(Compare("contact.country", "eq", "us")))({"contact.country": "US"}.get)
+False
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
+
+Getter = Callable[[str], Any]
+Predicate = Callable[[Getter], bool]
+ActivityCheck = Callable[[Activity], bool]
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _text(value: Any, case_sensitive: bool) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text if case_sensitive else text.casefold()
+
+
+def _equals(expected: Any, case_sensitive: bool) -> Callable[[Any], bool]:
+    """A test `actual == expected` with mql's number and case rules."""
+    if isinstance(expected, bool):
+        word = "true" if expected else "false"
+        return lambda v: v is expected if isinstance(v, bool) else str(v).strip().lower() == word
+    if isinstance(expected, int | float):
+        number = float(expected)
+        return lambda v: _number(v) == number
+    text = _text(expected, case_sensitive)
+    return lambda v: _text(v, case_sensitive) == text
+
+
+def _leaf(cond: Compare) -> Callable[[Any], bool]:
+    """The test of a present value for one comparison."""
+    op, value, case = cond.op, cond.value, cond.case_sensitive
+    if op == "exists":
+        return lambda v: True
+    if op in ("eq", "ne"):
+        eq = _equals(value, case)
+        return eq if op == "eq" else (lambda v: not eq(v))
+    if op in ("in", "not_in"):
+        tests = [_equals(item, case) for item in value]
+        if op == "in":
+            return lambda v: any(t(v) for t in tests)
+        return lambda v: not any(t(v) for t in tests)
+    if op in ("gt", "gte", "lt", "lte", "between"):
+        return _numeric(op, value)
+    if op == "matches":
+        pattern = re.compile(value, 0 if case else re.IGNORECASE)
+        return lambda v: pattern.search(v if isinstance(v, str) else str(v)) is not None
+    text = _text(value, case)
+    if op == "contains":
+        return lambda v: text in _text(v, case)
+    if op == "starts_with":
+        return lambda v: _text(v, case).startswith(text)
+    if op == "ends_with":
+        return lambda v: _text(v, case).endswith(text)
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _numeric(op: str, value: Any) -> Callable[[Any], bool]:
+    def test(v: Any) -> bool:
+        n = _number(v)
+        if n is None:
+            return False
+        if op == "gt":
+            return n > value
+        if op == "gte":
+            return n >= value
+        if op == "lt":
+            return n < value
+        if op == "lte":
+            return n <= value
+        return bool(value[0] <= n <= value[1])
+
+    return test
+
+
+def compile_condition(
+    cond: Condition, activity: ActivityCheck | None = None
+) -> Predicate:
+    """A predicate over a field getter. `activity` answers `Activity` leaves (criteria)."""
+    if isinstance(cond, Compare):
+        field = cond.field
+        if cond.op == "missing":
+            return lambda get: is_missing(get(field))
+        test = _leaf(cond)
+        return lambda get: not is_missing(value := get(field)) and test(value)
+    if isinstance(cond, All):
+        items = [compile_condition(c, activity) for c in cond.items]
+        return lambda get: all(p(get) for p in items)
+    if isinstance(cond, AnyOf):
+        items = [compile_condition(c, activity) for c in cond.items]
+        return lambda get: any(p(get) for p in items)
+    if isinstance(cond, Not):
+        inner = compile_condition(cond.item, activity)
+        return lambda get: not inner(get)
+    if activity is None:
+        raise ValueError(f"activity condition {cond} needs an activity check")
+    check = activity
+    return lambda get: check(cond)
+
+
+def leaves(cond: Condition) -> list[Compare | Activity]:
+    """The leaves of `cond`, in order (for explanations of what matched or failed)."""
+    if isinstance(cond, Compare | Activity):
+        return [cond]
+    if isinstance(cond, Not):
+        return leaves(cond.item)
+    return [leaf for item in cond.items for leaf in leaves(item)]

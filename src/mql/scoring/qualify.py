@@ -1,0 +1,264 @@
+"""The MQL decision: scores, grade, which paths qualified, and until when.
+
+`Qualifier` compiles a model once; `decide` reads a contact's state (never its events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from mql.model.conditions import Activity
+from mql.model.spec import TOTAL, IntentRule, Minimums, Model
+from mql.records import Account, Contact
+from mql.scoring.evaluate import compile_condition, leaves
+from mql.scoring.fit import FitResult, FitScorer, record_getter
+from mql.scoring.intent import IntentState, Program, intent_curve, rule_value
+
+ReasonKind = Literal["thresholds", "criteria", "fast_track"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One path that qualified the contact, in words (`detail`)."""
+
+    kind: ReasonKind
+    name: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.replace('_', '-')} {self.name}: {self.detail}"
+
+
+def _stamp(t: datetime | None) -> str:
+    return "-" if t is None else t.strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Scores, grade and MQL verdict of one contact at `as_of`, with its receipt.
+
+    `qualified_until` is when the contact stops qualifying without new activity (None
+    if it does not qualify, or never stops); `exit_at` is when the model's exit rule
+    would send an unaccepted MQL back to nurture.
+    """
+
+    contact: str
+    as_of: datetime
+    scores: Mapping[str, float]
+    grade: str | None
+    mql: bool
+    reasons: tuple[Reason, ...] = ()
+    qualified_until: datetime | None = None
+    exit_at: datetime | None = None
+    unknown_fields: tuple[str, ...] = field(default=())
+
+    @property
+    def fit(self) -> float:
+        return self.scores["fit"]
+
+    @property
+    def intent(self) -> float:
+        return self.scores["intent"]
+
+    @property
+    def total(self) -> float:
+        return self.scores[TOTAL]
+
+    def __repr__(self) -> str:
+        return (f"Decision(mql={self.mql}, fit={self.fit:.1f}, intent={self.intent:.1f}, "
+                f"grade={self.grade!r}, as_of={_stamp(self.as_of)})")
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+class Qualifier:
+    """A model compiled for decisions: fit scorers, criteria predicates, trackers."""
+
+    def __init__(self, model: Model, program: Program | None = None) -> None:
+        self.model = model
+        self.program = program or Program(model)
+        self.fit_scorers = {n: FitScorer(s) for n, s in model.scores.items() if s.kind == "fit"}
+
+    # -- scores --------------------------------------------------------------------------
+
+    def fits(self, contact: Contact | None, account: Account | None) -> dict[str, FitResult]:
+        return {name: scorer(contact, account) for name, scorer in self.fit_scorers.items()}
+
+    def scores(
+        self,
+        fits: Mapping[str, FitResult],
+        contact: IntentState,
+        account: IntentState,
+        at: datetime,
+    ) -> dict[str, float]:
+        """Every score at `at` (fit scores, intent scores, and total = fit + intent)."""
+        values: dict[str, float] = {}
+        for name, score in self.model.scores.items():
+            if score.kind == "fit":
+                values[name] = fits[name].value
+                continue
+            total = 0.0
+            for rule in score.rules:
+                assert isinstance(rule, IntentRule)
+                state = account if rule.level == "account" else contact
+                total += rule_value(rule, score, state, at)
+            values[name] = total if score.max is None else min(score.max, total)
+        values[TOTAL] = values["fit"] + values["intent"]
+        return values
+
+    def first_below(
+        self,
+        name: str,
+        threshold: float,
+        fits: Mapping[str, FitResult],
+        contact: IntentState,
+        account: IntentState,
+        at: datetime,
+    ) -> datetime | None:
+        """When score `name` first falls under `threshold` from `at` on, with no new events."""
+        if name == TOTAL:
+            score, base = self.model.intent, fits["fit"].value
+        else:
+            score, base = self.model.scores[name], 0.0
+            if score.kind == "fit":
+                return at if fits[name].value < threshold else None
+        return intent_curve(score, contact, account, at, base).first_below(threshold)
+
+    # -- the decision --------------------------------------------------------------------
+
+    def reasons(
+        self,
+        contact_record: Contact | None,
+        account_record: Account | None,
+        values: Mapping[str, float],
+        state: IntentState,
+        at: datetime,
+    ) -> list[Reason]:
+        reasons = []
+        for i, minimums in enumerate(self.model.mql.thresholds):
+            if all(values[n] >= low for n, low in minimums):
+                detail = " and ".join(f"{n} {_number(values[n])} >= {_number(low)}"
+                                      for n, low in minimums)
+                reasons.append(Reason("thresholds", f"#{i + 1}", detail))
+        if self.model.mql.criteria:
+            get = self.criteria_getter(contact_record, account_record, values)
+            check = self.activity_check(state, at)
+            for criterion in self.model.mql.criteria:
+                if compile_condition(criterion.when, check)(get):
+                    reasons.append(Reason("criteria", criterion.name, str(criterion.when)))
+        for fast in self.model.mql.fast_track:
+            if state.holds(f"fast_track.{fast.name}", at, fast.within_days):
+                tracked = state.values[f"fast_track.{fast.name}"]
+                reasons.append(Reason("fast_track", fast.name,
+                                      f"{'/'.join(fast.events)} at {_stamp(tracked.as_of)}"))
+        return reasons
+
+    def criteria_getter(
+        self, contact: Contact | None, account: Account | None, values: Mapping[str, float]
+    ) -> Any:
+        records = record_getter(contact, account)
+
+        def get(name: str) -> Any:
+            if name.startswith("score."):
+                return values.get(name[6:])
+            return records(name)
+
+        return get
+
+    def activity_check(self, state: IntentState, at: datetime) -> Any:
+        keys = self.program.activity_keys
+
+        def check(leaf: Activity) -> bool:
+            return state.holds(keys[leaf], at, leaf.within_days)
+
+        return check
+
+    def decide(
+        self,
+        contact: Contact,
+        account: Account | None,
+        state: IntentState,
+        account_state: IntentState,
+        at: datetime,
+    ) -> Decision:
+        """The decision for `contact` at `at` (not earlier than its state's last event)."""
+        fits = self.fits(contact, account)
+        values = self.scores(fits, state, account_state, at)
+        reasons = self.reasons(contact, account, values, state, at)
+        grades = self.model.grades
+        grade = None if grades is None else grades.grade(
+            values[grades.fit_score], values[grades.intent_score])
+        until = None
+        if reasons:
+            until = self.qualified_until(contact, account, fits, state, account_state, at)
+        exit_at = self.exit_time(self.model.exit_below, fits, state, account_state, at)
+        unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
+        return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
+                        until, exit_at, unknown)
+
+    def exit_time(
+        self,
+        below: Minimums,
+        fits: Mapping[str, FitResult],
+        state: IntentState,
+        account_state: IntentState,
+        at: datetime,
+    ) -> datetime | None:
+        """The first time any of `below` is crossed going down (None: never)."""
+        times = [self.first_below(n, low, fits, state, account_state, at) for n, low in below]
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
+    def qualified_until(
+        self,
+        contact: Contact,
+        account: Account | None,
+        fits: Mapping[str, FitResult],
+        state: IntentState,
+        account_state: IntentState,
+        at: datetime,
+    ) -> datetime | None:
+        """When the contact stops qualifying with no new activity (None: it never does).
+
+        The verdict can only change when a window closes or a score crosses a line the
+        definition uses, so those moments are the candidates, checked in order.
+        """
+        candidates: set[datetime] = set()
+        lines = {(n, low) for m in self.model.mql.thresholds for n, low in m}
+        for criterion in self.model.mql.criteria:
+            for name in criterion.when.fields():
+                if name.startswith("score."):
+                    lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
+        for name, low in lines:
+            t = self.first_below(name, low, fits, state, account_state, at)
+            if t is not None:
+                candidates.add(t)
+        for leaf, key in self.program.activity_keys.items():
+            t = state.expiry(key, leaf.within_days)
+            if t is not None and t > at:
+                candidates.add(t)
+        for fast in self.model.mql.fast_track:
+            t = state.expiry(f"fast_track.{fast.name}", fast.within_days)
+            if t is not None and t > at:
+                candidates.add(t)
+        for t in sorted(candidates):
+            probe = t + timedelta(seconds=1)  # just after the moment, where it has flipped
+            values = self.scores(fits, state, account_state, probe)
+            if not self.reasons(contact, account, values, state, probe):
+                return t
+        return None
+
+
+def _score_bounds(cond: Any, name: str) -> list[float]:
+    """The numbers a criterion compares score `name` with."""
+    bounds: list[float] = []
+    for leaf in leaves(cond):
+        if getattr(leaf, "field", None) == name:
+            value = leaf.value  # type: ignore[union-attr]
+            bounds.extend(value if isinstance(value, tuple) else [value])
+    return [b for b in bounds if isinstance(b, int | float)]
