@@ -224,7 +224,13 @@ class Builder:
         if not (thresholds or criteria or fast_track):
             self.problem(("mql",), "the MQL definition is empty; give thresholds, criteria "
                          "or fast_track")
-        return MqlDefinition(thresholds, criteria, fast_track)
+        self.unique([c.name for c in doc.exclude], ("mql", "exclude"), "exclusion")
+        exclude = tuple(
+            Criterion(c.name, self.condition(c.when, ("mql", "exclude", i, "when"), "criteria"),
+                      c.description)
+            for i, c in enumerate(doc.exclude)
+        )
+        return MqlDefinition(thresholds, criteria, fast_track, exclude)
 
     def minimums(self, raw: dict[str, float], path: Path) -> Minimums:
         if not raw:

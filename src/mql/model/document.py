@@ -91,6 +91,7 @@ class MqlDoc(Section):
     thresholds: Annotated[list[dict[str, Points]], BeforeValidator(_listed)] = []
     criteria: list[CriterionDoc] = []
     fast_track: list[FastTrackDoc] = []
+    exclude: list[CriterionDoc] = []
 
 
 class GradesDoc(Section):

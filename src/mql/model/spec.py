@@ -128,11 +128,12 @@ Minimums = tuple[tuple[str, float], ...]
 @dataclass(frozen=True, slots=True)
 class MqlDefinition:
     """Qualified when every minimum of one threshold set holds, or one criterion matches,
-    or one fast-track event happened recently."""
+    or one fast-track event happened recently; never when an `exclude` rule matches."""
 
     thresholds: tuple[Minimums, ...] = ()
     criteria: tuple[Criterion, ...] = ()
     fast_track: tuple[FastTrack, ...] = ()
+    exclude: tuple[Criterion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

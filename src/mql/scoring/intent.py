@@ -62,7 +62,7 @@ class Program:
                 trackers.extend(self._rule_tracker(score, r) for r in score.rules
                                 if isinstance(r, IntentRule))
         self.activity_keys: dict[Activity, str] = {}
-        for criterion in model.mql.criteria:
+        for criterion in (*model.mql.criteria, *model.mql.exclude):
             for leaf in activities(criterion.when):
                 if leaf not in self.activity_keys:
                     key = f"activity.{len(self.activity_keys)}"

@@ -31,6 +31,11 @@ class Reason:
     def __str__(self) -> str:
         return f"{self.kind.replace('_', '-')} {self.name}: {self.detail}"
 
+    @property
+    def short(self) -> str:
+        """A few words: the threshold values, or the criterion / fast-track name."""
+        return f"{self.kind.replace('_', '-')} {self.name}"
+
 
 def _stamp(t: datetime | None) -> str:
     return "-" if t is None else t.strftime("%Y-%m-%dT%H:%MZ")
@@ -42,7 +47,8 @@ class Decision:
 
     `qualified_until` is when the contact stops qualifying without new activity (None
     if it does not qualify, or never stops); `exit_at` is when the model's exit rule
-    would send an unaccepted MQL back to nurture.
+    would send an unaccepted MQL back to nurture. `excluded_by` names the exclusion
+    rules that keep a contact from qualifying whatever its scores.
     """
 
     contact: str
@@ -54,6 +60,7 @@ class Decision:
     qualified_until: datetime | None = None
     exit_at: datetime | None = None
     unknown_fields: tuple[str, ...] = field(default=())
+    excluded_by: tuple[str, ...] = ()
 
     @property
     def fit(self) -> float:
@@ -190,6 +197,9 @@ class Qualifier:
         fits = self.fits(contact, account)
         values = self.scores(fits, state, account_state, at)
         reasons = self.reasons(contact, account, values, state, at)
+        excluded = self.exclusions(contact, account, values, state, at)
+        if excluded:
+            reasons = []
         grades = self.model.grades
         grade = None if grades is None else grades.grade(
             values[grades.fit_score], values[grades.intent_score])
@@ -199,7 +209,23 @@ class Qualifier:
         exit_at = self.exit_time(self.model.exit_below, fits, state, account_state, at)
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
-                        until, exit_at, unknown)
+                        until, exit_at, unknown, excluded)
+
+    def exclusions(
+        self,
+        contact: Contact | None,
+        account: Account | None,
+        values: Mapping[str, float],
+        state: IntentState,
+        at: datetime,
+    ) -> tuple[str, ...]:
+        """The names of the exclusion rules that match (such contacts never qualify)."""
+        if not self.model.mql.exclude:
+            return ()
+        get = self.criteria_getter(contact, account, values)
+        check = self.activity_check(state, at)
+        return tuple(rule.name for rule in self.model.mql.exclude
+                     if compile_condition(rule.when, check)(get))
 
     def exit_time(
         self,

@@ -40,6 +40,7 @@ class Scorer:
         self.accounts: dict[str, Account] = {}
         self.contact_states: dict[str, IntentState] = {}
         self.account_states: dict[str, IntentState] = {}
+        self.seen: set[str] = set()
 
     def add_contact(self, contact: Contact) -> None:
         self.contacts[contact.email] = contact
@@ -53,8 +54,14 @@ class Scorer:
         contact = self.contacts.get(event.contact) if event.contact else None
         return contact.account if contact is not None else None
 
-    def add(self, event: Event) -> None:
-        """Fold one event into its contact's and account's state, in any order."""
+    def add(self, event: Event) -> bool:
+        """Fold one event into its contact's and account's state, in any order.
+
+        An event id seen before is not applied again (returns False).
+        """
+        if event.event_id in self.seen:
+            return False
+        self.seen.add(event.event_id)
         if event.contact is not None:
             state = self.contact_states.get(event.contact) or IntentState.empty()
             self.contact_states[event.contact] = state.add(event, self.program, "contact")
@@ -62,6 +69,7 @@ class Scorer:
         if domain is not None:
             state = self.account_states.get(domain) or IntentState.empty()
             self.account_states[domain] = state.add(event, self.program, "account")
+        return True
 
     def decide(self, email: str, at: datetime) -> Decision:
         """The decision for one known contact at `at`."""

@@ -1,0 +1,171 @@
+"""`mql`: score, explain and qualify B2B leads from the command line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mql import __version__
+from mql.cli.render import Format, render_decisions, render_explanation
+from mql.clock import SystemClock
+from mql.errors import MQLError
+from mql.ingest.formats import parse_time
+from mql.service import scoring
+
+app = typer.Typer(
+    help="mql decides, continuously and explainably, which B2B leads and accounts are ready "
+    "for sales.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+CLOCK = SystemClock()
+out = Console()
+err = Console(stderr=True)
+
+ModelArg = Annotated[Path, typer.Argument(help="The model file (YAML), see docs/model.md.")]
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="The model file (YAML).")]
+ContactsOpt = Annotated[Path, typer.Option("--contacts", "-c",
+                                           help="Contacts file: CSV, JSONL or Parquet.")]
+AccountsOpt = Annotated[Path | None, typer.Option("--accounts", "-a",
+                                                  help="Accounts file: CSV, JSONL or Parquet.")]
+EventsOpt = Annotated[Path | None, typer.Option("--events", "-e",
+                                                help="Events file: CSV, JSONL or Parquet.")]
+AtOpt = Annotated[str | None, typer.Option(
+    "--at", help="Score as of this time (ISO 8601, e.g. 2026-11-20T12:00Z); default: now.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _at(text: str | None) -> datetime:
+    if text is None:
+        return CLOCK.now()
+    return parse_time(text, source="--at", row=0, field="--at")
+
+
+def _fail(exc: MQLError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"mql {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """mql decides, continuously and explainably, which B2B leads and accounts are ready
+    for sales."""
+
+
+@app.command()
+def validate(model: ModelArg) -> None:
+    """Check MODEL; print every problem as file:line:column field: message."""
+    try:
+        loaded = scoring.load_model_file(model)
+    except MQLError as exc:
+        raise _fail(exc) from None
+    rules = sum(len(s.rules) for s in loaded.scores.values())
+    out.print(f"{model}: ok — model {loaded.name!r} version {loaded.version or '-'}, "
+              f"scores {', '.join(loaded.scores)}, {rules} rules")
+
+
+def _report_rejected(run: scoring.ScoreRun) -> None:
+    for item in run.rejected[:20]:
+        err.print(f"[yellow]skipped[/yellow] {item.error}", highlight=False)
+    if len(run.rejected) > 20:
+        err.print(f"[yellow]... and {len(run.rejected) - 20} more rows skipped[/yellow]")
+
+
+def _summary(run: scoring.ScoreRun) -> None:
+    mqls = sum(d.mql for d in run.decisions)
+    later = f", {run.events_after_at} after --at ignored" if run.events_after_at else ""
+    later += f", {run.duplicates} duplicate event ids ignored" if run.duplicates else ""
+    err.print(f"{len(run.decisions)} contacts scored, {mqls} MQL, {run.events_read} events read"
+              f"{later}, {len(run.rejected)} rows skipped; as of "
+              f"{run.at.strftime('%Y-%m-%dT%H:%M:%SZ')} with model {run.model.name} "
+              f"{run.model.version or ''}", highlight=False)
+
+
+@app.command()
+def score(
+    model: ModelOpt,
+    contacts: ContactsOpt,
+    accounts: AccountsOpt = None,
+    events: EventsOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = Format.table,
+    mql_only: Annotated[bool, typer.Option("--mql-only", help="Show MQLs only.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
+) -> None:
+    """Score every contact with MODEL; MQLs first, then by total score.
+
+    Rows that cannot be read are reported on stderr with file, row and reason; the
+    other rows are scored.
+    """
+    try:
+        loaded = scoring.load_model_file(model)
+        with err.status("scoring ...") as status:
+            run = scoring.score_files(
+                loaded, scoring.Inputs(contacts, accounts, events), at=_at(at),
+                progress=lambda what, n: status.update(f"reading {what}: {n:,} rows"))
+    except MQLError as exc:
+        raise _fail(exc) from None
+    _report_rejected(run)
+    decisions = [d for d in run.decisions if d.mql] if mql_only else run.decisions
+    render_decisions(decisions, fmt, out, limit=limit)
+    if fmt is Format.table:
+        _summary(run)
+
+
+@app.command()
+def explain(
+    contact: Annotated[str, typer.Argument(help="The contact's email.")],
+    model: ModelOpt,
+    contacts: ContactsOpt,
+    accounts: AccountsOpt = None,
+    events: EventsOpt = None,
+    at: AtOpt = None,
+) -> None:
+    """Explain CONTACT's scores and verdict: every event, rule, decay and cap."""
+    try:
+        loaded = scoring.load_model_file(model)
+        result = scoring.explain_contact(loaded, scoring.Inputs(contacts, accounts, events),
+                                         contact, at=_at(at))
+    except MQLError as exc:
+        raise _fail(exc) from None
+    render_explanation(result, out)
+
+
+@app.command()
+def demo(
+    top: Annotated[int, typer.Option(help="How many contacts to show.")] = 10,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Score the bundled sample with the example model and show the top contacts."""
+    model_path, inputs = scoring.sample_inputs()
+    try:
+        loaded = scoring.load_model_file(model_path)
+        at = scoring.latest_event_time(inputs)
+        run = scoring.score_files(loaded, inputs, at=at)
+    except MQLError as exc:
+        raise _fail(exc) from None
+    render_decisions(run.decisions, fmt, out, limit=top,
+                     title=f"Top {top} of {len(run.decisions)} contacts, model "
+                     f"{loaded.name} {loaded.version}, as of {at:%Y-%m-%d %H:%M} UTC")
+    if fmt is Format.table:
+        _report_rejected(run)
+        _summary(run)
+        first = next((d for d in run.decisions if d.mql), None)
+        if first is not None:
+            out.print(f"\nWhy? mql explain {first.contact} --model {model_path.name} ... ; "
+                      "the breakdown:")
+            render_explanation(scoring.explain_contact(loaded, inputs, first.contact, at=at), out)

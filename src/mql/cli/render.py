@@ -1,0 +1,132 @@
+"""Rendering results: rich tables on a terminal, CSV or JSON lines for programs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from mql.scoring.explain import Explanation
+from mql.scoring.qualify import Decision
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _time(value: Any) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decision_row(d: Decision) -> dict[str, Any]:
+    """One flat, JSON-ready row for a decision."""
+    return {
+        "contact": d.contact,
+        "mql": d.mql,
+        "grade": d.grade,
+        **{name: round(value, 6) for name, value in d.scores.items()},
+        "reasons": [str(r) for r in d.reasons],
+        "qualified_until": _time(d.qualified_until),
+        "exit_at": _time(d.exit_at),
+        "unknown_fields": list(d.unknown_fields),
+        "as_of": _time(d.as_of),
+    }
+
+
+def render_decisions(decisions: Sequence[Decision], fmt: Format, console: Console,
+                     *, limit: int | None = None, title: str | None = None) -> None:
+    shown = decisions if limit is None else decisions[:limit]
+    if fmt is Format.jsonl:
+        for d in shown:
+            sys.stdout.write(json.dumps(decision_row(d)) + "\n")
+        return
+    if fmt is Format.csv:
+        rows = [decision_row(d) for d in shown]
+        if not rows:
+            return
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            row["reasons"] = "; ".join(row["reasons"])
+            row["unknown_fields"] = ";".join(row["unknown_fields"])
+            writer.writerow(row)
+        return
+    names = ["fit", "intent", "total"]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("contact", no_wrap=True)
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("grade")
+    table.add_column("MQL because", overflow="fold", min_width=22)
+    for d in shown:
+        reason = d.reasons[0].short if d.reasons else "no"
+        if d.excluded_by:
+            reason = "excluded: " + ", ".join(d.excluded_by)
+        if len(d.reasons) > 1:
+            reason += f" (+{len(d.reasons) - 1})"
+        table.add_row(d.contact, *(_num(d.scores[n]) for n in names), d.grade or "-", reason)
+    console.print(table)
+
+
+def render_explanation(x: Explanation, console: Console) -> None:
+    d = x.decision
+    verdict = "MQL" if d.mql else "not an MQL"
+    scores = ", ".join(f"{n} {v:.1f}" for n, v in d.scores.items())
+    console.print(f"[bold]{d.contact}[/bold] at {_time(d.as_of)}: [bold]{verdict}[/bold], "
+                  f"grade {d.grade or '-'} ({scores})")
+    for reason in d.reasons:
+        console.print(f"  qualified by {reason}")
+    for name in d.excluded_by:
+        console.print(f"  excluded by {name}: never an MQL while this holds")
+    table = Table(title="score contributions", title_justify="left", box=box.SIMPLE_HEAD)
+    for col, justify in (("score", "left"), ("rule", "left"), ("events", "right"),
+                         ("points", "right"), ("decayed", "right"), ("counted", "right"),
+                         ("note", "left")):
+        table.add_column(col, justify=justify, no_wrap=col == "rule")  # type: ignore[arg-type]
+    for name, lines in x.fit.items():
+        for line in lines:
+            if line.matched:
+                table.add_row(name, line.rule, "-", _num(line.points), "-", _num(line.points),
+                              "fit")
+    for r in x.rules:
+        table.add_row(r.score, r.rule, str(r.events), _num(r.points), _num(r.decayed),
+                      _num(r.value), r.note)
+    console.print(table)
+    for name, score in d.scores.items():
+        summed = x.score_total(name) if name != "total" else None
+        if summed is not None and abs(summed - score) > 1e-9:
+            console.print(f"  {name}: lines add up to {summed:.1f}, capped at the score's max "
+                          f"{score:.1f}")
+    if x.ledger:
+        ledger = Table(title="events counted (before caps)", title_justify="left",
+                       box=box.SIMPLE_HEAD)
+        for col in ("date", "event", "rule", "points", "x decay", "now"):
+            ledger.add_column(col, no_wrap=True, justify="right" if col in (
+                "points", "x decay", "now") else "left")
+        for line in sorted(x.ledger, key=lambda entry: entry.at, reverse=True):
+            rule = line.rule if line.score == "intent" else f"{line.score}.{line.rule}"
+            ledger.add_row(f"{line.at:%Y-%m-%d %H:%M}", line.event_type, rule,
+                           _num(line.points), f"{line.factor:.3f}", _num(line.value))
+        console.print(ledger)
+    for check in x.criteria:
+        mark = "matched" if check.matched else "not matched"
+        console.print(f"criterion [bold]{check.name}[/bold]: {mark}")
+        for text, ok in check.leaves:
+            console.print(f"  {'✓' if ok else '✗'} {text}")
+    if x.changes:
+        console.print("[bold]what would change it[/bold]")
+        for change in x.changes:
+            console.print(f"  - {change}")
