@@ -1,0 +1,45 @@
+"""Shared factories: models from text, contacts, accounts and events at fixed times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+import pytest
+
+from mql.model.parse import parse_model
+from mql.model.spec import Model
+from mql.records import Account, Contact, Event
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def example_model() -> Model:
+    text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+    return parse_model(text, source="b2b-saas.yaml")
+
+
+def event(
+    kind: str,
+    days_ago: float = 0.0,
+    *,
+    contact: str | None = "jane@acme.example",
+    account: str | None = None,
+    now: datetime = T0,
+    event_id: str | None = None,
+    **properties: Any,
+) -> Event:
+    at = now - timedelta(days=days_ago)
+    ident = event_id or f"{kind}-{contact}-{account}-{at.isoformat()}-{sorted(properties.items())}"
+    return Event(ident, kind, at, contact=contact, account=account, properties=properties)
+
+
+def contact(email: str = "jane@acme.example", **attributes: Any) -> Contact:
+    domain = email.rsplit("@", 1)[1]
+    return Contact(email, attributes.pop("account", domain), attributes)
+
+
+def account(domain: str = "acme.example", **attributes: Any) -> Account:
+    return Account(domain, attributes)

@@ -1,0 +1,153 @@
+"""Decay math: O(1) updates are exact, in any order, and crossings are when they say."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mql.model.spec import QUARTER_DAYS, Decay
+from mql.scoring.decay import Curve, DecayedSum, RecentTimes, clamp
+from tests.conftest import T0
+
+points = st.floats(min_value=-100, max_value=100, allow_nan=False).filter(lambda p: p != 0)
+ages = st.floats(min_value=0, max_value=400, allow_nan=False)
+half_lives = st.floats(min_value=0.5, max_value=365, allow_nan=False)
+events = st.lists(st.tuples(points, ages), min_size=1, max_size=40)
+
+
+def naive(evts: list[tuple[float, float]], decay: Decay, now_days: float) -> float:
+    return sum(p * decay.factor((now_days - age_day) * 86400) for p, age_day in evts)
+
+
+@given(events, half_lives, st.randoms(use_true_random=False))
+def test_any_order_of_events_gives_the_same_sum(evts, h, rnd) -> None:
+    decay = Decay(h)
+    shuffled = list(evts)
+    rnd.shuffle(shuffled)
+    now = T0 + timedelta(days=500)
+
+    def fold(items: list[tuple[float, float]]) -> float:
+        state: DecayedSum | None = None
+        for p, day in items:
+            at = T0 + timedelta(days=day)
+            state = DecayedSum.start(p, at) if state is None else state.add(p, at, decay)
+        assert state is not None
+        return state.value_at(now, decay)
+
+    expected = naive(evts, decay, 500)
+    assert fold(evts) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert fold(shuffled) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@given(points, half_lives)
+def test_a_score_halves_after_one_half_life_without_events(p, h) -> None:
+    decay = Decay(h)
+    s = DecayedSum.start(p, T0)
+    assert s.value_at(T0 + timedelta(days=h), decay) == pytest.approx(p / 2, rel=1e-9)
+
+
+@given(points, ages, ages, half_lives)
+def test_decay_never_increases_a_positive_sum(p, a, b, h) -> None:
+    decay = Decay(h)
+    s = DecayedSum.start(abs(p), T0)
+    early, late = sorted((a, b))
+    assert s.value_at(T0 + timedelta(days=late), decay) <= s.value_at(
+        T0 + timedelta(days=early), decay)
+
+
+@given(events, events, events, half_lives)
+def test_merge_is_associative_and_equals_one_history(a, b, c, h) -> None:
+    decay = Decay(h)
+
+    def fold(items: list[tuple[float, float]]) -> DecayedSum:
+        s = DecayedSum.start(0.0, T0)
+        for p, day in items:
+            s = s.add(p, T0 + timedelta(days=day), decay)
+        return s
+
+    now = T0 + timedelta(days=450)
+    left = fold(a).merge(fold(b), decay).merge(fold(c), decay)
+    right = fold(a).merge(fold(b).merge(fold(c), decay), decay)
+    whole = fold(a + b + c)
+    for s in (left, right):
+        assert s.value_at(now, decay) == pytest.approx(whole.value_at(now, decay),
+                                                       rel=1e-9, abs=1e-9)
+
+
+@given(st.floats(min_value=0.001, max_value=0.999))
+def test_loss_per_quarter_loses_exactly_that_share_in_a_quarter(loss) -> None:
+    decay = Decay.from_loss_per_quarter(loss)
+    left = decay.factor(QUARTER_DAYS * 86400)
+    assert left == pytest.approx(1 - loss, rel=1e-12)
+
+
+def test_reading_before_the_last_event_is_refused() -> None:
+    s = DecayedSum.start(5.0, T0)
+    with pytest.raises(ValueError, match="earlier time"):
+        s.value_at(T0 - timedelta(seconds=1), Decay(30))
+
+
+@given(st.lists(ages, min_size=1, max_size=30), st.integers(1, 5),
+       st.floats(min_value=1, max_value=90))
+def test_recent_times_know_whether_the_window_holds(days, keep, window) -> None:
+    state = None
+    for day in days:
+        at = T0 + timedelta(days=day)
+        state = RecentTimes.start(at, keep) if state is None else state.add(at)
+    assert state is not None
+    now = T0 + timedelta(days=max(days) + 1)
+    in_window = [d for d in days if (now - (T0 + timedelta(days=d))) < timedelta(days=window)]
+    assert state.holds_at(now, timedelta(days=window)) == (len(in_window) >= keep)
+
+
+terms = st.lists(
+    st.tuples(points, st.one_of(st.none(), st.floats(min_value=1, max_value=80))),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=300)
+@given(terms, half_lives, st.floats(min_value=-50, max_value=120))
+def test_the_crossing_time_is_when_the_score_crosses(ts, h, threshold) -> None:
+    curve = Curve(T0, Decay(h), 0.0, tuple(ts), ())
+    if curve.value(T0) < threshold:
+        assert curve.first_below(threshold) == T0
+        return
+    crossing = curve.first_below(threshold)
+    if crossing is None:
+        # never: the score stays at or above the line forever (it tends to 0 from above)
+        far = T0 + timedelta(days=h * 200)
+        assert curve.value(far) >= threshold - 1e-6
+        assert threshold <= 1e-6
+        return
+    assert curve.value(crossing) == pytest.approx(threshold, abs=1e-6)
+    before = crossing - timedelta(seconds=1)
+    if before >= T0:
+        assert curve.value(before) >= threshold - 1e-6
+
+
+def test_a_closing_window_drops_the_score_at_that_moment() -> None:
+    until = T0 + timedelta(days=10)
+    curve = Curve(T0, Decay(None), 5.0, (), ((10.0, until),))
+    assert curve.first_below(12.0) == until
+    assert curve.value(until) == 5.0
+    assert curve.value(until - timedelta(microseconds=1)) == 15.0
+
+
+def test_caps_hold_for_positive_and_negative_rules() -> None:
+    assert clamp(45.0, 30.0) == 30.0
+    assert clamp(-45.0, 30.0) == -30.0
+    assert clamp(12.0, 30.0) == 12.0
+
+
+def test_capped_curve_crosses_exactly_after_the_cap_stops_binding() -> None:
+    # 60 points capped at 30, half-life 10 days: at 30 for 10 days, then 15 at day 20
+    curve = Curve(T0, Decay(10), 0.0, ((60.0, 30.0),), ())
+    crossing = curve.first_below(15.0)
+    assert crossing is not None
+    assert (crossing - T0).total_seconds() == pytest.approx(20 * 86400, abs=1e-3)
+    assert math.isclose(curve.value(T0 + timedelta(days=5)), 30.0)
