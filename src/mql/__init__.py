@@ -6,7 +6,7 @@ sales.
 ['Account', 'Contact', 'Decision', 'Event']
 """
 
-from mql.errors import MQLError, ModelError
+from mql.errors import ModelError, MQLError
 from mql.model.parse import parse_model
 from mql.records import Account, Contact, Event
 from mql.scoring.explain import Explanation, explain

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """A company, keyed by its web domain; `attributes` holds its firmographics."""

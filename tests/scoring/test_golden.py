@@ -67,7 +67,8 @@ def test_hand_checked_scores_grade_and_verdict(golden) -> None:
     assert [str(r) for r in d.reasons] == [
         "thresholds #1: fit 50 >= 40 and intent 37.5 >= 30"
     ]
-    assert repr(d) == "Decision(mql=True, fit=50.0, intent=37.5, grade='A2', as_of=2026-03-02T10:00Z)"
+    assert repr(d) == ("Decision(mql=True, fit=50.0, intent=37.5, grade='A2', "
+                       "as_of=2026-03-02T10:00Z)")
 
 
 def test_qualified_until_and_exit_are_the_closed_form_crossings(golden) -> None:

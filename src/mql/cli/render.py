@@ -116,10 +116,10 @@ def render_explanation(x: Explanation, console: Console) -> None:
         for col in ("date", "event", "rule", "points", "x decay", "now"):
             ledger.add_column(col, no_wrap=True, justify="right" if col in (
                 "points", "x decay", "now") else "left")
-        for line in sorted(x.ledger, key=lambda entry: entry.at, reverse=True):
-            rule = line.rule if line.score == "intent" else f"{line.score}.{line.rule}"
-            ledger.add_row(f"{line.at:%Y-%m-%d %H:%M}", line.event_type, rule,
-                           _num(line.points), f"{line.factor:.3f}", _num(line.value))
+        for entry in sorted(x.ledger, key=lambda e: e.at, reverse=True):
+            rule = entry.rule if entry.score == "intent" else f"{entry.score}.{entry.rule}"
+            ledger.add_row(f"{entry.at:%Y-%m-%d %H:%M}", entry.event_type, rule,
+                           _num(entry.points), f"{entry.factor:.3f}", _num(entry.value))
         console.print(ledger)
     for check in x.criteria:
         mark = "matched" if check.matched else "not matched"

@@ -60,9 +60,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | InputError]
         reader = csv.DictReader(handle)
         for number, row in enumerate(reader, start=2):
             if None in row:
+                header = len(reader.fieldnames or [])
                 yield number, InputError(str(path), number, None,
-                                         f"has {len(reader.fieldnames or []) + len(row[None])} "
-                                         f"cells but the header names {len(reader.fieldnames or [])}")
+                                         f"has {header + len(row[None])} cells but the header "
+                                         f"names {header}")
                 continue
             yield number, row
 
@@ -85,7 +86,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | InputErro
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
-    import pyarrow.parquet as pq  # noqa: PLC0415 - pyarrow is heavy; load it only for Parquet
+    import pyarrow.parquet as pq
 
     number = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):

@@ -4,6 +4,7 @@ references between sections) and builds the frozen `Model`, collecting every pro
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -116,9 +117,9 @@ class Builder:
             return Decay.none()
         (key, value), = raw.items()
         if key not in ("half_life_days", "loss_per_quarter"):
+            keys = ["half_life_days", "loss_per_quarter"]
             self.problem((*path, key), "unknown key (expected half_life_days or "
-                         f"loss_per_quarter){_suggest(str(key), ['half_life_days', 'loss_per_quarter'])}",
-                         key=True)
+                         f"loss_per_quarter){_suggest(str(key), keys)}", key=True)
         elif not _is_number(value):
             self.problem((*path, key), f"expected a number, got {value!r}")
         elif key == "half_life_days" and value > 0:
@@ -255,14 +256,16 @@ class Builder:
         floor_intent = "123456"[len(intent)] if len(intent) < 6 else "6"
         return Grades(doc.fit_score, fit, doc.intent_score, intent, floor_fit, floor_intent)
 
-    def bands(self, raw: dict[str, float], path: Path, labels: str) -> tuple[tuple[str, float], ...]:
+    def bands(
+        self, raw: dict[str, float], path: Path, labels: str
+    ) -> tuple[tuple[str, float], ...]:
         bands = tuple((str(k), float(v)) for k, v in raw.items())
         expected = labels[: len(bands)]
         if "".join(b for b, _ in bands) != expected:
             self.problem(path, f"name the bands {', '.join(expected)} in that order, each with "
                          f"its minimum score (the band below {expected[-1:] or labels[0]} is "
                          f"{labels[len(bands)] if len(bands) < len(labels) else 'the rest'})")
-        elif any(a[1] < b[1] for a, b in zip(bands, bands[1:], strict=False)):
+        elif any(a[1] < b[1] for a, b in itertools.pairwise(bands)):
             self.problem(path, "band minimums must not increase from the best band down")
         return bands
 

@@ -15,6 +15,7 @@ same tree to SQL.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,7 +37,7 @@ Op = Literal[
     "exists",
     "missing",
 ]
-OPS: tuple[str, ...] = Op.__args__
+OPS: tuple[str, ...] = typing.get_args(Op)
 NUMERIC_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
 TEXT_OPS = frozenset({"contains", "starts_with", "ends_with", "matches"})
 LIST_OPS = frozenset({"in", "not_in"})

@@ -106,7 +106,12 @@ def _allowed_keys(located: Located, path: Path) -> list[str]:
     node: Any = located.data
     for part in path:
         parent_cls = cls
-        node = node[part] if isinstance(node, dict | list) else None
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
         if isinstance(part, int):
             continue
         if parent_cls is d.ModelDoc and part == "scores":

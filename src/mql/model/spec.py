@@ -42,7 +42,7 @@ class Decay:
         2**(-q/h) = 1 - loss, so h = q * ln 2 / -ln(1 - loss).
 
         >>> round(Decay.from_loss_per_quarter(0.25).half_life_days, 3)
-        220.003
+        220.01
         """
         if not 0 < loss < 1:
             raise ValueError(f"loss_per_quarter must be between 0 and 1, got {loss}")
@@ -56,7 +56,7 @@ class Decay:
         """The share of points left after `age_seconds`: 2 ** (-age / half-life)."""
         if self.half_life_days is None:
             return 1.0
-        return float(2.0 ** (-age_seconds / (self.half_life_days * SECONDS_PER_DAY)))
+        return 2.0 ** (-age_seconds / (self.half_life_days * SECONDS_PER_DAY))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,4 +189,5 @@ class Model:
 
     def __repr__(self) -> str:
         rules = sum(len(s.rules) for s in self.scores.values())
-        return f"Model({self.name!r}, version={self.version!r}, scores={list(self.scores)}, rules={rules})"
+        return (f"Model({self.name!r}, version={self.version!r}, scores={list(self.scores)}, "
+                f"rules={rules})")

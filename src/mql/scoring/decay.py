@@ -103,6 +103,9 @@ def clamp(value: float, cap: float | None) -> float:
     return min(cap, value) if value >= 0 else max(-cap, value)
 
 
+_LONGEST = 1e11  # seconds, about 3,000 years
+
+
 @dataclass(frozen=True, slots=True)
 class Curve:
     """A score from `now` on, with no new events:
@@ -172,7 +175,7 @@ class Curve:
         f0 = self.decay.factor(x0)
         constant, coefficient = 0.0, 0.0
         for (a, cap), release in zip(self.terms, releases, strict=True):
-            if cap is not None and (release is not None and release > start or cap == 0):
+            if cap is not None and ((release is not None and release > start) or cap == 0):
                 constant += math.copysign(cap, a)  # still capped over this segment
             else:
                 coefficient += a * f0  # B at `start`
@@ -180,6 +183,8 @@ class Curve:
         if coefficient <= 0 or constant >= threshold:
             return None  # flat or rising in this segment, or never reaches the line
         x = h * math.log2(coefficient / (threshold - constant))
+        if x > _LONGEST:
+            return None  # further away than any calendar date: never, for all purposes
         # round up to the microsecond, so the score at the answer is not above the line
         at = start + timedelta(microseconds=math.ceil(max(x, 0.0) * 1e6))
         if end is not None and at >= end:

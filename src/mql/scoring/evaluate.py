@@ -24,9 +24,8 @@ from typing import Any
 
 from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
 
-Getter = Callable[[str], Any]
+Getter = Callable[[Any], Any]
 Predicate = Callable[[Getter], bool]
-ActivityCheck = Callable[[Activity], bool]
 
 
 def is_missing(value: Any) -> bool:
@@ -89,7 +88,10 @@ def _leaf(cond: Compare) -> Callable[[Any], bool]:
     raise ValueError(f"unknown operator {op!r}")
 
 
-def _numeric(op: str, value: Any) -> Callable[[Any], bool]:
+def _numeric(op: str, operand: Any) -> Callable[[Any], bool]:
+    value = 0.0 if op == "between" else float(operand)
+    low, high = (float(operand[0]), float(operand[1])) if op == "between" else (0.0, 0.0)
+
     def test(v: Any) -> bool:
         n = _number(v)
         if n is None:
@@ -102,34 +104,81 @@ def _numeric(op: str, value: Any) -> Callable[[Any], bool]:
             return n < value
         if op == "lte":
             return n <= value
-        return bool(value[0] <= n <= value[1])
+        return low <= n <= high
 
     return test
 
 
-def compile_condition(
-    cond: Condition, activity: ActivityCheck | None = None
-) -> Predicate:
-    """A predicate over a field getter. `activity` answers `Activity` leaves (criteria)."""
+def compile_condition(cond: Condition) -> Predicate:
+    """A predicate over a getter. The getter is given field names, and for `Activity`
+    leaves (criteria) the leaf itself, answering whether that activity happened."""
     if isinstance(cond, Compare):
         field = cond.field
         if cond.op == "missing":
             return lambda get: is_missing(get(field))
+        fast = _text_fast_path(cond)
+        if fast is not None:
+            return fast
         test = _leaf(cond)
         return lambda get: not is_missing(value := get(field)) and test(value)
     if isinstance(cond, All):
-        items = [compile_condition(c, activity) for c in cond.items]
-        return lambda get: all(p(get) for p in items)
+        items = tuple(compile_condition(c) for c in cond.items)
+
+        def every(get: Getter) -> bool:
+            for item in items:
+                if not item(get):
+                    return False
+            return True
+
+        return every
     if isinstance(cond, AnyOf):
-        items = [compile_condition(c, activity) for c in cond.items]
-        return lambda get: any(p(get) for p in items)
+        items = tuple(compile_condition(c) for c in cond.items)
+
+        def some(get: Getter) -> bool:
+            for item in items:
+                if item(get):
+                    return True
+            return False
+
+        return some
     if isinstance(cond, Not):
-        inner = compile_condition(cond.item, activity)
+        inner = compile_condition(cond.item)
         return lambda get: not inner(get)
-    if activity is None:
-        raise ValueError(f"activity condition {cond} needs an activity check")
-    check = activity
-    return lambda get: check(cond)
+    leaf = cond
+    return lambda get: bool(get(leaf))
+
+
+def _text_fast_path(cond: Compare) -> Predicate | None:
+    """One closure for the hot case of case-insensitive text tests (same semantics as
+    `_leaf`, without the layers; intent rules run these on every event)."""
+    if cond.case_sensitive or not isinstance(cond.value, str):
+        return None
+    field, text = cond.field, cond.value.casefold()
+    test: Callable[[str], bool]
+    if cond.op == "contains":
+        test = lambda s: text in s  # noqa: E731
+    elif cond.op == "starts_with":
+        test = lambda s: s.startswith(text)  # noqa: E731
+    elif cond.op == "ends_with":
+        test = lambda s: s.endswith(text)  # noqa: E731
+    elif cond.op == "eq":
+        test = text.__eq__
+    else:
+        return None
+
+    def predicate(get: Getter) -> bool:
+        value = get(field)
+        if value is None:
+            return False
+        if value.__class__ is not str:
+            if isinstance(value, bool | int | float) and cond.op == "eq":
+                return _equals(cond.value, False)(value)
+            value = str(value)
+        elif not value or value.isspace():
+            return False
+        return test(value.casefold())
+
+    return predicate
 
 
 def leaves(cond: Condition) -> list[Compare | Activity]:

@@ -9,7 +9,7 @@ and which fields the fit rules needed but did not have.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +18,7 @@ from mql.model.spec import TOTAL, IntentRule, Model, Score
 from mql.records import Account, Contact, Event
 from mql.scoring.decay import clamp
 from mql.scoring.evaluate import compile_condition, leaves
-from mql.scoring.fit import FitLine
+from mql.scoring.fit import FitLine, FitResult
 from mql.scoring.intent import IntentState, Program, days_between
 from mql.scoring.qualify import Decision, Qualifier
 
@@ -177,15 +177,13 @@ def _criteria(
     state: IntentState,
     at: datetime,
 ) -> tuple[CriterionCheck, ...]:
-    get = qualifier.criteria_getter(contact, account, decision.scores)
-    check = qualifier.activity_check(state, at)
+    get = qualifier.criteria_getter(contact, account, decision.scores, state, at)
     checks = []
-    for criterion in qualifier.model.mql.criteria:
+    for criterion, predicate in qualifier.criteria:
         results = tuple(
-            (str(leaf), compile_condition(leaf, check)(get))
-            for leaf in leaves(criterion.when)
+            (str(leaf), compile_condition(leaf)(get)) for leaf in leaves(criterion.when)
         )
-        matched = compile_condition(criterion.when, check)(get)
+        matched = predicate(get)
         checks.append(CriterionCheck(criterion.name, matched, results))
     return tuple(checks)
 
@@ -195,7 +193,7 @@ def _changes(
     qualifier: Qualifier,
     decision: Decision,
     rules: list[RuleLine],
-    fits: dict[str, object],
+    fits: Mapping[str, FitResult],
 ) -> tuple[str, ...]:
     now = decision.as_of
     out: list[str] = []
@@ -224,7 +222,7 @@ def _changes(
     for field in decision.unknown_fields:
         at_stake = [
             f"{line.rule} ({'+' if line.points >= 0 else ''}{_fmt(line.points)})"
-            for lines in (r.lines for r in fits.values())  # type: ignore[attr-defined]
+            for lines in (r.lines for r in fits.values())
             for line in lines if field in line.unknown
         ]
         out.append(f"{field} is unknown; enriching it may change {', '.join(at_stake)}")

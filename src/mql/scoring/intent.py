@@ -33,7 +33,7 @@ class Tracker:
     where: Predicate | None
     level: Level
     points: float = 0.0
-    decay: Decay = Decay(None)
+    decay: Decay = Decay(None)  # noqa: RUF009 - Decay is a frozen value
     keep: int | None = None
 
     def matches(self, event: Event) -> bool:
@@ -106,22 +106,27 @@ class IntentState:
 
     def add(self, event: Event, program: Program, level: Level = "contact") -> IntentState:
         """This state with `event` folded in (any order gives the same state)."""
-        matched = [t for t in program.trackers_for(level, event.type) if t.matches(event)]
+        candidates = program.trackers_for(level, event.type)
+        if not candidates:
+            return self
+        get = event.properties.get
+        matched = [t for t in candidates if t.where is None or t.where(get)]
         if not matched:
             return self
         values = dict(self.values)
+        at = event.at
         for t in matched:
             old = values.get(t.key)
-            if t.keep is not None:
-                assert old is None or isinstance(old, RecentTimes)
-                values[t.key] = RecentTimes.start(event.at, t.keep) if old is None else old.add(
-                    event.at)
+            if old is None:
+                values[t.key] = (DecayedSum(t.points, at) if t.keep is None
+                                 else RecentTimes((at,), t.keep))
+            elif isinstance(old, DecayedSum):
+                values[t.key] = old.add(t.points, at, t.decay)
             else:
-                assert old is None or isinstance(old, DecayedSum)
-                values[t.key] = DecayedSum.start(t.points, event.at) if old is None else old.add(
-                    t.points, event.at, t.decay)
-        as_of = event.at if self.as_of is None or event.at > self.as_of else self.as_of
-        return IntentState(MappingProxyType(values), as_of)
+                values[t.key] = old.add(at)
+        as_of = at if self.as_of is None or at > self.as_of else self.as_of
+        # the mapping is never mutated after this point: states are values
+        return IntentState(values, as_of)
 
     def merge(self, other: IntentState, program: Program) -> IntentState:
         """Both states as one (e.g. two records of the same person)."""

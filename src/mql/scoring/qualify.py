@@ -13,7 +13,7 @@ from typing import Any, Literal
 from mql.model.conditions import Activity
 from mql.model.spec import TOTAL, IntentRule, Minimums, Model
 from mql.records import Account, Contact
-from mql.scoring.evaluate import compile_condition, leaves
+from mql.scoring.evaluate import Getter, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
 from mql.scoring.intent import IntentState, Program, intent_curve, rule_value
 
@@ -90,6 +90,8 @@ class Qualifier:
         self.model = model
         self.program = program or Program(model)
         self.fit_scorers = {n: FitScorer(s) for n, s in model.scores.items() if s.kind == "fit"}
+        self.criteria = [(c, compile_condition(c.when)) for c in model.mql.criteria]
+        self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
 
     # -- scores --------------------------------------------------------------------------
 
@@ -152,11 +154,10 @@ class Qualifier:
                 detail = " and ".join(f"{n} {_number(values[n])} >= {_number(low)}"
                                       for n, low in minimums)
                 reasons.append(Reason("thresholds", f"#{i + 1}", detail))
-        if self.model.mql.criteria:
-            get = self.criteria_getter(contact_record, account_record, values)
-            check = self.activity_check(state, at)
-            for criterion in self.model.mql.criteria:
-                if compile_condition(criterion.when, check)(get):
+        if self.criteria:
+            get = self.criteria_getter(contact_record, account_record, values, state, at)
+            for criterion, predicate in self.criteria:
+                if predicate(get):
                     reasons.append(Reason("criteria", criterion.name, str(criterion.when)))
         for fast in self.model.mql.fast_track:
             if state.holds(f"fast_track.{fast.name}", at, fast.within_days):
@@ -166,24 +167,25 @@ class Qualifier:
         return reasons
 
     def criteria_getter(
-        self, contact: Contact | None, account: Account | None, values: Mapping[str, float]
-    ) -> Any:
+        self,
+        contact: Contact | None,
+        account: Account | None,
+        values: Mapping[str, float],
+        state: IntentState,
+        at: datetime,
+    ) -> Getter:
+        """Answers `contact.*`, `account.*`, `score.*` and activity leaves at `at`."""
         records = record_getter(contact, account)
+        keys = self.program.activity_keys
 
-        def get(name: str) -> Any:
+        def get(name: Any) -> Any:
+            if isinstance(name, Activity):
+                return state.holds(keys[name], at, name.within_days)
             if name.startswith("score."):
                 return values.get(name[6:])
             return records(name)
 
         return get
-
-    def activity_check(self, state: IntentState, at: datetime) -> Any:
-        keys = self.program.activity_keys
-
-        def check(leaf: Activity) -> bool:
-            return state.holds(keys[leaf], at, leaf.within_days)
-
-        return check
 
     def decide(
         self,
@@ -220,12 +222,10 @@ class Qualifier:
         at: datetime,
     ) -> tuple[str, ...]:
         """The names of the exclusion rules that match (such contacts never qualify)."""
-        if not self.model.mql.exclude:
+        if not self.exclude:
             return ()
-        get = self.criteria_getter(contact, account, values)
-        check = self.activity_check(state, at)
-        return tuple(rule.name for rule in self.model.mql.exclude
-                     if compile_condition(rule.when, check)(get))
+        get = self.criteria_getter(contact, account, values, state, at)
+        return tuple(rule.name for rule, predicate in self.exclude if predicate(get))
 
     def exit_time(
         self,

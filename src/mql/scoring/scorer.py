@@ -62,13 +62,14 @@ class Scorer:
         if event.event_id in self.seen:
             return False
         self.seen.add(event.event_id)
-        if event.contact is not None:
+        if event.contact is not None and self.program.trackers_for("contact", event.type):
             state = self.contact_states.get(event.contact) or IntentState.empty()
             self.contact_states[event.contact] = state.add(event, self.program, "contact")
-        domain = self.account_of(event)
-        if domain is not None:
-            state = self.account_states.get(domain) or IntentState.empty()
-            self.account_states[domain] = state.add(event, self.program, "account")
+        if self.program.trackers_for("account", event.type):
+            domain = self.account_of(event)
+            if domain is not None:
+                state = self.account_states.get(domain) or IntentState.empty()
+                self.account_states[domain] = state.add(event, self.program, "account")
         return True
 
     def decide(self, email: str, at: datetime) -> Decision:
@@ -77,7 +78,7 @@ class Scorer:
         account = self.accounts.get(contact.account) if contact.account else None
         empty = IntentState.empty()
         state = self.contact_states.get(email, empty)
-        account_state = self.account_states.get(contact.account, empty) if contact.account else empty
+        account_state = self.account_states.get(contact.account or "", empty)
         return self.qualifier.decide(contact, account, state, account_state, at)
 
 

@@ -121,8 +121,8 @@ def latest_event_time(inputs: Inputs) -> datetime:
     """The time of the newest readable event in `inputs` (the sample's "now")."""
     if inputs.events is None:
         raise ConfigError("no events file given")
-    times = [item.at for _, item in read_records(inputs.events, "events")
-             if not isinstance(item, Rejected)]
+    times: list[datetime] = [item.at for _, item in read_records(inputs.events, "events")
+                             if not isinstance(item, Rejected)]
     if not times:
         raise ConfigError(f"{inputs.events}: no readable events")
     return max(times)
