@@ -304,9 +304,6 @@ def test_python_tags_run_nothing(tmp_path: Path) -> None:
     assert not target.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a tag on a mapping or a list is silently dropped (the mapping is read as plain data), "
-    "so the file is accepted instead of refused"))
 def test_python_tags_on_mappings_are_refused() -> None:
     text = BASE.replace("fit:\n", "fit: !!python/object:mql.model.document.FitDoc\n")
     with pytest.raises(ModelError, match="tag"):

@@ -255,7 +255,7 @@ CASES = [
     ),
     pytest.param(
         fit_when("{field: contact.country, op: eqq, value: US}"),
-        "m.yaml:5:42 fit.rules[0].when.op: unknown operator 'eqq' (did you mean \"eq\"?); "
+        "m.yaml:5:42 fit.rules[0].when.op: unknown operator \"eqq\" (did you mean \"eq\"?); "
         f"operators are {OPERATORS}",
         id="unknown-operator",
     ),
@@ -282,12 +282,12 @@ CASES = [
     ),
     pytest.param(
         fit_when("{field: account.employees, op: gte, value: many}"),
-        "m.yaml:5:56 fit.rules[0].when.value: gte expects a number, got 'many'",
+        "m.yaml:5:56 fit.rules[0].when.value: gte expects a number, got \"many\"",
         id="numeric-operator-with-text",
     ),
     pytest.param(
         fit_when("{field: contact.country, op: in, value: US}"),
-        "m.yaml:5:53 fit.rules[0].when.value: in expects a non-empty list, got 'US'",
+        "m.yaml:5:53 fit.rules[0].when.value: in expects a non-empty list, got \"US\"",
         id="in-without-list",
     ),
     pytest.param(
@@ -302,7 +302,7 @@ CASES = [
     ),
     pytest.param(
         fit_when("{field: contact.country, op: eq, value: US, case_sensitive: maybe}"),
-        "m.yaml:5:73 fit.rules[0].when.case_sensitive: expected true or false, got 'maybe'",
+        "m.yaml:5:73 fit.rules[0].when.case_sensitive: expected true or false, got \"maybe\"",
         id="case-sensitive-not-bool",
     ),
     pytest.param(
@@ -347,7 +347,7 @@ CASES = [
     ),
     pytest.param(
         rule_extra("when: {field: utm-source, op: eq, value: x}"),
-        "m.yaml:12:21 intent.rules[0].when.field: 'utm-source' is not a property name",
+        "m.yaml:12:21 intent.rules[0].when.field: \"utm-source\" is not a property name",
         id="event-condition-bad-property-name",
     ),
     pytest.param(
@@ -517,7 +517,7 @@ CASES = [
         "letters, digits and underscores, starting with a letter)",
         id="custom-field-bad-name",
     ),
-    # -- messages that should be better (see the reasons) --------------------------------
+    # -- messages once reported as confusing, now fixed; and the ones still open --------
     pytest.param(
         BASE + "scores:\n  sec:\n    kind: other\n    rules: []\n",
         'm.yaml:16:11 scores.sec.kind: kind must be fit or intent, got "other"',
@@ -537,30 +537,21 @@ CASES = [
         rule_extra("min_count: 2.5\nwithin_days: 3"),
         "m.yaml:12:18 intent.rules[0].min_count: expected a whole number, got 2.5",
         id="min-count-fraction",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            'reads "must be a valid integer, got a number with a fractional part, got 2.5"')),
     ),
     pytest.param(
         edit("name: tiny", "name: " + "a" * 70),
         "m.yaml:1:7 name: at most 64 characters, got 70",
         id="name-too-long",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "untranslated pydantic text: 'String should have at most 64 characters, got \"aaa"
-            "...\"'")),
     ),
     pytest.param(
         BASE + "decay: {half_life_days: ten}\n",
         'm.yaml:14:25 decay.half_life_days: expected a number, got "ten"',
         id="half-life-not-a-number",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "quotes with Python repr ('ten'), unlike the schema messages (\"ten\")")),
     ),
     pytest.param(
         edit("points: 40", "points: true"),
         "m.yaml:11:15 intent.rules[0].points: expected a number, got true",
         id="points-boolean",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "pydantic lax mode silently reads true as 1 point (and '40' as 40)")),
     ),
     pytest.param(
         edit("name: tiny", "name: tiny\nversion: 1.10"),
@@ -573,16 +564,11 @@ CASES = [
         BASE + "grades:\n  fit: {A: 70}\n  intent: {1: 60, 2: 35}\n",
         None,
         id="grade-digits-unquoted",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            'intent bands 1, 2 unquoted are refused as "grades.intent[1].[key]: expected '
-            'text, got 1"; they should be read as "1", "2"')),
     ),
     pytest.param(
         BASE + "grades:\n  fit: {}\n  intent: {'1': 60}\n",
         "m.yaml:15:8 grades.fit: name at least one band (A)",
         id="grades-empty-bands",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "accepted, and then every contact is graded A")),
     ),
 ]
 

@@ -49,6 +49,25 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+def as_yaml(value: Any) -> str:
+    """A value as the user wrote it in YAML: "text", true, null, 3.5, [a, b].
+
+    >>> as_yaml("ten"), as_yaml(True), as_yaml(None), as_yaml([1, "a"])
+    ('"ten"', 'true', 'null', '[1, "a"]')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(as_yaml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {as_yaml(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -121,7 +140,7 @@ class Builder:
             self.problem((*path, key), "unknown key (expected half_life_days or "
                          f"loss_per_quarter){_suggest(str(key), keys)}", key=True)
         elif not _is_number(value):
-            self.problem((*path, key), f"expected a number, got {value!r}")
+            self.problem((*path, key), f"expected a number, got {as_yaml(value)}")
         elif key == "half_life_days" and value > 0:
             return Decay(float(value))
         elif key == "loss_per_quarter" and 0 < value < 1:
@@ -252,8 +271,8 @@ class Builder:
                              f"{_suggest(name, scores)}")
         fit = self.bands(doc.fit, ("grades", "fit"), "ABCDEF")
         intent = self.bands(doc.intent, ("grades", "intent"), "123456")
-        floor_fit = "ABCDEF"[len(fit)] if len(fit) < 6 else "F"
-        floor_intent = "123456"[len(intent)] if len(intent) < 6 else "6"
+        floor_fit = "ABCDEF"[min(len(fit), 5)]
+        floor_intent = "123456"[min(len(intent), 5)]
         return Grades(doc.fit_score, fit, doc.intent_score, intent, floor_fit, floor_intent)
 
     def bands(
@@ -261,7 +280,12 @@ class Builder:
     ) -> tuple[tuple[str, float], ...]:
         bands = tuple((str(k), float(v)) for k, v in raw.items())
         expected = labels[: len(bands)]
-        if "".join(b for b, _ in bands) != expected:
+        if not bands:
+            self.problem(path, f"name at least one band ({labels[0]})")
+        elif len(bands) >= len(labels):
+            self.problem(path, f"at most {len(labels) - 1} bands; the band below the last "
+                         "is everything under its minimum")
+        elif "".join(b for b, _ in bands) != expected:
             self.problem(path, f"name the bands {', '.join(expected)} in that order, each with "
                          f"its minimum score (the band below {expected[-1:] or labels[0]} is "
                          f"{labels[len(bands)] if len(bands) < len(labels) else 'the rest'})")
@@ -313,14 +337,15 @@ class Builder:
         names = self.events([str(e) for e in events], (*path, "activity"))
         min_count = raw.get("min_count", 1)
         if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
-            self.problem((*path, "min_count"), f"expected a whole number >= 1, got {min_count!r}")
+            self.problem((*path, "min_count"),
+                         f"expected a whole number >= 1, got {as_yaml(min_count)}")
             min_count = 1
         within = raw.get("within_days")
         if within is None:
             self.problem(path, "within_days is required (how recent the activity must be)")
             within = 30.0
         elif not _is_number(within) or within <= 0:
-            self.problem((*path, "within_days"), f"expected a number > 0, got {within!r}")
+            self.problem((*path, "within_days"), f"expected a number > 0, got {as_yaml(within)}")
             within = 30.0
         where = raw.get("where")
         return Activity(
@@ -332,18 +357,19 @@ class Builder:
         self.only(raw, {"field", "op", "value", "case_sensitive"}, path)
         field, op = raw.get("field"), raw.get("op")
         if not isinstance(field, str):
-            self.problem((*path, "field"), f"expected a field name, got {field!r}")
+            self.problem((*path, "field"), f"expected a field name, got {as_yaml(field)}")
             field = "?"
         else:
             self.check_field(field, (*path, "field"), scope)
         if op not in OPS:
             self.problem((*path, "op") if "op" in raw else path,
-                         f"unknown operator {op!r}{_suggest(str(op), OPS)}; operators are "
+                         f"unknown operator {as_yaml(op)}{_suggest(str(op), OPS)}; operators are "
                          f"{', '.join(OPS)}" if op is not None else "op is required")
             return Compare(field, "exists")
         case = raw.get("case_sensitive", False)
         if not isinstance(case, bool):
-            self.problem((*path, "case_sensitive"), f"expected true or false, got {case!r}")
+            self.problem((*path, "case_sensitive"),
+                         f"expected true or false, got {as_yaml(case)}")
             case = False
         value = self.operand(str(op), raw, path, case)
         return Compare(field, str(op), value, case)
@@ -360,23 +386,23 @@ class Builder:
         value = raw["value"]
         if op == "between":
             if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
-                self.problem(where, f"between expects [low, high] numbers, got {value!r}")
+                self.problem(where, f"between expects [low, high] numbers, got {as_yaml(value)}")
                 return (0, 0)
             if value[0] > value[1]:
-                self.problem(where, f"between expects low <= high, got {value!r}")
+                self.problem(where, f"between expects low <= high, got {as_yaml(value)}")
             return (value[0], value[1])
         if op in LIST_OPS:
             if not isinstance(value, list) or not value:
-                self.problem(where, f"{op} expects a non-empty list, got {value!r}")
+                self.problem(where, f"{op} expects a non-empty list, got {as_yaml(value)}")
                 return ()
             if any(isinstance(v, dict | list) for v in value):
                 self.problem(where, f"{op} expects a list of plain values")
             return tuple(value)
         if op in NUMERIC_OPS and not _is_number(value):
-            self.problem(where, f"{op} expects a number, got {value!r}")
+            self.problem(where, f"{op} expects a number, got {as_yaml(value)}")
             return 0
         if op in TEXT_OPS and not isinstance(value, str):
-            self.problem(where, f"{op} expects text, got {value!r}")
+            self.problem(where, f"{op} expects text, got {as_yaml(value)}")
             return ""
         if op == "matches":
             try:
@@ -385,7 +411,7 @@ class Builder:
                 self.problem(where, f"not a valid regular expression: {exc}")
                 return ""
         if isinstance(value, dict | list) or value is None:
-            self.problem(where, f"{op} expects one plain value, got {value!r}")
+            self.problem(where, f"{op} expects one plain value, got {as_yaml(value)}")
             return ""
         return value
 
@@ -396,7 +422,7 @@ class Builder:
                 self.problem(path, f"conditions on events test event properties (url, asset, "
                              f"utm_source ...); {field} belongs in fit rules or mql.criteria")
             elif not _PROPERTY.match(field):
-                self.problem(path, f"{field!r} is not a property name")
+                self.problem(path, f"{as_yaml(field)} is not a property name")
             return
         tables: dict[str, Iterable[str]] = {
             "contact": self.contact_fields,

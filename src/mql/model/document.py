@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-Points = Annotated[float, Field(allow_inf_nan=False)]
+Points = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -94,11 +94,19 @@ class MqlDoc(Section):
     exclude: list[CriterionDoc] = []
 
 
+def _text_keys(value: Any) -> Any:
+    """Band names may be written unquoted (1: 60): read them as text."""
+    return {_text(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+
+Bands = Annotated[dict[str, Points], BeforeValidator(_text_keys)]
+
+
 class GradesDoc(Section):
     fit_score: str = "fit"
     intent_score: str = "intent"
-    fit: dict[str, Points]
-    intent: dict[str, Points]
+    fit: Bands
+    intent: Bands
 
 
 class ExitDoc(Section):

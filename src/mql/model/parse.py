@@ -32,7 +32,7 @@ import pydantic
 
 from mql.errors import ModelError, Problem
 from mql.model import document as d
-from mql.model.build import Builder
+from mql.model.build import Builder, as_yaml
 from mql.model.spec import Model
 from mql.model.yaml_marks import Located, Path, YamlSyntaxError, load
 
@@ -178,13 +178,12 @@ def _translate(exc: pydantic.ValidationError, located: Located, source: str) -> 
 def _message(error: Any) -> str:
     kind: str = error["type"]
     given = error.get("input")
-    shown = f'"{given}"' if isinstance(given, str) else repr(given)
-    if isinstance(given, dict):
-        shown = "a mapping"
-    elif isinstance(given, list):
-        shown = "a list"
-    elif given is None:
-        shown = "nothing"
+    shown = "a mapping" if isinstance(given, dict) else "a list" if isinstance(
+        given, list) else "nothing" if given is None else as_yaml(given)
+    if kind == "int_from_float":
+        return f"expected a whole number, got {shown}"
+    if kind == "string_too_long":
+        return f"at most {error['ctx']['max_length']} characters, got {len(given)}"
     base = kind.split("_")[0]
     if kind.endswith(("_type", "_parsing")) and base in _KIND_WORDS:
         return f"expected {_KIND_WORDS[base]}, got {shown}"

@@ -49,6 +49,9 @@ class YamlSyntaxError(Exception):
         self.mark = mark
 
 
+_PLAIN = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"})
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -69,6 +72,8 @@ def load(text: str) -> Located:
         keys: dict[Path, Mark] = {}
         duplicates: list[tuple[Path, Mark]] = []
         data = _build(loader, node, (), values, keys, duplicates)
+    except YamlSyntaxError:
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
@@ -89,6 +94,9 @@ def _build(
     duplicates: list[tuple[Path, Mark]],
 ) -> Any:
     values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN:
+        raise YamlSyntaxError(f"the tag {node.tag} is not allowed: a model file is plain data",
+                              _mark(node))
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         result: dict[Any, Any] = {}

@@ -181,10 +181,12 @@ def _text_fast_path(cond: Compare) -> Predicate | None:
     return predicate
 
 
-def leaves(cond: Condition) -> list[Compare | Activity]:
+def leaves(cond: Condition) -> list[Compare | Activity | Not]:
     """The leaves of `cond`, in order (for explanations of what matched or failed)."""
     if isinstance(cond, Compare | Activity):
         return [cond]
     if isinstance(cond, Not):
+        if isinstance(cond.item, Compare | Activity):
+            return [cond]  # keep the negation, so the leaf reads as it is tested
         return leaves(cond.item)
     return [leaf for item in cond.items for leaf in leaves(item)]
