@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from mql import __version__
+from mql.cli import synth
 from mql.cli.render import Format, render_decisions, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+synth.register(app)
 CLOCK = SystemClock()
 out = Console()
 err = Console(stderr=True)
