@@ -192,3 +192,36 @@ def intent_curve(
 
 def days_between(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds() / SECONDS_PER_DAY
+
+
+def state_to_dict(state: IntentState) -> dict[str, object]:
+    """A JSON-ready form of `state` (for the store); `state_from_dict` reads it back.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    >>> s = IntentState({"intent.demo": DecayedSum(40.0, t), "activity.0": RecentTimes((t,), 3)}, t)
+    >>> state_from_dict(state_to_dict(s)) == s
+    True
+    """
+    values: dict[str, object] = {}
+    for key, tracked in state.values.items():
+        if isinstance(tracked, DecayedSum):
+            values[key] = {"sum": tracked.value, "as_of": tracked.as_of.isoformat()}
+        else:
+            values[key] = {"times": [t.isoformat() for t in tracked.times], "keep": tracked.keep}
+    return {"as_of": None if state.as_of is None else state.as_of.isoformat(), "values": values}
+
+
+def state_from_dict(data: Mapping[str, object]) -> IntentState:
+    """The `IntentState` written by `state_to_dict`."""
+    values: dict[str, Tracked] = {}
+    raw = data.get("values")
+    assert isinstance(raw, dict)
+    for key, item in raw.items():
+        if "sum" in item:
+            values[key] = DecayedSum(float(item["sum"]), datetime.fromisoformat(item["as_of"]))
+        else:
+            values[key] = RecentTimes(tuple(datetime.fromisoformat(t) for t in item["times"]),
+                                      int(item["keep"]))
+    as_of = data.get("as_of")
+    return IntentState(values, None if as_of is None else datetime.fromisoformat(str(as_of)))

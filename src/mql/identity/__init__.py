@@ -1,0 +1,1 @@
+"""CORE: identity resolution: email normalization, lead-to-account matching, merge plans."""

@@ -1,0 +1,1 @@
+"""ADAPTER: the operational store (SQLAlchemy Core, Alembic migrations; SQLite and PostgreSQL)."""
