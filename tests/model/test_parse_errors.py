@@ -663,9 +663,6 @@ def test_undeclared_custom_names_are_refused() -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "schema mistakes stop the check: the semantic ones (unknown field) only show up once "
-    "the schema ones are fixed, though parse_model promises every problem at once"))
 def test_schema_and_semantic_mistakes_reported_together() -> None:
     text = edit("points: 40", "points: ten")
     text = edit("contact.country", "contact.contry", text)

@@ -126,6 +126,48 @@ class Builder:
             event_types=frozenset(doc.event_types),
         )
 
+    def check_raw(self, data: dict[str, Any]) -> None:
+        """The checks `build` makes, run on data whose shape is wrong somewhere, so that
+        unknown events, fields and broken conditions are reported in the same run as the
+        shape problems. Parts that are not even the right shape are skipped."""
+
+        def names(raw: Any) -> list[str]:
+            return [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
+
+        def mapping(raw: Any) -> dict[str, Any]:
+            return raw if isinstance(raw, dict) else {}
+
+        fields = mapping(data.get("fields"))
+        self.event_types = EVENT_TYPES | frozenset(names(data.get("event_types")))
+        self.contact_fields = CONTACT_FIELDS | frozenset(names(fields.get("contact")))
+        self.account_fields = ACCOUNT_FIELDS | frozenset(names(fields.get("account")))
+        extra = [str(k) for k in mapping(data.get("scores"))]
+        self.score_names = ("fit", "intent", *extra, TOTAL)
+        sections: list[tuple[Path, Any, Scope]] = [(("fit",), data.get("fit"), "fit"),
+                                                   (("intent",), data.get("intent"), "event")]
+        for name, section in mapping(data.get("scores")).items():
+            kind = mapping(section).get("kind")
+            sections.append((("scores", name), section, "fit" if kind == "fit" else "event"))
+        for path, section, scope in sections:
+            rules = mapping(section).get("rules")
+            for i, rule in enumerate(rules if isinstance(rules, list) else []):
+                self._check_raw_rule(mapping(rule), (*path, "rules", i), scope)
+        mql = mapping(data.get("mql"))
+        parts: tuple[tuple[str, Scope], ...] = (
+            ("criteria", "criteria"), ("exclude", "criteria"), ("fast_track", "event"))
+        for key, part_scope in parts:
+            items = mql.get(key)
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                self._check_raw_rule(mapping(item), ("mql", key, i), part_scope)
+
+    def _check_raw_rule(self, rule: dict[str, Any], path: Path, scope: Scope) -> None:
+        event = rule.get("event")
+        if isinstance(event, str) or (isinstance(event, list) and all(
+                isinstance(e, str) for e in event)):
+            self.events([event] if isinstance(event, str) else event, (*path, "event"))
+        if "when" in rule and rule["when"] is not None:
+            self.condition(rule["when"], (*path, "when"), scope)
+
     def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
         if raw is None:
             return default if default is not None else Decay.none()

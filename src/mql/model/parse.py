@@ -60,15 +60,26 @@ def parse_model(text: str, *, source: str = "model.yaml") -> Model:
         doc = d.ModelDoc.model_validate(located.data)
     except pydantic.ValidationError as exc:
         problems.extend(_translate(exc, located, source))
-        raise ModelError(sorted(problems, key=lambda p: (p.line, p.column))) from None
+        checker = Builder(located, source)
+        checker.check_raw(located.data)
+        problems.extend(checker.problems)
+        raise ModelError(_unique(problems)) from None
     builder = Builder(located, source)
     model = builder.build(doc)
     problems.extend(builder.problems)
     if problems:
-        raise ModelError(sorted(problems, key=lambda p: (p.line, p.column)))
+        raise ModelError(_unique(problems))
     digest = hashlib.sha256(text.encode()).hexdigest()
     object.__setattr__(model, "digest", digest)
     return model
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Problems in file order, each reported once."""
+    seen: dict[str, Problem] = {}
+    for p in sorted(problems, key=lambda p: (p.line, p.column)):
+        seen.setdefault(str(p), p)
+    return list(seen.values())
 
 
 def _dotted(path: Path) -> str:
