@@ -223,8 +223,6 @@ class Builder:
         if r.min_count is not None and r.cap is not None:
             self.problem((*path, "cap"), "a windowed rule (min_count) scores its points once; "
                          "cap has no effect here, remove it")
-        if r.cap is not None and r.cap > abs(r.points) * 1e12:
-            self.problem((*path, "cap"), "cap is so large it never applies")
         return IntentRule(
             name=r.name,
             events=self.events(r.event, (*path, "event")),
@@ -461,8 +459,9 @@ class Builder:
         prefix, _, name = field.partition(".")
         if scope == "event":
             if prefix in ("contact", "account", "score") and name:
+                home = "mql.criteria" if prefix == "score" else "fit rules or mql.criteria"
                 self.problem(path, f"conditions on events test event properties (url, asset, "
-                             f"utm_source ...); {field} belongs in fit rules or mql.criteria")
+                             f"utm_source ...); {field} belongs in {home}")
             elif not _PROPERTY.match(field):
                 self.problem(path, f"{as_yaml(field)} is not a property name")
             return
