@@ -168,3 +168,16 @@ def test_bad_options_are_refused_with_the_fix() -> None:
         WorldParameters(accounts=1, months=1, dirty=0.7)
     with pytest.raises(ConfigError, match="time zone"):
         WorldParameters(accounts=1, months=1, start=datetime(2025, 1, 1))
+
+
+def test_campaigns_and_costs_belong_to_the_month_of_the_touch() -> None:
+    params = WorldParameters(accounts=60, months=3, start=datetime(2025, 1, 29, tzinfo=UTC))
+    world = World(params, random.Random(2))
+    months = set()
+    for piece in world.accounts():
+        for e in piece.clean_events:
+            months.add(e.at.strftime("%Y-%m"))
+            campaign = e.properties.get("campaign")
+            if campaign and e.properties.get("channel") != "events":
+                assert campaign.startswith(e.at.strftime("%Y-%m")), e
+    assert months <= {c.month for c in world.costs()}

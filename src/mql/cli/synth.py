@@ -93,8 +93,12 @@ def register(app: typer.Typer) -> None:
         dirty: DirtyOpt = 0.0,
         start: StartOpt = DEFAULT_START_TEXT,
     ) -> None:
-        """Write a synthetic B2B world: accounts, contacts, events, opportunities, costs,
-        consent, sales dispositions and the ground truth (truth/). See docs/synthetic.md."""
+        """Write a seeded synthetic B2B world to a folder (see docs/synthetic.md).
+
+        Accounts, contacts, events, opportunities, costs, consent, sales dispositions and,
+        in truth/, the hidden intent path of every account, the duplicate clusters and the
+        rows broken on purpose by --dirty.
+        """
         console = Console()
         errors = Console(stderr=True)
         try:

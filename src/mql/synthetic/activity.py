@@ -27,6 +27,7 @@ from mql.synthetic.catalog import (
     Catalog,
     Conference,
     Webinar,
+    month_index,
 )
 from mql.synthetic.draws import chance, one_of, pick, poisson
 from mql.synthetic.firmographics import Company
@@ -208,7 +209,6 @@ def activity(
     trial_done = [False] * len(people)
     for week, stage in enumerate(journey.stages):
         week_start = start + timedelta(weeks=week)
-        month = min(len(catalog.campaigns) - 1, (week * 7) // 30)
         intensity = max(STAGE_INTENSITY[stage], journey.fade[week] * STAGE_INTENSITY["evaluation"])
         mix_stage = stage if journey.fade[week] < 0.3 else "evaluation"
         if covered and chance(rng, SURGE_RATE[stage] + 0.3 * journey.fade[week]):
@@ -235,7 +235,8 @@ def activity(
                 rate = 0.6 * person.engagement if (week + n * 7) % 26 < 3 else 0.0
             mix = PAGE_MIX.get(person.kind, PAGE_MIX[mix_stage])
             for _ in range(poisson(rng, SESSION_RATE * rate)):
-                _session(rng, out, n, work_time(rng, week_start, region), mix, catalog, month)
+                at = work_time(rng, week_start, region)
+                _session(rng, out, n, at, mix, catalog, month_index(start, at))
             if person.kind not in ("committee", "student"):
                 continue
             for _ in range(poisson(rng, CONTENT_RATE * rate)):

@@ -151,6 +151,29 @@ class Catalog:
         return out
 
 
+def calendar_months(params: WorldParameters) -> list[str]:
+    """Every calendar month (``YYYY-MM``) the world touches, partial months included.
+
+    >>> from datetime import UTC
+    >>> late = datetime(2025, 1, 29, tzinfo=UTC)
+    >>> calendar_months(WorldParameters(accounts=1, months=2, start=late))
+    ['2025-01', '2025-02', '2025-03']
+    """
+    first = params.start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last = params.end - timedelta(microseconds=1)
+    return [add_months(first, m).strftime("%Y-%m") for m in range(month_index(first, last) + 1)]
+
+
+def month_index(start: datetime, at: datetime) -> int:
+    """Whole calendar months from the month of `start` to the month of `at`.
+
+    >>> from datetime import UTC
+    >>> month_index(datetime(2025, 1, 20, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
+    2
+    """
+    return (at.year - start.year) * 12 + at.month - start.month
+
+
 def _business_time(rng: random.Random, day: datetime, hour: int) -> datetime:
     while day.weekday() >= 5:
         day += timedelta(days=1)
@@ -162,9 +185,8 @@ def catalog(rng: random.Random, params: WorldParameters) -> Catalog:
     months = []
     webinars = []
     conferences = []
-    for m in range(params.months):
-        first = add_months(params.start, m).replace(hour=0, minute=0, second=0, microsecond=0)
-        stamp = first.strftime("%Y-%m")
+    for m, stamp in enumerate(calendar_months(params)):
+        first = datetime.strptime(stamp, "%Y-%m").replace(tzinfo=params.start.tzinfo)
         campaigns = []
         for channel, sources in _PAID.items():
             for source, medium in sources:

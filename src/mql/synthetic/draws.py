@@ -14,13 +14,18 @@ from its seed alone.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+# weights mapping -> (the mapping, its keys, cumulative weights); the mapping is kept so that
+# its id cannot be reused while cached
+_CUMULATIVE: dict[int, tuple[Any, list[Any], list[float]]] = {}
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -50,8 +55,16 @@ def pick(rng: random.Random, weights: Mapping[T, float]) -> T:
     >>> pick(random.Random(0), {"x": 0.0, "y": 2.0})
     'y'
     """
-    keys = list(weights)
-    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+    cached = _CUMULATIVE.get(id(weights))
+    if cached is None or cached[0] is not weights:
+        if len(_CUMULATIVE) > 512:
+            _CUMULATIVE.clear()
+        keys = list(weights)
+        cached = (weights, keys, list(itertools.accumulate(weights[k] for k in keys)))
+        _CUMULATIVE[id(weights)] = cached
+    _, keys, cumulative = cached
+    # the same draw as rng.choices(keys, weights)[0], without rebuilding the sums each time
+    return keys[bisect.bisect(cumulative, rng.random() * cumulative[-1], 0, len(keys) - 1)]
 
 
 def one_of(rng: random.Random, items: Sequence[T]) -> T:

@@ -11,7 +11,7 @@ import random
 from datetime import datetime, timedelta
 
 from mql.synthetic.activity import STAGE_INTENSITY, Touch
-from mql.synthetic.catalog import PAGE_TITLES, PAGES, Catalog
+from mql.synthetic.catalog import PAGE_TITLES, PAGES, Catalog, month_index
 from mql.synthetic.consent import ConsentRecord, withdraw
 from mql.synthetic.draws import chance, one_of
 from mql.synthetic.journeys import Journey
@@ -48,6 +48,7 @@ def mailings(
     consent: ConsentRecord,
     journey: Journey,
     catalog: Catalog,
+    start: datetime,
     end: datetime,
     sends: list[datetime],
 ) -> tuple[list[Touch], ConsentRecord | None]:
@@ -65,7 +66,7 @@ def mailings(
             continue
         stage = journey.stages[min(week, weeks - 1)]
         intensity = max(STAGE_INTENSITY[stage], journey.fade[week] * STAGE_INTENSITY["evaluation"])
-        campaign = catalog.campaign(rng, min(len(catalog.campaigns) - 1, (week * 7) // 30), "email")
+        campaign = catalog.campaign(rng, month_index(start, send_at), "email")
         tags = {
             "campaign": campaign.name,
             "channel": "email",

@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 from mql.records import Account, Contact, Event
 from mql.synthetic.activity import Touch, activity
-from mql.synthetic.catalog import Catalog, catalog
+from mql.synthetic.catalog import Catalog, calendar_months, catalog
 from mql.synthetic.consent import REGRANT_ON_FORM, ConsentRecord, on_capture, regrant
 from mql.synthetic.costs import CampaignCost, costs
 from mql.synthetic.draws import chance, child
@@ -41,7 +41,7 @@ from mql.synthetic.messiness import (
     missing_firmographics,
 )
 from mql.synthetic.outcomes import Disposition, Opportunity, outcomes
-from mql.synthetic.params import WorldParameters, add_months
+from mql.synthetic.params import WorldParameters
 from mql.synthetic.people import Person, staff, title
 from mql.synthetic.truth import AccountTruth, DuplicateMember, MalformedRow
 
@@ -55,7 +55,8 @@ class AccountSlice:
 
     `events` is what a careless pipeline delivers (with `--dirty`: duplicates and
     malformed rows, the latter as `MalformedEvent` when the timestamp is unreadable);
-    `clean_events` is the same history without the dirt, sorted by time.
+    `clean_events` is the history the outcomes were computed from, sorted by time: no
+    duplicate or malformed rows, but a person's second email stays where it was used.
     """
 
     account: Account
@@ -92,9 +93,8 @@ class World:
             yield self._account(index)
 
     def months(self) -> list[str]:
-        """The world's months as ``YYYY-MM``."""
-        p = self.params
-        return [add_months(p.start, m).strftime("%Y-%m") for m in range(p.months)]
+        """The calendar months (``YYYY-MM``) the world touches, partial ones included."""
+        return calendar_months(self.params)
 
     def costs(self) -> list[CampaignCost]:
         """Spend per channel and month, counting the paid touches of the accounts made so far."""
@@ -113,36 +113,7 @@ class World:
         path = journey(rng, fit=firm.fit, status=firm.status, weeks=self.weeks)
         touches = activity(rng, firm, people, path, self.catalog, p.start, p.end, self._weekly)
         captured = self._captures(rng, firm, people, path, touches)
-        consent: list[ConsentRecord] = []
-        for n in sorted(captured):
-            at, source = captured[n]
-            person = people[n]
-            record = on_capture(rng, person.email, person.country, source, at)
-            consent.append(record)
-            allowed = [(at, p.end)] if record.status == "granted" else []
-            if record.status == "denied":
-                later = [
-                    t.at for t in touches if t.person == n and t.type == "form_submit" and t.at > at
-                ]
-                for form_at in sorted(later):
-                    if chance(rng, REGRANT_ON_FORM):
-                        consent.append(regrant(record, form_at))
-                        allowed = [(form_at, p.end)]
-                        break
-            mail, withdrawal = mailings(
-                rng,
-                n=n,
-                engagement=person.engagement,
-                allowed=allowed,
-                consent=record,
-                journey=path,
-                catalog=self.catalog,
-                end=p.end,
-                sends=self._sends[firm.region],
-            )
-            touches.extend(mail)
-            if withdrawal is not None:
-                consent.append(withdrawal)
+        consent = self._consent_and_mail(rng, firm, people, path, touches, captured)
         touches.sort(key=lambda t: t.at)
         events = self._events(firm, people, touches, captured, index)
         contacts = [self._contact(firm, people[n], *captured[n]) for n in sorted(captured)]
@@ -164,14 +135,14 @@ class World:
             for n in captured
             if people[n].committee_role in ("champion", "decision_maker")
         )
-        champion = signers[0][1] if signers else None
+        signer = signers[0][1] if signers else None
         opportunities, dispositions = outcomes(
             rng,
             company=firm,
             journey=path,
             events=events,
             kinds=kinds,
-            champion=champion,
+            champion=signer,
             start=p.start,
             end=p.end,
             token=self.token,
@@ -214,6 +185,50 @@ class World:
             duplicates=tuple(duplicates),
             malformed=tuple(malformed),
         )
+
+    def _consent_and_mail(
+        self,
+        rng: random.Random,
+        firm: Company,
+        people: list[Person],
+        path: Journey,
+        touches: list[Touch],
+        captured: dict[int, tuple[datetime, str]],
+    ) -> list[ConsentRecord]:
+        """Consent records of every contact; appends their email touches to `touches`."""
+        p = self.params
+        consent: list[ConsentRecord] = []
+        for n in sorted(captured):
+            at, source = captured[n]
+            person = people[n]
+            record = on_capture(rng, person.email, person.country, source, at)
+            consent.append(record)
+            allowed = [(at, p.end)] if record.status == "granted" else []
+            if record.status == "denied":
+                later = [
+                    t.at for t in touches if t.person == n and t.type == "form_submit" and t.at > at
+                ]
+                for form_at in sorted(later):
+                    if chance(rng, REGRANT_ON_FORM):
+                        consent.append(regrant(record, form_at))
+                        allowed = [(form_at, p.end)]
+                        break
+            mail, withdrawal = mailings(
+                rng,
+                n=n,
+                engagement=person.engagement,
+                allowed=allowed,
+                consent=record,
+                journey=path,
+                catalog=self.catalog,
+                start=p.start,
+                end=p.end,
+                sends=self._sends[firm.region],
+            )
+            touches.extend(mail)
+            if withdrawal is not None:
+                consent.append(withdrawal)
+        return consent
 
     def _count_paid(self, event: Event) -> None:
         """Count the touches marketing pays for one by one: ad clicks, partner referrals
