@@ -69,3 +69,35 @@ class ConfigError(MQLError, ValueError):
 
 class NotFound(MQLError, LookupError):
     """A contact, account, model version or other named thing does not exist."""
+
+
+class StoreError(MQLError):
+    """The operational store refused an operation; the message names the step."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached, opened, or is locked; the message says which."""
+
+
+class DuplicateEvent(StoreError):
+    """A row with the same key (e.g. event id) is already stored; nothing was written."""
+
+
+class SchemaOutdated(StoreError):
+    """The database schema is older (or newer) than this mql; run `mql migrate`."""
+
+
+class MergeRefused(MQLError):
+    """Two contacts were not merged because a guardrail forbids it; `.reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class TransitionRefused(MQLError):
+    """A lifecycle move is not allowed; `.reason` says which rule refused it."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

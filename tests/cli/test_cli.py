@@ -32,7 +32,7 @@ def test_validate_reports_every_problem_with_file_line_and_field(tmp_path: Path)
     bad = tmp_path / "model.yaml"
     bad.write_text(MODEL.read_text().replace("event: demo_request\n      points: 40",
                                              "event: demo_requestt\n      points: 40")
-                   .replace("field: account.industry", "field: account.industy"))
+                   .replace("field: account.industry", "field: account.industy", 1))
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 2
     text = " ".join(result.stderr.split())

@@ -31,8 +31,8 @@ mql:
 US = "{field: contact.country, op: eq, value: US}"
 OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_with, "
              "ends_with, matches, exists, missing")
-TOP_KEYS = ("decay, description, event_types, exit, fields, fit, grades, intent, mql, name, "
-            "scores, version")
+TOP_KEYS = ("decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, "
+            "mql, name, routing, scores, sla, version")
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:

@@ -113,7 +113,12 @@ class Builder:
                 scores[name] = self.fit_score(name, section, path)
             else:
                 scores[name] = self.intent_score(name, section, path, default_decay)
+        from mql.model import build_handoff as h
+
         return Model(
+            lifecycle=h.lifecycle(self, doc.lifecycle),
+            routing=h.routing(self, doc.routing),
+            sla=h.sla(self, doc.sla),
             name=doc.name,
             version=doc.version,
             description=doc.description,
@@ -153,6 +158,10 @@ class Builder:
             for i, rule in enumerate(rules if isinstance(rules, list) else []):
                 self._check_raw_rule(mapping(rule), (*path, "rules", i), scope)
         mql = mapping(data.get("mql"))
+        for key in ("disqualify",):
+            items = mapping(data.get("lifecycle")).get(key)
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                self._check_raw_rule(mapping(item), ("lifecycle", key, i), "criteria")
         parts: tuple[tuple[str, Scope], ...] = (
             ("criteria", "criteria"), ("exclude", "criteria"), ("fast_track", "event"))
         for key, part_scope in parts:

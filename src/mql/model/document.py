@@ -118,6 +118,67 @@ class FieldsDoc(Section):
     account: list[Name] = []
 
 
+class RuleDoc(Section):
+    """A named condition (disqualification, SLA, routing)."""
+
+    name: Name
+    description: str | None = None
+    when: Any
+
+
+class LifecycleDoc(Section):
+    recycle_after_days: Positive | None = None
+    requalify: Literal["fresh_intent", "any"] = "fresh_intent"
+    disqualify: list[RuleDoc] = []
+    reject_reasons: list[Name] = [
+        "wrong_fit", "no_budget", "bad_timing", "duplicate", "no_response", "competitor",
+        "student",
+    ]
+    account_team_statuses: list[str] = ["customer", "partner"]
+
+
+class HoursDoc(Section):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
+        "mon", "tue", "wed", "thu", "fri"]
+    start: str = "09:00"
+    end: str = "17:00"
+
+
+class MemberDoc(Section):
+    name: str
+    weight: Annotated[int, Field(ge=1, strict=True)] = 1
+    capacity: Annotated[int, Field(ge=0, strict=True)] | None = None
+    out_of_office: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = []
+
+
+class TeamDoc(Section):
+    time_zone: str = "UTC"
+    hours: HoursDoc = HoursDoc()
+    holidays: list[str] = []
+    manager: str | None = None
+    members: list[MemberDoc]
+
+
+class RoutingRuleDoc(RuleDoc):
+    team: Name
+
+
+class RoutingDoc(Section):
+    account_owner_first: bool = True
+    account_team: Name | None = None
+    teams: dict[Name, TeamDoc]
+    rules: list[RoutingRuleDoc] = []
+    fallback: Name
+
+
+class SlaDoc(Section):
+    name: Name
+    description: str | None = None
+    when: Any = None
+    first_touch_hours: Positive
+    escalate_after_breaches: Annotated[int, Field(ge=1, strict=True)] = 2
+
+
 class ModelDoc(Section):
     name: Name
     version: Annotated[str, BeforeValidator(_text)] | None = None
@@ -131,3 +192,6 @@ class ModelDoc(Section):
     mql: MqlDoc
     grades: GradesDoc | None = None
     exit: ExitDoc | None = None
+    lifecycle: LifecycleDoc = LifecycleDoc()
+    routing: RoutingDoc | None = None
+    sla: list[SlaDoc] = []

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from mql.model.conditions import Condition
+from mql.model.handoff import Lifecycle, Routing, SlaRule
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -174,6 +175,9 @@ class Model:
     contact_fields: frozenset[str] = frozenset()
     account_fields: frozenset[str] = frozenset()
     event_types: frozenset[str] = frozenset()
+    lifecycle: Lifecycle = Lifecycle()  # noqa: RUF009 - a frozen value
+    routing: Routing | None = None
+    sla: tuple[SlaRule, ...] = ()
     digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

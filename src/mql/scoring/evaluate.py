@@ -18,6 +18,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -109,6 +110,7 @@ def _numeric(op: str, operand: Any) -> Callable[[Any], bool]:
     return test
 
 
+@functools.lru_cache(maxsize=4096)  # conditions are frozen values: compile each once
 def compile_condition(cond: Condition) -> Predicate:
     """A predicate over a getter. The getter is given field names, and for `Activity`
     leaves (criteria) the leaf itself, answering whether that activity happened."""

@@ -51,7 +51,7 @@ class Program:
     >>> from importlib.resources import files
     >>> text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
     >>> len(Program(parse_model(text)).trackers)
-    21
+    23
     """
 
     def __init__(self, model: Model) -> None:
@@ -62,8 +62,13 @@ class Program:
                 trackers.extend(self._rule_tracker(score, r) for r in score.rules
                                 if isinstance(r, IntentRule))
         self.activity_keys: dict[Activity, str] = {}
-        for criterion in (*model.mql.criteria, *model.mql.exclude):
-            for leaf in activities(criterion.when):
+        conditions: list[Condition] = [c.when for c in model.mql.criteria]
+        conditions += [c.when for c in model.mql.exclude]
+        conditions += [c.when for c in model.lifecycle.disqualify]
+        conditions += [s.when for s in model.sla if s.when is not None]
+        conditions += [r.when for r in model.routing.rules] if model.routing else []
+        for condition in conditions:
+            for leaf in activities(condition):
                 if leaf not in self.activity_keys:
                     key = f"activity.{len(self.activity_keys)}"
                     self.activity_keys[leaf] = key

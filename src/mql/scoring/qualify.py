@@ -13,7 +13,7 @@ from typing import Any, Literal
 from mql.model.conditions import Activity
 from mql.model.spec import TOTAL, IntentRule, Minimums, Model
 from mql.records import Account, Contact
-from mql.scoring.evaluate import Getter, compile_condition, leaves
+from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
 from mql.scoring.intent import IntentState, Program, intent_curve, rule_value
 
@@ -61,6 +61,7 @@ class Decision:
     exit_at: datetime | None = None
     unknown_fields: tuple[str, ...] = field(default=())
     excluded_by: tuple[str, ...] = ()
+    disqualified_by: tuple[str, ...] = ()
 
     @property
     def fit(self) -> float:
@@ -92,6 +93,7 @@ class Qualifier:
         self.fit_scorers = {n: FitScorer(s) for n, s in model.scores.items() if s.kind == "fit"}
         self.criteria = [(c, compile_condition(c.when)) for c in model.mql.criteria]
         self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
+        self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
 
     # -- scores --------------------------------------------------------------------------
 
@@ -210,8 +212,9 @@ class Qualifier:
             until = self.qualified_until(contact, account, fits, state, account_state, at)
         exit_at = self.exit_time(self.model.exit_below, fits, state, account_state, at)
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
+        disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
-                        until, exit_at, unknown, excluded)
+                        until, exit_at, unknown, excluded, disqualified)
 
     def exclusions(
         self,
@@ -222,10 +225,22 @@ class Qualifier:
         at: datetime,
     ) -> tuple[str, ...]:
         """The names of the exclusion rules that match (such contacts never qualify)."""
-        if not self.exclude:
+        return self.matching(self.exclude, contact, account, values, state, at)
+
+    def matching(
+        self,
+        rules: list[tuple[Any, Predicate]],
+        contact: Contact | None,
+        account: Account | None,
+        values: Mapping[str, float],
+        state: IntentState,
+        at: datetime,
+    ) -> tuple[str, ...]:
+        """The names of `rules` (criteria-style conditions) that hold for the contact."""
+        if not rules:
             return ()
         get = self.criteria_getter(contact, account, values, state, at)
-        return tuple(rule.name for rule, predicate in self.exclude if predicate(get))
+        return tuple(rule.name for rule, predicate in rules if predicate(get))
 
     def exit_time(
         self,

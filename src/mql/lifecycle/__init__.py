@@ -1,0 +1,1 @@
+"""CORE: lifecycle stages, the allowed transitions, and the rules that move contacts."""

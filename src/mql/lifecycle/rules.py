@@ -1,0 +1,109 @@
+"""Which move the model makes next for a contact, and when it is due.
+
+Entry is the MQL definition; exit is the model's exit rule (the decayed score crossing
+its line, computed in closed form), a timeout without acceptance, or a disqualification
+rule. Sales actions (accept, reject with a reason, convert) are separate functions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from mql.errors import TransitionRefused
+from mql.lifecycle.stages import OPEN_STAGES, Cause, Stage, Transition
+from mql.model.spec import Model
+from mql.scoring.qualify import Decision
+
+_CAUSES = {"thresholds": Cause.THRESHOLD, "criteria": Cause.CRITERIA,
+           "fast_track": Cause.FAST_TRACK}
+
+
+def _below_exit(model: Model, decision: Decision) -> bool:
+    if model.exit_below:
+        return any(decision.scores[name] < low for name, low in model.exit_below)
+    return not decision.mql
+
+
+def next_move(model: Model, stage: Stage, since: datetime, decision: Decision,
+              *, model_version: str | None = None) -> Transition | None:
+    """The transition the model makes now (at `decision.as_of`), or None.
+
+    `since` is when the contact entered `stage`. Contacts in sales' hands (SAL and later)
+    are never moved by the model.
+
+    >>> from datetime import timezone
+    >>> t = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    >>> from mql.scoring.qualify import Reason
+    >>> d = Decision("jo@acme.example", t, {"fit": 60, "intent": 40, "total": 100}, "A2",
+    ...              True, (Reason("fast_track", "demo_request", "demo at ..."),))
+    >>> from mql.model.spec import MqlDefinition
+    >>> str(next_move(Model("m", {}, MqlDefinition()), Stage.NURTURE, t, d))
+    '2026-03-02 00:00 nurture -> mql by mql: fast_track (demo_request)'
+    """
+    at = decision.as_of
+    life = model.lifecycle
+
+    def move(target: Stage, cause: Cause, reason: str | None) -> Transition:
+        return Transition(decision.contact, stage, target, at, cause, "mql", model_version,
+                          reason)
+
+    if decision.disqualified_by and stage in OPEN_STAGES | {Stage.MQL, Stage.PQL}:
+        return move(Stage.DISQUALIFIED, Cause.DISQUALIFICATION, ", ".join(decision.disqualified_by))
+    if stage in OPEN_STAGES and decision.mql:
+        first = decision.reasons[0]
+        return move(Stage.MQL, _CAUSES[first.kind], first.name)
+    if stage is Stage.MQL:
+        if _below_exit(model, decision):
+            below = ", ".join(f"{n} < {v:g}" for n, v in model.exit_below) or "no longer qualifies"
+            return move(Stage.NURTURE, Cause.DECAY, below)
+        if life.recycle_after_days is not None and at >= since + timedelta(
+                days=life.recycle_after_days):
+            return move(Stage.RECYCLED, Cause.TIMEOUT,
+                        f"not accepted within {life.recycle_after_days:g} days")
+    return None
+
+
+def due_at(model: Model, stage: Stage, since: datetime, decision: Decision) -> datetime | None:
+    """When the model's next time-based move for this contact is due (None: none).
+
+    An MQL leaves on the earlier of its exit crossing and its acceptance timeout; the
+    worker schedules exactly this moment instead of polling every contact.
+    """
+    if stage is not Stage.MQL:
+        return None
+    times = [decision.exit_at if model.exit_below else decision.qualified_until]
+    if model.lifecycle.recycle_after_days is not None:
+        times.append(since + timedelta(days=model.lifecycle.recycle_after_days))
+    found = [t for t in times if t is not None]
+    return min(found) if found else None
+
+
+def accept(contact: str, stage: Stage, at: datetime, actor: str) -> Transition:
+    """Sales accepts the lead: MQL or PQL -> SAL."""
+    return Transition(contact, stage, Stage.SAL, at, Cause.SALES_ACTION, actor, reason="accepted")
+
+
+def reject(model: Model, contact: str, stage: Stage, at: datetime, actor: str,
+           reason: str) -> Transition:
+    """Sales rejects the lead with one of the model's reject reasons: back to nurture as
+    recycled (or disqualified for a competitor or a student)."""
+    reasons = model.lifecycle.reject_reasons
+    if reason not in reasons:
+        raise TransitionRefused(
+            f"unknown reject reason {reason!r}; choose one of {', '.join(reasons)}",
+            reason="unknown_reason")
+    target = Stage.DISQUALIFIED if reason in ("competitor", "student") else Stage.RECYCLED
+    return Transition(contact, stage, target, at, Cause.SALES_ACTION, actor, reason=reason)
+
+
+_NEXT = {Stage.SAL: Stage.SQL, Stage.SQL: Stage.OPPORTUNITY, Stage.OPPORTUNITY: Stage.CUSTOMER}
+
+
+def convert(contact: str, stage: Stage, at: datetime, actor: str,
+            reason: str | None = None) -> Transition:
+    """Sales moves the lead one step down the funnel: SAL -> SQL -> opportunity -> customer."""
+    if stage not in _NEXT:
+        raise TransitionRefused(
+            f"cannot convert a contact in {stage.value}; accept it first (SAL)",
+            reason="not_accepted")
+    return Transition(contact, stage, _NEXT[stage], at, Cause.SALES_ACTION, actor, reason=reason)

@@ -1,0 +1,1 @@
+"""CORE: who gets a qualified lead (routing, round robin) and by when (SLAs, business hours)."""
