@@ -1,0 +1,1 @@
+"""ADAPTER: webhooks: signed JSON deliveries over HTTP with retries (httpx)."""
