@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -138,3 +139,20 @@ def test_sla_states_and_speed_to_lead() -> None:
     touched = datetime(2026, 3, 3, 15, tzinfo=UTC)
     assert clock.state(at=clock.due_at, touched_at=touched) == "met"
     assert clock.speed_to_lead(touched) == pytest.approx(9.0)
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.sampled_from(["ana", "ben", "cy", "dee", "eve"]),
+                          st.integers(0, 60 * 24 * 60)), max_size=60))
+def test_an_account_is_alerted_at_most_once_per_quiet_period(touches) -> None:
+    from mql.routing.alerts import AccountAlerts
+
+    alerts = AccountAlerts(min_contacts=3, window=timedelta(days=7), quiet=timedelta(days=30))
+    fired = []
+    for who, minute in sorted(touches, key=lambda t: t[1]):
+        at = T0 + timedelta(minutes=minute)
+        alerts, alert = alerts.observe("acme.example", who, at)
+        if alert is not None:
+            assert len(alert.contacts) >= 3
+            fired.append(at)
+    assert all(b - a >= timedelta(days=30) for a, b in itertools.pairwise(fired))
