@@ -1,0 +1,25 @@
+"""The public surface users import is small and pinned; changing it is a decision."""
+
+from __future__ import annotations
+
+import mql
+
+
+def test_the_public_api_is_exactly_this() -> None:
+    assert sorted(mql.__all__) == [
+        "Account", "Contact", "Decision", "Event", "Explanation", "MQLError", "ModelError",
+        "Scorer", "__version__", "explain", "parse_model", "score",
+    ]
+    for name in mql.__all__:
+        assert getattr(mql, name) is not None
+
+
+def test_every_error_mql_raises_on_purpose_is_an_mql_error() -> None:
+    from mql import errors  # noqa: PLC0415
+
+    classes = [c for c in vars(errors).values()
+               if isinstance(c, type) and issubclass(c, Exception)]
+    assert classes
+    assert all(issubclass(c, errors.MQLError) for c in classes)
+    assert issubclass(errors.ModelError, ValueError)
+    assert issubclass(errors.InputError, ValueError)
