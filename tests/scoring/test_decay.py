@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import timedelta
 
@@ -151,3 +152,26 @@ def test_capped_curve_crosses_exactly_after_the_cap_stops_binding() -> None:
     assert crossing is not None
     assert (crossing - T0).total_seconds() == pytest.approx(20 * 86400, abs=1e-3)
     assert math.isclose(curve.value(T0 + timedelta(days=5)), 30.0)
+
+
+@settings(max_examples=300)
+@given(terms, half_lives, st.floats(min_value=-50, max_value=120),
+       st.lists(st.tuples(st.floats(min_value=-20, max_value=20),
+                          st.floats(min_value=0.1, max_value=60)), max_size=3))
+def test_between_two_crossings_the_score_stays_on_one_side(ts, h, threshold, windows) -> None:
+    steps = tuple((p, T0 + timedelta(days=d)) for p, d in windows)
+    curve = Curve(T0, Decay(h), 0.0, tuple(ts), steps)
+    flips = curve.crossings(threshold)
+    assert flips == sorted(flips)
+    bounds = [T0, *flips, T0 + timedelta(days=max(h, 60) * 100)]
+    side = curve.value(T0) >= threshold
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if (b - a) < timedelta(seconds=2):
+            side = not side if i < len(flips) else side
+            continue
+        for frac in (0.25, 0.5, 0.75):
+            t = a + (b - a) * frac
+            value = curve.value(t)
+            if abs(value - threshold) > 1e-6:
+                assert (value >= threshold) == side, (i, t, value)
+        side = not side

@@ -137,24 +137,40 @@ class Curve:
         """
         if self.value(self.now) < threshold:
             return self.now
+        flips = self.crossings(threshold)
+        return flips[0] if flips else None
+
+    def crossings(self, threshold: float) -> list[datetime]:
+        """Every moment after now at which `score >= threshold` changes truth, in order.
+
+        Without negative rules the score only falls, so there is at most one; a fading
+        negative signal can make it rise back over the line.
+        """
         # the cap on the whole score only matters if the line is above it
-        threshold -= self.base
+        line = threshold - self.base
+        if self.max is not None and line > self.max:
+            return []
         h = self.decay.half_life_seconds
         releases = [self._release(a, cap, h) for a, cap in self.terms]
         edges = sorted({until for _, until in self.steps if until > self.now}
                        | {r for r in releases if r is not None})
+        flips: list[datetime] = []
+        above = self.value(self.now) - self.base >= line if self.max is None else (
+            min(self.max, self.value(self.now) - self.base) >= line)
         start = self.now
         for end in [*edges, None]:
-            crossing = self._crossing_in(start, end, threshold, h, releases)
+            crossing = self._crossing_in(start, end, line, h, releases)
             if crossing is not None:
-                return crossing
+                flips.append(crossing)
+                above = not above
             if end is None:
-                return None
-            if self.value(end) - self.base < threshold:
-                return end  # a window closed and the score dropped under at once
+                break
+            now_above = self.value(end) - self.base >= line
+            if now_above != above:  # a window closed: the score jumped across the line
+                flips.append(end)
+                above = now_above
             start = end
-        return None
-
+        return flips
     def _release(self, a: float, cap: float | None, h: float) -> datetime | None:
         """When a capped term starts to decay below its cap (None if it never binds)."""
         if cap is None or cap <= 0 or abs(a) <= cap or not math.isfinite(h):
@@ -180,13 +196,13 @@ class Curve:
             else:
                 coefficient += a * f0  # B at `start`
         constant += sum(p for p, until in self.steps if start < until)
-        if coefficient <= 0 or constant >= threshold:
-            return None  # flat or rising in this segment, or never reaches the line
+        if coefficient == 0 or (threshold - constant) / coefficient <= 0:
+            return None  # flat, or moving away from the line in this segment
         x = h * math.log2(coefficient / (threshold - constant))
-        if x > _LONGEST:
-            return None  # further away than any calendar date: never, for all purposes
-        # round up to the microsecond, so the score at the answer is not above the line
-        at = start + timedelta(microseconds=math.ceil(max(x, 0.0) * 1e6))
+        if x < 0 or x > _LONGEST:
+            return None  # behind us, or further away than any calendar date
+        # round up to the microsecond, so the answer is not before the crossing
+        at = start + timedelta(microseconds=math.ceil(x * 1e6))
         if end is not None and at >= end:
             return None
         return at

@@ -140,6 +140,22 @@ class Qualifier:
                 return at if fits[name].value < threshold else None
         return intent_curve(score, contact, account, at, base).first_below(threshold)
 
+    def crossings(
+        self,
+        name: str,
+        threshold: float,
+        fits: Mapping[str, FitResult],
+        contact: IntentState,
+        account: IntentState,
+        at: datetime,
+    ) -> list[datetime]:
+        """Every moment from `at` on when `score name >= threshold` flips, with no new events."""
+        if name != TOTAL and self.model.scores[name].kind == "fit":
+            return []
+        score = self.model.intent if name == TOTAL else self.model.scores[name]
+        base = fits["fit"].value if name == TOTAL else 0.0
+        return intent_curve(score, contact, account, at, base).crossings(threshold)
+
     # -- the decision --------------------------------------------------------------------
 
     def reasons(
@@ -267,7 +283,8 @@ class Qualifier:
         """When the contact stops qualifying with no new activity (None: it never does).
 
         The verdict can only change when a window closes or a score crosses a line the
-        definition uses, so those moments are the candidates, checked in order.
+        definition uses (either way: a fading negative signal lets a score rise), so those
+        moments are the candidates, checked in order; between two of them nothing changes.
         """
         candidates: set[datetime] = set()
         lines = {(n, low) for m in self.model.mql.thresholds for n, low in m}
@@ -276,9 +293,7 @@ class Qualifier:
                 if name.startswith("score."):
                     lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
         for name, low in lines:
-            t = self.first_below(name, low, fits, state, account_state, at)
-            if t is not None:
-                candidates.add(t)
+            candidates.update(self.crossings(name, low, fits, state, account_state, at))
         for leaf, key in self.program.activity_keys.items():
             t = state.expiry(key, leaf.within_days)
             if t is not None and t > at:
