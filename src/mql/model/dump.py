@@ -1,0 +1,167 @@
+"""`Model` -> model file text, the inverse of `parse_model`.
+
+Used to store and show model versions in a canonical form. Decay is written per intent
+score as a half-life (a `loss_per_quarter` reads back as the same exact half-life).
+
+>>> from mql.model.parse import parse_model
+>>> m = parse_model("name: t\\nfit: {rules: []}\\nintent:\\n  rules: []\\n"
+...                 "mql: {thresholds: {fit: 10}}\\n")
+>>> parse_model(dump_model(m)) == m
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
+from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.spec import Decay, FitRule, IntentRule, Model, Score
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def condition_data(cond: Condition) -> dict[str, Any]:
+    """A condition as model-file data."""
+    if isinstance(cond, Compare):
+        out: dict[str, Any] = {"field": cond.field, "op": cond.op}
+        if cond.op not in ("exists", "missing"):
+            out["value"] = list(cond.value) if isinstance(cond.value, tuple) else cond.value
+        if cond.case_sensitive:
+            out["case_sensitive"] = True
+        return out
+    if isinstance(cond, All):
+        return {"all": [condition_data(c) for c in cond.items]}
+    if isinstance(cond, AnyOf):
+        return {"any": [condition_data(c) for c in cond.items]}
+    if isinstance(cond, Not):
+        return {"not": condition_data(cond.item)}
+    assert isinstance(cond, Activity)
+    act: dict[str, Any] = {"activity": list(cond.events), "min_count": cond.min_count,
+                           "within_days": cond.within_days}
+    if cond.where is not None:
+        act["where"] = condition_data(cond.where)
+    return act
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _decay(decay: Decay) -> Any:
+    return "none" if decay.half_life_days is None else {"half_life_days": decay.half_life_days}
+
+
+def _score(score: Score) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    for rule in score.rules:
+        if isinstance(rule, FitRule):
+            rules.append(_drop_none({"name": rule.name, "description": rule.description,
+                                     "when": condition_data(rule.when), "points": rule.points}))
+        else:
+            assert isinstance(rule, IntentRule)
+            rules.append(_drop_none({
+                "name": rule.name, "description": rule.description, "event": list(rule.events),
+                "when": None if rule.where is None else condition_data(rule.where),
+                "points": rule.points, "cap": rule.cap, "min_count": rule.min_count,
+                "within_days": rule.within_days, "level": rule.level,
+            }))
+    out = _drop_none({"description": score.description, "max": score.max})
+    if score.kind == "intent":
+        out["decay"] = _decay(score.decay)
+    out["rules"] = rules
+    return out
+
+
+def _named(rules: Any) -> list[dict[str, Any]]:
+    return [_drop_none({"name": r.name, "description": r.description,
+                        "when": condition_data(r.when)}) for r in rules]
+
+
+def _lifecycle(life: Lifecycle) -> dict[str, Any]:
+    return _drop_none({
+        "recycle_after_days": life.recycle_after_days,
+        "requalify": "fresh_intent" if life.requalify_fresh_intent else "any",
+        "disqualify": _named(life.disqualify),
+        "reject_reasons": list(life.reject_reasons),
+        "account_team_statuses": sorted(life.account_team_statuses),
+    })
+
+
+def _routing(routing: Routing) -> dict[str, Any]:
+    teams = {}
+    for name, team in routing.teams.items():
+        hours = team.hours
+        teams[name] = _drop_none({
+            "time_zone": hours.time_zone,
+            "hours": {"days": [_DAYS[d] for d in sorted(hours.days)],
+                      "start": hours.start.strftime("%H:%M"), "end": hours.end.strftime("%H:%M")},
+            "holidays": sorted(d.isoformat() for d in hours.holidays),
+            "manager": team.manager,
+            "members": [_drop_none({
+                "name": m.name, "weight": m.weight, "capacity": m.capacity,
+                "out_of_office": [[a.isoformat(), b.isoformat()] for a, b in m.away],
+            }) for m in team.members],
+        })
+    return _drop_none({
+        "account_owner_first": routing.account_owner_first,
+        "account_team": routing.account_team,
+        "teams": teams,
+        "rules": [_drop_none({"name": r.name, "description": r.description,
+                              "when": condition_data(r.when), "team": r.team})
+                  for r in routing.rules],
+        "fallback": routing.fallback,
+    })
+
+
+def _sla(rule: SlaRule) -> dict[str, Any]:
+    return _drop_none({"name": rule.name, "description": rule.description,
+                       "when": None if rule.when is None else condition_data(rule.when),
+                       "first_touch_hours": rule.first_touch_hours,
+                       "escalate_after_breaches": rule.escalate_after_breaches})
+
+
+def model_data(model: Model) -> dict[str, Any]:
+    """The model as plain data, in the model file's layout."""
+    data: dict[str, Any] = _drop_none({"name": model.name, "version": model.version,
+                                       "description": model.description})
+    if model.contact_fields or model.account_fields:
+        data["fields"] = {"contact": sorted(model.contact_fields),
+                          "account": sorted(model.account_fields)}
+    if model.event_types:
+        data["event_types"] = sorted(model.event_types)
+    data["fit"] = _score(model.fit)
+    data["intent"] = _score(model.intent)
+    named = {n: {"kind": s.kind, **_score(s)} for n, s in model.scores.items()
+             if n not in ("fit", "intent")}
+    if named:
+        data["scores"] = named
+    mql = model.mql
+    data["mql"] = {
+        "thresholds": [dict(m) for m in mql.thresholds],
+        "criteria": _named(mql.criteria),
+        "fast_track": [_drop_none({
+            "name": f.name, "description": f.description, "event": list(f.events),
+            "when": None if f.where is None else condition_data(f.where),
+            "within_days": f.within_days}) for f in mql.fast_track],
+        "exclude": _named(mql.exclude),
+    }
+    if model.grades is not None:
+        g = model.grades
+        data["grades"] = {"fit_score": g.fit_score, "intent_score": g.intent_score,
+                          "fit": dict(g.fit_bands), "intent": dict(g.intent_bands)}
+    if model.exit_below:
+        data["exit"] = {"below": dict(model.exit_below)}
+    data["lifecycle"] = _lifecycle(model.lifecycle)
+    if model.routing is not None:
+        data["routing"] = _routing(model.routing)
+    if model.sla:
+        data["sla"] = [_sla(s) for s in model.sla]
+    return data
+
+
+def dump_model(model: Model) -> str:
+    """The model file text of `model` (canonical: parsing it gives an equal model)."""
+    return yaml.safe_dump(model_data(model), sort_keys=False, allow_unicode=True, width=100)
