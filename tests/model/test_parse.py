@@ -16,25 +16,11 @@ from mql.errors import ModelError
 from mql.model.conditions import Activity, All, AnyOf, Compare, Not
 from mql.model.parse import parse_model
 from mql.model.spec import QUARTER_DAYS, SECONDS_PER_DAY, Decay, FastTrack, IntentRule, Model
+from tests.model.tiny import BASE
 
 EXAMPLE = files("mql").joinpath("examples/models/b2b-saas.yaml")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "model.md"
 
-BASE = """\
-name: tiny
-fit:
-  rules:
-    - name: us
-      when: {field: contact.country, op: eq, value: US}
-      points: 10
-intent:
-  rules:
-    - name: demo
-      event: demo_request
-      points: 40
-mql:
-  thresholds: {total: 45}
-"""
 
 
 def model_with(**sections: Any) -> Model:

@@ -11,22 +11,7 @@ import pytest
 
 from mql.errors import ModelError, Problem
 from mql.model.parse import parse_model
-
-BASE = """\
-name: tiny
-fit:
-  rules:
-    - name: us
-      when: {field: contact.country, op: eq, value: US}
-      points: 10
-intent:
-  rules:
-    - name: demo
-      event: demo_request
-      points: 40
-mql:
-  thresholds: {total: 45}
-"""
+from tests.model.tiny import BASE
 
 US = "{field: contact.country, op: eq, value: US}"
 OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_with, "

@@ -159,10 +159,10 @@ class Curve:
             min(self.max, self.value(self.now) - self.base) >= line)
         start = self.now
         for end in [*edges, None]:
-            crossing = self._crossing_in(start, end, line, h, releases)
-            if crossing is not None:
-                flips.append(crossing)
-                above = not above
+            found = self._crossing_in(start, end, line, h, releases)
+            if found is not None and found[1] != above:  # (moment, above the line after it)
+                flips.append(found[0])
+                above = found[1]
             if end is None:
                 break
             now_above = self.value(end) - self.base >= line
@@ -184,7 +184,9 @@ class Curve:
         threshold: float,
         h: float,
         releases: list[datetime | None],
-    ) -> datetime | None:
+    ) -> tuple[datetime, bool] | None:
+        """Where ``C + B * 2**(-x/h)`` meets the line in this segment, and whether the
+        score is above the line after it (it rises when B < 0)."""
         if not math.isfinite(h):
             return None  # no decay: the score changes only when a window closes
         x0 = (start - self.now).total_seconds()
@@ -196,13 +198,15 @@ class Curve:
             else:
                 coefficient += a * f0  # B at `start`
         constant += sum(p for p, until in self.steps if start < until)
-        if coefficient == 0 or (threshold - constant) / coefficient <= 0:
-            return None  # flat, or moving away from the line in this segment
-        x = h * math.log2(coefficient / (threshold - constant))
+        gap = threshold - constant
+        ratio = coefficient / gap if gap != 0 else 0.0
+        if coefficient == 0 or ratio <= 0 or not math.isfinite(ratio):
+            return None  # flat, moving away from the line, or too small to ever reach it
+        x = h * math.log2(ratio)
         if x < 0 or x > _LONGEST:
             return None  # behind us, or further away than any calendar date
         # round up to the microsecond, so the answer is not before the crossing
         at = start + timedelta(microseconds=math.ceil(x * 1e6))
         if end is not None and at >= end:
             return None
-        return at
+        return at, coefficient < 0

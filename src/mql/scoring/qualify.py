@@ -13,6 +13,7 @@ from typing import Any, Literal
 from mql.model.conditions import Activity
 from mql.model.spec import TOTAL, IntentRule, Minimums, Model
 from mql.records import Account, Contact
+from mql.scoring.decay import Curve
 from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
 from mql.scoring.intent import IntentState, Program, intent_curve, rule_value
@@ -122,6 +123,20 @@ class Qualifier:
         values[TOTAL] = values["fit"] + values["intent"]
         return values
 
+    def curve(
+        self,
+        name: str,
+        fits: Mapping[str, FitResult],
+        contact: IntentState,
+        account: IntentState,
+        at: datetime,
+    ) -> Curve | None:
+        """Score `name` from `at` on with no new events (None for a fit score: constant)."""
+        if name == TOTAL:
+            return intent_curve(self.model.intent, contact, account, at, fits["fit"].value)
+        score = self.model.scores[name]
+        return None if score.kind == "fit" else intent_curve(score, contact, account, at)
+
     def first_below(
         self,
         name: str,
@@ -132,13 +147,10 @@ class Qualifier:
         at: datetime,
     ) -> datetime | None:
         """When score `name` first falls under `threshold` from `at` on, with no new events."""
-        if name == TOTAL:
-            score, base = self.model.intent, fits["fit"].value
-        else:
-            score, base = self.model.scores[name], 0.0
-            if score.kind == "fit":
-                return at if fits[name].value < threshold else None
-        return intent_curve(score, contact, account, at, base).first_below(threshold)
+        curve = self.curve(name, fits, contact, account, at)
+        if curve is None:
+            return at if fits[name].value < threshold else None
+        return curve.first_below(threshold)
 
     def crossings(
         self,
@@ -150,11 +162,8 @@ class Qualifier:
         at: datetime,
     ) -> list[datetime]:
         """Every moment from `at` on when `score name >= threshold` flips, with no new events."""
-        if name != TOTAL and self.model.scores[name].kind == "fit":
-            return []
-        score = self.model.intent if name == TOTAL else self.model.scores[name]
-        base = fits["fit"].value if name == TOTAL else 0.0
-        return intent_curve(score, contact, account, at, base).crossings(threshold)
+        curve = self.curve(name, fits, contact, account, at)
+        return [] if curve is None else curve.crossings(threshold)
 
     # -- the decision --------------------------------------------------------------------
 
