@@ -12,6 +12,8 @@ from mql.model.parse import parse_model
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
 
+pytest_plugins = ["tests.postgres"]
+
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 

@@ -15,7 +15,7 @@ def test_the_public_api_is_exactly_this() -> None:
 
 
 def test_every_error_mql_raises_on_purpose_is_an_mql_error() -> None:
-    from mql import errors  # noqa: PLC0415
+    from mql import errors
 
     classes = [c for c in vars(errors).values()
                if isinstance(c, type) and issubclass(c, Exception)]

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from mql import __version__
-from mql.cli import synth
+from mql.cli import store, synth
 from mql.cli.render import Format, render_decisions, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
@@ -24,7 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-synth.register(app)
 CLOCK = SystemClock()
 out = Console()
 err = Console(stderr=True)
@@ -171,3 +170,8 @@ def demo(
             out.print(f"\nWhy? mql explain {first.contact} --model {model_path.name} ... ; "
                       "the breakdown:")
             render_explanation(scoring.explain_contact(loaded, inputs, first.contact, at=at), out)
+
+
+# the other families of commands, after the scoring ones in --help
+store.register(app)
+synth.register(app)

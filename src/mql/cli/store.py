@@ -1,0 +1,296 @@
+"""Store commands: `mql init`, `mql migrate`, `mql ingest`, `mql quarantine`, `mql contact`,
+`mql scores`, `mql unmerge`. The main app adds them with ``register(app)``.
+
+`--db URL` falls back to `MQL_DATABASE_URL`, then to the workspace database in the current
+folder (`.mql/mql.db`, created by `mql init`).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mql.cli.render import Format, render_decisions
+from mql.clock import SystemClock
+from mql.errors import MQLError
+from mql.ingest.formats import parse_time
+from mql.service import ingest as ingest_service
+from mql.service import scores as score_service
+from mql.service import store as store_service
+from mql.settings import Settings
+from mql.store.db import connect
+
+CLOCK = SystemClock()
+
+
+class IngestKind(str, Enum):
+    """What a file to ingest holds."""
+
+    contacts = "contacts"
+    accounts = "accounts"
+    events = "events"
+
+
+class Mapping(str, Enum):
+    """Column mappings of `mql ingest`."""
+
+    auto = "auto"
+    mql = "mql"
+    hubspot = "hubspot"
+    salesforce = "salesforce"
+
+
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
+
+
+def _settings(db: str | None) -> Settings:
+    return Settings(database_url=db) if db else Settings()
+
+
+def _fail(exc: MQLError) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _summary_table(summary: ingest_service.IngestSummary) -> Table:
+    table = Table(title=f"{summary.kind} from {summary.source} (mapping {summary.mapping})",
+                  title_justify="left")
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    table.add_row("read", f"{summary.rows:,}")
+    table.add_row("loaded", f"{summary.loaded:,}")
+    table.add_row("duplicates skipped", f"{summary.duplicates:,}")
+    table.add_row("quarantined", f"{summary.quarantined:,}")
+    if summary.resumed:
+        table.add_row("already committed (resumed)", f"{summary.resumed:,}")
+    if summary.merges or summary.merges_refused:
+        table.add_row("contacts merged", f"{summary.merges:,}")
+        table.add_row("merges refused by guardrails", f"{summary.merges_refused:,}")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the store commands to `app`."""
+    quarantine = typer.Typer(help="Rows that could not be loaded, with the reason.",
+                             no_args_is_help=True)
+    app.add_typer(quarantine, name="quarantine")
+    out = Console()
+
+    @app.command()
+    def init(
+        folder: Annotated[Path, typer.Argument(help="Workspace folder.")] = Path("."),
+        db: DbOpt = None,
+    ) -> None:
+        """Create a workspace: the database and a copy of the example model, activated."""
+        try:
+            ws = store_service.init_workspace(folder, now=CLOCK.now(), database_url=db)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        out.print(f"workspace {ws.folder}: database {store_service.describe(ws.database_url)}, "
+                  f"model {ws.model_path} (version {ws.model_version_id}, active)",
+                  highlight=False)
+
+    @app.command()
+    def migrate(db: DbOpt = None) -> None:
+        """Upgrade the database schema to this mql's newest revision."""
+        settings = _settings(db)
+        engine = connect(settings.database_url)
+        try:
+            before, after = store_service.migrate(engine)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        out.print(f"{store_service.describe(settings.database_url)}: schema "
+                  f"{before or 'empty'} -> {after}", highlight=False)
+
+    @app.command()
+    def ingest(
+        kind: Annotated[IngestKind, typer.Argument(help="What the file holds.")],
+        file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file.")],
+        db: DbOpt = None,
+        source: Annotated[str | None, typer.Option(help="Source name; default: file name.")]
+        = None,
+        mapping: Annotated[Mapping, typer.Option(
+            help="Column mapping: auto detects HubSpot and Salesforce exports.")]
+        = Mapping.auto,
+    ) -> None:
+        """Load a file into the store; rows already stored are skipped, bad rows quarantined."""
+        settings = _settings(db)
+        engine = connect(settings.database_url)
+        err = Console(stderr=True)
+        try:
+            with Progress(TextColumn(f"ingesting {kind.value}"), BarColumn(),
+                          TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task(kind.value, total=None)
+                summary = ingest_service.ingest_file(
+                    engine, file, kind.value, rules=settings.identity_rules(),
+                    now=CLOCK.now(), mapping=mapping.value, source=source,
+                    batch_size=settings.batch_size,
+                    progress=lambda n: bar.update(task, completed=n))
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        out.print(_summary_table(summary))
+        out.print(f"{summary.seconds:.1f} s, {summary.rate:,.0f} rows/s", highlight=False)
+
+    @quarantine.command("list")
+    def quarantine_list(
+        db: DbOpt = None,
+        all_rows: Annotated[bool, typer.Option("--all", help="Resolved rows too.")] = False,
+        limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    ) -> None:
+        """List quarantined rows: id, source:row, field and reason."""
+        engine = connect(_settings(db).database_url)
+        try:
+            rows = store_service.quarantined(engine, status=None if all_rows else "open",
+                                             limit=limit)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        table = Table(title=f"{len(rows)} quarantined rows", title_justify="left")
+        for name in ("id", "kind", "where", "field", "reason", "status"):
+            table.add_column(name)
+        for q in rows:
+            table.add_row(str(q.id), q.kind, f"{q.source}:{q.row}", q.field or "-", q.reason,
+                          q.status)
+        out.print(table)
+
+    @quarantine.command("show")
+    def quarantine_show(row_id: Annotated[int, typer.Argument(help="Quarantine id.")],
+                        db: DbOpt = None) -> None:
+        """Show one quarantined row: where it came from, why, and its raw content."""
+        engine = connect(_settings(db).database_url)
+        try:
+            q = store_service.quarantined_row(engine, row_id)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        out.print(f"#{q.id} {q.kind} {q.source}:{q.row} ({q.status}, mapping {q.mapping})",
+                  highlight=False)
+        out.print(f"reason: {q.field + ' ' if q.field else ''}{q.reason}", highlight=False)
+        out.print_json(json.dumps(json.loads(q.raw)) if q.raw.startswith("{") else '""')
+
+    @quarantine.command("retry")
+    def quarantine_retry(
+        row_id: Annotated[int | None, typer.Argument(help="Quarantine id; all open rows "
+                                                          "if omitted.")] = None,
+        db: DbOpt = None,
+        mapping: Annotated[Mapping | None, typer.Option(help="Parse with this mapping.")]
+        = None,
+    ) -> None:
+        """Parse quarantined rows again and load those that pass now."""
+        settings = _settings(db)
+        engine = connect(settings.database_url)
+        try:
+            result = ingest_service.retry_quarantined(
+                engine, None if row_id is None else [row_id], rules=settings.identity_rules(),
+                now=CLOCK.now(), mapping=None if mapping is None else mapping.value)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        out.print(f"{len(result.loaded)} loaded, {len(result.failed)} still quarantined",
+                  highlight=False)
+        for qid, reason in result.failed[:20]:
+            out.print(f"  #{qid}: {reason}", highlight=False)
+
+    @app.command()
+    def contact(email: Annotated[str, typer.Argument(help="Any email of the contact.")],
+                db: DbOpt = None) -> None:
+        """Show a contact from the store: scores, grade, MQL, identities, merges."""
+        settings = _settings(db)
+        engine = connect(settings.database_url)
+        try:
+            view = store_service.find_contact(engine, email, rules=settings.identity_rules())
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        table = Table(title=f"{view.email} (contact {view.id})", title_justify="left",
+                      show_header=False)
+        table.add_column("field")
+        table.add_column("value")
+        table.add_row("account", f"{view.account or '-'} ({view.match_method or 'none'}"
+                      f"{f', {view.match_confidence:.2f}' if view.match_confidence else ''})")
+        s = view.scores
+        if s is not None:
+            table.add_row("fit / intent / total",
+                          f"{s['fit']:.1f} / {s['intent']:.1f} / {s['total']:.1f}")
+            table.add_row("grade", str(s["grade"] or "-"))
+            table.add_row("MQL", "yes" if s["mql"] else "no")
+            if s["reasons"]:
+                table.add_row("why", "; ".join(s["reasons"]))
+            table.add_row("scored at", f"{s['scored_at']:%Y-%m-%d %H:%M} UTC, model {view.model}")
+        for ident in view.identities:
+            if ident["namespace"] == "registered":
+                continue  # the lookup key on the registrable domain, not an identity
+            kind = ident["namespace"] or ident["kind"]
+            table.add_row(f"identity ({kind})", str(ident["raw"] or ident["value"]))
+        for channel, status in sorted(view.consent.items()):
+            table.add_row(f"consent ({channel})", status)
+        for m in view.merges:
+            undone = f", undone {m['undone_at']:%Y-%m-%d}" if m["undone_at"] else ""
+            table.add_row(f"merge #{m['id']}", f"{m['merged_id']} -> {m['survivor_id']}: "
+                          f"{m['reason']}{undone}")
+        out.print(table)
+
+    @app.command()
+    def scores(
+        db: DbOpt = None,
+        at: Annotated[str | None, typer.Option(
+            "--at", help="As of this time (ISO 8601); default: now.")] = None,
+        mql_only: Annotated[bool, typer.Option("--mql-only", help="MQLs only.")] = False,
+        limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = 50,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+        = Format.table,
+    ) -> None:
+        """Current scores of every contact in the store (MQLs first), as of now or --at."""
+        engine = connect(_settings(db).database_url)
+        try:
+            when = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
+                                                              field="--at")
+            decisions = score_service.list_scores(engine, at=when, mql_only=mql_only)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        render_decisions(decisions, fmt, out, limit=limit,
+                         title=f"{len(decisions)} contacts as of {when:%Y-%m-%d %H:%M} UTC")
+
+    @app.command()
+    def unmerge(merge_id: Annotated[int, typer.Argument(help="Merge id (see mql contact).")],
+                db: DbOpt = None) -> None:
+        """Undo a contact merge: both contacts get their own history and scores back."""
+        engine = connect(_settings(db).database_url)
+        try:
+            store_service.undo_merge(engine, merge_id, now=CLOCK.now())
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        out.print(f"merge {merge_id} undone")
+
+
+def _standalone() -> typer.Typer:
+    """The store commands alone (`python -m mql.cli.store`), for scripts and tests."""
+    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
+                      add_completion=False)
+    register(app)
+    return app
+
+
+if __name__ == "__main__":
+    _standalone()()

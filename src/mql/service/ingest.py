@@ -1,0 +1,284 @@
+"""Ingest use cases: files (CSV, JSONL, Parquet) and Segment messages into the store.
+
+Every batch of rows (`batch_size`, 1,000 by default) is one transaction: its events, the
+contacts' and accounts' new states and scores, its quarantined rows and the file's
+checkpoint commit together, so a killed ingest loses no committed row and a re-run resumes
+after the checkpoint; event ids already stored are skipped as duplicates (across restarts,
+files and HTTP). Bad rows go to quarantine with the reason; the good rows of the file land.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from mql.errors import ConfigError, InputError
+from mql.identity.match import AccountIndex
+from mql.identity.merge import IdentityRules
+from mql.ingest import mapping as mappings
+from mql.ingest.files import Kind, read_rows
+from mql.ingest.formats import account_from_row, contact_from_row, event_from_row
+from mql.ingest.segment import Message, parse_message
+from mql.records import Account, Contact, Event
+from mql.service import resolve
+from mql.service.state import LiveModel, live_model
+from mql.store import accounts as account_store
+from mql.store import checkpoints
+from mql.store import quarantine as quarantine_store
+from mql.store.db import translate_errors
+from mql.store.migrate import check
+
+Progress = Callable[[int], None]  # rows read so far
+KINDS: tuple[Kind, ...] = ("accounts", "contacts", "events")
+_PARSERS: dict[str, Callable[..., Any]] = {
+    "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row}
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What one ingest did: rows read, loaded, skipped as duplicates, quarantined, resumed."""
+
+    kind: str
+    source: str
+    mapping: str
+    rows: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    resumed: int = 0
+    merges: int = 0
+    merges_refused: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Rows per second."""
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def checkpoint_key(path: Path, kind: str) -> str:
+    """The key of a file's checkpoint: kind, absolute path, size and modification time
+    (a changed file starts over; idempotency keeps that safe)."""
+    stat = path.stat()
+    return f"{kind}:{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _raw_json(row: Mapping[str, Any] | str) -> str:
+    return row if isinstance(row, str) else json.dumps(dict(row), default=str, sort_keys=True)
+
+
+def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, number: int
+              ) -> tuple[Any, bool]:
+    """The record of one raw row after `mapping`, and whether it named its account."""
+    mapped = row if mapping == "mql" else mappings.map_row(row, kind, mapping)
+    record = _PARSERS[kind](mapped, source=source, row=number)
+    named = mapped.get("account")
+    return record, named is not None and str(named).strip() != ""
+
+
+def _rows(path: Path, skip: int) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
+    for index, item in enumerate(read_rows(path)):
+        if index >= skip:
+            yield item
+
+
+def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
+                mapping: str = "auto", source: str | None = None, batch_size: int = 1000,
+                progress: Progress | None = None) -> IngestSummary:
+    """Load one file of `kind` into the store; the summary counts what happened to its rows.
+
+    `mapping` renames CRM export headers ("auto" detects HubSpot and Salesforce exports).
+    """
+    mappings.check(mapping)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    name = source or path.name
+    check(engine)
+    key = checkpoint_key(path, kind)
+    with translate_errors("starting the ingest"), engine.connect() as conn:
+        done, finished = checkpoints.rows_done(conn, key)
+        live = live_model(conn)
+        index = AccountIndex(account_store.all_names(conn))
+    skip = 0 if finished else done
+    started = time.perf_counter()
+    context = (live, index)
+    summary = IngestSummary(kind, str(path), mapping, resumed=skip)
+    batch: list[tuple[int, Mapping[str, Any] | InputError]] = []
+    consumed = skip
+    for item in _rows(path, skip):
+        if summary.mapping == "auto" and not isinstance(item[1], InputError):
+            summary.mapping = mappings.detect(item[1].keys(), kind)
+        batch.append(item)
+        if len(batch) >= batch_size:
+            consumed += len(batch)
+            _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+                    checkpoint=(key, consumed, False), context=context)
+            batch = []
+            if progress is not None:
+                progress(consumed)
+    consumed += len(batch)
+    _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+            checkpoint=(key, consumed, True), context=context)
+    if progress is not None:
+        progress(consumed)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] | InputError]],
+            summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
+            checkpoint: tuple[str, int, bool] | None,
+            context: tuple[LiveModel, AccountIndex]) -> None:
+    mapping = "mql" if summary.mapping == "auto" else summary.mapping
+    held: list[quarantine_store.Held] = []
+    records: list[tuple[Any, bool]] = []
+    for number, row in batch:
+        summary.rows += 1
+        if isinstance(row, InputError):
+            held.append(quarantine_store.Held(kind, summary.source, number, "{}", row.field,
+                                              row.reason, mapping))
+            continue
+        try:
+            records.append(parse_row(row, kind, mapping, source=summary.source, number=number))
+        except InputError as exc:
+            held.append(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
+                                              exc.field, exc.reason, mapping))
+    with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
+        quarantine_store.add(conn, held, now=now)
+        summary.quarantined += len(held)
+        if records:
+            apply_records(conn, kind, records, summary, rules=rules, now=now, source=source,
+                          live=context[0], index=context[1])
+        if checkpoint is not None:
+            key, rows, finished = checkpoint
+            checkpoints.save(conn, key, kind, rows, finished=finished, now=now)
+
+
+def apply_records(conn: Connection, kind: str, records: list[tuple[Any, bool]],
+                  summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
+                  live: LiveModel | None = None, index: AccountIndex | None = None) -> None:
+    """Apply parsed records of `kind` inside the caller's transaction, counting in `summary`.
+
+    `live` and `index` (the active model, the account index) are loaded when not given; a
+    file ingest loads them once for all its batches.
+    """
+    run = resolve.Run(conn, live or live_model(conn), rules, now, source,
+                      index if index is not None else AccountIndex(account_store.all_names(conn)))
+    if kind == "accounts":
+        loaded = resolve.apply_accounts(run, [r for r, _ in records])
+    elif kind == "contacts":
+        loaded = resolve.apply_contacts(run, records)
+    else:
+        loaded = resolve.apply_events(run, [r for r, _ in records])
+    summary.loaded += loaded
+    summary.duplicates += run.duplicates
+    summary.merges += run.merges
+    summary.merges_refused += run.merges_refused
+
+
+def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Contact | Event], *,
+                   rules: IdentityRules, now: datetime, source: str) -> IngestSummary:
+    """Load records built elsewhere (e.g. parsed Segment messages) in one transaction."""
+    summary = IngestSummary(kind, source, "mql")
+    items = [(r, isinstance(r, Contact) and r.account is not None) for r in records]
+    summary.rows = len(items)
+    check(engine)
+    with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
+        apply_records(conn, kind, items, summary, rules=rules, now=now, source=source)
+    return summary
+
+
+def ingest_messages(engine: Engine, payloads: Iterable[Mapping[str, Any]], *,
+                    rules: IdentityRules, now: datetime, source: str = "segment"
+                    ) -> IngestSummary:
+    """Apply Segment messages (identify, track, page, group, batch) in one transaction;
+    messages that cannot be read are quarantined with the reason, the others land."""
+    summary = IngestSummary("events", source, "segment")
+    held: list[quarantine_store.Held] = []
+    messages: list[Message] = []
+    for number, data in enumerate(payloads, start=1):
+        summary.rows += 1
+        try:
+            messages.extend(parse_message(data, source=source, row=number))
+        except InputError as exc:
+            held.append(quarantine_store.Held("segment", source, number, _raw_json(data),
+                                              exc.field, exc.reason, "segment"))
+    check(engine)
+    with translate_errors(f"ingesting messages from {source}"), engine.begin() as conn:
+        quarantine_store.add(conn, held, now=now)
+        summary.quarantined = len(held)
+        apply_messages(conn, messages, summary, rules=rules, now=now, source=source)
+    return summary
+
+
+def apply_messages(conn: Connection, messages: list[Message], summary: IngestSummary, *,
+                   rules: IdentityRules, now: datetime, source: str) -> None:
+    """Apply parsed Segment messages inside the caller's transaction."""
+    run = resolve.Run(conn, live_model(conn), rules, now, source,
+                      AccountIndex(account_store.all_names(conn)))
+    contacts = [(m.contact, False) for m in messages if m.contact is not None]
+    if contacts:
+        resolve.apply_contacts(run, contacts)
+    accounts = [m.account for m in messages if m.account is not None]
+    if accounts:
+        resolve.apply_accounts(run, accounts)
+    events = resolve.with_user_emails(run, [(m.event, m.user_id) for m in messages])
+    summary.loaded += resolve.apply_events(run, events)
+    summary.duplicates += run.duplicates
+    summary.merges += run.merges
+    summary.merges_refused += run.merges_refused
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    """What a quarantine retry did: ids loaded and ids still failing (with the reason)."""
+
+    loaded: list[int]
+    failed: list[tuple[int, str]]
+
+
+def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityRules,
+                      now: datetime, mapping: str | None = None) -> RetryResult:
+    """Parse quarantined rows again (all open ones when `ids` is None) and load those that
+    pass now (e.g. after a mapping fix); the others keep their (updated) reason."""
+    check(engine)
+    loaded: list[int] = []
+    failed: list[tuple[int, str]] = []
+    with translate_errors("retrying quarantined rows"), engine.begin() as conn:
+        rows = (quarantine_store.listing(conn) if ids is None
+                else [quarantine_store.get(conn, i) for i in ids])
+        live = live_model(conn)
+        for q in rows:
+            use = mapping or q.mapping or "mql"
+            try:
+                raw = json.loads(q.raw)
+                if q.kind == "segment":
+                    parsed = parse_message(raw, source=q.source, row=q.row)
+                    summary = IngestSummary("events", q.source, "segment")
+                    apply_messages(conn, parsed, summary, rules=rules, now=now,
+                                   source=q.source)
+                    quarantine_store.resolve(conn, q.id, now=now)
+                    loaded.append(q.id)
+                    continue
+                record = parse_row(raw, q.kind, use, source=q.source, number=q.row)
+            except InputError as exc:
+                quarantine_store.update_reason(conn, q.id, exc.reason, exc.field)
+                failed.append((q.id, str(exc)))
+                continue
+            except json.JSONDecodeError:
+                failed.append((q.id, f"{q.source}:{q.row}: the raw row is not readable"))
+                continue
+            summary = IngestSummary(q.kind, q.source, use)
+            apply_records(conn, q.kind, [record], summary, rules=rules, now=now,
+                          source=q.source, live=live)
+            quarantine_store.resolve(conn, q.id, now=now)
+            loaded.append(q.id)
+    return RetryResult(loaded, failed)

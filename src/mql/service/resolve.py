@@ -1,0 +1,429 @@
+"""Applying records inside one transaction: identity resolution, the event ledger and the
+states, shared by file ingest, Segment messages and quarantine retries.
+
+- accounts: upsert by domain, then rescore the contacts of changed accounts (fit);
+- contacts: found by email key or external id (`identity.normalize.email_key`), created
+  with a lead-to-account match otherwise; two contacts found for one row are merged;
+- events: skipped when their id is stored; attributed by email key, then anonymous id; an
+  email with an anonymous id links the cookie to the contact and gives it the cookie's
+  earlier events (then the contact's state is re-derived from its ledger); states are
+  updated in O(1) per event otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mql.errors import MergeRefused
+from mql.identity.domains import registered_domain
+from mql.identity.match import AccountIndex, is_free_mail
+from mql.identity.merge import Identifier, IdentityRules, choose_survivor, plan_merge
+from mql.identity.normalize import email_key
+from mql.ingest.mapping import EXTERNAL_ID_FIELDS
+from mql.records import Account, Contact, Event
+from mql.service import state as states
+from mql.service.state import LiveModel
+from mql.store import accounts as account_store
+from mql.store import contacts as contact_store
+from mql.store import events as event_store
+from mql.store import merges as merge_store
+
+
+@dataclass(slots=True)
+class Run:
+    """One transaction's context and counters."""
+
+    conn: Connection
+    live: LiveModel
+    rules: IdentityRules
+    now: datetime
+    source: str
+    index: AccountIndex
+    duplicates: int = 0
+    merges: int = 0
+    merges_refused: int = 0
+    actor: str = "ingest"
+
+    def email_id(self, email: str) -> Identifier | None:
+        """The exact identity key of an address (plus-tags, case and Gmail dots removed)."""
+        ident = Identifier("email", email_key(email, collapse_subdomains=False))
+        return ident if self.rules.usable(ident) else None
+
+    def loose_id(self, email: str) -> Identifier | None:
+        """The address on its registrable domain (`jane@emea.acme.com` -> `jane@acme.com`),
+        namespace ``registered``; None when subdomains are not collapsed."""
+        if not self.rules.collapse_subdomains:
+            return None
+        loose = Identifier("email", email_key(email, collapse_subdomains=True), "registered")
+        return loose if self.rules.usable(loose) else None
+
+
+def _same_name(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """False when both records name the person and the names differ (two people who share
+    a mailbox name on different subdomains of one company)."""
+    for part in ("first_name", "last_name"):
+        x, y = a.get(part), b.get(part)
+        if x and y and str(x).strip().lower() != str(y).strip().lower():
+            return False
+    return True
+
+
+def loose_match(run: Run, email: str, attributes: Mapping[str, Any]) -> int | None:
+    """The contact with the same address on another subdomain of the same company, if the
+    names do not say they are different people."""
+    loose = run.loose_id(email)
+    if loose is None:
+        return None
+    found = contact_store.find(run.conn, [loose])
+    if loose not in found:
+        return None
+    cid = found[loose]
+    stored = contact_store.load_contacts(run.conn, [cid]).get(cid)
+    if stored is None or not _same_name(stored.record.attributes, attributes):
+        return None
+    return merge_store.resolve_survivor(run.conn, cid)
+
+
+def find_by_email(conn: Connection, emails: list[str], rules: IdentityRules) -> dict[str, int]:
+    """The live contact of each address: by its exact key, else on its registrable domain."""
+    exact = {e: Identifier("email", email_key(e, collapse_subdomains=False)) for e in emails}
+    found = contact_store.find(conn, exact.values())
+    out = {e: found[k] for e, k in exact.items() if k in found}
+    if rules.collapse_subdomains:
+        loose = {e: Identifier("email", email_key(e), "registered") for e in emails
+                 if e not in out}
+        more = contact_store.find(conn, loose.values())
+        out.update({e: more[k] for e, k in loose.items() if k in more})
+    return {e: merge_store.resolve_survivor(conn, c) for e, c in out.items()}
+
+
+def _externals(run: Run, attributes: dict[str, Any]) -> list[Identifier]:
+    found = []
+    for name, namespace in EXTERNAL_ID_FIELDS.items():
+        value = attributes.get(name)
+        if value not in (None, ""):
+            ident = Identifier("external", str(value).strip(), namespace)
+            if run.rules.usable(ident):
+                found.append(ident)
+    return found
+
+
+def apply_accounts(run: Run, records: list[Account]) -> int:
+    """Upsert accounts; contacts of the changed accounts are rescored (fit changed)."""
+    ids = account_store.upsert_accounts(run.conn, records, source=run.source, now=run.now)
+    for a in records:
+        run.index.add(a.domain, a.attributes.get("name"))
+    contact_ids = contact_store.live_contact_ids(run.conn, ids.values())
+    states.rescore(run.conn, run.live, contact_ids, now=run.now)
+    return len(records)
+
+
+def account_for(run: Run, email: str, company: str | None, named: str | None
+                ) -> tuple[str | None, str | None, float | None]:
+    """(domain, method, confidence) of a new contact's account: a named account wins, then
+    the index; an unknown business domain becomes a new account; free mail, none."""
+    if named:
+        return named, "given", 1.0
+    found = run.index.match(email, company)
+    if found is not None:
+        return found.account, found.method, found.confidence
+    host = email.rpartition("@")[2]
+    if is_free_mail(host):
+        return None, None, None
+    return registered_domain(host) or host, "new_account", 0.9
+
+
+def match_account(run: Run, email: str, company: str | None, named: str | None
+                  ) -> tuple[int | None, str | None, str | None, float | None]:
+    """As `account_for`, with the account's id (the account is created if new)."""
+    domain, method, confidence = account_for(run, email, company, named)
+    if domain is None:
+        return None, None, None, None
+    ids = account_store.ensure_accounts(run.conn, [domain], now=run.now)
+    run.index.add(domain)
+    return ids[domain], domain, method, confidence
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A contact to create at the next flush (placeholder id < 0 until then)."""
+
+    contact: Contact
+    named: str | None
+    idents: list[Identifier]
+    attributes: dict[str, Any]
+
+
+def _flush(run: Run, pending: dict[int, _Pending], known: dict[Identifier, int],
+           attrs: dict[int, dict[str, Any]], touched: set[int]) -> None:
+    """Create every pending contact with two statements and remap the placeholders."""
+    if not pending:
+        return
+    order = list(pending)
+    matches = []
+    for ph in order:
+        p = pending[ph]
+        company = p.attributes.get("company")
+        matches.append(account_for(run, p.contact.email,
+                                   company if isinstance(company, str) else None, p.named))
+    domains = {m[0] for m in matches if m[0] is not None}
+    account_ids = account_store.ensure_accounts(run.conn, domains, now=run.now) if domains else {}
+    for d in domains:
+        run.index.add(d)
+    new_ids = contact_store.create_contacts(run.conn, [contact_store.NewContact(
+        pending[ph].contact.email, account_ids.get(domain) if domain else None, domain, method,
+        confidence, pending[ph].attributes, run.source)
+        for ph, (domain, method, confidence) in zip(order, matches, strict=True)],
+        now=run.now)
+    real = dict(zip(order, new_ids, strict=True))
+    rows = [(real[ph], i, pending[ph].contact.email if i.kind == "email" else i.value)
+            for ph in order for i in pending[ph].idents]
+    contact_store.add_identity_rows(run.conn, rows, source=run.source, now=run.now)
+    for ident, owner in list(known.items()):
+        if owner in real:
+            known[ident] = real[owner]
+    for ph in order:
+        attrs[real[ph]] = attrs.pop(ph, pending[ph].attributes)
+        if ph in touched:
+            touched.discard(ph)
+            touched.add(real[ph])
+    pending.clear()
+
+
+def _create(run: Run, contact: Contact, named: str | None, idents: list[Identifier],
+            raw: str | None) -> int:
+    company = contact.attributes.get("company")
+    account_id, domain, method, confidence = match_account(
+        run, contact.email, company if isinstance(company, str) else None, named)
+    [cid] = contact_store.create_contacts(run.conn, [contact_store.NewContact(
+        contact.email, account_id, domain, method, confidence, contact.attributes, run.source)],
+        now=run.now)
+    extra = []
+    loose = run.loose_id(contact.email)
+    if loose is not None and not contact_store.find(run.conn, [loose]):
+        extra.append((loose, raw))
+    contact_store.add_identities(run.conn, cid, [(i, raw if i.kind == "email" else i.value)
+                                                 for i in idents] + extra,
+                                 source=run.source, now=run.now)
+    return cid
+
+
+def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
+    """Merge contact `other` into `survivor` if the guardrails allow; True if merged."""
+    ids = contact_store.identifiers_of(run.conn, [survivor, other])
+    try:
+        plan = plan_merge((survivor, frozenset(ids.get(survivor, ()))),
+                          (other, frozenset(ids.get(other, ()))), reason=reason, rules=run.rules)
+    except MergeRefused as exc:
+        run.merges_refused += 1
+        merge_store.audit(run.conn, run.actor, "merge_refused", f"contact:{survivor}",
+                          {"other": other, "reason": exc.reason}, now=run.now)
+        return False
+    # the caller's survivor (found by the highest-priority identifier) keeps its id
+    keep, drop = survivor, other
+    assert {plan.survivor, plan.merged} == {keep, drop}
+    loaded = contact_store.load_contacts(run.conn, [keep, drop])
+    merge_store.fold(run.conn, keep, drop, reason=reason, actor=run.actor, now=run.now)
+    attrs = {**loaded[drop].record.attributes, **{k: v for k, v in
+                                                  loaded[keep].record.attributes.items()
+                                                  if v is not None}}
+    contact_store.update_attributes(run.conn, {keep: attrs}, now=run.now)
+    run.merges += 1
+    derived = states.rederive_contacts(run.conn, run.live, [keep])
+    states.score_contacts(run.conn, run.live, derived, now=run.now)
+    return True
+
+
+def apply_contacts(run: Run, records: list[tuple[Contact, bool]]) -> int:
+    """Create or update contacts; returns how many rows were applied.
+
+    New contacts are created together at the end of the batch (or before a merge needs
+    their ids); rows naming a contact created earlier in the batch update it in memory.
+    """
+    rows = []
+    wanted: list[Identifier] = []
+    for contact, named in records:
+        e = run.email_id(contact.email)
+        idents = ([e] if e else []) + _externals(run, dict(contact.attributes))
+        loose = run.loose_id(contact.email)
+        rows.append((contact, named, idents, loose))
+        wanted.extend(idents + ([loose] if loose else []))
+    known = contact_store.find(run.conn, wanted)
+    attrs: dict[int, dict[str, Any]] = {
+        i: dict(c.record.attributes)
+        for i, c in contact_store.load_contacts(run.conn, set(known.values())).items()}
+    touched: set[int] = set()
+    pending: dict[int, _Pending] = {}
+    for contact, named, idents, loose in rows:
+        hits = [(known[i], i) for i in idents if i in known]
+        if not hits and idents and idents[0].kind == "email" and loose is not None \
+                and loose in known and _same_name(attrs.get(known[loose], {}),
+                                                  contact.attributes):
+            hits = [(known[loose], Identifier("email", idents[0].value, "registered"))]
+        owners = {c for c, _ in hits}
+        if not hits:
+            ph = -(len(pending) + 1) - len(touched)
+            while ph in pending or ph in attrs:
+                ph -= 1
+            claim = [loose] if loose is not None and loose not in known else []
+            pending[ph] = _Pending(contact, contact.account if named else None,
+                                   idents + claim, dict(contact.attributes))
+            attrs[ph] = pending[ph].attributes
+            for i in idents + claim:
+                known[i] = ph
+            touched.add(ph)
+            continue
+        if len(owners) == 1 and next(iter(owners)) < 0:
+            ph = next(iter(owners))  # a contact created earlier in this batch
+            p = pending[ph]
+            for i in idents:
+                if i not in known and sum(x.kind == i.kind for x in p.idents) < \
+                        run.rules.limit(i.kind):
+                    p.idents.append(i)
+                    known[i] = ph
+            p.attributes.update({k: v for k, v in contact.attributes.items()
+                                 if v is not None and k not in ("email", "email_domain")})
+            continue
+        if any(c < 0 for c in owners):
+            _flush(run, pending, known, attrs, touched)
+            hits = [(known[i], i) for i in idents if i in known] or hits
+        cid = choose_survivor(hits, run.rules)
+        for other in sorted({c for c, _ in hits} - {cid}):
+            reason = "; ".join(f"same {i.namespace or i.kind} {i.value}"
+                               for c, i in hits if c in (cid, other))
+            if merge(run, cid, other, reason):
+                for i, owner in list(known.items()):
+                    if owner == other:
+                        known[i] = cid
+                attrs[cid] = {**attrs.pop(other, {}), **attrs.get(cid, {})}
+                touched.discard(other)
+        fresh = [i for i in idents if i not in known]
+        if fresh:
+            have = contact_store.identifiers_of(run.conn, [cid]).get(cid, set())
+            allowed = [i for i in fresh if sum(x.kind == i.kind for x in have)
+                       < run.rules.limit(i.kind)]
+            contact_store.add_identities(run.conn, cid, [(i, i.value) for i in allowed],
+                                         source=run.source, now=run.now)
+        attrs[cid] = {**attrs.get(cid, {}),
+                      **{k: v for k, v in contact.attributes.items()
+                         if v is not None and k not in ("email", "email_domain")}}
+        for i in idents:
+            known.setdefault(i, cid)
+        touched.add(cid)
+    _flush(run, pending, known, attrs, touched)
+    contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
+    states.rescore(run.conn, run.live, touched, now=run.now)
+    return len(records)
+
+
+def with_user_emails(run: Run, items: list[tuple[Event, str | None]]) -> list[Event]:
+    """Events whose only link is a Segment userId get the email of the contact holding it."""
+    ids = {Identifier("external", u, "segment") for e, u in items if u and e.contact is None}
+    found = contact_store.find(run.conn, ids) if ids else {}
+    emails = {i: c.record.email for i, c in
+              contact_store.load_contacts(run.conn, set(found.values())).items()}
+    out = []
+    for e, user in items:
+        cid = found.get(Identifier("external", user, "segment")) if user else None
+        if e.contact is None and cid is not None:
+            e = dataclasses.replace(e, contact=emails[cid])
+        out.append(e)
+    return out
+
+
+def apply_events(run: Run, batch: list[Event]) -> int:
+    """Append new events, resolve who did them, and update states; returns events applied."""
+    conn, now = run.conn, run.now
+    known_ids = event_store.known_ids(conn, [e.event_id for e in batch])
+    fresh: list[Event] = []
+    for e in batch:
+        if e.event_id in known_ids:
+            run.duplicates += 1
+        else:
+            known_ids.add(e.event_id)
+            fresh.append(e)
+    if not fresh:
+        return 0
+    email_of = {e.contact: run.email_id(e.contact) for e in fresh if e.contact}
+    anon_of = {e.anonymous_id: Identifier("anonymous_id", e.anonymous_id)
+               for e in fresh if e.anonymous_id}
+    anon_of = {k: v for k, v in anon_of.items() if run.rules.usable(v)}
+    known = contact_store.find(conn, [*filter(None, email_of.values()), *anon_of.values()])
+    # new people: the first event naming an unknown email creates the contact
+    for e in fresh:
+        ident = email_of.get(e.contact) if e.contact else None
+        if ident is not None and ident not in known:
+            twin = loose_match(run, e.contact or "", {})
+            if twin is not None:
+                contact_store.add_identities(conn, twin, [(ident, e.contact)],
+                                             source=run.source, now=now)
+                known[ident] = twin
+                continue
+            contact = Contact(e.contact or "", e.account, {"email": e.contact,
+                                                           "source": run.source})
+            known[ident] = _create(run, contact, e.account, [ident], e.contact)
+    # identify: an email seen with a cookie links the cookie (once; shared cookies stay put)
+    rederive: set[int] = set()
+    links: dict[Identifier, int] = {}
+    for e in fresh:
+        ident = email_of.get(e.contact) if e.contact else None
+        cookie = anon_of.get(e.anonymous_id) if e.anonymous_id else None
+        if ident is not None and cookie is not None and cookie not in known:
+            links.setdefault(cookie, known[ident])
+    if links:
+        have = contact_store.identifiers_of(conn, set(links.values()))
+        anon_count = {c: sum(1 for i in have.get(c, ()) if i.kind == "anonymous_id")
+                      for c in set(links.values())}
+        earlier = event_store.unattributed_anonymous(conn, [c.value for c in links])
+        for cookie, cid in links.items():
+            if anon_count[cid] >= run.rules.limit("anonymous_id"):
+                continue  # guardrail: the cookie stays anonymous
+            contact_store.add_identities(conn, cid, [(cookie, cookie.value)],
+                                         source=run.source, now=now)
+            anon_count[cid] += 1
+            known[cookie] = cid
+            if earlier.get(cookie.value) and event_store.attribute_anonymous(
+                    conn, cookie.value, cid):
+                rederive.add(cid)
+    # attribution and accounts
+    contact_of: list[int | None] = []
+    for e in fresh:
+        ident = email_of.get(e.contact) if e.contact else None
+        cookie = anon_of.get(e.anonymous_id) if e.anonymous_id else None
+        who = known.get(ident) if ident else None
+        contact_of.append(who if who is not None else (known.get(cookie) if cookie else None))
+    stored = contact_store.load_contacts(conn, {c for c in contact_of if c is not None})
+    domains = {e.account for e in fresh if e.account}
+    account_ids = account_store.ensure_accounts(conn, domains, now=now) if domains else {}
+    rows: list[event_store.StoredEvent] = []
+    for e, owner in zip(fresh, contact_of, strict=True):
+        aid = account_ids.get(e.account) if e.account else None
+        if aid is None and owner is not None:
+            aid = stored[owner].account_id
+        rows.append(event_store.StoredEvent(e, owner, aid, run.source))
+    event_store.insert_events(conn, rows, now=now)
+    # states: O(1) per event, except contacts whose ledger changed under them
+    program = run.live.program
+    touched = {r.contact_id for r in rows if r.contact_id is not None} - rederive
+    contact_states = states.contact_states(conn, run.live, touched)
+    for r in rows:
+        if r.contact_id in contact_states:
+            contact_states[r.contact_id] = contact_states[r.contact_id].add(r.event, program)
+    contact_states.update(states.rederive_contacts(conn, run.live, rederive))
+    if run.live.account_level:
+        acc = {r.account_id for r in rows if r.account_id is not None
+               and program.trackers_for("account", r.event.type)}
+        account_states = states.account_states(conn, run.live, acc)
+        for r in rows:
+            if r.account_id in account_states:
+                account_states[r.account_id] = account_states[r.account_id].add(
+                    r.event, program, "account")
+        states.save_accounts(conn, run.live, account_states, now=now)
+    states.score_contacts(conn, run.live, contact_states, now=now)
+    return len(fresh)

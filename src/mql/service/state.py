@@ -1,0 +1,139 @@
+"""Keeping persisted scores current: the live model, state updates, re-derivation, decisions.
+
+Shared by the ingest, identity and store use cases; every function works inside the
+caller's transaction (`conn`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mql.errors import ConfigError
+from mql.model.parse import parse_model
+from mql.model.spec import TOTAL, Model
+from mql.records import Account, Event
+from mql.scoring.intent import IntentState, Program, state_from_dict, state_to_dict
+from mql.scoring.qualify import Decision, Qualifier
+from mql.store import accounts as account_store
+from mql.store import contacts as contact_store
+from mql.store import events as event_store
+from mql.store import models as model_store
+from mql.store import scores as score_store
+
+
+@dataclass(frozen=True, slots=True)
+class LiveModel:
+    """The active model version, compiled once per use case."""
+
+    version_id: int
+    model: Model
+    program: Program
+    qualifier: Qualifier
+
+    @property
+    def account_level(self) -> bool:
+        return any(t.level == "account" for t in self.program.trackers)
+
+
+def live_model(conn: Connection) -> LiveModel:
+    """The active model version; `ConfigError` telling how to get one if there is none."""
+    version = model_store.active_version(conn)
+    if version is None:
+        raise ConfigError("the store has no active model; run `mql init` (which activates the "
+                          "example model) or activate one")
+    model = parse_model(version.text, source=version.source or f"model version {version.id}")
+    program = Program(model)
+    return LiveModel(version.id, model, program, Qualifier(model, program))
+
+
+def replay(events: Iterable[Event], live: LiveModel, level: str = "contact") -> IntentState:
+    """A fresh state with `events` folded in (a re-derivation from the ledger)."""
+    state = IntentState.empty()
+    for e in events:
+        state = state.add(e, live.program, "account" if level == "account" else "contact")
+    return state
+
+
+def contact_states(conn: Connection, live: LiveModel, ids: Iterable[int]
+                   ) -> dict[int, IntentState]:
+    """The persisted state of each contact in `ids` (empty when none is stored)."""
+    wanted = set(ids)
+    stored = score_store.contact_states(conn, wanted, live.version_id)
+    return {i: state_from_dict(stored[i]) if i in stored else IntentState.empty()
+            for i in wanted}
+
+
+def account_states(conn: Connection, live: LiveModel, ids: Iterable[int]
+                   ) -> dict[int, IntentState]:
+    """The persisted state of each account in `ids` (empty when none is stored)."""
+    wanted = set(ids)
+    stored = score_store.account_states(conn, wanted, live.version_id)
+    return {i: state_from_dict(stored[i]) if i in stored else IntentState.empty()
+            for i in wanted}
+
+
+def rederive_contacts(conn: Connection, live: LiveModel, ids: Iterable[int]
+                      ) -> dict[int, IntentState]:
+    """States rebuilt from each contact's event ledger (after a merge or an identify)."""
+    wanted = set(ids)
+    ledgers = event_store.events_of_contacts(conn, wanted)
+    return {i: replay(ledgers.get(i, ()), live) for i in wanted}
+
+
+def rederive_accounts(conn: Connection, live: LiveModel, ids: Iterable[int]
+                      ) -> dict[int, IntentState]:
+    """Account states rebuilt from each account's event ledger."""
+    wanted = set(ids)
+    ledgers = event_store.events_of_accounts(conn, wanted)
+    return {i: replay(ledgers.get(i, ()), live, "account") for i in wanted}
+
+
+def save_accounts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
+                  *, now: datetime) -> None:
+    """Persist account states."""
+    score_store.save_account_states(conn, [
+        {"account_id": i, "model_version_id": live.version_id, "state": state_to_dict(s),
+         "updated_at": now} for i, s in states.items()])
+
+
+def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
+                   *, now: datetime) -> dict[int, Decision]:
+    """Decide every contact in `states` at `now` and persist state and scores together."""
+    if not states:
+        return {}
+    stored = contact_store.load_contacts(conn, states)
+    account_ids = {c.account_id for c in stored.values() if c.account_id is not None}
+    accounts = account_store.load_accounts(conn, account_ids)
+    acc_states = account_states(conn, live, account_ids) if live.account_level else {}
+    empty = IntentState.empty()
+    rows: list[dict[str, Any]] = []
+    decisions: dict[int, Decision] = {}
+    for cid, state in states.items():
+        c = stored.get(cid)
+        if c is None or c.merged_into is not None:
+            continue
+        account: Account | None = accounts.get(c.account_id) if c.account_id else None
+        acc_state = acc_states.get(c.account_id, empty) if c.account_id else empty
+        # a state cannot be read before its newest event (clock skew, or a replay of
+        # history "from the future"): such a contact is scored as of that event
+        at = max(t for t in (now, state.as_of, acc_state.as_of) if t is not None)
+        d = live.qualifier.decide(c.record, account, state, acc_state, at)
+        decisions[cid] = d
+        rows.append({"contact_id": cid, "model_version_id": live.version_id,
+                     "state": state_to_dict(state), "fit": d.scores.get("fit"),
+                     "intent": d.scores.get("intent"), "total": d.scores.get(TOTAL),
+                     "grade": d.grade, "mql": d.mql, "reasons": [str(r) for r in d.reasons],
+                     "qualified_until": d.qualified_until, "scored_at": at,
+                     "updated_at": now})
+    score_store.save_contact_scores(conn, rows)
+    return decisions
+
+
+def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime) -> None:
+    """Recompute the scores of contacts from their persisted state (attributes changed)."""
+    score_contacts(conn, live, contact_states(conn, live, ids), now=now)

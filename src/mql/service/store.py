@@ -1,0 +1,171 @@
+"""Store use cases: create a workspace, migrate, activate a model, look a contact up,
+list quarantined rows, undo a merge. One transaction each.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from mql.errors import ConfigError, NotFound
+from mql.identity.merge import IdentityRules, stricter_consent
+from mql.identity.normalize import clean_email
+from mql.model.parse import parse_model
+from mql.service import state as states
+from mql.service.resolve import find_by_email
+from mql.settings import workspace_url
+from mql.store import contacts as contact_store
+from mql.store import merges as merge_store
+from mql.store import models as model_store
+from mql.store import quarantine as quarantine_store
+from mql.store import scores as score_store
+from mql.store.db import connect, redact, translate_errors
+from mql.store.migrate import check, current, upgrade
+from mql.store.tables import consent
+
+MODEL_FILE = "model.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A created workspace: its folder, database URL, model file and active version id."""
+
+    folder: Path
+    database_url: str
+    model_path: Path
+    model_version_id: int
+
+
+def init_workspace(folder: Path, *, now: datetime, database_url: str | None = None
+                   ) -> Workspace:
+    """Create (or complete) a workspace in `folder`: the database at the newest schema and
+    a copy of the example model, activated as the current model version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model_path = folder / MODEL_FILE
+    if not model_path.exists():
+        example = files("mql").joinpath("examples/models/b2b-saas.yaml")
+        with example.open("rb") as src, model_path.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    url = database_url or workspace_url(folder.resolve())
+    engine = connect(url)
+    try:
+        upgrade(engine)
+        version_id = activate_model(engine, model_path, now=now)
+    finally:
+        engine.dispose()
+    return Workspace(folder, url, model_path, version_id)
+
+
+def migrate(engine: Engine) -> tuple[str | None, str | None]:
+    """Upgrade the database to the newest schema; (revision before, revision after)."""
+    before = current(engine)
+    return before, upgrade(engine)
+
+
+def activate_model(engine: Engine, path: Path, *, now: datetime) -> int:
+    """Store the model in `path` as a version and make it live; every contact's state is
+    re-derived from its ledger under the new model (the previous version's scores stay)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such model file") from None
+    model = parse_model(text, source=str(path))
+    check(engine)
+    with translate_errors("activating the model"), engine.begin() as conn:
+        version_id = model_store.save_version(conn, model.name, model.version or "", text,
+                                              source=str(path), now=now)
+        model_store.activate(conn, version_id, now=now)
+        live = states.live_model(conn)
+        ids = contact_store.live_contact_ids(conn)
+        for start in range(0, len(ids), 1000):
+            part = ids[start:start + 1000]
+            states.score_contacts(conn, live, states.rederive_contacts(conn, live, part),
+                                  now=now)
+    return version_id
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    """A contact as the store knows it: record, identities, scores, consent, merges."""
+
+    id: int
+    email: str
+    account: str | None
+    match_method: str | None
+    match_confidence: float | None
+    attributes: dict[str, Any]
+    identities: list[dict[str, Any]]
+    scores: dict[str, Any] | None
+    model: str | None
+    consent: dict[str, str]
+    merges: list[dict[str, Any]]
+
+
+def find_contact(engine: Engine, email: str, *, rules: IdentityRules) -> ContactView:
+    """The contact with `email` (any address of theirs); `NotFound` otherwise."""
+    check(engine)
+    try:
+        clean = clean_email(email)
+    except ValueError as exc:
+        raise NotFound(str(exc)) from None
+    with translate_errors("looking the contact up"), engine.connect() as conn:
+        found = find_by_email(conn, [clean], rules)
+        if not found:
+            raise NotFound(f"no contact {email!r} in the store")
+        cid = found[clean]
+        stored = contact_store.load_contacts(conn, [cid])[cid]
+        live = model_store.active_version(conn)
+        rows = score_store.scores_of(conn, cid)
+        current_row = next((r for r in rows if live and r["model_version_id"] == live.id), None)
+        statuses: dict[str, str] = {}
+        for channel, status in conn.execute(
+                consent.select().with_only_columns(consent.c.channel, consent.c.status)
+                .where(consent.c.contact_id == cid)):
+            statuses[channel] = stricter_consent(statuses.get(channel, "granted"), status)
+        return ContactView(
+            cid, stored.record.email, stored.record.account, stored.match_method,
+            stored.match_confidence, dict(stored.record.attributes),
+            contact_store.identity_rows(conn, cid), current_row,
+            None if live is None else f"{live.name} {live.version}".strip(), statuses,
+            merge_store.history(conn, cid))
+
+
+def undo_merge(engine: Engine, merge_id: int, *, now: datetime, actor: str = "cli") -> None:
+    """Undo a recorded merge: both contacts get their own rows back and are re-derived."""
+    check(engine)
+    with translate_errors("undoing the merge"), engine.begin() as conn:
+        survivor, merged = merge_store.unfold(conn, merge_id, actor=actor, now=now)
+        live = states.live_model(conn)
+        states.score_contacts(conn, live, states.rederive_contacts(conn, live,
+                                                                   [survivor, merged]), now=now)
+
+
+def quarantined(engine: Engine, *, status: str | None = "open", limit: int | None = None
+                ) -> list[quarantine_store.QuarantinedRow]:
+    """Quarantined rows (open ones by default), oldest first."""
+    check(engine)
+    with translate_errors("listing quarantine"), engine.connect() as conn:
+        return quarantine_store.listing(conn, status=status, limit=limit)
+
+
+def quarantined_row(engine: Engine, row_id: int) -> quarantine_store.QuarantinedRow:
+    """One quarantined row; `NotFound` if there is none."""
+    check(engine)
+    with translate_errors("reading quarantine"), engine.connect() as conn:
+        return quarantine_store.get(conn, row_id)
+
+
+def describe(url: str) -> str:
+    """The database URL for messages (password hidden)."""
+    return redact(url)
+
+
+__all__ = ["ContactView", "NotFound", "Workspace", "activate_model", "describe",
+           "find_contact", "init_workspace", "migrate", "quarantined", "quarantined_row",
+           "undo_merge"]

@@ -1,0 +1,72 @@
+"""Persisted scoring state and current scores, per contact and per account and model version.
+
+The state is `scoring.intent.state_to_dict` JSON; scores are the latest decision's values.
+Rows are upserted (insert, or update on the primary key) with the dialect's ON CONFLICT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from mql.store.accounts import chunks
+from mql.store.tables import account_scores, contact_scores
+
+
+def _states(conn: Connection, table: sa.Table, key: sa.Column[Any], ids: Iterable[int],
+            version_id: int) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(set(ids)):
+        rows = conn.execute(sa.select(key, table.c.state).where(
+            key.in_(part), table.c.model_version_id == version_id))
+        out.update({int(i): s for i, s in rows})
+    return out
+
+
+def contact_states(conn: Connection, ids: Iterable[int], version_id: int
+                   ) -> dict[int, dict[str, Any]]:
+    """The stored state (as written by `state_to_dict`) of each contact that has one."""
+    return _states(conn, contact_scores, contact_scores.c.contact_id, ids, version_id)
+
+
+def account_states(conn: Connection, ids: Iterable[int], version_id: int
+                   ) -> dict[int, dict[str, Any]]:
+    """The stored state of each account that has one."""
+    return _states(conn, account_scores, account_scores.c.account_id, ids, version_id)
+
+
+def _upsert(conn: Connection, table: sa.Table, keys: tuple[str, ...],
+            rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(table)
+    update = {c: getattr(stmt.excluded, c) for c in rows[0] if c not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update),
+                 [dict(r) for r in rows])
+
+
+def save_contact_scores(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Upsert contact score rows (contact_id, model_version_id, state, fit, ...)."""
+    _upsert(conn, contact_scores, ("contact_id", "model_version_id"), rows)
+
+
+def save_account_states(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Upsert account state rows (account_id, model_version_id, state, updated_at)."""
+    _upsert(conn, account_scores, ("account_id", "model_version_id"), rows)
+
+
+def delete_contact_scores(conn: Connection, contact_id: int) -> None:
+    """Drop every score row of a contact (it was merged into another)."""
+    conn.execute(contact_scores.delete().where(contact_scores.c.contact_id == contact_id))
+
+
+def scores_of(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
+    """Every score row of a contact (one per model version), newest version first."""
+    rows = conn.execute(sa.select(contact_scores).where(contact_scores.c.contact_id == contact_id)
+                        .order_by(contact_scores.c.model_version_id.desc()))
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,243 @@
+"""The schema of the operational store (SQLAlchemy 2 Core), for the whole product.
+
+Only `store/` knows these tables. Times are stored in UTC and read back UTC-aware on
+every backend (`UTCDateTime`). JSON columns are JSONB on PostgreSQL. Tables that later
+capabilities fill (lifecycle, consent, outbox, audit) are designed here once.
+
+>>> sorted(t.name for t in metadata.sorted_tables)[:4]
+['account_scores', 'accounts', 'audit_log', 'consent']
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC; naive values read back (SQLite) are marked UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: mql stores UTC-aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+BigId: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _id() -> sa.Column[Any]:
+    return sa.Column("id", BigId, primary_key=True, autoincrement=True)
+
+
+def _created() -> sa.Column[Any]:
+    return sa.Column("created_at", UTCDateTime(), nullable=False)
+
+
+model_versions = sa.Table(
+    "model_versions", metadata, _id(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("source", sa.String(500)),
+    _created(),
+    sa.Column("activated_at", UTCDateTime()),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("digest"),
+)
+
+accounts = sa.Table(
+    "accounts", metadata, _id(),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(500)),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("source", sa.String(200)),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("domain"),
+)
+
+contacts = sa.Table(
+    "contacts", metadata, _id(),
+    sa.Column("email", sa.String(320)),  # the primary address as first seen (clean form)
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id")),
+    sa.Column("account_domain", sa.String(255)),
+    sa.Column("match_method", sa.String(30)),
+    sa.Column("match_confidence", sa.Float()),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("lifecycle_stage", sa.String(40)),
+    sa.Column("owner", sa.String(320)),
+    sa.Column("source", sa.String(200)),
+    sa.Column("merged_into", BigId, sa.ForeignKey("contacts.id")),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_contacts_account_id", "account_id"),
+)
+
+identities = sa.Table(
+    "identities", metadata, _id(),
+    sa.Column("kind", sa.String(20), nullable=False),  # email | anonymous_id | external
+    sa.Column("namespace", sa.String(40), nullable=False, server_default=""),
+    sa.Column("value", sa.String(320), nullable=False),  # the key (email_key for emails)
+    sa.Column("raw", sa.String(320)),  # as first written
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("source", sa.String(200)),
+    _created(),
+    sa.UniqueConstraint("kind", "namespace", "value", name="uq_identities_key"),
+    sa.Index("ix_identities_contact_id", "contact_id"),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id")),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id")),
+    sa.Column("email", sa.String(320)),
+    sa.Column("anonymous_id", sa.String(200)),
+    sa.Column("account_domain", sa.String(255)),
+    sa.Column("properties", JSONType, nullable=False),
+    sa.Column("source", sa.String(200)),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("event_id"),
+    sa.Index("ix_events_contact_id_at", "contact_id", "at"),
+    sa.Index("ix_events_account_id_at", "account_id", "at"),
+    sa.Index("ix_events_anonymous_id", "anonymous_id"),
+)
+
+contact_scores = sa.Table(
+    "contact_scores", metadata,
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), primary_key=True),
+    sa.Column("model_version_id", BigId, sa.ForeignKey("model_versions.id"), primary_key=True),
+    sa.Column("state", JSONType, nullable=False),  # scoring.intent.state_to_dict
+    sa.Column("fit", sa.Float()),
+    sa.Column("intent", sa.Float()),
+    sa.Column("total", sa.Float()),
+    sa.Column("grade", sa.String(10)),
+    sa.Column("mql", sa.Boolean()),
+    sa.Column("reasons", JSONType),
+    sa.Column("qualified_until", UTCDateTime()),
+    sa.Column("scored_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+account_scores = sa.Table(
+    "account_scores", metadata,
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("model_version_id", BigId, sa.ForeignKey("model_versions.id"), primary_key=True),
+    sa.Column("state", JSONType, nullable=False),
+    sa.Column("score", sa.Float()),
+    sa.Column("mqa", sa.Boolean()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+lifecycle_history = sa.Table(
+    "lifecycle_history", metadata, _id(),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("from_stage", sa.String(40)),
+    sa.Column("to_stage", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("cause", sa.Text()),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("model_version_id", BigId, sa.ForeignKey("model_versions.id")),
+    sa.Index("ix_lifecycle_history_contact_id_at", "contact_id", "at"),
+)
+
+consent = sa.Table(
+    "consent", metadata, _id(),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("jurisdiction", sa.String(40)),
+    sa.Column("regime", sa.String(20)),
+    sa.Column("status", sa.String(20), nullable=False),  # granted | denied | withdrawn
+    sa.Column("basis", sa.String(100)),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("source", sa.String(200)),
+    sa.Index("ix_consent_contact_id_channel", "contact_id", "channel"),
+)
+
+quarantine = sa.Table(
+    "quarantine", metadata, _id(),
+    sa.Column("kind", sa.String(20), nullable=False),  # accounts | contacts | events
+    sa.Column("source", sa.String(1000), nullable=False),
+    sa.Column("row", sa.Integer(), nullable=False),
+    sa.Column("raw", sa.Text(), nullable=False),  # the row as JSON text
+    sa.Column("field", sa.String(200)),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("mapping", sa.String(40)),
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    _created(),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Index("ix_quarantine_status", "status"),
+)
+
+outbox = sa.Table(
+    "outbox", metadata, _id(),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(320)),
+    sa.Column("payload", JSONType, nullable=False),
+    _created(),
+    sa.Column("available_at", UTCDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime()),
+    sa.Column("delivered_at", UTCDateTime()),
+    sa.Column("last_error", sa.Text()),
+    sa.Index("ix_outbox_pending", "delivered_at", "available_at"),
+)
+
+merges = sa.Table(
+    "merges", metadata, _id(),
+    sa.Column("survivor_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("merged_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("before", JSONType, nullable=False),  # what undo needs to restore
+    sa.Column("undone_at", UTCDateTime()),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata, _id(),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(320)),
+    sa.Column("detail", JSONType, nullable=False),
+)
+
+# added by migration 0002: where an interrupted file ingest resumes
+ingest_checkpoints = sa.Table(
+    "ingest_checkpoints", metadata,
+    sa.Column("source", sa.String(1000), primary_key=True),  # kind:path:size:mtime digest
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("rows_done", sa.Integer(), nullable=False),
+    sa.Column("finished", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,93 @@
+"""Store commands on a fresh Typer app: init, migrate, ingest, quarantine, contact, unmerge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from mql.cli.store import register
+
+runner = CliRunner(env={"COLUMNS": "240"})
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    return app
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MQL_DATABASE_URL", raising=False)
+    result = runner.invoke(_app(), ["init"])
+    assert result.exit_code == 0, result.output
+    assert "active" in result.output
+    return tmp_path
+
+
+def test_init_creates_the_database_and_the_active_example_model(workspace: Path) -> None:
+    assert (workspace / ".mql" / "mql.db").exists()
+    assert (workspace / "model.yaml").read_text().startswith(("#", "name", "model"))
+    again = runner.invoke(_app(), ["migrate"])
+    assert again.exit_code == 0, again.output
+    assert "0002 -> 0002" in again.output
+
+
+def test_ingest_prints_a_summary_and_contact_shows_scores(workspace: Path) -> None:
+    sample = Path(__file__).parents[2] / "src/mql/examples/sample"
+    for kind in ("accounts", "contacts", "events"):
+        result = runner.invoke(_app(), ["ingest", kind, str(sample / f"{kind}.csv")])
+        assert result.exit_code == 0, result.output
+        assert "loaded" in result.output and "quarantined" in result.output
+    again = runner.invoke(_app(), ["ingest", "events", str(sample / "events.csv")])
+    assert "duplicates skipped" in again.output
+    first = next(line.split(",")[0] for line in
+                 (sample / "contacts.csv").read_text().splitlines()[1:])
+    shown = runner.invoke(_app(), ["contact", first.upper()])
+    assert shown.exit_code == 0, shown.output
+    assert "fit / intent / total" in shown.output and "grade" in shown.output
+
+
+def test_quarantine_list_show_and_retry(workspace: Path) -> None:
+    bad = workspace / "contacts.csv"
+    bad.write_text("email,title\nnot-an-email,CTO\nok@acme.com,CEO\n")
+    result = runner.invoke(_app(), ["ingest", "contacts", str(bad)])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(_app(), ["quarantine", "list"])
+    assert "not an email address" in listed.output and "contacts.csv:2" in listed.output
+    shown = runner.invoke(_app(), ["quarantine", "show", "1"])
+    assert shown.exit_code == 0 and "not-an-email" in shown.output
+    retried = runner.invoke(_app(), ["quarantine", "retry"])
+    assert "0 loaded, 1 still quarantined" in retried.output
+    missing = runner.invoke(_app(), ["quarantine", "show", "99"])
+    assert missing.exit_code == 2 and "no quarantined row 99" in missing.output
+
+
+def test_db_option_and_unknown_contacts_fail_with_a_message(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    empty = runner.invoke(_app(), ["contact", "a@b.com", "--db", url])
+    assert empty.exit_code == 2 and "mql migrate" in empty.output
+    assert runner.invoke(_app(), ["migrate", "--db", url]).exit_code == 0
+    bad = runner.invoke(_app(), ["ingest", "events", str(tmp_path / "none.csv"), "--db", url])
+    assert bad.exit_code == 2
+    assert runner.invoke(_app(), ["unmerge", "5", "--db", url]).exit_code == 2
+
+
+def test_scores_lists_contacts_as_of_a_time(workspace: Path) -> None:
+    sample = Path(__file__).parents[2] / "src/mql/examples/sample"
+    for kind in ("accounts", "contacts", "events"):
+        assert runner.invoke(_app(), ["ingest", kind, str(sample / f"{kind}.csv")]).exit_code == 0
+    result = runner.invoke(_app(), ["scores", "--at", "2026-03-01T00:00Z", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("contact,mql,grade")
+    bad = runner.invoke(_app(), ["scores", "--at", "yesterday"])
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output

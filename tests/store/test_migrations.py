@@ -1,0 +1,51 @@
+"""Migrations: a fresh database reaches the newest schema, an old one is upgraded in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from mql.errors import SchemaOutdated
+from mql.store import tables
+from mql.store.db import connect
+from mql.store.migrate import check, current, head, upgrade
+
+T = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_fresh_database_reaches_head_and_matches_the_schema(store_url: str) -> None:
+    engine = connect(store_url)
+    assert upgrade(engine) == head()
+    check(engine)
+    names = set(sa.inspect(engine).get_table_names())
+    assert {t.name for t in tables.metadata.sorted_tables} <= names
+    engine.dispose()
+
+
+def test_database_created_by_the_first_migration_is_upgraded_keeping_rows(
+    store_url: str,
+) -> None:
+    engine = connect(store_url)
+    assert upgrade(engine, "0001") == "0001"
+    with pytest.raises(SchemaOutdated, match="mql migrate"):
+        check(engine)
+    with engine.begin() as conn:
+        conn.execute(tables.accounts.insert().values(
+            domain="acme.com", name="Acme", attributes={"employees": 10}, created_at=T,
+            updated_at=T))
+    assert upgrade(engine) == head()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(tables.accounts.c.attributes)).scalar_one() == {
+            "employees": 10}
+        assert conn.execute(sa.select(sa.func.count()).select_from(
+            tables.ingest_checkpoints)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_an_empty_database_asks_for_migrate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = connect(f"sqlite:///{tmp_path / 'x.db'}")
+    assert current(engine) is None
+    with pytest.raises(SchemaOutdated, match="an empty database"):
+        check(engine)
