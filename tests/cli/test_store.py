@@ -9,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from mql.cli.store import register
+from mql.store.migrate import head
 
 runner = CliRunner(env={"COLUMNS": "240"})
 
@@ -39,7 +40,7 @@ def test_init_creates_the_database_and_the_active_example_model(workspace: Path)
     assert (workspace / "model.yaml").read_text().startswith(("#", "name", "model"))
     again = runner.invoke(_app(), ["migrate"])
     assert again.exit_code == 0, again.output
-    assert "0002 -> 0002" in again.output
+    assert f"{head()} -> {head()}" in again.output
 
 
 def test_ingest_prints_a_summary_and_contact_shows_scores(workspace: Path) -> None:

@@ -49,3 +49,16 @@ def test_an_empty_database_asks_for_migrate(tmp_path) -> None:  # type: ignore[n
     assert current(engine) is None
     with pytest.raises(SchemaOutdated, match="an empty database"):
         check(engine)
+
+
+def test_the_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata  # noqa: PLC0415
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
+    engine = connect(store_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        diff = compare_metadata(context, tables.metadata)
+    engine.dispose()
+    assert diff == []

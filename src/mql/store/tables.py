@@ -5,7 +5,7 @@ every backend (`UTCDateTime`). JSON columns are JSONB on PostgreSQL. Tables that
 capabilities fill (lifecycle, consent, outbox, audit) are designed here once.
 
 >>> sorted(t.name for t in metadata.sorted_tables)[:4]
-['account_scores', 'accounts', 'audit_log', 'consent']
+['account_scores', 'accounts', 'assignments', 'audit_log']
 """
 
 from __future__ import annotations
@@ -91,12 +91,15 @@ contacts = sa.Table(
     sa.Column("match_confidence", sa.Float()),
     sa.Column("attributes", JSONType, nullable=False),
     sa.Column("lifecycle_stage", sa.String(40)),
+    sa.Column("stage_since", UTCDateTime()),  # 0003
+    sa.Column("due_at", UTCDateTime()),  # 0003: the next time-based lifecycle move
     sa.Column("owner", sa.String(320)),
     sa.Column("source", sa.String(200)),
     sa.Column("merged_into", BigId, sa.ForeignKey("contacts.id")),
     _created(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index("ix_contacts_account_id", "account_id"),
+    sa.Index("ix_contacts_due_at", "due_at"),
 )
 
 identities = sa.Table(
@@ -167,6 +170,7 @@ lifecycle_history = sa.Table(
     sa.Column("cause", sa.Text()),
     sa.Column("actor", sa.String(200)),
     sa.Column("model_version_id", BigId, sa.ForeignKey("model_versions.id")),
+    sa.Column("reason", sa.Text()),  # 0003
     sa.Index("ix_lifecycle_history_contact_id_at", "contact_id", "at"),
 )
 
@@ -209,6 +213,9 @@ outbox = sa.Table(
     sa.Column("locked_until", UTCDateTime()),
     sa.Column("delivered_at", UTCDateTime()),
     sa.Column("last_error", sa.Text()),
+    sa.Column("status", sa.String(20), nullable=False, server_default="pending"),  # 0003
+    # pending | delivered | dead | refused
+    sa.Column("delivery_id", sa.String(64)),  # 0003: stable across retries
     sa.Index("ix_outbox_pending", "delivered_at", "available_at"),
 )
 
@@ -240,4 +247,39 @@ ingest_checkpoints = sa.Table(
     sa.Column("rows_done", sa.Integer(), nullable=False),
     sa.Column("finished", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# added by migration 0003: hand-off (lifecycle scheduling, assignments, SLAs, webhooks)
+assignments = sa.Table(
+    "assignments", metadata, _id(),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("team", sa.String(100)),
+    sa.Column("owner", sa.String(320)),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text()),
+    sa.Column("assigned_at", UTCDateTime(), nullable=False),
+    sa.Column("sla", sa.String(100)),
+    sa.Column("sla_due_at", UTCDateTime()),
+    sa.Column("first_touch_at", UTCDateTime()),
+    sa.Column("breaches", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    # open | met | breached | escalated | closed
+    sa.Index("ix_assignments_status_sla_due_at", "status", "sla_due_at"),
+    sa.Index("ix_assignments_contact_id", "contact_id"),
+)
+
+routing_state = sa.Table(
+    "routing_state", metadata,
+    sa.Column("team", sa.String(100), primary_key=True),
+    sa.Column("credit", JSONType, nullable=False),  # round-robin credit per member
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+webhooks = sa.Table(
+    "webhooks", metadata, _id(),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("topics", JSONType, nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    _created(),
 )
