@@ -52,8 +52,8 @@ def test_an_empty_database_asks_for_migrate(tmp_path) -> None:  # type: ignore[n
 
 
 def test_the_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
-    from alembic.autogenerate import compare_metadata  # noqa: PLC0415
-    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
 
     engine = connect(store_url)
     upgrade(engine)
