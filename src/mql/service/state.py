@@ -19,6 +19,7 @@ from mql.model.spec import TOTAL, Model
 from mql.records import Account, Event
 from mql.scoring.intent import IntentState, Program, state_from_dict, state_to_dict
 from mql.scoring.qualify import Decision, Qualifier
+from mql.service.handoff import apply_decisions
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
@@ -130,6 +131,23 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
                      "grade": d.grade, "mql": d.mql, "reasons": [str(r) for r in d.reasons],
                      "qualified_until": d.qualified_until, "scored_at": at,
                      "updated_at": now})
+    records = {cid: stored[cid].record for cid in decisions}
+    accounts_of = {cid: accounts.get(aid) if (aid := stored[cid].account_id) else None
+                   for cid in decisions}
+    reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
+                            decisions, states)
+    for row in rows:
+        cid = row["contact_id"]
+        if cid in reset:  # recycled: only fresh activity may qualify the contact again
+            acc = stored[cid].account_id
+            acc_state = acc_states.get(acc, empty) if acc else empty
+            d = live.qualifier.decide(records[cid], accounts_of[cid], empty, acc_state,
+                                      row["scored_at"])
+            decisions[cid] = d
+            row.update(state=state_to_dict(empty), fit=d.scores.get("fit"),
+                       intent=d.scores.get("intent"), total=d.scores.get(TOTAL),
+                       grade=d.grade, mql=d.mql, reasons=[str(r) for r in d.reasons],
+                       qualified_until=d.qualified_until)
     score_store.save_contact_scores(conn, rows)
     return decisions
 

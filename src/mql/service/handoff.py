@@ -1,0 +1,119 @@
+"""From decisions to action: lifecycle transitions, routing, SLA clocks and notifications.
+
+`apply_decisions` runs inside the scoring transaction (`service.state.score_contacts`),
+so a contact's new score, its stage change, its assignment and the outbox rows that tell
+the world are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mql.lifecycle.rules import due_at, next_move
+from mql.lifecycle.stages import Stage, Transition
+from mql.model.handoff import Routing, SlaRule
+from mql.records import Account, Contact
+from mql.routing.calendar import add_business_hours
+from mql.routing.round_robin import RoundRobin
+from mql.routing.rules import Assignment, route
+from mql.routing.sla import sla_for
+from mql.scoring.intent import IntentState
+from mql.scoring.qualify import Decision, Qualifier
+from mql.store import handoff as store
+
+
+def stage_of(value: str | None) -> Stage:
+    """A stored stage; CRM words mql does not use ("lead", "subscriber") mean captured."""
+    try:
+        return Stage(value) if value else Stage.CAPTURED
+    except ValueError:
+        return Stage.CAPTURED
+
+
+def decision_data(contact: Contact, d: Decision) -> dict[str, Any]:
+    """What a webhook says about a decision: scores, grade and why (the explanation)."""
+    return {
+        "contact": contact.email, "account": contact.account,
+        "scores": {k: round(v, 6) for k, v in d.scores.items()}, "grade": d.grade,
+        "mql": d.mql, "reasons": [str(r) for r in d.reasons],
+        "qualified_until": None if d.qualified_until is None else d.qualified_until.isoformat(),
+        "exit_at": None if d.exit_at is None else d.exit_at.isoformat(),
+    }
+
+
+def record(conn: Connection, cid: int, move: Transition, version_id: int | None) -> None:
+    """Store one transition and the contact's new stage."""
+    store.add_history(conn, cid, move.source.value, move.target.value, move.at,
+                      move.cause.value, move.actor, version_id, move.reason)
+    store.set_stage(conn, cid, move.target.value, move.at)
+
+
+def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], cid: int,
+           contact: Contact, account: Account | None, get: Any, at: datetime) -> Assignment:
+    """Route a new MQL, start its SLA clock, and store both."""
+    credit = store.robin_credit(conn)
+    robins = {team: RoundRobin(c) for team, c in credit.items()}
+    assignment, robins = route(routing, account, get, robins, store.open_loads(conn), at)
+    store.save_robin_credit(conn, {t: dict(r.credit) for t, r in robins.items()}, at)
+    rule = sla_for(sla_rules, get)
+    due = None
+    if rule is not None:
+        team = routing.teams.get(assignment.team or routing.fallback)
+        calendar = team.hours if team is not None else routing.teams[routing.fallback].hours
+        due = add_business_hours(at, rule.first_touch_hours, calendar)
+    store.close_assignments(conn, cid)
+    store.add_assignment(conn, contact_id=cid, team=assignment.team, owner=assignment.owner,
+                         rule=assignment.rule, reason=assignment.reason, assigned_at=at,
+                         sla=None if rule is None else rule.name, sla_due_at=due,
+                         status="open")
+    store.set_owner(conn, cid, assignment.owner)
+    return assignment
+
+
+def apply_decisions(
+    conn: Connection,
+    qualifier: Qualifier,
+    version_id: int,
+    contacts: Mapping[int, Contact],
+    accounts: Mapping[int, Account | None],
+    decisions: Mapping[int, Decision],
+    states: Mapping[int, IntentState],
+) -> set[int]:
+    """Move every decided contact as the model says; returns the contacts recycled with
+    `requalify: fresh_intent`, whose intent state the caller resets."""
+    model = qualifier.model
+    rows = store.stages(conn, decisions)
+    due: dict[int, datetime | None] = {}
+    reset: set[int] = set()
+    for cid, d in decisions.items():
+        row = rows.get(cid)
+        stage = stage_of(row.stage if row else None)
+        since = (row.since if row and row.since else None) or d.as_of
+        move = next_move(model, stage, since, d, model_version=str(version_id))
+        if move is not None:
+            record(conn, cid, move, version_id)
+            stage, since = move.target, move.at
+            contact = contacts[cid]
+            data = {**decision_data(contact, d), "transition": str(move)}
+            if move.target is Stage.MQL:
+                store.enqueue(conn, "mql.qualified", contact.email, data, move.at)
+                if model.routing is not None:
+                    get = qualifier.criteria_getter(contact, accounts.get(cid), d.scores,
+                                                    states.get(cid, IntentState.empty()), d.as_of)
+                    a = assign(conn, model.routing, model.sla, cid, contact, accounts.get(cid),
+                               get, move.at)
+                    store.enqueue(conn, "lead.assigned", contact.email, {
+                        **data, "team": a.team, "owner": a.owner, "rule": a.rule,
+                        "reason": a.reason}, move.at)
+            elif move.source is Stage.MQL:
+                store.close_assignments(conn, cid)
+                store.enqueue(conn, "lead.recycled", contact.email, data, move.at)
+                if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
+                    reset.add(cid)
+        due[cid] = due_at(model, stage, since, d)
+    store.set_due(conn, due)
+    return reset

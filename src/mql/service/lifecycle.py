@@ -1,0 +1,289 @@
+"""Lifecycle use cases: sales actions, history, and the worker's time-based work.
+
+Each function is one transaction. The worker moves contacts exactly when due (the exit
+crossing or acceptance timeout stored as `due_at`), breaches SLAs, and delivers the
+outbox; every part claims its rows, so several workers can share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Connection, Engine
+
+from mql.errors import NotFound, TransitionRefused
+from mql.identity.merge import IdentityRules
+from mql.identity.normalize import clean_email
+from mql.lifecycle import rules
+from mql.lifecycle.stages import Stage, Transition
+from mql.notify.webhooks import deliver
+from mql.routing.calendar import add_business_hours
+from mql.routing.round_robin import RoundRobin
+from mql.scoring.intent import IntentState
+from mql.service import state as states
+from mql.service.handoff import record, stage_of
+from mql.service.resolve import find_by_email
+from mql.store import handoff as store
+from mql.store.db import translate_errors
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionView:
+    """One stored transition, as people read it."""
+
+    email: str
+    source: str | None
+    target: str
+    at: datetime
+    cause: str
+    actor: str
+    reason: str | None
+
+    def __str__(self) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        return (f"{self.at:%Y-%m-%d %H:%M} {self.source or '-'} -> {self.target} by "
+                f"{self.actor}: {self.cause}{why}")
+
+
+def _contact_id(conn: Connection, email: str, rules_: IdentityRules) -> int:
+    try:
+        clean = clean_email(email)
+    except ValueError as exc:
+        raise NotFound(str(exc)) from None
+    found = find_by_email(conn, [clean], rules_)
+    if not found:
+        raise NotFound(f"no contact {email!r} in the store")
+    return found[clean]
+
+
+def _view(email: str, move: Transition) -> TransitionView:
+    return TransitionView(email, move.source.value, move.target.value, move.at,
+                          move.cause.value, move.actor, move.reason)
+
+
+def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: datetime,
+                  make: Callable[[Stage], Transition]) -> TransitionView:
+    with translate_errors("recording a sales action"), engine.begin() as conn:
+        cid = _contact_id(conn, email, rules_)
+        row = store.stages(conn, [cid]).get(cid)
+        move = make(stage_of(row.stage if row else None))
+        live = states.live_model(conn)
+        record(conn, cid, move, live.version_id)
+        store.set_due(conn, {cid: None})
+        assignment = store.open_assignment(conn, cid)
+        if move.target is Stage.SAL and assignment is not None:
+            met = assignment["sla_due_at"] is None or now <= assignment["sla_due_at"]
+            store.update_assignment(conn, assignment["id"], first_touch_at=now,
+                                    status="met" if met else assignment["status"])
+        elif move.target in (Stage.RECYCLED, Stage.DISQUALIFIED):
+            store.close_assignments(conn, cid)
+            store.enqueue(conn, "lead.recycled", email, {"contact": email,
+                          "transition": str(move)}, now)
+            if live.model.lifecycle.requalify_fresh_intent:
+                states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
+        return _view(email, move)
+
+
+def accept(engine: Engine, email: str, *, actor: str, now: datetime,
+           identity: IdentityRules | None = None) -> TransitionView:
+    """Sales accepts the lead (MQL/PQL -> SAL); the first touch stops its SLA clock."""
+    return _sales_action(engine, email, identity or IdentityRules(), now,
+                         lambda stage: rules.accept(email, stage, now, actor))
+
+
+def reject(engine: Engine, email: str, *, reason: str, actor: str, now: datetime,
+           identity: IdentityRules | None = None) -> TransitionView:
+    """Sales rejects the lead with one of the model's reasons (recycled or disqualified)."""
+    with engine.connect() as conn:
+        model = states.live_model(conn).model
+    return _sales_action(engine, email, identity or IdentityRules(), now,
+                         lambda stage: rules.reject(model, email, stage, now, actor, reason))
+
+
+def convert(engine: Engine, email: str, *, actor: str, now: datetime, reason: str | None = None,
+            identity: IdentityRules | None = None) -> TransitionView:
+    """Sales moves the lead one step: SAL -> SQL -> opportunity -> customer."""
+    return _sales_action(engine, email, identity or IdentityRules(), now,
+                         lambda stage: rules.convert(email, stage, now, actor, reason))
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentView:
+    email: str
+    team: str | None
+    owner: str | None
+    rule: str
+    sla: str | None
+    sla_due_at: datetime | None
+    status: str
+
+
+def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetime,
+             identity: IdentityRules | None = None) -> AssignmentView:
+    """Give the lead to `owner` (kept on the open assignment, with who did it)."""
+    with translate_errors("reassigning a lead"), engine.begin() as conn:
+        cid = _contact_id(conn, email, identity or IdentityRules())
+        current = store.open_assignment(conn, cid)
+        if current is None:
+            raise TransitionRefused(f"{email} has no open assignment to reassign",
+                                    reason="not_assigned")
+        store.update_assignment(conn, current["id"], owner=owner,
+                                reason=f"reassigned by {actor} at {now.isoformat()}")
+        store.set_owner(conn, cid, owner)
+        return AssignmentView(email, current["team"], owner, current["rule"], current["sla"],
+                              current["sla_due_at"], current["status"])
+
+
+def history(engine: Engine, email: str, *, identity: IdentityRules | None = None
+            ) -> list[TransitionView]:
+    """Every transition of the contact, oldest first."""
+    with translate_errors("reading lifecycle history"), engine.connect() as conn:
+        cid = _contact_id(conn, email, identity or IdentityRules())
+        return [TransitionView(email, r["from_stage"], r["to_stage"], r["at"], r["cause"] or "",
+                               r["actor"] or "", r["reason"]) for r in store.history(conn, cid)]
+
+
+def add_webhook(engine: Engine, url: str, *, secret: str, topics: list[str],
+                now: datetime) -> int:
+    """Subscribe `url` to `topics` (`*`: all); returns the webhook id."""
+    with translate_errors("adding a webhook"), engine.begin() as conn:
+        return store.add_webhook(conn, url, secret, topics, now)
+
+
+def outbox(engine: Engine, status: str | None = None) -> list[dict[str, Any]]:
+    with translate_errors("reading the outbox"), engine.connect() as conn:
+        return store.outbox_rows(conn, status)
+
+
+def retry_outbox(engine: Engine, ids: list[int] | None, *, now: datetime) -> int:
+    """Dead-lettered or refused deliveries back in line; returns how many."""
+    with translate_errors("retrying deliveries"), engine.begin() as conn:
+        return store.retry_outbox(conn, ids, now)
+
+
+# -- the worker --------------------------------------------------------------------------
+
+@dataclass
+class WorkerReport:
+    transitions: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.transitions or self.breaches or self.delivered or self.retried)
+
+
+def run_due(engine: Engine, *, now: datetime, batch: int = 500) -> int:
+    """Re-decide every contact whose time-based move is due, at the moment it is due."""
+    with translate_errors("running due transitions"), engine.begin() as conn:
+        ids = store.due_contacts(conn, now, batch)
+        if not ids:
+            return 0
+        live = states.live_model(conn)
+        before = store.stages(conn, ids)
+        due = store.due_times(conn, ids)
+        current = states.contact_states(conn, live, ids)
+        for cid in ids:  # each at its own due moment, so demotion is stamped on time
+            states.score_contacts(conn, live, {cid: current[cid]}, now=due[cid] or now)
+        after = store.stages(conn, ids)
+        return sum(before[i].stage != after[i].stage for i in ids if i in before and i in after)
+
+
+def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, int]:
+    """Breach SLAs past their deadline; after `escalate_after_breaches` breaches the lead
+    is re-routed to another member of the team. Returns (breaches, escalations)."""
+    breaches = escalations = 0
+    with translate_errors("checking SLAs"), engine.begin() as conn:
+        live = states.live_model(conn)
+        routing = live.model.routing
+        by_name = {s.name: s for s in live.model.sla}
+        for a in store.breached_assignments(conn, now, batch):
+            rule = by_name.get(a["sla"] or "")
+            team = routing.teams.get(a["team"] or "") if routing else None
+            count = a["breaches"] + 1
+            breaches += 1
+            values: dict[str, Any] = {"breaches": count, "status": "breached"}
+            if rule is not None and team is not None:
+                values["sla_due_at"] = add_business_hours(a["sla_due_at"],
+                                                          rule.first_touch_hours, team.hours)
+            else:
+                values["sla_due_at"] = None
+            data = {"assignment": a["id"], "owner": a["owner"], "team": a["team"],
+                    "sla": a["sla"], "due_at": a["sla_due_at"].isoformat(), "breaches": count,
+                    "manager": team.manager if team else None}
+            if rule is not None and team is not None and count >= rule.escalate_after_breaches:
+                others = tuple(m for m in team.members if m.name != a["owner"]) or team.members
+                credit = store.robin_credit(conn)
+                owner, robin = RoundRobin(credit.get(team.name, {})).pick(
+                    others, store.open_loads(conn), now.date())
+                store.save_robin_credit(conn, {team.name: dict(robin.credit)}, now)
+                values.update(status="escalated", owner=owner)
+                data["rerouted_to"] = owner
+                escalations += 1
+            store.update_assignment(conn, a["id"], **values)
+            subject = str(a["contact_id"])
+            store.enqueue(conn, "sla.breached", subject, data, now)
+    return breaches, escalations
+
+
+def run_deliveries(engine: Engine, client: httpx.Client, *, now: datetime,
+                   batch: int = 100, max_attempts: int = 12) -> tuple[int, int, int]:
+    """Send pending webhook deliveries; returns (delivered, retried, failed for good)."""
+    from mql.notify.webhooks import body_of
+
+    delivered = retried = failed = 0
+    with translate_errors("delivering webhooks"), engine.begin() as conn:
+        for row in store.claim_deliveries(conn, now, batch):
+            payload = row["payload"]
+            hook = store.webhook(conn, payload["webhook_id"])
+            if hook is None or not hook["active"]:
+                store.record_attempt(conn, row["id"], status="refused", attempts=row["attempts"],
+                                     available_at=None, delivered_at=None,
+                                     error="the webhook was removed")
+                failed += 1
+                continue
+            body = body_of(row["topic"], row["delivery_id"],
+                           datetime.fromisoformat(payload["occurred_at"]), payload["data"])
+            attempt = deliver(client, hook["url"], hook["secret"], event_type=row["topic"],
+                              delivery_id=row["delivery_id"], body=body,
+                              attempt=row["attempts"] + 1, now=now, max_attempts=max_attempts)
+            status = {"delivered": "delivered", "retry": "pending"}.get(attempt.outcome,
+                                                                        attempt.outcome)
+            store.record_attempt(
+                conn, row["id"], status=status, attempts=row["attempts"] + 1,
+                available_at=attempt.next_attempt_at,
+                delivered_at=now if attempt.outcome == "delivered" else None,
+                error=attempt.error)
+            if attempt.outcome == "delivered":
+                delivered += 1
+            elif attempt.outcome == "retry":
+                retried += 1
+            else:
+                failed += 1
+    return delivered, retried, failed
+
+
+def run_once(engine: Engine, client: httpx.Client, *, now: datetime) -> WorkerReport:
+    """One pass of every kind of due work at `now`."""
+    report = WorkerReport()
+    report.transitions = run_due(engine, now=now)
+    report.breaches, report.escalations = run_sla(engine, now=now)
+    report.delivered, report.retried, report.failed = run_deliveries(engine, client, now=now)
+    return report
+
+
+def next_wake(engine: Engine, *, now: datetime, poll: timedelta) -> datetime:
+    """When the worker should look again: the next due moment, or after `poll` (new
+    events and deliveries arrive at any time)."""
+    with translate_errors("reading the schedule"), engine.connect() as conn:
+        due = store.next_due(conn)
+    return min(due, now + poll) if due is not None and due > now else now + poll

@@ -1,0 +1,230 @@
+"""Stages, lifecycle history, assignments, routing state, webhooks and the outbox.
+
+Work is claimed with row locks where the database has them (PostgreSQL
+`FOR UPDATE SKIP LOCKED`), so several workers can share one database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mql.store.tables import (
+    assignments,
+    contacts,
+    lifecycle_history,
+    outbox,
+    routing_state,
+    webhooks,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StageRow:
+    contact_id: int
+    stage: str | None
+    since: datetime | None
+    owner: str | None
+
+
+def stages(conn: Connection, ids: Iterable[int]) -> dict[int, StageRow]:
+    """The lifecycle stage, since when, and owner of each contact in `ids`."""
+    wanted = list(set(ids))
+    out: dict[int, StageRow] = {}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start:start + 500]
+        for cid, stage, since, owner in conn.execute(
+                sa.select(contacts.c.id, contacts.c.lifecycle_stage, contacts.c.stage_since,
+                          contacts.c.owner).where(contacts.c.id.in_(part))):
+            out[int(cid)] = StageRow(int(cid), stage, since, owner)
+    return out
+
+
+def set_stage(conn: Connection, contact_id: int, stage: str, since: datetime) -> None:
+    conn.execute(contacts.update().where(contacts.c.id == contact_id).values(
+        lifecycle_stage=stage, stage_since=since, updated_at=since))
+
+
+def set_due(conn: Connection, due: Mapping[int, datetime | None]) -> None:
+    """When each contact's next time-based move is due (None: nothing scheduled)."""
+    if due:
+        conn.execute(contacts.update().where(contacts.c.id == sa.bindparam("b_id")).values(
+            due_at=sa.bindparam("b_due")), [{"b_id": i, "b_due": t} for i, t in due.items()])
+
+
+def set_owner(conn: Connection, contact_id: int, owner: str | None) -> None:
+    conn.execute(contacts.update().where(contacts.c.id == contact_id).values(owner=owner))
+
+
+def add_history(conn: Connection, contact_id: int, source: str | None, target: str,
+                at: datetime, cause: str, actor: str, model_version_id: int | None,
+                reason: str | None) -> None:
+    conn.execute(lifecycle_history.insert().values(
+        contact_id=contact_id, from_stage=source, to_stage=target, at=at, cause=cause,
+        actor=actor, model_version_id=model_version_id, reason=reason))
+
+
+def history(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
+    """Every transition of the contact, oldest first."""
+    rows = conn.execute(lifecycle_history.select().where(
+        lifecycle_history.c.contact_id == contact_id).order_by(
+        lifecycle_history.c.at, lifecycle_history.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+def due_contacts(conn: Connection, now: datetime, limit: int) -> list[int]:
+    """Contacts whose next time-based move is due, claimed for this transaction."""
+    query = (sa.select(contacts.c.id).where(contacts.c.due_at <= now)
+             .order_by(contacts.c.due_at).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [int(i) for (i,) in conn.execute(query)]
+
+
+def due_times(conn: Connection, ids: list[int]) -> dict[int, datetime | None]:
+    rows = conn.execute(sa.select(contacts.c.id, contacts.c.due_at).where(contacts.c.id.in_(ids)))
+    return {int(i): t for i, t in rows}
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """The earliest scheduled lifecycle move or SLA deadline (the worker sleeps until it)."""
+    a = conn.execute(sa.select(sa.func.min(contacts.c.due_at))).scalar()
+    b = conn.execute(sa.select(sa.func.min(assignments.c.sla_due_at)).where(
+        assignments.c.status.in_(("open", "breached")))).scalar()
+    found = [t for t in (a, b) if t is not None]
+    return min(found) if found else None
+
+
+# -- assignments and routing ---------------------------------------------------------------
+
+def open_assignment(conn: Connection, contact_id: int) -> dict[str, Any] | None:
+    row = conn.execute(assignments.select().where(
+        assignments.c.contact_id == contact_id,
+        assignments.c.status.in_(("open", "breached", "escalated"))).order_by(
+        assignments.c.id.desc()).limit(1)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def add_assignment(conn: Connection, **values: Any) -> int:
+    result = conn.execute(assignments.insert().values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def update_assignment(conn: Connection, assignment_id: int, **values: Any) -> None:
+    conn.execute(assignments.update().where(assignments.c.id == assignment_id).values(**values))
+
+
+def close_assignments(conn: Connection, contact_id: int, status: str = "closed") -> None:
+    conn.execute(assignments.update().where(
+        assignments.c.contact_id == contact_id,
+        assignments.c.status.in_(("open", "breached", "escalated"))).values(status=status))
+
+
+def breached_assignments(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Open assignments past their SLA deadline without a first touch, claimed."""
+    query = (assignments.select().where(
+        assignments.c.status.in_(("open", "breached")), assignments.c.first_touch_at.is_(None),
+        assignments.c.sla_due_at <= now).order_by(assignments.c.sla_due_at).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def open_loads(conn: Connection) -> dict[str, int]:
+    """Open leads per owner (for capacity limits)."""
+    rows = conn.execute(sa.select(assignments.c.owner, sa.func.count()).where(
+        assignments.c.status.in_(("open", "breached", "escalated")),
+        assignments.c.owner.is_not(None)).group_by(assignments.c.owner))
+    return {str(owner): int(n) for owner, n in rows}
+
+
+def robin_credit(conn: Connection) -> dict[str, dict[str, int]]:
+    query = sa.select(routing_state.c.team, routing_state.c.credit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {str(team): dict(credit) for team, credit in conn.execute(query)}
+
+
+def save_robin_credit(conn: Connection, credit: Mapping[str, Mapping[str, int]],
+                      now: datetime) -> None:
+    for team, values in credit.items():
+        updated = conn.execute(routing_state.update().where(routing_state.c.team == team)
+                               .values(credit=dict(values), updated_at=now))
+        if updated.rowcount == 0:
+            conn.execute(routing_state.insert().values(team=team, credit=dict(values),
+                                                       updated_at=now))
+
+
+# -- webhooks and the outbox ----------------------------------------------------------------
+
+def add_webhook(conn: Connection, url: str, secret: str, topics: list[str],
+                now: datetime) -> int:
+    result = conn.execute(webhooks.insert().values(url=url, secret=secret, topics=topics,
+                                                   created_at=now))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def active_webhooks(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(
+        webhooks.select().where(webhooks.c.active.is_(True)).order_by(webhooks.c.id))]
+
+
+def enqueue(conn: Connection, topic: str, subject: str, data: Mapping[str, Any],
+            now: datetime) -> int:
+    """One outbox row per active webhook subscribed to `topic` (in the caller's
+    transaction, so a notification exists exactly when its cause was committed)."""
+    count = 0
+    for hook in active_webhooks(conn):
+        if topic not in hook["topics"] and "*" not in hook["topics"]:
+            continue
+        conn.execute(outbox.insert().values(
+            topic=topic, subject=subject, created_at=now, available_at=now,
+            delivery_id=uuid.uuid4().hex, status="pending",
+            payload={"webhook_id": hook["id"], "occurred_at": now.isoformat(), "data": dict(data)}))
+        count += 1
+    return count
+
+
+def claim_deliveries(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    query = (outbox.select().where(outbox.c.status == "pending", outbox.c.available_at <= now)
+             .order_by(outbox.c.available_at, outbox.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def webhook(conn: Connection, webhook_id: int) -> dict[str, Any] | None:
+    row = conn.execute(webhooks.select().where(webhooks.c.id == webhook_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def record_attempt(conn: Connection, row_id: int, *, status: str, attempts: int,
+                   available_at: datetime | None, delivered_at: datetime | None,
+                   error: str | None) -> None:
+    values: dict[str, Any] = {"status": status, "attempts": attempts, "last_error": error,
+                              "delivered_at": delivered_at}
+    if available_at is not None:
+        values["available_at"] = available_at
+    conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
+
+
+def outbox_rows(conn: Connection, status: str | None = None) -> list[dict[str, Any]]:
+    query = outbox.select().order_by(outbox.c.id)
+    if status is not None:
+        query = query.where(outbox.c.status == status)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def retry_outbox(conn: Connection, ids: list[int] | None, now: datetime) -> int:
+    """Dead or refused deliveries back to pending (all of them when `ids` is None)."""
+    query = outbox.update().where(outbox.c.status.in_(("dead", "refused")))
+    if ids is not None:
+        query = query.where(outbox.c.id.in_(ids))
+    return int(conn.execute(query.values(status="pending", available_at=now, attempts=0))
+               .rowcount)

@@ -1,0 +1,170 @@
+"""The hand-off end to end on a real store (SQLite and PostgreSQL): qualification moves a
+lead to MQL, routes it, starts its SLA and queues notifications in the same transaction;
+the worker demotes on time, breaches SLAs and delivers webhooks to a real receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+from mql.errors import NotFound, TransitionRefused
+from mql.identity.merge import IdentityRules
+from mql.records import Account, Contact, Event
+from mql.service import lifecycle
+from mql.service.ingest import ingest_records
+from mql.store import handoff as handoff_store
+from mql.store.tables import assignments
+
+NOW = datetime(2026, 3, 3, 15, tzinfo=UTC)  # a Tuesday, 10:00 in New York
+RULES = IdentityRules()
+JANE = Contact("jane@acme.example", "acme.example",
+               {"title": "VP Marketing", "department": "marketing", "country": "US"})
+ACME = Account("acme.example", {"employees": 3000, "industry": "software", "country": "US",
+                                "region": "NA"})
+
+
+def _load(store: Engine, *events: Event, now: datetime = NOW) -> None:
+    ingest_records(store, "accounts", [ACME], rules=RULES, now=now, source="test")
+    ingest_records(store, "contacts", [JANE], rules=RULES, now=now, source="test")
+    if events:
+        ingest_records(store, "events", list(events), rules=RULES, now=now, source="test")
+
+
+def _demo(at: datetime = NOW) -> Event:
+    return Event(f"demo-{at.isoformat()}", "demo_request", at, contact=JANE.email)
+
+
+def _assignment(store: Engine) -> dict:
+    with store.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(assignments.select())]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_a_demo_request_makes_an_mql_routed_with_its_sla(store: Engine) -> None:
+    lifecycle.add_webhook(store, "http://127.0.0.1:9/x", secret="s", topics=["*"], now=NOW)
+    _load(store, _demo())
+    history = lifecycle.history(store, JANE.email)
+    assert [(h.source, h.target) for h in history] == [("captured", "mql")]
+    assert history[0].cause in ("threshold", "fast_track")
+    a = _assignment(store)
+    assert (a["team"], a["owner"], a["rule"]) == ("na_enterprise", "dana.ross", "na_enterprise")
+    assert a["sla"] == "hand_raiser"
+    assert a["sla_due_at"] == NOW + timedelta(hours=1)  # one business hour, 10:00 -> 11:00
+    topics = sorted(r["topic"] for r in lifecycle.outbox(store))
+    assert topics == ["lead.assigned", "mql.qualified"]
+
+
+def test_an_unaccepted_mql_is_demoted_exactly_when_due(store: Engine) -> None:
+    _load(store, _demo())
+    with store.connect() as conn:
+        (cid,) = handoff_store.due_contacts(conn, NOW + timedelta(days=400), 10)
+        contact_due = handoff_store.due_times(conn, [cid])[cid]
+    assert contact_due is not None
+    assert lifecycle.run_due(store, now=contact_due - timedelta(seconds=1)) == 0
+    assert lifecycle.run_due(store, now=contact_due + timedelta(days=3)) == 1
+    last = lifecycle.history(store, JANE.email)[-1]
+    assert last.source == "mql"
+    assert last.target in ("nurture", "recycled")
+    assert last.at == contact_due  # stamped at the due moment, not when the worker ran
+
+
+def test_sales_accepts_rejects_and_converts_with_reasons(store: Engine) -> None:
+    _load(store, _demo())
+    accepted = lifecycle.accept(store, "Jane@ACME.example", actor="dana.ross",
+                                now=NOW + timedelta(minutes=30))
+    assert (accepted.source, accepted.target, accepted.actor) == ("mql", "sal", "dana.ross")
+    assert _assignment(store)["status"] == "met"
+    sql = lifecycle.convert(store, JANE.email, actor="dana.ross", now=NOW + timedelta(days=1))
+    assert sql.target == "sql"
+    with pytest.raises(TransitionRefused, match="choose one of"):
+        lifecycle.reject(store, JANE.email, reason="meh", actor="dana", now=NOW)
+    rejected = lifecycle.reject(store, JANE.email, reason="no_budget", actor="dana",
+                                now=NOW + timedelta(days=2))
+    assert (rejected.target, rejected.reason) == ("recycled", "no_budget")
+    with pytest.raises(NotFound):
+        lifecycle.accept(store, "nobody@nowhere.example", actor="x", now=NOW)
+
+
+def test_a_recycled_lead_needs_fresh_intent_to_qualify_again(store: Engine) -> None:
+    _load(store, _demo())
+    lifecycle.reject(store, JANE.email, reason="bad_timing", actor="dana",
+                     now=NOW + timedelta(hours=2))
+    # an old event arriving late does not bring the old points back into play
+    views = [Event(f"v{i}", "page_view", NOW + timedelta(hours=3, minutes=i),
+                   contact=JANE.email, properties={"url": "/blog"}) for i in range(2)]
+    ingest_records(store, "events", views, rules=RULES, now=NOW + timedelta(hours=4),
+                   source="test")
+    assert lifecycle.history(store, JANE.email)[-1].target == "recycled"
+    ingest_records(store, "events", [_demo(NOW + timedelta(days=1))], rules=RULES,
+                   now=NOW + timedelta(days=1), source="test")
+    assert lifecycle.history(store, JANE.email)[-1].target == "mql"
+
+
+def test_sla_breach_then_escalation_reroutes_within_the_team(store: Engine) -> None:
+    _load(store, _demo())
+    first = _assignment(store)
+    assert lifecycle.run_sla(store, now=first["sla_due_at"] + timedelta(minutes=1)) == (1, 0)
+    second = _assignment(store)
+    assert (second["status"], second["breaches"]) == ("breached", 1)
+    assert lifecycle.run_sla(store, now=second["sla_due_at"] + timedelta(minutes=1)) == (1, 1)
+    third = _assignment(store)
+    assert third["status"] == "escalated"
+    assert third["owner"] != first["owner"]
+
+
+class _Receiver:
+    def __init__(self, fail_first: int) -> None:
+        self.fail_first = fail_first
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.fail_first > 0:
+                    receiver.fail_first -= 1
+                    self.send_response(503)
+                else:
+                    receiver.bodies.append(json.loads(body))
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    r = _Receiver(fail_first=2)
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+def test_the_worker_delivers_every_notification_despite_failures(store: Engine,
+                                                                  receiver: _Receiver) -> None:
+    lifecycle.add_webhook(store, receiver.url, secret="s3cret", topics=["mql.qualified"],
+                          now=NOW)
+    _load(store, _demo())
+    now = NOW
+    with httpx.Client(timeout=2) as client:
+        for _ in range(6):
+            lifecycle.run_deliveries(store, client, now=now)
+            now += timedelta(hours=1)
+    assert [b["type"] for b in receiver.bodies] == ["mql.qualified"]
+    assert receiver.bodies[0]["data"]["contact"] == JANE.email
+    rows = lifecycle.outbox(store)
+    assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 3)]
