@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from mql import __version__
-from mql.cli import store, synth
+from mql.cli import lifecycle, store, synth
 from mql.cli.render import Format, render_decisions, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
@@ -174,4 +174,5 @@ def demo(
 
 # the other families of commands, after the scoring ones in --help
 store.register(app)
+lifecycle.register(app)
 synth.register(app)
