@@ -168,3 +168,26 @@ def test_the_worker_delivers_every_notification_despite_failures(store: Engine,
     assert receiver.bodies[0]["data"]["contact"] == JANE.email
     rows = lifecycle.outbox(store)
     assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 3)]
+
+
+def test_a_model_change_lists_newly_qualified_first_and_dry_runs_change_nothing(
+        store: Engine, tmp_path) -> None:
+    from importlib.resources import files
+
+    from mql.service.store import activate_model
+
+    views = [Event(f"p{i}", "page_view", NOW - timedelta(days=i), contact=JANE.email,
+                   properties={"url": "/pricing"}) for i in range(2)]
+    _load(store, *views)
+    assert lifecycle.history(store, JANE.email) == []  # 20 intent points: not yet an MQL
+    text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+    looser = tmp_path / "looser.yaml"
+    looser.write_text(text.replace("- {fit: 50, intent: 30}", "- {fit: 50, intent: 15}")
+                      .replace('version: "2026.11.1"', 'version: "2026.11.2"'))
+    dry = activate_model(store, looser, now=NOW + timedelta(hours=1), dry_run=True)
+    assert (dry.newly_qualified, dry.transitions, dry.dry_run) == ([JANE.email], 1, True)
+    assert lifecycle.history(store, JANE.email) == []
+    done = activate_model(store, looser, now=NOW + timedelta(hours=1))
+    assert done.newly_qualified == [JANE.email]
+    (move,) = lifecycle.history(store, JANE.email)
+    assert (move.target, move.cause) == ("mql", "model_change")

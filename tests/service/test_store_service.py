@@ -33,7 +33,7 @@ def test_activating_a_new_model_rescores_everyone_and_keeps_the_old_scores(
     stronger = tmp_path / "v2.yaml"
     assert "webinar_attended" in text
     stronger.write_text(text.replace("version:", "version: 2-", 1) + "\n# v2\n")
-    second = activate_model(engine, stronger, now=NOW)
+    second = activate_model(engine, stronger, now=NOW).version_id
     assert second != ws.model_version_id
     after = find_contact(engine, "jane@acme.com", rules=IdentityRules())
     assert after.scores is not None and after.scores["model_version_id"] == second

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -15,6 +16,7 @@ from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
 from mql.service import lifecycle as service
+from mql.service import store as store_service
 from mql.settings import Settings
 from mql.store.db import connect
 
@@ -197,6 +199,49 @@ def register(app: typer.Typer) -> None:
         out.print(f"{n} deliveries back in line")
 
 
+def register_models(app: typer.Typer) -> None:
+    """Add `mql model activate|list`."""
+    models = typer.Typer(help="Model versions in the store.", no_args_is_help=True)
+    app.add_typer(models, name="model")
+
+    @models.command("activate")
+    def activate(
+        model: Annotated[Path, typer.Argument(help="The model file (YAML).")],
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Show what would change, change nothing.")] = False,
+        db: DbOpt = None,
+    ) -> None:
+        """Make MODEL the live version: every contact is rescored; the contacts it newly
+        qualifies are listed first, and the transitions are recorded as a model change."""
+        try:
+            result = store_service.activate_model(connect(_settings(db).database_url), model,
+                                                  now=CLOCK.now(), dry_run=dry_run)
+        except MQLError as exc:
+            raise _fail(exc) from None
+        verb = "would" if dry_run else "did"
+        out.print(f"model version {result.version_id}: {verb} cause {result.transitions} "
+                  f"transitions; {len(result.newly_qualified)} newly qualified, "
+                  f"{len(result.no_longer_qualified)} no longer qualified")
+        for email in result.newly_qualified:
+            out.print(f"  + {email}")
+        for email in result.no_longer_qualified:
+            out.print(f"  - {email}")
+        if dry_run:
+            out.print("dry run: nothing was changed")
+
+    @models.command("list")
+    def list_versions(db: DbOpt = None) -> None:
+        """Every stored model version; the live one is marked."""
+        table = Table(title="model versions", title_justify="left")
+        for col in ("id", "name", "version", "activated", "live"):
+            table.add_column(col)
+        for v in store_service.model_versions(connect(_settings(db).database_url)):
+            table.add_row(str(v.id), v.name, v.version,
+                          "-" if v.activated_at is None else f"{v.activated_at:%Y-%m-%d %H:%M}",
+                          "yes" if v.active else "")
+        out.print(table)
+
+
 def _add(total: service.WorkerReport, one: service.WorkerReport) -> None:
     total.transitions += one.transitions
     total.breaches += one.breaches
@@ -206,4 +251,4 @@ def _add(total: service.WorkerReport, one: service.WorkerReport) -> None:
     total.failed += one.failed
 
 
-__all__ = ["register"]
+__all__ = ["register", "register_models"]

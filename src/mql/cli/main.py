@@ -175,4 +175,5 @@ def demo(
 # the other families of commands, after the scoring ones in --help
 store.register(app)
 lifecycle.register(app)
+lifecycle.register_models(app)
 synth.register(app)

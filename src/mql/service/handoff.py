@@ -7,6 +7,7 @@ the world are committed together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mql.lifecycle.rules import due_at, next_move
-from mql.lifecycle.stages import Stage, Transition
+from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.handoff import Routing, SlaRule
 from mql.records import Account, Contact
 from mql.routing.calendar import add_business_hours
@@ -82,9 +83,11 @@ def apply_decisions(
     accounts: Mapping[int, Account | None],
     decisions: Mapping[int, Decision],
     states: Mapping[int, IntentState],
+    cause: Cause | None = None,
 ) -> set[int]:
     """Move every decided contact as the model says; returns the contacts recycled with
-    `requalify: fresh_intent`, whose intent state the caller resets."""
+    `requalify: fresh_intent`, whose intent state the caller resets. `cause` overrides
+    the cause of every transition (e.g. a model change)."""
     model = qualifier.model
     rows = store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
@@ -94,6 +97,8 @@ def apply_decisions(
         stage = stage_of(row.stage if row else None)
         since = (row.since if row and row.since else None) or d.as_of
         move = next_move(model, stage, since, d, model_version=str(version_id))
+        if move is not None and cause is not None:
+            move = dataclasses.replace(move, cause=cause)
         if move is not None:
             record(conn, cid, move, version_id)
             stage, since = move.target, move.at

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mql.errors import ConfigError
+from mql.lifecycle.stages import Cause
 from mql.model.parse import parse_model
 from mql.model.spec import TOTAL, Model
 from mql.records import Account, Event
@@ -103,7 +104,7 @@ def save_accounts(conn: Connection, live: LiveModel, states: Mapping[int, Intent
 
 
 def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
-                   *, now: datetime) -> dict[int, Decision]:
+                   *, now: datetime, cause: Cause | None = None) -> dict[int, Decision]:
     """Decide every contact in `states` at `now` and persist state and scores together."""
     if not states:
         return {}
@@ -135,7 +136,7 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     accounts_of = {cid: accounts.get(aid) if (aid := stored[cid].account_id) else None
                    for cid in decisions}
     reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
-                            decisions, states)
+                            decisions, states, cause)
     for row in rows:
         cid = row["contact_id"]
         if cid in reset:  # recycled: only fresh activity may qualify the contact again

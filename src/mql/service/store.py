@@ -16,11 +16,13 @@ from sqlalchemy.engine import Engine
 from mql.errors import ConfigError, NotFound
 from mql.identity.merge import IdentityRules, stricter_consent
 from mql.identity.normalize import clean_email
+from mql.lifecycle.stages import Cause
 from mql.model.parse import parse_model
 from mql.service import state as states
 from mql.service.resolve import find_by_email
 from mql.settings import workspace_url
 from mql.store import contacts as contact_store
+from mql.store import handoff as handoff_store
 from mql.store import merges as merge_store
 from mql.store import models as model_store
 from mql.store import quarantine as quarantine_store
@@ -56,7 +58,7 @@ def init_workspace(folder: Path, *, now: datetime, database_url: str | None = No
     engine = connect(url)
     try:
         upgrade(engine)
-        version_id = activate_model(engine, model_path, now=now)
+        version_id = activate_model(engine, model_path, now=now).version_id
     finally:
         engine.dispose()
     return Workspace(folder, url, model_path, version_id)
@@ -68,26 +70,73 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
     return before, upgrade(engine)
 
 
-def activate_model(engine: Engine, path: Path, *, now: datetime) -> int:
+def model_versions(engine: Engine) -> list[model_store.ModelVersion]:
+    """Every stored model version, oldest first."""
+    with translate_errors("listing model versions"), engine.connect() as conn:
+        return model_store.versions(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """What activating a model version did (or would do, in a dry run)."""
+
+    version_id: int
+    newly_qualified: list[str]
+    no_longer_qualified: list[str]
+    transitions: int
+    dry_run: bool
+
+
+def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool = False
+                   ) -> Activation:
     """Store the model in `path` as a version and make it live; every contact's state is
-    re-derived from its ledger under the new model (the previous version's scores stay)."""
+    re-derived from its ledger under the new model (the previous version's scores stay).
+
+    The transitions it causes are recorded with cause `model_change`; the contacts it
+    newly qualifies are listed first. A dry run does all of it and rolls it back, so
+    sales is never flooded by surprise."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such model file") from None
     model = parse_model(text, source=str(path))
     check(engine)
-    with translate_errors("activating the model"), engine.begin() as conn:
-        version_id = model_store.save_version(conn, model.name, model.version or "", text,
-                                              source=str(path), now=now)
-        model_store.activate(conn, version_id, now=now)
-        live = states.live_model(conn)
-        ids = contact_store.live_contact_ids(conn)
-        for start in range(0, len(ids), 1000):
-            part = ids[start:start + 1000]
-            states.score_contacts(conn, live, states.rederive_contacts(conn, live, part),
-                                  now=now)
-    return version_id
+    with translate_errors("activating the model"), engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            version_id = model_store.save_version(conn, model.name, model.version or "", text,
+                                                  source=str(path), now=now)
+            model_store.activate(conn, version_id, now=now)
+            live = states.live_model(conn)
+            ids = contact_store.live_contact_ids(conn)
+            before = handoff_store.stages(conn, ids)
+            history_before = handoff_store.history_count(conn)
+            for start in range(0, len(ids), 1000):
+                part = ids[start:start + 1000]
+                states.score_contacts(conn, live, states.rederive_contacts(conn, live, part),
+                                      now=now, cause=Cause.MODEL_CHANGE)
+            after = handoff_store.stages(conn, ids)
+            emails = contact_store.load_contacts(conn, ids)
+            qualified = {"mql", "pql"}
+
+            def was(i: int, rows: dict[int, handoff_store.StageRow]) -> bool:
+                return i in rows and rows[i].stage in qualified
+
+            activation = Activation(
+                version_id,
+                sorted(emails[i].record.email for i in ids if was(i, after) and not was(i, before)),
+                sorted(emails[i].record.email for i in ids if was(i, before) and not was(i, after)),
+                handoff_store.history_count(conn) - history_before,
+                dry_run,
+            )
+        except BaseException:
+            transaction.rollback()
+            raise
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    return activation
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,11 @@ def history(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def history_count(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(lifecycle_history))
+               .scalar_one())
+
+
 def due_contacts(conn: Connection, now: datetime, limit: int) -> list[int]:
     """Contacts whose next time-based move is due, claimed for this transaction."""
     query = (sa.select(contacts.c.id).where(contacts.c.due_at <= now)
