@@ -11,6 +11,7 @@ from rich.console import Console
 
 from mql import __version__
 from mql.cli import lifecycle, store, synth
+from mql.cli import rescore as rescore_cli
 from mql.cli.render import Format, render_decisions, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
@@ -176,4 +177,5 @@ def demo(
 store.register(app)
 lifecycle.register(app)
 lifecycle.register_models(app)
+rescore_cli.register(app)
 synth.register(app)

@@ -1,0 +1,144 @@
+"""The condition AST compiled to SQL expressions: one function per node, one dialect-neutral
+tree (SQLGlot) that `compile.py` renders for DuckDB or Spark.
+
+The SQL follows `mql.scoring.evaluate` exactly: a missing value (NULL or blank text) makes
+every operator false except `missing`; text compares case-insensitively unless
+`case_sensitive`; numeric operators read text as a number (`TRY_CAST`); `matches` is a
+regular-expression search. Every compiled condition is TRUE or FALSE, never NULL, so `not`
+means what it means in Python.
+
+>>> from mql.model.conditions import Compare, Not
+>>> scope = Scope({"contact.country": sql.col("country")})
+>>> to_sql(Not(Compare("contact.country", "eq", "US")), scope).sql("duckdb")
+"NOT COALESCE((NOT country IS NULL AND TRIM(country) <> '') AND LOWER(country) = 'us', FALSE)"
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import singledispatch
+from typing import Any
+
+from sqlglot import exp
+
+from mql.batch import sql
+from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
+
+
+class EngineUnsupported(NotImplementedError):
+    """A model construct the batch engines cannot compute exactly; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where each field's value lives in SQL: `text` fields hold text (NULL when unknown),
+    `numbers` hold doubles (scores); `activity` answers an `Activity` leaf."""
+
+    text: Mapping[str, sql.Node]
+    numbers: Mapping[str, sql.Node] = field(default_factory=dict)
+    activity: Callable[[Activity], sql.Node] | None = None
+
+
+@singledispatch
+def to_sql(cond: Condition, scope: Scope) -> sql.Node:
+    """`cond` as a boolean SQL expression over the fields of `scope`."""
+    raise EngineUnsupported(f"no SQL for condition {cond!r}")
+
+
+@to_sql.register
+def _all(cond: All, scope: Scope) -> sql.Node:
+    if not cond.items:
+        return exp.true()
+    return exp.paren(functools.reduce(exp.and_, (to_sql(c, scope) for c in cond.items)))
+
+
+@to_sql.register
+def _any(cond: AnyOf, scope: Scope) -> sql.Node:
+    if not cond.items:
+        return exp.false()
+    return exp.paren(functools.reduce(exp.or_, (to_sql(c, scope) for c in cond.items)))
+
+
+@to_sql.register
+def _not(cond: Not, scope: Scope) -> sql.Node:
+    return exp.not_(to_sql(cond.item, scope))
+
+
+@to_sql.register
+def _activity(cond: Activity, scope: Scope) -> sql.Node:
+    if scope.activity is None:
+        raise EngineUnsupported(f"activity condition {cond} outside mql criteria")
+    return scope.activity(cond)
+
+
+@to_sql.register
+def _compare(cond: Compare, scope: Scope) -> sql.Node:
+    if cond.field in scope.numbers:
+        value = scope.numbers[cond.field]
+        present: sql.Node = value.is_(exp.null()).not_()
+        number: sql.Node = value
+        text: sql.Node = exp.cast(value, "varchar")
+    elif cond.field in scope.text:
+        value = scope.text[cond.field]
+        present = exp.and_(value.is_(exp.null()).not_(),
+                           exp.NEQ(this=exp.Trim(this=value), expression=sql.text("")))
+        number = sql.try_cast(exp.Trim(this=value), "double")
+        text = value
+    else:  # a field no table holds is always missing
+        return exp.true() if cond.op == "missing" else exp.false()
+    if cond.op == "missing":
+        return exp.not_(exp.paren(present))
+    if cond.op == "exists":
+        return exp.paren(present)
+    test = _test(cond, text, number)
+    return sql.fn("coalesce", exp.and_(present, test), exp.false())
+
+
+def _test(cond: Compare, text: sql.Node, number: sql.Node) -> sql.Node:
+    """The test of a present value (NULL counts as false)."""
+    op, value, case = cond.op, cond.value, cond.case_sensitive
+    if op in ("eq", "ne"):
+        eq = _equals(value, text, number, case)
+        return eq if op == "eq" else exp.not_(exp.paren(eq))
+    if op in ("in", "not_in"):
+        tests = [_equals(v, text, number, case) for v in value]
+        some = exp.paren(functools.reduce(exp.or_, tests))
+        return some if op == "in" else exp.not_(some)
+    if op == "between":
+        low, high = value
+        return exp.and_(exp.GTE(this=number, expression=sql.double(low)),
+                        exp.LTE(this=number, expression=sql.double(high)))
+    if op in _NUMERIC:
+        return _NUMERIC[op](this=number, expression=sql.double(value))
+    if op == "matches":
+        pattern = str(value) if case else "(?i)" + str(value)
+        return exp.RegexpLike(this=text, expression=sql.text(pattern))
+    needle = sql.text(str(value) if case else str(value).casefold())
+    hay = text if case else exp.Lower(this=text)
+    if op == "contains":
+        return exp.GT(this=sql.fn("strpos", hay, needle), expression=exp.Literal.number(0))
+    if op == "starts_with":
+        return sql.fn("starts_with", hay, needle)
+    if op == "ends_with":
+        return sql.fn("ends_with", hay, needle)
+    raise EngineUnsupported(f"unknown operator {op!r}")
+
+
+_NUMERIC: dict[str, type[exp.Binary]] = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT,
+                                         "lte": exp.LTE}
+
+
+def _equals(expected: Any, text: sql.Node, number: sql.Node,
+            case: bool) -> sql.Node:
+    """`actual == expected` with mql's rules: booleans as true/false words, numbers as
+    numbers, text case-insensitively unless `case`."""
+    if isinstance(expected, bool):
+        word = "true" if expected else "false"
+        return exp.EQ(this=exp.Lower(this=exp.Trim(this=text)), expression=sql.text(word))
+    if isinstance(expected, int | float):
+        return exp.EQ(this=number, expression=sql.double(expected))
+    if case:
+        return exp.EQ(this=text, expression=sql.text(str(expected)))
+    return exp.EQ(this=exp.Lower(this=text), expression=sql.text(str(expected).casefold()))

@@ -1,0 +1,151 @@
+"""The DuckDB engine: embedded, the default. Reads events from CSV, JSONL or Parquet files
+(or from records), runs the compiled query, returns Arrow or writes Parquet/CSV.
+
+>>> from datetime import datetime, timezone
+>>> from importlib.resources import files
+>>> from mql.model.parse import parse_model
+>>> from mql.records import Account, Contact, Event
+>>> from mql.batch.asof import AsOf
+>>> from mql.batch.engines import Inputs
+>>> model = parse_model(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text())
+>>> at = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+>>> jane = Contact("jane@acme.example", "acme.example",
+...                {"title": "VP Marketing", "department": "marketing", "country": "US"})
+>>> acme = Account("acme.example", {"employees": 800, "industry": "software", "country": "US"})
+>>> demo = Event("e1", "demo_request", at, contact="jane@acme.example")
+>>> engine = connect()
+>>> row = engine.rescore(model, Inputs([jane], [acme], [demo]), AsOf.at(at)).to_pylist()[0]
+>>> row["mql"], row["fit"], row["intent"], row["grade"], row["reasons"]
+(True, 90.0, 40.0, 'A2', 'thresholds #1; thresholds #2; fast-track demo_request')
+>>> engine.close()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from mql.batch import compile
+from mql.batch.asof import AsOf
+from mql.batch.engines import Inputs, OutputFormat, Progress, Summary
+from mql.batch.plan import Plan
+from mql.batch.tables import EVENT_COLUMNS, accounts_table, contacts_table, events_table
+from mql.errors import ConfigError, InputError
+from mql.model.spec import Model
+
+_READERS = {".parquet": "read_parquet", ".csv": "read_csv", ".jsonl": "read_json",
+            ".ndjson": "read_json", ".json": "read_json"}
+
+
+class DuckDBEngine:
+    """One in-process DuckDB connection (UTC session); `threads` and `memory_limit` pass
+    through to DuckDB."""
+
+    name = "duckdb"
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.con = duckdb.connect()  # no time zone setting: UTC, without the ICU extension
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            self.con.execute("SET memory_limit = ?", [memory_limit])
+
+    def sql(self, model: Model, as_of: AsOf) -> str:
+        return compile.to_sql(model, as_of, "duckdb", pretty=True)
+
+    def _load(self, model: Model, inputs: Inputs) -> int:
+        plan = Plan(model)
+        self.con.register("contacts", contacts_table(plan, inputs.contacts))
+        self.con.register("accounts", accounts_table(plan, inputs.accounts))
+        if isinstance(inputs.events, Path):
+            self._events_file(inputs.events)
+        else:
+            self.con.register("events_raw", events_table(inputs.events))
+        return int(self.con.execute("SELECT count(*) FROM events_raw").fetchall()[0][0])
+
+    def _events_file(self, path: Path) -> None:
+        reader = _READERS.get(path.suffix.lower())
+        if reader is None:
+            raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use one of "
+                              f"{', '.join(sorted(_READERS))}")
+        if not path.exists():
+            raise ConfigError(f"{path}: no such file")
+        options: dict[str, Any] = {}
+        if reader == "read_csv":
+            options = {"all_varchar": True, "header": True}
+        elif reader == "read_json":
+            # properties as JSON (not an inferred STRUCT), so the text keeps every key
+            types = ", ".join(f"'{c}': '{'JSON' if c == 'properties' else 'VARCHAR'}'"
+                              for c in EVENT_COLUMNS)
+            options = {"format": "newline_delimited", "ignore_errors": True,
+                       "columns": _Raw("{" + types + "}")}
+        source = self.con.sql(f"SELECT * FROM {reader}('{_escape(str(path))}'"
+                              f"{_named(options)}) LIMIT 0")
+        present = set(source.columns)
+        cols = [f"CAST({_quote(c)} AS VARCHAR) AS {c}" if c in present
+                else f"CAST(NULL AS VARCHAR) AS {c}" for c in EVENT_COLUMNS]
+        missing = {"event_id", "type", "timestamp"} - present
+        if missing:
+            raise InputError(str(path), 1, sorted(missing)[0], "column is missing")
+        # the row number is taken over the scan in file order (DuckDB keeps insertion order)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW events_raw AS SELECT {', '.join(cols)}, "
+            f"row_number() OVER () AS seq FROM {reader}('{_escape(str(path))}'"
+            f"{_named(options)})")
+
+    def unique_ids(self) -> bool:
+        """True when no event id occurs twice (one pass over the id column only)."""
+        return not self.con.execute("SELECT 1 FROM events_raw GROUP BY trim(event_id) "
+                                    "HAVING count(*) > 1 LIMIT 1").fetchall()
+
+    def rescore(self, model: Model, inputs: Inputs, as_of: AsOf) -> pa.Table:
+        self._load(model, inputs)
+        query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
+        table: pa.Table = self.con.sql(query).to_arrow_table()
+        return table
+
+    def export(self, model: Model, inputs: Inputs, as_of: AsOf, out: Path,
+               fmt: OutputFormat = "parquet", progress: Progress | None = None) -> Summary:
+        tell = progress or (lambda step: None)
+        tell("reading contacts and events")
+        events = self._load(model, inputs)
+        tell("scoring")
+        query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE result AS {query}")
+        tell(f"writing {out}")
+        kind = "PARQUET" if fmt == "parquet" else "CSV, HEADER"
+        self.con.execute(f"COPY result TO '{_escape(str(out))}' (FORMAT {kind})")
+        row = self.con.execute("SELECT count(*), count(DISTINCT contact), "
+                               "count(*) FILTER (WHERE mql) FROM result").fetchall()[0]
+        self.con.execute("DROP TABLE result")
+        return Summary(self.name, int(row[0]), int(row[1]), int(row[2]), events)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _escape(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _Raw(str):
+    """An option value written as is (a DuckDB struct literal)."""
+
+
+def _named(options: dict[str, Any]) -> str:
+    parts = [f"{k} = {str(v).lower()}" if isinstance(v, bool)
+             else f"{k} = {v}" if isinstance(v, _Raw)
+             else f"{k} = '{_escape(str(v))}'" for k, v in options.items()]
+    return "".join(", " + p for p in parts)
+
+
+def connect(**options: Any) -> DuckDBEngine:
+    """A DuckDB engine (options: threads, memory_limit)."""
+    return DuckDBEngine(**options)

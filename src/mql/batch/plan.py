@@ -1,0 +1,124 @@
+"""What a model asks of the data, laid out for set-based queries: trackers, fields, columns.
+
+A tracker is one thing counted over events, exactly as `mql.scoring.intent.Program` counts
+it: a decayed sum of points (an intent rule), or a count of recent events (a windowed
+rule, an `Activity` leaf of the criteria, a fast-track event).
+
+>>> from importlib.resources import files
+>>> from mql.model.parse import parse_model
+>>> plan = Plan(parse_model(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()))
+>>> len(plan.trackers), sorted(plan.properties)[:3]
+(21, ['asset', 'asset_type', 'strength'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from mql.model.conditions import Activity, Condition, activities
+from mql.model.spec import SECONDS_PER_DAY, TOTAL, IntentRule, Model, Score
+from mql.scoring.intent import rule_key
+
+Level = Literal["contact", "account"]
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def window_micros(days: float) -> int:
+    """A window of `days` in microseconds, rounded as `timedelta(days=...)` rounds."""
+    return timedelta(days=days) // _MICROSECOND
+
+
+@dataclass(frozen=True, slots=True)
+class Tracker:
+    """One counted thing. `column` names it in SQL (`t0`, `t1` ...). A decayed tracker has
+    `window_us=None` and `half_life_s` (None: no decay); a window tracker counts the
+    events in the last `window_us` microseconds."""
+
+    column: str
+    key: str
+    level: Level
+    events: tuple[str, ...]
+    where: Condition | None
+    half_life_s: float | None = None
+    window_us: int | None = None
+
+    @property
+    def windowed(self) -> bool:
+        return self.window_us is not None
+
+
+class Plan:
+    """A model's trackers, and the columns the compiled query reads.
+
+    `contact_fields`, `account_fields` and `properties` map a field name to its column
+    in the contacts table, the accounts table and the extracted event properties.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        trackers: list[Tracker] = []
+        self.rule_trackers: dict[str, Tracker] = {}
+        for score in model.scores.values():
+            if score.kind != "intent":
+                continue
+            for rule in score.rules:
+                assert isinstance(rule, IntentRule)
+                t = self._rule(score, rule, f"t{len(trackers)}")
+                self.rule_trackers[t.key] = t
+                trackers.append(t)
+        self.activity_trackers: dict[Activity, Tracker] = {}
+        for criterion in (*model.mql.criteria, *model.mql.exclude):
+            for leaf in activities(criterion.when):
+                if leaf not in self.activity_trackers:
+                    t = Tracker(f"t{len(trackers)}", f"activity.{len(self.activity_trackers)}",
+                                "contact", leaf.events, leaf.where,
+                                window_us=window_micros(leaf.within_days))
+                    self.activity_trackers[leaf] = t
+                    trackers.append(t)
+        self.fast_track_trackers: dict[str, Tracker] = {}
+        for fast in model.mql.fast_track:
+            t = Tracker(f"t{len(trackers)}", f"fast_track.{fast.name}", "contact", fast.events,
+                        fast.where, window_us=window_micros(fast.within_days))
+            self.fast_track_trackers[fast.name] = t
+            trackers.append(t)
+        self.trackers = tuple(trackers)
+        self.event_types = tuple(sorted({e for t in trackers for e in t.events}))
+        self.properties = _columns(
+            (f for t in trackers if t.where is not None for f in t.where.fields()), "p")
+        record_fields = [f for s in model.scores.values() if s.kind == "fit"
+                         for r in s.rules for f in r.when.fields()]  # type: ignore[union-attr]
+        record_fields += [f for c in (*model.mql.criteria, *model.mql.exclude)
+                          for f in c.when.fields()]
+        self.contact_fields = _columns(
+            (f for f in record_fields if f.startswith("contact.")), "c")
+        self.account_fields = _columns(
+            (f for f in record_fields if f.startswith("account.")), "a")
+        self.score_names = (*model.scores, TOTAL)
+
+    @staticmethod
+    def _rule(score: Score, rule: IntentRule, column: str) -> Tracker:
+        key = rule_key(score.name, rule.name)
+        if rule.windowed:
+            assert rule.within_days is not None
+            return Tracker(column, key, rule.level, rule.events, rule.where,
+                           window_us=window_micros(rule.within_days))
+        half_life = score.decay.half_life_days
+        return Tracker(column, key, rule.level, rule.events, rule.where,
+                       half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY)
+
+    def level(self, level: Level) -> tuple[Tracker, ...]:
+        return tuple(t for t in self.trackers if t.level == level)
+
+    @property
+    def longest_window_us(self) -> int:
+        return max((t.window_us for t in self.trackers if t.window_us is not None), default=0)
+
+
+def _columns(fields: object, prefix: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name in fields:  # type: ignore[attr-defined]
+        if name not in names:
+            names[name] = f"{prefix}{len(names)}"
+    return names

@@ -1,0 +1,124 @@
+"""`mql rescore` and `mql compile`: the batch engine from the command line."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mql.batch.asof import AsOf
+from mql.clock import SystemClock
+from mql.errors import ConfigError, MQLError
+from mql.ingest.formats import parse_time
+from mql.service import rescore as service
+
+
+class EngineName(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+class OutFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="The model file (YAML).")]
+EngineOpt = Annotated[EngineName, typer.Option("--engine", help="The batch engine.")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Score as of this time (ISO 8601); default: now.")]
+DailyOpt = Annotated[tuple[str, str] | None, typer.Option(
+    "--daily", help="Score at midnight UTC of every day FROM TO (inclusive): a score history.",
+    metavar="FROM TO")]
+
+
+def _as_of(as_of: str | None, daily: tuple[str, str] | None) -> AsOf:
+    if as_of is not None and daily is not None:
+        raise ConfigError("give --as-of or --daily, not both")
+    if daily is not None:
+        first, last = (_day(text, "--daily") for text in daily)
+        return AsOf.daily(first, last)
+    if as_of is None:
+        return AsOf.at(SystemClock().now())
+    return AsOf.at(parse_time(as_of, source="--as-of", row=0, field="--as-of"))
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `rescore` and `compile` commands to `app`."""
+
+    @app.command()
+    def rescore(
+        model: ModelOpt,
+        events: Annotated[Path, typer.Option("--events", "-e", help="Events: CSV, JSONL or "
+                                                                     "Parquet.")],
+        contacts: Annotated[Path, typer.Option("--contacts", "-c", help="Contacts file.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scores "
+                                                               "(Spark: a folder).")],
+        accounts: Annotated[Path | None, typer.Option("--accounts", "-a",
+                                                      help="Accounts file.")] = None,
+        engine: EngineOpt = EngineName.duckdb,
+        as_of: AsOfOpt = None,
+        daily: DailyOpt = None,
+        fmt: Annotated[OutFormat, typer.Option("--format", "-f",
+                                               help="Output file format.")] = OutFormat.parquet,
+    ) -> None:
+        """Rescore every contact with MODEL in one set-based query (DuckDB or Spark) and
+        write one row per contact (and per day with --daily): scores, grade, MQL, reasons."""
+        err = Console(stderr=True)
+        try:
+            times = _as_of(as_of, daily)
+            with err.status("rescoring ...") as status:
+                run = service.rescore_files(
+                    model, events=events, contacts=contacts, accounts=accounts, out=out,
+                    as_of=times, engine=engine.value, fmt=fmt.value,
+                    progress=lambda step: status.update(f"{step} ..."))
+        except MQLError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        for item in run.rejected[:10]:
+            err.print(f"[yellow]skipped[/yellow] {item.error}", highlight=False)
+        if len(run.rejected) > 10:
+            err.print(f"[yellow]... and {len(run.rejected) - 10} more rows skipped[/yellow]")
+        table = Table(title=f"rescore with {run.model.name} {run.model.version or ''}".strip())
+        for name in ("engine", "as of", "contacts", "rows", "MQLs", "events", "seconds",
+                     "events/s"):
+            table.add_column(name, justify="left" if name in ("engine", "as of") else "right")
+        first, last = times.times()[0], times.times()[-1]
+        when = _stamp(first) if times.count == 1 else f"{_stamp(first)} .. {_stamp(last)}"
+        s = run.summary
+        table.add_row(s.engine, when, f"{s.contacts:,}", f"{s.rows:,}", f"{s.mqls:,}",
+                      f"{s.events:,}", f"{run.seconds:.2f}", f"{run.events_per_second:,.0f}")
+        Console().print(table)
+        err.print(f"wrote {out}", highlight=False)
+
+    @app.command("compile")
+    def compile_(
+        model: ModelOpt,
+        engine: EngineOpt = EngineName.duckdb,
+        as_of: AsOfOpt = None,
+        daily: DailyOpt = None,
+    ) -> None:
+        """Print the SQL the batch engine runs for MODEL (tables events_raw, contacts,
+        accounts)."""
+        try:
+            sql = service.compiled_sql(model, engine=engine.value, as_of=_as_of(as_of, daily))
+        except MQLError as exc:
+            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(code=2) from None
+        typer.echo(sql)

@@ -1,0 +1,156 @@
+"""One contract for every batch engine: python (the streaming core), duckdb and spark.
+
+Each test states one promise of the model language (docs/model.md) and checks that an
+engine keeps it; the python engine is `mql.scoring.score`, so it passing is the proof the
+promise is the core's and the SQL engines passing is parity on that promise.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mql.batch.asof import AsOf
+from mql.batch.conditions import EngineUnsupported
+from mql.batch.engines import Engine, Inputs
+from mql.ingest.formats import EVENT_COLUMNS, event_to_row
+from mql.model.parse import parse_model
+from mql.model.spec import Model
+from mql.records import Account, Contact, Event
+from tests.conftest import T0, account, contact, event
+
+MODEL = parse_model((Path(__file__).parent / "models" / "contract.yaml").read_text(),
+                    source="contract.yaml")
+JANE = contact("jane@acme.example", country="US", title="VP Marketing")
+ACME = account("acme.example", employees=250)
+
+
+def rows(engine: Engine, events: list[Event], *, contacts: list[Contact] | None = None,
+         accounts: list[Account] | None = None, at: AsOf | None = None,
+         model: Model = MODEL) -> list[dict[str, Any]]:
+    inputs = Inputs(contacts if contacts is not None else [JANE],
+                    accounts if accounts is not None else [ACME], events)
+    table = engine.rescore(model, inputs, at or AsOf.at(T0))
+    return sorted(table.to_pylist(), key=lambda r: (r["contact"], r["as_of"]))
+
+
+def one(engine: Engine, events: list[Event], **kwargs: Any) -> dict[str, Any]:
+    (row,) = rows(engine, events, **kwargs)
+    return row
+
+
+def test_decay_halves_points_every_half_life(engine: Engine) -> None:
+    row = one(engine, [event("demo_request", 10)])
+    assert math.isclose(row["intent"], 20.0, rel_tol=1e-12)
+
+
+def test_a_cap_limits_a_rule_and_a_negative_rule_is_capped_at_minus_cap(engine: Engine
+                                                                         ) -> None:
+    views = [event("page_view", 0, url="/pricing", event_id=f"p{i}") for i in range(4)]
+    careers = [event("page_view", 0, url="/careers/x", event_id=f"c{i}") for i in range(2)]
+    row = one(engine, views + careers)
+    # pricing 40 capped at 25, careers -20 capped at -15, 6 views in 7 days: +5
+    assert row["intent"] == pytest.approx(25 - 15 + 5, rel=1e-12)
+
+
+def test_a_window_holds_for_events_in_t_minus_w_exclusive_to_t_inclusive(engine: Engine
+                                                                        ) -> None:
+    edge = [event("page_view", 7, event_id="old"), event("page_view", 1, event_id="a"),
+            event("page_view", 0, event_id="b")]
+    assert one(engine, edge)["intent"] == 0.0  # the view 7 days ago is out of (t-7d, t]
+    inside = [*edge[1:], event("page_view", 6.99, event_id="c")]
+    assert one(engine, inside)["intent"] == 5.0
+
+
+def test_events_after_the_scoring_time_are_ignored(engine: Engine) -> None:
+    row = one(engine, [event("demo_request", -1)])
+    assert row["intent"] == 0.0
+    assert not row["mql"]
+
+
+def test_the_first_copy_of_an_event_id_at_or_before_t_is_applied_once(engine: Engine) -> None:
+    copies = [event("demo_request", 0, event_id="e1"), event("demo_request", 0, event_id="e1"),
+              event("trial_signup", 0, event_id="e1")]
+    row = one(engine, copies)
+    assert row["intent"] == 40.0
+    assert "fast-track trial" not in row["reasons"]
+    # a first copy that is later than T does not hide a later copy that is before T
+    later_first = [event("trial_signup", -2, event_id="e2"), event("demo_request", 0,
+                                                                    event_id="e2")]
+    assert one(engine, later_first)["intent"] == 40.0
+
+
+def test_account_level_rules_count_every_event_of_the_account(engine: Engine) -> None:
+    bob = contact("bob@acme.example", country="DE")
+    surges = [event("intent_surge", 0, contact=None, account="acme.example", strength=80,
+                    event_id="s1"),
+              event("intent_surge", 0, contact="bob@acme.example", strength="75",
+                    event_id="s2"),
+              event("intent_surge", 0, contact=None, account="acme.example", strength=10,
+                    event_id="s3")]
+    result = rows(engine, surges, contacts=[JANE, bob])
+    assert [r["intent"] for r in result] == [20.0, 20.0]  # 24 capped at 20, for both
+
+
+def test_missing_values_fail_every_operator_but_missing_and_not_turns_them_true(
+        engine: Engine) -> None:
+    nobody = contact("nobody@nowhere.example")
+    row = one(engine, [], contacts=[nobody], accounts=[])
+    assert row["fit"] == -5 + 3  # title missing; "not competitor" holds without an account
+
+
+def test_text_is_case_insensitive_and_numbers_read_from_text(engine: Engine) -> None:
+    shouty = contact("al@big.example", country="us", title="Chief Executive")
+    big = account("big.example", employees="1200")
+    row = one(engine, [], contacts=[shouty], accounts=[big])
+    assert row["fit"] == 20 + 10 + 3 + 7
+    assert row["grade"] == "A4"
+
+
+def test_criteria_with_activity_qualify_and_exclusions_win(engine: Engine) -> None:
+    views = [event("page_view", 1, event_id="v1"), event("page_view", 2, event_id="v2")]
+    row = one(engine, views)
+    assert row["mql"] and row["reasons"] == "criteria us_browser"
+    rival = account("acme.example", employees=250, status="competitor")
+    excluded = one(engine, [*views, event("trial_signup", 0)], accounts=[rival])
+    assert not excluded["mql"]
+    assert (excluded["reasons"], excluded["excluded_by"]) == ("", "competitor")
+
+
+def test_thresholds_and_fast_track_give_their_reasons(engine: Engine) -> None:
+    row = one(engine, [event("demo_request", 0), event("trial_signup", 13.5)])
+    assert row["mql"]
+    assert row["reasons"] == "thresholds #1; fast-track trial"
+    assert row["grade"] == "A2"
+
+
+def test_a_daily_series_scores_every_contact_at_every_day(engine: Engine) -> None:
+    series = AsOf(T0 - timedelta(days=3), timedelta(days=1), 4)
+    events = [event("demo_request", 2.5, event_id="d"), event("page_view", 1.5, event_id="p1"),
+              event("page_view", 1.2, event_id="p2"), event("page_view", 0.5, event_id="p3",
+                                                               url="/pricing")]
+    result = rows(engine, events, at=series)
+    assert [r["as_of"] for r in result] == [t.replace(tzinfo=None) for t in series.times()]
+    assert result[0]["intent"] == 0.0
+    assert result[1]["intent"] == pytest.approx(40 * 2 ** (-0.5 / 10), rel=1e-12)
+    assert [r["mql"] for r in result] == [False, True, True, True]
+    assert result[3]["intent"] == pytest.approx(40 * 2 ** -0.25 + 10 * 2 ** -0.05 + 5)
+
+
+@pytest.mark.notimpl(["python"], raises=EngineUnsupported,
+                     reason="the python engine scores records; mql.ingest reads files")
+def test_events_are_read_from_csv_files_in_the_synth_layout(engine: Engine,
+                                                            tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, EVENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(event_to_row(e) for e in [event("demo_request", 10),
+                                                   event("page_view", 0, url="/Pricing")])
+    row = one(engine, path)  # type: ignore[arg-type]
+    assert row["intent"] == pytest.approx(20.0 + 10.0, rel=1e-12)
