@@ -94,7 +94,18 @@ def test_explain_an_unknown_contact_is_a_clear_error() -> None:
 
 
 def test_demo_runs_on_the_bundled_sample() -> None:
-    result = runner.invoke(app, ["demo", "--top", "3"])
+    result = runner.invoke(app, ["demo", "--sample", "--top", "3"])
     assert result.exit_code == 0
     assert "jane.doe@acme.example" in result.stdout
     assert "what would change it" in result.stdout
+
+
+def test_the_end_to_end_demo_reports_the_whole_hand_off(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--accounts", "40", "--months", "2", "--out",
+                                 str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    for part in ("transitions per month", "funnel (distinct contacts)", "SLA attainment",
+                 "routing split", "Sales queue"):
+        assert part in text
+    assert (tmp_path / "ws" / ".mql" / "mql.db").exists()

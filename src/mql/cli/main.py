@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mql import __version__
 from mql.cli import lifecycle, store, synth
 from mql.cli import rescore as rescore_cli
-from mql.cli.render import Format, render_decisions, render_explanation
+from mql.cli.render import Format, render_decisions, render_demo, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
+from mql.service import demo as demo_service
 from mql.service import scoring
+from mql.service import store as store_service
+from mql.store.db import connect
 
 app = typer.Typer(
     help="mql decides, continuously and explainably, which B2B leads and accounts are ready "
@@ -149,10 +154,45 @@ def explain(
 
 @app.command()
 def demo(
+    sample: Annotated[bool, typer.Option(
+        "--sample", help="Only score the small bundled sample (seconds) and explain a lead.")]
+    = False,
+    accounts: Annotated[int, typer.Option(help="Companies in the synthetic world.")] = 200,
+    months: Annotated[int, typer.Option(help="Months of simulated time.")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 7,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Keep the workspace here (default: a temporary folder).")] = None,
     top: Annotated[int, typer.Option(help="How many contacts to show.")] = 10,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Score the bundled sample with the example model and show the top contacts."""
+    """The main job end to end: a synthetic world is generated, ingested day by day into
+    SQLite, scored, qualified and routed; simulated sellers act and the worker runs
+    through simulated time. Prints MQLs per month, the funnel, SLA attainment, the routing
+    split and the top current MQLs with their reasons."""
+    if sample:
+        _sample_demo(top, fmt)
+        return
+    with tempfile.TemporaryDirectory(prefix="mql-demo-") as scratch:
+        folder = out_dir or Path(scratch)
+        try:
+            ws = store_service.init_workspace(folder, now=CLOCK.now())
+            engine = connect(ws.database_url)
+            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed}"
+                          "/{task.total}"), TimeElapsedColumn(), console=err,
+                          transient=True) as bar:
+                task = bar.add_task("days", total=None)
+                report = demo_service.run_demo(
+                    engine, accounts=accounts, months=months, seed=seed,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+            engine.dispose()
+        except MQLError as exc:
+            raise _fail(exc) from None
+        render_demo(report, out, top=top)
+        if out_dir is not None:
+            out.print(f"\nworkspace kept in {out_dir} (database {ws.database_url})")
+
+
+def _sample_demo(top: int, fmt: Format) -> None:
     model_path, inputs = scoring.sample_inputs()
     try:
         loaded = scoring.load_model_file(model_path)

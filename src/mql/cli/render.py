@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mql.scoring.explain import Explanation
+from mql.service.demo import DemoReport
 from mql.scoring.qualify import Decision
 
 
@@ -66,11 +67,11 @@ def render_decisions(decisions: Sequence[Decision], fmt: Format, console: Consol
         return
     names = ["fit", "intent", "total"]
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("contact", no_wrap=True)
+    table.add_column("contact", no_wrap=True, max_width=30, overflow="ellipsis")
     for name in names:
         table.add_column(name, justify="right")
     table.add_column("grade")
-    table.add_column("MQL because", overflow="fold", min_width=22)
+    table.add_column("MQL because", overflow="fold", ratio=1)
     for d in shown:
         reason = d.reasons[0].short if d.reasons else "no"
         if d.excluded_by:
@@ -130,3 +131,39 @@ def render_explanation(x: Explanation, console: Console) -> None:
         console.print("[bold]what would change it[/bold]")
         for change in x.changes:
             console.print(f"  - {change}")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
+    """The end-to-end demo's report: months, funnel, SLAs, routing, top MQLs."""
+    console.print(f"[bold]{report.accounts} accounts, {report.contacts:,} contacts, "
+                  f"{report.events:,} events[/bold] from {report.start:%Y-%m-%d} to "
+                  f"{report.end:%Y-%m-%d}, ingested day by day into SQLite")
+    months = Table(title="transitions per month (a contact may qualify again after recycling)",
+                   title_justify="left", box=box.SIMPLE_HEAD)
+    stages = ("mql", "sal", "sql", "recycled", "nurture", "disqualified")
+    months.add_column("month")
+    for stage in stages:
+        months.add_column(stage, justify="right")
+    for month, counts in report.by_month.items():
+        months.add_row(month, *(str(counts.get(s, 0)) for s in stages))
+    console.print(months)
+    console.print(f"funnel (distinct contacts): {report.funnel.get('mql', 0)} MQLs -> "
+                  f"{report.funnel.get('sal', 0)} "
+                  f"accepted (MQL->SAL {_pct(report.rate('sal', 'mql'))}) -> "
+                  f"{report.funnel.get('sql', 0)} SQLs (MQL->SQL "
+                  f"{_pct(report.rate('sql', 'mql'))})")
+    console.print(f"SLA attainment (first touch in time): {_pct(report.sla_attainment)} "
+                  f"({', '.join(f'{k} {v}' for k, v in sorted(report.sla.items()))})")
+    split = Table(title="routing split", title_justify="left", box=box.SIMPLE_HEAD)
+    split.add_column("team")
+    split.add_column("leads", justify="right")
+    for team, n in sorted(report.teams.items(), key=lambda kv: -kv[1]):
+        split.add_row("account owner" if team == "-" else team, str(n))
+    console.print(split)
+    render_decisions(report.top, Format.table, console, limit=top,
+                     title=f"Sales queue (MQL or accepted) as of {report.end:%Y-%m-%d} "
+                     "with the reason each qualified")

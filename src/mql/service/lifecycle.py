@@ -75,12 +75,12 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
         record(conn, cid, move, live.version_id)
         store.set_due(conn, {cid: None})
         assignment = store.open_assignment(conn, cid)
-        if move.target is Stage.SAL and assignment is not None:
+        if assignment is not None and assignment["first_touch_at"] is None:
+            # any sales action on the lead is its first touch: it settles the SLA
             met = assignment["sla_due_at"] is None or now <= assignment["sla_due_at"]
             store.update_assignment(conn, assignment["id"], first_touch_at=now,
-                                    status="met" if met else assignment["status"])
-        elif move.target in (Stage.RECYCLED, Stage.DISQUALIFIED):
-            store.close_assignments(conn, cid)
+                                    status="met" if met else "late")
+        if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED):
             store.enqueue(conn, "lead.recycled", email, {"contact": email,
                           "transition": str(move)}, now)
             if live.model.lifecycle.requalify_fresh_intent:

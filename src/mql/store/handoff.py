@@ -233,3 +233,45 @@ def retry_outbox(conn: Connection, ids: list[int] | None, now: datetime) -> int:
         query = query.where(outbox.c.id.in_(ids))
     return int(conn.execute(query.values(status="pending", available_at=now, attempts=0))
                .rowcount)
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+def transitions_by_month(conn: Connection) -> dict[str, dict[str, int]]:
+    """{month: {stage: contacts that entered it that month}} from the lifecycle history."""
+    out: dict[str, dict[str, int]] = {}
+    for at, target in conn.execute(sa.select(lifecycle_history.c.at,
+                                             lifecycle_history.c.to_stage)):
+        month = out.setdefault(at.strftime("%Y-%m"), {})
+        month[target] = month.get(target, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def funnel(conn: Connection) -> dict[str, int]:
+    """How many distinct contacts ever reached each stage."""
+    rows = conn.execute(sa.select(lifecycle_history.c.to_stage,
+                                  sa.func.count(sa.distinct(lifecycle_history.c.contact_id)))
+                        .group_by(lifecycle_history.c.to_stage))
+    return {str(stage): int(n) for stage, n in rows}
+
+
+def assignment_summary(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """(assignments by status, assignments by team)."""
+    by_status = {str(s): int(n) for s, n in conn.execute(
+        sa.select(assignments.c.status, sa.func.count()).group_by(assignments.c.status))}
+    by_team = {str(t or "-"): int(n) for t, n in conn.execute(
+        sa.select(assignments.c.team, sa.func.count()).group_by(assignments.c.team))}
+    return by_status, by_team
+
+
+def in_stage(conn: Connection, *stages: str) -> list[int]:
+    """Contacts now in any of `stages`."""
+    return [int(i) for (i,) in conn.execute(
+        sa.select(contacts.c.id).where(contacts.c.lifecycle_stage.in_(stages)))]
+
+
+def untouched_assignments(conn: Connection, until: datetime) -> list[dict[str, Any]]:
+    """Open assignments made by `until` that nobody has touched yet."""
+    return [dict(r._mapping) for r in conn.execute(assignments.select().where(
+        assignments.c.first_touch_at.is_(None), assignments.c.assigned_at <= until,
+        assignments.c.status.in_(("open", "breached", "escalated"))))]

@@ -263,7 +263,8 @@ assignments = sa.Table(
     sa.Column("first_touch_at", UTCDateTime()),
     sa.Column("breaches", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
-    # open | met | breached | escalated | closed
+    # open, breached, escalated (untouched); met, late (first touch before / after the
+    # deadline); closed (left MQL untouched)
     sa.Index("ix_assignments_status_sla_due_at", "status", "sla_due_at"),
     sa.Index("ix_assignments_contact_id", "contact_id"),
 )
@@ -282,4 +283,17 @@ webhooks = sa.Table(
     sa.Column("topics", JSONType, nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
     _created(),
+)
+
+# added by migration 0004: write keys (send events only) and API tokens (roles), hashed
+auth_keys = sa.Table(
+    "auth_keys", metadata, _id(),
+    sa.Column("key_id", sa.String(32), nullable=False, unique=True),  # public part of the key
+    sa.Column("digest", sa.String(64), nullable=False),  # HMAC-SHA256 of the secret part
+    sa.Column("kind", sa.String(20), nullable=False),  # write_key | token
+    sa.Column("role", sa.String(20), nullable=False),  # writer | admin | marketing | sales | ...
+    sa.Column("name", sa.String(200), nullable=False),  # the source or the person
+    sa.Column("team", sa.String(100)),
+    _created(),
+    sa.Column("revoked_at", UTCDateTime()),
 )

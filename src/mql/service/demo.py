@@ -1,0 +1,133 @@
+"""The main job, end to end, on a synthetic world: generate, ingest day by day, score,
+qualify, route, let simulated sales act, and run the worker through simulated time.
+
+Sales behaviour comes from the world's own dispositions (what these sellers did with
+leads handed to them): a lead they accepted is accepted, one that became an SQL is
+converted, the rest are rejected with their reason; response times are drawn from the
+seeded random generator, mostly within the SLA.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from mql.errors import TransitionRefused
+from mql.identity.merge import IdentityRules
+from mql.records import Event
+from mql.service import lifecycle
+from mql.service.ingest import ingest_records
+from mql.service.scores import list_scores
+from mql.store import contacts as contact_store
+from mql.store import handoff as store
+from mql.synthetic.outcomes import Disposition
+from mql.synthetic.params import WorldParameters
+from mql.synthetic.world import World
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class DemoReport:
+    """What the simulated months produced."""
+
+    start: datetime
+    end: datetime
+    accounts: int
+    contacts: int
+    events: int
+    by_month: dict[str, dict[str, int]]
+    funnel: dict[str, int]
+    sla: dict[str, int]
+    teams: dict[str, int]
+    top: list[Any] = field(default_factory=list)
+
+    def rate(self, numerator: str, denominator: str) -> float | None:
+        below = self.funnel.get(denominator, 0)
+        return None if below == 0 else self.funnel.get(numerator, 0) / below
+
+    @property
+    def sla_attainment(self) -> float | None:
+        settled = sum(self.sla.get(s, 0) for s in ("met", "late", "breached", "escalated"))
+        return None if settled == 0 else self.sla.get("met", 0) / settled
+
+
+def _sales(engine: Engine, rng: random.Random, truth: dict[str, Disposition],
+           plans: dict[int, tuple[datetime, str]], until: datetime) -> None:
+    """Let sellers act on the leads assigned to them whose planned moment has come."""
+    with engine.connect() as conn:
+        waiting = store.untouched_assignments(conn, until)
+        emails = contact_store.load_contacts(conn, [a["contact_id"] for a in waiting])
+    for a in waiting:
+        if a["id"] not in plans:
+            hours = rng.choice([0.3, 0.5, 0.8, 2, 4, 8, 20, 30, 60])  # mostly within the SLA
+            plans[a["id"]] = (a["assigned_at"] + timedelta(hours=hours), "touch")
+        at, _ = plans[a["id"]]
+        if at > until or a["contact_id"] not in emails:
+            continue
+        email = emails[a["contact_id"]].record.email
+        seller = a["owner"] or "sdr.pool"
+        fate = truth.get(email)
+        try:
+            if fate is not None and fate.accepted:
+                lifecycle.accept(engine, email, actor=seller, now=at)
+                if fate.sql:
+                    lifecycle.convert(engine, email, actor=seller, now=at + timedelta(days=2))
+            else:
+                reason = (fate.reason if fate is not None and fate.reason else
+                          rng.choice(["no_response", "bad_timing", "wrong_fit"]))
+                lifecycle.reject(engine, email, reason=reason, actor=seller, now=at)
+        except TransitionRefused:
+            pass  # the lead left MQL (decay, timeout) before the seller got to it
+
+
+def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
+             progress: Progress | None = None) -> DemoReport:
+    """Simulate `months` of a synthetic world of `accounts` companies on `engine` (a
+    migrated store with the model active); returns the report."""
+    rng = random.Random(seed)
+    params = WorldParameters(accounts=accounts, months=months)
+    world = World(params, random.Random(seed))
+    slices = list(world.accounts())
+    rules = IdentityRules()
+    start = params.start
+    ingest_records(engine, "accounts", [s.account for s in slices], rules=rules, now=start,
+                   source="synthetic")
+    contacts = [c for s in slices for c in s.contacts]
+    ingest_records(engine, "contacts", contacts, rules=rules, now=start, source="synthetic")
+    events: list[Event] = sorted((e for s in slices for e in s.clean_events),
+                                 key=lambda e: e.at)
+    truth = {d.email: d for s in slices for d in s.dispositions}
+    end = max(e.at for e in events) if events else start
+    days = (end - start).days + 1
+    plans: dict[int, tuple[datetime, str]] = {}
+    i = 0
+    with httpx.Client(timeout=5) as client:
+        for day in range(days):
+            until = start + timedelta(days=day + 1)
+            batch: list[Event] = []
+            while i < len(events) and events[i].at < until:
+                batch.append(events[i])
+                i += 1
+            if batch:
+                ingest_records(engine, "events", batch, rules=rules, now=until,
+                               source="synthetic")
+            _sales(engine, rng, truth, plans, until)
+            lifecycle.run_once(engine, client, now=until)
+            if progress is not None:
+                progress(day + 1, days)
+    with engine.connect() as conn:
+        by_month = store.transitions_by_month(conn)
+        funnel = store.funnel(conn)
+        sla, teams = store.assignment_summary(conn)
+        queue = contact_store.load_contacts(conn, store.in_stage(conn, "mql", "sal"))
+    emails = {c.record.email for c in queue.values()}
+    top = [d for d in list_scores(engine, at=end, mql_only=True) if d.contact in emails]
+    return DemoReport(start, end, accounts, len(contacts), len(events), by_month, funnel, sla,
+                      teams, top[:10])
