@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mql.identity.merge import DEFAULT_BLOCKED, DEFAULT_PRIORITY, IdentityRules
 
 WORKSPACE_DB = ".mql/mql.db"
+EXAMPLE_SECRET = "change-me"  # the example value; the API refuses it outside --dev
 
 
 def workspace_url(folder: Path) -> str:
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
     identity_max_external_ids: int = Field(3, ge=1)
     identity_priority: tuple[str, ...] = DEFAULT_PRIORITY
     identity_collapse_subdomains: bool = True
+    secret_key: str = Field(EXAMPLE_SECRET, min_length=1,
+                            description="server secret: keys are stored as HMACs under it")
+    dev: bool = Field(False, description="development mode: the example secret is allowed")
+    api_rate_per_second: float = Field(200.0, gt=0, description="requests per second per key")
+    api_rate_burst: int = Field(400, ge=1, description="requests a key may send at once")
+    api_key_cache_seconds: float = Field(5.0, ge=0, description="how long a checked key is "
+                                         "trusted before the store is asked again")
 
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mql.scoring.explain import Explanation
-from mql.service.demo import DemoReport
 from mql.scoring.qualify import Decision
+from mql.service.demo import DemoReport
 
 
 class Format(str, Enum):
