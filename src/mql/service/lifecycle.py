@@ -192,8 +192,9 @@ def run_due(engine: Engine, *, now: datetime, batch: int = 500) -> int:
         before = store.stages(conn, ids)
         due = store.due_times(conn, ids)
         current = states.contact_states(conn, live, ids)
-        for cid in ids:  # each at its own due moment, so demotion is stamped on time
-            states.score_contacts(conn, live, {cid: current[cid]}, now=due[cid] or now)
+        # each at its own due moment, so a demotion is stamped on time
+        states.score_contacts(conn, live, current, now=now,
+                              times={i: t for i, t in due.items() if t is not None})
         after = store.stages(conn, ids)
         return sum(before[i].stage != after[i].stage for i in ids if i in before and i in after)
 

@@ -104,8 +104,10 @@ def save_accounts(conn: Connection, live: LiveModel, states: Mapping[int, Intent
 
 
 def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
-                   *, now: datetime, cause: Cause | None = None) -> dict[int, Decision]:
-    """Decide every contact in `states` at `now` and persist state and scores together."""
+                   *, now: datetime, cause: Cause | None = None,
+                   times: Mapping[int, datetime] | None = None) -> dict[int, Decision]:
+    """Decide every contact in `states` at `now` (or at its own moment in `times`) and
+    persist state, scores and the lifecycle moves they cause together."""
     if not states:
         return {}
     stored = contact_store.load_contacts(conn, states)
@@ -123,7 +125,8 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
         acc_state = acc_states.get(c.account_id, empty) if c.account_id else empty
         # a state cannot be read before its newest event (clock skew, or a replay of
         # history "from the future"): such a contact is scored as of that event
-        at = max(t for t in (now, state.as_of, acc_state.as_of) if t is not None)
+        own = times.get(cid, now) if times else now
+        at = max(t for t in (own, state.as_of, acc_state.as_of) if t is not None)
         d = live.qualifier.decide(c.record, account, state, acc_state, at)
         decisions[cid] = d
         rows.append({"contact_id": cid, "model_version_id": live.version_id,
