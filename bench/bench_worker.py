@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _world(n: int) -> tuple[list[Account], list[Contact], list[Event]]:
-    accounts = [Account(f"a{i}.example", {"employees": 800, "industry": "software",
-                                          "region": "NA", "country": "US"}) for i in range(n // 4 + 1)]
+    firmographics = {"employees": 800, "industry": "software", "region": "NA", "country": "US"}
+    accounts = [Account(f"a{i}.example", firmographics) for i in range(n // 4 + 1)]
     contacts = [Contact(f"p{i}@a{i // 4}.example", f"a{i // 4}.example",
                         {"seniority": "vp", "department": "it", "country": "US"})
                 for i in range(n)]
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         assert due is not None
         # baseline: re-deciding the same contacts with the scoring core alone
         start = time.perf_counter()
-        for cid, s in states.items():
+        for s in states.values():
             live.qualifier.decide(contacts[0], None, s, s, T0 + timedelta(days=60))
         baseline = len(states) / (time.perf_counter() - start)
         start = time.perf_counter()
