@@ -191,3 +191,19 @@ def test_a_model_change_lists_newly_qualified_first_and_dry_runs_change_nothing(
     assert done.newly_qualified == [JANE.email]
     (move,) = lifecycle.history(store, JANE.email)
     assert (move.target, move.cause) == ("mql", "model_change")
+
+
+def test_an_account_owner_is_alerted_once_when_several_contacts_engage(store: Engine) -> None:
+    lifecycle.add_webhook(store, "http://127.0.0.1:9/x", secret="s", topics=["account.engaged"],
+                          now=NOW)
+    people = [Contact(f"p{i}@acme.example", "acme.example", {"country": "US"}) for i in range(4)]
+    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
+    ingest_records(store, "contacts", people, rules=RULES, now=NOW, source="test")
+    for day, who in enumerate(people):
+        at = NOW + timedelta(days=day)
+        ingest_records(store, "events", [Event(f"v{day}", "page_view", at, contact=who.email,
+                                               properties={"url": "/blog"})],
+                       rules=RULES, now=at, source="test")
+    alerts = [r for r in lifecycle.outbox(store) if r["topic"] == "account.engaged"]
+    assert len(alerts) == 1  # the third contact triggers it; the fourth is in the quiet period
+    assert alerts[0]["payload"]["data"]["contacts"] == 3

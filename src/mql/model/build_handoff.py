@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mql.model import document as d
 from mql.model.build import Builder, as_yaml
 from mql.model.handoff import (
+    AlertPolicy,
     BusinessHours,
     Lifecycle,
     Member,
@@ -105,7 +106,9 @@ def routing(b: Builder, doc: d.RoutingDoc | None) -> Routing | None:
         rules.append(RoutingRule(
             r.name, b.condition(r.when, ("routing", "rules", i, "when"), "criteria"), r.team,
             r.description))
-    return Routing(teams, tuple(rules), doc.fallback, doc.account_owner_first, doc.account_team)
+    a = doc.account_alerts
+    return Routing(teams, tuple(rules), doc.fallback, doc.account_owner_first, doc.account_team,
+                   AlertPolicy(a.min_contacts, a.window_days, a.quiet_days))
 
 
 def sla(b: Builder, docs: list[d.SlaDoc]) -> tuple[SlaRule, ...]:

@@ -163,7 +163,14 @@ class RoutingRuleDoc(RuleDoc):
     team: Name
 
 
+class AlertsDoc(Section):
+    min_contacts: Annotated[int, Field(ge=2, strict=True)] = 3
+    window_days: Positive = 7.0
+    quiet_days: NonNegative = 30.0
+
+
 class RoutingDoc(Section):
+    account_alerts: AlertsDoc = AlertsDoc()
     account_owner_first: bool = True
     account_team: Name | None = None
     teams: dict[Name, TeamDoc]

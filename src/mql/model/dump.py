@@ -106,6 +106,9 @@ def _routing(routing: Routing) -> dict[str, Any]:
             }) for m in team.members],
         })
     return _drop_none({
+        "account_alerts": {"min_contacts": routing.alerts.min_contacts,
+                           "window_days": routing.alerts.window_days,
+                           "quiet_days": routing.alerts.quiet_days},
         "account_owner_first": routing.account_owner_first,
         "account_team": routing.account_team,
         "teams": teams,

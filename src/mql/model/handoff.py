@@ -86,6 +86,16 @@ class RoutingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """Alert an account's owner once when `min_contacts` contacts engage within
+    `window_days`, then stay quiet for `quiet_days`."""
+
+    min_contacts: int = 3
+    window_days: float = 7.0
+    quiet_days: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Routing:
     """Account owner first (if set), then the first matching rule's team, else fallback."""
 
@@ -94,6 +104,7 @@ class Routing:
     fallback: str = ""
     account_owner_first: bool = True
     account_team: str | None = None
+    alerts: AlertPolicy = AlertPolicy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,8 @@ from typing import Any, Literal
 import httpx
 
 PAYLOAD_VERSION = 1
-EVENT_TYPES = ("mql.qualified", "lead.assigned", "sla.breached", "lead.recycled")
+EVENT_TYPES = ("mql.qualified", "lead.assigned", "sla.breached", "lead.recycled",
+               "account.engaged")
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 

@@ -30,6 +30,17 @@ class Alert:
     at: datetime
 
 
+def check(account: str, engaged: Mapping[str, datetime], last_alert: datetime | None,
+          at: datetime, *, min_contacts: int, window: timedelta,
+          quiet: timedelta) -> Alert | None:
+    """The alert due now for `account`, given when each contact last engaged and when the
+    owner was last alerted (None: no alert)."""
+    recent = sorted(c for c, t in engaged.items() if at - t < window)
+    if len(recent) < min_contacts or (last_alert is not None and at - last_alert < quiet):
+        return None
+    return Alert(account, tuple(recent), at)
+
+
 @dataclass(frozen=True, slots=True)
 class AccountAlerts:
     """Recent engagement per account and when each account was last alerted."""
@@ -51,9 +62,9 @@ class AccountAlerts:
         seen[contact] = max(at, seen.get(contact, at))
         recent = {**self.recent, account: MappingProxyType(seen)}
         state = replace(self, recent=MappingProxyType(recent))
-        last = self.last_alert.get(account)
-        if len(seen) < self.min_contacts or (last is not None and at - last < self.quiet):
-            return state, None
-        alerted = {**self.last_alert, account: at}
-        state = replace(state, last_alert=MappingProxyType(alerted))
-        return state, Alert(account, tuple(sorted(seen)), at)
+        alert = check(account, seen, self.last_alert.get(account), at,
+                      min_contacts=self.min_contacts, window=self.window, quiet=self.quiet)
+        if alert is not None:
+            alerted = {**self.last_alert, account: at}
+            state = replace(state, last_alert=MappingProxyType(alerted))
+        return state, alert

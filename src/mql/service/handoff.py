@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -17,7 +17,9 @@ from sqlalchemy.engine import Connection
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.handoff import Routing, SlaRule
+from mql.model.spec import Model
 from mql.records import Account, Contact
+from mql.routing.alerts import check
 from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
@@ -122,3 +124,32 @@ def apply_decisions(
         due[cid] = due_at(model, stage, since, d)
     store.set_due(conn, due)
     return reset
+
+
+def alert_accounts(conn: Connection, model: Model, account_ids: set[int], now: datetime
+                   ) -> int:
+    """Alert the owners of accounts where several contacts just engaged (once per quiet
+    period, not once per contact); returns how many alerts were raised."""
+    if model.routing is None or not account_ids:
+        return 0
+    policy = model.routing.alerts
+    window = timedelta(days=policy.window_days)
+    engaged = store.engaged_contacts(conn, account_ids, now - window)
+    engaged = {a: c for a, c in engaged.items() if len(c) >= policy.min_contacts}
+    if not engaged:
+        return 0
+    names = store.account_domains(conn, engaged)
+    last = store.last_alerts(conn, [d for d, _ in names.values()])
+    raised = 0
+    for aid, seen in engaged.items():
+        domain, owner = names[aid]
+        alert = check(domain, seen, last.get(domain), now, min_contacts=policy.min_contacts,
+                      window=window, quiet=timedelta(days=policy.quiet_days))
+        if alert is None:
+            continue
+        detail = {"account": domain, "owner": owner, "contacts": len(alert.contacts),
+                  "window_days": policy.window_days}
+        store.record_alert(conn, domain, detail, now)
+        store.enqueue(conn, "account.engaged", domain, detail, now)
+        raised += 1
+    return raised

@@ -28,6 +28,7 @@ from mql.identity.normalize import email_key
 from mql.ingest.mapping import EXTERNAL_ID_FIELDS
 from mql.records import Account, Contact, Event
 from mql.service import state as states
+from mql.service.handoff import alert_accounts
 from mql.service.state import LiveModel
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
@@ -426,4 +427,5 @@ def apply_events(run: Run, batch: list[Event]) -> int:
                     r.event, program, "account")
         states.save_accounts(conn, run.live, account_states, now=now)
     states.score_contacts(conn, run.live, contact_states, now=now)
+    alert_accounts(conn, run.live.model, {r.account_id for r in rows if r.account_id}, now)
     return len(fresh)

@@ -16,8 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mql.store.tables import (
+    accounts,
     assignments,
+    audit_log,
     contacts,
+    events,
     lifecycle_history,
     outbox,
     routing_state,
@@ -275,3 +278,40 @@ def untouched_assignments(conn: Connection, until: datetime) -> list[dict[str, A
     return [dict(r._mapping) for r in conn.execute(assignments.select().where(
         assignments.c.first_touch_at.is_(None), assignments.c.assigned_at <= until,
         assignments.c.status.in_(("open", "breached", "escalated"))))]
+
+
+def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: datetime
+                     ) -> dict[int, dict[str, datetime]]:
+    """{account id: {contact id: last event time}} for events at or after `since`."""
+    out: dict[int, dict[str, datetime]] = {}
+    wanted = list(set(account_ids))
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(sa.select(events.c.account_id, events.c.contact_id,
+                                      sa.func.max(events.c.at))
+                            .where(events.c.account_id.in_(wanted[start:start + 500]),
+                                   events.c.contact_id.is_not(None), events.c.at >= since)
+                            .group_by(events.c.account_id, events.c.contact_id))
+        for aid, cid, last in rows:
+            out.setdefault(int(aid), {})[str(cid)] = last
+    return out
+
+
+def account_domains(conn: Connection, account_ids: Iterable[int]) -> dict[int, tuple[str, Any]]:
+    """{account id: (domain, owner attribute)}."""
+    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes)
+                        .where(accounts.c.id.in_(list(set(account_ids)))))
+    return {int(i): (str(d), (a or {}).get("owner")) for i, d, a in rows}
+
+
+def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:
+    """When each account's owner was last alerted about engagement."""
+    rows = conn.execute(sa.select(audit_log.c.subject, sa.func.max(audit_log.c.at))
+                        .where(audit_log.c.action == "account.engaged",
+                               audit_log.c.subject.in_(list(set(domains))))
+                        .group_by(audit_log.c.subject))
+    return {str(s): t for s, t in rows}
+
+
+def record_alert(conn: Connection, domain: str, detail: Mapping[str, Any], at: datetime) -> None:
+    conn.execute(audit_log.insert().values(at=at, actor="mql", action="account.engaged",
+                                           subject=domain, detail=dict(detail)))
