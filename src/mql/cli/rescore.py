@@ -64,12 +64,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def rescore(
-        model: ModelOpt,
-        events: Annotated[Path, typer.Option("--events", "-e", help="Events: CSV, JSONL or "
-                                                                     "Parquet.")],
-        contacts: Annotated[Path, typer.Option("--contacts", "-c", help="Contacts file.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scores "
                                                                "(Spark: a folder).")],
+        model: Annotated[Path | None, typer.Option(
+            "--model", "-m", help="The model file (YAML); with --db, default: the store's "
+            "active model.")] = None,
+        events: Annotated[Path | None, typer.Option(
+            "--events", "-e", help="Events: CSV, JSONL or Parquet.")] = None,
+        contacts: Annotated[Path | None, typer.Option(
+            "--contacts", "-c", help="Contacts file.")] = None,
+        db: Annotated[str | None, typer.Option(
+            "--db", help="Read contacts, accounts and events from this store instead of "
+            "files (e.g. sqlite:///.mql/mql.db or postgresql://...).")] = None,
         accounts: Annotated[Path | None, typer.Option("--accounts", "-a",
                                                       help="Accounts file.")] = None,
         engine: EngineOpt = EngineName.duckdb,
@@ -84,10 +90,18 @@ def register(app: typer.Typer) -> None:
         try:
             times = _as_of(as_of, daily)
             with err.status("rescoring ...") as status:
-                run = service.rescore_files(
-                    model, events=events, contacts=contacts, accounts=accounts, out=out,
-                    as_of=times, engine=engine.value, fmt=fmt.value,
-                    progress=lambda step: status.update(f"{step} ..."))
+                tell = lambda step: status.update(f"{step} ...")  # noqa: E731
+                if db is not None:
+                    run = service.rescore_store(db, out=out, as_of=times, model_path=model,
+                                                engine=engine.value, fmt=fmt.value,
+                                                progress=tell)
+                elif model is None or events is None or contacts is None:
+                    raise ConfigError("give --model, --events and --contacts, or --db to "
+                                      "read a store")
+                else:
+                    run = service.rescore_files(
+                        model, events=events, contacts=contacts, accounts=accounts, out=out,
+                        as_of=times, engine=engine.value, fmt=fmt.value, progress=tell)
         except MQLError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None

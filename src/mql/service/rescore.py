@@ -6,6 +6,7 @@ streaming scoring), hands the events file to the engine as is, and writes the re
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +19,15 @@ from mql.batch.engines import Inputs, OutputFormat, Summary, connect
 from mql.batch.sql import Dialect
 from mql.errors import ConfigError
 from mql.ingest.files import Rejected, load
+from mql.ingest.formats import EVENT_COLUMNS, event_to_row
+from mql.ingest.writers import Column, open_writer
 from mql.model.spec import Model
+from mql.service import state as states
 from mql.service.scoring import load_model_file
+from mql.store import export
+from mql.store.db import connect as connect_store
+from mql.store.db import translate_errors
+from mql.store.migrate import check
 
 Progress = Callable[[str], None]
 DIALECTS: dict[str, Dialect] = {"duckdb": "duckdb", "spark": "spark"}
@@ -81,3 +89,49 @@ def compiled_sql(model_path: Path, *, engine: str, as_of: AsOf) -> str:
     if engine not in DIALECTS:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(DIALECTS)}")
     return to_sql(load_model_file(model_path), as_of, DIALECTS[engine], pretty=True)
+
+
+def rescore_store(
+    database_url: str,
+    *,
+    out: Path,
+    as_of: AsOf,
+    model_path: Path | None = None,
+    engine: str = "duckdb",
+    fmt: OutputFormat = "parquet",
+    progress: Progress | None = None,
+    engine_options: dict[str, Any] | None = None,
+) -> RescoreRun:
+    """Rescore the store's contacts from its events with the batch engine; the model is
+    `model_path`, or the store's active model version."""
+    if engine not in DIALECTS:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(DIALECTS)}")
+    tell = progress or (lambda step: None)
+    began = time.perf_counter()
+    db = connect_store(database_url)
+    check(db)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mql-rescore-") as scratch:
+            events_path = Path(scratch) / "events.csv"
+            tell("exporting the store's events")
+            with translate_errors("exporting the store"), db.connect() as conn:
+                if model_path is None:
+                    live = states.live_model(conn)
+                    model = live.model
+                else:
+                    model = load_model_file(model_path)
+                people = export.live_contacts(conn)
+                companies = export.all_accounts(conn)
+                with open_writer(events_path, "csv",
+                                 [Column(name) for name in EVENT_COLUMNS]) as writer:
+                    writer.write_many(event_to_row(e) for e in export.resolved_events(conn))
+            tell(f"starting {engine}")
+            runner = connect(engine, **(engine_options or {}))
+            try:
+                summary = runner.export(model, Inputs(people, companies, events_path), as_of,
+                                        out, fmt, progress=tell)
+            finally:
+                runner.close()
+    finally:
+        db.dispose()
+    return RescoreRun(model, as_of, summary, time.perf_counter() - began, out)
