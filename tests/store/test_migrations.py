@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from mql.errors import SchemaOutdated
 from mql.store import tables
@@ -15,19 +17,25 @@ from mql.store.migrate import check, current, head, upgrade
 T = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-def test_fresh_database_reaches_head_and_matches_the_schema(store_url: str) -> None:
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
     engine = connect(store_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()  # also when an assertion failed: no connection is left open
+
+
+def test_fresh_database_reaches_head_and_matches_the_schema(engine: Engine) -> None:
     assert upgrade(engine) == head()
     check(engine)
     names = set(sa.inspect(engine).get_table_names())
     assert {t.name for t in tables.metadata.sorted_tables} <= names
-    engine.dispose()
 
 
 def test_database_created_by_the_first_migration_is_upgraded_keeping_rows(
-    store_url: str,
+    engine: Engine,
 ) -> None:
-    engine = connect(store_url)
     assert upgrade(engine, "0001") == "0001"
     with pytest.raises(SchemaOutdated, match="mql migrate"):
         check(engine)
@@ -41,7 +49,6 @@ def test_database_created_by_the_first_migration_is_upgraded_keeping_rows(
             "employees": 10}
         assert conn.execute(sa.select(sa.func.count()).select_from(
             tables.ingest_checkpoints)).scalar_one() == 0
-    engine.dispose()
 
 
 def test_an_empty_database_asks_for_migrate(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -51,14 +58,12 @@ def test_an_empty_database_asks_for_migrate(tmp_path) -> None:  # type: ignore[n
         check(engine)
 
 
-def test_the_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
+def test_the_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    engine = connect(store_url)
     upgrade(engine)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = compare_metadata(context, tables.metadata)
-    engine.dispose()
     assert diff == []
