@@ -101,3 +101,8 @@ class TransitionRefused(MQLError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class Forbidden(MQLError, PermissionError):
+    """The caller may use this action but not on this object (e.g. a seller acting on a
+    lead of another team); the message names the owner and who may act."""

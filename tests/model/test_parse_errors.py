@@ -662,3 +662,8 @@ def test_merge_key_override_is_not_a_duplicate() -> None:
                      "  - {<<: *ft, name: b}")
     model = parse_model(text)
     assert [f.name for f in model.mql.fast_track] == ["a", "b"]
+
+
+def test_control_characters_are_a_model_error_not_a_crash() -> None:
+    with pytest.raises(ModelError, match="not valid YAML: unacceptable character"):
+        parse_model(BASE.replace("tiny", "ti\x07ny"), source="m.yaml")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mql import __version__
-from mql.cli import lifecycle, store, synth
+from mql.cli import api, lifecycle, store, synth
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import Format, render_decisions, render_demo, render_explanation
 from mql.clock import SystemClock
@@ -24,6 +24,7 @@ from mql.service import store as store_service
 from mql.store.db import connect
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     help="mql decides, continuously and explainably, which B2B leads and accounts are ready "
     "for sales.",
     no_args_is_help=True,
@@ -218,4 +219,5 @@ store.register(app)
 lifecycle.register(app)
 lifecycle.register_models(app)
 rescore_cli.register(app)
+api.register(app)
 synth.register(app)

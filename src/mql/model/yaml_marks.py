@@ -63,7 +63,10 @@ def load(text: str) -> Located:
     >>> doc.data, doc.values[("a", "b", 1)]
     ({'a': {'b': [1, 2]}}, Mark(line=2, column=10))
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # e.g. control characters, refused before parsing
+        raise YamlSyntaxError(str(exc).splitlines()[0], Mark(1, 1)) from None
     try:
         node = loader.get_single_node()
         if node is None:

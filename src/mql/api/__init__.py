@@ -1,0 +1,1 @@
+"""The HTTP face of mql: `create_app(settings)` builds the FastAPI application."""

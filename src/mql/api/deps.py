@@ -1,0 +1,91 @@
+"""Dependencies of the routes as `Annotated` types: the server's state and the caller.
+
+`EventSender`, `Reader`, `ModelChecker`, `ModelActivator`, `KeyAdmin`, `QuarantineAdmin` and
+`Seller` each authenticate the request (401), apply the key's rate limit (429 with
+Retry-After) and check the role (403), in that order; the route gets the `Principal`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
+from sqlalchemy.engine import Engine
+
+from mql.api.auth import MISSING, KeyCache, Permission, allowed, refusal, unknown
+from mql.api.ratelimit import RateLimiter
+from mql.api.writer import Writer
+from mql.clock import Clock
+from mql.service.keys import Principal
+from mql.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ApiState:
+    """What every request may use: settings, store engine, clock, writer, key checks."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    writer: Writer
+    keys: KeyCache
+    limiter: RateLimiter
+
+
+def _state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.mql
+    return state
+
+
+State = Annotated[ApiState, Depends(_state)]
+_basic = HTTPBasic(auto_error=False, description="Write key as the username (Segment clients)")
+_bearer = HTTPBearer(auto_error=False, description="API token: `Bearer mql_...`")
+
+
+def _principal(state: State,
+               basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+               bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+               ) -> Principal:
+    presented = bearer.credentials if bearer is not None else (
+        basic.username if basic is not None else None)
+    challenge = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
+    if not presented:
+        raise HTTPException(401, MISSING, headers=challenge)
+    principal = state.keys.principal(presented)
+    if principal is None:
+        raise HTTPException(401, unknown(presented), headers=challenge)
+    wait = state.limiter.take(principal.key_id, now=time.monotonic())
+    if wait > 0:
+        raise HTTPException(429, f"key {principal.key_id!r} sent more than "
+                            f"{state.settings.api_rate_per_second:g} requests per second; "
+                            f"retry after {wait:.2f} s",
+                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    return principal
+
+
+def requires(permission: Permission) -> Callable[..., Principal]:
+    """A dependency giving the caller if their role has `permission` (else 403)."""
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if not allowed(permission, principal.role):
+            raise HTTPException(403, refusal(permission, principal))
+        return principal
+    return check
+
+
+EventSender = Annotated[Principal, Depends(requires("collect"))]
+Reader = Annotated[Principal, Depends(requires("read"))]
+ModelChecker = Annotated[Principal, Depends(requires("models.check"))]
+ModelActivator = Annotated[Principal, Depends(requires("models.activate"))]
+KeyAdmin = Annotated[Principal, Depends(requires("keys"))]
+QuarantineAdmin = Annotated[Principal, Depends(requires("quarantine.retry"))]
+Seller = Annotated[Principal, Depends(requires("sales.act"))]

@@ -1,0 +1,103 @@
+"""Leads: one by id or email with its decision and explanation, pages of leads, lifecycle
+history, and the sales actions accept, reject, convert and reassign."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from mql.api.deps import Reader, Seller, State
+from mql.api.schemas import (
+    ERRORS,
+    AssignmentOut,
+    ConvertIn,
+    DecisionOut,
+    LeadOut,
+    LeadPageOut,
+    ReassignIn,
+    RejectIn,
+    TransitionOut,
+    lead_out,
+)
+from mql.service.api_reads import lead_page, read_lead
+from mql.service.sales_actions import accept, convert, history, reassign, reject
+
+router = APIRouter(tags=["leads"], responses=ERRORS)
+
+
+@router.get("/v1/leads/{lead}", summary="A lead with scores, grade and explanation")
+async def get_lead(lead: str, state: State, _: Reader) -> LeadOut:
+    """The lead with this contact id or email: record, lifecycle stage, decision now and
+    the rules that gave it its scores; 404 when there is none."""
+    found = await run_in_threadpool(read_lead, state.engine, lead, at=state.clock.now(),
+                                    rules=state.settings.identity_rules())
+    return lead_out(found)
+
+
+@router.get("/v1/leads", summary="Leads, MQLs first, filtered, by pages")
+async def list_leads(
+    state: State, _: Reader,
+    mql: Annotated[bool | None, Query(description="only MQLs (true) or only non-MQLs")] = None,
+    grade: Annotated[str | None, Query(max_length=10, description="e.g. A1")] = None,
+    min_score: Annotated[float | None, Query(description="total score at least")] = None,
+    max_score: Annotated[float | None, Query(description="total score at most")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, pattern="^[A-Za-z0-9_=-]+$",
+                                        description="next_cursor of the previous page")] = None,
+) -> LeadPageOut:
+    """One page of leads as of now; follow `next_cursor` until it is null."""
+    page = await run_in_threadpool(lead_page, state.engine, at=state.clock.now(), limit=limit,
+                                   cursor=cursor, mql=mql, grade=grade, min_score=min_score,
+                                   max_score=max_score)
+    return LeadPageOut(items=[DecisionOut.from_decision(d) for d in page.items],
+                       next_cursor=page.next_cursor)
+
+
+@router.get("/v1/leads/{email}/history", summary="Lifecycle history of a lead")
+async def lead_history(email: str, state: State, _: Reader) -> list[TransitionOut]:
+    """Every stage change of the lead, oldest first; 404 when there is no such lead."""
+    moves = await run_in_threadpool(history, state.engine, email,
+                                    identity=state.settings.identity_rules())
+    return [TransitionOut.model_validate(asdict(m)) for m in moves]
+
+
+@router.post("/v1/leads/{email}/accept", summary="Sales accepts the lead")
+async def accept_lead(email: str, state: State, key: Seller) -> TransitionOut:
+    """MQL -> SAL, stopping the SLA clock; 409 when the lead's stage does not allow it,
+    403 when a seller's lead is neither theirs nor open in their team."""
+    done = await run_in_threadpool(accept, state.engine, email, actor=key.actor,
+                                   now=state.clock.now(),
+                                   identity=state.settings.identity_rules(), scope=key.scope)
+    return TransitionOut.model_validate(asdict(done))
+
+
+@router.post("/v1/leads/{email}/reject", summary="Sales rejects the lead with a reason")
+async def reject_lead(email: str, body: RejectIn, state: State, key: Seller) -> TransitionOut:
+    """Back to nurture (recycled) or disqualified, by the model's reason; 409 when refused."""
+    done = await run_in_threadpool(reject, state.engine, email, reason=body.reason,
+                                   actor=key.actor, now=state.clock.now(),
+                                   identity=state.settings.identity_rules(), scope=key.scope)
+    return TransitionOut.model_validate(asdict(done))
+
+
+@router.post("/v1/leads/{email}/convert", summary="Sales moves the lead one step on")
+async def convert_lead(email: str, body: ConvertIn, state: State, key: Seller
+                       ) -> TransitionOut:
+    """SAL -> SQL -> opportunity -> customer; 409 when the stage does not allow it."""
+    done = await run_in_threadpool(convert, state.engine, email, reason=body.reason,
+                                   actor=key.actor, now=state.clock.now(),
+                                   identity=state.settings.identity_rules(), scope=key.scope)
+    return TransitionOut.model_validate(asdict(done))
+
+
+@router.post("/v1/leads/{email}/reassign", summary="Give the lead to another owner")
+async def reassign_lead(email: str, body: ReassignIn, state: State, key: Seller
+                        ) -> AssignmentOut:
+    """The open assignment with its new owner."""
+    done = await run_in_threadpool(reassign, state.engine, email, owner=body.owner,
+                                   actor=key.actor, now=state.clock.now(),
+                                   identity=state.settings.identity_rules(), scope=key.scope)
+    return AssignmentOut.model_validate(asdict(done))

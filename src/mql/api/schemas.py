@@ -1,0 +1,361 @@
+"""Bodies of the HTTP API, one schema per direction: `...In` is read from requests,
+`...Out` is written to responses. They are built from service values with `from_...`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mql.scoring.qualify import Decision
+from mql.service.api_reads import AccountView, Lead
+from mql.service.keys import CreatedKey, KeyView
+from mql.store.models import ModelVersion
+from mql.store.quarantine import QuarantinedRow
+
+
+class SegmentMessageIn(BaseModel):
+    """One Segment message (identify, track, page, screen, group, alias); other fields of
+    the Segment spec are accepted and kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str | None = None
+    messageId: str | None = Field(None, max_length=200)
+    userId: str | int | None = None
+    anonymousId: str | int | None = None
+    event: str | None = None
+    name: str | None = None
+    groupId: str | int | None = None
+    timestamp: str | None = None
+    sentAt: str | None = None
+    traits: dict[str, Any] | None = None
+    properties: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+
+
+class SegmentBatchIn(BaseModel):
+    """A Segment batch: `batch` holds the messages (each with its `type`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch: list[dict[str, Any]] = Field(max_length=10_000)
+    sentAt: str | None = None
+    context: dict[str, Any] | None = None
+
+
+class RejectedOut(BaseModel):
+    """A message that was not stored as an event: its index in the request and why."""
+
+    index: int
+    field: str | None
+    reason: str
+    quarantined: bool
+
+
+class AckOut(BaseModel):
+    """The answer to a collection request, sent after the store committed it."""
+
+    success: bool
+    received: int
+    accepted: int
+    rejected: list[RejectedOut]
+
+
+class KeyIn(BaseModel):
+    """A key to create: a write key for a source, or a token with a role for a person."""
+
+    kind: Literal["write_key", "token"]
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "marketing", "sales", "read-only"] | None = None
+    team: str | None = Field(None, max_length=100)
+
+
+class KeyOut(BaseModel):
+    """A stored key, without any secret."""
+
+    key_id: str
+    kind: str
+    role: str
+    name: str
+    team: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_view(cls, k: KeyView) -> KeyOut:
+        return cls(key_id=k.key_id, kind=k.kind, role=k.role, name=k.name, team=k.team,
+                   created_at=k.created_at, revoked_at=k.revoked_at)
+
+
+class CreatedKeyOut(BaseModel):
+    """A new key; `secret` is the whole key, shown this once."""
+
+    key_id: str
+    kind: str
+    role: str
+    name: str
+    team: str | None
+    secret: str
+
+    @classmethod
+    def from_created(cls, k: CreatedKey) -> CreatedKeyOut:
+        return cls(key_id=k.key_id, kind=k.kind, role=k.role, name=k.name, team=k.team,
+                   secret=k.secret)
+
+
+class DecisionOut(BaseModel):
+    """A lead's scores, grade and MQL verdict at `as_of`, with the reasons."""
+
+    contact: str
+    as_of: datetime
+    scores: dict[str, float]
+    grade: str | None
+    mql: bool
+    reasons: list[str]
+    qualified_until: datetime | None
+
+    @classmethod
+    def from_decision(cls, d: Decision) -> DecisionOut:
+        return cls(contact=d.contact, as_of=d.as_of, scores=dict(d.scores), grade=d.grade,
+                   mql=d.mql, reasons=[str(r) for r in d.reasons],
+                   qualified_until=d.qualified_until)
+
+
+class RuleLineOut(BaseModel):
+    """One rule's contribution: events counted, raw points, decayed sum, capped value."""
+
+    score: str
+    rule: str
+    events: int
+    points: float
+    decayed: float
+    value: float
+    note: str
+
+
+class SlaOut(BaseModel):
+    """The lead's open assignment: team, routing rule, SLA, when first touch is due, state."""
+
+    team: str | None
+    rule: str
+    sla: str | None
+    sla_due_at: datetime | None
+    status: str
+
+
+class LeadOut(BaseModel):
+    """A lead (contact) with its current decision and its explanation."""
+
+    id: int
+    email: str
+    account: str | None
+    attributes: dict[str, Any]
+    model: str | None
+    stage: str | None
+    stage_since: datetime | None
+    owner: str | None
+    sla: SlaOut | None
+    decision: DecisionOut
+    rules: list[RuleLineOut]
+    changes: list[str]
+
+
+class LeadPageOut(BaseModel):
+    """One page of leads; pass `next_cursor` as `cursor` for the next page (null: last)."""
+
+    items: list[DecisionOut]
+    next_cursor: str | None
+
+
+# the characters YAML allows in a document (YAML 1.1 "printable")
+_YAML_TEXT = r"^[\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$"
+
+
+class ModelIn(BaseModel):
+    """A model file's text (YAML, printable characters only) and the name errors cite."""
+
+    text: str = Field(min_length=1, max_length=1_000_000, pattern=_YAML_TEXT)
+    source: str = Field("model.yaml", min_length=1, max_length=200)
+
+
+class ModelCheckOut(BaseModel):
+    """A valid model file: its name."""
+
+    valid: bool
+    name: str
+
+
+class ModelVersionOut(BaseModel):
+    """A stored model version."""
+
+    id: int
+    name: str
+    version: str
+    digest: str
+    source: str | None
+    activated_at: datetime | None
+    active: bool
+
+    @classmethod
+    def from_version(cls, v: ModelVersion) -> ModelVersionOut:
+        return cls(id=v.id, name=v.name, version=v.version, digest=v.digest, source=v.source,
+                   activated_at=v.activated_at, active=v.active)
+
+
+class QuarantinedOut(BaseModel):
+    """A quarantined row: where it came from, the raw text and why it was held."""
+
+    id: int
+    kind: str
+    source: str
+    row: int
+    raw: str
+    field: str | None
+    reason: str
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, q: QuarantinedRow) -> QuarantinedOut:
+        return cls(id=q.id, kind=q.kind, source=q.source, row=q.row, raw=q.raw, field=q.field,
+                   reason=q.reason, status=q.status, created_at=q.created_at)
+
+
+class RetryIn(BaseModel):
+    """Quarantined row ids to retry; null retries every open row."""
+
+    ids: list[int] | None = None
+
+
+class RetryOut(BaseModel):
+    """Ids loaded by a retry, and those still failing with the reason."""
+
+    loaded: list[int]
+    failed: list[dict[str, Any]]
+
+
+def lead_out(lead: Lead) -> LeadOut:
+    """The response body of one lead."""
+    explanation = lead.explanation
+    return LeadOut(
+        id=lead.id, email=lead.email, account=lead.account, attributes=lead.attributes,
+        model=lead.model, stage=lead.stage, stage_since=lead.stage_since, owner=lead.owner,
+        sla=None if lead.assignment is None else SlaOut.model_validate(lead.assignment),
+        decision=DecisionOut.from_decision(explanation.decision),
+        rules=[RuleLineOut(score=r.score, rule=r.rule, events=r.events, points=r.points,
+                           decayed=r.decayed, value=r.value, note=r.note)
+               for r in explanation.rules],
+        changes=list(explanation.changes))
+
+
+class RejectIn(BaseModel):
+    """Why sales rejects the lead: one of the model's rejection reasons."""
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ConvertIn(BaseModel):
+    """An optional note on the conversion."""
+
+    reason: str | None = Field(None, max_length=200)
+
+
+class ReassignIn(BaseModel):
+    """The new owner of the lead."""
+
+    owner: str = Field(min_length=1, max_length=320)
+
+
+class TransitionOut(BaseModel):
+    """One lifecycle transition: from, to, when, why and by whom."""
+
+    email: str
+    source: str | None
+    target: str
+    at: datetime
+    cause: str
+    actor: str
+    reason: str | None
+
+
+class AssignmentOut(BaseModel):
+    """The lead's open assignment: team, owner, rule, SLA and its state."""
+
+    email: str
+    team: str | None
+    owner: str | None
+    rule: str
+    sla: str | None
+    sla_due_at: datetime | None
+    status: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: `detail` names the place, the value and the fix (a list of field
+    errors for a malformed body); `code` and `message` are what Segment clients read."""
+
+    detail: str | list[Any]
+    code: str | None = None
+    message: str | None = None
+    problems: list[str] | None = None
+
+
+_REFUSALS = {
+    400: "A parameter is invalid (e.g. a cursor that is not ours)",
+    401: "No key, or an unknown, wrong or revoked key",
+    403: "The key's role does not allow this",
+    404: "No such lead, model version, key or row",
+    409: "The lead's stage or assignment does not allow this move",
+    413: "The body is over 32 KB (one message) or 500 KB (a batch), uncompressed",
+    422: "The body is invalid; for a model, every problem as file:line:column",
+    429: "The key sent too many requests; see Retry-After",
+    503: "The store is unavailable or needs `mql migrate`; see Retry-After",
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text} for status, text in _REFUSALS.items()}
+
+
+class AccountOut(BaseModel):
+    """An account with its contacts' decisions, open MQLs and aggregate engagement."""
+
+    id: int
+    domain: str
+    attributes: dict[str, Any]
+    open_mqls: int
+    engagement: float
+    contacts: list[DecisionOut]
+
+    @classmethod
+    def from_view(cls, a: AccountView) -> AccountOut:
+        return cls(id=a.id, domain=a.domain, attributes=a.attributes, open_mqls=a.open_mqls,
+                   engagement=a.engagement,
+                   contacts=[DecisionOut.from_decision(d) for d in a.contacts])
+
+
+class DeliveryOut(BaseModel):
+    """A webhook delivery of the outbox: topic, subject, status, attempts, last error."""
+
+    id: int
+    topic: str
+    subject: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+    available_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+class DeliveryRetryIn(BaseModel):
+    """Delivery ids to send again; null retries every dead or refused one."""
+
+    ids: list[int] | None = None
+
+
+class DeliveryRetryOut(BaseModel):
+    """How many deliveries went back in line."""
+
+    retried: int

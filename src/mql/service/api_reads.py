@@ -1,0 +1,170 @@
+"""Read use cases of the HTTP API: one lead with its stage and explanation, pages of leads,
+an account with its contacts, webhook deliveries.
+
+Pages are cut by an opaque cursor: the time the first page was scored at and the sort key of
+the last lead of the previous page. Every page of a walk is scored at that same time, so
+decay between two requests cannot make a lead repeat or vanish.
+
+>>> from datetime import UTC
+>>> at = datetime(2026, 3, 2, tzinfo=UTC)
+>>> decode_cursor(encode_cursor(at, (False, -12.5, "a@b.example")))
+(datetime.datetime(2026, 3, 2, 0, 0, tzinfo=datetime.timezone.utc), (False, -12.5, 'a@b.example'))
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from mql.errors import ConfigError, NotFound
+from mql.identity.merge import IdentityRules
+from mql.scoring.explain import Explanation
+from mql.scoring.qualify import Decision
+from mql.service import lifecycle
+from mql.service.scores import explain_contact, list_scores
+from mql.service.store import find_contact
+from mql.store import accounts as account_store
+from mql.store import contacts as contact_store
+from mql.store import handoff as handoff_store
+from mql.store.db import translate_errors
+
+SortKey = tuple[bool, float, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """A lead: its stored record, lifecycle stage, the live model's name and its
+    explanation at a time."""
+
+    id: int
+    email: str
+    account: str | None
+    attributes: dict[str, Any]
+    model: str | None
+    stage: str | None
+    stage_since: datetime | None
+    owner: str | None
+    assignment: dict[str, Any] | None  # the open one: team, rule, sla, sla_due_at, status
+    explanation: Explanation
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account: its firmographics and its contacts' decisions (MQLs first)."""
+
+    id: int
+    domain: str
+    attributes: dict[str, Any]
+    contacts: list[Decision]
+
+    @property
+    def open_mqls(self) -> int:
+        """How many of its contacts qualify now."""
+        return sum(1 for d in self.contacts if d.mql)
+
+    @property
+    def engagement(self) -> float:
+        """The sum of its contacts' intent scores now."""
+        return sum(d.scores.get("intent", 0.0) for d in self.contacts)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadPage:
+    """Leads of one page, MQLs first then by total score, and the cursor of the next."""
+
+    items: list[Decision]
+    next_cursor: str | None
+
+
+def encode_cursor(at: datetime, key: SortKey) -> str:
+    """The opaque cursor text of a scoring time and a sort key."""
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), *key]).encode()).decode()
+
+
+def decode_cursor(text: str) -> tuple[datetime, SortKey]:
+    """The scoring time and sort key in a cursor; `ConfigError` when it is not one of ours."""
+    try:
+        at, done, total, email = json.loads(base64.urlsafe_b64decode(text.encode()))
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("naive time")
+        return when, (bool(done), float(total), str(email))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"cursor {text[:40]!r} is not a cursor of this API; pass the "
+                          "next_cursor of the previous page") from exc
+
+
+def _key(d: Decision) -> SortKey:
+    return (not d.mql, -d.total, d.contact)
+
+
+def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules) -> Lead:
+    """The lead with this email, or this contact id (digits), explained at `at`;
+    `NotFound` when there is none."""
+    email = lead
+    if lead.isdigit():
+        with translate_errors("reading the lead"), engine.connect() as conn:
+            found = contact_store.load_contacts(conn, [int(lead)])
+        if int(lead) not in found or found[int(lead)].merged_into is not None:
+            raise NotFound(f"no lead with id {lead}")
+        email = found[int(lead)].record.email
+    view = find_contact(engine, email, rules=rules)
+    explanation = explain_contact(engine, view.email, at=at, rules=rules)
+    with translate_errors("reading the lead's stage"), engine.connect() as conn:
+        row = handoff_store.stages(conn, [view.id]).get(view.id)
+        assignment = handoff_store.open_assignment(conn, view.id)
+    return Lead(view.id, view.email, view.account, view.attributes, view.model,
+                row.stage if row else None, row.since if row else None,
+                row.owner if row else None, assignment, explanation)
+
+
+def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:
+    """The account with this domain and its live contacts' decisions at `at`; `NotFound`
+    when there is none. (Decisions come from the scores of every contact, filtered: fine
+    for the API's single reads, not for listing accounts.)"""
+    with translate_errors("reading the account"), engine.connect() as conn:
+        found = account_store.ids_by_domain(conn, [domain.strip().lower()])
+        if not found:
+            raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
+                           "e.g. acme.example")
+        account_id = next(iter(found.values()))
+        record = account_store.load_accounts(conn, [account_id])[account_id]
+        ids = contact_store.live_contact_ids(conn, [account_id])
+        emails = {c.record.email for c in contact_store.load_contacts(conn, ids).values()}
+    decisions = [d for d in list_scores(engine, at=at) if d.contact in emails]
+    return AccountView(account_id, record.domain, dict(record.attributes), decisions)
+
+
+def deliveries(engine: Engine, *, status: str | None) -> list[dict[str, Any]]:
+    """Webhook deliveries (of one status: pending, delivered, dead, refused), oldest first."""
+    return lifecycle.outbox(engine, status)
+
+
+def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = None,
+              mql: bool | None = None, grade: str | None = None, min_score: float | None = None,
+              max_score: float | None = None) -> LeadPage:
+    """Leads as of `at` (the first page's time when `cursor` is given) that pass the
+    filters, `limit` at most, after `cursor`."""
+    after: SortKey | None = None
+    if cursor:
+        at, after = decode_cursor(cursor)
+    items: list[Decision] = []
+    for d in list_scores(engine, at=at, mql_only=mql is True):
+        if after is not None and _key(d) <= after:
+            continue
+        if (mql is False and d.mql) or (grade is not None and d.grade != grade):
+            continue
+        if (min_score is not None and d.total < min_score) or (
+                max_score is not None and d.total > max_score):
+            continue
+        items.append(d)
+        if len(items) > limit:
+            break
+    more = len(items) > limit
+    items = items[:limit]
+    return LeadPage(items, encode_cursor(at, _key(items[-1])) if more and items else None)

@@ -1,0 +1,102 @@
+"""Sales actions of the HTTP API: accept, reject, convert, reassign a lead, each followed by
+its line in the audit log (who, what, when). The moves themselves are
+`mql.service.lifecycle`'s; `NotFound` and `TransitionRefused` come from there.
+
+A seller's `Scope` limits them to the leads they own and the open leads of their team
+(`Forbidden` otherwise); admins act on any lead (scope None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from mql.errors import Forbidden
+from mql.identity.merge import IdentityRules
+from mql.identity.normalize import clean_email
+from mql.service import lifecycle
+from mql.service.keys import Scope, record_action
+from mql.service.lifecycle import AssignmentView, TransitionView
+from mql.service.resolve import find_by_email
+from mql.store import handoff as handoff_store
+from mql.store.db import translate_errors
+
+
+def check_scope(engine: Engine, email: str, scope: Scope | None, identity: IdentityRules
+                ) -> None:
+    """Nothing when `scope` reaches the lead (or the lead does not exist: the action then
+    says NotFound); `Forbidden` naming the owner and team otherwise."""
+    if scope is None:
+        return
+    try:
+        clean = clean_email(email)
+    except ValueError:
+        return
+    with translate_errors("checking the lead's owner"), engine.connect() as conn:
+        found = find_by_email(conn, [clean], identity)
+        if clean not in found:
+            return
+        cid = found[clean]
+        row = handoff_store.stages(conn, [cid]).get(cid)
+        assignment = handoff_store.open_assignment(conn, cid)
+    owner = row.owner if row is not None else None
+    team = assignment["team"] if assignment is not None else None
+    if owner == scope.name or (scope.team is not None and team == scope.team):
+        return
+    raise Forbidden(f"{email} is owned by {owner or 'nobody'} (open assignment team "
+                    f"{team or '-'}); a sales token acts on its own leads and its team's "
+                    f"({scope.team or 'no team'}) open leads; an admin can reassign it")
+
+
+def _audit(engine: Engine, actor: str, action: str, email: str, done: Any,
+           now: datetime) -> None:
+    detail = {k: (v.isoformat() if isinstance(v, datetime) else v)
+              for k, v in asdict(done).items()}
+    record_action(engine, actor=actor, action=action, subject=email, detail=detail, now=now)
+
+
+def accept(engine: Engine, email: str, *, actor: str, now: datetime,
+           identity: IdentityRules, scope: Scope | None = None) -> TransitionView:
+    """Sales accepts the lead (MQL -> SAL); the stored transition."""
+    check_scope(engine, email, scope, identity)
+    done = lifecycle.accept(engine, email, actor=actor, now=now, identity=identity)
+    _audit(engine, actor, "lead.accept", email, done, now)
+    return done
+
+
+def reject(engine: Engine, email: str, *, reason: str, actor: str, now: datetime,
+           identity: IdentityRules, scope: Scope | None = None) -> TransitionView:
+    """Sales rejects the lead with one of the model's reasons; the stored transition."""
+    check_scope(engine, email, scope, identity)
+    done = lifecycle.reject(engine, email, reason=reason, actor=actor, now=now,
+                            identity=identity)
+    _audit(engine, actor, "lead.reject", email, done, now)
+    return done
+
+
+def convert(engine: Engine, email: str, *, actor: str, now: datetime, reason: str | None,
+            identity: IdentityRules, scope: Scope | None = None) -> TransitionView:
+    """Sales moves the lead one step on (SAL -> SQL -> opportunity -> customer)."""
+    check_scope(engine, email, scope, identity)
+    done = lifecycle.convert(engine, email, actor=actor, now=now, reason=reason,
+                             identity=identity)
+    _audit(engine, actor, "lead.convert", email, done, now)
+    return done
+
+
+def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetime,
+             identity: IdentityRules, scope: Scope | None = None) -> AssignmentView:
+    """Give the lead to `owner`; the open assignment after the change."""
+    check_scope(engine, email, scope, identity)
+    done = lifecycle.reassign(engine, email, owner=owner, actor=actor, now=now,
+                              identity=identity)
+    _audit(engine, actor, "lead.reassign", email, done, now)
+    return done
+
+
+def history(engine: Engine, email: str, *, identity: IdentityRules) -> list[TransitionView]:
+    """Every lifecycle transition of the lead, oldest first."""
+    return lifecycle.history(engine, email, identity=identity)

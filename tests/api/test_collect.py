@@ -1,0 +1,158 @@
+"""Segment-shaped collection through a real server: acks after commit, quarantine of bad
+messages, idempotent retries, gzip bodies and the 32 KB / 500 KB limits."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from mql.store.db import connect
+from mql.store.tables import events
+from tests.api.conftest import Server
+
+
+def _track(email: str, event: str = "Demo Requested", **extra: Any) -> dict[str, Any]:
+    return {"type": "track", "messageId": str(uuid.uuid4()), "userId": email, "event": event,
+            "timestamp": "2026-03-01T09:00:00Z", "properties": {"plan": "pro"}, **extra}
+
+
+def _events_with(database_url: str, message_ids: list[str]) -> int:
+    engine = connect(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(events)
+                                    .where(events.c.event_id.in_(message_ids))).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_track_is_acknowledged_after_it_is_stored_and_the_lead_reads_back(
+        server: Server) -> None:
+    message = _track("ada@acme.example")
+    with server.client("writer") as c:
+        answer = c.post("/v1/track", json=message)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"success": True, "received": 1, "accepted": 1, "rejected": []}
+    assert _events_with(server.database_url, [message["messageId"]]) == 1
+    identify = {"messageId": str(uuid.uuid4()), "userId": "ada@acme.example",
+                "traits": {"email": "ada@acme.example", "title": "VP Marketing"},
+                "timestamp": "2026-03-01T08:00:00Z"}
+    with server.client("writer") as c:
+        assert c.post("/v1/identify", json=identify).status_code == 200
+    with server.client("read-only") as c:
+        lead = c.get("/v1/leads/ada@acme.example")
+    assert lead.status_code == 200, lead.text
+    assert lead.json()["email"] == "ada@acme.example"
+    assert "decision" in lead.json()
+
+
+def test_a_batch_stores_valid_messages_and_quarantines_invalid_ones_with_reasons(
+        server: Server) -> None:
+    good = [_track("bob@acme.example"), _track("bob@acme.example", "Pricing Viewed")]
+    bad = {"type": "track", "userId": "bob@acme.example", "event": "x",
+           "timestamp": "2026-03-01T09:00:00Z"}  # no messageId
+    with server.client("writer") as c:
+        answer = c.post("/v1/batch", json={"batch": [good[0], bad, good[1]],
+                                           "sentAt": "2026-03-01T09:00:01Z"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["received"], body["accepted"]) == (3, 2)
+    [rejected] = body["rejected"]
+    assert rejected["index"] == 1 and rejected["field"] == "messageId"
+    assert rejected["quarantined"] is True and "event id" in rejected["reason"]
+    assert _events_with(server.database_url, [m["messageId"] for m in good]) == 2
+    with server.client("read-only") as c:
+        held = c.get("/v1/quarantine").json()
+    [row] = [q for q in held if q["field"] == "messageId" and q["source"] == "website"]
+    with server.client("admin") as c:
+        retried = c.post("/v1/quarantine/retry", json={"ids": [row["id"]]})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["loaded"] == [] and retried.json()["failed"][0]["id"] == row["id"]
+
+
+def test_a_retried_batch_is_not_counted_twice(server: Server) -> None:
+    batch = {"batch": [_track("cy@acme.example"), _track("cy@acme.example", "Webinar")]}
+    with server.client("writer") as c:
+        first = c.post("/v1/import", json=batch)
+        again = c.post("/v1/import", json=batch)
+    assert first.status_code == again.status_code == 200
+    ids = [m["messageId"] for m in batch["batch"]]
+    assert _events_with(server.database_url, ids) == 2
+
+
+def test_gzip_bodies_are_accepted(server: Server) -> None:
+    message = _track("dee@acme.example")
+    body = gzip.compress(json.dumps({"batch": [message]}).encode())
+    with server.client("writer") as c:
+        answer = c.post("/v1/batch", content=body, headers={
+            "Content-Encoding": "gzip", "Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    assert _events_with(server.database_url, [message["messageId"]]) == 1
+
+
+def test_a_message_over_32_kb_is_refused_with_the_limit_named(server: Server) -> None:
+    message = _track("eve@acme.example", properties={"blob": "x" * 33_000})
+    with server.client("writer") as c:
+        answer = c.post("/v1/track", json=message)
+    assert answer.status_code == 413
+    assert "32 KB" in answer.json()["detail"]
+    assert _events_with(server.database_url, [message["messageId"]]) == 0
+
+
+def test_a_batch_over_500_kb_is_refused_even_when_gzip_makes_it_small(server: Server) -> None:
+    batch = {"batch": [_track("fay@acme.example", properties={"blob": "y" * 20_000})
+                       for _ in range(30)]}
+    body = gzip.compress(json.dumps(batch).encode())
+    assert len(body) < 100_000
+    with server.client("writer") as c:
+        answer = c.post("/v1/batch", content=body, headers={
+            "Content-Encoding": "gzip", "Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert "500 KB" in answer.json()["detail"]
+
+
+def test_an_oversized_message_inside_a_batch_is_rejected_and_the_rest_lands(
+        server: Server) -> None:
+    big = _track("gus@acme.example", properties={"blob": "z" * 40_000})
+    small = _track("gus@acme.example")
+    with server.client("writer") as c:
+        answer = c.post("/v1/batch", json={"batch": [big, small]})
+    assert answer.status_code == 200, answer.text
+    [rejected] = answer.json()["rejected"]
+    assert rejected["index"] == 0 and "32 KB" in rejected["reason"]
+    assert _events_with(server.database_url, [small["messageId"]]) == 1
+
+
+def test_collection_without_a_key_or_with_a_token_is_refused_clearly(server: Server) -> None:
+    with server.client() as c:
+        anonymous = c.post("/v1/track", json=_track("hal@acme.example"))
+    assert anonymous.status_code == 401
+    assert "HTTP Basic username" in anonymous.json()["detail"]
+    with server.client("admin") as c:
+        token = c.post("/v1/track", json=_track("hal@acme.example"))
+    assert token.status_code == 403
+    assert "write key" in token.json()["detail"]
+    with httpx.Client(base_url=server.url, auth=("mql_000000000000_nope", "")) as c:
+        wrong = c.post("/v1/track", json=_track("hal@acme.example"))
+    assert wrong.status_code == 401
+    assert "unknown, wrong or revoked" in wrong.json()["detail"]
+
+
+def test_the_same_batch_sent_concurrently_lands_once(server: Server) -> None:
+    batch = {"batch": [_track("ivy@acme.example", f"Step {n}") for n in range(20)]}
+
+    def send(_: int) -> int:
+        with server.client("writer") as c:
+            return c.post("/v1/batch", json=batch).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(8)))
+    assert statuses == [200] * 8
+    ids = [m["messageId"] for m in batch["batch"]]
+    assert _events_with(server.database_url, ids) == 20
