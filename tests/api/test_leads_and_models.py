@@ -161,11 +161,15 @@ def test_a_model_is_uploaded_listed_and_activated_by_an_admin(server: Server) ->
     version = uploaded.json()
     assert version["active"] is False
     with server.client("admin") as c:
+        dry = c.post(f"/v1/models/{version['id']}/activate", params={"dry_run": "true"})
+        still = c.get("/v1/models").json()
         activated = c.post(f"/v1/models/{version['id']}/activate")
         listed = c.get("/v1/models").json()
         unknown = c.post("/v1/models/99999/activate")
-    assert activated.status_code == 200 and activated.json()["active"] is True
+    assert activated.status_code == 200 and activated.json()["version"]["active"] is True
     assert [v["id"] for v in listed if v["active"]] == [version["id"]]
+    assert dry.status_code == 200 and dry.json()["dry_run"] is True
+    assert version["id"] not in [v["id"] for v in still if v["active"]]
     assert unknown.status_code == 404
     assert {"model.upload", "model.activate"} <= set(_audit(server))
 

@@ -205,6 +205,17 @@ class ModelVersionOut(BaseModel):
                    activated_at=v.activated_at, active=v.active)
 
 
+class ActivationOut(BaseModel):
+    """What activating a version did, or would do in a dry run: contacts it newly
+    qualifies (listed first), contacts it stops qualifying, transitions recorded."""
+
+    version: ModelVersionOut
+    dry_run: bool
+    newly_qualified: list[str]
+    no_longer_qualified: list[str]
+    transitions: int
+
+
 class QuarantinedOut(BaseModel):
     """A quarantined row: where it came from, the raw text and why it was held."""
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from mql.model.parse import parse_model
-from mql.service import state as states
+from mql.service import store as store_service
+from mql.service.store import Activation
 from mql.store import contacts as contact_store
 from mql.store import merges as merge_store
 from mql.store import models as model_store
@@ -50,22 +51,14 @@ def model_versions(engine: Engine) -> list[ModelVersion]:
         return model_store.versions(conn)
 
 
-def activate_version(engine: Engine, version_id: int, *, actor: str, now: datetime
-                     ) -> ModelVersion:
-    """Make a stored version live and re-derive every contact under it; `NotFound` for an
-    unknown id. The previous version's scores stay stored."""
-    check(engine)
-    with translate_errors("activating the model"), engine.begin() as conn:
-        model_store.activate(conn, version_id, now=now)
-        live = states.live_model(conn)
-        ids = contact_store.live_contact_ids(conn)
-        for start in range(0, len(ids), 1000):
-            part = ids[start:start + 1000]
-            states.score_contacts(conn, live, states.rederive_contacts(conn, live, part),
-                                  now=now)
-        merge_store.audit(conn, actor, "model.activate", str(version_id),
-                          {"name": live.model.name}, now=now)
-        return next(v for v in model_store.versions(conn) if v.id == version_id)
+def activate_version(engine: Engine, version_id: int, *, actor: str, now: datetime,
+                     dry_run: bool = False) -> tuple[ModelVersion, Activation]:
+    """Make a stored version live (or dry-run it); the version and what changed."""
+    done = store_service.activate_version(engine, version_id, now=now, dry_run=dry_run,
+                                          actor=actor)
+    with translate_errors("reading model versions"), engine.connect() as conn:
+        version = next(v for v in model_store.versions(conn) if v.id == version_id)
+    return version, done
 
 
 def check_model(text: str, *, source: str) -> str:

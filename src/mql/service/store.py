@@ -89,23 +89,32 @@ class Activation:
 
 def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool = False
                    ) -> Activation:
-    """Store the model in `path` as a version and make it live; every contact's state is
-    re-derived from its ledger under the new model (the previous version's scores stay).
-
-    The transitions it causes are recorded with cause `model_change`; the contacts it
-    newly qualifies are listed first. A dry run does all of it and rolls it back, so
-    sales is never flooded by surprise."""
+    """Store the model in `path` as a version and make it live (see `activate_version`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such model file") from None
     model = parse_model(text, source=str(path))
     check(engine)
+    with translate_errors("storing the model"), engine.begin() as conn:
+        version_id = model_store.save_version(conn, model.name, model.version or "", text,
+                                              source=str(path), now=now)
+    return activate_version(engine, version_id, now=now, dry_run=dry_run)
+
+
+def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run: bool = False,
+                     actor: str = "cli") -> Activation:
+    """Make a stored version live: every contact's state is re-derived from its ledger
+    under it (the previous version's scores stay), the transitions it causes are recorded
+    with cause `model_change`, and the contacts it newly qualifies are listed first. A dry
+    run does all of it and rolls it back, so sales is never flooded by surprise.
+    `NotFound` for an unknown version."""
+    check(engine)
     with translate_errors("activating the model"), engine.connect() as conn:
         transaction = conn.begin()
         try:
-            version_id = model_store.save_version(conn, model.name, model.version or "", text,
-                                                  source=str(path), now=now)
+            if not any(v.id == version_id for v in model_store.versions(conn)):
+                raise NotFound(f"no model version {version_id}")
             model_store.activate(conn, version_id, now=now)
             live = states.live_model(conn)
             ids = contact_store.live_contact_ids(conn)
@@ -129,6 +138,10 @@ def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool =
                 handoff_store.history_count(conn) - history_before,
                 dry_run,
             )
+            if not dry_run:
+                merge_store.audit(conn, actor, "model.activate", str(version_id),
+                                  {"name": live.model.name,
+                                   "transitions": activation.transitions}, now=now)
         except BaseException:
             transaction.rollback()
             raise

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import ModelActivator, ModelChecker, Reader, State
-from mql.api.schemas import ERRORS, ModelCheckOut, ModelIn, ModelVersionOut
+from mql.api.schemas import ERRORS, ActivationOut, ModelCheckOut, ModelIn, ModelVersionOut
 from mql.service.model_versions import activate_version, check_model, model_versions, upload_model
 
 router = APIRouter(tags=["models"], responses=ERRORS)
@@ -37,8 +39,17 @@ async def versions(state: State, _: Reader) -> list[ModelVersionOut]:
 
 
 @router.post("/v1/models/{version_id}/activate", summary="Activate a model version")
-async def activate(version_id: int, state: State, key: ModelActivator) -> ModelVersionOut:
-    """Make the version live and rescore every contact under it; 404 for an unknown id."""
-    done = await run_in_threadpool(activate_version, state.engine, version_id,
-                                   actor=key.actor, now=state.clock.now())
-    return ModelVersionOut.from_version(done)
+async def activate(
+    version_id: int, state: State, key: ModelActivator,
+    dry_run: Annotated[bool, Query(description="show what would change; change nothing")]
+    = False,
+) -> ActivationOut:
+    """Make the version live and rescore every contact under it (or, with `dry_run`, show
+    who it would newly qualify and change nothing); 404 for an unknown id."""
+    version, done = await run_in_threadpool(activate_version, state.engine, version_id,
+                                            actor=key.actor, now=state.clock.now(),
+                                            dry_run=dry_run)
+    return ActivationOut(version=ModelVersionOut.from_version(version), dry_run=done.dry_run,
+                         newly_qualified=done.newly_qualified,
+                         no_longer_qualified=done.no_longer_qualified,
+                         transitions=done.transitions)
