@@ -188,3 +188,36 @@ def test_a_seller_acts_only_on_their_own_or_their_teams_open_leads(server: Serve
         assert c.post("/v1/leads/uma@scope.example/accept").status_code == 200
     with server.client("admin") as admin:  # admins reach every lead
         assert admin.post("/v1/leads/uma@scope.example/convert", json={}).status_code == 200
+
+
+def test_leads_filter_by_stage_owner_account_and_qualified_since(server: Server) -> None:
+    _hand_raiser(server, "fay@filters.example")
+    with server.client("read-only") as c:
+        mqls = c.get("/v1/leads", params={"stage": "mql", "limit": 500}).json()["items"]
+        here = c.get("/v1/leads", params={"account": "filters.example"}).json()["items"]
+        since = c.get("/v1/leads", params={"qualified_since": "2000-01-01T00:00:00Z",
+                                           "limit": 500}).json()["items"]
+        future = c.get("/v1/leads", params={"qualified_since": "2999-01-01T00:00:00Z"})
+        nobody = c.get("/v1/leads", params={"owner": "no.such.seller"}).json()["items"]
+        lead = c.get("/v1/leads/fay@filters.example").json()
+    assert "fay@filters.example" in [d["contact"] for d in mqls]
+    assert [d["contact"] for d in here] == ["fay@filters.example"]
+    assert "fay@filters.example" in [d["contact"] for d in since]
+    assert future.json()["items"] == []
+    assert nobody == []
+    owner = lead.get("owner")
+    if owner:
+        with server.client("read-only") as c:
+            mine = c.get("/v1/leads", params={"owner": owner, "limit": 500}).json()["items"]
+        assert "fay@filters.example" in [d["contact"] for d in mine]
+
+
+def test_a_lead_has_a_day_by_day_score_history(server: Server) -> None:
+    _hand_raiser(server, "hal@history.example")
+    with server.client("read-only") as c:
+        points = c.get("/v1/leads/hal@history.example/scores", params={"days": 3}).json()
+        missing = c.get("/v1/leads/nobody@history.example/scores")
+    assert len(points) in (3, 4)
+    assert points[-1]["mql"] is True
+    assert [p["as_of"] for p in points] == sorted(p["as_of"] for p in points)
+    assert missing.status_code == 404

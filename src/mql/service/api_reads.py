@@ -14,9 +14,10 @@ decay between two requests cannot make a lead repeat or vanish.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -25,11 +26,14 @@ from mql.errors import ConfigError, NotFound
 from mql.identity.merge import IdentityRules
 from mql.scoring.explain import Explanation
 from mql.scoring.qualify import Decision
+from mql.scoring.scorer import score
 from mql.service import lifecycle
+from mql.service import state as states
 from mql.service.scores import explain_contact, list_scores
 from mql.service.store import find_contact
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
+from mql.store import events as event_store
 from mql.store import handoff as handoff_store
 from mql.store.db import translate_errors
 
@@ -147,14 +151,30 @@ def deliveries(engine: Engine, *, status: str | None) -> list[dict[str, Any]]:
 
 def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = None,
               mql: bool | None = None, grade: str | None = None, min_score: float | None = None,
-              max_score: float | None = None) -> LeadPage:
+              max_score: float | None = None, stage: str | None = None,
+              owner: str | None = None, account: str | None = None,
+              qualified_since: datetime | None = None) -> LeadPage:
     """Leads as of `at` (the first page's time when `cursor` is given) that pass the
-    filters, `limit` at most, after `cursor`."""
+    filters, `limit` at most, after `cursor`. `qualified_since` keeps MQLs that entered
+    the MQL stage at or after that time."""
     after: SortKey | None = None
     if cursor:
         at, after = decode_cursor(cursor)
+    facts: dict[str, handoff_store.LeadFacts] = {}
+    if stage or owner or account or qualified_since:
+        with translate_errors("reading leads"), engine.connect() as conn:
+            facts = handoff_store.lead_facts(conn)
+    blank = handoff_store.LeadFacts(None, None, None, None)
     items: list[Decision] = []
     for d in list_scores(engine, at=at, mql_only=mql is True):
+        f = facts.get(d.contact, blank)
+        if (stage is not None and (f.stage or "captured") != stage) or (
+                owner is not None and f.owner != owner) or (
+                account is not None and f.account != account.strip().lower()):
+            continue
+        if qualified_since is not None and not (
+                f.stage == "mql" and f.since is not None and f.since >= qualified_since):
+            continue
         if after is not None and _key(d) <= after:
             continue
         if (mql is False and d.mql) or (grade is not None and d.grade != grade):
@@ -168,3 +188,26 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
     more = len(items) > limit
     items = items[:limit]
     return LeadPage(items, encode_cursor(at, _key(items[-1])) if more and items else None)
+
+
+def lead_score_history(engine: Engine, email: str, *, at: datetime, days: int,
+                       rules: IdentityRules) -> list[Decision]:
+    """The lead's decision at midnight UTC of each of the last `days` days and at `at`,
+    replayed exactly from its own and its account's events under the active model."""
+    view = find_contact(engine, email, rules=rules)
+    with translate_errors("reading a score history"), engine.connect() as conn:
+        live = states.live_model(conn)
+        stored = contact_store.load_contacts(conn, [view.id])[view.id]
+        record = stored.record
+        account = (account_store.load_accounts(conn, [stored.account_id]).get(stored.account_id)
+                   if stored.account_id else None)
+        own = [dataclasses.replace(e, contact=record.email)
+               for e in event_store.events_of_contacts(conn, [view.id]).get(view.id, [])]
+        shared = (event_store.events_of_accounts(conn, [stored.account_id]).get(
+            stored.account_id, []) if stored.account_id and live.account_level else [])
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    times = [midnight - timedelta(days=k) for k in range(days - 1, -1, -1)]
+    times = [t for t in times if t < at] + [at]
+    history = [*own, *shared]  # own events first: a shared copy of one is a duplicate id
+    return [score(live.model, [record], [account] if account else [], history, at=t)[0]
+            for t in times]

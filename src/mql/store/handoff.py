@@ -315,3 +315,20 @@ def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]
 def record_alert(conn: Connection, domain: str, detail: Mapping[str, Any], at: datetime) -> None:
     conn.execute(audit_log.insert().values(at=at, actor="mql", action="account.engaged",
                                            subject=domain, detail=dict(detail)))
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFacts:
+    stage: str | None
+    since: datetime | None
+    owner: str | None
+    account: str | None
+
+
+def lead_facts(conn: Connection) -> dict[str, LeadFacts]:
+    """Stage, since when, owner and account domain of every live contact, by email."""
+    rows = conn.execute(sa.select(contacts.c.email, contacts.c.lifecycle_stage,
+                                  contacts.c.stage_since, contacts.c.owner,
+                                  contacts.c.account_domain)
+                        .where(contacts.c.merged_into.is_(None)))
+    return {str(e): LeadFacts(s, t, o, d) for e, s, t, o, d in rows}

@@ -4,6 +4,7 @@ history, and the sales actions accept, reject, convert and reassign."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -22,7 +23,7 @@ from mql.api.schemas import (
     TransitionOut,
     lead_out,
 )
-from mql.service.api_reads import lead_page, read_lead
+from mql.service.api_reads import lead_page, lead_score_history, read_lead
 from mql.service.sales_actions import accept, convert, history, reassign, reject
 
 router = APIRouter(tags=["leads"], responses=ERRORS)
@@ -44,6 +45,12 @@ async def list_leads(
     grade: Annotated[str | None, Query(max_length=10, description="e.g. A1")] = None,
     min_score: Annotated[float | None, Query(description="total score at least")] = None,
     max_score: Annotated[float | None, Query(description="total score at most")] = None,
+    stage: Annotated[str | None, Query(max_length=40, description="lifecycle stage, e.g. mql")]
+    = None,
+    owner: Annotated[str | None, Query(max_length=320, description="the owning seller")] = None,
+    account: Annotated[str | None, Query(max_length=255, description="account domain")] = None,
+    qualified_since: Annotated[datetime | None, Query(
+        description="MQLs that entered the MQL stage at or after this time")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, pattern="^[A-Za-z0-9_=-]+$",
                                         description="next_cursor of the previous page")] = None,
@@ -51,9 +58,29 @@ async def list_leads(
     """One page of leads as of now; follow `next_cursor` until it is null."""
     page = await run_in_threadpool(lead_page, state.engine, at=state.clock.now(), limit=limit,
                                    cursor=cursor, mql=mql, grade=grade, min_score=min_score,
-                                   max_score=max_score)
+                                   max_score=max_score, stage=stage, owner=owner,
+                                   account=account, qualified_since=_utc(qualified_since))
     return LeadPageOut(items=[DecisionOut.from_decision(d) for d in page.items],
                        next_cursor=page.next_cursor)
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    if t is None:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+@router.get("/v1/leads/{email}/scores", summary="Score history of a lead, day by day")
+async def score_history(
+    email: str, state: State, _: Reader,
+    days: Annotated[int, Query(ge=1, le=366, description="how many days back")] = 30,
+) -> list[DecisionOut]:
+    """The lead's scores, grade and verdict at midnight UTC of each of the last `days`
+    days and now, replayed exactly from its events."""
+    now = state.clock.now()
+    points = await run_in_threadpool(lead_score_history, state.engine, email,
+                                     at=now, days=days, rules=state.settings.identity_rules())
+    return [DecisionOut.from_decision(d) for d in points]
 
 
 @router.get("/v1/leads/{email}/history", summary="Lifecycle history of a lead")
