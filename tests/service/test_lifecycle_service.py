@@ -207,3 +207,12 @@ def test_an_account_owner_is_alerted_once_when_several_contacts_engage(store: En
     alerts = [r for r in lifecycle.outbox(store) if r["topic"] == "account.engaged"]
     assert len(alerts) == 1  # the third contact triggers it; the fourth is in the quiet period
     assert alerts[0]["payload"]["data"]["contacts"] == 3
+
+
+def test_an_accepted_lead_can_still_be_reassigned(store: Engine) -> None:
+    _load(store, _demo())
+    lifecycle.accept(store, JANE.email, actor="dana.ross", now=NOW + timedelta(minutes=5))
+    view = lifecycle.reassign(store, JANE.email, owner="li.wei", actor="manager",
+                              now=NOW + timedelta(hours=1))
+    assert view.owner == "li.wei"
+    assert _assignment(store)["owner"] == "li.wei"

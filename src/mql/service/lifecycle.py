@@ -127,9 +127,9 @@ def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetim
     """Give the lead to `owner` (kept on the open assignment, with who did it)."""
     with translate_errors("reassigning a lead"), engine.begin() as conn:
         cid = _contact_id(conn, email, identity or IdentityRules())
-        current = store.open_assignment(conn, cid)
+        current = store.open_assignment(conn, cid, touched=True)
         if current is None:
-            raise TransitionRefused(f"{email} has no open assignment to reassign",
+            raise TransitionRefused(f"{email} has no assignment to reassign",
                                     reason="not_assigned")
         store.update_assignment(conn, current["id"], owner=owner,
                                 reason=f"reassigned by {actor} at {now.isoformat()}")

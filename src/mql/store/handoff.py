@@ -111,11 +111,14 @@ def next_due(conn: Connection) -> datetime | None:
 
 # -- assignments and routing ---------------------------------------------------------------
 
-def open_assignment(conn: Connection, contact_id: int) -> dict[str, Any] | None:
+def open_assignment(conn: Connection, contact_id: int, *, touched: bool = False
+                    ) -> dict[str, Any] | None:
+    """The contact's newest untouched assignment (with `touched`: also met or late ones,
+    i.e. any that is not closed)."""
+    statuses = ("open", "breached", "escalated") + (("met", "late") if touched else ())
     row = conn.execute(assignments.select().where(
         assignments.c.contact_id == contact_id,
-        assignments.c.status.in_(("open", "breached", "escalated"))).order_by(
-        assignments.c.id.desc()).limit(1)).first()
+        assignments.c.status.in_(statuses)).order_by(assignments.c.id.desc()).limit(1)).first()
     return None if row is None else dict(row._mapping)
 
 
