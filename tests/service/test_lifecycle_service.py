@@ -216,3 +216,15 @@ def test_an_accepted_lead_can_still_be_reassigned(store: Engine) -> None:
                               now=NOW + timedelta(hours=1))
     assert view.owner == "li.wei"
     assert _assignment(store)["owner"] == "li.wei"
+
+
+def test_every_sales_action_leaves_its_audit_line(store: Engine) -> None:
+    from mql.store.merges import audit_lines  # noqa: PLC0415
+
+    _load(store, _demo())
+    lifecycle.accept(store, JANE.email, actor="dana.ross", now=NOW + timedelta(minutes=5))
+    lifecycle.reassign(store, JANE.email, owner="li.wei", actor="manager", now=NOW)
+    with store.connect() as conn:
+        lines = [(a["action"], a["actor"]) for a in audit_lines(conn)]
+    assert ("lead.accept", "dana.ross") in lines
+    assert ("lead.reassign", "manager") in lines

@@ -7,6 +7,7 @@ outbox; every part claims its rows, so several workers can share one PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from mql.service import state as states
 from mql.service.handoff import record, stage_of
 from mql.service.resolve import find_by_email
 from mql.store import handoff as store
+from mql.store import merges as merge_store
 from mql.store.db import translate_errors
 
 
@@ -65,8 +67,15 @@ def _view(email: str, move: Transition) -> TransitionView:
                           move.cause.value, move.actor, move.reason)
 
 
+def _audit(conn: Connection, action: str, email: str, view: Any, now: datetime) -> None:
+    """The sales action's line in the audit log, in the action's own transaction."""
+    detail = {k: (v.isoformat() if isinstance(v, datetime) else v)
+              for k, v in dataclasses.asdict(view).items()}
+    merge_store.audit(conn, str(detail["actor"]), action, email, detail, now=now)
+
+
 def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: datetime,
-                  make: Callable[[Stage], Transition]) -> TransitionView:
+                  action: str, make: Callable[[Stage], Transition]) -> TransitionView:
     with translate_errors("recording a sales action"), engine.begin() as conn:
         cid = _contact_id(conn, email, rules_)
         row = store.stages(conn, [cid]).get(cid)
@@ -85,13 +94,15 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
                           "transition": str(move)}, now)
             if live.model.lifecycle.requalify_fresh_intent:
                 states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
-        return _view(email, move)
+        view = _view(email, move)
+        _audit(conn, action, email, view, now)
+        return view
 
 
 def accept(engine: Engine, email: str, *, actor: str, now: datetime,
            identity: IdentityRules | None = None) -> TransitionView:
     """Sales accepts the lead (MQL/PQL -> SAL); the first touch stops its SLA clock."""
-    return _sales_action(engine, email, identity or IdentityRules(), now,
+    return _sales_action(engine, email, identity or IdentityRules(), now, "lead.accept",
                          lambda stage: rules.accept(email, stage, now, actor))
 
 
@@ -100,14 +111,14 @@ def reject(engine: Engine, email: str, *, reason: str, actor: str, now: datetime
     """Sales rejects the lead with one of the model's reasons (recycled or disqualified)."""
     with engine.connect() as conn:
         model = states.live_model(conn).model
-    return _sales_action(engine, email, identity or IdentityRules(), now,
+    return _sales_action(engine, email, identity or IdentityRules(), now, "lead.reject",
                          lambda stage: rules.reject(model, email, stage, now, actor, reason))
 
 
 def convert(engine: Engine, email: str, *, actor: str, now: datetime, reason: str | None = None,
             identity: IdentityRules | None = None) -> TransitionView:
     """Sales moves the lead one step: SAL -> SQL -> opportunity -> customer."""
-    return _sales_action(engine, email, identity or IdentityRules(), now,
+    return _sales_action(engine, email, identity or IdentityRules(), now, "lead.convert",
                          lambda stage: rules.convert(email, stage, now, actor, reason))
 
 
@@ -134,8 +145,11 @@ def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetim
         store.update_assignment(conn, current["id"], owner=owner,
                                 reason=f"reassigned by {actor} at {now.isoformat()}")
         store.set_owner(conn, cid, owner)
-        return AssignmentView(email, current["team"], owner, current["rule"], current["sla"],
+        view = AssignmentView(email, current["team"], owner, current["rule"], current["sla"],
                               current["sla_due_at"], current["status"])
+        merge_store.audit(conn, actor, "lead.reassign", email,
+                          {"owner": owner, "team": current["team"]}, now=now)
+        return view
 
 
 def history(engine: Engine, email: str, *, identity: IdentityRules | None = None

@@ -1,5 +1,5 @@
-"""Sales actions of the HTTP API: accept, reject, convert, reassign a lead, each followed by
-its line in the audit log (who, what, when). The moves themselves are
+"""Sales actions of the HTTP API: accept, reject, convert, reassign a lead, within the
+caller's scope. The moves themselves, with their audit lines in the same transaction, are
 `mql.service.lifecycle`'s; `NotFound` and `TransitionRefused` come from there.
 
 A seller's `Scope` limits them to the leads they own and the open leads of their team
@@ -8,9 +8,7 @@ A seller's `Scope` limits them to the leads they own and the open leads of their
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -18,7 +16,7 @@ from mql.errors import Forbidden
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
 from mql.service import lifecycle
-from mql.service.keys import Scope, record_action
+from mql.service.keys import Scope
 from mql.service.lifecycle import AssignmentView, TransitionView
 from mql.service.resolve import find_by_email
 from mql.store import handoff as handoff_store
@@ -51,19 +49,11 @@ def check_scope(engine: Engine, email: str, scope: Scope | None, identity: Ident
                     f"({scope.team or 'no team'}) open leads; an admin can reassign it")
 
 
-def _audit(engine: Engine, actor: str, action: str, email: str, done: Any,
-           now: datetime) -> None:
-    detail = {k: (v.isoformat() if isinstance(v, datetime) else v)
-              for k, v in asdict(done).items()}
-    record_action(engine, actor=actor, action=action, subject=email, detail=detail, now=now)
-
-
 def accept(engine: Engine, email: str, *, actor: str, now: datetime,
            identity: IdentityRules, scope: Scope | None = None) -> TransitionView:
     """Sales accepts the lead (MQL -> SAL); the stored transition."""
     check_scope(engine, email, scope, identity)
     done = lifecycle.accept(engine, email, actor=actor, now=now, identity=identity)
-    _audit(engine, actor, "lead.accept", email, done, now)
     return done
 
 
@@ -73,7 +63,6 @@ def reject(engine: Engine, email: str, *, reason: str, actor: str, now: datetime
     check_scope(engine, email, scope, identity)
     done = lifecycle.reject(engine, email, reason=reason, actor=actor, now=now,
                             identity=identity)
-    _audit(engine, actor, "lead.reject", email, done, now)
     return done
 
 
@@ -83,7 +72,6 @@ def convert(engine: Engine, email: str, *, actor: str, now: datetime, reason: st
     check_scope(engine, email, scope, identity)
     done = lifecycle.convert(engine, email, actor=actor, now=now, reason=reason,
                              identity=identity)
-    _audit(engine, actor, "lead.convert", email, done, now)
     return done
 
 
@@ -93,7 +81,6 @@ def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetim
     check_scope(engine, email, scope, identity)
     done = lifecycle.reassign(engine, email, owner=owner, actor=actor, now=now,
                               identity=identity)
-    _audit(engine, actor, "lead.reassign", email, done, now)
     return done
 
 
