@@ -219,7 +219,7 @@ def test_an_accepted_lead_can_still_be_reassigned(store: Engine) -> None:
 
 
 def test_every_sales_action_leaves_its_audit_line(store: Engine) -> None:
-    from mql.store.merges import audit_lines  # noqa: PLC0415
+    from mql.store.merges import audit_lines
 
     _load(store, _demo())
     lifecycle.accept(store, JANE.email, actor="dana.ross", now=NOW + timedelta(minutes=5))
