@@ -127,3 +127,14 @@ def test_fast_track_qualifies_at_once_and_expires_on_time(golden) -> None:
     assert d.qualified_until == T0 + timedelta(days=7)
     after = score(golden, [nobody], [], demo, at=T0 + timedelta(days=7))[0]
     assert not after.mql
+
+
+def test_a_negated_score_line_still_bounds_how_long_a_criterion_holds() -> None:
+    model = parse_model(GOLDEN.replace("""  thresholds: {fit: 40, intent: 30}""", """  criteria:
+    - name: warm
+      when: {not: {field: score.intent, op: lt, value: 5}}"""))
+    d = score(model, [JANE], [ACME], [event("page_view", 0, url="/pricing")], at=T0)[0]
+    assert d.mql and d.reasons[0].name == "warm"
+    # intent 10 decays to 5 after one half-life (10 days): that is when the criterion ends
+    assert d.qualified_until is not None
+    assert (d.qualified_until - T0).total_seconds() == pytest.approx(10 * 86400, abs=1)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from mql.model.conditions import Activity
+from mql.model.conditions import Activity, Compare, Not
 from mql.model.spec import TOTAL, IntentRule, Minimums, Model
 from mql.records import Account, Contact
 from mql.scoring.decay import Curve
@@ -320,10 +320,11 @@ class Qualifier:
 
 
 def _score_bounds(cond: Any, name: str) -> list[float]:
-    """The numbers a criterion compares score `name` with."""
+    """The numbers a criterion compares score `name` with (negated leaves included)."""
     bounds: list[float] = []
     for leaf in leaves(cond):
-        if getattr(leaf, "field", None) == name:
-            value = leaf.value  # type: ignore[union-attr]
+        compare = leaf.item if isinstance(leaf, Not) else leaf
+        if isinstance(compare, Compare) and compare.field == name:
+            value = compare.value
             bounds.extend(value if isinstance(value, tuple) else [value])
     return [b for b in bounds if isinstance(b, int | float)]
