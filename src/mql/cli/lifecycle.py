@@ -208,11 +208,13 @@ def register_models(app: typer.Typer) -> None:
     def activate(
         model: Annotated[Path, typer.Argument(help="The model file (YAML).")],
         dry_run: Annotated[bool, typer.Option(
-            "--dry-run", help="Show what would change, change nothing.")] = False,
+            "--dry-run", help="Show what would change (decided by the DuckDB batch engine "
+            "over the store's events), change nothing.")] = False,
         db: DbOpt = None,
     ) -> None:
-        """Make MODEL the live version: every contact is rescored; the contacts it newly
-        qualifies are listed first, and the transitions are recorded as a model change."""
+        """Make MODEL the live version: every contact's state is re-derived from its events
+        and rescored; the contacts it newly qualifies are listed first, and the transitions
+        are recorded as a model change."""
         try:
             result = store_service.activate_model(connect(_settings(db).database_url), model,
                                                   now=CLOCK.now(), dry_run=dry_run)

@@ -16,13 +16,13 @@ from sqlalchemy.engine import Engine
 from mql.errors import ConfigError, NotFound
 from mql.identity.merge import IdentityRules, stricter_consent
 from mql.identity.normalize import clean_email
-from mql.lifecycle.stages import Cause
 from mql.model.parse import parse_model
+from mql.service import activation
 from mql.service import state as states
+from mql.service.activation import Activation, Method
 from mql.service.resolve import find_by_email
 from mql.settings import workspace_url
 from mql.store import contacts as contact_store
-from mql.store import handoff as handoff_store
 from mql.store import merges as merge_store
 from mql.store import models as model_store
 from mql.store import quarantine as quarantine_store
@@ -76,17 +76,6 @@ def model_versions(engine: Engine) -> list[model_store.ModelVersion]:
         return model_store.versions(conn)
 
 
-@dataclass(frozen=True, slots=True)
-class Activation:
-    """What activating a model version did (or would do, in a dry run)."""
-
-    version_id: int
-    newly_qualified: list[str]
-    no_longer_qualified: list[str]
-    transitions: int
-    dry_run: bool
-
-
 def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool = False
                    ) -> Activation:
     """Store the model in `path` as a version and make it live (see `activate_version`)."""
@@ -103,45 +92,29 @@ def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool =
 
 
 def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run: bool = False,
-                     actor: str = "cli") -> Activation:
-    """Make a stored version live: every contact's state is re-derived from its ledger
-    under it (the previous version's scores stay), the transitions it causes are recorded
-    with cause `model_change`, and the contacts it newly qualifies are listed first. A dry
-    run does all of it and rolls it back, so sales is never flooded by surprise.
-    `NotFound` for an unknown version."""
+                     actor: str = "cli", method: Method = "batch") -> Activation:
+    """Make a stored version live: every contact's and account's state is re-derived from
+    its ledger under it (the previous version's scores stay), the transitions it causes
+    are recorded with cause `model_change`, and the contacts it newly qualifies are listed
+    first. A dry run computes the same from the batch engine's decisions (DuckDB, over the
+    store's ledger) and writes nothing, so sales is never flooded by surprise.
+    `method="replay"` is the previous implementation (re-derive and roll back), kept for
+    comparison. `NotFound` for an unknown version."""
     check(engine)
     with translate_errors("activating the model"), engine.connect() as conn:
         transaction = conn.begin()
         try:
-            if not any(v.id == version_id for v in model_store.versions(conn)):
-                raise NotFound(f"no model version {version_id}")
-            model_store.activate(conn, version_id, now=now)
-            live = states.live_model(conn)
-            ids = contact_store.live_contact_ids(conn)
-            before = handoff_store.stages(conn, ids)
-            history_before = handoff_store.history_count(conn)
-            for start in range(0, len(ids), 1000):
-                part = ids[start:start + 1000]
-                states.score_contacts(conn, live, states.rederive_contacts(conn, live, part),
-                                      now=now, cause=Cause.MODEL_CHANGE)
-            after = handoff_store.stages(conn, ids)
-            emails = contact_store.load_contacts(conn, ids)
-            qualified = {"mql", "pql"}
-
-            def was(i: int, rows: dict[int, handoff_store.StageRow]) -> bool:
-                return i in rows and rows[i].stage in qualified
-
-            activation = Activation(
-                version_id,
-                sorted(emails[i].record.email for i in ids if was(i, after) and not was(i, before)),
-                sorted(emails[i].record.email for i in ids if was(i, before) and not was(i, after)),
-                handoff_store.history_count(conn) - history_before,
-                dry_run,
-            )
+            activation.version_of(conn, version_id)
+            if dry_run and method == "batch":
+                done = activation.preview(conn, version_id, now=now)
+            else:
+                done = activation.switch(conn, version_id, now=now, dry_run=dry_run,
+                                         method=method)
             if not dry_run:
+                live = states.live_model(conn)
                 merge_store.audit(conn, actor, "model.activate", str(version_id),
                                   {"name": live.model.name,
-                                   "transitions": activation.transitions}, now=now)
+                                   "transitions": done.transitions}, now=now)
         except BaseException:
             transaction.rollback()
             raise
@@ -149,7 +122,7 @@ def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run:
             transaction.rollback()
         else:
             transaction.commit()
-    return activation
+    return done
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +201,7 @@ def describe(url: str) -> str:
     return redact(url)
 
 
-__all__ = ["ContactView", "NotFound", "Workspace", "activate_model", "describe",
+__all__ = ["Activation", "ContactView", "NotFound", "Workspace", "activate_model",
+           "activate_version", "describe",
            "find_contact", "init_workspace", "migrate", "quarantined", "quarantined_row",
            "undo_merge"]

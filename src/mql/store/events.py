@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -132,6 +132,33 @@ def events_of_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int
         for row in rows:
             out.setdefault(int(row[0]), []).append(_event(row))
     return out
+
+
+def ledgers(conn: Connection, level: str, types: Iterable[str], *, batch: int = 10_000
+            ) -> Iterator[tuple[int, list[Event]]]:
+    """Every contact's (level "contact") or account's ("account") events of `types`, one
+    owner at a time, each oldest first as `events_of_contacts` orders them: the whole
+    ledger in one ordered pass, for re-deriving every state at once."""
+    kinds = sorted(set(types))
+    if not kinds:
+        return
+    owner = events.c.contact_id if level == "contact" else events.c.account_id
+    query = (sa.select(owner, *_COLUMNS)
+             .where(owner.is_not(None), events.c.type.in_(kinds))
+             .order_by(owner, events.c.at, events.c.seq))
+    result = conn.execute(query, execution_options={"stream_results": True})
+    current: int | None = None
+    ledger: list[Event] = []
+    for rows in iter(lambda: result.fetchmany(batch), []):
+        for row in rows:
+            key = int(row[0])
+            if key != current:
+                if current is not None:
+                    yield current, ledger
+                current, ledger = key, []
+            ledger.append(_event(row))
+    if current is not None:
+        yield current, ledger
 
 
 def unattributed_anonymous(conn: Connection, anonymous_ids: Iterable[str]) -> dict[str, int]:

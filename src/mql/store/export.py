@@ -3,7 +3,9 @@ by its resolved contact's primary email (merges and identify already applied).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,17 +22,19 @@ def live_contacts(conn: Connection) -> list[Contact]:
     return [c.record for c in contact_store.load_contacts(conn, ids).values()]
 
 
+def account_ids(conn: Connection) -> list[int]:
+    """The id of every account, ascending."""
+    return [int(i) for (i,) in conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id))]
+
+
 def all_accounts(conn: Connection) -> list[Account]:
-    ids = [int(i) for (i,) in conn.execute(sa.select(accounts.c.id))]
-    return list(account_store.load_accounts(conn, ids).values())
+    return list(account_store.load_accounts(conn, account_ids(conn)).values())
 
 
-def resolved_events(conn: Connection, *, batch: int = 10_000) -> Iterator[Event]:
-    """Every stored event with `contact` set to the email of the contact it belongs to
-    now (the survivor of a merge), and `account` to its account's domain."""
+def _resolved() -> sa.Select[Any]:
     owner = contacts.alias("owner")
     survivor = contacts.alias("survivor")
-    query = (
+    return (
         sa.select(events.c.event_id, events.c.type, events.c.at, survivor.c.email,
                   sa.func.coalesce(accounts.c.domain, events.c.account_domain),
                   events.c.properties, events.c.anonymous_id)
@@ -41,8 +45,78 @@ def resolved_events(conn: Connection, *, batch: int = 10_000) -> Iterator[Event]
                      .outerjoin(accounts, accounts.c.id == events.c.account_id))
         .order_by(events.c.seq)
     )
-    result = conn.execution_options(stream_results=True).execute(query)
+
+
+def resolved_events(conn: Connection, *, batch: int = 10_000) -> Iterator[Event]:
+    """Every stored event with `contact` set to the email of the contact it belongs to
+    now (the survivor of a merge), and `account` to its account's domain."""
+    result = conn.execute(_resolved(), execution_options={"stream_results": True})
     for rows in iter(lambda: result.fetchmany(batch), []):
         for event_id, kind, at, email, domain, props, anon in rows:
             yield Event(str(event_id), str(kind), at, contact=email, account=domain,
                         properties=dict(props or {}), anonymous_id=anon)
+
+
+EVENT_COLUMNS = ("event_id", "type", "timestamp", "email", "account", "properties",
+                 "anonymous_id")
+
+
+def resolved_event_columns(conn: Connection, *, types: Iterable[str] | None = None,
+                           batch: int = 50_000) -> Iterator[dict[str, list[Any]]]:
+    """The events of `resolved_events` (only those of `types`, if given) in batches of
+    columns (`EVENT_COLUMNS`), as text, without building records: the time as ISO 8601 in
+    UTC (no offset means UTC), the properties as the stored JSON text. The fast way to hand
+    the ledger to a batch engine."""
+    emails = _survivor_emails(conn)
+    domains = {int(i): str(d) for i, d in conn.execute(sa.select(accounts.c.id,
+                                                                  accounts.c.domain))}
+    properties: sa.ColumnElement[Any] = sa.cast(events.c.properties, sa.Text)
+    at: sa.ColumnElement[Any]
+    if conn.dialect.name == "postgresql":
+        at = sa.func.to_char(sa.func.timezone("UTC", events.c.at),
+                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    else:  # SQLite keeps UTC times as ISO text without an offset
+        at = sa.type_coerce(events.c.at, sa.Text)
+    query = sa.select(events.c.event_id, events.c.type, at, events.c.contact_id,
+                      events.c.account_id, events.c.account_domain, properties,
+                      events.c.anonymous_id).order_by(events.c.seq)
+    if types is not None:
+        query = query.where(events.c.type.in_(sorted(set(types))))
+    result = conn.execute(query, execution_options={"stream_results": True})
+    for rows in iter(lambda: result.fetchmany(batch), []):
+        ids, kinds, times, people, companies, named, props, anon = (list(c) for c in zip(
+            *rows, strict=True))
+        yield {"event_id": ids, "type": kinds, "timestamp": times,
+               "email": [None if i is None else emails.get(i) for i in people],
+               "account": [d if a is None else domains.get(a, d)
+                           for a, d in zip(companies, named, strict=True)],
+               "properties": props, "anonymous_id": anon}
+
+
+def _survivor_emails(conn: Connection) -> dict[int, str]:
+    """Each contact id's email, or its survivor's if it was merged."""
+    rows = [(int(i), str(e), m) for i, e, m in conn.execute(
+        sa.select(contacts.c.id, contacts.c.email, contacts.c.merged_into))]
+    email = {i: e for i, e, _ in rows}
+    into = {i: int(m) for i, _, m in rows if m is not None}
+    out = {}
+    for i, e, _ in rows:
+        seen = i
+        for _ in range(len(into) + 1):  # follow merges to the survivor (no cycles)
+            if seen not in into:
+                break
+            seen = into[seen]
+        out[i] = email.get(seen, e)
+    return out
+
+
+def owners_after(conn: Connection, t: datetime) -> tuple[set[int], set[int]]:
+    """The live contacts and the accounts that have an event later than `t`."""
+    owner = contacts.alias("owner")
+    later = events.c.at > t
+    people = conn.execute(
+        sa.select(sa.func.coalesce(owner.c.merged_into, owner.c.id)).distinct()
+        .select_from(events.join(owner, owner.c.id == events.c.contact_id)).where(later))
+    companies = conn.execute(sa.select(events.c.account_id).distinct()
+                             .where(later, events.c.account_id.is_not(None)))
+    return {int(i) for (i,) in people}, {int(i) for (i,) in companies}

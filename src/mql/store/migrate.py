@@ -12,11 +12,12 @@ True
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
@@ -32,8 +33,9 @@ def _config() -> Config:
     return config
 
 
+@functools.cache
 def head() -> str:
-    """The newest revision this mql knows."""
+    """The newest revision this mql knows (read from the migration scripts once)."""
     rev = ScriptDirectory.from_config(_config()).get_current_head()
     assert rev is not None
     return rev
@@ -41,8 +43,17 @@ def head() -> str:
 
 def current(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
+    # what alembic's MigrationContext reads, without its set-up and table reflection: this
+    # is checked on every collection request
     with translate_errors("reading the schema revision"), engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        try:
+            found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+            return next(iter(found), None)
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            if sa.inspect(conn).has_table("alembic_version"):
+                raise
+            return None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
