@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(400, ge=1, description="requests a key may send at once")
     api_key_cache_seconds: float = Field(5.0, ge=0, description="how long a checked key is "
                                          "trusted before the store is asked again")
+    api_apply_delay_seconds: float = Field(
+        0.2, ge=0, description="how long collected messages gather in the inbox before they "
+        "are applied together (larger groups cost less per message; this is the least lag)")
 
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""

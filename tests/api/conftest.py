@@ -47,6 +47,27 @@ class Server:
                             headers={"Authorization": f"Bearer {self.keys[role]}"})
 
 
+    def applied(self, timeout: float = 30.0) -> None:
+        """Wait until the server applied every collected message to the store (collection
+        answers once messages are in the inbox; scores follow right behind)."""
+        wait_applied(self.url, self.keys["read-only"], timeout)
+
+
+def wait_applied(base: str, token: str, timeout: float = 30.0) -> None:
+    """Wait until the server at `base` has no collected message left to apply."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as c:
+        while True:
+            answer = c.get("/v1/inbox")
+            answer.raise_for_status()
+            if answer.json()["pending"] == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the inbox still holds {answer.json()}")
+            time.sleep(0.02)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,7 +122,7 @@ def make_keys(database_url: str) -> dict[str, str]:
 
 def settings_for(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": database_url, "secret_key": SECRET,
-                                 "api_key_cache_seconds": 0.0}
+                                 "api_key_cache_seconds": 0.0, "api_apply_delay_seconds": 0.0}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ from mql.api.app import create_app
 from mql.service.store import init_workspace
 from mql.store.db import connect
 from mql.store.tables import events
-from tests.api.conftest import T0, make_keys, running, settings_for
+from tests.api.conftest import T0, make_keys, running, settings_for, wait_applied
 
 
 def test_batches_land_once_and_leads_read_on_each_store(store_url: str, tmp_path: Path) -> None:
@@ -32,6 +32,7 @@ def test_batches_land_once_and_leads_read_on_each_store(store_url: str, tmp_path
         with httpx.Client(base_url=base, auth=(keys["writer"], "")) as writer:
             first = writer.post("/v1/batch", json=batch)
             again = writer.post("/v1/batch", json=batch)
+        wait_applied(base, keys["read-only"])
         with httpx.Client(base_url=base, headers={
                 "Authorization": f"Bearer {keys['read-only']}"}) as reader:
             lead = reader.get("/v1/leads/pat@acme.example")

@@ -1,5 +1,6 @@
-"""Segment-shaped collection through a real server: acks after commit, quarantine of bad
-messages, idempotent retries, gzip bodies and the 32 KB / 500 KB limits."""
+"""Segment-shaped collection through a real server: acks once in the inbox and applied right
+behind, quarantine of bad messages, idempotent retries, gzip bodies and the 32 KB / 500 KB
+limits."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def _track(email: str, event: str = "Demo Requested", **extra: Any) -> dict[str,
             "timestamp": "2026-03-01T09:00:00Z", "properties": {"plan": "pro"}, **extra}
 
 
-def _events_with(database_url: str, message_ids: list[str]) -> int:
-    engine = connect(database_url)
+def _events_with(server: Server, message_ids: list[str]) -> int:
+    server.applied()
+    engine = connect(server.database_url)
     try:
         with engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(events)
@@ -32,19 +34,20 @@ def _events_with(database_url: str, message_ids: list[str]) -> int:
         engine.dispose()
 
 
-def test_track_is_acknowledged_after_it_is_stored_and_the_lead_reads_back(
+def test_track_is_acknowledged_once_stored_and_the_lead_reads_back_once_applied(
         server: Server) -> None:
     message = _track("ada@acme.example")
     with server.client("writer") as c:
         answer = c.post("/v1/track", json=message)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"success": True, "received": 1, "accepted": 1, "rejected": []}
-    assert _events_with(server.database_url, [message["messageId"]]) == 1
+    assert _events_with(server, [message["messageId"]]) == 1
     identify = {"messageId": str(uuid.uuid4()), "userId": "ada@acme.example",
                 "traits": {"email": "ada@acme.example", "title": "VP Marketing"},
                 "timestamp": "2026-03-01T08:00:00Z"}
     with server.client("writer") as c:
         assert c.post("/v1/identify", json=identify).status_code == 200
+    server.applied()
     with server.client("read-only") as c:
         lead = c.get("/v1/leads/ada@acme.example")
     assert lead.status_code == 200, lead.text
@@ -66,7 +69,7 @@ def test_a_batch_stores_valid_messages_and_quarantines_invalid_ones_with_reasons
     [rejected] = body["rejected"]
     assert rejected["index"] == 1 and rejected["field"] == "messageId"
     assert rejected["quarantined"] is True and "event id" in rejected["reason"]
-    assert _events_with(server.database_url, [m["messageId"] for m in good]) == 2
+    assert _events_with(server, [m["messageId"] for m in good]) == 2
     with server.client("read-only") as c:
         held = c.get("/v1/quarantine").json()
     [row] = [q for q in held if q["field"] == "messageId" and q["source"] == "website"]
@@ -83,7 +86,7 @@ def test_a_retried_batch_is_not_counted_twice(server: Server) -> None:
         again = c.post("/v1/import", json=batch)
     assert first.status_code == again.status_code == 200
     ids = [m["messageId"] for m in batch["batch"]]
-    assert _events_with(server.database_url, ids) == 2
+    assert _events_with(server, ids) == 2
 
 
 def test_gzip_bodies_are_accepted(server: Server) -> None:
@@ -93,7 +96,7 @@ def test_gzip_bodies_are_accepted(server: Server) -> None:
         answer = c.post("/v1/batch", content=body, headers={
             "Content-Encoding": "gzip", "Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text
-    assert _events_with(server.database_url, [message["messageId"]]) == 1
+    assert _events_with(server, [message["messageId"]]) == 1
 
 
 def test_a_message_over_32_kb_is_refused_with_the_limit_named(server: Server) -> None:
@@ -102,7 +105,7 @@ def test_a_message_over_32_kb_is_refused_with_the_limit_named(server: Server) ->
         answer = c.post("/v1/track", json=message)
     assert answer.status_code == 413
     assert "32 KB" in answer.json()["detail"]
-    assert _events_with(server.database_url, [message["messageId"]]) == 0
+    assert _events_with(server, [message["messageId"]]) == 0
 
 
 def test_a_batch_over_500_kb_is_refused_even_when_gzip_makes_it_small(server: Server) -> None:
@@ -126,7 +129,7 @@ def test_an_oversized_message_inside_a_batch_is_rejected_and_the_rest_lands(
     assert answer.status_code == 200, answer.text
     [rejected] = answer.json()["rejected"]
     assert rejected["index"] == 0 and "32 KB" in rejected["reason"]
-    assert _events_with(server.database_url, [small["messageId"]]) == 1
+    assert _events_with(server, [small["messageId"]]) == 1
 
 
 def test_collection_without_a_key_or_with_a_token_is_refused_clearly(server: Server) -> None:
@@ -155,4 +158,4 @@ def test_the_same_batch_sent_concurrently_lands_once(server: Server) -> None:
         statuses = list(pool.map(send, range(8)))
     assert statuses == [200] * 8
     ids = [m["messageId"] for m in batch["batch"]]
-    assert _events_with(server.database_url, ids) == 20
+    assert _events_with(server, ids) == 20

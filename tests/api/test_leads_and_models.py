@@ -39,6 +39,7 @@ def _hand_raiser(server: Server, email: str) -> None:
     with server.client("writer") as c:
         answer = c.post("/v1/batch", json={"batch": batch})
     assert answer.status_code == 200 and answer.json()["rejected"] == [], answer.text
+    server.applied()
 
 
 def _audit(server: Server) -> list[str]:

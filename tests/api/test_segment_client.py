@@ -13,8 +13,9 @@ from mql.store.tables import accounts, events
 from tests.api.conftest import Server
 
 
-def _stored(database_url: str) -> tuple[set[str], set[str]]:
-    engine = connect(database_url)
+def _stored(server: Server) -> tuple[set[str], set[str]]:
+    server.applied()
+    engine = connect(server.database_url)
     try:
         with engine.connect() as conn:
             types = set(conn.execute(sa.select(events.c.type)).scalars())
@@ -40,7 +41,7 @@ def test_the_segment_library_sends_batches_to_our_server(server: Server) -> None
                     on_error=lambda exc, _batch: errors.append(exc))
     _send(client)
     assert errors == []
-    types, domains = _stored(server.database_url)
+    types, domains = _stored(server)
     assert {"identify", "group", "page_view", "demo_requested"} <= types
     assert "globex.example" in domains
 
@@ -53,7 +54,7 @@ def test_the_segment_library_with_gzip_and_its_background_thread(server: Server)
     client.flush()
     client.shutdown()
     assert errors == []
-    types, _ = _stored(server.database_url)
+    types, _ = _stored(server)
     assert "trial_started" in types
 
 

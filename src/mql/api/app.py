@@ -42,7 +42,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                           "real one (e.g. `openssl rand -hex 32`) or run with --dev")
     engine = connect(settings.database_url)
     time = clock or SystemClock()
-    writer = Writer(engine, rules=settings.identity_rules(), now=time.now)
+    writer = Writer(engine, settings.database_url, rules=settings.identity_rules(), clock=time,
+                    apply_delay=settings.api_apply_delay_seconds)
 
     def check(presented: str) -> Principal | None:
         return authenticate(engine, presented, server_secret=settings.secret_key)

@@ -76,13 +76,21 @@ class KeyCache:
         self._seen: dict[str, tuple[Principal | None, float]] = {}
         self._lock = threading.Lock()
 
-    def principal(self, presented: str) -> Principal | None:
-        """The principal of `presented`, or None when it is not a live key."""
-        now = time.monotonic()
+    def cached(self, presented: str) -> tuple[bool, Principal | None]:
+        """(True, the principal or None) when `presented` was checked within `ttl`, else
+        (False, None): then `principal` asks the store."""
         with self._lock:
             hit = self._seen.get(presented)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        if hit is not None and hit[1] > time.monotonic():
+            return True, hit[0]
+        return False, None
+
+    def principal(self, presented: str) -> Principal | None:
+        """The principal of `presented`, or None when it is not a live key."""
+        known, found = self.cached(presented)
+        if known:
+            return found
+        now = time.monotonic()
         found = self._check(presented)
         with self._lock:
             if len(self._seen) > 10_000:

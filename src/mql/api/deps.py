@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from fastapi.security import (
     HTTPBearer,
 )
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from mql.api.auth import MISSING, KeyCache, Permission, allowed, refusal, unknown
 from mql.api.ratelimit import RateLimiter
@@ -42,7 +43,7 @@ class ApiState:
     limiter: RateLimiter
 
 
-def _state(request: Request) -> ApiState:
+async def _state(request: Request) -> ApiState:
     state: ApiState = request.app.state.mql
     return state
 
@@ -52,7 +53,7 @@ _basic = HTTPBasic(auto_error=False, description="Write key as the username (Seg
 _bearer = HTTPBearer(auto_error=False, description="API token: `Bearer mql_...`")
 
 
-def _principal(state: State,
+async def _principal(state: State,
                basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
                bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
                ) -> Principal:
@@ -61,7 +62,9 @@ def _principal(state: State,
     challenge = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
     if not presented:
         raise HTTPException(401, MISSING, headers=challenge)
-    principal = state.keys.principal(presented)
+    known, principal = state.keys.cached(presented)
+    if not known:  # a store lookup: off the event loop
+        principal = await run_in_threadpool(state.keys.principal, presented)
     if principal is None:
         raise HTTPException(401, unknown(presented), headers=challenge)
     wait = state.limiter.take(principal.key_id, now=time.monotonic())
@@ -73,9 +76,9 @@ def _principal(state: State,
     return principal
 
 
-def requires(permission: Permission) -> Callable[..., Principal]:
+def requires(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller if their role has `permission` (else 403)."""
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if not allowed(permission, principal.role):
             raise HTTPException(403, refusal(permission, principal))
         return principal

@@ -56,7 +56,8 @@ class RejectedOut(BaseModel):
 
 
 class AckOut(BaseModel):
-    """The answer to a collection request, sent after the store committed it."""
+    """The answer to a collection request, sent once its messages are committed to the
+    inbox; the server applies them to leads and scores right behind (`GET /v1/inbox`)."""
 
     success: bool
     received: int
@@ -344,6 +345,14 @@ class AccountOut(BaseModel):
         return cls(id=a.id, domain=a.domain, attributes=a.attributes, open_mqls=a.open_mqls,
                    engagement=a.engagement,
                    contacts=[DecisionOut.from_decision(d) for d in a.contacts])
+
+
+class InboxOut(BaseModel):
+    """Collected messages not applied to the store yet: how many, and how late."""
+
+    pending: int
+    oldest_received_at: datetime | None
+    lag_seconds: float = Field(description="age of the oldest pending message (0 if none)")
 
 
 class DeliveryOut(BaseModel):

@@ -71,6 +71,8 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
         db: DbOpt = None,
         dev: DevOpt = False,
+        access_log: Annotated[bool, typer.Option(
+            help="Log every request (one line each, to stderr).")] = True,
         write_openapi: Annotated[Path | None, typer.Option(
             "--write-openapi", help="Write the OpenAPI document to this file and exit.")] = None,
     ) -> None:
@@ -87,7 +89,8 @@ def register(app: typer.Typer) -> None:
             application = create_app(_settings(db, dev))
         except MQLError as exc:
             raise _fail(exc) from None
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        uvicorn.run(application, host=host, port=port, log_level="info",
+                    access_log=access_log)
 
     @keys.command("create")
     def create(

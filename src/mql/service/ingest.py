@@ -64,6 +64,29 @@ class IngestSummary:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+class AccountDirectory:
+    """The account index of a long-running collector (the API's writer), kept between
+    transactions: each use reads only the accounts created since the last one (by id), and
+    the whole index is rebuilt every `refresh_seconds`, so a renamed account reaches fuzzy
+    name matching within that time. Building it from scratch reads every account, which
+    per request would cost more than the request. Not shared between threads."""
+
+    def __init__(self, *, refresh_seconds: float = 300.0) -> None:
+        self.refresh_seconds = refresh_seconds
+        self._index = AccountIndex()
+        self._last_id = 0
+        self._built = -float("inf")
+
+    def index(self, conn: Connection) -> AccountIndex:
+        """The index, brought up to date with `conn`'s view of the accounts."""
+        if time.monotonic() - self._built > self.refresh_seconds:
+            self._index, self._last_id, self._built = AccountIndex(), 0, time.monotonic()
+        names, self._last_id = account_store.names_after(conn, self._last_id)
+        for domain, name in names:
+            self._index.add(domain, name)
+        return self._index
+
+
 def checkpoint_key(path: Path, kind: str) -> str:
     """The key of a file's checkpoint: kind, absolute path, size and modification time
     (a changed file starts over; idempotency keeps that safe)."""
@@ -197,11 +220,24 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
 
 
 def ingest_messages(engine: Engine, payloads: Iterable[Mapping[str, Any]], *,
-                    rules: IdentityRules, now: datetime, source: str = "segment"
-                    ) -> IngestSummary:
+                    rules: IdentityRules, now: datetime, source: str = "segment",
+                    accounts: AccountDirectory | None = None) -> IngestSummary:
     """Apply Segment messages (identify, track, page, group, batch) in one transaction;
-    messages that cannot be read are quarantined with the reason, the others land."""
+    messages that cannot be read are quarantined with the reason, the others land.
+    `accounts` keeps the account index between calls (a collector's)."""
     summary = IngestSummary("events", source, "segment")
+    check(engine)
+    with translate_errors(f"ingesting messages from {source}"), engine.begin() as conn:
+        apply_payloads(conn, payloads, summary, rules=rules, now=now, source=source,
+                       index=None if accounts is None else accounts.index(conn))
+    return summary
+
+
+def apply_payloads(conn: Connection, payloads: Iterable[Mapping[str, Any]],
+                   summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
+                   index: AccountIndex | None = None) -> None:
+    """Parse Segment messages and apply them inside the caller's transaction; the ones that
+    cannot be read are quarantined with the reason."""
     held: list[quarantine_store.Held] = []
     messages: list[Message] = []
     for number, data in enumerate(payloads, start=1):
@@ -211,19 +247,18 @@ def ingest_messages(engine: Engine, payloads: Iterable[Mapping[str, Any]], *,
         except InputError as exc:
             held.append(quarantine_store.Held("segment", source, number, _raw_json(data),
                                               exc.field, exc.reason, "segment"))
-    check(engine)
-    with translate_errors(f"ingesting messages from {source}"), engine.begin() as conn:
-        quarantine_store.add(conn, held, now=now)
-        summary.quarantined = len(held)
-        apply_messages(conn, messages, summary, rules=rules, now=now, source=source)
-    return summary
+    quarantine_store.add(conn, held, now=now)
+    summary.quarantined += len(held)
+    apply_messages(conn, messages, summary, rules=rules, now=now, source=source, index=index)
 
 
 def apply_messages(conn: Connection, messages: list[Message], summary: IngestSummary, *,
-                   rules: IdentityRules, now: datetime, source: str) -> None:
-    """Apply parsed Segment messages inside the caller's transaction."""
+                   rules: IdentityRules, now: datetime, source: str,
+                   index: AccountIndex | None = None) -> None:
+    """Apply parsed Segment messages inside the caller's transaction (`index`: the account
+    index, read from the store when not given)."""
     run = resolve.Run(conn, live_model(conn), rules, now, source,
-                      AccountIndex(account_store.all_names(conn)))
+                      index if index is not None else AccountIndex(account_store.all_names(conn)))
     contacts = [(m.contact, False) for m in messages if m.contact is not None]
     if contacts:
         resolve.apply_contacts(run, contacts)

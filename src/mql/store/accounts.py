@@ -104,3 +104,11 @@ def load_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Account]:
 def all_names(conn: Connection) -> list[tuple[str, str | None]]:
     """(domain, name) of every account, for lead-to-account matching."""
     return [(str(d), n) for d, n in conn.execute(sa.select(accounts.c.domain, accounts.c.name))]
+
+
+def names_after(conn: Connection, last_id: int) -> tuple[list[tuple[str, str | None]], int]:
+    """(domain, name) of the accounts with an id above `last_id`, and the highest id seen
+    (`last_id` when there are none): the accounts created since an earlier read."""
+    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.name)
+                        .where(accounts.c.id > last_id)).all()
+    return [(str(d), n) for _, d, n in rows], max((int(i) for i, _, _ in rows), default=last_id)

@@ -1,5 +1,5 @@
-"""Administration: keys (create, list, revoke), quarantine and webhook deliveries (list,
-retry)."""
+"""Administration: keys (create, list, revoke), the collection inbox's lag, quarantine and
+webhook deliveries (list, retry)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mql.api.schemas import (
     DeliveryOut,
     DeliveryRetryIn,
     DeliveryRetryOut,
+    InboxOut,
     KeyIn,
     KeyOut,
     QuarantinedOut,
@@ -76,6 +77,16 @@ async def retry(body: RetryIn, state: State, key: QuarantineAdmin) -> RetryOut:
                                      now=state.clock.now())
     return RetryOut(loaded=result.loaded,
                     failed=[{"id": i, "reason": r} for i, r in result.failed])
+
+
+@router.get("/v1/inbox", summary="Collected messages waiting to be applied")
+async def inbox(state: State, _: Reader) -> InboxOut:
+    """Collection answers once messages are in the inbox and applies them to leads right
+    behind; this tells how far behind (normally 0, briefly more after a burst)."""
+    waiting = await state.writer.pending()
+    lag = 0.0 if waiting.oldest is None else max(
+        0.0, (state.clock.now() - waiting.oldest).total_seconds())
+    return InboxOut(pending=waiting.count, oldest_received_at=waiting.oldest, lag_seconds=lag)
 
 
 @router.get("/v1/deliveries", summary="Webhook deliveries (the dead-letter queue)")

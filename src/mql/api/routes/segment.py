@@ -4,8 +4,10 @@
 one message, `/v1/batch` and `/v1/import` take `{"batch": [...]}`. The write key is the HTTP
 Basic username; bodies may be gzip-compressed (`Content-Encoding: gzip`). As in Segment's
 spec a message may be 32 KB and a batch 500 KB (uncompressed), else 413. The answer comes
-after the store committed; messages that cannot be read are quarantined with the reason and
-listed in `rejected`, the others land. A resent message (same `messageId`) counts once.
+once the messages are committed to the inbox, and the server applies them to the store right
+behind (see `mql.api.writer`); messages that cannot be read are listed in `rejected` and
+quarantined with the reason, the others land. A resent message (same `messageId`) counts
+once.
 """
 
 from __future__ import annotations

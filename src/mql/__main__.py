@@ -1,0 +1,5 @@
+"""`python -m mql`: the command line, as the `mql` script."""
+
+from mql.cli.main import app
+
+app(prog_name="mql")

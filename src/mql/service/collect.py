@@ -1,0 +1,152 @@
+"""Collection through the inbox: acknowledge once stored, apply right after.
+
+`receive` commits messages to the inbox (`mql.store.inbox`) - what a collection request
+waits for. `apply_inbox` takes the oldest messages, applies them to the store in one
+transaction (`ingest_messages`' work: quarantine, identity, scores, hand-off) and removes
+them; the API server runs it continuously, so the store follows within milliseconds under
+normal load and catches up after a burst. A message whose apply fails (other than the
+store being unreachable) is found by halving the group and quarantined with the error, so
+one bad message never holds up the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from itertools import groupby
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection, Engine
+
+from mql.clock import Clock
+from mql.errors import MQLError, StoreUnavailable
+from mql.identity.merge import IdentityRules
+from mql.service.ingest import AccountDirectory, IngestSummary, apply_payloads
+from mql.store import inbox as inbox_store
+from mql.store import quarantine as quarantine_store
+from mql.store.db import connect, dumps, translate_errors
+
+GROUP = 5000  # messages applied in one transaction at most
+RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)  # the applier's back-off while the store is down
+log = logging.getLogger("mql.applier")
+
+
+class Stop(Protocol):
+    """When to stop: `poll(t)` waits up to t seconds and tells whether it is time (the
+    reading end of a `multiprocessing.Pipe` is one: a message or the parent's exit)."""
+
+    def poll(self, timeout: float) -> bool: ...
+
+
+def receive(inbox: Engine, batches: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], *,
+            now: datetime) -> None:
+    """Store every (source, messages) of `batches` in the inbox in one transaction."""
+    with translate_errors("storing messages in the inbox"), inbox.begin() as conn:
+        for source, payloads in batches:
+            inbox_store.put(conn, source, [dumps(p) for p in payloads], now=now)
+
+
+def pending(inbox: Engine) -> inbox_store.Pending:
+    """How many messages wait to be applied, and since when."""
+    with translate_errors("reading the inbox"), inbox.connect() as conn:
+        return inbox_store.pending(conn)
+
+
+def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: datetime,
+                accounts: AccountDirectory | None = None, limit: int = GROUP) -> int:
+    """Apply the oldest `limit` inbox messages to the store; how many were taken (0: the
+    inbox is empty). `StoreUnavailable` leaves them for the next call."""
+    with translate_errors("reading the inbox"), inbox.connect() as conn:
+        messages = inbox_store.take(conn, limit)
+    if not messages:
+        return 0
+    same = inbox is engine  # then each apply removes its messages in its own transaction
+
+    def attempt(part: Messages, run: Callable[[Connection], None]) -> None:
+        with translate_errors("applying the inbox"), engine.begin() as conn:
+            inbox_store.lock_applier(conn)
+            run(conn)
+            if same:
+                inbox_store.remove(conn, [m.id for m in part])
+
+    _isolating(attempt, messages, rules=rules, now=now, accounts=accounts)
+    if not same:
+        with translate_errors("clearing the inbox"), inbox.begin() as conn:
+            inbox_store.remove(conn, [m.id for m in messages])
+    return len(messages)
+
+
+Messages = Sequence[inbox_store.InboxMessage]
+Attempt = Callable[[Messages, Callable[[Connection], None]], None]
+
+
+def _isolating(attempt: Attempt, messages: Messages, *, rules: IdentityRules, now: datetime,
+               accounts: AccountDirectory | None) -> None:
+    """Apply `messages` in one attempt (a transaction); when that fails, apply halves,
+    down to single messages, and quarantine each one that fails alone with the error."""
+    if not messages:
+        return
+    try:
+        attempt(messages, lambda conn: _apply(conn, messages, rules=rules, now=now,
+                                              accounts=accounts))
+        return
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # any failure of one message must not hold up the others
+        if len(messages) == 1:
+            error = exc
+            attempt(messages, lambda conn: _quarantine(conn, messages[0], error, now))
+            return
+    half = len(messages) // 2
+    for part in (messages[:half], messages[half:]):
+        _isolating(attempt, part, rules=rules, now=now, accounts=accounts)
+
+
+def _apply(conn: Connection, messages: Messages, *, rules: IdentityRules, now: datetime,
+           accounts: AccountDirectory | None) -> None:
+    for source, group in groupby(messages, key=lambda m: m.source):
+        payloads = [json.loads(m.payload) for m in group]
+        apply_payloads(conn, payloads, IngestSummary("events", source, "segment"),
+                       rules=rules, now=now, source=source,
+                       index=None if accounts is None else accounts.index(conn))
+
+
+def _quarantine(conn: Connection, message: inbox_store.InboxMessage, exc: Exception,
+                now: datetime) -> None:
+    quarantine_store.add(conn, [quarantine_store.Held(
+        "segment", message.source, message.id, message.payload, None,
+        f"applying it failed: {exc}", "segment")], now=now)
+
+
+def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay: float,
+                stop: Stop) -> None:
+    """Apply the inbox of the store at `database_url` until `stop` is set: what `mql serve`
+    runs in a process of its own, beside the requests. After a partial group it waits
+    `delay` seconds, so messages gather into larger, cheaper groups; while the store is
+    unreachable it retries with back-off, the messages staying in the inbox."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: [%(name)s] %(message)s")
+    engine = connect(database_url)
+    inbox = inbox_store.open_inbox(engine)
+    accounts = AccountDirectory()
+    failures = 0
+    try:
+        while not stop.poll(0):
+            try:
+                taken = apply_inbox(engine, inbox, rules=rules, now=clock.now(),
+                                    accounts=accounts)
+            except MQLError as exc:
+                pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                failures += 1
+                log.warning("applying the inbox failed (%s); retrying in %.0f s", exc, pause)
+                if stop.poll(pause):
+                    break
+                continue
+            failures = 0
+            if taken < GROUP and stop.poll(max(delay, 0.01)):
+                break
+    finally:
+        if inbox is not engine:
+            inbox.dispose()
+        engine.dispose()

@@ -1,0 +1,106 @@
+"""Collection through the inbox, on SQLite and PostgreSQL: what is acknowledged is applied
+once, however often the apply is repeated; a message whose apply fails is quarantined with
+the error and the others land; the applier loop stops when its pipe closes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mql.clock import FixedClock
+from mql.identity.merge import IdentityRules
+from mql.service.collect import apply_inbox, pending, receive, run_applier
+from mql.service.ingest import AccountDirectory
+from mql.store import tables
+from mql.store.db import connect
+from mql.store.inbox import open_inbox, put, take
+from mql.store.migrate import upgrade
+from tests.conftest import T0
+
+RULES = IdentityRules()
+
+
+def _track(email: str, event: str = "Pricing Viewed", **extra: Any) -> dict[str, Any]:
+    return {"type": "track", "messageId": str(uuid.uuid4()), "userId": email, "event": event,
+            "timestamp": "2026-03-01T09:00:00Z", "receivedAt": "2026-03-01T09:00:01Z",
+            **extra}
+
+
+def _events(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return sorted((e, t) for e, t in conn.execute(
+            sa.select(tables.events.c.event_id, tables.events.c.type)))
+
+
+def test_acknowledged_messages_are_applied_once_even_when_the_apply_repeats(
+        store: Engine) -> None:
+    inbox = open_inbox(store)
+    batch = [_track(f"p{n}@acme.example") for n in range(30)]
+    receive(inbox, [("website", batch[:20]), ("crm", batch[20:])], now=T0)
+    assert pending(inbox).count == 30 and pending(inbox).oldest == T0
+    # a crash after the store's commit and before the inbox was cleared: the same
+    # messages are applied again, and count once
+    with inbox.connect() as conn:
+        leftovers = take(conn, 100)
+    assert apply_inbox(store, inbox, rules=RULES, now=T0, accounts=AccountDirectory()) == 30
+    with inbox.begin() as conn:
+        for m in leftovers:
+            put(conn, m.source, [m.payload], now=T0)
+    assert apply_inbox(store, inbox, rules=RULES, now=T0) == 30
+    assert apply_inbox(store, inbox, rules=RULES, now=T0) == 0
+    assert pending(inbox).count == 0 and pending(inbox).oldest is None
+    assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in batch)
+
+
+def test_a_message_whose_apply_fails_is_quarantined_and_the_others_land(pg_url: str) -> None:
+    # PostgreSQL checks column lengths: an event name of 300 characters reads fine and
+    # fails in the store, the kind of failure no parser check foresees
+    store = connect(pg_url)
+    try:
+        upgrade(store)
+        from importlib.resources import files
+
+        from mql.store.models import activate, save_version
+        text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+        with store.begin() as conn:
+            activate(conn, save_version(conn, "b2b_saas", "1", text, source="b2b-saas.yaml",
+                                        now=T0), now=T0)
+        inbox = open_inbox(store)
+        good = [_track(f"q{n}@acme.example") for n in range(7)]
+        bad = _track("q9@acme.example", event="x" * 300)
+        receive(inbox, [("website", good[:3] + [bad] + good[3:])], now=T0)
+        assert apply_inbox(store, inbox, rules=RULES, now=T0) == 8
+        assert pending(inbox).count == 0
+        assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
+        with store.connect() as conn:
+            [(raw, reason)] = conn.execute(sa.select(tables.quarantine.c.raw,
+                                                     tables.quarantine.c.reason)).all()
+        assert bad["messageId"] in raw and reason.startswith("applying it failed")
+    finally:
+        store.dispose()
+
+
+def test_the_applier_applies_until_its_pipe_closes(store: Engine) -> None:
+    inbox = open_inbox(store)
+    receive(inbox, [("website", [_track("r1@acme.example"), _track("r2@acme.example")])],
+            now=T0)
+    theirs, ours = multiprocessing.Pipe(duplex=False)
+    loop = threading.Thread(target=run_applier, args=(store.url.render_as_string(False),),
+                            kwargs={"rules": RULES, "clock": FixedClock(T0), "delay": 0.01,
+                                    "stop": theirs})
+    loop.start()
+    try:
+        deadline = datetime.now(UTC).timestamp() + 30
+        while pending(inbox).count and datetime.now(UTC).timestamp() < deadline:
+            threading.Event().wait(0.02)
+        assert pending(inbox).count == 0 and len(_events(store)) == 2
+    finally:
+        ours.close()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
