@@ -35,7 +35,7 @@ import httpx
 
 from bench.loadgen import request_bytes
 from mql.service.keys import create_key
-from mql.service.store import init_workspace, migrate
+from mql.service.store import init_workspace
 from mql.store.db import connect
 
 SECRET = "bench-secret"
@@ -67,8 +67,9 @@ def _free_port() -> int:
 def _server(url: str) -> Iterator[tuple[str, str, str]]:
     """(base URL, write key, read-only token) of `mql serve` on a free port over the store
     at `url`."""
+    with tempfile.TemporaryDirectory() as folder:  # the store migrated, a model active
+        init_workspace(Path(folder), now=datetime.now(UTC), database_url=url)
     engine = connect(url)
-    migrate(engine)
     key = create_key(engine, kind="write_key", name="bench", role=None, team=None,
                      server_secret=SECRET, actor="bench", now=datetime.now(UTC)).secret
     reader = create_key(engine, kind="token", name="bench-reader", role="read-only", team=None,
@@ -162,8 +163,8 @@ def _measure(url: str, seconds: float, concurrency: int) -> list[dict[str, Any]]
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
-        url = args.api_db or init_workspace(Path(folder), now=datetime.now(UTC)).database_url
-        results += _measure(url, args.api_seconds, args.api_concurrency)
+        results += _measure(args.api_db or f"sqlite:///{folder}/mql.db", args.api_seconds,
+                            args.api_concurrency)
     if args.api_postgres:
         from tests.postgres import Cluster, _binary
 

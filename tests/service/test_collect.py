@@ -8,12 +8,15 @@ import multiprocessing
 import threading
 import uuid
 from datetime import UTC, datetime
+from importlib.resources import files
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mql.clock import FixedClock
+from mql.errors import ConfigError
 from mql.identity.merge import IdentityRules
 from mql.service.collect import apply_inbox, pending, receive, run_applier
 from mql.service.ingest import AccountDirectory
@@ -21,6 +24,7 @@ from mql.store import tables
 from mql.store.db import connect
 from mql.store.inbox import open_inbox, put, take
 from mql.store.migrate import upgrade
+from mql.store.models import activate, save_version
 from tests.conftest import T0
 
 RULES = IdentityRules()
@@ -30,6 +34,13 @@ def _track(email: str, event: str = "Pricing Viewed", **extra: Any) -> dict[str,
     return {"type": "track", "messageId": str(uuid.uuid4()), "userId": email, "event": event,
             "timestamp": "2026-03-01T09:00:00Z", "receivedAt": "2026-03-01T09:00:01Z",
             **extra}
+
+
+def _activate_example(engine: Engine) -> None:
+    text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+    with engine.begin() as conn:
+        activate(conn, save_version(conn, "b2b_saas", "1", text, source="b2b-saas.yaml",
+                                    now=T0), now=T0)
 
 
 def _events(engine: Engine) -> list[tuple[str, str]]:
@@ -64,17 +75,11 @@ def test_a_message_whose_apply_fails_is_quarantined_and_the_others_land(pg_url: 
     store = connect(pg_url)
     try:
         upgrade(store)
-        from importlib.resources import files
-
-        from mql.store.models import activate, save_version
-        text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
-        with store.begin() as conn:
-            activate(conn, save_version(conn, "b2b_saas", "1", text, source="b2b-saas.yaml",
-                                        now=T0), now=T0)
+        _activate_example(store)
         inbox = open_inbox(store)
         good = [_track(f"q{n}@acme.example") for n in range(7)]
         bad = _track("q9@acme.example", event="x" * 300)
-        receive(inbox, [("website", good[:3] + [bad] + good[3:])], now=T0)
+        receive(inbox, [("website", [*good[:3], bad, *good[3:]])], now=T0)
         assert apply_inbox(store, inbox, rules=RULES, now=T0) == 8
         assert pending(inbox).count == 0
         assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
@@ -104,3 +109,23 @@ def test_the_applier_applies_until_its_pipe_closes(store: Engine) -> None:
         ours.close()
         loop.join(timeout=10)
     assert not loop.is_alive()
+
+
+def test_without_an_active_model_messages_wait_in_the_inbox_and_apply_later(
+        store_url: str) -> None:
+    engine = connect(store_url)
+    try:
+        upgrade(engine)  # no model active yet
+        inbox = open_inbox(engine)
+        receive(inbox, [("website", [_track("s1@acme.example")])], now=T0)
+        with pytest.raises(ConfigError, match="no active model"):
+            apply_inbox(engine, inbox, rules=RULES, now=T0)
+        assert pending(inbox).count == 1  # kept, not quarantined
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(tables.quarantine)
+                                ).scalar_one() == 0
+        _activate_example(engine)
+        assert apply_inbox(engine, inbox, rules=RULES, now=T0) == 1
+        assert len(_events(engine)) == 1
+    finally:
+        engine.dispose()

@@ -3,10 +3,11 @@
 `receive` commits messages to the inbox (`mql.store.inbox`) - what a collection request
 waits for. `apply_inbox` takes the oldest messages, applies them to the store in one
 transaction (`ingest_messages`' work: quarantine, identity, scores, hand-off) and removes
-them; the API server runs it continuously, so the store follows within milliseconds under
-normal load and catches up after a burst. A message whose apply fails (other than the
-store being unreachable) is found by halving the group and quarantined with the error, so
-one bad message never holds up the others.
+them; `run_applier` repeats it in a process of its own beside `mql serve`, so the store
+follows within a fraction of a second under normal load and catches up after a burst.
+A message whose apply fails (other than the store being unreachable, its schema outdated or
+no model active: those keep the messages until fixed) is found by halving the group and
+quarantined with the error, so one bad message never holds up the others.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection, Engine
 
 from mql.clock import Clock
-from mql.errors import MQLError, StoreUnavailable
+from mql.errors import ConfigError, MQLError, SchemaOutdated, StoreUnavailable
 from mql.identity.merge import IdentityRules
 from mql.service.ingest import AccountDirectory, IngestSummary, apply_payloads
 from mql.store import inbox as inbox_store
@@ -92,9 +93,11 @@ def _isolating(attempt: Attempt, messages: Messages, *, rules: IdentityRules, no
         attempt(messages, lambda conn: _apply(conn, messages, rules=rules, now=now,
                                               accounts=accounts))
         return
-    except StoreUnavailable:
-        raise
+    except (StoreUnavailable, SchemaOutdated, ConfigError):
+        raise  # not the messages' fault: they stay in the inbox until it is fixed
     except Exception as exc:  # any failure of one message must not hold up the others
+        log.warning("applying %d inbox messages failed (%s: %s)%s", len(messages),
+                    type(exc).__name__, exc, "" if len(messages) == 1 else "; halving")
         if len(messages) == 1:
             error = exc
             attempt(messages, lambda conn: _quarantine(conn, messages[0], error, now))
