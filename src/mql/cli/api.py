@@ -76,7 +76,11 @@ def register(app: typer.Typer) -> None:
         write_openapi: Annotated[Path | None, typer.Option(
             "--write-openapi", help="Write the OpenAPI document to this file and exit.")] = None,
     ) -> None:
-        """Run the HTTP API (Segment-compatible collection, leads, models, keys)."""
+        """Run the HTTP API (Segment-compatible collection, leads, models, keys).
+
+        Collected events are acknowledged once stored in the inbox and applied to leads by
+        an applier process the server starts beside itself (`GET /v1/inbox`: its lag;
+        MQL_API_APPLY_DELAY_SECONDS: how long messages gather into one group, 0.2 s)."""
         if write_openapi is not None:
             from mql.api.openapi import write
             write(write_openapi)
