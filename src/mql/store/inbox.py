@@ -11,7 +11,7 @@ store's (`mql.db` -> `mql.db-inbox`): SQLite has one writer per file, and in the
 file every acknowledgement would wait for the apply that is running. The table is a
 buffer, not part of the data model: it is created when first opened (no migration).
 
->>> engine = open_inbox(sa.create_engine("sqlite://"))
+>>> engine = open_inbox(connect("sqlite://"))
 >>> from datetime import UTC, datetime
 >>> with engine.begin() as conn:
 ...     put(conn, "website", ['{"type":"track"}'], now=datetime(2026, 3, 2, tzinfo=UTC))
@@ -22,7 +22,6 @@ buffer, not part of the data model: it is created when first opened (no migratio
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,8 +45,6 @@ inbox = sa.Table(
 )
 
 _LOCK_KEY = zlib.crc32(b"mql.inbox.apply")  # PostgreSQL advisory lock of the applier
-_created: set[str] = set()
-_created_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +70,8 @@ def open_inbox(store: Engine) -> Engine:
         engine = connect(f"sqlite:///{database}-inbox")
     else:
         engine = store
-    key = engine.url.render_as_string(hide_password=False)
-    with _created_lock:
-        if key not in _created:
-            with translate_errors("creating the collection inbox"), engine.begin() as conn:
-                metadata.create_all(conn, checkfirst=True)
-            _created.add(key)
+    with translate_errors("opening the collection inbox"), engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=True)
     return engine
 
 
