@@ -125,7 +125,7 @@ def _quarantine(conn: Connection, message: inbox_store.InboxMessage, exc: Except
 
 def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay: float,
                 stop: Stop) -> None:
-    """Apply the inbox of the store at `database_url` until `stop` is set: what `mql serve`
+    """Apply the inbox of the store at `database_url` until `stop` says so: what `mql serve`
     runs in a process of its own, beside the requests. After a partial group it waits
     `delay` seconds, so messages gather into larger, cheaper groups; while the store is
     unreachable it retries with back-off, the messages staying in the inbox."""
