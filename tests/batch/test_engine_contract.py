@@ -17,7 +17,7 @@ import pytest
 
 from mql.batch.asof import AsOf
 from mql.batch.conditions import EngineUnsupported
-from mql.batch.engines import Engine, Inputs
+from mql.batch.engines import Engine, Inputs, connect
 from mql.ingest.formats import EVENT_COLUMNS, event_to_row
 from mql.model.parse import parse_model
 from mql.model.spec import Model
@@ -140,6 +140,38 @@ def test_a_daily_series_scores_every_contact_at_every_day(engine: Engine) -> Non
     assert result[1]["intent"] == pytest.approx(40 * 2 ** (-0.5 / 10), rel=1e-12)
     assert [r["mql"] for r in result] == [False, True, True, True]
     assert result[3]["intent"] == pytest.approx(40 * 2 ** -0.25 + 10 * 2 ** -0.05 + 5)
+
+
+FAST = parse_model("""
+name: fast
+decay: {half_life_days: 0.01}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40, cap: 60}
+    - {name: browsing, event: page_view, min_count: 2, within_days: 0.5, points: 5}
+    - {name: surge, level: account, event: intent_surge, points: 12}
+mql:
+  thresholds: [{intent: 1}]
+""", source="fast.yaml")
+
+
+def test_a_series_of_many_half_lives_is_scored_in_parts_exactly(engine: Engine) -> None:
+    # 300 hours of a 14.4-minute half-life: 1250 half-lives, more than one query spans
+    series = AsOf(T0 - timedelta(hours=299), timedelta(hours=1), 300)
+    events = [event("demo_request", days, event_id=f"d{i}") for i, days in
+              enumerate((12.4, 9.01, 9.0, 4.2, 0.3))]
+    events += [event("page_view", days, event_id=f"p{i}") for i, days in
+               enumerate((11.0, 10.9, 6.0, 5.95, 5.9))]
+    events += [event("demo_request", 2.0, event_id="d1"),  # a later copy of d1
+               event("intent_surge", 7.5, contact=None, account="acme.example", event_id="s")]
+    expected = rows(connect("python"), events, at=series, model=FAST)
+    result = rows(engine, events, at=series, model=FAST)
+    assert [r["as_of"] for r in result] == [r["as_of"] for r in expected]
+    for got, want in zip(result, expected, strict=True):
+        assert math.isclose(got["intent"], want["intent"], rel_tol=1e-9, abs_tol=1e-9)
+        assert got["mql"] == want["mql"]
+    assert any(r["mql"] for r in result) and not all(r["mql"] for r in result)
 
 
 @pytest.mark.notimpl(["python"], raises=EngineUnsupported,

@@ -2,23 +2,22 @@
 at one time or at every time of a series, from the tables `events_raw`, `contacts` and
 `accounts`.
 
-The query, in steps (each a CTE):
+The query, in steps (each a CTE; steps 1-3 are `mql.batch.events`):
 
 1. ``ev``: the event rows `mql.ingest` would accept, with the time in microseconds (UTC);
 2. ``dd``: for each copy of an event id, the earliest time of the copies before it in
    input order (``shadow``): a copy counts at time T when it is at or before T and no
    earlier copy is (so duplicates apply once, as in `mql.scoring.score`); for one time T,
    simply the first copy (``copy = 1``);
-3. ``m``: one boolean per tracker (rule, activity, fast track) for each relevant event;
-4. ``xc`` / ``xa``: per contact (per account) and as-of time, each tracker's decayed sum
-   ``sum 2**(-(T - t)/h)`` or count of events in ``(T - window, T]``;
-5. ``fits``, ``scored``: fit scores once per contact, then intent scores (caps, maxima)
-   per contact and time;
+3. ``m``: one boolean per tracker (rule, activity, fast track) for each relevant event,
+   and its decay factor once per half-life;
+4. ``xc`` / ``xa``: per contact (per account), each tracker's decayed sum
+   ``sum 2**(-(T - t)/h)`` or count of events in ``(T - window, T]``; for a series of
+   times, `mql.batch.series` gives them per time instead (prefix sums over the times
+   where a tracker changes, carried by the decay factor);
+5. ``fits``, ``scored``: fit scores (and the forms of the record fields the criteria read)
+   once per contact, then intent scores (caps, maxima) per contact and time;
 6. the decision: grade, reasons (thresholds, criteria, fast track), exclusions, MQL.
-
-For a series of times, events are summed once per (contact, first time that counts them)
-and carried to later times by the decay factor ``2**(-(T_k - T_b)/h)`` (decay is linear in
-the points), and window counts join each event to the few times whose window holds it.
 
 >>> from importlib.resources import files
 >>> from datetime import datetime, timezone
@@ -38,9 +37,12 @@ from sqlglot import exp
 
 from mql.batch import sql
 from mql.batch.asof import AsOf
-from mql.batch.conditions import Scope
+from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
+from mql.batch.events import deduplicated, matched, valid_events
+from mql.batch.frame import Frame
 from mql.batch.plan import Level, Plan, Tracker
+from mql.batch.series import Series, longest
 from mql.model.conditions import Activity, activities
 from mql.model.spec import TOTAL, Criterion, FitRule, IntentRule, Model
 
@@ -67,133 +69,40 @@ _TEXTS: dict[tuple[str, AsOf, str, bool, bool], str] = {}
 
 
 def compile_model(model: Model, as_of: AsOf, dialect: sql.Dialect, *,
-                  unique_ids: bool = False) -> Query:
+                  unique_ids: bool = False) -> exp.Query:
     """The query AST: one row per contact (and per time of `as_of`) with columns
     contact, as_of, one per score, total, grade, mql, reasons, excluded_by.
 
     `unique_ids=True` promises that no event id occurs twice in `events_raw` (the engines
     check it first): the query then skips ordering the copies of each id.
     """
-    return _Compiler(Plan(model), as_of, dialect, unique_ids).query()
+    plan = Plan(model)
+    most = longest(Frame(plan, as_of, dialect))
+    if as_of.count <= most:
+        return _Compiler(plan, as_of, dialect, unique_ids).query()
+    # a series longer than `MAX_HALF_LIVES` of the fastest decay: one query per part of it
+    parts = [_Compiler(plan, AsOf(as_of.start + first * as_of.step, as_of.step,
+                                  min(most, as_of.count - first)), dialect, unique_ids
+                       ).query().subquery(f"h{i}", copy=False)
+             for i, first in enumerate(range(0, as_of.count, most))]
+    union: exp.Query = exp.select("*").from_(parts[0])
+    for part in parts[1:]:
+        union = exp.union(union, exp.select("*").from_(part), distinct=False)
+    return union
 
 
 class _Compiler:
     def __init__(self, plan: Plan, as_of: AsOf, dialect: sql.Dialect,
                  unique_ids: bool = False) -> None:
+        self.frame = Frame(plan, as_of, dialect, unique_ids)
         self.plan, self.as_of, self.dialect = plan, as_of, dialect
-        self.unique_ids = unique_ids
-        self.series = as_of.count > 1
+        self.series = self.frame.series
         self.t0, self.step, self.n = as_of.start_us, as_of.step_us, as_of.count
-
-    # -- 1-3: events --------------------------------------------------------------------
-
-    def events(self) -> Query:
-        raw = sql.col
-        email = exp.Lower(this=exp.Trim(this=raw("email")))
-        account = exp.Lower(this=exp.Trim(this=raw("account")))
-        inner = exp.select(
-            sql.alias(exp.Trim(this=raw("event_id")), "event_id"),
-            sql.alias(exp.Trim(this=raw("type")), "type"),
-            sql.alias(sql.epoch_micros(exp.Trim(this=raw("timestamp")), self.dialect), "ts"),
-            sql.alias(sql.fn("nullif", email, sql.text("")), "email"),
-            sql.alias(sql.fn("nullif", account, sql.text("")), "account"),
-            sql.alias(sql.fn("nullif", exp.Trim(this=raw("anonymous_id")), sql.text("")),
-                      "anonymous_id"),
-            raw("properties"), raw("seq"),
-        ).from_("events_raw")
-        e = sql.col("email")
-        at = sql.fn("strpos", e, sql.text("@"))
-        domain = sql.fn("substr", e, sql.arith(exp.Add, at, exp.Literal.number(1)))
-        good_email = exp.or_(e.is_(exp.null()), exp.and_(
-            exp.GT(this=at, expression=exp.Literal.number(1)),
-            exp.GT(this=sql.fn("strpos", domain, sql.text(".")),
-                   expression=exp.Literal.number(0)),
-            exp.EQ(this=sql.fn("strpos", e, sql.text(" ")), expression=exp.Literal.number(0))))
-        someone = exp.or_(e.is_(exp.null()).not_(), sql.col("account").is_(exp.null()).not_(),
-                          sql.col("anonymous_id").is_(exp.null()).not_())
-        return exp.select("*").from_(inner.subquery("r")).where(exp.and_(
-            exp.NEQ(this=sql.col("event_id"), expression=sql.text("")),
-            exp.NEQ(this=sql.col("type"), expression=sql.text("")),
-            exp.LTE(this=sql.col("ts"), expression=sql.integer(self.as_of.last_us)),
-            good_email, someone,
-            sql.json_object_or_blank(sql.col("properties"), self.dialect)))
-
-    def deduplicated(self) -> Query:
-        order = exp.Order(expressions=[exp.Ordered(this=sql.col("seq"))])
-        if self.unique_ids:
-            return exp.select("*", sql.alias(exp.Literal.number(1), "copy"),
-                              sql.alias(exp.cast(exp.null(), "bigint"), "shadow")).from_("ev")
-        if not self.series:
-            # one time: a copy counts when it is the first valid one (events after T are
-            # gone already); numbering rows is cheaper than the running minimum below
-            first = exp.Window(this=exp.RowNumber(), partition_by=[sql.col("event_id")],
-                               order=order)
-            return exp.select("*", sql.alias(first, "copy")).from_("ev")
-        earlier = exp.Window(
-            this=exp.Min(this=sql.col("ts")), partition_by=[sql.col("event_id")], order=order,
-            spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
-                                end=exp.Literal.number(1), end_side="PRECEDING"))
-        return exp.select("*", sql.alias(earlier, "shadow")).from_("ev")
-
-    def bucket(self, t: sql.Node) -> sql.Node:
-        """The index of the first as-of time at or after `t` (0 if `t` is before all)."""
-        offset = sql.arith(exp.Sub, t, sql.integer(self.t0 - self.step + 1))
-        return sql.case((exp.LTE(this=t, expression=sql.integer(self.t0)),
-                         exp.Literal.number(0)),
-                        default=sql.arith(exp.IntDiv, offset, sql.integer(self.step)))
-
-    def matched(self) -> Query:
-        plan = self.plan
-        # the JSON is parsed once per relevant event (DuckDB: all keys in one call)
-        parsed, values = sql.json_texts(sql.col("properties", "d"), list(plan.properties),
-                                        self.dialect)
-        cols: list[sql.Node] = [sql.col("email", "d"), sql.col("ts", "d"),
-                                      sql.col("type", "d")]
-        if parsed is not None:
-            cols.append(parsed)
-        else:
-            cols += [sql.alias(e, c) for e, c in zip(values, plan.properties.values(),
-                                                     strict=True)]
-        if self.series:
-            shadow = sql.col("shadow", "d")
-            cols.append(sql.alias(self.bucket(sql.col("ts", "d")), "b_from"))
-            cols.append(sql.alias(sql.case((shadow.is_(exp.null()), sql.integer(self.n)),
-                                           default=self.bucket(shadow)), "b_to"))
-        relevant: sql.Node = exp.In(
-            this=sql.col("type", "d"), expressions=[sql.text(t) for t in plan.event_types]
-        ) if plan.event_types else exp.false()
-        inner = exp.select(*cols).from_("dd AS d").where(exp.and_(
-            relevant, *([] if self.series else [exp.EQ(this=sql.col("copy", "d"),
-                                                expression=exp.Literal.number(1))])))
-        if plan.level("account"):
-            domain = sql.fn("coalesce", sql.col("account", "d"), sql.col("account", "c"))
-            inner = inner.select(sql.alias(domain, "domain")).join(
-                "contacts AS c", on=exp.EQ(this=sql.col("email", "c"),
-                                           expression=sql.col("email", "d")), join_type="left")
-        scope = Scope({f: v if parsed is not None else sql.col(c) for (f, c), v in
-                       zip(plan.properties.items(), values, strict=True)})
-        flags = [sql.alias(self.tracker_match(t, scope), t.column) for t in plan.trackers]
-        keep = ["email", "ts", *(["b_from", "b_to"] if self.series else []),
-                *(["domain"] if plan.level("account") else [])]
-        query = exp.select(*map(sql.col, keep), *flags).from_(inner.subquery("e"))
-        if self.series:
-            query = query.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
-        return query
-
-    @staticmethod
-    def tracker_match(t: Tracker, scope: Scope) -> sql.Node:
-        kinds = exp.In(this=sql.col("type"), expressions=[sql.text(e) for e in t.events])
-        return kinds if t.where is None else exp.and_(kinds, condition_sql(t.where, scope))
+        self.decay = self.frame.decay_columns()
+        self.history = Series(self.frame) if self.series else None
+        self.forms_used: set[str] = set()  # set by `decision`, read by `fits`, `scored`
 
     # -- 4: trackers per contact / account and time ------------------------------------
-
-    def factor(self, age_us: sql.Node, t: Tracker) -> sql.Node:
-        """2 ** (-age / half-life), as `Decay.factor` computes it (seconds, then ratio)."""
-        if t.half_life_s is None:
-            return sql.double(1.0)
-        seconds = sql.arith(exp.Div, exp.cast(age_us, "double"), sql.double(1e6))
-        ratio = sql.arith(exp.Div, exp.paren(seconds), sql.double(t.half_life_s))
-        return exp.Pow(this=sql.double(2.0), expression=exp.Neg(this=exp.paren(ratio)))
 
     def window_count(self, t: Tracker, at: sql.Node) -> sql.Node:
         assert t.window_us is not None
@@ -203,86 +112,32 @@ class _Compiler:
                                         exp.Literal.number(1))))
 
     def totals(self, level: Level) -> Query:
-        """Per key (email or domain) and time index `k`: each tracker's value."""
+        """Per key (email or domain), at the one time: each tracker's value (a series is
+        `mql.batch.series`)."""
         trackers = self.plan.level(level)
         key = "email" if level == "contact" else "domain"
         present = sql.col(key).is_(exp.null()).not_()
-        if not self.series:
-            at = sql.integer(self.t0)
-            cols = [self.decayed_sum(t, sql.arith(exp.Sub, at, sql.col("ts")))
-                    if not t.windowed else self.window_count(t, at) for t in trackers]
-            return exp.select(sql.alias(sql.col(key), "key"), sql.alias(exp.Literal.number(0),
-                                                                         "k"),
-                              *[sql.alias(c, t.column) for c, t in zip(cols, trackers,
-                                                                      strict=True)]
-                              ).from_("m").where(present).group_by(sql.col(key))
-        parts: list[Query] = []
-        decayed = [t for t in trackers if not t.windowed]
-        windowed = [t for t in trackers if t.windowed]
-        if decayed:
-            parts.append(self.decayed_series(key, decayed, trackers, present))
-        if windowed:
-            parts.append(self.window_series(key, windowed, trackers, present))
-        if not parts:
-            return exp.select(sql.alias(sql.col(key), "key"), sql.alias(sql.integer(0), "k")
-                              ).from_("m").where(exp.false())
-        source: sql.Node = parts[0].subquery("u")
-        if len(parts) > 1:
-            source = exp.union(parts[0], parts[1], distinct=False).subquery("u")
-        return exp.select(sql.col("key"), sql.col("k"),
-                          *[sql.alias(exp.Sum(this=sql.col(t.column)), t.column)
-                            for t in trackers]).from_(source).group_by("key", "k")
-
-    def decayed_sum(self, t: Tracker, age: sql.Node) -> sql.Node:
-        return exp.Sum(this=sql.case((sql.col(t.column), self.factor(age, t))))
-
-    def decayed_series(self, key: str, decayed: list[Tracker], trackers: Sequence[Tracker],
-                       present: sql.Node) -> Query:
-        start = sql.arith(exp.Add, sql.integer(self.t0),
-                          sql.arith(exp.Mul, sql.col("b_from"), sql.integer(self.step)))
-        bucketed = exp.select(
-            sql.alias(sql.col(key), "key"), "b_from", "b_to",
-            *[sql.alias(self.decayed_sum(t, sql.arith(exp.Sub, start, sql.col("ts"))),
-                        t.column) for t in decayed]
-        ).from_("m").where(exp.and_(present, exp.or_(*[sql.col(t.column) for t in decayed]))
-                           ).group_by(sql.col(key), "b_from", "b_to")
-        k = sql.col("k", "d")
-        age = sql.arith(exp.Mul, sql.arith(exp.Sub, k, sql.col("b_from", "s")),
-                        sql.integer(self.step))
-        cols: list[sql.Node] = []
-        for t in trackers:
-            value = sql.arith(exp.Mul, sql.col(t.column, "s"), self.factor(age, t)
-                            ) if t in decayed else exp.null()
-            cols.append(sql.alias(exp.cast(value, "double") if t.windowed else value, t.column))
-        return exp.select(sql.col("key", "s"), sql.alias(k, "k"), *cols).from_(
-            bucketed.subquery("s")).join("days AS d", on=exp.and_(
-                exp.GTE(this=k, expression=sql.col("b_from", "s")),
-                exp.LT(this=k, expression=sql.col("b_to", "s"))))
-
-    def window_series(self, key: str, windowed: list[Tracker], trackers: Sequence[Tracker],
-                      present: sql.Node) -> Query:
-        k = sql.col("k", "d")
-        # the days an event can count at: from its own day until its longest window ends
-        # (T_k < ts + w), and before an earlier copy counts (b_to)
-        longest = self.plan.longest_window_us
-        ends = self.bucket(sql.arith(exp.Add, sql.col("ts"), sql.integer(longest)))
-        reach = sql.fn("least", sql.col("b_to"), ends)
-        at = sql.arith(exp.Add, sql.integer(self.t0), sql.arith(exp.Mul, k, sql.integer(self.step)))
-        cols = [sql.alias(exp.cast(self.window_count(t, at), "double") if t in windowed
-                          else exp.cast(exp.null(), "double"), t.column) for t in trackers]
-        return exp.select(sql.alias(sql.col(key), "key"), sql.alias(k, "k"), *cols).from_(
-            "m").join("days AS d", on=exp.and_(
-                exp.GTE(this=k, expression=sql.col("b_from")),
-                exp.LT(this=k, expression=reach))).where(exp.and_(
-                    present, exp.GT(this=sql.col("ts"), expression=sql.integer(
-                        self.t0 - longest)), exp.or_(*[sql.col(t.column) for t in windowed]))
-        ).group_by(sql.col(key), k)
+        at = sql.integer(self.t0)
+        cols = [self.decayed_sum(t) if not t.windowed else self.window_count(t, at)
+                for t in trackers]
+        return exp.select(sql.alias(sql.col(key), "key"),
+                          *[sql.alias(c, t.column) for c, t in zip(cols, trackers, strict=True)]
+                          ).from_("m").where(present).group_by(sql.col(key))
+    def decayed_sum(self, t: Tracker) -> sql.Node:
+        """The sum of the event's decay factors (column ``f*`` of ``m``, computed once per
+        event) over the events `t` counts."""
+        factor = sql.double(1.0) if t.half_life_s is None else sql.col(
+            self.decay[t.half_life_s])
+        return exp.Sum(this=sql.case((sql.col(t.column), factor)))
 
     # -- 5-6: scores and the decision ----------------------------------------------------
 
     def tracked(self, t: Tracker) -> sql.Node:
-        table = "xc" if t.level == "contact" else "xa"
-        return sql.fn("coalesce", sql.col(t.column, table), sql.double(0.0))
+        if self.history is not None:
+            value = self.history.tracked(t)
+        else:
+            value = sql.col(t.column, "xc" if t.level == "contact" else "xa")
+        return sql.fn("coalesce", value, sql.double(0.0))
 
     def rule_value(self, rule: IntentRule, key: str) -> sql.Node:
         t = self.plan.rule_trackers[key]
@@ -316,6 +171,12 @@ class _Compiler:
             cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
         cols += [sql.alias(condition_sql(rule.when, records), f"r_{i}")
                  for i, rule in self.record_rules().items()]
+        for table, fields in (("c", plan.contact_fields), ("a", plan.account_fields)):
+            for c in fields.values():
+                given = forms(sql.col(c, table))
+                cols += [sql.alias(getattr(given, form), f"{c}_{form}")
+                         for form in ("present", "lower", "number")
+                         if f"{c}_{form}" in self.forms_used]
         return exp.select(*cols).from_("contacts AS c").join(
             "accounts AS a", on=exp.EQ(this=sql.col("domain", "a"),
                                        expression=sql.col("account", "c")), join_type="left")
@@ -350,23 +211,19 @@ class _Compiler:
             cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
         cols += [sql.col(c, "f") for c in plan.contact_fields.values()]
         cols += [sql.col(c, "f") for c in plan.account_fields.values()]
+        cols += [sql.col(name, "f") for name in sorted(self.forms_used)]
         cols += [sql.col(f"r_{i}", "f") for i in self.record_rules()]
         cols += [sql.alias(self.tracked(t), t.column) for t in
                  (*plan.activity_trackers.values(), *plan.fast_track_trackers.values())]
         query = exp.select(*cols).from_("fits AS f")
-        on_k: list[sql.Node] = []
-        if self.series:
-            query = query.join("days AS d", join_type="cross")
-            on_k = [exp.EQ(this=sql.col("k", "xc"), expression=sql.col("k", "d"))]
-        query = query.join("xc", on=exp.and_(exp.EQ(this=sql.col("key", "xc"),
-                                                    expression=sql.col("email", "f")), *on_k),
-                           join_type="left")
+        if self.history is not None:
+            return self.history.join(query)
+        query = query.join("xc", on=exp.EQ(this=sql.col("key", "xc"),
+                                           expression=sql.col("email", "f")), join_type="left")
         if plan.level("account"):
-            on_ka = [exp.EQ(this=sql.col("k", "xa"), expression=sql.col("k", "d"))
-                     ] if self.series else []
-            query = query.join("xa", on=exp.and_(exp.EQ(this=sql.col("key", "xa"),
-                                                        expression=sql.col("account", "f")),
-                                                 *on_ka), join_type="left")
+            query = query.join("xa", on=exp.EQ(this=sql.col("key", "xa"),
+                                               expression=sql.col("account", "f")),
+                               join_type="left")
         return query
 
     def time_of(self) -> sql.Node:
@@ -383,10 +240,14 @@ class _Compiler:
         score_cols = {n: sql.col(f"s_{i}") for i, n in enumerate(names)}
         total = sql.arith(exp.Add, score_cols["fit"], score_cols["intent"])
         values = {**score_cols, TOTAL: sql.col("total")}
-        scope = Scope({**{f: sql.col(c) for f, c in plan.contact_fields.items()},
-                       **{f: sql.col(c) for f, c in plan.account_fields.items()}},
+        fields = {**plan.contact_fields, **plan.account_fields}
+        # a criterion read at every time reads its record fields' forms from ``fits``
+        # (computed once per contact), not recomputed at every time
+        scope = Scope({f: sql.col(c) for f, c in fields.items()},
                       {f"score.{n}": v for n, v in values.items()},
-                      lambda leaf: self.activity_holds(leaf))
+                      lambda leaf: self.activity_holds(leaf),
+                      {f: Forms(sql.col(f"{c}_present"), sql.col(f"{c}_lower"),
+                                sql.col(f"{c}_number")) for f, c in fields.items()})
         reasons: list[tuple[sql.Node, str]] = []
         for i, minimums in enumerate(model.mql.thresholds):
             tests = [exp.GTE(this=values[n], expression=sql.double(low)) for n, low in minimums]
@@ -415,7 +276,10 @@ class _Compiler:
                                        , default=_joined(reasons)), "reasons"))
         cols.append(sql.alias(_joined(excluded), "excluded_by"))
         inner = exp.select("*", sql.alias(total, "total")).from_("scored")
-        return exp.select(*cols).from_(inner.subquery("s"))
+        query = exp.select(*cols).from_(inner.subquery("s", copy=False))
+        self.forms_used = {c.name for c in query.find_all(exp.Column)
+                           if c.name.endswith(("_present", "_lower", "_number"))}
+        return query
 
     def activity_holds(self, leaf: Activity) -> sql.Node:
         t = self.plan.activity_trackers[leaf]
@@ -438,18 +302,21 @@ class _Compiler:
 
     def query(self) -> Query:
         query = self.decision()
-        ctes: list[tuple[str, Query]] = [("ev", self.events()), ("dd", self.deduplicated()),
-                                         ("m", self.matched())]
-        if self.series:
+        ctes: list[tuple[str, Query]] = [("ev", valid_events(self.frame)),
+                                         ("dd", deduplicated(self.frame)),
+                                         ("m", matched(self.frame))]
+        if self.history is not None:
             days = exp.values([(i,) for i in range(self.n)], alias="days", columns=["k"])
             ctes.insert(0, ("days", exp.select("k").from_(days)))
-        ctes.append(("xc", self.totals("contact")))
-        if self.plan.level("account"):
-            ctes.append(("xa", self.totals("account")))
+            ctes += self.history.ctes()
+        else:
+            ctes.append(("xc", self.totals("contact")))
+            if self.plan.level("account"):
+                ctes.append(("xa", self.totals("account")))
         ctes.append(("fits", self.fits()))
         ctes.append(("scored", self.scored()))
         for name, cte in ctes:
-            query = query.with_(name, as_=cte)
+            query = query.with_(name, as_=cte, copy=False)
         return query
 
 

@@ -32,13 +32,39 @@ class EngineUnsupported(NotImplementedError):
 
 
 @dataclass(frozen=True, slots=True)
+class Forms:
+    """What the comparisons of a text field read besides the text itself, each computed
+    once (as columns, see `forms`) instead of once per comparison: `present` (neither
+    NULL nor blank), `lower` (for case-insensitive tests), `number` (NULL unless the text
+    reads as one)."""
+
+    present: sql.Node
+    lower: sql.Node
+    number: sql.Node
+
+
+def forms(value: sql.Node) -> Forms:
+    """The forms of text `value`, as the comparisons define them.
+
+    >>> forms(sql.col("url")).lower.sql("duckdb")
+    'LOWER(url)'
+    """
+    return Forms(exp.and_(value.is_(exp.null()).not_(),
+                          exp.NEQ(this=exp.Trim(this=value), expression=sql.text(""))),
+                 exp.Lower(this=value), sql.try_cast(exp.Trim(this=value), "double"))
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """Where each field's value lives in SQL: `text` fields hold text (NULL when unknown),
-    `numbers` hold doubles (scores); `activity` answers an `Activity` leaf."""
+    `numbers` hold doubles (scores); `activity` answers an `Activity` leaf. `forms` holds,
+    for some text fields, their `Forms` computed once elsewhere (otherwise each comparison
+    computes them)."""
 
     text: Mapping[str, sql.Node]
     numbers: Mapping[str, sql.Node] = field(default_factory=dict)
     activity: Callable[[Activity], sql.Node] | None = None
+    forms: Mapping[str, Forms] = field(default_factory=dict)
 
 
 @singledispatch
@@ -80,30 +106,30 @@ def _compare(cond: Compare, scope: Scope) -> sql.Node:
         present: sql.Node = value.is_(exp.null()).not_()
         number: sql.Node = value
         text: sql.Node = exp.cast(value, "varchar")
+        lower: sql.Node = exp.Lower(this=text)
     elif cond.field in scope.text:
-        value = scope.text[cond.field]
-        present = exp.and_(value.is_(exp.null()).not_(),
-                           exp.NEQ(this=exp.Trim(this=value), expression=sql.text("")))
-        number = sql.try_cast(exp.Trim(this=value), "double")
-        text = value
+        text = scope.text[cond.field]
+        given = scope.forms.get(cond.field) or forms(text)
+        present, lower, number = given.present, given.lower, given.number
     else:  # a field no table holds is always missing
         return exp.true() if cond.op == "missing" else exp.false()
     if cond.op == "missing":
         return exp.not_(exp.paren(present))
     if cond.op == "exists":
         return exp.paren(present)
-    test = _test(cond, text, number)
+    test = _test(cond, text, lower, number)
     return sql.fn("coalesce", exp.and_(present, test), exp.false())
 
 
-def _test(cond: Compare, text: sql.Node, number: sql.Node) -> sql.Node:
-    """The test of a present value (NULL counts as false)."""
+def _test(cond: Compare, text: sql.Node, lower: sql.Node, number: sql.Node) -> sql.Node:
+    """The test of a present value (NULL counts as false); `lower` is `text` in lower
+    case."""
     op, value, case = cond.op, cond.value, cond.case_sensitive
     if op in ("eq", "ne"):
-        eq = _equals(value, text, number, case)
+        eq = _equals(value, text, lower, number, case)
         return eq if op == "eq" else exp.not_(exp.paren(eq))
     if op in ("in", "not_in"):
-        tests = [_equals(v, text, number, case) for v in value]
+        tests = [_equals(v, text, lower, number, case) for v in value]
         some = exp.paren(functools.reduce(exp.or_, tests))
         return some if op == "in" else exp.not_(some)
     if op == "between":
@@ -116,7 +142,7 @@ def _test(cond: Compare, text: sql.Node, number: sql.Node) -> sql.Node:
         pattern = str(value) if case else "(?i)" + str(value)
         return exp.RegexpLike(this=text, expression=sql.text(pattern))
     needle = sql.text(str(value) if case else str(value).casefold())
-    hay = text if case else exp.Lower(this=text)
+    hay = text if case else lower
     if op == "contains":
         return exp.GT(this=sql.fn("strpos", hay, needle), expression=exp.Literal.number(0))
     if op == "starts_with":
@@ -130,7 +156,7 @@ _NUMERIC: dict[str, type[exp.Binary]] = {"gt": exp.GT, "gte": exp.GTE, "lt": exp
                                          "lte": exp.LTE}
 
 
-def _equals(expected: Any, text: sql.Node, number: sql.Node,
+def _equals(expected: Any, text: sql.Node, lower: sql.Node, number: sql.Node,
             case: bool) -> sql.Node:
     """`actual == expected` with mql's rules: booleans as true/false words, numbers as
     numbers, text case-insensitively unless `case`."""
@@ -141,4 +167,4 @@ def _equals(expected: Any, text: sql.Node, number: sql.Node,
         return exp.EQ(this=number, expression=sql.double(expected))
     if case:
         return exp.EQ(this=text, expression=sql.text(str(expected)))
-    return exp.EQ(this=exp.Lower(this=text), expression=sql.text(str(expected).casefold()))
+    return exp.EQ(this=lower, expression=sql.text(str(expected).casefold()))

@@ -56,7 +56,7 @@ def try_cast(value: Node, to: str) -> Node:
 
 def fn(name: str, *args: Node) -> Node:
     """The function `name` as DuckDB spells it; SQLGlot renames it for other dialects."""
-    return exp.func(name, *args, dialect="duckdb")
+    return exp.func(name, *args, dialect="duckdb", copy=False)
 
 
 def alias(expression: Node, name: str) -> Node:
@@ -91,9 +91,12 @@ def json_object_or_blank(properties: Node, dialect: Dialect) -> Node:
                     expression=text("{"))
     if dialect == "spark":
         whole = exp.Anonymous(this="GET_JSON_OBJECT", expressions=[properties, text("$")])
-        return exp.or_(blank, exp.and_(starts, whole.is_(exp.null()).not_()))
-    valid = exp.Anonymous(this="JSON_VALID", expressions=[properties])
-    return exp.or_(blank, exp.and_(starts, valid))
+        valid: Node = whole.is_(exp.null()).not_()
+    else:
+        valid = exp.Anonymous(this="JSON_VALID", expressions=[properties])
+    # nearly every row starts with "{": test it without trimming (a copy of the text)
+    return case((fn("starts_with", properties, text("{")), valid),
+                default=exp.or_(blank, exp.and_(starts, valid)))
 
 
 def json_texts(properties: Node, keys: list[str], dialect: Dialect

@@ -1,0 +1,153 @@
+"""Steps 1-3 of the compiled query: the valid events, their duplicates, and for each
+relevant event one boolean per tracker (with its decay factors).
+
+Each event is read once: its time parsed once, its JSON properties parsed once (all the
+keys the model reads in one call where the dialect can), each property's forms (present,
+lower case, number) computed once, and the decay factor computed once per half-life; the
+trackers' conditions then read these columns.
+
+>>> from importlib.resources import files
+>>> from datetime import datetime, timezone
+>>> from mql.batch.asof import AsOf
+>>> from mql.batch.plan import Plan
+>>> from mql.model.parse import parse_model
+>>> model = parse_model(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text())
+>>> frame = Frame(Plan(model), AsOf.at(datetime(2026, 3, 2, tzinfo=timezone.utc)), "duckdb")
+>>> [c.alias_or_name for c in matched(frame).selects][:4]
+['email', 'ts', 'domain', 't0']
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from mql.batch import sql
+from mql.batch.conditions import Forms, Scope, forms
+from mql.batch.conditions import to_sql as condition_sql
+from mql.batch.frame import Frame
+from mql.batch.plan import Tracker
+
+Query = exp.Select
+
+
+def valid_events(frame: Frame) -> Query:
+    """``ev``: the rows `mql.ingest` would accept (id, type, a readable time, a
+    well-formed email if any, someone to attribute it to, properties that are a JSON
+    object), at or before the last as-of time, with the time in microseconds (UTC)."""
+    raw = sql.col
+    email = exp.Lower(this=exp.Trim(this=raw("email")))
+    account = exp.Lower(this=exp.Trim(this=raw("account")))
+    inner = exp.select(
+        sql.alias(exp.Trim(this=raw("event_id")), "event_id"),
+        sql.alias(exp.Trim(this=raw("type")), "type"),
+        sql.alias(sql.epoch_micros(exp.Trim(this=raw("timestamp")), frame.dialect), "ts"),
+        sql.alias(sql.fn("nullif", email, sql.text("")), "email"),
+        sql.alias(sql.fn("nullif", account, sql.text("")), "account"),
+        sql.alias(sql.fn("nullif", exp.Trim(this=raw("anonymous_id")), sql.text("")),
+                  "anonymous_id"),
+        raw("properties"), raw("seq"),
+    ).from_("events_raw")
+    e = sql.col("email")
+    at = sql.fn("strpos", e, sql.text("@"))
+    domain = sql.fn("substr", e, sql.arith(exp.Add, at, exp.Literal.number(1)))
+    good_email = exp.or_(e.is_(exp.null()), exp.and_(
+        exp.GT(this=at, expression=exp.Literal.number(1)),
+        exp.GT(this=sql.fn("strpos", domain, sql.text(".")),
+               expression=exp.Literal.number(0)),
+        exp.EQ(this=sql.fn("strpos", e, sql.text(" ")), expression=exp.Literal.number(0))))
+    someone = exp.or_(e.is_(exp.null()).not_(), sql.col("account").is_(exp.null()).not_(),
+                      sql.col("anonymous_id").is_(exp.null()).not_())
+    return exp.select("*").from_(inner.subquery("r", copy=False)).where(exp.and_(
+        exp.NEQ(this=sql.col("event_id"), expression=sql.text("")),
+        exp.NEQ(this=sql.col("type"), expression=sql.text("")),
+        exp.LTE(this=sql.col("ts"), expression=sql.integer(frame.as_of.last_us)),
+        good_email, someone,
+        sql.json_object_or_blank(sql.col("properties"), frame.dialect)))
+
+
+def deduplicated(frame: Frame) -> Query:
+    """``dd``: for each copy of an event id, the earliest time of the copies before it in
+    input order (``shadow``); for one time T, simply whether it is the first (``copy``)."""
+    order = exp.Order(expressions=[exp.Ordered(this=sql.col("seq"))])
+    if frame.unique_ids:
+        return exp.select("*", sql.alias(exp.Literal.number(1), "copy"),
+                          sql.alias(exp.cast(exp.null(), "bigint"), "shadow")).from_("ev")
+    if not frame.series:
+        # one time: a copy counts when it is the first valid one (events after T are
+        # gone already); numbering rows is cheaper than the running minimum below
+        first = exp.Window(this=exp.RowNumber(), partition_by=[sql.col("event_id")],
+                           order=order)
+        return exp.select("*", sql.alias(first, "copy")).from_("ev")
+    earlier = exp.Window(
+        this=exp.Min(this=sql.col("ts")), partition_by=[sql.col("event_id")], order=order,
+        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                            end=exp.Literal.number(1), end_side="PRECEDING"))
+    return exp.select("*", sql.alias(earlier, "shadow")).from_("ev")
+
+
+def matched(frame: Frame) -> Query:
+    """``m``: per relevant event that counts, its contact (``email``), time, account
+    (``domain``, for account-level trackers), buckets (``b_from``, ``b_to``: the as-of
+    times it counts at, for a series), one boolean per tracker, one decay factor per
+    half-life (``f0``, ... at the first time it counts at)."""
+    plan = frame.plan
+    # 1. the relevant events, the JSON parsed once (DuckDB: all keys in one call)
+    parsed, values = sql.json_texts(sql.col("properties", "d"), list(plan.properties),
+                                    frame.dialect)
+    keep = ["email", "ts", *(["b_from", "b_to"] if frame.series else []),
+            *(["domain"] if plan.level("account") else [])]
+    cols: list[sql.Node] = [sql.col("email", "d"), sql.col("ts", "d"), sql.col("type", "d")]
+    if parsed is not None:
+        cols.append(parsed)
+    else:
+        cols += [sql.alias(v, c) for v, c in zip(values, plan.properties.values(),
+                                                 strict=True)]
+        values = [sql.col(c) for c in plan.properties.values()]
+    if frame.series:
+        shadow = sql.col("shadow", "d")
+        cols.append(sql.alias(frame.bucket(sql.col("ts", "d")), "b_from"))
+        cols.append(sql.alias(sql.case((shadow.is_(exp.null()), sql.integer(frame.n)),
+                                       default=frame.bucket(shadow)), "b_to"))
+    relevant: sql.Node = exp.In(
+        this=sql.col("type", "d"), expressions=[sql.text(t) for t in plan.event_types]
+    ) if plan.event_types else exp.false()
+    events = exp.select(*cols).from_("dd AS d").where(exp.and_(
+        relevant, *([] if frame.series else [exp.EQ(this=sql.col("copy", "d"),
+                                                    expression=exp.Literal.number(1))])))
+    if plan.level("account"):
+        domain = sql.fn("coalesce", sql.col("account", "d"), sql.col("account", "c"))
+        events = events.select(sql.alias(domain, "domain")).join(
+            "contacts AS c", on=exp.EQ(this=sql.col("email", "c"),
+                                       expression=sql.col("email", "d")), join_type="left")
+    # 2. each property as a column, then the forms its comparisons read
+    props = exp.select(*map(sql.col, keep), sql.col("type"), *[
+        sql.alias(v, c) for v, c in zip(values, plan.properties.values(), strict=True)]
+    ).from_(events.subquery("e", copy=False))
+    named = {c: (Forms(sql.col(f"{c}_present"), sql.col(f"{c}_lower"),
+                       sql.col(f"{c}_number")), forms(sql.col(c)))
+             for c in plan.properties.values()}
+    scope = Scope({f: sql.col(c) for f, c in plan.properties.items()},
+                  forms={f: named[c][0] for f, c in plan.properties.items()})
+    flags = [sql.alias(tracker_match(t, scope), t.column) for t in plan.trackers]
+    # 3. the decay factor per half-life, at the first time the event counts at
+    at = frame.time_at(sql.col("b_from")) if frame.series else sql.integer(frame.t0)
+    factors = [sql.alias(frame.factor(sql.arith(exp.Sub, at, sql.col("ts")), h), name)
+               for h, name in frame.decay_columns().items()]
+    used = {c.name for flag in flags for c in flag.find_all(exp.Column)}
+    derived = [sql.alias(getattr(given, form), f"{c}_{form}")
+               for c, (_, given) in named.items() for form in ("present", "lower", "number")
+               if f"{c}_{form}" in used]
+    with_forms = exp.select(*map(sql.col, keep), sql.col("type"),
+                            *map(sql.col, plan.properties.values()), *derived
+                            ).from_(props.subquery("p", copy=False))
+    query = exp.select(*map(sql.col, keep), *flags, *factors).from_(
+        with_forms.subquery("v", copy=False))
+    if frame.series:
+        query = query.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
+    return query
+
+
+def tracker_match(t: Tracker, scope: Scope) -> sql.Node:
+    """Whether an event counts for tracker `t` (its type, and its `where` on `scope`)."""
+    kinds = exp.In(this=sql.col("type"), expressions=[sql.text(e) for e in t.events])
+    return kinds if t.where is None else exp.and_(kinds, condition_sql(t.where, scope))
