@@ -57,9 +57,13 @@ class Scorer:
     def add(self, event: Event) -> bool:
         """Fold one event into its contact's and account's state, in any order.
 
-        An event id seen before is not applied again (returns False).
+        An event id seen before is not applied again (returns False). An event that names
+        no one (no contact, account or anonymous id) is not applied and does not count as
+        seen, as ingestion refuses such a row: a later valid copy of its id still counts.
         """
         if event.event_id in self.seen:
+            return False
+        if event.contact is None and event.account is None and event.anonymous_id is None:
             return False
         self.seen.add(event.event_id)
         if event.contact is not None and self.program.trackers_for("contact", event.type):
