@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mql.model.spec import IntentRule
+from mql.model.spec import IntentRule, Model
 from mql.records import Event
 from mql.scoring.explain import explain
 from mql.scoring.intent import rule_value
@@ -125,3 +125,14 @@ def test_competitors_never_qualify_whatever_they_do(example_model) -> None:
     decision = score(example_model, [spy], [rival], [demo], at=T0)[0]
     assert not decision.mql
     assert decision.excluded_by == ("competitor",)
+
+
+def test_an_event_naming_no_one_does_not_hide_a_later_valid_copy_of_its_id(
+        example_model: Model) -> None:
+    scorer = Scorer(example_model)
+    scorer.add_contact(JANE)
+    nobody = Event("e1", "demo_request", T0 - timedelta(hours=2))
+    valid = Event("e1", "demo_request", T0 - timedelta(hours=1), contact=JANE.email)
+    assert scorer.add(nobody) is False
+    assert scorer.add(valid) is True
+    assert scorer.decide(JANE.email, T0).mql
