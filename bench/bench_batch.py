@@ -30,7 +30,7 @@ from mql.batch.compile import to_sql
 from mql.batch.duckdb import DuckDBEngine
 from mql.batch.engines import Inputs, connect
 from mql.errors import ConfigError
-from mql.ingest.files import load
+from mql.ingest.files import RecordFile, load
 from mql.model.parse import parse_model
 from mql.model.spec import IntentRule, Model
 from mql.scoring.scorer import Scorer
@@ -71,9 +71,10 @@ def _own_peak_rss_mb() -> float:
 
 
 def _growth_step(world: Path) -> dict[str, Any]:
-    """One full rescore of `world` in a child process, so that its peak memory is its own:
-    seconds, events, the child's peak RSS and its RSS once the contacts and accounts are
-    loaded as Python records (before any DuckDB work)."""
+    """One full rescore of `world` in a child process, so that its peak memory is its own,
+    as `mql rescore` runs it (contacts and accounts streamed from their files into the
+    engine's tables, never all held as Python records): seconds, events, the child's peak
+    RSS and its RSS before any DuckDB work."""
     code = ("import json, sys; from pathlib import Path; from bench.bench_batch import "
             "_growth_child; print(json.dumps(_growth_child(Path(sys.argv[1]))))")
     out = subprocess.run([sys.executable, "-c", code, str(world)], stdout=subprocess.PIPE,
@@ -84,8 +85,8 @@ def _growth_step(world: Path) -> dict[str, Any]:
 
 def _growth_child(world: Path) -> dict[str, Any]:
     model = parse_model(MODEL.read_text(), source=str(MODEL))
-    inputs = Inputs(load(world / "contacts.parquet", "contacts").records,
-                    load(world / "accounts.parquet", "accounts").records,
+    inputs = Inputs(RecordFile(world / "contacts.parquet", "contacts"),
+                    RecordFile(world / "accounts.parquet", "accounts"),
                     world / "events.parquet")
     records = _own_peak_rss_mb()
     engine = connect("duckdb")
@@ -94,7 +95,7 @@ def _growth_child(world: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - began
     engine.close()
     return {"seconds": seconds, "events": summary.events, "contacts": summary.contacts,
-            "records_rss_mb": round(records), "peak_rss_mb": round(_own_peak_rss_mb())}
+            "rss_before_engine_mb": round(records), "peak_rss_mb": round(_own_peak_rss_mb())}
 
 
 def _tile(base: Path, out: Path, copies: int) -> Path:

@@ -13,7 +13,7 @@ mql.errors.ConfigError: unknown engine 'oracle'; choose one of ['duckdb', 'pytho
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -35,11 +35,13 @@ Progress = Callable[[str], None]  # told each step as it starts
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    """What a run scores: contacts and accounts as records (parsed by `mql.ingest`), and
-    events as records or as a CSV, JSONL or Parquet file in the `mql synth` layout."""
+    """What a run scores: contacts and accounts as records (parsed by `mql.ingest`; any
+    iterable that can be iterated again, e.g. `mql.ingest.files.RecordFile`, which streams
+    a large file instead of holding it), and events as records or as a CSV, JSONL or
+    Parquet file in the `mql synth` layout."""
 
-    contacts: Sequence[Contact]
-    accounts: Sequence[Account]
+    contacts: Iterable[Contact]
+    accounts: Iterable[Account]
     events: Path | Sequence[Event] = ()
 
 

@@ -29,30 +29,31 @@ def _text(value: Any) -> str | None:
 
 def contacts_table(plan: Plan, contacts: Iterable[Contact]) -> pa.Table:
     """email, account, and one column per contact field of the model (last record of an
-    email wins, in first-seen order, as `mql.scoring.score` keeps them)."""
-    unique = {c.email: c for c in contacts}
-    data: dict[str, list[Any]] = {"email": [], "account": []}
-    data.update({column: [] for column in plan.contact_fields.values()})
-    for contact in unique.values():
+    email wins, in first-seen order, as `mql.scoring.score` keeps them). Only those texts
+    are kept, not the records: `contacts` may stream from a file."""
+    rows: dict[str, tuple[str | None, ...]] = {}
+    for contact in contacts:
         get = record_getter(contact, None)
-        data["email"].append(contact.email)
-        data["account"].append(contact.account or None)
-        for name, column in plan.contact_fields.items():
-            data[column].append(_text(get(name)))
-    return pa.table({k: pa.array(v, pa.string()) for k, v in data.items()})
+        rows[contact.email] = (contact.account or None,
+                               *(_text(get(name)) for name in plan.contact_fields))
+    return _table(["email", "account", *plan.contact_fields.values()], rows)
 
 
 def accounts_table(plan: Plan, accounts: Iterable[Account]) -> pa.Table:
     """domain and one column per account field of the model (last record wins)."""
-    unique = {a.domain: a for a in accounts}
-    data: dict[str, list[Any]] = {"domain": []}
-    data.update({column: [] for column in plan.account_fields.values()})
-    for account in unique.values():
+    rows: dict[str, tuple[str | None, ...]] = {}
+    for account in accounts:
         get = record_getter(None, account)
-        data["domain"].append(account.domain)
-        for name, column in plan.account_fields.items():
-            data[column].append(_text(get(name)))
-    return pa.table({k: pa.array(v, pa.string()) for k, v in data.items()})
+        rows[account.domain] = tuple(_text(get(name)) for name in plan.account_fields)
+    return _table(["domain", *plan.account_fields.values()], rows)
+
+
+def _table(names: Sequence[str], rows: dict[str, tuple[str | None, ...]]) -> pa.Table:
+    """Text columns `names`: the keys of `rows`, then their values."""
+    columns = [list(rows), *(list(column) for column in zip(*rows.values(), strict=True))]
+    if not rows:
+        columns = [[] for _ in names]
+    return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
 
 
 def events_table(events: Sequence[Event]) -> pa.Table:

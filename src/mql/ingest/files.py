@@ -116,6 +116,26 @@ def read_records(path: Path, kind: Kind) -> Iterator[tuple[int, Any | Rejected]]
             yield number, Rejected(source, number, row, exc)
 
 
+class RecordFile(Generic[R]):
+    """The good records of a file, read again on every iteration, never all held: for
+    inputs too large to keep as Python objects (a million contacts take gigabytes). The
+    rows rejected by the last complete pass are in `rejected`."""
+
+    def __init__(self, path: Path, kind: Kind) -> None:
+        self.path = path
+        self.kind = kind
+        self.rejected: list[Rejected] = []
+
+    def __iter__(self) -> Iterator[R]:
+        rejected: list[Rejected] = []
+        for _, item in read_records(self.path, self.kind):
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            else:
+                yield item
+        self.rejected = rejected
+
+
 def load(path: Path, kind: Kind) -> Loaded[Any]:
     """Every good record of `path`, and every rejected row with its reason."""
     records: list[Any] = []

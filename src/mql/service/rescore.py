@@ -18,10 +18,11 @@ from mql.batch.compile import to_sql
 from mql.batch.engines import Inputs, OutputFormat, Summary, connect
 from mql.batch.sql import Dialect
 from mql.errors import ConfigError
-from mql.ingest.files import Rejected, load
+from mql.ingest.files import RecordFile, Rejected
 from mql.ingest.formats import EVENT_COLUMNS, event_to_row
 from mql.ingest.writers import Column, open_writer
 from mql.model.spec import Model
+from mql.records import Account, Contact
 from mql.service import state as states
 from mql.service.scoring import load_model_file
 from mql.store import export
@@ -70,17 +71,19 @@ def rescore_files(
         raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(DIALECTS)}")
     tell = progress or (lambda step: None)
     began = time.perf_counter()
-    tell("reading contacts and accounts")
-    people = load(contacts, "contacts")
-    companies = load(accounts, "accounts") if accounts is not None else None
-    rejected = [*people.rejected, *(companies.rejected if companies else [])]
+    # streamed from the files while the engine builds its tables: a million contacts as
+    # Python records would take gigabytes
+    people: RecordFile[Contact] = RecordFile(contacts, "contacts")
+    companies: RecordFile[Account] | None = (RecordFile(accounts, "accounts")
+                                             if accounts is not None else None)
     tell(f"starting {engine}")
     runner = connect(engine, **(engine_options or {}))
     try:
-        inputs = Inputs(people.records, companies.records if companies else [], events)
+        inputs = Inputs(people, companies if companies is not None else [], events)
         summary = runner.export(model, inputs, as_of, out, fmt, progress=tell)
     finally:
         runner.close()
+    rejected = [*people.rejected, *(companies.rejected if companies else [])]
     return RescoreRun(model, as_of, summary, time.perf_counter() - began, out, rejected)
 
 
