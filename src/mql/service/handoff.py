@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,24 +56,51 @@ def record(conn: Connection, cid: int, move: Transition, version_id: int | None)
     store.set_stage(conn, cid, move.target.value, move.at)
 
 
+@dataclass
+class Router:
+    """What routing reads, read once per batch of new MQLs and kept current in memory:
+    the round-robin credit of every team and the open leads per owner (`None`: read it
+    again). The credit is saved once, by `save`, as one save per assignment would leave it."""
+
+    credit: dict[str, dict[str, int]] | None = None
+    loads: dict[str, int] | None = None
+    last: datetime | None = None  # when the last lead was assigned
+
+    def save(self, conn: Connection) -> None:
+        if self.credit is not None and self.last is not None:
+            store.save_robin_credit(conn, self.credit, self.last)
+
+
 def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], cid: int,
-           contact: Contact, account: Account | None, get: Any, at: datetime) -> Assignment:
-    """Route a new MQL, start its SLA clock, and store both."""
-    credit = store.robin_credit(conn)
-    robins = {team: RoundRobin(c) for team, c in credit.items()}
-    assignment, robins = route(routing, account, get, robins, store.open_loads(conn), at)
-    store.save_robin_credit(conn, {t: dict(r.credit) for t, r in robins.items()}, at)
+           contact: Contact, account: Account | None, get: Any, at: datetime,
+           router: Router | None = None) -> Assignment:
+    """Route a new MQL, start its SLA clock, and store both (the round-robin credit only
+    when `router` is None; with a router, by `router.save` after the batch)."""
+    shared = router is not None
+    router = router or Router()
+    if router.credit is None:
+        router.credit = store.robin_credit(conn)
+    if router.loads is None:
+        router.loads = store.open_loads(conn)
+    robins = {team: RoundRobin(c) for team, c in router.credit.items()}
+    assignment, robins = route(routing, account, get, robins, router.loads, at)
+    router.credit, router.last = {t: dict(r.credit) for t, r in robins.items()}, at
+    if not shared:
+        router.save(conn)
     rule = sla_for(sla_rules, get)
     due = None
     if rule is not None:
         team = routing.teams.get(assignment.team or routing.fallback)
         calendar = team.hours if team is not None else routing.teams[routing.fallback].hours
         due = add_business_hours(at, rule.first_touch_hours, calendar)
-    store.close_assignments(conn, cid)
+    if store.close_assignments(conn, cid):
+        router.loads = None  # an open lead of this contact was closed: count again
     store.add_assignment(conn, contact_id=cid, team=assignment.team, owner=assignment.owner,
                          rule=assignment.rule, reason=assignment.reason, assigned_at=at,
                          sla=None if rule is None else rule.name, sla_due_at=due,
                          status="open")
+    if router.loads is not None and assignment.owner is not None:
+        router.loads[assignment.owner] = router.loads.get(assignment.owner, 0) + 1
     store.set_owner(conn, cid, assignment.owner)
     return assignment
 
@@ -94,6 +122,10 @@ def apply_decisions(
     rows = store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
     reset: set[int] = set()
+    # the history, stages, closed assignments and outbox rows of every move are written
+    # together at the end (a few statements, not several per move)
+    moves = store.Moves()
+    router = Router()
     for cid, d in decisions.items():
         row = rows.get(cid)
         stage = stage_of(row.stage if row else None)
@@ -102,26 +134,32 @@ def apply_decisions(
         if move is not None and cause is not None:
             move = dataclasses.replace(move, cause=cause)
         if move is not None:
-            record(conn, cid, move, version_id)
+            moves.move(cid, move.source.value, move.target.value, move.at, move.cause.value,
+                       move.actor, version_id, move.reason)
             stage, since = move.target, move.at
             contact = contacts[cid]
             data = {**decision_data(contact, d), "transition": str(move)}
             if move.target is Stage.MQL:
-                store.enqueue(conn, "mql.qualified", contact.email, data, move.at)
+                moves.notify("mql.qualified", contact.email, data, move.at)
                 if model.routing is not None:
+                    if moves.closed:  # routing counts open assignments: close those first
+                        moves.flush(conn)
+                        router.loads = None
                     get = qualifier.criteria_getter(contact, accounts.get(cid), d.scores,
                                                     states.get(cid, IntentState.empty()), d.as_of)
                     a = assign(conn, model.routing, model.sla, cid, contact, accounts.get(cid),
-                               get, move.at)
-                    store.enqueue(conn, "lead.assigned", contact.email, {
+                               get, move.at, router)
+                    moves.notify("lead.assigned", contact.email, {
                         **data, "team": a.team, "owner": a.owner, "rule": a.rule,
                         "reason": a.reason}, move.at)
             elif move.source is Stage.MQL:
-                store.close_assignments(conn, cid)
-                store.enqueue(conn, "lead.recycled", contact.email, data, move.at)
+                moves.close(cid)
+                moves.notify("lead.recycled", contact.email, data, move.at)
                 if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
                     reset.add(cid)
         due[cid] = due_at(model, stage, since, d)
+    moves.flush(conn)
+    router.save(conn)
     store.set_due(conn, due)
     return reset
 

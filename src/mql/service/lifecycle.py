@@ -199,28 +199,32 @@ class WorkerReport:
 def run_due(engine: Engine, *, now: datetime, batch: int = 500) -> int:
     """Re-decide every contact whose time-based move is due, at the moment it is due."""
     with translate_errors("running due transitions"), engine.begin() as conn:
-        ids = store.due_contacts(conn, now, batch)
-        if not ids:
+        due = store.claim_due(conn, now, batch)
+        if not due:
             return 0
+        ids = list(due)
         live = states.live_model(conn)
         before = store.stages(conn, ids)
-        due = store.due_times(conn, ids)
         current = states.contact_states(conn, live, ids)
         # each at its own due moment, so a demotion is stamped on time
-        states.score_contacts(conn, live, current, now=now,
-                              times={i: t for i, t in due.items() if t is not None})
+        states.score_contacts(conn, live, current, now=now, times=due)
         after = store.stages(conn, ids)
         return sum(before[i].stage != after[i].stage for i in ids if i in before and i in after)
 
 
 def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, int]:
     """Breach SLAs past their deadline; after `escalate_after_breaches` breaches the lead
-    is re-routed to another member of the team. Returns (breaches, escalations)."""
+    is re-routed to another member of the team. Returns (breaches, escalations).
+
+    The assignment updates and outbox rows of the batch are written together at the end;
+    only an escalation writes the changes before it first, as it counts open leads."""
     breaches = escalations = 0
     with translate_errors("checking SLAs"), engine.begin() as conn:
         live = states.live_model(conn)
         routing = live.model.routing
         by_name = {s.name: s for s in live.model.sla}
+        changes: list[dict[str, Any]] = []
+        notes: list[store.Note] = []
         for a in store.breached_assignments(conn, now, batch):
             rule = by_name.get(a["sla"] or "")
             team = routing.teams.get(a["team"] or "") if routing else None
@@ -236,6 +240,8 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                     "sla": a["sla"], "due_at": a["sla_due_at"].isoformat(), "breaches": count,
                     "manager": team.manager if team else None}
             if rule is not None and team is not None and count >= rule.escalate_after_breaches:
+                store.update_assignments(conn, changes)  # the loads count the owners so far
+                changes = []
                 others = tuple(m for m in team.members if m.name != a["owner"]) or team.members
                 credit = store.robin_credit(conn)
                 owner, robin = RoundRobin(credit.get(team.name, {})).pick(
@@ -244,9 +250,10 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                 values.update(status="escalated", owner=owner)
                 data["rerouted_to"] = owner
                 escalations += 1
-            store.update_assignment(conn, a["id"], **values)
-            subject = str(a["contact_id"])
-            store.enqueue(conn, "sla.breached", subject, data, now)
+            changes.append({"id": a["id"], **values})
+            notes.append(store.Note("sla.breached", str(a["contact_id"]), data, now))
+        store.update_assignments(conn, changes)
+        store.enqueue_many(conn, notes)
     return breaches, escalations
 
 

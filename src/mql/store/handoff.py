@@ -7,14 +7,15 @@ Work is claimed with row locks where the database has them (PostgreSQL
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mql.store.accounts import chunks
 from mql.store.tables import (
     accounts,
     assignments,
@@ -54,6 +55,16 @@ def set_stage(conn: Connection, contact_id: int, stage: str, since: datetime) ->
         lifecycle_stage=stage, stage_since=since, updated_at=since))
 
 
+def set_stages(conn: Connection, moves: Mapping[int, tuple[str, datetime]]) -> None:
+    """`set_stage` for many contacts in one statement: {contact id: (stage, since)}."""
+    if moves:
+        conn.execute(contacts.update().where(contacts.c.id == sa.bindparam("b_id")).values(
+            lifecycle_stage=sa.bindparam("b_stage"), stage_since=sa.bindparam("b_since"),
+            updated_at=sa.bindparam("b_since")),
+            [{"b_id": i, "b_stage": stage, "b_since": since}
+             for i, (stage, since) in moves.items()])
+
+
 def set_due(conn: Connection, due: Mapping[int, datetime | None]) -> None:
     """When each contact's next time-based move is due (None: nothing scheduled)."""
     if due:
@@ -71,6 +82,13 @@ def add_history(conn: Connection, contact_id: int, source: str | None, target: s
     conn.execute(lifecycle_history.insert().values(
         contact_id=contact_id, from_stage=source, to_stage=target, at=at, cause=cause,
         actor=actor, model_version_id=model_version_id, reason=reason))
+
+
+def add_history_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`add_history` for many transitions in one statement, inserted in the given order:
+    rows of contact_id, from_stage, to_stage, at, cause, actor, model_version_id, reason."""
+    if rows:
+        conn.execute(lifecycle_history.insert(), [dict(r) for r in rows])
 
 
 def history(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
@@ -93,6 +111,15 @@ def due_contacts(conn: Connection, now: datetime, limit: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [int(i) for (i,) in conn.execute(query)]
+
+
+def claim_due(conn: Connection, now: datetime, limit: int) -> dict[int, datetime]:
+    """`due_contacts` with each one's due moment (earliest first), in one read."""
+    query = (sa.select(contacts.c.id, contacts.c.due_at).where(contacts.c.due_at <= now)
+             .order_by(contacts.c.due_at).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return {int(i): t for i, t in conn.execute(query)}
 
 
 def due_times(conn: Connection, ids: list[int]) -> dict[int, datetime | None]:
@@ -131,10 +158,34 @@ def update_assignment(conn: Connection, assignment_id: int, **values: Any) -> No
     conn.execute(assignments.update().where(assignments.c.id == assignment_id).values(**values))
 
 
-def close_assignments(conn: Connection, contact_id: int, status: str = "closed") -> None:
-    conn.execute(assignments.update().where(
+def close_assignments(conn: Connection, contact_id: int, status: str = "closed") -> int:
+    """Close the contact's open assignments; returns how many there were."""
+    return int(conn.execute(assignments.update().where(
         assignments.c.contact_id == contact_id,
         assignments.c.status.in_(("open", "breached", "escalated"))).values(status=status))
+        .rowcount)
+
+
+def close_assignments_of(conn: Connection, contact_ids: Iterable[int],
+                         status: str = "closed") -> None:
+    """`close_assignments` for many contacts, one statement per 500."""
+    for part in chunks(dict.fromkeys(contact_ids)):
+        conn.execute(assignments.update().where(
+            assignments.c.contact_id.in_(part),
+            assignments.c.status.in_(("open", "breached", "escalated"))).values(status=status))
+
+
+def update_assignments(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
+    """`update_assignment` for many rows: each change holds `id` and the new values. Rows
+    that set the same columns go in one statement."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        columns = tuple(sorted(k for k in change if k != "id"))
+        groups.setdefault(columns, []).append(
+            {"b_id": change["id"], **{f"b_{k}": change[k] for k in columns}})
+    for columns, rows in groups.items():
+        conn.execute(assignments.update().where(assignments.c.id == sa.bindparam("b_id"))
+                     .values({k: sa.bindparam(f"b_{k}") for k in columns}), rows)
 
 
 def breached_assignments(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -190,16 +241,77 @@ def enqueue(conn: Connection, topic: str, subject: str, data: Mapping[str, Any],
             now: datetime) -> int:
     """One outbox row per active webhook subscribed to `topic` (in the caller's
     transaction, so a notification exists exactly when its cause was committed)."""
-    count = 0
-    for hook in active_webhooks(conn):
-        if topic not in hook["topics"] and "*" not in hook["topics"]:
-            continue
-        conn.execute(outbox.insert().values(
-            topic=topic, subject=subject, created_at=now, available_at=now,
-            delivery_id=uuid.uuid4().hex, status="pending",
-            payload={"webhook_id": hook["id"], "occurred_at": now.isoformat(), "data": dict(data)}))
-        count += 1
-    return count
+    return enqueue_many(conn, [Note(topic, subject, data, now)])
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A notification to queue: topic, subject, the data, and when it happened."""
+
+    topic: str
+    subject: str
+    data: Mapping[str, Any]
+    at: datetime
+
+
+def enqueue_many(conn: Connection, notes: Sequence[Note],
+                 hooks: Sequence[Mapping[str, Any]] | None = None) -> int:
+    """`enqueue` for many notifications: the active webhooks read once (or given as
+    `hooks`), the rows inserted in one statement in the order of `notes`."""
+    if not notes:
+        return 0
+    if hooks is None:
+        hooks = active_webhooks(conn)
+    rows = [{"topic": n.topic, "subject": n.subject, "created_at": n.at, "available_at": n.at,
+             "delivery_id": uuid.uuid4().hex, "status": "pending",
+             "payload": {"webhook_id": hook["id"], "occurred_at": n.at.isoformat(),
+                         "data": dict(n.data)}}
+            for n in notes for hook in hooks
+            if n.topic in hook["topics"] or "*" in hook["topics"]]
+    if rows:
+        conn.execute(outbox.insert(), rows)
+    return len(rows)
+
+
+@dataclass
+class Moves:
+    """The writes of many contacts' lifecycle moves, held and sent together by `flush`
+    (a few statements instead of several per move). Each kind of row keeps the order it
+    was added in, so the stored rows and their ids are those of writing one by one."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stages: dict[int, tuple[str, datetime]] = field(default_factory=dict)
+    closed: list[int] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    hooks: list[dict[str, Any]] | None = None  # the active webhooks, read at the first flush
+
+    def move(self, contact_id: int, source: str | None, target: str, at: datetime, cause: str,
+             actor: str, model_version_id: int | None, reason: str | None) -> None:
+        """`add_history` and `set_stage`."""
+        self.history.append({"contact_id": contact_id, "from_stage": source, "to_stage": target,
+                             "at": at, "cause": cause, "actor": actor,
+                             "model_version_id": model_version_id, "reason": reason})
+        self.stages.pop(contact_id, None)  # a later move lands last, as one by one
+        self.stages[contact_id] = (target, at)
+
+    def close(self, contact_id: int) -> None:
+        """`close_assignments`."""
+        self.closed.append(contact_id)
+
+    def notify(self, topic: str, subject: str, data: Mapping[str, Any], at: datetime) -> None:
+        """`enqueue`."""
+        self.notes.append(Note(topic, subject, data, at))
+
+    def flush(self, conn: Connection) -> None:
+        """Write everything held, and forget it."""
+        add_history_rows(conn, self.history)
+        set_stages(conn, self.stages)
+        close_assignments_of(conn, self.closed)
+        if self.notes:
+            if self.hooks is None:
+                self.hooks = active_webhooks(conn)
+            enqueue_many(conn, self.notes, self.hooks)
+        self.history, self.stages, self.closed, self.notes = [], {}, [], []
 
 
 def claim_deliveries(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
