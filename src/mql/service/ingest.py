@@ -220,16 +220,14 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
 
 
 def ingest_messages(engine: Engine, payloads: Iterable[Mapping[str, Any]], *,
-                    rules: IdentityRules, now: datetime, source: str = "segment",
-                    accounts: AccountDirectory | None = None) -> IngestSummary:
+                    rules: IdentityRules, now: datetime, source: str = "segment"
+                    ) -> IngestSummary:
     """Apply Segment messages (identify, track, page, group, batch) in one transaction;
-    messages that cannot be read are quarantined with the reason, the others land.
-    `accounts` keeps the account index between calls (a collector's)."""
+    messages that cannot be read are quarantined with the reason, the others land."""
     summary = IngestSummary("events", source, "segment")
     check(engine)
     with translate_errors(f"ingesting messages from {source}"), engine.begin() as conn:
-        apply_payloads(conn, payloads, summary, rules=rules, now=now, source=source,
-                       index=None if accounts is None else accounts.index(conn))
+        apply_payloads(conn, payloads, summary, rules=rules, now=now, source=source)
     return summary
 
 

@@ -98,9 +98,8 @@ def remove(conn: Connection, ids: Sequence[int]) -> None:
 def pending(conn: Connection) -> Pending:
     """Messages waiting, and when the oldest of them arrived."""
     count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(inbox.c.received_at))
-                                 ).one()
-    return Pending(int(count), None if oldest is None else
-                   UTCDateTime().process_result_value(oldest, conn.dialect))
+                                 ).one()  # min() keeps the column's type: UTC-aware
+    return Pending(int(count), oldest)
 
 
 def lock_applier(conn: Connection) -> None:
