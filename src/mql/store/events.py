@@ -112,22 +112,18 @@ _COLUMNS = (events.c.event_id, events.c.type, events.c.at, events.c.email,
 
 def events_of_contacts(conn: Connection, contact_ids: Iterable[int]) -> dict[int, list[Event]]:
     """Each contact's events, oldest first (the ledger a re-derivation replays)."""
-    out: dict[int, list[Event]] = {}
-    for part in chunks(set(contact_ids)):
-        rows = conn.execute(sa.select(events.c.contact_id, *_COLUMNS)
-                            .where(events.c.contact_id.in_(part))
-                            .order_by(events.c.at, events.c.seq))
-        for row in rows:
-            out.setdefault(int(row[0]), []).append(_event(row))
-    return out
+    return _events_by(conn, events.c.contact_id, contact_ids)
 
 
 def events_of_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, list[Event]]:
     """Each account's events, oldest first."""
+    return _events_by(conn, events.c.account_id, account_ids)
+
+
+def _events_by(conn: Connection, owner: Any, ids: Iterable[int]) -> dict[int, list[Event]]:
     out: dict[int, list[Event]] = {}
-    for part in chunks(set(account_ids)):
-        rows = conn.execute(sa.select(events.c.account_id, *_COLUMNS)
-                            .where(events.c.account_id.in_(part))
+    for part in chunks(set(ids)):
+        rows = conn.execute(sa.select(owner, *_COLUMNS).where(owner.in_(part))
                             .order_by(events.c.at, events.c.seq))
         for row in rows:
             out.setdefault(int(row[0]), []).append(_event(row))
