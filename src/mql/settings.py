@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     dev: bool = Field(False, description="development mode: the example secret is allowed")
     api_rate_per_second: float = Field(200.0, gt=0, description="requests per second per key")
     api_rate_burst: int = Field(400, ge=1, description="requests a key may send at once")
+    api_write_key_rate_per_second: float = Field(
+        2000.0, gt=0, description="requests per second per write key (analytics.js sends one "
+        "request per event; Segment's guidance is 1,000 events a second per source)")
+    api_write_key_rate_burst: int = Field(4000, ge=1, description="requests a write key may "
+                                          "send at once")
+    collect_batch_limit_bytes: int = Field(
+        4 * 1024 * 1024, ge=32 * 1024, le=64 * 1024 * 1024,
+        description="largest collection body, uncompressed (RudderStack sends up to 4 MB); "
+        "one message stays limited to 32 KB")
+    cors_origins: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="browser origins allowed to send events, by write "
+        "key name or key id: {\"website\": [\"https://www.acme.com\"]}; \"*\" allows any")
     api_key_cache_seconds: float = Field(5.0, ge=0, description="how long a checked key is "
                                          "trusted before the store is asked again")
     api_apply_delay_seconds: float = Field(
