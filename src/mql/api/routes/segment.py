@@ -263,9 +263,15 @@ async def _collect(request: Request, state: State, presented: Presented,
     return JSONResponse(ack.model_dump())
 
 
+def body_schemas() -> dict[str, Any]:
+    """The request bodies' schemas, for the OpenAPI document's components (the routes
+    read their bodies themselves, so FastAPI does not add them)."""
+    return {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
+            for m in (SegmentMessageIn, SegmentBatchIn)}
+
+
 def _body_doc(model: type[SegmentMessageIn] | type[SegmentBatchIn]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    content = {"schema": schema}
+    content = {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
     return {"requestBody": {"required": True, "content": {"application/json": content,
                                                           "text/plain": content}}}
 
