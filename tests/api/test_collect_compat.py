@@ -12,14 +12,19 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import HTTPException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.api.app import create_app
+from mql.api.routes.segment import inflate
 from mql.service.keys import create_key
 from mql.settings import Settings
 from mql.store.db import connect
@@ -306,3 +311,16 @@ def test_the_example_workspace_has_no_origins(tmp_path: Path) -> None:
             {**_track(), "writeKey": keys["writer"]}), headers={"Origin": SITE})
     assert answer.status_code == 403
     assert "MQL_CORS_ORIGINS" in answer.json()["message"]
+
+
+@given(text=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 2000), max_size=4))
+@settings(max_examples=50, deadline=None)
+def test_inflate_joins_every_gzip_member_and_never_exceeds_the_limit(
+        text: bytes, cuts: list[int]) -> None:
+    bounds = sorted({0, len(text), *(min(c, len(text)) for c in cuts)})
+    body = b"".join(gzip.compress(text[a:b]) for a, b in pairwise(bounds))
+    assert inflate(body or gzip.compress(b""), "gzip", 2000) == text
+    if len(text) > 10:
+        with pytest.raises(HTTPException) as refused:
+            inflate(body, "gzip", 10)
+        assert refused.value.status_code == 413

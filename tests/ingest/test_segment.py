@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.errors import InputError
-from mql.ingest.segment import parse_message
+from mql.ingest.segment import message_id, parse_message
 
 
 def _parse(data: dict[str, object]) -> list:  # type: ignore[type-arg]
@@ -100,3 +102,20 @@ def test_an_alias_links_the_previous_anonymous_id_to_the_user() -> None:
     [m] = _parse({"type": "alias", "messageId": "al", "previousId": "anon-7",
                   "userId": "kim@globex.example", "timestamp": "2026-03-02T10:00:00Z"})
     assert (m.event.contact, m.event.anonymous_id) == ("kim@globex.example", "anon-7")
+
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
+_messages = st.dictionaries(st.text(min_size=1, max_size=12).filter(
+    lambda k: k not in ("messageId", "sentAt", "receivedAt", "writeKey", "_mql")),
+    _values, max_size=8)
+
+
+@given(message=_messages, sent=st.text(max_size=30), received=st.text(max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_a_derived_message_id_ignores_transport_fields_and_key_order(
+        message: dict[str, object], sent: str, received: str) -> None:
+    timed = {**message, "timestamp": "2026-03-02T10:00:00Z"}
+    resent = dict(reversed(list({**timed, "sentAt": sent, "receivedAt": received,
+                                 "writeKey": "k"}.items())))
+    assert message_id(timed) == message_id(resent)
+    assert len(message_id(timed)) == 36 and message_id(timed).startswith("mql-")
