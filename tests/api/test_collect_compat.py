@@ -101,16 +101,21 @@ def test_analytics_js_short_paths_take_text_plain_with_the_write_key_in_the_body
             "writeKey": server.keys["writer"], "properties": {"url": f"{SITE}/pricing"}}
     single = httpx.post(f"{server.url}/v1/p", content=json.dumps(page),
                         headers={"Content-Type": "text/plain"})
-    track = _track()
+    track = _track(writeKey=server.keys["writer"])  # analytics.js repeats it in each item
+    unknown = {**_track(writeKey=server.keys["writer"]), "userId": None}  # quarantined
     batch = httpx.post(f"{server.url}/v1/b", content=json.dumps(
-        {"writeKey": server.keys["writer"], "batch": [track], "sentAt": "2026-03-01T09:00:00Z"}),
-        headers={"Content-Type": "text/plain"})
+        {"writeKey": server.keys["writer"], "batch": [track, unknown],
+         "sentAt": "2026-03-01T09:00:00Z"}), headers={"Content-Type": "text/plain"})
     assert single.status_code == 200, single.text
     assert batch.status_code == 200, batch.text
     stored = _one(server, page["messageId"])
     assert stored.type == "page_view" and stored.source == "website"
     assert stored.properties["category"] == "Docs" and "writeKey" not in stored.properties
     assert _one(server, track["messageId"]).type == "demo_requested"
+    with server.client("read-only") as c:
+        [held] = [q for q in c.get("/v1/quarantine").json()
+                  if unknown["messageId"] in q["raw"]]
+    assert server.keys["writer"] not in held["raw"]  # the write key is never stored
 
 
 def test_a_wrong_write_key_in_the_body_is_401_in_the_error_shape(server: Server) -> None:

@@ -214,7 +214,8 @@ def _messages(data: Any, kind: str | None, path: str) -> list[Any]:
         raise HTTPException(413, f"the batch has {len(items):,} messages; at most "
                             f"{BATCH_ITEMS:,} per request")
     shared = {k: data[k] for k in ("sentAt", "context") if data.get(k)}
-    return [{**shared, **item} if isinstance(item, dict) else item for item in items]
+    return [{**shared, **{k: v for k, v in item.items() if k != "writeKey"}}
+            if isinstance(item, dict) else item for item in items]
 
 
 async def _collect(request: Request, state: State, presented: Presented,
