@@ -217,7 +217,10 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_browser_analytics_js_page_view_and_form_identify(live: Live) -> None:
+@pytest.mark.parametrize("settings", ["inline", "server"])
+def test_browser_analytics_js_page_view_and_form_identify(live: Live, settings: str) -> None:
+    """analytics.js with its settings inline, or loaded from mql (`cdnURL`) as it loads
+    them from Segment's CDN."""
     browser = _chromium()
     _need("chromium", browser)
     bundle = MODULES / "analytics-next" / "dist" / "umd"
@@ -236,7 +239,7 @@ def test_browser_analytics_js_page_view_and_form_identify(live: Live) -> None:
                                 "--disable-component-update", "--disable-sync",
                                 "--no-first-run", f"--user-data-dir={profile}",
                                 "--virtual-time-budget=20000", "--dump-dom",
-                                f"{live.site}/{name}"],
+                                f"{live.site}/{name}?settings={settings}"],
                                capture_output=True, text=True, timeout=120, check=False)
     assert '<pre id="out">sent</pre>' in shown.stdout, shown.stdout[-2000:] + shown.stderr[-2000:]
     assert {"identify", "page_view"} <= live.event_types(email)

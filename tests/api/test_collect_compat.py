@@ -329,3 +329,21 @@ def test_inflate_joins_every_gzip_member_and_never_exceeds_the_limit(
         with pytest.raises(HTTPException) as refused:
             inflate(body, "gzip", 10)
         assert refused.value.status_code == 413
+
+
+def test_analytics_js_settings_point_at_this_server_for_a_live_write_key(
+        server: Server) -> None:
+    key = server.keys["writer"]
+    found = httpx.get(f"{server.url}/v1/projects/{key}/settings", headers={"Origin": SITE})
+    assert found.status_code == 200, found.text
+    assert found.headers["access-control-allow-origin"] == SITE
+    assert found.json()["integrations"]["Segment.io"] == {
+        "apiKey": key, "apiHost": server.url.removeprefix("http://") + "/v1",
+        "protocol": "http"}
+    wrong = httpx.get(f"{server.url}/v1/projects/mql_000000000000_nope/settings")
+    assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
+    token = httpx.get(f"{server.url}/v1/projects/{server.keys['admin']}/settings")
+    assert token.status_code == 403
+    partner = httpx.get(f"{server.url}/v1/projects/{server.keys['partner']}/settings",
+                        headers={"Origin": SITE})
+    assert partner.status_code == 403

@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.mql = state
     errors.install(app)
-    app.add_middleware(CollectCors, paths=segment.PATHS)
+    app.add_middleware(CollectCors, paths=segment.PATHS, prefix=segment.SETTINGS_PREFIX)
     for module in (segment, leads, accounts, models, admin):
         app.include_router(module.router)
 

@@ -32,14 +32,17 @@ def listed(origins: Mapping[str, tuple[str, ...]], origin: str) -> bool:
 
 
 class CollectCors:
-    """ASGI middleware answering preflights and adding CORS headers on `paths`."""
+    """ASGI middleware answering preflights and adding CORS headers on `paths` and the
+    paths under `prefix`."""
 
-    def __init__(self, app: ASGIApp, *, paths: Collection[str]) -> None:
+    def __init__(self, app: ASGIApp, *, paths: Collection[str], prefix: str) -> None:
         self.app = app
         self.paths = frozenset(paths)
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or (scope["path"] not in self.paths
+                                       and not scope["path"].startswith(self.prefix)):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")

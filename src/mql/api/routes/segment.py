@@ -2,7 +2,9 @@
 
 `POST /v1/identify`, `/v1/track`, `/v1/page`, `/v1/screen`, `/v1/group`, `/v1/alias` take
 one message, `/v1/batch` and `/v1/import` take `{"batch": [...]}`; analytics.js's short
-paths `/v1/i`, `/v1/t`, `/v1/p`, `/v1/s`, `/v1/g`, `/v1/a` and `/v1/b` are the same routes.
+paths `/v1/i`, `/v1/t`, `/v1/p`, `/v1/s`, `/v1/g`, `/v1/a` and `/v1/b` are the same routes,
+and `GET /v1/projects/{writeKey}/settings` serves analytics.js the settings Segment's CDN
+would, pointing at this server (load it with `cdnURL` set to the server).
 The write key is the HTTP Basic username, or `writeKey` in the body (analytics.js); a body
 is JSON whatever its Content-Type (analytics.js sends `text/plain`), and may be compressed
 (`Content-Encoding: gzip`, several gzip members, or `deflate`).
@@ -51,6 +53,7 @@ SINGLE = {"identify": "i", "track": "t", "page": "p", "screen": "s", "group": "g
 BATCH_PATHS = ("/v1/batch", "/v1/import", "/v1/b")
 PATHS = frozenset({*(f"/v1/{k}" for k in SINGLE), *(f"/v1/{s}" for s in SINGLE.values()),
                    *BATCH_PATHS})
+SETTINGS_PREFIX = "/v1/projects/"  # analytics.js's settings, what Segment's CDN serves
 
 
 def inflate(raw: bytes, encoding: str, limit: int) -> bytes:
@@ -329,3 +332,19 @@ async def import_(request: Request, state: State, presented: Presented) -> Respo
 
 
 router.add_api_route("/v1/b", batch, methods=["POST"], include_in_schema=False)
+
+
+@router.get("/v1/projects/{write_key}/settings", include_in_schema=False)
+async def browser_settings(request: Request, state: State, write_key: str) -> Response:
+    """analytics.js's settings (what Segment's CDN serves), sending to this server: a page
+    loads the library with `cdnURL` set to this server. The write key must be live (401)
+    and the page's origin listed for it (403)."""
+    key = authorize(await authenticate(state, write_key), "collect")
+    origin = request.headers.get("origin")
+    if origin and not origin_allowed(state.settings.cors_origins, key, origin):
+        raise HTTPException(403, f"origin {origin!r} may not load settings for write key "
+                            f"{key.name!r}; list it for the key in MQL_CORS_ORIGINS")
+    host = request.headers.get("host") or request.url.netloc
+    return JSONResponse({"integrations": {"Segment.io": {
+        "apiKey": write_key, "apiHost": f"{host}/v1", "protocol": request.url.scheme}},
+        "plan": {"track": {"__default": {"enabled": True}}}})
