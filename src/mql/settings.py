@@ -12,10 +12,13 @@ current folder.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
+from mql.errors import ConfigError
 from mql.identity.merge import DEFAULT_BLOCKED, DEFAULT_PRIORITY, IdentityRules
 
 WORKSPACE_DB = ".mql/mql.db"
@@ -71,6 +74,14 @@ class Settings(BaseSettings):
         0.2, ge=0, description="how long collected messages gather in the inbox before they "
         "are applied together (larger groups cost less per message; this is the least lag)")
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _one_origin(cls, value: Any) -> Any:
+        """An origin given alone stands for a list of one."""
+        if isinstance(value, dict):
+            return {k: (v,) if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""
         return IdentityRules(
@@ -81,3 +92,26 @@ class Settings(BaseSettings):
             priority=tuple(self.identity_priority),
             collapse_subdomains=self.identity_collapse_subdomains,
         )
+
+
+def load_settings(**values: Any) -> Settings:
+    """`Settings(**values)` over the environment; `ConfigError` naming the setting and its
+    MQL_ variable when one is invalid (no traceback for a typo in the environment).
+
+    >>> load_settings(api_rate_per_second="fast")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mql.errors.ConfigError: MQL_API_RATE_PER_SECOND: Input should be a valid number, ...
+    >>> load_settings(cors_origins={"website": "https://acme.example"}).cors_origins
+    {'website': ('https://acme.example',)}
+    """
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MQL_{str(e['loc'][0]).upper() if e['loc'] else '?'}: {e['msg']}"
+            for e in exc.errors())
+        raise ConfigError(problems) from None
+    except SettingsError as exc:
+        raise ConfigError(f"{exc} (MQL_ variables holding a list or mapping are JSON, e.g. "
+                          "MQL_CORS_ORIGINS='{\"website\": [\"https://www.acme.com\"]}')"
+                          ) from None
