@@ -217,10 +217,10 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.parametrize("settings", ["inline", "server"])
+@pytest.mark.parametrize("settings", ["inline", "server", "batching"])
 def test_browser_analytics_js_page_view_and_form_identify(live: Live, settings: str) -> None:
-    """analytics.js with its settings inline, or loaded from mql (`cdnURL`) as it loads
-    them from Segment's CDN."""
+    """analytics.js with its settings inline, loaded from mql (`cdnURL`) as it loads them
+    from Segment's CDN, or inline with batched delivery (`/v1/b`)."""
     browser = _chromium()
     _need("chromium", browser)
     bundle = MODULES / "analytics-next" / "dist" / "umd"
