@@ -73,11 +73,22 @@ def inflate(raw: bytes, encoding: str, limit: int) -> bytes:
     if encoding in ("gzip", "x-gzip"):
         wbits = 16 + zlib.MAX_WBITS
     elif encoding == "deflate":  # zlib-wrapped as the RFC says; raw deflate as some send
-        wbits = zlib.MAX_WBITS if raw[:1] and (raw[0] & 0x0F) == 8 and \
-            int.from_bytes(raw[:2], "big") % 31 == 0 else -zlib.MAX_WBITS
+        wrapped = len(raw) > 1 and (raw[0] & 0x0F) == 8 and int.from_bytes(raw[:2]) % 31 == 0
+        if wrapped:
+            try:
+                return inflate_once(raw, zlib.MAX_WBITS, encoding, limit)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+        return inflate_once(raw, -zlib.MAX_WBITS, encoding, limit)
     else:
         raise HTTPException(415, f"Content-Encoding {encoding!r} is not supported; send "
                             "gzip, deflate or an uncompressed body")
+    return inflate_once(raw, wbits, encoding, limit)
+
+
+def inflate_once(raw: bytes, wbits: int, encoding: str, limit: int) -> bytes:
+    """`raw` inflated with zlib's `wbits` (every member of a gzip body), as `inflate`."""
     out: list[bytes] = []
     size = 0
     data = raw
