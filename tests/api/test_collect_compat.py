@@ -304,9 +304,9 @@ def test_write_keys_have_their_own_rate_limit(tmp_path: Path) -> None:
     assert statuses == {200}
     assert [r.status_code for r in reads[:5]] == [200] * 5
     strict = settings_for(url, api_write_key_rate_per_second=0.5, api_write_key_rate_burst=2)
-    with running(create_app(strict)) as base:
-        with httpx.Client(base_url=base, auth=(keys["writer"], "")) as c:
-            sent = [c.post("/v1/track", json=_track()) for _ in range(3)]
+    with running(create_app(strict)) as base, httpx.Client(
+            base_url=base, auth=(keys["writer"], "")) as c:
+        sent = [c.post("/v1/track", json=_track()) for _ in range(3)]
     assert [r.status_code for r in sent] == [200, 200, 429]
     assert sent[2].json()["code"] == "too_many_requests"  # what the clients retry
     assert reads[-1].status_code == 429 and reads[-1].json()["code"] == "too_many_requests"

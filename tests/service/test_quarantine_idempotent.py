@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 from mql.identity.merge import IdentityRules
 from mql.ingest.segment import refused
 from mql.service.collect import apply_inbox
+from mql.service.ingest import retry_quarantined
 from mql.store import inbox as inbox_store
-from mql.store.tables import quarantine
+from mql.store.tables import events, quarantine
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BAD = [
@@ -40,5 +41,13 @@ def test_a_repeated_apply_holds_each_bad_message_once(store: Engine) -> None:
     with store.connect() as conn:
         reasons = dict(conn.execute(sa.select(quarantine.c.field, quarantine.c.reason)).all())
     assert "40,000 bytes" in reasons[None] and "timestamp" in reasons
+    # the message held for its size loads when retried (an admin's decision), once
+    with store.connect() as conn:
+        big = conn.execute(sa.select(quarantine.c.id).where(
+            quarantine.c.message_id == "big")).scalar_one()
+    assert retry_quarantined(store, [big], rules=IdentityRules(), now=NOW).loaded == [big]
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events).where(
+            events.c.event_id == "big")).scalar_one() == 1
     if inbox is not store:
         inbox.dispose()
