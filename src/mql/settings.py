@@ -12,10 +12,13 @@ current folder.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
+from mql.errors import ConfigError
 from mql.identity.merge import DEFAULT_BLOCKED, DEFAULT_PRIORITY, IdentityRules
 
 WORKSPACE_DB = ".mql/mql.db"
@@ -53,11 +56,31 @@ class Settings(BaseSettings):
     dev: bool = Field(False, description="development mode: the example secret is allowed")
     api_rate_per_second: float = Field(200.0, gt=0, description="requests per second per key")
     api_rate_burst: int = Field(400, ge=1, description="requests a key may send at once")
+    api_write_key_rate_per_second: float = Field(
+        2000.0, gt=0, description="requests per second per write key (analytics.js sends one "
+        "request per event; Segment's guidance is 1,000 events a second per source)")
+    api_write_key_rate_burst: int = Field(4000, ge=1, description="requests a write key may "
+                                          "send at once")
+    collect_batch_limit_bytes: int = Field(
+        4 * 1024 * 1024, ge=32 * 1024, le=64 * 1024 * 1024,
+        description="largest collection body, uncompressed (RudderStack sends up to 4 MB); "
+        "one message stays limited to 32 KB")
+    cors_origins: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="browser origins allowed to send events, by write "
+        "key name or key id: {\"website\": [\"https://www.acme.com\"]}; \"*\" allows any")
     api_key_cache_seconds: float = Field(5.0, ge=0, description="how long a checked key is "
                                          "trusted before the store is asked again")
     api_apply_delay_seconds: float = Field(
         0.2, ge=0, description="how long collected messages gather in the inbox before they "
         "are applied together (larger groups cost less per message; this is the least lag)")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _one_origin(cls, value: Any) -> Any:
+        """An origin given alone stands for a list of one."""
+        if isinstance(value, dict):
+            return {k: (v,) if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""
@@ -69,3 +92,26 @@ class Settings(BaseSettings):
             priority=tuple(self.identity_priority),
             collapse_subdomains=self.identity_collapse_subdomains,
         )
+
+
+def load_settings(**values: Any) -> Settings:
+    """`Settings(**values)` over the environment; `ConfigError` naming the setting and its
+    MQL_ variable when one is invalid (no traceback for a typo in the environment).
+
+    >>> load_settings(api_rate_per_second="fast")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mql.errors.ConfigError: MQL_API_RATE_PER_SECOND: Input should be a valid number, ...
+    >>> load_settings(cors_origins={"website": "https://acme.example"}).cors_origins
+    {'website': ('https://acme.example',)}
+    """
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MQL_{str(e['loc'][0]).upper() if e['loc'] else '?'}: {e['msg']}"
+            for e in exc.errors())
+        raise ConfigError(problems) from None
+    except SettingsError as exc:
+        raise ConfigError(f"{exc} (MQL_ variables holding a list or mapping are JSON, e.g. "
+                          "MQL_CORS_ORIGINS='{\"website\": [\"https://www.acme.com\"]}')"
+                          ) from None

@@ -26,7 +26,7 @@ def test_batches_land_once_and_leads_read_on_each_store(store_url: str, tmp_path
          "traits": {"email": "pat@acme.example", "title": "CTO"}, "timestamp": now},
         {"type": "track", "messageId": str(uuid.uuid4()), "userId": "pat@acme.example",
          "event": "Demo Request", "timestamp": now},
-        {"type": "track", "userId": "pat@acme.example", "event": "x", "timestamp": now},
+        {"type": "track", "messageId": str(uuid.uuid4()), "event": "x", "timestamp": now},
     ]}
     with running(create_app(settings_for(url))) as base:
         with httpx.Client(base_url=base, auth=(keys["writer"], "")) as writer:

@@ -58,8 +58,8 @@ def test_track_is_acknowledged_once_stored_and_the_lead_reads_back_once_applied(
 def test_a_batch_stores_valid_messages_and_quarantines_invalid_ones_with_reasons(
         server: Server) -> None:
     good = [_track("bob@acme.example"), _track("bob@acme.example", "Pricing Viewed")]
-    bad = {"type": "track", "userId": "bob@acme.example", "event": "x",
-           "timestamp": "2026-03-01T09:00:00Z"}  # no messageId
+    bad = {"type": "track", "messageId": str(uuid.uuid4()), "event": "x",
+           "timestamp": "2026-03-01T09:00:00Z"}  # no userId nor anonymousId
     with server.client("writer") as c:
         answer = c.post("/v1/batch", json={"batch": [good[0], bad, good[1]],
                                            "sentAt": "2026-03-01T09:00:01Z"})
@@ -67,12 +67,12 @@ def test_a_batch_stores_valid_messages_and_quarantines_invalid_ones_with_reasons
     body = answer.json()
     assert (body["received"], body["accepted"]) == (3, 2)
     [rejected] = body["rejected"]
-    assert rejected["index"] == 1 and rejected["field"] == "messageId"
-    assert rejected["quarantined"] is True and "event id" in rejected["reason"]
+    assert rejected["index"] == 1 and rejected["field"] == "userId"
+    assert rejected["quarantined"] is True and "anonymousId" in rejected["reason"]
     assert _events_with(server, [m["messageId"] for m in good]) == 2
     with server.client("read-only") as c:
         held = c.get("/v1/quarantine").json()
-    [row] = [q for q in held if q["field"] == "messageId" and q["source"] == "website"]
+    [row] = [q for q in held if q["field"] == "userId" and q["source"] == "website"]
     with server.client("admin") as c:
         retried = c.post("/v1/quarantine/retry", json={"ids": [row["id"]]})
     assert retried.status_code == 200, retried.text
@@ -99,37 +99,62 @@ def test_gzip_bodies_are_accepted(server: Server) -> None:
     assert _events_with(server, [message["messageId"]]) == 1
 
 
-def test_a_message_over_32_kb_is_refused_with_the_limit_named(server: Server) -> None:
+def _quarantined(server: Server, message_id: str) -> list[dict[str, Any]]:
+    server.applied()
+    with server.client("read-only") as c:
+        held = c.get("/v1/quarantine").json()
+    return [q for q in held if json.loads(q["raw"]).get("messageId") == message_id]
+
+
+def test_a_message_over_32_kb_is_quarantined_and_answered_413_in_the_error_shape(
+        server: Server) -> None:
     message = _track("eve@acme.example", properties={"blob": "x" * 33_000})
     with server.client("writer") as c:
         answer = c.post("/v1/track", json=message)
     assert answer.status_code == 413
-    assert "32 KB" in answer.json()["detail"]
+    body = answer.json()
+    assert body["code"] == "message_too_large" and "32 KB" in body["message"]
+    assert (body["received"], body["accepted"]) == (1, 0)
     assert _events_with(server, [message["messageId"]]) == 0
+    [held] = _quarantined(server, message["messageId"])
+    assert "at most 32 KB" in held["reason"]
 
 
-def test_a_batch_over_500_kb_is_refused_even_when_gzip_makes_it_small(server: Server) -> None:
-    batch = {"batch": [_track("fay@acme.example", properties={"blob": "y" * 20_000})
-                       for _ in range(30)]}
-    body = gzip.compress(json.dumps(batch).encode())
-    assert len(body) < 100_000
+def test_a_batch_up_to_4_mb_lands_and_above_is_refused_even_when_gzip_makes_it_small(
+        server: Server) -> None:
+    near = {"batch": [_track("fay@acme.example", properties={"blob": "y" * 20_000})
+                      for _ in range(190)]}  # 3.8 MB: what RudderStack sends
+    with server.client("writer") as c:
+        answer = c.post("/v1/batch", json=near)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 190
+    over = {"batch": [_track("fay@acme.example", properties={"blob": "y" * 20_000})
+                      for _ in range(220)]}  # 4.4 MB
+    body = gzip.compress(json.dumps(over).encode())
+    assert len(body) < 200_000
     with server.client("writer") as c:
         answer = c.post("/v1/batch", content=body, headers={
             "Content-Encoding": "gzip", "Content-Type": "application/json"})
     assert answer.status_code == 413
-    assert "500 KB" in answer.json()["detail"]
+    assert answer.json()["code"] == "body_too_large"
+    assert "4,194,304 bytes" in answer.json()["message"]
 
 
-def test_an_oversized_message_inside_a_batch_is_rejected_and_the_rest_lands(
+def test_an_oversized_message_inside_a_batch_is_quarantined_and_the_rest_lands(
         server: Server) -> None:
     big = _track("gus@acme.example", properties={"blob": "z" * 40_000})
     small = _track("gus@acme.example")
     with server.client("writer") as c:
         answer = c.post("/v1/batch", json={"batch": [big, small]})
-    assert answer.status_code == 200, answer.text
-    [rejected] = answer.json()["rejected"]
+    assert answer.status_code == 413, answer.text
+    body = answer.json()
+    assert body["code"] == "message_too_large"
+    assert (body["received"], body["accepted"]) == (2, 1)
+    [rejected] = body["rejected"]
     assert rejected["index"] == 0 and "32 KB" in rejected["reason"]
+    assert rejected["quarantined"] is True
     assert _events_with(server, [small["messageId"]]) == 1
+    assert len(_quarantined(server, big["messageId"])) == 1
 
 
 def test_collection_without_a_key_or_with_a_token_is_refused_clearly(server: Server) -> None:

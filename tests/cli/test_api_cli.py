@@ -75,3 +75,15 @@ def test_serve_writes_the_openapi_document(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["serve", "--write-openapi", str(target)])
     assert result.exit_code == 0, result.output
     assert '"/v1/batch"' in target.read_text()
+
+
+def test_serve_with_an_invalid_setting_says_which_variable_without_a_traceback(
+        db: str) -> None:
+    not_json = runner.invoke(_app(), ["serve", "--db", db], env={"MQL_CORS_ORIGINS": "nope"})
+    assert not_json.exit_code == 2
+    assert "cors_origins" in not_json.output and "MQL_CORS_ORIGINS='{" in not_json.output
+    assert "Traceback" not in not_json.output
+    bad_rate = runner.invoke(_app(), ["serve", "--db", db],
+                             env={"MQL_API_WRITE_KEY_RATE_PER_SECOND": "fast"})
+    assert bad_rate.exit_code == 2
+    assert "MQL_API_WRITE_KEY_RATE_PER_SECOND" in bad_rate.output

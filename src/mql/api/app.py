@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from mql import __version__
 from mql.api import errors
 from mql.api.auth import KeyCache
+from mql.api.cors import CollectCors
 from mql.api.deps import ApiState
 from mql.api.ratelimit import RateLimiter
 from mql.api.routes import accounts, admin, leads, models, segment
@@ -51,7 +53,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     state = ApiState(settings, engine, time, writer,
                      KeyCache(check, ttl=settings.api_key_cache_seconds),
                      RateLimiter(rate=settings.api_rate_per_second,
-                                 burst=settings.api_rate_burst))
+                                 burst=settings.api_rate_burst),
+                     RateLimiter(rate=settings.api_write_key_rate_per_second,
+                                 burst=settings.api_write_key_rate_burst))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -66,8 +70,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.mql = state
     errors.install(app)
+    app.add_middleware(CollectCors, paths=segment.PATHS, prefix=segment.SETTINGS_PREFIX)
     for module in (segment, leads, accounts, models, admin):
         app.include_router(module.router)
+
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = plain_openapi()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(
+                segment.body_schemas())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["health"], summary="Liveness")
     async def health() -> JSONResponse:

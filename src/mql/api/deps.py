@@ -3,6 +3,9 @@
 `EventSender`, `Reader`, `ModelChecker`, `ModelActivator`, `KeyAdmin`, `QuarantineAdmin` and
 `Seller` each authenticate the request (401), apply the key's rate limit (429 with
 Retry-After) and check the role (403), in that order; the route gets the `Principal`.
+Write keys have a rate limit of their own (`api_write_key_rate_per_second`: a website sends
+one request per event). Collection routes, which may also find the write key in the body
+(analytics.js), use `Presented` and `authorize` for the same checks.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class ApiState:
     writer: Writer
     keys: KeyCache
     limiter: RateLimiter
+    write_limiter: RateLimiter
 
 
 async def _state(request: Request) -> ApiState:
@@ -53,35 +57,56 @@ _basic = HTTPBasic(auto_error=False, description="Write key as the username (Seg
 _bearer = HTTPBearer(auto_error=False, description="API token: `Bearer mql_...`")
 
 
-async def _principal(state: State,
-               basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-               bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-               ) -> Principal:
-    presented = bearer.credentials if bearer is not None else (
+async def _presented(basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+                     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                     ) -> str | None:
+    """The key the request's headers present (Bearer, else the Basic username), if any."""
+    found = bearer.credentials if bearer is not None else (
         basic.username if basic is not None else None)
-    challenge = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
+    return found or None
+
+
+Presented = Annotated[str | None, Depends(_presented)]
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
+
+
+async def authenticate(state: ApiState, presented: str | None) -> Principal:
+    """The principal of `presented` after the key's rate limit: 401 when missing or not a
+    live key, 429 with Retry-After when over its rate."""
     if not presented:
-        raise HTTPException(401, MISSING, headers=challenge)
+        raise HTTPException(401, MISSING, headers=_CHALLENGE)
     known, principal = state.keys.cached(presented)
     if not known:  # a store lookup: off the event loop
         principal = await run_in_threadpool(state.keys.principal, presented)
     if principal is None:
-        raise HTTPException(401, unknown(presented), headers=challenge)
-    wait = state.limiter.take(principal.key_id, now=time.monotonic())
+        raise HTTPException(401, unknown(presented), headers=_CHALLENGE)
+    writer = principal.kind == "write_key"
+    limiter = state.write_limiter if writer else state.limiter
+    wait = limiter.take(principal.key_id, now=time.monotonic())
     if wait > 0:
-        raise HTTPException(429, f"key {principal.key_id!r} sent more than "
-                            f"{state.settings.api_rate_per_second:g} requests per second; "
-                            f"retry after {wait:.2f} s",
+        rate = (state.settings.api_write_key_rate_per_second if writer
+                else state.settings.api_rate_per_second)
+        raise HTTPException(429, f"key {principal.key_id!r} sent more than {rate:g} requests "
+                            f"per second; retry after {wait:.2f} s",
                             headers={"Retry-After": str(max(1, math.ceil(wait)))})
     return principal
+
+
+def authorize(principal: Principal, permission: Permission) -> Principal:
+    """`principal` if their role has `permission`, else 403 naming the role needed."""
+    if not allowed(permission, principal.role):
+        raise HTTPException(403, refusal(permission, principal))
+    return principal
+
+
+async def _principal(state: State, presented: Presented) -> Principal:
+    return await authenticate(state, presented)
 
 
 def requires(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller if their role has `permission` (else 403)."""
     async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-        if not allowed(permission, principal.role):
-            raise HTTPException(403, refusal(permission, principal))
-        return principal
+        return authorize(principal, permission)
     return check
 
 

@@ -18,7 +18,9 @@ from mql.store.quarantine import QuarantinedRow
 
 class SegmentMessageIn(BaseModel):
     """One Segment message (identify, track, page, screen, group, alias); other fields of
-    the Segment spec are accepted and kept."""
+    the Segment spec are accepted and kept. Without `messageId` the message gets one from
+    a hash of its content; times are ISO 8601 or epoch milliseconds; `writeKey` may carry
+    the write key (analytics.js)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -28,9 +30,12 @@ class SegmentMessageIn(BaseModel):
     anonymousId: str | int | None = None
     event: str | None = None
     name: str | None = None
+    category: str | None = None
     groupId: str | int | None = None
-    timestamp: str | None = None
-    sentAt: str | None = None
+    previousId: str | int | None = None
+    timestamp: str | int | None = None
+    sentAt: str | int | None = None
+    writeKey: str | None = None
     traits: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
@@ -42,8 +47,9 @@ class SegmentBatchIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     batch: list[dict[str, Any]] = Field(max_length=10_000)
-    sentAt: str | None = None
+    sentAt: str | int | None = None
     context: dict[str, Any] | None = None
+    writeKey: str | None = None
 
 
 class RejectedOut(BaseModel):
@@ -305,14 +311,22 @@ class AssignmentOut(BaseModel):
     status: str
 
 
-class ErrorOut(BaseModel):
-    """Every refusal: `detail` names the place, the value and the fix (a list of field
-    errors for a malformed body); `code` and `message` are what Segment clients read."""
+class FieldErrorOut(BaseModel):
+    """One field of an invalid request: where (`body.name`, `query.limit`) and why."""
 
-    detail: str | list[Any]
-    code: str | None = None
-    message: str | None = None
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: `message` (and `detail`, the same text) names the place, the value
+    and the fix; `code` is the kind. `code` and `message` are what Segment clients read."""
+
+    detail: str
+    code: str
+    message: str
     problems: list[str] | None = None
+    errors: list[FieldErrorOut] | None = None
 
 
 _REFUSALS = {
@@ -321,7 +335,8 @@ _REFUSALS = {
     403: "The key's role does not allow this",
     404: "No such lead, model version, key or row",
     409: "The lead's stage or assignment does not allow this move",
-    413: "The body is over 32 KB (one message) or 500 KB (a batch), uncompressed",
+    413: "The body is over its limit (4 MB by default), or a message is over 32 KB "
+         "(it is quarantined; the others land and `rejected` lists it)",
     422: "The body is invalid; for a model, every problem as file:line:column",
     429: "The key sent too many requests; see Retry-After",
     503: "The store is unavailable or needs `mql migrate`; see Retry-After",

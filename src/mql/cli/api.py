@@ -19,7 +19,7 @@ from rich.table import Table
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.service import keys as key_service
-from mql.settings import EXAMPLE_SECRET, Settings
+from mql.settings import EXAMPLE_SECRET, Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -46,7 +46,7 @@ class TokenRole(str, Enum):
 
 
 def _settings(db: str | None, dev: bool) -> Settings:
-    settings = Settings(database_url=db, dev=dev) if db else Settings(dev=dev)
+    settings = load_settings(database_url=db, dev=dev) if db else load_settings(dev=dev)
     if settings.secret_key == EXAMPLE_SECRET and not settings.dev:
         raise ConfigError(f"MQL_SECRET_KEY is the example value {EXAMPLE_SECRET!r}; set a "
                           "real one (e.g. `openssl rand -hex 32`) or run with --dev")

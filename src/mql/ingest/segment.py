@@ -3,8 +3,13 @@
 Segment's words stop here (STYLE 14): `userId` and `anonymousId` become the contact's
 external id (namespace ``segment``) or email, and its anonymous id; `traits` become contact
 (identify) or account (group) attributes; `messageId` is the event id, so a message sent
-twice — over HTTP and again in a file — is stored once. Times are corrected for the
-sender's clock skew: ``timestamp + (receivedAt - sentAt)`` when both are present.
+twice — over HTTP and again in a file — is stored once. A message without `messageId` gets
+a deterministic one (`message_id`: a hash of its content and time), so a resent identical
+message still counts once. Times are corrected for the sender's clock skew:
+``timestamp + (receivedAt - sentAt)`` when both are present; a time may be ISO 8601 text or
+epoch milliseconds. Identify traits are read from `traits` and from `context.traits`
+(where RudderStack's libraries put them); `traits` wins for a name found in both, as in
+Segment's spec. An alias links its `previousId` (the anonymous id it replaces) to the user.
 
 >>> [m] = parse_message({"type": "track", "messageId": "m1", "anonymousId": "a1",
 ...     "event": "Demo Requested", "properties": {"plan": "pro"},
@@ -16,10 +21,13 @@ sender's clock skew: ``timestamp + (receivedAt - sentAt)`` when both are present
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mql.errors import InputError
@@ -35,6 +43,11 @@ _TRAITS = {"email": "email", "firstName": "first_name", "first_name": "first_nam
            "employees": "employees", "website": "website", "name": "name",
            "createdAt": "created_at", "annualRevenue": "revenue", "plan": "plan"}
 _WORD = re.compile(r"[^a-z0-9]+")
+MESSAGE_LIMIT = 32 * 1024  # bytes of one message as JSON (Segment's limit)
+ID_LIMIT = 200  # characters of a messageId (the event id column)
+# what a resend may change without being another message: transport fields
+_TRANSPORT = frozenset({"messageId", "sentAt", "receivedAt", "writeKey", "_mql"})
+_EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +71,66 @@ def event_type(name: str) -> str:
     return _WORD.sub("_", name.strip().lower()).strip("_")
 
 
+def message_size(data: Mapping[str, Any]) -> int:
+    """The bytes of `data` as compact JSON, what the 32 KB limit of a message counts.
+
+    >>> message_size({"type": "track", "event": "é"})
+    29
+    """
+    return len(json.dumps(data, default=str, separators=(",", ":"), ensure_ascii=False)
+               .encode())
+
+
+def message_id(data: Mapping[str, Any]) -> str:
+    """The message's `messageId`, or a deterministic one when it has none: a hash of its
+    content (transport fields left out) and its time, so a retry of the same message gets
+    the same id. A message without a time is timed by `receivedAt`, so the same content
+    sent twice at different times is two messages.
+
+    >>> a = {"type": "track", "userId": "u1", "event": "Signup", "timestamp": 1772445600000}
+    >>> message_id(a) == message_id({**a, "sentAt": "2026-03-02T10:00:01Z"})
+    True
+    >>> message_id(a) == message_id({**a, "timestamp": 1772445600001})
+    False
+    >>> message_id({**a, "messageId": "m-1"})
+    'm-1'
+    """
+    given = _text(data.get("messageId"))
+    if given is not None:
+        return given
+    content = {k: v for k, v in data.items() if k not in _TRANSPORT}
+    if content.get("timestamp") in (None, "") and content.get("originalTimestamp") in (None, ""):
+        content["receivedAt"] = data.get("receivedAt")
+    text = json.dumps(content, default=str, sort_keys=True, separators=(",", ":"))
+    return "mql-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def message_time(value: Any, *, source: str, row: int, field: str) -> datetime:
+    """A Segment time: ISO 8601 text, or epoch milliseconds (a number or a text of digits).
+
+    >>> message_time(1772445600000, source="http", row=1, field="timestamp").isoformat()
+    '2026-03-02T10:00:00+00:00'
+    >>> message_time("1772445600000", source="http", row=1, field="timestamp").isoformat()
+    '2026-03-02T10:00:00+00:00'
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not (math.isfinite(value) and 0 <= value <= _EPOCH_MS_MAX):
+            raise InputError(source, row, field, f"{value!r} is not a time: epoch "
+                             "milliseconds between 1970 and 9999, or ISO 8601 text, expected")
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return parse_time(value, source=source, row=row, field=field)
+
+
 def corrected_time(data: Mapping[str, Any], *, source: str, row: int) -> datetime:
     """When it happened: `timestamp` (else `originalTimestamp`, else `receivedAt`), moved by
-    the skew between the sender's clock (`sentAt`) and the server's (`receivedAt`)."""
+    the skew between the sender's clock (`sentAt`) and the server's (`receivedAt`: when
+    the request arrived)."""
     def get(name: str) -> datetime | None:
         value = data.get(name)
-        return None if value in (None, "") else parse_time(value, source=source, row=row,
-                                                           field=name)
+        return None if value in (None, "") else message_time(value, source=source, row=row,
+                                                             field=name)
     at = get("timestamp") or get("originalTimestamp")
     sent, received = get("sentAt"), get("receivedAt")
     if at is None:
@@ -81,10 +147,15 @@ def _text(value: Any) -> str | None:
     return None if value in (None, "") else str(value).strip() or None
 
 
+def context_traits(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`context.traits` of a message (RudderStack's identify puts the traits there), or {}."""
+    context = data.get("context")
+    found = context.get("traits") if isinstance(context, Mapping) else None
+    return found if isinstance(found, Mapping) else {}
+
+
 def _email_of(data: Mapping[str, Any], traits: Mapping[str, Any]) -> str | None:
-    context = data.get("context") or {}
-    ctx_traits = context.get("traits") if isinstance(context, Mapping) else None
-    for value in (traits.get("email"), (ctx_traits or {}).get("email"), data.get("userId")):
+    for value in (traits.get("email"), context_traits(data).get("email"), data.get("userId")):
         text = _text(value)
         if text and "@" in text:
             return text.lower()
@@ -95,8 +166,49 @@ def _attributes(traits: Mapping[str, Any]) -> dict[str, Any]:
     return {_TRAITS.get(k, k): v for k, v in traits.items() if not isinstance(v, dict | list)}
 
 
+def held_id(data: Any) -> str:
+    """The id a held (quarantined) message is kept under: its `message_id`, hashed when
+    longer than a messageId may be; for a value that is no message at all, a hash of it."""
+    if isinstance(data, Mapping):
+        found = message_id(data)
+        if len(found) <= ID_LIMIT:
+            return found
+        text = found
+    else:
+        text = json.dumps(data, default=str, sort_keys=True)
+    return "mql-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+REFUSED = "_mql"  # the inbox's mark on a message the API refused: {"field", "reason"}
+
+
+def refusal(data: Any) -> tuple[Any, str | None, str] | None:
+    """(the message as sent, field, reason) when the API marked `data` as refused (it is
+    quarantined when applied), else None."""
+    if not isinstance(data, Mapping) or not isinstance(data.get(REFUSED), Mapping):
+        return None
+    mark = data[REFUSED]
+    message = mark["value"] if "value" in mark else {
+        k: v for k, v in data.items() if k != REFUSED}
+    return message, mark.get("field"), str(mark.get("reason"))
+
+
+def refused(message: Any, field: str | None, reason: str) -> dict[str, Any]:
+    """`message` marked as refused by the API with `field` and `reason` (see `refusal`).
+
+    >>> refusal(refused({"type": "track"}, "type", "wrong route"))
+    ({'type': 'track'}, 'type', 'wrong route')
+    """
+    mark: dict[str, Any] = {"field": field, "reason": reason}
+    if isinstance(message, Mapping):
+        return {**{k: v for k, v in message.items() if k != REFUSED}, REFUSED: mark}
+    return {REFUSED: {**mark, "value": message}}
+
+
 def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Message]:
     """The messages in `data` (a `batch` gives several); `InputError` names the field."""
+    if not isinstance(data, Mapping):
+        raise InputError(source, row, "message", f"must be a JSON object, not {data!r:.80}")
     if data.get("type") == "batch" or ("batch" in data and "type" not in data):
         items = data.get("batch")
         if not isinstance(items, list):
@@ -106,10 +218,10 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
     if kind not in TYPES:
         raise InputError(source, row, "type", f"{kind!r} is not a Segment message type; "
                          f"expected one of {', '.join(TYPES)}")
-    message_id = _text(data.get("messageId"))
-    if message_id is None:
-        raise InputError(source, row, "messageId", "is missing; it is the event id that "
-                         "keeps a resent message from counting twice")
+    event_id = message_id(data)
+    if len(event_id) > ID_LIMIT:
+        raise InputError(source, row, "messageId", f"is {len(event_id):,} characters; a "
+                         f"messageId may have at most {ID_LIMIT}")
     user_id, anonymous_id = _text(data.get("userId")), _text(data.get("anonymousId"))
     if user_id is None and anonymous_id is None:
         raise InputError(source, row, "userId", "a message needs a userId or an anonymousId")
@@ -124,6 +236,7 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
     props: dict[str, Any] = dict(properties)
     if kind == "identify":
         name = "identify"
+        traits = {**context_traits(data), **traits}
         props = dict(traits)
         if email is not None:
             attrs = _attributes(traits)
@@ -142,11 +255,15 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
         context = data.get("context") or {}
         page = context.get("page") if isinstance(context, Mapping) else None
         props = {**(page or {}), **props}
-        if data.get("name"):
-            props.setdefault("name", data["name"])
+        for key in ("name", "category"):
+            if data.get(key):
+                props.setdefault(key, data[key])
     elif kind == "alias":
         name = "alias"
-        props = {"previous_id": data.get("previousId")}
+        previous = _text(data.get("previousId"))
+        props = {"previous_id": previous}
+        if previous is not None and "@" not in previous:
+            anonymous_id = previous  # the cookie this user was known by: linked to them
     else:
         event = _text(data.get("event"))
         if event is None:
@@ -155,6 +272,6 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
     if external:
         props.setdefault("user_id", external)
     domain = account.domain if account is not None else None
-    ev = Event(message_id, name, at, contact=email, account=domain, properties=props,
+    ev = Event(event_id, name, at, contact=email, account=domain, properties=props,
                anonymous_id=anonymous_id)
     return [Message(kind, ev, external, contact, account, data)]

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from mql.clock import Clock
 from mql.errors import ConfigError, MQLError, SchemaOutdated, StoreUnavailable
 from mql.identity.merge import IdentityRules
+from mql.ingest.segment import held_id
 from mql.service.ingest import AccountDirectory, IngestSummary, apply_payloads
 from mql.store import inbox as inbox_store
 from mql.store import quarantine as quarantine_store
@@ -118,9 +119,13 @@ def _apply(conn: Connection, messages: Messages, *, rules: IdentityRules, now: d
 
 def _quarantine(conn: Connection, message: inbox_store.InboxMessage, exc: Exception,
                 now: datetime) -> None:
+    try:
+        key: str | None = held_id(json.loads(message.payload))
+    except ValueError:
+        key = None
     quarantine_store.add(conn, [quarantine_store.Held(
         "segment", message.source, message.id, message.payload, None,
-        f"applying it failed: {exc}", "segment")], now=now)
+        f"applying it failed: {exc}", "segment", key)], now=now)
 
 
 def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay: float,

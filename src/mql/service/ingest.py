@@ -25,7 +25,7 @@ from mql.identity.merge import IdentityRules
 from mql.ingest import mapping as mappings
 from mql.ingest.files import Kind, read_rows
 from mql.ingest.formats import account_from_row, contact_from_row, event_from_row
-from mql.ingest.segment import Message, parse_message
+from mql.ingest.segment import Message, held_id, parse_message, refusal
 from mql.records import Account, Contact, Event
 from mql.service import resolve
 from mql.service.state import LiveModel, live_model
@@ -94,8 +94,11 @@ def checkpoint_key(path: Path, kind: str) -> str:
     return f"{kind}:{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _raw_json(row: Mapping[str, Any] | str) -> str:
-    return row if isinstance(row, str) else json.dumps(dict(row), default=str, sort_keys=True)
+def _raw_json(row: Any) -> str:
+    if isinstance(row, str):
+        return row
+    return json.dumps(dict(row) if isinstance(row, Mapping) else row, default=str,
+                      sort_keys=True)
 
 
 def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, number: int
@@ -240,11 +243,17 @@ def apply_payloads(conn: Connection, payloads: Iterable[Mapping[str, Any]],
     messages: list[Message] = []
     for number, data in enumerate(payloads, start=1):
         summary.rows += 1
+        refused = refusal(data)
+        if refused is not None:  # the API refused it (e.g. over 32 KB): held as sent
+            message, field_name, reason = refused
+            held.append(quarantine_store.Held("segment", source, number, _raw_json(message),
+                                              field_name, reason, "segment", held_id(message)))
+            continue
         try:
             messages.extend(parse_message(data, source=source, row=number))
         except InputError as exc:
             held.append(quarantine_store.Held("segment", source, number, _raw_json(data),
-                                              exc.field, exc.reason, "segment"))
+                                              exc.field, exc.reason, "segment", held_id(data)))
     quarantine_store.add(conn, held, now=now)
     summary.quarantined += len(held)
     apply_messages(conn, messages, summary, rules=rules, now=now, source=source, index=index)

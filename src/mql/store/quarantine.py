@@ -1,5 +1,8 @@
 """Quarantined input rows: kept with source, row number, raw content (JSON) and reason.
 
+A row held with a `message_id` (a Segment message) is held once: adding it again, as an
+applier does that repeats a group after a crash, changes nothing.
+
 >>> from datetime import datetime, timezone
 >>> from mql.store.db import connect
 >>> from mql.store.migrate import upgrade
@@ -21,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mql.errors import NotFound
+from mql.store.accounts import chunks
 from mql.store.tables import quarantine
 
 
@@ -35,6 +39,7 @@ class Held:
     field: str | None
     reason: str
     mapping: str | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +60,29 @@ class QuarantinedRow:
 
 
 def add(conn: Connection, rows: list[Held], *, now: datetime) -> None:
-    """Store `rows` as open quarantine entries."""
-    if rows:
+    """Store `rows` as open quarantine entries; a row whose (kind, message id) is held
+    already (open or resolved), or comes twice in `rows`, is stored once."""
+    ids = {(h.kind, h.message_id) for h in rows if h.message_id is not None}
+    held: set[tuple[str, str]] = set()
+    for kind in {k for k, _ in ids}:
+        wanted = [m for k, m in ids if k == kind]
+        for part in chunks(wanted):
+            held.update((kind, m) for m in conn.execute(
+                sa.select(quarantine.c.message_id).where(
+                    quarantine.c.kind == kind, quarantine.c.message_id.in_(part))).scalars())
+    fresh = []
+    for h in rows:
+        if h.message_id is not None:
+            if (h.kind, h.message_id) in held:
+                continue
+            held.add((h.kind, h.message_id))
+        fresh.append(h)
+    if fresh:
         conn.execute(quarantine.insert(), [
             {"kind": h.kind, "source": h.source, "row": h.row, "raw": h.raw, "field": h.field,
-             "reason": h.reason, "mapping": h.mapping, "status": "open", "created_at": now}
-            for h in rows])
+             "reason": h.reason, "mapping": h.mapping, "status": "open", "created_at": now,
+             "message_id": h.message_id}
+            for h in fresh])
 
 
 def _row(r: sa.Row[tuple[object, ...]]) -> QuarantinedRow:

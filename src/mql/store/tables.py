@@ -199,7 +199,9 @@ quarantine = sa.Table(
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
     _created(),
     sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("message_id", sa.String(200)),  # 0005: a held Segment message is held once
     sa.Index("ix_quarantine_status", "status"),
+    sa.Index("ix_quarantine_message_id", "kind", "message_id"),
 )
 
 outbox = sa.Table(
