@@ -11,11 +11,13 @@ current folder.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mql import limits
 from mql.identity.merge import DEFAULT_BLOCKED, DEFAULT_PRIORITY, IdentityRules
 
 WORKSPACE_DB = ".mql/mql.db"
@@ -42,6 +44,12 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(1000, ge=1, le=100_000,
                             description="rows per ingest transaction (and checkpoint)")
+    max_field_bytes: int = Field(limits.MAX_FIELD_BYTES, ge=1, description="the largest "
+                                 "value (CSV cell, JSON or Parquet value) a file may hold, in "
+                                 "bytes; a larger one quarantines its row")
+    event_max_future_hours: float = Field(
+        limits.FUTURE_SKEW.total_seconds() / 3600, ge=0, description="how far after its "
+        "ingest time an event may be dated; a later one is quarantined")
     identity_blocked_values: tuple[str, ...] = DEFAULT_BLOCKED
     identity_max_emails: int = Field(5, ge=1)
     identity_max_anonymous_ids: int = Field(20, ge=1)
@@ -58,6 +66,11 @@ class Settings(BaseSettings):
     api_apply_delay_seconds: float = Field(
         0.2, ge=0, description="how long collected messages gather in the inbox before they "
         "are applied together (larger groups cost less per message; this is the least lag)")
+
+    @property
+    def future_skew(self) -> timedelta:
+        """How far into the future (from its ingest time) an event may be dated."""
+        return timedelta(hours=self.event_max_future_hours)
 
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""

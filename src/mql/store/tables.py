@@ -197,9 +197,15 @@ quarantine = sa.Table(
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Column("mapping", sa.String(40)),
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    # open | resolved (loaded by a retry or a later corrected row) | dismissed (by a person)
     _created(),
     sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("fingerprint", sa.String(64)),  # 0005: kind, source, row and raw, hashed
+    sa.Column("subject", sa.String(320)),  # 0005: event id, email or domain the row is about
+    sa.Column("note", sa.Text()),  # 0005: why it was dismissed, or which row resolved it
     sa.Index("ix_quarantine_status", "status"),
+    sa.Index("ix_quarantine_fingerprint", "fingerprint", unique=True),
+    sa.Index("ix_quarantine_subject", "subject"),
 )
 
 outbox = sa.Table(
