@@ -52,7 +52,7 @@ MAX_STAGE = 40
 MAX_ACCOUNT_NAME = 500
 MAX_FIELD_BYTES = 128 * 1024  # the default; `MQL_MAX_FIELD_BYTES`, `--max-field-bytes`
 
-EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)  # also what `records.Event` accepts
 LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 EARLIEST_EVENT = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_SKEW = timedelta(hours=24)  # the default; `MQL_EVENT_MAX_FUTURE_HOURS`

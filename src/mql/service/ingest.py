@@ -307,7 +307,12 @@ def checked_messages(data: Mapping[str, Any], *, source: str, row: int, now: dat
                      future_skew: timedelta = limits.FUTURE_SKEW) -> list[Message]:
     """The messages of one Segment payload, each checked against `mql.limits` (and its
     time against `now` + `future_skew`); `InputError` names the first field refused."""
-    messages = parse_message(data, source=source, row=row)
+    try:
+        messages = parse_message(data, source=source, row=row)
+    except InputError:
+        raise
+    except ValueError as exc:  # a record refused its values (a time after clock-skew fixing)
+        raise InputError(source, row, "timestamp", str(exc)) from None
     for m in messages:
         found = limits.check_event(m.event)
         if found is None and m.contact is not None:
