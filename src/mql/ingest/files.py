@@ -9,8 +9,8 @@ for undecodable bytes, the byte offset); rows before and after it are read as us
 a file that cannot be read at all (missing, an empty or corrupt Parquet file, a header
 that names no required column) raises `ConfigError`, before any row.
 
-CSV is read with the delimiter found in its first lines (`,`, `;`, tab or `|`, by
-csv.Sniffer) unless one is given; any line ending (LF, CRLF, CR) is accepted.
+CSV is read with the delimiter that splits its header row into the most columns (`,`,
+`;`, tab or `|`) unless one is given; any line ending (LF, CRLF, CR) is accepted.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp(dir="/tmp")) / "contacts.csv"
@@ -206,7 +206,10 @@ class RowSource:
         cut = raw.rfind(b"\n") if len(raw) == _SAMPLE else -1
         raw = raw[:cut + 1] if cut > 0 else raw
         encoding = "utf-8-sig" if _utf8(self.options.encoding) else self.options.encoding
-        return raw.decode(encoding, _ESCAPE)
+        try:
+            return raw.decode(encoding, _ESCAPE)
+        except UnicodeError as exc:
+            raise ConfigError(f"{self.path}: cannot be read as {encoding} text ({exc})") from None
 
     def check_header(self, kind: str, mapped: list[str] | None = None) -> None:
         """`ConfigError` if the header (after the column mapping: `mapped`) lacks a
@@ -251,9 +254,15 @@ class RowSource:
         encoding = self.options.encoding
         if not _ascii_compatible(encoding):
             text = io.TextIOWrapper(handle, encoding=encoding, errors=_ESCAPE, newline="")
-            for line in text:
-                self.done = handle.tell()
-                yield line, (-1 if _MARKED.search(line) else None)
+            try:
+                for line in text:
+                    self.done = handle.tell()
+                    yield line, (-1 if _MARKED.search(line) else None)
+            except UnicodeError as exc:  # e.g. "UTF-16 stream does not start with BOM"
+                raise ConfigError(f"{self.path}: cannot be read as {encoding} text "
+                                  f"({exc})") from None
+            finally:
+                text.detach()  # the caller closes the file
             return
         if _utf8(encoding):
             encoding = "utf-8"
@@ -474,18 +483,18 @@ def _plain(value: Any) -> Any:
 
 
 def _sniff(sample: str) -> str:
-    """The delimiter of a CSV sample: `,` unless csv.Sniffer finds another of DELIMITERS
-    that splits the header into more columns."""
-    first = sample.split("\n", 1)[0]
-    try:
-        found = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        found = max(DELIMITERS, key=lambda d: (first.count(d), d == ","))
-        if first.count(found) == 0:
-            return ","
-    if found != "," and first.count(found) > first.count(","):
-        return found
-    return ","
+    """The delimiter of a CSV sample: the one of DELIMITERS that splits its header row into
+    the most columns (as csv.Sniffer would on a header; a comma on a tie).
+
+    >>> _sniff('event_id;"note, with commas";type'), _sniff("email")
+    (';', ',')
+    """
+    reader_input = sample.splitlines()[:1] or [""]
+
+    def width(delimiter: str) -> int:
+        return len(next(csv.reader(reader_input, delimiter=delimiter), []))
+
+    return max(DELIMITERS, key=lambda d: (width(d), d == ","))
 
 
 def read_rows(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
