@@ -197,7 +197,8 @@ class RowSource:
             if bad is not None:
                 raise ConfigError(f"{self.path}: the header row {bad}")
             if any(_MARKED.search(c) for c in cells):
-                raise ConfigError(f"{self.path}: the header row {self._bad_bytes(-1, ''.join(cells))}")
+                why = self._bad_bytes(-1, "".join(cells))
+                raise ConfigError(f"{self.path}: the header row {why}")
             return [c.strip() for c in cells]
         return []
 

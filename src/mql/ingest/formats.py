@@ -148,10 +148,9 @@ def _email(value: Any, *, source: str, row: int, field: str = "email") -> str:
     return email
 
 
-def _checked(record: Any, violation: limits.Violation | None, *, source: str, row: int) -> Any:
+def _refuse(violation: limits.Violation | None, *, source: str, row: int) -> None:
     if violation is not None:
         raise InputError(source, row, violation.field, violation.reason)
-    return record
 
 
 def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Account:
@@ -161,7 +160,8 @@ def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Accou
         raise InputError(source, row, "domain", "is empty; every account needs a domain")
     attributes = _attributes(data, frozenset({"domain"}), source=source, row=row)
     account = Account(str(domain).strip().lower(), attributes)
-    return _checked(account, limits.check_account(account), source=source, row=row)
+    _refuse(limits.check_account(account), source=source, row=row)
+    return account
 
 
 def contact_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Contact:
@@ -176,7 +176,8 @@ def contact_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Conta
         if attributes.get(name) is not None:
             attributes[name] = str(attributes[name])
     contact = Contact(email, domain, attributes)
-    return _checked(contact, limits.check_contact(contact), source=source, row=row)
+    _refuse(limits.check_contact(contact), source=source, row=row)
+    return contact
 
 
 def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
@@ -207,7 +208,8 @@ def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
         properties=properties,
         anonymous_id=anonymous,
     )
-    return _checked(event, limits.check_event(event), source=source, row=row)
+    _refuse(limits.check_event(event), source=source, row=row)
+    return event
 
 
 def _properties(value: Any, *, source: str, row: int) -> dict[str, Any]:

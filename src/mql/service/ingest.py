@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -269,6 +269,7 @@ def apply_records(conn: Connection, kind: str, records: list[tuple[Any, bool]],
 def _resolve_held(conn: Connection, kind: str, records: list[Any], *, now: datetime,
                   source: str) -> int:
     """Resolve the open quarantined rows that `records` (just landed) are about."""
+    kinds: tuple[str, ...]
     if kind == "events":
         subjects, kinds = [r.event_id for r in records], ("events", "segment")
     elif kind == "contacts":
