@@ -9,6 +9,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -278,3 +280,60 @@ def test_a_corrected_contact_row_resolves_its_quarantined_row(store: Engine,
     fixed.write_text("email,employees\nJane@Acme.com,120\n")
     assert ingest_file(store, fixed, "contacts", rules=RULES, now=NOW).resolved == 1
     assert quarantined(store) == []
+
+
+def test_progress_reports_rows_and_bytes_against_the_file_size(store: Engine,
+                                                              tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + "".join(_line(n) for n in range(2500)))
+    seen: list[tuple[int, int, int | None]] = []
+    ingest_file(store, path, "events", rules=RULES, now=NOW, batch_size=1000,
+                progress=lambda rows, done, total: seen.append((rows, done, total)))
+    size = path.stat().st_size
+    assert [rows for rows, _, _ in seen] == [1000, 2000, 2500]
+    assert {total for _, _, total in seen} == {size} and seen[-1][1] == size
+    assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)
+    table = tmp_path / "events.parquet"
+    pq.write_table(pa.Table.from_pylist([{"event_id": f"q{n}", "type": "page_view",
+                                          "timestamp": "2026-03-02T10:00Z",
+                                          "email": "jane@acme.com"} for n in range(30)]), table)
+    rows_seen: list[tuple[int, int, int | None]] = []
+    ingest_file(store, table, "events", rules=RULES, now=NOW, batch_size=20,
+                progress=lambda rows, done, total: rows_seen.append((rows, done, total)))
+    assert rows_seen == [(20, 20, 30), (30, 30, 30)]
+
+
+def test_mql_score_on_a_latin1_file_reports_the_row_instead_of_a_traceback(
+    tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from mql.cli.main import app
+
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_bytes("email,first_name\njane@acme.com,Jos\xe9\nbob@acme.com,Bob\n"
+                         .encode("latin-1"))
+    runner = CliRunner(env={"COLUMNS": "200"})
+    args = ["score", "--model", str(MODEL), "--contacts", str(contacts), "--format", "csv"]
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 0 and plain.exception is None
+    assert "bob@acme.com" in plain.output and "jane@acme.com" not in plain.stdout
+    latin = runner.invoke(app, [*args, "--encoding", "latin-1"])
+    assert latin.exit_code == 0 and "jane@acme.com" in latin.stdout
+
+
+def test_parquet_values_that_cannot_be_converted_cost_only_their_row(
+    store: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.parquet"
+    at = int(datetime(2026, 3, 2, 10, tzinfo=UTC).timestamp() * 1e6)
+    stamps = pa.array([at, 2**62, at, at], type=pa.int64())  # row 2: beyond the year 9999
+    pq.write_table(pa.table({
+        "event_id": ["p1", "p2", "p3", "p4"], "type": ["page_view"] * 4,
+        "email": ["jane@acme.com"] * 4,
+        "timestamp": stamps.cast(pa.timestamp("us", tz="UTC")),
+        "amount": pa.array([1, 2, 3, 4], type=pa.decimal128(10, 2)),
+        "note": pa.array([b"ok", b"ok", b"\xff", b"ok"])}), path)  # row 3: not UTF-8
+    summary = ingest_file(store, path, "events", rules=RULES, now=NOW)
+    assert (summary.loaded, summary.quarantined) == (2, 2)
+    assert [(q.row, q.field) for q in quarantined(store)] == [(2, "timestamp"), (3, "note")]
