@@ -337,3 +337,10 @@ def test_parquet_values_that_cannot_be_converted_cost_only_their_row(
     summary = ingest_file(store, path, "events", rules=RULES, now=NOW)
     assert (summary.loaded, summary.quarantined) == (2, 2)
     assert [(q.row, q.field) for q in quarantined(store)] == [(2, "timestamp"), (3, "note")]
+
+
+def test_a_json_array_file_is_refused_with_the_fix(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text('[\n  {"event_id": "a1", "type": "page_view"}\n]\n')
+    with pytest.raises(ConfigError, match="JSON array; mql reads JSON Lines"):
+        ingest_file(store, path, "events", rules=RULES, now=NOW)

@@ -182,6 +182,11 @@ class RowSource:
         if self.suffix == ".parquet":
             return list(self._parquet().schema_arrow.names)
         if self.suffix != ".csv":
+            with self.path.open("rb") as handle:
+                start = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if start.startswith(b"["):
+                raise ConfigError(f"{self.path}: holds a JSON array; mql reads JSON Lines (one "
+                                  "object per line: `jq -c '.[]' file.json > file.jsonl`)")
             return None
         with self.path.open("rb") as handle:
             start = handle.read(4)
@@ -242,8 +247,8 @@ class RowSource:
 
     def __iter__(self) -> Iterator[Item]:
         self.done = 0
+        self.header()
         if self.suffix == ".csv":
-            self.header()
             yield from self._csv_rows()
         elif self.suffix == ".parquet":
             yield from self._parquet_rows()
@@ -351,11 +356,12 @@ class RowSource:
                     yield number, BadRow(InputError(self.source, number, field, bad),
                                          {k: _cut(v, limit) for k, v in row.items()})
                     continue
-                big = next((k for k, v in row.items() if v is not None and len(v) > quick
-                            and _nbytes(v) > limit), None)
-                if big is not None:
-                    yield number, self._oversized(number, big, row)
-                    continue
+                if max(map(len, cells), default=0) > quick:
+                    big = next((k for k, v in row.items() if v is not None and len(v) > quick
+                                and _nbytes(v) > limit), None)
+                    if big is not None:
+                        yield number, self._oversized(number, big, row)
+                        continue
                 yield number, row
 
     def _oversized(self, number: int, name: str, row: Mapping[str, Any]) -> BadRow:

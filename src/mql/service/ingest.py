@@ -282,12 +282,24 @@ def _resolve_held(conn: Connection, kind: str, records: list[Any], *, now: datet
 
 def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Contact | Event], *,
                    rules: IdentityRules, now: datetime, source: str) -> IngestSummary:
-    """Load records built elsewhere (e.g. parsed Segment messages) in one transaction."""
+    """Load records built elsewhere (e.g. parsed Segment messages) in one transaction; a
+    record that breaks a rule of `mql.limits` is quarantined (row: its place, from 1)."""
     summary = IngestSummary(kind, source, "mql")
-    items = [(r, isinstance(r, Contact) and r.account is not None) for r in records]
-    summary.rows = len(items)
+    items: list[tuple[Any, bool]] = []
+    held: list[quarantine_store.Held] = []
+    for number, r in enumerate(records, start=1):
+        found = (limits.check_event(r) if isinstance(r, Event) else
+                 limits.check_contact(r) if isinstance(r, Contact) else limits.check_account(r))
+        if found is not None:
+            held.append(quarantine_store.Held(kind, source, number, _raw_json(
+                {"record": repr(r)[:2000]}), found.field, found.reason, "mql"))
+            continue
+        items.append((r, isinstance(r, Contact) and r.account is not None))
+    summary.rows = len(items) + len(held)
     check(engine)
     with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
+        summary.quarantined = len(held)
+        summary.quarantined_before = len(held) - quarantine_store.add(conn, held, now=now)
         apply_records(conn, kind, items, summary, rules=rules, now=now, source=source)
     return summary
 
