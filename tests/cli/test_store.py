@@ -135,3 +135,13 @@ def test_unusable_files_and_options_fail_with_a_message_not_a_traceback(
     latin.write_bytes("email,first_name\njane@acme.com,Jos\xe9\n".encode("latin-1"))
     read = runner.invoke(_app(), ["ingest", "contacts", str(latin), "--encoding", "latin-1"])
     assert read.exit_code == 0 and "quarantined" in read.output
+
+
+def test_quarantine_show_prints_a_line_that_was_not_json(workspace: Path) -> None:
+    path = workspace / "events.jsonl"
+    path.write_text('{broken json\n{"event_id": "e1", "type": "page_view", '
+                    '"timestamp": "2026-03-02T10:00Z", "email": "a@acme.com"}\n')
+    assert runner.invoke(_app(), ["ingest", "events", str(path)]).exit_code == 0
+    shown = runner.invoke(_app(), ["quarantine", "show", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "is not valid JSON" in shown.output and "{broken json" in shown.output

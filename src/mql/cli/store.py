@@ -155,7 +155,8 @@ def register(app: typer.Typer) -> None:
         try:
             options = ReadOptions(
                 encoding=encoding, delimiter=delimiter,
-                max_field_bytes=max_field_bytes or settings.max_field_bytes)
+                max_field_bytes=(settings.max_field_bytes if max_field_bytes is None
+                                 else max_field_bytes))
             with Progress(TextColumn(f"ingesting {kind.value}"), BarColumn(),
                           TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn(),
                           TextColumn("ETA"), TimeRemainingColumn(), console=err,
@@ -224,7 +225,10 @@ def register(app: typer.Typer) -> None:
         out.print(f"reason: {q.field + ' ' if q.field else ''}{q.reason}", highlight=False)
         if q.note:
             out.print(f"note: {q.note}", highlight=False)
-        out.print_json(json.dumps(json.loads(q.raw)) if q.raw.startswith("{") else '""')
+        try:
+            out.print_json(json.dumps(json.loads(q.raw)))
+        except ValueError:
+            out.print(q.raw, highlight=False, markup=False)
 
     @quarantine.command("retry")
     def quarantine_retry(

@@ -198,7 +198,7 @@ class RowSource:
             sample = self._decoded_sample(handle)
         if self.options.delimiter is None:
             self.delimiter = _sniff(sample)
-        for _, cells, bad in self._csv_records(io.StringIO(sample, newline=""), ()):
+        for _, cells, bad in self._csv_records(io.StringIO(sample, newline="")):
             if bad is not None:
                 raise ConfigError(f"{self.path}: the header row {bad}")
             if any(_MARKED.search(c) for c in cells):
@@ -293,8 +293,8 @@ class RowSource:
         return (f"holds {byte}{where} that is not valid {self.options.encoding} text; if the "
                 "file is in another encoding, say which with --encoding (e.g. latin-1, cp1252)")
 
-    def _csv_records(self, handle: IO[str] | Iterator[tuple[str, int | None]],
-                     pending: Any) -> Iterator[tuple[int, list[str], str | None]]:
+    def _csv_records(self, handle: IO[str] | Iterator[tuple[str, int | None]]
+                     ) -> Iterator[tuple[int, list[str], str | None]]:
         """(number, cells, why the record is unreadable) for each non-blank CSV record."""
         errors: list[int] = []
 
@@ -338,7 +338,7 @@ class RowSource:
         limit = self.options.max_field_bytes
         quick = limit // 4
         with self.path.open("rb") as handle:
-            records = self._csv_records(self._lines(handle), ())
+            records = self._csv_records(self._lines(handle))
             next(records, None)  # the header
             for number, cells, bad in records:
                 row: dict[str, Any] = dict(zip(header, cells, strict=False))

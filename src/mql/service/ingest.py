@@ -103,7 +103,9 @@ def checkpoint_key(path: Path, kind: str) -> str:
 
 
 def _raw_json(row: Mapping[str, Any] | str) -> str:
-    return row if isinstance(row, str) else json.dumps(dict(row), default=str, sort_keys=True)
+    """The raw row as JSON object text (a line that is not a row: ``{"line": text}``)."""
+    data = {"line": row} if isinstance(row, str) else dict(row)
+    return json.dumps(data, default=str, sort_keys=True)
 
 
 _SUBJECT = {"events": "event_id", "contacts": "email", "accounts": "domain"}
@@ -118,6 +120,16 @@ def _subject(kind: str, mapped: Mapping[str, Any] | str) -> str | None:
         return None
     text = str(value).strip()
     return text.lower() if kind != "events" else text
+
+
+def _mapped(row: Mapping[str, Any] | str, kind: str, mapping: str) -> Mapping[str, Any] | str:
+    """`row` under `mapping`, for naming its subject (the row itself if it cannot be mapped)."""
+    if isinstance(row, str) or mapping == "mql":
+        return row
+    try:
+        return mappings.map_row(row, kind, mapping)
+    except InputError:
+        return row
 
 
 def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, number: int
@@ -217,7 +229,8 @@ def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] 
         if isinstance(row, BadRow):
             held.append(quarantine_store.Held(
                 kind, summary.source, number, _raw_json(row.raw) if row.raw else "{}",
-                row.error.field, row.error.reason, mapping, _subject(kind, row.raw)))
+                row.error.field, row.error.reason, mapping,
+                _subject(kind, _mapped(row.raw, kind, mapping))))
             continue
         try:
             record = parse_row(row, kind, mapping, source=summary.source, number=number)
@@ -226,10 +239,9 @@ def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] 
                 raise InputError(summary.source, number, "timestamp", late)
             records.append(record)
         except InputError as exc:
-            mapped = row if mapping == "mql" else mappings.map_row(row, kind, mapping)
             held.append(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
                                               exc.field, exc.reason, mapping,
-                                              _subject(kind, mapped)))
+                                              _subject(kind, _mapped(row, kind, mapping))))
     with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
         new = quarantine_store.add(conn, held, now=now)
         summary.quarantined += len(held)
