@@ -344,3 +344,18 @@ def test_a_json_array_file_is_refused_with_the_fix(store: Engine, tmp_path: Path
     path.write_text('[\n  {"event_id": "a1", "type": "page_view"}\n]\n')
     with pytest.raises(ConfigError, match="JSON array; mql reads JSON Lines"):
         ingest_file(store, path, "events", rules=RULES, now=NOW)
+
+
+def test_numbers_in_text_columns_are_stored_as_text_on_both_backends(
+    store: Engine, tmp_path: Path
+) -> None:
+    # PostgreSQL refuses an integer for a text column where SQLite stores it
+    accounts = tmp_path / "accounts.jsonl"
+    accounts.write_text('{"domain": "acme.com", "name": 1234}\n')
+    contacts = tmp_path / "contacts.jsonl"
+    contacts.write_text('{"email": "jane@acme.com", "owner": 42, "lifecycle_stage": 7}\n')
+    assert ingest_file(store, accounts, "accounts", rules=RULES, now=NOW).loaded == 1
+    assert ingest_file(store, contacts, "contacts", rules=RULES, now=NOW).loaded == 1
+    with store.connect() as conn:
+        assert conn.execute(sa.select(tables.accounts.c.name)).scalar_one() == "1234"
+        assert conn.execute(sa.select(tables.contacts.c.owner)).scalar_one() == "42"

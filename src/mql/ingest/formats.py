@@ -159,6 +159,8 @@ def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Accou
     if _blank(domain):
         raise InputError(source, row, "domain", "is empty; every account needs a domain")
     attributes = _attributes(data, frozenset({"domain"}), source=source, row=row)
+    if attributes.get("name") is not None:  # stored in a text column: text on every backend
+        attributes["name"] = str(attributes["name"])
     account = Account(str(domain).strip().lower(), attributes)
     _refuse(limits.check_account(account), source=source, row=row)
     return account
