@@ -359,3 +359,23 @@ def test_numbers_in_text_columns_are_stored_as_text_on_both_backends(
     with store.connect() as conn:
         assert conn.execute(sa.select(tables.accounts.c.name)).scalar_one() == "1234"
         assert conn.execute(sa.select(tables.contacts.c.owner)).scalar_one() == "42"
+
+
+@pytest.mark.parametrize("fields", [
+    {"timestamp": "9999-12-31T23:59:59-05:00"},
+    {"timestamp": "0001-01-01T00:00:00+05:00"},
+    {"timestamp": "2199-12-31T00:00Z", "sentAt": "1950-01-01T00:00Z",
+     "receivedAt": "2026-03-02T00:00Z"},  # the clock-skew correction leaves the calendar
+])
+def test_segment_times_beyond_the_calendar_are_input_errors_for_the_api(
+    fields: dict[str, str]
+) -> None:
+    # old main: OverflowError, so /v1/batch answered 500 for the whole batch
+    from mql.errors import InputError
+    from mql.ingest.segment import parse_message
+
+    message = {"type": "track", "messageId": "m1", "anonymousId": "a1", "event": "Demo",
+               **fields}
+    with pytest.raises(InputError, match="outside the years 1900 to 2199") as caught:
+        parse_message(message, source="http", row=1)
+    assert caught.value.field == "timestamp"
