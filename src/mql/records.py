@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+# the times an event may have: every date computed from them stays inside the calendar
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +71,6 @@ class Event:
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
             raise ValueError(f"event {self.event_id}: time must carry a time zone (UTC)")
+        if not _EARLIEST <= self.at < _LATEST:  # mql.limits.EARLIEST_TIME / LATEST_TIME
+            raise ValueError(f"event {self.event_id}: time {self.at.isoformat()} is outside "
+                             "the years 1900 to 2199 mql accepts")

@@ -11,6 +11,7 @@ current folder.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from mql import limits
 from mql.errors import ConfigError
 from mql.identity.merge import DEFAULT_BLOCKED, DEFAULT_PRIORITY, IdentityRules
 
@@ -45,6 +47,12 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(1000, ge=1, le=100_000,
                             description="rows per ingest transaction (and checkpoint)")
+    max_field_bytes: int = Field(limits.MAX_FIELD_BYTES, ge=1, description="the largest "
+                                 "value (CSV cell, JSON or Parquet value) a file may hold, in "
+                                 "bytes; a larger one quarantines its row")
+    event_max_future_hours: float = Field(
+        limits.FUTURE_SKEW.total_seconds() / 3600, ge=0, description="how far after its "
+        "ingest time an event may be dated; a later one is quarantined")
     identity_blocked_values: tuple[str, ...] = DEFAULT_BLOCKED
     identity_max_emails: int = Field(5, ge=1)
     identity_max_anonymous_ids: int = Field(20, ge=1)
@@ -81,6 +89,11 @@ class Settings(BaseSettings):
         if isinstance(value, dict):
             return {k: (v,) if isinstance(v, str) else v for k, v in value.items()}
         return value
+
+    @property
+    def future_skew(self) -> timedelta:
+        """How far into the future (from its ingest time) an event may be dated."""
+        return timedelta(hours=self.event_max_future_hours)
 
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""

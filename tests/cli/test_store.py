@@ -92,3 +92,56 @@ def test_scores_lists_contacts_as_of_a_time(workspace: Path) -> None:
     assert result.output.splitlines()[0].startswith("contact,mql,grade")
     bad = runner.invoke(_app(), ["scores", "--at", "yesterday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
+
+
+def test_strict_ingest_exits_1_when_rows_were_quarantined_and_dismiss_closes_them(
+    workspace: Path,
+) -> None:
+    bad = workspace / "contacts.csv"
+    bad.write_text("email\na@b@acme.example\nok@acme.com\n")
+    plain = runner.invoke(_app(), ["ingest", "contacts", str(bad)])
+    assert plain.exit_code == 0 and "1 rows quarantined" in plain.output
+    strict = runner.invoke(_app(), ["ingest", "contacts", str(bad), "--strict"])
+    assert strict.exit_code == 1, strict.output
+    assert "1 (1 held already)" in strict.output  # stored once
+    assert "ingesting" not in strict.output  # no progress bar outside a terminal
+    no_reason = runner.invoke(_app(), ["quarantine", "dismiss", "1"])
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+    done = runner.invoke(_app(), ["quarantine", "dismiss", "1", "--reason", "typo in CRM"])
+    assert done.exit_code == 0 and "1 quarantined rows dismissed" in done.output
+    assert "0 quarantined rows" in runner.invoke(_app(), ["quarantine", "list"]).output
+    listed = runner.invoke(_app(), ["quarantine", "list", "--all"])
+    assert "dismissed" in listed.output
+    clean = workspace / "clean.csv"
+    clean.write_text("email\nann@acme.com\n")
+    assert runner.invoke(_app(), ["ingest", "contacts", str(clean), "--strict"]).exit_code == 0
+
+
+def test_unusable_files_and_options_fail_with_a_message_not_a_traceback(
+    workspace: Path,
+) -> None:
+    empty = workspace / "events.parquet"
+    empty.write_bytes(b"")
+    result = runner.invoke(_app(), ["ingest", "events", str(empty)])
+    assert result.exit_code == 2 and "empty (0 bytes)" in result.output
+    assert "Traceback" not in result.output
+    odd = workspace / "events.csv"
+    odd.write_text("event_id,type,timestamp,email\n")
+    bad_encoding = runner.invoke(_app(), ["ingest", "events", str(odd), "--encoding", "klingon"])
+    assert bad_encoding.exit_code == 2 and "unknown encoding 'klingon'" in bad_encoding.output
+    folder = runner.invoke(_app(), ["ingest", "events", str(workspace)])
+    assert folder.exit_code == 2 and "not a file" in folder.output
+    latin = workspace / "latin.csv"
+    latin.write_bytes("email,first_name\njane@acme.com,Jos\xe9\n".encode("latin-1"))
+    read = runner.invoke(_app(), ["ingest", "contacts", str(latin), "--encoding", "latin-1"])
+    assert read.exit_code == 0 and "quarantined" in read.output
+
+
+def test_quarantine_show_prints_a_line_that_was_not_json(workspace: Path) -> None:
+    path = workspace / "events.jsonl"
+    path.write_text('{broken json\n{"event_id": "e1", "type": "page_view", '
+                    '"timestamp": "2026-03-02T10:00Z", "email": "a@acme.com"}\n')
+    assert runner.invoke(_app(), ["ingest", "events", str(path)]).exit_code == 0
+    shown = runner.invoke(_app(), ["quarantine", "show", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "is not valid JSON" in shown.output and "{broken json" in shown.output

@@ -67,3 +67,24 @@ def test_the_migrations_build_exactly_the_declared_schema(engine: Engine) -> Non
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = compare_metadata(context, tables.metadata)
     assert diff == []
+
+
+def test_0005_keeps_one_copy_of_each_quarantined_row_and_dismisses_the_repeats(
+    engine: Engine,
+) -> None:
+    # before 0005 a re-ingested file stored its bad rows again
+    assert upgrade(engine, "0004") == "0004"
+    row = {"kind": "events", "source": "e.csv", "row": 3, "raw": '{"type": ""}',
+           "field": "type", "reason": "is empty", "mapping": "mql", "status": "open",
+           "created_at": T}
+    legacy = sa.table("quarantine", *(sa.column(c) for c in row))
+    with engine.begin() as conn:
+        conn.execute(legacy.insert(), [row, row, {**row, "row": 4}])
+    assert upgrade(engine) == head()
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(tables.quarantine.c.id, tables.quarantine.c.status,
+                                     tables.quarantine.c.note)
+                           .order_by(tables.quarantine.c.id)).all()
+    assert [(s, n) for _, s, n in got] == [
+        ("open", None), ("dismissed", f"a repeat of #{got[0][0]} (migration 0005)"),
+        ("open", None)]

@@ -17,6 +17,7 @@ from mql.cli import rescore as rescore_cli
 from mql.cli.render import Format, render_decisions, render_demo, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
+from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
 from mql.service import demo as demo_service
 from mql.service import scoring
@@ -46,6 +47,9 @@ EventsOpt = Annotated[Path | None, typer.Option("--events", "-e",
 AtOpt = Annotated[str | None, typer.Option(
     "--at", help="Score as of this time (ISO 8601, e.g. 2026-11-20T12:00Z); default: now.")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+EncodingOpt = Annotated[str, typer.Option(
+    help="Text encoding of CSV and JSONL inputs (latin-1, cp1252 ...); a row with bytes it "
+         "cannot decode is reported and skipped.")]
 
 
 def _at(text: str | None) -> datetime:
@@ -113,6 +117,7 @@ def score(
     fmt: FormatOpt = Format.table,
     mql_only: Annotated[bool, typer.Option("--mql-only", help="Show MQLs only.")] = False,
     limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Score every contact with MODEL; MQLs first, then by total score.
 
@@ -123,7 +128,8 @@ def score(
         loaded = scoring.load_model_file(model)
         with err.status("scoring ...") as status:
             run = scoring.score_files(
-                loaded, scoring.Inputs(contacts, accounts, events), at=_at(at),
+                loaded, scoring.Inputs(contacts, accounts, events, ReadOptions(encoding)),
+                at=_at(at),
                 progress=lambda what, n: status.update(f"reading {what}: {n:,} rows"))
     except MQLError as exc:
         raise _fail(exc) from None
@@ -142,12 +148,13 @@ def explain(
     accounts: AccountsOpt = None,
     events: EventsOpt = None,
     at: AtOpt = None,
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Explain CONTACT's scores and verdict: every event, rule, decay and cap."""
     try:
         loaded = scoring.load_model_file(model)
-        result = scoring.explain_contact(loaded, scoring.Inputs(contacts, accounts, events),
-                                         contact, at=_at(at))
+        inputs = scoring.Inputs(contacts, accounts, events, ReadOptions(encoding))
+        result = scoring.explain_contact(loaded, inputs, contact, at=_at(at))
     except MQLError as exc:
         raise _fail(exc) from None
     render_explanation(result, out)

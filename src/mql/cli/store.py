@@ -14,12 +14,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from mql.cli.render import Format, render_decisions
 from mql.clock import SystemClock
 from mql.errors import MQLError
+from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
 from mql.service import ingest as ingest_service
 from mql.service import scores as score_service
@@ -68,7 +75,11 @@ def _summary_table(summary: ingest_service.IngestSummary) -> Table:
     table.add_row("read", f"{summary.rows:,}")
     table.add_row("loaded", f"{summary.loaded:,}")
     table.add_row("duplicates skipped", f"{summary.duplicates:,}")
-    table.add_row("quarantined", f"{summary.quarantined:,}")
+    before = (f" ({summary.quarantined_before:,} held already)"
+              if summary.quarantined_before else "")
+    table.add_row("quarantined", f"{summary.quarantined:,}{before}")
+    if summary.resolved:
+        table.add_row("earlier quarantined rows resolved", f"{summary.resolved:,}")
     if summary.resumed:
         table.add_row("already committed (resumed)", f"{summary.resumed:,}")
     if summary.merges or summary.merges_refused:
@@ -122,39 +133,70 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[Mapping, typer.Option(
             help="Column mapping: auto detects HubSpot and Salesforce exports.")]
         = Mapping.auto,
+        encoding: Annotated[str, typer.Option(
+            help="Text encoding of a CSV or JSONL file (latin-1, cp1252, utf-16 ...); a row "
+                 "with bytes it cannot decode is quarantined.")] = "utf-8",
+        max_field_bytes: Annotated[int | None, typer.Option(
+            "--max-field-bytes", help="Largest value in bytes; a row with a larger one is "
+            "quarantined. Default: $MQL_MAX_FIELD_BYTES, else 131072.")] = None,
+        delimiter: Annotated[str | None, typer.Option(
+            help="CSV delimiter; default: detected (comma, semicolon, tab or |).")] = None,
+        strict: Annotated[bool, typer.Option(
+            "--strict", help="Exit with code 1 when any row was quarantined.")] = False,
     ) -> None:
-        """Load a file into the store; rows already stored are skipped, bad rows quarantined."""
+        """Load a file into the store; rows already stored are skipped, bad rows quarantined.
+
+        Exit codes: 0 done, 1 rows were quarantined and --strict was given, 2 the file or
+        an option cannot be used (nothing of the file was read).
+        """
         settings = _settings(db)
         engine = connect(settings.database_url)
         err = Console(stderr=True)
         try:
+            options = ReadOptions(
+                encoding=encoding, delimiter=delimiter,
+                max_field_bytes=(settings.max_field_bytes if max_field_bytes is None
+                                 else max_field_bytes))
             with Progress(TextColumn(f"ingesting {kind.value}"), BarColumn(),
-                          TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task(kind.value, total=None)
+                          TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn(),
+                          TextColumn("ETA"), TimeRemainingColumn(), console=err,
+                          transient=True, disable=not err.is_terminal) as bar:
+                task = bar.add_task(kind.value, total=None, rows=0)
                 summary = ingest_service.ingest_file(
                     engine, file, kind.value, rules=settings.identity_rules(),
                     now=CLOCK.now(), mapping=mapping.value, source=source,
-                    batch_size=settings.batch_size,
-                    progress=lambda n: bar.update(task, completed=n))
+                    batch_size=settings.batch_size, options=options,
+                    future_skew=settings.future_skew,
+                    progress=lambda rows, done, total: bar.update(
+                        task, completed=done, total=total, rows=rows))
         except MQLError as exc:
             raise _fail(exc) from None
         finally:
             engine.dispose()
         out.print(_summary_table(summary))
+        for note in summary.notes:
+            out.print(f"note: {note}", highlight=False)
         out.print(f"{summary.seconds:.1f} s, {summary.rate:,.0f} rows/s", highlight=False)
+        if summary.quarantined:
+            out.print(f"{summary.quarantined:,} rows quarantined: `mql quarantine list` shows "
+                      "why", highlight=False)
+            if strict:
+                raise typer.Exit(code=1)
 
     @quarantine.command("list")
     def quarantine_list(
         db: DbOpt = None,
-        all_rows: Annotated[bool, typer.Option("--all", help="Resolved rows too.")] = False,
+        all_rows: Annotated[bool, typer.Option(
+            "--all", help="Resolved and dismissed rows too.")] = False,
+        source: Annotated[str | None, typer.Option(
+            help="Only the rows of this source (the file path as ingested).")] = None,
         limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     ) -> None:
-        """List quarantined rows: id, source:row, field and reason."""
+        """List quarantined rows (the open ones unless --all): id, source:row, field, reason."""
         engine = connect(_settings(db).database_url)
         try:
             rows = store_service.quarantined(engine, status=None if all_rows else "open",
-                                             limit=limit)
+                                             limit=limit, source=source)
         except MQLError as exc:
             raise _fail(exc) from None
         finally:
@@ -181,7 +223,12 @@ def register(app: typer.Typer) -> None:
         out.print(f"#{q.id} {q.kind} {q.source}:{q.row} ({q.status}, mapping {q.mapping})",
                   highlight=False)
         out.print(f"reason: {q.field + ' ' if q.field else ''}{q.reason}", highlight=False)
-        out.print_json(json.dumps(json.loads(q.raw)) if q.raw.startswith("{") else '""')
+        if q.note:
+            out.print(f"note: {q.note}", highlight=False)
+        try:
+            out.print_json(json.dumps(json.loads(q.raw)))
+        except ValueError:
+            out.print(q.raw, highlight=False, markup=False)
 
     @quarantine.command("retry")
     def quarantine_retry(
@@ -206,6 +253,32 @@ def register(app: typer.Typer) -> None:
                   highlight=False)
         for qid, reason in result.failed[:20]:
             out.print(f"  #{qid}: {reason}", highlight=False)
+
+    @quarantine.command("dismiss")
+    def quarantine_dismiss(
+        row_ids: Annotated[list[int] | None, typer.Argument(help="Quarantine ids.")] = None,
+        reason: Annotated[str, typer.Option(
+            "--reason", help="Why nobody will load these rows (kept with them).")] = "",
+        source: Annotated[str | None, typer.Option(
+            help="Every open row of this source (the file path as ingested).")] = None,
+        db: DbOpt = None,
+    ) -> None:
+        """Close quarantined rows that will not be loaded, with the reason."""
+        if not reason.strip():
+            raise _fail(MQLError("say why with --reason (it is kept with the rows)"))
+        if not row_ids and source is None:
+            raise _fail(MQLError("name the rows: quarantine ids, or --source FILE for all "
+                                 "open rows of a file"))
+        engine = connect(_settings(db).database_url)
+        try:
+            count = store_service.dismiss_quarantined(
+                engine, ids=row_ids or None, source=None if row_ids else source,
+                note=reason.strip(), now=CLOCK.now())
+        except MQLError as exc:
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+        out.print(f"{count} quarantined rows dismissed", highlight=False)
 
     @app.command()
     def contact(email: Annotated[str, typer.Argument(help="Any email of the contact.")],

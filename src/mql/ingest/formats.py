@@ -11,16 +11,20 @@ One row per record. Columns:
   object in JSONL).
 
 Empty cells mean "unknown". A row that cannot be used raises `InputError` naming the
-file, the row and the field.
+file, the row and the field; that includes every value the store could not keep
+(`mql.limits`: lengths, NUL characters, non-finite numbers, times outside 1900-2199 and
+events before 1990), so a file is read the same way by `mql score` and by both databases.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from mql import limits
 from mql.errors import InputError
 from mql.records import Account, Contact, Event
 
@@ -54,6 +58,14 @@ CONTACT_COLUMNS = (
     "created_at",
 )
 EVENT_COLUMNS = ("event_id", "type", "timestamp", "email", "anonymous_id", "account", "properties")
+# the columns a file of each kind must have (after its column mapping): each entry is a group
+# of which at least one column must be present
+REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "accounts": (("domain",),),
+    "contacts": (("email", *limits.EXTERNAL_ID_FIELDS),),
+    "events": (("event_id",), ("type",), ("timestamp",),
+               ("email", "anonymous_id", "account", *limits.EXTERNAL_ID_FIELDS)),
+}
 
 _INTEGER_FIELDS = frozenset({"employees"})
 _NUMBER_FIELDS = frozenset({"revenue"})
@@ -73,11 +85,16 @@ def parse_time(text: Any, *, source: str, row: int, field: str) -> datetime:
             value = datetime.fromisoformat(str(text).strip())
         except ValueError:
             raise InputError(
-                source, row, field, f"cannot read {text!r} as a time (ISO 8601 expected)"
-            ) from None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+                source, row, field, f"cannot read {str(text)[:100]!r} as a time (ISO 8601 "
+                "expected)") from None
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):  # 9999-12-31T23:59:59-05:00 is after the year 9999
+        raise InputError(source, row, field, limits.out_of_range(value.isoformat())) from None
+    problem = limits.time_problem(value)
+    if problem is not None:
+        raise InputError(source, row, field, problem)
+    return value
 
 
 def _blank(value: Any) -> bool:
@@ -91,7 +108,9 @@ def _attribute(name: str, value: Any, *, source: str, row: int) -> Any:
         try:
             number = float(str(value).replace(",", "").strip())
         except ValueError:
-            raise InputError(source, row, name, f"expected a number, got {value!r}") from None
+            number = math.nan
+        if not math.isfinite(number):
+            raise InputError(source, row, name, f"expected a number, got {str(value)[:100]!r}")
         return int(number) if name in _INTEGER_FIELDS else number
     if name in _TIME_FIELDS:
         return parse_time(value, source=source, row=row, field=name)
@@ -123,10 +142,15 @@ def _email(value: Any, *, source: str, row: int, field: str = "email") -> str:
     if _blank(value):
         raise InputError(source, row, field, "is empty; every contact needs an email")
     email = normalize_email(str(value))
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email:
-        raise InputError(source, row, field, f"{value!r} is not an email address")
+    problem = limits.email_problem(email)
+    if problem is not None:
+        raise InputError(source, row, field, problem)
     return email
+
+
+def _refuse(violation: limits.Violation | None, *, source: str, row: int) -> None:
+    if violation is not None:
+        raise InputError(source, row, violation.field, violation.reason)
 
 
 def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Account:
@@ -135,7 +159,11 @@ def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Accou
     if _blank(domain):
         raise InputError(source, row, "domain", "is empty; every account needs a domain")
     attributes = _attributes(data, frozenset({"domain"}), source=source, row=row)
-    return Account(str(domain).strip().lower(), attributes)
+    if attributes.get("name") is not None:  # stored in a text column: text on every backend
+        attributes["name"] = str(attributes["name"])
+    account = Account(str(domain).strip().lower(), attributes)
+    _refuse(limits.check_account(account), source=source, row=row)
+    return account
 
 
 def contact_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Contact:
@@ -146,7 +174,12 @@ def contact_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Conta
     attributes = _attributes(data, frozenset({"email", "account"}), source=source, row=row)
     attributes["email"] = email
     attributes["email_domain"] = email.rsplit("@", 1)[1]
-    return Contact(email, domain, attributes)
+    for name in ("owner", "lifecycle_stage"):  # stored in text columns: text on every backend
+        if attributes.get(name) is not None:
+            attributes[name] = str(attributes[name])
+    contact = Contact(email, domain, attributes)
+    _refuse(limits.check_contact(contact), source=source, row=row)
+    return contact
 
 
 def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
@@ -168,7 +201,7 @@ def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
             source, row, "email", "the event names no contact, anonymous id or account"
         )
     properties = _properties(data.get("properties"), source=source, row=row)
-    return Event(
+    event = Event(
         str(event_id).strip(),
         str(kind).strip(),
         at,
@@ -177,6 +210,8 @@ def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
         properties=properties,
         anonymous_id=anonymous,
     )
+    _refuse(limits.check_event(event), source=source, row=row)
+    return event
 
 
 def _properties(value: Any, *, source: str, row: int) -> dict[str, Any]:
@@ -189,6 +224,9 @@ def _properties(value: Any, *, source: str, row: int) -> dict[str, Any]:
             raise InputError(
                 source, row, "properties", f"is not valid JSON ({exc.msg} at char {exc.pos})"
             ) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
+            raise InputError(source, row, "properties",
+                             f"is not JSON mql can read ({str(exc)[:100]})") from None
     if not isinstance(value, dict):
         raise InputError(source, row, "properties", "must be a JSON object")
     return value

@@ -132,3 +132,15 @@ def _host(text: str) -> str:
     if "://" in host:
         host = host.split("://", 1)[1]
     return host.split("/", 1)[0].removeprefix("www.")
+
+
+def mapped_columns(headers: Iterable[str], kind: str, mapping: str) -> list[str]:
+    """The column names a row with these `headers` has after `mapping` (for the header
+    check, before any row is read).
+
+    >>> mapped_columns(["Company Domain Name", "Name"], "accounts", "hubspot")
+    ['domain', 'name']
+    >>> mapped_columns(["Website"], "accounts", "hubspot")
+    ['website', 'domain']
+    """
+    return list(map_row({h: "x" for h in headers}, kind, mapping))

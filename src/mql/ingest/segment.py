@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mql import limits
 from mql.errors import InputError
 from mql.identity.domains import clean_host
 from mql.ingest.formats import parse_time
@@ -139,7 +140,12 @@ def corrected_time(data: Mapping[str, Any], *, source: str, row: int) -> datetim
                              "every message needs a time")
         return received
     if sent is not None and received is not None:
-        return at + (received - sent)
+        moved = at + (received - sent)
+        problem = limits.time_problem(moved)  # inside the calendar mql computes with
+        if problem is not None:
+            raise InputError(source, row, "timestamp", f"corrected for the sender's clock "
+                             f"(sentAt {sent.isoformat()}), {problem}")
+        return moved
     return at
 
 

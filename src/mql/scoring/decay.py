@@ -206,7 +206,10 @@ class Curve:
         if x < 0 or x > _LONGEST:
             return None  # behind us, or further away than any calendar date
         # round up to the microsecond, so the answer is not before the crossing
-        at = start + timedelta(microseconds=math.ceil(x * 1e6))
+        try:
+            at = start + timedelta(microseconds=math.ceil(x * 1e6))
+        except OverflowError:
+            return None  # after the year 9999: never
         if end is not None and at >= end:
             return None
         return at, coefficient < 0

@@ -125,7 +125,7 @@ def _quarantine(conn: Connection, message: inbox_store.InboxMessage, exc: Except
         key = None
     quarantine_store.add(conn, [quarantine_store.Held(
         "segment", message.source, message.id, message.payload, None,
-        f"applying it failed: {exc}", "segment", key)], now=now)
+        f"applying it failed: {exc}", "segment", message_id=key)], now=now)
 
 
 def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay: float,

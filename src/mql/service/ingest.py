@@ -5,25 +5,31 @@ contacts' and accounts' new states and scores, its quarantined rows and the file
 checkpoint commit together, so a killed ingest loses no committed row and a re-run resumes
 after the checkpoint; event ids already stored are skipped as duplicates (across restarts,
 files and HTTP). Bad rows go to quarantine with the reason; the good rows of the file land.
+
+Every record passes the checks of `mql.limits` before the store sees it (the same on
+SQLite and PostgreSQL); events more than `future_skew` after the ingest time are
+quarantined too. A quarantined row is stored once however often its file is read, and is
+marked resolved when a later row about the same event id, email or domain lands.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from mql import limits
 from mql.errors import ConfigError, InputError
 from mql.identity.match import AccountIndex
 from mql.identity.merge import IdentityRules
 from mql.ingest import mapping as mappings
-from mql.ingest.files import Kind, read_rows
+from mql.ingest.files import BadRow, Kind, ReadOptions, RowSource
 from mql.ingest.formats import account_from_row, contact_from_row, event_from_row
 from mql.ingest.segment import Message, held_id, parse_message, refusal
 from mql.records import Account, Contact, Event
@@ -35,7 +41,7 @@ from mql.store import quarantine as quarantine_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
 
-Progress = Callable[[int], None]  # rows read so far
+Progress = Callable[[int, int, int | None], None]  # rows read, done and total (bytes or rows)
 KINDS: tuple[Kind, ...] = ("accounts", "contacts", "events")
 _PARSERS: dict[str, Callable[..., Any]] = {
     "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row}
@@ -52,6 +58,8 @@ class IngestSummary:
     loaded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    quarantined_before: int = 0  # of `quarantined`: already held from an earlier read
+    resolved: int = 0  # earlier quarantined rows that a row of this ingest resolved
     resumed: int = 0
     merges: int = 0
     merges_refused: int = 0
@@ -95,10 +103,34 @@ def checkpoint_key(path: Path, kind: str) -> str:
 
 
 def _raw_json(row: Any) -> str:
-    if isinstance(row, str):
+    """The raw row as JSON text (a line that is not a row: ``{"line": text}``)."""
+    data = {"line": row} if isinstance(row, str) else dict(row) if isinstance(
+        row, Mapping) else row
+    return json.dumps(data, default=str, sort_keys=True)
+
+
+_SUBJECT = {"events": "event_id", "contacts": "email", "accounts": "domain"}
+
+
+def _subject(kind: str, mapped: Mapping[str, Any] | str) -> str | None:
+    """The event id, email or domain a raw row is about (what a later row resolves)."""
+    if isinstance(mapped, str) or kind not in _SUBJECT:
+        return None
+    value = mapped.get(_SUBJECT[kind])
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    return text.lower() if kind != "events" else text
+
+
+def _mapped(row: Mapping[str, Any] | str, kind: str, mapping: str) -> Mapping[str, Any] | str:
+    """`row` under `mapping`, for naming its subject (the row itself if it cannot be mapped)."""
+    if isinstance(row, str) or mapping == "mql":
         return row
-    return json.dumps(dict(row) if isinstance(row, Mapping) else row, default=str,
-                      sort_keys=True)
+    try:
+        return mappings.map_row(row, kind, mapping)
+    except InputError:
+        return row
 
 
 def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, number: int
@@ -110,23 +142,31 @@ def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, n
     return record, named is not None and str(named).strip() != ""
 
 
-def _rows(path: Path, skip: int) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
-    for index, item in enumerate(read_rows(path)):
-        if index >= skip:
-            yield item
-
-
 def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
                 mapping: str = "auto", source: str | None = None, batch_size: int = 1000,
-                progress: Progress | None = None) -> IngestSummary:
+                progress: Progress | None = None, options: ReadOptions | None = None,
+                future_skew: timedelta = limits.FUTURE_SKEW) -> IngestSummary:
     """Load one file of `kind` into the store; the summary counts what happened to its rows.
 
     `mapping` renames CRM export headers ("auto" detects HubSpot and Salesforce exports).
+    A header that lacks a required column (after the mapping) raises `ConfigError` before
+    any row is read. `options` say how to read the file (encoding, value size limit, CSV
+    delimiter); events more than `future_skew` after `now` are quarantined.
     """
     mappings.check(mapping)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
+        raise ConfigError(f"{path}: no such file" if not path.exists() else
+                          f"{path}: is not a file")
     name = source or path.name
+    problem = limits.text_problem(name, 200)
+    if problem is not None:
+        raise ConfigError(f"the source name {name[:60]!r} {problem}")
+    rows = RowSource(path, options)
+    header = rows.header()
+    if header is not None:
+        if mapping == "auto":
+            mapping = mappings.detect(header, kind)
+        rows.check_header(kind, mappings.mapped_columns(header, kind, mapping))
     check(engine)
     key = checkpoint_key(path, kind)
     with translate_errors("starting the ingest"), engine.connect() as conn:
@@ -135,12 +175,16 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
         index = AccountIndex(account_store.all_names(conn))
     skip = 0 if finished else done
     started = time.perf_counter()
-    context = (live, index)
+    context = _Context(live, index, now + future_skew if kind == "events" else None)
     summary = IngestSummary(kind, str(path), mapping, resumed=skip)
-    batch: list[tuple[int, Mapping[str, Any] | InputError]] = []
+    if rows.delimiter != "," and path.suffix.lower() == ".csv":
+        summary.notes.append(f"read with the delimiter {rows.delimiter!r}")
+    batch: list[tuple[int, Mapping[str, Any] | BadRow]] = []
     consumed = skip
-    for item in _rows(path, skip):
-        if summary.mapping == "auto" and not isinstance(item[1], InputError):
+    for position, item in enumerate(rows):
+        if position < skip:
+            continue
+        if summary.mapping == "auto" and not isinstance(item[1], BadRow):
             summary.mapping = mappings.detect(item[1].keys(), kind)
         batch.append(item)
         if len(batch) >= batch_size:
@@ -149,40 +193,63 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
                     checkpoint=(key, consumed, False), context=context)
             batch = []
             if progress is not None:
-                progress(consumed)
+                progress(consumed, rows.done, rows.total or path.stat().st_size)
     consumed += len(batch)
     _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
             checkpoint=(key, consumed, True), context=context)
     if progress is not None:
-        progress(consumed)
+        progress(consumed, rows.done, rows.total or path.stat().st_size)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] | InputError]],
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every batch of one file ingest shares: the live model, the account index and
+    the latest event time accepted (None: no bound)."""
+
+    live: LiveModel
+    index: AccountIndex
+    latest: datetime | None
+
+
+def _too_late(event: Event, latest: datetime | None, now: datetime) -> str | None:
+    if latest is None or event.at <= latest:
+        return None
+    return limits.event_time_problem(event.at, now, latest - now)
+
+
+def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] | BadRow]],
             summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
-            checkpoint: tuple[str, int, bool] | None,
-            context: tuple[LiveModel, AccountIndex]) -> None:
+            checkpoint: tuple[str, int, bool] | None, context: _Context) -> None:
     mapping = "mql" if summary.mapping == "auto" else summary.mapping
     held: list[quarantine_store.Held] = []
     records: list[tuple[Any, bool]] = []
     for number, row in batch:
         summary.rows += 1
-        if isinstance(row, InputError):
-            held.append(quarantine_store.Held(kind, summary.source, number, "{}", row.field,
-                                              row.reason, mapping))
+        if isinstance(row, BadRow):
+            held.append(quarantine_store.Held(
+                kind, summary.source, number, _raw_json(row.raw) if row.raw else "{}",
+                row.error.field, row.error.reason, mapping,
+                _subject(kind, _mapped(row.raw, kind, mapping))))
             continue
         try:
-            records.append(parse_row(row, kind, mapping, source=summary.source, number=number))
+            record = parse_row(row, kind, mapping, source=summary.source, number=number)
+            late = _too_late(record[0], context.latest, now) if kind == "events" else None
+            if late is not None:
+                raise InputError(summary.source, number, "timestamp", late)
+            records.append(record)
         except InputError as exc:
             held.append(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
-                                              exc.field, exc.reason, mapping))
+                                              exc.field, exc.reason, mapping,
+                                              _subject(kind, _mapped(row, kind, mapping))))
     with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
-        quarantine_store.add(conn, held, now=now)
+        new = quarantine_store.add(conn, held, now=now)
         summary.quarantined += len(held)
+        summary.quarantined_before += len(held) - new
         if records:
             apply_records(conn, kind, records, summary, rules=rules, now=now, source=source,
-                          live=context[0], index=context[1])
+                          live=context.live, index=context.index)
         if checkpoint is not None:
             key, rows, finished = checkpoint
             checkpoints.save(conn, key, kind, rows, finished=finished, now=now)
@@ -208,16 +275,44 @@ def apply_records(conn: Connection, kind: str, records: list[tuple[Any, bool]],
     summary.duplicates += run.duplicates
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused
+    summary.resolved += _resolve_held(conn, kind, [r for r, _ in records], now=now,
+                                      source=source)
+
+
+def _resolve_held(conn: Connection, kind: str, records: list[Any], *, now: datetime,
+                  source: str) -> int:
+    """Resolve the open quarantined rows that `records` (just landed) are about."""
+    kinds: tuple[str, ...]
+    if kind == "events":
+        subjects, kinds = [r.event_id for r in records], ("events", "segment")
+    elif kind == "contacts":
+        subjects, kinds = [r.email for r in records], ("contacts",)
+    else:
+        subjects, kinds = [r.domain for r in records], ("accounts",)
+    return quarantine_store.resolve_subjects(conn, kinds, subjects, now=now,
+                                             note=f"a later row from {source} landed")
 
 
 def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Contact | Event], *,
                    rules: IdentityRules, now: datetime, source: str) -> IngestSummary:
-    """Load records built elsewhere (e.g. parsed Segment messages) in one transaction."""
+    """Load records built elsewhere (e.g. parsed Segment messages) in one transaction; a
+    record that breaks a rule of `mql.limits` is quarantined (row: its place, from 1)."""
     summary = IngestSummary(kind, source, "mql")
-    items = [(r, isinstance(r, Contact) and r.account is not None) for r in records]
-    summary.rows = len(items)
+    items: list[tuple[Any, bool]] = []
+    held: list[quarantine_store.Held] = []
+    for number, r in enumerate(records, start=1):
+        found = (limits.check_event(r) if isinstance(r, Event) else
+                 limits.check_contact(r) if isinstance(r, Contact) else limits.check_account(r))
+        if found is not None:
+            held.append(quarantine_store.Held(kind, source, number, _raw_json(
+                {"record": repr(r)[:2000]}), found.field, found.reason, "mql"))
+            continue
+        items.append((r, isinstance(r, Contact) and r.account is not None))
+    summary.rows = len(items) + len(held)
     check(engine)
     with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
+        summary.quarantined = len(held)
+        summary.quarantined_before = len(held) - quarantine_store.add(conn, held, now=now)
         apply_records(conn, kind, items, summary, rules=rules, now=now, source=source)
     return summary
 
@@ -234,9 +329,39 @@ def ingest_messages(engine: Engine, payloads: Iterable[Mapping[str, Any]], *,
     return summary
 
 
+def checked_messages(data: Mapping[str, Any], *, source: str, row: int, now: datetime,
+                     future_skew: timedelta = limits.FUTURE_SKEW) -> list[Message]:
+    """The messages of one Segment payload, each checked against `mql.limits` (and its
+    time against `now` + `future_skew`); `InputError` names the first field refused."""
+    try:
+        messages = parse_message(data, source=source, row=row)
+    except InputError:
+        raise
+    except ValueError as exc:  # a record refused its values (a time after clock-skew fixing)
+        raise InputError(source, row, "timestamp", str(exc)) from None
+    for m in messages:
+        found = limits.check_event(m.event)
+        if found is None and m.contact is not None:
+            found = limits.check_contact(m.contact)
+        if found is None and m.account is not None:
+            found = limits.check_account(m.account)
+        if found is None:
+            late = limits.event_time_problem(m.event.at, now, future_skew)
+            found = None if late is None else limits.Violation("timestamp", late)
+        if found is not None:
+            raise InputError(source, row, found.field, found.reason)
+    return messages
+
+
+def _message_id(data: Any) -> str | None:
+    value = data.get("messageId") if isinstance(data, Mapping) else None
+    return None if value is None or not str(value).strip() else str(value).strip()
+
+
 def apply_payloads(conn: Connection, payloads: Iterable[Mapping[str, Any]],
                    summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
-                   index: AccountIndex | None = None) -> None:
+                   index: AccountIndex | None = None,
+                   future_skew: timedelta = limits.FUTURE_SKEW) -> None:
     """Parse Segment messages and apply them inside the caller's transaction; the ones that
     cannot be read are quarantined with the reason."""
     held: list[quarantine_store.Held] = []
@@ -247,15 +372,21 @@ def apply_payloads(conn: Connection, payloads: Iterable[Mapping[str, Any]],
         if refused is not None:  # the API refused it (e.g. over 32 KB): held as sent
             message, field_name, reason = refused
             held.append(quarantine_store.Held("segment", source, number, _raw_json(message),
-                                              field_name, reason, "segment", held_id(message)))
+                                              field_name, reason, "segment",
+                                              subject=_message_id(message),
+                                              message_id=held_id(message)))
             continue
         try:
-            messages.extend(parse_message(data, source=source, row=number))
+            messages.extend(checked_messages(data, source=source, row=number, now=now,
+                                             future_skew=future_skew))
         except InputError as exc:
             held.append(quarantine_store.Held("segment", source, number, _raw_json(data),
-                                              exc.field, exc.reason, "segment", held_id(data)))
-    quarantine_store.add(conn, held, now=now)
+                                              exc.field, exc.reason, "segment",
+                                              subject=_message_id(data),
+                                              message_id=held_id(data)))
+    new = quarantine_store.add(conn, held, now=now)
     summary.quarantined += len(held)
+    summary.quarantined_before += len(held) - new
     apply_messages(conn, messages, summary, rules=rules, now=now, source=source, index=index)
 
 
@@ -277,6 +408,7 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     summary.duplicates += run.duplicates
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused
+    summary.resolved += _resolve_held(conn, "events", events, now=now, source=source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +435,7 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
             try:
                 raw = json.loads(q.raw)
                 if q.kind == "segment":
-                    parsed = parse_message(raw, source=q.source, row=q.row)
+                    parsed = checked_messages(raw, source=q.source, row=q.row, now=now)
                     summary = IngestSummary("events", q.source, "segment")
                     apply_messages(conn, parsed, summary, rules=rules, now=now,
                                    source=q.source)
@@ -311,6 +443,10 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
                     loaded.append(q.id)
                     continue
                 record = parse_row(raw, q.kind, use, source=q.source, number=q.row)
+                if q.kind == "events":
+                    late = _too_late(record[0], now + limits.FUTURE_SKEW, now)
+                    if late is not None:
+                        raise InputError(q.source, q.row, "timestamp", late)
             except InputError as exc:
                 quarantine_store.update_reason(conn, q.id, exc.reason, exc.field)
                 failed.append((q.id, str(exc)))

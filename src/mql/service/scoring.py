@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from mql.errors import ConfigError, NotFound
-from mql.ingest.files import Kind, Rejected, read_records
+from mql.ingest.files import Kind, ReadOptions, Rejected, read_records
 from mql.model.parse import parse_model
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
@@ -39,6 +39,7 @@ class Inputs:
     contacts: Path
     accounts: Path | None
     events: Path | None
+    read: ReadOptions = field(default_factory=ReadOptions)  # encoding, value size limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,11 @@ class ScoreRun:
 
 
 def _load(
-    path: Path, kind: Kind, rejected: list[Rejected], progress: Progress | None
+    path: Path, kind: Kind, rejected: list[Rejected], progress: Progress | None,
+    options: ReadOptions | None = None,
 ) -> list[Any]:
     records: list[Any] = []
-    for number, item in read_records(path, kind):
+    for number, item in read_records(path, kind, options):
         if isinstance(item, Rejected):
             rejected.append(item)
         else:
@@ -72,11 +74,12 @@ def _scorer(model: Model, inputs: Inputs, rejected: list[Rejected],
             progress: Progress | None) -> tuple[Scorer, list[Event]]:
     scorer = Scorer(model)
     if inputs.accounts is not None:
-        for account in _load(inputs.accounts, "accounts", rejected, progress):
+        for account in _load(inputs.accounts, "accounts", rejected, progress, inputs.read):
             scorer.add_account(account)
-    for contact in _load(inputs.contacts, "contacts", rejected, progress):
+    for contact in _load(inputs.contacts, "contacts", rejected, progress, inputs.read):
         scorer.add_contact(contact)
-    events = _load(inputs.events, "events", rejected, progress) if inputs.events else []
+    events = (_load(inputs.events, "events", rejected, progress, inputs.read)
+              if inputs.events else [])
     return scorer, events
 
 
@@ -121,7 +124,8 @@ def latest_event_time(inputs: Inputs) -> datetime:
     """The time of the newest readable event in `inputs` (the sample's "now")."""
     if inputs.events is None:
         raise ConfigError("no events file given")
-    times: list[datetime] = [item.at for _, item in read_records(inputs.events, "events")
+    times: list[datetime] = [item.at for _, item in read_records(inputs.events, "events",
+                                                                 inputs.read)
                              if not isinstance(item, Rejected)]
     if not times:
         raise ConfigError(f"{inputs.events}: no readable events")

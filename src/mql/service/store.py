@@ -181,12 +181,21 @@ def undo_merge(engine: Engine, merge_id: int, *, now: datetime, actor: str = "cl
                                                                    [survivor, merged]), now=now)
 
 
-def quarantined(engine: Engine, *, status: str | None = "open", limit: int | None = None
-                ) -> list[quarantine_store.QuarantinedRow]:
-    """Quarantined rows (open ones by default), oldest first."""
+def quarantined(engine: Engine, *, status: str | None = "open", limit: int | None = None,
+                source: str | None = None) -> list[quarantine_store.QuarantinedRow]:
+    """Quarantined rows (open ones by default; of one source if given), oldest first."""
     check(engine)
     with translate_errors("listing quarantine"), engine.connect() as conn:
-        return quarantine_store.listing(conn, status=status, limit=limit)
+        return quarantine_store.listing(conn, status=status, limit=limit, source=source)
+
+
+def dismiss_quarantined(engine: Engine, *, ids: list[int] | None = None,
+                        source: str | None = None, note: str, now: datetime) -> int:
+    """Dismiss open quarantined rows (`ids`, or all of `source`) with `note`; how many.
+    `NotFound` for an unknown id (then nothing is dismissed)."""
+    check(engine)
+    with translate_errors("dismissing quarantined rows"), engine.begin() as conn:
+        return quarantine_store.dismiss(conn, ids=ids, source=source, note=note, now=now)
 
 
 def quarantined_row(engine: Engine, row_id: int) -> quarantine_store.QuarantinedRow:

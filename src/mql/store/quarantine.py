@@ -1,31 +1,43 @@
 """Quarantined input rows: kept with source, row number, raw content (JSON) and reason.
 
-A row held with a `message_id` (a Segment message) is held once: adding it again, as an
-applier does that repeats a group after a crash, changes nothing.
+A row is stored once: its fingerprint (kind, source, row number and raw content, hashed)
+is unique, so re-reading the same file adds nothing. A row is `open` until it is
+`resolved` (a retry loaded it, or a later row about the same subject — event id, email,
+domain — landed) or `dismissed` by a person, with a note saying why. A held Segment
+message is keyed by its `message_id` instead, so an applier that repeats a group after a
+crash (other row numbers, same messages) holds each message once.
 
 >>> from datetime import datetime, timezone
 >>> from mql.store.db import connect
 >>> from mql.store.migrate import upgrade
 >>> engine = connect("sqlite://"); _ = upgrade(engine)
 >>> t = datetime(2026, 3, 2, tzinfo=timezone.utc)
+>>> held = Held("events", "e.csv", 7, '{"type": ""}', "type", "is empty", "mql")
 >>> with engine.begin() as conn:
-...     add(conn, [Held("events", "e.csv", 7, '{"type": ""}', "type", "is empty", "mql")], now=t)
+...     (add(conn, [held], now=t), add(conn, [held], now=t))  # stored once
 ...     [row] = listing(conn)
 ...     (row.source, row.row, row.reason, row.status)
+(1, 0)
 ('e.csv', 7, 'is empty', 'open')
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mql.errors import NotFound
 from mql.store.accounts import chunks
 from mql.store.tables import quarantine
+
+STATUSES = ("open", "resolved", "dismissed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +51,25 @@ class Held:
     field: str | None
     reason: str
     mapping: str | None = None
-    message_id: str | None = None
+    subject: str | None = None  # the event id, email or domain, when the row names one
+    message_id: str | None = None  # a held Segment message: what makes it unique
+
+
+def fingerprint(kind: str, source: str, row: int, raw: str, message_id: str | None = None
+                ) -> str:
+    """The key that makes a quarantined row unique (migration 0005 computes the same for
+    rows without a message id)."""
+    parts = [kind, source, row, raw] if message_id is None else [kind, "message", message_id]
+    text = json.dumps(parts, ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _text(value: str | None, limit: int | None = None) -> str | None:
+    # what every backend stores: no NUL, no unpaired surrogate, within the column length
+    if value is None:
+        return None
+    clean = value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+    return clean if limit is None else clean[:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,47 +87,54 @@ class QuarantinedRow:
     status: str
     created_at: datetime
     resolved_at: datetime | None
+    subject: str | None = None
+    note: str | None = None
 
 
-def add(conn: Connection, rows: list[Held], *, now: datetime) -> None:
-    """Store `rows` as open quarantine entries; a row whose (kind, message id) is held
-    already (open or resolved), or comes twice in `rows`, is stored once."""
-    ids = {(h.kind, h.message_id) for h in rows if h.message_id is not None}
-    held: set[tuple[str, str]] = set()
-    for kind in {k for k, _ in ids}:
-        wanted = [m for k, m in ids if k == kind]
-        for part in chunks(wanted):
-            held.update((kind, m) for m in conn.execute(
-                sa.select(quarantine.c.message_id).where(
-                    quarantine.c.kind == kind, quarantine.c.message_id.in_(part))).scalars())
-    fresh = []
+def add(conn: Connection, rows: list[Held], *, now: datetime) -> int:
+    """Store `rows` as open quarantine entries; a row stored before (same fingerprint, any
+    status) is not stored again. Returns how many were new."""
+    values: dict[str, dict[str, object]] = {}
     for h in rows:
-        if h.message_id is not None:
-            if (h.kind, h.message_id) in held:
-                continue
-            held.add((h.kind, h.message_id))
-        fresh.append(h)
-    if fresh:
-        conn.execute(quarantine.insert(), [
-            {"kind": h.kind, "source": h.source, "row": h.row, "raw": h.raw, "field": h.field,
-             "reason": h.reason, "mapping": h.mapping, "status": "open", "created_at": now,
-             "message_id": h.message_id}
-            for h in fresh])
+        raw = _text(h.raw) or ""
+        source = _text(h.source, 1000) or ""
+        key = fingerprint(h.kind, source, h.row, raw, h.message_id)
+        values.setdefault(key, {
+            "kind": h.kind, "source": source, "row": h.row, "raw": raw,
+            "field": _text(h.field, 200), "reason": _text(h.reason), "mapping": h.mapping,
+            "status": "open", "created_at": now, "fingerprint": key,
+            "subject": _text(h.subject, 320), "message_id": _text(h.message_id, 200)})
+    for part in chunks(list(values)):
+        for (known,) in conn.execute(sa.select(quarantine.c.fingerprint)
+                                     .where(quarantine.c.fingerprint.in_(part))):
+            values.pop(str(known), None)
+    if not values:
+        return 0
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):  # a concurrent writer may store the same row
+        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(quarantine)
+        result = conn.execute(insert.on_conflict_do_nothing(index_elements=["fingerprint"]),
+                              list(values.values()))
+        return max(int(result.rowcount), 0) if result.rowcount >= 0 else len(values)
+    conn.execute(quarantine.insert(), list(values.values()))
+    return len(values)
 
 
 def _row(r: sa.Row[tuple[object, ...]]) -> QuarantinedRow:
     m = r._mapping
     return QuarantinedRow(int(m["id"]), m["kind"], m["source"], int(m["row"]), m["raw"],
                           m["field"], m["reason"], m["mapping"], m["status"], m["created_at"],
-                          m["resolved_at"])
+                          m["resolved_at"], m["subject"], m["note"])
 
 
-def listing(conn: Connection, *, status: str | None = "open", limit: int | None = None
-            ) -> list[QuarantinedRow]:
-    """Quarantined rows (open ones by default), oldest first."""
+def listing(conn: Connection, *, status: str | None = "open", limit: int | None = None,
+            source: str | None = None) -> list[QuarantinedRow]:
+    """Quarantined rows (open ones by default; of one source if given), oldest first."""
     query = sa.select(quarantine).order_by(quarantine.c.id)
     if status is not None:
         query = query.where(quarantine.c.status == status)
+    if source is not None:
+        query = query.where(quarantine.c.source == source)
     if limit is not None:
         query = query.limit(limit)
     return [_row(r) for r in conn.execute(query)]
@@ -111,10 +148,45 @@ def get(conn: Connection, row_id: int) -> QuarantinedRow:
     return _row(found)
 
 
-def resolve(conn: Connection, row_id: int, *, now: datetime) -> None:
+def resolve(conn: Connection, row_id: int, *, now: datetime, note: str = "loaded by a retry"
+            ) -> None:
     """Mark a row as resolved (it was loaded by a retry)."""
     conn.execute(quarantine.update().where(quarantine.c.id == row_id)
-                 .values(status="resolved", resolved_at=now))
+                 .values(status="resolved", resolved_at=now, note=note))
+
+
+def resolve_subjects(conn: Connection, kinds: Iterable[str], subjects: Iterable[str], *,
+                     now: datetime, note: str) -> int:
+    """Mark the open rows of `kinds` about any of `subjects` as resolved (a later row about
+    the same event id, email or domain has landed); how many."""
+    wanted = sorted({s for s in subjects if s})
+    kinds = list(kinds)
+    done = 0
+    for part in chunks(wanted):
+        result = conn.execute(quarantine.update().where(
+            quarantine.c.status == "open", quarantine.c.kind.in_(kinds),
+            quarantine.c.subject.in_(part)).values(
+            status="resolved", resolved_at=now, note=_text(note)))
+        done += max(int(result.rowcount), 0)
+    return done
+
+
+def dismiss(conn: Connection, *, ids: Iterable[int] | None = None, source: str | None = None,
+            note: str, now: datetime) -> int:
+    """Mark open rows as dismissed with `note` (why nobody will load them): the rows `ids`,
+    or every open row of `source`; how many. `NotFound` for an id that does not exist."""
+    query = quarantine.update().where(quarantine.c.status == "open")
+    if ids is not None:
+        wanted = sorted(set(ids))
+        for row_id in wanted:
+            get(conn, row_id)
+        query = query.where(quarantine.c.id.in_(wanted))
+    elif source is not None:
+        query = query.where(quarantine.c.source == source)
+    else:
+        raise ValueError("dismiss needs ids or a source")
+    result = conn.execute(query.values(status="dismissed", resolved_at=now, note=_text(note)))
+    return max(int(result.rowcount), 0)
 
 
 def update_reason(conn: Connection, row_id: int, reason: str, field: str | None) -> None:

@@ -197,10 +197,16 @@ quarantine = sa.Table(
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Column("mapping", sa.String(40)),
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    # open | resolved (loaded by a retry or a later corrected row) | dismissed (by a person)
     _created(),
     sa.Column("resolved_at", UTCDateTime()),
-    sa.Column("message_id", sa.String(200)),  # 0005: a held Segment message is held once
+    sa.Column("fingerprint", sa.String(64)),  # 0005: kind, source, row and raw, hashed
+    sa.Column("subject", sa.String(320)),  # 0005: event id, email or domain the row is about
+    sa.Column("note", sa.Text()),  # 0005: why it was dismissed, or which row resolved it
+    sa.Column("message_id", sa.String(200)),  # 0006: a held Segment message is held once
     sa.Index("ix_quarantine_status", "status"),
+    sa.Index("ix_quarantine_fingerprint", "fingerprint", unique=True),
+    sa.Index("ix_quarantine_subject", "subject"),
     sa.Index("ix_quarantine_message_id", "kind", "message_id"),
 )
 
