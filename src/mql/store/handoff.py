@@ -470,6 +470,14 @@ def retry_outbox(conn: Connection, ids: list[int] | None, now: datetime) -> int:
     return len(found)
 
 
+def bring_forward(conn: Connection, now: datetime) -> int:
+    """Pending, never-attempted deliveries dated after `now` (a simulated run queued them
+    at simulated moments) made due at `now`, so real time sends them."""
+    return int(conn.execute(outbox.update().where(
+        outbox.c.status == "pending", outbox.c.attempts == 0, outbox.c.available_at > now)
+        .values(available_at=now)).rowcount)
+
+
 def drop_pending(conn: Connection, webhook_id: int, now: datetime) -> int:
     """Pending deliveries of a removed subscription, refused with the reason."""
     return int(conn.execute(outbox.update().where(
