@@ -70,7 +70,7 @@ def test_a_delivery_is_signed_and_the_receiver_can_verify_it(receiver) -> None:
     assert not verify(SECRET, headers["X-MQL-Signature"], body, now=now + 3600)  # too old
     assert not verify(SECRET, headers["X-MQL-Signature"], body, now=now - 3600)  # future
     payload = json.loads(body)
-    assert (payload["version"], payload["type"]) == (1, "mql.qualified")
+    assert (payload["version"], payload["type"]) == (2, "mql.qualified")
 
 
 def test_during_a_rotation_the_header_carries_both_signatures_and_either_verifies(

@@ -163,7 +163,7 @@ def test_the_worker_delivers_every_notification_despite_failures(store: Engine,
         lifecycle.run_deliveries(store, clock=lambda at=now: at)
         now += timedelta(hours=1)
     assert [b["type"] for b in receiver.bodies] == ["mql.qualified"]
-    assert receiver.bodies[0]["data"]["contact"] == JANE.email
+    assert receiver.bodies[0]["data"]["contact"]["email"] == JANE.email
     rows = lifecycle.outbox(store)
     assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 3)]
 

@@ -42,7 +42,7 @@ import httpx
 
 from mql.errors import ConfigError
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: contact, account and transition are objects; sequence
 EVENT_TYPES = ("mql.qualified", "lead.assigned", "lead.owner_changed", "sla.breached",
                "lead.recycled", "lead.accepted", "lead.converted", "account.engaged",
                "webhook.test")

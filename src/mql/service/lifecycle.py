@@ -25,7 +25,16 @@ from mql.routing.round_robin import RoundRobin
 from mql.scoring.intent import IntentState
 from mql.service import state as states
 from mql.service import webhooks
-from mql.service.handoff import record, stage_of
+from mql.service.handoff import (
+    CONTACT_ID,
+    complete_notes,
+    iso,
+    model_data,
+    notify_lead,
+    record,
+    stage_of,
+    transition_data,
+)
 from mql.service.resolve import find_by_email
 from mql.settings import EXAMPLE_SECRET
 from mql.store import handoff as store
@@ -67,6 +76,12 @@ def _view(email: str, move: Transition) -> TransitionView:
                           move.cause.value, move.actor, move.reason)
 
 
+def _assignment_data(a: dict[str, Any]) -> dict[str, Any]:
+    """An assignment row as a notification shows it."""
+    return {"id": a["id"], "team": a["team"], "owner": a["owner"], "rule": a["rule"],
+            "sla": a["sla"], "sla_due_at": iso(a["sla_due_at"]), "status": a["status"]}
+
+
 def _audit(conn: Connection, action: str, email: str, view: Any, now: datetime) -> None:
     """The sales action's line in the audit log, in the action's own transaction."""
     detail = {k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -89,11 +104,15 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
             met = assignment["sla_due_at"] is None or now <= assignment["sla_due_at"]
             store.update_assignment(conn, assignment["id"], first_touch_at=now,
                                     status="met" if met else "late")
-        if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED):
-            store.enqueue(conn, "lead.recycled", email, {"contact": email,
-                          "transition": str(move)}, now)
-            if live.model.lifecycle.requalify_fresh_intent:
-                states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
+        topic = ("lead.recycled" if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED)
+                 else "lead.accepted" if move.target is Stage.SAL else "lead.converted")
+        notify_lead(conn, topic, cid, email, {
+            "transition": transition_data(move),
+            "assignment": None if assignment is None else _assignment_data(assignment)},
+            now, live.version_id, live.model)
+        if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED) and \
+                live.model.lifecycle.requalify_fresh_intent:
+            states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
         view = _view(email, move)
         _audit(conn, action, email, view, now)
         return view
@@ -149,6 +168,12 @@ def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetim
                               current["sla_due_at"], current["status"])
         merge_store.audit(conn, actor, "lead.reassign", email,
                           {"owner": owner, "team": current["team"]}, now=now)
+        live = states.live_model(conn)
+        notify_lead(conn, "lead.owner_changed", cid, email, {
+            "change": {"from": current["owner"], "to": owner, "team": current["team"],
+                       "cause": "reassign", "actor": actor, "at": iso(now)},
+            "assignment": _assignment_data({**current, "owner": owner})},
+            now, live.version_id, live.model)
         return view
 
 
@@ -239,9 +264,10 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                                                           rule.first_touch_hours, team.hours)
             else:
                 values["sla_due_at"] = None
-            data = {"assignment": a["id"], "owner": a["owner"], "team": a["team"],
-                    "sla": a["sla"], "due_at": a["sla_due_at"].isoformat(), "breaches": count,
-                    "manager": team.manager if team else None}
+            data = {CONTACT_ID: a["contact_id"], "assignment": {
+                **_assignment_data(a), "breaches": count,
+                "next_due_at": iso(values["sla_due_at"])},
+                "manager": team.manager if team else None, "breached_at": iso(now)}
             if rule is not None and team is not None and count >= rule.escalate_after_breaches:
                 store.update_assignments(conn, changes)  # the loads count the owners so far
                 changes = []
@@ -253,10 +279,23 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                 values.update(status="escalated", owner=owner)
                 data["rerouted_to"] = owner
                 escalations += 1
+                store.set_owner(conn, a["contact_id"], owner)
+                notes.append(store.Note("lead.owner_changed", "", {
+                    CONTACT_ID: a["contact_id"],
+                    "change": {"from": a["owner"], "to": owner, "team": a["team"],
+                               "cause": "escalation", "actor": "mql", "at": iso(now)},
+                    "assignment": {**_assignment_data(a), "owner": owner}}, now))
             changes.append({"id": a["id"], **values})
-            notes.append(store.Note("sla.breached", str(a["contact_id"]), data, now))
+            notes.insert(len(notes) - (1 if "rerouted_to" in data else 0),
+                         store.Note("sla.breached", "", data, now))
         store.update_assignments(conn, changes)
-        store.enqueue_many(conn, notes)
+        if notes:
+            hooks = store.active_webhooks(conn)
+            if hooks:
+                notes = complete_notes(model_data(live.version_id, live.model))(conn, notes)
+                notes = [store.Note(n.topic, n.data["contact"]["email"], n.data, n.at)
+                         for n in notes]
+            store.enqueue_many(conn, notes, hooks)
     return breaches, escalations
 
 

@@ -7,7 +7,7 @@ Work is claimed with row locks where the database has them (PostgreSQL
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,9 +20,11 @@ from mql.store.tables import (
     accounts,
     assignments,
     audit_log,
+    consent,
     contacts,
     delivery_attempts,
     events,
+    identities,
     lifecycle_history,
     outbox,
     routing_state,
@@ -328,6 +330,53 @@ def enqueue_many(conn: Connection, notes: Sequence[Note],
     return len(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a notification says about a lead: its record, account, CRM ids and consent."""
+
+    contact_id: int
+    email: str | None
+    attributes: Mapping[str, Any]
+    stage: str | None
+    owner: str | None
+    account_domain: str | None
+    account_name: str | None
+    crm_ids: Mapping[str, str]
+    consent: Sequence[tuple[str, str]]  # (channel, status) rows, oldest first
+
+
+def subjects(conn: Connection, ids: Iterable[int]) -> dict[int, Subject]:
+    """The `Subject` of each contact in `ids` (a few statements per 500)."""
+    out: dict[int, Subject] = {}
+    for part in chunks(dict.fromkeys(ids)):
+        crm: dict[int, dict[str, str]] = {}
+        for cid, namespace, value, raw in conn.execute(
+                sa.select(identities.c.contact_id, identities.c.namespace, identities.c.value,
+                          identities.c.raw)
+                .where(identities.c.contact_id.in_(part), identities.c.kind == "external")
+                .order_by(identities.c.id)):
+            crm.setdefault(int(cid), {}).setdefault(str(namespace or "crm"), str(raw or value))
+        rows: dict[int, list[tuple[str, str]]] = {}
+        for cid, channel, status in conn.execute(
+                sa.select(consent.c.contact_id, consent.c.channel, consent.c.status)
+                .where(consent.c.contact_id.in_(part)).order_by(consent.c.at, consent.c.id)):
+            rows.setdefault(int(cid), []).append((str(channel), str(status)))
+        query = (sa.select(contacts.c.id, contacts.c.email, contacts.c.attributes,
+                           contacts.c.lifecycle_stage, contacts.c.owner,
+                           contacts.c.account_domain, accounts.c.domain, accounts.c.name,
+                           accounts.c.attributes.label("account_attributes"))
+                 .outerjoin(accounts, accounts.c.id == contacts.c.account_id)
+                 .where(contacts.c.id.in_(part)))
+        for r in conn.execute(query):
+            cid = int(r.id)
+            name = r.name or (r.account_attributes or {}).get("name")
+            out[cid] = Subject(cid, r.email, dict(r.attributes or {}), r.lifecycle_stage,
+                               r.owner, r.domain or r.account_domain,
+                               None if name is None else str(name), crm.get(cid, {}),
+                               rows.get(cid, []))
+    return out
+
+
 @dataclass
 class Moves:
     """The writes of many contacts' lifecycle moves, held and sent together by `flush`
@@ -339,6 +388,8 @@ class Moves:
     closed: list[int] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     hooks: list[dict[str, Any]] | None = None  # the active webhooks, read at the first flush
+    # completes the held notes' data just before they are written (e.g. with `subjects`)
+    complete: Callable[[Connection, list[Note]], list[Note]] | None = None
 
     def move(self, contact_id: int, source: str | None, target: str, at: datetime, cause: str,
              actor: str, model_version_id: int | None, reason: str | None) -> None:
@@ -365,6 +416,8 @@ class Moves:
         if self.notes:
             if self.hooks is None:
                 self.hooks = active_webhooks(conn)
+            if self.hooks and self.complete is not None:
+                self.notes = self.complete(conn, self.notes)
             enqueue_many(conn, self.notes, self.hooks)
         self.history, self.stages, self.closed, self.notes = [], {}, [], []
 
@@ -544,11 +597,17 @@ def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: dateti
     return out
 
 
-def account_domains(conn: Connection, account_ids: Iterable[int]) -> dict[int, tuple[str, Any]]:
-    """{account id: (domain, owner attribute)}."""
-    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes)
+def account_domains(conn: Connection, account_ids: Iterable[int]
+                    ) -> dict[int, tuple[str, Any, str | None]]:
+    """{account id: (domain, owner attribute, name)}."""
+    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
+                                  accounts.c.name)
                         .where(accounts.c.id.in_(list(set(account_ids)))))
-    return {int(i): (str(d), (a or {}).get("owner")) for i, d, a in rows}
+    out: dict[int, tuple[str, Any, str | None]] = {}
+    for i, d, a, n in rows:
+        name = n or (a or {}).get("name")
+        out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
+    return out
 
 
 def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:
