@@ -106,9 +106,10 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
                                     status="met" if met else "late")
         topic = ("lead.recycled" if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED)
                  else "lead.accepted" if move.target is Stage.SAL else "lead.converted")
+        held = store.open_assignment(conn, cid, touched=True)  # as it is now
         notify_lead(conn, topic, cid, email, {
             "transition": transition_data(move),
-            "assignment": None if assignment is None else _assignment_data(assignment)},
+            "assignment": None if held is None else _assignment_data(held)},
             now, live.version_id, live.model)
         if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED) and \
                 live.model.lifecycle.requalify_fresh_intent:
