@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import dataclasses
+import json
 import signal
+import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from mql.cli.render import Format
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError, StoreUnavailable
 from mql.ingest.formats import parse_time
@@ -33,6 +38,7 @@ DbOpt = Annotated[str | None, typer.Option(
 EmailArg = Annotated[str, typer.Argument(help="The contact's email (any of their addresses).")]
 ActorOpt = Annotated[str, typer.Option("--by", help="Who does it (stored with the transition).")]
 TopicsOpt = Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(TOPICS)} or * (all).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 IdArg = Annotated[int, typer.Argument(help="The webhook id (`mql webhooks list`).")]
 
 
@@ -185,6 +191,7 @@ def register(app: typer.Typer) -> None:
     @hooks.command("list")
     def webhooks_list(
         removed: Annotated[bool, typer.Option("--removed", help="Also removed ones.")] = False,
+        fmt: FormatOpt = Format.table,
         db: DbOpt = None,
     ) -> None:
         """Subscriptions with their state and queued, delivered and dead deliveries (never
@@ -194,6 +201,9 @@ def register(app: typer.Typer) -> None:
                                                   removed=removed, now=CLOCK.now())
         except MQLError as exc:
             raise _fail(exc) from None
+        if fmt is not Format.table:
+            _machine([dataclasses.asdict(v) for v in views], fmt)
+            return
         table = Table(title="webhooks", title_justify="left")
         for col in ("id", "url", "topics", "state", "pending", "delivered", "dead",
                     "refused"):
@@ -306,6 +316,7 @@ def register(app: typer.Typer) -> None:
         status: Annotated[str | None, typer.Option(
             help="pending, delivered, dead or refused.")] = None,
         webhook: Annotated[int | None, typer.Option(help="Only this webhook's.")] = None,
+        fmt: FormatOpt = Format.table,
         db: DbOpt = None,
     ) -> None:
         """List deliveries with their attempts, next attempt and last error."""
@@ -315,6 +326,13 @@ def register(app: typer.Typer) -> None:
         except MQLError as exc:
             raise _fail(exc) from None
         now = CLOCK.now()
+        if fmt is not Format.table:
+            _machine([{k: r[k] for k in ("id", "webhook_id", "sequence", "topic", "subject",
+                                         "status", "attempts", "attempts_total",
+                                         "created_at", "available_at", "delivered_at",
+                                         "last_error")} | {"next": next_attempt(r, now)}
+                      for r in rows], fmt)
+            return
         table = Table(title="outbox", title_justify="left")
         for col in ("id", "hook", "seq", "topic", "subject", "status", "attempts", "next",
                     "last error"):
@@ -357,6 +375,19 @@ def register(app: typer.Typer) -> None:
         except MQLError as exc:
             raise _fail(exc) from None
         out.print(f"{n} deliveries back in line")
+
+
+def _machine(rows: list[dict[str, Any]], fmt: Format) -> None:
+    """Rows as JSON lines or CSV on stdout: never wrapped or cut."""
+    if fmt is Format.jsonl:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+        return
+    writer = csv.writer(sys.stdout)
+    if rows:
+        writer.writerow(rows[0])
+    for row in rows:
+        writer.writerow(", ".join(v) if isinstance(v, list) else v for v in row.values())
 
 
 def next_attempt(row: dict[str, Any], now: datetime) -> str:
