@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from mql.service import webhooks as service
 from mql.service.ingest import ingest_records
 from mql.store import handoff as handoff_store
 from mql.store.tables import outbox, webhooks
-from tests.notify.receivers import Receiver, receivers
+from tests.notify.receivers import receivers
 
 T = datetime(2026, 3, 3, 15, tzinfo=UTC)
 sqlite_only = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -205,3 +206,39 @@ def test_retry_keeps_the_attempt_history_and_outbox_list_says_what_is_next(tmp_p
                         now) == "now"
     assert next_attempt({"status": "pending", "available_at": now + timedelta(minutes=2),
                          "locked_until": None}, now) == "2026-03-03 16:02:00"
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_the_worker_outlives_a_lost_database_and_reconnects(store: Engine, store_url: str,
+                                                            pg_cluster: Any,
+                                                            tmp_path: Path) -> None:
+    import psycopg
+
+    log = tmp_path / "worker.log"
+    database = store_url.rsplit("/", 1)[1]
+    with receivers({}) as (r,), psycopg.connect(
+            f"host=127.0.0.1 port={pg_cluster.port} user=mql dbname=postgres",
+            autocommit=True) as admin:
+        service.add_webhook(store, r.url, secret="s", topics=["*"], now=T)
+        _queue(store, 2)
+        worker = _worker(store_url, log)
+        try:
+            _wait(lambda: len(r.log) == 2)
+            # the database goes away: every connection killed (AdminShutdown), none allowed
+            admin.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s", (database,))
+            time.sleep(2.5)
+            assert worker.poll() is None  # still running, retrying
+            admin.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+            _queue(store, 2)
+            _wait(lambda: _statuses(store)["delivered"] == 4, timeout=60)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(timeout=20)
+    text = log.read_text()
+    assert code == 0, text
+    assert "retrying" in text and "Traceback" not in text
+    sent = Counter(h["X-MQL-Delivery"] for _, h, _ in r.log)
+    assert len(sent) == 4
+    assert sum(n - 1 for n in sent.values()) <= 1  # at most the one in flight, again

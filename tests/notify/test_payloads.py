@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,8 +76,8 @@ def _scenario(store: Engine) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def payloads(store: Engine) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    yield _scenario(store)
+def payloads(store: Engine) -> dict[str, list[dict[str, Any]]]:
+    return _scenario(store)
 
 
 sqlite_only = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

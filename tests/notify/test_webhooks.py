@@ -192,7 +192,7 @@ def test_signatures_are_hmac_sha256_over_timestamp_and_body() -> None:
 
 def test_topics_are_checked_and_a_typo_names_the_nearest() -> None:
     assert check_topics(["*"]) == ["*"]
-    with pytest.raises(ConfigError, match="did you mean 'mql.qualified'"):
+    with pytest.raises(ConfigError, match=r"did you mean 'mql\.qualified'"):
         check_topics(["mql.qualifed"])
     with pytest.raises(ConfigError, match="at least one topic"):
         check_topics([" ", ""])
