@@ -153,8 +153,8 @@ def register(app: typer.Typer) -> None:
             if simulate_until is not None:
                 _simulate(engine, options, simulate_until, step_hours, hold_deliveries, total)
             elif once:
-                _add(total, service.run_once(engine, now=CLOCK.now(), clock=CLOCK.now,
-                                             options=options))
+                _add(total, service.run_once(engine, now=CLOCK.now(), deliver=False))
+                _deliver_round(engine, options, total)
             else:
                 _serve(engine, options, poll, total)
         except MQLError as exc:
@@ -430,12 +430,27 @@ def _simulate(engine: Engine, options: webhook_service.DeliveryOptions, until: s
     if hold:
         err.print("webhooks held (--hold-deliveries): a running `mql worker` sends them")
         return
-    delivered, retried, failed = service.run_deliveries(engine, clock=CLOCK.now,
-                                                        options=options)
-    total.delivered, total.retried, total.failed = delivered, retried, failed
-    if retried:
-        err.print(f"{retried} deliveries are waiting for a retry on real time: a running "
+    _deliver_round(engine, options, total)
+    if total.retried:
+        err.print(f"{total.retried} deliveries are waiting for a retry on real time: a running "
                   "`mql worker` sends them")
+
+
+def _deliver_round(engine: Engine, options: webhook_service.DeliveryOptions,
+                   total: service.WorkerReport) -> None:
+    """Deliver what is due now, once; SIGTERM stops it gracefully (the attempts in flight
+    finish and are recorded, the rest is released)."""
+    deliverer = webhook_service.Deliverer(engine, options, clock=CLOCK.now)
+    previous = signal.signal(signal.SIGTERM, lambda *_: deliverer.stop())
+    try:
+        counts = asyncio.run(deliverer.round())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    total.delivered += counts.delivered
+    total.retried += counts.retried
+    total.failed += counts.failed
+    for note in dict.fromkeys(counts.notes):
+        err.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
 
 
 def _serve(engine: Engine, options: webhook_service.DeliveryOptions, poll: float,
