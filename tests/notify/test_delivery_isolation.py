@@ -138,9 +138,9 @@ def test_the_cli_refuses_invalid_urls_topics_and_secrets(tmp_path: Path) -> None
 
 # -- crashes and stops: a real `mql worker` process ------------------------------------------
 
-def _worker(db: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MQL_WEBHOOK_DEADLINE_SECONDS": "1", "MQL_WEBHOOK_CLAIM": "3",
-           "MQL_WEBHOOK_CONCURRENCY": "4"}
+def _worker(db: str, log: Path, deadline: float = 1) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MQL_WEBHOOK_DEADLINE_SECONDS": str(deadline),
+           "MQL_WEBHOOK_CLAIM": "3", "MQL_WEBHOOK_CONCURRENCY": "4"}
     with log.open("ab") as errors:  # the child keeps its own copy of the file
         return subprocess.Popen([sys.executable, "-m", "mql", "worker", "--db", db,
                                  "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
@@ -242,3 +242,44 @@ def test_the_worker_outlives_a_lost_database_and_reconnects(store: Engine, store
     sent = Counter(h["X-MQL-Delivery"] for _, h, _ in r.log)
     assert len(sent) == 4
     assert sum(n - 1 for n in sent.values()) <= 1  # at most the one in flight, again
+
+
+@sqlite_only
+def test_sla_and_lifecycle_passes_never_wait_on_a_slow_receiver(store: Engine, store_url: str,
+                                                                tmp_path: Path) -> None:
+    from mql.records import Account
+    from mql.store.tables import assignments
+
+    rules = IdentityRules()
+    acme = Account("acme.example", {"employees": 3000, "industry": "software",
+                                    "country": "US", "region": "NA"})
+    people = [Contact("ann@acme.example", "acme.example", {"country": "US"})]
+    ingest_records(store, "accounts", [acme], rules=rules, now=_real(), source="test")
+    ingest_records(store, "contacts", people, rules=rules, now=_real(), source="test")
+    log = tmp_path / "worker.log"
+    with receivers({"delay": 4.0}) as (slow,):
+        service.add_webhook(store, slow.url, secret="s", topics=["mql.qualified"], now=T)
+        worker = _worker(store_url, log, deadline=10)
+        try:
+            ingest_records(store, "events", [Event("a", "demo_request", _real(),
+                                                   contact=people[0].email)],
+                           rules=rules, now=_real(), source="test")
+            _wait(lambda: len(slow.log) == 1)  # the worker is held by the slow receiver
+            held = time.monotonic()
+            # time passes: the lead's first-touch deadline is now behind us
+            with store.begin() as conn:
+                conn.execute(assignments.update().values(
+                    sla_due_at=_real() - timedelta(minutes=1)))
+
+            def breached() -> bool:
+                with store.connect() as conn:
+                    return bool(conn.execute(sa.select(sa.func.count()).select_from(
+                        assignments).where(assignments.c.breaches > 0)).scalar_one())
+
+            _wait(breached, timeout=10)
+            took = time.monotonic() - held
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(timeout=20)
+    assert code == 0, log.read_text()
+    assert took < 2.0  # while the delivery still hung (4 s): the SLA pass did not wait
