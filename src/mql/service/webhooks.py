@@ -139,9 +139,16 @@ class Deliverer:
             body = wire.body_of(row["topic"], row["delivery_id"],
                                 datetime.fromisoformat(payload["occurred_at"]),
                                 payload["data"], row.get("sequence"))
-            secrets = _secrets(hook, now, self.options.server_secret)
         except (MQLError, ValueError, KeyError, TypeError) as exc:
             return wire.Attempt("refused", None, f"cannot build the delivery: {exc}", None)
+        try:
+            secrets = _secrets(hook, now, self.options.server_secret)
+        except ConfigError as exc:  # the operator's key, not the delivery: try again later
+            attempt = row["attempts"] + 1
+            if attempt >= self.options.max_attempts:
+                return wire.Attempt("dead", None, str(exc), None)
+            return wire.Attempt("retry", None, str(exc),
+                                now + wire.next_wait(attempt, None, self.rng))
         return await wire.deliver(
             client, hook["url"], secrets, event_type=row["topic"],
             delivery_id=row["delivery_id"], body=body, attempt=row["attempts"] + 1, now=now,
