@@ -133,8 +133,10 @@ def complete_notes(model: dict[str, Any]) -> Any:
 def notify_lead(conn: Connection, topic: str, cid: int, email: str, data: dict[str, Any],
                 at: datetime, version_id: int | None, model: Model | None) -> None:
     """Queue one notification about a lead, with its subject and the model, now."""
-    store.enqueue_many(conn, complete_notes(model_data(version_id, model))(
-        conn, [store.Note(topic, email, {CONTACT_ID: cid, **data}, at)]))
+    hooks = store.active_webhooks(conn)
+    if hooks:  # nobody listens: nothing to read
+        store.enqueue_many(conn, complete_notes(model_data(version_id, model))(
+            conn, [store.Note(topic, email, {CONTACT_ID: cid, **data}, at)]), hooks)
 
 
 def record(conn: Connection, cid: int, move: Transition, version_id: int | None) -> None:
