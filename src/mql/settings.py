@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(12, ge=1, le=100, description="attempts before a "
                                       "delivery is dead-lettered")
     webhook_rotation_grace_hours: float = Field(
-        24.0, ge=0, description="after `webhooks rotate-secret`, how long deliveries are "
+        24.0, ge=0, le=8760, description="after `webhooks rotate-secret`, how long deliveries are "
         "also signed with the old secret")
 
     def identity_rules(self) -> IdentityRules:

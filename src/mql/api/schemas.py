@@ -402,7 +402,8 @@ class WebhookRotateIn(BaseModel):
     """The new secret; during `grace_hours` deliveries also carry the old signature."""
 
     secret: str
-    grace_hours: float | None = Field(None, ge=0, description="default: the server setting")
+    grace_hours: float | None = Field(None, ge=0, le=8760,
+                                      description="default: the server setting")
 
 
 class WebhookOut(BaseModel):

@@ -268,8 +268,8 @@ def register(app: typer.Typer) -> None:
         hook_id: IdArg,
         secret: Annotated[str, typer.Option(help="The new secret.")],
         grace_hours: Annotated[float | None, typer.Option(
-            help="How long deliveries also carry a signature with the old secret; default "
-            "$MQL_WEBHOOK_ROTATION_GRACE_HOURS (24).")] = None,
+            min=0, max=8760, help="How long deliveries also carry a signature with the old "
+            "secret; default $MQL_WEBHOOK_ROTATION_GRACE_HOURS (24).")] = None,
         by: ActorOpt = "cli",
         db: DbOpt = None,
     ) -> None:

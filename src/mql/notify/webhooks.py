@@ -75,6 +75,8 @@ def check_url(url: str) -> str:
     Traceback (most recent call last):
     mql.errors.ConfigError: webhook URL 'not-a-url' must start with http:// or https://
     """
+    if len(url) > 2000:
+        raise ConfigError(f"webhook URL {url[:60]!r}... is longer than 2000 characters")
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -112,6 +114,8 @@ def check_secret(secret: str) -> str:
     """A signing secret: not empty, no surrounding spaces."""
     if not secret or not secret.strip():
         raise ConfigError("a webhook needs a non-empty signing secret")
+    if len(secret) > 500:
+        raise ConfigError("the webhook secret is longer than 500 characters")
     if secret != secret.strip():
         raise ConfigError("the webhook secret starts or ends with spaces; remove them")
     return secret

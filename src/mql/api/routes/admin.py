@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import KeyAdmin, QuarantineAdmin, Reader, State
@@ -39,6 +39,7 @@ from mql.service.keys import create_key, list_keys, revoke_key
 from mql.service.store import quarantined
 
 router = APIRouter(tags=["admin"], responses=ERRORS)
+WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the webhook id")]
 
 
 @router.post("/v1/keys", status_code=201, summary="Create a write key or token")
@@ -140,7 +141,7 @@ async def list_webhooks(state: State, _: KeyAdmin,
 
 
 @router.patch("/v1/webhooks/{webhook_id}", summary="Change a subscription's URL or topics")
-async def update_webhook(webhook_id: int, body: WebhookUpdateIn, state: State, key: KeyAdmin
+async def update_webhook(webhook_id: WebhookId, body: WebhookUpdateIn, state: State, key: KeyAdmin
                          ) -> WebhookOut:
     view = await run_in_threadpool(hooks.update_webhook, state.engine, webhook_id,
                                    actor=key.actor, now=state.clock.now(), url=body.url,
@@ -149,21 +150,21 @@ async def update_webhook(webhook_id: int, body: WebhookUpdateIn, state: State, k
 
 
 @router.post("/v1/webhooks/{webhook_id}/pause", summary="Stop sending (notifications queue)")
-async def pause_webhook(webhook_id: int, state: State, key: KeyAdmin) -> WebhookOut:
+async def pause_webhook(webhook_id: WebhookId, state: State, key: KeyAdmin) -> WebhookOut:
     view = await run_in_threadpool(hooks.pause_webhook, state.engine, webhook_id, paused=True,
                                    actor=key.actor, now=state.clock.now())
     return WebhookOut(**asdict(view))
 
 
 @router.post("/v1/webhooks/{webhook_id}/resume", summary="Send again, queued ones in order")
-async def resume_webhook(webhook_id: int, state: State, key: KeyAdmin) -> WebhookOut:
+async def resume_webhook(webhook_id: WebhookId, state: State, key: KeyAdmin) -> WebhookOut:
     view = await run_in_threadpool(hooks.pause_webhook, state.engine, webhook_id, paused=False,
                                    actor=key.actor, now=state.clock.now())
     return WebhookOut(**asdict(view))
 
 
 @router.post("/v1/webhooks/{webhook_id}/rotate-secret", summary="Sign with a new secret")
-async def rotate_webhook_secret(webhook_id: int, body: WebhookRotateIn, state: State,
+async def rotate_webhook_secret(webhook_id: WebhookId, body: WebhookRotateIn, state: State,
                                 key: KeyAdmin) -> WebhookOut:
     """During the grace period every delivery's signature header carries a `v1` for the
     new and one for the old secret; a receiver accepts any of them."""
@@ -177,7 +178,7 @@ async def rotate_webhook_secret(webhook_id: int, body: WebhookRotateIn, state: S
 
 
 @router.post("/v1/webhooks/{webhook_id}/test", summary="Send one signed test delivery")
-async def test_webhook(webhook_id: int, state: State, key: KeyAdmin) -> WebhookTestOut:
+async def test_webhook(webhook_id: WebhookId, state: State, key: KeyAdmin) -> WebhookTestOut:
     """A `webhook.test` delivery now, outside the outbox; the answer is returned."""
     attempt = await run_in_threadpool(
         hooks.send_test, state.engine, webhook_id, actor=key.actor, clock=state.clock.now,
@@ -187,7 +188,7 @@ async def test_webhook(webhook_id: int, state: State, key: KeyAdmin) -> WebhookT
 
 
 @router.delete("/v1/webhooks/{webhook_id}", summary="Remove a subscription")
-async def remove_webhook(webhook_id: int, state: State, key: KeyAdmin) -> WebhookRemovedOut:
+async def remove_webhook(webhook_id: WebhookId, state: State, key: KeyAdmin) -> WebhookRemovedOut:
     """Its queued deliveries are refused, not sent."""
     n = await run_in_threadpool(hooks.remove_webhook, state.engine, webhook_id,
                                 actor=key.actor, now=state.clock.now())
