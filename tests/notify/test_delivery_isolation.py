@@ -283,3 +283,23 @@ def test_sla_and_lifecycle_passes_never_wait_on_a_slow_receiver(store: Engine, s
             code = worker.wait(timeout=20)
     assert code == 0, log.read_text()
     assert took < 2.0  # while the delivery still hung (4 s): the SLA pass did not wait
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_two_workers_on_one_postgresql_send_each_delivery_once(store: Engine) -> None:
+    with receivers({"delay": 0.05}, {"delay": 0.05}, {}) as made:
+        for r in made:
+            service.add_webhook(store, r.url, secret="s", topics=["*"], now=T)
+        _queue(store, 10)
+        options = service.DeliveryOptions(deadline=5, concurrency=4, claim=3)
+        results: list[service.DeliveryCounts] = []
+        workers = [threading.Thread(target=lambda: results.append(
+            service.run_deliveries(store, clock=_real, options=options))) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        sent = Counter(h["X-MQL-Delivery"] for r in made for _, h, _ in r.log)
+    assert len(sent) == 30 and set(sent.values()) == {1}
+    assert sum(c.delivered for c in results) == 30
+    assert _statuses(store) == Counter({"delivered": 30})
