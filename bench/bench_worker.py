@@ -35,8 +35,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from mql.identity.merge import IdentityRules
 from mql.records import Account, Contact, Event
 from mql.service import lifecycle, state
@@ -144,18 +142,17 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         started = time.perf_counter()
         loader.start()
         latencies = []
-        with httpx.Client(timeout=5) as client:
-            for i in range(args.worker_latency_samples):
-                who = Contact(f"late{i}@a0.example", "a0.example", {"seniority": "vp"})
-                ingest_records(engine, "contacts", [who], rules=rules, now=T0, source="bench")
-                sent = time.perf_counter()
-                ingest_records(engine, "events", [Event(f"q{i}", "demo_request", T0,
-                                                        contact=who.email)],
-                               rules=rules, now=T0, source="bench")
-                before = len(arrived)
-                lifecycle.run_deliveries(engine, client, now=T0)
-                if len(arrived) > before:
-                    latencies.append((max(arrived.values()) - sent) * 1000)
+        for i in range(args.worker_latency_samples):
+            who = Contact(f"late{i}@a0.example", "a0.example", {"seniority": "vp"})
+            ingest_records(engine, "contacts", [who], rules=rules, now=T0, source="bench")
+            sent = time.perf_counter()
+            ingest_records(engine, "events", [Event(f"q{i}", "demo_request", T0,
+                                                    contact=who.email)],
+                           rules=rules, now=T0, source="bench")
+            before = len(arrived)
+            lifecycle.run_deliveries(engine, clock=lambda: T0)
+            if len(arrived) > before:
+                latencies.append((max(arrived.values()) - sent) * 1000)
         stop.set()
         loader.join()
         load_rate = loaded[0] / (time.perf_counter() - started)

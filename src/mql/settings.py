@@ -82,6 +82,19 @@ class Settings(BaseSettings):
         0.2, ge=0, description="how long collected messages gather in the inbox before they "
         "are applied together (larger groups cost less per message; this is the least lag)")
 
+    webhook_deadline_seconds: float = Field(
+        10.0, gt=0, le=600, description="the whole of one delivery attempt (connect, send, "
+        "the answer's headers and body): a receiver slower than this is retried later")
+    webhook_concurrency: int = Field(8, ge=1, le=256, description="subscriptions the worker "
+                                     "delivers to at once (each in order)")
+    webhook_claim: int = Field(10, ge=1, le=1000, description="deliveries of one "
+                               "subscription claimed at a time")
+    webhook_max_attempts: int = Field(12, ge=1, le=100, description="attempts before a "
+                                      "delivery is dead-lettered")
+    webhook_rotation_grace_hours: float = Field(
+        24.0, ge=0, le=8760, description="after `webhooks rotate-secret`, how long deliveries are "
+        "also signed with the old secret")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _one_origin(cls, value: Any) -> Any:

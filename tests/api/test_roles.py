@@ -54,6 +54,12 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("DELETE", "/v1/keys/000000000000", None, {"admin"}),
     ("GET", "/v1/quarantine", None, READERS),
     ("POST", "/v1/quarantine/retry", lambda: {"ids": []}, {"admin"}),
+    ("GET", "/v1/webhooks", None, {"admin"}),
+    ("POST", "/v1/webhooks", lambda: {"url": "not-a-url", "secret": "s"}, {"admin"}),
+    ("PATCH", "/v1/webhooks/999999", lambda: {"topics": ["*"]}, {"admin"}),
+    ("POST", "/v1/webhooks/999999/pause", None, {"admin"}),
+    ("POST", "/v1/webhooks/999999/rotate-secret", lambda: {"secret": "x"}, {"admin"}),
+    ("DELETE", "/v1/webhooks/999999", None, {"admin"}),
 ]
 
 

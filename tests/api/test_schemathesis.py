@@ -47,7 +47,7 @@ def test_no_server_errors_and_responses_match_the_schema(
         @settings(max_examples=8, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case: schemathesis.Case) -> None:
-            if case.method == "DELETE":
+            if case.method == "DELETE" and "{key_id}" in case.path:
                 case.path_parameters = {"key_id": "000000000000"}  # keep the test's keys
             # a schema cannot say which texts are models or cursors of ours, so a
             # schema-valid body may be refused (400/422): that check is left out

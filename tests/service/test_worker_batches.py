@@ -47,7 +47,7 @@ TIGHT = EXAMPLE.replace("capacity: 40", "capacity: 3").replace("capacity: 30", "
 
 def one_by_one_assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...],
                       cid: int, contact: Contact, account: Account | None, get: Any,
-                      at: datetime) -> Assignment:
+                      at: datetime) -> tuple[Assignment, str | None, datetime | None]:
     credit = store.robin_credit(conn)
     robins = {team: RoundRobin(c) for team, c in credit.items()}
     assignment, robins = route(routing, account, get, robins, store.open_loads(conn), at)
@@ -64,7 +64,7 @@ def one_by_one_assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRu
                          sla=None if rule is None else rule.name, sla_due_at=due,
                          status="open")
     store.set_owner(conn, cid, assignment.owner)
-    return assignment
+    return assignment, None if rule is None else rule.name, due
 
 
 def one_by_one_apply_decisions(
@@ -87,21 +87,28 @@ def one_by_one_apply_decisions(
             handoff.record(conn, cid, move, version_id)
             stage, since = move.target, move.at
             contact = contacts[cid]
-            data = {**handoff.decision_data(contact, d), "transition": str(move)}
+            data = {**handoff.decision_data(model, d),
+                    "transition": handoff.transition_data(move)}
+
+            def notify(topic: str, data: dict[str, Any], at: datetime, cid: int = cid,
+                       email: str = contact.email) -> None:
+                handoff.notify_lead(conn, topic, cid, email, data, at, version_id, model)
+
             if move.target is Stage.MQL:
-                store.enqueue(conn, "mql.qualified", contact.email, data, move.at)
+                notify("mql.qualified", data, move.at)
                 if model.routing is not None:
                     get = qualifier.criteria_getter(contact, accounts.get(cid), d.scores,
                                                     states_.get(cid, IntentState.empty()),
                                                     d.as_of)
-                    a = one_by_one_assign(conn, model.routing, model.sla, cid, contact,
-                                          accounts.get(cid), get, move.at)
-                    store.enqueue(conn, "lead.assigned", contact.email, {
-                        **data, "team": a.team, "owner": a.owner, "rule": a.rule,
-                        "reason": a.reason}, move.at)
+                    a, sla, sla_due = one_by_one_assign(conn, model.routing, model.sla, cid,
+                                                        contact, accounts.get(cid), get,
+                                                        move.at)
+                    notify("lead.assigned", {**data, "assignment": {
+                        "team": a.team, "owner": a.owner, "rule": a.rule, "reason": a.reason,
+                        "sla": sla, "sla_due_at": handoff.iso(sla_due)}}, move.at)
             elif move.source is Stage.MQL:
                 store.close_assignments(conn, cid)
-                store.enqueue(conn, "lead.recycled", contact.email, data, move.at)
+                notify("lead.recycled", data, move.at)
                 if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
                     reset.add(cid)
         due[cid] = due_at(model, stage, since, d)
@@ -126,9 +133,13 @@ def one_by_one_run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tu
                                                           rule.first_touch_hours, team.hours)
             else:
                 values["sla_due_at"] = None
-            data = {"assignment": a["id"], "owner": a["owner"], "team": a["team"],
-                    "sla": a["sla"], "due_at": a["sla_due_at"].isoformat(), "breaches": count,
-                    "manager": team.manager if team else None}
+            shown = {"id": a["id"], "team": a["team"], "owner": a["owner"], "rule": a["rule"],
+                     "sla": a["sla"], "sla_due_at": handoff.iso(a["sla_due_at"]),
+                     "status": a["status"]}
+            data = {"assignment": {**shown, "breaches": count,
+                                   "next_due_at": handoff.iso(values["sla_due_at"])},
+                    "manager": team.manager if team else None, "breached_at": handoff.iso(now)}
+            changed = None
             if rule is not None and team is not None and count >= rule.escalate_after_breaches:
                 others = tuple(m for m in team.members if m.name != a["owner"]) or team.members
                 credit = store.robin_credit(conn)
@@ -138,8 +149,18 @@ def one_by_one_run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tu
                 values.update(status="escalated", owner=owner)
                 data["rerouted_to"] = owner
                 escalations += 1
+                store.set_owner(conn, a["contact_id"], owner)
+                changed = {"change": {"from": a["owner"], "to": owner, "team": a["team"],
+                                      "cause": "escalation", "actor": "mql",
+                                      "at": handoff.iso(now)},
+                           "assignment": {**shown, "owner": owner}}
             store.update_assignment(conn, a["id"], **values)
-            store.enqueue(conn, "sla.breached", str(a["contact_id"]), data, now)
+            email = store.subjects(conn, [a["contact_id"]])[a["contact_id"]].email or ""
+            handoff.notify_lead(conn, "sla.breached", a["contact_id"], email, data, now,
+                                live.version_id, live.model)
+            if changed is not None:
+                handoff.notify_lead(conn, "lead.owner_changed", a["contact_id"], email,
+                                    changed, now, live.version_id, live.model)
     return breaches, escalations
 
 

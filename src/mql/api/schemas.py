@@ -382,6 +382,8 @@ class DeliveryOut(BaseModel):
     available_at: datetime
     delivered_at: datetime | None
     last_error: str | None
+    webhook_id: int | None = None
+    sequence: int | None = None
 
 
 class DeliveryRetryIn(BaseModel):
@@ -394,3 +396,58 @@ class DeliveryRetryOut(BaseModel):
     """How many deliveries went back in line."""
 
     retried: int
+
+
+class WebhookIn(BaseModel):
+    """A new subscription: where to POST, the signing secret, the topics (`*`: all)."""
+
+    url: str = Field(description="absolute http(s) URL")
+    secret: str = Field(description="shared secret of the HMAC signature (stored encrypted)")
+    topics: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class WebhookUpdateIn(BaseModel):
+    """A new URL and/or new topics (both checked as on create)."""
+
+    url: str | None = None
+    topics: list[str] | None = None
+
+
+class WebhookRotateIn(BaseModel):
+    """The new secret; during `grace_hours` deliveries also carry the old signature."""
+
+    secret: str
+    grace_hours: float | None = Field(None, ge=0, le=8760,
+                                      description="default: the server setting")
+
+
+class WebhookOut(BaseModel):
+    """A subscription, never its secret, with its deliveries counted by status."""
+
+    id: int
+    url: str
+    topics: list[str]
+    paused: bool
+    removed: bool
+    rotating_until: datetime | None
+    created_at: datetime
+    pending: int
+    delivered: int
+    dead: int
+    refused: int
+
+
+class WebhookTestOut(BaseModel):
+    """What the receiver answered to one signed `webhook.test` delivery."""
+
+    outcome: str
+    status: int | None
+    error: str | None
+    seconds: float
+
+
+class WebhookRemovedOut(BaseModel):
+    """The removed subscription's queued deliveries, refused."""
+
+    id: int
+    pending_refused: int

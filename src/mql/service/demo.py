@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.engine import Engine
 
 from mql.errors import TransitionRefused
@@ -108,20 +107,19 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
     days = (end - start).days + 1
     plans: dict[int, tuple[datetime, str]] = {}
     i = 0
-    with httpx.Client(timeout=5) as client:
-        for day in range(days):
-            until = start + timedelta(days=day + 1)
-            batch: list[Event] = []
-            while i < len(events) and events[i].at < until:
-                batch.append(events[i])
-                i += 1
-            if batch:
-                ingest_records(engine, "events", batch, rules=rules, now=until,
-                               source="synthetic")
-            _sales(engine, rng, truth, plans, until)
-            lifecycle.run_once(engine, client, now=until)
-            if progress is not None:
-                progress(day + 1, days)
+    for day in range(days):
+        until = start + timedelta(days=day + 1)
+        batch: list[Event] = []
+        while i < len(events) and events[i].at < until:
+            batch.append(events[i])
+            i += 1
+        if batch:
+            ingest_records(engine, "events", batch, rules=rules, now=until,
+                           source="synthetic")
+        _sales(engine, rng, truth, plans, until)
+        lifecycle.run_once(engine, now=until, deliver=False)
+        if progress is not None:
+            progress(day + 1, days)
     with engine.connect() as conn:
         by_month = store.transitions_by_month(conn)
         funnel = store.funnel(conn)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from mql.identity.merge import stricter_consent
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.handoff import Routing, SlaRule
@@ -26,7 +27,7 @@ from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
 from mql.routing.sla import sla_for
 from mql.scoring.intent import IntentState
-from mql.scoring.qualify import Decision, Qualifier
+from mql.scoring.qualify import Decision, Qualifier, Reason
 from mql.store import handoff as store
 
 
@@ -38,15 +39,104 @@ def stage_of(value: str | None) -> Stage:
         return Stage.CAPTURED
 
 
-def decision_data(contact: Contact, d: Decision) -> dict[str, Any]:
-    """What a webhook says about a decision: scores, grade and why (the explanation)."""
+# -- what notifications say (one place: every topic's payload is built here) -------------
+
+def reason_text(model: Model, reason: Reason) -> str:
+    """A qualifying reason in words a seller reads: the rule's own description when the
+    model gives one, else its values ("fit 60 ≥ 50 and intent 96.8 ≥ 30").
+
+    (The explain work builds a shared seller-readable reason function; until then this is
+    the one place that words reasons for notifications.)"""
+    if reason.kind == "criteria":
+        found = next((c for c in model.mql.criteria if c.name == reason.name), None)
+        if found is not None and found.description:
+            return found.description
+        return f"meets the {reason.name.replace('_', ' ')} criteria"
+    if reason.kind == "fast_track":
+        fast = next((f for f in model.mql.fast_track if f.name == reason.name), None)
+        events = " or ".join(e.replace("_", " ") for e in (fast.events if fast else ()))
+        what = (fast.description if fast is not None and fast.description else
+                f"{events or reason.name.replace('_', ' ')} (fast track)")
+        when = reason.detail.rpartition(" at ")[2]
+        return f"{what}, at {when.replace('T', ' ').replace('Z', ' UTC')}"
+    return reason.detail.replace(">=", "≥")
+
+
+def iso(t: datetime | None) -> str | None:
+    """A time as ISO 8601 with seconds and zone (UTC): 2026-03-03T15:00:00+00:00."""
+    return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def decision_data(model: Model, d: Decision) -> dict[str, Any]:
+    """What a webhook says about a decision: scores, grade and why, in words."""
     return {
-        "contact": contact.email, "account": contact.account,
         "scores": {k: round(v, 6) for k, v in d.scores.items()}, "grade": d.grade,
-        "mql": d.mql, "reasons": [str(r) for r in d.reasons],
-        "qualified_until": None if d.qualified_until is None else d.qualified_until.isoformat(),
-        "exit_at": None if d.exit_at is None else d.exit_at.isoformat(),
+        "mql": d.mql,
+        "reasons": [{"kind": r.kind, "name": r.name, "text": reason_text(model, r)}
+                    for r in d.reasons],
+        "qualified_until": iso(d.qualified_until), "exit_at": iso(d.exit_at),
     }
+
+
+def transition_data(move: Transition) -> dict[str, Any]:
+    """A transition as fields: from, to, at, cause, actor, reason."""
+    return {"from": move.source.value, "to": move.target.value, "at": iso(move.at),
+            "cause": move.cause.value, "actor": move.actor, "reason": move.reason}
+
+
+def model_data(version_id: int | None, model: Model | None) -> dict[str, Any]:
+    return {"version_id": version_id, "name": None if model is None else model.name,
+            "version": None if model is None else model.version}
+
+
+CONTACT_ID = "_contact_id"  # in a held note's data: whose subject `complete_notes` adds
+
+
+def subject_data(subject: store.Subject | None, email: str) -> dict[str, Any]:
+    """The lead a notification is about: contact (email, name, title, CRM ids, consent
+    per channel) and account (domain, name). Its stage and owner are in each topic's
+    `transition` and `assignment` (as of the notification, not of when it is read)."""
+    if subject is None:
+        return {"contact": {"email": email}, "account": None}
+    a = subject.attributes
+    first, last = a.get("first_name"), a.get("last_name")
+    name = " ".join(str(p) for p in (first, last) if p) or a.get("name")
+    consent: dict[str, str] = {}
+    for channel, status in subject.consent:
+        consent[channel] = stricter_consent(consent.get(channel, "granted"), status)
+    return {
+        "contact": {"id": subject.contact_id, "email": subject.email or email,
+                    "first_name": first, "last_name": last, "name": name,
+                    "title": a.get("title"), "crm_ids": dict(subject.crm_ids),
+                    "consent": consent},
+        "account": None if subject.account_domain is None else {
+            "domain": subject.account_domain, "name": subject.account_name},
+    }
+
+
+def complete_notes(model: dict[str, Any]) -> Any:
+    """A `Moves.complete`: each held note's data gets its lead's subject and the model."""
+    def complete(conn: Connection, notes: list[store.Note]) -> list[store.Note]:
+        ids = [int(n.data[CONTACT_ID]) for n in notes if CONTACT_ID in n.data]
+        found = store.subjects(conn, ids)
+        out = []
+        for n in notes:
+            data = dict(n.data)
+            cid = data.pop(CONTACT_ID, None)
+            if cid is not None:
+                data = {**subject_data(found.get(int(cid)), n.subject), "model": model, **data}
+            out.append(store.Note(n.topic, n.subject, data, n.at))
+        return out
+    return complete
+
+
+def notify_lead(conn: Connection, topic: str, cid: int, email: str, data: dict[str, Any],
+                at: datetime, version_id: int | None, model: Model | None) -> None:
+    """Queue one notification about a lead, with its subject and the model, now."""
+    hooks = store.active_webhooks(conn)
+    if hooks:  # nobody listens: nothing to read
+        store.enqueue_many(conn, complete_notes(model_data(version_id, model))(
+            conn, [store.Note(topic, email, {CONTACT_ID: cid, **data}, at)]), hooks)
 
 
 def record(conn: Connection, cid: int, move: Transition, version_id: int | None) -> None:
@@ -65,6 +155,7 @@ class Router:
     credit: dict[str, dict[str, int]] | None = None
     loads: dict[str, int] | None = None
     last: datetime | None = None  # when the last lead was assigned
+    sla: tuple[str | None, datetime | None] = (None, None)  # of the last assignment
 
     def save(self, conn: Connection) -> None:
         if self.credit is not None and self.last is not None:
@@ -75,7 +166,8 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
            contact: Contact, account: Account | None, get: Any, at: datetime,
            router: Router | None = None) -> Assignment:
     """Route a new MQL, start its SLA clock, and store both (the round-robin credit only
-    when `router` is None; with a router, by `router.save` after the batch)."""
+    when `router` is None; with a router, by `router.save` after the batch). The SLA and
+    its deadline are kept in `router.sla`."""
     shared = router is not None
     router = router or Router()
     if router.credit is None:
@@ -102,6 +194,7 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
     if router.loads is not None and assignment.owner is not None:
         router.loads[assignment.owner] = router.loads.get(assignment.owner, 0) + 1
     store.set_owner(conn, cid, assignment.owner)
+    router.sla = (None if rule is None else rule.name, due)
     return assignment
 
 
@@ -124,7 +217,7 @@ def apply_decisions(
     reset: set[int] = set()
     # the history, stages, closed assignments and outbox rows of every move are written
     # together at the end (a few statements, not several per move)
-    moves = store.Moves()
+    moves = store.Moves(complete=complete_notes(model_data(version_id, model)))
     router = Router()
     for cid, d in decisions.items():
         row = rows.get(cid)
@@ -138,7 +231,8 @@ def apply_decisions(
                        move.actor, version_id, move.reason)
             stage, since = move.target, move.at
             contact = contacts[cid]
-            data = {**decision_data(contact, d), "transition": str(move)}
+            data = {CONTACT_ID: cid, **decision_data(model, d),
+                    "transition": transition_data(move)}
             if move.target is Stage.MQL:
                 moves.notify("mql.qualified", contact.email, data, move.at)
                 if model.routing is not None:
@@ -149,9 +243,12 @@ def apply_decisions(
                                                     states.get(cid, IntentState.empty()), d.as_of)
                     a = assign(conn, model.routing, model.sla, cid, contact, accounts.get(cid),
                                get, move.at, router)
+                    sla, sla_due = router.sla
                     moves.notify("lead.assigned", contact.email, {
-                        **data, "team": a.team, "owner": a.owner, "rule": a.rule,
-                        "reason": a.reason}, move.at)
+                        **data, "assignment": {
+                            "team": a.team, "owner": a.owner, "rule": a.rule,
+                            "reason": a.reason, "sla": sla, "sla_due_at": iso(sla_due)}},
+                        move.at)
             elif move.source is Stage.MQL:
                 moves.close(cid)
                 moves.notify("lead.recycled", contact.email, data, move.at)
@@ -177,10 +274,10 @@ def alert_accounts(conn: Connection, model: Model, account_ids: set[int], now: d
     if not engaged:
         return 0
     names = store.account_domains(conn, engaged)
-    last = store.last_alerts(conn, [d for d, _ in names.values()])
+    last = store.last_alerts(conn, [d for d, _, _ in names.values()])
     raised = 0
     for aid, seen in engaged.items():
-        domain, owner = names[aid]
+        domain, owner, name = names[aid]
         alert = check(domain, seen, last.get(domain), now, min_contacts=policy.min_contacts,
                       window=window, quiet=timedelta(days=policy.quiet_days))
         if alert is None:
@@ -188,6 +285,7 @@ def alert_accounts(conn: Connection, model: Model, account_ids: set[int], now: d
         detail = {"account": domain, "owner": owner, "contacts": len(alert.contacts),
                   "window_days": policy.window_days}
         store.record_alert(conn, domain, detail, now)
-        store.enqueue(conn, "account.engaged", domain, detail, now)
+        store.enqueue(conn, "account.engaged", domain, {
+            **detail, "account": {"domain": domain, "name": name}, "at": iso(now)}, now)
         raised += 1
     return raised

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import NotFound, TransitionRefused
@@ -21,13 +20,23 @@ from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
 from mql.lifecycle import rules
 from mql.lifecycle.stages import Stage, Transition
-from mql.notify.webhooks import deliver
 from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.scoring.intent import IntentState
 from mql.service import state as states
-from mql.service.handoff import record, stage_of
+from mql.service import webhooks
+from mql.service.handoff import (
+    CONTACT_ID,
+    complete_notes,
+    iso,
+    model_data,
+    notify_lead,
+    record,
+    stage_of,
+    transition_data,
+)
 from mql.service.resolve import find_by_email
+from mql.settings import EXAMPLE_SECRET
 from mql.store import handoff as store
 from mql.store import merges as merge_store
 from mql.store.db import translate_errors
@@ -67,6 +76,12 @@ def _view(email: str, move: Transition) -> TransitionView:
                           move.cause.value, move.actor, move.reason)
 
 
+def _assignment_data(a: dict[str, Any]) -> dict[str, Any]:
+    """An assignment row as a notification shows it."""
+    return {"id": a["id"], "team": a["team"], "owner": a["owner"], "rule": a["rule"],
+            "sla": a["sla"], "sla_due_at": iso(a["sla_due_at"]), "status": a["status"]}
+
+
 def _audit(conn: Connection, action: str, email: str, view: Any, now: datetime) -> None:
     """The sales action's line in the audit log, in the action's own transaction."""
     detail = {k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -89,11 +104,16 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
             met = assignment["sla_due_at"] is None or now <= assignment["sla_due_at"]
             store.update_assignment(conn, assignment["id"], first_touch_at=now,
                                     status="met" if met else "late")
-        if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED):
-            store.enqueue(conn, "lead.recycled", email, {"contact": email,
-                          "transition": str(move)}, now)
-            if live.model.lifecycle.requalify_fresh_intent:
-                states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
+        topic = ("lead.recycled" if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED)
+                 else "lead.accepted" if move.target is Stage.SAL else "lead.converted")
+        held = store.open_assignment(conn, cid, touched=True)  # as it is now
+        notify_lead(conn, topic, cid, email, {
+            "transition": transition_data(move),
+            "assignment": None if held is None else _assignment_data(held)},
+            now, live.version_id, live.model)
+        if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED) and \
+                live.model.lifecycle.requalify_fresh_intent:
+            states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
         view = _view(email, move)
         _audit(conn, action, email, view, now)
         return view
@@ -149,6 +169,12 @@ def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetim
                               current["sla_due_at"], current["status"])
         merge_store.audit(conn, actor, "lead.reassign", email,
                           {"owner": owner, "team": current["team"]}, now=now)
+        live = states.live_model(conn)
+        notify_lead(conn, "lead.owner_changed", cid, email, {
+            "change": {"from": current["owner"], "to": owner, "team": current["team"],
+                       "cause": "reassign", "actor": actor, "at": iso(now)},
+            "assignment": _assignment_data({**current, "owner": owner})},
+            now, live.version_id, live.model)
         return view
 
 
@@ -162,19 +188,22 @@ def history(engine: Engine, email: str, *, identity: IdentityRules | None = None
 
 
 def add_webhook(engine: Engine, url: str, *, secret: str, topics: list[str],
-                now: datetime) -> int:
-    """Subscribe `url` to `topics` (`*`: all); returns the webhook id."""
-    with translate_errors("adding a webhook"), engine.begin() as conn:
-        return store.add_webhook(conn, url, secret, topics, now)
+                now: datetime, server_secret: str = EXAMPLE_SECRET) -> int:
+    """Subscribe `url` to `topics` (`*`: all); returns the webhook id
+    (`service.webhooks.add_webhook`, which checks URL, topics and secret)."""
+    return webhooks.add_webhook(engine, url, secret=secret, topics=topics, now=now,
+                                server_secret=server_secret)
 
 
-def outbox(engine: Engine, status: str | None = None) -> list[dict[str, Any]]:
+def outbox(engine: Engine, status: str | None = None, *, webhook_id: int | None = None
+           ) -> list[dict[str, Any]]:
     with translate_errors("reading the outbox"), engine.connect() as conn:
-        return store.outbox_rows(conn, status)
+        return store.outbox_rows(conn, status, webhook_id=webhook_id)
 
 
 def retry_outbox(engine: Engine, ids: list[int] | None, *, now: datetime) -> int:
-    """Dead-lettered or refused deliveries back in line; returns how many."""
+    """Dead-lettered or refused deliveries back in line (their attempt history kept);
+    returns how many."""
     with translate_errors("retrying deliveries"), engine.begin() as conn:
         return store.retry_outbox(conn, ids, now)
 
@@ -236,9 +265,10 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                                                           rule.first_touch_hours, team.hours)
             else:
                 values["sla_due_at"] = None
-            data = {"assignment": a["id"], "owner": a["owner"], "team": a["team"],
-                    "sla": a["sla"], "due_at": a["sla_due_at"].isoformat(), "breaches": count,
-                    "manager": team.manager if team else None}
+            data = {CONTACT_ID: a["contact_id"], "assignment": {
+                **_assignment_data(a), "breaches": count,
+                "next_due_at": iso(values["sla_due_at"])},
+                "manager": team.manager if team else None, "breached_at": iso(now)}
             if rule is not None and team is not None and count >= rule.escalate_after_breaches:
                 store.update_assignments(conn, changes)  # the loads count the owners so far
                 changes = []
@@ -250,56 +280,46 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                 values.update(status="escalated", owner=owner)
                 data["rerouted_to"] = owner
                 escalations += 1
+                store.set_owner(conn, a["contact_id"], owner)
+                notes.append(store.Note("lead.owner_changed", "", {
+                    CONTACT_ID: a["contact_id"],
+                    "change": {"from": a["owner"], "to": owner, "team": a["team"],
+                               "cause": "escalation", "actor": "mql", "at": iso(now)},
+                    "assignment": {**_assignment_data(a), "owner": owner}}, now))
             changes.append({"id": a["id"], **values})
-            notes.append(store.Note("sla.breached", str(a["contact_id"]), data, now))
+            notes.insert(len(notes) - (1 if "rerouted_to" in data else 0),
+                         store.Note("sla.breached", "", data, now))
         store.update_assignments(conn, changes)
-        store.enqueue_many(conn, notes)
+        if notes:
+            hooks = store.active_webhooks(conn)
+            if hooks:
+                notes = complete_notes(model_data(live.version_id, live.model))(conn, notes)
+                notes = [store.Note(n.topic, n.data["contact"]["email"], n.data, n.at)
+                         for n in notes]
+            store.enqueue_many(conn, notes, hooks)
     return breaches, escalations
 
 
-def run_deliveries(engine: Engine, client: httpx.Client, *, now: datetime,
-                   batch: int = 100, max_attempts: int = 12) -> tuple[int, int, int]:
-    """Send pending webhook deliveries; returns (delivered, retried, failed for good)."""
-    from mql.notify.webhooks import body_of
-
-    delivered = retried = failed = 0
-    with translate_errors("delivering webhooks"), engine.begin() as conn:
-        for row in store.claim_deliveries(conn, now, batch):
-            payload = row["payload"]
-            hook = store.webhook(conn, payload["webhook_id"])
-            if hook is None or not hook["active"]:
-                store.record_attempt(conn, row["id"], status="refused", attempts=row["attempts"],
-                                     available_at=None, delivered_at=None,
-                                     error="the webhook was removed")
-                failed += 1
-                continue
-            body = body_of(row["topic"], row["delivery_id"],
-                           datetime.fromisoformat(payload["occurred_at"]), payload["data"])
-            attempt = deliver(client, hook["url"], hook["secret"], event_type=row["topic"],
-                              delivery_id=row["delivery_id"], body=body,
-                              attempt=row["attempts"] + 1, now=now, max_attempts=max_attempts)
-            status = {"delivered": "delivered", "retry": "pending"}.get(attempt.outcome,
-                                                                        attempt.outcome)
-            store.record_attempt(
-                conn, row["id"], status=status, attempts=row["attempts"] + 1,
-                available_at=attempt.next_attempt_at,
-                delivered_at=now if attempt.outcome == "delivered" else None,
-                error=attempt.error)
-            if attempt.outcome == "delivered":
-                delivered += 1
-            elif attempt.outcome == "retry":
-                retried += 1
-            else:
-                failed += 1
-    return delivered, retried, failed
+def run_deliveries(engine: Engine, *, clock: Callable[[], datetime],
+                   options: webhooks.DeliveryOptions | None = None) -> tuple[int, int, int]:
+    """Send the webhook deliveries due now (real time, from `clock`); returns (delivered,
+    retried, failed for good). See `service.webhooks` for the isolation."""
+    counts = webhooks.run_deliveries(engine, clock=clock, options=options)
+    return counts.delivered, counts.retried, counts.failed
 
 
-def run_once(engine: Engine, client: httpx.Client, *, now: datetime) -> WorkerReport:
-    """One pass of every kind of due work at `now`."""
+def run_once(engine: Engine, *, now: datetime, clock: Callable[[], datetime] | None = None,
+             options: webhooks.DeliveryOptions | None = None, deliver: bool = True
+             ) -> WorkerReport:
+    """One pass of every kind of due work: lifecycle moves and SLA breaches at `now`,
+    then (unless `deliver` is False) the deliveries due by `clock` (real time; default
+    `now`)."""
     report = WorkerReport()
     report.transitions = run_due(engine, now=now)
     report.breaches, report.escalations = run_sla(engine, now=now)
-    report.delivered, report.retried, report.failed = run_deliveries(engine, client, now=now)
+    if deliver:
+        report.delivered, report.retried, report.failed = run_deliveries(
+            engine, clock=clock or (lambda: now), options=options)
     return report
 
 

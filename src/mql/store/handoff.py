@@ -7,7 +7,7 @@ Work is claimed with row locks where the database has them (PostgreSQL
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,8 +20,11 @@ from mql.store.tables import (
     accounts,
     assignments,
     audit_log,
+    consent,
     contacts,
+    delivery_attempts,
     events,
+    identities,
     lifecycle_history,
     outbox,
     routing_state,
@@ -227,14 +230,43 @@ def save_robin_credit(conn: Connection, credit: Mapping[str, Mapping[str, int]],
 
 def add_webhook(conn: Connection, url: str, secret: str, topics: list[str],
                 now: datetime) -> int:
+    """A new subscription; `secret` as it is stored (sealed by the caller)."""
     result = conn.execute(webhooks.insert().values(url=url, secret=secret, topics=topics,
-                                                   created_at=now))
+                                                   created_at=now, updated_at=now))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def active_webhooks(conn: Connection) -> list[dict[str, Any]]:
+    """Subscriptions not removed (paused ones too: their rows wait for `resume`)."""
     return [dict(r._mapping) for r in conn.execute(
         webhooks.select().where(webhooks.c.active.is_(True)).order_by(webhooks.c.id))]
+
+
+def webhook_rows(conn: Connection, *, removed: bool = False) -> list[dict[str, Any]]:
+    """Every subscription (with `removed`, also removed ones), with its pending and dead
+    deliveries counted."""
+    query = webhooks.select().order_by(webhooks.c.id)
+    if not removed:
+        query = query.where(webhooks.c.active.is_(True))
+    hooks = [dict(r._mapping) for r in conn.execute(query)]
+    counts: dict[tuple[int, str], int] = {
+        (int(h), str(s)): int(n) for h, s, n in conn.execute(
+            sa.select(outbox.c.webhook_id, outbox.c.status, sa.func.count())
+            .where(outbox.c.webhook_id.is_not(None))
+            .group_by(outbox.c.webhook_id, outbox.c.status))}
+    for hook in hooks:
+        for status in ("pending", "delivered", "dead", "refused"):
+            hook[status] = counts.get((hook["id"], status), 0)
+    return hooks
+
+
+def webhook(conn: Connection, webhook_id: int) -> dict[str, Any] | None:
+    row = conn.execute(webhooks.select().where(webhooks.c.id == webhook_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def update_webhook(conn: Connection, webhook_id: int, **values: Any) -> None:
+    conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(**values))
 
 
 def enqueue(conn: Connection, topic: str, subject: str, data: Mapping[str, Any],
@@ -254,23 +286,95 @@ class Note:
     at: datetime
 
 
+def _sequences(conn: Connection, counts: Mapping[int, int]) -> dict[int, int]:
+    """Reserve `counts[hook]` sequence numbers of each subscription; the first of each.
+    The update locks the subscription's row until the caller commits, so numbers follow
+    the order in which their causes are committed."""
+    first: dict[int, int] = {}
+    for hook_id, n in sorted(counts.items()):
+        conn.execute(webhooks.update().where(webhooks.c.id == hook_id)
+                     .values(next_sequence=webhooks.c.next_sequence + n))
+        last = conn.execute(sa.select(webhooks.c.next_sequence)
+                            .where(webhooks.c.id == hook_id)).scalar_one()
+        first[hook_id] = int(last) - n + 1
+    return first
+
+
 def enqueue_many(conn: Connection, notes: Sequence[Note],
                  hooks: Sequence[Mapping[str, Any]] | None = None) -> int:
     """`enqueue` for many notifications: the active webhooks read once (or given as
-    `hooks`), the rows inserted in one statement in the order of `notes`."""
+    `hooks`), the rows inserted in one statement in the order of `notes`, each numbered
+    in its subscription's sequence."""
     if not notes:
         return 0
     if hooks is None:
         hooks = active_webhooks(conn)
-    rows = [{"topic": n.topic, "subject": n.subject, "created_at": n.at, "available_at": n.at,
-             "delivery_id": uuid.uuid4().hex, "status": "pending",
-             "payload": {"webhook_id": hook["id"], "occurred_at": n.at.isoformat(),
-                         "data": dict(n.data)}}
-            for n in notes for hook in hooks
-            if n.topic in hook["topics"] or "*" in hook["topics"]]
-    if rows:
-        conn.execute(outbox.insert(), rows)
+    pairs = [(n, hook) for n in notes for hook in hooks
+             if n.topic in hook["topics"] or "*" in hook["topics"]]
+    if not pairs:
+        return 0
+    counts: dict[int, int] = {}
+    for _, hook in pairs:
+        counts[hook["id"]] = counts.get(hook["id"], 0) + 1
+    sequence = _sequences(conn, counts)
+    rows = []
+    for n, hook in pairs:
+        seq = sequence[hook["id"]]
+        sequence[hook["id"]] = seq + 1
+        rows.append({"topic": n.topic, "subject": n.subject, "created_at": n.at,
+                     "available_at": n.at, "delivery_id": uuid.uuid4().hex,
+                     "status": "pending", "webhook_id": hook["id"], "sequence": seq,
+                     "payload": {"webhook_id": hook["id"], "occurred_at": n.at.isoformat(),
+                                 "data": dict(n.data)}})
+    conn.execute(outbox.insert(), rows)
     return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a notification says about a lead: its record, account, CRM ids and consent."""
+
+    contact_id: int
+    email: str | None
+    attributes: Mapping[str, Any]
+    stage: str | None
+    owner: str | None
+    account_domain: str | None
+    account_name: str | None
+    crm_ids: Mapping[str, str]
+    consent: Sequence[tuple[str, str]]  # (channel, status) rows, oldest first
+
+
+def subjects(conn: Connection, ids: Iterable[int]) -> dict[int, Subject]:
+    """The `Subject` of each contact in `ids` (a few statements per 500)."""
+    out: dict[int, Subject] = {}
+    for part in chunks(dict.fromkeys(ids)):
+        crm: dict[int, dict[str, str]] = {}
+        for cid, namespace, value, raw in conn.execute(
+                sa.select(identities.c.contact_id, identities.c.namespace, identities.c.value,
+                          identities.c.raw)
+                .where(identities.c.contact_id.in_(part), identities.c.kind == "external")
+                .order_by(identities.c.id)):
+            crm.setdefault(int(cid), {}).setdefault(str(namespace or "crm"), str(raw or value))
+        rows: dict[int, list[tuple[str, str]]] = {}
+        for cid, channel, status in conn.execute(
+                sa.select(consent.c.contact_id, consent.c.channel, consent.c.status)
+                .where(consent.c.contact_id.in_(part)).order_by(consent.c.at, consent.c.id)):
+            rows.setdefault(int(cid), []).append((str(channel), str(status)))
+        query = (sa.select(contacts.c.id, contacts.c.email, contacts.c.attributes,
+                           contacts.c.lifecycle_stage, contacts.c.owner,
+                           contacts.c.account_domain, accounts.c.domain, accounts.c.name,
+                           accounts.c.attributes.label("account_attributes"))
+                 .outerjoin(accounts, accounts.c.id == contacts.c.account_id)
+                 .where(contacts.c.id.in_(part)))
+        for r in conn.execute(query):
+            cid = int(r.id)
+            name = r.name or (r.account_attributes or {}).get("name")
+            out[cid] = Subject(cid, r.email, dict(r.attributes or {}), r.lifecycle_stage,
+                               r.owner, r.domain or r.account_domain,
+                               None if name is None else str(name), crm.get(cid, {}),
+                               rows.get(cid, []))
+    return out
 
 
 @dataclass
@@ -284,6 +388,8 @@ class Moves:
     closed: list[int] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     hooks: list[dict[str, Any]] | None = None  # the active webhooks, read at the first flush
+    # completes the held notes' data just before they are written (e.g. with `subjects`)
+    complete: Callable[[Connection, list[Note]], list[Note]] | None = None
 
     def move(self, contact_id: int, source: str | None, target: str, at: datetime, cause: str,
              actor: str, model_version_id: int | None, reason: str | None) -> None:
@@ -310,47 +416,127 @@ class Moves:
         if self.notes:
             if self.hooks is None:
                 self.hooks = active_webhooks(conn)
+            if self.hooks and self.complete is not None:
+                self.notes = self.complete(conn, self.notes)
             enqueue_many(conn, self.notes, self.hooks)
         self.history, self.stages, self.closed, self.notes = [], {}, [], []
 
 
-def claim_deliveries(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
-    query = (outbox.select().where(outbox.c.status == "pending", outbox.c.available_at <= now)
-             .order_by(outbox.c.available_at, outbox.c.id).limit(limit))
+def due_subscriptions(conn: Connection, now: datetime, busy: Iterable[int] = ()) -> list[int]:
+    """Subscriptions (not paused, not removed, not in `busy`) with a delivery due at `now`
+    that no worker holds."""
+    query = (sa.select(outbox.c.webhook_id).distinct()
+             .join(webhooks, webhooks.c.id == outbox.c.webhook_id)
+             .where(outbox.c.status == "pending", outbox.c.available_at <= now,
+                    sa.or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+                    webhooks.c.active.is_(True), webhooks.c.paused.is_(False)))
+    skip = list(busy)
+    if skip:
+        query = query.where(outbox.c.webhook_id.not_in(skip))
+    return sorted(int(h) for (h,) in conn.execute(query))
+
+
+def claim_deliveries(conn: Connection, now: datetime, limit: int, *, webhook_id: int,
+                     until: datetime) -> list[dict[str, Any]]:
+    """Up to `limit` due deliveries of one subscription, oldest first, held for this
+    worker until `until` (a claim another worker skips; it lapses if this one dies)."""
+    query = (outbox.select().where(
+        outbox.c.webhook_id == webhook_id, outbox.c.status == "pending",
+        outbox.c.available_at <= now,
+        sa.or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now))
+        .order_by(outbox.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    rows = [dict(r._mapping) for r in conn.execute(query)]
+    if rows:
+        conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
+                     .values(locked_until=until))
+    return rows
 
 
-def webhook(conn: Connection, webhook_id: int) -> dict[str, Any] | None:
-    row = conn.execute(webhooks.select().where(webhooks.c.id == webhook_id)).first()
-    return None if row is None else dict(row._mapping)
+def release_deliveries(conn: Connection, ids: Iterable[int]) -> None:
+    """Give claimed deliveries back without an attempt (a worker stopping)."""
+    for part in chunks(dict.fromkeys(ids)):
+        conn.execute(outbox.update().where(outbox.c.id.in_(part)).values(locked_until=None))
 
 
 def record_attempt(conn: Connection, row_id: int, *, status: str, attempts: int,
                    available_at: datetime | None, delivered_at: datetime | None,
-                   error: str | None) -> None:
+                   error: str | None, at: datetime | None = None, outcome: str | None = None,
+                   http_status: int | None = None, seconds: float | None = None) -> None:
+    """The result of one attempt: the row's new state (its claim released) and, with
+    `at`, a line in its attempt history."""
     values: dict[str, Any] = {"status": status, "attempts": attempts, "last_error": error,
-                              "delivered_at": delivered_at}
+                              "delivered_at": delivered_at, "locked_until": None}
     if available_at is not None:
         values["available_at"] = available_at
     conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
+    if at is not None:
+        conn.execute(delivery_attempts.insert().values(
+            outbox_id=row_id, attempt=attempts, at=at, outcome=outcome or status,
+            http_status=http_status, error=error, seconds=seconds))
 
 
-def outbox_rows(conn: Connection, status: str | None = None) -> list[dict[str, Any]]:
-    query = outbox.select().order_by(outbox.c.id)
+def attempts_of(conn: Connection, row_id: int) -> list[dict[str, Any]]:
+    """Every attempt of one delivery (and each time it was put back in line), oldest first."""
+    return [dict(r._mapping) for r in conn.execute(
+        delivery_attempts.select().where(delivery_attempts.c.outbox_id == row_id)
+        .order_by(delivery_attempts.c.id))]
+
+
+def outbox_rows(conn: Connection, status: str | None = None, *, webhook_id: int | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
+    """Outbox rows with their subscription's `paused` flag and `attempts_total` (every
+    attempt ever made, across `retry`)."""
+    totals = (sa.select(delivery_attempts.c.outbox_id, sa.func.count().label("n"))
+              .where(delivery_attempts.c.outcome != "requeued")
+              .group_by(delivery_attempts.c.outbox_id).subquery())
+    query = (sa.select(outbox, webhooks.c.paused, webhooks.c.active.label("hook_active"),
+                       sa.func.coalesce(totals.c.n, 0).label("attempts_total"))
+             .outerjoin(webhooks, webhooks.c.id == outbox.c.webhook_id)
+             .outerjoin(totals, totals.c.outbox_id == outbox.c.id).order_by(outbox.c.id))
     if status is not None:
         query = query.where(outbox.c.status == status)
+    if webhook_id is not None:
+        query = query.where(outbox.c.webhook_id == webhook_id)
+    if limit is not None:
+        query = query.limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def retry_outbox(conn: Connection, ids: list[int] | None, now: datetime) -> int:
-    """Dead or refused deliveries back to pending (all of them when `ids` is None)."""
-    query = outbox.update().where(outbox.c.status.in_(("dead", "refused")))
+    """Dead or refused deliveries back to pending (all of them when `ids` is None), with a
+    fresh budget of attempts; their attempt history is kept (a `requeued` line marks it)."""
+    query = sa.select(outbox.c.id, outbox.c.attempts).where(
+        outbox.c.status.in_(("dead", "refused")))
     if ids is not None:
         query = query.where(outbox.c.id.in_(ids))
-    return int(conn.execute(query.values(status="pending", available_at=now, attempts=0))
-               .rowcount)
+    found = [(int(i), int(n)) for i, n in conn.execute(query)]
+    if not found:
+        return 0
+    for part in chunks([i for i, _ in found]):
+        conn.execute(outbox.update().where(outbox.c.id.in_(part)).values(
+            status="pending", available_at=now, attempts=0, locked_until=None))
+    conn.execute(delivery_attempts.insert(), [
+        {"outbox_id": i, "attempt": n, "at": now, "outcome": "requeued", "http_status": None,
+         "error": None, "seconds": None} for i, n in found])
+    return len(found)
+
+
+def bring_forward(conn: Connection, now: datetime) -> int:
+    """Pending, never-attempted deliveries dated after `now` (a simulated run queued them
+    at simulated moments) made due at `now`, so real time sends them."""
+    return int(conn.execute(outbox.update().where(
+        outbox.c.status == "pending", outbox.c.attempts == 0, outbox.c.available_at > now)
+        .values(available_at=now)).rowcount)
+
+
+def drop_pending(conn: Connection, webhook_id: int, now: datetime) -> int:
+    """Pending deliveries of a removed subscription, refused with the reason."""
+    return int(conn.execute(outbox.update().where(
+        outbox.c.webhook_id == webhook_id, outbox.c.status == "pending").values(
+        status="refused", last_error=f"the webhook was removed at {now.isoformat()}",
+        locked_until=None)).rowcount)
 
 
 # -- reports ---------------------------------------------------------------------------------
@@ -411,11 +597,17 @@ def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: dateti
     return out
 
 
-def account_domains(conn: Connection, account_ids: Iterable[int]) -> dict[int, tuple[str, Any]]:
-    """{account id: (domain, owner attribute)}."""
-    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes)
+def account_domains(conn: Connection, account_ids: Iterable[int]
+                    ) -> dict[int, tuple[str, Any, str | None]]:
+    """{account id: (domain, owner attribute, name)}."""
+    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
+                                  accounts.c.name)
                         .where(accounts.c.id.in_(list(set(account_ids)))))
-    return {int(i): (str(d), (a or {}).get("owner")) for i, d, a in rows}
+    out: dict[int, tuple[str, Any, str | None]] = {}
+    for i, d, a, n in rows:
+        name = n or (a or {}).get("name")
+        out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
+    return out
 
 
 def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:

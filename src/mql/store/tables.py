@@ -224,7 +224,25 @@ outbox = sa.Table(
     sa.Column("status", sa.String(20), nullable=False, server_default="pending"),  # 0003
     # pending | delivered | dead | refused
     sa.Column("delivery_id", sa.String(64)),  # 0003: stable across retries
+    sa.Column("webhook_id", BigId),  # 0007: the subscription (also in the payload)
+    sa.Column("sequence", sa.BigInteger()),  # 0007: 1, 2, 3 ... per subscription
+    # locked_until: while a worker sends the row (a claim, released when it records)
     sa.Index("ix_outbox_pending", "delivered_at", "available_at"),
+    sa.Index("ix_outbox_status_available_at", "status", "available_at"),
+    sa.Index("ix_outbox_webhook_id", "webhook_id"),
+)
+
+# added by migration 0007: every attempt of every delivery (kept by `outbox retry`)
+delivery_attempts = sa.Table(
+    "delivery_attempts", metadata, _id(),
+    sa.Column("outbox_id", BigId, sa.ForeignKey("outbox.id"), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),  # delivered | retry | dead | refused
+    sa.Column("http_status", sa.Integer()),
+    sa.Column("error", sa.Text()),
+    sa.Column("seconds", sa.Float()),
+    sa.Index("ix_delivery_attempts_outbox_id", "outbox_id"),
 )
 
 merges = sa.Table(
@@ -287,10 +305,16 @@ routing_state = sa.Table(
 webhooks = sa.Table(
     "webhooks", metadata, _id(),
     sa.Column("url", sa.String(2000), nullable=False),
-    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("secret", sa.Text(), nullable=False),  # 0007: Fernet-encrypted ("fernet:...")
     sa.Column("topics", JSONType, nullable=False),
-    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),  # removed
     _created(),
+    # 0007: the secret before a rotation, still signed with until `previous_until`
+    sa.Column("previous_secret", sa.Text()),
+    sa.Column("previous_until", UTCDateTime()),
+    sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),  # 0007
+    sa.Column("next_sequence", sa.BigInteger(), nullable=False, server_default="0"),  # 0007
+    sa.Column("updated_at", UTCDateTime()),  # 0007
 )
 
 # added by migration 0004: write keys (send events only) and API tokens (roles), hashed
