@@ -7,6 +7,8 @@ rule. Sales actions (accept, reject with a reason, convert) are separate functio
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from mql.errors import TransitionRefused
@@ -85,6 +87,30 @@ def due_at(model: Model, stage: Stage, since: datetime, decision: Decision) -> d
         times.append(since + timedelta(days=model.lifecycle.recycle_after_days))
     found = [t for t in times if t is not None]
     return min(found) if found else None
+
+
+def fresh_since(resets: Sequence[datetime], at: datetime | None = None) -> datetime | None:
+    """The latest of a contact's intent resets at or before `at` (`at` None: the latest of
+    all); None when there is none. Under `requalify: fresh_intent` a recycle or rejection
+    is a reset: at any later time only the contact's own events after it count.
+
+    >>> from datetime import timezone
+    >>> t = [datetime(2026, 3, d, tzinfo=timezone.utc) for d in (2, 9)]
+    >>> fresh_since(t, datetime(2026, 3, 5, tzinfo=timezone.utc)).day, fresh_since(t).day
+    (2, 9)
+    >>> fresh_since(t, datetime(2026, 3, 1, tzinfo=timezone.utc)) is None
+    True
+    """
+    if at is None:
+        return max(resets) if resets else None
+    ordered = sorted(resets)
+    i = bisect.bisect_right(ordered, at)
+    return ordered[i - 1] if i else None
+
+
+def counts_after(event_at: datetime, since: datetime | None) -> bool:
+    """Whether a contact's own event at `event_at` counts after the reset `since`."""
+    return since is None or event_at > since
 
 
 def accept(contact: str, stage: Stage, at: datetime, actor: str) -> Transition:

@@ -112,7 +112,9 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
         part = ids[start:start + CHUNK]
         chunk = ({i: contact_states[i] for i in part} if method == "batch"
                  else states.rederive_contacts(conn, live, part))
-        states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE)
+        # no settling of overdue moves here: they belong to the previous version
+        states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE,
+                              settle=False)
     after = {i: r.stage for i, r in handoff_store.stages(conn, ids).items()}
     return _activation(version_id, _emails(conn, ids), before, after,
                        handoff_store.history_count(conn) - history_before, dry_run)

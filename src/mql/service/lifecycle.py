@@ -24,7 +24,6 @@ from mql.lifecycle.stages import Stage, Transition
 from mql.notify.webhooks import deliver
 from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
-from mql.scoring.intent import IntentState
 from mql.service import state as states
 from mql.service.handoff import record, stage_of
 from mql.service.resolve import find_by_email
@@ -78,9 +77,11 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
                   action: str, make: Callable[[Stage], Transition]) -> TransitionView:
     with translate_errors("recording a sales action"), engine.begin() as conn:
         cid = _contact_id(conn, email, rules_)
+        live = states.live_model(conn)
+        # a move that fell due before now (the worker has not run yet) happened first
+        states.settle_due(conn, live, [cid], now)
         row = store.stages(conn, [cid]).get(cid)
         move = make(stage_of(row.stage if row else None))
-        live = states.live_model(conn)
         record(conn, cid, move, live.version_id)
         store.set_due(conn, {cid: None})
         assignment = store.open_assignment(conn, cid)
@@ -93,7 +94,11 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
             store.enqueue(conn, "lead.recycled", email, {"contact": email,
                           "transition": str(move)}, now)
             if live.model.lifecycle.requalify_fresh_intent:
-                states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
+                # from now on only fresh activity counts (stored, so every re-derivation
+                # and every question about a later time knows it)
+                store.add_resets(conn, [(cid, move.at, "sales_action")])
+                states.score_contacts(conn, live, states.rederive_contacts(conn, live, [cid]),
+                                      now=now)
         view = _view(email, move)
         _audit(conn, action, email, view, now)
         return view

@@ -22,6 +22,7 @@ from mql.store.tables import (
     audit_log,
     contacts,
     events,
+    intent_resets,
     lifecycle_history,
     outbox,
     routing_state,
@@ -35,6 +36,7 @@ class StageRow:
     stage: str | None
     since: datetime | None
     owner: str | None
+    due: datetime | None = None  # the next time-based move (contacts.due_at)
 
 
 def stages(conn: Connection, ids: Iterable[int]) -> dict[int, StageRow]:
@@ -43,10 +45,10 @@ def stages(conn: Connection, ids: Iterable[int]) -> dict[int, StageRow]:
     out: dict[int, StageRow] = {}
     for start in range(0, len(wanted), 500):
         part = wanted[start:start + 500]
-        for cid, stage, since, owner in conn.execute(
+        for cid, stage, since, owner, due in conn.execute(
                 sa.select(contacts.c.id, contacts.c.lifecycle_stage, contacts.c.stage_since,
-                          contacts.c.owner).where(contacts.c.id.in_(part))):
-            out[int(cid)] = StageRow(int(cid), stage, since, owner)
+                          contacts.c.owner, contacts.c.due_at).where(contacts.c.id.in_(part))):
+            out[int(cid)] = StageRow(int(cid), stage, since, owner, due)
     return out
 
 
@@ -97,6 +99,28 @@ def history(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
         lifecycle_history.c.contact_id == contact_id).order_by(
         lifecycle_history.c.at, lifecycle_history.c.id))
     return [dict(r._mapping) for r in rows]
+
+
+def add_resets(conn: Connection, rows: Iterable[tuple[int, datetime, str]]) -> None:
+    """Store (contact id, moment, cause) intent resets: from each moment on, only the
+    contact's fresh activity counts (`requalify: fresh_intent`)."""
+    values = [{"contact_id": c, "at": at, "cause": cause} for c, at, cause in rows]
+    if values:
+        conn.execute(intent_resets.insert(), values)
+
+
+def resets_of(conn: Connection, ids: Iterable[int] | None = None) -> dict[int, list[datetime]]:
+    """Each contact's intent resets, oldest first (contacts without any are left out;
+    `ids` None: every contact)."""
+    out: dict[int, list[datetime]] = {}
+    query = sa.select(intent_resets.c.contact_id, intent_resets.c.at).order_by(
+        intent_resets.c.contact_id, intent_resets.c.at)
+    parts = [None] if ids is None else list(chunks(set(ids)))
+    for part in parts:
+        q = query if part is None else query.where(intent_resets.c.contact_id.in_(part))
+        for cid, at in conn.execute(q):
+            out.setdefault(int(cid), []).append(at)
+    return out
 
 
 def history_count(conn: Connection) -> int:
