@@ -146,6 +146,12 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> dict[int, datetime
     return {int(i): t for i, t in conn.execute(query)}
 
 
+def mqls_due_by(conn: Connection, at: datetime) -> list[int]:
+    """The MQLs whose time-based move is due at or before `at`."""
+    return [int(i) for (i,) in conn.execute(sa.select(contacts.c.id).where(
+        contacts.c.due_at <= at, contacts.c.lifecycle_stage == "mql"))]
+
+
 def due_times(conn: Connection, ids: list[int]) -> dict[int, datetime | None]:
     rows = conn.execute(sa.select(contacts.c.id, contacts.c.due_at).where(contacts.c.id.in_(ids)))
     return {int(i): t for i, t in rows}
