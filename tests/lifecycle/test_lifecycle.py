@@ -138,7 +138,7 @@ def walk(model, events, *, until, who=US_LEAD, where=MIDMARKET):
                 stage, since = move.target, move.at
                 d = score(model, [who], [where], seen, at=at)[0]
             due = due_at(model, stage, since, d)
-            if due is None or due >= next_at or due <= at and move is None:
+            if due is None or due >= next_at or (due <= at and move is None):
                 break
             at = due
     return moves

@@ -9,19 +9,24 @@ and a question about an earlier time gets the answer it got then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tempfile
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
-
 from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
+import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from mql.api.app import create_app
 from mql.batch.asof import AsOf
+from mql.errors import TransitionRefused
 from mql.identity.merge import IdentityRules
 from mql.records import Account, Contact, Event
 from mql.service import lifecycle
@@ -109,6 +114,9 @@ class Api:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def close(self) -> None:
+        self.app.state.mql.engine.dispose()
+
 
 def test_after_a_rejection_every_view_says_not_mql(store: Engine, tmp_path: Path) -> None:
     _load(store, _demo(NOW))
@@ -118,6 +126,13 @@ def test_after_a_rejection_every_view_says_not_mql(store: Engine, tmp_path: Path
     later = NOW + timedelta(hours=3)
     clock = Clock(later)
     api = Api(store, clock)
+    try:
+        _every_view_says_not_mql(store, api, later, tmp_path)
+    finally:
+        api.close()
+
+
+def _every_view_says_not_mql(store: Engine, api: Api, later: datetime, tmp_path: Path) -> None:
     # every face: scores --at, stored scores, list API, lead API, explain, history, batch
     assert _scores_at(store, later)[JANE.email] == (False, 0.0)
     assert _stored(store, JANE.email)["mql"] is False
@@ -250,3 +265,92 @@ def test_a_merge_after_a_rejection_brings_no_old_points_back(store: Engine,
                        ).merges == 1
     assert lifecycle.history(store, JANE.email)[-1].target == "recycled"
     assert _stored(store, "jd@personal.example")["intent"] == 0.0
+
+
+# -- one property over random histories -------------------------------------------------------
+
+KINDS = [("demo_request", {}), ("page_view", {"url": "/blog"}),
+         ("page_view", {"url": "/pricing"}), ("webinar_attended", {}),
+         ("email_unsubscribe", {})]
+people = st.sampled_from([JANE.email, SAM.email])
+steps = st.lists(st.tuples(
+    st.one_of(st.tuples(st.just("event"), people, st.integers(0, len(KINDS) - 1)),
+              st.tuples(st.just("reject"), people, st.just(0)),
+              st.tuples(st.just("accept"), people, st.just(0)),
+              st.tuples(st.just("worker"), st.just(""), st.just(0))),
+    # hours: within a day, days, and longer than the 14-day acceptance timeout
+    st.sampled_from([1, 5, 24, 24 * 4, 24 * 15, 24 * 40])), min_size=1, max_size=6)
+
+
+def _fresh_store(folder: Path) -> Engine:
+    from mql.store.db import connect
+    from mql.store.migrate import upgrade
+    from mql.store.models import activate, save_version
+
+    engine = connect(f"sqlite:///{folder / 'store.db'}")
+    upgrade(engine)
+    text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+    with engine.begin() as conn:
+        activate(conn, save_version(conn, "b2b_saas", "1", text, source="b2b-saas.yaml",
+                                    now=NOW), now=NOW)
+    return engine
+
+
+def _close(a: dict[str, tuple[bool, float]], b: dict[str, tuple[bool, float]]) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k][0] == b[k][0] and abs(a[k][1] - b[k][1]) <= 1e-6 for k in a)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps)
+def test_every_view_agrees_and_no_past_answer_ever_changes(drawn) -> None:
+    with tempfile.TemporaryDirectory(prefix="mql-views-") as scratch, \
+            contextlib.ExitStack() as closing:
+        folder = Path(scratch)
+        store = _fresh_store(folder)
+        closing.callback(store.dispose)
+        _load(store)
+        clock = Clock(NOW)
+        api = Api(store, clock)
+        closing.callback(api.close)
+        now, asked = NOW, {}
+        for n, ((action, who, kind), gap) in enumerate(drawn):
+            now += timedelta(hours=gap)
+            clock.at = now
+            if action == "event":
+                name, props = KINDS[kind]
+                _ingest(store, "events", [Event(f"e{n}", name, now, contact=who,
+                                                properties=props)], now)
+            elif action == "worker":
+                lifecycle.run_due(store, now=now)
+            else:
+                act = lifecycle.reject if action == "reject" else lifecycle.accept
+                extra = {"reason": "bad_timing"} if action == "reject" else {}
+                with contextlib.suppress(TransitionRefused):
+                    act(store, who, actor="dana", now=now, **extra)
+            # 1. the past: every earlier answer is given again, unchanged
+            for t, answer in asked.items():
+                assert _close(_scores_at(store, t), answer), (n, action, t)
+            # 2. now, and the moment half-way back, in every view
+            for t in (now - timedelta(hours=gap / 2), now):
+                asked[t] = _scores_at(store, t)
+                for email in (JANE.email, SAM.email):
+                    d = explain_contact(store, email, at=t, rules=RULES).decision
+                    assert (d.mql, d.intent) == pytest.approx(asked[t][email]), (n, t)
+            listed = {i["contact"]: (i["mql"], i["scores"]["intent"])
+                      for i in api.get("/v1/leads", limit=10)["items"]}
+            assert _close(listed, asked[now])
+            for email in (JANE.email, SAM.email):
+                lead = api.get(f"/v1/leads/{email}")["decision"]
+                assert (lead["mql"], lead["scores"]["intent"]) == pytest.approx(
+                    asked[now][email])
+                stored = _stored(store, email)
+                if stored.get("scored_at") is not None:
+                    assert stored["mql"] == _scores_at(store, stored["scored_at"])[email][0]
+                for d in lead_score_history(store, email, at=now, days=3, rules=RULES):
+                    assert (d.mql, d.intent) == pytest.approx(
+                        _scores_at(store, d.as_of)[email])
+        # 3. the batch engine, now and at the first moment asked about
+        for t in (now, min(asked)):
+            batch = _batch(store, t, folder)
+            assert batch == {e: v[0] for e, v in _scores_at(store, t).items()}

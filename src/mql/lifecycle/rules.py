@@ -1,8 +1,10 @@
 """Which move the model makes next for a contact, and when it is due.
 
-Entry is the MQL definition; exit is the model's exit rule (the decayed score crossing
-its line, computed in closed form), a timeout without acceptance, or a disqualification
-rule. Sales actions (accept, reject with a reason, convert) are separate functions.
+Entry is the MQL definition; exit is the model's exit rule (once no path qualifies the
+contact and the decayed score is under its line, computed in closed form), a timeout
+without acceptance, or a disqualification rule. Sales actions (accept, reject with a
+reason, convert) are separate functions. `fresh_since` says which of a contact's own
+events count at a time under `requalify: fresh_intent`.
 """
 
 from __future__ import annotations
