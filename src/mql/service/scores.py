@@ -59,8 +59,8 @@ class Ledgers:
     def prefetch(self, at: datetime) -> None:
         """Read, in one query each, the ledgers that decisions at `at` will replay."""
         ids = [cid for cid, state in self.states.items()
-               if (state.as_of is not None and state.as_of > at) or cid in self.resets
-               or (cid in self.stages and self.stages[cid].due is not None)]
+               if (state.as_of is not None and state.as_of > at)
+               or (cid in self.resets and max(self.resets[cid]) > at)]
         ids = [cid for cid in ids if cid in self.contacts and cid not in self._own]
         if ids:
             found = event_store.events_of_contacts(self.conn, ids)
