@@ -30,7 +30,7 @@ def test_every_due_mql_leaves_at_its_exit_crossing(store: Engine, tmp_path: Path
     model = tmp_path / "no-timeout.yaml"
     model.write_text(text.replace("  recycle_after_days: 14 ", "  # no timeout "))
     activate_model(store, model, now=NOW)
-    rng = random.Random(11)
+    rng = random.Random(39)  # with it, 2 of the 200 leads stayed MQL before the fix
     people = [Contact(f"p{i}@acme.example", "acme.example", {"title": "VP Marketing"})
               for i in range(200)]
     events = []
