@@ -271,7 +271,7 @@ def test_a_merge_after_a_rejection_brings_no_old_points_back(store: Engine,
 
 KINDS = [("demo_request", {}), ("page_view", {"url": "/blog"}),
          ("page_view", {"url": "/pricing"}), ("webinar_attended", {}),
-         ("email_unsubscribe", {})]
+         ("email_unsubscribe", {}), ("intent_surge", {"strength": 90})]
 people = st.sampled_from([JANE.email, SAM.email])
 steps = st.lists(st.tuples(
     st.one_of(st.tuples(st.just("event"), people, st.integers(0, len(KINDS) - 1)),
@@ -319,8 +319,11 @@ def test_every_view_agrees_and_no_past_answer_ever_changes(drawn) -> None:
             clock.at = now
             if action == "event":
                 name, props = KINDS[kind]
-                _ingest(store, "events", [Event(f"e{n}", name, now, contact=who,
-                                                properties=props)], now)
+                # a surge is the account's (third-party data), not the person's
+                person, company = ((None, who.split("@")[1]) if name == "intent_surge"
+                                   else (who, None))
+                _ingest(store, "events", [Event(f"e{n}", name, now, contact=person,
+                                                account=company, properties=props)], now)
             elif action == "worker":
                 lifecycle.run_due(store, now=now)
             else:
@@ -354,3 +357,20 @@ def test_every_view_agrees_and_no_past_answer_ever_changes(drawn) -> None:
         for t in (now, min(asked)):
             batch = _batch(store, t, folder)
             assert batch == {e: v[0] for e, v in _scores_at(store, t).items()}
+
+
+def test_a_due_move_is_stamped_when_due_even_after_the_account_engaged(store: Engine) -> None:
+    _load(store, _demo(NOW))
+    timeout = NOW + timedelta(days=14)  # not accepted within 14 days: recycled then
+    between = timeout + timedelta(hours=12)
+    asked = _scores_at(store, between)
+    assert asked[JANE.email] == (False, 0.0)
+    # a third-party surge on Acme (no person) arrives after the timeout, before the worker
+    surge = Event("s1", "intent_surge", timeout + timedelta(days=1), account="acme.example",
+                  properties={"strength": 90})
+    _ingest(store, "events", [surge], timeout + timedelta(days=1))
+    assert lifecycle.run_due(store, now=timeout + timedelta(days=2)) == 1
+    last = lifecycle.history(store, JANE.email)[-1]
+    assert (last.source, last.target, last.cause, last.at) == ("mql", "recycled", "timeout",
+                                                               timeout)
+    assert _scores_at(store, between) == asked

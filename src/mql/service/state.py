@@ -180,6 +180,7 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     accounts = account_store.load_accounts(conn, account_ids)
     acc_states = account_states(conn, live, account_ids) if live.account_level else {}
     empty = IntentState.empty()
+    at_times = _account_states_at(conn, live, stored, acc_states, times) if times else {}
     rows: list[dict[str, Any]] = []
     decisions: dict[int, Decision] = {}
     for cid, state in states.items():
@@ -187,7 +188,8 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
         if c is None or c.merged_into is not None:
             continue
         account: Account | None = accounts.get(c.account_id) if c.account_id else None
-        acc_state = acc_states.get(c.account_id, empty) if c.account_id else empty
+        acc_state = at_times.get(cid) or (acc_states.get(c.account_id, empty)
+                                          if c.account_id else empty)
         # a state cannot be read before its newest event (clock skew, or a replay of
         # history "from the future"): such a contact is scored as of that event
         own = times.get(cid, now) if times else now
@@ -211,7 +213,7 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
         cid = row["contact_id"]
         if cid in reset:  # recycled: only fresh activity may qualify the contact again
             acc = stored[cid].account_id
-            acc_state = acc_states.get(acc, empty) if acc else empty
+            acc_state = at_times.get(cid) or (acc_states.get(acc, empty) if acc else empty)
             state = fresh[cid]
             at = max(t for t in (row["scored_at"], state.as_of) if t is not None)
             d = live.qualifier.decide(records[cid], accounts_of[cid], state, acc_state, at)
@@ -222,6 +224,28 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
                        qualified_until=d.qualified_until)
     score_store.save_contact_scores(conn, rows)
     return decisions
+
+
+def _account_states_at(conn: Connection, live: LiveModel,
+                       stored: Mapping[int, contact_store.StoredContact],
+                       acc_states: Mapping[int, IntentState], times: Mapping[int, datetime]
+                       ) -> dict[int, IntentState]:
+    """For contacts decided at their own earlier moment (a due move), their account's
+    state at that moment when the stored one holds later events (the account engaged
+    after the move fell due): the move is decided, and stamped, when it was due."""
+    wanted: dict[int, tuple[int, datetime]] = {}
+    for cid, t in times.items():
+        c = stored.get(cid)
+        if c is None or c.account_id is None:
+            continue
+        acc = acc_states.get(c.account_id)
+        if acc is not None and acc.as_of is not None and acc.as_of > t:
+            wanted[cid] = (c.account_id, t)
+    if not wanted:
+        return {}
+    ledgers = event_store.events_of_accounts(conn, {a for a, _ in wanted.values()})
+    return {cid: replay((e for e in ledgers.get(aid, ()) if e.at <= t), live, "account")
+            for cid, (aid, t) in wanted.items()}
 
 
 def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime) -> None:
