@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.errors import TransitionRefused
 from mql.lifecycle.rules import accept, convert, due_at, next_move, reject
@@ -108,3 +112,117 @@ def test_accept_then_convert_walks_the_funnel() -> None:
         convert(JANE.email, Stage.MQL, T0, "dana")
     with pytest.raises(TransitionRefused):
         accept(JANE.email, Stage.NURTURE, T0, "dana")
+
+
+# -- exits that happen, and happen once -----------------------------------------------------
+
+US_LEAD = contact("sam@mid.example", title="Analyst", country="US")
+MIDMARKET = account("mid.example", employees=200, industry="retail", country="US")
+
+
+def walk(model, events, *, until, who=US_LEAD, where=MIDMARKET):
+    """The stage machine driven as the store drives it: a decision at every event, and the
+    worker's re-decision at every due moment before the next event (and up to `until`).
+    Returns the moves, oldest first."""
+    stage, since, moves = Stage.NURTURE, events[0].at, []
+    seen: list[Event] = []
+    stops = [e.at for e in events[1:]] + [until]
+    for e, next_at in zip(events, stops, strict=True):
+        seen.append(e)
+        at = e.at
+        for _ in range(10):  # the event's decision, then each due moment before the next
+            d = score(model, [who], [where], seen, at=at)[0]
+            move = next_move(model, stage, since, d)
+            if move is not None:
+                moves.append(move)
+                stage, since = move.target, move.at
+                d = score(model, [who], [where], seen, at=at)[0]
+            due = due_at(model, stage, since, d)
+            if due is None or due >= next_at or (due <= at and move is None):
+                break
+            at = due
+    return moves
+
+
+def test_a_criteria_mql_under_the_exit_line_is_not_sent_straight_back(example_model) -> None:
+    # 3 page views in 30 days qualify a US mid-market lead by criteria with intent 10,
+    # under the exit line (15). It used to go MQL -> nurture -> MQL at every later event,
+    # with a new owner and three webhooks each time. Now it stays MQL while the criteria
+    # hold, and leaves once: when the 30-day window closes (intent is under 15 by then).
+    views = [Event(f"v{i}", "page_view", T0 + timedelta(days=i), contact=US_LEAD.email,
+                   properties={"url": "/blog"}) for i in range(6)]
+    moves = walk(example_model, views, until=T0 + timedelta(days=60))
+    assert [(m.source, m.target, m.cause) for m in moves] == [
+        (Stage.NURTURE, Stage.MQL, Cause.CRITERIA),
+        (Stage.MQL, Stage.RECYCLED, Cause.TIMEOUT)]
+    # qualified at the third view (day 2); not accepted within 14 days: recycled at day 16
+    assert [m.at for m in moves] == [T0 + timedelta(days=2), T0 + timedelta(days=16)]
+
+
+def test_without_a_timeout_the_criteria_mql_leaves_when_its_window_closes(example_model) -> None:
+    model = dataclasses.replace(example_model, lifecycle=dataclasses.replace(
+        example_model.lifecycle, recycle_after_days=None))
+    views = [Event(f"v{i}", "page_view", T0 + timedelta(days=i), contact=US_LEAD.email,
+                   properties={"url": "/blog"}) for i in range(4)]
+    moves = walk(model, views, until=T0 + timedelta(days=60))
+    assert [(m.target, m.cause, m.at) for m in moves] == [
+        (Stage.MQL, Cause.CRITERIA, T0 + timedelta(days=2)),
+        # the 3 latest views are days 1-3: the window "3 in 30 days" closes at day 31
+        (Stage.NURTURE, Cause.DECAY, T0 + timedelta(days=31))]
+
+
+kinds = st.sampled_from([
+    ("page_view", {"url": "/blog"}), ("page_view", {"url": "/pricing"}),
+    ("webinar_attended", {}), ("demo_request", {}), ("email_click", {}),
+    ("content_download", {"asset_type": "whitepaper"}), ("email_unsubscribe", {}),
+    ("page_view", {"url": "/careers"})])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(kinds, st.floats(min_value=0, max_value=20)), min_size=1,
+                max_size=8), st.booleans())
+def test_a_lead_never_flaps_between_mql_and_nurture(example_model, drawn, timeout) -> None:
+    model = example_model if timeout else dataclasses.replace(
+        example_model, lifecycle=dataclasses.replace(example_model.lifecycle,
+                                                     recycle_after_days=None))
+    at, events = T0, []
+    for i, ((kind, props), gap) in enumerate(drawn):
+        at += timedelta(days=gap)
+        events.append(Event(f"e{i}", kind, at, contact=US_LEAD.email, properties=props))
+    moves = walk(model, events, until=at + timedelta(days=90))
+    event_times = [e.at for e in events]
+    for m in moves:
+        if m.source is Stage.MQL and m.cause is Cause.DECAY:
+            # an exit never happens while a path still qualifies the lead
+            d = score(model, [US_LEAD], [MIDMARKET], [e for e in events if e.at <= m.at],
+                      at=m.at)[0]
+            assert not d.mql
+    for left, entered in itertools.pairwise(moves):
+        if left.source is Stage.MQL and entered.target is Stage.MQL:
+            # back to MQL only on an event after the exit, never at the exit's own moment
+            assert entered.at > left.at
+            assert entered.at in event_times
+    assert sum(m.target is Stage.MQL for m in moves) <= len(events)
+
+
+def test_a_decision_at_the_exit_time_is_under_the_exit_line(example_model) -> None:
+    # found by a random search: the closed-form crossing, rounded up to the microsecond,
+    # read back through the state gave intent == 15.0 exactly, so the worker's re-decision
+    # at the due moment moved nothing and scheduled the same moment again, forever
+    de = contact("lu@big.example", country="DE")
+    big = account("big.example", employees=1000)
+    events = [Event("c", "content_download", T0 - timedelta(days=26.96773115586788),
+                    contact=de.email, properties={"asset_type": "comparison"}),
+              Event("w", "webinar_attended", T0 - timedelta(days=1.6864054447313936),
+                    contact=de.email)]
+    since = T0 - timedelta(days=1)  # qualified yesterday (acceptance timeout: day 13)
+    d = score(example_model, [de], [big], events, at=T0)[0]
+    assert d.exit_at is not None and d.exit_at > T0
+    assert due_at(example_model, Stage.MQL, since, d) == since + timedelta(days=14)
+    due = d.exit_at
+    at_due = score(example_model, [de], [big], events, at=due)[0]
+    assert at_due.intent < 15.0
+    assert score(example_model, [de], [big], events,
+                 at=due - timedelta(microseconds=1))[0].intent >= 15.0
+    move = next_move(example_model, Stage.MQL, due - timedelta(days=1), at_due)
+    assert move is not None and (move.target, move.at) == (Stage.NURTURE, due)

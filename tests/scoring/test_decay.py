@@ -125,10 +125,38 @@ def test_the_crossing_time_is_when_the_score_crosses(ts, h, threshold) -> None:
         assert curve.value(far) >= threshold - 1e-6
         assert threshold <= 1e-6
         return
+    # the first microsecond under the line: under it, and at or over it one microsecond before
+    assert curve.value(crossing) < threshold
+    assert curve.value(crossing - timedelta(microseconds=1)) >= threshold
     assert curve.value(crossing) == pytest.approx(threshold, abs=1e-6)
-    before = crossing - timedelta(seconds=1)
-    if before >= T0:
-        assert curve.value(before) >= threshold - 1e-6
+
+
+@settings(max_examples=200)
+@given(terms, half_lives, st.floats(min_value=-50, max_value=120),
+       st.lists(st.tuples(st.floats(min_value=-20, max_value=20),
+                          st.floats(min_value=0.1, max_value=60)), max_size=3))
+def test_every_flip_is_the_first_microsecond_on_the_new_side(ts, h, threshold, windows) -> None:
+    steps = tuple((p, T0 + timedelta(days=d)) for p, d in windows)
+    curve = Curve(T0, Decay(h), 0.0, tuple(ts), steps)
+    above = curve.value(T0) >= threshold
+    for flip in curve.crossings(threshold):
+        above = not above
+        assert (curve.value(flip) >= threshold) == above
+        assert (curve.value(flip - timedelta(microseconds=1)) >= threshold) != above
+
+
+def test_a_crossing_is_settled_by_the_callers_own_arithmetic() -> None:
+    # 20 points, half-life 10 days, line 10: the closed form says day 10 exactly. A caller
+    # whose own arithmetic reads the score 1e-12 higher crosses a few microseconds later,
+    # and the answer is the first microsecond under the line *as the caller computes it*.
+    def own(t):
+        return 20.0 * Decay(10).factor((t - T0).total_seconds()) + 1e-12
+
+    curve = Curve(T0, Decay(10), 0.0, ((20.0, None),), (), exact=own)
+    crossing = curve.first_below(10.0)
+    assert crossing is not None
+    assert own(crossing) < 10.0 <= own(crossing - timedelta(microseconds=1))
+    assert abs((crossing - T0) - timedelta(days=10)) < timedelta(milliseconds=1)
 
 
 def test_a_closing_window_drops_the_score_at_that_moment() -> None:

@@ -71,11 +71,11 @@ def one_by_one_apply_decisions(
     conn: Connection, qualifier: Qualifier, version_id: int, contacts: Mapping[int, Contact],
     accounts: Mapping[int, Account | None], decisions: Mapping[int, Decision],
     states_: Mapping[int, IntentState], cause: Cause | None = None,
-) -> set[int]:
+) -> dict[int, datetime]:
     model = qualifier.model
     rows = store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
-    reset: set[int] = set()
+    reset: dict[int, datetime] = {}
     for cid, d in decisions.items():
         row = rows.get(cid)
         stage = handoff.stage_of(row.stage if row else None)
@@ -110,7 +110,7 @@ def one_by_one_apply_decisions(
                 store.close_assignments(conn, cid)
                 notify("lead.recycled", data, move.at)
                 if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
-                    reset.add(cid)
+                    reset[cid] = move.at
         due[cid] = due_at(model, stage, since, d)
     store.set_due(conn, due)
     return reset

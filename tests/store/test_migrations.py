@@ -88,3 +88,32 @@ def test_0005_keeps_one_copy_of_each_quarantined_row_and_dismisses_the_repeats(
     assert [(s, n) for _, s, n in got] == [
         ("open", None), ("dismissed", f"a repeat of #{got[0][0]} (migration 0005)"),
         ("open", None)]
+
+
+def test_recycles_under_fresh_intent_become_intent_resets_on_upgrade(engine: Engine) -> None:
+    # before 0008 a recycle under `requalify: fresh_intent` emptied the stored state; the
+    # upgrade keeps that promise by storing the moment, from the recorded history
+    assert upgrade(engine, "0004") == "0004"
+    later = datetime(2026, 3, 9, tzinfo=UTC)
+    with engine.begin() as conn:
+        fresh, loose = (conn.execute(tables.model_versions.insert().values(
+            name="m", version=v, digest=v * 64, text=text, created_at=T, active=False)
+            .returning(tables.model_versions.c.id)).scalar_one()
+            for v, text in (("a", "lifecycle: {requalify: fresh_intent}"),
+                            ("b", "lifecycle: {requalify: any}")))
+        ids = [conn.execute(tables.contacts.insert().values(
+            email=f"c{i}@acme.com", attributes={}, created_at=T, updated_at=T)
+            .returning(tables.contacts.c.id)).scalar_one() for i in range(3)]
+        history = [(ids[0], "mql", "recycled", T, "timeout", fresh),
+                   (ids[0], "recycled", "mql", T, "threshold", fresh),
+                   (ids[1], "mql", "recycled", later, "sales_action", fresh),
+                   (ids[2], "mql", "recycled", later, "sales_action", loose)]
+        conn.execute(tables.lifecycle_history.insert(), [
+            {"contact_id": c, "from_stage": a, "to_stage": b, "at": at, "cause": cause,
+             "actor": "mql", "model_version_id": v} for c, a, b, at, cause, v in history])
+    assert upgrade(engine) == head()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tables.intent_resets.c.contact_id,
+                                      tables.intent_resets.c.at, tables.intent_resets.c.cause)
+                            .order_by(tables.intent_resets.c.contact_id)).all()
+    assert [tuple(r) for r in rows] == [(ids[0], T, "timeout"), (ids[1], later, "sales_action")]

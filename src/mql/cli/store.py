@@ -99,15 +99,34 @@ def register(app: typer.Typer) -> None:
     def init(
         folder: Annotated[Path, typer.Argument(help="Workspace folder.")] = Path("."),
         db: DbOpt = None,
+        activate: Annotated[bool, typer.Option(
+            "--activate", help="On a workspace that already has a live model, make the "
+            "model file live again (re-derives and rescores every contact, records the "
+            "transitions as a model change).")] = False,
     ) -> None:
-        """Create a workspace: the database and a copy of the example model, activated."""
+        """Create a workspace: the database and a copy of the example model, activated.
+
+        On an existing workspace it only completes what is missing (schema, model file):
+        the live model, scores and stages are kept unless --activate is given."""
+        # like every command: --db, else MQL_DATABASE_URL, else the folder's own database
+        settings = Settings()
+        url = db or (settings.database_url if "database_url" in settings.model_fields_set
+                     else None)
         try:
-            ws = store_service.init_workspace(folder, now=CLOCK.now(), database_url=db)
+            ws = store_service.init_workspace(folder, now=CLOCK.now(), database_url=url,
+                                              activate=activate)
         except MQLError as exc:
             raise _fail(exc) from None
-        out.print(f"workspace {ws.folder}: database {store_service.describe(ws.database_url)}, "
-                  f"model {ws.model_path} (version {ws.model_version_id}, active)",
-                  highlight=False)
+        if ws.activated:
+            out.print(f"workspace {ws.folder}: database "
+                      f"{store_service.describe(ws.database_url)}, model {ws.model_path} "
+                      f"(version {ws.model_version_id}, active)", highlight=False)
+        else:
+            out.print(f"workspace {ws.folder}: database "
+                      f"{store_service.describe(ws.database_url)} already has a live model "
+                      f"(version {ws.model_version_id}); nothing was changed. To make "
+                      f"{ws.model_path} live: mql model activate {ws.model_path} "
+                      "(or mql init --activate)", highlight=False, soft_wrap=True)
 
     @app.command()
     def migrate(db: DbOpt = None) -> None:

@@ -1,12 +1,16 @@
 """Which move the model makes next for a contact, and when it is due.
 
-Entry is the MQL definition; exit is the model's exit rule (the decayed score crossing
-its line, computed in closed form), a timeout without acceptance, or a disqualification
-rule. Sales actions (accept, reject with a reason, convert) are separate functions.
+Entry is the MQL definition; exit is the model's exit rule (once no path qualifies the
+contact and the decayed score is under its line, computed in closed form), a timeout
+without acceptance, or a disqualification rule. Sales actions (accept, reject with a
+reason, convert) are separate functions. `fresh_since` says which of a contact's own
+events count at a time under `requalify: fresh_intent`.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from mql.errors import TransitionRefused
@@ -18,10 +22,16 @@ _CAUSES = {"thresholds": Cause.THRESHOLD, "criteria": Cause.CRITERIA,
            "fast_track": Cause.FAST_TRACK}
 
 
-def _below_exit(model: Model, decision: Decision) -> bool:
+def _exits(model: Model, decision: Decision) -> bool:
+    """Whether an unaccepted MQL leaves now: once no path qualifies it any more and, with
+    an exit rule, once a score is also under its exit line (the exit line is hysteresis,
+    never a reason to drop a lead that still qualifies: a lead that qualified by criteria
+    or fast track with little intent stays until that path ends, so it cannot flap)."""
+    if decision.mql:
+        return False
     if model.exit_below:
         return any(decision.scores[name] < low for name, low in model.exit_below)
-    return not decision.mql
+    return True
 
 
 def next_move(model: Model, stage: Stage, since: datetime, decision: Decision,
@@ -53,7 +63,7 @@ def next_move(model: Model, stage: Stage, since: datetime, decision: Decision,
         first = decision.reasons[0]
         return move(Stage.MQL, _CAUSES[first.kind], first.name)
     if stage is Stage.MQL:
-        if _below_exit(model, decision):
+        if _exits(model, decision):
             below = ", ".join(f"{n} < {v:g}" for n, v in model.exit_below) or "no longer qualifies"
             return move(Stage.NURTURE, Cause.DECAY, below)
         if life.recycle_after_days is not None and at >= since + timedelta(
@@ -66,16 +76,43 @@ def next_move(model: Model, stage: Stage, since: datetime, decision: Decision,
 def due_at(model: Model, stage: Stage, since: datetime, decision: Decision) -> datetime | None:
     """When the model's next time-based move for this contact is due (None: none).
 
-    An MQL leaves on the earlier of its exit crossing and its acceptance timeout; the
+    An MQL leaves on the earlier of its exit (the later of the moment it stops
+    qualifying and its exit crossing, see `next_move`) and its acceptance timeout; the
     worker schedules exactly this moment instead of polling every contact.
     """
     if stage is not Stage.MQL:
         return None
-    times = [decision.exit_at if model.exit_below else decision.qualified_until]
+    stops = decision.qualified_until if decision.mql else decision.as_of
+    exit_at = decision.exit_at if model.exit_below else stops
+    times = [None if stops is None or exit_at is None else max(stops, exit_at)]
     if model.lifecycle.recycle_after_days is not None:
         times.append(since + timedelta(days=model.lifecycle.recycle_after_days))
     found = [t for t in times if t is not None]
     return min(found) if found else None
+
+
+def fresh_since(resets: Sequence[datetime], at: datetime | None = None) -> datetime | None:
+    """The latest of a contact's intent resets at or before `at` (`at` None: the latest of
+    all); None when there is none. Under `requalify: fresh_intent` a recycle or rejection
+    is a reset: at any later time only the contact's own events after it count.
+
+    >>> from datetime import timezone
+    >>> t = [datetime(2026, 3, d, tzinfo=timezone.utc) for d in (2, 9)]
+    >>> fresh_since(t, datetime(2026, 3, 5, tzinfo=timezone.utc)).day, fresh_since(t).day
+    (2, 9)
+    >>> fresh_since(t, datetime(2026, 3, 1, tzinfo=timezone.utc)) is None
+    True
+    """
+    if at is None:
+        return max(resets) if resets else None
+    ordered = sorted(resets)
+    i = bisect.bisect_right(ordered, at)
+    return ordered[i - 1] if i else None
+
+
+def counts_after(event_at: datetime, since: datetime | None) -> bool:
+    """Whether a contact's own event at `event_at` counts after the reset `since`."""
+    return since is None or event_at > since
 
 
 def accept(contact: str, stage: Stage, at: datetime, actor: str) -> Transition:

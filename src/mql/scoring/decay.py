@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mql.model.spec import Decay
@@ -113,6 +113,9 @@ class Curve:
     ``base + min(max, sum(clamp(a_i * 2**(-(t - now)/h), cap_i)) + sum(p_j while t < until_j))``
 
     `terms` are (a_i, cap_i) at `now`; `steps` are window rules (p_j, until_j).
+    `exact`, when given, is how the caller computes the same score at a time (e.g. from
+    the state, as a decision does): the closed form finds a crossing, and `exact` settles
+    it to the microsecond, so a decision at the crossing sees the score on the new side.
     """
 
     now: datetime
@@ -121,8 +124,11 @@ class Curve:
     terms: Sequence[tuple[float, float | None]]
     steps: Sequence[tuple[float, datetime]]
     max: float | None = None
+    exact: Callable[[datetime], float] | None = field(default=None, compare=False, repr=False)
 
     def value(self, t: datetime) -> float:
+        if self.exact is not None:
+            return self.exact(t)
         f = self.decay.factor((t - self.now).total_seconds())
         total = sum(clamp(a * f, cap) for a, cap in self.terms)
         total += sum(p for p, until in self.steps if t < until)
@@ -130,6 +136,9 @@ class Curve:
 
     def first_below(self, threshold: float) -> datetime | None:
         """The first time >= now at which the score is under `threshold`; None if never.
+
+        The answer is the first microsecond under the line: ``value(t) < threshold`` and,
+        after `now`, ``value(t - 1 µs) >= threshold`` (a decision made at it moves).
 
         Between breakpoints (a cap stops binding, a window closes) the score is
         ``C + B * 2**(-x/h)``, so the crossing is solved in closed form:
@@ -155,22 +164,60 @@ class Curve:
         edges = sorted({until for _, until in self.steps if until > self.now}
                        | {r for r in releases if r is not None})
         flips: list[datetime] = []
-        above = self.value(self.now) - self.base >= line if self.max is None else (
-            min(self.max, self.value(self.now) - self.base) >= line)
+        above = self.value(self.now) >= threshold
         start = self.now
         for end in [*edges, None]:
             found = self._crossing_in(start, end, line, h, releases)
             if found is not None and found[1] != above:  # (moment, above the line after it)
-                flips.append(found[0])
-                above = found[1]
+                settled = self._settle(found[0], start, end, threshold, found[1])
+                if settled is not None:
+                    flips.append(settled)
+                    above = found[1]
             if end is None:
                 break
-            now_above = self.value(end) - self.base >= line
+            now_above = self.value(end) >= threshold
             if now_above != above:  # a window closed: the score jumped across the line
                 flips.append(end)
                 above = now_above
             start = end
         return flips
+
+    def _settle(self, at: datetime, start: datetime, end: datetime | None, threshold: float,
+                above: bool) -> datetime | None:
+        """The first microsecond in [start, end) on the new side of the line (`above` it
+        or under it), near the closed-form `at`; None when the segment has none.
+
+        The closed form is exact in real numbers; in floating point the score at the
+        rounded moment can still be on the old side by a few ulps (a decision there would
+        not move). The score is monotone within a segment, so a short gallop finds a
+        moment on each side and a bisection on whole microseconds settles it.
+        """
+        us = timedelta(microseconds=1)
+
+        def new_side(t: datetime) -> bool:
+            return (self.value(t) >= threshold) == above
+
+        step = us
+        hi = at
+        while not new_side(hi):
+            hi = at + step
+            if step > timedelta(days=36500) or (end is not None and hi >= end):
+                return None
+            step *= 2
+        lo, step = hi - us, 2 * us
+        while lo > start and new_side(lo):
+            lo = max(start, hi - step)
+            step *= 2
+        if new_side(lo):
+            return lo  # at the segment's start: nothing earlier is on the new side
+        while hi - lo > us:
+            mid = lo + (hi - lo) // 2  # timedelta // int stays on whole microseconds
+            if new_side(mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
     def _release(self, a: float, cap: float | None, h: float) -> datetime | None:
         """When a capped term starts to decay below its cap (None if it never binds)."""
         if cap is None or cap <= 0 or abs(a) <= cap or not math.isfinite(h):

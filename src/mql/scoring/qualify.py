@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -131,11 +132,20 @@ class Qualifier:
         account: IntentState,
         at: datetime,
     ) -> Curve | None:
-        """Score `name` from `at` on with no new events (None for a fit score: constant)."""
+        """Score `name` from `at` on with no new events (None for a fit score: constant).
+
+        Its crossings are settled with `scores` itself, so a decision at a crossing sees
+        the score on the new side of the line (the exit a worker schedules then moves)."""
+        def exact(t: datetime) -> float:
+            return self.scores(fits, contact, account, t)[name]
+
         if name == TOTAL:
-            return intent_curve(self.model.intent, contact, account, at, fits["fit"].value)
-        score = self.model.scores[name]
-        return None if score.kind == "fit" else intent_curve(score, contact, account, at)
+            curve = intent_curve(self.model.intent, contact, account, at, fits["fit"].value)
+        elif self.model.scores[name].kind == "fit":
+            return None
+        else:
+            curve = intent_curve(self.model.scores[name], contact, account, at)
+        return dataclasses.replace(curve, exact=exact)
 
     def first_below(
         self,

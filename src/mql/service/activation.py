@@ -17,6 +17,7 @@ not compute them), and model constructs the engine declares unsupported.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from mql.errors import NotFound
 from mql.lifecycle.rules import next_move
 from mql.lifecycle.stages import Cause, Stage
 from mql.model.conditions import activities
-from mql.model.spec import TOTAL
+from mql.model.spec import TOTAL, Model
 from mql.records import Account, Contact
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Reason, ReasonKind
@@ -46,6 +47,7 @@ from mql.store import contacts as contact_store
 from mql.store import export
 from mql.store import handoff as handoff_store
 from mql.store import models as model_store
+from mql.store import scores as score_store
 
 Method = Literal["batch", "replay"]
 QUALIFIED = frozenset({Stage.MQL.value, Stage.PQL.value})
@@ -91,12 +93,36 @@ def _activation(version_id: int, emails: Mapping[int, str], before: Mapping[int,
 
 # -- the switch -------------------------------------------------------------------------
 
+def equivalent(a: Model, b: Model) -> bool:
+    """Whether two models decide every contact alike: equal but for their version label
+    and description (the words people change when they re-publish the same rules)."""
+    return dataclasses.replace(a, version=b.version, description=b.description) == b
+
+
+def _unchanged(conn: Connection, version_id: int) -> bool:
+    """Whether the live model is equivalent to version `version_id` (activating it then
+    changes nothing: no re-derivation, no transitions)."""
+    live = model_store.active_version(conn)
+    if live is None:
+        return False
+    return equivalent(states.compiled(live).model,
+                      states.compiled(version_of(conn, version_id)).model)
+
+
 def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
            method: Method = "batch") -> Activation:
     """Make the version live in `conn`'s transaction: every account's and contact's state
     re-derived from its ledger, scored at `now` (or at its newest event, if later), and
-    the moves recorded with cause `model_change`. `method="replay"` is the previous way,
-    1000 contacts at a time with a query per chunk (kept as the benchmark's baseline)."""
+    the moves recorded with cause `model_change`. A version equivalent to the live one
+    (`equivalent`) only takes over its states: nothing is re-decided, so a recycled or
+    rejected lead stays where sales put it. `method="replay"` is the previous way, 1000
+    contacts at a time with a query per chunk (kept as the benchmark's baseline)."""
+    previous = model_store.active_version(conn)
+    if previous is not None and _unchanged(conn, version_id):
+        model_store.activate(conn, version_id, now=now)
+        if previous.id != version_id:
+            score_store.copy_version(conn, previous.id, version_id)
+        return Activation(version_id, [], [], 0, dry_run)
     model_store.activate(conn, version_id, now=now)
     live = states.live_model(conn)
     ids = contact_store.live_contact_ids(conn)
@@ -112,7 +138,9 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
         part = ids[start:start + CHUNK]
         chunk = ({i: contact_states[i] for i in part} if method == "batch"
                  else states.rederive_contacts(conn, live, part))
-        states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE)
+        # no settling of overdue moves here: they belong to the previous version
+        states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE,
+                              settle=False)
     after = {i: r.stage for i, r in handoff_store.stages(conn, ids).items()}
     return _activation(version_id, _emails(conn, ids), before, after,
                        handoff_store.history_count(conn) - history_before, dry_run)
@@ -124,6 +152,8 @@ def preview(conn: Connection, version_id: int, *, now: datetime) -> Activation:
     """What `switch` would do, from the batch engine's decisions at `now`; nothing is
     written. Falls back to `switch` (rolled back by the caller) when the engine cannot
     decide this model exactly."""
+    if _unchanged(conn, version_id):
+        return Activation(version_id, [], [], 0, True)
     live = states.compiled(version_of(conn, version_id))
     if any(True for rule in live.model.lifecycle.disqualify for _ in activities(rule.when)):
         return switch(conn, version_id, now=now, dry_run=True)
@@ -176,7 +206,11 @@ def _rescore(conn: Connection, live: states.LiveModel, contacts: list[Contact],
         path = Path(scratch) / "events.parquet"
         schema = pa.schema([(name, pa.string()) for name in export.EVENT_COLUMNS])
         with pq.ParquetWriter(path, schema) as writer:  # the types the model never reads
-            for columns in export.resolved_event_columns(conn, types=types):  # are left out
+            # a contact's own events before its intent reset count for its account only,
+            # as in the switch's re-derivation
+            since = states.latest_resets(conn, contact_store.live_contact_ids(conn))
+            for columns in export.resolved_event_columns(conn, types=types,  # are left out
+                                                         since=since):
                 writer.write_table(pa.table(columns, schema=schema))
         engine = connect("duckdb")
         try:

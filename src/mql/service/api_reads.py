@@ -14,7 +14,6 @@ decay between two requests cannot make a lead repeat or vanish.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,11 +28,10 @@ from mql.scoring.qualify import Decision
 from mql.scoring.scorer import score
 from mql.service import lifecycle
 from mql.service import state as states
-from mql.service.scores import explain_contact, list_scores
+from mql.service.scores import Ledgers, explain_contact, list_scores
 from mql.service.store import find_contact
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
-from mql.store import events as event_store
 from mql.store import handoff as handoff_store
 from mql.store.db import translate_errors
 
@@ -195,19 +193,15 @@ def lead_score_history(engine: Engine, email: str, *, at: datetime, days: int,
     """The lead's decision at midnight UTC of each of the last `days` days and at `at`,
     replayed exactly from its own and its account's events under the active model."""
     view = find_contact(engine, email, rules=rules)
-    with translate_errors("reading a score history"), engine.connect() as conn:
-        live = states.live_model(conn)
-        stored = contact_store.load_contacts(conn, [view.id])[view.id]
-        record = stored.record
-        account = (account_store.load_accounts(conn, [stored.account_id]).get(stored.account_id)
-                   if stored.account_id else None)
-        own = [dataclasses.replace(e, contact=record.email)
-               for e in event_store.events_of_contacts(conn, [view.id]).get(view.id, [])]
-        shared = (event_store.events_of_accounts(conn, [stored.account_id]).get(
-            stored.account_id, []) if stored.account_id and live.account_level else [])
     midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
     times = [midnight - timedelta(days=k) for k in range(days - 1, -1, -1)]
     times = [t for t in times if t < at] + [at]
-    history = [*own, *shared]  # own events first: a shared copy of one is a duplicate id
-    return [score(live.model, [record], [account] if account else [], history, at=t)[0]
-            for t in times]
+    with translate_errors("reading a score history"), engine.connect() as conn:
+        live = states.live_model(conn)
+        ledgers = Ledgers(conn, live, [view.id])
+        stored = ledgers.contacts[view.id]
+        account = ledgers.accounts.get(stored.account_id) if stored.account_id else None
+        # own events first: a shared copy of one is a duplicate id
+        history = [(t, ledgers.events(view.id, t)) for t in times]
+    return [score(live.model, [stored.record], [account] if account else [], events, at=t)[0]
+            for t, events in history]

@@ -207,14 +207,14 @@ def apply_decisions(
     decisions: Mapping[int, Decision],
     states: Mapping[int, IntentState],
     cause: Cause | None = None,
-) -> set[int]:
+) -> dict[int, datetime]:
     """Move every decided contact as the model says; returns the contacts recycled with
-    `requalify: fresh_intent`, whose intent state the caller resets. `cause` overrides
+    `requalify: fresh_intent` and when, whose intent the caller resets. `cause` overrides
     the cause of every transition (e.g. a model change)."""
     model = qualifier.model
     rows = store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
-    reset: set[int] = set()
+    reset: dict[int, datetime] = {}
     # the history, stages, closed assignments and outbox rows of every move are written
     # together at the end (a few statements, not several per move)
     moves = store.Moves(complete=complete_notes(model_data(version_id, model)))
@@ -253,7 +253,7 @@ def apply_decisions(
                 moves.close(cid)
                 moves.notify("lead.recycled", contact.email, data, move.at)
                 if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
-                    reset.add(cid)
+                    reset[cid] = move.at
         due[cid] = due_at(model, stage, since, d)
     moves.flush(conn)
     router.save(conn)

@@ -22,7 +22,6 @@ from mql.lifecycle import rules
 from mql.lifecycle.stages import Stage, Transition
 from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
-from mql.scoring.intent import IntentState
 from mql.service import state as states
 from mql.service import webhooks
 from mql.service.handoff import (
@@ -93,9 +92,11 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
                   action: str, make: Callable[[Stage], Transition]) -> TransitionView:
     with translate_errors("recording a sales action"), engine.begin() as conn:
         cid = _contact_id(conn, email, rules_)
+        live = states.live_model(conn)
+        # a move that fell due before now (the worker has not run yet) happened first
+        states.settle_due(conn, live, [cid], now)
         row = store.stages(conn, [cid]).get(cid)
         move = make(stage_of(row.stage if row else None))
-        live = states.live_model(conn)
         record(conn, cid, move, live.version_id)
         store.set_due(conn, {cid: None})
         assignment = store.open_assignment(conn, cid)
@@ -113,7 +114,11 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
             now, live.version_id, live.model)
         if move.target in (Stage.RECYCLED, Stage.DISQUALIFIED) and \
                 live.model.lifecycle.requalify_fresh_intent:
-            states.score_contacts(conn, live, {cid: IntentState.empty()}, now=now)
+            # from now on only fresh activity counts (stored, so every re-derivation
+            # and every question about a later time knows it)
+            store.add_resets(conn, [(cid, move.at, "sales_action")])
+            states.score_contacts(conn, live, states.rederive_contacts(conn, live, [cid]),
+                                  now=now)
         view = _view(email, move)
         _audit(conn, action, email, view, now)
         return view

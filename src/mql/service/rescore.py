@@ -10,8 +10,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from mql.batch.asof import AsOf
 from mql.batch.compile import to_sql
@@ -24,8 +27,10 @@ from mql.ingest.writers import Column, open_writer
 from mql.model.spec import Model
 from mql.records import Account, Contact
 from mql.service import state as states
+from mql.service.scores import Ledgers
 from mql.service.scoring import load_model_file
 from mql.store import export
+from mql.store import handoff as handoff_store
 from mql.store.db import connect as connect_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
@@ -94,6 +99,21 @@ def compiled_sql(model_path: Path, *, engine: str, as_of: AsOf) -> str:
     return to_sql(load_model_file(model_path), as_of, DIALECTS[engine], pretty=True)
 
 
+def reset_points(conn: Connection, as_of: AsOf) -> dict[int, datetime]:
+    """The intent reset in force for each contact at the last time of `as_of` (as every
+    view of a lead decides it, `service.scores.Ledgers`): the contacts whose own events
+    before it count for their account only."""
+    at = as_of.times()[-1]
+    live = states.live_model(conn)
+    with_resets = set(handoff_store.resets_of(conn))
+    ids = sorted(with_resets | set(handoff_store.mqls_due_by(conn, at)))
+    if not ids:
+        return {}
+    ledgers = Ledgers(conn, live, ids)
+    found = {cid: ledgers.since(cid, at) for cid in ids if cid in ledgers.contacts}
+    return {cid: t for cid, t in found.items() if t is not None}
+
+
 def rescore_store(
     database_url: str,
     *,
@@ -125,9 +145,11 @@ def rescore_store(
                     model = load_model_file(model_path)
                 people = export.live_contacts(conn)
                 companies = export.all_accounts(conn)
+                since = reset_points(conn, as_of)
                 with open_writer(events_path, "csv",
                                  [Column(name) for name in EVENT_COLUMNS]) as writer:
-                    writer.write_many(event_to_row(e) for e in export.resolved_events(conn))
+                    writer.write_many(event_to_row(e) for e in
+                                      export.resolved_events(conn, since=since))
             tell(f"starting {engine}")
             runner = connect(engine, **(engine_options or {}))
             try:

@@ -26,6 +26,7 @@ from mql.identity.match import AccountIndex, is_free_mail
 from mql.identity.merge import Identifier, IdentityRules, choose_survivor, plan_merge
 from mql.identity.normalize import email_key
 from mql.ingest.mapping import EXTERNAL_ID_FIELDS
+from mql.lifecycle.rules import counts_after
 from mql.records import Account, Contact, Event
 from mql.service import state as states
 from mql.service.handoff import alert_accounts
@@ -413,8 +414,9 @@ def apply_events(run: Run, batch: list[Event]) -> int:
     program = run.live.program
     touched = {r.contact_id for r in rows if r.contact_id is not None} - rederive
     contact_states = states.contact_states(conn, run.live, touched)
+    resets = states.latest_resets(conn, touched)
     for r in rows:
-        if r.contact_id in contact_states:
+        if r.contact_id in contact_states and counts_after(r.event.at, resets.get(r.contact_id)):
             contact_states[r.contact_id] = contact_states[r.contact_id].add(r.event, program)
     contact_states.update(states.rederive_contacts(conn, run.live, rederive))
     if run.live.account_level:

@@ -1,6 +1,7 @@
 """Score use cases on the store: every contact's decision as of a time, one contact's
 explanation. Decisions come from the persisted states (O(1) per contact); a time before a
-contact's newest event is answered exactly by replaying its ledger up to that time.
+contact's newest event or intent reset is answered exactly by replaying its ledger up to
+that time. `Ledgers` is the one place that says what counts for a lead at a time.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import NotFound
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
+from mql.lifecycle.rules import counts_after, fresh_since, next_move
+from mql.lifecycle.stages import Stage
 from mql.records import Event
 from mql.scoring.explain import Explanation, explain
 from mql.scoring.intent import IntentState
@@ -22,15 +25,145 @@ from mql.service.resolve import find_by_email
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
+from mql.store import handoff as handoff_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
 
 CHUNK = 1000
 
 
+class Ledgers:
+    """What the decisions of some contacts at any time are made from, read once: records,
+    persisted states, intent resets, stages, and (when asked about the past) ledgers.
+
+    Every view of a lead (`mql scores`, the list and lead APIs, `explain`, the day-by-day
+    history) asks this one object, so they cannot disagree. At a time `at` a contact's own
+    events count only after its latest intent reset at or before `at` (`requalify:
+    fresh_intent`), including a timeout recycle that fell due by `at` while the worker
+    had not run yet; its account's rules see every event of the account.
+    """
+
+    def __init__(self, conn: Connection, live: states.LiveModel, ids: list[int]) -> None:
+        self.conn, self.live = conn, live
+        self.contacts = contact_store.load_contacts(conn, ids)
+        account_ids = {c.account_id for c in self.contacts.values() if c.account_id}
+        self.accounts = account_store.load_accounts(conn, account_ids)
+        self.states = states.contact_states(conn, live, ids)
+        self.account_states = (states.account_states(conn, live, account_ids)
+                               if live.account_level else {})
+        self.resets = handoff_store.resets_of(conn, ids)
+        self.stages = handoff_store.stages(conn, ids)
+        self._own: dict[int, list[Event]] = {}
+        self._shared: dict[int, list[Event]] = {}
+
+    def prefetch(self, at: datetime) -> None:
+        """Read, in one query each, the ledgers that decisions at `at` will replay."""
+        ids = [cid for cid, state in self.states.items()
+               if (state.as_of is not None and state.as_of > at)
+               or (cid in self.resets and max(self.resets[cid]) > at)]
+        ids = [cid for cid in ids if cid in self.contacts and cid not in self._own]
+        if ids:
+            found = event_store.events_of_contacts(self.conn, ids)
+            for cid in ids:
+                email = self.contacts[cid].record.email
+                self._own[cid] = [dataclasses.replace(e, contact=email)
+                                  for e in found.get(cid, [])]
+        later = [aid for aid, state in self.account_states.items()
+                 if state.as_of is not None and state.as_of > at and aid not in self._shared]
+        if later:
+            found = event_store.events_of_accounts(self.conn, later)
+            self._shared.update({aid: found.get(aid, []) for aid in later})
+
+    def own(self, cid: int) -> list[Event]:
+        """The contact's own events, oldest first, each naming the contact."""
+        if cid not in self._own:
+            email = self.contacts[cid].record.email
+            self._own.update({i: [dataclasses.replace(e, contact=email) for e in ledger]
+                              for i, ledger in event_store.events_of_contacts(
+                                  self.conn, [cid]).items()})
+            self._own.setdefault(cid, [])
+        return self._own[cid]
+
+    def shared(self, account_id: int) -> list[Event]:
+        """The account's events, oldest first."""
+        if account_id not in self._shared:
+            self._shared[account_id] = event_store.events_of_accounts(
+                self.conn, [account_id]).get(account_id, [])
+        return self._shared[account_id]
+
+    def account_state(self, cid: int, at: datetime) -> IntentState:
+        aid = self.contacts[cid].account_id
+        if aid is None:
+            return IntentState.empty()
+        stored = self.account_states.get(aid, IntentState.empty())
+        if stored.as_of is not None and stored.as_of > at:
+            return states.replay((e for e in self.shared(aid) if e.at <= at), self.live,
+                                 "account")
+        return stored
+
+    def _replayed(self, cid: int, at: datetime, since: datetime | None) -> IntentState:
+        return states.replay((e for e in self.own(cid) if e.at <= at), self.live, since=since)
+
+    def since(self, cid: int, at: datetime) -> datetime | None:
+        """The intent reset in force for the contact at `at` (None: all its events count)."""
+        resets = self.resets.get(cid, [])
+        found = fresh_since(resets, at)
+        row = self.stages.get(cid)
+        model = self.live.model
+        if (not model.lifecycle.requalify_fresh_intent or row is None
+                or row.stage != Stage.MQL.value or row.due is None or row.due > at
+                or (resets and max(resets) >= row.due)):
+            return found
+        # the MQL's time-based move fell due by `at` and the worker has not made it yet:
+        # it is decided as the worker (or the next event) will decide it, at its moment
+        d = self._decide(cid, row.due, found)
+        move = next_move(model, Stage.MQL, row.since or row.due, d)
+        return row.due if move is not None and move.target is Stage.RECYCLED else found
+
+    def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:
+        c = self.contacts[cid]
+        latest = fresh_since(self.resets.get(cid, []))
+        stored = self.states.get(cid, IntentState.empty())
+        if since == latest and (stored.as_of is None or stored.as_of <= at):
+            state = stored  # what the streaming path keeps: no need to read the ledger
+        else:
+            state = self._replayed(cid, at, since)
+        account = self.accounts.get(c.account_id) if c.account_id else None
+        return self.live.qualifier.decide(c.record, account, state,
+                                          self.account_state(cid, at), at)
+
+    def decision(self, cid: int, at: datetime) -> Decision:
+        """The contact's decision at `at`."""
+        return self._decide(cid, at, self.since(cid, at))
+
+    def events(self, cid: int, at: datetime) -> list[Event]:
+        """The events a file-mode `score` or `explain` needs for the decision at `at`:
+        the contact's own events that count (naming it), then its account's events (own
+        events before the reset count for the account only, so they name nobody)."""
+        since = self.since(cid, at)
+        own = self.own(cid)
+        counted = [e for e in own if counts_after(e.at, since)]
+        kept = {e.event_id for e in counted}
+        mine = {e.event_id for e in own}
+        c = self.contacts[cid]
+        shared: list[Event] = []
+        if c.account_id:
+            domain = self.accounts[c.account_id].domain if c.account_id in self.accounts \
+                else None
+            for e in self.shared(c.account_id):
+                if e.event_id in kept:
+                    continue
+                shared.append(dataclasses.replace(
+                    e, account=domain or e.account,
+                    contact=None if e.event_id in mine else e.contact))
+        return [*counted, *shared]
+
+
 def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False) -> list[Decision]:
     """The decision of every live contact as of `at` under the active model; MQLs first,
-    then by total score."""
+    then by total score. Decisions come from the persisted states (O(1) per contact); a
+    time before a contact's newest event or intent reset is answered exactly by replaying
+    its ledger up to that time (see `Ledgers`)."""
     check(engine)
     decisions: list[Decision] = []
     with translate_errors("reading scores"), engine.connect() as conn:
@@ -38,29 +171,9 @@ def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False) -> list
         ids = contact_store.live_contact_ids(conn)
         for start in range(0, len(ids), CHUNK):
             part = ids[start:start + CHUNK]
-            stored = contact_store.load_contacts(conn, part)
-            account_ids = {c.account_id for c in stored.values() if c.account_id}
-            accounts = account_store.load_accounts(conn, account_ids)
-            contact_states = states.contact_states(conn, live, part)
-            late = [i for i, s in contact_states.items() if s.as_of is not None and s.as_of > at]
-            if late:  # asked about the past: replay the ledger up to `at`
-                ledgers = event_store.events_of_contacts(conn, late)
-                for i in late:
-                    contact_states[i] = states.replay(
-                        (e for e in ledgers.get(i, ()) if e.at <= at), live)
-            acc_states = (states.account_states(conn, live, account_ids)
-                          if live.account_level else {})
-            empty = IntentState.empty()
-            for cid in part:
-                c = stored[cid]
-                acc = acc_states.get(c.account_id, empty) if c.account_id else empty
-                if acc.as_of is not None and acc.as_of > at:
-                    acc = empty if c.account_id is None else states.replay(
-                        (e for e in event_store.events_of_accounts(conn, [c.account_id])
-                         .get(c.account_id, ()) if e.at <= at), live, "account")
-                account = accounts.get(c.account_id) if c.account_id else None
-                decisions.append(live.qualifier.decide(c.record, account, contact_states[cid],
-                                                       acc, at))
+            ledgers = Ledgers(conn, live, part)
+            ledgers.prefetch(at)
+            decisions += [ledgers.decision(cid, at) for cid in part if cid in ledgers.contacts]
     if mql_only:
         decisions = [d for d in decisions if d.mql]
     decisions.sort(key=lambda d: (not d.mql, -d.total, d.contact))
@@ -82,15 +195,8 @@ def explain_contact(engine: Engine, email: str, *, at: datetime, rules: Identity
         if clean not in found:
             raise NotFound(f"no contact {email!r} in the store")
         cid = found[clean]
-        contact = contact_store.load_contacts(conn, [cid])[cid]
-        account = (account_store.load_accounts(conn, [contact.account_id])
-                   .get(contact.account_id) if contact.account_id else None)
-        # the ledger is attributed by contact id: name the contact on each of its events
-        events: list[Event] = [dataclasses.replace(e, contact=contact.record.email)
-                               for e in event_store.events_of_contacts(conn, [cid]).get(cid, ())]
-        if contact.account_id:
-            mine = {e.event_id for e in events}
-            events += [dataclasses.replace(e, account=account.domain if account else e.account)
-                       for e in event_store.events_of_accounts(conn, [contact.account_id])
-                       .get(contact.account_id, ()) if e.event_id not in mine]
+        ledgers = Ledgers(conn, live, [cid])
+        contact = ledgers.contacts[cid]
+        account = ledgers.accounts.get(contact.account_id) if contact.account_id else None
+        events = ledgers.events(cid, at)
     return explain(live.model, contact.record, account, events, at=at)

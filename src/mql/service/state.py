@@ -25,6 +25,7 @@ from mql.service.handoff import apply_decisions
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
+from mql.store import handoff as handoff_store
 from mql.store import models as model_store
 from mql.store import scores as score_store
 
@@ -66,12 +67,21 @@ def _compiled(version_id: int, text: str, source: str) -> LiveModel:
     return LiveModel(version_id, model, program, Qualifier(model, program))
 
 
-def replay(events: Iterable[Event], live: LiveModel, level: str = "contact") -> IntentState:
-    """A fresh state with `events` folded in (a re-derivation from the ledger)."""
+def replay(events: Iterable[Event], live: LiveModel, level: str = "contact",
+           since: datetime | None = None) -> IntentState:
+    """A fresh state with `events` folded in (a re-derivation from the ledger); with
+    `since` (a contact's intent reset), only the events after it."""
     state = IntentState.empty()
     for e in events:
-        state = state.add(e, live.program, "account" if level == "account" else "contact")
+        if since is None or e.at > since:
+            state = state.add(e, live.program, "account" if level == "account" else "contact")
     return state
+
+
+def latest_resets(conn: Connection, ids: Iterable[int]) -> dict[int, datetime]:
+    """Each contact's latest intent reset (contacts without one are left out): its stored
+    state holds only its own events after it."""
+    return {cid: max(times) for cid, times in handoff_store.resets_of(conn, ids).items()}
 
 
 def contact_states(conn: Connection, live: LiveModel, ids: Iterable[int]
@@ -97,7 +107,8 @@ def rederive_contacts(conn: Connection, live: LiveModel, ids: Iterable[int]
     """States rebuilt from each contact's event ledger (after a merge or an identify)."""
     wanted = set(ids)
     ledgers = event_store.events_of_contacts(conn, wanted)
-    return {i: replay(ledgers.get(i, ()), live) for i in wanted}
+    resets = latest_resets(conn, wanted)
+    return {i: replay(ledgers.get(i, ()), live, since=resets.get(i)) for i in wanted}
 
 
 def tracked_types(live: LiveModel, level: Level) -> set[str]:
@@ -112,9 +123,10 @@ def rederive_all(conn: Connection, live: LiveModel, ids: Iterable[int],
     bit for bit: each ledger is replayed in the same order, and the types left out are
     the ones `IntentState.add` ignores."""
     out = dict.fromkeys(ids, IntentState.empty())
+    resets = latest_resets(conn, out) if level == "contact" else {}
     for owner, ledger in event_store.ledgers(conn, level, tracked_types(live, level)):
         if owner in out:
-            out[owner] = replay(ledger, live, level)
+            out[owner] = replay(ledger, live, level, since=resets.get(owner))
     return out
 
 
@@ -134,18 +146,41 @@ def save_accounts(conn: Connection, live: LiveModel, states: Mapping[int, Intent
          "updated_at": now} for i, s in states.items()])
 
 
+def settle_due(conn: Connection, live: LiveModel, ids: Iterable[int], until: datetime
+               ) -> dict[int, Decision]:
+    """Make the time-based moves of `ids` that fell due by `until` and were not made yet
+    (the worker had not run), each at its own due moment and from the state as it was
+    then, before anything later happens to those contacts: the history is then the same
+    whether the worker ran on time or late."""
+    rows = handoff_store.stages(conn, ids)
+    due = {cid: r.due for cid, r in rows.items() if r.due is not None and r.due <= until}
+    if not due:
+        return {}
+    return score_contacts(conn, live, contact_states(conn, live, due), now=until, times=due,
+                          settle=False)
+
+
 def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
                    *, now: datetime, cause: Cause | None = None,
-                   times: Mapping[int, datetime] | None = None) -> dict[int, Decision]:
+                   times: Mapping[int, datetime] | None = None,
+                   settle: bool = True) -> dict[int, Decision]:
     """Decide every contact in `states` at `now` (or at its own moment in `times`) and
-    persist state, scores and the lifecycle moves they cause together."""
+    persist state, scores and the lifecycle moves they cause together. Moves that fell
+    due before then are made first, at their moment (`settle_due`)."""
     if not states:
         return {}
+    if settle and times is None:
+        settled = settle_due(conn, live, states, now)
+        if settled:  # a recycle may have reset intent: the given states hold old events
+            resets = latest_resets(conn, settled)
+            if resets:
+                states = {**states, **rederive_contacts(conn, live, resets)}
     stored = contact_store.load_contacts(conn, states)
     account_ids = {c.account_id for c in stored.values() if c.account_id is not None}
     accounts = account_store.load_accounts(conn, account_ids)
     acc_states = account_states(conn, live, account_ids) if live.account_level else {}
     empty = IntentState.empty()
+    at_times = _account_states_at(conn, live, stored, acc_states, times) if times else {}
     rows: list[dict[str, Any]] = []
     decisions: dict[int, Decision] = {}
     for cid, state in states.items():
@@ -153,7 +188,8 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
         if c is None or c.merged_into is not None:
             continue
         account: Account | None = accounts.get(c.account_id) if c.account_id else None
-        acc_state = acc_states.get(c.account_id, empty) if c.account_id else empty
+        acc_state = at_times.get(cid) or (acc_states.get(c.account_id, empty)
+                                          if c.account_id else empty)
         # a state cannot be read before its newest event (clock skew, or a replay of
         # history "from the future"): such a contact is scored as of that event
         own = times.get(cid, now) if times else now
@@ -171,20 +207,45 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
                    for cid in decisions}
     reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
                             decisions, states, cause)
+    handoff_store.add_resets(conn, [(cid, at, "timeout") for cid, at in reset.items()])
+    fresh = rederive_contacts(conn, live, reset) if reset else {}
     for row in rows:
         cid = row["contact_id"]
         if cid in reset:  # recycled: only fresh activity may qualify the contact again
             acc = stored[cid].account_id
-            acc_state = acc_states.get(acc, empty) if acc else empty
-            d = live.qualifier.decide(records[cid], accounts_of[cid], empty, acc_state,
-                                      row["scored_at"])
+            acc_state = at_times.get(cid) or (acc_states.get(acc, empty) if acc else empty)
+            state = fresh[cid]
+            at = max(t for t in (row["scored_at"], state.as_of) if t is not None)
+            d = live.qualifier.decide(records[cid], accounts_of[cid], state, acc_state, at)
             decisions[cid] = d
-            row.update(state=state_to_dict(empty), fit=d.scores.get("fit"),
+            row.update(state=state_to_dict(state), scored_at=at, fit=d.scores.get("fit"),
                        intent=d.scores.get("intent"), total=d.scores.get(TOTAL),
                        grade=d.grade, mql=d.mql, reasons=[str(r) for r in d.reasons],
                        qualified_until=d.qualified_until)
     score_store.save_contact_scores(conn, rows)
     return decisions
+
+
+def _account_states_at(conn: Connection, live: LiveModel,
+                       stored: Mapping[int, contact_store.StoredContact],
+                       acc_states: Mapping[int, IntentState], times: Mapping[int, datetime]
+                       ) -> dict[int, IntentState]:
+    """For contacts decided at their own earlier moment (a due move), their account's
+    state at that moment when the stored one holds later events (the account engaged
+    after the move fell due): the move is decided, and stamped, when it was due."""
+    wanted: dict[int, tuple[int, datetime]] = {}
+    for cid, t in times.items():
+        c = stored.get(cid)
+        if c is None or c.account_id is None:
+            continue
+        acc = acc_states.get(c.account_id)
+        if acc is not None and acc.as_of is not None and acc.as_of > t:
+            wanted[cid] = (c.account_id, t)
+    if not wanted:
+        return {}
+    ledgers = event_store.events_of_accounts(conn, {a for a, _ in wanted.values()})
+    return {cid: replay((e for e in ledgers.get(aid, ()) if e.at <= t), live, "account")
+            for cid, (aid, t) in wanted.items()}
 
 
 def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime) -> None:

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import ConfigError, NotFound
 from mql.identity.merge import IdentityRules, stricter_consent
@@ -36,18 +36,25 @@ MODEL_FILE = "model.yaml"
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
-    """A created workspace: its folder, database URL, model file and active version id."""
+    """A created workspace: its folder, database URL, model file and active version id;
+    `activated` says whether this run made the model file live (False: the store already
+    had a live model and was left as it was)."""
 
     folder: Path
     database_url: str
     model_path: Path
     model_version_id: int
+    activated: bool = True
 
 
-def init_workspace(folder: Path, *, now: datetime, database_url: str | None = None
-                   ) -> Workspace:
+def init_workspace(folder: Path, *, now: datetime, database_url: str | None = None,
+                   activate: bool = False) -> Workspace:
     """Create (or complete) a workspace in `folder`: the database at the newest schema and
-    a copy of the example model, activated as the current model version."""
+    a copy of the example model, activated as the current model version.
+
+    Re-running it on a live workspace only completes what is missing (the schema, the
+    model file): a store that already has a live model keeps it, with its scores, stages
+    and history, unless `activate` asks to make the model file live again."""
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / MODEL_FILE
     if not model_path.exists():
@@ -58,6 +65,10 @@ def init_workspace(folder: Path, *, now: datetime, database_url: str | None = No
     engine = connect(url)
     try:
         upgrade(engine)
+        with translate_errors("reading the live model"), engine.connect() as conn:
+            live = model_store.active_version(conn)
+        if live is not None and not activate:
+            return Workspace(folder, url, model_path, live.id, activated=False)
         version_id = activate_model(engine, model_path, now=now).version_id
     finally:
         engine.dispose()
@@ -78,17 +89,29 @@ def model_versions(engine: Engine) -> list[model_store.ModelVersion]:
 
 def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool = False
                    ) -> Activation:
-    """Store the model in `path` as a version and make it live (see `activate_version`)."""
+    """Store the model in `path` as a version and make it live (see `activate_version`);
+    a dry run stores nothing, not even the version."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such model file") from None
     model = parse_model(text, source=str(path))
     check(engine)
-    with translate_errors("storing the model"), engine.begin() as conn:
-        version_id = model_store.save_version(conn, model.name, model.version or "", text,
-                                              source=str(path), now=now)
-    return activate_version(engine, version_id, now=now, dry_run=dry_run)
+    with translate_errors("storing the model"), engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            version_id = model_store.save_version(conn, model.name, model.version or "",
+                                                  text, source=str(path), now=now)
+            done = _activate(conn, version_id, now=now, dry_run=dry_run, actor="cli",
+                             method="batch")
+        except BaseException:
+            transaction.rollback()
+            raise
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    return done
 
 
 def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run: bool = False,
@@ -104,17 +127,8 @@ def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run:
     with translate_errors("activating the model"), engine.connect() as conn:
         transaction = conn.begin()
         try:
-            activation.version_of(conn, version_id)
-            if dry_run and method == "batch":
-                done = activation.preview(conn, version_id, now=now)
-            else:
-                done = activation.switch(conn, version_id, now=now, dry_run=dry_run,
-                                         method=method)
-            if not dry_run:
-                live = states.live_model(conn)
-                merge_store.audit(conn, actor, "model.activate", str(version_id),
-                                  {"name": live.model.name,
-                                   "transitions": done.transitions}, now=now)
+            done = _activate(conn, version_id, now=now, dry_run=dry_run, actor=actor,
+                             method=method)
         except BaseException:
             transaction.rollback()
             raise
@@ -122,6 +136,20 @@ def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run:
             transaction.rollback()
         else:
             transaction.commit()
+    return done
+
+
+def _activate(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
+              actor: str, method: Method) -> Activation:
+    """`activate_version` inside the caller's transaction (which rolls back a dry run)."""
+    activation.version_of(conn, version_id)
+    if dry_run and method == "batch":
+        return activation.preview(conn, version_id, now=now)
+    done = activation.switch(conn, version_id, now=now, dry_run=dry_run, method=method)
+    if not dry_run:
+        live = states.live_model(conn)
+        merge_store.audit(conn, actor, "model.activate", str(version_id),
+                          {"name": live.model.name, "transitions": done.transitions}, now=now)
     return done
 
 

@@ -3,8 +3,9 @@ by its resolved contact's primary email (merges and identify already applied).""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +38,7 @@ def _resolved() -> sa.Select[Any]:
     return (
         sa.select(events.c.event_id, events.c.type, events.c.at, survivor.c.email,
                   sa.func.coalesce(accounts.c.domain, events.c.account_domain),
-                  events.c.properties, events.c.anonymous_id)
+                  events.c.properties, events.c.anonymous_id, survivor.c.id)
         .select_from(events
                      .outerjoin(owner, owner.c.id == events.c.contact_id)
                      .outerjoin(survivor, survivor.c.id == sa.func.coalesce(owner.c.merged_into,
@@ -47,14 +48,20 @@ def _resolved() -> sa.Select[Any]:
     )
 
 
-def resolved_events(conn: Connection, *, batch: int = 10_000) -> Iterator[Event]:
+def resolved_events(conn: Connection, *, batch: int = 10_000,
+                    since: Mapping[int, datetime] | None = None) -> Iterator[Event]:
     """Every stored event with `contact` set to the email of the contact it belongs to
-    now (the survivor of a merge), and `account` to its account's domain."""
+    now (the survivor of a merge), and `account` to its account's domain. `since` maps a
+    contact id to its intent reset: its events until then name no contact (they count
+    for its account only)."""
     result = conn.execute(_resolved(), execution_options={"stream_results": True})
+    resets = since or {}
     for rows in iter(lambda: result.fetchmany(batch), []):
-        for event_id, kind, at, email, domain, props, anon in rows:
-            yield Event(str(event_id), str(kind), at, contact=email, account=domain,
-                        properties=dict(props or {}), anonymous_id=anon)
+        for event_id, kind, at, email, domain, props, anon, cid in rows:
+            reset = resets.get(cid) if cid is not None else None
+            yield Event(str(event_id), str(kind), at,
+                        contact=email if reset is None or at > reset else None,
+                        account=domain, properties=dict(props or {}), anonymous_id=anon)
 
 
 EVENT_COLUMNS = ("event_id", "type", "timestamp", "email", "account", "properties",
@@ -62,11 +69,15 @@ EVENT_COLUMNS = ("event_id", "type", "timestamp", "email", "account", "propertie
 
 
 def resolved_event_columns(conn: Connection, *, types: Iterable[str] | None = None,
-                           batch: int = 50_000) -> Iterator[dict[str, list[Any]]]:
+                           batch: int = 50_000, since: Mapping[int, datetime] | None = None
+                           ) -> Iterator[dict[str, list[Any]]]:
     """The events of `resolved_events` (only those of `types`, if given) in batches of
     columns (`EVENT_COLUMNS`), as text, without building records: the time as ISO 8601 in
     UTC (no offset means UTC), the properties as the stored JSON text. The fast way to hand
-    the ledger to a batch engine."""
+    the ledger to a batch engine. `since` as for `resolved_events`."""
+    if since:
+        yield from _reset_event_columns(conn, types, batch, since)
+        return
     emails = _survivor_emails(conn)
     domains = {int(i): str(d) for i, d in conn.execute(sa.select(accounts.c.id,
                                                                   accounts.c.domain))}
@@ -91,6 +102,29 @@ def resolved_event_columns(conn: Connection, *, types: Iterable[str] | None = No
                "account": [d if a is None else domains.get(a, d)
                            for a, d in zip(companies, named, strict=True)],
                "properties": props, "anonymous_id": anon}
+
+
+def _reset_event_columns(conn: Connection, types: Iterable[str] | None, batch: int,
+                         since: Mapping[int, datetime]) -> Iterator[dict[str, list[Any]]]:
+    """`resolved_event_columns` with intent resets, built from `resolved_events` (the
+    slower way: only stores with resets take it)."""
+    wanted = None if types is None else set(types)
+    out: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
+    for e in resolved_events(conn, since=since):
+        if wanted is not None and e.type not in wanted:
+            continue
+        out["event_id"].append(e.event_id)
+        out["type"].append(e.type)
+        out["timestamp"].append(e.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        out["email"].append(e.contact)
+        out["account"].append(e.account)
+        out["properties"].append(json.dumps(dict(e.properties)))
+        out["anonymous_id"].append(e.anonymous_id)
+        if len(out["event_id"]) >= batch:
+            yield out
+            out = {name: [] for name in EVENT_COLUMNS}
+    if out["event_id"]:
+        yield out
 
 
 def _survivor_emails(conn: Connection) -> dict[int, str]:

@@ -25,6 +25,7 @@ from mql.store.tables import (
     delivery_attempts,
     events,
     identities,
+    intent_resets,
     lifecycle_history,
     outbox,
     routing_state,
@@ -38,6 +39,7 @@ class StageRow:
     stage: str | None
     since: datetime | None
     owner: str | None
+    due: datetime | None = None  # the next time-based move (contacts.due_at)
 
 
 def stages(conn: Connection, ids: Iterable[int]) -> dict[int, StageRow]:
@@ -46,10 +48,10 @@ def stages(conn: Connection, ids: Iterable[int]) -> dict[int, StageRow]:
     out: dict[int, StageRow] = {}
     for start in range(0, len(wanted), 500):
         part = wanted[start:start + 500]
-        for cid, stage, since, owner in conn.execute(
+        for cid, stage, since, owner, due in conn.execute(
                 sa.select(contacts.c.id, contacts.c.lifecycle_stage, contacts.c.stage_since,
-                          contacts.c.owner).where(contacts.c.id.in_(part))):
-            out[int(cid)] = StageRow(int(cid), stage, since, owner)
+                          contacts.c.owner, contacts.c.due_at).where(contacts.c.id.in_(part))):
+            out[int(cid)] = StageRow(int(cid), stage, since, owner, due)
     return out
 
 
@@ -102,6 +104,28 @@ def history(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def add_resets(conn: Connection, rows: Iterable[tuple[int, datetime, str]]) -> None:
+    """Store (contact id, moment, cause) intent resets: from each moment on, only the
+    contact's fresh activity counts (`requalify: fresh_intent`)."""
+    values = [{"contact_id": c, "at": at, "cause": cause} for c, at, cause in rows]
+    if values:
+        conn.execute(intent_resets.insert(), values)
+
+
+def resets_of(conn: Connection, ids: Iterable[int] | None = None) -> dict[int, list[datetime]]:
+    """Each contact's intent resets, oldest first (contacts without any are left out;
+    `ids` None: every contact)."""
+    out: dict[int, list[datetime]] = {}
+    query = sa.select(intent_resets.c.contact_id, intent_resets.c.at).order_by(
+        intent_resets.c.contact_id, intent_resets.c.at)
+    parts = [None] if ids is None else list(chunks(set(ids)))
+    for part in parts:
+        q = query if part is None else query.where(intent_resets.c.contact_id.in_(part))
+        for cid, at in conn.execute(q):
+            out.setdefault(int(cid), []).append(at)
+    return out
+
+
 def history_count(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(lifecycle_history))
                .scalar_one())
@@ -123,6 +147,12 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> dict[int, datetime
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return {int(i): t for i, t in conn.execute(query)}
+
+
+def mqls_due_by(conn: Connection, at: datetime) -> list[int]:
+    """The MQLs whose time-based move is due at or before `at`."""
+    return [int(i) for (i,) in conn.execute(sa.select(contacts.c.id).where(
+        contacts.c.due_at <= at, contacts.c.lifecycle_stage == "mql"))]
 
 
 def due_times(conn: Connection, ids: list[int]) -> dict[int, datetime | None]:

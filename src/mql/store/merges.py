@@ -18,11 +18,13 @@ from mql.store.tables import (
     contacts,
     events,
     identities,
+    intent_resets,
     lifecycle_history,
     merges,
 )
 
-_MOVED = {"identities": identities, "consent": consent, "lifecycle": lifecycle_history}
+_MOVED = {"identities": identities, "consent": consent, "lifecycle": lifecycle_history,
+          "resets": intent_resets}
 
 
 def fold(conn: Connection, survivor: int, merged: int, *, reason: str, actor: str,
@@ -64,7 +66,7 @@ def unfold(conn: Connection, merge_id: int, *, actor: str, now: datetime) -> tup
     m = row._mapping
     survivor, merged, before = int(m["survivor_id"]), int(m["merged_id"]), m["before"]
     for name, table in _MOVED.items():
-        if before[name]:
+        if before.get(name):  # merges recorded before 0007 have no "resets"
             conn.execute(table.update().where(table.c.id.in_(before[name]))
                          .values(contact_id=merged))
     if before["events"]:

@@ -70,3 +70,15 @@ def scores_of(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(contact_scores).where(contact_scores.c.contact_id == contact_id)
                         .order_by(contact_scores.c.model_version_id.desc()))
     return [dict(r._mapping) for r in rows]
+
+
+def copy_version(conn: Connection, source: int, target: int) -> None:
+    """Make version `target`'s contact and account rows a copy of version `source`'s (an
+    equivalent model was activated: the same states, scores and times, nothing to redo)."""
+    for table in (contact_scores, account_scores):
+        conn.execute(table.delete().where(table.c.model_version_id == target))
+        names = [c.name for c in table.c]
+        columns = [sa.literal(target).label(n) if n == "model_version_id" else table.c[n]
+                   for n in names]
+        conn.execute(table.insert().from_select(
+            names, sa.select(*columns).where(table.c.model_version_id == source)))

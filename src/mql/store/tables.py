@@ -174,6 +174,17 @@ lifecycle_history = sa.Table(
     sa.Index("ix_lifecycle_history_contact_id_at", "contact_id", "at"),
 )
 
+# 0008: the moments from which only fresh intent counts for a contact (`requalify:
+# fresh_intent`): a recycle or rejection. A contact's own events at or before its latest
+# point before a time T do not count at T (its account's rules still see them).
+intent_resets = sa.Table(
+    "intent_resets", metadata, _id(),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("cause", sa.String(40), nullable=False),
+    sa.Index("ix_intent_resets_contact_id_at", "contact_id", "at"),
+)
+
 consent = sa.Table(
     "consent", metadata, _id(),
     sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
