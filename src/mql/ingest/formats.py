@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mql.errors import InputError
+from mql.identity.match import is_free_mail
 from mql.records import Account, Contact, Event
 
 ACCOUNT_COLUMNS = (
@@ -139,10 +140,13 @@ def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Accou
 
 
 def contact_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Contact:
-    """A `Contact` from one row; the account defaults to the email's domain."""
+    """A `Contact` from one row; the account defaults to the email's domain, except for
+    free mail (gmail.com ...), which never forms an account (as in the store)."""
     email = _email(data.get("email"), source=source, row=row)
     account = data.get("account")
-    domain = email.rsplit("@", 1)[1] if _blank(account) else str(account).strip().lower()
+    host = email.rsplit("@", 1)[1]
+    domain = ((None if is_free_mail(host) else host) if _blank(account)
+              else str(account).strip().lower())
     attributes = _attributes(data, frozenset({"email", "account"}), source=source, row=row)
     attributes["email"] = email
     attributes["email_domain"] = email.rsplit("@", 1)[1]

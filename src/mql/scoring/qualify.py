@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mql.model.conditions import Activity, Compare, Not
-from mql.model.spec import TOTAL, IntentRule, Minimums, Model
+from mql.model.spec import TOTAL, Minimums, Model
 from mql.records import Account, Contact
 from mql.scoring.decay import Curve
 from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
-from mql.scoring.intent import IntentState, Program, intent_curve, rule_value
+from mql.scoring.intent import IntentState, Program, intent_curve, intent_value
 
 ReasonKind = Literal["thresholds", "criteria", "fast_track"]
 
@@ -114,12 +114,7 @@ class Qualifier:
             if score.kind == "fit":
                 values[name] = fits[name].value
                 continue
-            total = 0.0
-            for rule in score.rules:
-                assert isinstance(rule, IntentRule)
-                state = account if rule.level == "account" else contact
-                total += rule_value(rule, score, state, at)
-            values[name] = total if score.max is None else min(score.max, total)
+            values[name] = intent_value(score, contact, account, at)
         values[TOTAL] = values["fit"] + values["intent"]
         return values
 

@@ -13,8 +13,8 @@ from mql.errors import ConfigError, NotFound
 from mql.ingest.files import Kind, Rejected, read_records
 from mql.model.parse import parse_model
 from mql.model.spec import Model
-from mql.records import Account, Contact, Event
-from mql.scoring.explain import Explanation, explain
+from mql.records import Contact, Event
+from mql.scoring.explain import Explanation, explain_scored
 from mql.scoring.qualify import Decision
 from mql.scoring.scorer import Scorer
 
@@ -87,10 +87,10 @@ def score_files(model: Model, inputs: Inputs, *, at: datetime,
     scorer, events = _scorer(model, inputs, rejected, progress)
     later = duplicates = 0
     for event in events:
-        if event.at > at:
-            later += 1
-        elif not scorer.add(event):
+        if event.event_id in scorer.seen:
             duplicates += 1
+        elif not scorer.add(event, until=at) and event.at > at:
+            later += 1
     decisions = [scorer.decide(email, at) for email in scorer.contacts]
     decisions.sort(key=lambda d: (not d.mql, -d.total, d.contact))
     return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates)
@@ -104,8 +104,8 @@ def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -
     contact: Contact | None = scorer.contacts.get(key)
     if contact is None:
         raise NotFound(f"no contact {email!r} in {inputs.contacts}")
-    account: Account | None = scorer.accounts.get(contact.account) if contact.account else None
-    return explain(model, contact, account, events, at=at)
+    applied = [e for e in events if scorer.add(e, until=at)]
+    return explain_scored(scorer, key, applied, at=at)
 
 
 def sample_inputs() -> tuple[Path, Inputs]:
