@@ -9,9 +9,9 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mql.cli.render import console
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
@@ -21,8 +21,8 @@ from mql.settings import Settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]

@@ -24,6 +24,12 @@ class Format(str, Enum):
     jsonl = "jsonl"
 
 
+def console(*, stderr: bool = False) -> Console:
+    """A console that never hard-wraps printed lines (a redirected stream gets them whole,
+    not cut at 80 columns); tables fold long cells instead of cutting them."""
+    return Console(stderr=stderr, soft_wrap=True)
+
+
 def _num(value: float) -> str:
     return f"{value:.1f}"
 

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mql.cli.render import Format, render_decisions
+from mql.cli.render import Format, console, render_decisions
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
@@ -56,7 +55,7 @@ def _settings(db: str | None) -> Settings:
 
 
 def _fail(exc: MQLError) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -82,7 +81,7 @@ def register(app: typer.Typer) -> None:
     quarantine = typer.Typer(help="Rows that could not be loaded, with the reason.",
                              no_args_is_help=True)
     app.add_typer(quarantine, name="quarantine")
-    out = Console()
+    out = console()
 
     @app.command()
     def init(
@@ -126,7 +125,7 @@ def register(app: typer.Typer) -> None:
         """Load a file into the store; rows already stored are skipped, bad rows quarantined."""
         settings = _settings(db)
         engine = connect(settings.database_url)
-        err = Console(stderr=True)
+        err = console(stderr=True)
         try:
             with Progress(TextColumn(f"ingesting {kind.value}"), BarColumn(),
                           TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),

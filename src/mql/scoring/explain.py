@@ -9,8 +9,9 @@ and which fields the fit rules needed but did not have.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mql.model.conditions import Activity
@@ -68,7 +69,7 @@ class Explanation:
     ledger: tuple[LedgerLine, ...]
     criteria: tuple[CriterionCheck, ...]
     changes: tuple[str, ...]
-    maxima: Mapping[str, float | None] = field(default_factory=dict)
+    maxima: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
 
     def score_total(self, score: str) -> float:
         """The sum of `score`'s lines, capped at the score's maximum: exactly the

@@ -27,6 +27,8 @@ def load_model_file(path: Path) -> Model:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the model file (YAML)") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return parse_model(text, source=str(path))
