@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import traceback
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +115,12 @@ def _summary(run: scoring.ScoreRun) -> None:
               f"{later}, {len(run.rejected)} rows skipped; as of "
               f"{run.at.strftime('%Y-%m-%dT%H:%M:%SZ')} with model {run.model.name} "
               f"{run.model.version or ''}", highlight=False)
+    if mqls == 0 and run.latest_event is not None and run.at - run.latest_event > timedelta(
+            days=30):
+        err.print(f"[yellow]hint:[/yellow] 0 MQLs, and the newest event is "
+                  f"{(run.at - run.latest_event).days} days before {run.at:%Y-%m-%d}: intent "
+                  f"has decayed since; to score the data as of its end, pass --at "
+                  f"{run.latest_event:%Y-%m-%dT%H:%MZ}", highlight=False)
 
 
 @app.command()

@@ -115,7 +115,8 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"rescore with {run.model.name} {run.model.version or ''}".strip())
         for name in ("engine", "as of", "contacts", "rows", "MQLs", "events", "seconds",
                      "events/s"):
-            table.add_column(name, justify="left" if name in ("engine", "as of") else "right")
+            table.add_column(name, justify="left" if name in ("engine", "as of") else "right",
+                             overflow="fold")
         first, last = times.times()[0], times.times()[-1]
         when = _stamp(first) if times.count == 1 else f"{_stamp(first)} .. {_stamp(last)}"
         s = run.summary
@@ -123,6 +124,11 @@ def register(app: typer.Typer) -> None:
                       f"{s.events:,}", f"{run.seconds:.2f}", f"{run.events_per_second:,.0f}")
         console().print(table)
         err.print(f"wrote {out}", highlight=False)
+        if s.mqls == 0 and s.contacts and as_of is None and daily is None:
+            err.print(f"[yellow]hint:[/yellow] 0 MQLs as of now ({_stamp(first)}): intent "
+                      "decays, so an older export or a synthetic world scores near 0 today; "
+                      "pass --as-of with the time of its newest events (mql synth prints it)",
+                      highlight=False)
 
     @app.command("compile")
     def compile_(

@@ -28,14 +28,60 @@ class Reason:
     kind: ReasonKind
     name: str
     detail: str
+    values: tuple[tuple[str, float, float], ...] = ()  # thresholds: (score, value, minimum)
+    at: datetime | None = None  # fast track: the event's time
 
     def __str__(self) -> str:
         return f"{self.kind.replace('_', '-')} {self.name}: {self.detail}"
+
+    def words(self, now: datetime) -> str:
+        """The reason as a seller reads it: "fit 60 ≥ 50 and intent 96.8 ≥ 30", "demo
+        request 2 days ago", "criterion us midmarket engaged". The one wording of reasons:
+        the CLI, the API and the demo all use it.
+
+        >>> from datetime import datetime, timezone
+        >>> now = datetime(2026, 3, 4, 10, tzinfo=timezone.utc)
+        >>> Reason("thresholds", "#1", "", (("fit", 60.0, 50.0), ("intent", 96.84, 30.0))
+        ...        ).words(now)
+        'fit 60 ≥ 50 and intent 96.8 ≥ 30'
+        >>> Reason("fast_track", "demo", "demo_request at 2026-03-02T09:00Z",
+        ...        at=datetime(2026, 3, 2, 9, tzinfo=timezone.utc)).words(now)
+        'demo request 2 days ago'
+        """
+        if self.kind == "thresholds" and self.values:
+            return " and ".join(f"{name} {_number(value)} ≥ {_number(low)}"
+                                for name, value, low in self.values)
+        if self.kind == "fast_track":
+            what = self.detail.split(" at ", 1)[0] if self.detail else self.name
+            kinds = " or ".join(k.replace("_", " ") for k in what.split("/"))
+            when = "" if self.at is None else " " + ago(self.at, now)
+            return f"{kinds}{when}" if self.detail or self.at else f"fast track {self.name}"
+        if self.kind == "criteria":
+            return f"criterion {self.name.replace('_', ' ')} ({self.detail})"
+        return str(self)
 
     @property
     def short(self) -> str:
         """A few words: the threshold values, or the criterion / fast-track name."""
         return f"{self.kind.replace('_', '-')} {self.name}"
+
+
+def ago(at: datetime, now: datetime) -> str:
+    """How long before `now` `at` was, in words ("2 days ago", "5 hours ago").
+
+    >>> from datetime import datetime, timezone
+    >>> now = datetime(2026, 3, 4, 10, tzinfo=timezone.utc)
+    >>> ago(datetime(2026, 3, 4, 5, tzinfo=timezone.utc), now), ago(now, now)
+    ('5 hours ago', 'just now')
+    """
+    seconds = (now - at).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    for size, unit in ((86400.0, "day"), (3600.0, "hour"), (60.0, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
 
 
 def _stamp(t: datetime | None) -> str:
@@ -75,6 +121,15 @@ class Decision:
     @property
     def total(self) -> float:
         return self.scores[TOTAL]
+
+    def because(self) -> str:
+        """Why the contact is an MQL, in words a seller reads (every path that qualified,
+        "; "-separated), or why not: "excluded by ...", "not an MQL"."""
+        if self.excluded_by:
+            return "excluded by " + ", ".join(n.replace("_", " ") for n in self.excluded_by)
+        if not self.reasons:
+            return "not an MQL"
+        return "; ".join(r.words(self.as_of) for r in self.reasons)
 
     def __repr__(self) -> str:
         return (f"Decision(mql={self.mql}, fit={self.fit:.1f}, intent={self.intent:.1f}, "
@@ -175,7 +230,8 @@ class Qualifier:
             if all(values[n] >= low for n, low in minimums):
                 detail = " and ".join(f"{n} {_number(values[n])} >= {_number(low)}"
                                       for n, low in minimums)
-                reasons.append(Reason("thresholds", f"#{i + 1}", detail))
+                reasons.append(Reason("thresholds", f"#{i + 1}", detail,
+                                      tuple((n, values[n], low) for n, low in minimums)))
         if self.criteria:
             get = self.criteria_getter(contact_record, account_record, values, state, at)
             for criterion, predicate in self.criteria:
@@ -185,7 +241,8 @@ class Qualifier:
             if state.holds(f"fast_track.{fast.name}", at, fast.within_days):
                 tracked = state.values[f"fast_track.{fast.name}"]
                 reasons.append(Reason("fast_track", fast.name,
-                                      f"{'/'.join(fast.events)} at {_stamp(tracked.as_of)}"))
+                                      f"{'/'.join(fast.events)} at {_stamp(tracked.as_of)}",
+                                      at=tracked.as_of))
         return reasons
 
     def criteria_getter(

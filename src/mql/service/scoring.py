@@ -54,6 +54,7 @@ class ScoreRun:
     events_read: int
     events_after_at: int
     duplicates: int
+    latest_event: datetime | None = None  # the newest event read (to hint at --at)
 
 
 def _load(
@@ -95,7 +96,8 @@ def score_files(model: Model, inputs: Inputs, *, at: datetime,
             later += 1
     decisions = [scorer.decide(email, at) for email in scorer.contacts]
     decisions.sort(key=lambda d: (not d.mql, -d.total, d.contact))
-    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates)
+    latest = max((e.at for e in events), default=None)
+    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates, latest)
 
 
 def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -> Explanation:
