@@ -222,3 +222,12 @@ def test_a_lead_has_a_day_by_day_score_history(server: Server) -> None:
     assert points[-1]["mql"] is True
     assert [p["as_of"] for p in points] == sorted(p["as_of"] for p in points)
     assert missing.status_code == 404
+
+
+def test_an_unknown_stage_filter_is_refused_with_the_stages_it_accepts(server: Server) -> None:
+    with server.client("read-only") as c:
+        bogus = c.get("/v1/leads", params={"stage": "bogus"})
+    assert bogus.status_code == 422  # it answered 200 with no items
+    text = bogus.text
+    assert "bogus" in text or "stage" in text
+    assert "nurture" in text and "mql" in text

@@ -147,3 +147,16 @@ def test_contact_shows_stage_owner_sla_and_why_a_qualifying_lead_is_not_an_mql(
     assert "stage recycled" in text and "MQL yes" not in text
     assert "not now — the scores qualify (fit 95 ≥ 50" in text
     assert "but the lead is recycled since" in text and "bad_timing" in text
+
+
+def test_score_warns_about_event_types_the_model_never_counts() -> None:
+    result = runner.invoke(app, ["score", *_files(), "--at", AT])
+    text = " ".join(result.stderr.split())
+    assert "3 events of types no rule of the model counts: email_open (1)" in text
+
+
+def test_a_world_scored_long_after_its_last_event_gets_a_hint_about_at() -> None:
+    result = runner.invoke(app, ["score", *_files(), "--at", "2030-01-01T00:00Z"])
+    text = " ".join(result.stderr.split())
+    assert "0 MQL" in text
+    assert "hint: 0 MQLs, and the newest event is" in text and "pass --at 2026-11-19" in text

@@ -28,7 +28,14 @@ from mql.scoring.explain import Explanation, explain
 from mql.scoring.qualify import Decision
 from mql.scoring.scorer import score
 from mql.service import scoring
-from tests.parity.test_streaming_equals_batch import ACCOUNTS, CONTACTS, T0, histories, models
+from tests.parity.test_streaming_equals_batch import (
+    ACCOUNTS,
+    CONTACTS,
+    EXAMPLE,
+    T0,
+    histories,
+    models,
+)
 
 
 def explanations(model: Model, contacts: Sequence[Contact], accounts: Sequence[Account],
@@ -157,3 +164,27 @@ def test_a_free_mail_contact_read_from_a_file_has_no_account(tmp_path: Path) -> 
     assert (row.email, row.account) == ("ann@gmail.com", None)
     assert contact_from_row({"email": "jo@acme.example"}, source="c.csv", row=3
                             ).account == "acme.example"
+
+
+def test_event_names_are_normalised_the_same_way_by_every_engine(
+        tmp_path: Path, duckdb_engine: Engine) -> None:
+    """"Demo Requested" (Segment's spelling) counts as demo_request in files, the API
+    and the batch engines alike."""
+    model = parse_model(EXAMPLE.read_text(encoding="utf-8"), source="b2b-saas.yaml")
+    contacts = _write(tmp_path / "contacts.csv", "email,title\njo@acme.example,VP Sales\n")
+    events = _write(tmp_path / "events.csv",
+                    "event_id,type,timestamp,email\n"
+                    "e1,Demo Requested,2026-03-01T10:00:00Z,jo@acme.example\n"
+                    "e2, Webinar-Attended ,2026-03-01T11:00:00Z,jo@acme.example\n")
+    run = scoring.score_files(model, scoring.Inputs(contacts, None, events), at=T0)
+    (decision,) = run.decisions
+    explained = scoring.explain_contact(model, scoring.Inputs(contacts, None, events),
+                                        "jo@acme.example", at=T0)
+    assert {line.event_type for line in explained.ledger} == {"demo_request",
+                                                               "webinar_attended"}
+    batch = duckdb_engine.rescore(model, Inputs([Contact("jo@acme.example", "acme.example",
+                                                         {"title": "VP Sales"})], [], events),
+                                  AsOf.at(T0)).to_pylist()
+    assert decision.intent > 40.0
+    assert math.isclose(batch[0]["intent"], decision.intent, rel_tol=1e-9)
+    assert "demo" in batch[0]["reasons"] or "fast-track" in batch[0]["reasons"]

@@ -26,8 +26,20 @@ from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.frame import Frame
 from mql.batch.plan import Tracker
+from mql.model.vocabulary import EVENT_ALIASES
 
 Query = exp.Select
+
+
+def event_type(raw: sql.Node) -> sql.Node:
+    """`mql.model.vocabulary.event_type` in SQL: lower case words joined by underscores,
+    then the standard name of a known other spelling."""
+    snake = exp.Trim(this=exp.RegexpReplace(
+        this=exp.Lower(this=exp.Trim(this=raw)), expression=sql.text("[^a-z0-9]+"),
+        replacement=sql.text("_"), modifiers=sql.text("g")), expression=sql.text("_"))
+    return exp.Case(this=snake, ifs=[exp.If(this=sql.text(alias), true=sql.text(name))
+                                     for alias, name in sorted(EVENT_ALIASES.items())],
+                    default=snake.copy())
 
 
 def valid_events(frame: Frame) -> Query:
@@ -40,7 +52,7 @@ def valid_events(frame: Frame) -> Query:
     account = exp.Lower(this=exp.Trim(this=raw("account")))
     inner = exp.select(
         sql.alias(exp.Trim(this=raw("event_id")), "event_id"),
-        sql.alias(exp.Trim(this=raw("type")), "type"),
+        sql.alias(event_type(raw("type")), "type"),
         sql.alias(sql.epoch_micros(exp.Trim(this=raw("timestamp")), frame.dialect), "ts"),
         sql.alias(sql.fn("nullif", email, sql.text("")), "email"),
         sql.alias(sql.fn("nullif", account, sql.text("")), "account"),
@@ -61,7 +73,7 @@ def valid_events(frame: Frame) -> Query:
     return exp.select("*").from_(inner.subquery("r", copy=False)).where(exp.and_(
         exp.NEQ(this=sql.col("event_id"), expression=sql.text("")),
         exp.NEQ(this=sql.col("type"), expression=sql.text("")),
-        good_email, someone,
+        sql.col("ts").is_(exp.null()).not_(), good_email, someone,
         sql.json_object_or_blank(sql.col("properties"), frame.dialect)))
 
 

@@ -115,6 +115,10 @@ def _summary(run: scoring.ScoreRun) -> None:
               f"{later}, {len(run.rejected)} rows skipped; as of "
               f"{run.at.strftime('%Y-%m-%dT%H:%M:%SZ')} with model {run.model.name} "
               f"{run.model.version or ''}", highlight=False)
+    if run.uncounted:
+        kinds = ", ".join(f"{kind} ({n:,})" for kind, n in list(run.uncounted.items())[:8])
+        err.print(f"[yellow]warning:[/yellow] {sum(run.uncounted.values()):,} events of types "
+                  f"no rule of the model counts: {escape(kinds)}", highlight=False)
     if mqls == 0 and run.latest_event is not None and run.at - run.latest_event > timedelta(
             days=30):
         err.print(f"[yellow]hint:[/yellow] 0 MQLs, and the newest event is "

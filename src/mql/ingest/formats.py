@@ -23,6 +23,7 @@ from typing import Any
 
 from mql.errors import InputError
 from mql.identity.match import is_free_mail
+from mql.model.vocabulary import event_type
 from mql.records import Account, Contact, Event
 
 ACCOUNT_COLUMNS = (
@@ -172,9 +173,13 @@ def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
             source, row, "email", "the event names no contact, anonymous id or account"
         )
     properties = _properties(data.get("properties"), source=source, row=row)
+    kind = event_type(str(kind))
+    if not kind:
+        raise InputError(source, row, "type", "has no letters or digits; every event needs a "
+                         "type")
     return Event(
         str(event_id).strip(),
-        str(kind).strip(),
+        kind,
         at,
         contact=email,
         account=account,

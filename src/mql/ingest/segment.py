@@ -11,12 +11,11 @@ sender's clock skew: ``timestamp + (receivedAt - sentAt)`` when both are present
 ...     "timestamp": "2026-03-02T10:00:00Z", "sentAt": "2026-03-02T10:00:05Z",
 ...     "receivedAt": "2026-03-02T10:00:02Z"}, source="http", row=1)
 >>> m.event.type, m.event.at.isoformat(), m.event.anonymous_id
-('demo_requested', '2026-03-02T09:59:57+00:00', 'a1')
+('demo_request', '2026-03-02T09:59:57+00:00', 'a1')
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Any
 from mql.errors import InputError
 from mql.identity.domains import clean_host
 from mql.ingest.formats import parse_time
+from mql.model.vocabulary import event_type
 from mql.records import Account, Contact, Event
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -34,7 +34,6 @@ _TRAITS = {"email": "email", "firstName": "first_name", "first_name": "first_nam
            "seniority": "seniority", "department": "department", "industry": "industry",
            "employees": "employees", "website": "website", "name": "name",
            "createdAt": "created_at", "annualRevenue": "revenue", "plan": "plan"}
-_WORD = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +46,6 @@ class Message:
     contact: Contact | None = None
     account: Account | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-def event_type(name: str) -> str:
-    """A track event name as an mql event type: lower case words joined by underscores.
-
-    >>> event_type("Demo Requested"), event_type("webinar-attended")
-    ('demo_requested', 'webinar_attended')
-    """
-    return _WORD.sub("_", name.strip().lower()).strip("_")
 
 
 def corrected_time(data: Mapping[str, Any], *, source: str, row: int) -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +57,7 @@ class ScoreRun:
     events_after_at: int
     duplicates: int
     latest_event: datetime | None = None  # the newest event read (to hint at --at)
+    uncounted: dict[str, int] = dataclasses.field(default_factory=dict)  # types no rule reads
 
 
 def _load(
@@ -97,7 +100,11 @@ def score_files(model: Model, inputs: Inputs, *, at: datetime,
     decisions = [scorer.decide(email, at) for email in scorer.contacts]
     decisions.sort(key=lambda d: (not d.mql, -d.total, d.contact))
     latest = max((e.at for e in events), default=None)
-    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates, latest)
+    program = scorer.program
+    uncounted = Counter(e.type for e in events if not program.trackers_for("contact", e.type)
+                        and not program.trackers_for("account", e.type))
+    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates, latest,
+                    dict(uncounted.most_common()))
 
 
 def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -> Explanation:
