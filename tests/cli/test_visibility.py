@@ -160,3 +160,13 @@ def test_a_world_scored_long_after_its_last_event_gets_a_hint_about_at() -> None
     text = " ".join(result.stderr.split())
     assert "0 MQL" in text
     assert "hint: 0 MQLs, and the newest event is" in text and "pass --at 2026-11-19" in text
+
+
+def test_the_worker_says_what_it_does(workspace: Path) -> None:
+    result = runner.invoke(app, ["worker", "--simulate-until", "2027-06-01T00:00Z",
+                                 "--step-hours", "48"])
+    assert result.exit_code == 0, result.output
+    passes = [line for line in result.stderr.splitlines() if " UTC: " in line]
+    assert passes, result.stderr  # the exit rule and the SLA fire in that time
+    assert any("transitions" in line and "SLA breaches" in line for line in passes)
+    assert "transitions" in result.stdout  # the total

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -135,12 +135,16 @@ def register(app: typer.Typer) -> None:
                     end = parse_time(simulate_until, source="--simulate-until", row=0,
                                      field="--simulate-until")
                     while now <= end:
-                        _add(total, service.run_once(engine, client, now=now))
+                        _add(total, _told(service.run_once(engine, client, now=now), now))
                         now += timedelta(hours=step_hours)
                 else:
+                    if not once:
+                        err.print("worker: running transitions, SLA checks and webhook "
+                                  "deliveries as they fall due; Ctrl-C to stop",
+                                  highlight=False)
                     while True:
                         now = CLOCK.now()
-                        _add(total, service.run_once(engine, client, now=now))
+                        _add(total, _told(service.run_once(engine, client, now=now), now))
                         if once:
                             break
                         wake = service.next_wake(engine, now=now, poll=timedelta(seconds=poll))
@@ -152,6 +156,15 @@ def register(app: typer.Typer) -> None:
         out.print(f"transitions {total.transitions}, SLA breaches {total.breaches} "
                   f"(escalated {total.escalations}), webhooks delivered {total.delivered}, "
                   f"retrying {total.retried}, failed {total.failed}")
+
+    def _told(report: service.WorkerReport, now: datetime) -> service.WorkerReport:
+        """`report`, said on stderr when the pass did something (what, and at what time)."""
+        if report.busy or report.failed:
+            err.print(f"{now:%Y-%m-%d %H:%M:%S} UTC: {report.transitions} transitions, "
+                      f"{report.breaches} SLA breaches ({report.escalations} escalated), "
+                      f"{report.delivered} webhooks delivered, {report.retried} retrying, "
+                      f"{report.failed} failed", highlight=False)
+        return report
 
     hooks = typer.Typer(help="Webhook subscriptions.", no_args_is_help=True)
     app.add_typer(hooks, name="webhooks")

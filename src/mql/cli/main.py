@@ -202,13 +202,13 @@ def demo(
         try:
             ws = store_service.init_workspace(folder, now=CLOCK.now())
             engine = connect(ws.database_url)
-            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed}"
-                          "/{task.total}"), TimeElapsedColumn(), console=err,
-                          transient=True) as bar:
-                task = bar.add_task("days", total=None)
+            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[day]}"),
+                          TimeElapsedColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("days", total=None, day="generating the world")
                 report = demo_service.run_demo(
                     engine, accounts=accounts, months=months, seed=seed,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+                    progress=lambda done, total: bar.update(
+                        task, completed=done, total=total, day=f"day {done:,} of {total:,}"))
             engine.dispose()
         except MQLError as exc:
             raise _fail(exc) from None

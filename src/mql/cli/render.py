@@ -117,7 +117,8 @@ def render_explanation(x: Explanation, console: Console) -> None:
     console.print(f"[bold]{d.contact}[/bold] at {_time(d.as_of)}: [bold]{verdict}[/bold], "
                   f"grade {d.grade or '-'} ({scores})")
     for reason in d.reasons:
-        console.print(f"  qualified by {reason}")
+        console.print(f"  qualified by {reason.short}: {reason.words(d.as_of)}",
+                      highlight=False)
     for name in d.excluded_by:
         console.print(f"  excluded by {name}: never an MQL while this holds")
     table = Table(title="score contributions", title_justify="left", box=box.SIMPLE_HEAD)
