@@ -1,9 +1,10 @@
 """Why a contact has its scores and verdict: a ledger a person can add up by hand.
 
-`explain` re-reads the contact's events (keeping scores current never does): every
-event that matched a rule becomes a line (points, decay factor, value now); lines are
-summed per rule and capped where the cap bites, so each score is the sum of its rule
-lines. It also says which criteria matched or failed, what would change the verdict,
+`explain` feeds the events through the `Scorer` that computes scores (so duplicates,
+times and the attribution of events to accounts are decided once, in one place), keeps
+the events it applied, and reads each rule's value from the resulting state: every event
+that matched a rule becomes a line (points, decay factor, value now), and each score is
+exactly the sum of its rule lines (capped as the score is). It also says which criteria matched or failed, what would change the verdict,
 and which fields the fit rules needed but did not have.
 """
 
