@@ -56,8 +56,8 @@ class Reason:
             kinds = " or ".join(k.replace("_", " ") for k in what.split("/"))
             when = "" if self.at is None else " " + ago(self.at, now)
             return f"{kinds}{when}" if self.detail or self.at else f"fast track {self.name}"
-        if self.kind == "criteria":
-            return f"criterion {self.name.replace('_', ' ')} ({self.detail})"
+        if self.kind == "criteria":  # the condition itself is in the explanation
+            return f"criterion {self.name.replace('_', ' ')}"
         return str(self)
 
     @property
