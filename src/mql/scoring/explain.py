@@ -4,8 +4,9 @@
 times and the attribution of events to accounts are decided once, in one place), keeps
 the events it applied, and reads each rule's value from the resulting state: every event
 that matched a rule becomes a line (points, decay factor, value now), and each score is
-exactly the sum of its rule lines (capped as the score is). It also says which criteria matched or failed, what would change the verdict,
-and which fields the fit rules needed but did not have.
+exactly the sum of its rule lines (capped as the score is). It also says which
+criteria matched or failed, what would change the verdict, and which fields the fit
+rules needed but did not have.
 """
 
 from __future__ import annotations
