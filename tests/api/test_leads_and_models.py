@@ -231,3 +231,13 @@ def test_an_unknown_stage_filter_is_refused_with_the_stages_it_accepts(server: S
     text = bogus.text
     assert "bogus" in text or "stage" in text
     assert "nurture" in text and "mql" in text
+
+
+def test_a_lead_says_why_in_the_words_of_the_cli(server: Server) -> None:
+    _hand_raiser(server, "ida@words.example")
+    with server.client("read-only") as c:
+        lead = c.get("/v1/leads/ida@words.example").json()
+        page = c.get("/v1/leads", params={"account": "words.example"}).json()["items"]
+    because = lead["decision"]["because"]
+    assert because == page[0]["because"]
+    assert "demo request" in because and "ago" in because  # the fast track, in words
