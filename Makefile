@@ -1,24 +1,38 @@
 # Every target creates and uses .venv itself; only Python 3.11+ and make are needed.
+# One stamp per install level: `make demo` installs the runtime only (what the demo needs);
+# `make lint` adds the dev tools; `make test` adds the Spark extra too.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+FULL := $(VENV)/.installed-full
 
 CLIENTS := tests/clients
 CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
 
 .PHONY: demo test lint bench clean clients
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(RUNTIME) $(DEV)
+
+$(FULL): $(DEV)
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $(FULL)
+
+demo: $(RUNTIME)
 	$(BIN)/mql demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -30,11 +44,11 @@ $(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
 	cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CLIENTS_STAMP)
 
-test: lint clients
+test: lint clients $(FULL)
 	$(BIN)/pytest -q
 
 # sizes by flag: make bench BENCH_ARGS="--events 1000000"
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

@@ -1,5 +1,5 @@
 """`python -m mql`: the command line, as the `mql` script."""
 
-from mql.cli.main import app
+from mql.cli.main import run
 
-app(prog_name="mql")
+run()

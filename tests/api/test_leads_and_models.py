@@ -222,3 +222,22 @@ def test_a_lead_has_a_day_by_day_score_history(server: Server) -> None:
     assert points[-1]["mql"] is True
     assert [p["as_of"] for p in points] == sorted(p["as_of"] for p in points)
     assert missing.status_code == 404
+
+
+def test_an_unknown_stage_filter_is_refused_with_the_stages_it_accepts(server: Server) -> None:
+    with server.client("read-only") as c:
+        bogus = c.get("/v1/leads", params={"stage": "bogus"})
+    assert bogus.status_code == 422  # it answered 200 with no items
+    text = bogus.text
+    assert "bogus" in text or "stage" in text
+    assert "nurture" in text and "mql" in text
+
+
+def test_a_lead_says_why_in_the_words_of_the_cli(server: Server) -> None:
+    _hand_raiser(server, "ida@words.example")
+    with server.client("read-only") as c:
+        lead = c.get("/v1/leads/ida@words.example").json()
+        page = c.get("/v1/leads", params={"account": "words.example"}).json()["items"]
+    because = lead["decision"]["because"]
+    assert because == page[0]["because"]
+    assert "demo request" in because and "ago" in because  # the fast track, in words

@@ -42,7 +42,7 @@ def test_the_segment_library_sends_batches_to_our_server(server: Server) -> None
     _send(client)
     assert errors == []
     types, domains = _stored(server)
-    assert {"identify", "group", "page_view", "demo_requested"} <= types
+    assert {"identify", "group", "page_view", "demo_request"} <= types
     assert "globex.example" in domains
 
 
@@ -55,7 +55,7 @@ def test_the_segment_library_with_gzip_and_its_background_thread(server: Server)
     client.shutdown()
     assert errors == []
     types, _ = _stored(server)
-    assert "trial_started" in types
+    assert "trial_signup" in types
 
 
 def test_the_segment_library_reports_a_wrong_write_key(server: Server) -> None:

@@ -73,16 +73,17 @@ def test_events_after_the_scoring_time_are_ignored(engine: Engine) -> None:
     assert not row["mql"]
 
 
-def test_the_first_copy_of_an_event_id_at_or_before_t_is_applied_once(engine: Engine) -> None:
+def test_the_first_copy_of_an_event_id_in_input_order_is_applied_once(engine: Engine) -> None:
     copies = [event("demo_request", 0, event_id="e1"), event("demo_request", 0, event_id="e1"),
               event("trial_signup", 0, event_id="e1")]
     row = one(engine, copies)
     assert row["intent"] == 40.0
     assert "fast-track trial" not in row["reasons"]
-    # a first copy that is later than T does not hide a later copy that is before T
+    # the first copy wins whatever its time (docs/ingest.md, as the store keeps the first
+    # copy ingested): a first copy later than T hides a later copy dated before T
     later_first = [event("trial_signup", -2, event_id="e2"), event("demo_request", 0,
                                                                     event_id="e2")]
-    assert one(engine, later_first)["intent"] == 40.0
+    assert one(engine, later_first)["intent"] == 0.0
 
 
 def test_account_level_rules_count_every_event_of_the_account(engine: Engine) -> None:

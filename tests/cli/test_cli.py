@@ -54,11 +54,11 @@ def test_score_as_csv_lists_mqls_first_with_their_reasons() -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 22
     assert rows[0]["contact"] == "jane.doe@acme.example"
-    assert rows[0]["mql"] == "True" and rows[0]["grade"] == "A1"
-    mqls = [r["mql"] == "True" for r in rows]
+    assert rows[0]["mql"] == "true" and rows[0]["grade"] == "A1"
+    mqls = [r["mql"] == "true" for r in rows]
     assert mqls == sorted(mqls, reverse=True)
     spy = next(r for r in rows if r["contact"] == "spy@rivalsoft.example")
-    assert spy["mql"] == "False"
+    assert spy["mql"] == "false"
 
 
 def test_bad_rows_are_reported_by_file_and_row_and_the_rest_is_scored() -> None:

@@ -89,7 +89,7 @@ def test_scores_lists_contacts_as_of_a_time(workspace: Path) -> None:
         assert runner.invoke(_app(), ["ingest", kind, str(sample / f"{kind}.csv")]).exit_code == 0
     result = runner.invoke(_app(), ["scores", "--at", "2026-03-01T00:00Z", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].startswith("contact,mql,grade")
+    assert result.output.splitlines()[0].startswith("contact,as_of,fit,intent")
     bad = runner.invoke(_app(), ["scores", "--at", "yesterday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
 

@@ -110,8 +110,8 @@ CASES = [
     ),
     pytest.param(
         rule_extra("capp: 5"),
-        "m.yaml:12:7 intent.rules[0].capp: unknown key (expected one of: cap, description, "
-        "event, level, min_count, name, points, when, within_days)",
+        "m.yaml:12:7 intent.rules[0].capp: unknown key (did you mean \"cap\"? expected one of: "
+        "cap, description, event, level, min_count, name, points, when, within_days)",
         id="unknown-key-in-intent-rule",
     ),
     pytest.param(
@@ -122,8 +122,8 @@ CASES = [
     ),
     pytest.param(
         mql_extra("threshold: {fit: 3}"),
-        "m.yaml:14:3 mql.threshold: unknown key (expected one of: criteria, exclude, "
-        "fast_track, thresholds)",
+        "m.yaml:14:3 mql.threshold: unknown key (did you mean \"thresholds\"? expected one of: "
+        "criteria, exclude, fast_track, thresholds)",
         id="unknown-key-in-mql",
     ),
     pytest.param(

@@ -122,12 +122,14 @@ class DecisionOut(BaseModel):
     grade: str | None
     mql: bool
     reasons: list[str]
+    because: str = Field(description="why, in a seller's words (the wording of the CLI): "
+                         "\"fit 60 ≥ 50 and intent 96.8 ≥ 30; demo request 2 days ago\"")
     qualified_until: datetime | None
 
     @classmethod
     def from_decision(cls, d: Decision) -> DecisionOut:
         return cls(contact=d.contact, as_of=d.as_of, scores=dict(d.scores), grade=d.grade,
-                   mql=d.mql, reasons=[str(r) for r in d.reasons],
+                   mql=d.mql, reasons=[str(r) for r in d.reasons], because=d.because(),
                    qualified_until=d.qualified_until)
 
 

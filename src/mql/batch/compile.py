@@ -5,10 +5,8 @@ at one time or at every time of a series, from the tables `events_raw`, `contact
 The query, in steps (each a CTE; steps 1-3 are `mql.batch.events`):
 
 1. ``ev``: the event rows `mql.ingest` would accept, with the time in microseconds (UTC);
-2. ``dd``: for each copy of an event id, the earliest time of the copies before it in
-   input order (``shadow``): a copy counts at time T when it is at or before T and no
-   earlier copy is (so duplicates apply once, as in `mql.scoring.score`); for one time T,
-   simply the first copy (``copy = 1``);
+2. ``dd``: the first copy of each event id in input order, whatever its time (the one
+   duplicate rule of the store and `mql.scoring.score`), at or before the last time;
 3. ``m``: one boolean per tracker (rule, activity, fast track) for each relevant event,
    and its decay factor once per half-life;
 4. ``xc`` / ``xa``: per contact (per account), each tracker's decayed sum

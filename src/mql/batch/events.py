@@ -26,20 +26,33 @@ from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.frame import Frame
 from mql.batch.plan import Tracker
+from mql.model.vocabulary import EVENT_ALIASES
 
 Query = exp.Select
+
+
+def event_type(raw: sql.Node) -> sql.Node:
+    """`mql.model.vocabulary.event_type` in SQL: lower case words joined by underscores,
+    then the standard name of a known other spelling."""
+    snake = exp.Trim(this=exp.RegexpReplace(
+        this=exp.Lower(this=exp.Trim(this=raw)), expression=sql.text("[^a-z0-9]+"),
+        replacement=sql.text("_"), modifiers=sql.text("g")), expression=sql.text("_"))
+    return exp.Case(this=snake, ifs=[exp.If(this=sql.text(alias), true=sql.text(name))
+                                     for alias, name in sorted(EVENT_ALIASES.items())],
+                    default=snake.copy())
 
 
 def valid_events(frame: Frame) -> Query:
     """``ev``: the rows `mql.ingest` would accept (id, type, a readable time, a
     well-formed email if any, someone to attribute it to, properties that are a JSON
-    object), at or before the last as-of time, with the time in microseconds (UTC)."""
+    object), with the time in microseconds (UTC); events after the last as-of time are
+    dropped in ``dd``, after duplicates are resolved."""
     raw = sql.col
     email = exp.Lower(this=exp.Trim(this=raw("email")))
     account = exp.Lower(this=exp.Trim(this=raw("account")))
     inner = exp.select(
         sql.alias(exp.Trim(this=raw("event_id")), "event_id"),
-        sql.alias(exp.Trim(this=raw("type")), "type"),
+        sql.alias(event_type(raw("type")), "type"),
         sql.alias(sql.epoch_micros(exp.Trim(this=raw("timestamp")), frame.dialect), "ts"),
         sql.alias(sql.fn("nullif", email, sql.text("")), "email"),
         sql.alias(sql.fn("nullif", account, sql.text("")), "account"),
@@ -60,29 +73,24 @@ def valid_events(frame: Frame) -> Query:
     return exp.select("*").from_(inner.subquery("r", copy=False)).where(exp.and_(
         exp.NEQ(this=sql.col("event_id"), expression=sql.text("")),
         exp.NEQ(this=sql.col("type"), expression=sql.text("")),
-        exp.LTE(this=sql.col("ts"), expression=sql.integer(frame.as_of.last_us)),
-        good_email, someone,
+        sql.col("ts").is_(exp.null()).not_(), good_email, someone,
         sql.json_object_or_blank(sql.col("properties"), frame.dialect)))
 
 
 def deduplicated(frame: Frame) -> Query:
-    """``dd``: for each copy of an event id, the earliest time of the copies before it in
-    input order (``shadow``); for one time T, simply whether it is the first (``copy``)."""
+    """``dd``: the first copy of each event id in input order (``copy = 1``), whatever its
+    time (the rule of the store and the streaming core, docs/ingest.md), at or before the
+    last as-of time; ``shadow`` (always NULL) keeps the series layout."""
     order = exp.Order(expressions=[exp.Ordered(this=sql.col("seq"))])
+    in_time = exp.LTE(this=sql.col("ts"), expression=sql.integer(frame.as_of.last_us))
+    shadow = sql.alias(exp.cast(exp.null(), "bigint"), "shadow")
     if frame.unique_ids:
-        return exp.select("*", sql.alias(exp.Literal.number(1), "copy"),
-                          sql.alias(exp.cast(exp.null(), "bigint"), "shadow")).from_("ev")
-    if not frame.series:
-        # one time: a copy counts when it is the first valid one (events after T are
-        # gone already); numbering rows is cheaper than the running minimum below
-        first = exp.Window(this=exp.RowNumber(), partition_by=[sql.col("event_id")],
-                           order=order)
-        return exp.select("*", sql.alias(first, "copy")).from_("ev")
-    earlier = exp.Window(
-        this=exp.Min(this=sql.col("ts")), partition_by=[sql.col("event_id")], order=order,
-        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
-                            end=exp.Literal.number(1), end_side="PRECEDING"))
-    return exp.select("*", sql.alias(earlier, "shadow")).from_("ev")
+        return exp.select("*", sql.alias(exp.Literal.number(1), "copy"), shadow
+                          ).from_("ev").where(in_time)
+    first = exp.Window(this=exp.RowNumber(), partition_by=[sql.col("event_id")], order=order)
+    numbered = exp.select("*", sql.alias(first, "copy")).from_("ev")
+    return exp.select("*", shadow).from_(numbered.subquery("n", copy=False)).where(
+        exp.and_(exp.EQ(this=sql.col("copy"), expression=exp.Literal.number(1)), in_time))
 
 
 def matched(frame: Frame) -> Query:

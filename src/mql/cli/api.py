@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mql.cli.render import console
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.service import keys as key_service
@@ -54,7 +54,7 @@ def _settings(db: str | None, dev: bool) -> Settings:
 
 
 def _fail(exc: MQLError) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     keys = typer.Typer(help="Write keys (send events) and API tokens (roles).",
                        no_args_is_help=True)
     app.add_typer(keys, name="keys")
-    out = Console()
+    out = console()
 
     @app.command()
     def serve(

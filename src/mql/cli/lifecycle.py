@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from mql.cli.render import Format
+from mql.cli.render import Format, console
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError, StoreUnavailable
 from mql.ingest.formats import parse_time
@@ -30,8 +29,8 @@ from mql.settings import Settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]

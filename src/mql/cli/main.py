@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
-from datetime import datetime
+import traceback
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import exc as sa_exc
 
 from mql import __version__
 from mql.cli import api, lifecycle, store, synth
 from mql.cli import rescore as rescore_cli
-from mql.cli.render import Format, render_decisions, render_demo, render_explanation
+from mql.cli.render import (
+    Format,
+    console,
+    render_decisions,
+    render_demo,
+    render_explanation,
+)
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
+from mql.model.portability import batch_limits
 from mql.service import demo as demo_service
 from mql.service import scoring
 from mql.service import store as store_service
@@ -33,8 +43,8 @@ app = typer.Typer(
     add_completion=False,
 )
 CLOCK = SystemClock()
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 ModelArg = Annotated[Path, typer.Argument(help="The model file (YAML), see docs/model.md.")]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="The model file (YAML).")]
@@ -59,7 +69,8 @@ def _at(text: str | None) -> datetime:
 
 
 def _fail(exc: MQLError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True,
+              soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -88,6 +99,9 @@ def validate(model: ModelArg) -> None:
     rules = sum(len(s.rules) for s in loaded.scores.values())
     out.print(f"{model}: ok — model {loaded.name!r} version {loaded.version or '-'}, "
               f"scores {', '.join(loaded.scores)}, {rules} rules")
+    for line in batch_limits(loaded):
+        err.print(f"[yellow]warning:[/yellow] {escape(line)}; mql score runs it",
+                  highlight=False)
 
 
 def _report_rejected(run: scoring.ScoreRun) -> None:
@@ -105,6 +119,16 @@ def _summary(run: scoring.ScoreRun) -> None:
               f"{later}, {len(run.rejected)} rows skipped; as of "
               f"{run.at.strftime('%Y-%m-%dT%H:%M:%SZ')} with model {run.model.name} "
               f"{run.model.version or ''}", highlight=False)
+    if run.uncounted:
+        kinds = ", ".join(f"{kind} ({n:,})" for kind, n in list(run.uncounted.items())[:8])
+        err.print(f"[yellow]warning:[/yellow] {sum(run.uncounted.values()):,} events of types "
+                  f"no rule of the model counts: {escape(kinds)}", highlight=False)
+    if mqls == 0 and run.latest_event is not None and run.at - run.latest_event > timedelta(
+            days=30):
+        err.print(f"[yellow]hint:[/yellow] 0 MQLs, and the newest event is "
+                  f"{(run.at - run.latest_event).days} days before {run.at:%Y-%m-%d}: intent "
+                  f"has decayed since; to score the data as of its end, pass --at "
+                  f"{run.latest_event:%Y-%m-%dT%H:%MZ}", highlight=False)
 
 
 @app.command()
@@ -185,13 +209,13 @@ def demo(
         try:
             ws = store_service.init_workspace(folder, now=CLOCK.now())
             engine = connect(ws.database_url)
-            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed}"
-                          "/{task.total}"), TimeElapsedColumn(), console=err,
-                          transient=True) as bar:
-                task = bar.add_task("days", total=None)
+            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[day]}"),
+                          TimeElapsedColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("days", total=None, day="generating the world")
                 report = demo_service.run_demo(
                     engine, accounts=accounts, months=months, seed=seed,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+                    progress=lambda done, total: bar.update(
+                        task, completed=done, total=total, day=f"day {done:,} of {total:,}"))
             engine.dispose()
         except MQLError as exc:
             raise _fail(exc) from None
@@ -228,3 +252,48 @@ lifecycle.register_models(app)
 rescore_cli.register(app)
 api.register(app)
 synth.register(app)
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one-line message of an error the user can fix (None: a bug in mql).
+
+    Errors mql raises on purpose, files that are missing, folders given for files,
+    permissions, and database URLs or servers that cannot be used are the user's; any
+    other exception is a bug.
+    """
+    if isinstance(exc, MQLError):
+        return str(exc)
+    if isinstance(exc, IsADirectoryError):
+        return f"{exc.filename}: is a folder; give a file"
+    if isinstance(exc, NotADirectoryError):
+        return f"{exc.filename}: a part of this path is a file, not a folder"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror.lower()}"
+    if isinstance(exc, sa_exc.ArgumentError | sa_exc.NoSuchModuleError):
+        return f"the database URL cannot be used ({exc}); use sqlite:///path/to/mql.db " \
+               "or postgresql://user@host/db"
+    if isinstance(exc, sa_exc.OperationalError):
+        return f"the database cannot be reached or used: {exc.orig}"
+    return None
+
+
+def run() -> None:
+    """The `mql` script: every command, and one handler for what escapes them. A user
+    error is one line on stderr (exit 2); a bug prints its traceback and asks for a report
+    (exit 70); ^C exits 130."""
+    try:
+        app(prog_name="mql")
+    except KeyboardInterrupt:
+        err.print("interrupted", highlight=False)
+        sys.exit(130)
+    except Exception as exc:
+        message = user_error(exc)
+        if message is not None:
+            err.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True,
+                      soft_wrap=True)
+            sys.exit(2)
+        traceback.print_exc()
+        print(f"mql {__version__}: this is a bug in mql, not in your input; please report it "
+              "with the command you ran and the traceback above.", file=sys.stderr)
+        sys.exit(70)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Sequence
 from enum import Enum
@@ -24,6 +25,18 @@ class Format(str, Enum):
     jsonl = "jsonl"
 
 
+REDIRECTED_WIDTH = 200
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console that never hard-wraps printed lines (a redirected stream gets them whole,
+    not cut at 80 columns); tables fold long cells instead of cutting them, and are laid
+    out for a wide page when the stream is not a terminal ($COLUMNS still wins)."""
+    stream = sys.stderr if stderr else sys.stdout
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, soft_wrap=True, width=REDIRECTED_WIDTH if wide else None)
+
+
 def _num(value: float) -> str:
     return f"{value:.1f}"
 
@@ -33,22 +46,41 @@ def _time(value: Any) -> str | None:
 
 
 def decision_row(d: Decision) -> dict[str, Any]:
-    """One flat, JSON-ready row for a decision."""
+    """One flat, JSON-ready row for a decision: the columns of `mql rescore`, in its order
+    and at full precision (contact, as_of, every score, total, grade, mql, reasons,
+    excluded_by), then what only streaming scoring knows (because, qualified_until,
+    exit_at, unknown_fields)."""
     return {
         "contact": d.contact,
-        "mql": d.mql,
+        "as_of": _time(d.as_of),
+        **dict(d.scores),
         "grade": d.grade,
-        **{name: round(value, 6) for name, value in d.scores.items()},
-        "reasons": [str(r) for r in d.reasons],
+        "mql": d.mql,
+        "reasons": [r.short for r in d.reasons],
+        "excluded_by": list(d.excluded_by),
+        "because": d.because(),
         "qualified_until": _time(d.qualified_until),
         "exit_at": _time(d.exit_at),
         "unknown_fields": list(d.unknown_fields),
-        "as_of": _time(d.as_of),
     }
+
+
+def _csv_value(value: Any) -> Any:
+    """CSV as `mql rescore` writes it: booleans true/false, lists "; "-joined, floats whole."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, float):
+        return repr(value)
+    return value
 
 
 def render_decisions(decisions: Sequence[Decision], fmt: Format, console: Console,
                      *, limit: int | None = None, title: str | None = None) -> None:
+    """Decisions as a table (at most `limit` rows, the title saying how many of how many)
+    or, for programs, every decision as CSV or JSON lines (`limit` applies only when
+    given; machine formats are never cut, wrapped or rounded)."""
     shown = decisions if limit is None else decisions[:limit]
     if fmt is Format.jsonl:
         for d in shown:
@@ -61,24 +93,20 @@ def render_decisions(decisions: Sequence[Decision], fmt: Format, console: Consol
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            row["reasons"] = "; ".join(row["reasons"])
-            row["unknown_fields"] = ";".join(row["unknown_fields"])
-            writer.writerow(row)
+            writer.writerow({k: _csv_value(v) for k, v in row.items()})
         return
     names = ["fit", "intent", "total"]
+    if title is not None and len(shown) < len(decisions):
+        title += f" (the first {len(shown):,} shown; --limit N for more, --format csv for all)"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("contact", no_wrap=True, max_width=30, overflow="ellipsis")
+    table.add_column("contact", overflow="fold", min_width=12)
     for name in names:
-        table.add_column(name, justify="right")
-    table.add_column("grade")
-    table.add_column("MQL because", overflow="fold", ratio=1)
+        table.add_column(name, justify="right", no_wrap=True, min_width=5)
+    table.add_column("grade", no_wrap=True)
+    table.add_column("MQL because", overflow="fold", min_width=12)
     for d in shown:
-        reason = d.reasons[0].short if d.reasons else "no"
-        if d.excluded_by:
-            reason = "excluded: " + ", ".join(d.excluded_by)
-        if len(d.reasons) > 1:
-            reason += f" (+{len(d.reasons) - 1})"
-        table.add_row(d.contact, *(_num(d.scores[n]) for n in names), d.grade or "-", reason)
+        table.add_row(d.contact, *(_num(d.scores[n]) for n in names), d.grade or "-",
+                      d.because() if d.mql or d.excluded_by else "no")
     console.print(table)
 
 
@@ -89,7 +117,8 @@ def render_explanation(x: Explanation, console: Console) -> None:
     console.print(f"[bold]{d.contact}[/bold] at {_time(d.as_of)}: [bold]{verdict}[/bold], "
                   f"grade {d.grade or '-'} ({scores})")
     for reason in d.reasons:
-        console.print(f"  qualified by {reason}")
+        console.print(f"  qualified by {reason.short}: {reason.words(d.as_of)}",
+                      highlight=False)
     for name in d.excluded_by:
         console.print(f"  excluded by {name}: never an MQL while this holds")
     table = Table(title="score contributions", title_justify="left", box=box.SIMPLE_HEAD)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mql.batch.asof import AsOf
+from mql.cli.render import console
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
@@ -81,19 +82,21 @@ def register(app: typer.Typer) -> None:
         engine: EngineOpt = EngineName.duckdb,
         as_of: AsOfOpt = None,
         daily: DailyOpt = None,
-        fmt: Annotated[OutFormat, typer.Option("--format", "-f",
-                                               help="Output file format.")] = OutFormat.parquet,
+        fmt: Annotated[OutFormat | None, typer.Option(
+            "--format", "-f", help="Output file format; default: from the --out extension "
+            "(.csv or .parquet), else Parquet.")] = None,
     ) -> None:
         """Rescore every contact with MODEL in one set-based query (DuckDB or Spark) and
         write one row per contact (and per day with --daily): scores, grade, MQL, reasons."""
-        err = Console(stderr=True)
+        err = console(stderr=True)
         try:
             times = _as_of(as_of, daily)
+            kind = service.output_format(out, None if fmt is None else fmt.value)
             with err.status("rescoring ...") as status:
                 tell = lambda step: status.update(f"{step} ...")  # noqa: E731
                 if db is not None:
                     run = service.rescore_store(db, out=out, as_of=times, model_path=model,
-                                                engine=engine.value, fmt=fmt.value,
+                                                engine=engine.value, fmt=kind,
                                                 progress=tell)
                 elif model is None or events is None or contacts is None:
                     raise ConfigError("give --model, --events and --contacts, or --db to "
@@ -101,9 +104,9 @@ def register(app: typer.Typer) -> None:
                 else:
                     run = service.rescore_files(
                         model, events=events, contacts=contacts, accounts=accounts, out=out,
-                        as_of=times, engine=engine.value, fmt=fmt.value, progress=tell)
+                        as_of=times, engine=engine.value, fmt=kind, progress=tell)
         except MQLError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         for item in run.rejected[:10]:
             err.print(f"[yellow]skipped[/yellow] {item.error}", highlight=False)
@@ -112,14 +115,20 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"rescore with {run.model.name} {run.model.version or ''}".strip())
         for name in ("engine", "as of", "contacts", "rows", "MQLs", "events", "seconds",
                      "events/s"):
-            table.add_column(name, justify="left" if name in ("engine", "as of") else "right")
+            table.add_column(name, justify="left" if name in ("engine", "as of") else "right",
+                             overflow="fold")
         first, last = times.times()[0], times.times()[-1]
         when = _stamp(first) if times.count == 1 else f"{_stamp(first)} .. {_stamp(last)}"
         s = run.summary
         table.add_row(s.engine, when, f"{s.contacts:,}", f"{s.rows:,}", f"{s.mqls:,}",
                       f"{s.events:,}", f"{run.seconds:.2f}", f"{run.events_per_second:,.0f}")
-        Console().print(table)
+        console().print(table)
         err.print(f"wrote {out}", highlight=False)
+        if s.mqls == 0 and s.contacts and as_of is None and daily is None:
+            err.print(f"[yellow]hint:[/yellow] 0 MQLs as of now ({_stamp(first)}): intent "
+                      "decays, so an older export or a synthetic world scores near 0 today; "
+                      "pass --as-of with the time of its newest events (mql synth prints it)",
+                      highlight=False)
 
     @app.command("compile")
     def compile_(
@@ -133,6 +142,6 @@ def register(app: typer.Typer) -> None:
         try:
             sql = service.compiled_sql(model, engine=engine.value, as_of=_as_of(as_of, daily))
         except MQLError as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+            console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(code=2) from None
         typer.echo(sql)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -23,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mql.cli.render import Format, render_decisions
+from mql.cli.render import Format, console, render_decisions, render_explanation
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
@@ -31,6 +30,7 @@ from mql.ingest.formats import parse_time
 from mql.service import ingest as ingest_service
 from mql.service import scores as score_service
 from mql.service import store as store_service
+from mql.service.lead_words import lead_card
 from mql.settings import Settings
 from mql.store.db import connect
 
@@ -63,7 +63,7 @@ def _settings(db: str | None) -> Settings:
 
 
 def _fail(exc: MQLError) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
     quarantine = typer.Typer(help="Rows that could not be loaded, with the reason.",
                              no_args_is_help=True)
     app.add_typer(quarantine, name="quarantine")
-    out = Console()
+    out = console()
 
     @app.command()
     def init(
@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
         """
         settings = _settings(db)
         engine = connect(settings.database_url)
-        err = Console(stderr=True)
+        err = console(stderr=True)
         try:
             options = ReadOptions(
                 encoding=encoding, delimiter=delimiter,
@@ -301,20 +301,28 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def contact(email: Annotated[str, typer.Argument(help="Any email of the contact.")],
-                db: DbOpt = None) -> None:
-        """Show a contact from the store: scores, grade, MQL, identities, merges."""
+                db: DbOpt = None,
+                at: Annotated[str | None, typer.Option(
+                    "--at", help="As of this time (ISO 8601); default: now.")] = None) -> None:
+        """Show a contact from the store: stage, owner, team, SLA, scores, grade, MQL and
+        why, identities, merges, then the explanation (every event, rule, decay and cap)."""
         settings = _settings(db)
         engine = connect(settings.database_url)
         try:
+            when = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
+                                                              field="--at")
             view = store_service.find_contact(engine, email, rules=settings.identity_rules())
+            card = lead_card(engine, view.email, at=when, rules=settings.identity_rules())
         except MQLError as exc:
             raise _fail(exc) from None
         finally:
             engine.dispose()
         table = Table(title=f"{view.email} (contact {view.id})", title_justify="left",
                       show_header=False)
-        table.add_column("field")
-        table.add_column("value")
+        table.add_column("field", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        for name, words in card.lines:
+            table.add_row(name, words)
         table.add_row("account", f"{view.account or '-'} ({view.match_method or 'none'}"
                       f"{f', {view.match_confidence:.2f}' if view.match_confidence else ''})")
         s = view.scores
@@ -322,9 +330,6 @@ def register(app: typer.Typer) -> None:
             table.add_row("fit / intent / total",
                           f"{s['fit']:.1f} / {s['intent']:.1f} / {s['total']:.1f}")
             table.add_row("grade", str(s["grade"] or "-"))
-            table.add_row("MQL", "yes" if s["mql"] else "no")
-            if s["reasons"]:
-                table.add_row("why", "; ".join(s["reasons"]))
             table.add_row("scored at", f"{s['scored_at']:%Y-%m-%d %H:%M} UTC, model {view.model}")
         for ident in view.identities:
             if ident["namespace"] == "registered":
@@ -338,6 +343,7 @@ def register(app: typer.Typer) -> None:
             table.add_row(f"merge #{m['id']}", f"{m['merged_id']} -> {m['survivor_id']}: "
                           f"{m['reason']}{undone}")
         out.print(table)
+        render_explanation(card.lead.explanation, out)
 
     @app.command()
     def scores(
@@ -345,7 +351,9 @@ def register(app: typer.Typer) -> None:
         at: Annotated[str | None, typer.Option(
             "--at", help="As of this time (ISO 8601); default: now.")] = None,
         mql_only: Annotated[bool, typer.Option("--mql-only", help="MQLs only.")] = False,
-        limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = 50,
+        limit: Annotated[int | None, typer.Option(
+            help="At most this many rows; default: 50 in a table, every row in csv and "
+            "jsonl.")] = None,
         fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
         = Format.table,
     ) -> None:
@@ -359,6 +367,8 @@ def register(app: typer.Typer) -> None:
             raise _fail(exc) from None
         finally:
             engine.dispose()
+        if limit is None and fmt is Format.table:
+            limit = 50
         render_decisions(decisions, fmt, out, limit=limit,
                          title=f"{len(decisions)} contacts as of {when:%Y-%m-%d %H:%M} UTC")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mql.cli.render import console
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
 from mql.service.synth import SynthSummary, write_world
@@ -99,8 +99,8 @@ def register(app: typer.Typer) -> None:
         in truth/, the hidden intent path of every account, the duplicate clusters and the
         rows broken on purpose by --dirty.
         """
-        console = Console()
-        errors = Console(stderr=True)
+        shown = console()
+        errors = console(stderr=True)
         try:
             first = parse_time(start, source="--start", row=0, field="--start")
             with Progress(
@@ -125,5 +125,5 @@ def register(app: typer.Typer) -> None:
         except MQLError as exc:
             errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
-        console.print(_table(summary))
-        console.print(_caption(summary), highlight=False, soft_wrap=True)
+        shown.print(_table(summary))
+        shown.print(_caption(summary), highlight=False, soft_wrap=True)

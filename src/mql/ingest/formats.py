@@ -26,6 +26,8 @@ from typing import Any
 
 from mql import limits
 from mql.errors import InputError
+from mql.identity.match import is_free_mail
+from mql.model.vocabulary import event_type
 from mql.records import Account, Contact, Event
 
 ACCOUNT_COLUMNS = (
@@ -167,10 +169,13 @@ def account_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Accou
 
 
 def contact_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Contact:
-    """A `Contact` from one row; the account defaults to the email's domain."""
+    """A `Contact` from one row; the account defaults to the email's domain, except for
+    free mail (gmail.com ...), which never forms an account (as in the store)."""
     email = _email(data.get("email"), source=source, row=row)
     account = data.get("account")
-    domain = email.rsplit("@", 1)[1] if _blank(account) else str(account).strip().lower()
+    host = email.rsplit("@", 1)[1]
+    domain = ((None if is_free_mail(host) else host) if _blank(account)
+              else str(account).strip().lower())
     attributes = _attributes(data, frozenset({"email", "account"}), source=source, row=row)
     attributes["email"] = email
     attributes["email_domain"] = email.rsplit("@", 1)[1]
@@ -201,9 +206,13 @@ def event_from_row(data: Mapping[str, Any], *, source: str, row: int) -> Event:
             source, row, "email", "the event names no contact, anonymous id or account"
         )
     properties = _properties(data.get("properties"), source=source, row=row)
+    kind = event_type(str(kind))
+    if not kind:
+        raise InputError(source, row, "type", "has no letters or digits; every event needs a "
+                         "type")
     event = Event(
         str(event_id).strip(),
-        str(kind).strip(),
+        kind,
         at,
         contact=email,
         account=account,

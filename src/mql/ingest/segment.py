@@ -16,7 +16,7 @@ Segment's spec. An alias links its `previousId` (the anonymous id it replaces) t
 ...     "timestamp": "2026-03-02T10:00:00Z", "sentAt": "2026-03-02T10:00:05Z",
 ...     "receivedAt": "2026-03-02T10:00:02Z"}, source="http", row=1)
 >>> m.event.type, m.event.at.isoformat(), m.event.anonymous_id
-('demo_requested', '2026-03-02T09:59:57+00:00', 'a1')
+('demo_request', '2026-03-02T09:59:57+00:00', 'a1')
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from mql import limits
 from mql.errors import InputError
 from mql.identity.domains import clean_host
 from mql.ingest.formats import parse_time
+from mql.model.vocabulary import event_type
 from mql.records import Account, Contact, Event
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -43,7 +43,6 @@ _TRAITS = {"email": "email", "firstName": "first_name", "first_name": "first_nam
            "seniority": "seniority", "department": "department", "industry": "industry",
            "employees": "employees", "website": "website", "name": "name",
            "createdAt": "created_at", "annualRevenue": "revenue", "plan": "plan"}
-_WORD = re.compile(r"[^a-z0-9]+")
 MESSAGE_LIMIT = 32 * 1024  # bytes of one message as JSON (Segment's limit)
 ID_LIMIT = 200  # characters of a messageId (the event id column)
 # what a resend may change without being another message: transport fields
@@ -61,15 +60,6 @@ class Message:
     contact: Contact | None = None
     account: Account | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-def event_type(name: str) -> str:
-    """A track event name as an mql event type: lower case words joined by underscores.
-
-    >>> event_type("Demo Requested"), event_type("webinar-attended")
-    ('demo_requested', 'webinar_attended')
-    """
-    return _WORD.sub("_", name.strip().lower()).strip("_")
 
 
 def message_size(data: Mapping[str, Any]) -> int:

@@ -153,11 +153,35 @@ class Builder:
         for name, section in mapping(data.get("scores")).items():
             kind = mapping(section).get("kind")
             sections.append((("scores", name), section, "fit" if kind == "fit" else "event"))
+        self.decay(data.get("decay"), ("decay",))
         for path, section, scope in sections:
             rules = mapping(section).get("rules")
+            if "decay" in mapping(section):
+                self.decay(mapping(section)["decay"], (*path, "decay"))
+            self.unique([mapping(r).get("name") for r in (rules if isinstance(rules, list)
+                                                          else [])], (*path, "rules"), "rule")
             for i, rule in enumerate(rules if isinstance(rules, list) else []):
                 self._check_raw_rule(mapping(rule), (*path, "rules", i), scope)
         mql = mapping(data.get("mql"))
+        thresholds = mql.get("thresholds")
+        if isinstance(thresholds, dict):
+            self._check_raw_minimums(thresholds, ("mql", "thresholds"))
+        for i, item in enumerate(thresholds if isinstance(thresholds, list) else []):
+            if isinstance(item, dict):
+                self._check_raw_minimums(item, ("mql", "thresholds", i))
+        for key, what in (("criteria", "criterion"), ("fast_track", "fast-track rule"),
+                          ("exclude", "exclusion")):
+            items = mql.get(key)
+            self.unique([mapping(c).get("name") for c in (items if isinstance(items, list)
+                                                          else [])], ("mql", key), what)
+        below = mapping(mapping(data.get("exit")).get("below"))
+        if below:
+            self._check_raw_minimums(below, ("exit", "below"))
+        grades = mapping(data.get("grades"))
+        for key, labels in (("fit", "ABCDEF"), ("intent", "123456")):
+            bands = grades.get(key)
+            if isinstance(bands, dict) and all(_is_number(v) for v in bands.values()):
+                self.bands(bands, ("grades", key), labels)
         for key in ("disqualify",):
             items = mapping(data.get("lifecycle")).get(key)
             for i, item in enumerate(items if isinstance(items, list) else []):
@@ -168,6 +192,10 @@ class Builder:
             items = mql.get(key)
             for i, item in enumerate(items if isinstance(items, list) else []):
                 self._check_raw_rule(mapping(item), ("mql", key, i), part_scope)
+
+    def _check_raw_minimums(self, raw: dict[str, Any], path: Path) -> None:
+        if all(_is_number(v) for v in raw.values()):
+            self.minimums(raw, path)
 
     def _check_raw_rule(self, rule: dict[str, Any], path: Path, scope: Scope) -> None:
         event = rule.get("event")
@@ -201,9 +229,11 @@ class Builder:
             self.problem((*path, key), f"must be {limits}, got {value}")
         return Decay.none()
 
-    def unique(self, names: Sequence[str], path: Path, what: str) -> None:
+    def unique(self, names: Sequence[str | None], path: Path, what: str) -> None:
         seen: set[str] = set()
         for i, name in enumerate(names):
+            if name is None:
+                continue
             if name in seen:
                 self.problem((*path, i, "name"), f'another {what} is already named "{name}"')
             seen.add(name)

@@ -32,7 +32,7 @@ import pydantic
 
 from mql.errors import ModelError, Problem
 from mql.model import document as d
-from mql.model.build import Builder, as_yaml
+from mql.model.build import Builder, _suggest, as_yaml
 from mql.model.spec import Model
 from mql.model.yaml_marks import Located, Path, YamlSyntaxError, load
 
@@ -170,7 +170,9 @@ def _translate(exc: pydantic.ValidationError, located: Located, source: str) -> 
         path = _data_path(located, loc)
         if kind == "extra_forbidden":
             allowed = _allowed_keys(located, path[:-1])
-            message = f"unknown key (expected one of: {', '.join(allowed)})"
+            close = _suggest(str(path[-1]), allowed).strip(" ()") if path else ""
+            hint = f"{close} " if close else ""
+            message = f"unknown key ({hint}expected one of: {', '.join(allowed)})"
             mark = located.mark(path, key=True)
         elif kind == "missing":
             message = f"{loc[-1]} is required"

@@ -12,6 +12,8 @@ True
 
 from __future__ import annotations
 
+import re
+
 CONTACT_FIELDS: frozenset[str] = frozenset(
     {
         "email",  # normalized, lower case
@@ -66,6 +68,33 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "ad_click",
     }
 )
+
+# Other spellings of the standard types, as Segment's spec (past tense: "Demo Requested")
+# and CRMs write them, after `event_type` has made them snake case.
+EVENT_ALIASES: dict[str, str] = {
+    "demo_requested": "demo_request", "requested_demo": "demo_request",
+    "trial_started": "trial_signup", "trial_signed_up": "trial_signup",
+    "page_viewed": "page_view", "pageview": "page_view",
+    "form_submitted": "form_submit", "content_downloaded": "content_download",
+    "webinar_registration": "webinar_registered", "registered_for_webinar": "webinar_registered",
+    "email_sent": "email_send", "email_opened": "email_open", "email_clicked": "email_click",
+    "email_link_clicked": "email_click", "email_unsubscribed": "email_unsubscribe",
+    "unsubscribed": "email_unsubscribe", "ad_clicked": "ad_click",
+}
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def event_type(name: str) -> str:
+    """An event name as an mql event type, the same on every path (files, the API, the
+    batch engines): lower case words joined by underscores, then the standard name of a
+    known other spelling (`EVENT_ALIASES`).
+
+    >>> event_type("Demo Requested"), event_type("webinar-attended"), event_type(" Page View ")
+    ('demo_request', 'webinar_attended', 'page_view')
+    """
+    snake = _NOT_A_WORD.sub("_", name.strip().lower()).strip("_")
+    return EVENT_ALIASES.get(snake, snake)
+
 
 # Properties an event may carry. Conditions of intent rules may name any property;
 # these are the ones mql itself produces and documents.

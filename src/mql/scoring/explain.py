@@ -1,14 +1,17 @@
 """Why a contact has its scores and verdict: a ledger a person can add up by hand.
 
-`explain` re-reads the contact's events (keeping scores current never does): every
-event that matched a rule becomes a line (points, decay factor, value now); lines are
-summed per rule and capped where the cap bites, so each score is the sum of its rule
-lines. It also says which criteria matched or failed, what would change the verdict,
-and which fields the fit rules needed but did not have.
+`explain` feeds the events through the `Scorer` that computes scores (so duplicates,
+times and the attribution of events to accounts are decided once, in one place), keeps
+the events it applied, and reads each rule's value from the resulting state: every event
+that matched a rule becomes a line (points, decay factor, value now), and each score is
+exactly the sum of its rule lines (capped as the score is). It also says which
+criteria matched or failed, what would change the verdict, and which fields the fit
+rules needed but did not have.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +19,12 @@ from datetime import datetime, timedelta
 from mql.model.conditions import Activity
 from mql.model.spec import TOTAL, IntentRule, Model, Score
 from mql.records import Account, Contact, Event
-from mql.scoring.decay import clamp
+from mql.scoring.decay import DecayedSum
 from mql.scoring.evaluate import compile_condition, leaves
 from mql.scoring.fit import FitLine, FitResult
-from mql.scoring.intent import IntentState, Program, days_between
+from mql.scoring.intent import IntentState, Level, Program, days_between, rule_key, rule_value
 from mql.scoring.qualify import Decision, Qualifier
+from mql.scoring.scorer import Scorer
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +71,18 @@ class Explanation:
     ledger: tuple[LedgerLine, ...]
     criteria: tuple[CriterionCheck, ...]
     changes: tuple[str, ...]
+    maxima: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
 
     def score_total(self, score: str) -> float:
-        """The sum of `score`'s lines (equal to the decision's score, cap aside)."""
-        if score in self.fit:
-            return sum(line.points for line in self.fit[score] if line.matched)
-        return sum(r.value for r in self.rules if r.score == score)
+        """The sum of `score`'s lines, capped at the score's maximum: exactly the
+        decision's score (the same additions in the same order)."""
+        values = ([line.points for line in self.fit[score] if line.matched]
+                  if score in self.fit else [r.value for r in self.rules if r.score == score])
+        total = 0.0
+        for value in values:
+            total += value
+        cap = self.maxima.get(score)
+        return total if cap is None else min(cap, total)
 
 
 def _fmt(value: float) -> str:
@@ -92,81 +102,95 @@ def explain(
     events: Iterable[Event],
     *,
     at: datetime,
+    contacts: Iterable[Contact] = (),
 ) -> Explanation:
-    """The full explanation of `contact` at `at`, from its own and its account's events."""
-    program = Program(model)
-    qualifier = Qualifier(model, program)
-    state, account_state = IntentState.empty(), IntentState.empty()
-    mine: list[Event] = []
-    seen: set[str] = set()
-    for event in sorted(events, key=lambda e: e.at):
-        if event.at > at or event.event_id in seen:
-            continue
-        seen.add(event.event_id)
-        if event.contact == contact.email:
-            state = state.add(event, program, "contact")
-        if account is not None and (event.account or contact.account) == account.domain:
-            account_state = account_state.add(event, program, "account")
-        mine.append(event)
-    decision = qualifier.decide(contact, account, state, account_state, at)
+    """The full explanation of `contact` at `at`, from its own and its account's events.
+
+    `contacts` are the other known contacts: an event that names no account counts for
+    the account of its own contact, so they are needed to attribute it. The events go
+    through the same `Scorer` as `mql.scoring.score` (duplicates, times, attribution).
+    """
+    scorer = Scorer(model)
+    for other in contacts:
+        scorer.add_contact(other)
+    scorer.add_contact(contact)
+    if account is not None:
+        scorer.add_account(account)
+    applied = [e for e in events if scorer.add(e, until=at)]
+    return explain_scored(scorer, contact.email, applied, at=at)
+
+
+def explain_scored(scorer: Scorer, email: str, applied: Iterable[Event], *,
+                   at: datetime) -> Explanation:
+    """The explanation of the known contact `email` of `scorer` at `at`; `applied` are
+    the events `scorer.add` applied (True), in any order.
+
+    The decision is `scorer.decide`, and each rule's value is the one the decision adds
+    up (`rule_value`), so the ledger cannot disagree with the score.
+    """
+    model = scorer.model
+    contact = scorer.contacts[email]
+    account = scorer.account_of_contact(email)
+    state, account_state = scorer.states_of(email)
+    mine: dict[Level, list[Event]] = {"contact": [], "account": []}
+    targets = {("contact", email), ("account", contact.account or "")}
+    for event in sorted(applied, key=lambda e: e.at):
+        for target in scorer.targets(event):
+            if target in targets:
+                mine[target[0]].append(event)
+    decision = scorer.decide(email, at)
+    qualifier = scorer.qualifier
     fits = qualifier.fits(contact, account)
     rules: list[RuleLine] = []
     ledger: list[LedgerLine] = []
     for score in model.scores.values():
         if score.kind == "intent":
-            _intent_lines(score, contact, account, mine, at, rules, ledger)
+            _intent_lines(score, scorer.program, mine, state, account_state, at, rules, ledger)
     criteria = _criteria(qualifier, contact, account, decision, state, at)
     changes = _changes(model, qualifier, decision, rules, fits)
+    maxima = {name: s.max for name, s in model.scores.items()}
     return Explanation(decision, {n: r.lines for n, r in fits.items()}, tuple(rules),
-                       tuple(ledger), criteria, changes)
-
-
-def _matches(rule: IntentRule, event: Event, contact: Contact, account: Account | None) -> bool:
-    if event.type not in rule.events:
-        return False
-    if rule.level == "contact" and event.contact != contact.email:
-        return False
-    if rule.level == "account" and (
-        account is None or (event.account or contact.account) != account.domain
-    ):
-        return False
-    return rule.where is None or compile_condition(rule.where)(event.properties.get)
+                       tuple(ledger), criteria, changes, maxima)
 
 
 def _intent_lines(
     score: Score,
-    contact: Contact,
-    account: Account | None,
-    events: list[Event],
+    program: Program,
+    events: Mapping[Level, list[Event]],
+    state: IntentState,
+    account_state: IntentState,
     at: datetime,
     rules: list[RuleLine],
     ledger: list[LedgerLine],
 ) -> None:
     for rule in score.rules:
         assert isinstance(rule, IntentRule)
-        matched = [e for e in events if _matches(rule, e, contact, account)]
+        key = rule_key(score.name, rule.name)
+        tracker = next(t for t in program.trackers_for(rule.level, rule.events[0])
+                       if t.key == key)
+        matched = [e for e in events[rule.level]
+                   if e.type in tracker.events and tracker.matches(e)]
+        if not matched:
+            continue
+        level_state = account_state if rule.level == "account" else state
+        value = rule_value(rule, score, level_state, at)
         if rule.windowed:
             assert rule.within_days is not None and rule.min_count is not None
             window = timedelta(days=rule.within_days)
             recent = [e for e in matched if at - e.at < window]
-            held = len(recent) >= rule.min_count
             note = f"{len(recent)} in {_fmt(rule.within_days)} days, needs {rule.min_count}"
-            if matched:
-                value = rule.points if held else 0.0
-                rules.append(RuleLine(score.name, rule.name, len(recent), rule.points, value,
-                                      value, note))
+            rules.append(RuleLine(score.name, rule.name, len(recent), rule.points, value,
+                                  value, note))
             continue
-        decayed = 0.0
+        tracked = level_state.values.get(key)
+        decayed = tracked.value_at(at, score.decay) if isinstance(tracked, DecayedSum) else 0.0
         for e in matched:
             factor = score.decay.factor((at - e.at).total_seconds())
-            decayed += rule.points * factor
             ledger.append(LedgerLine(score.name, rule.name, e.event_id, e.type, e.at,
                                      rule.points, factor, rule.points * factor))
-        if matched:
-            value = clamp(decayed, rule.cap)
-            note = f"cap {_fmt(rule.cap)}" if value != decayed and rule.cap is not None else ""
-            rules.append(RuleLine(score.name, rule.name, len(matched),
-                                  rule.points * len(matched), decayed, value, note))
+        note = f"cap {_fmt(rule.cap)}" if value != decayed and rule.cap is not None else ""
+        rules.append(RuleLine(score.name, rule.name, len(matched),
+                              rule.points * len(matched), decayed, value, note))
 
 
 def _criteria(
@@ -246,4 +270,5 @@ def _hint(model: Model, gaps: list[tuple[str, float]], rules: list[RuleLine]) ->
     return ""
 
 
-__all__ = ["Activity", "CriterionCheck", "Explanation", "LedgerLine", "RuleLine", "explain"]
+__all__ = ["Activity", "CriterionCheck", "Explanation", "LedgerLine", "RuleLine", "explain",
+           "explain_scored"]

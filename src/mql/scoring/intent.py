@@ -8,7 +8,7 @@ event, `merge` joins two states (merged contacts). Reading a score never re-read
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -170,6 +170,23 @@ def rule_value(rule: IntentRule, score: Score, state: IntentState, at: datetime)
     if not isinstance(tracked, DecayedSum):
         return 0.0
     return clamp(tracked.value_at(at, score.decay), rule.cap)
+
+
+def score_value(score: Score, values: Iterable[float]) -> float:
+    """An intent score from its rules' values (`rule_value`, in rule order), capped at its
+    maximum: the one summation every decision and explanation uses."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total if score.max is None else min(score.max, total)
+
+
+def intent_value(score: Score, contact: IntentState, account: IntentState,
+                 at: datetime) -> float:
+    """Intent score `score` at `at` from the contact's and its account's states."""
+    return score_value(score, (
+        rule_value(rule, score, account if rule.level == "account" else contact, at)
+        for rule in score.rules if isinstance(rule, IntentRule)))
 
 
 def intent_curve(

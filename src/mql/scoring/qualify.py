@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mql.model.conditions import Activity, Compare, Not
-from mql.model.spec import TOTAL, IntentRule, Minimums, Model
+from mql.model.spec import TOTAL, Minimums, Model
 from mql.records import Account, Contact
 from mql.scoring.decay import Curve
 from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
-from mql.scoring.intent import IntentState, Program, intent_curve, rule_value
+from mql.scoring.intent import IntentState, Program, intent_curve, intent_value
 
 ReasonKind = Literal["thresholds", "criteria", "fast_track"]
 
@@ -29,14 +29,60 @@ class Reason:
     kind: ReasonKind
     name: str
     detail: str
+    values: tuple[tuple[str, float, float], ...] = ()  # thresholds: (score, value, minimum)
+    at: datetime | None = None  # fast track: the event's time
 
     def __str__(self) -> str:
         return f"{self.kind.replace('_', '-')} {self.name}: {self.detail}"
+
+    def words(self, now: datetime) -> str:
+        """The reason as a seller reads it: "fit 60 ≥ 50 and intent 96.8 ≥ 30", "demo
+        request 2 days ago", "criterion us midmarket engaged". The one wording of reasons:
+        the CLI, the API and the demo all use it.
+
+        >>> from datetime import datetime, timezone
+        >>> now = datetime(2026, 3, 4, 10, tzinfo=timezone.utc)
+        >>> Reason("thresholds", "#1", "", (("fit", 60.0, 50.0), ("intent", 96.84, 30.0))
+        ...        ).words(now)
+        'fit 60 ≥ 50 and intent 96.8 ≥ 30'
+        >>> Reason("fast_track", "demo", "demo_request at 2026-03-02T09:00Z",
+        ...        at=datetime(2026, 3, 2, 9, tzinfo=timezone.utc)).words(now)
+        'demo request 2 days ago'
+        """
+        if self.kind == "thresholds" and self.values:
+            return " and ".join(f"{name} {_number(value)} ≥ {_number(low)}"
+                                for name, value, low in self.values)
+        if self.kind == "fast_track":
+            what = self.detail.split(" at ", 1)[0] if self.detail else self.name
+            kinds = " or ".join(k.replace("_", " ") for k in what.split("/"))
+            when = "" if self.at is None else " " + ago(self.at, now)
+            return f"{kinds}{when}" if self.detail or self.at else f"fast track {self.name}"
+        if self.kind == "criteria":  # the condition itself is in the explanation
+            return f"criterion {self.name.replace('_', ' ')}"
+        return str(self)
 
     @property
     def short(self) -> str:
         """A few words: the threshold values, or the criterion / fast-track name."""
         return f"{self.kind.replace('_', '-')} {self.name}"
+
+
+def ago(at: datetime, now: datetime) -> str:
+    """How long before `now` `at` was, in words ("2 days ago", "5 hours ago").
+
+    >>> from datetime import datetime, timezone
+    >>> now = datetime(2026, 3, 4, 10, tzinfo=timezone.utc)
+    >>> ago(datetime(2026, 3, 4, 5, tzinfo=timezone.utc), now), ago(now, now)
+    ('5 hours ago', 'just now')
+    """
+    seconds = (now - at).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    for size, unit in ((86400.0, "day"), (3600.0, "hour"), (60.0, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
 
 
 def _stamp(t: datetime | None) -> str:
@@ -77,6 +123,15 @@ class Decision:
     def total(self) -> float:
         return self.scores[TOTAL]
 
+    def because(self) -> str:
+        """Why the contact is an MQL, in words a seller reads (every path that qualified,
+        "; "-separated), or why not: "excluded by ...", "not an MQL"."""
+        if self.excluded_by:
+            return "excluded by " + ", ".join(n.replace("_", " ") for n in self.excluded_by)
+        if not self.reasons:
+            return "not an MQL"
+        return "; ".join(r.words(self.as_of) for r in self.reasons)
+
     def __repr__(self) -> str:
         return (f"Decision(mql={self.mql}, fit={self.fit:.1f}, intent={self.intent:.1f}, "
                 f"grade={self.grade!r}, as_of={_stamp(self.as_of)})")
@@ -115,12 +170,7 @@ class Qualifier:
             if score.kind == "fit":
                 values[name] = fits[name].value
                 continue
-            total = 0.0
-            for rule in score.rules:
-                assert isinstance(rule, IntentRule)
-                state = account if rule.level == "account" else contact
-                total += rule_value(rule, score, state, at)
-            values[name] = total if score.max is None else min(score.max, total)
+            values[name] = intent_value(score, contact, account, at)
         values[TOTAL] = values["fit"] + values["intent"]
         return values
 
@@ -190,7 +240,8 @@ class Qualifier:
             if all(values[n] >= low for n, low in minimums):
                 detail = " and ".join(f"{n} {_number(values[n])} >= {_number(low)}"
                                       for n, low in minimums)
-                reasons.append(Reason("thresholds", f"#{i + 1}", detail))
+                reasons.append(Reason("thresholds", f"#{i + 1}", detail,
+                                      tuple((n, values[n], low) for n, low in minimums)))
         if self.criteria:
             get = self.criteria_getter(contact_record, account_record, values, state, at)
             for criterion, predicate in self.criteria:
@@ -200,7 +251,8 @@ class Qualifier:
             if state.holds(f"fast_track.{fast.name}", at, fast.within_days):
                 tracked = state.values[f"fast_track.{fast.name}"]
                 reasons.append(Reason("fast_track", fast.name,
-                                      f"{'/'.join(fast.events)} at {_stamp(tracked.as_of)}"))
+                                      f"{'/'.join(fast.events)} at {_stamp(tracked.as_of)}",
+                                      at=tracked.as_of))
         return reasons
 
     def criteria_getter(

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
-from mql.scoring.intent import IntentState, Program
+from mql.scoring.intent import IntentState, Level, Program
 from mql.scoring.qualify import Decision, Qualifier
 
 
@@ -54,36 +54,59 @@ class Scorer:
         contact = self.contacts.get(event.contact) if event.contact else None
         return contact.account if contact is not None else None
 
-    def add(self, event: Event) -> bool:
-        """Fold one event into its contact's and account's state, in any order.
+    def targets(self, event: Event) -> tuple[tuple[Level, str], ...]:
+        """The states `event` is folded into: its contact's (contact-level rules) and its
+        account's (account-level rules; the event's own account, else its contact's)."""
+        out: list[tuple[Level, str]] = []
+        if event.contact is not None and self.program.trackers_for("contact", event.type):
+            out.append(("contact", event.contact))
+        if self.program.trackers_for("account", event.type):
+            domain = self.account_of(event)
+            if domain is not None:
+                out.append(("account", domain))
+        return tuple(out)
 
-        An event id seen before is not applied again (returns False). An event that names
-        no one (no contact, account or anonymous id) is not applied and does not count as
-        seen, as ingestion refuses such a row: a later valid copy of its id still counts.
+    def add(self, event: Event, *, until: datetime | None = None) -> bool:
+        """Fold one event into its contact's and account's state, in any order; True when
+        it was applied.
+
+        Duplicates: the first copy of an event id in the order given wins, whatever its
+        time (as in the store, where the first copy ingested is kept; docs/ingest.md); a
+        later copy is not applied. An event after `until` is not applied but its id is
+        taken. An event that names no one (no contact, account or anonymous id) is not
+        applied and does not take its id, as ingestion refuses such a row.
         """
         if event.event_id in self.seen:
             return False
         if event.contact is None and event.account is None and event.anonymous_id is None:
             return False
         self.seen.add(event.event_id)
-        if event.contact is not None and self.program.trackers_for("contact", event.type):
-            state = self.contact_states.get(event.contact) or IntentState.empty()
-            self.contact_states[event.contact] = state.add(event, self.program, "contact")
-        if self.program.trackers_for("account", event.type):
-            domain = self.account_of(event)
-            if domain is not None:
-                state = self.account_states.get(domain) or IntentState.empty()
-                self.account_states[domain] = state.add(event, self.program, "account")
+        if until is not None and event.at > until:
+            return False
+        for level, key in self.targets(event):
+            states = self.contact_states if level == "contact" else self.account_states
+            state = states.get(key) or IntentState.empty()
+            states[key] = state.add(event, self.program, level)
         return True
+
+    def states_of(self, email: str) -> tuple[IntentState, IntentState]:
+        """The contact's and its account's intent states (empty when none)."""
+        contact = self.contacts[email]
+        empty = IntentState.empty()
+        return (self.contact_states.get(email, empty),
+                self.account_states.get(contact.account or "", empty))
 
     def decide(self, email: str, at: datetime) -> Decision:
         """The decision for one known contact at `at`."""
         contact = self.contacts[email]
-        account = self.accounts.get(contact.account) if contact.account else None
-        empty = IntentState.empty()
-        state = self.contact_states.get(email, empty)
-        account_state = self.account_states.get(contact.account or "", empty)
-        return self.qualifier.decide(contact, account, state, account_state, at)
+        state, account_state = self.states_of(email)
+        return self.qualifier.decide(contact, self.account_of_contact(email), state,
+                                     account_state, at)
+
+    def account_of_contact(self, email: str) -> Account | None:
+        """The account record of a known contact (None: no account, or no record)."""
+        domain = self.contacts[email].account
+        return self.accounts.get(domain) if domain else None
 
 
 def score(
@@ -94,7 +117,8 @@ def score(
     *,
     at: datetime,
 ) -> list[Decision]:
-    """Decisions at `at` for every contact, from events up to `at` (later ones are ignored).
+    """Decisions at `at` for every contact, from events up to `at` (later ones are ignored;
+    of the copies of an event id, the first in `events` wins, see `Scorer.add`).
 
     Contacts without a matching email in `events` are scored on fit alone.
     """
@@ -104,6 +128,5 @@ def score(
     for contact in contacts:
         scorer.add_contact(contact)
     for event in events:
-        if event.at <= at:
-            scorer.add(event)
+        scorer.add(event, until=at)
     return [scorer.decide(email, at) for email in scorer.contacts]

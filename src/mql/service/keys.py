@@ -105,11 +105,18 @@ def create_key(engine: Engine, *, kind: Literal["write_key", "token"], name: str
                now: datetime) -> CreatedKey:
     """Store a new write key (role writer) or token (one of `TOKEN_ROLES`); the created key
     with its secret, which cannot be read again."""
+    roles = ", ".join(TOKEN_ROLES)
     if kind == "write_key":
+        if role not in (None, "writer"):
+            raise ConfigError(f"a write key only sends events (role writer), so it cannot have "
+                              f"role {role!r}; for a {role} token, create a token "
+                              f"(mql keys create NAME --kind token --role {role})")
         role = "writer"
+    elif role is None:
+        raise ConfigError(f"a token needs a role: one of {roles} "
+                          "(mql keys create NAME --kind token --role sales)")
     elif role not in TOKEN_ROLES:
-        raise ConfigError(f"role {role!r} is not a token role; choose one of "
-                          f"{', '.join(TOKEN_ROLES)}")
+        raise ConfigError(f"role {role!r} is not a token role; choose one of {roles}")
     if not name.strip():
         raise ConfigError("a key needs a name: the source (website, product, crm) or person")
     key_id = secrets.token_hex(6)

@@ -6,6 +6,7 @@ streaming scoring), hands the events file to the engine as is, and writes the re
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from mql.errors import ConfigError
 from mql.ingest.files import RecordFile, Rejected
 from mql.ingest.formats import EVENT_COLUMNS, event_to_row
 from mql.ingest.writers import Column, open_writer
+from mql.model.portability import batch_limits
 from mql.model.spec import Model
 from mql.records import Account, Contact
 from mql.service import state as states
@@ -56,6 +58,48 @@ class RescoreRun:
         return self.summary.events / self.seconds if self.seconds > 0 else 0.0
 
 
+SUFFIXES: dict[str, OutputFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def output_format(out: Path, fmt: str | None) -> OutputFormat:
+    """The format to write `out` in: `fmt`, else the one its extension names (no
+    extension: Parquet). An extension of another format (`x.xlsx`, or `x.csv` with
+    --format parquet) is refused rather than written under a misleading name."""
+    suffix = out.suffix.lower()
+    named = SUFFIXES.get(suffix)
+    if suffix and named is None:
+        raise ConfigError(f"--out {out}: mql writes Parquet or CSV, not {suffix!r}; name the "
+                          "file .parquet or .csv (or pass --format)")
+    if fmt is not None and named is not None and named != fmt:
+        raise ConfigError(f"--out {out} names {named} but --format is {fmt}; make them agree")
+    if fmt is not None and fmt not in ("parquet", "csv"):
+        raise ConfigError(f"--format {fmt}: choose parquet or csv")
+    chosen: OutputFormat = "csv" if (fmt or named) == "csv" else "parquet"
+    return chosen
+
+
+def check_writable(out: Path) -> None:
+    """Refuse, before any work, an `out` whose folder does not exist or cannot be written
+    (the batch query may take minutes; its result must not be lost at the last step)."""
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"--out {out}: the folder {folder} does not exist; create it first "
+                          f"(mkdir -p {folder})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: the folder {folder} is not writable")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ConfigError(f"--out {out}: the file exists and is not writable")
+
+
+def check_engine(model: Model, engine: str) -> None:
+    """Refuse, before any work, a model that uses what `engine` cannot run (a regex
+    construct its database lacks); `mql score` still scores it."""
+    limits = batch_limits(model, engine)
+    if limits:
+        raise ConfigError("\n".join([*limits, f"the {engine} engine cannot run this model; "
+                                      "change these patterns, or score it with mql score"]))
+
+
 def rescore_files(
     model_path: Path,
     *,
@@ -71,9 +115,11 @@ def rescore_files(
 ) -> RescoreRun:
     """Score every contact of `contacts` with the model at `model_path` at each time of
     `as_of`, and write one row per contact and time to `out`."""
-    model = load_model_file(model_path)
     if engine not in DIALECTS:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(DIALECTS)}")
+    check_writable(out)
+    model = load_model_file(model_path)
+    check_engine(model, engine)
     tell = progress or (lambda step: None)
     began = time.perf_counter()
     # streamed from the files while the engine builds its tables: a million contacts as
@@ -129,6 +175,7 @@ def rescore_store(
     `model_path`, or the store's active model version."""
     if engine not in DIALECTS:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(DIALECTS)}")
+    check_writable(out)
     tell = progress or (lambda step: None)
     began = time.perf_counter()
     db = connect_store(database_url)
@@ -143,6 +190,7 @@ def rescore_store(
                     model = live.model
                 else:
                     model = load_model_file(model_path)
+                check_engine(model, engine)
                 people = export.live_contacts(conn)
                 companies = export.all_accounts(conn)
                 since = reset_points(conn, as_of)

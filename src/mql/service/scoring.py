@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,8 +15,8 @@ from mql.errors import ConfigError, NotFound
 from mql.ingest.files import Kind, ReadOptions, Rejected, read_records
 from mql.model.parse import parse_model
 from mql.model.spec import Model
-from mql.records import Account, Contact, Event
-from mql.scoring.explain import Explanation, explain
+from mql.records import Contact, Event
+from mql.scoring.explain import Explanation, explain_scored
 from mql.scoring.qualify import Decision
 from mql.scoring.scorer import Scorer
 
@@ -27,6 +29,8 @@ def load_model_file(path: Path) -> Model:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the model file (YAML)") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return parse_model(text, source=str(path))
@@ -53,6 +57,8 @@ class ScoreRun:
     events_read: int
     events_after_at: int
     duplicates: int
+    latest_event: datetime | None = None  # the newest event read (to hint at --at)
+    uncounted: dict[str, int] = dataclasses.field(default_factory=dict)  # types no rule reads
 
 
 def _load(
@@ -90,13 +96,18 @@ def score_files(model: Model, inputs: Inputs, *, at: datetime,
     scorer, events = _scorer(model, inputs, rejected, progress)
     later = duplicates = 0
     for event in events:
-        if event.at > at:
-            later += 1
-        elif not scorer.add(event):
+        if event.event_id in scorer.seen:
             duplicates += 1
+        elif not scorer.add(event, until=at) and event.at > at:
+            later += 1
     decisions = [scorer.decide(email, at) for email in scorer.contacts]
     decisions.sort(key=lambda d: (not d.mql, -d.total, d.contact))
-    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates)
+    latest = max((e.at for e in events), default=None)
+    program = scorer.program
+    uncounted = Counter(e.type for e in events if not program.trackers_for("contact", e.type)
+                        and not program.trackers_for("account", e.type))
+    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates, latest,
+                    dict(uncounted.most_common()))
 
 
 def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -> Explanation:
@@ -107,8 +118,8 @@ def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -
     contact: Contact | None = scorer.contacts.get(key)
     if contact is None:
         raise NotFound(f"no contact {email!r} in {inputs.contacts}")
-    account: Account | None = scorer.accounts.get(contact.account) if contact.account else None
-    return explain(model, contact, account, events, at=at)
+    applied = [e for e in events if scorer.add(e, until=at)]
+    return explain_scored(scorer, key, applied, at=at)
 
 
 def sample_inputs() -> tuple[Path, Inputs]:

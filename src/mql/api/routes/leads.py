@@ -23,6 +23,7 @@ from mql.api.schemas import (
     TransitionOut,
     lead_out,
 )
+from mql.lifecycle.stages import Stage
 from mql.service.api_reads import lead_page, lead_score_history, read_lead
 from mql.service.sales_actions import accept, convert, history, reassign, reject
 
@@ -45,8 +46,7 @@ async def list_leads(
     grade: Annotated[str | None, Query(max_length=10, description="e.g. A1")] = None,
     min_score: Annotated[float | None, Query(description="total score at least")] = None,
     max_score: Annotated[float | None, Query(description="total score at most")] = None,
-    stage: Annotated[str | None, Query(max_length=40, description="lifecycle stage, e.g. mql")]
-    = None,
+    stage: Annotated[Stage | None, Query(description="lifecycle stage, e.g. mql")] = None,
     owner: Annotated[str | None, Query(max_length=320, description="the owning seller")] = None,
     account: Annotated[str | None, Query(max_length=255, description="account domain")] = None,
     qualified_since: Annotated[datetime | None, Query(
@@ -58,7 +58,8 @@ async def list_leads(
     """One page of leads as of now; follow `next_cursor` until it is null."""
     page = await run_in_threadpool(lead_page, state.engine, at=state.clock.now(), limit=limit,
                                    cursor=cursor, mql=mql, grade=grade, min_score=min_score,
-                                   max_score=max_score, stage=stage, owner=owner,
+                                   max_score=max_score,
+                                   stage=None if stage is None else stage.value, owner=owner,
                                    account=account, qualified_since=_utc(qualified_since))
     return LeadPageOut(items=[DecisionOut.from_decision(d) for d in page.items],
                        next_cursor=page.next_cursor)

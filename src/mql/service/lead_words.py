@@ -1,0 +1,88 @@
+"""A stored lead in words a seller reads: its stage (and why it differs from what the
+scores say), owner, team, SLA, and why it qualified. The CLI (`mql contact`) prints these
+lines; the API and web pages can show the same ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from mql.identity.merge import IdentityRules
+from mql.scoring.qualify import ago
+from mql.service.api_reads import Lead, read_lead
+from mql.service.lifecycle import TransitionView, history
+
+# stages a lead can sit in while its scores would qualify it: the lifecycle, not the
+# score, decides (a recycled lead waits for fresh intent, an exit rule returned it...)
+_NOT_QUALIFIED_STAGES = ("nurture", "recycled", "disqualified", "captured", None)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCard:
+    """A stored lead at one time: the lead (with its explanation) and its lines in words."""
+
+    lead: Lead
+    lines: tuple[tuple[str, str], ...]
+
+
+def _when(at: datetime, now: datetime) -> str:
+    stamp = f"{at:%Y-%m-%d %H:%M} UTC"
+    if at > now:
+        return f"{stamp} (in {ago(now, at).removesuffix(' ago')})"
+    return f"{stamp} ({ago(at, now)})"
+
+
+def sla_words(assignment: dict[str, object] | None, now: datetime) -> str:
+    """The SLA state of an assignment: "first touch due ... (in 3 hours)", "breached ...",
+    "met", or "no SLA"."""
+    if assignment is None:
+        return "no open assignment"
+    sla, due, status = assignment.get("sla"), assignment.get("sla_due_at"), assignment["status"]
+    if sla is None or not isinstance(due, datetime):
+        return f"no SLA ({status})"
+    if status == "open":
+        late = " — overdue" if due <= now else ""
+        return f"{sla}: first touch due {_when(due, now)}{late}"
+    if status in ("breached", "escalated"):
+        return f"{sla}: {status}, first touch was due {_when(due, now)}"
+    touched = assignment.get("first_touch_at")
+    at = f" at {touched:%Y-%m-%d %H:%M} UTC" if isinstance(touched, datetime) else ""
+    return f"{sla}: {status}, first touch{at} (due {due:%Y-%m-%d %H:%M} UTC)"
+
+
+def verdict_words(lead: Lead, moves: list[TransitionView]) -> str:
+    """"yes: <because>", "no", or, when the scores qualify but the stage does not,
+    "scores qualify (...), but the lead is nurture since ...: <the cause of that move>"."""
+    decision = lead.explanation.decision
+    if not decision.mql:
+        return "no" if not decision.excluded_by else decision.because()
+    if lead.stage not in _NOT_QUALIFIED_STAGES:
+        return f"yes: {decision.because()}"
+    last = moves[-1] if moves else None
+    since = f" since {lead.stage_since:%Y-%m-%d %H:%M} UTC" if lead.stage_since else ""
+    why = ""
+    if last is not None:
+        why = f": {last.source or '-'} -> {last.target} by {last.actor}, {last.cause}"
+        why += f" ({last.reason})" if last.reason else ""
+    return (f"not now — the scores qualify ({decision.because()}), but the lead is "
+            f"{lead.stage or 'not staged'}{since}{why}; the lifecycle rules (recycle, exit, "
+            f"requalify) decide when it becomes an MQL again")
+
+
+def lead_card(engine: Engine, email: str, *, at: datetime, rules: IdentityRules) -> LeadCard:
+    """The lead with `email` (any of its addresses) at `at`, in words."""
+    lead = read_lead(engine, email, at=at, rules=rules)
+    moves = history(engine, lead.email, identity=rules)
+    assignment = lead.assignment
+    lines = [
+        ("stage", f"{lead.stage or '-'}"
+                  + (f" since {_when(lead.stage_since, at)}" if lead.stage_since else "")),
+        ("owner", lead.owner or "-"),
+        ("team", str(assignment.get("team") or "-") if assignment else "-"),
+        ("SLA", sla_words(assignment, at)),
+        ("MQL", verdict_words(lead, moves)),
+    ]
+    return LeadCard(lead, tuple(lines))
