@@ -7,6 +7,8 @@ Retry-After) and check the role (403), in that order; the route gets the `Princi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -53,27 +55,55 @@ _basic = HTTPBasic(auto_error=False, description="Write key as the username (Seg
 _bearer = HTTPBearer(auto_error=False, description="API token: `Bearer mql_...`")
 
 
-async def _principal(state: State,
-               basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-               bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-               ) -> Principal:
-    presented = bearer.credentials if bearer is not None else (
-        basic.username if basic is not None else None)
-    challenge = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
+
+
+def _presented(request: Request) -> str | None:
+    """The key a request presents: a Bearer token, else the HTTP Basic username."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[0] or None
+    return None
+
+
+async def principal_of(request: Request) -> Principal:
+    """The caller of `request` (401 without a live key, 429 over the key's rate), checked
+    once per request: the first check (before the body is read) is kept for the rest."""
+    found: Principal | None = getattr(request.state, "principal", None)
+    if found is not None:
+        return found
+    state: ApiState = request.app.state.mql
+    presented = _presented(request)
     if not presented:
-        raise HTTPException(401, MISSING, headers=challenge)
+        raise HTTPException(401, MISSING, headers=_CHALLENGE)
     known, principal = state.keys.cached(presented)
     if not known:  # a store lookup: off the event loop
         principal = await run_in_threadpool(state.keys.principal, presented)
     if principal is None:
-        raise HTTPException(401, unknown(presented), headers=challenge)
+        raise HTTPException(401, unknown(presented), headers=_CHALLENGE)
     wait = state.limiter.take(principal.key_id, now=time.monotonic())
     if wait > 0:
         raise HTTPException(429, f"key {principal.key_id!r} sent more than "
                             f"{state.settings.api_rate_per_second:g} requests per second; "
                             f"retry after {wait:.2f} s",
                             headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    request.state.principal = principal
     return principal
+
+
+async def _principal(request: Request,
+                     _basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+                     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                     ) -> Principal:
+    # the two security schemes only document the credentials in the OpenAPI document
+    return await principal_of(request)
 
 
 def requires(permission: Permission) -> Callable[..., Awaitable[Principal]]:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -236,10 +236,13 @@ class QuarantinedOut(BaseModel):
                    reason=q.reason, status=q.status, created_at=q.created_at)
 
 
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a store id (a 64-bit integer)
+
+
 class RetryIn(BaseModel):
     """Quarantined row ids to retry; null retries every open row."""
 
-    ids: list[int] | None = None
+    ids: list[RowId] | None = Field(None, max_length=10_000)
 
 
 class RetryOut(BaseModel):
@@ -372,7 +375,7 @@ class DeliveryOut(BaseModel):
 class DeliveryRetryIn(BaseModel):
     """Delivery ids to send again; null retries every dead or refused one."""
 
-    ids: list[int] | None = None
+    ids: list[RowId] | None = Field(None, max_length=10_000)
 
 
 class DeliveryRetryOut(BaseModel):

@@ -86,15 +86,13 @@ def register(app: typer.Typer) -> None:
             write(write_openapi)
             out.print(f"wrote {write_openapi}")
             return
-        import uvicorn
-
         from mql.api.app import create_app
+        from mql.api.server import serve as run
         try:
             application = create_app(_settings(db, dev))
         except MQLError as exc:
             raise _fail(exc) from None
-        uvicorn.run(application, host=host, port=port, log_level="info",
-                    access_log=access_log)
+        run(application, host=host, port=port, access_log=access_log)
 
     @keys.command("create")
     def create(

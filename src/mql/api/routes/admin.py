@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import KeyAdmin, QuarantineAdmin, Reader, State
+from mql.api.guard import GuardedRoute
 from mql.api.schemas import (
     ERRORS,
     CreatedKeyOut,
@@ -28,7 +29,7 @@ from mql.service.api_reads import deliveries as delivery_rows
 from mql.service.keys import create_key, list_keys, revoke_key
 from mql.service.store import quarantined
 
-router = APIRouter(tags=["admin"], responses=ERRORS)
+router = APIRouter(route_class=GuardedRoute, tags=["admin"], responses=ERRORS)
 
 
 @router.post("/v1/keys", status_code=201, summary="Create a write key or token")
