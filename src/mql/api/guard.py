@@ -14,8 +14,11 @@ route's limit. The dependencies of `mql.api.deps` reuse the principal found here
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from itertools import accumulate
 from typing import Any
 
@@ -41,11 +44,53 @@ def json_depth(body: bytes) -> int:
     return max(accumulate(_STEP[b] for b in brackets), default=0)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise HTTPException(400, f"the JSON body has the number {text[:40]}, which is beyond "
+                            "the range of a 64-bit float")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise HTTPException(400, f"the JSON body has {text}, which is not JSON; send a number "
+                        "or null")
+
+
+class JsonRequest(Request):
+    """A request whose JSON body must be UTF-8 and may not hold NaN, Infinity or a number
+    that overflows to infinity (Python's parser accepts them; no JSON answer could echo them
+    back): each is a 400 saying so."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise HTTPException(400, f"the body is not UTF-8 text (byte {exc.start}: "
+                                    f"{body[exc.start:exc.start + 1]!r}); JSON is sent as "
+                                    "UTF-8") from None
+            self._json = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+        return self._json
+
+
 def check_depth(body: bytes, limit: int) -> None:
     """400 when `body` nests deeper than `limit` (Python's JSON parser recurses)."""
     if json_depth(body) > limit:
         raise HTTPException(400, f"the JSON body nests more than {limit} levels deep; "
                             "no request of this API needs that")
+
+
+@contextmanager
+def closing_on_refusal() -> Iterator[None]:
+    """Refusals raised inside end the connection (`Connection: close`): the server then
+    stops receiving the rest of a body it will not read, instead of draining it."""
+    try:
+        yield
+    except HTTPException as exc:
+        exc.headers = {**(exc.headers or {}), "Connection": "close"}
+        raise
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -78,9 +123,11 @@ class GuardedRoute(APIRoute):
         limit = _LIMITS.get(self.path, BODY_LIMIT)
 
         async def handler(request: Request) -> Response:
+            request = JsonRequest(request.scope, request.receive)
             if request.method in _BODY_METHODS:
-                await principal_of(request)
-                body = await read_limited(request, limit)
+                with closing_on_refusal():
+                    await principal_of(request)
+                    body = await read_limited(request, limit)
                 check_depth(body, MAX_JSON_DEPTH)
                 request._body = body  # what Request.body() returns from now on
             return await original(request)

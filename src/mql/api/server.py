@@ -43,6 +43,7 @@ def _protocol() -> type[Any] | str:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._head: int | None = 0  # bytes of the head being read; None: in a body
+            self._ended = False  # a message ended in the data being parsed
             self._headers = 0
             self._refused = False
 
@@ -63,12 +64,15 @@ def _protocol() -> type[Any] | str:
 
         def on_message_complete(self) -> None:
             self._head = 0
+            self._ended = True
             super().on_message_complete()
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
-            if self._head is not None and not self.transport.is_closing():
-                self._head += len(data)  # the head is still incomplete after this data
+            if self._ended:  # this data ended a body: it counts for no head (one read at most)
+                self._ended = False
+            elif self._head is not None and not self.transport.is_closing():
+                self._head += len(data)  # the head is still incomplete after all of it
                 if self._head > MAX_HEAD_BYTES:
                     self._refuse()
 

@@ -20,7 +20,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
-from mql.api.deps import EventSender, State
+from mql.api.deps import EventSender, State, principal_of
+from mql.api.guard import JsonRequest, check_depth, closing_on_refusal
 from mql.api.schemas import ERRORS, AckOut, RejectedOut, SegmentBatchIn, SegmentMessageIn
 from mql.errors import InputError
 from mql.ingest.segment import parse_message
@@ -28,9 +29,10 @@ from mql.ingest.segment import parse_message
 MESSAGE_LIMIT = 32 * 1024
 BATCH_LIMIT = 500 * 1024
 _BATCH_PATHS = ("/v1/batch", "/v1/import")
+MAX_MESSAGE_DEPTH = 64  # a batch, its message, properties and their nested values
 
 
-class _LimitedRequest(Request):
+class _LimitedRequest(JsonRequest):
     """A request whose body is gunzipped when sent compressed, and refused (413) beyond
     `limit` bytes, without reading or inflating more than that."""
 
@@ -75,6 +77,10 @@ class CollectRoute(APIRoute):
         async def handler(request: Request) -> Response:
             limited = _LimitedRequest(request.scope, request.receive)
             limited.limit = limit
+            with closing_on_refusal():  # the key first: an unknown caller's body is not read
+                await principal_of(limited)
+                body = await limited.body()
+            check_depth(body, MAX_MESSAGE_DEPTH)
             return await original(limited)
 
         return handler
