@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         0.2, ge=0, description="how long collected messages gather in the inbox before they "
         "are applied together (larger groups cost less per message; this is the least lag)")
 
+    api_max_inbox_lag_seconds: float | None = Field(
+        30.0, gt=0, description="backpressure: while the oldest collected message has waited "
+        "longer than this to be applied, collection answers 503 with Retry-After (Segment "
+        "and RudderStack clients retry those) instead of acknowledging more; None: never")
+
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""
         return IdentityRules(

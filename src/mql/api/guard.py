@@ -29,6 +29,7 @@ from mql.api.deps import principal_of
 
 BODY_LIMIT = 64 * 1024  # keys, sales actions, retries: small JSON objects
 MODEL_LIMIT = 2 * 1024 * 1024  # a model file's text (at most 1,000,000 characters) as JSON
+RETRY_AFTER = 2  # seconds a refused collection request should wait (backpressure)
 MAX_JSON_DEPTH = 32  # the deepest body of these routes nests 3 levels
 _LIMITS = {"/v1/models": MODEL_LIMIT, "/v1/models/check": MODEL_LIMIT}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -91,6 +92,18 @@ def closing_on_refusal() -> Iterator[None]:
     except HTTPException as exc:
         exc.headers = {**(exc.headers or {}), "Connection": "close"}
         raise
+
+
+def check_backpressure(request: Request) -> None:
+    """503 with Retry-After while the applier is further behind than the server's bound
+    (`MQL_API_MAX_INBOX_LAG_SECONDS`): collection then stores nothing new, so the lag and
+    the inbox stay bounded however fast clients send; their retries land once it caught up."""
+    writer = request.app.state.mql.writer
+    if writer.overloaded():
+        raise HTTPException(503, f"the server is {writer.lag:.0f} s behind applying collected "
+                            f"events (its bound is {writer.max_lag:g} s); nothing of this "
+                            "request was stored: send it again after Retry-After",
+                            headers={"Retry-After": str(RETRY_AFTER)})
 
 
 async def read_limited(request: Request, limit: int) -> bytes:

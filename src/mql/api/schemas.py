@@ -356,6 +356,11 @@ class InboxOut(BaseModel):
     pending: int
     oldest_received_at: datetime | None
     lag_seconds: float = Field(description="age of the oldest pending message (0 if none)")
+    max_lag_seconds: float | None = Field(
+        None, description="the server's bound on the lag (null: none); past it collection "
+        "answers 503 with Retry-After")
+    refusing: bool = Field(False, description="whether collection is refusing new messages "
+                           "now because the lag passed its bound (backpressure)")
 
 
 class DeliveryOut(BaseModel):

@@ -8,7 +8,11 @@ hand-off, the costly part) runs in a child process, so scoring never holds the s
 interpreter lock while requests wait; it is restarted if it dies, and at start it applies
 what a stopped server left. A request's latency is the inbox commit's, and a burst is
 absorbed by the inbox and applied in larger, cheaper groups. `pending()` tells how far the
-applier is behind (`GET /v1/inbox`).
+applier is behind (`GET /v1/inbox`). Backpressure: a gauge task reads the inbox every
+`GAUGE_SECONDS` and estimates the lag ahead: the larger of the oldest message's age and the
+time the applier needs for what waits (pending messages / the rate it applied them lately).
+While that passes `max_lag`, `overloaded()` says so and collection refuses new messages
+(with Retry-After) until the applier has caught up, so the lag stays near the bound.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +34,7 @@ from mql.service.collect import pending, receive, run_applier
 from mql.store.inbox import Pending, open_inbox
 
 log = logging.getLogger("mql.api")
+GAUGE_SECONDS = 0.25  # how often the inbox's lag is read for backpressure
 _SPAWN = multiprocessing.get_context("spawn")  # no fork of a running event loop and threads
 
 
@@ -44,7 +50,8 @@ class Writer:
     are stored), with an applier process applying the inbox to the store behind them."""
 
     def __init__(self, engine: Engine, database_url: str, *, rules: IdentityRules,
-                 clock: Clock, max_messages: int = 5000, apply_delay: float = 0.2) -> None:
+                 clock: Clock, max_messages: int = 5000, apply_delay: float = 0.2,
+                 max_lag: float | None = None) -> None:
         self._engine = engine
         self._url = database_url
         self._inbox = open_inbox(engine)
@@ -57,6 +64,15 @@ class Writer:
         self._applier: Any = None  # multiprocessing's process object (SpawnProcess)
         self._stop: Any = None  # our end of the pipe the applier polls: closed means stop
         self._stopping = False
+        self.max_lag = max_lag
+        self.lag = 0.0  # the lag ahead at the last gauge reading, in seconds
+        self.rate: float | None = None  # messages applied per second lately
+        self._admitted = 0  # messages committed to the inbox since start
+
+    def overloaded(self) -> bool:
+        """Whether the applier is more than `max_lag` seconds behind (at the last reading):
+        then collection should refuse new messages until it has caught up."""
+        return self.max_lag is not None and self.lag > self.max_lag
 
     async def start(self) -> None:
         """Start the writer task and the applier process."""
@@ -64,6 +80,8 @@ class Writer:
         self._stopping = False
         self._start_applier()
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._watch())]
+        if self.max_lag is not None:
+            self._tasks.append(asyncio.create_task(self._gauge()))
 
     async def stop(self) -> None:
         """Stop the writer and the applier (what is in the inbox is applied at next start)."""
@@ -93,6 +111,28 @@ class Writer:
     async def pending(self) -> Pending:
         """Messages stored but not applied yet, and the oldest one's arrival."""
         return await asyncio.to_thread(pending, self._inbox)
+
+    async def _gauge(self) -> None:
+        """Keep `lag` (and the applier's `rate`) current for `overloaded()`."""
+        before: tuple[float, int, int] | None = None  # (monotonic time, pending, admitted)
+        while True:
+            try:
+                waiting = await self.pending()
+            except Exception as exc:  # the store is down: requests will say so themselves
+                log.warning("reading the inbox's lag failed: %s", exc)
+            else:
+                at, admitted = time.monotonic(), self._admitted
+                if before is not None and at > before[0] and (waiting.count or before[1]):
+                    applied = before[1] + (admitted - before[2]) - waiting.count
+                    measured = max(0.0, applied) / (at - before[0])
+                    self.rate = measured if self.rate is None else (
+                        0.9 * self.rate + 0.1 * measured)  # over about ten readings
+                before = (at, waiting.count, admitted)
+                age = 0.0 if waiting.oldest is None else max(
+                    0.0, (self._clock.now() - waiting.oldest).total_seconds())
+                ahead = waiting.count / self.rate if self.rate else 0.0
+                self.lag = max(age, ahead)
+            await asyncio.sleep(GAUGE_SECONDS)
 
     def _start_applier(self) -> None:
         # the applier stops when our end of the pipe closes: at stop(), or when this
@@ -133,6 +173,7 @@ class Writer:
                     if not job.done.done():
                         job.done.set_exception(exc)
                 continue
+            self._admitted += count
             for job in jobs:
                 if not job.done.done():
                     job.done.set_result(None)

@@ -83,11 +83,14 @@ async def retry(body: RetryIn, state: State, key: QuarantineAdmin) -> RetryOut:
 @router.get("/v1/inbox", summary="Collected messages waiting to be applied")
 async def inbox(state: State, _: Reader) -> InboxOut:
     """Collection answers once messages are in the inbox and applies them to leads right
-    behind; this tells how far behind (normally 0, briefly more after a burst)."""
+    behind; this tells how far behind (normally 0, briefly more after a burst) and whether
+    collection refuses new messages because the lag passed the server's bound."""
     waiting = await state.writer.pending()
     lag = 0.0 if waiting.oldest is None else max(
         0.0, (state.clock.now() - waiting.oldest).total_seconds())
-    return InboxOut(pending=waiting.count, oldest_received_at=waiting.oldest, lag_seconds=lag)
+    return InboxOut(pending=waiting.count, oldest_received_at=waiting.oldest, lag_seconds=lag,
+                    max_lag_seconds=state.writer.max_lag,
+                    refusing=state.writer.overloaded())
 
 
 @router.get("/v1/deliveries", summary="Webhook deliveries (the dead-letter queue)")

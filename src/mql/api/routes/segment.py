@@ -21,7 +21,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from mql.api.deps import EventSender, State, principal_of
-from mql.api.guard import JsonRequest, check_depth, closing_on_refusal
+from mql.api.guard import JsonRequest, check_backpressure, check_depth, closing_on_refusal
 from mql.api.schemas import ERRORS, AckOut, RejectedOut, SegmentBatchIn, SegmentMessageIn
 from mql.errors import InputError
 from mql.ingest.segment import parse_message
@@ -79,6 +79,7 @@ class CollectRoute(APIRoute):
             limited.limit = limit
             with closing_on_refusal():  # the key first: an unknown caller's body is not read
                 await principal_of(limited)
+                check_backpressure(limited)
                 body = await limited.body()
             check_depth(body, MAX_MESSAGE_DEPTH)
             return await original(limited)
