@@ -20,7 +20,7 @@ from mql.store.db import connect
 from mql.store.tables import events
 from tests.api.conftest import SECRET, free_port, make_keys, make_workspace, wait_applied
 
-BOUND = 1.0  # seconds of lag the server allows before refusing
+BOUND = 2.0  # seconds of lag the server allows before refusing
 OVERLOAD_SECONDS = 8.0
 
 
@@ -78,6 +78,12 @@ def test_collection_refuses_past_the_lag_bound_and_loses_nothing(tmp_path: Path)
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "no server"
             time.sleep(0.1)
+        with httpx.Client(base_url=base, auth=(keys["writer"], ""), timeout=30) as c:
+            warm = c.post("/v1/track", json={"messageId": "warm-up", "userId": "w@d.example",
+                                             "event": "Pricing Viewed"})  # the applier's first
+            assert warm.status_code == 200, warm.text  # group pays its start-up
+        acknowledged.append("warm-up")
+        wait_applied(base, keys["read-only"], timeout=60)
         threads = [threading.Thread(target=send, args=(w,)) for w in range(4)]
         threads.append(threading.Thread(target=watch))
         for t in threads:
@@ -97,10 +103,10 @@ def test_collection_refuses_past_the_lag_bound_and_loses_nothing(tmp_path: Path)
     assert refusal.json()["code"] == "service_unavailable"
     assert "send it again after Retry-After" in refusal.json()["message"]
     assert any(refusing for _, refusing, _ in lags)
-    # the lag passes the bound by at most a gauge reading plus a group being applied
+    # the lag passes the bound by at most a gauge reading plus a group being applied (the
+    # applier sizes groups to half the bound)
     worst = max(lag for lag, _, _ in lags)
-    print("LAGS", " ".join(f"{a:.1f}{'R' if b else ''}:{c}" for a, b, c in lags))
-    assert worst < BOUND + 4.0, [f"{a:.1f}{'R' if b else ''}:{c}" for a, b, c in lags]
+    assert worst < BOUND + 3.0, [f"{a:.1f}{'R' if b else ''}:{c}" for a, b, c in lags]
     engine = connect(url)
     try:
         with engine.connect() as conn:

@@ -141,7 +141,7 @@ class Writer:
         self._applier = _SPAWN.Process(
             target=run_applier, name="mql-applier", daemon=True, args=(self._url,),
             kwargs={"rules": self._rules, "clock": self._clock, "delay": self._delay,
-                    "stop": theirs})
+                    "stop": theirs, "max_lag": self.max_lag})
         self._applier.start()
         theirs.close()
 
