@@ -391,16 +391,18 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         anon_count = {c: sum(1 for i in have.get(c, ()) if i.kind == "anonymous_id")
                       for c in set(links.values())}
         earlier = event_store.unattributed_anonymous(conn, [c.value for c in links])
+        linked: list[tuple[int, Identifier, str | None]] = []
         for cookie, cid in links.items():
             if anon_count[cid] >= run.rules.limit("anonymous_id"):
                 continue  # guardrail: the cookie stays anonymous
-            contact_store.add_identities(conn, cid, [(cookie, cookie.value)],
-                                         source=run.source, now=now)
+            linked.append((cid, cookie, cookie.value))
             anon_count[cid] += 1
             known[cookie] = cid
-            if earlier.get(cookie.value) and event_store.attribute_anonymous(
-                    conn, cookie.value, cid):
-                rederive.add(cid)
+        contact_store.add_identity_rows(conn, linked, source=run.source, now=now)
+        # the cookie's earlier events now count for the contact (Segment semantics)
+        moved = [(cookie.value, cid) for cid, cookie, _ in linked if earlier.get(cookie.value)]
+        event_store.attribute_anonymous_many(conn, moved)
+        rederive.update(cid for _, cid in moved)
     # attribution and accounts
     contact_of: list[int | None] = []
     for e in fresh:
