@@ -6,6 +6,7 @@ runs, and the server's memory stays bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -341,10 +342,8 @@ def _raw(live: Live, head: bytes) -> bytes:
     """Send `head` on a fresh connection; what the server answers before closing."""
     port = int(live.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        try:
-            s.sendall(head)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            s.sendall(head)  # the server may refuse and close before it has read it all
         answer = b""
         try:
             while chunk := s.recv(65536):

@@ -37,7 +37,7 @@ def _protocol() -> type[Any] | str:
     except ImportError:  # pragma: no cover - httptools is a dependency
         return "h11"
 
-    class BoundedHttpTools(HttpToolsProtocol):  # type: ignore[misc]
+    class BoundedHttpTools(HttpToolsProtocol):
         """httptools, refusing oversized and overcrowded request heads with 431."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -80,7 +80,10 @@ def register(app: typer.Typer) -> None:
 
         Collected events are acknowledged once stored in the inbox and applied to leads by
         an applier process the server starts beside itself (`GET /v1/inbox`: its lag;
-        MQL_API_APPLY_DELAY_SECONDS: how long messages gather into one group, 0.2 s)."""
+        MQL_API_APPLY_DELAY_SECONDS: how long messages gather into one group, 0.2 s).
+        Past MQL_API_MAX_INBOX_LAG_SECONDS of lag (30 s) collection answers 503 with
+        Retry-After until the applier caught up. Request heads are limited to 64 KB and
+        100 headers (431)."""
         if write_openapi is not None:
             from mql.api.openapi import write
             write(write_openapi)

@@ -109,19 +109,21 @@ class _BoundedLoader(yaml.SafeLoader):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise YamlSyntaxError(f"more than {MAX_ALIASES} aliases (*name); a model "
-                                      "file needs few", _event_mark(self.peek_event()))
+                                      "file needs few", self._here())
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep",
-                                      _event_mark(self.peek_event()))
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                                      self._here())
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
+    def _here(self) -> Mark:
+        """Where the next event starts."""
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return Mark(mark.line + 1, mark.column + 1) if mark is not None else Mark(1, 1)
 
-def _event_mark(event: yaml.Event) -> Mark:
-    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
 
 
 def _check_expansion(root: yaml.Node) -> None:
