@@ -10,7 +10,8 @@ what a stopped server left. A request's latency is the inbox commit's, and a bur
 absorbed by the inbox and applied in larger, cheaper groups. `pending()` tells how far the
 applier is behind (`GET /v1/inbox`). Backpressure: a gauge task reads the inbox every
 `GAUGE_SECONDS` and estimates the lag ahead: the larger of the oldest message's age and the
-time the applier needs for what waits (pending messages / the rate it applied them lately).
+time the applier needs for what waits (pending messages / the rate of its last group, which
+the applier process reports).
 While that passes `max_lag`, `overloaded()` says so and collection refuses new messages
 (with Retry-After) until the applier has caught up, so the lag stays near the bound.
 """
@@ -21,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,8 +66,8 @@ class Writer:
         self._stopping = False
         self.max_lag = max_lag
         self.lag = 0.0  # the lag ahead at the last gauge reading, in seconds
-        self.rate: float | None = None  # messages applied per second lately
-        self._admitted = 0  # messages committed to the inbox since start
+        # messages per second of the applier's last group, written by the applier process
+        self._rate: Any = _SPAWN.Value("d", 0.0)
 
     def overloaded(self) -> bool:
         """Whether the applier is more than `max_lag` seconds behind (at the last reading):
@@ -113,24 +113,17 @@ class Writer:
         return await asyncio.to_thread(pending, self._inbox)
 
     async def _gauge(self) -> None:
-        """Keep `lag` (and the applier's `rate`) current for `overloaded()`."""
-        before: tuple[float, int, int] | None = None  # (monotonic time, pending, admitted)
+        """Keep `lag` current for `overloaded()`."""
         while True:
             try:
                 waiting = await self.pending()
             except Exception as exc:  # the store is down: requests will say so themselves
                 log.warning("reading the inbox's lag failed: %s", exc)
             else:
-                at, admitted = time.monotonic(), self._admitted
-                if before is not None and at > before[0] and (waiting.count or before[1]):
-                    applied = before[1] + (admitted - before[2]) - waiting.count
-                    measured = max(0.0, applied) / (at - before[0])
-                    self.rate = measured if self.rate is None else (
-                        0.9 * self.rate + 0.1 * measured)  # over about ten readings
-                before = (at, waiting.count, admitted)
                 age = 0.0 if waiting.oldest is None else max(
                     0.0, (self._clock.now() - waiting.oldest).total_seconds())
-                ahead = waiting.count / self.rate if self.rate else 0.0
+                rate = self._rate.value  # what the applier's last group took
+                ahead = waiting.count / rate if rate > 0 else 0.0
                 self.lag = max(age, ahead)
             await asyncio.sleep(GAUGE_SECONDS)
 
@@ -141,7 +134,7 @@ class Writer:
         self._applier = _SPAWN.Process(
             target=run_applier, name="mql-applier", daemon=True, args=(self._url,),
             kwargs={"rules": self._rules, "clock": self._clock, "delay": self._delay,
-                    "stop": theirs, "max_lag": self.max_lag})
+                    "stop": theirs, "max_lag": self.max_lag, "rate": self._rate})
         self._applier.start()
         theirs.close()
 
@@ -173,7 +166,6 @@ class Writer:
                     if not job.done.done():
                         job.done.set_exception(exc)
                 continue
-            self._admitted += count
             for job in jobs:
                 if not job.done.done():
                     job.done.set_result(None)

@@ -138,12 +138,13 @@ def group_size(seconds_per_message: float, max_lag: float | None) -> int:
 
 
 def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay: float,
-                stop: Stop, max_lag: float | None = None) -> None:
+                stop: Stop, max_lag: float | None = None, rate: Any = None) -> None:
     """Apply the inbox of the store at `database_url` until `stop` says so: what `mql serve`
     runs in a process of its own, beside the requests. After a partial group it waits
     `delay` seconds, so messages gather into larger, cheaper groups; while the store is
     unreachable it retries with back-off, the messages staying in the inbox. Groups are
-    sized by `group_size` for the server's lag bound `max_lag`."""
+    sized by `group_size` for the server's lag bound `max_lag`; `rate` (a shared
+    `multiprocessing.Value`, if given) gets the messages per second of each group."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: [%(name)s] %(message)s")
     engine = connect(database_url)
     inbox = inbox_store.open_inbox(engine)
@@ -165,7 +166,11 @@ def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay:
                 continue
             failures = 0
             if taken:
-                limit = group_size((time.monotonic() - started) / taken, max_lag)
+                took = max(time.monotonic() - started, 1e-6)
+                full = taken >= min(limit, 500)  # a few messages say little of the speed
+                limit = group_size(took / taken, max_lag)
+                if rate is not None and full:
+                    rate.value = taken / took
             if taken < limit and stop.poll(max(delay, 0.01)):
                 break
     finally:
