@@ -11,6 +11,14 @@ Two rates for batches: `batch_events_per_s` is what the server acknowledged (sto
 inbox), `batch_applied_events_per_s` counts until the applier had applied all of them
 (identity, scores, hand-off): the end-to-end rate the target is about.
 
+The realistic world (`world_applied_events_per_s`): 50,000 contacts over 5,000 accounts
+(`--api-world-contacts`), each identified once before the clock starts, then batches of
+`bench.loadgen.world_message` (anonymous page views, identifies that join a visitor's
+cookie to the contact, group calls, tracks) for the load time; the rate counts until the
+inbox is empty again. Its baseline is plain ingest of the same messages (in-process, groups
+of 5,000, no HTTP and no inbox) into a fresh store of the same kind, warmed up the same way,
+in the same run: `ratio` is how much of that speed collection keeps end to end.
+
     python -m bench --only api                       # 5 s per phase, SQLite
     python -m bench --only api --api-postgres        # also a throwaway PostgreSQL cluster
     python -m bench --only api --api-db postgresql+psycopg://user@host/db
@@ -33,9 +41,11 @@ from typing import Any
 
 import httpx
 
-from bench.loadgen import request_bytes
+from bench.loadgen import WORLD_CONTACTS, request_bytes, world_contact, world_message
+from mql.service.ingest import ingest_messages
 from mql.service.keys import create_key
 from mql.service.store import init_workspace
+from mql.settings import Settings
 from mql.store.db import connect
 
 SECRET = "bench-secret"
@@ -50,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="concurrent connections (default 16)")
     group.add_argument("--api-db", default=None,
                        help="database URL (default: a fresh SQLite workspace)")
+    group.add_argument("--api-world-contacts", type=int, default=WORLD_CONTACTS,
+                       help=f"contacts of the realistic world (default {WORLD_CONTACTS:,}; "
+                            "0 skips it)")
     group.add_argument("--api-postgres", action="store_true",
                        help="also run against a throwaway PostgreSQL cluster on 127.0.0.1 "
                             "(needs initdb and pg_ctl)")
@@ -77,7 +90,8 @@ def _server(url: str) -> Iterator[tuple[str, str, str]]:
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "MQL_DATABASE_URL": url, "MQL_SECRET_KEY": SECRET,
-           "MQL_API_RATE_PER_SECOND": "1000000", "MQL_API_RATE_BURST": "1000000"}
+           "MQL_API_RATE_PER_SECOND": "1000000", "MQL_API_RATE_BURST": "1000000",
+           "MQL_API_MAX_INBOX_LAG_SECONDS": "86400"}  # measure the applier, no backpressure
     server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--host", "127.0.0.1",
                                "--port", str(port), "--no-access-log"], env=env)
     base = f"http://127.0.0.1:{port}"
@@ -160,11 +174,73 @@ def _measure(url: str, seconds: float, concurrency: int) -> list[dict[str, Any]]
     ]
 
 
+def _identifies(contacts: int, stamp: str) -> Iterator[list[dict[str, Any]]]:
+    """The world's people, each identified once (with their account), 500 a batch."""
+    for start in range(0, contacts, 500):
+        batch = []
+        for c in range(start, min(start + 500, contacts)):
+            email, _, domain = world_contact(c)
+            batch.append({"type": "identify", "messageId": f"known-{c}", "userId": email,
+                          "timestamp": stamp, "traits": {"email": email, "website": domain}})
+        yield batch
+
+
+def _file_ingest(url: str, contacts: int, messages: list[dict[str, Any]]) -> float:
+    """Seconds to ingest `messages` in-process (groups of 5,000) into a fresh store at `url`
+    that knows the world's people: the baseline of the end-to-end rate."""
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        init_workspace(Path(folder), now=now, database_url=url)
+    engine = connect(url)
+    rules = Settings(database_url=url).identity_rules()  # what the server applies with
+    try:
+        for batch in _identifies(contacts, now.isoformat()):
+            ingest_messages(engine, batch, rules=rules, now=now, source="bench")
+        began = time.perf_counter()
+        for start in range(0, len(messages), 5000):
+            ingest_messages(engine, messages[start:start + 5000], rules=rules, now=now,
+                            source="bench")
+        return time.perf_counter() - began
+    finally:
+        engine.dispose()
+
+
+def _measure_world(url: str, baseline_url: str, seconds: float, concurrency: int,
+                   contacts: int) -> list[dict[str, Any]]:
+    with _server(url) as (base, key, reader):
+        stamp = datetime.now(UTC).isoformat()
+        with httpx.Client(base_url=base, timeout=120, auth=(key, "")) as client:
+            for batch in _identifies(contacts, stamp):
+                client.post("/v1/batch", json={"batch": batch}).raise_for_status()
+        _applied(base, reader)
+        began = time.perf_counter()
+        load = _load(base, "world", seconds, concurrency, key)
+        backlog = _applied(base, reader)
+        total = time.perf_counter() - began
+    sent = load["requests"] * 100
+    stamp = datetime.now(UTC).isoformat()
+    ingest = _file_ingest(baseline_url, contacts, [world_message(n, stamp)
+                                                   for n in range(sent)])
+    applied, ingested = sent / total, sent / ingest
+    return [{"bench": "api", "metric": "world_applied_events_per_s", "value": round(applied, 1),
+             "unit": "events/s", "backend": url.split(":", 1)[0].split("+", 1)[0],
+             "contacts": contacts, "accounts": min(contacts, 5000), "events": sent,
+             "acknowledged_events_per_s": round(sent / load["seconds"], 1),
+             "failed_requests": load["failures"], "drain_seconds_after_load": round(backlog, 2),
+             "target": 10000, "baseline": "file_ingest_events_per_s",
+             "file_ingest_events_per_s": round(ingested, 1),
+             "ratio": round(applied / ingested, 4)}]
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
         results += _measure(args.api_db or f"sqlite:///{folder}/mql.db", args.api_seconds,
                             args.api_concurrency)
+        if args.api_world_contacts and not args.api_db:
+            results += _measure_world(f"sqlite:///{folder}/world.db",
+                                      f"sqlite:///{folder}/baseline.db", args.api_seconds,
+                                      args.api_concurrency, args.api_world_contacts)
     if args.api_postgres:
         from tests.postgres import Cluster, _binary
 
@@ -175,6 +251,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         try:
             results += _measure(cluster.new_database(), args.api_seconds,
                                 args.api_concurrency)
+            if args.api_world_contacts:
+                results += _measure_world(cluster.new_database(), cluster.new_database(),
+                                          args.api_seconds, args.api_concurrency,
+                                          args.api_world_contacts)
         finally:
             cluster.stop()
     return results

@@ -5,7 +5,8 @@ bounded time. Prints one JSON object: requests, non-2xx answers, latencies (p50/
 
     python bench/loadgen.py URL KIND SECONDS CONCURRENCY [AUTH_USER]
 
-KIND is `health` (GET), `track` (one Segment track message) or `batch` (100 of them).
+KIND is `health` (GET), `track` (one Segment track message), `batch` (100 of them) or
+`world` (100 messages of a realistic world: `world_message`).
 Every message has a fresh `messageId`, so none is dropped as a resend. httpx costs about
 as much CPU per request as the server does, which is why this is hand-written: a load
 generator must be cheaper than what it measures.
@@ -25,6 +26,41 @@ from urllib.parse import urlsplit
 
 CONTACTS = 500  # known visitors (the bench creates them first): the steady state of a site
 EVENTS = ("Page Viewed", "Pricing Viewed", "Webinar Attended")
+WORLD_CONTACTS = 50_000  # the realistic world: people over accounts
+WORLD_ACCOUNTS = 5_000
+WORLD_EVENTS = ("Pricing Viewed", "Webinar Attended", "Whitepaper Downloaded", "Demo Requested",
+                "Trial Started")
+
+
+def world_contact(c: int) -> tuple[str, str, str]:
+    """(email, anonymous id, account domain) of the world's contact `c`."""
+    domain = f"acct{c % WORLD_ACCOUNTS}.example"
+    return f"p{c}@{domain}", f"v{c:07d}", domain
+
+
+def world_message(n: int, stamp: str, contacts: int = WORLD_CONTACTS) -> dict[str, object]:
+    """The `n`-th message of the realistic world: 20% page views of anonymous visitors,
+    10% identify calls (a visitor tells who they are: the cookie joins the contact and
+    its earlier page views follow), 5% group calls with firmographics, 65% tracks of
+    known people; the contact is spread over `contacts` people and 1 in 10 accounts."""
+    c = (n * 7919) % contacts
+    email, anonymous, domain = world_contact(c)
+    base: dict[str, object] = {"messageId": f"w{n:x}-{time.monotonic_ns():x}",
+                               "timestamp": stamp}
+    slot = n % 20
+    if slot < 4:
+        return {**base, "type": "page", "anonymousId": anonymous, "name": "Pricing",
+                "properties": {"path": "/pricing"}}
+    if slot < 6:
+        return {**base, "type": "identify", "userId": email, "anonymousId": anonymous,
+                "traits": {"email": email, "first_name": f"P{c}", "title": "VP Engineering",
+                           "company": f"Account {c % WORLD_ACCOUNTS}"}}
+    if slot == 6:
+        return {**base, "type": "group", "userId": email, "groupId": domain,
+                "traits": {"website": domain, "name": f"Account {c % WORLD_ACCOUNTS}",
+                           "employees": 50 + (c % 5000), "industry": "Software"}}
+    return {**base, "type": "track", "userId": email, "anonymousId": anonymous,
+            "event": WORLD_EVENTS[n % len(WORLD_EVENTS)], "properties": {"n": n}}
 
 
 def track_message(n: int, stamp: str) -> str:
@@ -41,6 +77,9 @@ def request_bytes(kind: str, n: int, host: str, auth: str) -> bytes:
     stamp = datetime.now(UTC).isoformat()
     if kind == "track":
         path, body = "/v1/track", track_message(n, stamp)
+    elif kind == "world":
+        path = "/v1/batch"
+        body = json.dumps({"batch": [world_message(n * 100 + i, stamp) for i in range(100)]})
     else:
         path = "/v1/batch"
         body = '{"batch":[' + ",".join(track_message(n * 100 + i, stamp)
@@ -94,6 +133,7 @@ async def load(url: str, kind: str, seconds: float, concurrency: int, user: str
     elapsed = time.perf_counter() - began
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {"requests": len(latencies), "failures": failures, "seconds": elapsed,
+            "sent": next(counter),
             "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
 
 

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
         """How far into the future (from its ingest time) an event may be dated."""
         return timedelta(hours=self.event_max_future_hours)
 
+    api_max_inbox_lag_seconds: float | None = Field(
+        30.0, gt=0, description="backpressure: while the oldest collected message has waited "
+        "longer than this to be applied, collection answers 503 with Retry-After (Segment "
+        "and RudderStack clients retry those) instead of acknowledging more; None: never")
+
     def identity_rules(self) -> IdentityRules:
         """The identity guardrails these settings describe."""
         return IdentityRules(

@@ -148,7 +148,7 @@ def test_segment_python_library(live: Live) -> None:
     client.track(email, "Demo Requested", {"plan": "team"})
     client.flush()
     assert errors == []
-    assert {"identify", "group", "page_view", "demo_requested"} <= live.event_types(email)
+    assert {"identify", "group", "page_view", "demo_request"} <= live.event_types(email)
     assert live.contact(email)["attributes"]["title"] == "Head of Data"
     [page] = live.rows(sa.select(events.c.properties).where(
         events.c.email == email, events.c.type == "page_view"))
@@ -171,7 +171,7 @@ def test_rudderstack_python_sdk_traits_from_context_reach_the_contact(live: Live
     attributes = live.contact(email)["attributes"]
     assert (attributes["first_name"], attributes["title"], attributes["company"]) == (
         "Ravi", "CTO", "Globex")
-    assert {"identify", "page_view", "demo_requested"} <= live.event_types(email)
+    assert {"identify", "page_view", "demo_request"} <= live.event_types(email)
 
 
 def test_rudderstack_python_sdk_reads_our_errors(live: Live) -> None:
@@ -206,7 +206,7 @@ def test_node_analytics_library(live: Live) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"errors": []}
-    assert {"identify", "group", "page_view", "demo_requested"} <= live.event_types(email)
+    assert {"identify", "group", "page_view", "demo_request"} <= live.event_types(email)
     assert live.contact(email)["attributes"]["first_name"] == "Noor"
     [page] = live.rows(sa.select(events).where(events.c.anonymous_id == "anon-" + email,
                                                 events.c.type == "page_view"))

@@ -111,7 +111,7 @@ def test_analytics_js_short_paths_take_text_plain_with_the_write_key_in_the_body
     stored = _one(server, page["messageId"])
     assert stored.type == "page_view" and stored.source == "website"
     assert stored.properties["category"] == "Docs" and "writeKey" not in stored.properties
-    assert _one(server, track["messageId"]).type == "demo_requested"
+    assert _one(server, track["messageId"]).type == "demo_request"
     with server.client("read-only") as c:
         [held] = [q for q in c.get("/v1/quarantine").json()
                   if unknown["messageId"] in q["raw"]]

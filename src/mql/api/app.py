@@ -45,7 +45,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     engine = connect(settings.database_url)
     time = clock or SystemClock()
     writer = Writer(engine, settings.database_url, rules=settings.identity_rules(), clock=time,
-                    apply_delay=settings.api_apply_delay_seconds)
+                    apply_delay=settings.api_apply_delay_seconds,
+                    max_lag=settings.api_max_inbox_lag_seconds)
 
     def check(presented: str) -> Principal | None:
         return authenticate(engine, presented, server_secret=settings.secret_key)

@@ -10,6 +10,8 @@ one request per event). Collection routes, which may also find the write key in 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -70,13 +72,29 @@ Presented = Annotated[str | None, Depends(_presented)]
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="mql", Bearer'}
 
 
+def presented_key(request: Request) -> str | None:
+    """The key a request's headers present, read without FastAPI's dependencies (before
+    the body is read): a Bearer token, else the HTTP Basic username."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[0] or None
+    return None
+
+
 async def authenticate(state: ApiState, presented: str | None) -> Principal:
     """The principal of `presented` after the key's rate limit: 401 when missing or not a
     live key, 429 with Retry-After when over its rate."""
     if not presented:
         raise HTTPException(401, MISSING, headers=_CHALLENGE)
     known, principal = state.keys.cached(presented)
-    if not known:  # a store lookup: off the event loop
+    if not known:
         principal = await run_in_threadpool(state.keys.principal, presented)
     if principal is None:
         raise HTTPException(401, unknown(presented), headers=_CHALLENGE)
@@ -92,6 +110,19 @@ async def authenticate(state: ApiState, presented: str | None) -> Principal:
     return principal
 
 
+async def principal_of(request: Request) -> Principal:
+    """The caller of `request` by the key in its headers (401 without a live key, 429 over
+    the key's rate), checked once per request: the first check (before the body is read)
+    is kept for the rest."""
+    found: Principal | None = getattr(request.state, "principal", None)
+    if found is not None:
+        return found
+    state: ApiState = request.app.state.mql
+    principal = await authenticate(state, presented_key(request))
+    request.state.principal = principal
+    return principal
+
+
 def authorize(principal: Principal, permission: Permission) -> Principal:
     """`principal` if their role has `permission`, else 403 naming the role needed."""
     if not allowed(permission, principal.role):
@@ -99,8 +130,12 @@ def authorize(principal: Principal, permission: Permission) -> Principal:
     return principal
 
 
-async def _principal(state: State, presented: Presented) -> Principal:
-    return await authenticate(state, presented)
+async def _principal(request: Request,
+                     _basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+                     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                     ) -> Principal:
+    # the two security schemes only document the credentials in the OpenAPI document
+    return await principal_of(request)
 
 
 def requires(permission: Permission) -> Callable[..., Awaitable[Principal]]:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -244,10 +244,13 @@ class QuarantinedOut(BaseModel):
                    reason=q.reason, status=q.status, created_at=q.created_at)
 
 
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a store id (a 64-bit integer)
+
+
 class RetryIn(BaseModel):
     """Quarantined row ids to retry; null retries every open row."""
 
-    ids: list[int] | None = None
+    ids: list[RowId] | None = Field(None, max_length=10_000)
 
 
 class RetryOut(BaseModel):
@@ -370,6 +373,11 @@ class InboxOut(BaseModel):
     pending: int
     oldest_received_at: datetime | None
     lag_seconds: float = Field(description="age of the oldest pending message (0 if none)")
+    max_lag_seconds: float | None = Field(
+        None, description="the server's bound on the lag (null: none); past it collection "
+        "answers 503 with Retry-After")
+    refusing: bool = Field(False, description="whether collection is refusing new messages "
+                           "now because the lag passed its bound (backpressure)")
 
 
 class DeliveryOut(BaseModel):
@@ -391,7 +399,7 @@ class DeliveryOut(BaseModel):
 class DeliveryRetryIn(BaseModel):
     """Delivery ids to send again; null retries every dead or refused one."""
 
-    ids: list[int] | None = None
+    ids: list[RowId] | None = Field(None, max_length=10_000)
 
 
 class DeliveryRetryOut(BaseModel):

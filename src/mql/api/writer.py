@@ -8,7 +8,12 @@ hand-off, the costly part) runs in a child process, so scoring never holds the s
 interpreter lock while requests wait; it is restarted if it dies, and at start it applies
 what a stopped server left. A request's latency is the inbox commit's, and a burst is
 absorbed by the inbox and applied in larger, cheaper groups. `pending()` tells how far the
-applier is behind (`GET /v1/inbox`).
+applier is behind (`GET /v1/inbox`). Backpressure: a gauge task reads the inbox every
+`GAUGE_SECONDS` and estimates the lag ahead: the larger of the oldest message's age and the
+time the applier needs for what waits (pending messages / the rate of its last group, which
+the applier process reports).
+While that passes `max_lag`, `overloaded()` says so and collection refuses new messages
+(with Retry-After) until the applier has caught up, so the lag stays near the bound.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from mql.service.collect import pending, receive, run_applier
 from mql.store.inbox import Pending, open_inbox
 
 log = logging.getLogger("mql.api")
+GAUGE_SECONDS = 0.25  # how often the inbox's lag is read for backpressure
 _SPAWN = multiprocessing.get_context("spawn")  # no fork of a running event loop and threads
 
 
@@ -44,7 +50,8 @@ class Writer:
     are stored), with an applier process applying the inbox to the store behind them."""
 
     def __init__(self, engine: Engine, database_url: str, *, rules: IdentityRules,
-                 clock: Clock, max_messages: int = 5000, apply_delay: float = 0.2) -> None:
+                 clock: Clock, max_messages: int = 5000, apply_delay: float = 0.2,
+                 max_lag: float | None = None) -> None:
         self._engine = engine
         self._url = database_url
         self._inbox = open_inbox(engine)
@@ -57,6 +64,15 @@ class Writer:
         self._applier: Any = None  # multiprocessing's process object (SpawnProcess)
         self._stop: Any = None  # our end of the pipe the applier polls: closed means stop
         self._stopping = False
+        self.max_lag = max_lag
+        self.lag = 0.0  # the lag ahead at the last gauge reading, in seconds
+        # messages per second of the applier's last group, written by the applier process
+        self._rate: Any = _SPAWN.Value("d", 0.0)
+
+    def overloaded(self) -> bool:
+        """Whether the applier is more than `max_lag` seconds behind (at the last reading):
+        then collection should refuse new messages until it has caught up."""
+        return self.max_lag is not None and self.lag > self.max_lag
 
     async def start(self) -> None:
         """Start the writer task and the applier process."""
@@ -64,6 +80,8 @@ class Writer:
         self._stopping = False
         self._start_applier()
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._watch())]
+        if self.max_lag is not None:
+            self._tasks.append(asyncio.create_task(self._gauge()))
 
     async def stop(self) -> None:
         """Stop the writer and the applier (what is in the inbox is applied at next start)."""
@@ -94,6 +112,21 @@ class Writer:
         """Messages stored but not applied yet, and the oldest one's arrival."""
         return await asyncio.to_thread(pending, self._inbox)
 
+    async def _gauge(self) -> None:
+        """Keep `lag` current for `overloaded()`."""
+        while True:
+            try:
+                waiting = await self.pending()
+            except Exception as exc:  # the store is down: requests will say so themselves
+                log.warning("reading the inbox's lag failed: %s", exc)
+            else:
+                age = 0.0 if waiting.oldest is None else max(
+                    0.0, (self._clock.now() - waiting.oldest).total_seconds())
+                rate = self._rate.value  # what the applier's last group took
+                ahead = waiting.count / rate if rate > 0 else 0.0
+                self.lag = max(age, ahead)
+            await asyncio.sleep(GAUGE_SECONDS)
+
     def _start_applier(self) -> None:
         # the applier stops when our end of the pipe closes: at stop(), or when this
         # process dies in any way, so it never outlives the server
@@ -101,7 +134,7 @@ class Writer:
         self._applier = _SPAWN.Process(
             target=run_applier, name="mql-applier", daemon=True, args=(self._url,),
             kwargs={"rules": self._rules, "clock": self._clock, "delay": self._delay,
-                    "stop": theirs})
+                    "stop": theirs, "max_lag": self.max_lag, "rate": self._rate})
         self._applier.start()
         theirs.close()
 

@@ -80,21 +80,22 @@ def register(app: typer.Typer) -> None:
 
         Collected events are acknowledged once stored in the inbox and applied to leads by
         an applier process the server starts beside itself (`GET /v1/inbox`: its lag;
-        MQL_API_APPLY_DELAY_SECONDS: how long messages gather into one group, 0.2 s)."""
+        MQL_API_APPLY_DELAY_SECONDS: how long messages gather into one group, 0.2 s).
+        Past MQL_API_MAX_INBOX_LAG_SECONDS of lag (30 s) collection answers 503 with
+        Retry-After until the applier caught up. Request heads are limited to 64 KB and
+        100 headers (431)."""
         if write_openapi is not None:
             from mql.api.openapi import write
             write(write_openapi)
             out.print(f"wrote {write_openapi}")
             return
-        import uvicorn
-
         from mql.api.app import create_app
+        from mql.api.server import serve as run
         try:
             application = create_app(_settings(db, dev))
         except MQLError as exc:
             raise _fail(exc) from None
-        uvicorn.run(application, host=host, port=port, log_level="info",
-                    access_log=access_log)
+        run(application, host=host, port=port, access_log=access_log)
 
     @keys.command("create")
     def create(

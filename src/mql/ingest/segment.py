@@ -201,6 +201,13 @@ def refused(message: Any, field: str | None, reason: str) -> dict[str, Any]:
     return {REFUSED: {**mark, "value": message}}
 
 
+def _bounded(value: str | None, most: int, name: str, *, source: str, row: int) -> None:
+    """`InputError` when `value` is longer than the store keeps (`mql.limits`)."""
+    if value is not None and len(value) > most:
+        raise InputError(source, row, name, f"is {len(value):,} characters long; the store "
+                         f"keeps at most {most}")
+
+
 def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Message]:
     """The messages in `data` (a `batch` gives several); `InputError` names the field."""
     if not isinstance(data, Mapping):
@@ -221,12 +228,17 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
     user_id, anonymous_id = _text(data.get("userId")), _text(data.get("anonymousId"))
     if user_id is None and anonymous_id is None:
         raise InputError(source, row, "userId", "a message needs a userId or an anonymousId")
+    for name, value, most in (("userId", user_id, limits.IDENTIFIER),
+                              ("anonymousId", anonymous_id, limits.ANONYMOUS_ID),
+                              ("event", _text(data.get("event")), limits.EVENT_TYPE)):
+        _bounded(value, most, name, source=source, row=row)
     at = corrected_time(data, source=source, row=row)
     traits = data.get("traits") or {}
     properties = data.get("properties") or {}
     if not isinstance(traits, Mapping) or not isinstance(properties, Mapping):
         raise InputError(source, row, "traits", "traits and properties must be objects")
     email = _email_of(data, traits)
+    _bounded(email, limits.MAX_EMAIL, "traits.email", source=source, row=row)
     external = None if user_id is None or "@" in user_id else user_id
     contact = account = None
     props: dict[str, Any] = dict(properties)
@@ -246,6 +258,7 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
         website = _text(traits.get("website")) or _text(traits.get("domain"))
         if website:
             account = Account(clean_host(website), _attributes(traits))
+            _bounded(account.domain, limits.MAX_DOMAIN, "traits.website", source=source, row=row)
     elif kind in ("page", "screen"):
         name = "page_view" if kind == "page" else "screen_view"
         context = data.get("context") or {}

@@ -2,6 +2,9 @@
 
 Only the safe YAML subset is read (no tags that build objects): the model file is data,
 never code. Duplicate keys are reported, since YAML would silently keep the last one.
+Aliases are refused beyond `MAX_ALIASES`, and so is a document that expands (aliases
+followed) to more than `MAX_VALUES` values or nests deeper than `MAX_DEPTH`: a few hundred
+bytes of aliases can otherwise stand for billions of values.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from typing import Any
 import yaml
 
 Path = tuple[str | int, ...]
+MAX_DEPTH = 64  # a model file nests about 8 levels
+MAX_ALIASES = 1000
+MAX_VALUES = 200_000  # a 1 MB model file of plain values has fewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +70,14 @@ def load(text: str) -> Located:
     ({'a': {'b': [1, 2]}}, Mark(line=2, column=10))
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
     except yaml.YAMLError as exc:  # e.g. control characters, refused before parsing
         raise YamlSyntaxError(str(exc).splitlines()[0], Mark(1, 1)) from None
     try:
         node = loader.get_single_node()
         if node is None:
             return Located(None, {}, {}, ())
+        _check_expansion(node)
         values: dict[Path, Mark] = {}
         keys: dict[Path, Mark] = {}
         duplicates: list[tuple[Path, Mark]] = []
@@ -86,6 +93,78 @@ def load(text: str) -> Located:
     finally:
         loader.dispose()
     return Located(data, values, keys, tuple(duplicates))
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing too many aliases and too deep a nesting while composing
+    (PyYAML composes recursively, so depth is bounded before Python's stack is)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise YamlSyntaxError(f"more than {MAX_ALIASES} aliases (*name); a model "
+                                      "file needs few", self._here())
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep",
+                                      self._here())
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _here(self) -> Mark:
+        """Where the next event starts."""
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return Mark(mark.line + 1, mark.column + 1) if mark is not None else Mark(1, 1)
+
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that stands for more than `MAX_VALUES` values, nests deeper than
+    `MAX_DEPTH` with its aliases followed, or refers to itself; counted once per distinct
+    node (aliases share nodes), so this is linear in the text."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if size[key] > MAX_VALUES:
+                raise YamlSyntaxError(f"the document expands to more than {MAX_VALUES:,} "
+                                      "values (aliases followed)", _mark(node))
+            if depth[key] > MAX_DEPTH:
+                raise YamlSyntaxError(f"with its aliases followed, the document nests more "
+                                      f"than {MAX_DEPTH} levels deep", _mark(node))
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise YamlSyntaxError("an alias refers to the value that contains it",
+                                  _mark(node))
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _build(

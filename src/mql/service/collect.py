@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from itertools import groupby
@@ -128,22 +129,39 @@ def _quarantine(conn: Connection, message: inbox_store.InboxMessage, exc: Except
         f"applying it failed: {exc}", "segment", message_id=key)], now=now)
 
 
+def group_size(seconds_per_message: float, max_lag: float | None) -> int:
+    """How many messages the next group takes: `GROUP`, or fewer when a group would take
+    more than half of `max_lag` (the server's lag bound) at the rate of the last one, so
+    that a group being applied never holds the oldest message past the bound by much.
+
+    >>> group_size(0.0002, 30.0), group_size(0.001, 2.0), group_size(0.01, 0.5)
+    (5000, 1000, 100)
+    """
+    if max_lag is None or seconds_per_message <= 0:
+        return GROUP
+    return max(100, min(GROUP, int(max_lag / 2 / seconds_per_message)))
+
+
 def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay: float,
-                stop: Stop) -> None:
+                stop: Stop, max_lag: float | None = None, rate: Any = None) -> None:
     """Apply the inbox of the store at `database_url` until `stop` says so: what `mql serve`
     runs in a process of its own, beside the requests. After a partial group it waits
     `delay` seconds, so messages gather into larger, cheaper groups; while the store is
-    unreachable it retries with back-off, the messages staying in the inbox."""
+    unreachable it retries with back-off, the messages staying in the inbox. Groups are
+    sized by `group_size` for the server's lag bound `max_lag`; `rate` (a shared
+    `multiprocessing.Value`, if given) gets the messages per second of each group."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: [%(name)s] %(message)s")
     engine = connect(database_url)
     inbox = inbox_store.open_inbox(engine)
     accounts = AccountDirectory()
     failures = 0
+    limit = group_size(0.001, max_lag)  # until measured: a millisecond a message
     try:
         while not stop.poll(0):
+            started = time.monotonic()
             try:
                 taken = apply_inbox(engine, inbox, rules=rules, now=clock.now(),
-                                    accounts=accounts)
+                                    accounts=accounts, limit=limit)
             except MQLError as exc:
                 pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
@@ -152,7 +170,13 @@ def run_applier(database_url: str, *, rules: IdentityRules, clock: Clock, delay:
                     break
                 continue
             failures = 0
-            if taken < GROUP and stop.poll(max(delay, 0.01)):
+            if taken:
+                took = max(time.monotonic() - started, 1e-6)
+                full = taken >= min(limit, 500)  # a few messages say little of the speed
+                limit = group_size(took / taken, max_lag)
+                if rate is not None and full:
+                    rate.value = taken / took
+            if taken < limit and stop.poll(max(delay, 0.01)):
                 break
     finally:
         if inbox is not engine:

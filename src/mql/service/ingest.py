@@ -34,6 +34,7 @@ from mql.ingest.formats import account_from_row, contact_from_row, event_from_ro
 from mql.ingest.segment import Message, held_id, parse_message, refusal
 from mql.records import Account, Contact, Event
 from mql.service import resolve
+from mql.service import state as states
 from mql.service.state import LiveModel, live_model
 from mql.store import accounts as account_store
 from mql.store import checkpoints
@@ -396,7 +397,8 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     """Apply parsed Segment messages inside the caller's transaction (`index`: the account
     index, read from the store when not given)."""
     run = resolve.Run(conn, live_model(conn), rules, now, source,
-                      index if index is not None else AccountIndex(account_store.all_names(conn)))
+                      index if index is not None else AccountIndex(account_store.all_names(conn)),
+                      deferred=set())  # each contact is decided once, after everything
     contacts = [(m.contact, False) for m in messages if m.contact is not None]
     if contacts:
         resolve.apply_contacts(run, contacts)
@@ -405,6 +407,8 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
         resolve.apply_accounts(run, accounts)
     events = resolve.with_user_emails(run, [(m.event, m.user_id) for m in messages])
     summary.loaded += resolve.apply_events(run, events)
+    if run.deferred:  # no new event to apply with them
+        states.rescore(conn, run.live, run.deferred, now=now)
     summary.duplicates += run.duplicates
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused

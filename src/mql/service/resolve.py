@@ -13,7 +13,7 @@ states, shared by file ingest, Segment messages and quarantine retries.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,16 @@ class Run:
     merges: int = 0
     merges_refused: int = 0
     actor: str = "ingest"
+    # contacts to rescore once at the end (None: rescore at once): set by a caller that
+    # applies contacts, accounts and events together, so each contact is decided once
+    deferred: set[int] | None = None
+
+    def rescore(self, ids: Iterable[int]) -> None:
+        """Rescore the contacts `ids` now, or with the events when deferred."""
+        if self.deferred is None:
+            states.rescore(self.conn, self.live, ids, now=self.now)
+        else:
+            self.deferred.update(ids)
 
     def email_id(self, email: str) -> Identifier | None:
         """The exact identity key of an address (plus-tags, case and Gmail dots removed)."""
@@ -74,22 +84,6 @@ def _same_name(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
         if x and y and str(x).strip().lower() != str(y).strip().lower():
             return False
     return True
-
-
-def loose_match(run: Run, email: str, attributes: Mapping[str, Any]) -> int | None:
-    """The contact with the same address on another subdomain of the same company, if the
-    names do not say they are different people."""
-    loose = run.loose_id(email)
-    if loose is None:
-        return None
-    found = contact_store.find(run.conn, [loose])
-    if loose not in found:
-        return None
-    cid = found[loose]
-    stored = contact_store.load_contacts(run.conn, [cid]).get(cid)
-    if stored is None or not _same_name(stored.record.attributes, attributes):
-        return None
-    return merge_store.resolve_survivor(run.conn, cid)
 
 
 def find_by_email(conn: Connection, emails: list[str], rules: IdentityRules) -> dict[str, int]:
@@ -121,8 +115,7 @@ def apply_accounts(run: Run, records: list[Account]) -> int:
     ids = account_store.upsert_accounts(run.conn, records, source=run.source, now=run.now)
     for a in records:
         run.index.add(a.domain, a.attributes.get("name"))
-    contact_ids = contact_store.live_contact_ids(run.conn, ids.values())
-    states.rescore(run.conn, run.live, contact_ids, now=run.now)
+    run.rescore(contact_store.live_contact_ids(run.conn, ids.values()))
     return len(records)
 
 
@@ -139,17 +132,6 @@ def account_for(run: Run, email: str, company: str | None, named: str | None
     if is_free_mail(host):
         return None, None, None
     return registered_domain(host) or host, "new_account", 0.9
-
-
-def match_account(run: Run, email: str, company: str | None, named: str | None
-                  ) -> tuple[int | None, str | None, str | None, float | None]:
-    """As `account_for`, with the account's id (the account is created if new)."""
-    domain, method, confidence = account_for(run, email, company, named)
-    if domain is None:
-        return None, None, None, None
-    ids = account_store.ensure_accounts(run.conn, [domain], now=run.now)
-    run.index.add(domain)
-    return ids[domain], domain, method, confidence
 
 
 @dataclass(slots=True)
@@ -196,24 +178,6 @@ def _flush(run: Run, pending: dict[int, _Pending], known: dict[Identifier, int],
             touched.discard(ph)
             touched.add(real[ph])
     pending.clear()
-
-
-def _create(run: Run, contact: Contact, named: str | None, idents: list[Identifier],
-            raw: str | None) -> int:
-    company = contact.attributes.get("company")
-    account_id, domain, method, confidence = match_account(
-        run, contact.email, company if isinstance(company, str) else None, named)
-    [cid] = contact_store.create_contacts(run.conn, [contact_store.NewContact(
-        contact.email, account_id, domain, method, confidence, contact.attributes, run.source)],
-        now=run.now)
-    extra = []
-    loose = run.loose_id(contact.email)
-    if loose is not None and not contact_store.find(run.conn, [loose]):
-        extra.append((loose, raw))
-    contact_store.add_identities(run.conn, cid, [(i, raw if i.kind == "email" else i.value)
-                                                 for i in idents] + extra,
-                                 source=run.source, now=run.now)
-    return cid
 
 
 def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
@@ -320,7 +284,7 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]]) -> int:
         touched.add(cid)
     _flush(run, pending, known, attrs, touched)
     contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
-    states.rescore(run.conn, run.live, touched, now=run.now)
+    run.rescore(touched)
     return len(records)
 
 
@@ -337,6 +301,62 @@ def with_user_emails(run: Run, items: list[tuple[Event, str | None]]) -> list[Ev
             e = dataclasses.replace(e, contact=emails[cid])
         out.append(e)
     return out
+
+
+def _create_people(run: Run, fresh: list[Event], email_of: Mapping[str, Identifier | None],
+                   known: dict[Identifier, int]) -> None:
+    """Create a contact for each email of `fresh` not in `known` (adding it there), in a few
+    statements for the whole batch. An address whose registrable-domain key is held (by a
+    stored contact or one created earlier in the batch) joins that contact instead: the
+    same person on another subdomain (an event names nobody, so no name tells otherwise)."""
+    new: dict[Identifier, Event] = {}
+    for e in fresh:
+        ident = email_of.get(e.contact) if e.contact else None
+        if ident is not None and ident not in known and ident not in new:
+            new[ident] = e
+    if not new:
+        return
+    loose_of = {ident: run.loose_id(e.contact or "") for ident, e in new.items()}
+    stored = contact_store.find(run.conn, [x for x in loose_of.values() if x is not None])
+    rows: list[tuple[int, Identifier, str | None]] = []  # identities of known contacts
+    creating: list[tuple[Identifier, Event, Identifier | None]] = []
+    joining: list[tuple[Identifier, int, str | None]] = []  # (ident, index in creating, raw)
+    claimed: dict[Identifier, int] = {}  # registrable-domain key -> index in creating
+    for ident, e in new.items():
+        loose = loose_of[ident]
+        if loose is not None and loose in stored:
+            twin = merge_store.resolve_survivor(run.conn, stored[loose])
+            rows.append((twin, ident, e.contact))
+            known[ident] = twin
+        elif loose is not None and loose in claimed:
+            joining.append((ident, claimed[loose], e.contact))
+        else:
+            if loose is not None:
+                claimed[loose] = len(creating)
+            creating.append((ident, e, loose))
+    matches = []
+    for _, e, _ in creating:  # one by one: each new domain is known to the next address
+        domain, method, confidence = account_for(run, e.contact or "", None, e.account)
+        if domain is not None:
+            run.index.add(domain)
+        matches.append((domain, method, confidence))
+    domains = {d for d, _, _ in matches if d is not None}
+    account_ids = account_store.ensure_accounts(run.conn, domains, now=run.now) if domains \
+        else {}
+    new_ids = contact_store.create_contacts(run.conn, [contact_store.NewContact(
+        e.contact, account_ids.get(domain) if domain else None, domain, method, confidence,
+        {"email": e.contact, "source": run.source}, run.source)
+        for (_, e, _), (domain, method, confidence) in zip(creating, matches, strict=True)],
+        now=run.now)
+    for cid, (ident, e, loose) in zip(new_ids, creating, strict=True):
+        rows.append((cid, ident, e.contact))
+        if loose is not None:
+            rows.append((cid, loose, e.contact))
+        known[ident] = cid
+    for ident, at, raw in joining:
+        rows.append((new_ids[at], ident, raw))
+        known[ident] = new_ids[at]
+    contact_store.add_identity_rows(run.conn, rows, source=run.source, now=run.now)
 
 
 def apply_events(run: Run, batch: list[Event]) -> int:
@@ -358,18 +378,7 @@ def apply_events(run: Run, batch: list[Event]) -> int:
     anon_of = {k: v for k, v in anon_of.items() if run.rules.usable(v)}
     known = contact_store.find(conn, [*filter(None, email_of.values()), *anon_of.values()])
     # new people: the first event naming an unknown email creates the contact
-    for e in fresh:
-        ident = email_of.get(e.contact) if e.contact else None
-        if ident is not None and ident not in known:
-            twin = loose_match(run, e.contact or "", {})
-            if twin is not None:
-                contact_store.add_identities(conn, twin, [(ident, e.contact)],
-                                             source=run.source, now=now)
-                known[ident] = twin
-                continue
-            contact = Contact(e.contact or "", e.account, {"email": e.contact,
-                                                           "source": run.source})
-            known[ident] = _create(run, contact, e.account, [ident], e.contact)
+    _create_people(run, fresh, email_of, known)
     # identify: an email seen with a cookie links the cookie (once; shared cookies stay put)
     rederive: set[int] = set()
     links: dict[Identifier, int] = {}
@@ -383,16 +392,18 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         anon_count = {c: sum(1 for i in have.get(c, ()) if i.kind == "anonymous_id")
                       for c in set(links.values())}
         earlier = event_store.unattributed_anonymous(conn, [c.value for c in links])
+        linked: list[tuple[int, Identifier, str | None]] = []
         for cookie, cid in links.items():
             if anon_count[cid] >= run.rules.limit("anonymous_id"):
                 continue  # guardrail: the cookie stays anonymous
-            contact_store.add_identities(conn, cid, [(cookie, cookie.value)],
-                                         source=run.source, now=now)
+            linked.append((cid, cookie, cookie.value))
             anon_count[cid] += 1
             known[cookie] = cid
-            if earlier.get(cookie.value) and event_store.attribute_anonymous(
-                    conn, cookie.value, cid):
-                rederive.add(cid)
+        contact_store.add_identity_rows(conn, linked, source=run.source, now=now)
+        # the cookie's earlier events now count for the contact (Segment semantics)
+        moved = [(cookie.value, cid) for cid, cookie, _ in linked if earlier.get(cookie.value)]
+        event_store.attribute_anonymous_many(conn, moved)
+        rederive.update(cid for _, cid in moved)
     # attribution and accounts
     contact_of: list[int | None] = []
     for e in fresh:
@@ -419,6 +430,10 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         if r.contact_id in contact_states and counts_after(r.event.at, resets.get(r.contact_id)):
             contact_states[r.contact_id] = contact_states[r.contact_id].add(r.event, program)
     contact_states.update(states.rederive_contacts(conn, run.live, rederive))
+    if run.deferred:  # contacts whose attributes or account changed: decided once, here
+        contact_states.update(states.contact_states(conn, run.live,
+                                                    run.deferred - contact_states.keys()))
+        run.deferred.clear()
     if run.live.account_level:
         acc = {r.account_id for r in rows if r.account_id is not None
                and program.trackers_for("account", r.event.type)}

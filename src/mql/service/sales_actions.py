@@ -12,11 +12,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from mql.errors import Forbidden
+from mql.errors import ConfigError, Forbidden, NotFound
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
 from mql.service import lifecycle
-from mql.service.keys import Scope
+from mql.service import state as states
+from mql.service.keys import Scope, list_keys
 from mql.service.lifecycle import AssignmentView, TransitionView
 from mql.service.resolve import find_by_email
 from mql.store import handoff as handoff_store
@@ -77,11 +78,36 @@ def convert(engine: Engine, email: str, *, actor: str, now: datetime, reason: st
 
 def reassign(engine: Engine, email: str, *, owner: str, actor: str, now: datetime,
              identity: IdentityRules, scope: Scope | None = None) -> AssignmentView:
-    """Give the lead to `owner`; the open assignment after the change."""
+    """Give the lead to `owner`; the open assignment after the change. `NotFound` when
+    `owner` is no one the lead could be given to (see `owners`)."""
     check_scope(engine, email, scope, identity)
+    known = owners(engine)
+    if owner not in known:
+        shown = ", ".join(sorted(known)[:10]) or "none"
+        raise NotFound(f"owner {owner!r}: no such seller; a lead goes to a member or manager "
+                       "of a team of the live model's routing, or to the name of a live sales "
+                       f"or admin token (known: {shown}"
+                       f"{', ...' if len(known) > 10 else ''})")
     done = lifecycle.reassign(engine, email, owner=owner, actor=actor, now=now,
                               identity=identity)
     return done
+
+
+def owners(engine: Engine) -> frozenset[str]:
+    """Who may own a lead: the members and managers of the live model's routing teams, and
+    the names of the live sales and admin tokens."""
+    with translate_errors("reading the possible owners"), engine.connect() as conn:
+        try:
+            routing = states.live_model(conn).model.routing
+        except ConfigError:  # no active model: only token holders
+            routing = None
+    people = {k.name for k in list_keys(engine) if k.role in ("sales", "admin")}
+    if routing is not None:
+        for team in routing.teams.values():
+            people.update(m.name for m in team.members)
+            if team.manager:
+                people.add(team.manager)
+    return frozenset(people)
 
 
 def history(engine: Engine, email: str, *, identity: IdentityRules) -> list[TransitionView]:

@@ -177,6 +177,15 @@ def attribute_anonymous(conn: Connection, anonymous_id: str, contact_id: int) ->
     return int(result.rowcount)
 
 
+def attribute_anonymous_many(conn: Connection, pairs: Iterable[tuple[str, int]]) -> None:
+    """`attribute_anonymous` for many (anonymous id, contact id) pairs in one statement."""
+    rows = [{"b_anon": a, "b_contact": c} for a, c in pairs]
+    if rows:
+        conn.execute(events.update().where(events.c.anonymous_id == sa.bindparam("b_anon"),
+                                           events.c.contact_id.is_(None))
+                     .values(contact_id=sa.bindparam("b_contact")), rows)
+
+
 def count(conn: Connection) -> int:
     """How many events the ledger holds."""
     return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one())

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from mql import limits
+
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -106,7 +108,7 @@ identities = sa.Table(
     "identities", metadata, _id(),
     sa.Column("kind", sa.String(20), nullable=False),  # email | anonymous_id | external
     sa.Column("namespace", sa.String(40), nullable=False, server_default=""),
-    sa.Column("value", sa.String(320), nullable=False),  # the key (email_key for emails)
+    sa.Column("value", sa.String(limits.IDENTIFIER), nullable=False),  # the key (email_key)
     sa.Column("raw", sa.String(320)),  # as first written
     sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
     sa.Column("source", sa.String(200)),
@@ -118,13 +120,13 @@ identities = sa.Table(
 events = sa.Table(
     "events", metadata,
     sa.Column("seq", BigId, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(200), nullable=False),
-    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.String(limits.EVENT_ID), nullable=False),
+    sa.Column("type", sa.String(limits.EVENT_TYPE), nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id")),
     sa.Column("account_id", BigId, sa.ForeignKey("accounts.id")),
     sa.Column("email", sa.String(320)),
-    sa.Column("anonymous_id", sa.String(200)),
+    sa.Column("anonymous_id", sa.String(limits.ANONYMOUS_ID)),
     sa.Column("account_domain", sa.String(255)),
     sa.Column("properties", JSONType, nullable=False),
     sa.Column("source", sa.String(200)),

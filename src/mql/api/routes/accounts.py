@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import Reader, State
+from mql.api.guard import GuardedRoute
 from mql.api.schemas import ERRORS, AccountOut
 from mql.service.api_reads import read_account
 
-router = APIRouter(tags=["accounts"], responses=ERRORS)
+router = APIRouter(route_class=GuardedRoute, tags=["accounts"], responses=ERRORS)
 
 
 @router.get("/v1/accounts/{domain}", summary="An account with its contacts")

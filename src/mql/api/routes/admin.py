@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import KeyAdmin, QuarantineAdmin, Reader, State
+from mql.api.guard import GuardedRoute
 from mql.api.schemas import (
     ERRORS,
     CreatedKeyOut,
@@ -38,8 +39,8 @@ from mql.service.api_reads import deliveries as delivery_rows
 from mql.service.keys import create_key, list_keys, revoke_key
 from mql.service.store import quarantined
 
-router = APIRouter(tags=["admin"], responses=ERRORS)
 WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the webhook id")]
+router = APIRouter(route_class=GuardedRoute, tags=["admin"], responses=ERRORS)
 
 
 @router.post("/v1/keys", status_code=201, summary="Create a write key or token")
@@ -93,11 +94,14 @@ async def retry(body: RetryIn, state: State, key: QuarantineAdmin) -> RetryOut:
 @router.get("/v1/inbox", summary="Collected messages waiting to be applied")
 async def inbox(state: State, _: Reader) -> InboxOut:
     """Collection answers once messages are in the inbox and applies them to leads right
-    behind; this tells how far behind (normally 0, briefly more after a burst)."""
+    behind; this tells how far behind (normally 0, briefly more after a burst) and whether
+    collection refuses new messages because the lag passed the server's bound."""
     waiting = await state.writer.pending()
     lag = 0.0 if waiting.oldest is None else max(
         0.0, (state.clock.now() - waiting.oldest).total_seconds())
-    return InboxOut(pending=waiting.count, oldest_received_at=waiting.oldest, lag_seconds=lag)
+    return InboxOut(pending=waiting.count, oldest_received_at=waiting.oldest, lag_seconds=lag,
+                    max_lag_seconds=state.writer.max_lag,
+                    refusing=state.writer.overloaded())
 
 
 @router.get("/v1/deliveries", summary="Webhook deliveries (the dead-letter queue)")

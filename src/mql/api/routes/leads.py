@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import Reader, Seller, State
+from mql.api.guard import GuardedRoute
 from mql.api.schemas import (
     ERRORS,
     AssignmentOut,
@@ -27,7 +28,7 @@ from mql.lifecycle.stages import Stage
 from mql.service.api_reads import lead_page, lead_score_history, read_lead
 from mql.service.sales_actions import accept, convert, history, reassign, reject
 
-router = APIRouter(tags=["leads"], responses=ERRORS)
+router = APIRouter(route_class=GuardedRoute, tags=["leads"], responses=ERRORS)
 
 
 @router.get("/v1/leads/{lead}", summary="A lead with scores, grade and explanation")
@@ -44,8 +45,10 @@ async def list_leads(
     state: State, _: Reader,
     mql: Annotated[bool | None, Query(description="only MQLs (true) or only non-MQLs")] = None,
     grade: Annotated[str | None, Query(max_length=10, description="e.g. A1")] = None,
-    min_score: Annotated[float | None, Query(description="total score at least")] = None,
-    max_score: Annotated[float | None, Query(description="total score at most")] = None,
+    min_score: Annotated[float | None, Query(allow_inf_nan=False,
+                                             description="total score at least")] = None,
+    max_score: Annotated[float | None, Query(allow_inf_nan=False,
+                                             description="total score at most")] = None,
     stage: Annotated[Stage | None, Query(description="lifecycle stage, e.g. mql")] = None,
     owner: Annotated[str | None, Query(max_length=320, description="the owning seller")] = None,
     account: Annotated[str | None, Query(max_length=255, description="account domain")] = None,

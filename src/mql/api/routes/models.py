@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import ModelActivator, ModelChecker, Reader, State
+from mql.api.guard import GuardedRoute
 from mql.api.schemas import ERRORS, ActivationOut, ModelCheckOut, ModelIn, ModelVersionOut
 from mql.service.model_versions import activate_version, check_model, model_versions, upload_model
 
-router = APIRouter(tags=["models"], responses=ERRORS)
+router = APIRouter(route_class=GuardedRoute, tags=["models"], responses=ERRORS)
 
 
 @router.post("/v1/models/check", summary="Validate a model file (dry run)")

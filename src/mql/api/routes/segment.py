@@ -24,7 +24,6 @@ counts once.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
@@ -34,8 +33,17 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from mql.api.deps import ApiState, Presented, State, authenticate, authorize
+from mql.api.deps import (
+    ApiState,
+    Presented,
+    State,
+    authenticate,
+    authorize,
+    presented_key,
+    principal_of,
+)
 from mql.api.errors import error_body
+from mql.api.guard import JsonRequest, check_backpressure, check_depth, closing_on_refusal
 from mql.api.schemas import ERRORS, AckOut, RejectedOut, SegmentBatchIn, SegmentMessageIn
 from mql.errors import InputError
 from mql.ingest.segment import (
@@ -116,7 +124,10 @@ def _too_big(limit: int) -> str:
             "request may carry (MQL_COLLECT_BATCH_LIMIT_BYTES); send smaller batches")
 
 
-class _LimitedRequest(Request):
+MAX_MESSAGE_DEPTH = 64  # a batch, its message, properties and their nested values
+
+
+class _LimitedRequest(JsonRequest):
     """A request whose body is decompressed when sent compressed, and refused (413) beyond
     `limit` bytes, without reading or inflating more than that."""
 
@@ -148,6 +159,12 @@ class CollectRoute(APIRoute):
             request.scope["mql.arrived"] = state.clock.now()
             limited = _LimitedRequest(request.scope, request.receive)
             limited.limit = state.settings.collect_batch_limit_bytes
+            with closing_on_refusal():  # the key first: an unknown caller's body is not read
+                if presented_key(limited) is not None:
+                    await principal_of(limited)
+                check_backpressure(limited)
+                body = await limited.body()
+            check_depth(body, MAX_MESSAGE_DEPTH)
             return await original(limited)
 
         return handler
@@ -156,15 +173,11 @@ class CollectRoute(APIRoute):
 router = APIRouter(route_class=CollectRoute, tags=["collect"], responses=ERRORS)
 
 
-def _no_nan(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 async def _json(request: Request) -> Any:
-    """The body as JSON, whatever the Content-Type; 400 naming the problem otherwise."""
-    body = await request.body()
+    """The body as JSON, whatever the Content-Type (UTF-8, no NaN, Infinity or overflowing
+    numbers: `JsonRequest`); 400 naming the problem otherwise."""
     try:
-        return json.loads(body, parse_constant=_no_nan)
+        return await request.json()
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise HTTPException(400, f"the body is not JSON ({reason}); send a Segment message "
@@ -191,7 +204,7 @@ async def _sender(request: Request, state: ApiState, presented: str | None) -> t
     read; else the body's `writeKey` (analytics.js) is the key. A browser's `Origin` must
     be allowed for the key (403)."""
     if presented:
-        key = await authenticate(state, presented)
+        key = await principal_of(request)  # checked before the body was read
         data = await _json(request)
     else:
         data = await _json(request)
