@@ -152,7 +152,8 @@ def register(app: typer.Typer) -> None:
             if simulate_until is not None:
                 _simulate(engine, options, simulate_until, step_hours, hold_deliveries, total)
             elif once:
-                _add(total, service.run_once(engine, now=CLOCK.now(), deliver=False))
+                now = CLOCK.now()
+                _add(total, _told(service.run_once(engine, now=now, deliver=False), now))
                 _deliver_round(engine, options, total)
             else:
                 _serve(engine, options, poll, total)
@@ -420,7 +421,7 @@ def _simulate(engine: Engine, options: webhook_service.DeliveryOptions, until: s
         raise ConfigError("--step-hours must be more than 0")
     now = start
     while True:
-        _add(total, service.run_once(engine, now=now, deliver=False))
+        _add(total, _told(service.run_once(engine, now=now, deliver=False), now))
         if now >= end:
             break
         now = min(end, now + timedelta(hours=step_hours))
@@ -493,10 +494,7 @@ def _serve(engine: Engine, options: webhook_service.DeliveryOptions, poll: float
                 continue
             pause = 1.0
             said.clear()
-            _add(total, one)
-            if one.transitions or one.breaches:
-                err.print(f"{now:%Y-%m-%d %H:%M:%S} transitions {one.transitions}, SLA "
-                          f"breaches {one.breaches}", highlight=False)
+            _add(total, _told(one, now))
             stop.wait(max(0.0, (wake - CLOCK.now()).total_seconds()))
     except KeyboardInterrupt:
         pass
@@ -554,6 +552,15 @@ def register_models(app: typer.Typer) -> None:
                           "-" if v.activated_at is None else f"{v.activated_at:%Y-%m-%d %H:%M}",
                           "yes" if v.active else "")
         out.print(table)
+
+
+def _told(report: service.WorkerReport, now: datetime) -> service.WorkerReport:
+    """`report`, said on stderr when the pass did something (what, and at what time)."""
+    if report.busy or report.failed:
+        err.print(f"{now:%Y-%m-%d %H:%M:%S} UTC: {report.transitions} transitions, "
+                  f"{report.breaches} SLA breaches ({report.escalations} escalated)",
+                  highlight=False)
+    return report
 
 
 def _add(total: service.WorkerReport, one: service.WorkerReport) -> None:

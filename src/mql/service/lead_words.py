@@ -54,22 +54,27 @@ def sla_words(assignment: dict[str, object] | None, now: datetime) -> str:
 
 
 def verdict_words(lead: Lead, moves: list[TransitionView]) -> str:
-    """"yes: <because>", "no", or, when the scores qualify but the stage does not,
-    "scores qualify (...), but the lead is nurture since ...: <the cause of that move>"."""
+    """"yes: <because>", "no", or, when the stage is one the lifecycle put the lead in
+    (recycled, nurture ...), why: "no — the lead is recycled since ...: <the cause of that
+    move>", or "not now — the scores qualify (...), but the lead is nurture since ..."."""
     decision = lead.explanation.decision
-    if not decision.mql:
-        return "no" if not decision.excluded_by else decision.because()
-    if lead.stage not in _NOT_QUALIFIED_STAGES:
+    if decision.mql and lead.stage not in _NOT_QUALIFIED_STAGES:
         return f"yes: {decision.because()}"
     last = moves[-1] if moves else None
+    if (lead.stage in (None, "captured") or last is None) and not decision.mql:
+        return "no" if not decision.excluded_by else decision.because()
     since = f" since {lead.stage_since:%Y-%m-%d %H:%M} UTC" if lead.stage_since else ""
     why = ""
     if last is not None:
         why = f": {last.source or '-'} -> {last.target} by {last.actor}, {last.cause}"
         why += f" ({last.reason})" if last.reason else ""
-    return (f"not now — the scores qualify ({decision.because()}), but the lead is "
-            f"{lead.stage or 'not staged'}{since}{why}; the lifecycle rules (recycle, exit, "
-            f"requalify) decide when it becomes an MQL again")
+    stage = f"the lead is {lead.stage or 'not staged'}{since}{why}"
+    if not decision.mql:
+        head = "no" if not decision.excluded_by else f"no ({decision.because()})"
+        return (f"{head} — {stage}; only what the lifecycle rules (recycle, exit, requalify) "
+                "count from then on can make it an MQL again")
+    return (f"not now — the scores qualify ({decision.because()}), but {stage}; the "
+            "lifecycle rules (recycle, exit, requalify) decide when it becomes an MQL again")
 
 
 def lead_card(engine: Engine, email: str, *, at: datetime, rules: IdentityRules) -> LeadCard:
