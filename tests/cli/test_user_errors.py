@@ -118,3 +118,17 @@ def test_a_bug_prints_its_traceback_and_asks_for_a_report() -> None:
     assert result.returncode == 70
     assert "Traceback" in result.stderr and "ZeroDivisionError: a bug" in result.stderr
     assert "this is a bug in mql" in result.stderr and "please report it" in result.stderr
+
+
+def test_rescore_of_a_latin1_events_file_names_the_byte_and_the_fix(tmp_path: Path) -> None:
+    # the batch engine reads files itself (DuckDB's CSV reader): its refusal of the bytes
+    # is one line naming the file, the first byte that is not UTF-8 and the way out
+    events = tmp_path / "events.csv"
+    text = SAMPLE.events.read_text(encoding="utf-8")
+    events.write_bytes(text.encode("utf-8") + "x1,page_view,2026-10-31T02:42:00Z,"
+                       "jos\u00e9@acme.example,,acme.example,{}\n".encode("latin-1"))
+    result = mql("rescore", "--model", str(MODEL), "--contacts", str(SAMPLE.contacts),
+                 "--accounts", str(SAMPLE.accounts), "--events", str(events),
+                 "--as-of", AT, "--out", str(tmp_path / "out.parquet"))
+    refused(result, str(events), f"byte {len(text.encode()) + 37:,} is not UTF-8",
+            "--encoding")

@@ -22,9 +22,12 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,19 +124,21 @@ class DuckDBEngine:
                                     "HAVING count(*) > 1 LIMIT 1").fetchall()
 
     def rescore(self, model: Model, inputs: Inputs, as_of: AsOf) -> pa.Table:
-        self._load(model, inputs)
-        query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
-        table: pa.Table = self.con.sql(query).to_arrow_table()
+        with _reading(inputs.events):
+            self._load(model, inputs)
+            query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
+            table: pa.Table = self.con.sql(query).to_arrow_table()
         return table
 
     def export(self, model: Model, inputs: Inputs, as_of: AsOf, out: Path,
                fmt: OutputFormat = "parquet", progress: Progress | None = None) -> Summary:
         tell = progress or (lambda step: None)
         tell("reading contacts and events")
-        events = self._load(model, inputs)
-        tell("scoring")
-        query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE result AS {query}")
+        with _reading(inputs.events):
+            events = self._load(model, inputs)
+            tell("scoring")
+            query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE result AS {query}")
         tell(f"writing {out}")
         kind = "PARQUET" if fmt == "parquet" else "CSV, HEADER"
         self.con.execute(f"COPY result TO '{_escape(str(out))}' (FORMAT {kind})")
@@ -146,6 +151,42 @@ class DuckDBEngine:
         self.con.close()
         if self._spill is not None:
             shutil.rmtree(self._spill, ignore_errors=True)
+
+
+@contextmanager
+def _reading(events: object) -> Iterator[None]:
+    """DuckDB's refusal of an events file's bytes (not UTF-8, a broken CSV line) as a
+    `ConfigError` naming the file and the fix, instead of a DuckDB traceback."""
+    try:
+        yield
+    except duckdb.InvalidInputException as exc:
+        if not isinstance(events, Path):
+            raise
+        first = str(exc).split("\n")[0].removeprefix("Invalid Input Error: ")
+        bad = _first_non_utf8(events)
+        hint = (f"byte {bad:,} is not UTF-8: convert the file (iconv -f latin1 -t utf-8), or "
+                "load it with `mql ingest events FILE --encoding ...` and rescore with --db"
+                if bad is not None else
+                "fix the line, or load the file with `mql ingest events FILE` (bad rows are "
+                "quarantined) and rescore with --db")
+        raise ConfigError(f"{events}: the batch engine cannot read it ({first}); {hint}"
+                          ) from None
+
+
+def _first_non_utf8(path: Path) -> int | None:
+    """The offset of the first byte of `path` that is not UTF-8, or None (Parquet: None)."""
+    if path.suffix.lower() == ".parquet":
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start
+            offset += len(chunk)
+    return None
 
 
 def _escape(text: str) -> str:
