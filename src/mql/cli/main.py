@@ -46,6 +46,9 @@ EventsOpt = Annotated[Path | None, typer.Option("--events", "-e",
 AtOpt = Annotated[str | None, typer.Option(
     "--at", help="Score as of this time (ISO 8601, e.g. 2026-11-20T12:00Z); default: now.")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+MappingOpt = store.MappingOpt
+DateFormatOpt = store.DateFormatOpt
+DayFirstOpt = store.DayFirstOpt
 
 
 def _at(text: str | None) -> datetime:
@@ -91,6 +94,10 @@ def _report_rejected(run: scoring.ScoreRun) -> None:
         err.print(f"[yellow]skipped[/yellow] {item.error}", highlight=False)
     if len(run.rejected) > 20:
         err.print(f"[yellow]... and {len(run.rejected) - 20} more rows skipped[/yellow]")
+    for warning in run.warnings[:20]:
+        err.print(f"[yellow]field dropped[/yellow] {warning}", highlight=False)
+    if len(run.warnings) > 20:
+        err.print(f"[yellow]... and {len(run.warnings) - 20} more fields dropped[/yellow]")
 
 
 def _summary(run: scoring.ScoreRun) -> None:
@@ -113,6 +120,9 @@ def score(
     fmt: FormatOpt = Format.table,
     mql_only: Annotated[bool, typer.Option("--mql-only", help="Show MQLs only.")] = False,
     limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
+    mapping: MappingOpt = "auto",
+    date_format: DateFormatOpt = None,
+    dayfirst: DayFirstOpt = None,
 ) -> None:
     """Score every contact with MODEL; MQLs first, then by total score.
 
@@ -123,7 +133,8 @@ def score(
         loaded = scoring.load_model_file(model)
         with err.status("scoring ...") as status:
             run = scoring.score_files(
-                loaded, scoring.Inputs(contacts, accounts, events), at=_at(at),
+                loaded, scoring.Inputs(contacts, accounts, events, mapping, date_format,
+                                       dayfirst), at=_at(at),
                 progress=lambda what, n: status.update(f"reading {what}: {n:,} rows"))
     except MQLError as exc:
         raise _fail(exc) from None
@@ -142,12 +153,16 @@ def explain(
     accounts: AccountsOpt = None,
     events: EventsOpt = None,
     at: AtOpt = None,
+    mapping: MappingOpt = "auto",
+    date_format: DateFormatOpt = None,
+    dayfirst: DayFirstOpt = None,
 ) -> None:
     """Explain CONTACT's scores and verdict: every event, rule, decay and cap."""
     try:
         loaded = scoring.load_model_file(model)
-        result = scoring.explain_contact(loaded, scoring.Inputs(contacts, accounts, events),
-                                         contact, at=_at(at))
+        result = scoring.explain_contact(
+            loaded, scoring.Inputs(contacts, accounts, events, mapping, date_format, dayfirst),
+            contact, at=_at(at))
     except MQLError as exc:
         raise _fail(exc) from None
     render_explanation(result, out)

@@ -38,13 +38,15 @@ class IngestKind(str, Enum):
     events = "events"
 
 
-class Mapping(str, Enum):
-    """Column mappings of `mql ingest`."""
-
-    auto = "auto"
-    mql = "mql"
-    hubspot = "hubspot"
-    salesforce = "salesforce"
+MappingOpt = Annotated[str, typer.Option(
+    "--mapping", help="Column mapping: auto (detects HubSpot and Salesforce exports), mql, "
+    "hubspot, salesforce, or a mapping file (YAML, see docs/ingest.md).")]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format of the file's dates when not ISO 8601, e.g. "
+    "'%d.%m.%Y %H:%M' (over the mapping's).")]
+DayFirstOpt = Annotated[bool | None, typer.Option(
+    "--dayfirst/--monthfirst", help="Read 03/04/2025 as 3 April (--dayfirst) or 4 March "
+    "(--monthfirst); default: decided by the file's other dates, refused if none does.")]
 
 
 DbOpt = Annotated[str | None, typer.Option(
@@ -69,6 +71,9 @@ def _summary_table(summary: ingest_service.IngestSummary) -> Table:
     table.add_row("loaded", f"{summary.loaded:,}")
     table.add_row("duplicates skipped", f"{summary.duplicates:,}")
     table.add_row("quarantined", f"{summary.quarantined:,}")
+    if summary.fields_dropped:
+        table.add_row("fields dropped (row kept; see mql quarantine list)",
+                      f"{summary.fields_dropped:,}")
     if summary.resumed:
         table.add_row("already committed (resumed)", f"{summary.resumed:,}")
     if summary.merges or summary.merges_refused:
@@ -119,9 +124,9 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
         source: Annotated[str | None, typer.Option(help="Source name; default: file name.")]
         = None,
-        mapping: Annotated[Mapping, typer.Option(
-            help="Column mapping: auto detects HubSpot and Salesforce exports.")]
-        = Mapping.auto,
+        mapping: MappingOpt = "auto",
+        date_format: DateFormatOpt = None,
+        dayfirst: DayFirstOpt = None,
     ) -> None:
         """Load a file into the store; rows already stored are skipped, bad rows quarantined."""
         settings = _settings(db)
@@ -134,8 +139,8 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task(kind.value, total=None)
                 summary = ingest_service.ingest_file(
                     engine, file, kind.value, rules=settings.identity_rules(),
-                    now=CLOCK.now(), mapping=mapping.value, source=source,
-                    batch_size=settings.batch_size,
+                    now=CLOCK.now(), mapping=mapping, source=source,
+                    batch_size=settings.batch_size, date_format=date_format, dayfirst=dayfirst,
                     progress=lambda n: bar.update(task, completed=n))
         except MQLError as exc:
             raise _fail(exc) from None
@@ -188,8 +193,8 @@ def register(app: typer.Typer) -> None:
         row_id: Annotated[int | None, typer.Argument(help="Quarantine id; all open rows "
                                                           "if omitted.")] = None,
         db: DbOpt = None,
-        mapping: Annotated[Mapping | None, typer.Option(help="Parse with this mapping.")]
-        = None,
+        mapping: Annotated[str | None, typer.Option(
+            help="Parse with this mapping (a name or a mapping file).")] = None,
     ) -> None:
         """Parse quarantined rows again and load those that pass now."""
         settings = _settings(db)
@@ -197,7 +202,7 @@ def register(app: typer.Typer) -> None:
         try:
             result = ingest_service.retry_quarantined(
                 engine, None if row_id is None else [row_id], rules=settings.identity_rules(),
-                now=CLOCK.now(), mapping=None if mapping is None else mapping.value)
+                now=CLOCK.now(), mapping=mapping)
         except MQLError as exc:
             raise _fail(exc) from None
         finally:

@@ -24,7 +24,6 @@ from mql.identity.match import AccountIndex
 from mql.identity.merge import IdentityRules
 from mql.ingest import mapping as mappings
 from mql.ingest.files import Kind, read_rows
-from mql.ingest.formats import account_from_row, contact_from_row, event_from_row
 from mql.ingest.segment import Message, parse_message
 from mql.records import Account, Contact, Event
 from mql.service import resolve
@@ -37,8 +36,6 @@ from mql.store.migrate import check
 
 Progress = Callable[[int], None]  # rows read so far
 KINDS: tuple[Kind, ...] = ("accounts", "contacts", "events")
-_PARSERS: dict[str, Callable[..., Any]] = {
-    "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row}
 
 
 @dataclass(slots=True)
@@ -52,6 +49,7 @@ class IngestSummary:
     loaded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    fields_dropped: int = 0  # optional fields that could not be read (the row was kept)
     resumed: int = 0
     merges: int = 0
     merges_refused: int = 0
@@ -98,13 +96,13 @@ def _raw_json(row: Mapping[str, Any] | str) -> str:
     return row if isinstance(row, str) else json.dumps(dict(row), default=str, sort_keys=True)
 
 
-def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, number: int
-              ) -> tuple[Any, bool]:
-    """The record of one raw row after `mapping`, and whether it named its account."""
-    mapped = row if mapping == "mql" else mappings.map_row(row, kind, mapping)
-    record = _PARSERS[kind](mapped, source=source, row=number)
-    named = mapped.get("account")
-    return record, named is not None and str(named).strip() != ""
+def parse_row(row: Mapping[str, Any], kind: str, mapping: str | mappings.Mapping, *,
+              source: str, number: int) -> mappings.Parsed:
+    """The record of one raw row after `mapping` (a name, a mapping file or a loaded
+    mapping), whether it named its account, its company and its dropped fields."""
+    loaded = mapping if isinstance(mapping, mappings.Mapping) else (
+        mappings.resolve(mapping) or mappings.detect(row.keys(), kind))
+    return mappings.parse(row, kind, loaded, source=source, number=number)
 
 
 def _rows(path: Path, skip: int) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
@@ -114,13 +112,17 @@ def _rows(path: Path, skip: int) -> Iterator[tuple[int, Mapping[str, Any] | Inpu
 
 
 def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
-                mapping: str = "auto", source: str | None = None, batch_size: int = 1000,
-                progress: Progress | None = None) -> IngestSummary:
+                mapping: str | Path = "auto", source: str | None = None, batch_size: int = 1000,
+                progress: Progress | None = None, date_format: str | None = None,
+                dayfirst: bool | None = None) -> IngestSummary:
     """Load one file of `kind` into the store; the summary counts what happened to its rows.
 
-    `mapping` renames CRM export headers ("auto" detects HubSpot and Salesforce exports).
+    `mapping` renames CRM export headers ("auto" detects HubSpot and Salesforce exports; a
+    built-in name or the path of a mapping file); `date_format` and `dayfirst` say how to
+    read dates that are not ISO 8601 (over the mapping's own).
     """
-    mappings.check(mapping)
+    reader = mappings.Reader(path, kind, mappings.resolve(mapping), date_format=date_format,
+                             dayfirst=dayfirst)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     name = source or path.name
@@ -133,22 +135,22 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
     skip = 0 if finished else done
     started = time.perf_counter()
     context = (live, index)
-    summary = IngestSummary(kind, str(path), mapping, resumed=skip)
+    summary = IngestSummary(kind, str(path), str(mapping), resumed=skip)
     batch: list[tuple[int, Mapping[str, Any] | InputError]] = []
     consumed = skip
     for item in _rows(path, skip):
-        if summary.mapping == "auto" and not isinstance(item[1], InputError):
-            summary.mapping = mappings.detect(item[1].keys(), kind)
+        if reader.mapping is None and not isinstance(item[1], InputError):
+            summary.mapping = reader.use(item[1].keys()).name
         batch.append(item)
         if len(batch) >= batch_size:
             consumed += len(batch)
-            _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+            _commit(engine, kind, batch, summary, reader, rules=rules, now=now, source=name,
                     checkpoint=(key, consumed, False), context=context)
             batch = []
             if progress is not None:
                 progress(consumed)
     consumed += len(batch)
-    _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+    _commit(engine, kind, batch, summary, reader, rules=rules, now=now, source=name,
             checkpoint=(key, consumed, True), context=context)
     if progress is not None:
         progress(consumed)
@@ -157,26 +159,33 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
 
 
 def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] | InputError]],
-            summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
-            checkpoint: tuple[str, int, bool] | None,
+            summary: IngestSummary, reader: mappings.Reader, *, rules: IdentityRules,
+            now: datetime, source: str, checkpoint: tuple[str, int, bool] | None,
             context: tuple[LiveModel, AccountIndex]) -> None:
-    mapping = "mql" if summary.mapping == "auto" else summary.mapping
     held: list[quarantine_store.Held] = []
-    records: list[tuple[Any, bool]] = []
+    records: list[mappings.Parsed] = []
     for number, row in batch:
         summary.rows += 1
+        name = reader.mapping.name if reader.mapping is not None else "mql"
         if isinstance(row, InputError):
             held.append(quarantine_store.Held(kind, summary.source, number, "{}", row.field,
-                                              row.reason, mapping))
+                                              row.reason, name))
             continue
         try:
-            records.append(parse_row(row, kind, mapping, source=summary.source, number=number))
+            parsed = reader.parse(row, number, summary.source)
         except InputError as exc:
             held.append(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
-                                              exc.field, exc.reason, mapping))
+                                              exc.field, exc.reason, _mapping_name(reader)))
+            continue
+        records.append(parsed)
+        # the row lands; each optional field it lost is recorded (file, row, field, why)
+        held.extend(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
+                                          w.field, w.reason, _mapping_name(reader))
+                    for w in parsed.warnings)
+        summary.fields_dropped += len(parsed.warnings)
     with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
         quarantine_store.add(conn, held, now=now)
-        summary.quarantined += len(held)
+        summary.quarantined += len(held) - sum(len(p.warnings) for p in records)
         if records:
             apply_records(conn, kind, records, summary, rules=rules, now=now, source=source,
                           live=context[0], index=context[1])
@@ -185,7 +194,15 @@ def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] 
             checkpoints.save(conn, key, kind, rows, finished=finished, now=now)
 
 
-def apply_records(conn: Connection, kind: str, records: list[tuple[Any, bool]],
+def _mapping_name(reader: mappings.Reader) -> str:
+    """What a quarantined row says it was read with: a built-in name or the file's path."""
+    if reader.spec is not None and reader.spec.source and reader.spec.name not in \
+            mappings.MAPPINGS:
+        return reader.spec.source
+    return reader.mapping.name if reader.mapping is not None else "mql"
+
+
+def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
                   summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
                   live: LiveModel | None = None, index: AccountIndex | None = None) -> None:
     """Apply parsed records of `kind` inside the caller's transaction, counting in `summary`.
@@ -196,11 +213,16 @@ def apply_records(conn: Connection, kind: str, records: list[tuple[Any, bool]],
     run = resolve.Run(conn, live or live_model(conn), rules, now, source,
                       index if index is not None else AccountIndex(account_store.all_names(conn)))
     if kind == "accounts":
-        loaded = resolve.apply_accounts(run, [r for r, _ in records])
+        loaded = resolve.apply_accounts(run, [p.record for p in records
+                                              if isinstance(p.record, Account)])
     elif kind == "contacts":
-        loaded = resolve.apply_contacts(run, records)
+        people = [p for p in records if isinstance(p.record, Contact)]
+        loaded = resolve.apply_contacts(run, [(p.record, p.named) for p in people
+                                              if isinstance(p.record, Contact)],
+                                        companies=[p.company for p in people])
     else:
-        loaded = resolve.apply_events(run, [r for r, _ in records])
+        loaded = resolve.apply_events(run, [p.record for p in records
+                                            if isinstance(p.record, Event)])
     summary.loaded += loaded
     summary.duplicates += run.duplicates
     summary.merges += run.merges
@@ -211,7 +233,8 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
                    rules: IdentityRules, now: datetime, source: str) -> IngestSummary:
     """Load records built elsewhere (e.g. parsed Segment messages) in one transaction."""
     summary = IngestSummary(kind, source, "mql")
-    items = [(r, isinstance(r, Contact) and r.account is not None) for r in records]
+    items = [mappings.Parsed(r, isinstance(r, Contact) and r.account is not None)
+             for r in records]
     summary.rows = len(items)
     check(engine)
     with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
@@ -302,6 +325,9 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
                     loaded.append(q.id)
                     continue
                 record = parse_row(raw, q.kind, use, source=q.source, number=q.row)
+                still = [w for w in record.warnings if w.field == q.field]
+                if still:  # a kept row whose dropped field still cannot be read
+                    raise still[0]
             except InputError as exc:
                 quarantine_store.update_reason(conn, q.id, exc.reason, exc.field)
                 failed.append((q.id, str(exc)))
