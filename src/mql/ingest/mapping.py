@@ -142,6 +142,7 @@ def parse_mapping(text: str, *, source: str) -> Mapping:
         problems.append(_problem(located, source, (), "names no columns: give contacts, "
                                  "accounts or events with their columns"))
     if problems:
+        problems.sort(key=lambda p: (p.line, p.column))
         raise ConfigError("\n".join(str(p) for p in problems))
     return Mapping(name.strip(), sections, frozenset(_key(h) for h in detect),
                    DateStyle(date_format, dayfirst), source)
