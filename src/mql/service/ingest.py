@@ -204,11 +204,13 @@ def _mapping_name(reader: mappings.Reader) -> str:
 
 def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
                   summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
-                  live: LiveModel | None = None, index: AccountIndex | None = None) -> None:
+                  live: LiveModel | None = None, index: AccountIndex | None = None,
+                  import_stages: bool = True) -> None:
     """Apply parsed records of `kind` inside the caller's transaction, counting in `summary`.
 
     `live` and `index` (the active model, the account index) are loaded when not given; a
-    file ingest loads them once for all its batches.
+    file ingest loads them once for all its batches. `import_stages`: the contacts' stages
+    are a CRM's (their starting stage, cause ``import``).
     """
     run = resolve.Run(conn, live or live_model(conn), rules, now, source,
                       index if index is not None else AccountIndex(account_store.all_names(conn)))
@@ -219,7 +221,8 @@ def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
         people = [p for p in records if isinstance(p.record, Contact)]
         loaded = resolve.apply_contacts(run, [(p.record, p.named) for p in people
                                               if isinstance(p.record, Contact)],
-                                        companies=[p.company for p in people])
+                                        companies=[p.company for p in people],
+                                        import_stages=import_stages)
     else:
         loaded = resolve.apply_events(run, [p.record for p in records
                                             if isinstance(p.record, Event)])
@@ -238,7 +241,8 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
     summary.rows = len(items)
     check(engine)
     with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
-        apply_records(conn, kind, items, summary, rules=rules, now=now, source=source)
+        apply_records(conn, kind, items, summary, rules=rules, now=now, source=source,
+                      import_stages=False)
     return summary
 
 

@@ -246,15 +246,16 @@ def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
 
 
 def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
-                   companies: list[Account | None] | None = None) -> int:
+                   companies: list[Account | None] | None = None, *,
+                   import_stages: bool = False) -> int:
     """Create or update contacts; returns how many rows were applied.
 
     New contacts are created together at the end of the batch (or before a merge needs
     their ids); rows naming a contact created earlier in the batch update it in memory.
     `companies` (one per row, or None) are the company columns of each row: they fill the
-    gaps of the account the contact is matched to. A new contact's imported
-    ``lifecycle_stage`` is its starting stage (a transition with cause ``import``); the
-    scoring of this batch does not move it.
+    gaps of the account the contact is matched to. With `import_stages` (a CRM file), a
+    new contact's ``lifecycle_stage`` is its starting stage (a transition with cause
+    ``import``); the scoring of this batch does not move it.
     """
     rows = []
     wanted: list[Identifier] = []
@@ -333,7 +334,8 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
                       if i in known), None) for _, _, idents, _ in rows]
     if companies:
         _apply_companies(run, owner_of, companies)
-    held = _import_stages(run, [c for c, _ in records], owner_of, created)
+    held = (_import_stages(run, [c for c, _ in records], owner_of, created)
+            if import_stages else frozenset())
     states.rescore(run.conn, run.live, touched, now=run.now, hold=held)
     return len(records)
 
@@ -374,9 +376,10 @@ def _import_stages(run: Run, contacts: list[Contact], owners: list[int | None],
     yet) as its starting stage, cause ``import``; returns those that the scoring of this
     batch must not move (an imported MQL is not demoted at import; an imported lead may
     still qualify)."""
+    known = {s.value for s in Stage}
     wanted = {o: str(c.attributes["lifecycle_stage"]) for c, o in zip(contacts, owners,
                                                                         strict=True)
-              if o is not None and c.attributes.get("lifecycle_stage")}
+              if o is not None and c.attributes.get("lifecycle_stage") in known}
     if not wanted:
         return frozenset()
     current = handoff_store.stages(run.conn, wanted)
