@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mql.cli.main import app
 from mql.identity.merge import IdentityRules
 from mql.scoring.explain import Explanation
-from mql.service.ingest import ingest_file
+from mql.service.ingest import ingest_file, retry_quarantined
 from mql.service.scoring import Inputs, explain_contact, load_model_file, score_files
 from mql.service.store import find_contact, quarantined
 from mql.store import accounts as account_store
@@ -106,6 +106,47 @@ def test_an_imported_mql_keeps_its_stage_with_cause_import(store: Engine) -> Non
         (None, "mql", "import")]
     assert raj[0]["to_stage"] == "captured" and raj[0]["cause"] == "import"
     assert rows["li@acme.example"][0] in (None, "captured", "nurture")  # refused, not raw
+
+
+def test_an_imported_mql_without_events_is_not_demoted_at_import(
+        store: Engine, tmp_path: Path) -> None:
+    """The reproduction of the issue: on the old code this export ended as `mql ->
+    nurture, decay` in the import's own transaction."""
+    path = tmp_path / "mqls.csv"
+    path.write_text("Record ID,Email,Lifecycle Stage,Create Date\n"
+                    "1,jo@initech.example,marketingqualifiedlead,2025-03-01T10:00:00Z\n"
+                    "2,al@initech.example,opportunity,2025-03-01T10:00:00Z\n")
+    summary = ingest_file(store, path, "contacts", rules=RULES, now=NOW)
+    assert (summary.loaded, summary.quarantined, summary.fields_dropped) == (2, 0, 0)
+    with store.connect() as conn:
+        got = {}
+        for cid, email, stage in conn.execute(contacts_table.select().with_only_columns(
+                contacts_table.c.id, contacts_table.c.email, contacts_table.c.lifecycle_stage)):
+            moves = [(h["from_stage"], h["to_stage"], h["cause"], h["at"])
+                     for h in handoff_store.history(conn, cid)]
+            got[email] = (stage, moves)
+    assert got == {
+        "jo@initech.example": ("mql", [(None, "mql", "import", NOW)]),
+        "al@initech.example": ("opportunity", [(None, "opportunity", "import", NOW)]),
+    }
+
+
+def test_a_dropped_field_is_retried_with_a_fixed_mapping(store: Engine, tmp_path: Path
+                                                         ) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Lead ID,Email,Create Date\n00Q1,tom@initech.example,2025|14|03\n")
+    ingest_file(store, path, "contacts", rules=RULES, now=NOW)
+    [held] = quarantined(store)
+    assert (held.row, held.field) == (2, "created_at") and "the row was kept" in held.reason
+    assert retry_quarantined(store, None, rules=RULES, now=NOW).loaded == []  # still bad
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text("date_format: '%Y|%d|%m'\ncontacts:\n  columns:\n"
+                     "    Lead ID: salesforce_id\n    Create Date: created_at\n")
+    assert retry_quarantined(store, None, rules=RULES, now=NOW,
+                             mapping=str(fixed)).loaded == [held.id]
+    tom = find_contact(store, "tom@initech.example", rules=RULES)
+    assert tom.attributes["created_at"] == "2025-03-14T00:00:00+00:00"
+    assert quarantined(store) == []
 
 
 def test_salesforce_leads_with_company_account_and_create_date(store: Engine) -> None:

@@ -115,7 +115,7 @@ def test_retry_loads_a_quarantined_row_once_the_mapping_reads_it(
 ) -> None:
     path = tmp_path / "hubspot.csv"
     path.write_text("Email,First Name,Company Name,Lifecycle Stage\n"
-                    "jane@acme.com,Jane,Acme,Lead\n"
+                    "jane@acme.com,Jane,Acme,Captured\n"
                     "bob@globex.com,Bob,Globex,Customer\n")
     summary = ingest_file(store, path, "contacts", rules=RULES, now=NOW, mapping="salesforce")
     assert summary.quarantined == 0 and summary.mapping == "salesforce"

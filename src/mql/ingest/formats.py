@@ -178,7 +178,9 @@ def parse_time(text: Any, *, source: str, row: int, field: str,
         except AmbiguousDate:
             raise
         except (ValueError, OverflowError, OSError):
-            hint = f"{style.format} or ISO 8601" if style.format else "ISO 8601"
+            hint = (f"{style.format} or ISO 8601" if style.format else "ISO 8601, epoch "
+                    "seconds or milliseconds, or 14.03.2025 09:12 / 03/16/2025 05:00 PM; "
+                    "--date-format for another form")
             raise InputError(
                 source, row, field, f"cannot read {text!r} as a time ({hint} expected)"
             ) from None

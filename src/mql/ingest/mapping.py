@@ -39,6 +39,9 @@ from typing import Any
 from mql.errors import ConfigError, InputError, Problem
 from mql.ingest.files import Kind, Rejected, read_rows
 from mql.ingest.formats import (
+    ACCOUNT_COLUMNS,
+    CONTACT_COLUMNS,
+    EVENT_COLUMNS,
     AmbiguousDate,
     DateStyle,
     account_from_row,
@@ -57,6 +60,9 @@ EXTERNAL_ID_FIELDS = {"hubspot_id": "hubspot", "salesforce_id": "salesforce",
 KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events")
 ACCOUNT_PREFIX = "account."
 _TIME_FIELDS = {"contacts": ("created_at",), "accounts": (), "events": ("timestamp",)}
+_FIELDS = {"contacts": frozenset({*CONTACT_COLUMNS, *EXTERNAL_ID_FIELDS}),
+           "accounts": frozenset({*ACCOUNT_COLUMNS, *EXTERNAL_ID_FIELDS}),
+           "events": frozenset(EVENT_COLUMNS)}
 _TOP_KEYS = ("name", "description", "detect", "date_format", "dayfirst", *KINDS)
 _KIND_KEYS = ("columns", "values")
 
@@ -271,14 +277,19 @@ def detect(headers: Iterable[str], kind: str) -> Mapping:
 def map_row(row: MappingABC[str, Any], kind: str, mapping: Mapping) -> dict[str, Any]:
     """`row` with its headers renamed and its values mapped (mql's layout: unchanged).
 
-    The first of two columns that map to the same field wins when it is not empty.
+    The first of two columns that map to the same field wins when it is not empty. A
+    header the mapping does not name keeps its name, unless it is an mql field written
+    another way (`Email`, `First Name`).
     """
     section = mapping.sections.get(kind)
     if section is None:
         return dict(row)
     out: dict[str, Any] = {}
+    fields = _FIELDS[kind]
     for header, value in row.items():
-        for name in section.columns.get(_key(header), (header,)):
+        # a header the mapping does not name that is an mql field ("Email") is that field
+        plain = snake(header)
+        for name in section.columns.get(_key(header), (plain if plain in fields else header,)):
             if name in out and out[name] not in (None, ""):
                 continue
             out[name] = value
