@@ -259,3 +259,57 @@ def test_cli_rescore_reads_crm_exports_and_epoch_events(tmp_path: Path) -> None:
     assert float(tom[header.index("fit")]) == pytest.approx(decision.scores["fit"])
     assert float(tom[header.index("intent")]) == pytest.approx(decision.scores["intent"])
     assert decision.scores["fit"] >= 25 + 20  # 250 employees, software
+
+
+# -- contacts without an email, keyed by their CRM id ------------------------------------
+
+NO_EMAIL = DATA / "salesforce-leads-no-email.csv"
+BY_ID = DATA / "events-by-lead-id.csv"
+KIM = "salesforce:00Q5e00001XyZaA"
+
+
+def test_a_lead_export_without_emails_is_scored_by_lead_id_in_file_mode() -> None:
+    model = load_model_file(MODEL_PATH)
+    inputs = Inputs(NO_EMAIL, None, BY_ID)
+    run = score_files(model, inputs, at=NOW)
+    assert (run.rejected, sorted(d.contact for d in run.decisions)) == (
+        [], [KIM, "salesforce:00Q5e00001XyZaB"])
+    kim = next(d for d in run.decisions if d.contact == KIM)
+    # the demo request named only the Lead ID and still counts (fast track); the company
+    # columns put Umbrella's size and industry on the account named by its website
+    assert kim.mql and any(r.kind == "fast_track" for r in kim.reasons)
+    explanation = explain_contact(model, inputs, KIM, at=NOW)
+    assert _fit_rules(explanation) >= {"icp_company_size", "icp_industry", "core_market"}
+    assert explanation.decision.scores == kim.scores
+
+
+def test_an_event_naming_a_crm_id_joins_the_contact_that_has_an_email(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text("event_id,type,timestamp,salesforce_id\n"
+                      "t1,demo_request,2025-03-16T10:00:00Z,00Q5e00001AbCdE\n")
+    run = score_files(load_model_file(MODEL_PATH), Inputs(SALESFORCE, None, events), at=NOW)
+    tom = next(d for d in run.decisions if d.contact == "tom@initech.example")
+    assert tom.mql and any(r.kind == "fast_track" for r in tom.reasons)
+
+
+def test_the_store_keys_contacts_without_email_by_crm_id_and_joins_events(
+        store: Engine, tmp_path: Path) -> None:
+    summary = ingest_file(store, NO_EMAIL, "contacts", rules=RULES, now=NOW)
+    assert (summary.loaded, summary.quarantined) == (2, 0)
+    events = ingest_file(store, BY_ID, "events", rules=RULES, now=NOW)
+    assert (events.loaded, events.quarantined) == (2, 0)
+    kim = find_contact(store, KIM, rules=RULES)
+    assert kim.email == KIM and kim.account == "umbrella.example"
+    assert kim.scores is not None and kim.scores["mql"] is True
+    # the same scores as the file mode: one computation
+    run = score_files(load_model_file(MODEL_PATH), Inputs(NO_EMAIL, None, BY_ID), at=NOW)
+    file_kim = next(d for d in run.decisions if d.contact == KIM)
+    assert kim.scores["fit"] == pytest.approx(file_kim.scores["fit"])
+    # a later export brings Kim's address: the same contact, now with an email
+    later = tmp_path / "later.csv"
+    later.write_text("Lead ID,Email,Title\n00Q5e00001XyZaA,kim@umbrella.example,CTO\n")
+    again = ingest_file(store, later, "contacts", rules=RULES, now=NOW)
+    assert (again.loaded, again.merges) == (1, 0)
+    by_mail = find_contact(store, "kim@umbrella.example", rules=RULES)
+    assert by_mail.id == kim.id and by_mail.email == "kim@umbrella.example"
+    assert by_mail.attributes["title"] == "CTO"

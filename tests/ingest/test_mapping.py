@@ -151,7 +151,7 @@ def test_an_ambiguous_file_nothing_decides_is_refused_naming_column_and_example(
 def test_a_file_with_both_day_orders_is_refused(tmp_path: Path) -> None:
     path = _file(tmp_path, "Lead ID,Email,Create Date\n1,a@b.com,03/04/2025\n"
                            "2,c@b.com,25/04/2025\n3,d@b.com,04/25/2025\n")
-    with pytest.raises(ConfigError, match="day first .* and month first"):
+    with pytest.raises(ConfigError, match=r"day first .* and month first"):
         list(Reader(path, "contacts", None).records())
 
 

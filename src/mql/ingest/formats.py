@@ -27,7 +27,7 @@ from typing import Any
 from mql.errors import InputError
 from mql.lifecycle.stages import Stage
 from mql.model.vocabulary import INDUSTRIES
-from mql.records import Account, Contact, Event
+from mql.records import Account, Contact, Event, external_key
 
 ACCOUNT_COLUMNS = (
     "domain",
@@ -60,6 +60,10 @@ CONTACT_COLUMNS = (
 )
 EVENT_COLUMNS = ("event_id", "type", "timestamp", "email", "anonymous_id", "account", "properties")
 
+# the columns of CRM record ids, and their identity namespace (in order of preference
+# for the key of a contact without an email)
+EXTERNAL_ID_FIELDS = {"hubspot_id": "hubspot", "salesforce_id": "salesforce",
+                      "external_id": "crm", "user_id": "segment"}
 _INTEGER_FIELDS = frozenset({"employees"})
 _NUMBER_FIELDS = frozenset({"revenue"})
 _TIME_FIELDS = frozenset({"created_at"})
@@ -331,9 +335,23 @@ def normalize_email(text: str) -> str:
     return text.strip().lower()
 
 
+def external_id_key(data: Mapping[str, Any]) -> str | None:
+    """The key of a row known by a CRM record id (the first id column filled), or None.
+
+    >>> external_id_key({"email": "", "salesforce_id": " 00Q1 "})
+    'salesforce:00Q1'
+    """
+    for name, namespace in EXTERNAL_ID_FIELDS.items():
+        value = data.get(name)
+        if not _blank(value):
+            return external_key(namespace, str(value))
+    return None
+
+
 def _email(value: Any, *, source: str, row: int, field: str = "email") -> str:
     if _blank(value):
-        raise InputError(source, row, field, "is empty; every contact needs an email")
+        raise InputError(source, row, field, "is empty; every contact needs an email or a "
+                         "CRM id (hubspot_id, salesforce_id, external_id)")
     email = normalize_email(str(value))
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email:
@@ -357,10 +375,18 @@ def account_from_row(data: Mapping[str, Any], *, source: str, row: int,
 def contact_from_row(data: Mapping[str, Any], *, source: str, row: int,
                      style: DateStyle | None = None,
                      warnings: list[InputError] | None = None) -> Contact:
-    """A `Contact` from one row; the account defaults to the email's domain."""
-    email = _email(data.get("email"), source=source, row=row)
+    """A `Contact` from one row; the account defaults to the email's domain. A row without
+    an email but with a CRM record id is keyed by that id (``salesforce:00Q1``) and has
+    no account unless the row names one."""
     account = data.get("account")
-    domain = email.rsplit("@", 1)[1] if _blank(account) else str(account).strip().lower()
+    named = None if _blank(account) else str(account).strip().lower()
+    key = external_id_key(data) if _blank(data.get("email")) else None
+    if key is not None:
+        attributes = _attributes(data, frozenset({"email", "account"}), source=source,
+                                 row=row, style=style, warnings=warnings)
+        return Contact(key, named, attributes)
+    email = _email(data.get("email"), source=source, row=row)
+    domain = email.rsplit("@", 1)[1] if named is None else named
     attributes = _attributes(data, frozenset({"email", "account"}), source=source, row=row,
                              style=style, warnings=warnings)
     attributes["email"] = email
@@ -382,6 +408,8 @@ def event_from_row(data: Mapping[str, Any], *, source: str, row: int,
         raise InputError(source, row, "timestamp", "is empty; every event needs a time")
     at = parse_time(data["timestamp"], source=source, row=row, field="timestamp", style=style)
     email = None if _blank(data.get("email")) else _email(data["email"], source=source, row=row)
+    if email is None:
+        email = external_id_key(data)  # an event of a contact known by its CRM id
     account = None if _blank(data.get("account")) else str(data["account"]).strip().lower()
     anonymous = None if _blank(data.get("anonymous_id")) else str(data["anonymous_id"]).strip()
     if email is None and account is None and anonymous is None:

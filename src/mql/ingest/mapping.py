@@ -27,6 +27,7 @@ which identity resolution uses to merge duplicates.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from mql.ingest.formats import (
     ACCOUNT_COLUMNS,
     CONTACT_COLUMNS,
     EVENT_COLUMNS,
+    EXTERNAL_ID_FIELDS,
     AmbiguousDate,
     DateStyle,
     account_from_row,
@@ -51,18 +53,16 @@ from mql.ingest.formats import (
     snake,
 )
 from mql.model.yaml_marks import Located, YamlSyntaxError, load
-from mql.records import Account, Contact, Event
+from mql.records import Account, Contact, Event, external_key
 
 BUILTINS = ("hubspot", "salesforce")
 MAPPINGS = ("auto", "mql", *BUILTINS)
-EXTERNAL_ID_FIELDS = {"hubspot_id": "hubspot", "salesforce_id": "salesforce",
-                      "user_id": "segment", "external_id": "crm"}
 KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events")
 ACCOUNT_PREFIX = "account."
 _TIME_FIELDS = {"contacts": ("created_at",), "accounts": (), "events": ("timestamp",)}
 _FIELDS = {"contacts": frozenset({*CONTACT_COLUMNS, *EXTERNAL_ID_FIELDS}),
            "accounts": frozenset({*ACCOUNT_COLUMNS, *EXTERNAL_ID_FIELDS}),
-           "events": frozenset(EVENT_COLUMNS)}
+           "events": frozenset({*EVENT_COLUMNS, *EXTERNAL_ID_FIELDS})}
 _TOP_KEYS = ("name", "description", "detect", "date_format", "dayfirst", *KINDS)
 _KIND_KEYS = ("columns", "values")
 
@@ -479,3 +479,23 @@ def with_company(account: Account | None, company: Account) -> Account:
         return company
     known = {k: v for k, v in account.attributes.items() if v not in (None, "")}
     return Account(account.domain, {**company.attributes, **known})
+
+
+def aliases(contacts: Iterable[Contact]) -> dict[str, str]:
+    """The CRM-id keys of contacts that have an email: ``hubspot:1001`` -> the contact's
+    key, so that events naming only the CRM id join the contact (file mode; the store
+    joins on its identities)."""
+    out: dict[str, str] = {}
+    for contact in contacts:
+        for name, namespace in EXTERNAL_ID_FIELDS.items():
+            value = contact.attributes.get(name)
+            if value not in (None, ""):
+                out.setdefault(external_key(namespace, str(value)), contact.email)
+    return out
+
+
+def joined(event: Event, keys: MappingABC[str, str]) -> Event:
+    """`event` attributed to the contact its CRM-id key stands for (see `aliases`)."""
+    if event.contact is not None and event.contact in keys:
+        return dataclasses.replace(event, contact=keys[event.contact])
+    return event

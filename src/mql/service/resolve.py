@@ -25,9 +25,10 @@ from mql.identity.domains import registered_domain
 from mql.identity.match import AccountIndex, is_free_mail
 from mql.identity.merge import Identifier, IdentityRules, choose_survivor, plan_merge
 from mql.identity.normalize import email_key
-from mql.ingest.mapping import EXTERNAL_ID_FIELDS, with_company
+from mql.ingest.formats import EXTERNAL_ID_FIELDS
+from mql.ingest.mapping import with_company
 from mql.lifecycle.stages import OPEN_STAGES, Cause, Stage
-from mql.records import Account, Contact, Event
+from mql.records import Account, Contact, Event, split_key
 from mql.service import state as states
 from mql.service.handoff import alert_accounts
 from mql.service.state import LiveModel
@@ -54,14 +55,19 @@ class Run:
     actor: str = "ingest"
 
     def email_id(self, email: str) -> Identifier | None:
-        """The exact identity key of an address (plus-tags, case and Gmail dots removed)."""
-        ident = Identifier("email", email_key(email, collapse_subdomains=False))
+        """The exact identity key of an address (plus-tags, case and Gmail dots removed);
+        for a contact keyed by a CRM id (``salesforce:00Q1``), that external id."""
+        parts = split_key(email)
+        if parts is not None:
+            ident = Identifier("external", parts[1], parts[0])
+        else:
+            ident = Identifier("email", email_key(email, collapse_subdomains=False))
         return ident if self.rules.usable(ident) else None
 
     def loose_id(self, email: str) -> Identifier | None:
         """The address on its registrable domain (`jane@emea.acme.com` -> `jane@acme.com`),
         namespace ``registered``; None when subdomains are not collapsed."""
-        if not self.rules.collapse_subdomains:
+        if not self.rules.collapse_subdomains or "@" not in email:
             return None
         loose = Identifier("email", email_key(email, collapse_subdomains=True), "registered")
         return loose if self.rules.usable(loose) else None
@@ -130,9 +136,14 @@ def apply_accounts(run: Run, records: list[Account]) -> int:
 def account_for(run: Run, email: str, company: str | None, named: str | None
                 ) -> tuple[str | None, str | None, float | None]:
     """(domain, method, confidence) of a new contact's account: a named account wins, then
-    the index; an unknown business domain becomes a new account; free mail, none."""
+    the index; an unknown business domain becomes a new account; free mail, none. A
+    contact keyed by a CRM id has no email domain: only its company name can match."""
     if named:
         return named, "given", 1.0
+    if "@" not in email:
+        by_name = run.index.match_name(company) if company else None
+        return (by_name.account, by_name.method, by_name.confidence) if by_name else (
+            None, None, None)
     found = run.index.match(email, company)
     if found is not None:
         return found.account, found.method, found.confidence
@@ -261,14 +272,15 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
     wanted: list[Identifier] = []
     for contact, named in records:
         e = run.email_id(contact.email)
-        idents = ([e] if e else []) + _externals(run, dict(contact.attributes))
+        idents = list(dict.fromkeys(([e] if e else []) + _externals(run, dict(contact.attributes))))
         loose = run.loose_id(contact.email)
         rows.append((contact, named, idents, loose))
         wanted.extend(idents + ([loose] if loose else []))
     known = contact_store.find(run.conn, wanted)
-    attrs: dict[int, dict[str, Any]] = {
-        i: dict(c.record.attributes)
-        for i, c in contact_store.load_contacts(run.conn, set(known.values())).items()}
+    loaded = contact_store.load_contacts(run.conn, set(known.values()))
+    attrs: dict[int, dict[str, Any]] = {i: dict(c.record.attributes) for i, c in loaded.items()}
+    keyed = {i for i, c in loaded.items() if not c.record.has_email}
+    emails: dict[int, str] = {}
     touched: set[int] = set()
     created: set[int] = set()
     pending: dict[int, _Pending] = {}
@@ -325,11 +337,15 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
         attrs[cid] = {**attrs.get(cid, {}),
                       **{k: v for k, v in contact.attributes.items()
                          if v is not None and k not in ("email", "email_domain")}}
+        if cid in keyed and contact.has_email:  # known by its CRM id; now its address
+            emails.setdefault(cid, contact.email)
+            attrs[cid].update(email=contact.email, email_domain=contact.email_domain)
         for i in idents:
             known.setdefault(i, cid)
         touched.add(cid)
     created |= _flush(run, pending, known, attrs, touched)
     contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
+    contact_store.set_emails(run.conn, emails, now=run.now)
     owner_of = [next((merge_store.resolve_survivor(run.conn, known[i]) for i in idents
                       if i in known), None) for _, _, idents, _ in rows]
     if companies:
@@ -397,6 +413,16 @@ def _import_stages(run: Run, contacts: list[Contact], owners: list[int | None],
     return frozenset(done)
 
 
+def _key_attribute(key: str) -> dict[str, Any]:
+    """The attribute of a CRM-id key (``salesforce:00Q1`` -> salesforce_id: 00Q1)."""
+    parts = split_key(key)
+    if parts is None:
+        return {}
+    names = {namespace: name for name, namespace in EXTERNAL_ID_FIELDS.items()}
+    name = names.get(parts[0])
+    return {name: parts[1]} if name else {}
+
+
 def with_user_emails(run: Run, items: list[tuple[Event, str | None]]) -> list[Event]:
     """Events whose only link is a Segment userId get the email of the contact holding it."""
     ids = {Identifier("external", u, "segment") for e, u in items if u and e.contact is None}
@@ -434,14 +460,15 @@ def apply_events(run: Run, batch: list[Event]) -> int:
     for e in fresh:
         ident = email_of.get(e.contact) if e.contact else None
         if ident is not None and ident not in known:
-            twin = loose_match(run, e.contact or "", {})
+            twin = loose_match(run, e.contact or "", {})  # None for a CRM-id key
             if twin is not None:
                 contact_store.add_identities(conn, twin, [(ident, e.contact)],
                                              source=run.source, now=now)
                 known[ident] = twin
                 continue
-            contact = Contact(e.contact or "", e.account, {"email": e.contact,
-                                                           "source": run.source})
+            about = ({"email": e.contact} if "@" in (e.contact or "") else
+                     _key_attribute(e.contact or ""))
+            contact = Contact(e.contact or "", e.account, {**about, "source": run.source})
             known[ident] = _create(run, contact, e.account, [ident], e.contact)
     # identify: an email seen with a cookie links the cookie (once; shared cookies stay put)
     rederive: set[int] = set()

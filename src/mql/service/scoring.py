@@ -104,6 +104,11 @@ def _scorer(model: Model, inputs: Inputs, read: _Read,
                                                      company))
     events = [p.record for p in (_load(inputs, inputs.events, "events", read, progress)
                                  if inputs.events else []) if isinstance(p.record, Event)]
+    # an event that names only a CRM id joins the contact holding that id
+    keys = {k: v for k, v in mappings.aliases(scorer.contacts.values()).items()
+            if k not in scorer.contacts}
+    if keys:
+        events = [mappings.joined(e, keys) for e in events]
     return scorer, events
 
 
@@ -127,7 +132,7 @@ def score_files(model: Model, inputs: Inputs, *, at: datetime,
 def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -> Explanation:
     """The explanation of the contact with `email` at `at`."""
     scorer, events = _scorer(model, inputs, _Read(), None)
-    key = email.strip().lower()
+    key = email.strip().lower() if "@" in email else email.strip()  # or a CRM-id key
     contact: Contact | None = scorer.contacts.get(key)
     if contact is None:
         raise NotFound(f"no contact {email!r} in {inputs.contacts}")
