@@ -313,3 +313,20 @@ def test_the_store_keys_contacts_without_email_by_crm_id_and_joins_events(
     by_mail = find_contact(store, "kim@umbrella.example", rules=RULES)
     assert by_mail.id == kim.id and by_mail.email == "kim@umbrella.example"
     assert by_mail.attributes["title"] == "CTO"
+
+
+def test_rescore_joins_events_by_crm_id_like_score(tmp_path: Path) -> None:
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, [
+        "rescore", "--model", str(MODEL_PATH), "--contacts", str(NO_EMAIL), "--events",
+        str(BY_ID), "--out", str(out), "--format", "csv", "--as-of", "2025-03-20T00:00Z"])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text().splitlines()
+    header = rows[0].split(",")
+    got = {r.split(",")[header.index("contact")]: r.split(",") for r in rows[1:]}
+    run = score_files(load_model_file(MODEL_PATH), Inputs(NO_EMAIL, None, BY_ID), at=NOW)
+    for decision in run.decisions:
+        row = got[decision.contact]
+        assert float(row[header.index("intent")]) == pytest.approx(decision.scores["intent"])
+        assert float(row[header.index("fit")]) == pytest.approx(decision.scores["fit"])
+    assert run.decisions[0].scores["intent"] > 0

@@ -213,7 +213,8 @@ def register(app: typer.Typer) -> None:
             out.print(f"  #{qid}: {reason}", highlight=False)
 
     @app.command()
-    def contact(email: Annotated[str, typer.Argument(help="Any email of the contact.")],
+    def contact(email: Annotated[str, typer.Argument(
+            help="Any email of the contact, or its CRM id as salesforce:ID / hubspot:ID.")],
                 db: DbOpt = None) -> None:
         """Show a contact from the store: scores, grade, MQL, identities, merges."""
         settings = _settings(db)

@@ -21,7 +21,7 @@ from mql.errors import ConfigError, InputError
 from mql.identity.match import is_free_mail
 from mql.ingest import mapping as mappings
 from mql.ingest.files import Kind, Rejected, read_rows
-from mql.ingest.formats import EVENT_COLUMNS, event_to_row
+from mql.ingest.formats import EVENT_COLUMNS, EXTERNAL_ID_FIELDS, event_to_row
 from mql.ingest.writers import Column, open_writer
 from mql.model.spec import Model
 from mql.records import Account, Event
@@ -87,6 +87,13 @@ class _Accounts:
         yield from companies.values()
 
 
+def _header(path: Path) -> set[str]:
+    for _, row in read_rows(path):
+        if not isinstance(row, InputError):
+            return set(row.keys())
+    return set()
+
+
 def _reader(path: Path, kind: Kind, mapping: str | Path | None, date_format: str | None,
             dayfirst: bool | None) -> mappings.Reader:
     reader = mappings.Reader(path, kind, mappings.resolve(mapping), date_format=date_format,
@@ -138,15 +145,18 @@ def rescore_files(
         dropped: list[InputError] = []
         bad_events: list[Rejected] = []
         events_input = events
+        by_id = bool(_header(events) & set(EXTERNAL_ID_FIELDS))
         if (events_reader.mapping is not None and events_reader.mapping.name != "mql") \
-                or date_format is not None or dayfirst is not None:
+                or date_format is not None or dayfirst is not None or by_id:
             tell("converting the events to mql's layout")
             events_input = Path(scratch) / "events.csv"
+            # events that name only a CRM id join the contact holding it, as in `mql score`
+            keys = mappings.aliases(people) if by_id else {}
             with open_writer(events_input, "csv",
                              [Column(name) for name in EVENT_COLUMNS]) as writer:
                 for _, item in events_reader.records():
                     if isinstance(item, mappings.Parsed) and isinstance(item.record, Event):
-                        writer.write(event_to_row(item.record))
+                        writer.write(event_to_row(mappings.joined(item.record, keys)))
                         dropped.extend(item.warnings)
                     elif isinstance(item, Rejected):
                         bad_events.append(item)
