@@ -301,3 +301,39 @@ def test_a_mapping_file_that_is_not_yaml_or_missing_is_refused(tmp_path: Path) -
         parse_mapping("contacts:\n  columns: [\n", source="x.yaml")
     with pytest.raises(ConfigError, match=r"x.yaml:2:1 events: duplicate key"):
         parse_mapping("events: {}\nevents: {}\n", source="x.yaml")
+
+
+_OPTIONAL = ("Create Date", "Country/Region", "Number of Employees", "Annual Revenue",
+             "Lifecycle Stage", "Industry", "Job Title")
+_FIELD = {"Create Date": "created_at", "Country/Region": "country",
+          "Number of Employees": "employees", "Annual Revenue": "revenue",
+          "Lifecycle Stage": "lifecycle_stage", "Industry": "industry", "Job Title": "title"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(_OPTIONAL),
+                       st.one_of(st.text(max_size=20), st.sampled_from(
+                           ["14.03.2025 09:12", "5000+", "Germany", "lead", "n/a", "31.02.2025",
+                            "1e400", "-", "NaN", "03/04/2025", "99/99/9999", "$", "∞"]))))
+def test_optional_fields_never_cost_a_contact_its_row(values: dict[str, str]) -> None:
+    """For any values of the optional columns, the contact lands; each column either
+    reads or is dropped with a reason naming it (never both, never silently)."""
+    row = {"Record ID": "1", "Email": "jane@acme.example", "Company Name": "Acme", **values}
+    try:
+        parsed = parse(row, "contacts", HUBSPOT, source="hs.csv", number=2,
+                       style=DateStyle(dayfirst=True))
+    except InputError as exc:  # pragma: no cover - the property fails here
+        raise AssertionError(f"the row was refused: {exc}") from None
+    assert isinstance(parsed.record, Contact) and parsed.record.email == "jane@acme.example"
+    dropped = {w.field for w in parsed.warnings}
+    assert all("the row was kept" in w.reason and w.row == 2 for w in parsed.warnings)
+    for header, text in values.items():
+        name = _FIELD[header]
+        on_contact = parsed.record.attributes.get(name) is not None
+        on_account = parsed.company is not None and \
+            parsed.company.attributes.get(name) is not None
+        readable = on_contact or on_account
+        if not text.strip():
+            assert not readable and name not in dropped
+        else:
+            assert readable != (name in dropped)
