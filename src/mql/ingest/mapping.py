@@ -360,8 +360,11 @@ def _company(contact: Contact, data: dict[str, Any], *, source: str, number: int
     domain = _host(str(domain)) if domain not in (None, "") else contact.account
     if not domain or not any(v not in (None, "") for v in data.values()):
         return None
+    dropped: list[InputError] = []
     account = account_from_row({**data, "domain": domain}, source=source, row=number,
-                               style=style, warnings=warnings)
+                               style=style, warnings=dropped)
+    warnings.extend(InputError(w.source, w.row, f"{ACCOUNT_PREFIX}{w.field}", w.reason)
+                    for w in dropped)  # named as the mapping names the company's fields
     attributes = {k: v for k, v in account.attributes.items() if v is not None}
     return Account(account.domain, attributes) if attributes else None
 
