@@ -136,9 +136,11 @@ def save_accounts(conn: Connection, live: LiveModel, states: Mapping[int, Intent
 
 def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
                    *, now: datetime, cause: Cause | None = None,
-                   times: Mapping[int, datetime] | None = None) -> dict[int, Decision]:
+                   times: Mapping[int, datetime] | None = None,
+                   hold: frozenset[int] = frozenset()) -> dict[int, Decision]:
     """Decide every contact in `states` at `now` (or at its own moment in `times`) and
-    persist state, scores and the lifecycle moves they cause together."""
+    persist state, scores and the lifecycle moves they cause together (none for the
+    contacts in `hold`: their stage was just imported)."""
     if not states:
         return {}
     stored = contact_store.load_contacts(conn, states)
@@ -170,7 +172,7 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     accounts_of = {cid: accounts.get(aid) if (aid := stored[cid].account_id) else None
                    for cid in decisions}
     reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
-                            decisions, states, cause)
+                            decisions, states, cause, hold=hold)
     for row in rows:
         cid = row["contact_id"]
         if cid in reset:  # recycled: only fresh activity may qualify the contact again
@@ -187,6 +189,8 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     return decisions
 
 
-def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime) -> None:
-    """Recompute the scores of contacts from their persisted state (attributes changed)."""
-    score_contacts(conn, live, contact_states(conn, live, ids), now=now)
+def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime,
+            hold: frozenset[int] = frozenset()) -> None:
+    """Recompute the scores of contacts from their persisted state (attributes changed);
+    the contacts in `hold` keep their (just imported) stage."""
+    score_contacts(conn, live, contact_states(conn, live, ids), now=now, hold=hold)
