@@ -12,6 +12,10 @@ that names no required column) raises `ConfigError`, before any row.
 CSV is read with the delimiter that splits its header row into the most columns (`,`,
 `;`, tab or `|`) unless one is given; any line ending (LF, CRLF, CR) is accepted.
 
+This module reads rows only; records (a row through a column mapping, parsed and checked)
+come from `mql.ingest.mapping.Reader`, which reads its rows here: one reader path for
+`mql ingest`, `score`, `explain` and `rescore`.
+
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp(dir="/tmp")) / "contacts.csv"
 >>> _ = path.write_bytes(b"email;title\\njane@acme.example;CTO\\njos\\xe9@acme.example;CEO\\n")

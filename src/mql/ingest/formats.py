@@ -4,8 +4,10 @@ One row per record. Columns:
 
 - accounts: ``domain`` plus the standard account fields (``name``, ``industry``,
   ``employees`` ...); any other column becomes a custom attribute.
-- contacts: ``email``, ``account`` (the account domain; derived from the email when empty)
-  plus the standard contact fields; any other column becomes a custom attribute.
+- contacts: ``email`` (or, without one, a CRM id column: ``hubspot_id``, ``salesforce_id``,
+  ``external_id``, ``user_id``, which keys the contact as ``salesforce:00Q1``), ``account``
+  (the account domain; derived from the email when empty) plus the standard contact
+  fields; any other column becomes a custom attribute.
 - events: ``event_id``, ``type``, ``timestamp`` (ISO 8601; no offset means UTC), ``email``,
   ``anonymous_id``, ``account`` and ``properties`` (a JSON object in CSV and Parquet, an
   object in JSONL).
@@ -14,6 +16,8 @@ Empty cells mean "unknown". A row that cannot be used raises `InputError` naming
 file, the row and the field; that includes every value the store could not keep
 (`mql.limits`: lengths, NUL characters, non-finite numbers, times outside 1900-2199 and
 events before 1990), so a file is read the same way by `mql score` and by both databases.
+Given a `warnings` list, the parsers keep a contact or account whose optional field cannot
+be read or stored: the field is dropped and the reason added to the list.
 """
 
 from __future__ import annotations

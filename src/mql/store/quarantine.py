@@ -114,7 +114,8 @@ def add(conn: Connection, rows: list[Held], *, now: datetime) -> int:
         key = fingerprint_of(h)
         values.setdefault(key, {
             "kind": h.kind, "source": source, "row": h.row, "raw": raw,
-            "field": _text(h.field, 200), "reason": _text(h.reason), "mapping": h.mapping,
+            "field": _text(h.field, 200), "reason": _text(h.reason),
+            "mapping": _text(h.mapping, 1000),
             "status": "open", "created_at": now, "fingerprint": key,
             "subject": _text(h.subject, 320), "message_id": _text(h.message_id, 200)})
     for part in chunks(list(values)):
