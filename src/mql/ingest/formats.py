@@ -396,7 +396,7 @@ def _stored(build: Callable[[dict[str, Any]], Rec], check: Callable[[Rec], limit
     record = build(attributes)
     while (violation := check(record)) is not None:
         if warnings is None or violation.field in keys or violation.field not in attributes:
-            _refuse(violation, source=source, row=row)
+            raise InputError(source, row, violation.field, violation.reason)
         warnings.append(InputError(source, row, violation.field, f"{violation.reason}; {KEPT}"))
         attributes = {k: v for k, v in attributes.items() if k != violation.field}
         record = build(attributes)
