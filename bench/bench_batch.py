@@ -30,7 +30,7 @@ from mql.batch.compile import to_sql
 from mql.batch.duckdb import DuckDBEngine
 from mql.batch.engines import Inputs, connect
 from mql.errors import ConfigError
-from mql.ingest.files import RecordFile, load
+from mql.ingest.mapping import RecordFile, load
 from mql.model.parse import parse_model
 from mql.model.spec import IntentRule, Model
 from mql.scoring.scorer import Scorer

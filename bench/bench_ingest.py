@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mql.identity.merge import IdentityRules
-from mql.ingest.files import read_records
+from mql.ingest.mapping import read_records
 from mql.records import Event
 from mql.service.ingest import ingest_file
 from mql.service.store import init_workspace

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 
-from mql.records import Account, Contact, Event
+from mql.records import Account, Contact, Event, split_key
 
 MAX_EVENT_ID = 200
 MAX_EVENT_TYPE = 100
@@ -59,7 +59,11 @@ LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 EARLIEST_EVENT = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_SKEW = timedelta(hours=24)  # the default; `MQL_EVENT_MAX_FUTURE_HOURS`
 
-EXTERNAL_ID_FIELDS = ("hubspot_id", "salesforce_id", "user_id", "external_id")
+# the columns of CRM record ids and their identity namespace, in order of preference for
+# the key of a contact without an email (`records.external_key`: ``salesforce:00Q1``)
+EXTERNAL_ID_FIELDS = {"hubspot_id": "hubspot", "salesforce_id": "salesforce",
+                      "external_id": "crm", "user_id": "segment"}
+MAX_NAMESPACE = 40
 
 
 class Violation(NamedTuple):
@@ -156,6 +160,20 @@ def email_problem(text: str) -> str | None:
     return None
 
 
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot key a contact (None if it can): an email address as
+    `email_problem` says, or a CRM id key (``salesforce:00Q1``) whose id is at most 200
+    characters of storable text.
+
+    >>> key_problem("salesforce:00Q1") is None, key_problem("jane@acme.example") is None
+    (True, True)
+    """
+    parts = split_key(key)
+    if parts is None:
+        return email_problem(key)
+    return text_problem(parts[0], MAX_NAMESPACE) or text_problem(parts[1], MAX_EXTERNAL_ID)
+
+
 def time_problem(at: datetime) -> str | None:
     """Why `at` is outside the times mql reads (None if it is inside).
 
@@ -207,7 +225,7 @@ def check_event(event: Event) -> Violation | None:
     if found is not None:
         return found
     if event.contact is not None:
-        problem = email_problem(event.contact)
+        problem = key_problem(event.contact)
         if problem is not None:
             return Violation("email", problem)
     problem = event_time_problem(event.at)
@@ -219,7 +237,7 @@ def check_event(event: Event) -> Violation | None:
 
 def check_contact(contact: Contact) -> Violation | None:
     """The first reason `contact` cannot be stored, or None."""
-    problem = email_problem(contact.email)
+    problem = key_problem(contact.email)
     if problem is not None:
         return Violation("email", problem)
     attributes = contact.attributes

@@ -37,19 +37,51 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A person (a lead), keyed by normalized email, linked to an account by domain."""
+    """A person (a lead), keyed by normalized email, linked to an account by domain.
+
+    A contact known only by a CRM record id (a lead export without emails) is keyed by
+    ``<namespace>:<id>`` (`external_key`), e.g. ``salesforce:00Q5e00001AbCdE``; it has no
+    email domain.
+    """
 
     email: str
     account: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if "@" not in self.email:
-            raise ValueError(f"a contact needs an email address, got {self.email!r}")
+        if "@" not in self.email and split_key(self.email) is None:
+            raise ValueError(f"a contact needs an email address or a CRM id, got "
+                             f"{self.email!r}")
 
     @property
     def email_domain(self) -> str:
-        return self.email.rsplit("@", 1)[1]
+        """The part after "@" ("" for a contact keyed by a CRM id)."""
+        return self.email.rsplit("@", 1)[1] if "@" in self.email else ""
+
+    @property
+    def has_email(self) -> bool:
+        return "@" in self.email
+
+
+def external_key(namespace: str, value: str) -> str:
+    """The key of a contact known only by a CRM id.
+
+    >>> external_key("salesforce", " 00Q1 ")
+    'salesforce:00Q1'
+    """
+    return f"{namespace}:{value.strip()}"
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """(namespace, id) of a key made by `external_key`; None for an email or anything else.
+
+    >>> split_key("hubspot:1001"), split_key("jane@acme.example")
+    (('hubspot', '1001'), None)
+    """
+    namespace, sep, value = key.partition(":")
+    if not sep or "@" in key or not namespace or not value or not namespace.isidentifier():
+        return None
+    return namespace, value
 
 
 @dataclass(frozen=True, slots=True)

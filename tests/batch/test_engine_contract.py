@@ -187,3 +187,22 @@ def test_events_are_read_from_csv_files_in_the_synth_layout(engine: Engine,
                                                    event("page_view", 0, url="/Pricing")])
     row = one(engine, path)  # type: ignore[arg-type]
     assert row["intent"] == pytest.approx(20.0 + 10.0, rel=1e-12)
+
+
+@pytest.mark.notimpl(["python"], raises=EngineUnsupported,
+                     reason="the python engine scores records; mql.ingest reads files")
+def test_a_contact_keyed_by_its_crm_id_gets_its_events_in_that_ids_case(
+        engine: Engine, tmp_path: Path) -> None:
+    """A lead export without emails: the contact and its events are keyed by the CRM id
+    (`salesforce:00Q1aB`), and Salesforce ids are case-sensitive: `00Q1AB` is another."""
+    kim = Contact("salesforce:00Q1aB", "acme.example", {"country": "US"})
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, EVENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(event_to_row(e) for e in [
+            event("demo_request", 10, contact="salesforce:00Q1aB"),
+            event("demo_request", 10, contact="salesforce:00Q1AB", event_id="other")])
+    row = one(engine, path, contacts=[kim])  # type: ignore[arg-type]
+    assert row["contact"] == "salesforce:00Q1aB"
+    assert row["intent"] == pytest.approx(20.0, rel=1e-12)

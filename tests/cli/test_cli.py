@@ -65,7 +65,7 @@ def test_bad_rows_are_reported_by_file_and_row_and_the_rest_is_scored() -> None:
     result = runner.invoke(app, ["score", *_files()])
     assert result.exit_code == 0
     err = " ".join(result.stderr.split())
-    assert "events.csv:2 timestamp: cannot read '18/11/2026 10:00' as a time" in err
+    assert "events.csv:2 timestamp: cannot read '18 Nov 10:00' as a time" in err
     assert "events.csv:88 email: 'not-an-email' is not an email address" in err
     assert "22 contacts scored, 10 MQL" in err
 

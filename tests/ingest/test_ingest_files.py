@@ -115,7 +115,7 @@ def test_retry_loads_a_quarantined_row_once_the_mapping_reads_it(
 ) -> None:
     path = tmp_path / "hubspot.csv"
     path.write_text("Email,First Name,Company Name,Lifecycle Stage\n"
-                    "jane@acme.com,Jane,Acme,Lead\n"
+                    "jane@acme.com,Jane,Acme,Captured\n"
                     "bob@globex.com,Bob,Globex,Customer\n")
     summary = ingest_file(store, path, "contacts", rules=RULES, now=NOW, mapping="salesforce")
     assert summary.quarantined == 0 and summary.mapping == "salesforce"
@@ -159,4 +159,5 @@ def test_hubspot_exports_are_detected_and_external_ids_merge_duplicates(
     assert view.email == "jane.doe@personal-mail.net"
     assert {i["value"] for i in view.identities} >= {"101", "102", "jane@acme.com",
                                                      "jane.doe@personal-mail.net"}
-    assert view.attributes["lifecycle_stage"] == "lead" and view.merges
+    # a HubSpot "lead" is mapped to mql's stage, not stored raw
+    assert view.attributes["lifecycle_stage"] == "captured" and view.merges

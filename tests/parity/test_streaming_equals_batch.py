@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from mql.batch.asof import AsOf
 from mql.batch.engines import Engine, Inputs, connect
 from mql.batch.python import decisions_table
-from mql.ingest.files import load
+from mql.ingest.mapping import load
 from mql.model.parse import parse_model
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mql.errors import ConfigError
-from mql.ingest.files import Rejected, read_records, read_rows
+from mql.ingest.files import Rejected, read_rows
+from mql.ingest.mapping import read_records
 from mql.service.synth import TABLES, write_world
 
 FORMATS = ("csv", "parquet", "jsonl")

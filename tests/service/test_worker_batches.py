@@ -70,7 +70,8 @@ def one_by_one_assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRu
 def one_by_one_apply_decisions(
     conn: Connection, qualifier: Qualifier, version_id: int, contacts: Mapping[int, Contact],
     accounts: Mapping[int, Account | None], decisions: Mapping[int, Decision],
-    states_: Mapping[int, IntentState], cause: Cause | None = None,
+    states_: Mapping[int, IntentState], cause: Cause | None = None, *,
+    hold: frozenset[int] = frozenset(),
 ) -> dict[int, datetime]:
     model = qualifier.model
     rows = store.stages(conn, decisions)
@@ -80,7 +81,8 @@ def one_by_one_apply_decisions(
         row = rows.get(cid)
         stage = handoff.stage_of(row.stage if row else None)
         since = (row.since if row and row.since else None) or d.as_of
-        move = next_move(model, stage, since, d, model_version=str(version_id))
+        move = (None if cid in hold
+                else next_move(model, stage, since, d, model_version=str(version_id)))
         if move is not None and cause is not None:
             move = dataclasses.replace(move, cause=cause)
         if move is not None:
@@ -111,7 +113,8 @@ def one_by_one_apply_decisions(
                 notify("lead.recycled", data, move.at)
                 if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
                     reset[cid] = move.at
-        due[cid] = due_at(model, stage, since, d)
+        due[cid] = due_at(model, stage, since, dataclasses.replace(d, exit_at=None)
+                          if cid in hold else d)
     store.set_due(conn, due)
     return reset
 

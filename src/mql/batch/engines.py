@@ -36,7 +36,7 @@ Progress = Callable[[str], None]  # told each step as it starts
 @dataclass(frozen=True, slots=True)
 class Inputs:
     """What a run scores: contacts and accounts as records (parsed by `mql.ingest`; any
-    iterable that can be iterated again, e.g. `mql.ingest.files.RecordFile`, which streams
+    iterable that can be iterated again, e.g. `mql.ingest.mapping.RecordFile`, which streams
     a large file instead of holding it), and events as records or as a CSV, JSONL or
     Parquet file in the `mql synth` layout."""
 

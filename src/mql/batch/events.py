@@ -48,7 +48,13 @@ def valid_events(frame: Frame) -> Query:
     object), with the time in microseconds (UTC); events after the last as-of time are
     dropped in ``dd``, after duplicates are resolved."""
     raw = sql.col
-    email = exp.Lower(this=exp.Trim(this=raw("email")))
+    # an address is compared in lower case; a contact's CRM-id key (`salesforce:00Q1`,
+    # no "@") as written: record ids are case-sensitive
+    trimmed = exp.Trim(this=raw("email"))
+    email = exp.Case(ifs=[exp.If(this=exp.GT(this=sql.fn("strpos", trimmed, sql.text("@")),
+                                             expression=exp.Literal.number(0)),
+                                 true=exp.Lower(this=trimmed.copy()))],
+                     default=trimmed.copy())
     account = exp.Lower(this=exp.Trim(this=raw("account")))
     inner = exp.select(
         sql.alias(exp.Trim(this=raw("event_id")), "event_id"),
@@ -63,11 +69,16 @@ def valid_events(frame: Frame) -> Query:
     e = sql.col("email")
     at = sql.fn("strpos", e, sql.text("@"))
     domain = sql.fn("substr", e, sql.arith(exp.Add, at, exp.Literal.number(1)))
+    no_space = exp.EQ(this=sql.fn("strpos", e, sql.text(" ")),
+                      expression=exp.Literal.number(0))
+    crm_key = exp.and_(exp.EQ(this=at.copy(), expression=exp.Literal.number(0)),
+                       exp.GT(this=sql.fn("strpos", e, sql.text(":")),
+                              expression=exp.Literal.number(1)), no_space.copy())
     good_email = exp.or_(e.is_(exp.null()), exp.and_(
         exp.GT(this=at, expression=exp.Literal.number(1)),
         exp.GT(this=sql.fn("strpos", domain, sql.text(".")),
                expression=exp.Literal.number(0)),
-        exp.EQ(this=sql.fn("strpos", e, sql.text(" ")), expression=exp.Literal.number(0))))
+        no_space), crm_key)
     someone = exp.or_(e.is_(exp.null()).not_(), sql.col("account").is_(exp.null()).not_(),
                       sql.col("anonymous_id").is_(exp.null()).not_())
     return exp.select("*").from_(inner.subquery("r", copy=False)).where(exp.and_(

@@ -60,6 +60,9 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 EncodingOpt = Annotated[str, typer.Option(
     help="Text encoding of CSV and JSONL inputs (latin-1, cp1252 ...); a row with bytes it "
          "cannot decode is reported and skipped.")]
+MappingOpt = store.MappingOpt
+DateFormatOpt = store.DateFormatOpt
+DayFirstOpt = store.DayFirstOpt
 
 
 def _at(text: str | None) -> datetime:
@@ -109,6 +112,10 @@ def _report_rejected(run: scoring.ScoreRun) -> None:
         err.print(f"[yellow]skipped[/yellow] {item.error}", highlight=False)
     if len(run.rejected) > 20:
         err.print(f"[yellow]... and {len(run.rejected) - 20} more rows skipped[/yellow]")
+    for warning in run.warnings[:20]:
+        err.print(f"[yellow]field dropped[/yellow] {warning}", highlight=False)
+    if len(run.warnings) > 20:
+        err.print(f"[yellow]... and {len(run.warnings) - 20} more fields dropped[/yellow]")
 
 
 def _summary(run: scoring.ScoreRun) -> None:
@@ -142,6 +149,9 @@ def score(
     mql_only: Annotated[bool, typer.Option("--mql-only", help="Show MQLs only.")] = False,
     limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
     encoding: EncodingOpt = "utf-8",
+    mapping: MappingOpt = "auto",
+    date_format: DateFormatOpt = None,
+    dayfirst: DayFirstOpt = None,
 ) -> None:
     """Score every contact with MODEL; MQLs first, then by total score.
 
@@ -152,8 +162,8 @@ def score(
         loaded = scoring.load_model_file(model)
         with err.status("scoring ...") as status:
             run = scoring.score_files(
-                loaded, scoring.Inputs(contacts, accounts, events, ReadOptions(encoding)),
-                at=_at(at),
+                loaded, scoring.Inputs(contacts, accounts, events, ReadOptions(encoding),
+                                       mapping, date_format, dayfirst), at=_at(at),
                 progress=lambda what, n: status.update(f"reading {what}: {n:,} rows"))
     except MQLError as exc:
         raise _fail(exc) from None
@@ -173,11 +183,15 @@ def explain(
     events: EventsOpt = None,
     at: AtOpt = None,
     encoding: EncodingOpt = "utf-8",
+    mapping: MappingOpt = "auto",
+    date_format: DateFormatOpt = None,
+    dayfirst: DayFirstOpt = None,
 ) -> None:
     """Explain CONTACT's scores and verdict: every event, rule, decay and cap."""
     try:
         loaded = scoring.load_model_file(model)
-        inputs = scoring.Inputs(contacts, accounts, events, ReadOptions(encoding))
+        inputs = scoring.Inputs(contacts, accounts, events, ReadOptions(encoding), mapping,
+                                date_format, dayfirst)
         result = scoring.explain_contact(loaded, inputs, contact, at=_at(at))
     except MQLError as exc:
         raise _fail(exc) from None

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from mql.batch.asof import AsOf
 from mql.cli.render import console
+from mql.cli.store import DateFormatOpt, DayFirstOpt, MappingOpt
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
@@ -85,6 +86,9 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[OutFormat | None, typer.Option(
             "--format", "-f", help="Output file format; default: from the --out extension "
             "(.csv or .parquet), else Parquet.")] = None,
+        mapping: MappingOpt = "auto",
+        date_format: DateFormatOpt = None,
+        dayfirst: DayFirstOpt = None,
     ) -> None:
         """Rescore every contact with MODEL in one set-based query (DuckDB or Spark) and
         write one row per contact (and per day with --daily): scores, grade, MQL, reasons."""
@@ -104,7 +108,8 @@ def register(app: typer.Typer) -> None:
                 else:
                     run = service.rescore_files(
                         model, events=events, contacts=contacts, accounts=accounts, out=out,
-                        as_of=times, engine=engine.value, fmt=kind, progress=tell)
+                        as_of=times, engine=engine.value, fmt=kind, progress=tell,
+                        mapping=mapping, date_format=date_format, dayfirst=dayfirst)
         except MQLError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
@@ -112,6 +117,8 @@ def register(app: typer.Typer) -> None:
             err.print(f"[yellow]skipped[/yellow] {item.error}", highlight=False)
         if len(run.rejected) > 10:
             err.print(f"[yellow]... and {len(run.rejected) - 10} more rows skipped[/yellow]")
+        for warning in run.warnings[:10]:
+            err.print(f"[yellow]field dropped[/yellow] {warning}", highlight=False)
         table = Table(title=f"rescore with {run.model.name} {run.model.version or ''}".strip())
         for name in ("engine", "as of", "contacts", "rows", "MQLs", "events", "seconds",
                      "events/s"):

@@ -45,13 +45,15 @@ class IngestKind(str, Enum):
     events = "events"
 
 
-class Mapping(str, Enum):
-    """Column mappings of `mql ingest`."""
-
-    auto = "auto"
-    mql = "mql"
-    hubspot = "hubspot"
-    salesforce = "salesforce"
+MappingOpt = Annotated[str, typer.Option(
+    "--mapping", help="Column mapping: auto (detects HubSpot and Salesforce exports), mql, "
+    "hubspot, salesforce, or a mapping file (YAML, see docs/ingest.md).")]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format of the file's dates when not ISO 8601, e.g. "
+    "'%d.%m.%Y %H:%M' (over the mapping's).")]
+DayFirstOpt = Annotated[bool | None, typer.Option(
+    "--dayfirst/--monthfirst", help="Read 03/04/2025 as 3 April (--dayfirst) or 4 March "
+    "(--monthfirst); default: decided by the file's other dates, refused if none does.")]
 
 
 DbOpt = Annotated[str | None, typer.Option(
@@ -80,6 +82,9 @@ def _summary_table(summary: ingest_service.IngestSummary) -> Table:
     table.add_row("quarantined", f"{summary.quarantined:,}{before}")
     if summary.resolved:
         table.add_row("earlier quarantined rows resolved", f"{summary.resolved:,}")
+    if summary.fields_dropped:
+        table.add_row("fields dropped (row kept; see mql quarantine list)",
+                      f"{summary.fields_dropped:,}")
     if summary.resumed:
         table.add_row("already committed (resumed)", f"{summary.resumed:,}")
     if summary.merges or summary.merges_refused:
@@ -149,9 +154,9 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
         source: Annotated[str | None, typer.Option(help="Source name; default: file name.")]
         = None,
-        mapping: Annotated[Mapping, typer.Option(
-            help="Column mapping: auto detects HubSpot and Salesforce exports.")]
-        = Mapping.auto,
+        mapping: MappingOpt = "auto",
+        date_format: DateFormatOpt = None,
+        dayfirst: DayFirstOpt = None,
         encoding: Annotated[str, typer.Option(
             help="Text encoding of a CSV or JSONL file (latin-1, cp1252, utf-16 ...); a row "
                  "with bytes it cannot decode is quarantined.")] = "utf-8",
@@ -183,9 +188,10 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task(kind.value, total=None, rows=0)
                 summary = ingest_service.ingest_file(
                     engine, file, kind.value, rules=settings.identity_rules(),
-                    now=CLOCK.now(), mapping=mapping.value, source=source,
+                    now=CLOCK.now(), mapping=mapping, source=source,
                     batch_size=settings.batch_size, options=options,
-                    future_skew=settings.future_skew,
+                    future_skew=settings.future_skew, date_format=date_format,
+                    dayfirst=dayfirst,
                     progress=lambda rows, done, total: bar.update(
                         task, completed=done, total=total, rows=rows))
         except MQLError as exc:
@@ -254,8 +260,8 @@ def register(app: typer.Typer) -> None:
         row_id: Annotated[int | None, typer.Argument(help="Quarantine id; all open rows "
                                                           "if omitted.")] = None,
         db: DbOpt = None,
-        mapping: Annotated[Mapping | None, typer.Option(help="Parse with this mapping.")]
-        = None,
+        mapping: Annotated[str | None, typer.Option(
+            help="Parse with this mapping (a name or a mapping file).")] = None,
     ) -> None:
         """Parse quarantined rows again and load those that pass now."""
         settings = _settings(db)
@@ -263,7 +269,7 @@ def register(app: typer.Typer) -> None:
         try:
             result = ingest_service.retry_quarantined(
                 engine, None if row_id is None else [row_id], rules=settings.identity_rules(),
-                now=CLOCK.now(), mapping=None if mapping is None else mapping.value)
+                now=CLOCK.now(), mapping=mapping)
         except MQLError as exc:
             raise _fail(exc) from None
         finally:
@@ -300,7 +306,8 @@ def register(app: typer.Typer) -> None:
         out.print(f"{count} quarantined rows dismissed", highlight=False)
 
     @app.command()
-    def contact(email: Annotated[str, typer.Argument(help="Any email of the contact.")],
+    def contact(email: Annotated[str, typer.Argument(
+            help="Any email of the contact, or its CRM id as salesforce:ID / hubspot:ID.")],
                 db: DbOpt = None,
                 at: Annotated[str | None, typer.Option(
                     "--at", help="As of this time (ISO 8601); default: now.")] = None) -> None:

@@ -12,6 +12,10 @@ that names no required column) raises `ConfigError`, before any row.
 CSV is read with the delimiter that splits its header row into the most columns (`,`,
 `;`, tab or `|`) unless one is given; any line ending (LF, CRLF, CR) is accepted.
 
+This module reads rows only; records (a row through a column mapping, parsed and checked)
+come from `mql.ingest.mapping.Reader`, which reads its rows here: one reader path for
+`mql ingest`, `score`, `explain` and `rescore`.
+
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp(dir="/tmp")) / "contacts.csv"
 >>> _ = path.write_bytes(b"email;title\\njane@acme.example;CTO\\njos\\xe9@acme.example;CEO\\n")
@@ -33,7 +37,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -41,7 +45,7 @@ from pathlib import Path
 from typing import IO, Any, Generic, Literal, TypeVar
 
 from mql.errors import ConfigError, InputError
-from mql.ingest.formats import REQUIRED_COLUMNS, account_from_row, contact_from_row, event_from_row
+from mql.ingest.formats import REQUIRED_COLUMNS
 from mql.limits import MAX_FIELD_BYTES
 from mql.records import Account, Contact, Event
 
@@ -508,58 +512,3 @@ def read_rows(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """(row number, row) for each row of `path`; a row that is not even a row of the
     format (broken JSON, undecodable bytes, an oversized value) is a `BadRow`."""
     yield from RowSource(path, options)
-
-
-_PARSERS: dict[Kind, Callable[..., Any]] = {
-    "accounts": account_from_row,
-    "contacts": contact_from_row,
-    "events": event_from_row,
-}
-
-
-def read_records(path: Path, kind: Kind, options: ReadOptions | None = None
-                 ) -> Iterator[tuple[int, Any | Rejected]]:
-    """Each row of `path` as a record of `kind`, or as `Rejected` with the reason; a header
-    without a required column raises `ConfigError` before any row."""
-    parse = _PARSERS[kind]
-    rows = RowSource(path, options)
-    rows.check_header(kind)
-    source = str(path)
-    for number, row in rows:
-        if isinstance(row, BadRow):
-            yield number, Rejected(source, number, row.raw, row.error)
-            continue
-        try:
-            yield number, parse(row, source=source, row=number)
-        except InputError as exc:
-            yield number, Rejected(source, number, row, exc)
-
-
-class RecordFile(Generic[R]):
-    """The good records of a file, read again on every iteration, never all held: for
-    inputs too large to keep as Python objects (a million contacts take gigabytes). The
-    rows rejected by the last complete pass are in `rejected`."""
-
-    def __init__(self, path: Path, kind: Kind, options: ReadOptions | None = None) -> None:
-        self.path = path
-        self.kind = kind
-        self.options = options
-        self.rejected: list[Rejected] = []
-
-    def __iter__(self) -> Iterator[R]:
-        rejected: list[Rejected] = []
-        for _, item in read_records(self.path, self.kind, self.options):
-            if isinstance(item, Rejected):
-                rejected.append(item)
-            else:
-                yield item
-        self.rejected = rejected
-
-
-def load(path: Path, kind: Kind, options: ReadOptions | None = None) -> Loaded[Any]:
-    """Every good record of `path`, and every rejected row with its reason."""
-    records: list[Any] = []
-    rejected: list[Rejected] = []
-    for _, item in read_records(path, kind, options):
-        (rejected if isinstance(item, Rejected) else records).append(item)
-    return Loaded(records, rejected)

@@ -47,6 +47,7 @@ class Cause(StrEnum):
     SALES_ACTION = "sales_action"
     MODEL_CHANGE = "model_change"
     CAPTURE = "capture"
+    IMPORT = "import"  # the starting stage of a contact imported from a CRM
 
 
 S = Stage

@@ -50,9 +50,9 @@ def record_getter(contact: Contact | None, account: Account | None) -> Getter:
         table, _, name = field.partition(".")
         if table == "contact":
             if name == "email" and contact is not None:
-                return contact.email
+                return contact.email if contact.has_email else None  # a CRM id is no email
             if name == "email_domain" and contact is not None:
-                return contact.email_domain
+                return contact.email_domain or None
             return contact_attrs.get(name)
         if table == "account":
             if name == "domain" and account is not None:

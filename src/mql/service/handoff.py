@@ -207,10 +207,14 @@ def apply_decisions(
     decisions: Mapping[int, Decision],
     states: Mapping[int, IntentState],
     cause: Cause | None = None,
+    *,
+    hold: frozenset[int] = frozenset(),
 ) -> dict[int, datetime]:
     """Move every decided contact as the model says; returns the contacts recycled with
     `requalify: fresh_intent` and when, whose intent the caller resets. `cause` overrides
-    the cause of every transition (e.g. a model change)."""
+    the cause of every transition (e.g. a model change). The contacts in `hold` are not
+    moved: their stage was just imported from a CRM (cause ``import``); an imported MQL
+    leaves by the acceptance timeout, counted from the import, or by later activity."""
     model = qualifier.model
     rows = store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
@@ -223,7 +227,8 @@ def apply_decisions(
         row = rows.get(cid)
         stage = stage_of(row.stage if row else None)
         since = (row.since if row and row.since else None) or d.as_of
-        move = next_move(model, stage, since, d, model_version=str(version_id))
+        move = (None if cid in hold
+                else next_move(model, stage, since, d, model_version=str(version_id)))
         if move is not None and cause is not None:
             move = dataclasses.replace(move, cause=cause)
         if move is not None:
@@ -254,7 +259,8 @@ def apply_decisions(
                 moves.notify("lead.recycled", contact.email, data, move.at)
                 if move.target is Stage.RECYCLED and model.lifecycle.requalify_fresh_intent:
                     reset[cid] = move.at
-        due[cid] = due_at(model, stage, since, d)
+        due[cid] = due_at(model, stage, since, dataclasses.replace(d, exit_at=None)
+                          if cid in hold else d)
     moves.flush(conn)
     router.save(conn)
     store.set_due(conn, due)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,8 +29,8 @@ from mql.errors import ConfigError, InputError
 from mql.identity.match import AccountIndex
 from mql.identity.merge import IdentityRules
 from mql.ingest import mapping as mappings
-from mql.ingest.files import BadRow, Kind, ReadOptions, RowSource
-from mql.ingest.formats import account_from_row, contact_from_row, event_from_row
+from mql.ingest.files import BadRow, Kind, ReadOptions
+from mql.ingest.formats import external_id_key
 from mql.ingest.segment import Message, held_id, parse_message, refusal
 from mql.records import Account, Contact, Event
 from mql.service import resolve
@@ -44,8 +44,6 @@ from mql.store.migrate import check
 
 Progress = Callable[[int, int, int | None], None]  # rows read, done and total (bytes or rows)
 KINDS: tuple[Kind, ...] = ("accounts", "contacts", "events")
-_PARSERS: dict[str, Callable[..., Any]] = {
-    "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row}
 
 
 @dataclass(slots=True)
@@ -61,6 +59,7 @@ class IngestSummary:
     quarantined: int = 0
     quarantined_before: int = 0  # of `quarantined`: already held from an earlier read
     resolved: int = 0  # earlier quarantined rows that a row of this ingest resolved
+    fields_dropped: int = 0  # optional fields that could not be read (the row was kept)
     resumed: int = 0
     merges: int = 0
     merges_refused: int = 0
@@ -114,47 +113,61 @@ _SUBJECT = {"events": "event_id", "contacts": "email", "accounts": "domain"}
 
 
 def _subject(kind: str, mapped: Mapping[str, Any] | str) -> str | None:
-    """The event id, email or domain a raw row is about (what a later row resolves)."""
+    """The event id, email (or CRM-id key) or domain a raw row is about (what a later row
+    resolves)."""
     if isinstance(mapped, str) or kind not in _SUBJECT:
         return None
     value = mapped.get(_SUBJECT[kind])
     if value is None or not str(value).strip():
-        return None
+        return external_id_key(mapped) if kind == "contacts" else None
     text = str(value).strip()
     return text.lower() if kind != "events" else text
 
 
-def _mapped(row: Mapping[str, Any] | str, kind: str, mapping: str) -> Mapping[str, Any] | str:
-    """`row` under `mapping`, for naming its subject (the row itself if it cannot be mapped)."""
-    if isinstance(row, str) or mapping == "mql":
+def _key(record: Account | Contact | Event) -> str:
+    """What a landed record is about: its event id, contact key or account domain."""
+    if isinstance(record, Event):
+        return record.event_id
+    return record.email if isinstance(record, Contact) else record.domain
+
+
+def _mapped(row: Mapping[str, Any] | str, kind: str, reader: mappings.Reader
+            ) -> Mapping[str, Any] | str:
+    """`row` under the reader's mapping, for naming its subject (the row itself if it
+    cannot be mapped)."""
+    if isinstance(row, str) or not isinstance(row, Mapping):
         return row
     try:
-        return mappings.map_row(row, kind, mapping)
+        return mappings.map_row(row, kind, reader.use(row.keys()))
     except InputError:
         return row
 
 
-def parse_row(row: Mapping[str, Any], kind: str, mapping: str, *, source: str, number: int
-              ) -> tuple[Any, bool]:
-    """The record of one raw row after `mapping`, and whether it named its account."""
-    mapped = row if mapping == "mql" else mappings.map_row(row, kind, mapping)
-    record = _PARSERS[kind](mapped, source=source, row=number)
-    named = mapped.get("account")
-    return record, named is not None and str(named).strip() != ""
+def parse_row(row: Mapping[str, Any], kind: str, mapping: str | mappings.Mapping, *,
+              source: str, number: int) -> mappings.Parsed:
+    """The record of one raw row after `mapping` (a name, a mapping file or a loaded
+    mapping), whether it named its account, its company and its dropped fields."""
+    loaded = mapping if isinstance(mapping, mappings.Mapping) else (
+        mappings.resolve(mapping) or mappings.detect(row.keys(), kind))
+    return mappings.parse(row, kind, loaded, source=source, number=number)
 
 
 def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
-                mapping: str = "auto", source: str | None = None, batch_size: int = 1000,
+                mapping: str | Path = "auto", source: str | None = None, batch_size: int = 1000,
                 progress: Progress | None = None, options: ReadOptions | None = None,
-                future_skew: timedelta = limits.FUTURE_SKEW) -> IngestSummary:
+                future_skew: timedelta = limits.FUTURE_SKEW, date_format: str | None = None,
+                dayfirst: bool | None = None) -> IngestSummary:
     """Load one file of `kind` into the store; the summary counts what happened to its rows.
 
-    `mapping` renames CRM export headers ("auto" detects HubSpot and Salesforce exports).
-    A header that lacks a required column (after the mapping) raises `ConfigError` before
-    any row is read. `options` say how to read the file (encoding, value size limit, CSV
-    delimiter); events more than `future_skew` after `now` are quarantined.
+    `mapping` renames CRM export headers ("auto" detects HubSpot and Salesforce exports; a
+    built-in name or the path of a mapping file); `date_format` and `dayfirst` say how to
+    read dates that are not ISO 8601 (over the mapping's own). A header that lacks a
+    required column (after the mapping) raises `ConfigError` before any row is read.
+    `options` say how to read the file (encoding, value size limit, CSV delimiter); events
+    more than `future_skew` after `now` are quarantined. A row whose optional field cannot
+    be read lands without it, and the field is quarantined as a kept row.
     """
-    mappings.check(mapping)
+    spec = mappings.resolve(mapping)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file" if not path.exists() else
                           f"{path}: is not a file")
@@ -162,12 +175,10 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
     problem = limits.text_problem(name, 200)
     if problem is not None:
         raise ConfigError(f"the source name {name[:60]!r} {problem}")
-    rows = RowSource(path, options)
-    header = rows.header()
-    if header is not None:
-        if mapping == "auto":
-            mapping = mappings.detect(header, kind)
-        rows.check_header(kind, mappings.mapped_columns(header, kind, mapping))
+    reader = mappings.Reader(path, kind, spec, date_format=date_format, dayfirst=dayfirst,
+                             options=options)
+    rows = reader.rows
+    reader.check_header()  # detects the mapping from a CSV or Parquet header
     check(engine)
     key = checkpoint_key(path, kind)
     with translate_errors("starting the ingest"), engine.connect() as conn:
@@ -177,7 +188,8 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
     skip = 0 if finished else done
     started = time.perf_counter()
     context = _Context(live, index, now + future_skew if kind == "events" else None)
-    summary = IngestSummary(kind, str(path), mapping, resumed=skip)
+    summary = IngestSummary(kind, str(path), _mapping_name(reader) if reader.mapping else
+                            str(mapping), resumed=skip)
     if rows.delimiter != "," and path.suffix.lower() == ".csv":
         summary.notes.append(f"read with the delimiter {rows.delimiter!r}")
     batch: list[tuple[int, Mapping[str, Any] | BadRow]] = []
@@ -185,18 +197,18 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
     for position, item in enumerate(rows):
         if position < skip:
             continue
-        if summary.mapping == "auto" and not isinstance(item[1], BadRow):
-            summary.mapping = mappings.detect(item[1].keys(), kind)
+        if reader.mapping is None and not isinstance(item[1], BadRow):
+            summary.mapping = reader.use(item[1].keys()).name
         batch.append(item)
         if len(batch) >= batch_size:
             consumed += len(batch)
-            _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+            _commit(engine, kind, batch, summary, reader, rules=rules, now=now, source=name,
                     checkpoint=(key, consumed, False), context=context)
             batch = []
             if progress is not None:
                 progress(consumed, rows.done, rows.total or path.stat().st_size)
     consumed += len(batch)
-    _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+    _commit(engine, kind, batch, summary, reader, rules=rules, now=now, source=name,
             checkpoint=(key, consumed, True), context=context)
     if progress is not None:
         progress(consumed, rows.done, rows.total or path.stat().st_size)
@@ -221,68 +233,97 @@ def _too_late(event: Event, latest: datetime | None, now: datetime) -> str | Non
 
 
 def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] | BadRow]],
-            summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
-            checkpoint: tuple[str, int, bool] | None, context: _Context) -> None:
-    mapping = "mql" if summary.mapping == "auto" else summary.mapping
+            summary: IngestSummary, reader: mappings.Reader, *, rules: IdentityRules,
+            now: datetime, source: str, checkpoint: tuple[str, int, bool] | None,
+            context: _Context) -> None:
     held: list[quarantine_store.Held] = []
-    records: list[tuple[Any, bool]] = []
+    kept: list[quarantine_store.Held] = []  # the dropped fields of rows that land
+    records: list[mappings.Parsed] = []
     for number, row in batch:
         summary.rows += 1
+        mapping = _mapping_name(reader)
         if isinstance(row, BadRow):
             held.append(quarantine_store.Held(
                 kind, summary.source, number, _raw_json(row.raw) if row.raw else "{}",
                 row.error.field, row.error.reason, mapping,
-                _subject(kind, _mapped(row.raw, kind, mapping))))
+                _subject(kind, _mapped(row.raw, kind, reader))))
             continue
         try:
-            record = parse_row(row, kind, mapping, source=summary.source, number=number)
-            late = _too_late(record[0], context.latest, now) if kind == "events" else None
+            parsed = reader.parse(row, number, summary.source)
+            late = (_too_late(parsed.record, context.latest, now)
+                    if isinstance(parsed.record, Event) else None)
             if late is not None:
                 raise InputError(summary.source, number, "timestamp", late)
-            records.append(record)
         except InputError as exc:
             held.append(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
                                               exc.field, exc.reason, mapping,
-                                              _subject(kind, _mapped(row, kind, mapping))))
+                                              _subject(kind, _mapped(row, kind, reader))))
+            continue
+        records.append(parsed)
+        # the row lands; each optional field it lost is recorded (file, row, field, why)
+        kept.extend(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
+                                          w.field, w.reason, mapping, _key(parsed.record),
+                                          kept=True)
+                    for w in parsed.warnings)
+        summary.fields_dropped += len(parsed.warnings)
     with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
         new = quarantine_store.add(conn, held, now=now)
         summary.quarantined += len(held)
         summary.quarantined_before += len(held) - new
+        quarantine_store.add(conn, kept, now=now)
         if records:
             apply_records(conn, kind, records, summary, rules=rules, now=now, source=source,
-                          live=context.live, index=context.index)
+                          live=context.live, index=context.index,
+                          kept={quarantine_store.fingerprint_of(h) for h in kept})
         if checkpoint is not None:
             key, rows, finished = checkpoint
             checkpoints.save(conn, key, kind, rows, finished=finished, now=now)
 
 
-def apply_records(conn: Connection, kind: str, records: list[tuple[Any, bool]],
+def _mapping_name(reader: mappings.Reader) -> str:
+    """What a quarantined row says it was read with: a built-in name or the file's path."""
+    if reader.spec is not None and reader.spec.source and reader.spec.name not in \
+            mappings.MAPPINGS:
+        return reader.spec.source
+    return reader.mapping.name if reader.mapping is not None else "mql"
+
+
+def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
                   summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
-                  live: LiveModel | None = None, index: AccountIndex | None = None) -> None:
+                  live: LiveModel | None = None, index: AccountIndex | None = None,
+                  import_stages: bool = True, kept: Collection[str] = ()) -> None:
     """Apply parsed records of `kind` inside the caller's transaction, counting in `summary`.
 
     `live` and `index` (the active model, the account index) are loaded when not given; a
-    file ingest loads them once for all its batches.
+    file ingest loads them once for all its batches. `import_stages`: the contacts' stages
+    are a CRM's (their starting stage, cause ``import``).
     """
     run = resolve.Run(conn, live or live_model(conn), rules, now, source,
                       index if index is not None else AccountIndex(account_store.all_names(conn)))
     if kind == "accounts":
-        loaded = resolve.apply_accounts(run, [r for r, _ in records])
+        loaded = resolve.apply_accounts(run, [p.record for p in records
+                                              if isinstance(p.record, Account)])
     elif kind == "contacts":
-        loaded = resolve.apply_contacts(run, records)
+        people = [p for p in records if isinstance(p.record, Contact)]
+        loaded = resolve.apply_contacts(run, [(p.record, p.named) for p in people
+                                              if isinstance(p.record, Contact)],
+                                        companies=[p.company for p in people],
+                                        import_stages=import_stages)
     else:
-        loaded = resolve.apply_events(run, [r for r, _ in records])
+        loaded = resolve.apply_events(run, [p.record for p in records
+                                            if isinstance(p.record, Event)])
     summary.loaded += loaded
     summary.duplicates += run.duplicates
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused
-    summary.resolved += _resolve_held(conn, kind, [r for r, _ in records], now=now,
-                                      source=source)
+    summary.resolved += _resolve_held(conn, kind, [p.record for p in records], now=now,
+                                      source=source, kept=kept)
 
 
 def _resolve_held(conn: Connection, kind: str, records: list[Any], *, now: datetime,
-                  source: str) -> int:
-    """Resolve the open quarantined rows that `records` (just landed) are about."""
+                  source: str, kept: Collection[str] = ()) -> int:
+    """Resolve the open quarantined rows that `records` (just landed) are about, except
+    the `kept` ones (fingerprints: the fields these very rows dropped)."""
     kinds: tuple[str, ...]
     if kind == "events":
         subjects, kinds = [r.event_id for r in records], ("events", "segment")
@@ -291,7 +332,8 @@ def _resolve_held(conn: Connection, kind: str, records: list[Any], *, now: datet
     else:
         subjects, kinds = [r.domain for r in records], ("accounts",)
     return quarantine_store.resolve_subjects(conn, kinds, subjects, now=now,
-                                             note=f"a later row from {source} landed")
+                                             note=f"a later row from {source} landed",
+                                             keep=kept)
 
 
 def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Contact | Event], *,
@@ -299,7 +341,7 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
     """Load records built elsewhere (e.g. parsed Segment messages) in one transaction; a
     record that breaks a rule of `mql.limits` is quarantined (row: its place, from 1)."""
     summary = IngestSummary(kind, source, "mql")
-    items: list[tuple[Any, bool]] = []
+    items: list[mappings.Parsed] = []
     held: list[quarantine_store.Held] = []
     for number, r in enumerate(records, start=1):
         found = (limits.check_event(r) if isinstance(r, Event) else
@@ -308,13 +350,14 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
             held.append(quarantine_store.Held(kind, source, number, _raw_json(
                 {"record": repr(r)[:2000]}), found.field, found.reason, "mql"))
             continue
-        items.append((r, isinstance(r, Contact) and r.account is not None))
+        items.append(mappings.Parsed(r, isinstance(r, Contact) and r.account is not None))
     summary.rows = len(items) + len(held)
     check(engine)
     with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
         summary.quarantined = len(held)
         summary.quarantined_before = len(held) - quarantine_store.add(conn, held, now=now)
-        apply_records(conn, kind, items, summary, rules=rules, now=now, source=source)
+        apply_records(conn, kind, items, summary, rules=rules, now=now, source=source,
+                      import_stages=False)
     return summary
 
 
@@ -408,7 +451,7 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     events = resolve.with_user_emails(run, [(m.event, m.user_id) for m in messages])
     summary.loaded += resolve.apply_events(run, events)
     if run.deferred:  # no new event to apply with them
-        states.rescore(conn, run.live, run.deferred, now=now)
+        states.rescore(conn, run.live, run.deferred, now=now, hold=frozenset(run.held))
     summary.duplicates += run.duplicates
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused
@@ -447,10 +490,13 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
                     loaded.append(q.id)
                     continue
                 record = parse_row(raw, q.kind, use, source=q.source, number=q.row)
-                if q.kind == "events":
-                    late = _too_late(record[0], now + limits.FUTURE_SKEW, now)
+                if isinstance(record.record, Event):
+                    late = _too_late(record.record, now + limits.FUTURE_SKEW, now)
                     if late is not None:
                         raise InputError(q.source, q.row, "timestamp", late)
+                still = [w for w in record.warnings if w.field == q.field]
+                if still:  # a kept row whose dropped field still cannot be read
+                    raise still[0]
             except InputError as exc:
                 quarantine_store.update_reason(conn, q.id, exc.reason, exc.field)
                 failed.append((q.id, str(exc)))
@@ -458,9 +504,14 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
             except json.JSONDecodeError:
                 failed.append((q.id, f"{q.source}:{q.row}: the raw row is not readable"))
                 continue
-            summary = IngestSummary(q.kind, q.source, use)
+            summary = IngestSummary(q.kind, q.source, str(use))
+            kept = [quarantine_store.Held(q.kind, q.source, q.row, q.raw, w.field, w.reason,
+                                          q.mapping, _key(record.record), kept=True)
+                    for w in record.warnings]  # the fields the row still drops stay held
+            quarantine_store.add(conn, kept, now=now)
             apply_records(conn, q.kind, [record], summary, rules=rules, now=now,
-                          source=q.source, live=live)
+                          source=q.source, live=live,
+                          kept={quarantine_store.fingerprint_of(h) for h in kept})
             quarantine_store.resolve(conn, q.id, now=now)
             loaded.append(q.id)
     return RetryResult(loaded, failed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,13 +21,15 @@ from mql.batch.asof import AsOf
 from mql.batch.compile import to_sql
 from mql.batch.engines import Inputs, OutputFormat, Summary, connect
 from mql.batch.sql import Dialect
-from mql.errors import ConfigError
-from mql.ingest.files import RecordFile, Rejected
-from mql.ingest.formats import EVENT_COLUMNS, event_to_row
+from mql.errors import ConfigError, InputError
+from mql.identity.match import is_free_mail
+from mql.ingest import mapping as mappings
+from mql.ingest.files import BadRow, Kind, Rejected
+from mql.ingest.formats import EVENT_COLUMNS, EXTERNAL_ID_FIELDS, event_to_row
 from mql.ingest.writers import Column, open_writer
 from mql.model.portability import batch_limits
 from mql.model.spec import Model
-from mql.records import Account, Contact
+from mql.records import Account, Event
 from mql.service import state as states
 from mql.service.scores import Ledgers
 from mql.service.scoring import load_model_file
@@ -52,6 +54,7 @@ class RescoreRun:
     seconds: float
     out: Path
     rejected: list[Rejected] = field(default_factory=list)
+    warnings: list[InputError] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -100,6 +103,59 @@ def check_engine(model: Model, engine: str) -> None:
                                       "change these patterns, or score it with mql score"]))
 
 
+class _Accounts:
+    """The accounts of a file run: the accounts file's, with the company columns of the
+    contacts file filling their gaps (and giving accounts the file lacks), read again on
+    every iteration like the files."""
+
+    def __init__(self, accounts: mappings.MappedFile | None, contacts: mappings.Reader
+                 ) -> None:
+        self.accounts = accounts
+        self.contacts = contacts
+
+    def _companies(self) -> dict[str, Account]:
+        mapping = self.contacts.mapping
+        section = mapping.sections.get("contacts") if mapping is not None else None
+        if section is None or not any(t.startswith(mappings.ACCOUNT_PREFIX)
+                                      for targets in section.columns.values()
+                                      for t in targets):
+            return {}
+        found: dict[str, Account] = {}
+        for _, item in self.contacts.records():
+            company = getattr(item, "company", None)
+            if company is not None and not is_free_mail(company.domain):
+                found[company.domain] = mappings.with_company(found.get(company.domain),
+                                                              company)
+        return found
+
+    def __iter__(self) -> Iterator[Account]:
+        companies = self._companies()
+        for account in self.accounts or ():
+            company = companies.pop(account.domain, None)
+            yield account if company is None else mappings.with_company(account, company)
+        yield from companies.values()
+
+
+def _header(reader: mappings.Reader) -> list[str]:
+    """The file's column names: its header (CSV, Parquet) or its first row's keys (JSONL)."""
+    header = reader.rows.header()
+    if header is not None:
+        return header
+    for _, row in reader.rows:
+        if not isinstance(row, BadRow):
+            return list(row.keys())
+    return []
+
+
+def _reader(path: Path, kind: Kind, mapping: str | Path | None, date_format: str | None,
+            dayfirst: bool | None) -> mappings.Reader:
+    reader = mappings.Reader(path, kind, mappings.resolve(mapping), date_format=date_format,
+                             dayfirst=dayfirst)
+    reader.use(_header(reader))  # the header decides the mapping ("auto")
+    reader.check_header()  # a missing required column: refused before the engine starts
+    return reader
+
+
 def rescore_files(
     model_path: Path,
     *,
@@ -112,9 +168,17 @@ def rescore_files(
     fmt: OutputFormat = "parquet",
     progress: Progress | None = None,
     engine_options: dict[str, Any] | None = None,
+    mapping: str | Path | None = None,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
 ) -> RescoreRun:
     """Score every contact of `contacts` with the model at `model_path` at each time of
-    `as_of`, and write one row per contact and time to `out`."""
+    `as_of`, and write one row per contact and time to `out`.
+
+    `mapping` (None: detected from each header), `date_format` and `dayfirst` read CRM
+    exports as `mql score` does; an events file that needs them is converted to mql's
+    layout first (an events file in mql's layout with ISO times goes to the engine as is).
+    """
     if engine not in DIALECTS:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(DIALECTS)}")
     check_writable(out)
@@ -124,18 +188,44 @@ def rescore_files(
     began = time.perf_counter()
     # streamed from the files while the engine builds its tables: a million contacts as
     # Python records would take gigabytes
-    people: RecordFile[Contact] = RecordFile(contacts, "contacts")
-    companies: RecordFile[Account] | None = (RecordFile(accounts, "accounts")
-                                             if accounts is not None else None)
-    tell(f"starting {engine}")
-    runner = connect(engine, **(engine_options or {}))
-    try:
-        inputs = Inputs(people, companies if companies is not None else [], events)
-        summary = runner.export(model, inputs, as_of, out, fmt, progress=tell)
-    finally:
-        runner.close()
-    rejected = [*people.rejected, *(companies.rejected if companies else [])]
-    return RescoreRun(model, as_of, summary, time.perf_counter() - began, out, rejected)
+    options = (mapping, date_format, dayfirst)
+    people_reader = _reader(contacts, "contacts", *options)
+    people = mappings.MappedFile(people_reader)
+    companies = (mappings.MappedFile(_reader(accounts, "accounts", *options))
+                 if accounts is not None else None)
+    with tempfile.TemporaryDirectory(prefix="mql-rescore-") as scratch:
+        events_reader = _reader(events, "events", *options)
+        dropped: list[InputError] = []
+        bad_events: list[Rejected] = []
+        events_input = events
+        by_id = bool(set(mappings.mapped_columns(
+            _header(events_reader), "events", events_reader.use(_header(events_reader))))
+            & set(EXTERNAL_ID_FIELDS))
+        if (events_reader.mapping is not None and events_reader.mapping.name != "mql") \
+                or date_format is not None or dayfirst is not None or by_id:
+            tell("converting the events to mql's layout")
+            events_input = Path(scratch) / "events.csv"
+            # events that name only a CRM id join the contact holding it, as in `mql score`
+            keys = mappings.aliases(people) if by_id else {}
+            with open_writer(events_input, "csv",
+                             [Column(name) for name in EVENT_COLUMNS]) as writer:
+                for _, item in events_reader.records():
+                    if isinstance(item, mappings.Parsed) and isinstance(item.record, Event):
+                        writer.write(event_to_row(mappings.joined(item.record, keys)))
+                        dropped.extend(item.warnings)
+                    elif isinstance(item, Rejected):
+                        bad_events.append(item)
+        tell(f"starting {engine}")
+        runner = connect(engine, **(engine_options or {}))
+        try:
+            inputs = Inputs(people, _Accounts(companies, people_reader), events_input)
+            summary = runner.export(model, inputs, as_of, out, fmt, progress=tell)
+        finally:
+            runner.close()
+    rejected = [*people.rejected, *(companies.rejected if companies else []), *bad_events]
+    warnings = [*people.warnings, *(companies.warnings if companies else []), *dropped]
+    return RescoreRun(model, as_of, summary, time.perf_counter() - began, out, rejected,
+                      warnings)
 
 
 def compiled_sql(model_path: Path, *, engine: str, as_of: AsOf) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,15 +25,18 @@ from mql.identity.domains import registered_domain
 from mql.identity.match import AccountIndex, is_free_mail
 from mql.identity.merge import Identifier, IdentityRules, choose_survivor, plan_merge
 from mql.identity.normalize import email_key
-from mql.ingest.mapping import EXTERNAL_ID_FIELDS
+from mql.ingest.formats import EXTERNAL_ID_FIELDS
+from mql.ingest.mapping import with_company
 from mql.lifecycle.rules import counts_after
-from mql.records import Account, Contact, Event
+from mql.lifecycle.stages import OPEN_STAGES, Cause, Stage
+from mql.records import Account, Contact, Event, split_key
 from mql.service import state as states
 from mql.service.handoff import alert_accounts
 from mql.service.state import LiveModel
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
+from mql.store import handoff as handoff_store
 from mql.store import merges as merge_store
 
 
@@ -54,23 +57,31 @@ class Run:
     # contacts to rescore once at the end (None: rescore at once): set by a caller that
     # applies contacts, accounts and events together, so each contact is decided once
     deferred: set[int] | None = None
+    held: set[int] = field(default_factory=set)  # deferred contacts whose stage was imported
 
-    def rescore(self, ids: Iterable[int]) -> None:
-        """Rescore the contacts `ids` now, or with the events when deferred."""
+    def rescore(self, ids: Iterable[int], *, hold: frozenset[int] = frozenset()) -> None:
+        """Rescore the contacts `ids` now, or with the events when deferred; the contacts
+        in `hold` keep their just imported stage."""
         if self.deferred is None:
-            states.rescore(self.conn, self.live, ids, now=self.now)
+            states.rescore(self.conn, self.live, ids, now=self.now, hold=hold)
         else:
             self.deferred.update(ids)
+            self.held |= hold
 
     def email_id(self, email: str) -> Identifier | None:
-        """The exact identity key of an address (plus-tags, case and Gmail dots removed)."""
-        ident = Identifier("email", email_key(email, collapse_subdomains=False))
+        """The exact identity key of an address (plus-tags, case and Gmail dots removed);
+        for a contact keyed by a CRM id (``salesforce:00Q1``), that external id."""
+        parts = split_key(email)
+        if parts is not None:
+            ident = Identifier("external", parts[1], parts[0])
+        else:
+            ident = Identifier("email", email_key(email, collapse_subdomains=False))
         return ident if self.rules.usable(ident) else None
 
     def loose_id(self, email: str) -> Identifier | None:
         """The address on its registrable domain (`jane@emea.acme.com` -> `jane@acme.com`),
         namespace ``registered``; None when subdomains are not collapsed."""
-        if not self.rules.collapse_subdomains:
+        if not self.rules.collapse_subdomains or "@" not in email:
             return None
         loose = Identifier("email", email_key(email, collapse_subdomains=True), "registered")
         return loose if self.rules.usable(loose) else None
@@ -122,9 +133,14 @@ def apply_accounts(run: Run, records: list[Account]) -> int:
 def account_for(run: Run, email: str, company: str | None, named: str | None
                 ) -> tuple[str | None, str | None, float | None]:
     """(domain, method, confidence) of a new contact's account: a named account wins, then
-    the index; an unknown business domain becomes a new account; free mail, none."""
+    the index; an unknown business domain becomes a new account; free mail, none. A
+    contact keyed by a CRM id has no email domain: only its company name can match."""
     if named:
         return named, "given", 1.0
+    if "@" not in email:
+        by_name = run.index.match_name(company) if company else None
+        return (by_name.account, by_name.method, by_name.confidence) if by_name else (
+            None, None, None)
     found = run.index.match(email, company)
     if found is not None:
         return found.account, found.method, found.confidence
@@ -145,10 +161,11 @@ class _Pending:
 
 
 def _flush(run: Run, pending: dict[int, _Pending], known: dict[Identifier, int],
-           attrs: dict[int, dict[str, Any]], touched: set[int]) -> None:
-    """Create every pending contact with two statements and remap the placeholders."""
+           attrs: dict[int, dict[str, Any]], touched: set[int]) -> set[int]:
+    """Create every pending contact with two statements and remap the placeholders;
+    returns the new contacts' ids."""
     if not pending:
-        return
+        return set()
     order = list(pending)
     matches = []
     for ph in order:
@@ -178,6 +195,7 @@ def _flush(run: Run, pending: dict[int, _Pending], known: dict[Identifier, int],
             touched.discard(ph)
             touched.add(real[ph])
     pending.clear()
+    return set(real.values())
 
 
 def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
@@ -206,25 +224,33 @@ def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
     return True
 
 
-def apply_contacts(run: Run, records: list[tuple[Contact, bool]]) -> int:
+def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
+                   companies: list[Account | None] | None = None, *,
+                   import_stages: bool = False) -> int:
     """Create or update contacts; returns how many rows were applied.
 
     New contacts are created together at the end of the batch (or before a merge needs
     their ids); rows naming a contact created earlier in the batch update it in memory.
+    `companies` (one per row, or None) are the company columns of each row: they fill the
+    gaps of the account the contact is matched to. With `import_stages` (a CRM file), a
+    new contact's ``lifecycle_stage`` is its starting stage (a transition with cause
+    ``import``); the scoring of this batch does not move it.
     """
     rows = []
     wanted: list[Identifier] = []
     for contact, named in records:
         e = run.email_id(contact.email)
-        idents = ([e] if e else []) + _externals(run, dict(contact.attributes))
+        idents = list(dict.fromkeys(([e] if e else []) + _externals(run, dict(contact.attributes))))
         loose = run.loose_id(contact.email)
         rows.append((contact, named, idents, loose))
         wanted.extend(idents + ([loose] if loose else []))
     known = contact_store.find(run.conn, wanted)
-    attrs: dict[int, dict[str, Any]] = {
-        i: dict(c.record.attributes)
-        for i, c in contact_store.load_contacts(run.conn, set(known.values())).items()}
+    loaded = contact_store.load_contacts(run.conn, set(known.values()))
+    attrs: dict[int, dict[str, Any]] = {i: dict(c.record.attributes) for i, c in loaded.items()}
+    keyed = {i for i, c in loaded.items() if not c.record.has_email}
+    emails: dict[int, str] = {}
     touched: set[int] = set()
+    created: set[int] = set()
     pending: dict[int, _Pending] = {}
     for contact, named, idents, loose in rows:
         hits = [(known[i], i) for i in idents if i in known]
@@ -257,7 +283,7 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]]) -> int:
                                  if v is not None and k not in ("email", "email_domain")})
             continue
         if any(c < 0 for c in owners):
-            _flush(run, pending, known, attrs, touched)
+            created |= _flush(run, pending, known, attrs, touched)
             hits = [(known[i], i) for i in idents if i in known] or hits
         cid = choose_survivor(hits, run.rules)
         for other in sorted({c for c, _ in hits} - {cid}):
@@ -279,13 +305,90 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]]) -> int:
         attrs[cid] = {**attrs.get(cid, {}),
                       **{k: v for k, v in contact.attributes.items()
                          if v is not None and k not in ("email", "email_domain")}}
+        if cid in keyed and contact.has_email:  # known by its CRM id; now its address
+            emails.setdefault(cid, contact.email)
+            attrs[cid].update(email=contact.email, email_domain=contact.email_domain)
         for i in idents:
             known.setdefault(i, cid)
         touched.add(cid)
-    _flush(run, pending, known, attrs, touched)
+    created |= _flush(run, pending, known, attrs, touched)
     contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
-    run.rescore(touched)
+    contact_store.set_emails(run.conn, emails, now=run.now)
+    owner_of = [next((merge_store.resolve_survivor(run.conn, known[i]) for i in idents
+                      if i in known), None) for _, _, idents, _ in rows]
+    if companies:
+        _apply_companies(run, owner_of, companies)
+    held = (_import_stages(run, [c for c, _ in records], owner_of, created)
+            if import_stages else frozenset())
+    run.rescore(touched, hold=held)
     return len(records)
+
+
+def _apply_companies(run: Run, owners: list[int | None], companies: list[Account | None]
+                     ) -> None:
+    """Put the company columns of contact rows on the accounts the contacts are matched
+    to (the stored account's values win; the rows fill the gaps)."""
+    wanted = {o for o, c in zip(owners, companies, strict=True) if o is not None and c}
+    if not wanted:
+        return
+    stored = contact_store.load_contacts(run.conn, wanted)
+    by_domain: dict[str, Account] = {}
+    for owner, company in zip(owners, companies, strict=True):
+        contact = stored.get(owner) if owner is not None else None
+        domain = contact.record.account if contact is not None else None
+        if company is None or not domain or is_free_mail(domain):
+            continue  # no account to put it on (a free-mail contact nobody matched)
+        earlier = by_domain.get(domain)
+        attrs = {**company.attributes, **(earlier.attributes if earlier else {})}
+        by_domain[domain] = Account(domain, attrs)
+    if not by_domain:
+        return
+    ids = account_store.ids_by_domain(run.conn, by_domain)
+    existing = {a.domain: a for a in account_store.load_accounts(run.conn, ids.values())
+                .values()}
+    merged = [with_company(existing.get(d), a) for d, a in by_domain.items()]
+    changed = [a for a in merged if existing.get(a.domain) != a]
+    if changed:
+        account_store.upsert_accounts(run.conn, changed, source=run.source, now=run.now)
+        for a in changed:
+            run.index.add(a.domain, a.attributes.get("name"))
+
+
+def _import_stages(run: Run, contacts: list[Contact], owners: list[int | None],
+                   created: set[int]) -> frozenset[int]:
+    """Record the imported lifecycle stage of each new contact (or of one without a stage
+    yet) as its starting stage, cause ``import``; returns those that the scoring of this
+    batch must not move (an imported MQL is not demoted at import; an imported lead may
+    still qualify)."""
+    known = {s.value for s in Stage}
+    wanted = {o: str(c.attributes["lifecycle_stage"]) for c, o in zip(contacts, owners,
+                                                                        strict=True)
+              if o is not None and c.attributes.get("lifecycle_stage") in known}
+    if not wanted:
+        return frozenset()
+    current = handoff_store.stages(run.conn, wanted)
+    done: set[int] = set()
+    for cid, stage in wanted.items():
+        row = current.get(cid)
+        if cid not in created and row is not None and row.since is not None:
+            continue  # the contact has a lifecycle in mql already: an import does not rewrite it
+        handoff_store.add_history(run.conn, cid, None, stage, run.now, Cause.IMPORT.value,
+                                  f"import:{run.source}", run.live.version_id,
+                                  "lifecycle stage of the imported record")
+        handoff_store.set_stage(run.conn, cid, stage, run.now)
+        if Stage(stage) not in OPEN_STAGES:
+            done.add(cid)
+    return frozenset(done)
+
+
+def _key_attribute(key: str) -> dict[str, Any]:
+    """The attribute of a CRM-id key (``salesforce:00Q1`` -> salesforce_id: 00Q1)."""
+    parts = split_key(key)
+    if parts is None:
+        return {}
+    names = {namespace: name for name, namespace in EXTERNAL_ID_FIELDS.items()}
+    name = names.get(parts[0])
+    return {name: parts[1]} if name else {}
 
 
 def with_user_emails(run: Run, items: list[tuple[Event, str | None]]) -> list[Event]:
@@ -345,7 +448,8 @@ def _create_people(run: Run, fresh: list[Event], email_of: Mapping[str, Identifi
         else {}
     new_ids = contact_store.create_contacts(run.conn, [contact_store.NewContact(
         e.contact, account_ids.get(domain) if domain else None, domain, method, confidence,
-        {"email": e.contact, "source": run.source}, run.source)
+        {**({"email": e.contact} if "@" in (e.contact or "") else
+            _key_attribute(e.contact or "")), "source": run.source}, run.source)
         for (_, e, _), (domain, method, confidence) in zip(creating, matches, strict=True)],
         now=run.now)
     for cid, (ident, e, loose) in zip(new_ids, creating, strict=True):
@@ -434,6 +538,7 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         contact_states.update(states.contact_states(conn, run.live,
                                                     run.deferred - contact_states.keys()))
         run.deferred.clear()
+    held, run.held = frozenset(run.held), set()
     if run.live.account_level:
         acc = {r.account_id for r in rows if r.account_id is not None
                and program.trackers_for("account", r.event.type)}
@@ -443,6 +548,6 @@ def apply_events(run: Run, batch: list[Event]) -> int:
                 account_states[r.account_id] = account_states[r.account_id].add(
                     r.event, program, "account")
         states.save_accounts(conn, run.live, account_states, now=now)
-    states.score_contacts(conn, run.live, contact_states, now=now)
+    states.score_contacts(conn, run.live, contact_states, now=now, hold=held)
     alert_accounts(conn, run.live.model, {r.account_id for r in rows if r.account_id}, now)
     return len(fresh)

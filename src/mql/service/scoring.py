@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
-from mql.errors import ConfigError, NotFound
-from mql.ingest.files import Kind, ReadOptions, Rejected, read_records
+from mql.errors import ConfigError, InputError, NotFound
+from mql.identity.match import is_free_mail
+from mql.ingest import mapping as mappings
+from mql.ingest.files import Kind, ReadOptions, Rejected
 from mql.model.parse import parse_model
 from mql.model.spec import Model
-from mql.records import Contact, Event
+from mql.records import Account, Contact, Event
 from mql.scoring.explain import Explanation, explain_scored
 from mql.scoring.qualify import Decision
 from mql.scoring.scorer import Scorer
@@ -38,12 +38,22 @@ def load_model_file(path: Path) -> Model:
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    """The files of one scoring run."""
+    """The files of one scoring run, with the column mapping (None: detected from each
+    file's header; a built-in name or a mapping file) and the date options."""
 
     contacts: Path
     accounts: Path | None
     events: Path | None
     read: ReadOptions = field(default_factory=ReadOptions)  # encoding, value size limit
+    mapping: str | Path | None = None
+    date_format: str | None = None
+    dayfirst: bool | None = None
+
+    def reader(self, path: Path, kind: Kind) -> mappings.Reader:
+        """The reader of one of these files."""
+        return mappings.Reader(path, kind, mappings.resolve(self.mapping),
+                               date_format=self.date_format, dayfirst=self.dayfirst,
+                               options=self.read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,42 +68,62 @@ class ScoreRun:
     events_after_at: int
     duplicates: int
     latest_event: datetime | None = None  # the newest event read (to hint at --at)
-    uncounted: dict[str, int] = dataclasses.field(default_factory=dict)  # types no rule reads
+    uncounted: dict[str, int] = field(default_factory=dict)  # types no rule reads
+    warnings: list[InputError] = field(default_factory=list)
 
 
-def _load(
-    path: Path, kind: Kind, rejected: list[Rejected], progress: Progress | None,
-    options: ReadOptions | None = None,
-) -> list[Any]:
-    records: list[Any] = []
-    for number, item in read_records(path, kind, options):
+@dataclass(slots=True)
+class _Read:
+    rejected: list[Rejected] = field(default_factory=list)
+    warnings: list[InputError] = field(default_factory=list)
+
+
+def _load(inputs: Inputs, path: Path, kind: Kind, read: _Read, progress: Progress | None
+          ) -> list[mappings.Parsed]:
+    records: list[mappings.Parsed] = []
+    for number, item in inputs.reader(path, kind).records():
         if isinstance(item, Rejected):
-            rejected.append(item)
+            read.rejected.append(item)
         else:
             records.append(item)
+            read.warnings.extend(item.warnings)
         if progress is not None and number % 5000 == 0:
             progress(kind, number)
     return records
 
 
-def _scorer(model: Model, inputs: Inputs, rejected: list[Rejected],
+def _scorer(model: Model, inputs: Inputs, read: _Read,
             progress: Progress | None) -> tuple[Scorer, list[Event]]:
     scorer = Scorer(model)
     if inputs.accounts is not None:
-        for account in _load(inputs.accounts, "accounts", rejected, progress, inputs.read):
-            scorer.add_account(account)
-    for contact in _load(inputs.contacts, "contacts", rejected, progress, inputs.read):
+        for parsed in _load(inputs, inputs.accounts, "accounts", read, progress):
+            if isinstance(parsed.record, Account):
+                scorer.add_account(parsed.record)
+    for parsed in _load(inputs, inputs.contacts, "contacts", read, progress):
+        contact = parsed.record
+        assert isinstance(contact, Contact)
         scorer.add_contact(contact)
-    events = (_load(inputs.events, "events", rejected, progress, inputs.read)
-              if inputs.events else [])
+        # a contacts export's company columns describe the contact's account (never a
+        # free-mail "account": strangers would share it)
+        company = parsed.company
+        if company is not None and not is_free_mail(company.domain):
+            scorer.add_account(mappings.with_company(scorer.accounts.get(company.domain),
+                                                     company))
+    events = [p.record for p in (_load(inputs, inputs.events, "events", read, progress)
+                                 if inputs.events else []) if isinstance(p.record, Event)]
+    # an event that names only a CRM id joins the contact holding that id
+    keys = {k: v for k, v in mappings.aliases(scorer.contacts.values()).items()
+            if k not in scorer.contacts}
+    if keys:
+        events = [mappings.joined(e, keys) for e in events]
     return scorer, events
 
 
 def score_files(model: Model, inputs: Inputs, *, at: datetime,
                 progress: Progress | None = None) -> ScoreRun:
     """Score every contact of `inputs` at `at`, from the events up to `at`."""
-    rejected: list[Rejected] = []
-    scorer, events = _scorer(model, inputs, rejected, progress)
+    read = _Read()
+    scorer, events = _scorer(model, inputs, read, progress)
     later = duplicates = 0
     for event in events:
         if event.event_id in scorer.seen:
@@ -106,15 +136,14 @@ def score_files(model: Model, inputs: Inputs, *, at: datetime,
     program = scorer.program
     uncounted = Counter(e.type for e in events if not program.trackers_for("contact", e.type)
                         and not program.trackers_for("account", e.type))
-    return ScoreRun(model, at, decisions, rejected, len(events), later, duplicates, latest,
-                    dict(uncounted.most_common()))
+    return ScoreRun(model, at, decisions, read.rejected, len(events), later, duplicates, latest,
+                    dict(uncounted.most_common()), read.warnings)
 
 
 def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -> Explanation:
     """The explanation of the contact with `email` at `at`."""
-    rejected: list[Rejected] = []
-    scorer, events = _scorer(model, inputs, rejected, None)
-    key = email.strip().lower()
+    scorer, events = _scorer(model, inputs, _Read(), None)
+    key = email.strip().lower() if "@" in email else email.strip()  # or a CRM-id key
     contact: Contact | None = scorer.contacts.get(key)
     if contact is None:
         raise NotFound(f"no contact {email!r} in {inputs.contacts}")
@@ -135,9 +164,9 @@ def latest_event_time(inputs: Inputs) -> datetime:
     """The time of the newest readable event in `inputs` (the sample's "now")."""
     if inputs.events is None:
         raise ConfigError("no events file given")
-    times: list[datetime] = [item.at for _, item in read_records(inputs.events, "events",
-                                                                 inputs.read)
-                             if not isinstance(item, Rejected)]
+    times: list[datetime] = [
+        item.record.at for _, item in inputs.reader(inputs.events, "events").records()
+        if isinstance(item, mappings.Parsed) and isinstance(item.record, Event)]
     if not times:
         raise ConfigError(f"{inputs.events}: no readable events")
     return max(times)

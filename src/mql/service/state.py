@@ -163,10 +163,12 @@ def settle_due(conn: Connection, live: LiveModel, ids: Iterable[int], until: dat
 def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
                    *, now: datetime, cause: Cause | None = None,
                    times: Mapping[int, datetime] | None = None,
-                   settle: bool = True) -> dict[int, Decision]:
+                   settle: bool = True, hold: frozenset[int] = frozenset()
+                   ) -> dict[int, Decision]:
     """Decide every contact in `states` at `now` (or at its own moment in `times`) and
-    persist state, scores and the lifecycle moves they cause together. Moves that fell
-    due before then are made first, at their moment (`settle_due`)."""
+    persist state, scores and the lifecycle moves they cause together (none for the
+    contacts in `hold`: their stage was just imported). Moves that fell due before then
+    are made first, at their moment (`settle_due`)."""
     if not states:
         return {}
     if settle and times is None:
@@ -206,7 +208,7 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     accounts_of = {cid: accounts.get(aid) if (aid := stored[cid].account_id) else None
                    for cid in decisions}
     reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
-                            decisions, states, cause)
+                            decisions, states, cause, hold=hold)
     handoff_store.add_resets(conn, [(cid, at, "timeout") for cid, at in reset.items()])
     fresh = rederive_contacts(conn, live, reset) if reset else {}
     for row in rows:
@@ -248,6 +250,8 @@ def _account_states_at(conn: Connection, live: LiveModel,
             for cid, (aid, t) in wanted.items()}
 
 
-def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime) -> None:
-    """Recompute the scores of contacts from their persisted state (attributes changed)."""
-    score_contacts(conn, live, contact_states(conn, live, ids), now=now)
+def rescore(conn: Connection, live: LiveModel, ids: Iterable[int], *, now: datetime,
+            hold: frozenset[int] = frozenset()) -> None:
+    """Recompute the scores of contacts from their persisted state (attributes changed);
+    the contacts in `hold` keep their (just imported) stage."""
+    score_contacts(conn, live, contact_states(conn, live, ids), now=now, hold=hold)

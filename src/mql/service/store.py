@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import ConfigError, NotFound
-from mql.identity.merge import IdentityRules, stricter_consent
+from mql.identity.merge import Identifier, IdentityRules, stricter_consent
 from mql.identity.normalize import clean_email
 from mql.model.parse import parse_model
+from mql.records import split_key
 from mql.service import activation
 from mql.service import state as states
 from mql.service.activation import Activation, Method
@@ -171,14 +172,21 @@ class ContactView:
 
 
 def find_contact(engine: Engine, email: str, *, rules: IdentityRules) -> ContactView:
-    """The contact with `email` (any address of theirs); `NotFound` otherwise."""
+    """The contact with `email` (any address of theirs, or a CRM id written
+    ``salesforce:00Q1`` / ``hubspot:1001``); `NotFound` otherwise."""
     check(engine)
+    parts = split_key(email.strip())
     try:
-        clean = clean_email(email)
+        clean = email.strip() if parts else clean_email(email)
     except ValueError as exc:
         raise NotFound(str(exc)) from None
     with translate_errors("looking the contact up"), engine.connect() as conn:
-        found = find_by_email(conn, [clean], rules)
+        if parts is not None:
+            ident = Identifier("external", parts[1], parts[0])
+            hit = contact_store.find(conn, [ident]).get(ident)
+            found = {} if hit is None else {clean: merge_store.resolve_survivor(conn, hit)}
+        else:
+            found = find_by_email(conn, [clean], rules)
         if not found:
             raise NotFound(f"no contact {email!r} in the store")
         cid = found[clean]

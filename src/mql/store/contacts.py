@@ -154,6 +154,14 @@ def update_attributes(conn: Connection, changes: Mapping[int, Mapping[str, Any]]
             [{"b_id": i, "b_attrs": dict(a)} for i, a in changes.items()])
 
 
+def set_emails(conn: Connection, emails: Mapping[int, str], *, now: datetime) -> None:
+    """The primary address of contacts that were known only by a CRM id until now."""
+    if emails:
+        conn.execute(contacts.update().where(contacts.c.id == sa.bindparam("b_id")).values(
+            email=sa.bindparam("b_email"), updated_at=now),
+            [{"b_id": i, "b_email": e} for i, e in emails.items()])
+
+
 def set_account(conn: Connection, contact_id: int, account_id: int | None, domain: str | None,
                 method: str | None, confidence: float | None, *, now: datetime) -> None:
     """Link a contact to an account with the match method and confidence."""

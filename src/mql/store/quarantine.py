@@ -1,7 +1,9 @@
 """Quarantined input rows: kept with source, row number, raw content (JSON) and reason.
 
 A row is stored once: its fingerprint (kind, source, row number and raw content, hashed)
-is unique, so re-reading the same file adds nothing. A row is `open` until it is
+is unique, so re-reading the same file adds nothing. A row that landed without an optional
+field it could not read (`kept`) is held once per dropped field (the field joins its
+fingerprint). A row is `open` until it is
 `resolved` (a retry loaded it, or a later row about the same subject — event id, email,
 domain — landed) or `dismissed` by a person, with a note saying why. A held Segment
 message is keyed by its `message_id` instead, so an applier that repeats a group after a
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,13 +55,24 @@ class Held:
     mapping: str | None = None
     subject: str | None = None  # the event id, email or domain, when the row names one
     message_id: str | None = None  # a held Segment message: what makes it unique
+    kept: bool = False  # the row landed; this holds the optional `field` it dropped
 
 
-def fingerprint(kind: str, source: str, row: int, raw: str, message_id: str | None = None
-                ) -> str:
+def fingerprint_of(held: Held) -> str:
+    """The fingerprint `add` stores for `held`."""
+    return fingerprint(held.kind, _text(held.source, 1000) or "", held.row,
+                       _text(held.raw) or "", held.message_id,
+                       kept=_text(held.field, 200) or "" if held.kept else None)
+
+
+def fingerprint(kind: str, source: str, row: int, raw: str, message_id: str | None = None,
+                *, kept: str | None = None) -> str:
     """The key that makes a quarantined row unique (migration 0005 computes the same for
-    rows without a message id)."""
-    parts = [kind, source, row, raw] if message_id is None else [kind, "message", message_id]
+    rows without a message id); `kept`: the field a landed row dropped."""
+    parts: list[object] = ([kind, source, row, raw] if message_id is None
+                           else [kind, "message", message_id])
+    if kept is not None:
+        parts += ["kept", kept]
     text = json.dumps(parts, ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
@@ -98,10 +111,11 @@ def add(conn: Connection, rows: list[Held], *, now: datetime) -> int:
     for h in rows:
         raw = _text(h.raw) or ""
         source = _text(h.source, 1000) or ""
-        key = fingerprint(h.kind, source, h.row, raw, h.message_id)
+        key = fingerprint_of(h)
         values.setdefault(key, {
             "kind": h.kind, "source": source, "row": h.row, "raw": raw,
-            "field": _text(h.field, 200), "reason": _text(h.reason), "mapping": h.mapping,
+            "field": _text(h.field, 200), "reason": _text(h.reason),
+            "mapping": _text(h.mapping, 1000),
             "status": "open", "created_at": now, "fingerprint": key,
             "subject": _text(h.subject, 320), "message_id": _text(h.message_id, 200)})
     for part in chunks(list(values)):
@@ -156,16 +170,27 @@ def resolve(conn: Connection, row_id: int, *, now: datetime, note: str = "loaded
 
 
 def resolve_subjects(conn: Connection, kinds: Iterable[str], subjects: Iterable[str], *,
-                     now: datetime, note: str) -> int:
+                     now: datetime, note: str, keep: Collection[str] = ()) -> int:
     """Mark the open rows of `kinds` about any of `subjects` as resolved (a later row about
-    the same event id, email or domain has landed); how many."""
+    the same event id, email or domain has landed), except the rows whose fingerprint is
+    in `keep` (the fields the landing rows themselves dropped); how many."""
     wanted = sorted({s for s in subjects if s})
     kinds = list(kinds)
     done = 0
     for part in chunks(wanted):
-        result = conn.execute(quarantine.update().where(
-            quarantine.c.status == "open", quarantine.c.kind.in_(kinds),
-            quarantine.c.subject.in_(part)).values(
+        where = (quarantine.c.status == "open", quarantine.c.kind.in_(kinds),
+                 quarantine.c.subject.in_(part))
+        if keep:
+            ids = [int(i) for i, key in conn.execute(
+                sa.select(quarantine.c.id, quarantine.c.fingerprint).where(*where))
+                if key not in keep]
+            for some in chunks(ids):
+                result = conn.execute(quarantine.update().where(quarantine.c.id.in_(some))
+                                      .values(status="resolved", resolved_at=now,
+                                              note=_text(note)))
+                done += max(int(result.rowcount), 0)
+            continue
+        result = conn.execute(quarantine.update().where(*where).values(
             status="resolved", resolved_at=now, note=_text(note)))
         done += max(int(result.rowcount), 0)
     return done

@@ -208,7 +208,7 @@ quarantine = sa.Table(
     sa.Column("raw", sa.Text(), nullable=False),  # the row as JSON text
     sa.Column("field", sa.String(200)),
     sa.Column("reason", sa.Text(), nullable=False),
-    sa.Column("mapping", sa.String(40)),
+    sa.Column("mapping", sa.String(1000)),  # 0009: a name or a mapping file's path
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
     # open | resolved (loaded by a retry or a later corrected row) | dismissed (by a person)
     _created(),

@@ -75,7 +75,7 @@ def bad_timestamp(rng: random.Random, at: datetime) -> str:
     'yesterday'
     """
     forms = (
-        at.strftime("%d/%m/%Y %H:%M"),
+        at.strftime("%d/%m/%y %H.%M"),  # a two-digit year: mql refuses to guess the century
         at.strftime("%b %d, %Y %I:%M %p"),
         f"{at.year}-02-30T{at.hour:02d}:{at.minute:02d}:00Z",
         "yesterday",

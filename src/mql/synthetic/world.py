@@ -348,7 +348,7 @@ class World:
             "country": person.country,
             "region": REGION_OF[person.country],
             "source": source,
-            "lifecycle_stage": "customer" if firm.status == "customer" else "lead",
+            "lifecycle_stage": "customer" if firm.status == "customer" else "captured",
             "owner": firm.account.attributes.get("owner"),
             "created_at": at,
         }
