@@ -88,7 +88,7 @@ def test_a_long_email_is_never_cut_and_numbers_never_elided(workspace: Path) -> 
 def test_stderr_is_not_hard_wrapped_when_redirected() -> None:
     result = mql("score", *_files(), "--at", AT, columns=None)
     line = next(x for x in result.stderr.splitlines() if "events.csv:2 timestamp" in x)
-    assert len(line) > 80 and line.endswith("(ISO 8601 expected)")
+    assert len(line) > 80 and line.endswith("give --date-format for another form)")
 
 
 def test_the_sales_queue_says_why_in_words() -> None:

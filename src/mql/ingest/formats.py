@@ -197,12 +197,12 @@ def parse_time(text: Any, *, source: str, row: int, field: str,
         except AmbiguousDate:
             raise
         except (ValueError, OverflowError, OSError):
-            hint = (f"{style.format} or ISO 8601" if style.format else "ISO 8601, epoch "
-                    "seconds or milliseconds, or 14.03.2025 09:12 / 03/16/2025 05:00 PM; "
-                    "--date-format for another form")
+            hint = (f"expected {style.format} or ISO 8601" if style.format else "expected "
+                    "ISO 8601, epoch seconds or milliseconds, or 14.03.2025 09:12 / "
+                    "03/16/2025 05:00 PM; give --date-format for another form")
             raise InputError(
-                source, row, field, f"cannot read {str(text)[:100]!r} as a time ({hint} "
-                "expected)") from None
+                source, row, field, f"cannot read {str(text)[:100]!r} as a time ({hint})"
+                ) from None
     try:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except (OverflowError, ValueError):  # 9999-12-31T23:59:59-05:00 is after the year 9999
