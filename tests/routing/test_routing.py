@@ -156,3 +156,34 @@ def test_an_account_is_alerted_at_most_once_per_quiet_period(touches) -> None:
             assert len(alert.contacts) >= 3
             fired.append(at)
     assert all(b - a >= timedelta(days=30) for a, b in itertools.pairwise(fired))
+
+
+# Spec (smooth weighted round robin): the chosen member pays the weights of the members
+# who were eligible for that pick only. An away or full member neither earns nor costs
+# credit, so after an absence the shares go by weight again at once.
+@pytest.mark.parametrize("absence", ["away", "full"])
+def test_after_an_absence_the_next_picks_go_by_weight(absence) -> None:
+    day1, day2 = date(2026, 3, 2), date(2026, 3, 3)
+    cy = Member("cy", away=((day1, day1),)) if absence == "away" else Member("cy", capacity=5)
+    team = (Member("ana", weight=3), Member("ben"), cy)
+    loads = {"cy": 5} if absence == "full" else {}  # on day 2 cy has closed them all
+    rr, first = RoundRobin(), Counter()
+    for _ in range(8):
+        name, rr = rr.pick(team, loads, day1)
+        first[name] += 1
+    assert first == {"ana": 6, "ben": 2}
+    assert dict(rr.credit) == {"ana": 0, "ben": 0}
+    picks = []
+    for _ in range(30):
+        name, rr = rr.pick(team, {}, day2)
+        picks.append(name)
+    assert picks[:5] == ["ana", "ben", "ana", "cy", "ana"]
+    assert Counter(picks) == {"ana": 18, "ben": 6, "cy": 6}
+
+
+# Spec: a first touch exactly at the deadline is on time; one microsecond later is late.
+def test_a_first_touch_exactly_at_the_deadline_is_met() -> None:
+    clock = SlaClock.start(SlaRule("default", 24), datetime(2026, 3, 2, 14, tzinfo=UTC), NY)
+    assert clock.state(at=clock.due_at, touched_at=clock.due_at) == "met"
+    late = clock.due_at + timedelta(microseconds=1)
+    assert clock.state(at=late, touched_at=late) == "breached"

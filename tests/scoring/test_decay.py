@@ -18,6 +18,7 @@ points = st.floats(min_value=-100, max_value=100, allow_nan=False).filter(lambda
 ages = st.floats(min_value=0, max_value=400, allow_nan=False)
 half_lives = st.floats(min_value=0.5, max_value=365, allow_nan=False)
 events = st.lists(st.tuples(points, ages), min_size=1, max_size=40)
+MICRO = timedelta(microseconds=1)
 
 
 def naive(evts: list[tuple[float, float]], decay: Decay, now_days: float) -> float:
@@ -125,10 +126,23 @@ def test_the_crossing_time_is_when_the_score_crosses(ts, h, threshold) -> None:
         assert curve.value(far) >= threshold - 1e-6
         assert threshold <= 1e-6
         return
-    assert curve.value(crossing) == pytest.approx(threshold, abs=1e-6)
-    before = crossing - timedelta(seconds=1)
-    if before >= T0:
-        assert curve.value(before) >= threshold - 1e-6
+    # the documented promise: never before the crossing, and not a microsecond after it
+    assert curve.value(crossing) < threshold
+    assert curve.value(crossing - MICRO) >= threshold
+
+
+@settings(max_examples=300)
+@given(terms, half_lives, st.floats(min_value=-50, max_value=120),
+       st.lists(st.tuples(st.floats(min_value=-20, max_value=20),
+                          st.floats(min_value=0.1, max_value=60)), max_size=3))
+def test_every_crossing_is_the_first_microsecond_on_the_new_side(ts, h, threshold,
+                                                                 windows) -> None:
+    steps = tuple((p, T0 + timedelta(days=d)) for p, d in windows)
+    curve = Curve(T0, Decay(h), 0.0, tuple(ts), steps)
+    for flip in curve.crossings(threshold):
+        assert flip > T0
+        after, before = curve.value(flip) >= threshold, curve.value(flip - MICRO) >= threshold
+        assert after != before, (flip, curve.value(flip), curve.value(flip - MICRO))
 
 
 def test_a_closing_window_drops_the_score_at_that_moment() -> None:
@@ -175,3 +189,12 @@ def test_between_two_crossings_the_score_stays_on_one_side(ts, h, threshold, win
             if abs(value - threshold) > 1e-6:
                 assert (value >= threshold) == side, (i, t, value)
         side = not side
+
+
+def test_a_score_exactly_on_the_line_is_not_yet_below_it() -> None:
+    # 1 point, half-life 1 day: exactly 0.5 at T0 + 1 day, under 0.5 a microsecond later
+    curve = Curve(T0, Decay(1), 0.0, ((1.0, None),), ())
+    assert curve.value(T0 + timedelta(days=1)) == 0.5
+    assert curve.first_below(0.5) == T0 + timedelta(days=1) + MICRO
+    # a score starting on the line leaves it at the first microsecond, not at `now`
+    assert Curve(T0, Decay(1), 0.0, ((10.0, None),), ()).first_below(10.0) == T0 + MICRO

@@ -104,6 +104,7 @@ def clamp(value: float, cap: float | None) -> float:
 
 
 _LONGEST = 1e11  # seconds, about 3,000 years
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ class Curve:
         for end in [*edges, None]:
             found = self._crossing_in(start, end, line, h, releases)
             if found is not None and found[1] != above:  # (moment, above the line after it)
-                flips.append(found[0])
+                flips.append(self._settle(found[0], start, threshold, found[1]))
                 above = found[1]
             if end is None:
                 break
@@ -171,6 +172,20 @@ class Curve:
                 above = now_above
             start = end
         return flips
+    def _settle(self, at: datetime, start: datetime, threshold: float, above: bool) -> datetime:
+        """`at` moved to the first microsecond on the new side of the line: the closed form
+        in floating point can land on the line itself or a microsecond off it."""
+        for _ in range(4):
+            if (self.value(at) >= threshold) == above:
+                break
+            at += _MICROSECOND
+        for _ in range(4):
+            before = at - _MICROSECOND
+            if before <= start or (self.value(before) >= threshold) != above:
+                break
+            at = before
+        return at
+
     def _release(self, a: float, cap: float | None, h: float) -> datetime | None:
         """When a capped term starts to decay below its cap (None if it never binds)."""
         if cap is None or cap <= 0 or abs(a) <= cap or not math.isfinite(h):
