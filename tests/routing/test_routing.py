@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from mql.model.handoff import BusinessHours, Member, SlaRule
 from mql.routing.calendar import add_business_hours, business_hours_between
 from mql.routing.round_robin import RoundRobin
-from mql.routing.rules import route
+from mql.routing.rules import Assignment, route
 from mql.routing.sla import SlaClock, sla_for
 from mql.scoring.fit import record_getter
 from tests.conftest import T0, account, contact
@@ -187,3 +188,141 @@ def test_a_first_touch_exactly_at_the_deadline_is_met() -> None:
     assert clock.state(at=clock.due_at, touched_at=clock.due_at) == "met"
     late = clock.due_at + timedelta(microseconds=1)
     assert clock.state(at=late, touched_at=late) == "breached"
+
+
+# Every path of `route`, with the whole assignment (team, owner, rule, reason) by hand.
+def test_each_routing_path_gives_its_team_owner_rule_and_reason(example_model) -> None:
+    routing = example_model.routing
+    cases = [
+        (account("c.example", status="customer", owner="ana.m"),
+         Assignment("account_management", "ana.m", "account_team",
+                    "account is a customer: its account team, not new business")),
+        (account("p.example", status="partner"),
+         Assignment("account_management", "am.queue", "account_team",
+                    "account is a partner: its account team, not new business")),
+        (account("o.example", owner="li.wei", region="EMEA"),
+         Assignment(None, "li.wei", "account_owner", "the account already has an owner")),
+        (account("e.example", region="EMEA"),
+         Assignment("emea", "olu.adeyemi", "emea", "matched account.region eq 'EMEA'")),
+        (account("x.example"),
+         Assignment("inbound_queue", "sdr.pool", "fallback", "no rule matched")),
+        (None, Assignment("inbound_queue", "sdr.pool", "fallback", "no rule matched")),
+    ]
+    for acct, expected in cases:
+        who = contact("jane@" + (acct.domain if acct else "gmail.com"), country="US")
+        assignment, _ = route(routing, acct, record_getter(who, acct), {}, {}, T0)
+        assert assignment == expected
+
+
+def test_when_the_fallback_queue_is_away_too_the_lead_is_queued(example_model) -> None:
+    routing = example_model.routing
+    everyone_away = {
+        name: dataclasses.replace(team, members=tuple(
+            dataclasses.replace(m, away=((DAY, DAY),)) for m in team.members))
+        for name, team in routing.teams.items()}
+    away = dataclasses.replace(routing, teams=everyone_away)
+    emea = account("e.example", region="EMEA")
+    get = record_getter(contact("jane@e.example"), emea)
+    assignment, _ = route(away, emea, get, {}, {}, datetime(2026, 3, 2, 12, tzinfo=UTC))
+    assert assignment == Assignment("inbound_queue", None, "emea",
+                                    "matched account.region eq 'EMEA'; everyone in emea is "
+                                    "away or full")
+    fallback_only = dataclasses.replace(away, rules=())
+    assignment, _ = route(fallback_only, emea, get, {}, {}, datetime(2026, 3, 2, 12, tzinfo=UTC))
+    assert assignment == Assignment("inbound_queue", None, "fallback",
+                                    "no rule matched; nobody available: queued")
+
+
+# Spec: out-of-office days are the team's own calendar days. 20:00 UTC on Monday 2 March is
+# already Tuesday 3 March in Sydney, so a seller away on the 3rd is not picked.
+def test_out_of_office_is_read_on_the_teams_own_date(example_model) -> None:
+    routing = example_model.routing
+    apac = routing.teams["apac"]
+    tuesday = date(2026, 3, 3)
+    kenji_away = dataclasses.replace(routing, teams={**routing.teams, "apac": dataclasses.replace(
+        apac, members=(Member("kenji.sato", away=((tuesday, tuesday),)), Member("mia.chen")))})
+    acct = account("a.example", region="APAC")
+    get = record_getter(contact("jane@a.example"), acct)
+    monday_evening_utc = datetime(2026, 3, 2, 20, tzinfo=UTC)
+    assignment, _ = route(kenji_away, acct, get, {}, {}, monday_evening_utc)
+    assert (assignment.team, assignment.owner) == ("apac", "mia.chen")
+    monday_morning_utc = datetime(2026, 3, 2, 8, tzinfo=UTC)  # 19:00 Monday in Sydney
+    assignment, _ = route(kenji_away, acct, get, {}, {}, monday_morning_utc)
+    assert (assignment.team, assignment.owner) == ("apac", "kenji.sato")
+
+
+# Business hours against a naive oracle: walk the calendar minute by minute in the team's
+# zone (an open minute is a working day, not a holiday, between start and end local time).
+def _naive_open_minutes(start: datetime, minutes: int, hours: BusinessHours) -> list[datetime]:
+    zone = hours.zone
+    out, t = [], start
+    for _ in range(minutes):
+        local = t.astimezone(zone)
+        if (local.weekday() in hours.days and local.date() not in hours.holidays
+                and hours.start <= local.time() < hours.end):
+            out.append(t)
+        t += timedelta(minutes=1)
+    return out
+
+
+CALENDARS = [
+    BusinessHours("America/New_York", frozenset(range(5)), time(9), time(17),
+                  frozenset({date(2026, 11, 26), date(2026, 3, 9)})),
+    BusinessHours("Europe/London", frozenset({0, 1, 2, 3}), time(8, 30), time(12)),
+    BusinessHours("Australia/Sydney", frozenset(range(5)), time(9), time(18),
+                  frozenset({date(2026, 4, 6)})),
+    BusinessHours("Asia/Kolkata", frozenset({6, 0, 1, 2, 3}), time(10), time(19)),
+]
+# around the 2026 daylight-saving changes: 8 March (US), 29 March (EU), 5 April (Sydney),
+# 25 October (EU), 1 November (US)
+STARTS = [datetime(2026, 3, 6), datetime(2026, 3, 27), datetime(2026, 4, 3),
+          datetime(2026, 10, 23), datetime(2026, 10, 30), datetime(2026, 11, 25)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(CALENDARS), st.sampled_from(STARTS), st.integers(0, 3 * 24 * 60),
+       st.integers(1, 40 * 60))
+def test_business_hours_agree_with_a_minute_by_minute_oracle(hours, day, offset,
+                                                             business_minutes) -> None:
+    start = (day + timedelta(minutes=offset)).replace(tzinfo=UTC)
+    open_minutes = _naive_open_minutes(start, 12 * 24 * 60, hours)
+    assert len(open_minutes) >= business_minutes
+    # the moment n business minutes after `start` is the end of the n-th open minute
+    expected = open_minutes[business_minutes - 1] + timedelta(minutes=1)
+    assert add_business_hours(start, business_minutes / 60, hours) == expected
+    end = start + timedelta(minutes=business_minutes * 3)
+    counted = sum(1 for m in open_minutes if m < end)
+    assert business_hours_between(start, end, hours) == pytest.approx(counted / 60, abs=1e-9)
+
+
+def test_a_calendar_with_no_open_hour_is_refused() -> None:
+    closed = BusinessHours("UTC", frozenset(), time(9), time(17))
+    with pytest.raises(ValueError, match="no open hours in the next ten years"):
+        add_business_hours(T0, 1, closed)
+    assert business_hours_between(T0, T0 + timedelta(days=30), closed) == 0
+
+
+# Spec of account alerts: a contact counts for exactly `window` after engaging (not at
+# window), and the owner may be alerted again once `quiet` has fully passed.
+def test_account_alert_window_and_quiet_period_boundaries() -> None:
+    from mql.routing.alerts import AccountAlerts, Alert
+
+    week, month = timedelta(days=7), timedelta(days=30)
+    alerts = AccountAlerts(min_contacts=2, window=week, quiet=month)
+    alerts, first = alerts.observe("acme.example", "ana", T0)
+    alerts, expired = alerts.observe("acme.example", "ben", T0 + week)  # ana just expired
+    assert (first, expired) == (None, None)
+    alerts, fired = alerts.observe("acme.example", "cy", T0 + week + timedelta(days=1))
+    assert fired == Alert("acme.example", ("ben", "cy"), T0 + week + timedelta(days=1))
+    again = T0 + week + timedelta(days=1) + month
+    alerts, too_soon = alerts.observe("acme.example", "dee", again - timedelta(seconds=1))
+    assert too_soon is None
+    other = AccountAlerts(min_contacts=2, window=week * 10, quiet=month)
+    other, _ = other.observe("acme.example", "ana", T0)
+    other, fired = other.observe("acme.example", "ben", T0 + timedelta(hours=1))
+    other, _ = other.observe("acme.example", "cy", T0 + timedelta(hours=1) + month
+                             - timedelta(seconds=1))
+    other, fired_again = other.observe("acme.example", "dee", T0 + timedelta(hours=1) + month)
+    assert fired is not None and fired.account == "acme.example"
+    assert fired_again == Alert("acme.example", ("ana", "ben", "cy", "dee"),
+                                T0 + timedelta(hours=1) + month)

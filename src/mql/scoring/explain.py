@@ -105,7 +105,10 @@ def explain(
         seen.add(event.event_id)
         if event.contact == contact.email:
             state = state.add(event, program, "contact")
-        if account is not None and (event.account or contact.account) == account.domain:
+        # an event without an account counts for the account of the contact it names
+        # (the caller names the account of events of other contacts, as the Scorer does)
+        own = contact.account if event.contact == contact.email else None
+        if account is not None and (event.account or own) == account.domain:
             account_state = account_state.add(event, program, "account")
         mine.append(event)
     decision = qualifier.decide(contact, account, state, account_state, at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,6 +106,9 @@ def explain_contact(model: Model, inputs: Inputs, email: str, *, at: datetime) -
     if contact is None:
         raise NotFound(f"no contact {email!r} in {inputs.contacts}")
     account: Account | None = scorer.accounts.get(contact.account) if contact.account else None
+    # an event naming a contact and no account is that contact's company's, as in `score`
+    events = [e if e.account or e.contact is None
+              else dataclasses.replace(e, account=scorer.account_of(e)) for e in events]
     return explain(model, contact, account, events, at=at)
 
 
