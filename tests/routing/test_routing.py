@@ -297,7 +297,8 @@ def test_business_hours_agree_with_a_minute_by_minute_oracle(hours, day, offset,
 
 def test_a_calendar_with_no_open_hour_is_refused() -> None:
     closed = BusinessHours("UTC", frozenset(), time(9), time(17))
-    with pytest.raises(ValueError, match="no open hours in the next ten years"):
+    with pytest.raises(ValueError,
+                       match=r"^the business calendar has no open hours in the next ten years$"):
         add_business_hours(T0, 1, closed)
     assert business_hours_between(T0, T0 + timedelta(days=30), closed) == 0
 
@@ -326,3 +327,64 @@ def test_account_alert_window_and_quiet_period_boundaries() -> None:
     assert fired is not None and fired.account == "acme.example"
     assert fired_again == Alert("acme.example", ("ana", "ben", "cy", "dee"),
                                 T0 + timedelta(hours=1) + month)
+
+
+def test_a_late_evening_calendar_starts_on_the_local_day() -> None:
+    # open 12:00-23:30 in Los Angeles: 02:00 UTC on Tuesday is still Monday 18:00 there
+    late = BusinessHours("America/Los_Angeles", frozenset(range(5)), time(12), time(23, 30))
+    start = datetime(2026, 3, 3, 2, tzinfo=UTC)
+    assert add_business_hours(start, 1, late) == datetime(2026, 3, 3, 3, tzinfo=UTC)
+    assert business_hours_between(start, start + timedelta(hours=2), late) == 2.0
+    clock = SlaClock.start(SlaRule("default", 1), start, late)
+    assert (clock.rule, clock.started_at, clock.calendar) == (SlaRule("default", 1), start, late)
+
+
+def _with_capacity(routing, team: str, *members: Member):
+    return dataclasses.replace(routing, teams={
+        **routing.teams, team: dataclasses.replace(routing.teams[team], members=members)})
+
+
+# Spec: capacity counts everywhere a lead can go: the account team, the rule's team and
+# the fallback queue; the fallback queue keeps its own round robin.
+def test_capacity_and_round_robin_hold_for_the_account_team_and_the_fallback(
+        example_model) -> None:
+    routing = _with_capacity(example_model.routing, "inbound_queue",
+                             Member("sdr.ana", capacity=1), Member("sdr.ben", capacity=5))
+    nowhere = account("x.example")
+    get = record_getter(contact("jane@x.example"), nowhere)
+    full = {"sdr.ana": 1}
+    assignment, _ = route(routing, nowhere, get, {}, full, T0)
+    assert assignment == Assignment("inbound_queue", "sdr.ben", "fallback", "no rule matched")
+    # the account team is full: the fallback takes it, by its own round robin
+    am_full = _with_capacity(routing, "account_management", Member("am.queue", capacity=1))
+    customer = account("c.example", status="customer")
+    cget = record_getter(contact("jane@c.example"), customer)
+    robins: dict = {}
+    owners = []
+    for _ in range(3):
+        assignment, robins = route(am_full, customer, cget, robins, {"am.queue": 1}, T0)
+        owners.append(assignment.owner)
+        assert (assignment.team, assignment.rule) == ("inbound_queue", "account_team")
+    assert owners == ["sdr.ana", "sdr.ben", "sdr.ana"]
+    nobody = route(am_full, customer, cget, {}, {"am.queue": 1, "sdr.ana": 1, "sdr.ben": 5},
+                   T0)[0]
+    assert nobody == Assignment(
+        "inbound_queue", None, "account_team",
+        "account is a customer: its account team, not new business; everyone in "
+        "account_management is away or full")
+
+
+# Spec: a contact counts from its latest engagement, even when an older one arrives late.
+def test_a_late_engagement_does_not_make_a_contact_older() -> None:
+    from mql.routing.alerts import Alert, AccountAlerts, check
+
+    week = timedelta(days=7)
+    alerts = AccountAlerts(min_contacts=2, window=week, quiet=timedelta(days=30))
+    alerts, _ = alerts.observe("acme.example", "ben", T0 + timedelta(days=6))
+    alerts, _ = alerts.observe("acme.example", "ben", T0 + timedelta(days=1))  # arrives late
+    alerts, fired = alerts.observe("acme.example", "cy", T0 + timedelta(days=8))
+    assert fired == Alert("acme.example", ("ben", "cy"), T0 + timedelta(days=8))
+    # check on its own: a contact engaged exactly `window` ago no longer counts
+    engaged = {"ana": T0, "ben": T0 + week}
+    assert check("acme.example", engaged, None, T0 + week, min_contacts=2, window=week,
+                 quiet=timedelta(days=30)) is None
