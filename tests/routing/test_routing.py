@@ -376,7 +376,7 @@ def test_capacity_and_round_robin_hold_for_the_account_team_and_the_fallback(
 
 # Spec: a contact counts from its latest engagement, even when an older one arrives late.
 def test_a_late_engagement_does_not_make_a_contact_older() -> None:
-    from mql.routing.alerts import Alert, AccountAlerts, check
+    from mql.routing.alerts import AccountAlerts, Alert, check
 
     week = timedelta(days=7)
     alerts = AccountAlerts(min_contacts=2, window=week, quiet=timedelta(days=30))
