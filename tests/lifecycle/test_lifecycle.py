@@ -108,3 +108,93 @@ def test_accept_then_convert_walks_the_funnel() -> None:
         convert(JANE.email, Stage.MQL, T0, "dana")
     with pytest.raises(TransitionRefused):
         accept(JANE.email, Stage.NURTURE, T0, "dana")
+
+
+# Every move with all its fields, by hand: who, from, to, when, cause, actor, version, why.
+def _decision(mql: bool, intent: float, *, reasons=(), until=None, exit_at=None,
+              disqualified=()):
+    from mql.scoring.qualify import Decision
+
+    return Decision(JANE.email, T0, {"fit": 60.0, "intent": intent, "total": 60.0 + intent},
+                    "A2", mql, reasons, until, exit_at, disqualified_by=disqualified)
+
+
+def test_sales_actions_are_whole_transitions() -> None:
+    e, later = JANE.email, T0 + timedelta(hours=1)
+    assert accept(e, Stage.MQL, later, "dana") == Transition(
+        e, Stage.MQL, Stage.SAL, later, Cause.SALES_ACTION, "dana", None, "accepted")
+    assert accept(e, Stage.PQL, later, "dana").source is Stage.PQL
+    steps = [(Stage.SAL, Stage.SQL), (Stage.SQL, Stage.OPPORTUNITY),
+             (Stage.OPPORTUNITY, Stage.CUSTOMER)]
+    for source, target in steps:
+        assert convert(e, source, later, "dana", "call went well") == Transition(
+            e, source, target, later, Cause.SALES_ACTION, "dana", None, "call went well")
+    for stage in (Stage.MQL, Stage.NURTURE, Stage.CUSTOMER):
+        with pytest.raises(TransitionRefused, match=rf"^cannot convert a contact in "
+                                                    rf"{stage.value}; accept it first \(SAL\)$"):
+            convert(e, stage, later, "dana")
+
+
+def test_rejections_recycle_or_disqualify_by_reason(example_model) -> None:
+    e = JANE.email
+    assert reject(example_model, e, Stage.MQL, T0, "dana", "no_budget") == Transition(
+        e, Stage.MQL, Stage.RECYCLED, T0, Cause.SALES_ACTION, "dana", None, "no_budget")
+    for reason in ("competitor", "student"):
+        assert reject(example_model, e, Stage.SAL, T0, "dana", reason).target is (
+            Stage.DISQUALIFIED)
+    with pytest.raises(TransitionRefused) as info:
+        reject(example_model, e, Stage.MQL, T0, "dana", "meh")
+    assert info.value.reason == "unknown_reason"
+    assert str(info.value) == ("unknown reject reason 'meh'; choose one of wrong_fit, "
+                               "no_budget, bad_timing, duplicate, no_response, competitor, "
+                               "student")
+
+
+def test_the_models_moves_with_their_causes_and_reasons(example_model) -> None:
+    from mql.scoring.qualify import Reason
+
+    e = JANE.email
+    demo = (Reason("fast_track", "demo_request", "demo at ..."),
+            Reason("thresholds", "#1", "fit 60 >= 50"))
+    entered = next_move(example_model, Stage.RECYCLED, T0, _decision(True, 40, reasons=demo),
+                        model_version="v2")
+    assert entered == Transition(e, Stage.RECYCLED, Stage.MQL, T0, Cause.FAST_TRACK, "mql",
+                                 "v2", "demo_request")
+    gone = next_move(example_model, Stage.MQL, T0, _decision(True, 14.9, reasons=demo))
+    assert gone == Transition(e, Stage.MQL, Stage.NURTURE, T0, Cause.DECAY, "mql", None,
+                              "intent < 15")
+    assert next_move(example_model, Stage.MQL, T0, _decision(True, 15.0, reasons=demo)) is None
+    # 14 days after entering MQL, not accepted: recycled at exactly that moment
+    since = T0 - timedelta(days=14)
+    assert next_move(example_model, Stage.MQL, since, _decision(True, 40, reasons=demo)) == (
+        Transition(e, Stage.MQL, Stage.RECYCLED, T0, Cause.TIMEOUT, "mql", None,
+                   "not accepted within 14 days"))
+    just_before = since + timedelta(microseconds=1)
+    assert next_move(example_model, Stage.MQL, just_before,
+                     _decision(True, 40, reasons=demo)) is None
+    out = next_move(example_model, Stage.MQL, T0,
+                    _decision(True, 40, reasons=demo, disqualified=("gov", "edu")))
+    assert out == Transition(e, Stage.MQL, Stage.DISQUALIFIED, T0, Cause.DISQUALIFICATION,
+                             "mql", None, "gov, edu")
+    assert next_move(example_model, Stage.SAL, T0,
+                     _decision(False, 0, disqualified=("gov",))) is None  # sales owns it
+    assert str(gone) == "2026-03-02 10:00 mql -> nurture by mql: decay (intent < 15)"
+    assert str(Transition(e, Stage.MQL, Stage.SAL, T0, Cause.SALES_ACTION, "dana")) == (
+        "2026-03-02 10:00 mql -> sal by dana: sales_action")
+
+
+def test_an_mql_is_due_at_the_earlier_of_its_exit_and_its_timeout(example_model) -> None:
+    since = T0 - timedelta(days=10)  # the timeout falls at T0 + 4 days
+    soon, late = T0 + timedelta(days=1), T0 + timedelta(days=9)
+    assert due_at(example_model, Stage.MQL, since, _decision(True, 40, exit_at=soon)) == soon
+    assert due_at(example_model, Stage.MQL, since, _decision(True, 40, exit_at=late)) == (
+        T0 + timedelta(days=4))
+    # qualified_until only counts for models without an exit rule
+    assert due_at(example_model, Stage.MQL, since,
+                  _decision(True, 40, until=soon, exit_at=None)) == T0 + timedelta(days=4)
+    for stage in (Stage.NURTURE, Stage.SAL):
+        assert due_at(example_model, stage, since, _decision(True, 40, exit_at=soon)) is None
+    with pytest.raises(TransitionRefused, match=r"^customer -> nurture is not allowed; from "
+                                                r"customer a contact may go to nowhere "
+                                                r"\(final stage\)$"):
+        Transition(JANE.email, Stage.CUSTOMER, Stage.NURTURE, T0, Cause.SALES_ACTION)
