@@ -198,3 +198,23 @@ def test_an_mql_is_due_at_the_earlier_of_its_exit_and_its_timeout(example_model)
                                                 r"customer a contact may go to nowhere "
                                                 r"\(final stage\)$"):
         Transition(JANE.email, Stage.CUSTOMER, Stage.NURTURE, T0, Cause.SALES_ACTION)
+
+
+def test_without_an_exit_rule_an_mql_leaves_when_it_stops_qualifying() -> None:
+    from mql.model.parse import parse_model
+    from tests.model.tiny import BASE
+
+    tiny = parse_model(BASE, source="tiny.yaml")  # no exit rule, no acceptance timeout
+    e, soon = JANE.email, T0 + timedelta(days=2)
+    still = _decision(True, 40, until=soon, exit_at=T0 + timedelta(days=1))
+    assert next_move(tiny, Stage.MQL, T0, still) is None
+    assert due_at(tiny, Stage.MQL, T0, still) == soon  # qualified_until, not exit_at
+    assert due_at(tiny, Stage.MQL, T0, _decision(True, 40)) is None  # never leaves
+    assert next_move(tiny, Stage.MQL, T0, _decision(False, 0)) == Transition(
+        e, Stage.MQL, Stage.NURTURE, T0, Cause.DECAY, "mql", None, "no longer qualifies")
+    two = parse_model(BASE + "exit:\n  below: {intent: 15, total: 50}\n", source="two.yaml")
+    assert next_move(two, Stage.MQL, T0, _decision(True, 10)).reason == (
+        "intent < 15, total < 50")
+    with pytest.raises(TransitionRefused) as info:
+        convert(e, Stage.MQL, T0, "dana")
+    assert info.value.reason == "not_accepted"
