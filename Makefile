@@ -11,7 +11,7 @@ FULL := $(VENV)/.installed-full
 CLIENTS := tests/clients
 CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
 
-.PHONY: demo test lint bench clean clients
+.PHONY: demo test lint bench mutate clean clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,10 @@ test: lint clients $(FULL)
 bench: $(DEV)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# mutation score of the core packages (not part of make test): make mutate PACKAGES="routing"
+PACKAGES ?= scoring lifecycle routing identity model
+mutate: $(DEV)
+	$(BIN)/python tools/mutate.py $(PACKAGES)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache $(CLIENTS)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache $(CLIENTS)/node_modules mutants

@@ -7,12 +7,17 @@ from importlib.resources import files
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from mql.model.parse import parse_model
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
 
 pytest_plugins = ["tests.postgres"]
+
+# `make mutate` runs the tests once per mutant: the same examples every time (a mutant is
+# killed by the tests, not by a lucky draw) and fewer of them where a test sets no count
+settings.register_profile("mutate", derandomize=True, database=None, max_examples=40)
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -10,8 +10,17 @@ def test_the_public_api_is_exactly_this() -> None:
         "Account", "Contact", "Decision", "Event", "Explanation", "MQLError", "ModelError",
         "Scorer", "__version__", "explain", "parse_model", "score",
     ]
-    for name in mql.__all__:
-        assert getattr(mql, name) is not None
+    from mql import errors, records
+    from mql.model.parse import parse_model
+    from mql.scoring import explain, qualify, scorer
+
+    assert (mql.parse_model, mql.score, mql.explain, mql.Scorer) == (
+        parse_model, scorer.score, explain.explain, scorer.Scorer)
+    assert (mql.Contact, mql.Account, mql.Event) == (records.Contact, records.Account,
+                                                      records.Event)
+    assert (mql.Decision, mql.Explanation) == (qualify.Decision, explain.Explanation)
+    assert (mql.MQLError, mql.ModelError) == (errors.MQLError, errors.ModelError)
+    assert mql.__version__ == "0.1.0"
 
 
 def test_every_error_mql_raises_on_purpose_is_an_mql_error() -> None:

@@ -52,7 +52,10 @@ def test_track_is_acknowledged_once_stored_and_the_lead_reads_back_once_applied(
         lead = c.get("/v1/leads/ada@acme.example")
     assert lead.status_code == 200, lead.text
     assert lead.json()["email"] == "ada@acme.example"
-    assert "decision" in lead.json()
+    decision = lead.json()["decision"]
+    # a VP (senior_title, 20 fit points) with no account data and no events yet
+    assert (decision["mql"], decision["scores"]) == (
+        False, {"fit": 20.0, "intent": 0.0, "security_intent": 0.0, "total": 20.0})
 
 
 def test_a_batch_stores_valid_messages_and_quarantines_invalid_ones_with_reasons(

@@ -64,3 +64,58 @@ def test_consent_never_flows_the_stricter_wins() -> None:
     assert stricter_consent("withdrawn", "granted") == "withdrawn"
     assert stricter_consent("granted", "granted") == "granted"
     assert over_limit([Identifier("email", "a@x.com")], RULES) is None
+
+
+def test_merge_guardrails_name_the_contacts_and_the_conflict() -> None:
+    from mql.errors import MergeRefused
+    from mql.identity.merge import Identifier, IdentityRules, plan_merge
+
+    rules = IdentityRules()
+    jane = frozenset({Identifier("email", "jane@acme.com"),
+                      Identifier("external", "003A", "salesforce")})
+    other = frozenset({Identifier("external", "003B", "salesforce")})
+    with pytest.raises(MergeRefused, match=r"^contact 4 cannot be merged with itself$"):
+        plan_merge((4, jane), (4, jane), reason="x", rules=rules)
+    one_crm_id = IdentityRules(max_per_kind={"email": 5, "anonymous_id": 20, "external": 1})
+    with pytest.raises(MergeRefused, match=r"^merging contacts 4 and 9 would give 2 "
+                                           r"salesforce external identifiers \(at most 1 per "
+                                           r"contact\)$"):
+        plan_merge((9, other), (4, jane), reason="x", rules=one_crm_id)
+    # with room for three CRM ids per contact (the default), two ids are not a conflict
+    assert plan_merge((9, other), (4, jane), reason="x", rules=rules).survivor == 4
+    hubspot = frozenset({Identifier("external", "77", "hubspot")})
+    assert plan_merge((9, hubspot), (4, jane), reason="same person", rules=rules).survivor == 4
+
+
+def test_the_survivor_is_the_highest_priority_kind_then_the_oldest() -> None:
+    from mql.identity.merge import Identifier, IdentityRules, choose_survivor
+
+    rules = IdentityRules()
+    found = [(9, Identifier("email", "a@x.com")), (7, Identifier("email", "b@x.com"))]
+    assert choose_survivor(found, rules) == 7
+    assert IdentityRules(priority=("external", "email")).rank("anonymous_id") == 2
+
+
+def test_consent_takes_the_stricter_status_and_an_unknown_word_counts_as_unknown() -> None:
+    from mql.identity.merge import stricter_consent
+
+    assert stricter_consent("granted", "pending") == "pending"
+    assert stricter_consent("pending", "denied") == "denied"
+    assert stricter_consent("denied", "withdrawn") == "withdrawn"
+    assert stricter_consent("granted", "granted") == "granted"
+
+
+def test_emails_compare_in_lower_case_other_ids_as_written() -> None:
+    from mql.identity.normalize import normalize_identifier
+
+    assert normalize_identifier("email", " Jane@ACME.com ") == "jane@acme.com"
+    assert normalize_identifier("external", " 003aB ") == "003aB"
+
+
+def test_a_fuzzy_name_match_reports_its_score_to_three_decimals() -> None:
+    from mql.identity.match import AccountIndex, AccountMatch
+
+    index = AccountIndex([("globex.co.uk", "Globex Ltd")])
+    # token_sort_ratio("globexx", "globex") = (1 - 1/13) * 100 = 92.3
+    assert index.match_name("Globexx") == AccountMatch("globex.co.uk", "name", 0.923)
+    assert index.match_name("Ltd") is None  # only a legal suffix: nothing to compare

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mql.identity.merge import IdentityRules
@@ -18,6 +19,7 @@ from mql.ingest.formats import EVENT_COLUMNS
 from mql.service.ingest import ingest_file, retry_quarantined
 from mql.service.scoring import Inputs, load_model_file, score_files
 from mql.service.store import find_contact, quarantined
+from mql.store.tables import events as events_table
 from tests.store.oracle import event_count, mismatches
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
@@ -104,10 +106,27 @@ def test_late_and_out_of_order_events_give_the_same_scores_as_the_file_scorer(
 def test_a_rerun_resumes_after_the_checkpoint(store: Engine, tmp_path: Path) -> None:
     rows = [_ev(n, "page_view", 1 + n % 20) for n in range(25)]
     path = _events(tmp_path / "big.csv", rows)
-    first = ingest_file(store, path, "events", rules=RULES, now=LATER, batch_size=10)
-    assert first.loaded == 25
+
+    class Abort(Exception):
+        pass
+
+    def stop_after_two_batches(consumed: int, *_: object) -> None:
+        if consumed == 20:
+            raise Abort  # the process dies here: rows 1-20 and their checkpoint are committed
+
+    with pytest.raises(Abort):
+        ingest_file(store, path, "events", rules=RULES, now=LATER, batch_size=10,
+                    progress=stop_after_two_batches)
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events_table)).scalar() == 20
     second = ingest_file(store, path, "events", rules=RULES, now=LATER, batch_size=10)
-    assert (second.loaded, second.duplicates) == (0, 25)  # finished: read again, all known
+    assert (second.resumed, second.loaded, second.duplicates, second.quarantined) == (
+        20, 5, 0, 0)
+    with store.connect() as conn:
+        stored = {r[0] for r in conn.execute(sa.select(events_table.c.event_id))}
+    assert stored == {str(r["event_id"]) for r in rows}
+    third = ingest_file(store, path, "events", rules=RULES, now=LATER, batch_size=10)
+    assert (third.resumed, third.loaded, third.duplicates) == (0, 0, 25)  # finished: all known
 
 
 def test_retry_loads_a_quarantined_row_once_the_mapping_reads_it(
@@ -161,3 +180,24 @@ def test_hubspot_exports_are_detected_and_external_ids_merge_duplicates(
                                                      "jane.doe@personal-mail.net"}
     # a HubSpot "lead" is mapped to mql's stage, not stored raw
     assert view.attributes["lifecycle_stage"] == "captured" and view.merges
+
+
+# Rows that parse but that the store cannot hold: an event id of 303 characters (the column
+# holds 200) and a NUL character in a property. Each costs its own row, with the store's
+# reason; every other row lands, on SQLite and PostgreSQL alike.
+def test_rows_the_store_refuses_are_quarantined_and_the_others_land(
+        store: Engine, tmp_path: Path) -> None:
+    rows = [_ev(1, "page_view", 2), {**_ev(2, "page_view", 3), "event_id": "x" * 303},
+            _ev(3, "page_view", 4),
+            {**_ev(4, "page_view", 5), "properties": json.dumps({"url": "/a\u0000b"})},
+            _ev(5, "demo_request", 6)]
+    path = _events(tmp_path / "odd.csv", rows)
+    summary = ingest_file(store, path, "events", rules=RULES, now=NOW, batch_size=10)
+    with store.connect() as conn:
+        stored = {r[0] for r in conn.execute(sa.select(events_table.c.event_id))}
+    assert {"e1", "e3", "e5"} <= stored
+    held = quarantined(store)
+    assert summary.loaded + summary.quarantined == 5
+    assert len(held) == summary.quarantined
+    for row in held:
+        assert row.source == str(path) and row.row in (3, 5) and row.reason, row

@@ -226,3 +226,126 @@ def test_a_decision_at_the_exit_time_is_under_the_exit_line(example_model) -> No
                  at=due - timedelta(microseconds=1))[0].intent >= 15.0
     move = next_move(example_model, Stage.MQL, due - timedelta(days=1), at_due)
     assert move is not None and (move.target, move.at) == (Stage.NURTURE, due)
+
+
+# Every move with all its fields, by hand: who, from, to, when, cause, actor, version, why.
+def _decision(mql: bool, intent: float, *, reasons=(), until=None, exit_at=None,
+              disqualified=()):
+    from mql.scoring.qualify import Decision
+
+    return Decision(JANE.email, T0, {"fit": 60.0, "intent": intent, "total": 60.0 + intent},
+                    "A2", mql, reasons, until, exit_at, disqualified_by=disqualified)
+
+
+def test_sales_actions_are_whole_transitions() -> None:
+    e, later = JANE.email, T0 + timedelta(hours=1)
+    assert accept(e, Stage.MQL, later, "dana") == Transition(
+        e, Stage.MQL, Stage.SAL, later, Cause.SALES_ACTION, "dana", None, "accepted")
+    assert accept(e, Stage.PQL, later, "dana").source is Stage.PQL
+    steps = [(Stage.SAL, Stage.SQL), (Stage.SQL, Stage.OPPORTUNITY),
+             (Stage.OPPORTUNITY, Stage.CUSTOMER)]
+    for source, target in steps:
+        assert convert(e, source, later, "dana", "call went well") == Transition(
+            e, source, target, later, Cause.SALES_ACTION, "dana", None, "call went well")
+    for stage in (Stage.MQL, Stage.NURTURE, Stage.CUSTOMER):
+        with pytest.raises(TransitionRefused, match=rf"^cannot convert a contact in "
+                                                    rf"{stage.value}; accept it first \(SAL\)$"):
+            convert(e, stage, later, "dana")
+
+
+def test_rejections_recycle_or_disqualify_by_reason(example_model) -> None:
+    e = JANE.email
+    assert reject(example_model, e, Stage.MQL, T0, "dana", "no_budget") == Transition(
+        e, Stage.MQL, Stage.RECYCLED, T0, Cause.SALES_ACTION, "dana", None, "no_budget")
+    for reason in ("competitor", "student"):
+        assert reject(example_model, e, Stage.SAL, T0, "dana", reason).target is (
+            Stage.DISQUALIFIED)
+    with pytest.raises(TransitionRefused) as info:
+        reject(example_model, e, Stage.MQL, T0, "dana", "meh")
+    assert info.value.reason == "unknown_reason"
+    assert str(info.value) == ("unknown reject reason 'meh'; choose one of wrong_fit, "
+                               "no_budget, bad_timing, duplicate, no_response, competitor, "
+                               "student")
+
+
+def test_the_models_moves_with_their_causes_and_reasons(example_model) -> None:
+    from mql.scoring.qualify import Reason
+
+    e = JANE.email
+    demo = (Reason("fast_track", "demo_request", "demo at ..."),
+            Reason("thresholds", "#1", "fit 60 >= 50"))
+    entered = next_move(example_model, Stage.RECYCLED, T0, _decision(True, 40, reasons=demo),
+                        model_version="v2")
+    assert entered == Transition(e, Stage.RECYCLED, Stage.MQL, T0, Cause.FAST_TRACK, "mql",
+                                 "v2", "demo_request")
+    # the exit line is hysteresis: a lead whose fast track still qualifies it stays, even
+    # under the line; once no path qualifies it, it leaves when a score is under the line
+    assert next_move(example_model, Stage.MQL, T0, _decision(True, 14.9, reasons=demo)) is None
+    gone = next_move(example_model, Stage.MQL, T0, _decision(False, 14.9))
+    assert gone == Transition(e, Stage.MQL, Stage.NURTURE, T0, Cause.DECAY, "mql", None,
+                              "intent < 15")
+    assert next_move(example_model, Stage.MQL, T0, _decision(False, 15.0)) is None
+    # 14 days after entering MQL, not accepted: recycled at exactly that moment
+    since = T0 - timedelta(days=14)
+    assert next_move(example_model, Stage.MQL, since, _decision(True, 40, reasons=demo)) == (
+        Transition(e, Stage.MQL, Stage.RECYCLED, T0, Cause.TIMEOUT, "mql", None,
+                   "not accepted within 14 days"))
+    just_before = since + timedelta(microseconds=1)
+    assert next_move(example_model, Stage.MQL, just_before,
+                     _decision(True, 40, reasons=demo)) is None
+    out = next_move(example_model, Stage.MQL, T0,
+                    _decision(True, 40, reasons=demo, disqualified=("gov", "edu")))
+    assert out == Transition(e, Stage.MQL, Stage.DISQUALIFIED, T0, Cause.DISQUALIFICATION,
+                             "mql", None, "gov, edu")
+    assert next_move(example_model, Stage.SAL, T0,
+                     _decision(False, 0, disqualified=("gov",))) is None  # sales owns it
+    assert str(gone) == "2026-03-02 10:00 mql -> nurture by mql: decay (intent < 15)"
+    assert str(Transition(e, Stage.MQL, Stage.SAL, T0, Cause.SALES_ACTION, "dana")) == (
+        "2026-03-02 10:00 mql -> sal by dana: sales_action")
+
+
+def test_an_mql_is_due_at_the_earlier_of_its_exit_and_its_timeout(example_model) -> None:
+    since = T0 - timedelta(days=10)  # the timeout falls at T0 + 4 days
+    soon, late = T0 + timedelta(days=1), T0 + timedelta(days=9)
+    # the exit is the later of the moment no path qualifies (qualified_until) and the exit
+    # crossing; the due moment is the earlier of that exit and the timeout
+    assert due_at(example_model, Stage.MQL, since,
+                  _decision(True, 40, until=T0, exit_at=soon)) == soon
+    assert due_at(example_model, Stage.MQL, since,
+                  _decision(True, 40, until=T0 + timedelta(days=2), exit_at=soon)) == (
+        T0 + timedelta(days=2))
+    assert due_at(example_model, Stage.MQL, since,
+                  _decision(True, 40, until=T0, exit_at=late)) == T0 + timedelta(days=4)
+    # qualifying for good (no qualified_until): only the timeout can end it
+    assert due_at(example_model, Stage.MQL, since, _decision(True, 40, exit_at=soon)) == (
+        T0 + timedelta(days=4))
+    # qualified_until only counts for models without an exit rule
+    assert due_at(example_model, Stage.MQL, since,
+                  _decision(True, 40, until=soon, exit_at=None)) == T0 + timedelta(days=4)
+    for stage in (Stage.NURTURE, Stage.SAL):
+        assert due_at(example_model, stage, since, _decision(True, 40, exit_at=soon)) is None
+    with pytest.raises(TransitionRefused, match=r"^customer -> nurture is not allowed; from "
+                                                r"customer a contact may go to nowhere "
+                                                r"\(final stage\)$"):
+        Transition(JANE.email, Stage.CUSTOMER, Stage.NURTURE, T0, Cause.SALES_ACTION)
+
+
+def test_without_an_exit_rule_an_mql_leaves_when_it_stops_qualifying() -> None:
+    from mql.model.parse import parse_model
+    from tests.model.tiny import BASE
+
+    tiny = parse_model(BASE, source="tiny.yaml")  # no exit rule, no acceptance timeout
+    e, soon = JANE.email, T0 + timedelta(days=2)
+    still = _decision(True, 40, until=soon, exit_at=T0 + timedelta(days=1))
+    assert next_move(tiny, Stage.MQL, T0, still) is None
+    assert due_at(tiny, Stage.MQL, T0, still) == soon  # qualified_until, not exit_at
+    assert due_at(tiny, Stage.MQL, T0, _decision(True, 40)) is None  # never leaves
+    assert next_move(tiny, Stage.MQL, T0, _decision(False, 0)) == Transition(
+        e, Stage.MQL, Stage.NURTURE, T0, Cause.DECAY, "mql", None, "no longer qualifies")
+    two = parse_model(BASE + "exit:\n  below: {intent: 15, total: 50}\n", source="two.yaml")
+    assert next_move(two, Stage.MQL, T0, _decision(True, 10)) is None  # still qualifies
+    gone = next_move(two, Stage.MQL, T0, _decision(False, 10))
+    assert gone is not None and gone.reason == "intent < 15, total < 50"
+    with pytest.raises(TransitionRefused) as info:
+        convert(e, Stage.MQL, T0, "dana")
+    assert info.value.reason == "not_accepted"

@@ -139,6 +139,9 @@ def models(draw: st.DrawFn) -> Model:
             "field": "account.status", "op": "eq", "value": "competitor"}}]
     if draw(st.booleans()):
         doc["grades"] = {"fit": {"A": 30, "B": 10}, "intent": {"1": 40, "2": 10}}
+    if draw(st.booleans()):  # exit lines: the exit moment is part of every decision row
+        doc["exit"] = {"below": draw(st.sampled_from([{"intent": 3}, {"total": 10},
+                                                      {"intent": 15, "total": 30}]))}
     return parse_model(yaml.safe_dump(doc, sort_keys=False), source="drawn.yaml")
 
 

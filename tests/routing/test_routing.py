@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from mql.model.handoff import BusinessHours, Member, SlaRule
 from mql.routing.calendar import add_business_hours, business_hours_between
 from mql.routing.round_robin import RoundRobin
-from mql.routing.rules import route
+from mql.routing.rules import Assignment, route
 from mql.routing.sla import SlaClock, sla_for
 from mql.scoring.fit import record_getter
 from tests.conftest import T0, account, contact
@@ -156,3 +157,234 @@ def test_an_account_is_alerted_at_most_once_per_quiet_period(touches) -> None:
             assert len(alert.contacts) >= 3
             fired.append(at)
     assert all(b - a >= timedelta(days=30) for a, b in itertools.pairwise(fired))
+
+
+# Spec (smooth weighted round robin): the chosen member pays the weights of the members
+# who were eligible for that pick only. An away or full member neither earns nor costs
+# credit, so after an absence the shares go by weight again at once.
+@pytest.mark.parametrize("absence", ["away", "full"])
+def test_after_an_absence_the_next_picks_go_by_weight(absence) -> None:
+    day1, day2 = date(2026, 3, 2), date(2026, 3, 3)
+    cy = Member("cy", away=((day1, day1),)) if absence == "away" else Member("cy", capacity=5)
+    team = (Member("ana", weight=3), Member("ben"), cy)
+    loads = {"cy": 5} if absence == "full" else {}  # on day 2 cy has closed them all
+    rr, first = RoundRobin(), Counter()
+    for _ in range(8):
+        name, rr = rr.pick(team, loads, day1)
+        first[name] += 1
+    assert first == {"ana": 6, "ben": 2}
+    assert dict(rr.credit) == {"ana": 0, "ben": 0}
+    picks = []
+    for _ in range(30):
+        name, rr = rr.pick(team, {}, day2)
+        picks.append(name)
+    assert picks[:5] == ["ana", "ben", "ana", "cy", "ana"]
+    assert Counter(picks) == {"ana": 18, "ben": 6, "cy": 6}
+
+
+# Spec: a first touch exactly at the deadline is on time; one microsecond later is late.
+def test_a_first_touch_exactly_at_the_deadline_is_met() -> None:
+    clock = SlaClock.start(SlaRule("default", 24), datetime(2026, 3, 2, 14, tzinfo=UTC), NY)
+    assert clock.state(at=clock.due_at, touched_at=clock.due_at) == "met"
+    late = clock.due_at + timedelta(microseconds=1)
+    assert clock.state(at=late, touched_at=late) == "breached"
+
+
+# Every path of `route`, with the whole assignment (team, owner, rule, reason) by hand.
+def test_each_routing_path_gives_its_team_owner_rule_and_reason(example_model) -> None:
+    routing = example_model.routing
+    cases = [
+        (account("c.example", status="customer", owner="ana.m"),
+         Assignment("account_management", "ana.m", "account_team",
+                    "account is a customer: its account team, not new business")),
+        (account("p.example", status="partner"),
+         Assignment("account_management", "am.queue", "account_team",
+                    "account is a partner: its account team, not new business")),
+        (account("o.example", owner="li.wei", region="EMEA"),
+         Assignment(None, "li.wei", "account_owner", "the account already has an owner")),
+        (account("e.example", region="EMEA"),
+         Assignment("emea", "olu.adeyemi", "emea", "matched account.region eq 'EMEA'")),
+        (account("x.example"),
+         Assignment("inbound_queue", "sdr.pool", "fallback", "no rule matched")),
+        (None, Assignment("inbound_queue", "sdr.pool", "fallback", "no rule matched")),
+    ]
+    for acct, expected in cases:
+        who = contact("jane@" + (acct.domain if acct else "gmail.com"), country="US")
+        assignment, _ = route(routing, acct, record_getter(who, acct), {}, {}, T0)
+        assert assignment == expected
+
+
+def test_when_the_fallback_queue_is_away_too_the_lead_is_queued(example_model) -> None:
+    routing = example_model.routing
+    everyone_away = {
+        name: dataclasses.replace(team, members=tuple(
+            dataclasses.replace(m, away=((DAY, DAY),)) for m in team.members))
+        for name, team in routing.teams.items()}
+    away = dataclasses.replace(routing, teams=everyone_away)
+    emea = account("e.example", region="EMEA")
+    get = record_getter(contact("jane@e.example"), emea)
+    assignment, _ = route(away, emea, get, {}, {}, datetime(2026, 3, 2, 12, tzinfo=UTC))
+    assert assignment == Assignment("inbound_queue", None, "emea",
+                                    "matched account.region eq 'EMEA'; everyone in emea is "
+                                    "away or full")
+    fallback_only = dataclasses.replace(away, rules=())
+    assignment, _ = route(fallback_only, emea, get, {}, {}, datetime(2026, 3, 2, 12, tzinfo=UTC))
+    assert assignment == Assignment("inbound_queue", None, "fallback",
+                                    "no rule matched; nobody available: queued")
+
+
+# Spec: out-of-office days are the team's own calendar days. 20:00 UTC on Monday 2 March is
+# already Tuesday 3 March in Sydney, so a seller away on the 3rd is not picked.
+def test_out_of_office_is_read_on_the_teams_own_date(example_model) -> None:
+    routing = example_model.routing
+    apac = routing.teams["apac"]
+    tuesday = date(2026, 3, 3)
+    kenji_away = dataclasses.replace(routing, teams={**routing.teams, "apac": dataclasses.replace(
+        apac, members=(Member("kenji.sato", away=((tuesday, tuesday),)), Member("mia.chen")))})
+    acct = account("a.example", region="APAC")
+    get = record_getter(contact("jane@a.example"), acct)
+    monday_evening_utc = datetime(2026, 3, 2, 20, tzinfo=UTC)
+    assignment, _ = route(kenji_away, acct, get, {}, {}, monday_evening_utc)
+    assert (assignment.team, assignment.owner) == ("apac", "mia.chen")
+    monday_morning_utc = datetime(2026, 3, 2, 8, tzinfo=UTC)  # 19:00 Monday in Sydney
+    assignment, _ = route(kenji_away, acct, get, {}, {}, monday_morning_utc)
+    assert (assignment.team, assignment.owner) == ("apac", "kenji.sato")
+
+
+# Business hours against a naive oracle: walk the calendar minute by minute in the team's
+# zone (an open minute is a working day, not a holiday, between start and end local time).
+def _naive_open_minutes(start: datetime, minutes: int, hours: BusinessHours) -> list[datetime]:
+    zone = hours.zone
+    out, t = [], start
+    for _ in range(minutes):
+        local = t.astimezone(zone)
+        if (local.weekday() in hours.days and local.date() not in hours.holidays
+                and hours.start <= local.time() < hours.end):
+            out.append(t)
+        t += timedelta(minutes=1)
+    return out
+
+
+CALENDARS = [
+    BusinessHours("America/New_York", frozenset(range(5)), time(9), time(17),
+                  frozenset({date(2026, 11, 26), date(2026, 3, 9)})),
+    BusinessHours("Europe/London", frozenset({0, 1, 2, 3}), time(8, 30), time(12)),
+    BusinessHours("Australia/Sydney", frozenset(range(5)), time(9), time(18),
+                  frozenset({date(2026, 4, 6)})),
+    BusinessHours("Asia/Kolkata", frozenset({6, 0, 1, 2, 3}), time(10), time(19)),
+]
+# around the 2026 daylight-saving changes: 8 March (US), 29 March (EU), 5 April (Sydney),
+# 25 October (EU), 1 November (US)
+STARTS = [datetime(2026, 3, 6), datetime(2026, 3, 27), datetime(2026, 4, 3),
+          datetime(2026, 10, 23), datetime(2026, 10, 30), datetime(2026, 11, 25)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(CALENDARS), st.sampled_from(STARTS), st.integers(0, 3 * 24 * 60),
+       st.integers(1, 20 * 60))
+def test_business_hours_agree_with_a_minute_by_minute_oracle(hours, day, offset,
+                                                             business_minutes) -> None:
+    start = (day + timedelta(minutes=offset)).replace(tzinfo=UTC)
+    open_minutes = _naive_open_minutes(start, 21 * 24 * 60, hours)  # 3 weeks: >= 42 hours
+    assert len(open_minutes) >= business_minutes
+    # the moment n business minutes after `start` is the end of the n-th open minute
+    expected = open_minutes[business_minutes - 1] + timedelta(minutes=1)
+    assert add_business_hours(start, business_minutes / 60, hours) == expected
+    end = start + timedelta(minutes=business_minutes * 3)
+    counted = sum(1 for m in open_minutes if m < end)
+    assert business_hours_between(start, end, hours) == pytest.approx(counted / 60, abs=1e-9)
+
+
+def test_a_calendar_with_no_open_hour_is_refused() -> None:
+    closed = BusinessHours("UTC", frozenset(), time(9), time(17))
+    with pytest.raises(ValueError,
+                       match=r"^the business calendar has no open hours in the next ten years$"):
+        add_business_hours(T0, 1, closed)
+    assert business_hours_between(T0, T0 + timedelta(days=30), closed) == 0
+
+
+# Spec of account alerts: a contact counts for exactly `window` after engaging (not at
+# window), and the owner may be alerted again once `quiet` has fully passed.
+def test_account_alert_window_and_quiet_period_boundaries() -> None:
+    from mql.routing.alerts import AccountAlerts, Alert
+
+    week, month = timedelta(days=7), timedelta(days=30)
+    alerts = AccountAlerts(min_contacts=2, window=week, quiet=month)
+    alerts, first = alerts.observe("acme.example", "ana", T0)
+    alerts, expired = alerts.observe("acme.example", "ben", T0 + week)  # ana just expired
+    assert (first, expired) == (None, None)
+    alerts, fired = alerts.observe("acme.example", "cy", T0 + week + timedelta(days=1))
+    assert fired == Alert("acme.example", ("ben", "cy"), T0 + week + timedelta(days=1))
+    again = T0 + week + timedelta(days=1) + month
+    alerts, too_soon = alerts.observe("acme.example", "dee", again - timedelta(seconds=1))
+    assert too_soon is None
+    other = AccountAlerts(min_contacts=2, window=week * 10, quiet=month)
+    other, _ = other.observe("acme.example", "ana", T0)
+    other, fired = other.observe("acme.example", "ben", T0 + timedelta(hours=1))
+    other, _ = other.observe("acme.example", "cy", T0 + timedelta(hours=1) + month
+                             - timedelta(seconds=1))
+    other, fired_again = other.observe("acme.example", "dee", T0 + timedelta(hours=1) + month)
+    assert fired is not None and fired.account == "acme.example"
+    assert fired_again == Alert("acme.example", ("ana", "ben", "cy", "dee"),
+                                T0 + timedelta(hours=1) + month)
+
+
+def test_a_late_evening_calendar_starts_on_the_local_day() -> None:
+    # open 12:00-23:30 in Los Angeles: 02:00 UTC on Tuesday is still Monday 18:00 there
+    late = BusinessHours("America/Los_Angeles", frozenset(range(5)), time(12), time(23, 30))
+    start = datetime(2026, 3, 3, 2, tzinfo=UTC)
+    assert add_business_hours(start, 1, late) == datetime(2026, 3, 3, 3, tzinfo=UTC)
+    assert business_hours_between(start, start + timedelta(hours=2), late) == 2.0
+    clock = SlaClock.start(SlaRule("default", 1), start, late)
+    assert (clock.rule, clock.started_at, clock.calendar) == (SlaRule("default", 1), start, late)
+
+
+def _with_capacity(routing, team: str, *members: Member):
+    return dataclasses.replace(routing, teams={
+        **routing.teams, team: dataclasses.replace(routing.teams[team], members=members)})
+
+
+# Spec: capacity counts everywhere a lead can go: the account team, the rule's team and
+# the fallback queue; the fallback queue keeps its own round robin.
+def test_capacity_and_round_robin_hold_for_the_account_team_and_the_fallback(
+        example_model) -> None:
+    routing = _with_capacity(example_model.routing, "inbound_queue",
+                             Member("sdr.ana", capacity=1), Member("sdr.ben", capacity=5))
+    nowhere = account("x.example")
+    get = record_getter(contact("jane@x.example"), nowhere)
+    full = {"sdr.ana": 1}
+    assignment, _ = route(routing, nowhere, get, {}, full, T0)
+    assert assignment == Assignment("inbound_queue", "sdr.ben", "fallback", "no rule matched")
+    # the account team is full: the fallback takes it, by its own round robin
+    am_full = _with_capacity(routing, "account_management", Member("am.queue", capacity=1))
+    customer = account("c.example", status="customer")
+    cget = record_getter(contact("jane@c.example"), customer)
+    robins: dict = {}
+    owners = []
+    for _ in range(3):
+        assignment, robins = route(am_full, customer, cget, robins, {"am.queue": 1}, T0)
+        owners.append(assignment.owner)
+        assert (assignment.team, assignment.rule) == ("inbound_queue", "account_team")
+    assert owners == ["sdr.ana", "sdr.ben", "sdr.ana"]
+    nobody = route(am_full, customer, cget, {}, {"am.queue": 1, "sdr.ana": 1, "sdr.ben": 5},
+                   T0)[0]
+    assert nobody == Assignment(
+        "inbound_queue", None, "account_team",
+        "account is a customer: its account team, not new business; everyone in "
+        "account_management is away or full")
+
+
+# Spec: a contact counts from its latest engagement, even when an older one arrives late.
+def test_a_late_engagement_does_not_make_a_contact_older() -> None:
+    from mql.routing.alerts import AccountAlerts, Alert, check
+
+    week = timedelta(days=7)
+    alerts = AccountAlerts(min_contacts=2, window=week, quiet=timedelta(days=30))
+    alerts, _ = alerts.observe("acme.example", "ben", T0 + timedelta(days=6))
+    alerts, _ = alerts.observe("acme.example", "ben", T0 + timedelta(days=1))  # arrives late
+    alerts, fired = alerts.observe("acme.example", "cy", T0 + timedelta(days=8))
+    assert fired == Alert("acme.example", ("ben", "cy"), T0 + timedelta(days=8))
+    # check on its own: a contact engaged exactly `window` ago no longer counts
+    engaged = {"ana": T0, "ben": T0 + week}
+    assert check("acme.example", engaged, None, T0 + week, min_contacts=2, window=week,
+                 quiet=timedelta(days=30)) is None

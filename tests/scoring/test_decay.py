@@ -18,6 +18,15 @@ points = st.floats(min_value=-100, max_value=100, allow_nan=False).filter(lambda
 ages = st.floats(min_value=0, max_value=400, allow_nan=False)
 half_lives = st.floats(min_value=0.5, max_value=365, allow_nan=False)
 events = st.lists(st.tuples(points, ages), min_size=1, max_size=40)
+MICRO = timedelta(microseconds=1)
+# points and lines a model can state: a denormal line such as 5e-324 cannot be resolved to
+# the microsecond in floating point
+sizable = st.floats(min_value=-100, max_value=100).filter(lambda p: abs(p) >= 0.01)
+lines = st.floats(min_value=-50, max_value=120).filter(lambda x: abs(x) >= 0.01)
+sizable_terms = st.lists(
+    st.tuples(sizable, st.one_of(st.none(), st.floats(min_value=1, max_value=80))),
+    min_size=1, max_size=6,
+)
 
 
 def naive(evts: list[tuple[float, float]], decay: Decay, now_days: float) -> float:
@@ -112,7 +121,7 @@ terms = st.lists(
 
 
 @settings(max_examples=300)
-@given(terms, half_lives, st.floats(min_value=-50, max_value=120))
+@given(sizable_terms, half_lives, lines)
 def test_the_crossing_time_is_when_the_score_crosses(ts, h, threshold) -> None:
     curve = Curve(T0, Decay(h), 0.0, tuple(ts), ())
     if curve.value(T0) < threshold:
@@ -159,6 +168,20 @@ def test_a_crossing_is_settled_by_the_callers_own_arithmetic() -> None:
     assert abs((crossing - T0) - timedelta(days=10)) < timedelta(milliseconds=1)
 
 
+@settings(max_examples=300)
+@given(sizable_terms, half_lives, lines,
+       st.lists(st.tuples(st.floats(min_value=-20, max_value=20),
+                          st.floats(min_value=0.1, max_value=60)), max_size=3))
+def test_every_crossing_is_the_first_microsecond_on_the_new_side(ts, h, threshold,
+                                                                 windows) -> None:
+    steps = tuple((p, T0 + timedelta(days=d)) for p, d in windows)
+    curve = Curve(T0, Decay(h), 0.0, tuple(ts), steps)
+    for flip in curve.crossings(threshold):
+        assert flip > T0
+        after, before = curve.value(flip) >= threshold, curve.value(flip - MICRO) >= threshold
+        assert after != before, (flip, curve.value(flip), curve.value(flip - MICRO))
+
+
 def test_a_closing_window_drops_the_score_at_that_moment() -> None:
     until = T0 + timedelta(days=10)
     curve = Curve(T0, Decay(None), 5.0, (), ((10.0, until),))
@@ -203,3 +226,12 @@ def test_between_two_crossings_the_score_stays_on_one_side(ts, h, threshold, win
             if abs(value - threshold) > 1e-6:
                 assert (value >= threshold) == side, (i, t, value)
         side = not side
+
+
+def test_a_score_exactly_on_the_line_is_not_yet_below_it() -> None:
+    # 1 point, half-life 1 day: exactly 0.5 at T0 + 1 day, under 0.5 a microsecond later
+    curve = Curve(T0, Decay(1), 0.0, ((1.0, None),), ())
+    assert curve.value(T0 + timedelta(days=1)) == 0.5
+    assert curve.first_below(0.5) == T0 + timedelta(days=1) + MICRO
+    # a score starting on the line leaves it at the first microsecond, not at `now`
+    assert Curve(T0, Decay(1), 0.0, ((10.0, None),), ()).first_below(10.0) == T0 + MICRO

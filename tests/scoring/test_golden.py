@@ -138,3 +138,33 @@ def test_a_negated_score_line_still_bounds_how_long_a_criterion_holds() -> None:
     # intent 10 decays to 5 after one half-life (10 days): that is when the criterion ends
     assert d.qualified_until is not None
     assert (d.qualified_until - T0).total_seconds() == pytest.approx(10 * 86400, abs=1)
+
+
+# Spec: with several exit lines, an MQL exits the first time ANY score falls under its
+# line, i.e. at the earliest of the crossings.
+SEVERAL_EXITS = """
+name: exits
+decay: {half_life_days: 10}
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql:
+  thresholds: {total: 50}
+exit:
+  below: {intent: 10, total: 45}
+"""
+
+
+def test_with_several_exit_lines_the_first_crossing_is_the_exit() -> None:
+    model = parse_model(SEVERAL_EXITS, source="exits.yaml")
+    decision = score(model, [JANE], [ACME], [event("demo_request", 0)], at=T0)[0]
+    assert decision.mql
+    # total = 20 + 40 * 2^(-d/10) < 45 at d = 10 * log2(40/25) = 6.7807 days;
+    # intent = 40 * 2^(-d/10) < 10 only at d = 20 days
+    exit_days = 10 * math.log2(40 / 25)
+    assert decision.exit_at is not None
+    assert abs((decision.exit_at - T0).total_seconds() - exit_days * 86400) <= 1e-6
+    assert decision.exit_at < T0 + timedelta(days=7)

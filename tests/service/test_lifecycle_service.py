@@ -226,3 +226,25 @@ def test_every_sales_action_leaves_its_audit_line(store: Engine) -> None:
         lines = [(a["action"], a["actor"]) for a in audit_lines(conn)]
     assert ("lead.accept", "dana.ross") in lines
     assert ("lead.reassign", "manager") in lines
+
+
+# Spec: the first-touch deadline counts business hours of the team that owns the lead.
+# 21:30 UTC on Tuesday is 16:30 in New York (na_enterprise, open until 18:00), so the
+# one-hour SLA is due at 22:30 UTC the same day; on the fallback queue's UTC 09:00-17:00
+# calendar it would be Wednesday 10:00 UTC.
+def test_the_sla_deadline_follows_the_owning_teams_calendar(store: Engine) -> None:
+    late_afternoon = datetime(2026, 3, 3, 21, 30, tzinfo=UTC)
+    _load(store, _demo(late_afternoon), now=late_afternoon)
+    a = _assignment(store)
+    assert (a["team"], a["owner"], a["sla"]) == ("na_enterprise", "dana.ross", "hand_raiser")
+    assert a["sla_due_at"] == datetime(2026, 3, 3, 22, 30, tzinfo=UTC)
+
+
+# Spec: a first touch exactly at the deadline is on time.
+def test_a_first_touch_exactly_at_the_deadline_is_met(store: Engine) -> None:
+    _load(store, _demo())
+    due = _assignment(store)["sla_due_at"]
+    assert due == NOW + timedelta(hours=1)
+    lifecycle.accept(store, JANE.email, actor="dana.ross", now=due)
+    a = _assignment(store)
+    assert (a["status"], a["first_touch_at"]) == ("met", due)

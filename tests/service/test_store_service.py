@@ -84,3 +84,33 @@ def test_scores_and_explanations_from_the_store_equal_those_from_the_files(
     assert mine.decision.total == pytest.approx(theirs.decision.total, rel=1e-9)
     assert len(mine.ledger) == len(theirs.ledger)
     engine.dispose()
+
+
+def test_mql_explain_counts_a_surge_for_the_company_of_the_contact_it_names(
+        tmp_path: Path) -> None:
+    # issue 22: a surge without an account, named by li at globex, counted for acme in
+    # `mql explain jane` (10 intent points) while `mql score` gave jane 0 and li 10
+    from mql.service.scoring import (
+        Inputs,
+        explain_contact,
+        load_model_file,
+        sample_inputs,
+        score_files,
+    )
+
+    model = load_model_file(sample_inputs()[0])
+    (tmp_path / "contacts.csv").write_text(
+        "email,account,country\njane@acme.example,acme.example,US\n"
+        "li@globex.example,globex.example,GB\n")
+    (tmp_path / "accounts.csv").write_text(
+        "domain,employees\nacme.example,800\nglobex.example,300\n")
+    (tmp_path / "events.csv").write_text(
+        "event_id,type,timestamp,email,account,properties\n"
+        's1,intent_surge,2026-03-02T10:00:00Z,li@globex.example,,"{""strength"": 90}"\n')
+    inputs = Inputs(tmp_path / "contacts.csv", tmp_path / "accounts.csv",
+                    tmp_path / "events.csv")
+    at = datetime(2026, 3, 2, 10, tzinfo=UTC)  # the surge's moment: no decay yet
+    scored = {d.contact: d.intent for d in score_files(model, inputs, at=at).decisions}
+    assert scored == {"jane@acme.example": 0.0, "li@globex.example": 10.0}
+    for email, intent in scored.items():
+        assert explain_contact(model, inputs, email, at=at).decision.intent == intent

@@ -72,7 +72,7 @@ def check_consistent(pieces: list[AccountSlice], start: datetime, end: datetime)
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 2**32), accounts=st.integers(1, 5), months=st.integers(1, 4),
+@given(seed=st.integers(0, 2**32), accounts=st.integers(1, 40), months=st.integers(1, 4),
        dirty=st.sampled_from([0.0, 0.2, 0.5]))
 def test_any_seed_gives_a_self_consistent_world(seed: int, accounts: int, months: int,
                                                  dirty: float) -> None:

@@ -104,6 +104,7 @@ def clamp(value: float, cap: float | None) -> float:
 
 
 _LONGEST = 1e11  # seconds, about 3,000 years
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
