@@ -508,6 +508,19 @@ def _sniff(sample: str) -> str:
     return max(DELIMITERS, key=lambda d: (width(d), d == ","))
 
 
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of the `what` file (a model, a mapping) at `path`; `ConfigError`
+    saying why not (missing, a folder, not UTF-8) instead of an OS or codec error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the {what} file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def read_rows(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """(row number, row) for each row of `path`; a row that is not even a row of the
     format (broken JSON, undecodable bytes, an oversized value) is a `BadRow`."""

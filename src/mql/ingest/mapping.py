@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from mql.errors import ConfigError, InputError, Problem
-from mql.ingest.files import BadRow, Kind, Loaded, ReadOptions, Rejected, RowSource
+from mql.ingest.files import BadRow, Kind, Loaded, ReadOptions, Rejected, RowSource, read_text
 from mql.ingest.formats import (
     ACCOUNT_COLUMNS,
     CONTACT_COLUMNS,
@@ -214,15 +214,7 @@ def _section(located: Located, source: str, kind: str, data: Any,
 
 def load_mapping(path: Path) -> Mapping:
     """The mapping file at `path`; `ConfigError` names file:line and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such mapping file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a mapping file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_mapping(text, source=str(path))
+    return parse_mapping(read_text(path, "mapping"), source=str(path))
 
 
 @cache

@@ -12,7 +12,7 @@ from pathlib import Path
 from mql.errors import ConfigError, InputError, NotFound
 from mql.identity.match import is_free_mail
 from mql.ingest import mapping as mappings
-from mql.ingest.files import Kind, ReadOptions, Rejected
+from mql.ingest.files import Kind, ReadOptions, Rejected, read_text
 from mql.model.parse import parse_model
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
@@ -25,15 +25,7 @@ Progress = Callable[[str, int], None]  # (what, rows done so far)
 
 def load_model_file(path: Path) -> Model:
     """The model in `path`; `ModelError` names the file, line and field of each problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder; give the model file (YAML)") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_model(text, source=str(path))
+    return parse_model(read_text(path, "model (YAML)"), source=str(path))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ list quarantined rows, undo a merge. One transaction each.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -13,9 +15,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from mql.errors import ConfigError, NotFound
+from mql.errors import NotFound
 from mql.identity.merge import Identifier, IdentityRules, stricter_consent
 from mql.identity.normalize import clean_email
+from mql.ingest.files import read_text
 from mql.model.parse import parse_model
 from mql.records import split_key
 from mql.service import activation
@@ -88,23 +91,14 @@ def model_versions(engine: Engine) -> list[model_store.ModelVersion]:
         return model_store.versions(conn)
 
 
-def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool = False
-                   ) -> Activation:
-    """Store the model in `path` as a version and make it live (see `activate_version`);
-    a dry run stores nothing, not even the version."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such model file") from None
-    model = parse_model(text, source=str(path))
-    check(engine)
-    with translate_errors("storing the model"), engine.connect() as conn:
+@contextmanager
+def _transaction(engine: Engine, dry_run: bool) -> Iterator[Connection]:
+    """One transaction, committed at the end, or rolled back for a dry run (which so
+    stores nothing, not even the model version it previews) or on any error."""
+    with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            version_id = model_store.save_version(conn, model.name, model.version or "",
-                                                  text, source=str(path), now=now)
-            done = _activate(conn, version_id, now=now, dry_run=dry_run, actor="cli",
-                             method="batch")
+            yield conn
         except BaseException:
             transaction.rollback()
             raise
@@ -112,7 +106,20 @@ def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool =
             transaction.rollback()
         else:
             transaction.commit()
-    return done
+
+
+def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool = False
+                   ) -> Activation:
+    """Store the model in `path` as a version and make it live (see `activate_version`);
+    a dry run stores nothing, not even the version."""
+    text = read_text(path, "model (YAML)")
+    model = parse_model(text, source=str(path))
+    check(engine)
+    with translate_errors("storing the model"), _transaction(engine, dry_run) as conn:
+        version_id = model_store.save_version(conn, model.name, model.version or "", text,
+                                              source=str(path), now=now)
+        return _activate(conn, version_id, now=now, dry_run=dry_run, actor="cli",
+                         method="batch")
 
 
 def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run: bool = False,
@@ -125,19 +132,9 @@ def activate_version(engine: Engine, version_id: int, *, now: datetime, dry_run:
     `method="replay"` is the previous implementation (re-derive and roll back), kept for
     comparison. `NotFound` for an unknown version."""
     check(engine)
-    with translate_errors("activating the model"), engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            done = _activate(conn, version_id, now=now, dry_run=dry_run, actor=actor,
-                             method=method)
-        except BaseException:
-            transaction.rollback()
-            raise
-        if dry_run:
-            transaction.rollback()
-        else:
-            transaction.commit()
-    return done
+    with translate_errors("activating the model"), _transaction(engine, dry_run) as conn:
+        return _activate(conn, version_id, now=now, dry_run=dry_run, actor=actor,
+                         method=method)
 
 
 def _activate(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
