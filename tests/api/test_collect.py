@@ -8,9 +8,11 @@ import gzip
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from mql.store.db import connect
@@ -53,9 +55,15 @@ def test_track_is_acknowledged_once_stored_and_the_lead_reads_back_once_applied(
     assert lead.status_code == 200, lead.text
     assert lead.json()["email"] == "ada@acme.example"
     decision = lead.json()["decision"]
-    # a VP (senior_title, 20 fit points) with no account data and no events yet
-    assert (decision["mql"], decision["scores"]) == (
-        False, {"fit": 20.0, "intent": 0.0, "security_intent": 0.0, "total": 20.0})
+    # a VP (senior_title, 20 fit points) with no account data; the "Demo Requested" track
+    # is the model's demo_request (40 points, half-life 45 days), decayed from its time to
+    # the moment of the decision (the server's clock: the fast track's 30 days are over)
+    age = datetime.fromisoformat(decision["as_of"]) - datetime(2026, 3, 1, 9, tzinfo=UTC)
+    intent = 40.0 * 2 ** (-age.total_seconds() / (45 * 86400))
+    assert decision["mql"] is False
+    assert decision["scores"] == pytest.approx(
+        {"fit": 20.0, "intent": intent, "security_intent": 0.0, "total": 20.0 + intent},
+        rel=1e-9)
 
 
 def test_a_batch_stores_valid_messages_and_quarantines_invalid_ones_with_reasons(
