@@ -201,3 +201,17 @@ def test_rows_the_store_refuses_are_quarantined_and_the_others_land(
     assert len(held) == summary.quarantined
     for row in held:
         assert row.source == str(path) and row.row in (3, 5) and row.reason, row
+
+
+def test_events_of_types_no_rule_counts_land_and_are_named_in_a_note(
+        store: Engine, tmp_path: Path) -> None:
+    # a misspelt or unmapped type (the example model counts demo_request, not "demo_req")
+    # is stored for a later model, and the summary says which types no rule counts
+    path = _events(tmp_path / "ev.csv", [
+        _ev(1, "demo_req", 2), _ev(2, "demo_req", 3), _ev(3, "webinar_watched", 4),
+        _ev(4, "demo_request", 5)])
+    summary = ingest_file(store, path, "events", rules=RULES, now=LATER)
+    assert summary.loaded == 4
+    assert summary.uncounted == {"demo_req": 2, "webinar_watched": 1}
+    assert ("3 events of types no rule of the live model counts (stored, for a later "
+            "model): demo_req (2), webinar_watched (1)") in summary.notes

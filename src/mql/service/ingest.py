@@ -65,6 +65,7 @@ class IngestSummary:
     merges_refused: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    uncounted: dict[str, int] = field(default_factory=dict)  # event types no rule counts
 
     @property
     def rate(self) -> float:
@@ -212,6 +213,12 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
             checkpoint=(key, consumed, True), context=context)
     if progress is not None:
         progress(consumed, rows.done, rows.total or path.stat().st_size)
+    if summary.uncounted:
+        kinds = sorted(summary.uncounted.items(), key=lambda kv: (-kv[1], kv[0]))
+        summary.notes.append(
+            f"{sum(summary.uncounted.values()):,} events of types no rule of the live model "
+            f"counts (stored, for a later model): "
+            + ", ".join(f"{kind} ({n:,})" for kind, n in kinds[:8]))
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -310,8 +317,13 @@ def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
                                         companies=[p.company for p in people],
                                         import_stages=import_stages)
     else:
-        loaded = resolve.apply_events(run, [p.record for p in records
-                                            if isinstance(p.record, Event)])
+        batch = [p.record for p in records if isinstance(p.record, Event)]
+        loaded = resolve.apply_events(run, batch)
+        program = run.live.program
+        for event in batch:  # stored all the same: a later model may count them
+            if not (program.trackers_for("contact", event.type)
+                    or program.trackers_for("account", event.type)):
+                summary.uncounted[event.type] = summary.uncounted.get(event.type, 0) + 1
     summary.loaded += loaded
     summary.duplicates += run.duplicates
     summary.merges += run.merges
