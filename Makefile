@@ -1,6 +1,7 @@
 # Every target creates and uses .venv itself; only Python 3.11+ and make are needed.
 # One stamp per install level: `make demo` installs the runtime only (what the demo needs);
-# `make lint` adds the dev tools; `make test` adds the Spark extra too.
+# `make lint` and `make test` add the dev tools and the Spark extra (mypy checks
+# mql.batch.spark against pyspark's own types).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,8 +33,8 @@ $(FULL): $(DEV)
 demo: $(RUNTIME)
 	$(BIN)/mql demo
 
-lint: $(DEV)
-	$(BIN)/ruff check src tests bench
+lint: $(FULL)
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
