@@ -25,7 +25,7 @@ Progress = Callable[[str, int], None]  # (what, rows done so far)
 
 def load_model_file(path: Path) -> Model:
     """The model in `path`; `ModelError` names the file, line and field of each problem."""
-    return parse_model(read_text(path, "model (YAML)"), source=str(path))
+    return parse_model(read_text(path, "model"), source=str(path))
 
 
 @dataclass(frozen=True, slots=True)

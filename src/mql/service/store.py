@@ -112,7 +112,7 @@ def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool =
                    ) -> Activation:
     """Store the model in `path` as a version and make it live (see `activate_version`);
     a dry run stores nothing, not even the version."""
-    text = read_text(path, "model (YAML)")
+    text = read_text(path, "model")
     model = parse_model(text, source=str(path))
     check(engine)
     with translate_errors("storing the model"), _transaction(engine, dry_run) as conn:
