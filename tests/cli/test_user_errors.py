@@ -4,6 +4,7 @@ still prints its traceback, and one line asking to report it (exit 70)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -132,3 +133,12 @@ def test_rescore_of_a_latin1_events_file_names_the_byte_and_the_fix(tmp_path: Pa
                  "--as-of", AT, "--out", str(tmp_path / "out.parquet"))
     refused(result, str(events), f"byte {len(text.encode()) + 37:,} is not UTF-8",
             "--encoding")
+
+
+@pytest.mark.parametrize("args", [("scores",), ("worker", "--once"), ("keys", "list")])
+def test_an_invalid_environment_setting_is_one_line_naming_the_variable(
+        args: tuple[str, ...], tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "mql", *args], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path, check=False,
+                            env={**os.environ, "MQL_API_RATE_PER_SECOND": "fast"})
+    refused(result, "MQL_API_RATE_PER_SECOND", "valid number")

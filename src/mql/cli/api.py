@@ -53,6 +53,11 @@ def _settings(db: str | None, dev: bool) -> Settings:
     return settings
 
 
+def _store_url(db: str | None) -> str:
+    """The store's URL: `--db`, else the settings' (the environment, the workspace)."""
+    return (load_settings(database_url=db) if db else load_settings()).database_url
+
+
 def _fail(exc: MQLError) -> typer.Exit:
     console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
@@ -132,7 +137,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List keys (never their secrets)."""
         try:
-            engine = connect((Settings(database_url=db) if db else Settings()).database_url)
+            engine = connect(_store_url(db))
             try:
                 found = key_service.list_keys(engine, include_revoked=all_)
             finally:
@@ -160,7 +165,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a key; servers stop accepting it within their key cache time."""
         try:
-            engine = connect((Settings(database_url=db) if db else Settings()).database_url)
+            engine = connect(_store_url(db))
             try:
                 done = key_service.revoke_key(engine, key_id, actor="cli", now=CLOCK.now())
             finally:

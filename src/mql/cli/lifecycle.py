@@ -25,7 +25,7 @@ from mql.notify.webhooks import TOPICS
 from mql.service import lifecycle as service
 from mql.service import store as store_service
 from mql.service import webhooks as webhook_service
-from mql.settings import Settings
+from mql.settings import Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -42,7 +42,7 @@ IdArg = Annotated[int, typer.Argument(help="The webhook id (`mql webhooks list`)
 
 
 def _settings(db: str | None) -> Settings:
-    return Settings(database_url=db) if db else Settings()
+    return load_settings(database_url=db) if db else load_settings()
 
 
 def _fail(exc: MQLError) -> typer.Exit:

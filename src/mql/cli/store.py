@@ -31,7 +31,7 @@ from mql.service import ingest as ingest_service
 from mql.service import scores as score_service
 from mql.service import store as store_service
 from mql.service.lead_words import lead_card
-from mql.settings import Settings
+from mql.settings import Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -61,7 +61,7 @@ DbOpt = Annotated[str | None, typer.Option(
 
 
 def _settings(db: str | None) -> Settings:
-    return Settings(database_url=db) if db else Settings()
+    return load_settings(database_url=db) if db else load_settings()
 
 
 def _fail(exc: MQLError) -> typer.Exit:
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         On an existing workspace it only completes what is missing (schema, model file):
         the live model, scores and stages are kept unless --activate is given."""
         # like every command: --db, else MQL_DATABASE_URL, else the folder's own database
-        settings = Settings()
+        settings = load_settings()
         url = db or (settings.database_url if "database_url" in settings.model_fields_set
                      else None)
         try:
