@@ -258,11 +258,5 @@ def check_account(account: Account) -> Violation | None:
     return found or _attributes_problem(account.attributes)
 
 
-# The store's column widths (`mql.store.tables`): every limit above fits inside them, and
-# the Segment reader refuses a longer value at the door with the same numbers.
-EVENT_ID = MAX_EVENT_ID
-EVENT_TYPE = MAX_EVENT_TYPE
-ANONYMOUS_ID = MAX_ANONYMOUS_ID
-EMAIL = 320  # an address column (RFC 5321: 64 + 1 + 255); the checks allow 254
-IDENTIFIER = 320  # any identity value (external ids such as a Segment userId)
-DOMAIN = 255  # a web domain column (DNS: 253 characters)
+# The identities column's width (`mql.store.tables`): a Segment userId may be this long
+IDENTIFIER = 320

@@ -44,7 +44,6 @@ _TRAITS = {"email": "email", "firstName": "first_name", "first_name": "first_nam
            "employees": "employees", "website": "website", "name": "name",
            "createdAt": "created_at", "annualRevenue": "revenue", "plan": "plan"}
 MESSAGE_LIMIT = 32 * 1024  # bytes of one message as JSON (Segment's limit)
-ID_LIMIT = 200  # characters of a messageId (the event id column)
 # what a resend may change without being another message: transport fields
 _TRANSPORT = frozenset({"messageId", "sentAt", "receivedAt", "writeKey", "_mql"})
 _EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
@@ -167,7 +166,7 @@ def held_id(data: Any) -> str:
     longer than a messageId may be; for a value that is no message at all, a hash of it."""
     if isinstance(data, Mapping):
         found = message_id(data)
-        if len(found) <= ID_LIMIT:
+        if len(found) <= limits.MAX_EVENT_ID:
             return found
         text = found
     else:
@@ -222,15 +221,15 @@ def parse_message(data: Mapping[str, Any], *, source: str, row: int) -> list[Mes
         raise InputError(source, row, "type", f"{kind!r} is not a Segment message type; "
                          f"expected one of {', '.join(TYPES)}")
     event_id = message_id(data)
-    if len(event_id) > ID_LIMIT:
+    if len(event_id) > limits.MAX_EVENT_ID:
         raise InputError(source, row, "messageId", f"is {len(event_id):,} characters; a "
-                         f"messageId may have at most {ID_LIMIT}")
+                         f"messageId may have at most {limits.MAX_EVENT_ID}")
     user_id, anonymous_id = _text(data.get("userId")), _text(data.get("anonymousId"))
     if user_id is None and anonymous_id is None:
         raise InputError(source, row, "userId", "a message needs a userId or an anonymousId")
     for name, value, most in (("userId", user_id, limits.IDENTIFIER),
-                              ("anonymousId", anonymous_id, limits.ANONYMOUS_ID),
-                              ("event", _text(data.get("event")), limits.EVENT_TYPE)):
+                              ("anonymousId", anonymous_id, limits.MAX_ANONYMOUS_ID),
+                              ("event", _text(data.get("event")), limits.MAX_EVENT_TYPE)):
         _bounded(value, most, name, source=source, row=row)
     at = corrected_time(data, source=source, row=row)
     traits = data.get("traits") or {}
