@@ -3,10 +3,13 @@ one key per role. Third-party warnings are filtered here, narrowly."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +69,28 @@ def wait_applied(base: str, token: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the inbox still holds {answer.json()}")
             time.sleep(0.02)
+
+
+def start_serve(url: str, port: int, env: Mapping[str, str] | None = None, *,
+                within: float = 30.0) -> subprocess.Popen[bytes]:
+    """A real `mql serve` (its own process, as a user runs it) over the store at `url` on
+    127.0.0.1:`port`, with `env` over this environment and MQL_SECRET_KEY set; returned
+    once /health answers (the process is ended if it does not within `within` s)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mql", "serve", "--db", url, "--port", str(port),
+         "--no-access-log"], env={**os.environ, "MQL_SECRET_KEY": SECRET, **(env or {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(f"mql serve did not start (exit {server.poll()})")
+        time.sleep(0.1)
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import SECRET, free_port, make_keys, make_workspace
+from tests.api.conftest import free_port, make_keys, make_workspace, start_serve
 
 MODEL = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
 WRONG_KEY = "mql_000000000000_not-a-key-of-this-server"
@@ -72,21 +71,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     url = make_workspace(folder)
     keys = make_keys(url)
     port = free_port()
-    env = {**os.environ, "MQL_SECRET_KEY": SECRET, "MQL_API_RATE_PER_SECOND": "100000",
-           "MQL_API_RATE_BURST": "100000"}
-    server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--db", url, "--port",
-                               str(port), "--no-access-log"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_serve(url, port, {"MQL_API_RATE_PER_SECOND": "100000",
+                                     "MQL_API_RATE_BURST": "100000"})
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, "no server"
-        time.sleep(0.1)
     try:
         yield Live(base, server.pid, keys)
     finally:

@@ -4,10 +4,7 @@ however long the overload lasts, and every acknowledged message lands once."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,7 +15,13 @@ import sqlalchemy as sa
 
 from mql.store.db import connect
 from mql.store.tables import events
-from tests.api.conftest import SECRET, free_port, make_keys, make_workspace, wait_applied
+from tests.api.conftest import (
+    free_port,
+    make_keys,
+    make_workspace,
+    start_serve,
+    wait_applied,
+)
 
 BOUND = 2.0  # seconds of lag the server allows before refusing
 OVERLOAD_SECONDS = 8.0
@@ -29,11 +32,9 @@ def test_collection_refuses_past_the_lag_bound_and_loses_nothing(tmp_path: Path)
     keys = make_keys(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MQL_SECRET_KEY": SECRET, "MQL_API_MAX_INBOX_LAG_SECONDS": str(BOUND),
-           "MQL_API_RATE_PER_SECOND": "100000", "MQL_API_RATE_BURST": "100000"}
-    server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--db", url, "--port",
-                               str(port), "--no-access-log"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_serve(url, port, {"MQL_API_MAX_INBOX_LAG_SECONDS": str(BOUND),
+                                     "MQL_API_RATE_PER_SECOND": "100000",
+                                     "MQL_API_RATE_BURST": "100000"})
     acknowledged: list[str] = []
     refusals: list[httpx.Response] = []
     lags: list[tuple[float, bool, int]] = []
@@ -69,15 +70,6 @@ def test_collection_refuses_past_the_lag_bound_and_loses_nothing(tmp_path: Path)
                 time.sleep(0.1)
 
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "no server"
-            time.sleep(0.1)
         with httpx.Client(base_url=base, auth=(keys["writer"], ""), timeout=30) as c:
             warm = c.post("/v1/track", json={"messageId": "warm-up", "userId": "w@d.example",
                                              "event": "Pricing Viewed"})  # the applier's first

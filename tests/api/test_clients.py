@@ -15,10 +15,8 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ from segment.analytics.client import Client as SegmentClient
 from mql.service.store import init_workspace
 from mql.store.db import connect
 from mql.store.tables import accounts, contacts, events
-from tests.api.conftest import SECRET, T0, free_port, make_keys, wait_applied
+from tests.api.conftest import T0, free_port, make_keys, start_serve, wait_applied
 
 CLIENTS = Path(__file__).parents[1] / "clients"
 MODULES = CLIENTS / "node_modules" / "@segment"
@@ -91,21 +89,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def _serve(url: str, port: int, site: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MQL_SECRET_KEY": SECRET, "MQL_API_KEY_CACHE_SECONDS": "0",
-           "MQL_API_APPLY_DELAY_SECONDS": "0",
-           "MQL_CORS_ORIGINS": json.dumps({"website": [site]})}
-    server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--db", url, "--port",
-                               str(port), "--no-access-log"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, "mql serve did not start"
-        time.sleep(0.1)
+    return start_serve(url, port, {"MQL_API_KEY_CACHE_SECONDS": "0",
+                                   "MQL_API_APPLY_DELAY_SECONDS": "0",
+                                   "MQL_CORS_ORIGINS": json.dumps({"website": [site]})},
+                       within=60)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -3,10 +3,8 @@ acknowledged batches it had not applied yet; the next start applies every one, o
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,24 +15,18 @@ import sqlalchemy as sa
 from mql.store.db import connect
 from mql.store.inbox import open_inbox, pending
 from mql.store.tables import events
-from tests.api.conftest import SECRET, free_port, make_keys, make_workspace, wait_applied
+from tests.api.conftest import (
+    free_port,
+    make_keys,
+    make_workspace,
+    start_serve,
+    wait_applied,
+)
 
 
 def _serve(url: str, port: int, apply_delay: float) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MQL_SECRET_KEY": SECRET, "MQL_API_KEY_CACHE_SECONDS": "0",
-           "MQL_API_APPLY_DELAY_SECONDS": str(apply_delay)}
-    server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--db", url, "--port",
-                               str(port), "--no-access-log"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, "no server"
-        time.sleep(0.1)
+    return start_serve(url, port, {"MQL_API_KEY_CACHE_SECONDS": "0",
+                                   "MQL_API_APPLY_DELAY_SECONDS": str(apply_delay)})
 
 
 def test_batches_acknowledged_before_a_kill_are_applied_after_the_restart(
