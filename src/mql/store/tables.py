@@ -342,3 +342,102 @@ auth_keys = sa.Table(
     _created(),
     sa.Column("revoked_at", UTCDateTime()),
 )
+
+# added by migration 0010: outcomes. Opportunities (deals) as they stand now, with every
+# stage change kept; who took part; which hand-off sourced or influenced each one; what
+# marketing spent; and every sales disposition with its reason.
+opportunities = sa.Table(
+    "opportunities", metadata, _id(),
+    sa.Column("external_id", sa.String(200), nullable=False, unique=True),  # the CRM's id
+    sa.Column("name", sa.String(500)),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id")),
+    sa.Column("account_domain", sa.String(255)),
+    sa.Column("primary_contact_id", BigId, sa.ForeignKey("contacts.id")),
+    sa.Column("primary_email", sa.String(320)),
+    sa.Column("product_line", sa.String(200)),
+    sa.Column("amount", sa.Float()),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),  # created in the CRM
+    sa.Column("closed_at", UTCDateTime()),
+    sa.Column("stage", sa.String(200)),
+    sa.Column("status", sa.String(20), nullable=False),  # open | won | lost
+    sa.Column("lost_reason", sa.String(200)),
+    sa.Column("lead_source", sa.String(200)),  # marketing, outbound, partner ... as the CRM says
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("as_of", UTCDateTime(), nullable=False),  # time of the newest state applied
+    sa.Column("source", sa.String(1000)),  # the file or API client it came from
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_opportunities_account_id", "account_id"),
+)
+
+opportunity_history = sa.Table(
+    "opportunity_history", metadata, _id(),
+    sa.Column("opportunity_id", BigId, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),  # when the stage changed in the CRM
+    sa.Column("stage", sa.String(200)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("amount", sa.Float()),
+    sa.Column("closed_at", UTCDateTime()),
+    sa.Column("source", sa.String(1000)),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("opportunity_id", "at", "stage",
+                        name="uq_opportunity_history_opportunity_id_at_stage"),
+)
+
+opportunity_contacts = sa.Table(
+    "opportunity_contacts", metadata, _id(),
+    sa.Column("opportunity_id", BigId, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("role", sa.String(100)),  # the CRM's contact role (decision maker, champion ...)
+    sa.Column("is_primary", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("source", sa.String(1000)),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("opportunity_id", "contact_id",
+                        name="uq_opportunity_contacts_opportunity_id_contact_id"),
+)
+
+opportunity_links = sa.Table(
+    "opportunity_links", metadata, _id(),
+    sa.Column("opportunity_id", BigId, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # sourced | influenced
+    # the qualification it credits: the MQL (or MQA) move in lifecycle_history
+    sa.Column("history_id", BigId, sa.ForeignKey("lifecycle_history.id")),
+    sa.Column("qualified_at", UTCDateTime()),
+    sa.Column("rule", sa.Text(), nullable=False),  # the link rule in words, as applied
+    sa.Column("linked_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("opportunity_id", "contact_id",
+                        name="uq_opportunity_links_opportunity_id_contact_id"),
+)
+
+marketing_costs = sa.Table(
+    "marketing_costs", metadata, _id(),
+    sa.Column("month", sa.String(7), nullable=False),  # YYYY-MM
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("campaign", sa.String(200), nullable=False, server_default=""),  # "" = whole channel
+    sa.Column("amount", sa.Float(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("touches", sa.Integer()),  # paid touches bought (clicks, scans), when known
+    sa.Column("source", sa.String(1000)),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("month", "channel", "campaign",
+                        name="uq_marketing_costs_month_channel_campaign"),
+)
+
+dispositions = sa.Table(
+    "dispositions", metadata, _id(),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    # accepted | rejected | recycled | sql | converted | no_response ... (the model's list)
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(100)),  # from the model's reason list
+    sa.Column("note", sa.Text()),
+    sa.Column("actor", sa.String(320)),
+    sa.Column("opportunity_id", BigId, sa.ForeignKey("opportunities.id")),
+    sa.Column("source", sa.String(1000)),  # cli, api, or the file it came from
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("contact_id", "at", "status",
+                        name="uq_dispositions_contact_id_at_status"),
+    sa.Index("ix_dispositions_at", "at"),
+)
