@@ -27,7 +27,9 @@ from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
+from mql.ingest.outcomes import OUTCOME_KINDS
 from mql.service import ingest as ingest_service
+from mql.service import outcomes as outcome_service
 from mql.service import scores as score_service
 from mql.service import store as store_service
 from mql.service.lead_words import lead_card
@@ -43,6 +45,9 @@ class IngestKind(str, Enum):
     contacts = "contacts"
     accounts = "accounts"
     events = "events"
+    opportunities = "opportunities"
+    costs = "costs"
+    dispositions = "dispositions"
 
 
 MappingOpt = Annotated[str, typer.Option(
@@ -170,6 +175,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Load a file into the store; rows already stored are skipped, bad rows quarantined.
 
+        Opportunities (stage changes over time are kept), marketing costs and sales
+        dispositions load the same way (docs/outcomes.md).
+
         Exit codes: 0 done, 1 rows were quarantined and --strict was given, 2 the file or
         an option cannot be used (nothing of the file was read).
         """
@@ -186,14 +194,23 @@ def register(app: typer.Typer) -> None:
                           TextColumn("ETA"), TimeRemainingColumn(), console=err,
                           transient=True, disable=not err.is_terminal) as bar:
                 task = bar.add_task(kind.value, total=None, rows=0)
-                summary = ingest_service.ingest_file(
-                    engine, file, kind.value, rules=settings.identity_rules(),
-                    now=CLOCK.now(), mapping=mapping, source=source,
-                    batch_size=settings.batch_size, options=options,
-                    future_skew=settings.future_skew, date_format=date_format,
-                    dayfirst=dayfirst,
-                    progress=lambda rows, done, total: bar.update(
-                        task, completed=done, total=total, rows=rows))
+
+                def show(rows: int, done: int, total: int | None) -> None:
+                    bar.update(task, completed=done, total=total, rows=rows)
+
+                if kind.value in OUTCOME_KINDS:
+                    summary = outcome_service.ingest_outcomes(
+                        engine, file, kind.value, rules=settings.identity_rules(),
+                        now=CLOCK.now(), mapping=mapping, source=source,
+                        batch_size=settings.batch_size, options=options,
+                        date_format=date_format, dayfirst=dayfirst, progress=show)
+                else:
+                    summary = ingest_service.ingest_file(
+                        engine, file, kind.value, rules=settings.identity_rules(),
+                        now=CLOCK.now(), mapping=mapping, source=source,
+                        batch_size=settings.batch_size, options=options,
+                        future_skew=settings.future_skew, date_format=date_format,
+                        dayfirst=dayfirst, progress=show)
         except MQLError as exc:
             raise _fail(exc) from None
         finally:

@@ -45,17 +45,19 @@ from pathlib import Path
 from typing import IO, Any, Generic, Literal, TypeVar
 
 from mql.errors import ConfigError, InputError
-from mql.ingest.formats import REQUIRED_COLUMNS
+from mql.ingest.formats import REQUIRED_COLUMNS as RECORD_COLUMNS
+from mql.ingest.outcomes import REQUIRED_COLUMNS as OUTCOME_COLUMNS
 from mql.limits import MAX_FIELD_BYTES
 from mql.records import Account, Contact, Event
 
-Kind = Literal["accounts", "contacts", "events"]
+Kind = Literal["accounts", "contacts", "events", "opportunities", "costs", "dispositions"]
 R = TypeVar("R", Account, Contact, Event)
 FORMATS = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
 DELIMITERS = ",;\t|"
 _ESCAPE = "mql-escape"  # undecodable bytes become U+DC00 + byte, as surrogateescape does
 _MARKED = re.compile("[\udc00-\udcff]")
 _SAMPLE = 64 * 1024
+REQUIRED_COLUMNS = {**RECORD_COLUMNS, **OUTCOME_COLUMNS}
 
 
 def _escape(exc: UnicodeError) -> tuple[str, int]:

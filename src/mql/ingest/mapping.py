@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from mql.errors import ConfigError, InputError, Problem
+from mql.ingest import outcomes
 from mql.ingest.files import BadRow, Kind, Loaded, ReadOptions, Rejected, RowSource, read_text
 from mql.ingest.formats import (
     ACCOUNT_COLUMNS,
@@ -58,12 +59,13 @@ from mql.records import Account, Contact, Event, external_key
 
 BUILTINS = ("hubspot", "salesforce")
 MAPPINGS = ("auto", "mql", *BUILTINS)
-KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events")
+KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events", *outcomes.OUTCOME_KINDS)
 ACCOUNT_PREFIX = "account."
-_TIME_FIELDS = {"contacts": ("created_at",), "accounts": (), "events": ("timestamp",)}
+_TIME_FIELDS = {"contacts": ("created_at",), "accounts": (), "events": ("timestamp",),
+                **outcomes.TIME_FIELDS}
 _FIELDS = {"contacts": frozenset({*CONTACT_COLUMNS, *EXTERNAL_ID_FIELDS}),
            "accounts": frozenset({*ACCOUNT_COLUMNS, *EXTERNAL_ID_FIELDS}),
-           "events": frozenset({*EVENT_COLUMNS, *EXTERNAL_ID_FIELDS})}
+           "events": frozenset({*EVENT_COLUMNS, *EXTERNAL_ID_FIELDS}), **outcomes.FIELDS}
 _TOP_KEYS = ("name", "description", "detect", "date_format", "dayfirst", *KINDS)
 _KIND_KEYS = ("columns", "values")
 
@@ -306,14 +308,15 @@ class Parsed:
     its company (the account columns of a contacts row) and the optional fields that were
     dropped (each an `InputError` saying the row was kept)."""
 
-    record: Account | Contact | Event
+    record: Any  # Account | Contact | Event, or an outcome row (`mql.ingest.outcomes`)
     named: bool = False
     company: Account | None = None
     warnings: tuple[InputError, ...] = ()
 
 
 _PARSERS: dict[str, Callable[..., Any]] = {
-    "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row}
+    "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row,
+    **outcomes.PARSERS}
 
 
 def parse(row: MappingABC[str, Any], kind: str, mapping: Mapping, *, source: str,

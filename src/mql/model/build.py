@@ -35,6 +35,7 @@ from mql.model.spec import (
     Minimums,
     Model,
     MqlDefinition,
+    Outcomes,
     Score,
 )
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
@@ -119,6 +120,7 @@ class Builder:
             lifecycle=h.lifecycle(self, doc.lifecycle),
             routing=h.routing(self, doc.routing),
             sla=h.sla(self, doc.sla),
+            outcomes=self.outcomes(doc.outcomes),
             name=doc.name,
             version=doc.version,
             description=doc.description,
@@ -340,6 +342,12 @@ class Builder:
                              f"{_suggest(name, self.score_names)}; scores are "
                              f"{', '.join(self.score_names)}", key=True)
         return tuple((name, float(value)) for name, value in raw.items())
+
+    def outcomes(self, doc: d.OutcomesDoc) -> Outcomes:
+        if doc.influenced_within_days < doc.sourced_within_days:
+            self.problem(("outcomes", "influenced_within_days"), "must be at least "
+                         f"sourced_within_days ({doc.sourced_within_days:g})")
+        return Outcomes(doc.sourced_within_days, doc.influenced_within_days)
 
     def grades(self, doc: d.GradesDoc | None, scores: dict[str, Score]) -> Grades | None:
         if doc is None:

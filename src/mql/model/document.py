@@ -186,6 +186,11 @@ class SlaDoc(Section):
     escalate_after_breaches: Annotated[int, Field(ge=1, strict=True)] = 2
 
 
+class OutcomesDoc(Section):
+    sourced_within_days: Positive = 90.0
+    influenced_within_days: Positive = 180.0
+
+
 class ModelDoc(Section):
     name: Name
     version: Annotated[str, BeforeValidator(_text)] | None = None
@@ -202,3 +207,4 @@ class ModelDoc(Section):
     lifecycle: LifecycleDoc = LifecycleDoc()
     routing: RoutingDoc | None = None
     sla: list[SlaDoc] = []
+    outcomes: OutcomesDoc = OutcomesDoc()

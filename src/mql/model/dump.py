@@ -18,7 +18,7 @@ import yaml
 
 from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
-from mql.model.spec import Decay, FitRule, IntentRule, Model, Score
+from mql.model.spec import Decay, FitRule, IntentRule, Model, Outcomes, Score
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -162,6 +162,9 @@ def model_data(model: Model) -> dict[str, Any]:
         data["routing"] = _routing(model.routing)
     if model.sla:
         data["sla"] = [_sla(s) for s in model.sla]
+    if model.outcomes != Outcomes():
+        data["outcomes"] = {"sourced_within_days": model.outcomes.sourced_within_days,
+                            "influenced_within_days": model.outcomes.influenced_within_days}
     return data
 
 

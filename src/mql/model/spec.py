@@ -162,6 +162,16 @@ class Grades:
 
 
 @dataclass(frozen=True, slots=True)
+class Outcomes:
+    """How opportunities are credited to the hand-offs before them: a contact's MQL at most
+    `sourced_within_days` before the opportunity opened sourced it; one at most
+    `influenced_within_days` before (or while it was open) influenced it."""
+
+    sourced_within_days: float = 90.0
+    influenced_within_days: float = 180.0
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     """A whole scoring model. `scores` is ordered: fit, intent, then the named scores."""
 
@@ -178,6 +188,7 @@ class Model:
     lifecycle: Lifecycle = Lifecycle()  # noqa: RUF009 - a frozen value
     routing: Routing | None = None
     sla: tuple[SlaRule, ...] = ()
+    outcomes: Outcomes = Outcomes()
     digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

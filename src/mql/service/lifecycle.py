@@ -38,6 +38,7 @@ from mql.service.resolve import find_by_email
 from mql.settings import EXAMPLE_SECRET
 from mql.store import handoff as store
 from mql.store import merges as merge_store
+from mql.store import outcomes as outcome_store
 from mql.store.db import translate_errors
 
 
@@ -121,7 +122,18 @@ def _sales_action(engine: Engine, email: str, rules_: IdentityRules, now: dateti
                                   now=now)
         view = _view(email, move)
         _audit(conn, action, email, view, now)
+        # the one ledger of what sales did (docs/outcomes.md, "Dispositions")
+        outcome_store.record_disposition(
+            conn, cid, at=move.at, status=_DISPOSITION.get(move.target, move.target.value),
+            reason=move.reason if action == "lead.reject" else None,
+            note=move.reason if action == "lead.convert" else None, actor=move.actor,
+            now=now)
         return view
+
+
+# the disposition a sales action's move stands for (convert: the stage reached)
+_DISPOSITION = {Stage.SAL: "accepted", Stage.RECYCLED: "rejected",
+                Stage.DISQUALIFIED: "rejected"}
 
 
 def accept(engine: Engine, email: str, *, actor: str, now: datetime,

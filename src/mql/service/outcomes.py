@@ -1,0 +1,685 @@
+"""Outcome use cases: opportunities, marketing costs and sales dispositions into the store,
+from files (`mql ingest opportunities|costs|dispositions`) and from the API; opportunities
+linked to contacts and accounts and credited to the hand-offs before them.
+
+**Opportunities** arrive as states over time (a CRM export today, another next week). Each
+row is the state of one opportunity as of `as_of` (its `updated_at`, else the newest time
+it holds). Loading is idempotent and the order of the rows does not matter:
+
+- the stored opportunity is the state with the newest `as_of` (on a tie, the larger
+  state, compared as canonical JSON, so any order gives the same result);
+- `opportunity_history` holds one entry per (time, stage): each stage change the row lists
+  and the row's own state at `as_of`; an entry seen twice keeps, field by field, the value
+  that is known (and of two known values the larger), so reading more never loses what was
+  read before;
+- `opportunity_contacts` holds every contact a row names that identity resolution finds
+  (the primary contact by email, the contact roles), each with the role of the newest row
+  naming it; the account is the one of the row's domain, else the primary contact's.
+
+**Links** (`opportunity_links`) say which hand-off each opportunity is credited to, with
+the rule in words: a contact's move to MQL (or PQL) at most `outcomes.sourced_within_days`
+(model setting, 90 by default) before the opportunity opened *sourced* it, and the first
+wins: the primary contact's, else the earliest among the opportunity's other contacts,
+else the earliest among the account's contacts. Every other of these contacts with an MQL
+at most `outcomes.influenced_within_days` (180) before it opened, or while it was open,
+*influenced* it. Links are computed again whenever the opportunity is loaded, and for all
+opportunities by `link_all` (`mql outcomes link`).
+
+**Costs** are totals per month, channel and campaign: the rows of one file with the same
+key are added up, and the file's total replaces the stored one (loading a file again
+changes nothing).
+
+**Dispositions** are what sales did with a lead: one row per contact, time and status,
+stored once however often it is read. The reason must be one of the live model's
+`lifecycle.reject_reasons`. Every sales action (accept, reject, convert) writes its row
+too (`mql.service.lifecycle`), so there is one ledger of what sales did.
+
+A row whose value cannot be used is quarantined with file, row and field (a disposition
+for a contact not in the store too); every other row lands.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from mql import limits
+from mql.errors import ConfigError, InputError, NotFound
+from mql.identity.merge import IdentityRules
+from mql.identity.normalize import clean_email
+from mql.ingest import mapping as mappings
+from mql.ingest.files import BadRow, Kind, ReadOptions
+from mql.ingest.outcomes import (
+    OUTCOME_KINDS,
+    CostRow,
+    DispositionRow,
+    OpportunityRow,
+    status_of,
+)
+from mql.model.spec import Outcomes
+from mql.service import state as states
+from mql.service.ingest import IngestSummary, Progress
+from mql.service.resolve import find_by_email
+from mql.store import accounts as account_store
+from mql.store import outcomes as store
+from mql.store import quarantine as quarantine_store
+from mql.store.db import translate_errors
+from mql.store.migrate import check
+
+_STATE = ("name", "account_domain", "primary_email", "product_line", "amount", "currency",
+          "opened_at", "closed_at", "stage", "status", "lost_reason", "lead_source",
+          "attributes")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=lambda v: v.isoformat()
+                      if isinstance(v, datetime) else str(v))
+
+
+def state_of(row: OpportunityRow) -> dict[str, Any]:
+    """The columns of `opportunities` one row gives (without ids and links)."""
+    attributes = dict(row.attributes)
+    if row.contacts:
+        attributes["contacts"] = [{"email": e, "role": r} for e, r in row.contacts]
+    if row.stage_history:
+        attributes["stage_history"] = [{"stage": s, "at": t.isoformat()}
+                                       for s, t in row.stage_history]
+    return {"name": row.name, "account_domain": row.account_domain,
+            "primary_email": row.primary_email, "product_line": row.product_line,
+            "amount": row.amount, "currency": row.currency, "opened_at": row.opened_at,
+            "closed_at": row.closed_at, "stage": row.stage, "status": row.status,
+            "lost_reason": row.lost_reason, "lead_source": row.lead_source,
+            "attributes": attributes, "as_of": row.as_of}
+
+
+def rank(state: Mapping[str, Any]) -> tuple[datetime, str]:
+    """What decides between two states of one opportunity: the newer, then the larger as
+    canonical JSON (so the outcome does not depend on the order they arrive in)."""
+    return state["as_of"], _json({k: state.get(k) for k in _STATE})
+
+
+def _larger(a: Any, b: Any) -> Any:
+    """The known one of two values, or the larger (commutative, associative, idempotent)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def history_entries(row: OpportunityRow) -> dict[tuple[datetime, str], dict[str, Any]]:
+    """The history entries one row gives: each listed stage change (status from the stage
+    name), and the row's own state at `as_of`."""
+    out: dict[tuple[datetime, str], dict[str, Any]] = {}
+
+    def put(at: datetime, stage: str, values: dict[str, Any]) -> None:
+        old = out.get((at, stage))
+        out[(at, stage)] = values if old is None else {
+            k: _larger(old.get(k), values.get(k)) for k in values}
+
+    for stage, at in row.stage_history:
+        status = status_of(stage)
+        put(at, stage, {"status": status, "amount": None,
+                        "closed_at": at if status != "open" else None})
+    put(row.as_of, row.stage or row.status, {"status": row.status, "amount": row.amount,
+                                             "closed_at": row.closed_at})
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """The credit of one opportunity to one contact's qualification."""
+
+    contact_id: int
+    kind: str  # sourced | influenced
+    history_id: int
+    qualified_at: datetime
+    rule: str
+
+
+_TIERS = ("the primary contact", "a contact of the opportunity", "a contact at the account")
+
+
+def credit(opened_at: datetime, closed_at: datetime | None,
+           candidates: Sequence[tuple[int, int, Sequence[tuple[int, datetime]]]],
+           outcomes: Outcomes) -> list[Link]:
+    """The links of an opportunity opened at `opened_at`: `candidates` are (contact id,
+    tier: 0 the primary contact, 1 another contact of the opportunity, 2 a contact at the
+    account, the contact's qualifications as (history id, time)).
+
+    >>> from datetime import datetime, timezone
+    >>> day = lambda d: datetime(2025, 3, d, tzinfo=timezone.utc)
+    >>> links = credit(day(20), None, [(1, 2, [(10, day(1))]), (2, 0, [(11, day(2))])],
+    ...                Outcomes(30, 60))
+    >>> [(l.contact_id, l.kind, l.history_id) for l in links]
+    [(2, 'sourced', 11), (1, 'influenced', 10)]
+    """
+    source_window = timedelta(days=outcomes.sourced_within_days)
+    influence_window = timedelta(days=outcomes.influenced_within_days)
+    best: dict[int, tuple[int, int, datetime]] = {}  # contact -> (tier, history id, time)
+    for cid, tier, quals in candidates:
+        if cid not in best or tier < best[cid][0]:
+            first = next(((h, at) for h, at in quals
+                          if opened_at - source_window <= at <= opened_at), None)
+            if first is not None:
+                best[cid] = (tier, first[0], first[1])
+    sourced = min(best.items(), key=lambda kv: (kv[1][0], kv[1][2], kv[0]), default=None)
+    links: list[Link] = []
+    if sourced is not None:
+        cid, (tier, hid, at) = sourced
+        days = (opened_at - at).total_seconds() / 86400
+        links.append(Link(cid, "sourced", hid, at, (
+            f"sourced: {_TIERS[tier]} became an MQL on {at:%Y-%m-%d %H:%M} UTC, {days:.1f} "
+            f"days before the opportunity opened (within sourced_within_days "
+            f"{outcomes.sourced_within_days:g}; the first wins: the primary contact, then "
+            "the earliest of the opportunity's contacts, then of the account's)")))
+    seen = {sourced[0]} if sourced is not None else set()
+    ordered = sorted(candidates, key=lambda c: (c[1], c[0]))
+    for cid, tier, quals in ordered:
+        if cid in seen:
+            continue
+        first = next(((h, at) for h, at in quals
+                      if opened_at - influence_window <= at and (
+                          closed_at is None or at <= closed_at)), None)
+        if first is None:
+            continue
+        seen.add(cid)
+        hid, at = first
+        when = (f"{(opened_at - at).total_seconds() / 86400:.1f} days before the "
+                "opportunity opened" if at <= opened_at else "while the opportunity was open")
+        links.append(Link(cid, "influenced", hid, at, (
+            f"influenced: {_TIERS[tier]} became an MQL on {at:%Y-%m-%d %H:%M} UTC, {when} "
+            f"(within influenced_within_days {outcomes.influenced_within_days:g}, or "
+            "before it closed)")))
+    return links
+
+
+def _outcome_settings(conn: Connection) -> Outcomes:
+    try:
+        return states.live_model(conn).model.outcomes
+    except ConfigError:  # no live model: the defaults
+        return Outcomes()
+
+
+def _reasons(conn: Connection) -> tuple[str, ...] | None:
+    try:
+        return states.live_model(conn).model.lifecycle.reject_reasons
+    except ConfigError:
+        return None
+
+
+# -- opportunities ----------------------------------------------------------------------
+
+def apply_opportunities(conn: Connection, rows: Sequence[OpportunityRow], *,
+                        rules: IdentityRules, now: datetime, source: str) -> tuple[int, int]:
+    """Apply opportunity states in the caller's transaction; (rows that changed something,
+    rows that changed nothing). Their links are computed again."""
+    changed = same = 0
+    stored = store.opportunities_by_external(conn, {r.external_id for r in rows})
+    emails = {e for r in rows for e in ([r.primary_email] if r.primary_email else [])
+              + [c for c, _ in r.contacts]}
+    emails |= {s["primary_email"] for s in stored.values() if s["primary_email"]}
+    found = _contacts_by_email(conn, emails, rules)
+    domains = account_store.ids_by_domain(conn, {d for d in [
+        *(r.account_domain for r in rows), *(s["account_domain"] for s in stored.values())]
+        if d})
+    touched: set[int] = set()
+    for row in rows:
+        state = state_of(row)
+        current = stored.get(row.external_id)
+        did = False
+        if current is None:
+            oid = store.insert_opportunity(conn, {
+                **state, "external_id": row.external_id, "source": source[:1000],
+                "created_at": now, "updated_at": now})
+            current = {**state, "id": oid, "external_id": row.external_id}
+            stored[row.external_id] = current
+            did = True
+        elif rank(state) > rank(current):
+            store.update_opportunity(conn, current["id"], {**state, "source": source[:1000],
+                                                            "updated_at": now})
+            current.update(state)
+            did = True
+        oid = int(current["id"])
+        did |= _merge_history(conn, oid, row, source=source, now=now)
+        did |= _merge_contacts(conn, oid, row, found, source=source, now=now)
+        primary = found.get(current["primary_email"]) if current["primary_email"] else None
+        account = domains.get(current["account_domain"] or "")
+        if account is None and primary is not None:
+            account = store.account_of_contacts(conn, [primary]).get(primary)
+        ids = {"account_id": account, "primary_contact_id": primary}
+        if any(current.get(k) != v for k, v in ids.items()):
+            store.update_opportunity(conn, oid, ids)
+            current.update(ids)
+        _set_primary(conn, oid, primary)
+        touched.add(oid)
+        changed, same = (changed + 1, same) if did else (changed, same + 1)
+    link(conn, touched, now=now)
+    return changed, same
+
+
+def _contacts_by_email(conn: Connection, emails: Iterable[str], rules: IdentityRules
+                       ) -> dict[str, int]:
+    clean: dict[str, str] = {}
+    for email in emails:
+        try:
+            clean[email] = clean_email(email)
+        except ValueError:
+            continue
+    found = find_by_email(conn, sorted(set(clean.values())), rules) if clean else {}
+    return {e: found[c] for e, c in clean.items() if c in found}
+
+
+def _merge_history(conn: Connection, oid: int, row: OpportunityRow, *, source: str,
+                   now: datetime) -> bool:
+    existing = {(h["at"], h["stage"]): h for h in store.history_of(conn, [oid]).get(oid, [])}
+    new = []
+    changed = False
+    for key, values in history_entries(row).items():
+        old = existing.get(key)
+        if old is None:
+            new.append({"opportunity_id": oid, "at": key[0], "stage": key[1], **values,
+                        "source": source[:1000], "recorded_at": now})
+            continue
+        merged = {k: _larger(old[k], v) for k, v in values.items()}
+        if any(merged[k] != old[k] for k in merged):
+            store.update_history(conn, int(old["id"]), merged)
+            changed = True
+    store.add_history(conn, new)
+    return changed or bool(new)
+
+
+def _merge_contacts(conn: Connection, oid: int, row: OpportunityRow, found: Mapping[str, int],
+                    *, source: str, now: datetime) -> bool:
+    named: dict[int, str | None] = {}
+    if row.primary_email and row.primary_email in found:
+        named[found[row.primary_email]] = None
+    for email, role in row.contacts:
+        if email in found:
+            cid = found[email]
+            named[cid] = _larger(named.get(cid), role)
+    existing = store.contacts_of(conn, [oid]).get(oid, {})
+    changed = False
+    del now
+    for cid, role in named.items():
+        old = existing.get(cid)
+        if old is None:
+            store.add_contact(conn, {"opportunity_id": oid, "contact_id": cid, "role": role,
+                                     "is_primary": False, "source": source[:1000],
+                                     "updated_at": row.as_of})
+            changed = True
+        elif (row.as_of, role or "") > (old["updated_at"], old["role"] or ""):
+            # the role of the newest row naming the contact (`updated_at`: that row's time)
+            store.update_contact(conn, int(old["id"]), {"role": role,
+                                                         "updated_at": row.as_of})
+            changed = True
+    return changed
+
+
+def _set_primary(conn: Connection, oid: int, primary: int | None) -> None:
+    for cid, row in store.contacts_of(conn, [oid]).get(oid, {}).items():
+        if bool(row["is_primary"]) != (cid == primary):
+            store.update_contact(conn, int(row["id"]), {"is_primary": cid == primary})
+
+
+def link(conn: Connection, opportunity_ids: Iterable[int], *, now: datetime) -> int:
+    """Compute the links of these opportunities again (in the caller's transaction); the
+    number of links added, changed or removed."""
+    outcomes = _outcome_settings(conn)
+    count = 0
+    for oid in sorted(set(opportunity_ids)):
+        opp = store.opportunity(conn, oid)
+        if opp is None:
+            continue
+        tiers: dict[int, int] = {}
+        if opp["primary_contact_id"] is not None:
+            tiers[int(opp["primary_contact_id"])] = 0
+        for cid in store.contacts_of(conn, [oid]).get(oid, {}):
+            tiers.setdefault(cid, 1)
+        if opp["account_id"] is not None:
+            for cid in store.contacts_of_account(conn, int(opp["account_id"])):
+                tiers.setdefault(cid, 2)
+        quals = store.qualifications(conn, tiers)
+        links = {lk.contact_id: lk for lk in credit(
+            opp["opened_at"], opp["closed_at"],
+            [(cid, tier, quals.get(cid, [])) for cid, tier in tiers.items()], outcomes)}
+        stored = store.links_of(conn, oid)
+        gone = set(stored) - set(links)
+        store.delete_links(conn, oid, gone)
+        count += len(gone)
+        for cid, lk in links.items():
+            values = {"kind": lk.kind, "history_id": lk.history_id,
+                      "qualified_at": lk.qualified_at, "rule": lk.rule}
+            old = stored.get(cid)
+            if old is None:
+                store.add_link(conn, {"opportunity_id": oid, "contact_id": cid, **values,
+                                      "linked_at": now})
+                count += 1
+            elif any(old[k] != v for k, v in values.items()):
+                store.update_link(conn, int(old["id"]), {**values, "linked_at": now})
+                count += 1
+    return count
+
+
+def link_all(engine: Engine, *, now: datetime, rules: IdentityRules | None = None) -> int:
+    """Link every stored opportunity again (after contacts or MQLs arrived later); the
+    number of links added, changed or removed. Contacts named by email that were not in
+    the store when the opportunity was loaded are resolved now."""
+    rules = rules or IdentityRules()
+    check(engine)
+    with translate_errors("linking opportunities"), engine.begin() as conn:
+        ids = store.opportunity_ids(conn)
+        emails: dict[int, tuple[str | None, list[tuple[str, str | None]]]] = {}
+        for oid in ids:
+            opp = store.opportunity(conn, oid)
+            assert opp is not None
+            people = [(c["email"], c.get("role")) for c in
+                      (opp["attributes"] or {}).get("contacts", []) if c.get("email")]
+            emails[oid] = (opp["primary_email"], people)
+        found = _contacts_by_email(conn, {e for p, more in emails.values()
+                                          for e in ([p] if p else []) + [m for m, _ in more]},
+                                   rules)
+        for oid, (primary_email, people) in emails.items():
+            opp = store.opportunity(conn, oid)
+            assert opp is not None
+            row = OpportunityRow(opp["external_id"], opp["opened_at"], opp["as_of"],
+                                 opp["status"], primary_email=primary_email,
+                                 contacts=tuple(people))
+            _merge_contacts(conn, oid, row, found, source=opp["source"] or "", now=now)
+            primary = found.get(primary_email) if primary_email else None
+            account = None
+            if opp["account_domain"]:
+                account = account_store.ids_by_domain(conn, [opp["account_domain"]]).get(
+                    opp["account_domain"])
+            if account is None and primary is not None:
+                account = store.account_of_contacts(conn, [primary]).get(primary)
+            store.update_opportunity(conn, oid, {"account_id": account,
+                                                 "primary_contact_id": primary})
+            _set_primary(conn, oid, primary)
+        return link(conn, ids, now=now)
+
+
+# -- costs ------------------------------------------------------------------------------
+
+CostKey = tuple[str, str, str]
+
+
+def apply_costs(conn: Connection, rows: Sequence[CostRow], *, now: datetime, source: str
+                ) -> tuple[set[CostKey], set[CostKey]]:
+    """Store the totals of `rows` per month, channel and campaign (replacing the stored
+    totals of those keys); (keys new or changed, keys as stored)."""
+    totals: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        key = (r.month, r.channel, r.campaign)
+        t = totals.setdefault(key, {"amount": 0.0, "currency": r.currency, "touches": None})
+        t["amount"] = round(t["amount"] + r.amount, 6)
+        if r.touches is not None:
+            t["touches"] = (t["touches"] or 0) + r.touches
+    stored = store.costs_of(conn, totals)
+    changed: set[CostKey] = set()
+    same: set[CostKey] = set()
+    for key, values in sorted(totals.items()):
+        old = stored.get(key)
+        if old is None:
+            store.add_cost(conn, {"month": key[0], "channel": key[1], "campaign": key[2],
+                                  **values, "source": source[:1000], "updated_at": now})
+            changed.add(key)
+        elif any(old[k] != v for k, v in values.items()):
+            store.update_cost(conn, int(old["id"]), {**values, "source": source[:1000],
+                                                     "updated_at": now})
+            changed.add(key)
+        else:
+            same.add(key)
+    return changed, same
+
+
+# -- dispositions -----------------------------------------------------------------------
+
+def apply_dispositions(conn: Connection, rows: Sequence[tuple[int, DispositionRow]], *,
+                       rules: IdentityRules, now: datetime, source: str, where: str
+                       ) -> tuple[set[int], list[InputError], list[tuple[int, InputError]]]:
+    """Store dispositions (each (row number, row)); (the row numbers that stored one,
+    refused rows, kept rows' dropped fields as (row number, error)). A disposition of a
+    contact, time and status stored already is skipped."""
+    found = _contacts_by_email(conn, {r.email for _, r in rows}, rules)
+    reasons = _reasons(conn)
+    opps = store.opportunity_ids_by_external(conn, {r.opportunity for _, r in rows
+                                                     if r.opportunity})
+    known = store.disposition_keys(conn, set(found.values()))
+    refused: list[InputError] = []
+    kept: list[tuple[int, InputError]] = []
+    new: list[dict[str, Any]] = []
+    landed: set[int] = set()
+    for number, r in rows:
+        if r.email not in found:
+            refused.append(InputError(where, number, "email", f"no contact {r.email!r} in "
+                                      "the store; ingest the contacts first"))
+            continue
+        if r.reason is not None and reasons is not None and r.reason not in reasons:
+            refused.append(InputError(where, number, "reason", f"{r.reason!r} is not one of "
+                                      f"the model's reasons ({', '.join(reasons)})"))
+            continue
+        oid = opps.get(r.opportunity) if r.opportunity else None
+        if r.opportunity and oid is None:
+            kept.append((number, InputError(where, number, "opportunity_id", (
+                f"no opportunity {r.opportunity!r} in the store (ingest the opportunities "
+                "first); the row was kept without this field"))))
+        key = (found[r.email], r.at, r.status)
+        if key in known:
+            continue
+        known.add(key)
+        landed.add(number)
+        new.append({"contact_id": key[0], "at": r.at, "status": r.status,
+                    "reason": r.reason, "note": r.note, "actor": r.actor,
+                    "opportunity_id": oid, "source": source[:1000], "recorded_at": now})
+    store.add_dispositions(conn, new)
+    return landed, refused, kept
+
+
+# -- files ------------------------------------------------------------------------------
+
+def _subject(kind: str, record: Any) -> str | None:
+    if isinstance(record, OpportunityRow):
+        return record.external_id
+    if isinstance(record, list) and record and isinstance(record[0], DispositionRow):
+        return str(record[0].email)
+    return None
+
+
+def _raw(row: Any) -> str:
+    data = {"line": row} if isinstance(row, str) else dict(row) if isinstance(
+        row, Mapping) else row
+    return json.dumps(data, default=str, sort_keys=True)
+
+
+@dataclass(slots=True)
+class _Batch:
+    held: list[quarantine_store.Held] = field(default_factory=list)
+    good: list[tuple[int, Any, Any]] = field(default_factory=list)  # (row, raw, record)
+
+
+def ingest_outcomes(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
+                    now: datetime, mapping: str | Path = "auto", source: str | None = None,
+                    batch_size: int = 1000, progress: Progress | None = None,
+                    options: ReadOptions | None = None, date_format: str | None = None,
+                    dayfirst: bool | None = None) -> IngestSummary:
+    """Load a file of opportunities, costs or dispositions; the summary counts its rows
+    (`loaded`: rows that changed the store, `duplicates`: rows it held already)."""
+    if kind not in OUTCOME_KINDS:
+        raise ConfigError(f"{kind!r} is not an outcome kind ({', '.join(OUTCOME_KINDS)})")
+    spec = mappings.resolve(mapping)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file" if not path.exists() else
+                          f"{path}: is not a file")
+    name = source or path.name
+    problem = limits.text_problem(name, 200)
+    if problem is not None:
+        raise ConfigError(f"the source name {name[:60]!r} {problem}")
+    reader = mappings.Reader(path, kind, spec, date_format=date_format, dayfirst=dayfirst,
+                             options=options)
+    reader.check_header()
+    check(engine)
+    started = time.perf_counter()
+    summary = IngestSummary(kind, str(path), reader.mapping.name if reader.mapping
+                            else str(mapping))
+    batch = _Batch()
+    costs: list[tuple[int, Any, CostRow]] = []
+    currency: dict[tuple[str, str, str], str] = {}
+    for number, raw in reader.rows:
+        summary.rows += 1
+        if reader.mapping is None and not isinstance(raw, BadRow):
+            summary.mapping = reader.use(raw.keys()).name
+        used = reader.mapping.name if reader.mapping is not None else "mql"
+        if isinstance(raw, BadRow):
+            batch.held.append(quarantine_store.Held(
+                kind, summary.source, number, _raw(raw.raw) if raw.raw else "{}",
+                raw.error.field, raw.error.reason, used))
+        else:
+            try:
+                record = reader.parse(raw, number, summary.source).record
+                if isinstance(record, CostRow):
+                    key = (record.month, record.channel, record.campaign)
+                    if currency.setdefault(key, record.currency) != record.currency:
+                        raise InputError(summary.source, number, "currency", (
+                            f"{record.currency} differs from {currency[key]}, the currency "
+                            f"of the other rows of {key[0]} {key[1]} {key[2] or ''}"
+                            ).rstrip())
+            except InputError as exc:
+                batch.held.append(quarantine_store.Held(
+                    kind, summary.source, number, _raw(raw), exc.field, exc.reason, used))
+                continue
+            if isinstance(record, CostRow):
+                costs.append((number, raw, record))  # one total per key: applied at the end
+            else:
+                batch.good.append((number, raw, record))
+        if len(batch.held) + len(batch.good) >= batch_size:
+            _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+                    mapping=used)
+            batch = _Batch()
+            if progress is not None:
+                progress(summary.rows, reader.rows.done, reader.rows.total)
+    if costs:
+        with translate_errors(f"ingesting costs from {summary.source}"), \
+                engine.begin() as conn:
+            changed, same = apply_costs(conn, [c for _, _, c in costs], now=now, source=name)
+        keys = [(c.month, c.channel, c.campaign) for _, _, c in costs]
+        summary.loaded += sum(k in changed for k in keys)
+        summary.duplicates += sum(k in same for k in keys)
+        summary.notes.append(f"{len(changed) + len(same):,} totals per month, channel and "
+                             f"campaign: {len(changed):,} new or changed, {len(same):,} as "
+                             "stored")
+    _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
+            mapping=reader.mapping.name if reader.mapping is not None else "mql")
+    if progress is not None:
+        progress(summary.rows, reader.rows.done, reader.rows.total)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
+            rules: IdentityRules, now: datetime, source: str, mapping: str) -> None:
+    if not batch.held and not batch.good:
+        return
+    raws = {number: raw for number, raw, _ in batch.good}
+    with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
+        held = list(batch.held)
+        if kind == "opportunities":
+            changed, same = apply_opportunities(conn, [r for _, _, r in batch.good],
+                                                rules=rules, now=now, source=source)
+            summary.loaded += changed
+            summary.duplicates += same
+        elif kind == "dispositions":
+            rows = [(number, d) for number, _, ds in batch.good for d in ds]
+            landed, refused, kept = apply_dispositions(
+                conn, rows, rules=rules, now=now, source=source, where=summary.source)
+            gone = {e.row for e in refused}
+            summary.loaded += len(landed)
+            summary.duplicates += len({n for n, _ in rows} - landed - gone)
+            held += [quarantine_store.Held(kind, summary.source, e.row or 0,
+                                           _raw(raws.get(e.row or 0, {})), e.field, e.reason,
+                                           mapping, _subject(kind, [d for n, d in rows
+                                                                    if n == e.row]))
+                     for e in refused]
+            warned = [quarantine_store.Held(kind, summary.source, n, _raw(raws.get(n, {})),
+                                            e.field, e.reason, mapping, kept=True)
+                      for n, e in kept]
+            quarantine_store.add(conn, warned, now=now)
+            summary.fields_dropped += len(warned)
+        new = quarantine_store.add(conn, held, now=now)
+        summary.quarantined += len(held)
+        summary.quarantined_before += len(held) - new
+
+
+# -- one opportunity, one disposition (the API) -----------------------------------------
+
+def save_opportunity(engine: Engine, row: OpportunityRow, *, rules: IdentityRules,
+                     now: datetime, source: str) -> dict[str, Any]:
+    """Apply one opportunity state (the API); the opportunity as stored after it."""
+    check(engine)
+    with translate_errors("saving an opportunity"), engine.begin() as conn:
+        apply_opportunities(conn, [row], rules=rules, now=now, source=source)
+    return read_opportunity(engine, row.external_id)
+
+
+def save_costs(engine: Engine, rows: Sequence[CostRow], *, now: datetime, source: str
+               ) -> tuple[set[CostKey], set[CostKey]]:
+    """Store cost totals (the API): each key's total replaces the stored one."""
+    check(engine)
+    with translate_errors("saving costs"), engine.begin() as conn:
+        return apply_costs(conn, rows, now=now, source=source)
+
+
+def save_disposition(engine: Engine, rows: Sequence[DispositionRow], *,
+                     rules: IdentityRules, now: datetime, source: str) -> int:
+    """Store the dispositions of one request; `NotFound` for an unknown contact, `InputError`
+    for a reason not in the model's list. The number stored (0: held already)."""
+    check(engine)
+    with translate_errors("saving a disposition"), engine.begin() as conn:
+        landed, refused, _ = apply_dispositions(
+            conn, [(i, r) for i, r in enumerate(rows)], rules=rules, now=now, source=source,
+            where="request")
+        if refused:
+            if refused[0].field == "email":
+                raise NotFound(refused[0].reason)
+            raise refused[0]
+    return len(landed)
+
+
+def read_opportunity(engine: Engine, external_id: str) -> dict[str, Any]:
+    """One opportunity with its history, contacts and links; `NotFound` if none."""
+    with translate_errors("reading an opportunity"), engine.connect() as conn:
+        opp = store.opportunities_by_external(conn, [external_id]).get(external_id)
+        if opp is None:
+            raise NotFound(f"no opportunity {external_id!r} in the store")
+        oid = int(opp["id"])
+        history = store.history_of(conn, [oid]).get(oid, [])
+        people = store.contacts_of(conn, [oid]).get(oid, {})
+        links = store.links_of(conn, oid)
+        emails = store.contact_emails(conn, set(people) | set(links))
+    return {**opp, "history": history,
+            "contacts": [{"contact_id": c, "email": emails.get(c), "role": r["role"],
+                          "is_primary": bool(r["is_primary"])}
+                         for c, r in sorted(people.items())],
+            "links": [{"contact_id": c, "email": emails.get(c), "kind": r["kind"],
+                       "history_id": r["history_id"], "qualified_at": r["qualified_at"],
+                       "rule": r["rule"]} for c, r in sorted(links.items())]}
+
+
+def dispositions(engine: Engine, email: str | None = None, *,
+                 rules: IdentityRules | None = None) -> list[dict[str, Any]]:
+    """The dispositions ledger (of one contact when `email` is given), oldest first."""
+    with translate_errors("reading dispositions"), engine.connect() as conn:
+        cid = None
+        if email is not None:
+            found = _contacts_by_email(conn, [email], rules or IdentityRules())
+            if email not in found:
+                raise NotFound(f"no contact {email!r} in the store")
+            cid = found[email]
+        return store.dispositions_of(conn, cid)
