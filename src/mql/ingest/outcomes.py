@@ -9,7 +9,8 @@ names, which the synthetic world's files (`mql synth`) use as they are:
   `lost_reason`, `primary_contact` (email), `source` (the CRM's lead source),
   `stage_history` (JSON list of ``{"stage", "at"}``), `contacts` (JSON list of
   ``{"email", "role"}``, or ``email:role;email:role``), `updated_at` (the time of this
-  state; default: the newest time the row holds);
+  state; default: the newest time the row holds); the close date of an open opportunity
+  is its forecast (kept as the attribute `expected_close_at`);
 - **costs**: `month` (``YYYY-MM``, or any date in it), `channel` (required), `campaign`,
   `spend` (or `amount`, `cost`; required), `currency` (default USD), `touches` (or
   `clicks`);
@@ -293,6 +294,10 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
         shut = _flag(data.get("closed"), source=source, row=row, name="closed")
         status = ("won" if won else "lost" if shut else
                   "open" if shut is False else status_of(stage))
+    if status == "open" and closed is not None:
+        # an open deal's close date is the forecast (HubSpot, Salesforce), not a closing
+        data = {**data, "expected_close_at": closed.isoformat()}
+        closed = None
     if status != "open" and closed is None:
         # a closed deal without a close date closed at its last stage change
         closed = history[-1][1] if history else None
