@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mql.errors import InputError, NotFound
+from mql.errors import ConfigError, NotFound
 from mql.ingest.outcomes import DispositionRow
 from mql.service import lifecycle, outcomes
 from mql.store import quarantine as quarantine_store
@@ -90,11 +90,11 @@ def test_a_disposition_from_the_api_names_its_contact_and_reason(store: Engine,
     row = DispositionRow("ann@acme.example", day(3, 1), "no_response", "no_response")
     assert outcomes.save_disposition(store, [row], rules=RULES, now=NOW, source="api") == 1
     assert outcomes.save_disposition(store, [row], rules=RULES, now=NOW, source="api") == 0
-    with pytest.raises(NotFound, match="no contact 'zoe@x.example'"):
+    with pytest.raises(NotFound, match=r"no contact 'zoe@x\.example'"):
         outcomes.save_disposition(store, [DispositionRow("zoe@x.example", day(3, 1),
                                                          "rejected")],
                                   rules=RULES, now=NOW, source="api")
-    with pytest.raises(InputError, match="not one of the model's reasons"):
+    with pytest.raises(ConfigError, match="reason: 'meh' is not one of the model's reasons"):
         outcomes.save_disposition(store, [DispositionRow("ann@acme.example", day(3, 2),
                                                          "rejected", "meh")],
                                   rules=RULES, now=NOW, source="api")

@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 
 from mql import __version__
 from mql.cli import api, lifecycle, store, synth
+from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
     Format,
@@ -266,6 +267,7 @@ lifecycle.register_models(app)
 rescore_cli.register(app)
 api.register(app)
 synth.register(app)
+outcomes_cli.register(app)
 
 
 def user_error(exc: BaseException) -> str | None:

@@ -638,8 +638,9 @@ def save_costs(engine: Engine, rows: Sequence[CostRow], *, now: datetime, source
 
 def save_disposition(engine: Engine, rows: Sequence[DispositionRow], *,
                      rules: IdentityRules, now: datetime, source: str) -> int:
-    """Store the dispositions of one request; `NotFound` for an unknown contact, `InputError`
-    for a reason not in the model's list. The number stored (0: held already)."""
+    """Store the dispositions of one request; `NotFound` for an unknown contact,
+    `ConfigError` for a reason not in the model's list. The number stored (0: held
+    already)."""
     check(engine)
     with translate_errors("saving a disposition"), engine.begin() as conn:
         landed, refused, _ = apply_dispositions(
@@ -648,7 +649,7 @@ def save_disposition(engine: Engine, rows: Sequence[DispositionRow], *,
         if refused:
             if refused[0].field == "email":
                 raise NotFound(refused[0].reason)
-            raise refused[0]
+            raise ConfigError(f"{refused[0].field}: {refused[0].reason}")
     return len(landed)
 
 
@@ -682,4 +683,6 @@ def dispositions(engine: Engine, email: str | None = None, *,
             if email not in found:
                 raise NotFound(f"no contact {email!r} in the store")
             cid = found[email]
-        return store.dispositions_of(conn, cid)
+        ledger = store.dispositions_of(conn, cid)
+        emails = store.contact_emails(conn, {d["contact_id"] for d in ledger})
+    return [{**d, "email": emails.get(d["contact_id"])} for d in ledger]
