@@ -20,7 +20,7 @@ from typing import Literal
 from mql.service.keys import Principal
 
 Permission = Literal["collect", "read", "models.check", "models.activate", "keys",
-                     "quarantine.retry", "sales.act"]
+                     "quarantine.retry", "sales.act", "outcomes.write"]
 
 _READERS = frozenset({"admin", "marketing", "sales", "read-only"})
 ROLES_FOR: dict[str, frozenset[str]] = {
@@ -31,6 +31,7 @@ ROLES_FOR: dict[str, frozenset[str]] = {
     "keys": frozenset({"admin"}),
     "quarantine.retry": frozenset({"admin"}),
     "sales.act": frozenset({"admin", "sales"}),
+    "outcomes.write": frozenset({"admin", "marketing", "sales"}),
 }
 WHAT: dict[str, str] = {
     "collect": "send events (use a write key)",
@@ -40,6 +41,7 @@ WHAT: dict[str, str] = {
     "keys": "manage keys",
     "quarantine.retry": "retry quarantined rows",
     "sales.act": "accept, reject, convert or reassign leads",
+    "outcomes.write": "save opportunities and marketing costs",
 }
 
 MISSING = ("no credentials: send a write key as the HTTP Basic username (Segment clients do "
