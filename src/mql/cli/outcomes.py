@@ -63,9 +63,11 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out.print_json(json.dumps(found, default=str))
             return
-        amount = "-" if found["amount"] is None else f"{found['amount']:,.0f}"
-        out.print(f"{found['external_id']} {found['name'] or ''}: {found['status']} "
-                  f"({found['stage'] or '-'}), {amount} {found['currency'] or ''}, opened "
+        amount = "-" if found["amount"] is None else f"{found['amount']:,.0f}" + (
+            f" {found['currency']}" if found["currency"] else "")
+        name = f" ({found['name']})" if found["name"] else ""
+        out.print(f"{found['external_id']}{name}: {found['status']} "
+                  f"({found['stage'] or '-'}), {amount}, opened "
                   f"{_when(found['opened_at'])}, closed {_when(found['closed_at'])}, as of "
                   f"{_when(found['as_of'])}", highlight=False)
         history = Table(title="stage history", title_justify="left")
@@ -76,8 +78,9 @@ def register(app: typer.Typer) -> None:
                             "-" if h["amount"] is None else f"{h['amount']:,.0f}")
         out.print(history)
         for c in found["contacts"]:
-            out.print(f"contact {c['email']}: {c['role'] or '-'}"
-                      f"{' (primary)' if c['is_primary'] else ''}", highlight=False)
+            role = ", ".join(([c["role"]] if c["role"] else [])
+                             + (["primary"] if c["is_primary"] else [])) or "-"
+            out.print(f"contact {c['email']}: {role}", highlight=False)
         for lk in found["links"]:
             out.print(f"{lk['kind']} by {lk['email']}: {lk['rule']}", highlight=False)
         if not found["links"]:

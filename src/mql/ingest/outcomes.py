@@ -298,10 +298,11 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
         # an open deal's close date is the forecast (HubSpot, Salesforce), not a closing
         data = {**data, "expected_close_at": closed.isoformat()}
         closed = None
-    if status != "open" and closed is None:
-        # a closed deal without a close date closed at its last stage change
-        closed = history[-1][1] if history else None
     updated = _time(data, "updated_at", source=source, row=row, style=style)
+    if status != "open" and closed is None:
+        # a closed deal without a close date closed when this state was recorded, else at
+        # its last stage change
+        closed = updated or (history[-1][1] if history else None)
     times = [opened, *(t for _, t in history)] + ([closed] if closed is not None else [])
     as_of = updated if updated is not None else max(times)
     if closed is not None and closed < opened:
