@@ -158,3 +158,22 @@ def test_one_opportunity_with_its_history_is_read_back(store: Engine, tmp_path: 
 
     with pytest.raises(NotFound, match="no opportunity 'o-9'"):
         outcomes.read_opportunity(store, "o-9")
+
+
+def test_a_fixed_file_resolves_its_quarantined_row(store: Engine, tmp_path: Path) -> None:
+    bad = write(tmp_path, "o.csv", HEADER + "o-1,,,,lots,2025-03-01,,open,demo,,,,\n")
+    assert ingest(store, bad, "opportunities").quarantined == 1
+    fixed = write(tmp_path, "o-fixed.csv", HEADER + "o-1,,,,1000,2025-03-01,,open,demo,,,,\n")
+    assert ingest(store, fixed, "opportunities").resolved == 1
+    with store.connect() as conn:
+        assert quarantine_store.listing(conn) == []
+    # a retry points at the file: outcome rows are loaded again from it
+    from mql.identity.merge import IdentityRules
+    from mql.service.ingest import retry_quarantined
+
+    other = write(tmp_path, "o2.csv", HEADER + "o-2,,,,lots,2025-03-01,,open,demo,,,,\n")
+    again = ingest(store, other, "opportunities")
+    [held] = [q for q in rows(store, "quarantine") if q["status"] == "open"]
+    assert again.quarantined == 1
+    result = retry_quarantined(store, [held["id"]], rules=IdentityRules(), now=day(4, 1))
+    assert result.loaded == [] and "run `mql ingest opportunities`" in result.failed[0][1]

@@ -491,6 +491,11 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
         live = live_model(conn)
         for q in rows:
             use = mapping or q.mapping or "mql"
+            if q.kind not in (*KINDS, "segment"):  # outcomes: loaded again from their file
+                failed.append((q.id, f"{q.source}:{q.row}: a row of {q.kind}; fix the file "
+                               f"and run `mql ingest {q.kind}` on it again (its other rows "
+                               "are not loaded twice)"))
+                continue
             try:
                 raw = json.loads(q.raw)
                 if q.kind == "segment":

@@ -493,6 +493,21 @@ def _subject(kind: str, record: Any) -> str | None:
     return None
 
 
+_SUBJECT_FIELD = {"opportunities": "opportunity_id", "dispositions": "email"}
+
+
+def _raw_subject(kind: str, raw: Mapping[str, Any], reader: mappings.Reader) -> str | None:
+    """The opportunity id or email a bad row is about (a later good row resolves it)."""
+    name = _SUBJECT_FIELD.get(kind)
+    if name is None:
+        return None
+    value = mappings.map_row(raw, kind, reader.use(raw.keys())).get(name)
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    return text.lower() if kind == "dispositions" else text[:200]
+
+
 def _raw(row: Any) -> str:
     data = {"line": row} if isinstance(row, str) else dict(row) if isinstance(
         row, Mapping) else row
@@ -553,7 +568,8 @@ def ingest_outcomes(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRu
                             ).rstrip())
             except InputError as exc:
                 batch.held.append(quarantine_store.Held(
-                    kind, summary.source, number, _raw(raw), exc.field, exc.reason, used))
+                    kind, summary.source, number, _raw(raw), exc.field, exc.reason, used,
+                    _raw_subject(kind, raw, reader)))
                 continue
             if isinstance(record, CostRow):
                 costs.append((number, raw, record))  # one total per key: applied at the end
@@ -595,11 +611,17 @@ def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
                                                 rules=rules, now=now, source=source)
             summary.loaded += changed
             summary.duplicates += same
+            summary.resolved += quarantine_store.resolve_subjects(
+                conn, [kind], {r.external_id for _, _, r in batch.good}, now=now,
+                note="a later row about the same opportunity landed")
         elif kind == "dispositions":
             rows = [(number, d) for number, _, ds in batch.good for d in ds]
             landed, refused, kept = apply_dispositions(
                 conn, rows, rules=rules, now=now, source=source, where=summary.source)
             gone = {e.row for e in refused}
+            summary.resolved += quarantine_store.resolve_subjects(
+                conn, [kind], {d.email for n, d in rows if n in landed}, now=now,
+                note="a later disposition of the same contact landed")
             summary.loaded += len(landed)
             summary.duplicates += len({n for n, _ in rows} - landed - gone)
             held += [quarantine_store.Held(kind, summary.source, e.row or 0,
