@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -58,3 +59,30 @@ def test_a_worlds_opportunities_costs_and_dispositions_land_once(store: Engine,
     for kind in ("opportunities", "costs", "dispositions"):
         again = ingest(store, world / f"{kind}.csv", kind)
         assert (again.loaded, again.quarantined) == (0, 0), kind
+
+
+def test_the_worlds_records_load_as_rows_the_same_as_its_files(store: Engine,
+                                                               tmp_path: Path) -> None:
+    """`load_rows` (what an in-process demo uses) reads records as the files' rows."""
+    from mql.service import outcomes
+    from mql.service.synth import record_row
+    from mql.synthetic import DEFAULT_START, World, WorldParameters
+
+    world = World(WorldParameters(accounts=60, months=6, start=DEFAULT_START),
+                  random.Random(0))
+    pieces = list(world.accounts())
+    world_dir = tmp_path / "files"
+    write_world(world_dir, accounts=60, months=6, seed=0)
+    for kind in ("accounts", "contacts"):
+        ingest_service.ingest_file(store, world_dir / f"{kind}.csv", kind, rules=RULES, now=NOW)
+    opportunities = [record_row(o) for p in pieces for o in p.opportunities]
+    summary = outcomes.load_rows(store, "opportunities", opportunities, rules=RULES, now=NOW,
+                                 source="world")
+    assert (summary.loaded, summary.quarantined) == (len(opportunities), 0)
+    again = ingest(store, world_dir / "opportunities.csv", "opportunities")
+    assert (again.loaded, again.duplicates) == (0, len(opportunities))
+    bad = outcomes.load_rows(store, "costs", [{"month": "2025-1", "channel": "x", "spend": 1}],
+                             rules=RULES, now=NOW, source="world")
+    [held] = [q for q in rows(store, "quarantine") if q["kind"] == "costs"]
+    assert (bad.quarantined, held["source"], held["row"], held["field"]) == (
+        1, "world", 1, "month")

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -496,12 +496,13 @@ def _subject(kind: str, record: Any) -> str | None:
 _SUBJECT_FIELD = {"opportunities": "opportunity_id", "dispositions": "email"}
 
 
-def _raw_subject(kind: str, raw: Mapping[str, Any], reader: mappings.Reader) -> str | None:
+def _raw_subject(kind: str, raw: Mapping[str, Any], mapping: mappings.Mapping
+                 ) -> str | None:
     """The opportunity id or email a bad row is about (a later good row resolves it)."""
     name = _SUBJECT_FIELD.get(kind)
     if name is None:
         return None
-    value = mappings.map_row(raw, kind, reader.use(raw.keys())).get(name)
+    value = mappings.map_row(raw, kind, mapping).get(name)
     if value is None or not str(value).strip():
         return None
     text = str(value).strip()
@@ -544,21 +545,66 @@ def ingest_outcomes(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRu
     started = time.perf_counter()
     summary = IngestSummary(kind, str(path), reader.mapping.name if reader.mapping
                             else str(mapping))
-    batch = _Batch()
-    costs: list[tuple[int, Any, CostRow]] = []
-    currency: dict[tuple[str, str, str], str] = {}
-    for number, raw in reader.rows:
-        summary.rows += 1
-        if reader.mapping is None and not isinstance(raw, BadRow):
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        if reader.mapping is None:
             summary.mapping = reader.use(raw.keys()).name
-        used = reader.mapping.name if reader.mapping is not None else "mql"
+        return reader.parse(raw, number, summary.source).record
+
+    def show(rows: int) -> None:
+        if progress is not None:
+            progress(rows, reader.rows.done, reader.rows.total)
+
+    _load(engine, kind, reader.rows, summary, parse=parse,
+          subject=lambda raw: _raw_subject(kind, raw, reader.use(raw.keys())),
+          mapping=lambda: reader.mapping.name if reader.mapping is not None else "mql",
+          rules=rules, now=now, source=name, batch_size=batch_size, progress=show)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def load_rows(engine: Engine, kind: str, rows: Iterable[Mapping[str, Any]], *,
+              rules: IdentityRules, now: datetime, source: str,
+              batch_size: int = 1000) -> IngestSummary:
+    """Load rows in mql's columns (the files' layout: e.g. the synthetic world's records
+    as `mql.service.synth.record_row` writes them) as `ingest_outcomes` loads a file, with
+    the same checks, quarantine (`source` and the row's position) and counts."""
+    if kind not in OUTCOME_KINDS:
+        raise ConfigError(f"{kind!r} is not an outcome kind ({', '.join(OUTCOME_KINDS)})")
+    check(engine)
+    started = time.perf_counter()
+    summary = IngestSummary(kind, source, "mql")
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        return mappings.parse(raw, kind, mappings.MQL, source=source, number=number).record
+
+    _load(engine, kind, enumerate(rows, 1), summary, parse=parse,
+          subject=lambda raw: _raw_subject(kind, raw, mappings.MQL),
+          mapping=lambda: "mql", rules=rules, now=now, source=source,
+          batch_size=batch_size, progress=None)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _load(engine: Engine, kind: str, items: Iterable[tuple[int, Mapping[str, Any] | BadRow]],
+          summary: IngestSummary, *, parse: Callable[[Mapping[str, Any], int], Any],
+          subject: Callable[[Mapping[str, Any]], str | None], mapping: Callable[[], str],
+          rules: IdentityRules, now: datetime, source: str, batch_size: int,
+          progress: Callable[[int], None] | None) -> None:
+    """The rows of one file (or one list) into the store, a batch per transaction; costs
+    in one transaction at the end (their totals are the file's)."""
+    batch = _Batch()
+    costs: list[CostRow] = []
+    currency: dict[CostKey, str] = {}
+    for number, raw in items:
+        summary.rows += 1
         if isinstance(raw, BadRow):
             batch.held.append(quarantine_store.Held(
                 kind, summary.source, number, _raw(raw.raw) if raw.raw else "{}",
-                raw.error.field, raw.error.reason, used))
+                raw.error.field, raw.error.reason, mapping()))
         else:
             try:
-                record = reader.parse(raw, number, summary.source).record
+                record = parse(raw, number)
                 if isinstance(record, CostRow):
                     key = (record.month, record.channel, record.campaign)
                     if currency.setdefault(key, record.currency) != record.currency:
@@ -568,35 +614,33 @@ def ingest_outcomes(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRu
                             ).rstrip())
             except InputError as exc:
                 batch.held.append(quarantine_store.Held(
-                    kind, summary.source, number, _raw(raw), exc.field, exc.reason, used,
-                    _raw_subject(kind, raw, reader)))
+                    kind, summary.source, number, _raw(raw), exc.field, exc.reason,
+                    mapping(), subject(raw)))
                 continue
             if isinstance(record, CostRow):
-                costs.append((number, raw, record))  # one total per key: applied at the end
+                costs.append(record)  # one total per key: applied at the end
             else:
                 batch.good.append((number, raw, record))
         if len(batch.held) + len(batch.good) >= batch_size:
-            _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
-                    mapping=used)
+            _commit(engine, kind, batch, summary, rules=rules, now=now, source=source,
+                    mapping=mapping())
             batch = _Batch()
             if progress is not None:
-                progress(summary.rows, reader.rows.done, reader.rows.total)
+                progress(summary.rows)
     if costs:
         with translate_errors(f"ingesting costs from {summary.source}"), \
                 engine.begin() as conn:
-            changed, same = apply_costs(conn, [c for _, _, c in costs], now=now, source=name)
-        keys = [(c.month, c.channel, c.campaign) for _, _, c in costs]
+            changed, same = apply_costs(conn, costs, now=now, source=source)
+        keys = [(c.month, c.channel, c.campaign) for c in costs]
         summary.loaded += sum(k in changed for k in keys)
         summary.duplicates += sum(k in same for k in keys)
         summary.notes.append(f"{len(changed) + len(same):,} totals per month, channel and "
                              f"campaign: {len(changed):,} new or changed, {len(same):,} as "
                              "stored")
-    _commit(engine, kind, batch, summary, rules=rules, now=now, source=name,
-            mapping=reader.mapping.name if reader.mapping is not None else "mql")
+    _commit(engine, kind, batch, summary, rules=rules, now=now, source=source,
+            mapping=mapping())
     if progress is not None:
-        progress(summary.rows, reader.rows.done, reader.rows.total)
-    summary.seconds = time.perf_counter() - started
-    return summary
+        progress(summary.rows)
 
 
 def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
