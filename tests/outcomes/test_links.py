@@ -7,9 +7,13 @@ from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from mql.model.spec import Outcomes
 from mql.service import outcomes
+from mql.service.outcomes import credit
 from mql.store.models import activate, save_version
 from tests.outcomes.helpers import NOW, day, ingest, load_contacts, qualify, rows, write
 
@@ -112,3 +116,32 @@ def test_contacts_that_arrive_later_are_linked_by_linking_again(store: Engine,
     assert opp["primary_contact_id"] == people["ann@acme.example"]
     assert opp["account_id"] is not None
     assert _links(store) == {people["ann@acme.example"]: ("sourced", mql)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(candidates=st.lists(st.tuples(st.integers(0, 2), st.lists(st.integers(-300, 60),
+                                                                 max_size=3)),
+                           max_size=5),
+       sourced=st.integers(1, 120), extra=st.integers(0, 120))
+def test_one_contact_at_most_sourced_it_and_every_credit_is_within_its_window(
+        candidates: list[tuple[int, list[int]]], sourced: int, extra: int) -> None:
+    """Drawn: contacts (tier, MQL days relative to the opening); whatever they are, at most
+    one link is sourced, it is the best tier's earliest MQL in the window, and every link
+    is within its window."""
+    settings_ = Outcomes(sourced, sourced + extra)
+    quals = [(cid, tier, sorted(((cid * 10 + i, OPENED + timedelta(days=d))
+                                 for i, d in enumerate(days)), key=lambda q: q[1]))
+             for cid, (tier, days) in enumerate(candidates)]
+    links = credit(OPENED, None, quals, settings_)
+    kinds = [lk.kind for lk in links]
+    assert kinds.count("sourced") <= 1 and len({lk.contact_id for lk in links}) == len(links)
+    in_window = [(tier, at, cid) for cid, tier, qs in quals for _, at in qs
+                 if OPENED - timedelta(days=sourced) <= at <= OPENED]
+    if in_window:
+        tier, at, _ = min(in_window)
+        assert links[0].kind == "sourced" and links[0].qualified_at == at
+        assert next(t for c, t, _ in quals if c == links[0].contact_id) == tier
+    else:
+        assert "sourced" not in kinds
+    for lk in links:
+        assert lk.qualified_at >= OPENED - timedelta(days=sourced + extra)

@@ -1,5 +1,5 @@
 """Property: loading the same opportunity updates in any order (and any of them twice)
-gives the same final state and the same history."""
+gives the same final state, the same history and the same contact roles."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 from collections.abc import Iterator
 from datetime import timedelta
+from importlib.resources import files
 from typing import Any
 
 import pytest
@@ -18,16 +19,24 @@ from mql.ingest.outcomes import OpportunityRow, status_of
 from mql.service import outcomes
 from mql.store.db import connect
 from mql.store.migrate import upgrade
-from tests.outcomes.helpers import NOW, RULES, day, rows
+from mql.store.models import activate, save_version
+from tests.outcomes.helpers import NOW, RULES, day, load_contacts, rows
 
 STAGES = ("discovery", "demo", "proposal", "closed_won", "closed_lost")
 _counter = itertools.count()
 
 
+PEOPLE = ("ann@acme.example", "bob@acme.example")
+
+
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    engine = connect("sqlite://")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = connect(f"sqlite:///{tmp_path_factory.mktemp('order') / 'store.db'}")
     upgrade(engine)
+    with engine.begin() as conn:
+        activate(conn, save_version(conn, "b2b_saas", "1", files("mql").joinpath(
+            "examples/models/b2b-saas.yaml").read_text(), source="m.yaml", now=NOW), now=NOW)
+    load_contacts(engine, tmp_path_factory.mktemp("people"), *PEOPLE)
     yield engine
     engine.dispose()
 
@@ -39,8 +48,12 @@ def update(draw: st.DrawFn) -> OpportunityRow:
     history = draw(st.lists(st.tuples(st.sampled_from(STAGES), st.integers(0, 6)),
                             max_size=3))
     status = status_of(stage)
+    roles = draw(st.lists(st.tuples(st.sampled_from(PEOPLE),
+                                    st.sampled_from([None, "champion", "decision_maker"])),
+                          max_size=2, unique_by=lambda r: r[0]))
     return OpportunityRow(
         "x", day(3, 1), as_of, status, stage=stage,
+        primary_email=draw(st.sampled_from([None, *PEOPLE])), contacts=tuple(sorted(roles)),
         amount=draw(st.sampled_from([None, 1000.0, 2500.0])),
         closed_at=as_of if status != "open" else None,
         lost_reason=draw(st.sampled_from([None, "no_budget"])) if status == "lost" else None,
@@ -55,7 +68,10 @@ def _final(engine: Engine, external: str) -> tuple[dict[str, Any], list[tuple[An
     history = sorted((h["at"], h["stage"], h["status"], h["amount"], h["closed_at"])
                      for h in rows(engine, "opportunity_history")
                      if h["opportunity_id"] == opp["id"])
-    return state, history
+    roles = sorted((c["contact_id"], c["role"], c["is_primary"])
+                   for c in rows(engine, "opportunity_contacts")
+                   if c["opportunity_id"] == opp["id"])
+    return state, history + roles
 
 
 @settings(max_examples=60, deadline=None,
