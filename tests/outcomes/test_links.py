@@ -145,3 +145,30 @@ def test_one_contact_at_most_sourced_it_and_every_credit_is_within_its_window(
         assert "sourced" not in kinds
     for lk in links:
         assert lk.qualified_at >= OPENED - timedelta(days=sourced + extra)
+
+
+def test_a_contact_merged_after_linking_is_replaced_by_its_survivor(
+        store: Engine, tmp_path: Path) -> None:
+    from mql.identity.merge import IdentityRules
+    from mql.service import ingest as ingest_service
+
+    people = write(tmp_path, "c1.csv", "email,hubspot_id\nann@acme.example,11\n"
+                   "ann.b@acme.example,\n")
+    ingest_service.ingest_file(store, people, "contacts", rules=IdentityRules(), now=NOW)
+    ids = {c["email"]: c["id"] for c in rows(store, "contacts")}
+    mql = qualify(store, ids["ann@acme.example"], OPENED - timedelta(days=3))
+    path = write(tmp_path, "o.csv", HEADER + (
+        "o-1,acme.example,2025-06-01,,open,demo,ann.b@acme.example,\n"))
+    ingest(store, path, "opportunities")
+    assert [c["contact_id"] for c in rows(store, "opportunity_contacts")] == [
+        ids["ann.b@acme.example"]]
+    # the CRM id now names ann.b too: she is merged into ann
+    merge = write(tmp_path, "c2.csv", "email,hubspot_id\nann.b@acme.example,11\n")
+    assert ingest_service.ingest_file(store, merge, "contacts", rules=IdentityRules(),
+                                      now=NOW).merges == 1
+    outcomes.link_all(store, now=NOW)
+    [opp] = rows(store, "opportunities")
+    assert opp["primary_contact_id"] == ids["ann@acme.example"]
+    assert [(c["contact_id"], c["is_primary"]) for c in rows(store, "opportunity_contacts")] == [
+        (ids["ann@acme.example"], True)]
+    assert _links(store) == {ids["ann@acme.example"]: ("sourced", mql)}

@@ -371,10 +371,12 @@ def link(conn: Connection, opportunity_ids: Iterable[int], *, now: datetime) -> 
 def link_all(engine: Engine, *, now: datetime, rules: IdentityRules | None = None) -> int:
     """Link every stored opportunity again (after contacts or MQLs arrived later); the
     number of links added, changed or removed. Contacts named by email that were not in
-    the store when the opportunity was loaded are resolved now."""
+    the store when the opportunity was loaded are resolved now, and a contact merged into
+    another since is replaced by the survivor."""
     rules = rules or IdentityRules()
     check(engine)
     with translate_errors("linking opportunities"), engine.begin() as conn:
+        store.drop_merged_contacts(conn)
         ids = store.opportunity_ids(conn)
         emails: dict[int, tuple[str | None, list[tuple[str, str | None]]]] = {}
         for oid in ids:

@@ -239,3 +239,13 @@ def record_disposition(conn: Connection, contact_id: int, *, at: datetime, statu
                              "reason": reason, "note": note, "actor": actor[:320],
                              "source": source, "recorded_at": now}])
     return True
+
+
+def drop_merged_contacts(conn: Connection) -> int:
+    """Remove the opportunity contacts (and links) of contacts merged into another since
+    (the survivor takes their place when the opportunity is linked again); how many."""
+    merged = sa.select(contacts.c.id).where(contacts.c.merged_into.is_not(None))
+    conn.execute(opportunity_links.delete().where(opportunity_links.c.contact_id.in_(merged)))
+    result = conn.execute(opportunity_contacts.delete().where(
+        opportunity_contacts.c.contact_id.in_(merged)))
+    return max(int(result.rowcount), 0)
