@@ -249,7 +249,7 @@ def apply_opportunities(conn: Connection, rows: Sequence[OpportunityRow], *,
             did = True
         oid = int(current["id"])
         did |= _merge_history(conn, oid, row, source=source, now=now)
-        did |= _merge_contacts(conn, oid, row, found, source=source, now=now)
+        did |= _merge_contacts(conn, oid, row, found, source=source)
         primary = found.get(current["primary_email"]) if current["primary_email"] else None
         account = domains.get(current["account_domain"] or "")
         if account is None and primary is not None:
@@ -297,7 +297,7 @@ def _merge_history(conn: Connection, oid: int, row: OpportunityRow, *, source: s
 
 
 def _merge_contacts(conn: Connection, oid: int, row: OpportunityRow, found: Mapping[str, int],
-                    *, source: str, now: datetime) -> bool:
+                    *, source: str) -> bool:
     named: dict[int, str | None] = {}
     if row.primary_email and row.primary_email in found:
         named[found[row.primary_email]] = None
@@ -307,7 +307,6 @@ def _merge_contacts(conn: Connection, oid: int, row: OpportunityRow, found: Mapp
             named[cid] = _larger(named.get(cid), role)
     existing = store.contacts_of(conn, [oid]).get(oid, {})
     changed = False
-    del now
     for cid, role in named.items():
         old = existing.get(cid)
         if old is None:
@@ -394,7 +393,7 @@ def link_all(engine: Engine, *, now: datetime, rules: IdentityRules | None = Non
             row = OpportunityRow(opp["external_id"], opp["opened_at"], opp["as_of"],
                                  opp["status"], primary_email=primary_email,
                                  contacts=tuple(people))
-            _merge_contacts(conn, oid, row, found, source=opp["source"] or "", now=now)
+            _merge_contacts(conn, oid, row, found, source=opp["source"] or "")
             primary = found.get(primary_email) if primary_email else None
             account = None
             if opp["account_domain"]:
