@@ -177,3 +177,19 @@ def test_a_fixed_file_resolves_its_quarantined_row(store: Engine, tmp_path: Path
     assert again.quarantined == 1
     result = retry_quarantined(store, [held["id"]], rules=IdentityRules(), now=day(4, 1))
     assert result.loaded == [] and "run `mql ingest opportunities`" in result.failed[0][1]
+
+
+def test_a_nul_in_an_extra_column_costs_its_row_on_every_backend(store: Engine,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "o.jsonl"
+    path.write_text(json.dumps({"opportunity_id": "o-1", "created_at": "2025-03-01",
+                                "notes": "Sam\u0000"}) + "\n"
+                    + json.dumps({"opportunity_id": "o-2", "created_at": "2025-03-01",
+                                  "notes": "Sam"}) + "\n")
+    summary = ingest(store, path, "opportunities")
+    assert (summary.loaded, summary.quarantined) == (1, 1)
+    [opp] = rows(store, "opportunities")
+    assert (opp["external_id"], opp["attributes"]) == ("o-2", {"notes": "Sam"})
+    with store.connect() as conn:
+        [held] = quarantine_store.listing(conn)
+    assert (held.row, held.field) == (1, "notes") and "NUL" in held.reason

@@ -314,6 +314,11 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     contacts = _contacts(data.get("contacts"), source=source, row=row)
     known = FIELDS["opportunities"]
     attributes = {k: v for k, v in data.items() if k and k not in known and not _blank(v)}
+    for name, value in attributes.items():  # stored as JSON text: what every backend keeps
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        problem = limits.text_problem(text) or limits.text_problem(str(name), 200)
+        if problem is not None:
+            raise InputError(source, row, str(name), problem)
     return OpportunityRow(
         external_id=external, opened_at=opened, as_of=as_of, status=status, stage=stage,
         name=_text(data, "name", source=source, row=row, limit=500),
