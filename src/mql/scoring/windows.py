@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -273,6 +273,55 @@ def merge_windows(ours: WindowState, theirs: WindowState, leaf: Activity) -> Win
     return ours.merge(theirs, leaf.after.min_count, gap, within)
 
 
+def describe_window(leaf: Activity, events: Sequence[Event], at: datetime
+                    ) -> tuple[list[Event], str]:
+    """For `explain`: the events that count for `leaf` at `at` (in its window; for a
+    sequence, those with their earlier events before them), and what they add up to.
+
+    >>> from datetime import datetime, timezone
+    >>> from mql.model.conditions import Measure
+    >>> t = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    >>> seen = [Event("1", "page_view", t, properties={"seconds": 400}),
+    ...         Event("2", "page_view", t, properties={"seconds": "250"})]
+    >>> describe_window(Activity(("page_view",), 1, 30, measure=Measure("sum", "seconds", 600)),
+    ...                 seen, t)[1]
+    'sum of seconds 650 in 30 days, needs 600'
+    """
+    within = timedelta(days=leaf.within_days)
+    where = None if leaf.where is None else compile_condition(leaf.where)
+
+    def then(e: Event) -> bool:
+        return e.type in leaf.events and (where is None or where(e.properties.get))
+
+    recent = [e for e in events if then(e) and timedelta(0) <= at - e.at < within]
+    days = f"{leaf.within_days:g} days"
+    if leaf.after is not None:
+        after = leaf.after
+        earlier = None if after.where is None else compile_condition(after.where)
+        gap = None if after.within_days is None else timedelta(days=after.within_days)
+        priors = [e.at for e in events if e.type in after.events
+                  and (earlier is None or earlier(e.properties.get))]
+        done = [e for e in recent if sum(1 for a in priors if a < e.at and (
+            gap is None or e.at - a < gap)) >= after.min_count]
+        latest = max((e.at for e in done), default=None)
+        when = "" if latest is None else f", the latest {latest.strftime('%Y-%m-%d %H:%M')}"
+        return done, (f"{len(done)} of {len(recent)} {'/'.join(leaf.events)} in {days} "
+                      f"{after}{when}, needs 1")
+    measure = leaf.measure
+    assert measure is not None
+    if measure.kind == "distinct":
+        values = sorted({v for e in recent if (v := distinct_key(
+            e.contact if measure.field == CONTACT else e.properties.get(measure.field)))
+            is not None})
+        shown = ", ".join(values[:5]) + (", ..." if len(values) > 5 else "")
+        return recent, (f"{len(values)} distinct {measure.field} in {days}"
+                        f"{f' ({shown})' if values else ''}, needs {leaf.min_count}")
+    numbers = [summand(e.properties.get(measure.field)) for e in recent]
+    value = math.fsum(numbers) if measure.kind == "sum" else max(numbers, default=0.0)
+    return recent, (f"{measure.kind} of {measure.field} {value:g} in {days}, needs "
+                    f"{measure.at_least:g}")
+
+
 # -- the stored form (contact_scores.state): a "window" key marks these states ----------------
 
 def window_to_dict(state: WindowState) -> dict[str, object]:
@@ -311,5 +360,16 @@ def window_from_dict(item: Mapping[str, Any]) -> WindowState:
                          when(item["as_of"]))
 
 
-__all__ = ["DistinctTimes", "SequenceTimes", "WindowState", "WindowSum", "distinct_key",
-           "merge_windows", "summand", "window_fold", "window_from_dict", "window_to_dict"]
+__all__ = [
+    "DistinctTimes",
+    "SequenceTimes",
+    "WindowState",
+    "WindowSum",
+    "describe_window",
+    "distinct_key",
+    "merge_windows",
+    "summand",
+    "window_fold",
+    "window_from_dict",
+    "window_to_dict",
+]
