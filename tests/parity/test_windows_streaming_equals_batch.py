@@ -218,3 +218,52 @@ def test_spark_equals_streaming_on_a_few_drawn_windows(
     expected = streaming(model, CONTACTS, ACCOUNTS, events, as_of)
     assert_same(expected, engine.rescore(model, Inputs(CONTACTS, ACCOUNTS, events),
                                          as_of).to_pylist())
+
+
+# -- every construct at once, on both engines ---------------------------------------------------
+
+def every_construct() -> tuple[Model, list[Event]]:
+    from tests.scoring.test_windows_golden import GOLDEN
+
+    model = parse_model(GOLDEN, source="windows.yaml")
+    ann, bo = CONTACTS[0].email, CONTACTS[1].email
+    spec = [  # (days ago, kind, contact, properties)
+        (40, "page_view", ann, {"url": "/docs/security/a", "seconds": 300}),
+        (33, "page_view", ann, {"url": "/docs/security/b", "seconds": "250"}),
+        (25, "demo_request", ann, {}),
+        (21, "webinar_attended", ann, {}),
+        (16, "page_view", ann, {"url": "/pricing", "seconds": 90}),
+        (14, "page_view", bo, {"url": "/pricing", "seconds": 400}),
+        (12, "webinar_attended", bo, {}),
+        (5, "page_view", bo, {"url": "/pricing", "seconds": -5}),
+        (5, "page_view", ann, {"url": "/Pricing", "seconds": 310}),
+        (2, "form_submit", bo, {}),
+        (1, "page_view", ann, {"url": " ", "seconds": "n/a"}),
+    ]
+    events = [Event(f"x{i}", kind, T0 - timedelta(days=days), contact=who,
+                    account="acme.example", properties=props)
+              for i, (days, kind, who, props) in enumerate(spec)]
+    return model, events
+
+
+EVERY_AS_OF = AsOf(T0 - timedelta(days=30), timedelta(days=3), 14)
+
+
+def test_duckdb_equals_streaming_on_every_window_construct(duckdb_engine: Engine) -> None:
+    model, events = every_construct()
+    expected = streaming(model, CONTACTS, ACCOUNTS, events, EVERY_AS_OF)
+    assert any(r["mql"] for r in expected) and len({r["intent"] for r in expected}) > 4
+    actual = duckdb_engine.rescore(model, Inputs(CONTACTS, ACCOUNTS, events), EVERY_AS_OF)
+    assert_same(expected, actual.to_pylist())
+
+
+@pytest.mark.spark
+def test_spark_equals_streaming_on_every_window_construct(spark_session: Any) -> None:
+    model, events = every_construct()
+    engine = connect("spark", session=spark_session)
+    expected = streaming(model, CONTACTS, ACCOUNTS, events, EVERY_AS_OF)
+    assert_same(expected, engine.rescore(model, Inputs(CONTACTS, ACCOUNTS, events),
+                                         EVERY_AS_OF).to_pylist())
+    single = AsOf.at(T0)
+    assert_same(streaming(model, CONTACTS, ACCOUNTS, events, single),
+                engine.rescore(model, Inputs(CONTACTS, ACCOUNTS, events), single).to_pylist())
