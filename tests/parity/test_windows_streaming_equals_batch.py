@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mql.batch.asof import AsOf
@@ -27,7 +27,7 @@ from mql.model.parse import parse_model
 from mql.model.spec import Model
 from mql.records import Event
 from mql.scoring.intent import IntentState, state_from_dict, state_to_dict
-from mql.scoring.scorer import Scorer
+from mql.scoring.scorer import Scorer, score
 from tests.parity.test_streaming_equals_batch import (
     ACCOUNTS,
     CONTACTS,
@@ -267,3 +267,29 @@ def test_spark_equals_streaming_on_every_window_construct(spark_session: Any) ->
     single = AsOf.at(T0)
     assert_same(streaming(model, CONTACTS, ACCOUNTS, events, single),
                 engine.rescore(model, Inputs(CONTACTS, ACCOUNTS, events), single).to_pylist())
+
+
+# -- the moments windows close ---------------------------------------------------------------
+
+@settings(max_examples=80, deadline=None)
+@given(model=models(), events=histories())
+def test_exit_and_qualified_until_are_the_exact_moments_windows_close(
+        model: Model, events: list[Event]) -> None:
+    """Without new events, a decision at the exit moment is under the exit line and one
+    a microsecond earlier is not; likewise the contact stops qualifying exactly at its
+    qualified-until moment (windows close: their steps end there)."""
+    us = timedelta(microseconds=1)
+
+    def at(t: Any) -> dict[str, Any]:
+        return {d.contact: d for d in score(model, CONTACTS, ACCOUNTS, events, at=t)}
+
+    now = at(T0)
+    for email, d in now.items():
+        if d.exit_at is not None and d.exit_at > T0:
+            event("exit moment checked")
+            line = dict(model.exit_below)["intent"]
+            assert at(d.exit_at)[email].intent < line <= at(d.exit_at - us)[email].intent
+        if d.qualified_until is not None:
+            event("qualified-until moment checked")
+            assert at(d.qualified_until - us)[email].mql
+            assert not at(d.qualified_until)[email].mql
