@@ -325,3 +325,19 @@ def test_window_mistakes_in_criteria_are_located() -> None:
         'm.yaml:9:83 mql.criteria[0].when.after.activity: unknown event "x"; declare custom '
         "types under event_types",
     ]
+
+
+def test_window_mistakes_are_reported_with_the_shape_mistakes_of_the_same_file() -> None:
+    text = BASE.replace("RULE", """{name: a, event: page_view, sum: seconds, within_days: 3, points: 1}
+    - {name: b, event: page_view, distinct: contact, min_count: 2, within_days: 3, points: 1}
+    - {name: c, event: page_view, points: 1, after: {event: webinar}}
+    - {name: e, event: page_view, sum: 5, at_least: 1, within_days: 3, points: 1}""")
+    with pytest.raises(ModelError) as caught:
+        parse_model(text, source="m.yaml")
+    assert [str(p).split(": ", 1)[0] for p in caught.value.problems] == [
+        "m.yaml:5:40 intent.rules[0].sum",  # at_least is required
+        "m.yaml:6:45 intent.rules[1].distinct",  # distinct contacts of one contact
+        "m.yaml:7:7 intent.rules[2]",  # within_days is required
+        "m.yaml:7:61 intent.rules[2].after.event",  # unknown event
+        "m.yaml:8:40 intent.rules[3].sum",  # the shape: expected text, got 5
+    ]

@@ -166,6 +166,8 @@ class Builder:
                                                           else [])], (*path, "rules"), "rule")
             for i, rule in enumerate(rules if isinstance(rules, list) else []):
                 self._check_raw_rule(mapping(rule), (*path, "rules", i), scope)
+                if scope == "event":
+                    self.check_raw_window(mapping(rule), (*path, "rules", i))
         mql = mapping(data.get("mql"))
         thresholds = mql.get("thresholds")
         if isinstance(thresholds, dict):
@@ -539,12 +541,7 @@ class Builder:
         raw = {k: getattr(r, k) for k in _EXTRA_KEYS if getattr(r, k) is not None}
         if not raw:
             return None
-        if r.within_days is None:
-            self.problem(path, f"within_days is required with {', '.join(raw)} (the window, "
-                         "in days)")
-        if r.cap is not None:
-            self.problem((*path, "cap"), "a windowed rule scores its points once; cap has no "
-                         "effect here, remove it")
+        self.window_needs(raw, r.within_days, r.cap, path)
         if r.min_count is not None:
             raw["min_count"] = r.min_count
         measure, min_count = self.measure(raw, path, r.min_count or 1, r.level,
@@ -602,6 +599,33 @@ class Builder:
             at_least = 1.0
         return Measure("sum" if kind == "sum" else "max", field, float(at_least)), 1
 
+
+    def window_needs(self, raw: dict[str, Any], within: Any, cap: Any, path: Path) -> None:
+        """A measured or sequence rule is windowed: it needs `within_days`, takes no cap."""
+        if within is None:
+            self.problem(path, f"within_days is required with {', '.join(raw)} (the window, "
+                         "in days)")
+        if cap is not None:
+            self.problem((*path, "cap"), "a windowed rule scores its points once; cap has no "
+                         "effect here, remove it")
+
+    def check_raw_window(self, rule: dict[str, Any], path: Path) -> None:
+        """`rule_extras`'s checks on a raw intent rule, where its window keys have the
+        right shapes (a wrong shape is the schema's problem, reported once)."""
+        raw = {k: rule[k] for k in _EXTRA_KEYS if rule.get(k) is not None}
+        count = rule.get("min_count")
+        if not raw or any(not isinstance(raw.get(k, ""), str) for k in ("distinct", "sum",
+                                                                        "max")):
+            return
+        if not _is_number(raw.get("at_least", 1)) or raw.get("at_least", 1) <= 0 or (
+                count is not None and (not isinstance(count, int) or count < 1)):
+            return
+        self.window_needs(raw, rule.get("within_days"), rule.get("cap"), path)
+        measure, min_count = self.measure({**raw, "min_count": count}, path, count or 1,
+                                          str(rule.get("level", "contact")), count is not None)
+        self.sequence_alone(raw, path, measure, min_count)
+        if "after" in raw:
+            self.after(raw["after"], (*path, "after"), "event", "when")
 
     def sequence_alone(self, raw: dict[str, Any], path: Path, measure: Measure | None,
                        min_count: int) -> None:
