@@ -194,9 +194,9 @@ def test_merged_states_equal_one_state_of_all_events(model: Model,
             assert merged.holds(key, at, leaf.within_days) == whole.holds(
                 key, at, leaf.within_days)
         assert merged.expiry(key, leaf.within_days) == whole.expiry(key, leaf.within_days)
-    for score in model.scores.values():
-        for rule in score.rules:
-            key = f"{score.name}.{rule.name}"
+    for named in model.scores.values():
+        for rule in named.rules:
+            key = f"{named.name}.{rule.name}"
             if getattr(rule, "windowed", False):
                 assert merged.expiry(key, rule.within_days) == whole.expiry(  # type: ignore[union-attr]
                     key, rule.within_days)  # type: ignore[union-attr]

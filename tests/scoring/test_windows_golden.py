@@ -328,7 +328,7 @@ def test_window_mistakes_in_criteria_are_located() -> None:
 
 
 def test_window_mistakes_are_reported_with_the_shape_mistakes_of_the_same_file() -> None:
-    text = BASE.replace("RULE", """{name: a, event: page_view, sum: seconds, within_days: 3, points: 1}
+    text = BASE.replace("RULE", """{name: a, event: page_view, sum: secs, within_days: 3, points: 1}
     - {name: b, event: page_view, distinct: contact, min_count: 2, within_days: 3, points: 1}
     - {name: c, event: page_view, points: 1, after: {event: webinar}}
     - {name: e, event: page_view, sum: 5, at_least: 1, within_days: 3, points: 1}""")
