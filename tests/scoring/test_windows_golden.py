@@ -341,3 +341,42 @@ def test_window_mistakes_are_reported_with_the_shape_mistakes_of_the_same_file()
         "m.yaml:7:61 intent.rules[2].after.event",  # unknown event
         "m.yaml:8:40 intent.rules[3].sum",  # the shape: expected text, got 5
     ]
+
+
+COMMITTEE = """
+name: committee
+fit: {rules: []}
+intent: {rules: []}
+scores:
+  committee:
+    kind: intent
+    decay: none
+    rules:
+      - {name: two_people_active, level: account, event: [page_view, form_submit],
+         distinct: contact, min_count: 2, within_days: 30, points: 1}
+mql:
+  criteria:
+    - name: buying_committee_active
+      when: {field: score.committee, op: gte, value: 1}
+"""
+
+
+def test_an_account_committee_qualifies_its_contacts_through_a_score() -> None:
+    from mql.batch.asof import AsOf
+    from mql.batch.engines import Inputs, connect
+
+    model = parse_model(COMMITTEE, source="committee.yaml")
+    events = [event("page_view", 20, contact="jane@acme.example"),
+              event("form_submit", 4, contact="bo@acme.example")]
+    decisions = score(model, [JANE, BO], [ACME], events, at=T0)
+    assert [d.mql for d in decisions] == [True, True]
+    # jane's view of 20 days ago leaves the window at T0 + 10 days: the committee is one
+    assert {d.qualified_until for d in decisions} == {T0 + 10 * DAY}
+    engine = connect("duckdb")
+    try:
+        rows = engine.rescore(model, Inputs([JANE, BO], [ACME], events),
+                              AsOf(T0, 5 * DAY, 3)).to_pylist()
+    finally:
+        engine.close()
+    mine = sorted((r["as_of"], r["mql"]) for r in rows if r["contact"] == JANE.email)
+    assert [mql for _, mql in mine] == [True, True, False]  # T0, T0 + 5 days, T0 + 10 days
