@@ -111,8 +111,8 @@ CASES = [
     pytest.param(
         rule_extra("capp: 5"),
         "m.yaml:12:7 intent.rules[0].capp: unknown key (did you mean \"cap\"? expected one of: "
-        "after, at_least, cap, description, distinct, event, level, max, min_count, name, "
-        "points, sum, when, within_days)",
+        "after, at_least, avg, cap, description, distinct, event, level, max, min_count, "
+        "name, points, sum, when, within_days)",
         id="unknown-key-in-intent-rule",
     ),
     pytest.param(
@@ -634,7 +634,7 @@ def test_one_activity_leaf_with_two_mistakes() -> None:
         "m.yaml:16:13 mql.criteria[0].when: within_days is required (how recent the activity "
         "must be)",
         "m.yaml:16:35 mql.criteria[0].when.within: unknown key (expected activity, after, "
-        "at_least, distinct, max, min_count, sum, where, within_days)",
+        "at_least, avg, distinct, max, min_count, sum, where, within_days)",
     ]
 
 

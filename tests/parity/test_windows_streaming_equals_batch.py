@@ -49,13 +49,16 @@ SECURITY = {"field": "url", "op": "starts_with", "value": "/docs"}
 def windows(draw: st.DrawFn, event_key: str, where_key: str) -> dict[str, Any]:
     """The keys of one window: a measure or a sequence (or a plain count)."""
     out: dict[str, Any] = {"within_days": draw(st.sampled_from([3, 7, 30]))}
-    kind = draw(st.sampled_from(["distinct", "sum", "max", "after", "after", "count"]))
+    kind = draw(st.sampled_from(["distinct", "sum", "max", "avg", "after", "after", "count"]))
     if kind == "distinct":
         out["distinct"] = "url"
         out["min_count"] = draw(st.integers(1, 3))
     elif kind in ("sum", "max"):
         out[kind] = "seconds"
         out["at_least"] = draw(st.sampled_from([100, 300, 450, 600]))
+    elif kind == "avg":
+        out[kind] = "seconds"
+        out["at_least"] = draw(st.sampled_from([60, 100, 120, 200]))
     elif kind == "after":
         after: dict[str, Any] = {event_key: draw(st.sampled_from(KINDS)),
                                  "min_count": draw(st.integers(1, 2))}
@@ -82,6 +85,7 @@ def models(draw: st.DrawFn) -> Model:
             if draw(st.booleans()) and "after" not in rule:
                 rule.pop("sum", None)
                 rule.pop("max", None)
+                rule.pop("avg", None)
                 rule.pop("at_least", None)
                 rule["distinct"] = "contact"
                 rule.setdefault("min_count", 2)
@@ -225,7 +229,10 @@ def test_spark_equals_streaming_on_a_few_drawn_windows(
 def every_construct() -> tuple[Model, list[Event]]:
     from tests.scoring.test_windows_golden import GOLDEN
 
-    model = parse_model(GOLDEN, source="windows.yaml")
+    attentive = ("    - {name: attentive, event: page_view, avg: seconds, at_least: 200, "
+                 "within_days: 30, points: 7}\n")
+    model = parse_model(GOLDEN.replace("intent:\n  rules:\n", "intent:\n  rules:\n" + attentive),
+                        source="windows.yaml")
     ann, bo = CONTACTS[0].email, CONTACTS[1].email
     spec = [  # (days ago, kind, contact, properties)
         (40, "page_view", ann, {"url": "/docs/security/a", "seconds": 300}),

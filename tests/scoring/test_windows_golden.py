@@ -380,3 +380,53 @@ def test_an_account_committee_qualifies_its_contacts_through_a_score() -> None:
         engine.close()
     mine = sorted((r["as_of"], r["mql"]) for r in rows if r["contact"] == JANE.email)
     assert [mql for _, mql in mine] == [True, True, False]  # T0, T0 + 5 days, T0 + 10 days
+
+
+# -- averages: they can start holding as events age out -------------------------------------------
+
+AVERAGE = """
+name: average
+fit: {rules: []}
+intent:
+  rules:
+    - {name: attentive, event: page_view, avg: seconds, at_least: 100, within_days: 30,
+       points: 10}
+mql:
+  thresholds: {intent: 10}
+exit:
+  below: {intent: 10}
+"""
+
+
+def test_an_average_stops_when_a_long_visit_ages_out() -> None:
+    model = parse_model(AVERAGE, source="average.yaml")
+    views = [event("page_view", 20, seconds=300), event("page_view", 10, seconds=30),
+             event("page_view", 2, seconds="30"), event("page_view", 1, seconds="n/a")]
+    d = score(model, [JANE], [ACME], views, at=T0)[0]
+    # (300 + 30 + 30) / 3 = 120 >= 100 ("n/a" is left out); without the 300: 30
+    assert d.mql and d.intent == 10.0
+    assert d.qualified_until == d.exit_at == T0 + 10 * DAY
+    x = explain(model, JANE, ACME, views, at=T0)
+    assert x.rules[0].note == "avg of seconds 120 over 3 in 30 days, needs 100"
+
+
+def test_an_average_can_start_holding_without_new_events_and_stop_again() -> None:
+    model = parse_model(AVERAGE, source="average.yaml")
+    views = [event("page_view", 20, seconds=10), event("page_view", 10, seconds=150),
+             event("page_view", 2, seconds=60)]
+    # now (10 + 150 + 60) / 3 = 73.3; at T0 + 10 days the 10 leaves: 105; at T0 + 20 days
+    # the 150 leaves: 60; at T0 + 28 days nothing is left
+    state = IntentState.empty()
+    for e in views:
+        state = state.add(e, Program(model))
+    assert state.flips("intent.attentive", T0, 30) == [T0 + 10 * DAY, T0 + 20 * DAY]
+    assert not score(model, [JANE], [ACME], views, at=T0)[0].mql
+    later = score(model, [JANE], [ACME], views, at=T0 + 10 * DAY)[0]
+    assert later.mql and later.qualified_until == T0 + 20 * DAY
+    scorer = Scorer(model)
+    scorer.add_contact(JANE)
+    for e in views:
+        scorer.add(e)
+    fits = scorer.qualifier.fits(JANE, None)
+    assert scorer.qualifier.crossings("intent", 10, fits, state, IntentState.empty(), T0) == [
+        T0 + 10 * DAY, T0 + 20 * DAY]

@@ -137,7 +137,9 @@ class _Compiler:
             value = self.history.tracked(t)
         else:
             value = sql.col(t.column, "xc" if t.level == "contact" else "xa")
-        return sql.fn("coalesce", value, sql.double(0.0))
+        # no events: nothing counted (an average of nothing is below any line: -1)
+        empty = -1.0 if t.measure is not None and t.measure.kind == "avg" else 0.0
+        return sql.fn("coalesce", value, sql.double(empty))
 
     def rule_value(self, rule: IntentRule, key: str) -> sql.Node:
         t = self.plan.rule_trackers[key]
@@ -334,4 +336,6 @@ def window_holds(t: Tracker, value: sql.Node) -> sql.Node:
     line as a double)."""
     if t.measure is not None and t.measure.kind == "sum":
         return exp.GTE(this=value, expression=sql.double(t.line))
+    if t.measure is not None and t.measure.kind == "avg":  # sum(value - line) >= 0
+        return exp.GTE(this=value, expression=sql.double(0.0))
     return exp.GTE(this=value, expression=sql.integer(int(t.line)))

@@ -195,6 +195,14 @@ def window_inputs(trackers: Sequence[Tracker], scope: Scope) -> list[sql.Node]:
                 given = scope.forms.get(t.measure.field) or forms(text)
                 if t.measure.kind == "distinct":
                     value = sql.case((given.present, text))
+                elif t.measure.kind == "avg":  # value - line, a negative value as 0
+                    number = given.number
+                    finite = exp.and_(
+                        exp.GTE(this=number, expression=sql.double(-1.7976931348623157e308)),
+                        exp.LTE(this=number, expression=sql.double(1.7976931348623157e308)))
+                    value = sql.case((finite, sql.arith(
+                        exp.Sub, sql.fn("greatest", number, sql.double(0.0)),
+                        sql.double(t.line))))
                 else:
                     number = given.number
                     value = sql.case((exp.and_(

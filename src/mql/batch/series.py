@@ -282,6 +282,9 @@ def window_aggregate(t: Tracker, counts: sql.Node) -> sql.Node:
     value = sql.case((counts, sql.col(f"{t.column}_v")))
     if t.measure.kind == "distinct":
         return exp.Count(this=exp.Distinct(expressions=[value]))
+    if t.measure.kind == "avg":  # sum(value - line), -1 when no value is in the window
+        return sql.case((exp.GT(this=exp.Count(this=value), expression=exp.Literal.number(0)),
+                         exp.Sum(this=value.copy())), default=sql.double(-1.0))
     return exp.Sum(this=value)
 
 

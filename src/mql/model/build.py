@@ -45,7 +45,8 @@ from mql.model.yaml_marks import Located, Path
 
 Scope = Literal["fit", "event", "criteria"]
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_EXTRA_KEYS = ("distinct", "sum", "max", "at_least", "after")  # windows: aggregates, sequences
+# windows beyond counting events: aggregates and sequences
+_EXTRA_KEYS = ("distinct", "sum", "max", "avg", "at_least", "after")
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -559,16 +560,16 @@ class Builder:
                  counted: bool) -> tuple[Measure | None, int]:
         """The `distinct`, `sum` or `max` of a window (at most one), and the count it needs
         (`min_count` for distinct values; sum and max take `at_least` instead)."""
-        given = [k for k in ("distinct", "sum", "max") if raw.get(k) is not None]
+        given = [k for k in ("distinct", "sum", "max", "avg") if raw.get(k) is not None]
         at_least = raw.get("at_least")
         if len(given) > 1:
             self.problem((*path, given[1]), f"a window measures one thing; choose {given[0]} or "
                          f"{given[1]}", key=True)
         if not given:
             if at_least is not None:
-                self.problem((*path, "at_least"), "at_least is the line of a sum or max: add "
-                             "sum: <property> or max: <property> (count events with min_count)",
-                             key=True)
+                self.problem((*path, "at_least"), "at_least is the line of a sum, max or "
+                             "avg: add sum, max or avg: <property> (count events with "
+                             "min_count)", key=True)
             return None, min_count
         kind = given[0]
         field = raw[kind]
@@ -597,7 +598,8 @@ class Builder:
         elif not _is_number(at_least) or at_least <= 0:
             self.problem((*path, "at_least"), f"expected a number > 0, got {as_yaml(at_least)}")
             at_least = 1.0
-        return Measure("sum" if kind == "sum" else "max", field, float(at_least)), 1
+        return Measure("sum" if kind == "sum" else "max" if kind == "max" else "avg", field,
+                       float(at_least)), 1
 
 
     def window_needs(self, raw: dict[str, Any], within: Any, cap: Any, path: Path) -> None:
@@ -615,7 +617,7 @@ class Builder:
         raw = {k: rule[k] for k in _EXTRA_KEYS if rule.get(k) is not None}
         count = rule.get("min_count")
         if not raw or any(not isinstance(raw.get(k, ""), str) for k in ("distinct", "sum",
-                                                                        "max")):
+                                                                        "max", "avg")):
             return
         if not _is_number(raw.get("at_least", 1)) or raw.get("at_least", 1) <= 0 or (
                 count is not None and (not isinstance(count, int) or count < 1)):

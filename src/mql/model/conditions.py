@@ -153,7 +153,8 @@ CONTACT = "contact"  # `distinct: contact`: the event's contact (account-level r
 class Measure:
     """What a window measures besides the number of events: `distinct` values of event
     property `field` (or of the event's contact, `field="contact"`: at least `min_count`
-    of them), or the `sum` or `max` of a numeric property (at least `at_least`).
+    of them), or the `sum`, `max` or `avg` (average) of a numeric property (at least
+    `at_least`).
 
     >>> str(Activity(("page_view",), 3, 30.0, measure=Measure("distinct", "url")))
     '3+ distinct url of page_view in 30 days'
@@ -161,7 +162,7 @@ class Measure:
     'sum of seconds of page_view >= 600 in 30 days'
     """
 
-    kind: Literal["distinct", "sum", "max"]
+    kind: Literal["distinct", "sum", "max", "avg"]
     field: str
     at_least: float = 0.0
 

@@ -54,6 +54,7 @@ class IntentRuleDoc(Section):
     distinct: str | None = None
     sum: str | None = None
     max: str | None = None
+    avg: str | None = None
     at_least: Positive | None = None
     after: Any = None
 

@@ -23,6 +23,7 @@ from mql.scoring.windows import (
     DistinctTimes,
     Fold,
     SequenceTimes,
+    WindowAvg,
     WindowState,
     WindowSum,
     merge_windows,
@@ -33,7 +34,7 @@ from mql.scoring.windows import (
 
 Level = Literal["contact", "account"]
 Tracked = DecayedSum | RecentTimes | WindowState
-_WINDOWS = (RecentTimes, DistinctTimes, WindowSum, SequenceTimes)
+_WINDOWS = (RecentTimes, DistinctTimes, WindowSum, SequenceTimes, WindowAvg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,14 @@ class IntentState:
         return isinstance(tracked, _WINDOWS) and tracked.holds_at(
             at, timedelta(days=within_days))
 
+    def flips(self, key: str, at: datetime, within_days: float) -> list[datetime]:
+        """For a window that can stop and start again (an average): every moment after
+        `at` at which it changes without new events (others: none, see `expiry`)."""
+        tracked = self.values.get(key)
+        if not isinstance(tracked, WindowAvg):
+            return []
+        return tracked.flips(at, timedelta(days=within_days))
+
     def expiry(self, key: str, within_days: float) -> datetime | None:
         tracked = self.values.get(key)
         if not isinstance(tracked, _WINDOWS):
@@ -236,6 +245,10 @@ def intent_curve(
         key = rule_key(score.name, rule.name)
         if rule.windowed:
             assert rule.within_days is not None
+            if isinstance(state.values.get(key), WindowAvg):
+                steps.extend(_interval_steps(rule.points, state.holds(key, at, rule.within_days),
+                                             state.flips(key, at, rule.within_days)))
+                continue
             if state.holds(key, at, rule.within_days):
                 until = state.expiry(key, rule.within_days)
                 assert until is not None
@@ -245,6 +258,25 @@ def intent_curve(
         if isinstance(tracked, DecayedSum):
             terms.append((tracked.value_at(at, score.decay), rule.cap))
     return Curve(at, score.decay, base, tuple(terms), tuple(steps), score.max)
+
+
+def _interval_steps(points: float, held: bool, flips: list[datetime]
+                    ) -> list[tuple[float, datetime]]:
+    """`Curve` steps for a window that holds now (`held`) and changes at each of
+    `flips`: an interval [s, u) after now is the step `points` until u minus the step
+    `points` until s. The last flip always ends an interval: an empty window does not
+    hold."""
+    steps: list[tuple[float, datetime]] = []
+    start: datetime | None = None
+    for t in flips:
+        if held:
+            steps.append((points, t))
+            if start is not None:
+                steps.append((-points, start))
+        else:
+            start = t
+        held = not held
+    return steps
 
 
 def days_between(a: datetime, b: datetime) -> float:

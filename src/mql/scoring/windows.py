@@ -205,7 +205,76 @@ class SequenceTimes:
         return None if self.best is None else self.best + within
 
 
-WindowState = DistinctTimes | WindowSum | SequenceTimes
+def averaged(value: Any) -> float | None:
+    """What one event brings to an average: its value as a number (a negative one as 0,
+    as in a sum); None when missing or not a number (left out of the average).
+
+    >>> averaged("90"), averaged(-5), averaged("n/a"), averaged(None)
+    (90.0, 0.0, None, None)
+    """
+    if isinstance(value, bool) or is_missing(value):
+        return None
+    try:
+        number = float(value if isinstance(value, int | float) else str(value).strip())
+    except ValueError:
+        return None
+    return max(number, 0.0) if math.isfinite(number) else None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowAvg:
+    """Per event time (ascending), the sum of `value - line` and the number of values
+    then, for every event that can still be in a window at or after `as_of`: the average
+    reaches the line while the events still in the window have a sum >= 0 (and one is).
+    Unlike a count or a sum it can stop and start again as events age out (a low value
+    leaving raises the average), so `flips` lists every change."""
+
+    points: tuple[tuple[datetime, float, int], ...]
+    line: float
+    as_of: datetime
+
+    def add(self, value: float | None, at: datetime, within: timedelta) -> WindowAvg:
+        latest = max(self.as_of, at)
+        points = {t: (s, n) for t, s, n in self.points}
+        if value is not None:
+            s, n = points.get(at, (0.0, 0))
+            points[at] = (s + (value - self.line), n + 1)
+        kept = tuple((t, s, n) for t, (s, n) in sorted(points.items()) if latest - t < within)
+        return WindowAvg(kept, self.line, latest)
+
+    def merge(self, other: WindowAvg, within: timedelta) -> WindowAvg:
+        points = {t: (s, n) for t, s, n in self.points}
+        for t, s, n in other.points:
+            old_s, old_n = points.get(t, (0.0, 0))
+            points[t] = (old_s + s, old_n + n)
+        merged = tuple((t, s, n) for t, (s, n) in sorted(points.items()))
+        return WindowAvg(merged, self.line, max(self.as_of, other.as_of)).add(
+            None, max(self.as_of, other.as_of), within)
+
+    def holds_at(self, t: datetime, within: timedelta) -> bool:
+        inside = [(s, n) for e, s, n in self.points if t - e < within]
+        return sum(n for _, n in inside) > 0 and math.fsum(s for s, _ in inside) >= 0
+
+    def flips(self, now: datetime, within: timedelta) -> list[datetime]:
+        """Every moment after `now` at which `holds_at` changes, without new events."""
+        out: list[datetime] = []
+        held = self.holds_at(now, within)
+        for e, _, _ in self.points:
+            leaves = e + within
+            if leaves > now and self.holds_at(leaves, within) != held:
+                held = not held
+                out.append(leaves)
+        return out
+
+    def expires_at(self, within: timedelta) -> datetime | None:
+        """The first moment after `as_of` at which it stops holding (None: it does not
+        hold at `as_of`)."""
+        if not self.holds_at(self.as_of, within):
+            return None
+        return self.flips(self.as_of, within)[0]
+
+
+WindowState = DistinctTimes | WindowSum | SequenceTimes | WindowAvg
 # (the tracker's stored state, None or of another kind when the model changed; the event)
 # -> its new state (None: nothing to keep)
 Fold = Callable[[Any, Event], Any]
@@ -251,6 +320,14 @@ def window_fold(leaf: Activity) -> tuple[Fold, Predicate | None]:
 
         return distinct, where
     field, line = measure.field, measure.at_least
+    if measure.kind == "avg":
+
+        def average(old: WindowAvg | None, event: Event) -> WindowAvg:
+            value = averaged(event.properties.get(field))
+            base = old if isinstance(old, WindowAvg) else WindowAvg((), line, event.at)
+            return base.add(value, event.at, within)
+
+        return average, where
 
     def summed(old: WindowSum | None, event: Event) -> WindowSum:
         value = summand(event.properties.get(field))
@@ -266,6 +343,8 @@ def merge_windows(ours: WindowState, theirs: WindowState, leaf: Activity) -> Win
     if isinstance(ours, DistinctTimes) and isinstance(theirs, DistinctTimes):
         return ours.merge(theirs)
     if isinstance(ours, WindowSum) and isinstance(theirs, WindowSum):
+        return ours.merge(theirs, within)
+    if isinstance(ours, WindowAvg) and isinstance(theirs, WindowAvg):
         return ours.merge(theirs, within)
     assert isinstance(ours, SequenceTimes) and isinstance(theirs, SequenceTimes)
     assert leaf.after is not None
@@ -316,6 +395,12 @@ def describe_window(leaf: Activity, events: Sequence[Event], at: datetime
         shown = ", ".join(values[:5]) + (", ..." if len(values) > 5 else "")
         return recent, (f"{len(values)} distinct {measure.field} in {days}"
                         f"{f' ({shown})' if values else ''}, needs {leaf.min_count}")
+    if measure.kind == "avg":
+        given = [n for e in recent if (n := averaged(e.properties.get(measure.field)))
+                 is not None]
+        mean = math.fsum(given) / len(given) if given else 0.0
+        return recent, (f"avg of {measure.field} {mean:g} over {len(given)} in {days}, "
+                        f"needs {measure.at_least:g}")
     numbers = [summand(e.properties.get(measure.field)) for e in recent]
     value = math.fsum(numbers) if measure.kind == "sum" else max(numbers, default=0.0)
     return recent, (f"{measure.kind} of {measure.field} {value:g} in {days}, needs "
@@ -336,6 +421,9 @@ def window_to_dict(state: WindowState) -> dict[str, object]:
     if isinstance(state, DistinctTimes):
         return {"window": "distinct", "keep": state.keep,
                 "latest": [[t.isoformat(), v] for t, v in state.latest]}
+    if isinstance(state, WindowAvg):
+        return {"window": "avg", "line": state.line, "as_of": state.as_of.isoformat(),
+                "points": [[t.isoformat(), s, n] for t, s, n in state.points]}
     if isinstance(state, WindowSum):
         return {"window": "sum", "line": state.line, "as_of": state.as_of.isoformat(),
                 "sums": [[t.isoformat(), v] for t, v in state.sums]}
@@ -351,6 +439,9 @@ def window_from_dict(item: Mapping[str, Any]) -> WindowState:
     if item["window"] == "distinct":
         return DistinctTimes(tuple((when(t), str(v)) for t, v in item["latest"]),
                              int(item["keep"]))
+    if item["window"] == "avg":
+        return WindowAvg(tuple((when(t), float(s), int(n)) for t, s, n in item["points"]),
+                         float(item["line"]), when(item["as_of"]))
     if item["window"] == "sum":
         return WindowSum(tuple((when(t), float(v)) for t, v in item["sums"]),
                          float(item["line"]), when(item["as_of"]))
@@ -363,8 +454,10 @@ def window_from_dict(item: Mapping[str, Any]) -> WindowState:
 __all__ = [
     "DistinctTimes",
     "SequenceTimes",
+    "WindowAvg",
     "WindowState",
     "WindowSum",
+    "averaged",
     "describe_window",
     "distinct_key",
     "merge_windows",
