@@ -121,7 +121,8 @@ def histories(draw: st.DrawFn) -> list[Event]:
         days = draw(st.sampled_from(DAYS)) + draw(st.sampled_from([0.0, 0.0, 0.0, 0.5, 1e-6]))
         events.append(Event(
             f"e{i}", draw(st.sampled_from(KINDS)), T0 - timedelta(days=days),
-            contact=draw(st.sampled_from([*[c.email for c in CONTACTS[:3]], None])),
+            contact=draw(st.sampled_from([*[c.email for c in CONTACTS[:3]], None,
+                                          "zed@acme.example"])),  # zed: no contact record
             account=draw(st.sampled_from([None, None, "acme.example"])), properties=props))
     return events
 
