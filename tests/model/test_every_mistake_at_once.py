@@ -67,4 +67,5 @@ def test_an_unknown_key_gets_a_did_you_mean() -> None:
     with pytest.raises(ModelError) as caught:
         parse_model(TWELVE_MISTAKES, source="bad.yaml")
     capp = next(p for p in caught.value.problems if p.path.endswith("capp"))
-    assert capp.message.startswith('unknown key (did you mean "cap"? expected one of: cap, ')
+    assert capp.message.startswith('unknown key (did you mean "cap"? expected one of: ')
+    assert ", cap, " in capp.message and ", within_days)" in capp.message

@@ -111,7 +111,8 @@ CASES = [
     pytest.param(
         rule_extra("capp: 5"),
         "m.yaml:12:7 intent.rules[0].capp: unknown key (did you mean \"cap\"? expected one of: "
-        "cap, description, event, level, min_count, name, points, when, within_days)",
+        "after, at_least, avg, cap, description, distinct, event, level, max, min_count, "
+        "name, points, sum, when, within_days)",
         id="unknown-key-in-intent-rule",
     ),
     pytest.param(
@@ -632,8 +633,8 @@ def test_one_activity_leaf_with_two_mistakes() -> None:
     assert errors(text) == [
         "m.yaml:16:13 mql.criteria[0].when: within_days is required (how recent the activity "
         "must be)",
-        "m.yaml:16:35 mql.criteria[0].when.within: unknown key (expected activity, min_count, "
-        "where, within_days)",
+        "m.yaml:16:35 mql.criteria[0].when.within: unknown key (expected activity, after, "
+        "at_least, avg, distinct, max, min_count, sum, where, within_days)",
     ]
 
 

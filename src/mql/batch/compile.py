@@ -40,7 +40,7 @@ from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.events import deduplicated, matched, valid_events
 from mql.batch.frame import Frame
 from mql.batch.plan import Level, Plan, Tracker
-from mql.batch.series import Series, longest
+from mql.batch.series import Series, longest, window_aggregate
 from mql.model.conditions import Activity, activities
 from mql.model.spec import TOTAL, Criterion, FitRule, IntentRule, Model
 
@@ -106,6 +106,8 @@ class _Compiler:
         assert t.window_us is not None
         recent = exp.GT(this=sql.col("ts"),
                         expression=sql.arith(exp.Sub, at, sql.integer(t.window_us)))
+        if t.aggregate:
+            return window_aggregate(t, exp.and_(sql.col(t.column), recent))
         return exp.Count(this=sql.case((exp.and_(sql.col(t.column), recent),
                                         exp.Literal.number(1))))
 
@@ -135,14 +137,15 @@ class _Compiler:
             value = self.history.tracked(t)
         else:
             value = sql.col(t.column, "xc" if t.level == "contact" else "xa")
-        return sql.fn("coalesce", value, sql.double(0.0))
+        # no events: nothing counted (an average of nothing is below any line: -1)
+        empty = -1.0 if t.measure is not None and t.measure.kind == "avg" else 0.0
+        return sql.fn("coalesce", value, sql.double(empty))
 
     def rule_value(self, rule: IntentRule, key: str) -> sql.Node:
         t = self.plan.rule_trackers[key]
         if t.windowed:
-            assert rule.min_count is not None
-            return sql.case((exp.GTE(this=self.tracked(t), expression=sql.integer(
-                rule.min_count)), sql.double(rule.points)), default=sql.double(0.0))
+            return sql.case((window_holds(t, self.tracked(t)), sql.double(rule.points)),
+                            default=sql.double(0.0))
         value = sql.arith(exp.Mul, sql.double(rule.points), self.tracked(t))
         if rule.cap is None:
             return value
@@ -281,7 +284,7 @@ class _Compiler:
 
     def activity_holds(self, leaf: Activity) -> sql.Node:
         t = self.plan.activity_trackers[leaf]
-        return exp.GTE(this=sql.col(t.column), expression=sql.integer(leaf.min_count))
+        return window_holds(t, sql.col(t.column))
 
     def grade(self, values: Mapping[str, sql.Node]) -> sql.Node:
         grades = self.plan.model.grades
@@ -324,3 +327,15 @@ def _joined(parts: Sequence[tuple[sql.Node, str]]) -> sql.Node:
         return sql.text("")
     return sql.fn("concat_ws", sql.text("; "),
                   *[sql.case((cond, sql.text(name))) for cond, name in parts])
+
+
+# -- aggregates and sequences in windows (model language v2) ---------------------------------
+
+def window_holds(t: Tracker, value: sql.Node) -> sql.Node:
+    """A window tracker's value reaches its line (a count: whole numbers; a sum: the
+    line as a double)."""
+    if t.measure is not None and t.measure.kind == "sum":
+        return exp.GTE(this=value, expression=sql.double(t.line))
+    if t.measure is not None and t.measure.kind == "avg":  # sum(value - line) >= 0
+        return exp.GTE(this=value, expression=sql.double(0.0))
+    return exp.GTE(this=value, expression=sql.integer(int(t.line)))

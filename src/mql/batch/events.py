@@ -19,13 +19,16 @@ trackers' conditions then read these columns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 from mql.batch import sql
 from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.frame import Frame
-from mql.batch.plan import Tracker
+from mql.batch.plan import Tracker, window_micros
+from mql.model.conditions import CONTACT, Condition
 from mql.model.vocabulary import EVENT_ALIASES
 
 Query = exp.Select
@@ -147,7 +150,9 @@ def matched(frame: Frame) -> Query:
              for c in plan.properties.values()}
     scope = Scope({f: sql.col(c) for f, c in plan.properties.items()},
                   forms={f: named[c][0] for f, c in plan.properties.items()})
-    flags = [sql.alias(tracker_match(t, scope), t.column) for t in plan.trackers]
+    flags = [sql.alias(tracker_match(t, scope), t.column) for t in plan.trackers
+             if t.after is None]
+    flags += window_inputs(plan.trackers, scope)
     # 3. the decay factor per half-life, at the first time the event counts at
     at = frame.time_at(sql.col("b_from")) if frame.series else sql.integer(frame.t0)
     factors = [sql.alias(frame.factor(sql.arith(exp.Sub, at, sql.col("ts")), h), name)
@@ -163,10 +168,83 @@ def matched(frame: Frame) -> Query:
         with_forms.subquery("v", copy=False))
     if frame.series:
         query = query.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
-    return query
+    return sequences(query, plan.trackers, keep, [f.alias_or_name for f in flags],
+                     [str(f.alias_or_name) for f in factors])
 
 
 def tracker_match(t: Tracker, scope: Scope) -> sql.Node:
     """Whether an event counts for tracker `t` (its type, and its `where` on `scope`)."""
     kinds = exp.In(this=sql.col("type"), expressions=[sql.text(e) for e in t.events])
     return kinds if t.where is None else exp.and_(kinds, condition_sql(t.where, scope))
+
+
+# -- aggregates and sequences in windows (model language v2) ---------------------------------
+
+def window_inputs(trackers: Sequence[Tracker], scope: Scope) -> list[sql.Node]:
+    """Per event, what the windows beyond counting read: the value a distinct count or a
+    sum takes (``t*_v``: the property's text as written, the contact, or the positive
+    finite number; NULL counts nothing), and for a sequence whether the event is one of
+    its later events (``t*_b``) or of its earlier ones (``t*_a``)."""
+    cols: list[sql.Node] = []
+    for t in trackers:
+        if t.measure is not None:
+            if t.measure.field == CONTACT:
+                value: sql.Node = sql.col("email")
+            else:
+                text = scope.text[t.measure.field]
+                given = scope.forms.get(t.measure.field) or forms(text)
+                if t.measure.kind == "distinct":
+                    value = sql.case((given.present, text))
+                elif t.measure.kind == "avg":  # value - line, a negative value as 0
+                    number = given.number
+                    finite = exp.and_(
+                        exp.GTE(this=number, expression=sql.double(-1.7976931348623157e308)),
+                        exp.LTE(this=number, expression=sql.double(1.7976931348623157e308)))
+                    value = sql.case((finite, sql.arith(
+                        exp.Sub, sql.fn("greatest", number, sql.double(0.0)),
+                        sql.double(t.line))))
+                else:
+                    number = given.number
+                    value = sql.case((exp.and_(
+                        exp.GT(this=number, expression=sql.double(0.0)),
+                        exp.LTE(this=number, expression=sql.double(1.7976931348623157e308))),
+                        number))
+            cols.append(sql.alias(value, f"{t.column}_v"))
+        if t.after is not None:
+            cols.append(sql.alias(_kinds_where(t.then, t.then_where, scope), f"{t.column}_b"))
+            cols.append(sql.alias(_kinds_where(t.after.events, t.after.where, scope),
+                                  f"{t.column}_a"))
+    return cols
+
+
+def _kinds_where(kinds: Sequence[str], where: Condition | None, scope: Scope) -> sql.Node:
+    test = exp.In(this=sql.col("type"), expressions=[sql.text(e) for e in kinds])
+    return test if where is None else exp.and_(test, condition_sql(where, scope))
+
+
+def sequences(query: Query, trackers: Sequence[Tracker], keep: Sequence[str],
+              flags: Sequence[str], factors: Sequence[str]) -> Query:
+    """`query` (``m``) with each sequence's flag: a later event (``t*_b``) with at least
+    `min_count` earlier events (``t*_a``) of the same contact (account) strictly before it,
+    within the gap (``RANGE`` over the time in microseconds: ``(ts - gap, ts)``)."""
+    seqs = [t for t in trackers if t.after is not None]
+    if not seqs:
+        return query
+    cols: list[sql.Node] = [*map(sql.col, keep)]
+    cols += [sql.col(f) for f in flags if not f.endswith(("_a", "_b"))]
+    cols += [sql.col(f) for f in factors]
+    order = exp.Order(expressions=[exp.Ordered(this=sql.col("ts"))])
+    for t in seqs:
+        assert t.after is not None
+        gap = t.after.within_days
+        spec = exp.WindowSpec(
+            kind="RANGE", start="UNBOUNDED" if gap is None else exp.Literal.number(
+                window_micros(gap) - 1), start_side="PRECEDING",
+            end=exp.Literal.number(1), end_side="PRECEDING")
+        earlier = exp.Window(this=exp.Count(this=sql.case((sql.col(f"{t.column}_a"),
+                                                           exp.Literal.number(1)))),
+                             partition_by=[sql.col("email" if t.level == "contact"
+                                                   else "domain")], order=order, spec=spec)
+        cols.append(sql.alias(exp.and_(sql.col(f"{t.column}_b"), exp.GTE(
+            this=earlier, expression=sql.integer(t.after.min_count))), t.column))
+    return exp.select(*cols).from_(query.subquery("w", copy=False))

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from mql.model.conditions import Activity, Condition, activities
+from mql.model.conditions import (
+    CONTACT,
+    Activity,
+    After,
+    Condition,
+    Measure,
+    activities,
+    counted_where,
+    needs_window_state,
+)
 from mql.model.spec import SECONDS_PER_DAY, TOTAL, IntentRule, Model, Score
 from mql.scoring.intent import rule_key
 
@@ -43,10 +52,48 @@ class Tracker:
     where: Condition | None
     half_life_s: float | None = None
     window_us: int | None = None
+    # windows beyond counting events (see `window_tracker`): the line the window's value
+    # must reach, a distinct count or sum (`measure`), a sequence (`after`, `then`)
+    line: float = 1.0
+    measure: Measure | None = None
+    after: After | None = None
+    then: tuple[str, ...] = ()
+    then_where: Condition | None = None
 
     @property
     def windowed(self) -> bool:
         return self.window_us is not None
+
+    @property
+    def aggregate(self) -> bool:
+        """True for a distinct count or a sum (not a count of flagged events)."""
+        return self.measure is not None
+
+    def measured_fields(self) -> list[str]:
+        """The event properties the tracker reads besides `where`."""
+        fields = [self.measure.field] if self.measure and self.measure.field != CONTACT else []
+        for cond in (self.then_where, self.after.where if self.after else None):
+            fields += list(cond.fields()) if cond is not None else []
+        return fields
+
+
+def window_tracker(column: str, key: str, level: Level, leaf: Activity) -> Tracker:
+    """A windowed rule's or activity leaf's tracker, as `mql.scoring.intent.window_tracker`
+    keeps it: a count of matching events in the window (a `max` counts the events that
+    reach its line), distinct values or a sum (`measure`), or a sequence: a count of the
+    events of `then` that have the earlier events of `after` before them."""
+    window = window_micros(leaf.within_days)
+    if not needs_window_state(leaf):
+        return Tracker(column, key, level, leaf.events, counted_where(leaf), window_us=window,
+                       line=float(leaf.min_count))
+    if leaf.after is not None:
+        kinds = tuple(dict.fromkeys((*leaf.events, *leaf.after.events)))
+        return Tracker(column, key, level, kinds, None, window_us=window, after=leaf.after,
+                       then=leaf.events, then_where=leaf.where)
+    assert leaf.measure is not None
+    line = float(leaf.min_count) if leaf.measure.kind == "distinct" else leaf.measure.at_least
+    return Tracker(column, key, level, leaf.events, leaf.where, window_us=window, line=line,
+                   measure=leaf.measure)
 
 
 class Plan:
@@ -72,9 +119,8 @@ class Plan:
         for criterion in (*model.mql.criteria, *model.mql.exclude):
             for leaf in activities(criterion.when):
                 if leaf not in self.activity_trackers:
-                    t = Tracker(f"t{len(trackers)}", f"activity.{len(self.activity_trackers)}",
-                                "contact", leaf.events, leaf.where,
-                                window_us=window_micros(leaf.within_days))
+                    t = window_tracker(f"t{len(trackers)}",
+                                       f"activity.{len(self.activity_trackers)}", "contact", leaf)
                     self.activity_trackers[leaf] = t
                     trackers.append(t)
         self.fast_track_trackers: dict[str, Tracker] = {}
@@ -86,7 +132,8 @@ class Plan:
         self.trackers = tuple(trackers)
         self.event_types = tuple(sorted({e for t in trackers for e in t.events}))
         self.properties = _columns(
-            (f for t in trackers if t.where is not None for f in t.where.fields()), "p")
+            [*(f for t in trackers if t.where is not None for f in t.where.fields()),
+             *(f for t in trackers for f in t.measured_fields())], "p")
         record_fields = [f for s in model.scores.values() if s.kind == "fit"
                          for r in s.rules for f in r.when.fields()]  # type: ignore[union-attr]
         record_fields += [f for c in (*model.mql.criteria, *model.mql.exclude)
@@ -101,9 +148,7 @@ class Plan:
     def _rule(score: Score, rule: IntentRule, column: str) -> Tracker:
         key = rule_key(score.name, rule.name)
         if rule.windowed:
-            assert rule.within_days is not None
-            return Tracker(column, key, rule.level, rule.events, rule.where,
-                           window_us=window_micros(rule.within_days))
+            return window_tracker(column, key, rule.level, rule.window)
         half_life = score.decay.half_life_days
         return Tracker(column, key, rule.level, rule.events, rule.where,
                        half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY)

@@ -52,6 +52,7 @@ class Series:
         ctes: list[tuple[str, Query]] = [("xs", self.intervals("contact"))]
         if self.plan.level("account"):
             ctes.append(("xsa", self.intervals("account")))
+        ctes += self.window_ctes()
         if self.temporary:
             ctes.append(("xt", self.temporaries("contact")))
             if self.plan.level("account"):
@@ -67,6 +68,9 @@ class Series:
         n = sql.integer(self.frame.n)
         cols: list[sql.Node] = []
         for t in trackers:
+            if t.aggregate:  # per time in ``xw`` (see `window_aggregates`)
+                cols.append(exp.cast(exp.null(), "double"))
+                continue
             if t.windowed:
                 cols.append(exp.cast(exp.Count(this=sql.case((sql.col(t.column),
                                                                exp.Literal.number(1)))),
@@ -81,10 +85,11 @@ class Series:
                                                                      strict=True)]
                             ).from_("m").where(present).group_by(sql.col(key), "b_from")
         parts = [starts]
-        for window in sorted({t.window_us for t in trackers if t.window_us is not None}):
+        for window in sorted({t.window_us for t in trackers
+                              if t.window_us is not None and not t.aggregate}):
             ends = sql.fn("least", sql.col("b_to"), self.frame.bucket(
                 sql.arith(exp.Add, sql.col("ts"), sql.integer(window))))
-            counted = [t for t in trackers if t.window_us == window]
+            counted = [t for t in trackers if t.window_us == window and not t.aggregate]
             ends_cols = [exp.Neg(this=exp.cast(exp.Count(this=sql.case((
                 sql.col(t.column), exp.Literal.number(1)))), "double")) if t in counted
                 else exp.cast(exp.null(), "double") for t in trackers]
@@ -176,6 +181,7 @@ class Series:
             end = sql.fn("least", end, sql.fn("coalesce", sql.col("k_next", "a"),
                                               sql.integer(self.frame.n)))
         query = query.join("days AS d", on=self.covers(start, end))
+        query = self.window_join(query)
         for name, key in (("xt", "email"), ("xta", "account")):
             if self.temporary and (name == "xt" or self.plan.level("account")):
                 query = query.join(name, on=exp.and_(
@@ -186,6 +192,8 @@ class Series:
     def tracked(self, t: Tracker) -> sql.Node:
         """Tracker `t` of the contact (or its account) at time ``d.k`` (NULL when nothing
         counted)."""
+        if t.aggregate:
+            return sql.col(t.column, "xw" if t.level == "contact" else "xwa")
         value = self.value(t, "s" if t.level == "contact" else "a")
         if self.temporary and not t.windowed:
             temp = "xt" if t.level == "contact" else "xta"
@@ -199,6 +207,50 @@ class Series:
         if t.windowed:
             return running
         return sql.arith(exp.Mul, running, self.forward(t, sql.col("k", "d")))
+
+    # -- aggregates in windows (model language v2) ---------------------------------------
+
+    def aggregates(self, level: Level) -> list[Tracker]:
+        return [t for t in self.plan.level(level) if t.aggregate]
+
+    def window_ctes(self) -> list[tuple[str, Query]]:
+        levels: tuple[tuple[str, Level], ...] = (("xw", "contact"), ("xwa", "account"))
+        return [(name, self.window_aggregates(level)) for name, level in levels
+                if self.aggregates(level)]
+
+    def window_aggregates(self, level: Level) -> Query:
+        """Per key and time index where it is not empty: each distinct count or sum over
+        the events in its window at that time (``[b_from, bucket(ts + window))``): events
+        joined with the times they count at, as a window's value is not a running sum."""
+        trackers = self.aggregates(level)
+        key = "email" if level == "contact" else "domain"
+        d = sql.col("k", "d")
+
+        def end(t: Tracker) -> sql.Node:
+            assert t.window_us is not None
+            return sql.fn("least", sql.col("b_to", "m"), self.frame.bucket(
+                sql.arith(exp.Add, sql.col("ts", "m"), sql.integer(t.window_us))))
+
+        longest = max(trackers, key=lambda t: t.window_us or 0)
+        cols = [sql.alias(window_aggregate(t, exp.and_(sql.col(t.column, "m"), exp.LT(
+            this=d, expression=end(t)))), t.column) for t in trackers]
+        return exp.select(sql.alias(sql.col(key, "m"), "key"), sql.alias(d, "k"), *cols
+                          ).from_("m").join("days AS d", on=self.covers(
+                              sql.col("b_from", "m"), end(longest))).where(exp.and_(
+                                  sql.col(key, "m").is_(exp.null()).not_(),
+                                  exp.or_(*[sql.col(t.column, "m") for t in trackers]))
+                          ).group_by(sql.col(key, "m"), d)
+
+    def window_join(self, query: Query) -> Query:
+        d = sql.col("k", "d")
+        levels: tuple[tuple[str, str, Level], ...] = (("xw", "email", "contact"),
+                                                      ("xwa", "account", "account"))
+        for name, key, level in levels:
+            if self.aggregates(level):
+                query = query.join(name, on=exp.and_(
+                    exp.EQ(this=sql.col("key", name), expression=sql.col(key, "f")),
+                    exp.EQ(this=sql.col("k", name), expression=d)), join_type="left")
+        return query
 
     # -- arithmetic -------------------------------------------------------------------
 
@@ -222,6 +274,18 @@ class Series:
         """``d.k`` in ``[start, end)``."""
         d = sql.col("k", "d")
         return exp.and_(exp.GTE(this=d, expression=start), exp.LT(this=d, expression=end))
+
+
+def window_aggregate(t: Tracker, counts: sql.Node) -> sql.Node:
+    """A distinct count or a sum of ``t*_v`` over the events where `counts` holds."""
+    assert t.measure is not None
+    value = sql.case((counts, sql.col(f"{t.column}_v")))
+    if t.measure.kind == "distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    if t.measure.kind == "avg":  # sum(value - line), -1 when no value is in the window
+        return sql.case((exp.GT(this=exp.Count(this=value), expression=exp.Literal.number(0)),
+                         exp.Sum(this=value.copy())), default=sql.double(-1.0))
+    return exp.Sum(this=value)
 
 
 def longest(frame: Frame) -> int:

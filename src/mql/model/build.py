@@ -12,16 +12,19 @@ from typing import Any, Literal
 from mql.errors import Problem
 from mql.model import document as d
 from mql.model.conditions import (
+    CONTACT,
     LIST_OPS,
     NUMERIC_OPS,
     OPS,
     PRESENCE_OPS,
     TEXT_OPS,
     Activity,
+    After,
     All,
     AnyOf,
     Compare,
     Condition,
+    Measure,
     Not,
 )
 from mql.model.spec import (
@@ -43,6 +46,8 @@ from mql.model.yaml_marks import Located, Path
 
 Scope = Literal["fit", "event", "criteria"]
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# windows beyond counting events: aggregates and sequences
+_EXTRA_KEYS = ("distinct", "sum", "max", "avg", "at_least", "after")
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -164,6 +169,8 @@ class Builder:
                                                           else [])], (*path, "rules"), "rule")
             for i, rule in enumerate(rules if isinstance(rules, list) else []):
                 self._check_raw_rule(mapping(rule), (*path, "rules", i), scope)
+                if scope == "event":
+                    self.check_raw_window(mapping(rule), (*path, "rules", i))
         mql = mapping(data.get("mql"))
         thresholds = mql.get("thresholds")
         if isinstance(thresholds, dict):
@@ -256,6 +263,9 @@ class Builder:
         return Score(name, "intent", rules, doc.max, decay, doc.description)
 
     def intent_rule(self, r: d.IntentRuleDoc, path: Path) -> IntentRule:
+        extras = self.rule_extras(r, path)
+        if extras is not None:
+            return extras
         if (r.min_count is None) != (r.within_days is None):
             given, absent = ("min_count", "within_days") if r.within_days is None else (
                 "within_days", "min_count")
@@ -419,7 +429,7 @@ class Builder:
                              f"{_suggest(str(key), allowed)}", key=True)
 
     def activity(self, raw: dict[str, Any], path: Path) -> Activity:
-        self.only(raw, {"activity", "where", "min_count", "within_days"}, path)
+        self.only(raw, {"activity", "where", "min_count", "within_days", *_EXTRA_KEYS}, path)
         events = raw["activity"] if isinstance(raw["activity"], list) else [raw["activity"]]
         names = self.events([str(e) for e in events], (*path, "activity"))
         min_count = raw.get("min_count", 1)
@@ -435,9 +445,14 @@ class Builder:
             self.problem((*path, "within_days"), f"expected a number > 0, got {as_yaml(within)}")
             within = 30.0
         where = raw.get("where")
+        measure, min_count = self.measure(raw, path, min_count, "contact", "min_count" in raw)
+        self.sequence_alone(raw, path, measure, min_count)
+        after = None if raw.get("after") is None else self.after(
+            raw["after"], (*path, "after"), "activity", "where")
         return Activity(
             names, min_count, float(within),
             None if where is None else self.condition(where, (*path, "where"), "event"),
+            measure, after,
         )
 
     def compare(self, raw: dict[str, Any], path: Path, scope: Scope) -> Compare:
@@ -525,3 +540,136 @@ class Builder:
             hint = _suggest(name, tables[prefix])
             extra = "" if prefix == "score" else f"; declare custom ones under fields.{prefix}"
             self.problem(path, f'unknown {prefix} field "{name}"{hint}{extra}')
+
+
+    # -- aggregates and sequences in windows (model language v2) -------------------------
+
+    def rule_extras(self, r: d.IntentRuleDoc, path: Path) -> IntentRule | None:
+        """An intent rule with a measure (distinct, sum, max) or a sequence (after): always
+        windowed (`within_days` required, `cap` refused); None for any other rule."""
+        raw = {k: getattr(r, k) for k in _EXTRA_KEYS if getattr(r, k) is not None}
+        if not raw:
+            return None
+        self.window_needs(raw, r.within_days, r.cap, path)
+        if r.min_count is not None:
+            raw["min_count"] = r.min_count
+        measure, min_count = self.measure(raw, path, r.min_count or 1, r.level,
+                                          r.min_count is not None)
+        self.sequence_alone(raw, path, measure, min_count)
+        after = None if r.after is None else self.after(r.after, (*path, "after"), "event", "when")
+        return IntentRule(
+            name=r.name, events=self.events(r.event, (*path, "event")), points=r.points,
+            where=None if r.when is None else self.condition(r.when, (*path, "when"), "event"),
+            cap=None, min_count=min_count, within_days=r.within_days or 30.0, level=r.level,
+            description=r.description, measure=measure, after=after)
+
+
+    def measure(self, raw: dict[str, Any], path: Path, min_count: int, level: str,
+                 counted: bool) -> tuple[Measure | None, int]:
+        """The `distinct`, `sum` or `max` of a window (at most one), and the count it needs
+        (`min_count` for distinct values; sum and max take `at_least` instead)."""
+        given = [k for k in ("distinct", "sum", "max", "avg") if raw.get(k) is not None]
+        at_least = raw.get("at_least")
+        if len(given) > 1:
+            self.problem((*path, given[1]), f"a window measures one thing; choose {given[0]} or "
+                         f"{given[1]}", key=True)
+        if not given:
+            if at_least is not None:
+                self.problem((*path, "at_least"), "at_least is the line of a sum, max or "
+                             "avg: add sum, max or avg: <property> (count events with "
+                             "min_count)", key=True)
+            return None, min_count
+        kind = given[0]
+        field = raw[kind]
+        if not isinstance(field, str) or not _PROPERTY.match(field):
+            self.problem((*path, kind), f"{kind} names an event property (such as seconds or "
+                         f"url), got {as_yaml(field)}")
+            field = "?"
+        elif kind == "distinct" and field == CONTACT and level != "account":
+            self.problem((*path, kind), "distinct contacts count an account's events: use it in "
+                         "an intent rule with level: account")
+        elif field == CONTACT and kind != "distinct":
+            self.problem((*path, kind), f"{kind} needs a numeric event property; contact is "
+                         "the event's contact")
+        if kind == "distinct":
+            if at_least is not None:
+                self.problem((*path, "at_least"), "distinct counts values: say how many with "
+                             "min_count", key=True)
+            return Measure("distinct", field), min_count
+        if counted:
+            self.problem((*path, "min_count"), f"a {kind} is compared with at_least, not "
+                         "min_count; remove min_count", key=True)
+        if at_least is None:
+            self.problem((*path, kind), f"at_least is required with {kind} (the line the {kind} "
+                         "must reach, > 0)")
+            at_least = 1.0
+        elif not _is_number(at_least) or at_least <= 0:
+            self.problem((*path, "at_least"), f"expected a number > 0, got {as_yaml(at_least)}")
+            at_least = 1.0
+        return Measure("sum" if kind == "sum" else "max" if kind == "max" else "avg", field,
+                       float(at_least)), 1
+
+
+    def window_needs(self, raw: dict[str, Any], within: Any, cap: Any, path: Path) -> None:
+        """A measured or sequence rule is windowed: it needs `within_days`, takes no cap."""
+        if within is None:
+            self.problem(path, f"within_days is required with {', '.join(raw)} (the window, "
+                         "in days)")
+        if cap is not None:
+            self.problem((*path, "cap"), "a windowed rule scores its points once; cap has no "
+                         "effect here, remove it")
+
+    def check_raw_window(self, rule: dict[str, Any], path: Path) -> None:
+        """`rule_extras`'s checks on a raw intent rule, where its window keys have the
+        right shapes (a wrong shape is the schema's problem, reported once)."""
+        raw = {k: rule[k] for k in _EXTRA_KEYS if rule.get(k) is not None}
+        count = rule.get("min_count")
+        if not raw or any(not isinstance(raw.get(k, ""), str) for k in ("distinct", "sum",
+                                                                        "max", "avg")):
+            return
+        if not _is_number(raw.get("at_least", 1)) or raw.get("at_least", 1) <= 0 or (
+                count is not None and (not isinstance(count, int) or count < 1)):
+            return
+        self.window_needs(raw, rule.get("within_days"), rule.get("cap"), path)
+        measure, min_count = self.measure({**raw, "min_count": count}, path, count or 1,
+                                          str(rule.get("level", "contact")), count is not None)
+        self.sequence_alone(raw, path, measure, min_count)
+        if "after" in raw:
+            self.after(raw["after"], (*path, "after"), "event", "when")
+
+    def sequence_alone(self, raw: dict[str, Any], path: Path, measure: Measure | None,
+                       min_count: int) -> None:
+        """A sequence holds while its latest completed event is in the window: it takes
+        no measure, and its count of earlier events is `after.min_count`."""
+        if raw.get("after") is None:
+            return
+        if measure is not None:
+            self.problem((*path, measure.kind), f"a sequence (after) cannot also take a "
+                         f"{measure.kind}; use two rules", key=True)
+        elif min_count != 1:
+            self.problem((*path, "min_count"), "a sequence counts once; say how many earlier "
+                         "events it needs with after.min_count", key=True)
+
+    def after(self, raw: Any, path: Path, event_key: str, where_key: str) -> After:
+        """The earlier events of a sequence: `{event_key: E, where_key: c, min_count: N,
+        within_days: G}` (`activity`/`where` in conditions, `event`/`when` in intent rules)."""
+        if not isinstance(raw, dict) or event_key not in raw:
+            self.problem(path, f"expected the earlier events: {{{event_key}: E, {where_key}: "
+                         "..., min_count: N, within_days: D}")
+            return After(())
+        self.only(raw, {event_key, where_key, "min_count", "within_days"}, path)
+        kinds = raw[event_key] if isinstance(raw[event_key], list) else [raw[event_key]]
+        names = self.events([str(e) for e in kinds], (*path, event_key))
+        count = raw.get("min_count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            self.problem((*path, "min_count"),
+                         f"expected a whole number >= 1, got {as_yaml(count)}")
+            count = 1
+        gap = raw.get("within_days")
+        if gap is not None and (not _is_number(gap) or gap <= 0):
+            self.problem((*path, "within_days"), f"expected a number > 0, got {as_yaml(gap)}")
+            gap = None
+        where = raw.get(where_key)
+        return After(names, None if where is None else self.condition(where, (*path, where_key),
+                                                                      "event"),
+                     count, None if gap is None else float(gap))

@@ -70,12 +70,18 @@ class Compare:
 @dataclass(frozen=True, slots=True)
 class Activity:
     """At least `min_count` of the contact's events of `events` types, matching `where`,
-    in the last `within_days` days."""
+    in the last `within_days` days.
+
+    `measure` counts something else than events in the window (distinct values, a sum,
+    a maximum; see `Measure`); `after` makes it a sequence: only events with enough
+    earlier events of another kind before them count (see `After`)."""
 
     events: tuple[str, ...]
     min_count: int = 1
     within_days: float = 30.0
     where: Condition | None = None
+    measure: Measure | None = None
+    after: After | None = None
 
     def fields(self) -> Iterator[str]:
         yield from ()
@@ -83,7 +89,15 @@ class Activity:
     def __str__(self) -> str:
         kinds = "/".join(self.events)
         where = f" where {self.where}" if self.where is not None else ""
-        return f"{self.min_count}+ {kinds}{where} in {self.within_days:g} days"
+        after = f" {self.after}" if self.after is not None else ""
+        if self.measure is not None and self.measure.kind == "distinct":
+            return (f"{self.min_count}+ distinct {self.measure.field} of {kinds}{where}"
+                    f"{after} in {self.within_days:g} days")
+        if self.measure is not None:
+            m = self.measure
+            return (f"{m.kind} of {m.field} of {kinds}{where}{after} >= {m.at_least:g} "
+                    f"in {self.within_days:g} days")
+        return f"{self.min_count}+ {kinds}{where}{after} in {self.within_days:g} days"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +142,70 @@ class Not:
 
 
 Condition = Compare | Activity | All | AnyOf | Not
+
+
+# -- aggregates and sequences in windows (model language v2) -------------------------------
+
+CONTACT = "contact"  # `distinct: contact`: the event's contact (account-level rules)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """What a window measures besides the number of events: `distinct` values of event
+    property `field` (or of the event's contact, `field="contact"`: at least `min_count`
+    of them), or the `sum`, `max` or `avg` (average) of a numeric property (at least
+    `at_least`).
+
+    >>> str(Activity(("page_view",), 3, 30.0, measure=Measure("distinct", "url")))
+    '3+ distinct url of page_view in 30 days'
+    >>> str(Activity(("page_view",), 1, 30.0, measure=Measure("sum", "seconds", 600)))
+    'sum of seconds of page_view >= 600 in 30 days'
+    """
+
+    kind: Literal["distinct", "sum", "max", "avg"]
+    field: str
+    at_least: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class After:
+    """The earlier events of a sequence: an event counts only when at least `min_count`
+    events of `events` matching `where` happened strictly before it (within `within_days`
+    before it, or at any time when None).
+
+    >>> str(Activity(("page_view",), 1, 30.0, after=After(("webinar_attended",), within_days=7)))
+    '1+ page_view after 1+ webinar_attended within 7 days before in 30 days'
+    """
+
+    events: tuple[str, ...]
+    where: Condition | None = None
+    min_count: int = 1
+    within_days: float | None = None
+
+    def __str__(self) -> str:
+        where = f" where {self.where}" if self.where is not None else ""
+        gap = "" if self.within_days is None else f" within {self.within_days:g} days before"
+        return f"after {self.min_count}+ {'/'.join(self.events)}{where}{gap}"
+
+
+def counted_where(leaf: Activity) -> Condition | None:
+    """The condition an event must meet to count for `leaf` (its `where`, and for a
+    `max` measure the value test: the maximum reaches the line when one event does).
+
+    >>> str(counted_where(Activity(("page_view",), measure=Measure("max", "seconds", 60))))
+    'seconds gte 60'
+    """
+    if leaf.measure is None or leaf.measure.kind != "max":
+        return leaf.where
+    test = Compare(leaf.measure.field, "gte", leaf.measure.at_least)
+    return test if leaf.where is None else All((leaf.where, test))
+
+
+def needs_window_state(leaf: Activity) -> bool:
+    """True when `leaf` is not a plain count of recent events (a `max` is one: see
+    `counted_where`)."""
+    return leaf.after is not None or (leaf.measure is not None
+                                      and leaf.measure.kind != "max")
 
 
 def activities(cond: Condition | None) -> Iterator[Activity]:

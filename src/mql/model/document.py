@@ -50,6 +50,13 @@ class IntentRuleDoc(Section):
     min_count: Annotated[int, Field(ge=1)] | None = None
     within_days: Positive | None = None
     level: Literal["contact", "account"] = "contact"
+    # windowed aggregates and sequences (checked in `build.Builder.window_extras`)
+    distinct: str | None = None
+    sum: str | None = None
+    max: str | None = None
+    avg: str | None = None
+    at_least: Positive | None = None
+    after: Any = None
 
 
 class FitDoc(Section):

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
+from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.spec import Decay, FitRule, IntentRule, Model, Outcomes, Score
 
@@ -43,7 +43,25 @@ def condition_data(cond: Condition) -> dict[str, Any]:
                            "within_days": cond.within_days}
     if cond.where is not None:
         act["where"] = condition_data(cond.where)
-    return act
+    if cond.measure is not None and cond.measure.kind != "distinct":
+        del act["min_count"]  # a sum or max has its line in at_least
+    return {**act, **window_data(cond.measure, cond.after, "activity", "where")}
+
+
+def window_data(measure: Measure | None, after: After | None, event_key: str,
+                where_key: str) -> dict[str, Any]:
+    """The measure and sequence keys of a window (none for a plain count)."""
+    out: dict[str, Any] = {}
+    if measure is not None:
+        out[measure.kind] = measure.field
+        if measure.kind != "distinct":
+            out["at_least"] = measure.at_least
+    if after is not None:
+        out["after"] = _drop_none({
+            event_key: list(after.events), "min_count": after.min_count,
+            where_key: None if after.where is None else condition_data(after.where),
+            "within_days": after.within_days})
+    return out
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +86,10 @@ def _score(score: Score) -> dict[str, Any]:
                 "points": rule.points, "cap": rule.cap, "min_count": rule.min_count,
                 "within_days": rule.within_days, "level": rule.level,
             }))
+            if rule.measure is not None or rule.after is not None:
+                if rule.measure is not None and rule.measure.kind != "distinct":
+                    del rules[-1]["min_count"]  # a sum or max has its line in at_least
+                rules[-1].update(window_data(rule.measure, rule.after, "event", "when"))
     out = _drop_none({"description": score.description, "max": score.max})
     if score.kind == "intent":
         out["decay"] = _decay(score.decay)

@@ -83,6 +83,8 @@ def _conditions(model: Model) -> Iterator[tuple[str, Condition]]:
                 yield f"{score.name}.rules[{rule.name}].when", rule.when
             elif isinstance(rule, IntentRule) and rule.where is not None:
                 yield f"{score.name}.rules[{rule.name}].when", rule.where
+            if isinstance(rule, IntentRule) and rule.after and rule.after.where is not None:
+                yield f"{score.name}.rules[{rule.name}].after.when", rule.after.where
     for criterion in model.mql.criteria:
         yield f"mql.criteria[{criterion.name}].when", criterion.when
     for excluded in model.mql.exclude:
@@ -101,8 +103,10 @@ def _patterns(cond: Condition) -> Iterator[Compare]:
             yield from _patterns(item)
     elif isinstance(cond, Not):
         yield from _patterns(cond.item)
-    elif isinstance(cond, Activity) and cond.where is not None:
-        yield from _patterns(cond.where)
+    elif isinstance(cond, Activity):
+        for where in (cond.where, cond.after.where if cond.after else None):
+            if where is not None:
+                yield from _patterns(where)
 
 
 def batch_limits(model: Model, engine: str | None = None) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from mql.model.conditions import Condition
+from mql.model.conditions import Activity, After, Condition, Measure
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
@@ -84,10 +84,19 @@ class IntentRule:
     within_days: float | None = None
     level: Literal["contact", "account"] = "contact"
     description: str | None = None
+    measure: Measure | None = None  # windowed: distinct values, a sum or a maximum
+    after: After | None = None  # windowed: a sequence (earlier events required)
 
     @property
     def windowed(self) -> bool:
         return self.min_count is not None
+
+    @property
+    def window(self) -> Activity:
+        """A windowed rule's condition as an `Activity` leaf (what it counts)."""
+        assert self.min_count is not None and self.within_days is not None
+        return Activity(self.events, self.min_count, self.within_days, self.where,
+                        self.measure, self.after)
 
 
 @dataclass(frozen=True, slots=True)

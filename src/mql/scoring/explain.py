@@ -25,6 +25,7 @@ from mql.scoring.fit import FitLine, FitResult
 from mql.scoring.intent import IntentState, Level, Program, days_between, rule_key, rule_value
 from mql.scoring.qualify import Decision, Qualifier
 from mql.scoring.scorer import Scorer
+from mql.scoring.windows import describe_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,8 @@ def _intent_lines(
             window = timedelta(days=rule.within_days)
             recent = [e for e in matched if at - e.at < window]
             note = f"{len(recent)} in {_fmt(rule.within_days)} days, needs {rule.min_count}"
+            if rule.measure is not None or rule.after is not None:
+                recent, note = describe_window(rule.window, matched, at)
             rules.append(RuleLine(score.name, rule.name, len(recent), rule.points, value,
                                   value, note))
             continue

@@ -14,14 +14,27 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
-from mql.model.conditions import Activity, Condition, activities
+from mql.model.conditions import Activity, Condition, activities, counted_where, needs_window_state
 from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, Score
 from mql.records import Event
 from mql.scoring.decay import Curve, DecayedSum, RecentTimes, clamp
 from mql.scoring.evaluate import Predicate, compile_condition
+from mql.scoring.windows import (
+    DistinctTimes,
+    Fold,
+    SequenceTimes,
+    WindowAvg,
+    WindowState,
+    WindowSum,
+    merge_windows,
+    window_fold,
+    window_from_dict,
+    window_to_dict,
+)
 
 Level = Literal["contact", "account"]
-Tracked = DecayedSum | RecentTimes
+Tracked = DecayedSum | RecentTimes | WindowState
+_WINDOWS = (RecentTimes, DistinctTimes, WindowSum, SequenceTimes, WindowAvg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +48,23 @@ class Tracker:
     points: float = 0.0
     decay: Decay = Decay(None)  # noqa: RUF009 - Decay is a frozen value
     keep: int | None = None
+    # a window beyond counting (distinct values, a sum, a sequence): how events fold in
+    fold: Fold | None = None
+    window: Activity | None = None
 
     def matches(self, event: Event) -> bool:
         return self.where is None or self.where(event.properties.get)
+
+
+def window_tracker(key: str, leaf: Activity, level: Level) -> Tracker:
+    """The tracker of a windowed rule or activity leaf: a count of recent events (a `max`
+    is one, see `counted_where`), or a `WindowState` folded by `window_fold`."""
+    if not needs_window_state(leaf):
+        return Tracker(key, frozenset(leaf.events), _compiled(counted_where(leaf)), level,
+                       keep=leaf.min_count)
+    fold, where = window_fold(leaf)
+    kinds = frozenset(leaf.events) | frozenset(leaf.after.events if leaf.after else ())
+    return Tracker(key, kinds, where, level, fold=fold, window=leaf)
 
 
 def rule_key(score: str, rule: str) -> str:
@@ -72,8 +99,7 @@ class Program:
                 if leaf not in self.activity_keys:
                     key = f"activity.{len(self.activity_keys)}"
                     self.activity_keys[leaf] = key
-                    trackers.append(Tracker(key, frozenset(leaf.events), _compiled(leaf.where),
-                                            "contact", keep=leaf.min_count))
+                    trackers.append(window_tracker(key, leaf, "contact"))
         for fast in model.mql.fast_track:
             trackers.append(Tracker(f"fast_track.{fast.name}", frozenset(fast.events),
                                     _compiled(fast.where), "contact", keep=1))
@@ -85,6 +111,8 @@ class Program:
 
     @staticmethod
     def _rule_tracker(score: Score, rule: IntentRule) -> Tracker:
+        if rule.windowed:
+            return window_tracker(rule_key(score.name, rule.name), rule.window, rule.level)
         return Tracker(
             rule_key(score.name, rule.name), frozenset(rule.events), _compiled(rule.where),
             rule.level, rule.points, score.decay, rule.min_count,
@@ -122,12 +150,17 @@ class IntentState:
         at = event.at
         for t in matched:
             old = values.get(t.key)
+            if t.fold is not None:
+                folded = t.fold(old, event)
+                if folded is not None:
+                    values[t.key] = folded
+                continue
             if old is None:
                 values[t.key] = (DecayedSum(t.points, at) if t.keep is None
                                  else RecentTimes((at,), t.keep))
             elif isinstance(old, DecayedSum):
                 values[t.key] = old.add(t.points, at, t.decay)
-            else:
+            elif isinstance(old, RecentTimes):
                 values[t.key] = old.add(at)
         as_of = at if self.as_of is None or at > self.as_of else self.as_of
         # the mapping is never mutated after this point: states are values
@@ -136,6 +169,7 @@ class IntentState:
     def merge(self, other: IntentState, program: Program) -> IntentState:
         """Both states as one (e.g. two records of the same person)."""
         decays = {t.key: t.decay for t in program.trackers}
+        windows = {t.key: t.window for t in program.trackers if t.window is not None}
         values = dict(self.values)
         for key, theirs in other.values.items():
             ours = values.get(key)
@@ -145,17 +179,27 @@ class IntentState:
                 values[key] = ours.merge(theirs)
             elif isinstance(ours, DecayedSum) and isinstance(theirs, DecayedSum):
                 values[key] = ours.merge(theirs, decays[key])
+            elif key in windows and type(ours) is type(theirs):
+                values[key] = merge_windows(ours, theirs, windows[key])  # type: ignore[arg-type]
         stamps = [t for t in (self.as_of, other.as_of) if t is not None]
         return IntentState(MappingProxyType(values), max(stamps) if stamps else None)
 
     def holds(self, key: str, at: datetime, within_days: float) -> bool:
         tracked = self.values.get(key)
-        return isinstance(tracked, RecentTimes) and tracked.holds_at(
+        return isinstance(tracked, _WINDOWS) and tracked.holds_at(
             at, timedelta(days=within_days))
+
+    def flips(self, key: str, at: datetime, within_days: float) -> list[datetime]:
+        """For a window that can stop and start again (an average): every moment after
+        `at` at which it changes without new events (others: none, see `expiry`)."""
+        tracked = self.values.get(key)
+        if not isinstance(tracked, WindowAvg):
+            return []
+        return tracked.flips(at, timedelta(days=within_days))
 
     def expiry(self, key: str, within_days: float) -> datetime | None:
         tracked = self.values.get(key)
-        if not isinstance(tracked, RecentTimes):
+        if not isinstance(tracked, _WINDOWS):
             return None
         return tracked.expires_at(timedelta(days=within_days))
 
@@ -201,6 +245,10 @@ def intent_curve(
         key = rule_key(score.name, rule.name)
         if rule.windowed:
             assert rule.within_days is not None
+            if isinstance(state.values.get(key), WindowAvg):
+                steps.extend(_interval_steps(rule.points, state.holds(key, at, rule.within_days),
+                                             state.flips(key, at, rule.within_days)))
+                continue
             if state.holds(key, at, rule.within_days):
                 until = state.expiry(key, rule.within_days)
                 assert until is not None
@@ -210,6 +258,25 @@ def intent_curve(
         if isinstance(tracked, DecayedSum):
             terms.append((tracked.value_at(at, score.decay), rule.cap))
     return Curve(at, score.decay, base, tuple(terms), tuple(steps), score.max)
+
+
+def _interval_steps(points: float, held: bool, flips: list[datetime]
+                    ) -> list[tuple[float, datetime]]:
+    """`Curve` steps for a window that holds now (`held`) and changes at each of
+    `flips`: an interval [s, u) after now is the step `points` until u minus the step
+    `points` until s. The last flip always ends an interval: an empty window does not
+    hold."""
+    steps: list[tuple[float, datetime]] = []
+    start: datetime | None = None
+    for t in flips:
+        if held:
+            steps.append((points, t))
+            if start is not None:
+                steps.append((-points, start))
+        else:
+            start = t
+        held = not held
+    return steps
 
 
 def days_between(a: datetime, b: datetime) -> float:
@@ -229,6 +296,8 @@ def state_to_dict(state: IntentState) -> dict[str, object]:
     for key, tracked in state.values.items():
         if isinstance(tracked, DecayedSum):
             values[key] = {"sum": tracked.value, "as_of": tracked.as_of.isoformat()}
+        elif not isinstance(tracked, RecentTimes):
+            values[key] = window_to_dict(tracked)
         else:
             values[key] = {"times": [t.isoformat() for t in tracked.times], "keep": tracked.keep}
     return {"as_of": None if state.as_of is None else state.as_of.isoformat(), "values": values}
@@ -240,7 +309,9 @@ def state_from_dict(data: Mapping[str, object]) -> IntentState:
     raw = data.get("values")
     assert isinstance(raw, dict)
     for key, item in raw.items():
-        if "sum" in item:
+        if "window" in item:
+            values[key] = window_from_dict(item)
+        elif "sum" in item:
             values[key] = DecayedSum(float(item["sum"]), datetime.fromisoformat(item["as_of"]))
         else:
             values[key] = RecentTimes(tuple(datetime.fromisoformat(t) for t in item["times"]),

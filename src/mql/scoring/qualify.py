@@ -366,6 +366,7 @@ class Qualifier:
         for name, low in lines:
             candidates.update(self.crossings(name, low, fits, state, account_state, at))
         for leaf, key in self.program.activity_keys.items():
+            candidates.update(state.flips(key, at, leaf.within_days))  # an average's changes
             t = state.expiry(key, leaf.within_days)
             if t is not None and t > at:
                 candidates.add(t)
