@@ -37,6 +37,7 @@ from mql.model.spec import (
     MqlDefinition,
     Score,
 )
+from mql.model.reports import ReportSettings, reports_from_doc
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
 from mql.model.yaml_marks import Located, Path
 
@@ -119,6 +120,7 @@ class Builder:
             lifecycle=h.lifecycle(self, doc.lifecycle),
             routing=h.routing(self, doc.routing),
             sla=h.sla(self, doc.sla),
+            reports=self.reports(doc.reports),
             name=doc.name,
             version=doc.version,
             description=doc.description,
@@ -130,6 +132,13 @@ class Builder:
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
         )
+
+    def reports(self, doc: d.ReportsDoc) -> ReportSettings:
+        try:
+            return reports_from_doc(doc)
+        except ValueError as exc:
+            self.problem(("reports",), str(exc))
+            return ReportSettings()
 
     def check_raw(self, data: dict[str, Any]) -> None:
         """The checks `build` makes, run on data whose shape is wrong somewhere, so that

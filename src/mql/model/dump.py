@@ -18,6 +18,7 @@ import yaml
 
 from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.reports import ReportSettings, reports_data
 from mql.model.spec import Decay, FitRule, IntentRule, Model, Score
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -162,6 +163,8 @@ def model_data(model: Model) -> dict[str, Any]:
         data["routing"] = _routing(model.routing)
     if model.sla:
         data["sla"] = [_sla(s) for s in model.sla]
+    if model.reports != ReportSettings():
+        data["reports"] = reports_data(model.reports)
     return data
 
 
