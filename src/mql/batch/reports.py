@@ -349,12 +349,14 @@ class ReportEngine:
             self.con.execute(f"SET threads = {int(threads)}")
 
     def load(self, tables: Mapping[str, Mapping[str, list[Any]]]) -> None:
-        """Register the ledger's tables (`SCHEMAS` names; missing ones are empty)."""
+        """Register the ledger's tables (`SCHEMAS` names; missing ones are empty, missing
+        columns NULL)."""
         for name, schema in SCHEMAS.items():
             columns = tables.get(name, {})
+            length = max((len(v) for v in columns.values()), default=0)
             arrays = {}
-            for column, kind in schema:
-                values = columns.get(column, [])
+            for column, kind in schema:  # a column the ledger did not give is NULL
+                values = columns.get(column, [None] * length)
                 array = pa.array(values, kind)
                 arrays[column] = array.cast(pa.timestamp("us")) if kind == _T else array
             self.con.register(f"{name}_arrow", pa.table(arrays))
