@@ -36,8 +36,8 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
     "moves": (("id", _I), ("contact_id", _I), ("from_stage", _S), ("to_stage", _S),
               ("at", _T), ("cause", _S), ("actor", _S), ("reason", _S),
               ("model_version_id", _I)),
-    "first_touch": (("contact_id", _I), ("at", _T), ("channel", _S), ("utm_source", _S),
-                    ("utm_medium", _S), ("campaign", _S)),
+    "first_touch": (("contact_id", _I), ("at", _T), ("seq", _I), ("channel", _S),
+                    ("utm_source", _S), ("utm_medium", _S), ("campaign", _S)),
     "triggers": (("contact_id", _I), ("kind", _S), ("at", _T)),
     "assignments": (("id", _I), ("contact_id", _I), ("team", _S), ("owner", _S),
                     ("rule", _S), ("assigned_at", _T), ("sla", _S), ("sla_due_at", _T),
@@ -365,6 +365,11 @@ class ReportEngine:
             self.con.unregister(f"{name}_arrow")
 
     def build(self, settings: ReportSettings, *, as_of: datetime) -> None:
+        """`mql_facts` as of `as_of` with `settings`' windows and channel table."""
+        # one first touch per person: the earliest of its merged records' (time, arrival)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE first_touch AS SELECT * FROM "
+                         "first_touch QUALIFY row_number() OVER (PARTITION BY contact_id "
+                         "ORDER BY \"at\", seq) = 1")
         sql = _FACTS.format(channel=channel_sql(settings, "ft.channel", "ft.utm_medium",
                                                 "ft.utm_source"),
                             segment=_segment_sql(), band=SCORE_BAND_WIDTH)

@@ -35,11 +35,10 @@ Columns = dict[str, list[Any]]
 def _columns(conn: Connection, query: sa.Select[Any]) -> Columns:
     result = conn.execute(query)
     names = list(result.keys())
-    out: Columns = {n: [] for n in names}
-    for row in result:
-        for name, value in zip(names, row, strict=True):
-            out[name].append(value)
-    return out
+    rows = result.fetchall()
+    if not rows:
+        return {n: [] for n in names}
+    return {n: list(c) for n, c in zip(names, zip(*rows, strict=True), strict=True)}
 
 
 def _survivor(contact_id: Any) -> tuple[sa.Alias, Any]:
@@ -82,22 +81,24 @@ def move_columns(conn: Connection) -> Columns:
 
 
 def first_touch_columns(conn: Connection) -> Columns:
-    """Each contact's first touch (earliest event, ties by arrival): its time, its
-    `channel` property and UTM tags."""
+    """Each contact's first touch (earliest event; a merged contact's first touch is one
+    row of its survivor's, the engine keeps the earliest by time, then arrival `seq`): its
+    time, its `channel` property and UTM tags. The earliest time per contact comes from
+    the (contact, time) index; the properties are read for those events only."""
     owner, survivor = _survivor(events.c.contact_id)
+    firsts = (sa.select(events.c.contact_id, sa.func.min(events.c.at).label("at"))
+              .where(events.c.contact_id.is_not(None)).group_by(events.c.contact_id)
+              .subquery())
     p = events.c.properties
-    ranked = sa.select(
-        survivor.label("contact_id"), events.c.at,
+    return _columns(conn, sa.select(
+        survivor.label("contact_id"), events.c.at, events.c.seq,
         _text(p, "channel").label("channel"),
         _text(p, "utm_source").label("utm_source"),
         _text(p, "utm_medium").label("utm_medium"),
         sa.func.coalesce(_text(p, "utm_campaign"), _text(p, "campaign")).label("campaign"),
-        sa.func.row_number().over(partition_by=survivor,
-                                  order_by=(events.c.at, events.c.seq)).label("rn"),
-    ).select_from(events.join(owner, owner.c.id == events.c.contact_id)).subquery()
-    return _columns(conn, sa.select(
-        ranked.c.contact_id, ranked.c.at, ranked.c.channel, ranked.c.utm_source,
-        ranked.c.utm_medium, ranked.c.campaign).where(ranked.c.rn == 1))
+    ).select_from(events.join(firsts, sa.and_(firsts.c.contact_id == events.c.contact_id,
+                                              firsts.c.at == events.c.at))
+                  .join(owner, owner.c.id == events.c.contact_id)))
 
 
 def trigger_columns(conn: Connection, kinds: dict[str, Sequence[str]]) -> Columns:
@@ -105,11 +106,16 @@ def trigger_columns(conn: Connection, kinds: dict[str, Sequence[str]]) -> Column
     its touches of those types, one row per contact, kind and time (each distinct
     time once)."""
     owner, survivor = _survivor(events.c.contact_id)
+    qualified = (sa.select(lifecycle_history.c.contact_id)
+                 .where(lifecycle_history.c.to_stage == "mql").scalar_subquery())
     parts = [
         sa.select(survivor.label("contact_id"), sa.literal(kind).label("kind"),
                   events.c.at)
         .select_from(events.join(owner, owner.c.id == events.c.contact_id))
-        .where(events.c.type.in_(list(types))).distinct()
+        .where(events.c.type.in_(list(types)),
+               # only people who qualified at least once (or were merged) can be an MQL's
+               sa.or_(owner.c.merged_into.is_not(None), events.c.contact_id.in_(qualified)))
+        .distinct()
         for kind, types in kinds.items() if types
     ]
     if not parts:
