@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from mql.analytics.definitions import Dimension, Report
-from mql.batch.reports import Window
+from mql.batch.reports import ALL_TIME, Window
 from mql.errors import ConfigError
 from mql.service.reports import ReportResult, run_report
 from mql.store.models import activate, save_version
@@ -17,7 +17,7 @@ from tests.reports.ledger import AS_OF, NOW, d, write_ledger
 
 
 def _report(store: Engine, report: Report, by: Dimension | None = None,
-            window: Window = Window()) -> ReportResult:
+            window: Window = ALL_TIME) -> ReportResult:
     write_ledger(store)
     return run_report(store, report, now=AS_OF, by=by, window=window)
 

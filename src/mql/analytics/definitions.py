@@ -94,7 +94,7 @@ def parse_bound(text: str, name: str) -> datetime:
     value = text.strip()
     try:
         if len(value) == 7:
-            parsed = datetime.strptime(value, "%Y-%m")
+            parsed = datetime.strptime(value + "+0000", "%Y-%m%z")
         else:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -7,8 +7,9 @@ downloads at 5-15%.
 
 >>> from mql.model.reports import HealthBands
 >>> bands = HealthBands()
->>> judge_mql_to_sql(0.08, 50, bands).words
-'too loose: 8% of MQLs become SQLs, under 10%; the model qualifies noise (raise the threshold or tighten the criteria)'
+>>> print(judge_mql_to_sql(0.08, 50, bands).words)  # doctest: +NORMALIZE_WHITESPACE
+too loose: 8% of MQLs become SQLs, under 10%; the model qualifies noise (raise the
+threshold or tighten the criteria)
 >>> judge_mql_to_sql(0.2, 50, bands).position
 'healthy'
 >>> judge_mql_to_sql(None, 0, bands).position

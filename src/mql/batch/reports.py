@@ -68,6 +68,9 @@ class Window:
     end: datetime | None = None
 
 
+ALL_TIME = Window()
+
+
 def _naive(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
 
@@ -391,7 +394,8 @@ class ReportEngine:
             if month:  # spend is known by month: a month counts when it starts in the window
                 parts.append(f"{column} {op} {_literal(f'{value:%Y-%m}')}")
             else:
-                parts.append(f"{column} {op} TIMESTAMP {_literal(f'{_naive(value):%Y-%m-%d %H:%M:%S.%f}')}")
+                stamp = f"{_naive(value):%Y-%m-%d %H:%M:%S.%f}"
+                parts.append(f"{column} {op} TIMESTAMP {_literal(stamp)}")
         return " AND ".join(parts)
 
     def funnel(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:

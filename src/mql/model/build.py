@@ -24,6 +24,7 @@ from mql.model.conditions import (
     Condition,
     Not,
 )
+from mql.model.reports import ReportSettings, reports_from_doc
 from mql.model.spec import (
     TOTAL,
     Criterion,
@@ -37,7 +38,6 @@ from mql.model.spec import (
     MqlDefinition,
     Score,
 )
-from mql.model.reports import ReportSettings, reports_from_doc
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
 from mql.model.yaml_marks import Located, Path
 

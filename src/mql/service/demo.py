@@ -139,9 +139,10 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
                       teams, top[:10], reports)
 
 
-# what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost per MQL
-DEMO_REPORTS = [(Report.SLA, Dimension.TEAM), (Report.FUNNEL, Dimension.MONTH), (Report.HEALTH, Dimension.SEGMENT),
-                (Report.COST, Dimension.CHANNEL)]
+# what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost
+# per MQL
+DEMO_REPORTS = [(Report.SLA, Dimension.TEAM), (Report.FUNNEL, Dimension.MONTH),
+                (Report.HEALTH, Dimension.SEGMENT), (Report.COST, Dimension.CHANNEL)]
 
 
 def load_world_outcomes(engine: Engine, deals: list[Opportunity], costs: list[CampaignCost],

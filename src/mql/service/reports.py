@@ -25,7 +25,7 @@ from mql.analytics.definitions import (
     per,
 )
 from mql.analytics.health import TRIGGERS, health_row
-from mql.batch.reports import ReportEngine, Window
+from mql.batch.reports import ALL_TIME, ReportEngine, Window
 from mql.errors import ConfigError, NotFound
 from mql.identity.merge import IdentityRules
 from mql.model.reports import ReportSettings
@@ -116,7 +116,7 @@ class Reports:
         self.settings = model.reports
         self.as_of = as_of
 
-    def run(self, report: Report, *, by: Dimension | None = None, window: Window = Window(),
+    def run(self, report: Report, *, by: Dimension | None = None, window: Window = ALL_TIME,
             size: int = REVIEW_SIZE, rules: IdentityRules | None = None) -> ReportResult:
         dim = by if by is not None else DEFAULT_BY[report]
         if report is Report.FUNNEL:
@@ -364,7 +364,7 @@ def open_reports(engine: Engine, *, now: datetime, threads: int | None = None
 
 
 def run_report(engine: Engine, report: Report, *, now: datetime, by: Dimension | None = None,
-               window: Window = Window(), size: int = REVIEW_SIZE,
+               window: Window = ALL_TIME, size: int = REVIEW_SIZE,
                rules: IdentityRules | None = None) -> ReportResult:
     """One report from the stored ledger as of `now` (`by`: its rows; default per report,
     `DEFAULT_BY`)."""
@@ -373,7 +373,7 @@ def run_report(engine: Engine, report: Report, *, now: datetime, by: Dimension |
 
 
 def run_reports(engine: Engine, wanted: Sequence[tuple[Report, Dimension | None]], *,
-                now: datetime, window: Window = Window()) -> list[ReportResult]:
+                now: datetime, window: Window = ALL_TIME) -> list[ReportResult]:
     """Several reports over one load of the ledger (the demo's closing tables)."""
     with open_reports(engine, now=now) as reports:
         return [reports.run(r, by=d, window=window) for r, d in wanted]

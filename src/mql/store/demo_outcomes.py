@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,7 +26,7 @@ def insert_world_outcomes(conn: Connection, deals: Iterable[Opportunity],
     people = dict(conn.execute(sa.select(contacts.c.email, contacts.c.id)
                                .where(contacts.c.merged_into.is_(None))).all())
     companies = dict(conn.execute(sa.select(accounts.c.domain, accounts.c.id)).all())
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "external_id": o.opportunity_id, "name": o.name, "account_id": companies.get(o.account),
         "account_domain": o.account,
         "primary_contact_id": people.get(o.primary_contact) if o.primary_contact else None,

@@ -8,7 +8,7 @@ Each function returns `Columns`: column name -> list of values, in the order of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,7 +41,7 @@ def _columns(conn: Connection, query: sa.Select[Any]) -> Columns:
     return {n: list(c) for n, c in zip(names, zip(*rows, strict=True), strict=True)}
 
 
-def _survivor(contact_id: Any) -> tuple[sa.Alias, Any]:
+def _survivor() -> tuple[Any, Any]:
     """A join target that maps `contact_id` to its survivor's id (the contact itself when
     it was never merged)."""
     owner = contacts.alias("owner")
@@ -72,7 +72,7 @@ def contact_columns(conn: Connection) -> Columns:
 
 def move_columns(conn: Connection) -> Columns:
     """Every lifecycle move (the stage ledger), survivor ids."""
-    owner, survivor = _survivor(lifecycle_history.c.contact_id)
+    owner, survivor = _survivor()
     h = lifecycle_history.c
     return _columns(conn, sa.select(
         h.id, survivor.label("contact_id"), h.from_stage, h.to_stage, h.at, h.cause, h.actor,
@@ -85,7 +85,7 @@ def first_touch_columns(conn: Connection) -> Columns:
     row of its survivor's, the engine keeps the earliest by time, then arrival `seq`): its
     time, its `channel` property and UTM tags. The earliest time per contact comes from
     the (contact, time) index; the properties are read for those events only."""
-    owner, survivor = _survivor(events.c.contact_id)
+    owner, survivor = _survivor()
     firsts = (sa.select(events.c.contact_id, sa.func.min(events.c.at).label("at"))
               .where(events.c.contact_id.is_not(None)).group_by(events.c.contact_id)
               .subquery())
@@ -101,11 +101,11 @@ def first_touch_columns(conn: Connection) -> Columns:
                   .join(owner, owner.c.id == events.c.contact_id)))
 
 
-def trigger_columns(conn: Connection, kinds: dict[str, Sequence[str]]) -> Columns:
+def trigger_columns(conn: Connection, kinds: Mapping[str, Sequence[str]]) -> Columns:
     """For each contact and kind of trigger (`kinds`: name -> event types), the times of
     its touches of those types, one row per contact, kind and time (each distinct
     time once)."""
-    owner, survivor = _survivor(events.c.contact_id)
+    owner, survivor = _survivor()
     qualified = (sa.select(lifecycle_history.c.contact_id)
                  .where(lifecycle_history.c.to_stage == "mql").scalar_subquery())
     parts = [
@@ -124,7 +124,7 @@ def trigger_columns(conn: Connection, kinds: dict[str, Sequence[str]]) -> Column
 
 
 def assignment_columns(conn: Connection) -> Columns:
-    owner, survivor = _survivor(assignments.c.contact_id)
+    owner, survivor = _survivor()
     a = assignments.c
     return _columns(conn, sa.select(
         a.id, survivor.label("contact_id"), a.team, a.owner, a.rule, a.assigned_at, a.sla,
@@ -146,7 +146,7 @@ def version_columns(conn: Connection) -> Columns:
 
 def opportunity_columns(conn: Connection) -> Columns:
     o = opportunities.c
-    owner, survivor = _survivor(o.primary_contact_id)
+    owner, survivor = _survivor()
     return _columns(conn, sa.select(
         o.id, o.external_id, o.name, o.account_id, survivor.label("primary_contact_id"),
         o.product_line, o.amount, o.currency, o.opened_at, o.closed_at, o.stage, o.status,
@@ -157,7 +157,7 @@ def opportunity_columns(conn: Connection) -> Columns:
 
 def opportunity_contact_columns(conn: Connection) -> Columns:
     c = opportunity_contacts.c
-    owner, survivor = _survivor(c.contact_id)
+    owner, survivor = _survivor()
     return _columns(conn, sa.select(c.opportunity_id, survivor.label("contact_id"), c.role,
                                     c.is_primary)
                     .select_from(opportunity_contacts.join(owner, owner.c.id == c.contact_id)))
@@ -165,7 +165,7 @@ def opportunity_contact_columns(conn: Connection) -> Columns:
 
 def link_columns(conn: Connection) -> Columns:
     c = opportunity_links.c
-    owner, survivor = _survivor(c.contact_id)
+    owner, survivor = _survivor()
     return _columns(conn, sa.select(c.opportunity_id, survivor.label("contact_id"), c.kind,
                                     c.history_id, c.qualified_at)
                     .select_from(opportunity_links.join(owner, owner.c.id == c.contact_id)))
@@ -179,7 +179,7 @@ def cost_columns(conn: Connection) -> Columns:
 
 def disposition_columns(conn: Connection) -> Columns:
     d = dispositions.c
-    owner, survivor = _survivor(d.contact_id)
+    owner, survivor = _survivor()
     return _columns(conn, sa.select(
         d.id, survivor.label("contact_id"), d.at, d.status, d.reason, d.note, d.actor,
         d.opportunity_id,
