@@ -71,7 +71,8 @@ def _tables(stories: list[dict[str, Any]]) -> dict[str, dict[str, list[Any]]]:
 
 
 COUNTS = ("mqls", "sal", "rejected", "sql", "opportunities", "sql_opportunities", "won",
-          "still_open", "mature_mqls", "mature_sql", "closed_opportunities")
+          "still_open", "mature_mqls", "mature_sql", "closed_opportunities", "recycled",
+          "requalified")
 
 
 @settings(max_examples=25, deadline=None)

@@ -64,6 +64,9 @@ def test_a_cohort_is_maturing_until_the_window_has_passed(store: Engine) -> None
     assert total["mature_mql_to_sql"] == 0.5
     assert total["mql_to_sql"] == 0.4
     assert total["status"] == "maturing"
+    # bob was recycled after his first MQL and qualified again: 1 of 5
+    assert (total["recycled"], total["recycle_rate"]) == (1, 0.2)
+    assert (total["requalified"], total["requalification_rate"]) == (1, 0.2)
 
 
 def test_time_to_mql_runs_from_the_first_touch_of_the_person_merges_included(store: Engine
@@ -150,10 +153,14 @@ def test_sla_by_team_counts_attainment_breaches_reroutes_and_the_queue(store: En
     assert na["attainment"] == 0.5
     assert na["median_hours_to_touch"] == pytest.approx(15.25)  # 0.5 h and 30 h
     assert na["median_hours_untouched"] == pytest.approx(80 * 24)  # bob since 03-01
+    # New York, 9-18 on weekdays: ann was touched before the day opened (0 h); bob, handed
+    # over on Tuesday evening, on Thursday at 01:00, after Wednesday's 9 hours
+    assert na["median_business_hours_to_touch"] == pytest.approx(4.5)
     assert [emea[k] for k in ("assigned", "met", "escalated", "breaches", "reroutes")] == [
         3, 2, 1, 2, 1]
     assert emea["attainment"] == pytest.approx(2 / 3)
     assert emea["median_hours_to_touch"] == 3.0
+    assert emea["median_business_hours_to_touch"] == 0.0  # Saturday; Thursday before 9
 
 
 def test_cost_per_mql_sql_opportunity_and_won_by_month_and_channel(store: Engine) -> None:

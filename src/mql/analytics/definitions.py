@@ -121,6 +121,8 @@ def funnel_rates(row: Mapping[str, Any]) -> dict[str, float | None]:
         "mql_to_pipeline": rate(row["opportunities"], row["mqls"]),
         "opportunity_to_won": rate(row["won"], row["opportunities"]),
         "win_rate": rate(row["won"], row["closed_opportunities"]),
+        "recycle_rate": rate(row.get("recycled", 0), row["mqls"]),
+        "requalification_rate": rate(row.get("requalified", 0), row["mqls"]),
     }
 
 

@@ -41,7 +41,8 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
     "triggers": (("contact_id", _I), ("kind", _S), ("at", _T)),
     "assignments": (("id", _I), ("contact_id", _I), ("team", _S), ("owner", _S),
                     ("rule", _S), ("assigned_at", _T), ("sla", _S), ("sla_due_at", _T),
-                    ("first_touch_at", _T), ("breaches", _I), ("status", _S)),
+                    ("first_touch_at", _T), ("breaches", _I), ("status", _S),
+                    ("business_hours_to_touch", _F)),
     "scores": (("contact_id", _I), ("grade", _S), ("total", _F)),
     "versions": (("id", _I), ("name", _S), ("version", _S)),
     "opportunities": (("id", _I), ("external_id", _S), ("name", _S), ("account_id", _I),
@@ -127,6 +128,7 @@ episode AS (
       AS rejected_reason,
     min(x.at) FILTER (WHERE x.to_stage IN ('recycled', 'nurture', 'disqualified',
                                            'closed_lost')) AS exited_at,
+    min(x.at) FILTER (WHERE x.to_stage = 'recycled') AS recycled_at,
     string_agg(x.to_stage, ' > ' ORDER BY x.at, x.id) AS path
   FROM base b JOIN moves x ON x.contact_id = b.contact_id
     AND (x.at > b.mql_at OR (x.at = b.mql_at AND x.id > b.mql_id))
@@ -166,6 +168,7 @@ trig AS (
   GROUP BY b.mql_id
 )
 SELECT b.mql_id, b.contact_id, c.email, b.mql_at, b.cause, b.rule, b.model_version_id,
+  b.next_at AS requalified_at, e.recycled_at,
   e.sal_at, e.sql_at, e.rejected_at, e.rejected_reason, e.exited_at, e.path,
   p.opp_at, p.opportunities, p.won_at, p.cycle_days, p.opp_open,
   strftime(b.mql_at, '%Y-%m') AS month,
@@ -212,6 +215,8 @@ SELECT "{dim}" AS key,
   count(*) FILTER (WHERE won_at IS NOT NULL OR (opp_at IS NOT NULL AND NOT opp_open))
     AS closed_opportunities,
   count(*) FILTER (WHERE sql_at IS NULL AND exited_at IS NULL) AS still_open,
+  count(*) FILTER (WHERE recycled_at IS NOT NULL) AS recycled,
+  count(*) FILTER (WHERE requalified_at IS NOT NULL) AS requalified,
   count(*) FILTER (WHERE mature) AS mature_mqls,
   count(*) FILTER (WHERE mature AND sql_at IS NOT NULL) AS mature_sql,
   median(days_to_mql) AS median_days_to_mql,
@@ -272,6 +277,8 @@ SELECT {key} AS key,
     AS median_hours_to_touch,
   quantile_cont(date_diff('second', assigned_at, first_touch_at) / 3600.0, 0.9)
     AS p90_hours_to_touch,
+  quantile_cont(business_hours_to_touch, 0.5) AS median_business_hours_to_touch,
+  quantile_cont(business_hours_to_touch, 0.9) AS p90_business_hours_to_touch,
   count(*) FILTER (WHERE first_touch_at IS NULL AND status IN ('open', 'breached', 'escalated'))
     AS untouched_now,
   quantile_cont(date_diff('second', assigned_at, $as_of) / 3600.0, 0.5)

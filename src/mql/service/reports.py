@@ -30,6 +30,7 @@ from mql.errors import ConfigError, NotFound
 from mql.identity.merge import IdentityRules
 from mql.model.reports import ReportSettings
 from mql.model.spec import Model
+from mql.routing.calendar import business_hours_between
 from mql.service import state as states
 from mql.service.scores import explain_contact
 from mql.store import ledger
@@ -84,17 +85,35 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_ledger(conn: Connection, settings: ReportSettings, live_version: int | None
-                ) -> dict[str, dict[str, list[Any]]]:
+def business_hours(assigned: dict[str, list[Any]], model: Model) -> list[float | None]:
+    """Business hours from each assignment to its first touch, in its team's calendar
+    (None without a first touch or a team of the model): one calendar sum per touched
+    assignment, the one step of the reports done in Python (the calendars' time zones and
+    holidays are the routing core's)."""
+    teams = model.routing.teams if model.routing is not None else {}
+    out: list[float | None] = []
+    for team, start, touch in zip(assigned["team"], assigned["assigned_at"],
+                                  assigned["first_touch_at"], strict=True):
+        calendar = teams.get(team) if team is not None else None
+        out.append(None if calendar is None or touch is None or touch < start
+                   else business_hours_between(start, touch, calendar.hours))
+    return out
+
+
+def load_ledger(conn: Connection, settings: ReportSettings, live_version: int | None,
+                model: Model | None = None) -> dict[str, dict[str, list[Any]]]:
     """The store's ledger as the report engine's tables."""
     kinds = {"high_intent": settings.health.high_intent_events,
              "content": settings.health.content_events}
+    assigned = ledger.assignment_columns(conn)
+    if model is not None and assigned:
+        assigned["business_hours_to_touch"] = business_hours(assigned, model)
     return {
         "contacts": ledger.contact_columns(conn),
         "moves": ledger.move_columns(conn),
         "first_touch": ledger.first_touch_columns(conn),
         "triggers": ledger.trigger_columns(conn, kinds),
-        "assignments": ledger.assignment_columns(conn),
+        "assignments": assigned,
         "scores": ({} if live_version is None else ledger.score_columns(conn, live_version)),
         "versions": ledger.version_columns(conn),
         "opportunities": ledger.opportunity_columns(conn),
@@ -223,7 +242,8 @@ class Reports:
         columns = [dim.value, *SLA_COLUMNS, *(["capacity"] if dim is Dimension.OWNER else [])]
         return ReportResult("sla", [dim.value], self.as_of, window, columns, rows, total_row,
                             ["speed to lead: hours from assignment (the MQL hand-off) to "
-                             "first touch, wall clock; attainment = met / (met + late + "
+                             "first touch, wall clock and in the team's business hours; "
+                             "attainment = met / (met + late + "
                              "breached + escalated)"])
 
     # -- cost -------------------------------------------------------------------------
@@ -323,7 +343,8 @@ FUNNEL_COLUMNS = [
     "status", "mqls", "sal", "rejected", "sql", "opportunities", "won", "still_open",
     "mql_to_sal", "rejection_rate", "mql_to_sql", "mature_mqls", "mature_sql",
     "mature_mql_to_sql", "sql_to_opportunity", "mql_to_pipeline", "opportunity_to_won",
-    "win_rate", "median_days_to_mql", "sales_cycle_days", "pipeline_sourced",
+    "win_rate", "recycled", "recycle_rate", "requalified", "requalification_rate",
+    "median_days_to_mql", "sales_cycle_days", "pipeline_sourced",
     "pipeline_influenced", "won_sourced", "won_influenced", "sql_opportunities",
     "closed_opportunities", "first_mql_at", "last_mql_at",
 ]
@@ -335,6 +356,7 @@ HEALTH_COLUMNS = [
 SLA_COLUMNS = [
     "assigned", "touched", "met", "late", "breached", "escalated", "open", "closed",
     "attainment", "breaches", "reroutes", "median_hours_to_touch", "p90_hours_to_touch",
+    "median_business_hours_to_touch", "p90_business_hours_to_touch",
     "untouched_now", "median_hours_untouched",
 ]
 COST_COLUMNS = [
@@ -353,7 +375,7 @@ def open_reports(engine: Engine, *, now: datetime, threads: int | None = None
     check(engine)
     with translate_errors("reading the ledger"), engine.connect() as conn:
         live = states.live_model(conn)
-        tables = load_ledger(conn, live.model.reports, live.version_id)
+        tables = load_ledger(conn, live.model.reports, live.version_id, live.model)
     runner = ReportEngine(threads=threads)
     try:
         runner.load(tables)
