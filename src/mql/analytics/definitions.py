@@ -65,7 +65,7 @@ COST_DIMENSIONS = (Dimension.MONTH, Dimension.CHANNEL, Dimension.TOTAL)
 # the width of a score band (`score_band` dimension): 0-25, 25-50 ...
 SCORE_BAND_WIDTH = 25
 # segment bands by account employees, when the account has no `segment` attribute
-SEGMENTS = ((1000, "enterprise"), (200, "mid"), (0, "small"))
+SEGMENTS = ((1000, "enterprise"), (100, "mid"), (0, "small"))  # as the synthetic world
 
 
 def rate(numerator: int, denominator: int) -> float | None:
