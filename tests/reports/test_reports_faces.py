@@ -10,11 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from mql.analytics.definitions import Dimension, Report
 from mql.api.app import create_app
 from mql.cli.main import app
+from mql.cli.report import ReportFormat, render_report
 from mql.clock import FixedClock
 from mql.service.reports import run_report
 from mql.store.db import connect
@@ -88,7 +90,7 @@ def test_the_api_answers_the_numbers_of_the_cli_for_a_read_role(served) -> None:
         assert anonymous.get("/v1/reports/funnel").status_code == 401
 
 
-def test_cli_prints_json_csv_and_a_table_that_never_cuts_a_key(served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_prints_json_csv_and_a_table_that_never_cuts_a_key(served) -> None:  # type: ignore[no-untyped-def]
     _, url, _ = served
     runner = CliRunner()
     at = ["--db", url, "--at", AS_OF.isoformat()]
@@ -103,10 +105,18 @@ def test_cli_prints_json_csv_and_a_table_that_never_cuts_a_key(served, monkeypat
     assert [r["month"] for r in rows] == ["2025-01", "2025-02", "2025-03", "total"]
     assert rows[0]["median_days_to_mql"] == "4.5"
     assert rows[-1]["mql_to_sql"] == "0.4"  # whole values, the total last
-    monkeypatch.setenv("COLUMNS", "60")
-    table = runner.invoke(app, ["report", "review", "--size", "5", *at]).stdout
-    for email in ("ann@acme.example", "dan@tiny.example", "cat@tiny.example"):
-        assert email in table  # folded cells never cut an email in two
+    narrow = Console(width=50, record=True)
+    engine = connect(url)
+    for report, by in ((Report.REVIEW, None), (Report.FUNNEL, Dimension.MONTH),
+                       (Report.SLA, Dimension.OWNER)):
+        render_report(run_report(engine, report, now=AS_OF, by=by), ReportFormat.table,
+                      narrow)
+    engine.dispose()
+    table = narrow.export_text()
+    # on a 50-column terminal no key and no number is cut, folded or dropped
+    for whole in ("ann@acme.example", "dan@tiny.example", "cat@tiny.example", "2025-01",
+                  "2025-03", "maturing", "dana", "50.0%", "15.2", "27.1"):
+        assert whole in table
     wrong = runner.invoke(app, ["report", "funnel", "--by", "colour", *at])
     assert wrong.exit_code == 2
     assert "choose one of month" in wrong.stderr

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import textwrap
 from enum import Enum
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from mql.analytics.definitions import Dimension, Report, parse_bound
@@ -116,16 +118,29 @@ def render_report(result: service.ReportResult, fmt: ReportFormat, target: Conso
              if c in result.by or c in TABLE_COLUMNS.get(result.report, result.columns)]
     table = Table(title=f"{result.report} by {', '.join(result.by)}", title_justify="left",
                   box=box.SIMPLE_HEAD, caption="; ".join(result.notes), caption_justify="left")
-    for name in shown:
+    cells = [[cell(n, row.get(n)) for n in shown] for row in rows]
+    for i, name in enumerate(shown):
         key = name in result.by or name == "contact"
         words = _is(name, _WORDS)
-        table.add_column(name.replace("_", " "), overflow="fold",
-                         no_wrap=key, justify="left" if key or words else "right",
-                         min_width=8 if words else None)
-    for i, row in enumerate(rows):
-        table.add_row(*(cell(n, row.get(n)) for n in shown),
-                      end_section=result.total is not None and i == len(rows) - 2)
-    target.print(table)
+        header = textwrap.fill(name.replace("_", " "), width=12, break_long_words=False)
+        # headers fold at words; keys and numbers are never broken (their column is as wide
+        # as its widest value); words fold
+        whole = max([len(line) for line in header.splitlines()] +
+                    [len(r[i]) for r in cells])
+        table.add_column(header, overflow="fold", no_wrap=not words,
+                         justify="left" if key or words else "right",
+                         min_width=12 if words else whole)
+    for i, values in enumerate(cells):
+        table.add_row(*values, end_section=result.total is not None and i == len(rows) - 2)
+    # never narrower than its keys and numbers: a narrow terminal wraps the lines instead
+    # of the table dropping or cutting a column
+    narrowest = Measurement.get(target, target.options.update(width=100_000), table).minimum
+    width = target.width
+    target.width = max(width, narrowest)
+    try:
+        target.print(table)
+    finally:
+        target.width = width
 
 
 def _window(start: str | None, end: str | None) -> Window:
