@@ -91,9 +91,10 @@ def write_ledger(engine: Engine) -> None:
         move("m5a", "bob", "mql", "sal", d(3, 2), "sales_action")
 
         def assign(who: str, team: str, owner: str, at: datetime, hours: float,
-                   touch: float | None, status: str, breaches: int = 0) -> None:
+                   touch: float | None, status: str, breaches: int = 0,
+                   reason: str = "matched") -> None:
             insert(t.assignments, contact_id=people[who], team=team, owner=owner,
-                   rule=team, assigned_at=at, sla="default",
+                   rule=team, reason=reason, assigned_at=at, sla="default",
                    sla_due_at=at + timedelta(hours=hours),
                    first_touch_at=None if touch is None else at + timedelta(hours=touch),
                    breaches=breaches, status=status)
@@ -102,7 +103,8 @@ def write_ledger(engine: Engine) -> None:
         assign("bob", "na_enterprise", "dana", d(1, 15), 24, 30, "late", 1)
         assign("cat", "emea", "anna", d(2, 5), 24, None, "escalated", 2)
         assign("cat", "emea", "bo", d(2, 6), 24, 4, "met")  # re-routed
-        assign("dan", "emea", "anna", d(2, 15), 24, 2, "met")
+        assign("dan", "emea", "anna", d(2, 15), 24, 2, "met",
+               reason="reassigned by lead at 2025-02-15T01:00:00+00:00")  # same row
         assign("bob", "na_enterprise", "dana", d(3, 1), 24, None, "open")
 
         def opportunity(key: str, primary: str | None, opened: datetime, amount: float,

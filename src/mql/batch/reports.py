@@ -40,7 +40,7 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
                     ("utm_source", _S), ("utm_medium", _S), ("campaign", _S)),
     "triggers": (("contact_id", _I), ("kind", _S), ("at", _T)),
     "assignments": (("id", _I), ("contact_id", _I), ("team", _S), ("owner", _S),
-                    ("rule", _S), ("assigned_at", _T), ("sla", _S), ("sla_due_at", _T),
+                    ("rule", _S), ("reason", _S), ("assigned_at", _T), ("sla", _S), ("sla_due_at", _T),
                     ("first_touch_at", _T), ("breaches", _I), ("status", _S),
                     ("business_hours_to_touch", _F)),
     "scores": (("contact_id", _I), ("grade", _S), ("total", _F)),
@@ -272,7 +272,8 @@ SELECT {key} AS key,
   count(*) FILTER (WHERE status = 'open') AS open,
   count(*) FILTER (WHERE status = 'closed') AS closed,
   coalesce(sum(breaches), 0) AS breaches,
-  count(*) - count(DISTINCT coalesce(mql_id, -id)) AS reroutes,
+  count(*) - count(DISTINCT coalesce(mql_id, -id))
+    + count(*) FILTER (WHERE reason LIKE 'reassigned by %') AS reroutes,
   quantile_cont(date_diff('second', assigned_at, first_touch_at) / 3600.0, 0.5)
     AS median_hours_to_touch,
   quantile_cont(date_diff('second', assigned_at, first_touch_at) / 3600.0, 0.9)

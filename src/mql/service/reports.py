@@ -307,12 +307,10 @@ class Reports:
     def review(self, window: Window, *, size: int, rules: IdentityRules) -> ReportResult:
         if size < 1:
             raise ConfigError(f"--size {size}: give at least 1")
-        per_outcome = max(1, math.ceil(size / 6))
         found = self.engine.review(window, per_outcome=size)
         # stratified: the most recent of each outcome first, then the next of each ...
         found.sort(key=lambda r: (r["rank"], _OUTCOME_ORDER.get(r["outcome"], 9)))
         picked = found[:size]
-        del per_outcome
         rows = []
         for r in picked:
             rows.append({

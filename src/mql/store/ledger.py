@@ -127,7 +127,8 @@ def assignment_columns(conn: Connection) -> Columns:
     owner, survivor = _survivor()
     a = assignments.c
     return _columns(conn, sa.select(
-        a.id, survivor.label("contact_id"), a.team, a.owner, a.rule, a.assigned_at, a.sla,
+        a.id, survivor.label("contact_id"), a.team, a.owner, a.rule, a.reason, a.assigned_at,
+        a.sla,
         a.sla_due_at, a.first_touch_at, a.breaches, a.status,
     ).select_from(assignments.join(owner, owner.c.id == a.contact_id)).order_by(a.id))
 
