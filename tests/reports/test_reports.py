@@ -16,7 +16,7 @@ from mql.store.models import activate, save_version
 from tests.reports.ledger import AS_OF, NOW, d, write_ledger
 
 
-def _report(store: Engine, report: Report, by: Dimension | None = None,
+def _report(store: Engine, report: Report, by: Dimension | list[Dimension] | None = None,
             window: Window = ALL_TIME) -> ReportResult:
     write_ledger(store)
     return run_report(store, report, now=AS_OF, by=by, window=window)
@@ -209,3 +209,14 @@ def test_the_sla_report_refuses_a_dimension_it_cannot_count(store: Engine) -> No
     write_ledger(store)
     with pytest.raises(ConfigError, match="--by one of team, owner"):
         run_report(store, Report.SLA, now=AS_OF, by=Dimension.CHANNEL)
+
+
+def test_funnel_by_month_and_channel_has_a_row_per_pair(store: Engine) -> None:
+    result = _report(store, Report.FUNNEL, [Dimension.MONTH, Dimension.CHANNEL])
+    assert result.by == ["month", "channel"]
+    assert [(r["month"], r["channel"], r["mqls"], r["sql"]) for r in result.rows] == [
+        ("2025-01", "email", 1, 0), ("2025-01", "paid_search", 1, 1),
+        ("2025-02", "events", 1, 1), ("2025-02", "other", 1, 0), ("2025-03", "email", 1, 0)]
+    assert result.total is not None
+    assert (result.total["month"], result.total["channel"], result.total["mqls"]) == (
+        "total", "total", 5)

@@ -47,6 +47,15 @@ class Dimension(StrEnum):
     TOTAL = "total"
 
     @classmethod
+    def parse_many(cls, text: str) -> list[Dimension]:
+        """Comma-separated dimensions: `month,channel` is a row per month and channel.
+
+        >>> Dimension.parse_many("month, channel")
+        [<Dimension.MONTH: 'month'>, <Dimension.CHANNEL: 'channel'>]
+        """
+        return [cls.parse(part) for part in text.split(",")]
+
+    @classmethod
     def parse(cls, text: str) -> Dimension:
         """The dimension named `text`; `ConfigError` listing the choices otherwise."""
         try:

@@ -5,7 +5,7 @@ row per MQL this module builds; docs/analytics.md gives each definition's SQL me
 >>> engine = ReportEngine()
 >>> engine.load({})  # an empty store
 >>> engine.build(ReportSettings(), as_of=datetime(2026, 1, 1, tzinfo=UTC))
->>> engine.funnel(Dimension.TOTAL, Window())
+>>> engine.funnel([Dimension.TOTAL], Window())
 []
 >>> engine.close()
 """
@@ -205,7 +205,7 @@ LEFT JOIN versions v ON v.id = b.model_version_id
 """
 
 _FUNNEL = """
-SELECT "{dim}" AS key,
+SELECT {key} AS key,
   count(*) AS mqls,
   count(*) FILTER (WHERE sal_at IS NOT NULL OR sql_at IS NOT NULL) AS sal,
   count(*) FILTER (WHERE rejected_at IS NOT NULL) AS rejected,
@@ -237,14 +237,14 @@ SELECT key,
     AS won_sourced,
   coalesce(sum(amount) FILTER (WHERE kind = 'influenced' AND status = 'won'), 0)
     AS won_influenced
-FROM (SELECT DISTINCT f."{dim}" AS key, l.kind, o.id, o.amount, o.status
+FROM (SELECT DISTINCT {key} AS key, l.kind, o.id, o.amount, o.status
       FROM mql_facts f JOIN links l ON l.history_id = f.mql_id
       JOIN opportunities o ON o.id = l.opportunity_id WHERE {where})
 GROUP BY key
 """
 
 _HEALTH = """
-SELECT "{dim}" AS key, "trigger",
+SELECT {key} AS key, "trigger",
   count(*) FILTER (WHERE mature) AS mature_mqls,
   count(*) FILTER (WHERE mature AND sql_at IS NOT NULL) AS mature_sql,
   count(*) AS mqls
@@ -307,18 +307,18 @@ FROM mql_facts WHERE {where} GROUP BY ALL
 
 _REASONS = """
 WITH d AS (
-  SELECT d.*, f."{dim}" AS key
+  SELECT d.*, {key} AS key
   FROM dispositions d ASOF LEFT JOIN mql_facts f
     ON f.contact_id = d.contact_id AND d.at >= f.mql_at
 )
-SELECT coalesce(key, '(no MQL)') AS key, status, coalesce(reason, '(none)') AS reason,
+SELECT key, status, coalesce(reason, '(none)') AS reason,
        count(*) AS dispositions, count(DISTINCT contact_id) AS contacts
 FROM d WHERE {where}
 GROUP BY ALL ORDER BY key, status, dispositions DESC, reason
 """
 
 _REJECTIONS = """
-SELECT "{dim}" AS key, coalesce(rejected_reason, '(none)') AS reason, count(*) AS rejected,
+SELECT {key} AS key, coalesce(rejected_reason, '(none)') AS reason, count(*) AS rejected,
        count(DISTINCT contact_id) AS contacts
 FROM mql_facts WHERE rejected_at IS NOT NULL AND {where}
 GROUP BY ALL ORDER BY key, rejected DESC, reason
@@ -407,12 +407,12 @@ class ReportEngine:
                 parts.append(f"{column} {op} TIMESTAMP {_literal(stamp)}")
         return " AND ".join(parts)
 
-    def funnel(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
-        """One row per value of `dim` (counts of the MQL cohort; `key` the value)."""
+    def funnel(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
+        """One row per value of `dims` (counts of the MQL cohort; `key` the values)."""
         where = self._where("mql_at", window)
-        rows = self._rows(_FUNNEL.format(dim=dim.value, where=where))
+        rows = self._rows(_FUNNEL.format(key=_key(dims), where=where))
         values = {r["key"]: r for r in self._rows(_VALUES.format(
-            dim=dim.value, where=self._where("f.mql_at", window)))}
+            key=_key(dims, "f."), where=self._where("f.mql_at", window)))}
         empty = {"pipeline_sourced": 0.0, "pipeline_influenced": 0.0, "won_sourced": 0.0,
                  "won_influenced": 0.0}
         for row in rows:
@@ -420,12 +420,14 @@ class ReportEngine:
             row.update({k: float(found.get(k, v)) for k, v in empty.items()})
         return rows
 
-    def health(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
-        """Mature MQLs and SQLs by `dim` and trigger kind."""
-        return self._rows(_HEALTH.format(dim=dim.value, where=self._where("mql_at", window)))
+    def health(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
+        """Mature MQLs and SQLs by `dims` and trigger kind."""
+        return self._rows(_HEALTH.format(key=_key(dims), where=self._where("mql_at", window)))
 
-    def sla(self, dim: Dimension, window: Window, *, as_of: datetime) -> list[dict[str, Any]]:
-        key = {Dimension.TEAM: "team_key", Dimension.OWNER: "owner_key"}.get(dim, dim.value)
+    def sla(self, dims: Sequence[Dimension], window: Window, *, as_of: datetime
+            ) -> list[dict[str, Any]]:
+        names = {Dimension.TEAM: "team_key", Dimension.OWNER: "owner_key"}
+        key = "[" + ", ".join(names.get(d, d.value) for d in dims) + "]"
         return self._rows(_SLA.format(key=key, where=self._where("assigned_at", window)),
                           {"as_of": _naive(as_of)})
 
@@ -453,12 +455,13 @@ class ReportEngine:
     def _keys(dims: Sequence[Dimension]) -> str:
         return "[" + ", ".join(d.value for d in dims) + "]"
 
-    def reasons(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
-        return self._rows(_REASONS.format(dim=dim.value, where=self._where("d.at", window)))
+    def reasons(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
+        key = "[" + ", ".join(f"coalesce(f.\"{d.value}\", '(no MQL)')" for d in dims) + "]"
+        return self._rows(_REASONS.format(key=key, where=self._where("d.at", window)))
 
-    def rejections(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
+    def rejections(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
         """The MQLs sales rejected (their move out of MQL), by `dim` and reason."""
-        return self._rows(_REJECTIONS.format(dim=dim.value,
+        return self._rows(_REJECTIONS.format(key=_key(dims),
                                              where=self._where("mql_at", window)))
 
     def review(self, window: Window, *, per_outcome: int) -> list[dict[str, Any]]:
@@ -472,6 +475,11 @@ class ReportEngine:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _key(dims: Sequence[Dimension], prefix: str = "") -> str:
+    """The group key of `dims` as a DuckDB list of their columns of `mql_facts`."""
+    return "[" + ", ".join(f'{prefix}"{d.value}"' for d in dims) + "]"
 
 
 def _utc_row(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -46,7 +46,7 @@ ToOpt = Annotated[str | None, typer.Option(
 ByOpt = Annotated[str | None, typer.Option(
     "--by", help="Rows: month, week, source, channel, campaign, segment, region, "
                  "product_line, grade, score_band, model_version, owner, team, trigger or "
-                 "total.")]
+                 "total; several, comma-separated: month,channel.")]
 FormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 AtOpt = Annotated[str | None, typer.Option(
     "--at", help="As of this time (decides which cohorts are mature); default: now.")]
@@ -160,7 +160,7 @@ def _run(report: Report, *, by: str | None, start: str | None, end: str | None,
         now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0, field="--at")
         result = service.run_report(
             connect(settings.database_url), report, now=now,
-            by=None if by is None else Dimension.parse(by), window=_window(start, end),
+            by=None if by is None else Dimension.parse_many(by), window=_window(start, end),
             size=size, rules=settings.identity_rules())
     except MQLError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)

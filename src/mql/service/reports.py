@@ -37,6 +37,8 @@ from mql.store import ledger
 from mql.store.db import translate_errors
 from mql.store.migrate import check
 
+By = Dimension | Sequence[Dimension] | None
+
 DEFAULT_BY = {Report.FUNNEL: Dimension.MONTH, Report.SLA: Dimension.TEAM,
               Report.COST: None, Report.REASONS: Dimension.TOTAL,
               Report.HEALTH: Dimension.SEGMENT, Report.REVIEW: None}
@@ -135,22 +137,28 @@ class Reports:
         self.settings = model.reports
         self.as_of = as_of
 
-    def run(self, report: Report, *, by: Dimension | None = None, window: Window = ALL_TIME,
+    def run(self, report: Report, *, by: By = None, window: Window = ALL_TIME,
             size: int = REVIEW_SIZE, rules: IdentityRules | None = None) -> ReportResult:
-        dim = by if by is not None else DEFAULT_BY[report]
-        if report is Report.FUNNEL:
-            return self.funnel(dim or Dimension.MONTH, window)
-        if report is Report.HEALTH:
-            return self.health(dim or Dimension.SEGMENT, window)
-        if report is Report.SLA:
-            return self.sla(dim or Dimension.TEAM, window)
+        """`report` with rows by `by` (one dimension, or several: month and channel ...;
+        default per report, `DEFAULT_BY`)."""
+        dims = [by] if isinstance(by, Dimension) else list(by or [])
+        if len(set(dims)) < len(dims):
+            raise ConfigError("--by names a dimension twice")
+        if report is Report.REVIEW:
+            if dims:
+                raise ConfigError("the review pack takes no --by: it samples MQLs by outcome")
+            return self.review(window, size=size, rules=rules or IdentityRules())
         if report is Report.COST:
-            return self.cost(dim, window)
-        if report is Report.REASONS:
-            return self.reasons(dim or Dimension.TOTAL, window)
-        if by is not None:
-            raise ConfigError("the review pack takes no --by: it samples MQLs by outcome")
-        return self.review(window, size=size, rules=rules or IdentityRules())
+            return self.cost(dims, window)
+        default = DEFAULT_BY[report]
+        dims = dims or ([default] if default is not None else [Dimension.TOTAL])
+        if report is Report.FUNNEL:
+            return self.funnel(dims, window)
+        if report is Report.HEALTH:
+            return self.health(dims, window)
+        if report is Report.SLA:
+            return self.sla(dims, window)
+        return self.reasons(dims, window)
 
     def _maturity_note(self) -> str:
         s = self.settings
@@ -158,69 +166,71 @@ class Reports:
                 f"{s.maturity_days} days after it qualified (mature_* columns), pipeline is "
                 f"an opportunity opened within {s.pipeline_within_days} days after the MQL")
 
+    @staticmethod
+    def _total(rows: list[dict[str, Any]], dims: Sequence[Dimension]) -> dict[str, Any] | None:
+        """The one row of a `total` query, its key columns saying total."""
+        if not rows:
+            return None
+        row = rows[0]
+        row.pop(Dimension.TOTAL.value, None)
+        row.update({d.value: "total" for d in dims})
+        return row
+
     # -- funnel -----------------------------------------------------------------------
 
-    def _funnel_rows(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
-        rows = self.engine.funnel(dim, window)
+    def _funnel_rows(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
+        rows = self.engine.funnel(dims, window)
         for row in rows:
-            row[dim.value] = row.pop("key")
+            row.update(_unpack(dims, row.pop("key")))
             row.update(funnel_rates(row))
             row["status"] = ("mature" if row["mature_mqls"] == row["mqls"] else "maturing")
         return rows
 
-    def funnel(self, dim: Dimension, window: Window) -> ReportResult:
-        rows = self._funnel_rows(dim, window)
-        total = self._funnel_rows(Dimension.TOTAL, window)
-        columns = [dim.value, *FUNNEL_COLUMNS]
-        for row in [*rows, *total]:
+    def funnel(self, dims: Sequence[Dimension], window: Window) -> ReportResult:
+        rows = self._funnel_rows(dims, window)
+        total = self._total(self._funnel_rows([Dimension.TOTAL], window), dims)
+        keys = [d.value for d in dims]
+        columns = [*keys, *FUNNEL_COLUMNS]
+        for row in [*rows, *([total] if total else [])]:
             for name in list(row):
-                if name not in columns and name != "total":
+                if name not in columns:
                     del row[name]
-        total_row = total[0] if total else None
-        if total_row is not None:
-            total_row.pop("total", None)
-            total_row[dim.value] = "total"
-        return ReportResult("funnel", [dim.value], self.as_of, window, columns, rows,
-                            total_row, [self._maturity_note()])
+        return ReportResult("funnel", keys, self.as_of, window, columns, rows, total,
+                            [self._maturity_note()])
 
     # -- health -----------------------------------------------------------------------
 
-    def _health_rows(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
-        counts: dict[str, dict[str, tuple[int, int, int]]] = {}
-        for r in self.engine.health(dim, window):
+    def _health_rows(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
+        counts: dict[tuple[Any, ...], dict[str, tuple[int, int, int]]] = {}
+        for r in self.engine.health(dims, window):
             counts.setdefault(r["key"], {})[r["trigger"]] = (
                 r["mature_mqls"], r["mature_sql"], r["mqls"])
-        return [{dim.value: key, **health_row(per_trigger, self.settings.health)}
+        return [{**_unpack(dims, key), **health_row(per_trigger, self.settings.health)}
                 for key, per_trigger in counts.items()]
 
-    def health(self, dim: Dimension, window: Window) -> ReportResult:
-        rows = self._health_rows(dim, window)
-        total = self._health_rows(Dimension.TOTAL, window)
-        total_row = total[0] if total else None
-        if total_row is not None:
-            total_row.pop("total", None)
-            total_row[dim.value] = "total"
+    def health(self, dims: Sequence[Dimension], window: Window) -> ReportResult:
+        rows = self._health_rows(dims, window)
+        total = self._total(self._health_rows([Dimension.TOTAL], window), dims)
         h = self.settings.health
-        columns = [dim.value, *HEALTH_COLUMNS]
+        keys = [d.value for d in dims]
         note = (f"band: MQL->SQL {h.mql_to_sql.low:.0%}-{h.mql_to_sql.high:.0%} on mature MQLs "
                 f"(under {h.too_loose:.0%} too loose, over {h.too_strict:.0%} too strict); "
                 f"high-intent triggers {h.high_intent.low:.0%}-{h.high_intent.high:.0%}, content "
                 f"{h.content.low:.0%}-{h.content.high:.0%} (reports.health in the model)")
-        return ReportResult("health", [dim.value], self.as_of, window, columns, rows,
-                            total_row, [note, self._maturity_note()])
+        return ReportResult("health", keys, self.as_of, window, [*keys, *HEALTH_COLUMNS], rows,
+                            total, [note, self._maturity_note()])
 
     # -- sla --------------------------------------------------------------------------
 
-    def _sla_rows(self, dim: Dimension, window: Window) -> list[dict[str, Any]]:
-        capacity = self._capacity() if dim is Dimension.OWNER else {}
-        rows = self.engine.sla(dim, window, as_of=self.as_of)
+    def _sla_rows(self, dims: Sequence[Dimension], window: Window) -> list[dict[str, Any]]:
+        capacity = self._capacity() if Dimension.OWNER in dims else {}
+        rows = self.engine.sla(dims, window, as_of=self.as_of)
         for row in rows:
-            key = row.pop("key")
-            row[dim.value] = key
+            row.update(_unpack(dims, row.pop("key")))
             settled = row["met"] + row["late"] + row["breached"] + row["escalated"]
             row["attainment"] = None if settled == 0 else row["met"] / settled
-            if dim is Dimension.OWNER:
-                row["capacity"] = capacity.get(key)
+            if Dimension.OWNER in dims:
+                row["capacity"] = capacity.get(row[Dimension.OWNER.value])
         return rows
 
     def _capacity(self) -> dict[str, int | None]:
@@ -229,27 +239,24 @@ class Reports:
             return {}
         return {m.name: m.capacity for team in routing.teams.values() for m in team.members}
 
-    def sla(self, dim: Dimension, window: Window) -> ReportResult:
-        if dim not in SLA_DIMENSIONS:
+    def sla(self, dims: Sequence[Dimension], window: Window) -> ReportResult:
+        if any(d not in SLA_DIMENSIONS for d in dims):
             raise ConfigError(f"the sla report counts assignments: --by one of "
                               f"{', '.join(d.value for d in SLA_DIMENSIONS)}")
-        rows = self._sla_rows(dim, window)
-        total = self._sla_rows(Dimension.TOTAL, window)
-        total_row = total[0] if total else None
-        if total_row is not None:
-            total_row.pop("total", None)
-            total_row[dim.value] = "total"
-        columns = [dim.value, *SLA_COLUMNS, *(["capacity"] if dim is Dimension.OWNER else [])]
-        return ReportResult("sla", [dim.value], self.as_of, window, columns, rows, total_row,
+        rows = self._sla_rows(dims, window)
+        total = self._total(self._sla_rows([Dimension.TOTAL], window), dims)
+        keys = [d.value for d in dims]
+        owner = Dimension.OWNER in dims
+        columns = [*keys, *SLA_COLUMNS, *(["capacity"] if owner else [])]
+        return ReportResult("sla", keys, self.as_of, window, columns, rows, total,
                             ["speed to lead: hours from assignment (the MQL hand-off) to "
                              "first touch, wall clock and in the team's business hours; "
-                             "attainment = met / (met + late + "
-                             "breached + escalated)"])
+                             "attainment = met / (met + late + breached + escalated)"])
 
     # -- cost -------------------------------------------------------------------------
 
-    def cost(self, dim: Dimension | None, window: Window) -> ReportResult:
-        dims = [Dimension.MONTH, Dimension.CHANNEL] if dim is None else [dim]
+    def cost(self, dims: Sequence[Dimension], window: Window) -> ReportResult:
+        dims = list(dims) or [Dimension.MONTH, Dimension.CHANNEL]
         if any(d not in COST_DIMENSIONS for d in dims):
             raise ConfigError("spend is known per month and channel: --by month, channel or "
                               "total (default: both)")
@@ -261,15 +268,13 @@ class Reports:
         if any(r.get("currencies", 0) > 1 for r in [*rows, *total]):
             notes.append("spend is recorded in more than one currency: amounts are added as "
                          "stored, convert the costs file to one currency")
-        total_row = total[0] if total else None
-        if total_row is not None:
-            total_row.pop("total", None)
-            for d in dims:
-                total_row[d.value] = "total"
-        columns = [*(d.value for d in dims), *COST_COLUMNS]
+        if not any(r["spend"] for r in total):
+            notes.append("no marketing spend is stored: load it with `mql ingest costs`")
+        total_row = self._total(total, dims)
         for row in [*rows, *([total_row] if total_row else [])]:
             row.pop("currencies", None)
-        return ReportResult("cost", [d.value for d in dims], self.as_of, window, columns, rows,
+        keys = [d.value for d in dims]
+        return ReportResult("cost", keys, self.as_of, window, [*keys, *COST_COLUMNS], rows,
                             total_row, notes)
 
     @staticmethod
@@ -282,22 +287,22 @@ class Reports:
 
     # -- reasons ----------------------------------------------------------------------
 
-    def reasons(self, dim: Dimension, window: Window) -> ReportResult:
-        mqls = {r["key"]: r["mqls"] for r in self.engine.funnel(dim, window)}
+    def reasons(self, dims: Sequence[Dimension], window: Window) -> ReportResult:
+        mqls = {r["key"]: r["mqls"] for r in self.engine.funnel(dims, window)}
         rows: list[dict[str, Any]] = []
-        for r in self.engine.rejections(dim, window):
-            rows.append({dim.value: r["key"], "ledger": "lifecycle", "status": "rejected",
-                         "reason": r["reason"], "count": r["rejected"],
+        for r in self.engine.rejections(dims, window):
+            rows.append({**_unpack(dims, r["key"]), "ledger": "lifecycle",
+                         "status": "rejected", "reason": r["reason"], "count": r["rejected"],
                          "contacts": r["contacts"],
                          "share_of_mqls": per(r["rejected"], mqls.get(r["key"], 0))})
-        for r in self.engine.reasons(dim, window):
-            rows.append({dim.value: r["key"], "ledger": "dispositions", "status": r["status"],
-                         "reason": r["reason"], "count": r["dispositions"],
-                         "contacts": r["contacts"],
+        for r in self.engine.reasons(dims, window):
+            rows.append({**_unpack(dims, r["key"]), "ledger": "dispositions",
+                         "status": r["status"], "reason": r["reason"],
+                         "count": r["dispositions"], "contacts": r["contacts"],
                          "share_of_mqls": per(r["contacts"], mqls.get(r["key"], 0))})
-        columns = [dim.value, "ledger", "status", "reason", "count", "contacts",
-                   "share_of_mqls"]
-        return ReportResult("reasons", [dim.value], self.as_of, window, columns, rows, None,
+        keys = [d.value for d in dims]
+        columns = [*keys, "ledger", "status", "reason", "count", "contacts", "share_of_mqls"]
+        return ReportResult("reasons", keys, self.as_of, window, columns, rows, None,
                             ["lifecycle: MQLs sales rejected (the move out of MQL and its "
                              "reason); dispositions: every recorded sales disposition, "
                              "matched to the MQL it followed"])
@@ -332,6 +337,12 @@ class Reports:
             return explain_contact(self.store, email, at=at, rules=rules).decision.because()
         except NotFound:
             return ""
+
+
+def _unpack(dims: Sequence[Dimension], key: Any) -> dict[str, Any]:
+    """A row's group key (a tuple of the dimensions' values) as named columns."""
+    values = key if isinstance(key, tuple) else (key,)
+    return {d.value: v for d, v in zip(dims, values, strict=True)}
 
 
 _OUTCOME_ORDER = {o: i for i, o in enumerate(("won", "opportunity", "sql", "rejected",
@@ -383,7 +394,7 @@ def open_reports(engine: Engine, *, now: datetime, threads: int | None = None
         runner.close()
 
 
-def run_report(engine: Engine, report: Report, *, now: datetime, by: Dimension | None = None,
+def run_report(engine: Engine, report: Report, *, now: datetime, by: By = None,
                window: Window = ALL_TIME, size: int = REVIEW_SIZE,
                rules: IdentityRules | None = None) -> ReportResult:
     """One report from the stored ledger as of `now` (`by`: its rows; default per report,
@@ -392,7 +403,7 @@ def run_report(engine: Engine, report: Report, *, now: datetime, by: Dimension |
         return reports.run(report, by=by, window=window, size=size, rules=rules)
 
 
-def run_reports(engine: Engine, wanted: Sequence[tuple[Report, Dimension | None]], *,
+def run_reports(engine: Engine, wanted: Sequence[tuple[Report, By]], *,
                 now: datetime, window: Window = ALL_TIME) -> list[ReportResult]:
     """Several reports over one load of the ledger (the demo's closing tables)."""
     with open_reports(engine, now=now) as reports:

@@ -61,8 +61,8 @@ async def get_report(
     """funnel, sla, cost, reasons, health or review, as `mql report REPORT --format json`
     prints it; 400 when a parameter cannot be used (the message says which)."""
     window = Window(_bound(start, "from"), _bound(end, "to"))
-    dim = None if by is None else Dimension.parse(by)
+    dims = None if by is None else Dimension.parse_many(by)
     result = await run_in_threadpool(
-        run_report, state.engine, report, now=state.clock.now(), by=dim, window=window,
+        run_report, state.engine, report, now=state.clock.now(), by=dims, window=window,
         size=size, rules=state.settings.identity_rules())
     return ReportOut.model_validate(result.to_json())
