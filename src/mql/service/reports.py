@@ -196,7 +196,7 @@ class Reports:
                 if name not in columns:
                     del row[name]
         return ReportResult("funnel", keys, self.as_of, window, columns, rows, total,
-                            [self._maturity_note()])
+                            [self._maturity_note(), *_empty(rows, "MQL")])
 
     # -- health -----------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ class Reports:
                 f"high-intent triggers {h.high_intent.low:.0%}-{h.high_intent.high:.0%}, content "
                 f"{h.content.low:.0%}-{h.content.high:.0%} (reports.health in the model)")
         return ReportResult("health", keys, self.as_of, window, [*keys, *HEALTH_COLUMNS], rows,
-                            total, [note, self._maturity_note()])
+                            total, [note, self._maturity_note(), *_empty(rows, "MQL")])
 
     # -- sla --------------------------------------------------------------------------
 
@@ -251,7 +251,8 @@ class Reports:
         return ReportResult("sla", keys, self.as_of, window, columns, rows, total,
                             ["speed to lead: hours from assignment (the MQL hand-off) to "
                              "first touch, wall clock and in the team's business hours; "
-                             "attainment = met / (met + late + breached + escalated)"])
+                             "attainment = met / (met + late + breached + escalated)",
+                             *_empty(rows, "assignment")])
 
     # -- cost -------------------------------------------------------------------------
 
@@ -337,6 +338,10 @@ class Reports:
             return explain_contact(self.store, email, at=at, rules=rules).decision.because()
         except NotFound:
             return ""
+
+
+def _empty(rows: list[dict[str, Any]], what: str) -> list[str]:
+    return [] if rows else [f"no {what} in the window: nothing to count yet"]
 
 
 def _unpack(dims: Sequence[Dimension], key: Any) -> dict[str, Any]:
