@@ -121,3 +121,29 @@ def test_cli_prints_json_csv_and_a_table_that_never_cuts_a_key(served) -> None: 
     assert wrong.exit_code == 2
     assert "choose one of month" in wrong.stderr
     assert "Traceback" not in wrong.stderr + wrong.stdout
+
+
+def test_a_ledger_export_reports_the_same_numbers_without_the_store(served, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                                    ) -> None:
+    from importlib.resources import files
+
+    from mql.service.reports import export_ledger, run_ledger_report
+
+    _, url, _ = served
+    engine = connect(url)
+    written = export_ledger(engine, tmp_path / "ledger", now=AS_OF)
+    assert len(written) == 12 and all(p.suffix == ".parquet" for p in written)
+    model = tmp_path / "model.yaml"  # the store's model: its reports section applies
+    model.write_text(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text())
+    for report, by in ALL:
+        if report is Report.REVIEW:
+            continue
+        stored = run_report(engine, report, now=AS_OF, by=by).to_json()
+        exported = run_ledger_report(tmp_path / "ledger", report, now=AS_OF, by=by,
+                                     model_path=model).to_json()
+        assert exported == stored, (report, by)
+    engine.dispose()
+    runner = CliRunner()
+    missing = runner.invoke(app, ["report", "funnel", "--ledger", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2
+    assert "no such file" in missing.stderr

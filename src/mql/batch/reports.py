@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from mql.analytics.definitions import SCORE_BAND_WIDTH, SEGMENTS, Dimension
+from mql.errors import ConfigError
 from mql.model.reports import ReportSettings
 
 _T = pa.timestamp("us", tz="UTC")
@@ -375,6 +377,28 @@ class ReportEngine:
             # a real table: the reports scan it many times
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
             self.con.unregister(f"{name}_arrow")
+
+    def export(self, folder: Path) -> list[Path]:
+        """Write the loaded ledger as one Parquet file per table into `folder` (a ledger
+        export, which `load_parquet` reads back without the store)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in SCHEMAS:
+            path = folder / f"{name}.parquet"
+            self.con.execute(f"COPY {name} TO {_literal(str(path))} (FORMAT PARQUET)")
+            written.append(path)
+        return written
+
+    def load_parquet(self, folder: Path) -> None:
+        """The ledger from a Parquet export (`export`): one file per table of `SCHEMAS`."""
+        for name in SCHEMAS:
+            path = folder / f"{name}.parquet"
+            if not path.is_file():
+                raise ConfigError(f"{path}: no such file; a ledger export holds "
+                                  f"{', '.join(f'{n}.parquet' for n in SCHEMAS)} "
+                                  "(`mql report export DIR` writes them)")
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM "
+                             f"read_parquet({_literal(str(path))})")
 
     def build(self, settings: ReportSettings, *, as_of: datetime) -> None:
         """`mql_facts` as of `as_of` with `settings`' windows and channel table."""

@@ -8,6 +8,7 @@ import json
 import sys
 import textwrap
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +21,7 @@ from mql.analytics.definitions import Dimension, Report, parse_bound
 from mql.batch.reports import Window
 from mql.cli.render import console
 from mql.clock import SystemClock
-from mql.errors import MQLError
+from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
 from mql.service import reports as service
 from mql.settings import Settings, load_settings
@@ -50,6 +51,11 @@ ByOpt = Annotated[str | None, typer.Option(
 FormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 AtOpt = Annotated[str | None, typer.Option(
     "--at", help="As of this time (decides which cohorts are mature); default: now.")]
+LedgerOpt = Annotated[Path | None, typer.Option(
+    "--ledger", help="Read a ledger export (`mql report export DIR`) instead of the store.")]
+ModelOpt = Annotated[Path | None, typer.Option(
+    "--model", "-m", help="With --ledger: the model file whose `reports` section applies "
+                          "(default: the built-in health band and channel table).")]
 
 # the columns a terminal table shows (CSV and JSON carry every column)
 TABLE_COLUMNS: dict[str, list[str]] = {
@@ -153,15 +159,24 @@ def _settings(db: str | None) -> Settings:
 
 
 def _run(report: Report, *, by: str | None, start: str | None, end: str | None,
-         fmt: ReportFormat, db: str | None, at: str | None, size: int = service.REVIEW_SIZE
-         ) -> None:
+         fmt: ReportFormat, db: str | None, at: str | None, size: int = service.REVIEW_SIZE,
+         ledger: Path | None = None, model: Path | None = None) -> None:
     try:
-        settings = _settings(db)
         now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0, field="--at")
-        result = service.run_report(
-            connect(settings.database_url), report, now=now,
-            by=None if by is None else Dimension.parse_many(by), window=_window(start, end),
-            size=size, rules=settings.identity_rules())
+        dims = None if by is None else Dimension.parse_many(by)
+        if ledger is not None:
+            if db is not None:
+                raise ConfigError("--ledger reads an export instead of the store: drop --db")
+            result = service.run_ledger_report(ledger, report, now=now, by=dims,
+                                               window=_window(start, end), model_path=model)
+        else:
+            if model is not None:
+                raise ConfigError("--model applies to --ledger; the store's reports use its "
+                                  "active model")
+            settings = _settings(db)
+            result = service.run_report(
+                connect(settings.database_url), report, now=now, by=dims,
+                window=_window(start, end), size=size, rules=settings.identity_rules())
     except MQLError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
@@ -176,38 +191,47 @@ def register(app: typer.Typer) -> None:
 
     @reports.command()
     def funnel(by: ByOpt = None, start: FromOpt = None, end: ToOpt = None,
-               fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+               fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None,
+               ledger: LedgerOpt = None, model: ModelOpt = None) -> None:
         """MQLs by cohort (default: month they qualified) and what became of them: SAL,
         rejected, SQL, pipeline, won; time to MQL; rates on each cohort; still open."""
-        _run(Report.FUNNEL, by=by, start=start, end=end, fmt=fmt, db=db, at=at)
+        _run(Report.FUNNEL, by=by, start=start, end=end, fmt=fmt, db=db, at=at,
+             ledger=ledger, model=model)
 
     @reports.command()
     def health(by: ByOpt = None, start: FromOpt = None, end: ToOpt = None,
-               fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+               fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None,
+               ledger: LedgerOpt = None, model: ModelOpt = None) -> None:
         """Each segment's MQL->SQL (mature cohorts) against the health band, with a verdict
         in words and the trigger mix behind it (default: by segment)."""
-        _run(Report.HEALTH, by=by, start=start, end=end, fmt=fmt, db=db, at=at)
+        _run(Report.HEALTH, by=by, start=start, end=end, fmt=fmt, db=db, at=at,
+             ledger=ledger, model=model)
 
     @reports.command()
     def sla(by: ByOpt = None, start: FromOpt = None, end: ToOpt = None,
-            fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+            fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None,
+            ledger: LedgerOpt = None, model: ModelOpt = None) -> None:
         """Speed to lead, SLA attainment, breaches, escalations, re-routes and the queue
         now (default: by team; --by owner adds capacity)."""
-        _run(Report.SLA, by=by, start=start, end=end, fmt=fmt, db=db, at=at)
+        _run(Report.SLA, by=by, start=start, end=end, fmt=fmt, db=db, at=at,
+             ledger=ledger, model=model)
 
     @reports.command()
     def cost(by: ByOpt = None, start: FromOpt = None, end: ToOpt = None,
-             fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+             fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None,
+             ledger: LedgerOpt = None, model: ModelOpt = None) -> None:
         """Cost per MQL, SQL, opportunity and won deal, by month and channel (--by month or
         --by channel for one of them)."""
-        _run(Report.COST, by=by, start=start, end=end, fmt=fmt, db=db, at=at)
+        _run(Report.COST, by=by, start=start, end=end, fmt=fmt, db=db, at=at,
+             ledger=ledger, model=model)
 
     @reports.command()
     def reasons(by: ByOpt = None, start: FromOpt = None, end: ToOpt = None,
-                fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None
-                ) -> None:
+                fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None,
+                ledger: LedgerOpt = None, model: ModelOpt = None) -> None:
         """Why MQLs were rejected, and every sales disposition with its reason."""
-        _run(Report.REASONS, by=by, start=start, end=end, fmt=fmt, db=db, at=at)
+        _run(Report.REASONS, by=by, start=start, end=end, fmt=fmt, db=db, at=at,
+             ledger=ledger, model=model)
 
     @reports.command()
     def review(size: Annotated[int, typer.Option(help="How many MQLs.")] = service.REVIEW_SIZE,
@@ -216,5 +240,20 @@ def register(app: typer.Typer) -> None:
         """The pipeline-quality review pack: recent MQLs stratified by outcome, how each
         was scored when it qualified, what happened after the hand-off, the sales reason."""
         _run(Report.REVIEW, by=None, start=start, end=end, fmt=fmt, db=db, at=at, size=size)
+
+    @reports.command("export")
+    def export(folder: Annotated[Path, typer.Argument(help="Where to write the Parquet files.")],
+               db: DbOpt = None, at: AtOpt = None) -> None:
+        """Write the store's ledger as the reports read it (one Parquet file per table) into
+        FOLDER; `mql report ... --ledger FOLDER` then reports without the store."""
+        try:
+            settings = _settings(db)
+            now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
+                                                            field="--at")
+            written = service.export_ledger(connect(settings.database_url), folder, now=now)
+        except MQLError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        out.print(f"wrote {len(written)} tables to {folder}", highlight=False)
 
     app.add_typer(reports, name="report")

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -33,6 +34,7 @@ from mql.model.spec import Model
 from mql.routing.calendar import business_hours_between
 from mql.service import state as states
 from mql.service.scores import explain_contact
+from mql.service.scoring import load_model_file
 from mql.store import ledger
 from mql.store.db import translate_errors
 from mql.store.migrate import check
@@ -129,12 +131,12 @@ def load_ledger(conn: Connection, settings: ReportSettings, live_version: int | 
 class Reports:
     """The ledger loaded once into the report engine; each method is one report."""
 
-    def __init__(self, engine: Engine, report_engine: ReportEngine, model: Model,
-                 as_of: datetime) -> None:
-        self.store = engine
+    def __init__(self, engine: Engine | None, report_engine: ReportEngine,
+                 model: Model | None, as_of: datetime) -> None:
+        self.store = engine  # None for a ledger export: no explanations to replay
         self.engine = report_engine
         self.model = model
-        self.settings = model.reports
+        self.settings = model.reports if model is not None else ReportSettings()
         self.as_of = as_of
 
     def run(self, report: Report, *, by: By = None, window: Window = ALL_TIME,
@@ -234,7 +236,7 @@ class Reports:
         return rows
 
     def _capacity(self) -> dict[str, int | None]:
-        routing = self.model.routing
+        routing = self.model.routing if self.model is not None else None
         if routing is None:
             return {}
         return {m.name: m.capacity for team in routing.teams.values() for m in team.members}
@@ -311,6 +313,9 @@ class Reports:
     # -- review -----------------------------------------------------------------------
 
     def review(self, window: Window, *, size: int, rules: IdentityRules) -> ReportResult:
+        if self.store is None:
+            raise ConfigError("the review pack replays each MQL's explanation from the store: "
+                              "run it with --db, not --ledger")
         if size < 1:
             raise ConfigError(f"--size {size}: give at least 1")
         found = self.engine.review(window, per_outcome=size)
@@ -332,7 +337,7 @@ class Reports:
                                    " is the model's explanation at the moment each qualified"])
 
     def _because(self, email: str | None, at: datetime, rules: IdentityRules) -> str:
-        if email is None:
+        if email is None or self.store is None:
             return ""
         try:
             return explain_contact(self.store, email, at=at, rules=rules).decision.because()
@@ -395,6 +400,30 @@ def open_reports(engine: Engine, *, now: datetime, threads: int | None = None
         runner.load(tables)
         runner.build(live.model.reports, as_of=now)
         yield Reports(engine, runner, live.model, now)
+    finally:
+        runner.close()
+
+
+def export_ledger(engine: Engine, folder: Path, *, now: datetime) -> list[Path]:
+    """Write the store's ledger as the report engine reads it, one Parquet file per table,
+    into `folder`: reports can then run without the store (`run_ledger_report`)."""
+    with open_reports(engine, now=now) as reports:
+        return reports.engine.export(folder)
+
+
+def run_ledger_report(folder: Path, report: Report, *, now: datetime, by: By = None,
+                      window: Window = ALL_TIME, model_path: Path | None = None
+                      ) -> ReportResult:
+    """One report from a ledger export (`export_ledger`); the health band, windows and
+    channel table come from `model_path` (default: the built-in defaults). The channel of
+    a touch is decided at report time, so a new channel table applies to old exports."""
+    model = None if model_path is None else load_model_file(model_path)
+    runner = ReportEngine()
+    try:
+        runner.load_parquet(folder)
+        settings = model.reports if model is not None else ReportSettings()
+        runner.build(settings, as_of=now)
+        return Reports(None, runner, model, now).run(report, by=by, window=window)
     finally:
         runner.close()
 
