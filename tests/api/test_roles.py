@@ -41,6 +41,8 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/leads/nobody@acme.example/reassign", lambda: {"owner": "x"},
      {"admin", "sales"}),
     ("GET", "/v1/accounts/acme.example", None, READERS),
+    ("GET", "/v1/reports/funnel", None, READERS),
+    ("GET", "/v1/reports/review?size=2", None, READERS),
     ("GET", "/v1/inbox", None, READERS),
     ("GET", "/v1/deliveries", None, READERS),
     ("POST", "/v1/deliveries/retry", lambda: {"ids": []}, {"admin"}),

@@ -105,7 +105,10 @@ def test_the_end_to_end_demo_reports_the_whole_hand_off(tmp_path: Path) -> None:
                                  str(tmp_path / "ws")])
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
-    for part in ("transitions per month", "funnel (distinct contacts)", "SLA attainment",
-                 "routing split", "Sales queue"):
+    for part in ("transitions per month", "routing split", "Sales queue", "sla by team",
+                 "funnel by month", "health by segment", "cost by channel", "cost per mql"):
         assert part in text
+    # it ends with the funnel against the health band and the cost per MQL
+    assert text.index("funnel by month") < text.index("health by segment") < text.index(
+        "cost by channel")
     assert (tmp_path / "ws" / ".mql" / "mql.db").exists()

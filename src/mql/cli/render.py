@@ -162,10 +162,6 @@ def render_explanation(x: Explanation, console: Console) -> None:
             console.print(f"  - {change}")
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
 def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
     """The end-to-end demo's report: months, funnel, SLAs, routing, top MQLs."""
     console.print(f"[bold]{report.accounts} accounts, {report.contacts:,} contacts, "
@@ -180,13 +176,6 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
     for month, counts in report.by_month.items():
         months.add_row(month, *(str(counts.get(s, 0)) for s in stages))
     console.print(months)
-    console.print(f"funnel (distinct contacts): {report.funnel.get('mql', 0)} MQLs -> "
-                  f"{report.funnel.get('sal', 0)} "
-                  f"accepted (MQL->SAL {_pct(report.rate('sal', 'mql'))}) -> "
-                  f"{report.funnel.get('sql', 0)} SQLs (MQL->SQL "
-                  f"{_pct(report.rate('sql', 'mql'))})")
-    console.print(f"SLA attainment (first touch in time): {_pct(report.sla_attainment)} "
-                  f"({', '.join(f'{k} {v}' for k, v in sorted(report.sla.items()))})")
     split = Table(title="routing split", title_justify="left", box=box.SIMPLE_HEAD)
     split.add_column("team")
     split.add_column("leads", justify="right")
@@ -196,3 +185,8 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
     render_decisions(report.top, Format.table, console, limit=top,
                      title=f"Sales queue (MQL or accepted) as of {report.end:%Y-%m-%d} "
                      "with the reason each qualified")
+    # the closing reports come from the stored ledger (mql report ...), not from the demo
+    from mql.cli.report import ReportFormat, render_report
+
+    for result in report.reports:
+        render_report(result, ReportFormat.table, console)

@@ -27,6 +27,7 @@ from mql.model.conditions import (
     Measure,
     Not,
 )
+from mql.model.reports import ReportSettings, reports_from_doc
 from mql.model.spec import (
     TOTAL,
     Criterion,
@@ -126,6 +127,7 @@ class Builder:
             routing=h.routing(self, doc.routing),
             sla=h.sla(self, doc.sla),
             outcomes=self.outcomes(doc.outcomes),
+            reports=self.reports(doc.reports),
             name=doc.name,
             version=doc.version,
             description=doc.description,
@@ -137,6 +139,13 @@ class Builder:
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
         )
+
+    def reports(self, doc: d.ReportsDoc) -> ReportSettings:
+        try:
+            return reports_from_doc(doc)
+        except ValueError as exc:
+            self.problem(("reports",), str(exc))
+            return ReportSettings()
 
     def check_raw(self, data: dict[str, Any]) -> None:
         """The checks `build` makes, run on data whose shape is wrong somewhere, so that

@@ -198,6 +198,35 @@ class OutcomesDoc(Section):
     influenced_within_days: Positive = 180.0
 
 
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+ShareBand = Annotated[list[Share], Field(min_length=2, max_length=2)]
+
+
+class HealthDoc(Section):
+    mql_to_sql: ShareBand = [0.13, 0.27]
+    too_loose: Share = 0.10
+    too_strict: Share = 0.35
+    high_intent: ShareBand = [0.40, 0.60]
+    content: ShareBand = [0.05, 0.15]
+    high_intent_events: EventTypes | None = None
+    content_events: EventTypes | None = None
+
+
+class ChannelDoc(Section):
+    channel: Name
+    utm_medium: EventTypes = []
+    utm_source: EventTypes = []
+    names: EventTypes = []
+
+
+class ReportsDoc(Section):
+    maturity_days: Annotated[int, Field(ge=0, strict=True)] = 90
+    pipeline_within_days: Annotated[int, Field(ge=0, strict=True)] = 90
+    health: HealthDoc = HealthDoc()
+    channels: list[ChannelDoc] | None = None
+    other_channel: Name = "other"
+
+
 class ModelDoc(Section):
     name: Name
     version: Annotated[str, BeforeValidator(_text)] | None = None
@@ -215,3 +244,4 @@ class ModelDoc(Section):
     routing: RoutingDoc | None = None
     sla: list[SlaDoc] = []
     outcomes: OutcomesDoc = OutcomesDoc()
+    reports: ReportsDoc = ReportsDoc()

@@ -18,6 +18,7 @@ import yaml
 
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.reports import ReportSettings, reports_data
 from mql.model.spec import Decay, FitRule, IntentRule, Model, Outcomes, Score
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -187,6 +188,8 @@ def model_data(model: Model) -> dict[str, Any]:
     if model.outcomes != Outcomes():
         data["outcomes"] = {"sourced_within_days": model.outcomes.sourced_within_days,
                             "influenced_within_days": model.outcomes.influenced_within_days}
+    if model.reports != ReportSettings():
+        data["reports"] = reports_data(model.reports)
     return data
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 from mql.model.conditions import Activity, After, Condition, Measure
 from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.reports import ReportSettings
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -198,6 +199,7 @@ class Model:
     routing: Routing | None = None
     sla: tuple[SlaRule, ...] = ()
     outcomes: Outcomes = Outcomes()
+    reports: ReportSettings = ReportSettings()  # noqa: RUF009 - a frozen value
     digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -17,15 +17,19 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from mql.analytics.definitions import Dimension, Report
 from mql.errors import TransitionRefused
 from mql.identity.merge import IdentityRules
 from mql.records import Event
 from mql.service import lifecycle
 from mql.service.ingest import ingest_records
+from mql.service.reports import ReportResult, run_reports
 from mql.service.scores import list_scores
 from mql.store import contacts as contact_store
+from mql.store import demo_outcomes
 from mql.store import handoff as store
-from mql.synthetic.outcomes import Disposition
+from mql.synthetic.costs import CampaignCost
+from mql.synthetic.outcomes import Disposition, Opportunity
 from mql.synthetic.params import WorldParameters
 from mql.synthetic.world import World
 
@@ -46,6 +50,7 @@ class DemoReport:
     sla: dict[str, int]
     teams: dict[str, int]
     top: list[Any] = field(default_factory=list)
+    reports: list[ReportResult] = field(default_factory=list)
 
     def rate(self, numerator: str, denominator: str) -> float | None:
         below = self.funnel.get(denominator, 0)
@@ -120,6 +125,8 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         lifecycle.run_once(engine, now=until, deliver=False)
         if progress is not None:
             progress(day + 1, days)
+    load_world_outcomes(engine, [o for s in slices for o in s.opportunities], world.costs(),
+                        now=end)
     with engine.connect() as conn:
         by_month = store.transitions_by_month(conn)
         funnel = store.funnel(conn)
@@ -127,5 +134,20 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         queue = contact_store.load_contacts(conn, store.in_stage(conn, "mql", "sal"))
     emails = {c.record.email for c in queue.values()}
     top = [d for d in list_scores(engine, at=end, mql_only=True) if d.contact in emails]
+    reports = run_reports(engine, DEMO_REPORTS, now=end)
     return DemoReport(start, end, accounts, len(contacts), len(events), by_month, funnel, sla,
-                      teams, top[:10])
+                      teams, top[:10], reports)
+
+
+# what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost
+# per MQL
+DEMO_REPORTS = [(Report.SLA, Dimension.TEAM), (Report.FUNNEL, Dimension.MONTH),
+                (Report.HEALTH, Dimension.SEGMENT), (Report.COST, Dimension.CHANNEL)]
+
+
+def load_world_outcomes(engine: Engine, deals: list[Opportunity], costs: list[CampaignCost],
+                        *, now: datetime) -> None:
+    """The world's opportunities and marketing spend into the store's outcome tables (a
+    stopgap: `mql ingest opportunities|costs` replaces it)."""
+    with engine.begin() as conn:
+        demo_outcomes.insert_world_outcomes(conn, deals, costs, now=now)
