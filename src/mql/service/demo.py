@@ -21,12 +21,12 @@ from mql.analytics.definitions import Dimension, Report
 from mql.errors import TransitionRefused
 from mql.identity.merge import IdentityRules
 from mql.records import Event
-from mql.service import lifecycle
+from mql.service import lifecycle, outcomes
 from mql.service.ingest import ingest_records
 from mql.service.reports import ReportResult, run_reports
 from mql.service.scores import list_scores
+from mql.service.synth import record_row
 from mql.store import contacts as contact_store
-from mql.store import demo_outcomes
 from mql.store import handoff as store
 from mql.synthetic.costs import CampaignCost
 from mql.synthetic.outcomes import Disposition, Opportunity
@@ -126,7 +126,7 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         if progress is not None:
             progress(day + 1, days)
     load_world_outcomes(engine, [o for s in slices for o in s.opportunities], world.costs(),
-                        now=end)
+                        now=end, rules=rules)
     with engine.connect() as conn:
         by_month = store.transitions_by_month(conn)
         funnel = store.funnel(conn)
@@ -146,8 +146,9 @@ DEMO_REPORTS = [(Report.SLA, Dimension.TEAM), (Report.FUNNEL, Dimension.MONTH),
 
 
 def load_world_outcomes(engine: Engine, deals: list[Opportunity], costs: list[CampaignCost],
-                        *, now: datetime) -> None:
-    """The world's opportunities and marketing spend into the store's outcome tables (a
-    stopgap: `mql ingest opportunities|costs` replaces it)."""
-    with engine.begin() as conn:
-        demo_outcomes.insert_world_outcomes(conn, deals, costs, now=now)
+                        *, now: datetime, rules: IdentityRules) -> None:
+    """The world's opportunities and marketing spend loaded as `mql ingest opportunities`
+    and `mql ingest costs` load its files: the same checks, identity links and MQL credit."""
+    for kind, records in (("opportunities", deals), ("costs", costs)):
+        outcomes.load_rows(engine, kind, (record_row(r) for r in records), rules=rules,
+                           now=now, source="synthetic")
