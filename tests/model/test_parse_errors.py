@@ -17,7 +17,7 @@ US = "{field: contact.country, op: eq, value: US}"
 OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_with, "
              "ends_with, matches, exists, missing")
 TOP_KEYS = ("decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, "
-            "mql, name, routing, scores, sla, version")
+            "mql, name, routing, scores, sla, tests, version")
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import exc as sa_exc
 
 from mql import __version__
-from mql.cli import api, lifecycle, store, synth
+from mql.cli import api, lifecycle, modeltest, store, synth
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
     Format,
@@ -266,6 +266,7 @@ lifecycle.register_models(app)
 rescore_cli.register(app)
 api.register(app)
 synth.register(app)
+modeltest.register(app)
 
 
 def user_error(exc: BaseException) -> str | None:

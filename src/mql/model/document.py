@@ -202,3 +202,5 @@ class ModelDoc(Section):
     lifecycle: LifecycleDoc = LifecycleDoc()
     routing: RoutingDoc | None = None
     sla: list[SlaDoc] = []
+    # the model's own tests (read by mql.model.testcases; scoring ignores them)
+    tests: Any = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
@@ -25,7 +25,12 @@ Progress = Callable[[str, int], None]  # (what, rows done so far)
 
 def load_model_file(path: Path) -> Model:
     """The model in `path`; `ModelError` names the file, line and field of each problem."""
-    return parse_model(read_text(path, "model"), source=str(path))
+    return model_from_text(read_text(path, "model"), path)
+
+
+def model_from_text(text: str, path: Path) -> Model:
+    """The model written in `text`, read from the file `path`."""
+    return parse_model(text, source=str(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +91,24 @@ def _load(inputs: Inputs, path: Path, kind: Kind, read: _Read, progress: Progres
 
 def _scorer(model: Model, inputs: Inputs, read: _Read,
             progress: Progress | None) -> tuple[Scorer, list[Event]]:
+    accounts = _load(inputs, inputs.accounts, "accounts", read, progress) \
+        if inputs.accounts is not None else []
+    contacts = _load(inputs, inputs.contacts, "contacts", read, progress)
+    parsed_events = _load(inputs, inputs.events, "events", read, progress) \
+        if inputs.events else []
+    return scorer_of(model, accounts, contacts, parsed_events)
+
+
+def scorer_of(model: Model, accounts: Iterable[mappings.Parsed],
+              contacts: Iterable[mappings.Parsed], parsed_events: Iterable[mappings.Parsed]
+              ) -> tuple[Scorer, list[Event]]:
+    """A scorer holding these parsed rows' accounts and contacts, and the events to feed
+    it (the one way rows become a scorer: files, and the tests of a model file)."""
     scorer = Scorer(model)
-    if inputs.accounts is not None:
-        for parsed in _load(inputs, inputs.accounts, "accounts", read, progress):
-            if isinstance(parsed.record, Account):
-                scorer.add_account(parsed.record)
-    for parsed in _load(inputs, inputs.contacts, "contacts", read, progress):
+    for parsed in accounts:
+        if isinstance(parsed.record, Account):
+            scorer.add_account(parsed.record)
+    for parsed in contacts:
         contact = parsed.record
         assert isinstance(contact, Contact)
         scorer.add_contact(contact)
@@ -101,8 +118,7 @@ def _scorer(model: Model, inputs: Inputs, read: _Read,
         if company is not None and not is_free_mail(company.domain):
             scorer.add_account(mappings.with_company(scorer.accounts.get(company.domain),
                                                      company))
-    events = [p.record for p in (_load(inputs, inputs.events, "events", read, progress)
-                                 if inputs.events else []) if isinstance(p.record, Event)]
+    events = [p.record for p in parsed_events if isinstance(p.record, Event)]
     # an event that names only a CRM id joins the contact holding that id
     keys = {k: v for k, v in mappings.aliases(scorer.contacts.values()).items()
             if k not in scorer.contacts}
