@@ -267,6 +267,7 @@ rescore_cli.register(app)
 api.register(app)
 synth.register(app)
 modeltest.register(app)
+modeltest.register_diff(app)
 
 
 def user_error(exc: BaseException) -> str | None:
