@@ -15,9 +15,9 @@ from tests.model.tiny import BASE
 
 US = "{field: contact.country, op: eq, value: US}"
 OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_with, "
-             "ends_with, matches, exists, missing")
+             "ends_with, matches, exists, missing, in_list, not_in_list")
 TOP_KEYS = ("decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, "
-            "mql, name, routing, scores, sla, tests, version")
+            "list_values, lists, mql, name, routing, scores, sla, tests, version")
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:

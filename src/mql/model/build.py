@@ -13,6 +13,7 @@ from mql.errors import Problem
 from mql.model import document as d
 from mql.model.conditions import (
     LIST_OPS,
+    NAMED_LIST_OPS,
     NUMERIC_OPS,
     OPS,
     PRESENCE_OPS,
@@ -24,6 +25,7 @@ from mql.model.conditions import (
     Condition,
     Not,
 )
+from mql.model.lists import NamedList
 from mql.model.spec import (
     TOTAL,
     Criterion,
@@ -83,6 +85,7 @@ class Builder:
         self.contact_fields: frozenset[str] = CONTACT_FIELDS
         self.account_fields: frozenset[str] = ACCOUNT_FIELDS
         self.score_names: tuple[str, ...] = ()
+        self.lists: dict[str, NamedList] = {}  # set by parse_model from mql.model.lists
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> None:
         mark = self.located.mark(path, key=key)
@@ -129,6 +132,7 @@ class Builder:
             contact_fields=frozenset(doc.fields.contact),
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
+            lists=tuple(self.lists[n] for n in sorted(self.lists)),
         )
 
     def check_raw(self, data: dict[str, Any]) -> None:
@@ -455,6 +459,8 @@ class Builder:
 
     def operand(self, op: str, raw: dict[str, Any], path: Path, case: bool) -> Any:
         where = (*path, "value")
+        if op in NAMED_LIST_OPS:
+            return self.named_list(op, raw, path)
         if op in PRESENCE_OPS:
             if "value" in raw:
                 self.problem(where, f"{op} takes no value", key=True)
@@ -517,3 +523,18 @@ class Builder:
             hint = _suggest(name, tables[prefix])
             extra = "" if prefix == "score" else f"; declare custom ones under fields.{prefix}"
             self.problem(path, f'unknown {prefix} field "{name}"{hint}{extra}')
+
+    # -- external lists (mql.model.lists) -----------------------------------------------
+
+    def named_list(self, op: str, raw: dict[str, Any], path: Path) -> NamedList:
+        """The list an `in_list` / `not_in_list` condition names."""
+        name = raw.get("value")
+        if "value" not in raw:
+            self.problem(path, f"value is required for {op}: the name of a list under lists:")
+        elif not isinstance(name, str) or name not in self.lists:
+            known = ", ".join(sorted(self.lists)) or "none; declare them under lists:"
+            self.problem((*path, "value"), f"unknown list {as_yaml(name)}"
+                         f"{_suggest(str(name), self.lists)}; lists are {known}")
+        else:
+            return self.lists[name]
+        return NamedList(str(name), frozenset())

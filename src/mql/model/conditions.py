@@ -36,12 +36,15 @@ Op = Literal[
     "matches",
     "exists",
     "missing",
+    "in_list",
+    "not_in_list",
 ]
 OPS: tuple[str, ...] = typing.get_args(Op)
 NUMERIC_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
 TEXT_OPS = frozenset({"contains", "starts_with", "ends_with", "matches"})
 LIST_OPS = frozenset({"in", "not_in"})
 PRESENCE_OPS = frozenset({"exists", "missing"})
+NAMED_LIST_OPS = frozenset({"in_list", "not_in_list"})  # value: a list of mql.model.lists
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,13 @@ mql threshold #1 changed: total 45 → 40
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mql.model.spec import Decay, Model, Score
 
+_SIZES = re.compile(r" \(\d+ values\)")  # the repr of a NamedList
 _WORDS = {"where": "condition", "when": "condition", "events": "event types",
           "min_count": "min count", "within_days": "window (days)"}
 
@@ -67,8 +69,10 @@ def _fields(old: Any, new: Any, skip: Iterable[str] = ("name",)) -> list[str]:
         if f.name in skip:
             continue
         a, b = getattr(old, f.name), getattr(new, f.name)
-        if a != b:
-            out.append(f"{_WORDS.get(f.name, f.name.replace('_', ' '))} {shown(a)} → {shown(b)}")
+        # a list's values are said once, under the list (not in every rule testing it)
+        before, after = _SIZES.sub("", shown(a)), _SIZES.sub("", shown(b))
+        if a != b and before != after:
+            out.append(f"{_WORDS.get(f.name, f.name.replace('_', ' '))} {before} → {after}")
     return out
 
 
@@ -80,8 +84,8 @@ def _named(what: str, old: Iterable[Any], new: Iterable[Any]) -> list[str]:
     for name, rule in b.items():
         if name not in a:
             out.append(f"{what} {name} added: {_summary(rule)}")
-        elif a[name] != rule:
-            out.append(f"{what} {name} changed: " + "; ".join(_fields(a[name], rule)))
+        elif a[name] != rule and (parts := _fields(a[name], rule)):
+            out.append(f"{what} {name} changed: " + "; ".join(parts))
     return out
 
 
@@ -153,8 +157,9 @@ def describe_changes(old: Model, new: Model) -> list[str]:
     if old.routing != new.routing:
         out += _routing(old, new)
     out += _named("sla", old.sla, new.sla)
+    out += _lists(old, new)
     handled = {"name", "version", "description", "scores", "mql", "grades", "exit_below",
-               "lifecycle", "routing", "sla", "digest"}
+               "lifecycle", "routing", "sla", "digest", "lists"}
     for f in dataclasses.fields(old):  # sections added to the language later
         if f.name not in handled and getattr(old, f.name) != getattr(new, f.name):
             out.append(f"{f.name.replace('_', ' ')} changed: {shown(getattr(old, f.name))} → "
@@ -181,4 +186,22 @@ def _routing(old: Model, new: Model) -> list[str]:
             out += [f"routing team {name}: {line}"
                     for line in _fields(before, team, skip=("name", "members"))]
             out += _named(f"routing team {name} member", before.members, team.members)
+    return out
+
+
+def _lists(old: Model, new: Model) -> list[str]:
+    """Lists added, removed, and the values each gained or lost."""
+    a = {n.name: n.values for n in old.lists}
+    b = {n.name: n.values for n in new.lists}
+    out = [f"list {n} removed" for n in a if n not in b]
+    for name, values in b.items():
+        if name not in a:
+            out.append(f"list {name} added: {len(values)} values")
+        elif a[name] != values:
+            gained, lost = sorted(values - a[name]), sorted(a[name] - values)
+            parts = [f"+{len(gained)} ({', '.join(gained[:5])}{' ...' if len(gained) > 5 else ''})"
+                     ] if gained else []
+            parts += [f"-{len(lost)} ({', '.join(lost[:5])}{' ...' if len(lost) > 5 else ''})"
+                      ] if lost else []
+            out.append(f"list {name} changed: " + ", ".join(parts))
     return out

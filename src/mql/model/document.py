@@ -204,3 +204,6 @@ class ModelDoc(Section):
     sla: list[SlaDoc] = []
     # the model's own tests (read by mql.model.testcases; scoring ignores them)
     tests: Any = None
+    # external lists: files beside the model (mql.model.lists), and their stored values
+    lists: Any = None
+    list_values: Any = None

@@ -27,7 +27,9 @@ def condition_data(cond: Condition) -> dict[str, Any]:
     """A condition as model-file data."""
     if isinstance(cond, Compare):
         out: dict[str, Any] = {"field": cond.field, "op": cond.op}
-        if cond.op not in ("exists", "missing"):
+        if cond.op in ("in_list", "not_in_list"):
+            out["value"] = cond.value.name
+        elif cond.op not in ("exists", "missing"):
             out["value"] = list(cond.value) if isinstance(cond.value, tuple) else cond.value
         if cond.case_sensitive:
             out["case_sensitive"] = True
@@ -162,6 +164,8 @@ def model_data(model: Model) -> dict[str, Any]:
         data["routing"] = _routing(model.routing)
     if model.sla:
         data["sla"] = [_sla(s) for s in model.sla]
+    if model.lists:
+        data["list_values"] = {n.name: sorted(n.values) for n in model.lists}
     return data
 
 

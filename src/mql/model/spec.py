@@ -16,6 +16,7 @@ from typing import Literal
 
 from mql.model.conditions import Condition
 from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.lists import NamedList
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -178,6 +179,7 @@ class Model:
     lifecycle: Lifecycle = Lifecycle()  # noqa: RUF009 - a frozen value
     routing: Routing | None = None
     sla: tuple[SlaRule, ...] = ()
+    lists: tuple[NamedList, ...] = ()  # the external lists the conditions test
     digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
