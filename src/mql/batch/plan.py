@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Literal
 
 from mql.model.conditions import Activity, Condition, activities
-from mql.model.spec import SECONDS_PER_DAY, TOTAL, IntentRule, Model, Score
+from mql.model.spec import SECONDS_PER_DAY, TOTAL, Criterion, ExitRule, IntentRule, Model, Score
 from mql.scoring.intent import rule_key
 
 Level = Literal["contact", "account"]
@@ -69,7 +69,9 @@ class Plan:
                 self.rule_trackers[t.key] = t
                 trackers.append(t)
         self.activity_trackers: dict[Activity, Tracker] = {}
-        for criterion in (*model.mql.criteria, *model.mql.exclude):
+        decisive: tuple[Criterion | ExitRule, ...] = (*model.mql.criteria, *model.mql.exclude,
+                                                       *model.exit_when)
+        for criterion in decisive:
             for leaf in activities(criterion.when):
                 if leaf not in self.activity_trackers:
                     t = Tracker(f"t{len(trackers)}", f"activity.{len(self.activity_trackers)}",
@@ -89,8 +91,7 @@ class Plan:
             (f for t in trackers if t.where is not None for f in t.where.fields()), "p")
         record_fields = [f for s in model.scores.values() if s.kind == "fit"
                          for r in s.rules for f in r.when.fields()]  # type: ignore[union-attr]
-        record_fields += [f for c in (*model.mql.criteria, *model.mql.exclude)
-                          for f in c.when.fields()]
+        record_fields += [f for c in decisive for f in c.when.fields()]
         self.contact_fields = _columns(
             (f for f in record_fields if f.startswith("contact.")), "c")
         self.account_fields = _columns(

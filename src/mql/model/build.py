@@ -30,6 +30,7 @@ from mql.model.spec import (
     TOTAL,
     Criterion,
     Decay,
+    ExitRule,
     FastTrack,
     FitRule,
     Grades,
@@ -128,7 +129,9 @@ class Builder:
             scores=scores,
             mql=self.mql(doc.mql, scores),
             grades=self.grades(doc.grades, scores),
-            exit_below=self.minimums(doc.exit.below, ("exit", "below")) if doc.exit else (),
+            exit_below=self.minimums(doc.exit.below, ("exit", "below"))
+            if doc.exit and (doc.exit.below or not doc.exit.when) else (),
+            exit_when=self.exit_rules(doc.exit),
             contact_fields=frozenset(doc.fields.contact),
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
@@ -181,6 +184,9 @@ class Builder:
         below = mapping(mapping(data.get("exit")).get("below"))
         if below:
             self._check_raw_minimums(below, ("exit", "below"))
+        exits = mapping(data.get("exit")).get("when")
+        for i, item in enumerate(exits if isinstance(exits, list) else []):
+            self._check_raw_rule(mapping(item), ("exit", "when", i), "criteria")
         grades = mapping(data.get("grades"))
         for key, labels in (("fit", "ABCDEF"), ("intent", "123456")):
             bands = grades.get(key)
@@ -538,3 +544,20 @@ class Builder:
         else:
             return self.lists[name]
         return NamedList(str(name), frozenset())
+
+    # -- exits on conditions ------------------------------------------------------------
+
+    def exit_rules(self, doc: d.ExitDoc | None) -> tuple[ExitRule, ...]:
+        """`exit.when`: conditions (criteria-style) that move an MQL out at once."""
+        if doc is None:
+            return ()
+        self.unique([r.name for r in doc.when], ("exit", "when"), "exit rule")
+        out = []
+        for i, r in enumerate(doc.when):
+            path = ("exit", "when", i)
+            if not r.reason.strip():
+                self.problem((*path, "reason"), "say why, in the words a seller reads "
+                             "(unsubscribed from our emails)")
+            out.append(ExitRule(r.name, self.condition(r.when, (*path, "when"), "criteria"),
+                                r.reason.strip(), r.to, r.description))
+        return tuple(out)

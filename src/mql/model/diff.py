@@ -158,8 +158,9 @@ def describe_changes(old: Model, new: Model) -> list[str]:
         out += _routing(old, new)
     out += _named("sla", old.sla, new.sla)
     out += _lists(old, new)
+    out += _named("exit rule", old.exit_when, new.exit_when)
     handled = {"name", "version", "description", "scores", "mql", "grades", "exit_below",
-               "lifecycle", "routing", "sla", "digest", "lists"}
+               "lifecycle", "routing", "sla", "digest", "lists", "exit_when"}
     for f in dataclasses.fields(old):  # sections added to the language later
         if f.name not in handled and getattr(old, f.name) != getattr(new, f.name):
             out.append(f"{f.name.replace('_', ' ')} changed: {shown(getattr(old, f.name))} → "

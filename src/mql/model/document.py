@@ -109,8 +109,19 @@ class GradesDoc(Section):
     intent: Bands
 
 
+class ExitRuleDoc(Section):
+    """An exit on a condition (unsubscribed, bounced, changed job, competitor)."""
+
+    name: Name
+    description: str | None = None
+    reason: str
+    when: Any
+    to: Literal["nurture", "recycled", "disqualified"] = "nurture"
+
+
 class ExitDoc(Section):
-    below: dict[str, Points]
+    below: dict[str, Points] = {}
+    when: list[ExitRuleDoc] = []
 
 
 class FieldsDoc(Section):

@@ -159,6 +159,10 @@ def model_data(model: Model) -> dict[str, Any]:
                           "fit": dict(g.fit_bands), "intent": dict(g.intent_bands)}
     if model.exit_below:
         data["exit"] = {"below": dict(model.exit_below)}
+    if model.exit_when:
+        data.setdefault("exit", {})["when"] = [_drop_none({
+            "name": r.name, "description": r.description, "reason": r.reason,
+            "when": condition_data(r.when), "to": r.to}) for r in model.exit_when]
     data["lifecycle"] = _lifecycle(model.lifecycle)
     if model.routing is not None:
         data["routing"] = _routing(model.routing)

@@ -139,6 +139,18 @@ class MqlDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitRule:
+    """An MQL leaves for `to` as soon as `when` holds (and cannot qualify while it holds),
+    with `reason` in the words a seller reads: "unsubscribed from our emails"."""
+
+    name: str
+    when: Condition
+    reason: str
+    to: Literal["nurture", "recycled", "disqualified"] = "nurture"
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Grades:
     """Fit letters (A best) and intent digits (1 best) from score bands; the lowest band
     (D, 4) is everything below the last minimum."""
@@ -180,6 +192,7 @@ class Model:
     routing: Routing | None = None
     sla: tuple[SlaRule, ...] = ()
     lists: tuple[NamedList, ...] = ()  # the external lists the conditions test
+    exit_when: tuple[ExitRule, ...] = ()  # exits on conditions, beside exit_below
     digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

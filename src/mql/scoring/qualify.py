@@ -110,6 +110,7 @@ class Decision:
     unknown_fields: tuple[str, ...] = field(default=())
     excluded_by: tuple[str, ...] = ()
     disqualified_by: tuple[str, ...] = ()
+    exits: tuple[str, ...] = ()  # the exit rules (exit.when) that hold: never an MQL now
 
     @property
     def fit(self) -> float:
@@ -128,6 +129,8 @@ class Decision:
         "; "-separated), or why not: "excluded by ...", "not an MQL"."""
         if self.excluded_by:
             return "excluded by " + ", ".join(n.replace("_", " ") for n in self.excluded_by)
+        if self.exits:
+            return "exits: " + ", ".join(n.replace("_", " ") for n in self.exits)
         if not self.reasons:
             return "not an MQL"
         return "; ".join(r.words(self.as_of) for r in self.reasons)
@@ -151,6 +154,7 @@ class Qualifier:
         self.criteria = [(c, compile_condition(c.when)) for c in model.mql.criteria]
         self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
         self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
+        self.exit_rules = [(c, compile_condition(c.when)) for c in model.exit_when]
 
     # -- scores --------------------------------------------------------------------------
 
@@ -289,7 +293,8 @@ class Qualifier:
         values = self.scores(fits, state, account_state, at)
         reasons = self.reasons(contact, account, values, state, at)
         excluded = self.exclusions(contact, account, values, state, at)
-        if excluded:
+        exits = self.matching(self.exit_rules, contact, account, values, state, at)
+        if excluded or exits:
             reasons = []
         grades = self.model.grades
         grade = None if grades is None else grades.grade(
@@ -301,7 +306,7 @@ class Qualifier:
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
-                        until, exit_at, unknown, excluded, disqualified)
+                        until, exit_at, unknown, excluded, disqualified, exits)
 
     def exclusions(
         self,
