@@ -74,7 +74,7 @@ def compile_model(model: Model, as_of: AsOf, dialect: sql.Dialect, *,
     `unique_ids=True` promises that no event id occurs twice in `events_raw` (the engines
     check it first): the query then skips ordering the copies of each id.
     """
-    plan = Plan(model)
+    plan = Plan(model, as_of)
     most = longest(Frame(plan, as_of, dialect))
     if as_of.count <= most:
         return _Compiler(plan, as_of, dialect, unique_ids).query()

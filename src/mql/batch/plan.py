@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from mql.batch.asof import AsOf, micros
+from mql.batch.conditions import EngineUnsupported
 from mql.model.conditions import Activity, Condition, activities
 from mql.model.spec import SECONDS_PER_DAY, TOTAL, Criterion, ExitRule, IntentRule, Model, Score
 from mql.scoring.intent import rule_key
@@ -56,8 +58,9 @@ class Plan:
     in the contacts table, the accounts table and the extracted event properties.
     """
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, as_of: AsOf | None = None) -> None:
         self.model = model
+        self.as_of = as_of  # the scoring times: calendar windows are laid out for them
         trackers: list[Tracker] = []
         self.rule_trackers: dict[str, Tracker] = {}
         for score in model.scores.values():
@@ -76,7 +79,7 @@ class Plan:
                 if leaf not in self.activity_trackers:
                     t = Tracker(f"t{len(trackers)}", f"activity.{len(self.activity_trackers)}",
                                 "contact", leaf.events, leaf.where,
-                                window_us=window_micros(leaf.within_days))
+                                window_us=self.activity_window_us(leaf))
                     self.activity_trackers[leaf] = t
                     trackers.append(t)
         self.fast_track_trackers: dict[str, Tracker] = {}
@@ -116,6 +119,13 @@ class Plan:
     def longest_window_us(self) -> int:
         return max((t.window_us for t in self.trackers if t.window_us is not None), default=0)
 
+    def activity_window_us(self, leaf: Activity) -> int:
+        """The window of an activity leaf: its days, or its calendar window at the one
+        scoring time (`_calendar_window_us`)."""
+        if leaf.calendar is not None:
+            return _calendar_window_us(self, leaf)
+        return window_micros(leaf.within_days)
+
 
 def _columns(fields: object, prefix: str) -> dict[str, str]:
     names: dict[str, str] = {}
@@ -123,3 +133,18 @@ def _columns(fields: object, prefix: str) -> dict[str, str]:
         if name not in names:
             names[name] = f"{prefix}{len(names)}"
     return names
+
+
+def _calendar_window_us(plan: Plan, leaf: Activity) -> int:
+    """The calendar window of `leaf` at the plan's one scoring time, as a window ending
+    then: (at - w, at] with w = at - start + 1 microsecond holds exactly [start, at]."""
+    assert leaf.calendar is not None
+    if plan.as_of is None:
+        return 1  # a plan for laying out tables only: no window is computed with it
+    if plan.as_of.count != 1:
+        raise EngineUnsupported(
+            f"the calendar window of {leaf} moves with each day of a series; score one "
+            "time at a time (--as-of), or use the python engine")
+    at = plan.as_of.start
+    return micros(at) - micros(leaf.calendar.start(at)) + 1
+

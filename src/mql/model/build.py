@@ -25,6 +25,7 @@ from mql.model.conditions import (
     Condition,
     Not,
 )
+from mql.model.handoff import BusinessHours
 from mql.model.lists import NamedList
 from mql.model.spec import (
     TOTAL,
@@ -41,9 +42,11 @@ from mql.model.spec import (
     Score,
 )
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
+from mql.model.windows import CALENDAR_WINDOWS, WEEKDAYS, CalendarWindow
 from mql.model.yaml_marks import Located, Path
 
 Scope = Literal["fit", "event", "criteria"]
+CALENDAR_KEYS = ("within", "within_business_days", "calendar")
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -87,6 +90,7 @@ class Builder:
         self.account_fields: frozenset[str] = ACCOUNT_FIELDS
         self.score_names: tuple[str, ...] = ()
         self.lists: dict[str, NamedList] = {}  # set by parse_model from mql.model.lists
+        self.teams: dict[str, d.TeamDoc] | None = None  # routing teams, for calendar windows
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> None:
         mark = self.located.mark(path, key=key)
@@ -98,6 +102,7 @@ class Builder:
     # -- the document -------------------------------------------------------------------
 
     def build(self, doc: d.ModelDoc) -> Model:
+        self.teams = dict(doc.routing.teams) if doc.routing is not None else {}
         self.event_types = EVENT_TYPES | frozenset(doc.event_types)
         self.contact_fields = CONTACT_FIELDS | frozenset(doc.fields.contact)
         self.account_fields = ACCOUNT_FIELDS | frozenset(doc.fields.account)
@@ -421,7 +426,7 @@ class Builder:
                              f"{_suggest(str(key), allowed)}", key=True)
 
     def activity(self, raw: dict[str, Any], path: Path) -> Activity:
-        self.only(raw, {"activity", "where", "min_count", "within_days"}, path)
+        self.only(raw, {"activity", "where", "min_count", "within_days", *CALENDAR_KEYS}, path)
         events = raw["activity"] if isinstance(raw["activity"], list) else [raw["activity"]]
         names = self.events([str(e) for e in events], (*path, "activity"))
         min_count = raw.get("min_count", 1)
@@ -430,7 +435,12 @@ class Builder:
                          f"expected a whole number >= 1, got {as_yaml(min_count)}")
             min_count = 1
         within = raw.get("within_days")
-        if within is None:
+        calendar = self.calendar_window(raw, path)
+        if calendar is not None:
+            within = 0.0  # the calendar window decides; within_days is not read
+        elif within is None and ("within" in raw or "within_business_days" in raw):
+            within = 30.0  # an invalid calendar window, reported by calendar_window
+        elif within is None:
             self.problem(path, "within_days is required (how recent the activity must be)")
             within = 30.0
         elif not _is_number(within) or within <= 0:
@@ -440,6 +450,7 @@ class Builder:
         return Activity(
             names, min_count, float(within),
             None if where is None else self.condition(where, (*path, "where"), "event"),
+            calendar,
         )
 
     def compare(self, raw: dict[str, Any], path: Path, scope: Scope) -> Compare:
@@ -561,3 +572,49 @@ class Builder:
             out.append(ExitRule(r.name, self.condition(r.when, (*path, "when"), "criteria"),
                                 r.reason.strip(), r.to, r.description))
         return tuple(out)
+
+    # -- calendar windows (mql.model.windows) -------------------------------------------
+
+    def calendar_window(self, raw: dict[str, Any], path: Path) -> CalendarWindow | None:
+        """The calendar window of an activity leaf (`within: this_quarter`,
+        `within_business_days: 5`, optionally `calendar: TEAM`), None for `within_days`."""
+        given = [k for k in ("within_days", "within", "within_business_days") if k in raw]
+        if len(given) > 1:
+            self.problem((*path, given[1]), f"give one of {', '.join(given)}", key=True)
+            return None
+        if not given or given[0] == "within_days":
+            if "calendar" in raw:
+                self.problem((*path, "calendar"), "calendar goes with within or "
+                             "within_business_days", key=True)
+            return None
+        hours, team = WEEKDAYS, raw.get("calendar")
+        if team is not None:
+            teams = self.teams
+            if not isinstance(team, str) or (teams is not None and team not in teams):
+                known = ", ".join(sorted(teams or {})) or "none (declare routing.teams)"
+                self.problem((*path, "calendar"), f"unknown team {as_yaml(team)}"
+                             f"{_suggest(str(team), teams or {})}; teams are {known}")
+                team = None
+            elif teams is not None:
+                from mql.model import build_handoff as h
+
+                hours = h._hours(self, teams[team], ("routing", "teams", team))
+        key = given[0]
+        value = raw[key]
+        if key == "within":
+            if value not in CALENDAR_WINDOWS:
+                hint = f" (for a number of days: within_days: {value})" if _is_number(
+                    value) else ""
+                self.problem((*path, key), f"expected {', '.join(CALENDAR_WINDOWS)}, got "
+                             f"{as_yaml(value)}{hint}")
+                return None
+            if team is None:
+                hours = BusinessHours("UTC", hours.days, hours.start, hours.end,
+                                      hours.holidays)
+            return CalendarWindow(CALENDAR_WINDOWS[value], 0, hours,  # type: ignore[arg-type]
+                                  team)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 366:
+            self.problem((*path, key), f"expected a whole number of days from 1 to 366, got "
+                         f"{as_yaml(value)}")
+            return None
+        return CalendarWindow("business_days", value, hours, team)

@@ -18,7 +18,10 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mql.model.windows import CalendarWindow
 
 Op = Literal[
     "eq",
@@ -73,12 +76,14 @@ class Compare:
 @dataclass(frozen=True, slots=True)
 class Activity:
     """At least `min_count` of the contact's events of `events` types, matching `where`,
-    in the last `within_days` days."""
+    in the last `within_days` days, or in the `calendar` window (this quarter, the last N
+    business days; `mql.model.windows`) when it is set."""
 
     events: tuple[str, ...]
     min_count: int = 1
     within_days: float = 30.0
     where: Condition | None = None
+    calendar: CalendarWindow | None = None
 
     def fields(self) -> Iterator[str]:
         yield from ()
@@ -86,6 +91,8 @@ class Activity:
     def __str__(self) -> str:
         kinds = "/".join(self.events)
         where = f" where {self.where}" if self.where is not None else ""
+        if self.calendar is not None:
+            return f"{self.min_count}+ {kinds}{where} in {self.calendar}"
         return f"{self.min_count}+ {kinds}{where} in {self.within_days:g} days"
 
 

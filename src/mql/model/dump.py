@@ -43,6 +43,15 @@ def condition_data(cond: Condition) -> dict[str, Any]:
     assert isinstance(cond, Activity)
     act: dict[str, Any] = {"activity": list(cond.events), "min_count": cond.min_count,
                            "within_days": cond.within_days}
+    if cond.calendar is not None:  # a calendar window instead of days (mql.model.windows)
+        del act["within_days"]
+        window = cond.calendar
+        if window.kind == "business_days":
+            act["within_business_days"] = window.days
+        else:
+            act["within"] = f"this_{window.kind}"
+        if window.team is not None:
+            act["calendar"] = window.team
     if cond.where is not None:
         act["where"] = condition_data(cond.where)
     return act

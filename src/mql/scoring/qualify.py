@@ -18,6 +18,7 @@ from mql.scoring.decay import Curve
 from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
 from mql.scoring.intent import IntentState, Program, intent_curve, intent_value
+from mql.scoring.windows import activity_expiry, activity_holds
 
 ReasonKind = Literal["thresholds", "criteria", "fast_track"]
 
@@ -273,7 +274,7 @@ class Qualifier:
 
         def get(name: Any) -> Any:
             if isinstance(name, Activity):
-                return state.holds(keys[name], at, name.within_days)
+                return activity_holds(state, keys[name], name, at)
             if name.startswith("score."):
                 return values.get(name[6:])
             return records(name)
@@ -371,7 +372,7 @@ class Qualifier:
         for name, low in lines:
             candidates.update(self.crossings(name, low, fits, state, account_state, at))
         for leaf, key in self.program.activity_keys.items():
-            t = state.expiry(key, leaf.within_days)
+            t = activity_expiry(state, key, leaf)
             if t is not None and t > at:
                 candidates.add(t)
         for fast in self.model.mql.fast_track:
