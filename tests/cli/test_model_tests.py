@@ -210,3 +210,26 @@ def test_the_documented_model_tests_pass_and_its_failure_reads_as_shown(tmp_path
     printed = result.stdout.replace(str(path), "tiny.yaml")
     assert [" ".join(line.split()) for line in printed.strip().splitlines()] == \
         [" ".join(line.split()) for line in shown.group(1).strip().splitlines()]
+
+
+def test_an_expectation_may_check_the_exit_rules_that_hold(tmp_path: Path) -> None:
+    model = TINY + """\
+exit:
+  when:
+    - {name: unsubscribed, reason: unsubscribed from our emails,
+       when: {activity: email_unsubscribe, within_days: 365}}
+"""
+    tests = """\
+tests:
+  - name: unsubscribed_after_the_demo
+    at: 2026-03-01T00:00:00Z
+    contacts: [{email: jane@acme.example, country: US}]
+    events:
+      - {type: demo_request, timestamp: 2026-03-01T00:00:00Z, email: jane@acme.example}
+      - {type: email_unsubscribe, timestamp: 2026-03-01T00:00:00Z, email: jane@acme.example}
+    expect:
+      - {contact: jane@acme.example, total: 50, mql: false, exits: [unsubscribed],
+         because: "exits: unsubscribed"}
+"""
+    result = runner.invoke(app, ["test", str(_write(tmp_path, model, tests))])
+    assert result.exit_code == 0, result.stdout + result.stderr

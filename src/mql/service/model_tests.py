@@ -230,9 +230,3 @@ def compare(expectation: Expectation, decision: Decision) -> tuple[Mismatch, ...
         if not _matches(check, actual, decision, expectation.tolerance):
             out.append(Mismatch(check.field, check.value, actual, check.mark.line))
     return tuple(out)
-
-
-def problems_of(run: TestRun) -> int:
-    """The number of failed expectations (for the summary line)."""
-    return sum(not o.passed for r in run.results for o in r.outcomes)
-
