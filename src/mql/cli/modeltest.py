@@ -15,7 +15,7 @@ from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
 from mql.service import model_diff, model_tests
 from mql.service.model_diff import ModelDiff
-from mql.service.model_tests import TestRun
+from mql.service.model_tests import ModelTestRun
 from mql.service.scoring import Inputs
 from mql.settings import load_settings
 from mql.store.db import connect
@@ -43,7 +43,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def render_run(run: TestRun, *, verbose: bool = False) -> None:
+def render_run(run: ModelTestRun, *, verbose: bool = False) -> None:
     """Each test as PASS or FAIL; for a failure, field by field: expected, actual."""
     for result in run.results:
         test = result.test

@@ -47,7 +47,7 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class TestResult:
+class ModelTestResult:
     """One test: its outcomes, one per expectation."""
 
     test: ModelTest
@@ -60,19 +60,19 @@ class TestResult:
 
 
 @dataclass(frozen=True, slots=True)
-class TestRun:
+class ModelTestRun:
     """Every test of a model (in the model file, then in its `.tests.yaml`)."""
 
     model: Model
     sources: tuple[str, ...]
-    results: tuple[TestResult, ...] = field(default=())
+    results: tuple[ModelTestResult, ...] = field(default=())
 
     @property
-    def failed(self) -> list[TestResult]:
+    def failed(self) -> list[ModelTestResult]:
         return [r for r in self.results if not r.passed]
 
 
-def tests_file_of(model_path: Path) -> Path:
+def companion_tests_file(model_path: Path) -> Path:
     """The tests file beside a model: `b2b-saas.yaml` -> `b2b-saas.tests.yaml`."""
     return model_path.with_name(f"{model_path.stem}.tests{model_path.suffix or '.yaml'}")
 
@@ -98,7 +98,7 @@ def load_tests(model_path: Path) -> tuple[Model, list[tuple[str, ModelTest]]]:
     source = str(model_path)
     found += [(source, t) for t in parse_tests(_located(text, source), source=source,
                                                scores=scores)]
-    beside = tests_file_of(model_path)
+    beside = companion_tests_file(model_path)
     if beside.is_file():
         other = str(beside)
         located = _located(read_text(beside, "tests"), other)
@@ -124,13 +124,13 @@ def load_tests(model_path: Path) -> tuple[Model, list[tuple[str, ModelTest]]]:
     return model, found
 
 
-def run_tests(model_path: Path) -> TestRun:
+def run_tests(model_path: Path) -> ModelTestRun:
     """Run every test of the model in `model_path`; `ModelError` when a file is invalid
     (a given row that `mql score` would refuse is an error of the tests file)."""
     model, found = load_tests(model_path)
     results = [run_test(model, test, source) for source, test in found]
     sources = tuple(dict.fromkeys(s for s, _ in found))
-    return TestRun(model, sources, tuple(results))
+    return ModelTestRun(model, sources, tuple(results))
 
 
 def _parsed(rows: Iterable[Row], kind: str, source: str, test: ModelTest,
@@ -150,7 +150,7 @@ def _parsed(rows: Iterable[Row], kind: str, source: str, test: ModelTest,
     return out
 
 
-def run_test(model: Model, test: ModelTest, source: str) -> TestResult:
+def run_test(model: Model, test: ModelTest, source: str) -> ModelTestResult:
     """The outcomes of one test (each expectation decided at its own time)."""
     problems: list[Problem] = []
     accounts = _parsed(test.accounts, "accounts", source, test, problems)
@@ -172,7 +172,7 @@ def run_test(model: Model, test: ModelTest, source: str) -> TestResult:
         decision = decisions[expectation.at][expectation.contact]
         outcomes.append(Outcome(expectation, compare(expectation, decision),
                                 decision.because()))
-    return TestResult(test, source, tuple(outcomes))
+    return ModelTestResult(test, source, tuple(outcomes))
 
 
 def decide_all(model: Model, accounts: list[mappings.Parsed], contacts: list[mappings.Parsed],
