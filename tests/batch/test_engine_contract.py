@@ -206,3 +206,16 @@ def test_a_contact_keyed_by_its_crm_id_gets_its_events_in_that_ids_case(
     row = one(engine, path, contacts=[kim])  # type: ignore[arg-type]
     assert row["contact"] == "salesforce:00Q1aB"
     assert row["intent"] == pytest.approx(20.0, rel=1e-12)
+
+
+@pytest.mark.notimpl(["python"], raises=EngineUnsupported,
+                     reason="the python engine scores records; mql.ingest reads files")
+def test_one_engine_reads_a_file_then_records(engine: Engine, tmp_path: Path) -> None:
+    # the DuckDB engine kept the file's view under the records' name and refused them
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, EVENT_COLUMNS)
+        writer.writeheader()
+        writer.writerow(event_to_row(event("demo_request", 10)))
+    assert one(engine, path)["intent"] == pytest.approx(20.0, rel=1e-12)  # type: ignore[arg-type]
+    assert one(engine, [event("demo_request", 0)])["intent"] == 40.0

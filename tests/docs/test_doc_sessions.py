@@ -1,4 +1,5 @@
-"""The console and curl sessions of README.md, docs/api.md and docs/webhooks.md, run for real.
+"""The console and curl sessions of README.md, docs/api.md, docs/webhooks.md and docs/model.md,
+run for real.
 
 Each file's sessions run in order in one fresh workspace (`mql init .`, the example model
 and sample files), against a real `mql serve` on 127.0.0.1 for the curl lines; the shown
@@ -25,7 +26,7 @@ import pytest
 from tests.docs.sessions import Command, Session, match, sessions
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ["README.md", "docs/api.md", "docs/webhooks.md", "docs/outcomes.md"]
+DOCS = ["README.md", "docs/api.md", "docs/webhooks.md", "docs/outcomes.md", "docs/model.md"]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "doc-sessions-secret-key-0123456789abcdef"
 # the sessions' clock starts at the README's --at moment and runs on from there, so that

@@ -42,7 +42,7 @@ from mql.batch.frame import Frame
 from mql.batch.plan import Level, Plan, Tracker
 from mql.batch.series import Series, longest, window_aggregate
 from mql.model.conditions import Activity, activities
-from mql.model.spec import TOTAL, Criterion, FitRule, IntentRule, Model
+from mql.model.spec import TOTAL, Criterion, ExitRule, FitRule, IntentRule, Model
 
 Query = exp.Select
 
@@ -74,7 +74,7 @@ def compile_model(model: Model, as_of: AsOf, dialect: sql.Dialect, *,
     `unique_ids=True` promises that no event id occurs twice in `events_raw` (the engines
     check it first): the query then skips ordering the copies of each id.
     """
-    plan = Plan(model)
+    plan = Plan(model, as_of)
     most = longest(Frame(plan, as_of, dialect))
     if as_of.count <= most:
         return _Compiler(plan, as_of, dialect, unique_ids).query()
@@ -182,10 +182,13 @@ class _Compiler:
             "accounts AS a", on=exp.EQ(this=sql.col("domain", "a"),
                                        expression=sql.col("account", "c")), join_type="left")
 
-    def record_rules(self) -> dict[int, Criterion]:
-        """Criteria and exclusions (numbered across both) that read only contact and
-        account fields: computed once per contact in ``fits``, not at every time."""
-        rules = (*self.plan.model.mql.criteria, *self.plan.model.mql.exclude)
+    def record_rules(self) -> dict[int, Criterion | ExitRule]:
+        """Criteria, exclusions and exits on conditions (numbered across all three) that
+        read only contact and account fields: computed once per contact in ``fits``, not
+        at every time."""
+        model = self.plan.model
+        rules: tuple[Criterion | ExitRule, ...] = (*model.mql.criteria, *model.mql.exclude,
+                                                   *model.exit_when)
         return {i: rule for i, rule in enumerate(rules)
                 if not any(activities(rule.when))
                 and all(f.startswith(("contact.", "account.")) for f in rule.when.fields())}
@@ -255,7 +258,7 @@ class _Compiler:
             reasons.append((exp.and_(*tests), f"thresholds #{i + 1}"))
         once = self.record_rules()
 
-        def holds(i: int, rule: Criterion) -> sql.Node:
+        def holds(i: int, rule: Criterion | ExitRule) -> sql.Node:
             return sql.col(f"r_{i}") if i in once else condition_sql(rule.when, scope)
 
         for i, criterion in enumerate(model.mql.criteria):
@@ -266,7 +269,12 @@ class _Compiler:
                             f"fast-track {fast.name}"))
         first = len(model.mql.criteria)
         excluded = [(holds(first + i, c), c.name) for i, c in enumerate(model.mql.exclude)]
-        any_excluded = exp.or_(*[e for e, _ in excluded]) if excluded else exp.false()
+        # an exit on a condition blocks the verdict as an exclusion does (its own column)
+        after = first + len(model.mql.exclude)
+        exits = [(holds(after + i, r), r.name) for i, r in enumerate(model.exit_when)]
+        excluded_or_exits = excluded + exits
+        any_excluded = exp.or_(*[e for e, _ in excluded_or_exits]) if excluded_or_exits \
+            else exp.false()
         any_reason = exp.or_(*[r for r, _ in reasons]) if reasons else exp.false()
         cols: list[sql.Node] = [sql.col("contact"), sql.col("as_of")]
         cols += [sql.alias(score_cols[n], n) for n in names]

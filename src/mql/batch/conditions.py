@@ -128,6 +128,12 @@ def _test(cond: Compare, text: sql.Node, lower: sql.Node, number: sql.Node) -> s
     if op in ("eq", "ne"):
         eq = _equals(value, text, lower, number, case)
         return eq if op == "eq" else exp.not_(exp.paren(eq))
+    if op in ("in_list", "not_in_list"):  # the list's values are trimmed and lower case
+        if not value.values:
+            return exp.false() if op == "in_list" else exp.true()
+        member = exp.In(this=exp.Trim(this=lower),
+                        expressions=[sql.text(v) for v in sorted(value.values)])
+        return member if op == "in_list" else exp.not_(exp.paren(member))
     if op in ("in", "not_in"):
         tests = [_equals(v, text, lower, number, case) for v in value]
         some = exp.paren(functools.reduce(exp.or_, tests))

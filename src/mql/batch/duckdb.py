@@ -81,7 +81,8 @@ class DuckDBEngine:
         self.con.register("accounts", accounts_table(plan, inputs.accounts))
         if isinstance(inputs.events, Path):
             self._events_file(inputs.events)
-        else:
+        else:  # a file read by this engine before left its view under the name
+            self.con.execute("DROP VIEW IF EXISTS events_raw")
             self.con.register("events_raw", events_table(inputs.events))
         return int(self.con.execute("SELECT count(*) FROM events_raw").fetchall()[0][0])
 

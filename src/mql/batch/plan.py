@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from mql.batch.asof import AsOf, micros
+from mql.batch.conditions import EngineUnsupported
 from mql.model.conditions import (
     CONTACT,
     Activity,
@@ -27,7 +29,7 @@ from mql.model.conditions import (
     counted_where,
     needs_window_state,
 )
-from mql.model.spec import SECONDS_PER_DAY, TOTAL, IntentRule, Model, Score
+from mql.model.spec import SECONDS_PER_DAY, TOTAL, Criterion, ExitRule, IntentRule, Model, Score
 from mql.scoring.intent import rule_key
 
 Level = Literal["contact", "account"]
@@ -77,12 +79,13 @@ class Tracker:
         return fields
 
 
-def window_tracker(column: str, key: str, level: Level, leaf: Activity) -> Tracker:
+def window_tracker(column: str, key: str, level: Level, leaf: Activity,
+                   window_us: int | None = None) -> Tracker:
     """A windowed rule's or activity leaf's tracker, as `mql.scoring.intent.window_tracker`
     keeps it: a count of matching events in the window (a `max` counts the events that
     reach its line), distinct values or a sum (`measure`), or a sequence: a count of the
     events of `then` that have the earlier events of `after` before them."""
-    window = window_micros(leaf.within_days)
+    window = window_micros(leaf.within_days) if window_us is None else window_us
     if not needs_window_state(leaf):
         return Tracker(column, key, level, leaf.events, counted_where(leaf), window_us=window,
                        line=float(leaf.min_count))
@@ -103,8 +106,9 @@ class Plan:
     in the contacts table, the accounts table and the extracted event properties.
     """
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, as_of: AsOf | None = None) -> None:
         self.model = model
+        self.as_of = as_of  # the scoring times: calendar windows are laid out for them
         trackers: list[Tracker] = []
         self.rule_trackers: dict[str, Tracker] = {}
         for score in model.scores.values():
@@ -116,11 +120,14 @@ class Plan:
                 self.rule_trackers[t.key] = t
                 trackers.append(t)
         self.activity_trackers: dict[Activity, Tracker] = {}
-        for criterion in (*model.mql.criteria, *model.mql.exclude):
+        decisive: tuple[Criterion | ExitRule, ...] = (*model.mql.criteria, *model.mql.exclude,
+                                                       *model.exit_when)
+        for criterion in decisive:
             for leaf in activities(criterion.when):
                 if leaf not in self.activity_trackers:
                     t = window_tracker(f"t{len(trackers)}",
-                                       f"activity.{len(self.activity_trackers)}", "contact", leaf)
+                                       f"activity.{len(self.activity_trackers)}", "contact", leaf,
+                                       self.activity_window_us(leaf))
                     self.activity_trackers[leaf] = t
                     trackers.append(t)
         self.fast_track_trackers: dict[str, Tracker] = {}
@@ -136,8 +143,7 @@ class Plan:
              *(f for t in trackers for f in t.measured_fields())], "p")
         record_fields = [f for s in model.scores.values() if s.kind == "fit"
                          for r in s.rules for f in r.when.fields()]  # type: ignore[union-attr]
-        record_fields += [f for c in (*model.mql.criteria, *model.mql.exclude)
-                          for f in c.when.fields()]
+        record_fields += [f for c in decisive for f in c.when.fields()]
         self.contact_fields = _columns(
             (f for f in record_fields if f.startswith("contact.")), "c")
         self.account_fields = _columns(
@@ -160,6 +166,13 @@ class Plan:
     def longest_window_us(self) -> int:
         return max((t.window_us for t in self.trackers if t.window_us is not None), default=0)
 
+    def activity_window_us(self, leaf: Activity) -> int:
+        """The window of an activity leaf: its days, or its calendar window at the one
+        scoring time (`_calendar_window_us`)."""
+        if leaf.calendar is not None:
+            return _calendar_window_us(self, leaf)
+        return window_micros(leaf.within_days)
+
 
 def _columns(fields: object, prefix: str) -> dict[str, str]:
     names: dict[str, str] = {}
@@ -167,3 +180,18 @@ def _columns(fields: object, prefix: str) -> dict[str, str]:
         if name not in names:
             names[name] = f"{prefix}{len(names)}"
     return names
+
+
+def _calendar_window_us(plan: Plan, leaf: Activity) -> int:
+    """The calendar window of `leaf` at the plan's one scoring time, as a window ending
+    then: (at - w, at] with w = at - start + 1 microsecond holds exactly [start, at]."""
+    assert leaf.calendar is not None
+    if plan.as_of is None:
+        return 1  # a plan for laying out tables only: no window is computed with it
+    if plan.as_of.count != 1:
+        raise EngineUnsupported(
+            f"the calendar window of {leaf} moves with each day of a series; score one "
+            "time at a time (--as-of), or use the python engine")
+    at = plan.as_of.start
+    return micros(at) - micros(leaf.calendar.start(at)) + 1
+

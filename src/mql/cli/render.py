@@ -106,7 +106,7 @@ def render_decisions(decisions: Sequence[Decision], fmt: Format, console: Consol
     table.add_column("MQL because", overflow="fold", min_width=12)
     for d in shown:
         table.add_row(d.contact, *(_num(d.scores[n]) for n in names), d.grade or "-",
-                      d.because() if d.mql or d.excluded_by else "no")
+                      d.because() if d.mql or d.excluded_by or d.exits else "no")
     console.print(table)
 
 
@@ -121,6 +121,9 @@ def render_explanation(x: Explanation, console: Console) -> None:
                       highlight=False)
     for name in d.excluded_by:
         console.print(f"  excluded by {name}: never an MQL while this holds")
+    for name in d.exits:
+        console.print(f"  exit rule {name} holds: an MQL leaves at once, none while it holds",
+                      highlight=False)
     table = Table(title="score contributions", title_justify="left", box=box.SIMPLE_HEAD)
     for col, justify in (("score", "left"), ("rule", "left"), ("events", "right"),
                          ("points", "right"), ("decayed", "right"), ("counted", "right"),

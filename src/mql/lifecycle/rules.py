@@ -63,6 +63,9 @@ def next_move(model: Model, stage: Stage, since: datetime, decision: Decision,
         first = decision.reasons[0]
         return move(Stage.MQL, _CAUSES[first.kind], first.name)
     if stage is Stage.MQL:
+        if decision.exits:  # an exit on a condition: at once, with the rule's reason
+            rule = next(r for r in model.exit_when if r.name == decision.exits[0])
+            return move(Stage(rule.to), Cause.EXIT_CONDITION, rule.reason)
         if _exits(model, decision):
             below = ", ".join(f"{n} < {v:g}" for n, v in model.exit_below) or "no longer qualifies"
             return move(Stage.NURTURE, Cause.DECAY, below)

@@ -48,6 +48,7 @@ class Cause(StrEnum):
     MODEL_CHANGE = "model_change"
     CAPTURE = "capture"
     IMPORT = "import"  # the starting stage of a contact imported from a CRM
+    EXIT_CONDITION = "exit_condition"  # an exit.when rule of the model holds
 
 
 S = Stage

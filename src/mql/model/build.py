@@ -14,6 +14,7 @@ from mql.model import document as d
 from mql.model.conditions import (
     CONTACT,
     LIST_OPS,
+    NAMED_LIST_OPS,
     NUMERIC_OPS,
     OPS,
     PRESENCE_OPS,
@@ -27,11 +28,14 @@ from mql.model.conditions import (
     Measure,
     Not,
 )
+from mql.model.handoff import BusinessHours
+from mql.model.lists import NamedList
 from mql.model.reports import ReportSettings, reports_from_doc
 from mql.model.spec import (
     TOTAL,
     Criterion,
     Decay,
+    ExitRule,
     FastTrack,
     FitRule,
     Grades,
@@ -43,9 +47,11 @@ from mql.model.spec import (
     Score,
 )
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
+from mql.model.windows import CALENDAR_WINDOWS, WEEKDAYS, CalendarWindow
 from mql.model.yaml_marks import Located, Path
 
 Scope = Literal["fit", "event", "criteria"]
+CALENDAR_KEYS = ("within", "within_business_days", "calendar")
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # windows beyond counting events: aggregates and sequences
 _EXTRA_KEYS = ("distinct", "sum", "max", "avg", "at_least", "after")
@@ -90,6 +96,8 @@ class Builder:
         self.contact_fields: frozenset[str] = CONTACT_FIELDS
         self.account_fields: frozenset[str] = ACCOUNT_FIELDS
         self.score_names: tuple[str, ...] = ()
+        self.lists: dict[str, NamedList] = {}  # set by parse_model from mql.model.lists
+        self.teams: dict[str, d.TeamDoc] | None = None  # routing teams, for calendar windows
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> None:
         mark = self.located.mark(path, key=key)
@@ -101,6 +109,7 @@ class Builder:
     # -- the document -------------------------------------------------------------------
 
     def build(self, doc: d.ModelDoc) -> Model:
+        self.teams = dict(doc.routing.teams) if doc.routing is not None else {}
         self.event_types = EVENT_TYPES | frozenset(doc.event_types)
         self.contact_fields = CONTACT_FIELDS | frozenset(doc.fields.contact)
         self.account_fields = ACCOUNT_FIELDS | frozenset(doc.fields.account)
@@ -134,10 +143,13 @@ class Builder:
             scores=scores,
             mql=self.mql(doc.mql, scores),
             grades=self.grades(doc.grades, scores),
-            exit_below=self.minimums(doc.exit.below, ("exit", "below")) if doc.exit else (),
+            exit_below=self.minimums(doc.exit.below, ("exit", "below"))
+            if doc.exit and (doc.exit.below or not doc.exit.when) else (),
+            exit_when=self.exit_rules(doc.exit),
             contact_fields=frozenset(doc.fields.contact),
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
+            lists=tuple(self.lists[n] for n in sorted(self.lists)),
         )
 
     def reports(self, doc: d.ReportsDoc) -> ReportSettings:
@@ -195,6 +207,9 @@ class Builder:
         below = mapping(mapping(data.get("exit")).get("below"))
         if below:
             self._check_raw_minimums(below, ("exit", "below"))
+        exits = mapping(data.get("exit")).get("when")
+        for i, item in enumerate(exits if isinstance(exits, list) else []):
+            self._check_raw_rule(mapping(item), ("exit", "when", i), "criteria")
         grades = mapping(data.get("grades"))
         for key, labels in (("fit", "ABCDEF"), ("intent", "123456")):
             bands = grades.get(key)
@@ -438,7 +453,8 @@ class Builder:
                              f"{_suggest(str(key), allowed)}", key=True)
 
     def activity(self, raw: dict[str, Any], path: Path) -> Activity:
-        self.only(raw, {"activity", "where", "min_count", "within_days", *_EXTRA_KEYS}, path)
+        self.only(raw, {"activity", "where", "min_count", "within_days", *_EXTRA_KEYS,
+                         *CALENDAR_KEYS}, path)
         events = raw["activity"] if isinstance(raw["activity"], list) else [raw["activity"]]
         names = self.events([str(e) for e in events], (*path, "activity"))
         min_count = raw.get("min_count", 1)
@@ -447,7 +463,12 @@ class Builder:
                          f"expected a whole number >= 1, got {as_yaml(min_count)}")
             min_count = 1
         within = raw.get("within_days")
-        if within is None:
+        calendar = self.calendar_window(raw, path)
+        if calendar is not None:
+            within = 0.0  # the calendar window decides; within_days is not read
+        elif within is None and ("within" in raw or "within_business_days" in raw):
+            within = 30.0  # an invalid calendar window, reported by calendar_window
+        elif within is None:
             self.problem(path, "within_days is required (how recent the activity must be)")
             within = 30.0
         elif not _is_number(within) or within <= 0:
@@ -458,10 +479,14 @@ class Builder:
         self.sequence_alone(raw, path, measure, min_count)
         after = None if raw.get("after") is None else self.after(
             raw["after"], (*path, "after"), "activity", "where")
+        if calendar is not None and (measure is not None or after is not None):
+            self.problem(path, "a calendar window (within, within_business_days) counts "
+                         "events only; measure distinct values, sums and sequences "
+                         "over within_days")
         return Activity(
             names, min_count, float(within),
             None if where is None else self.condition(where, (*path, "where"), "event"),
-            measure, after,
+            measure, after, calendar,
         )
 
     def compare(self, raw: dict[str, Any], path: Path, scope: Scope) -> Compare:
@@ -487,6 +512,8 @@ class Builder:
 
     def operand(self, op: str, raw: dict[str, Any], path: Path, case: bool) -> Any:
         where = (*path, "value")
+        if op in NAMED_LIST_OPS:
+            return self.named_list(op, raw, path)
         if op in PRESENCE_OPS:
             if "value" in raw:
                 self.problem(where, f"{op} takes no value", key=True)
@@ -682,3 +709,81 @@ class Builder:
         return After(names, None if where is None else self.condition(where, (*path, where_key),
                                                                       "event"),
                      count, None if gap is None else float(gap))
+
+    # -- external lists (mql.model.lists) -----------------------------------------------
+
+    def named_list(self, op: str, raw: dict[str, Any], path: Path) -> NamedList:
+        """The list an `in_list` / `not_in_list` condition names."""
+        name = raw.get("value")
+        if "value" not in raw:
+            self.problem(path, f"value is required for {op}: the name of a list under lists:")
+        elif not isinstance(name, str) or name not in self.lists:
+            known = ", ".join(sorted(self.lists)) or "none; declare them under lists:"
+            self.problem((*path, "value"), f"unknown list {as_yaml(name)}"
+                         f"{_suggest(str(name), self.lists)}; lists are {known}")
+        else:
+            return self.lists[name]
+        return NamedList(str(name), frozenset())
+
+    # -- exits on conditions ------------------------------------------------------------
+
+    def exit_rules(self, doc: d.ExitDoc | None) -> tuple[ExitRule, ...]:
+        """`exit.when`: conditions (criteria-style) that move an MQL out at once."""
+        if doc is None:
+            return ()
+        self.unique([r.name for r in doc.when], ("exit", "when"), "exit rule")
+        out = []
+        for i, r in enumerate(doc.when):
+            path = ("exit", "when", i)
+            if not r.reason.strip():
+                self.problem((*path, "reason"), "say why, in the words a seller reads "
+                             "(unsubscribed from our emails)")
+            out.append(ExitRule(r.name, self.condition(r.when, (*path, "when"), "criteria"),
+                                r.reason.strip(), r.to, r.description))
+        return tuple(out)
+
+    # -- calendar windows (mql.model.windows) -------------------------------------------
+
+    def calendar_window(self, raw: dict[str, Any], path: Path) -> CalendarWindow | None:
+        """The calendar window of an activity leaf (`within: this_quarter`,
+        `within_business_days: 5`, optionally `calendar: TEAM`), None for `within_days`."""
+        given = [k for k in ("within_days", "within", "within_business_days") if k in raw]
+        if len(given) > 1:
+            self.problem((*path, given[1]), f"give one of {', '.join(given)}", key=True)
+            return None
+        if not given or given[0] == "within_days":
+            if "calendar" in raw:
+                self.problem((*path, "calendar"), "calendar goes with within or "
+                             "within_business_days", key=True)
+            return None
+        hours, team = WEEKDAYS, raw.get("calendar")
+        if team is not None:
+            teams = self.teams
+            if not isinstance(team, str) or (teams is not None and team not in teams):
+                known = ", ".join(sorted(teams or {})) or "none (declare routing.teams)"
+                self.problem((*path, "calendar"), f"unknown team {as_yaml(team)}"
+                             f"{_suggest(str(team), teams or {})}; teams are {known}")
+                team = None
+            elif teams is not None:
+                from mql.model import build_handoff as h
+
+                hours = h._hours(self, teams[team], ("routing", "teams", team))
+        key = given[0]
+        value = raw[key]
+        if key == "within":
+            if value not in CALENDAR_WINDOWS:
+                hint = f" (for a number of days: within_days: {value})" if _is_number(
+                    value) else ""
+                self.problem((*path, key), f"expected {', '.join(CALENDAR_WINDOWS)}, got "
+                             f"{as_yaml(value)}{hint}")
+                return None
+            if team is None:
+                hours = BusinessHours("UTC", hours.days, hours.start, hours.end,
+                                      hours.holidays)
+            return CalendarWindow(CALENDAR_WINDOWS[value], 0, hours,  # type: ignore[arg-type]
+                                  team)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 366:
+            self.problem((*path, key), f"expected a whole number of days from 1 to 366, got "
+                         f"{as_yaml(value)}")
+            return None
+        return CalendarWindow("business_days", value, hours, team)

@@ -18,7 +18,10 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mql.model.windows import CalendarWindow
 
 Op = Literal[
     "eq",
@@ -36,12 +39,15 @@ Op = Literal[
     "matches",
     "exists",
     "missing",
+    "in_list",
+    "not_in_list",
 ]
 OPS: tuple[str, ...] = typing.get_args(Op)
 NUMERIC_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
 TEXT_OPS = frozenset({"contains", "starts_with", "ends_with", "matches"})
 LIST_OPS = frozenset({"in", "not_in"})
 PRESENCE_OPS = frozenset({"exists", "missing"})
+NAMED_LIST_OPS = frozenset({"in_list", "not_in_list"})  # value: a list of mql.model.lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +76,8 @@ class Compare:
 @dataclass(frozen=True, slots=True)
 class Activity:
     """At least `min_count` of the contact's events of `events` types, matching `where`,
-    in the last `within_days` days.
+    in the last `within_days` days, or in the `calendar` window (this quarter, the last N
+    business days; `mql.model.windows`) when it is set (counts only).
 
     `measure` counts something else than events in the window (distinct values, a sum,
     a maximum; see `Measure`); `after` makes it a sequence: only events with enough
@@ -82,6 +89,7 @@ class Activity:
     where: Condition | None = None
     measure: Measure | None = None
     after: After | None = None
+    calendar: CalendarWindow | None = None
 
     def fields(self) -> Iterator[str]:
         yield from ()
@@ -89,15 +97,17 @@ class Activity:
     def __str__(self) -> str:
         kinds = "/".join(self.events)
         where = f" where {self.where}" if self.where is not None else ""
+        span = (str(self.calendar) if self.calendar is not None
+                else f"{self.within_days:g} days")
         after = f" {self.after}" if self.after is not None else ""
         if self.measure is not None and self.measure.kind == "distinct":
             return (f"{self.min_count}+ distinct {self.measure.field} of {kinds}{where}"
-                    f"{after} in {self.within_days:g} days")
+                    f"{after} in {span}")
         if self.measure is not None:
             m = self.measure
             return (f"{m.kind} of {m.field} of {kinds}{where}{after} >= {m.at_least:g} "
-                    f"in {self.within_days:g} days")
-        return f"{self.min_count}+ {kinds}{where}{after} in {self.within_days:g} days"
+                    f"in {span}")
+        return f"{self.min_count}+ {kinds}{where}{after} in {span}"
 
 
 @dataclass(frozen=True, slots=True)

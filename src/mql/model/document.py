@@ -116,8 +116,19 @@ class GradesDoc(Section):
     intent: Bands
 
 
+class ExitRuleDoc(Section):
+    """An exit on a condition (unsubscribed, bounced, changed job, competitor)."""
+
+    name: Name
+    description: str | None = None
+    reason: str
+    when: Any
+    to: Literal["nurture", "recycled", "disqualified"] = "nurture"
+
+
 class ExitDoc(Section):
-    below: dict[str, Points]
+    below: dict[str, Points] = {}
+    when: list[ExitRuleDoc] = []
 
 
 class FieldsDoc(Section):
@@ -245,3 +256,8 @@ class ModelDoc(Section):
     sla: list[SlaDoc] = []
     outcomes: OutcomesDoc = OutcomesDoc()
     reports: ReportsDoc = ReportsDoc()
+    # the model's own tests (read by mql.model.testcases; scoring ignores them)
+    tests: Any = None
+    # external lists: files beside the model (mql.model.lists), and their stored values
+    lists: Any = None
+    list_values: Any = None

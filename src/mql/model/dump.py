@@ -28,7 +28,9 @@ def condition_data(cond: Condition) -> dict[str, Any]:
     """A condition as model-file data."""
     if isinstance(cond, Compare):
         out: dict[str, Any] = {"field": cond.field, "op": cond.op}
-        if cond.op not in ("exists", "missing"):
+        if cond.op in ("in_list", "not_in_list"):
+            out["value"] = cond.value.name
+        elif cond.op not in ("exists", "missing"):
             out["value"] = list(cond.value) if isinstance(cond.value, tuple) else cond.value
         if cond.case_sensitive:
             out["case_sensitive"] = True
@@ -42,6 +44,15 @@ def condition_data(cond: Condition) -> dict[str, Any]:
     assert isinstance(cond, Activity)
     act: dict[str, Any] = {"activity": list(cond.events), "min_count": cond.min_count,
                            "within_days": cond.within_days}
+    if cond.calendar is not None:  # a calendar window instead of days (mql.model.windows)
+        del act["within_days"]
+        window = cond.calendar
+        if window.kind == "business_days":
+            act["within_business_days"] = window.days
+        else:
+            act["within"] = f"this_{window.kind}"
+        if window.team is not None:
+            act["calendar"] = window.team
     if cond.where is not None:
         act["where"] = condition_data(cond.where)
     if cond.measure is not None and cond.measure.kind != "distinct":
@@ -180,6 +191,10 @@ def model_data(model: Model) -> dict[str, Any]:
                           "fit": dict(g.fit_bands), "intent": dict(g.intent_bands)}
     if model.exit_below:
         data["exit"] = {"below": dict(model.exit_below)}
+    if model.exit_when:
+        data.setdefault("exit", {})["when"] = [_drop_none({
+            "name": r.name, "description": r.description, "reason": r.reason,
+            "when": condition_data(r.when), "to": r.to}) for r in model.exit_when]
     data["lifecycle"] = _lifecycle(model.lifecycle)
     if model.routing is not None:
         data["routing"] = _routing(model.routing)
@@ -190,6 +205,8 @@ def model_data(model: Model) -> dict[str, Any]:
                             "influenced_within_days": model.outcomes.influenced_within_days}
     if model.reports != ReportSettings():
         data["reports"] = reports_data(model.reports)
+    if model.lists:
+        data["list_values"] = {n.name: sorted(n.values) for n in model.lists}
     return data
 
 

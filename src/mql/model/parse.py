@@ -19,13 +19,14 @@ Model('tiny', version=None, scores=['fit', 'intent'], rules=2)
 >>> parse_model("name: x\\nfit: {rules: []}\\nintent: {rules: []}\\nmql: {}\\ncolour: red\\n")
 Traceback (most recent call last):
 ...
-mql.errors.ModelError: model.yaml:5:1 colour: unknown key (expected one of: decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, mql, name, outcomes, routing, scores, sla, version)
+mql.errors.ModelError: model.yaml:5:1 colour: unknown key (expected one of: decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, list_values, lists, mql, name, outcomes, reports, routing, scores, sla, tests, version)
 1 error
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pydantic
@@ -33,12 +34,17 @@ import pydantic
 from mql.errors import ModelError, Problem
 from mql.model import document as d
 from mql.model.build import Builder, _suggest, as_yaml
+from mql.model.lists import build_lists, with_values
 from mql.model.spec import Model
 from mql.model.yaml_marks import Located, Path, YamlSyntaxError, load
 
 
-def parse_model(text: str, *, source: str = "model.yaml") -> Model:
-    """The `Model` described by `text`; raises `ModelError` listing every problem."""
+def parse_model(text: str, *, source: str = "model.yaml",
+                lists: Mapping[str, Sequence[str]] | None = None) -> Model:
+    """The `Model` described by `text`; raises `ModelError` listing every problem.
+
+    `lists` holds the values of the lists the model reads from files (`lists:`), read by
+    the caller (`mql.model.lists`; `mql.service.scoring.load_model_file` does it)."""
     try:
         located = load(text)
     except YamlSyntaxError as exc:
@@ -56,20 +62,24 @@ def parse_model(text: str, *, source: str = "model.yaml") -> Model:
                     "(name, fit, intent, mql ...) at the top of the file")
         )
         raise ModelError(problems)
+    named, list_problems = build_lists(located, source, lists)
+    problems.extend(list_problems)
     try:
         doc = d.ModelDoc.model_validate(located.data)
     except pydantic.ValidationError as exc:
         problems.extend(_translate(exc, located, source))
         checker = Builder(located, source)
+        checker.lists = named
         checker.check_raw(located.data)
         problems.extend(checker.problems)
         raise ModelError(_unique(problems)) from None
     builder = Builder(located, source)
+    builder.lists = named
     model = builder.build(doc)
     problems.extend(builder.problems)
     if problems:
         raise ModelError(_unique(problems))
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256(with_values(text, lists or {}).encode()).hexdigest()
     object.__setattr__(model, "digest", digest)
     return model
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 from mql.model.conditions import Activity, After, Condition, Measure
 from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.lists import NamedList
 from mql.model.reports import ReportSettings
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
@@ -148,6 +149,18 @@ class MqlDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitRule:
+    """An MQL leaves for `to` as soon as `when` holds (and cannot qualify while it holds),
+    with `reason` in the words a seller reads: "unsubscribed from our emails"."""
+
+    name: str
+    when: Condition
+    reason: str
+    to: Literal["nurture", "recycled", "disqualified"] = "nurture"
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Grades:
     """Fit letters (A best) and intent digits (1 best) from score bands; the lowest band
     (D, 4) is everything below the last minimum."""
@@ -200,6 +213,8 @@ class Model:
     sla: tuple[SlaRule, ...] = ()
     outcomes: Outcomes = Outcomes()
     reports: ReportSettings = ReportSettings()  # noqa: RUF009 - a frozen value
+    lists: tuple[NamedList, ...] = ()  # the external lists the conditions test
+    exit_when: tuple[ExitRule, ...] = ()  # exits on conditions, beside exit_below
     digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

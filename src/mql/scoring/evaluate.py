@@ -69,6 +69,11 @@ def _leaf(cond: Compare) -> Callable[[Any], bool]:
     if op in ("eq", "ne"):
         eq = _equals(value, case)
         return eq if op == "eq" else (lambda v: not eq(v))
+    if op in ("in_list", "not_in_list"):  # a list of mql.model.lists: trimmed, lower case
+        members = value.values
+        if op == "in_list":
+            return lambda v: _text(v, False).strip() in members
+        return lambda v: _text(v, False).strip() not in members
     if op in ("in", "not_in"):
         tests = [_equals(item, case) for item in value]
         if op == "in":

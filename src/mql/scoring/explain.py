@@ -237,6 +237,10 @@ def _changes(
         return tuple(out)
     if decision.excluded_by:
         return (f"never qualifies while excluded by {', '.join(decision.excluded_by)}",)
+    if decision.exits:
+        reasons = {r.name: r.reason for r in model.exit_when}
+        return tuple(f"never qualifies while exit rule {n} holds ({reasons.get(n, n)})"
+                     for n in decision.exits)
     values = decision.scores
     for i, minimums in enumerate(model.mql.thresholds):
         gaps = [(n, low - values[n]) for n, low in minimums if values[n] < low]

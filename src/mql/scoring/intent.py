@@ -94,6 +94,7 @@ class Program:
         conditions += [c.when for c in model.lifecycle.disqualify]
         conditions += [s.when for s in model.sla if s.when is not None]
         conditions += [r.when for r in model.routing.rules] if model.routing else []
+        conditions += [r.when for r in model.exit_when]  # last: the keys above stay stable
         for condition in conditions:
             for leaf in activities(condition):
                 if leaf not in self.activity_keys:

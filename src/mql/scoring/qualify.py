@@ -14,6 +14,7 @@ from typing import Any, Literal
 from mql.model.conditions import Activity, Compare, Not
 from mql.model.spec import TOTAL, Minimums, Model
 from mql.records import Account, Contact
+from mql.scoring.calendar_windows import activity_expiry, activity_holds
 from mql.scoring.decay import Curve
 from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
@@ -110,6 +111,7 @@ class Decision:
     unknown_fields: tuple[str, ...] = field(default=())
     excluded_by: tuple[str, ...] = ()
     disqualified_by: tuple[str, ...] = ()
+    exits: tuple[str, ...] = ()  # the exit rules (exit.when) that hold: never an MQL now
 
     @property
     def fit(self) -> float:
@@ -128,6 +130,8 @@ class Decision:
         "; "-separated), or why not: "excluded by ...", "not an MQL"."""
         if self.excluded_by:
             return "excluded by " + ", ".join(n.replace("_", " ") for n in self.excluded_by)
+        if self.exits:
+            return "exits: " + ", ".join(n.replace("_", " ") for n in self.exits)
         if not self.reasons:
             return "not an MQL"
         return "; ".join(r.words(self.as_of) for r in self.reasons)
@@ -151,6 +155,7 @@ class Qualifier:
         self.criteria = [(c, compile_condition(c.when)) for c in model.mql.criteria]
         self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
         self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
+        self.exit_rules = [(c, compile_condition(c.when)) for c in model.exit_when]
 
     # -- scores --------------------------------------------------------------------------
 
@@ -269,7 +274,7 @@ class Qualifier:
 
         def get(name: Any) -> Any:
             if isinstance(name, Activity):
-                return state.holds(keys[name], at, name.within_days)
+                return activity_holds(state, keys[name], name, at)
             if name.startswith("score."):
                 return values.get(name[6:])
             return records(name)
@@ -289,7 +294,8 @@ class Qualifier:
         values = self.scores(fits, state, account_state, at)
         reasons = self.reasons(contact, account, values, state, at)
         excluded = self.exclusions(contact, account, values, state, at)
-        if excluded:
+        exits = self.matching(self.exit_rules, contact, account, values, state, at)
+        if excluded or exits:
             reasons = []
         grades = self.model.grades
         grade = None if grades is None else grades.grade(
@@ -301,7 +307,7 @@ class Qualifier:
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
-                        until, exit_at, unknown, excluded, disqualified)
+                        until, exit_at, unknown, excluded, disqualified, exits)
 
     def exclusions(
         self,
@@ -367,7 +373,7 @@ class Qualifier:
             candidates.update(self.crossings(name, low, fits, state, account_state, at))
         for leaf, key in self.program.activity_keys.items():
             candidates.update(state.flips(key, at, leaf.within_days))  # an average's changes
-            t = state.expiry(key, leaf.within_days)
+            t = activity_expiry(state, key, leaf)
             if t is not None and t > at:
                 candidates.add(t)
         for fast in self.model.mql.fast_track:

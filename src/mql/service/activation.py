@@ -155,7 +155,8 @@ def preview(conn: Connection, version_id: int, *, now: datetime) -> Activation:
     if _unchanged(conn, version_id):
         return Activation(version_id, [], [], 0, True)
     live = states.compiled(version_of(conn, version_id))
-    if any(True for rule in live.model.lifecycle.disqualify for _ in activities(rule.when)):
+    if any(True for rule in live.model.lifecycle.disqualify for _ in activities(rule.when)) \
+            or live.model.exit_when:  # the engine's rows do not say which exit rule holds
         return switch(conn, version_id, now=now, dry_run=True)
     ids = contact_store.live_contact_ids(conn)
     stored = contact_store.load_contacts(conn, ids)

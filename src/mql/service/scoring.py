@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
-from mql.errors import ConfigError, InputError, NotFound
+from mql.errors import ConfigError, InputError, ModelError, NotFound, Problem
 from mql.identity.match import is_free_mail
 from mql.ingest import mapping as mappings
-from mql.ingest.files import Kind, ReadOptions, Rejected, read_text
+from mql.ingest.files import BadRow, Kind, ReadOptions, Rejected, read_rows, read_text
+from mql.model.lists import list_files, values_of, with_values
 from mql.model.parse import parse_model
 from mql.model.spec import Model
+from mql.model.yaml_marks import YamlSyntaxError
+from mql.model.yaml_marks import load as load_yaml
 from mql.records import Account, Contact, Event
 from mql.scoring.explain import Explanation, explain_scored
 from mql.scoring.qualify import Decision
@@ -25,7 +29,58 @@ Progress = Callable[[str, int], None]  # (what, rows done so far)
 
 def load_model_file(path: Path) -> Model:
     """The model in `path`; `ModelError` names the file, line and field of each problem."""
-    return parse_model(read_text(path, "model"), source=str(path))
+    return model_from_text(read_text(path, "model"), path)
+
+
+def model_from_text(text: str, path: Path) -> Model:
+    """The model written in `text`, read from the file `path` (its lists' files are read
+    from beside it)."""
+    return parse_model(text, source=str(path), lists=read_lists(text, path))
+
+
+def read_lists(text: str, path: Path) -> dict[str, tuple[str, ...]]:
+    """The values of the lists the model in `text` (the file `path`) names under `lists:`,
+    each read from its CSV file relative to the model's folder. `ModelError` at the list's
+    line and column when a file cannot be read or lacks the column."""
+    source = str(path)
+    try:
+        located = load_yaml(text)
+    except YamlSyntaxError:
+        return {}  # parse_model reports it
+    out: dict[str, tuple[str, ...]] = {}
+    problems: list[Problem] = []
+    for ref in list_files(located, source=source):
+        file = path.parent / ref.file
+        where = (source, ref.line, ref.col, f"lists.{ref.name}")
+        if not file.is_file():
+            problems.append(Problem(*where, f"no such list file {file}"))
+            continue
+        rows: list[dict[str, Any]] = []
+        for number, row in read_rows(file):
+            if isinstance(row, BadRow):
+                problems.append(Problem(*where, f"{file}:{number}: {row.error}"))
+                break
+            rows.append(dict(row))
+        header = list(rows[0]) if rows else []
+        missing = [c for c in ([ref.column] if ref.column else []) + [k for k, _ in ref.filter]
+                   if c not in header]
+        if rows and missing:
+            problems.append(Problem(*where, f"{file} has no column {missing[0]!r} (columns: "
+                                    f"{', '.join(header)})"))
+            continue
+        out[ref.name] = values_of(ref, rows)
+    if problems:
+        raise ModelError(problems)
+    return out
+
+
+def model_text_to_store(path: Path) -> tuple[str, Model]:
+    """The text to store as a version of the model in `path` (its lists' values appended,
+    so the version reads back without the files), and the model."""
+    text = read_text(path, "model")
+    lists = read_lists(text, path)
+    model = parse_model(text, source=str(path), lists=lists)
+    return with_values(text, lists), model
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +141,24 @@ def _load(inputs: Inputs, path: Path, kind: Kind, read: _Read, progress: Progres
 
 def _scorer(model: Model, inputs: Inputs, read: _Read,
             progress: Progress | None) -> tuple[Scorer, list[Event]]:
+    accounts = _load(inputs, inputs.accounts, "accounts", read, progress) \
+        if inputs.accounts is not None else []
+    contacts = _load(inputs, inputs.contacts, "contacts", read, progress)
+    parsed_events = _load(inputs, inputs.events, "events", read, progress) \
+        if inputs.events else []
+    return scorer_of(model, accounts, contacts, parsed_events)
+
+
+def scorer_of(model: Model, accounts: Iterable[mappings.Parsed],
+              contacts: Iterable[mappings.Parsed], parsed_events: Iterable[mappings.Parsed]
+              ) -> tuple[Scorer, list[Event]]:
+    """A scorer holding these parsed rows' accounts and contacts, and the events to feed
+    it (the one way rows become a scorer: files, and the tests of a model file)."""
     scorer = Scorer(model)
-    if inputs.accounts is not None:
-        for parsed in _load(inputs, inputs.accounts, "accounts", read, progress):
-            if isinstance(parsed.record, Account):
-                scorer.add_account(parsed.record)
-    for parsed in _load(inputs, inputs.contacts, "contacts", read, progress):
+    for parsed in accounts:
+        if isinstance(parsed.record, Account):
+            scorer.add_account(parsed.record)
+    for parsed in contacts:
         contact = parsed.record
         assert isinstance(contact, Contact)
         scorer.add_contact(contact)
@@ -101,8 +168,7 @@ def _scorer(model: Model, inputs: Inputs, read: _Read,
         if company is not None and not is_free_mail(company.domain):
             scorer.add_account(mappings.with_company(scorer.accounts.get(company.domain),
                                                      company))
-    events = [p.record for p in (_load(inputs, inputs.events, "events", read, progress)
-                                 if inputs.events else []) if isinstance(p.record, Event)]
+    events = [p.record for p in parsed_events if isinstance(p.record, Event)]
     # an event that names only a CRM id joins the contact holding that id
     keys = {k: v for k, v in mappings.aliases(scorer.contacts.values()).items()
             if k not in scorer.contacts}

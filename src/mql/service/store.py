@@ -18,13 +18,12 @@ from sqlalchemy.engine import Connection, Engine
 from mql.errors import NotFound
 from mql.identity.merge import Identifier, IdentityRules, stricter_consent
 from mql.identity.normalize import clean_email
-from mql.ingest.files import read_text
-from mql.model.parse import parse_model
 from mql.records import split_key
 from mql.service import activation
 from mql.service import state as states
 from mql.service.activation import Activation, Method
 from mql.service.resolve import find_by_email
+from mql.service.scoring import model_text_to_store
 from mql.settings import workspace_url
 from mql.store import contacts as contact_store
 from mql.store import merges as merge_store
@@ -112,8 +111,7 @@ def activate_model(engine: Engine, path: Path, *, now: datetime, dry_run: bool =
                    ) -> Activation:
     """Store the model in `path` as a version and make it live (see `activate_version`);
     a dry run stores nothing, not even the version."""
-    text = read_text(path, "model")
-    model = parse_model(text, source=str(path))
+    text, model = model_text_to_store(path)
     check(engine)
     with translate_errors("storing the model"), _transaction(engine, dry_run) as conn:
         version_id = model_store.save_version(conn, model.name, model.version or "", text,
