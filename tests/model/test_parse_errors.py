@@ -117,7 +117,7 @@ CASES = [
     pytest.param(
         edit("points: 10", "points: 10\n      cap: 5"),
         "m.yaml:7:7 fit.rules[0].cap: unknown key (expected one of: description, name, "
-        "points, when)",
+        "points, points_by, points_per, when)",
         id="unknown-key-in-fit-rule",
     ),
     pytest.param(

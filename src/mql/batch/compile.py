@@ -162,10 +162,8 @@ class _Compiler:
         for i, score in enumerate(model.scores.values()):
             if score.kind != "fit":
                 continue
-            terms: list[sql.Node] = [
-                sql.case((condition_sql(rule.when, records), sql.double(rule.points)),
-                         default=sql.double(0.0))
-                for rule in score.rules if isinstance(rule, FitRule)]
+            terms: list[sql.Node] = [fit_points(rule, records)
+                                     for rule in score.rules if isinstance(rule, FitRule)]
             cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
         cols += [sql.alias(condition_sql(rule.when, records), f"r_{i}")
                  for i, rule in self.record_rules().items()]
@@ -316,6 +314,43 @@ class _Compiler:
         for name, cte in ctes:
             query = query.with_(name, as_=cte, copy=False)
         return query
+
+
+# -- points read from a field (issue 13): value tables, bins, points per unit -----------
+
+_LARGEST = 1.7976931348623157e308  # the largest finite double: NaN and infinities fail
+
+
+def fit_points(rule: FitRule, records: Scope) -> sql.Node:
+    """A fit rule's points, as `mql.scoring.fit.FitScorer` computes them: `points` when
+    `when` holds; a value table or bins as the first case that holds (else `default`);
+    points per unit as ``floor(n / each) * points`` capped, for a finite n >= 0."""
+    when = condition_sql(rule.when, records)
+    if rule.points_by is not None:
+        by = rule.points_by
+        cases = [(condition_sql(cond, records), sql.double(points))
+                 for _, cond, points in by.cases()]
+        value = sql.case(*cases, default=sql.double(by.default))
+    elif rule.points_per is not None:
+        per = rule.points_per
+        if per.field not in records.text:
+            value = sql.double(0.0)  # a field no table holds is always missing
+        else:
+            given = records.forms.get(per.field) or forms(records.text[per.field])
+            n = given.number
+            units = exp.Floor(this=sql.arith(exp.Div, n, sql.double(per.each)))
+            raw = sql.arith(exp.Mul, exp.paren(units), sql.double(per.points))
+            if per.cap is not None:
+                raw = sql.case((exp.GTE(this=raw, expression=sql.double(0.0)),
+                                sql.fn("least", sql.double(per.cap), raw)),
+                               default=sql.fn("greatest", sql.double(-per.cap), raw))
+            finite = exp.and_(exp.GTE(this=n, expression=sql.double(0.0)),
+                              exp.LTE(this=n, expression=sql.double(_LARGEST)))
+            value = sql.case((sql.fn("coalesce", finite, exp.false()), raw),
+                             default=sql.double(0.0))
+    else:
+        return sql.case((when, sql.double(rule.points)), default=sql.double(0.0))
+    return sql.case((when, value), default=sql.double(0.0))
 
 
 def _joined(parts: Sequence[tuple[sql.Node, str]]) -> sql.Node:

@@ -88,7 +88,7 @@ class Plan:
         self.properties = _columns(
             (f for t in trackers if t.where is not None for f in t.where.fields()), "p")
         record_fields = [f for s in model.scores.values() if s.kind == "fit"
-                         for r in s.rules for f in r.when.fields()]  # type: ignore[union-attr]
+                         for r in s.rules for f in r.fields()]  # type: ignore[union-attr]
         record_fields += [f for c in (*model.mql.criteria, *model.mql.exclude)
                           for f in c.when.fields()]
         self.contact_fields = _columns(

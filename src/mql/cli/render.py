@@ -130,7 +130,7 @@ def render_explanation(x: Explanation, console: Console) -> None:
         for line in lines:
             if line.matched:
                 table.add_row(name, line.rule, "-", _num(line.points), "-", _num(line.points),
-                              "fit")
+                              f"fit: {line.note}" if line.note else "fit")
     for r in x.rules:
         table.add_row(r.score, r.rule, str(r.events), _num(r.points), _num(r.decayed),
                       _num(r.value), r.note)

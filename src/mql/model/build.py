@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from mql.model.conditions import (
     Not,
 )
 from mql.model.spec import (
+    ALWAYS,
     TOTAL,
     Criterion,
     Decay,
@@ -35,6 +37,8 @@ from mql.model.spec import (
     Minimums,
     Model,
     MqlDefinition,
+    PointsBy,
+    PointsPer,
     Score,
 )
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
@@ -204,6 +208,8 @@ class Builder:
             self.events([event] if isinstance(event, str) else event, (*path, "event"))
         if "when" in rule and rule["when"] is not None:
             self.condition(rule["when"], (*path, "when"), scope)
+        if scope == "fit":
+            self.fit_rule_points(rule, path)
 
     def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
         if raw is None:
@@ -240,11 +246,7 @@ class Builder:
 
     def fit_score(self, name: str, doc: d.FitDoc, path: Path) -> Score:
         self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
-        rules = tuple(
-            FitRule(r.name, self.condition(r.when, (*path, "rules", i, "when"), "fit"),
-                    r.points, r.description)
-            for i, r in enumerate(doc.rules)
-        )
+        rules = tuple(self.fit_rule(r, (*path, "rules", i)) for i, r in enumerate(doc.rules))
         return Score(name, "fit", rules, doc.max, Decay.none(), doc.description)
 
     def intent_score(self, name: str, doc: d.IntentDoc, path: Path, default: Decay) -> Score:
@@ -517,3 +519,123 @@ class Builder:
             hint = _suggest(name, tables[prefix])
             extra = "" if prefix == "score" else f"; declare custom ones under fields.{prefix}"
             self.problem(path, f'unknown {prefix} field "{name}"{hint}{extra}')
+
+    # -- points read from a field (issue 13): value tables, bins, points per unit --------
+
+    def fit_rule(self, r: d.FitRuleDoc, path: Path) -> FitRule:
+        raw = self.located_value(path)
+        points_by, points_per = self.fit_rule_points(raw if isinstance(raw, dict) else {}, path)
+        when = ALWAYS if r.when is None else self.condition(r.when, (*path, "when"), "fit")
+        return FitRule(r.name, when, 0.0 if r.points is None else r.points, r.description,
+                       points_by, points_per)
+
+    def fit_rule_points(self, rule: dict[str, Any], path: Path
+                        ) -> tuple[PointsBy | None, PointsPer | None]:
+        """A fit rule gives `points` (with `when`), or `points_by`, or `points_per`."""
+        given = [k for k in ("points", "points_by", "points_per") if rule.get(k) is not None]
+        if len(given) > 1:
+            self.problem((*path, given[1]), f"give one of points, points_by or points_per, "
+                         f"not {' and '.join(given)}", key=True)
+        if not given:
+            self.problem(path, "points is required (or points_by, points_per)")
+        if rule.get("when") is None and not (rule.get("points_by") or rule.get("points_per")):
+            self.problem(path, "when is required")
+        by = per = None
+        if isinstance(rule.get("points_by"), dict):
+            by = self.points_by(rule["points_by"], (*path, "points_by"), "fit")
+        if isinstance(rule.get("points_per"), dict):
+            per = self.points_per(rule["points_per"], (*path, "points_per"), "fit")
+        return by, per
+
+    def points_by(self, raw: dict[str, Any], path: Path, scope: Scope) -> PointsBy | None:
+        field = raw.get("field")
+        if not isinstance(field, str):
+            return None  # the schema reports it
+        self.check_field(field, (*path, "field"), scope)
+        table, bins, default = raw.get("table"), raw.get("bins"), raw.get("default")
+        if (table is None) == (bins is None):
+            self.problem(path, "give either table: {value: points, ...} or bins: "
+                         "[[low, high, points], ...]")
+            return None
+        if default is not None and not _is_number(default):
+            return None  # the schema reports it
+        if isinstance(table, dict):
+            return self._table(field, table, default, path)
+        if isinstance(bins, list):
+            return self._bins(field, bins, default, path)
+        return None
+
+    def _table(self, field: str, table: dict[Any, Any], default: Any, path: Path
+               ) -> PointsBy | None:
+        entries: list[tuple[Any, float]] = []
+        ok = True
+        for key, points in table.items():
+            where = (*path, "table", key)
+            if key == "default":
+                if default is not None:
+                    self.problem(where, "default is given twice (in the table and beside it)",
+                                 key=True)
+                    ok = False
+                elif not _is_number(points):
+                    self.problem(where, f"expected a number, got {as_yaml(points)}")
+                    ok = False
+                else:
+                    default = points
+                continue
+            if key is None or isinstance(key, dict | list):
+                self.problem(where, f"a table key is one plain value, got {as_yaml(key)}",
+                             key=True)
+                ok = False
+            elif not _is_number(points) or not math.isfinite(points):
+                self.problem(where, f"expected a number of points, got {as_yaml(points)}")
+                ok = False
+            else:
+                entries.append((key, float(points)))
+        if not entries and ok:
+            self.problem((*path, "table"), "name at least one value and its points")
+        if not ok or not entries:
+            return None
+        return PointsBy(field, table=tuple(entries),
+                        default=0.0 if default is None else float(default))
+
+    def _bins(self, field: str, bins: list[Any], default: Any, path: Path) -> PointsBy | None:
+        out: list[tuple[float, float, float]] = []
+        shape = "expected [low, high, points] (numbers; low or high may be null for no limit)"
+        previous: float | None = None
+        if not bins:
+            self.problem((*path, "bins"), "name at least one bin [low, high, points]")
+            return None
+        for i, item in enumerate(bins):
+            where = (*path, "bins", i)
+            if not (isinstance(item, list) and len(item) == 3
+                    and all(v is None or _is_number(v) for v in item[:2])
+                    and _is_number(item[2])):
+                self.problem(where, f"{shape}, got {as_yaml(item)}")
+                return None
+            low = -math.inf if item[0] is None else float(item[0])
+            high = math.inf if item[1] is None else float(item[1])
+            if not math.isfinite(float(item[2])) or (item[0] is None and item[1] is None):
+                self.problem(where, f"{shape}, got {as_yaml(item)}")
+                return None
+            if not low < high:
+                self.problem(where, f"a bin needs low < high, got {as_yaml(item)}")
+                return None
+            if previous is not None and low < previous:
+                self.problem(where, f"bins must be in increasing order without overlap: "
+                             f"{as_yaml(item)} starts before the previous bin ends")
+                return None
+            previous = high
+            out.append((low, high, float(item[2])))
+        return PointsBy(field, bins=tuple(out),
+                        default=0.0 if default is None else float(default))
+
+    def points_per(self, raw: dict[str, Any], path: Path, scope: Scope) -> PointsPer | None:
+        field, each, points, cap = (raw.get(k) for k in ("field", "each", "points", "cap"))
+        if not isinstance(field, str):
+            return None  # the schema reports it
+        self.check_field(field, (*path, "field"), scope)
+        each = 1.0 if each is None else each
+        if not (_is_number(each) and each > 0 and _is_number(points)
+                and (cap is None or (_is_number(cap) and cap >= 0))):
+            return None  # the schema reports it
+        return PointsPer(field, float(each), float(points), None if cap is None else float(cap))

@@ -33,11 +33,32 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# -- points read from a field (issue 13): value tables, bins, points per unit ------------
+
+class PointsByDoc(Section):
+    """`{field, table: {value: points, ..., default: points}}` or
+    `{field, bins: [[low, high, points], ...], default: points}`; checked in build.py."""
+
+    field: str
+    table: dict[Any, Any] | None = None
+    bins: list[Any] | None = None
+    default: Points | None = None
+
+
+class PointsPerDoc(Section):
+    field: str
+    each: Positive = 1.0
+    points: Points
+    cap: NonNegative | None = None
+
+
 class FitRuleDoc(Section):
     name: Name
     description: str | None = None
-    when: Any
-    points: Points
+    when: Any = None  # required unless points_by / points_per give the points (build.py)
+    points: Points | None = None
+    points_by: PointsByDoc | None = None
+    points_per: PointsPerDoc | None = None
 
 
 class IntentRuleDoc(Section):

@@ -12,13 +12,14 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
 
 from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
-from mql.model.spec import Decay, FitRule, IntentRule, Model, Score
+from mql.model.spec import ALWAYS, Decay, FitRule, IntentRule, Model, Score
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -58,8 +59,7 @@ def _score(score: Score) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     for rule in score.rules:
         if isinstance(rule, FitRule):
-            rules.append(_drop_none({"name": rule.name, "description": rule.description,
-                                     "when": condition_data(rule.when), "points": rule.points}))
+            rules.append(_fit_rule(rule))
         else:
             assert isinstance(rule, IntentRule)
             rules.append(_drop_none({
@@ -72,6 +72,30 @@ def _score(score: Score) -> dict[str, Any]:
     if score.kind == "intent":
         out["decay"] = _decay(score.decay)
     out["rules"] = rules
+    return out
+
+
+# -- points read from a field (issue 13) ------------------------------------------------
+
+def _fit_rule(rule: FitRule) -> dict[str, Any]:
+    valued = rule.points_by is not None or rule.points_per is not None
+    out = _drop_none({"name": rule.name, "description": rule.description,
+                      "when": None if valued and rule.when == ALWAYS
+                      else condition_data(rule.when),
+                      "points": None if valued else rule.points})
+    if rule.points_by is not None:
+        by = rule.points_by
+        if by.table:
+            out["points_by"] = {"field": by.field,
+                                "table": {**dict(by.table), "default": by.default}}
+        else:
+            out["points_by"] = {"field": by.field, "bins": [
+                [None if math.isinf(low) else low, None if math.isinf(high) else high, points]
+                for low, high, points in by.bins], "default": by.default}
+    if rule.points_per is not None:
+        per = rule.points_per
+        out["points_per"] = _drop_none({"field": per.field, "each": per.each,
+                                        "points": per.points, "cap": per.cap})
     return out
 
 

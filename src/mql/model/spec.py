@@ -12,9 +12,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
-from mql.model.conditions import Condition
+from mql.model.conditions import All, Compare, Condition
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
@@ -62,12 +62,20 @@ class Decay:
 
 @dataclass(frozen=True, slots=True)
 class FitRule:
-    """`points` when `when` holds for the contact and its account."""
+    """`points` when `when` holds for the contact and its account; with `points_by` or
+    `points_per`, the points read from a field instead (see `PointsBy`, `PointsPer`)."""
 
     name: str
     when: Condition
     points: float
     description: str | None = None
+    points_by: PointsBy | None = None
+    points_per: PointsPer | None = None
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field the rule reads: its condition's, then the field its points read."""
+        extra = [v.field for v in (self.points_by, self.points_per) if v is not None]
+        return (*self.when.fields(), *extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,3 +203,85 @@ class Model:
         rules = sum(len(s.rules) for s in self.scores.values())
         return (f"Model({self.name!r}, version={self.version!r}, scores={list(self.scores)}, "
                 f"rules={rules})")
+
+
+# -- points read from a field: value tables, bins, points per unit (issue 13) -----------
+
+ALWAYS: Condition = All(())  # the `when` of a rule that gives none: always holds
+
+
+def clamp_points(value: float, cap: float | None) -> float:
+    """`value` limited to `cap` in magnitude (as rule caps are).
+
+    >>> clamp_points(36.0, 20.0), clamp_points(-36.0, 20.0), clamp_points(5.0, None)
+    (20.0, -20.0, 5.0)
+    """
+    if cap is None:
+        return value
+    return min(cap, value) if value >= 0 else max(-cap, value)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsBy:
+    """Points from a field's value: the first `table` key it equals (compared as `eq`
+    compares), or the first of `bins` `[low, high)` its number falls in; else `default`
+    (also when the field is missing)."""
+
+    field: str
+    table: tuple[tuple[Any, float], ...] = ()
+    bins: tuple[tuple[float, float, float], ...] = ()
+    default: float = 0.0
+
+    def cases(self) -> tuple[tuple[str, Condition, float], ...]:
+        """(label, condition, points) in order: the first that holds gives the points.
+
+        >>> PointsBy("account.employees", bins=((0, 50, -5), (50, 200, 5))).cases()[1][0]
+        '[50, 200)'
+        """
+        if self.table:
+            return tuple((str(key), Compare(self.field, "eq", key), points)
+                         for key, points in self.table)
+        cases: list[tuple[str, Condition, float]] = []
+        for low, high, points in self.bins:  # an infinite end is no limit (null in the file)
+            tests = ([Compare(self.field, "gte", low)] if math.isfinite(low) else []) + (
+                [Compare(self.field, "lt", high)] if math.isfinite(high) else [])
+            label = (f"[{_num(low)}, {_num(high)})" if len(tests) == 2 else
+                     f"< {_num(high)}" if math.isfinite(high) else f">= {_num(low)}")
+            cases.append((label, All(tuple(tests)), points))
+        return tuple(cases)
+
+    @property
+    def best(self) -> float:
+        """The most points the rule can give (what enriching the field may be worth)."""
+        return max([self.default, *(p for _, _, p in self.cases())], key=abs)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsPer:
+    """`points` for each whole `each` units of a number: `floor(n / each) * points`,
+    limited to `cap` in magnitude. A value that is missing, not a number, negative or
+    not finite earns nothing."""
+
+    field: str
+    each: float
+    points: float
+    cap: float | None = None
+
+    def value(self, number: float | None) -> float:
+        """The points for `number`.
+
+        >>> PointsPer("minutes", 1, 2, cap=20).value(7.9), PointsPer("m", 5, 3).value(-4)
+        (14.0, 0.0)
+        """
+        if number is None or not math.isfinite(number) or number < 0:
+            return 0.0
+        return clamp_points(math.floor(number / self.each) * self.points, self.cap)
+
+    def units(self, number: float | None) -> int:
+        if number is None or not math.isfinite(number) or number < 0:
+            return 0
+        return math.floor(number / self.each)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
