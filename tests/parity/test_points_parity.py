@@ -4,6 +4,7 @@ points per unit on fit fields. Models are drawn; DuckDB runs every draw, Spark a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,7 +55,7 @@ def field_rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
         edges = sorted(draw(st.lists(st.sampled_from([0, 50, 49.999, 200, 5000]),
                                      min_size=2, max_size=4, unique=True)))
         bins: list[list[Any]] = [[a, b, draw(st.sampled_from([-5, 5, 25]))]
-                                 for a, b in zip(edges, edges[1:], strict=False)]
+                                 for a, b in itertools.pairwise(edges)]
         if draw(st.booleans()):
             bins[0][0] = None
         if draw(st.booleans()) and bins[-1][0] is not None:

@@ -326,6 +326,7 @@ def fit_points(rule: FitRule, records: Scope) -> sql.Node:
     `when` holds; a value table or bins as the first case that holds (else `default`);
     points per unit as ``floor(n / each) * points`` capped, for a finite n >= 0."""
     when = condition_sql(rule.when, records)
+    value: sql.Node
     if rule.points_by is not None:
         by = rule.points_by
         cases = [(condition_sql(cond, records), sql.double(points))

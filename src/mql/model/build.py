@@ -638,4 +638,5 @@ class Builder:
         if not (_is_number(each) and each > 0 and _is_number(points)
                 and (cap is None or (_is_number(cap) and cap >= 0))):
             return None  # the schema reports it
-        return PointsPer(field, float(each), float(points), None if cap is None else float(cap))
+        return PointsPer(field, float(each), float(points),  # type: ignore[arg-type]
+                         None if cap is None else float(cap))

@@ -145,9 +145,12 @@ class FieldPoints:
         points = self.per.value(number)
         units = self.per.units(number)
         capped = self.per.cap is not None and abs(units * self.per.points) > self.per.cap
-        note = (f"{short} {_fmt(number)}: {units} x {_fmt(self.per.points)}"
-                f"{f', cap {_fmt(self.per.cap)}' if capped and self.per.cap is not None else ''}"
-                if number is not None else f"{short} {'unknown' if value is None else 'not a number'}: 0")
+        if number is None:
+            note = f"{short} {'unknown' if is_missing(value) else 'not a number'}: 0"
+        else:
+            note = f"{short} {_fmt(number)}: {units} x {_fmt(self.per.points)}"
+            if capped:
+                note += f", cap {_fmt(self.per.cap)}"
         return FitLine(name, points, matched, unknown, note)
 
 
