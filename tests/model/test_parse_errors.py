@@ -17,7 +17,7 @@ US = "{field: contact.country, op: eq, value: US}"
 OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_with, "
              "ends_with, matches, exists, missing")
 TOP_KEYS = ("decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, "
-            "mql, name, routing, scores, sla, version")
+            "mql, name, routing, scores, sla, total, version")
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:
@@ -128,7 +128,7 @@ CASES = [
     ),
     pytest.param(
         edit("fit:\n", "fit:\n  decay: none\n"),
-        "m.yaml:3:3 fit.decay: unknown key (expected one of: description, max, rules)",
+        "m.yaml:3:3 fit.decay: unknown key (expected one of: description, floor, max, rules)",
         id="decay-on-fit",
     ),
     pytest.param(

@@ -1,6 +1,6 @@
 """Parity of the model language's v2 points (issue 13) between the streaming core and the
 batch engines, scores to 1e-9 as in `test_streaming_equals_batch`: value tables, bins and
-points per unit on fit fields. Models are drawn; DuckDB runs every draw, Spark a few."""
+points per unit on fit fields; floors and weighted totals. Models are drawn; DuckDB runs every draw, Spark a few."""
 
 from __future__ import annotations
 
@@ -87,6 +87,13 @@ def models(draw: st.DrawFn) -> Model:
     }
     if draw(st.booleans()):
         doc["fit"]["max"] = 30
+    if draw(st.booleans()):  # a floor under intent, a second intent score, a weighted total
+        doc["intent"]["floor"] = draw(st.sampled_from([-10, 0, 2]))
+        doc["scores"] = {"product": {"kind": "intent", "decay": {"half_life_days": 3},
+                                     "floor": -4, "rules": [draw(intent_rules("p0"))]}}
+        doc["total"] = {"fit": draw(st.sampled_from([0.5, 1.0])),
+                        "intent": draw(st.sampled_from([1.0, 2.0])),
+                        "product": draw(st.sampled_from([-0.5, 0.5]))}
     return parse_model(yaml.safe_dump(doc, sort_keys=False), source="drawn.yaml")
 
 

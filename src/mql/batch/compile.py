@@ -164,7 +164,8 @@ class _Compiler:
                 continue
             terms: list[sql.Node] = [fit_points(rule, records)
                                      for rule in score.rules if isinstance(rule, FitRule)]
-            cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
+            cols.append(sql.alias(floored(self.summed(terms, score.max), score.floor),
+                                  f"s_{i}"))
         cols += [sql.alias(condition_sql(rule.when, records), f"r_{i}")
                  for i, rule in self.record_rules().items()]
         for table, fields in (("c", plan.contact_fields), ("a", plan.account_fields)):
@@ -204,7 +205,8 @@ class _Compiler:
                 continue
             terms = [self.rule_value(rule, f"{name}.{rule.name}") for rule in score.rules
                      if isinstance(rule, IntentRule)]
-            cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
+            cols.append(sql.alias(floored(self.summed(terms, score.max), score.floor),
+                                  f"s_{i}"))
         cols += [sql.col(c, "f") for c in plan.contact_fields.values()]
         cols += [sql.col(c, "f") for c in plan.account_fields.values()]
         cols += [sql.col(name, "f") for name in sorted(self.forms_used)]
@@ -234,7 +236,7 @@ class _Compiler:
         plan, model = self.plan, self.plan.model
         names = list(model.scores)
         score_cols = {n: sql.col(f"s_{i}") for i, n in enumerate(names)}
-        total = sql.arith(exp.Add, score_cols["fit"], score_cols["intent"])
+        total = weighted(model.total, score_cols)
         values = {**score_cols, TOTAL: sql.col("total")}
         fields = {**plan.contact_fields, **plan.account_fields}
         # a criterion read at every time reads its record fields' forms from ``fits``
@@ -352,6 +354,18 @@ def fit_points(rule: FitRule, records: Scope) -> sql.Node:
     else:
         return sql.case((when, sql.double(rule.points)), default=sql.double(0.0))
     return sql.case((when, value), default=sql.double(0.0))
+
+
+def floored(value: sql.Node, floor: float | None) -> sql.Node:
+    """`value` raised to the score's `floor` (`Score.bounded`)."""
+    return value if floor is None else sql.fn("greatest", sql.double(floor), value)
+
+
+def weighted(weights: Sequence[tuple[str, float]], scores: Mapping[str, sql.Node]) -> sql.Node:
+    """`total` as `mql.model.spec.weighted_total` adds it: 0.0 + w1 * s1 + w2 * s2 ..."""
+    return functools.reduce(
+        lambda a, b: sql.arith(exp.Add, a, b),
+        [sql.arith(exp.Mul, sql.double(w), scores[n]) for n, w in weights], sql.double(0.0))
 
 
 def _joined(parts: Sequence[tuple[sql.Node, str]]) -> sql.Node:

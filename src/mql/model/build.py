@@ -7,7 +7,7 @@ import difflib
 import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from mql.errors import Problem
@@ -27,6 +27,7 @@ from mql.model.conditions import (
 )
 from mql.model.spec import (
     ALWAYS,
+    DEFAULT_TOTAL,
     TOTAL,
     Criterion,
     Decay,
@@ -133,6 +134,7 @@ class Builder:
             contact_fields=frozenset(doc.fields.contact),
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
+            total=self.total_weights(doc.total, scores),
         )
 
     def check_raw(self, data: dict[str, Any]) -> None:
@@ -178,6 +180,9 @@ class Builder:
             items = mql.get(key)
             self.unique([mapping(c).get("name") for c in (items if isinstance(items, list)
                                                           else [])], ("mql", key), what)
+        total = data.get("total")
+        if isinstance(total, dict) and all(_is_number(v) for v in total.values()):
+            self.total_weights(total, {n: None for n in self.score_names if n != TOTAL})
         below = mapping(mapping(data.get("exit")).get("below"))
         if below:
             self._check_raw_minimums(below, ("exit", "below"))
@@ -247,13 +252,15 @@ class Builder:
     def fit_score(self, name: str, doc: d.FitDoc, path: Path) -> Score:
         self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
         rules = tuple(self.fit_rule(r, (*path, "rules", i)) for i, r in enumerate(doc.rules))
-        return Score(name, "fit", rules, doc.max, Decay.none(), doc.description)
+        return Score(name, "fit", rules, doc.max, Decay.none(), doc.description,
+                     self.floor(doc.floor, doc.max, path))
 
     def intent_score(self, name: str, doc: d.IntentDoc, path: Path, default: Decay) -> Score:
         self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
         rules = tuple(self.intent_rule(r, (*path, "rules", i)) for i, r in enumerate(doc.rules))
         decay = self.decay(doc.decay, (*path, "decay"), default)
-        return Score(name, "intent", rules, doc.max, decay, doc.description)
+        return Score(name, "intent", rules, doc.max, decay, doc.description,
+                     self.floor(doc.floor, doc.max, path))
 
     def intent_rule(self, r: d.IntentRuleDoc, path: Path) -> IntentRule:
         if (r.min_count is None) != (r.within_days is None):
@@ -640,3 +647,25 @@ class Builder:
             return None  # the schema reports it
         return PointsPer(field, float(each), float(points),  # type: ignore[arg-type]
                          None if cap is None else float(cap))
+
+    # -- weighted totals and floors (issue 13) --------------------------------------------
+
+    def total_weights(self, raw: dict[str, float] | None, scores: Mapping[str, Any]
+                      ) -> Minimums:
+        """`total: {fit: 1.0, intent: 1.0, product: 0.5}`: the weight of each score."""
+        if raw is None:
+            return DEFAULT_TOTAL
+        if not raw:
+            self.problem(("total",), "name at least one score and its weight")
+        for name in raw:
+            if name not in scores:
+                names = [n for n in scores if n != TOTAL]
+                self.problem(("total", name), f'unknown score "{name}"{_suggest(name, names)}; '
+                             f"total weighs the scores {', '.join(names)}", key=True)
+        return tuple((name, float(weight)) for name, weight in raw.items())
+
+    def floor(self, floor: float | None, most: float | None, path: Path) -> float | None:
+        if floor is not None and most is not None and floor > most:
+            self.problem((*path, "floor"), f"floor must not be above max ({most:g}), "
+                         f"got {floor:g}")
+        return floor

@@ -76,12 +76,14 @@ class IntentRuleDoc(Section):
 class FitDoc(Section):
     description: str | None = None
     max: Points | None = None
+    floor: Points | None = None  # issue 13: the least the score can be
     rules: list[FitRuleDoc]
 
 
 class IntentDoc(Section):
     description: str | None = None
     max: Points | None = None
+    floor: Points | None = None  # issue 13: the least the score can be
     decay: Any = None
     rules: list[IntentRuleDoc]
 
@@ -223,3 +225,4 @@ class ModelDoc(Section):
     lifecycle: LifecycleDoc = LifecycleDoc()
     routing: RoutingDoc | None = None
     sla: list[SlaDoc] = []
+    total: dict[str, Points] | None = None  # issue 13: weights of the scores in total

@@ -19,7 +19,7 @@ import yaml
 
 from mql.model.conditions import Activity, All, AnyOf, Compare, Condition, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
-from mql.model.spec import ALWAYS, Decay, FitRule, IntentRule, Model, Score
+from mql.model.spec import ALWAYS, DEFAULT_TOTAL, Decay, FitRule, IntentRule, Model, Score
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -68,7 +68,8 @@ def _score(score: Score) -> dict[str, Any]:
                 "points": rule.points, "cap": rule.cap, "min_count": rule.min_count,
                 "within_days": rule.within_days, "level": rule.level,
             }))
-    out = _drop_none({"description": score.description, "max": score.max})
+    out = _drop_none({"description": score.description, "max": score.max,
+                      "floor": score.floor})
     if score.kind == "intent":
         out["decay"] = _decay(score.decay)
     out["rules"] = rules
@@ -175,6 +176,8 @@ def model_data(model: Model) -> dict[str, Any]:
             "within_days": f.within_days}) for f in mql.fast_track],
         "exclude": _named(mql.exclude),
     }
+    if model.total != DEFAULT_TOTAL:
+        data["total"] = dict(model.total)
     if model.grades is not None:
         g = model.grades
         data["grades"] = {"fit_score": g.fit_score, "intent_score": g.intent_score,

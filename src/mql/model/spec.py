@@ -108,6 +108,17 @@ class Score:
     max: float | None = None
     decay: Decay = Decay(None)
     description: str | None = None
+    floor: float | None = None  # the score is max(floor, min(max, sum of rules))
+
+    def bounded(self, total: float) -> float:
+        """The sum of the rules' values limited to `max`, then raised to `floor`.
+
+        >>> Score("intent", "intent", (), max=100, floor=-20).bounded(-35.5)
+        -20
+        """
+        if self.max is not None:
+            total = min(self.max, total)
+        return total if self.floor is None else max(self.floor, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +143,21 @@ class FastTrack:
 
 
 Minimums = tuple[tuple[str, float], ...]
+DEFAULT_TOTAL: Minimums = (("fit", 1.0), ("intent", 1.0))
+
+
+def weighted_total(weights: Minimums, values: Mapping[str, float]) -> float:
+    """`total`: the weighted sum of named scores, added left to right from 0.0 (as the
+    batch engines add it). The default weights give fit + intent.
+
+    >>> weighted_total((("fit", 1.0), ("intent", 1.0), ("product", 0.5)),
+    ...                {"fit": 40.0, "intent": 25.0, "product": 30.0})
+    80.0
+    """
+    total = 0.0
+    for name, weight in weights:
+        total += weight * values[name]
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +213,7 @@ class Model:
     routing: Routing | None = None
     sla: tuple[SlaRule, ...] = ()
     digest: str = field(default="", compare=False)
+    total: Minimums = DEFAULT_TOTAL  # (score, weight): total = sum of weight * score
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))

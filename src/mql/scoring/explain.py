@@ -72,6 +72,7 @@ class Explanation:
     criteria: tuple[CriterionCheck, ...]
     changes: tuple[str, ...]
     maxima: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
+    floors: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
 
     def score_total(self, score: str) -> float:
         """The sum of `score`'s lines, capped at the score's maximum: exactly the
@@ -82,7 +83,9 @@ class Explanation:
         for value in values:
             total += value
         cap = self.maxima.get(score)
-        return total if cap is None else min(cap, total)
+        total = total if cap is None else min(cap, total)
+        low = self.floors.get(score)
+        return total if low is None else max(low, total)
 
 
 def _fmt(value: float) -> str:
@@ -149,8 +152,9 @@ def explain_scored(scorer: Scorer, email: str, applied: Iterable[Event], *,
     criteria = _criteria(qualifier, contact, account, decision, state, at)
     changes = _changes(model, qualifier, decision, rules, fits)
     maxima = {name: s.max for name, s in model.scores.items()}
+    floors = {name: s.floor for name, s in model.scores.items()}
     return Explanation(decision, {n: r.lines for n, r in fits.items()}, tuple(rules),
-                       tuple(ledger), criteria, changes, maxima)
+                       tuple(ledger), criteria, changes, maxima, floors)
 
 
 def _intent_lines(

@@ -96,8 +96,7 @@ class FitScorer:
             lines.append(FitLine(rule.name, rule.points, matched, unknown))
             if matched:
                 total += rule.points
-        if self.score.max is not None:
-            total = min(self.score.max, total)
+        total = self.score.bounded(total)
         unknown_fields = tuple(dict.fromkeys(f for line in lines for f in line.unknown))
         return FitResult(total, tuple(lines), unknown_fields)
 

@@ -17,7 +17,7 @@ from typing import Literal
 from mql.model.conditions import Activity, Condition, activities
 from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, Score
 from mql.records import Event
-from mql.scoring.decay import Curve, DecayedSum, RecentTimes, clamp
+from mql.scoring.decay import Curve, DecayedSum, Part, RecentTimes, Term, clamp
 from mql.scoring.evaluate import Predicate, compile_condition
 
 Level = Literal["contact", "account"]
@@ -178,7 +178,7 @@ def score_value(score: Score, values: Iterable[float]) -> float:
     total = 0.0
     for value in values:
         total += value
-    return total if score.max is None else min(score.max, total)
+    return score.bounded(total)
 
 
 def intent_value(score: Score, contact: IntentState, account: IntentState,
@@ -247,3 +247,40 @@ def state_from_dict(data: Mapping[str, object]) -> IntentState:
                                       int(item["keep"]))
     as_of = data.get("as_of")
     return IntentState(values, None if as_of is None else datetime.fromisoformat(str(as_of)))
+
+
+# -- curves of mixed half-lives, lifespans, floors and weights (issue 13) -----------------
+
+def rule_decay(rule: IntentRule, score: Score) -> Decay:
+    """The decay of one rule's points: the score's."""
+    return score.decay
+
+
+def plain_curve(score: Score) -> bool:
+    """Whether `intent_curve` (one half-life, closed form) describes the score exactly."""
+    return score.floor is None
+
+
+def intent_part(score: Score, contact: IntentState, account: IntentState, at: datetime,
+                weight: float = 1.0) -> Part:
+    """The score from `at` on without new events, as one weighted `Part` of a
+    `MixedCurve` (rules with their own half-lives and lifespans, max and floor)."""
+    terms: list[Term] = []
+    steps: list[tuple[float, datetime]] = []
+    for rule in score.rules:
+        assert isinstance(rule, IntentRule)
+        state = account if rule.level == "account" else contact
+        key = rule_key(score.name, rule.name)
+        if rule.windowed:
+            assert rule.within_days is not None
+            if state.holds(key, at, rule.within_days):
+                until = state.expiry(key, rule.within_days)
+                assert until is not None
+                steps.append((rule.points, until))
+            continue
+        decay = rule_decay(rule, score)
+        tracked = state.values.get(key)
+        if isinstance(tracked, DecayedSum):
+            terms.append(Term(((tracked.value_at(at, decay), None),), rule.cap,
+                              decay.half_life_seconds))
+    return Part(weight, tuple(terms), tuple(steps), score.max, score.floor)
