@@ -1,6 +1,7 @@
 """Parity of the model language's v2 points (issue 13) between the streaming core and the
 batch engines, scores to 1e-9 as in `test_streaming_equals_batch`: value tables, bins and
-points per unit on fit fields; floors and weighted totals. Models are drawn; DuckDB runs every draw, Spark a few."""
+points per unit on fit fields; floors and weighted totals. Models are drawn; DuckDB runs
+every draw, Spark a few."""
 
 from __future__ import annotations
 
