@@ -111,7 +111,8 @@ CASES = [
     pytest.param(
         rule_extra("capp: 5"),
         "m.yaml:12:7 intent.rules[0].capp: unknown key (did you mean \"cap\"? expected one of: "
-        "cap, description, event, level, min_count, name, points, when, within_days)",
+        "cap, decay, description, each_repeat, event, expires_after_days, level, min_count, "
+        "name, once_per, points, when, within_days)",
         id="unknown-key-in-intent-rule",
     ),
     pytest.param(

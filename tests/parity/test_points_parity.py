@@ -1,6 +1,7 @@
 """Parity of the model language's v2 points (issue 13) between the streaming core and the
 batch engines, scores to 1e-9 as in `test_streaming_equals_batch`: value tables, bins and
-points per unit on fit fields; floors and weighted totals. Models are drawn; DuckDB runs
+points per unit on fit fields; floors and weighted totals; per-rule decay,
+lifespans, once per hour / day / session and diminishing repeats. Models are drawn; DuckDB runs
 every draw, Spark a few."""
 
 from __future__ import annotations
@@ -76,14 +77,33 @@ def field_rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 
 @st.composite
+def v2_intent_rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    """An intent rule with the keys of issue 13: its own decay, a lifespan, once per
+    hour / day / session, a diminishing series."""
+    rule = draw(intent_rules(name))
+    if "min_count" in rule:
+        return rule
+    if draw(st.booleans()):
+        rule["decay"] = draw(st.sampled_from(["none", {"half_life_days": 2},
+                                              {"half_life_days": 90}]))
+    if draw(st.booleans()):
+        rule["expires_after_days"] = draw(st.sampled_from([0.5, 3, 7, 30]))
+    if draw(st.booleans()):
+        rule["once_per"] = draw(st.sampled_from(["hour", "day", "session"]))
+    if draw(st.booleans()):
+        rule["each_repeat"] = draw(st.sampled_from([0.0, 0.5, 0.9]))
+    return rule
+
+
+@st.composite
 def models(draw: st.DrawFn) -> Model:
     doc: dict[str, Any] = {
         "name": "drawn_points",
         "fields": {"contact": ["minutes"]},
         "decay": draw(st.sampled_from(["none", {"half_life_days": 7}])),
         "fit": {"rules": [draw(field_rules(f"f{i}")) for i in range(draw(st.integers(1, 4)))]},
-        "intent": {"rules": [draw(intent_rules(f"r{i}"))
-                             for i in range(draw(st.integers(0, 2)))]},
+        "intent": {"rules": [draw(v2_intent_rules(f"r{i}"))
+                             for i in range(draw(st.integers(0, 4)))]},
         "mql": {"thresholds": [{"fit": draw(st.sampled_from([0, 10, 25]))}]},
     }
     if draw(st.booleans()):
@@ -91,7 +111,7 @@ def models(draw: st.DrawFn) -> Model:
     if draw(st.booleans()):  # a floor under intent, a second intent score, a weighted total
         doc["intent"]["floor"] = draw(st.sampled_from([-10, 0, 2]))
         doc["scores"] = {"product": {"kind": "intent", "decay": {"half_life_days": 3},
-                                     "floor": -4, "rules": [draw(intent_rules("p0"))]}}
+                                     "floor": -4, "rules": [draw(v2_intent_rules("p0"))]}}
         doc["total"] = {"fit": draw(st.sampled_from([0.5, 1.0])),
                         "intent": draw(st.sampled_from([1.0, 2.0])),
                         "product": draw(st.sampled_from([-0.5, 0.5]))}
@@ -105,7 +125,7 @@ def duckdb_engine() -> Iterator[Engine]:
     engine.close()
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(model=models(), events=histories(), as_of=as_ofs)
 def test_duckdb_equals_streaming_on_drawn_field_points(

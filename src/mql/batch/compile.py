@@ -126,7 +126,14 @@ class _Compiler:
         event) over the events `t` counts."""
         factor = sql.double(1.0) if t.half_life_s is None else sql.col(
             self.decay[t.half_life_s])
-        return exp.Sum(this=sql.case((sql.col(t.column), factor)))
+        counts: sql.Node = sql.col(t.column)
+        if t.weighted:  # issue 13: each counted event's share of the points
+            factor = sql.arith(exp.Mul, factor, sql.col(f"w{t.column}"))
+        if t.lifespan_us is not None:  # issue 13: alive while younger than its lifespan
+            counts = exp.and_(counts, exp.LT(
+                this=sql.arith(exp.Sub, sql.integer(self.t0), sql.col("ts")),
+                expression=sql.integer(t.lifespan_us)))
+        return exp.Sum(this=sql.case((counts, factor)))
 
     # -- 5-6: scores and the decision ----------------------------------------------------
 

@@ -27,6 +27,7 @@ from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.frame import Frame
 from mql.batch.plan import Tracker
 from mql.model.vocabulary import EVENT_ALIASES
+from mql.scoring.decay import repeats_kept
 
 Query = exp.Select
 
@@ -161,6 +162,7 @@ def matched(frame: Frame) -> Query:
                             ).from_(props.subquery("p", copy=False))
     query = exp.select(*map(sql.col, keep), *flags, *factors).from_(
         with_forms.subquery("v", copy=False))
+    query = counted_once(frame, query, keep)
     if frame.series:
         query = query.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
     return query
@@ -170,3 +172,61 @@ def tracker_match(t: Tracker, scope: Scope) -> sql.Node:
     """Whether an event counts for tracker `t` (its type, and its `where` on `scope`)."""
     kinds = exp.In(this=sql.col("type"), expressions=[sql.text(e) for e in t.events])
     return kinds if t.where is None else exp.and_(kinds, condition_sql(t.where, scope))
+
+
+# -- de-duplication and diminishing repeats (issue 13) -----------------------------------
+
+_PERIOD_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
+_SESSION_US = 30 * 60 * 1_000_000  # `mql.scoring.decay.SESSION`
+
+
+def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
+    """``m`` with each `once_per` tracker true only on the events it counts (the first of
+    each UTC hour or day, or of each session: 30 minutes after the previous matching
+    event), and with ``w<column>``, the share of the points of each counted event of an
+    `each_repeat` tracker: ``r**(n-1)`` for its n-th counted event, 0 after the
+    `repeats_kept(r)`-th, as `mql.scoring.decay.EventLog` counts them. Whether and how
+    much an event counts depends on earlier events only, so it holds at every time."""
+    plan = frame.plan
+    if not any(t.once_per is not None or t.weighted for t in plan.trackers):
+        return query
+    others = [c for c in query.selects if c.alias_or_name not in
+              {t.column for t in plan.trackers}]
+    order = exp.Order(expressions=[exp.Ordered(this=sql.col("ts"))])
+
+    def key(t: Tracker) -> sql.Node:
+        return sql.col("email" if t.level == "contact" else "domain")
+
+    flags: list[sql.Node] = []
+    for t in plan.trackers:
+        flag: sql.Node = sql.col(t.column)
+        if t.once_per == "session":
+            previous = exp.Window(this=exp.Anonymous(this="LAG", expressions=[sql.col("ts")]),
+                                  partition_by=[key(t), sql.col(t.column)], order=order)
+            flag = exp.and_(flag, sql.fn("coalesce", exp.GTE(
+                this=sql.arith(exp.Sub, sql.col("ts"), previous),
+                expression=sql.integer(_SESSION_US)), exp.true()))
+        elif t.once_per is not None:
+            bucket = sql.arith(exp.IntDiv, sql.col("ts"), sql.integer(_PERIOD_US[t.once_per]))
+            first = exp.Window(this=exp.RowNumber(), partition_by=[key(t), sql.col(t.column),
+                                                                   bucket], order=order)
+            flag = exp.and_(flag, exp.EQ(this=first, expression=exp.Literal.number(1)))
+        flags.append(sql.alias(flag, t.column))
+    once = exp.select(*[sql.col(c.alias_or_name) for c in others], *flags).from_(
+        query.subquery("o", copy=False))
+    shares: list[sql.Node] = []
+    for t in plan.trackers:
+        if not t.weighted:
+            continue
+        assert t.each_repeat is not None
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[key(t), sql.col(t.column)],
+                          order=order)
+        kept = repeats_kept(t.each_repeat)
+        share = sql.case((exp.LTE(this=rank, expression=sql.integer(kept)), exp.Pow(
+            this=sql.double(t.each_repeat), expression=exp.cast(
+                sql.arith(exp.Sub, rank.copy(), exp.Literal.number(1)), "double"))),
+            default=sql.double(0.0))
+        shares.append(sql.alias(share, f"w{t.column}"))
+    if not shares:
+        return once
+    return exp.select("*", *shares).from_(once.subquery("r", copy=False))

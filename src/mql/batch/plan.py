@@ -43,10 +43,19 @@ class Tracker:
     where: Condition | None
     half_life_s: float | None = None
     window_us: int | None = None
+    # issue 13: a lifespan, de-duplication and diminishing repeats (`mql.batch.events`)
+    lifespan_us: int | None = None
+    once_per: str | None = None
+    each_repeat: float | None = None
 
     @property
     def windowed(self) -> bool:
         return self.window_us is not None
+
+    @property
+    def weighted(self) -> bool:
+        """Whether each event carries its share of the points (column ``w<column>``)."""
+        return self.each_repeat is not None
 
 
 class Plan:
@@ -104,9 +113,12 @@ class Plan:
             assert rule.within_days is not None
             return Tracker(column, key, rule.level, rule.events, rule.where,
                            window_us=window_micros(rule.within_days))
-        half_life = score.decay.half_life_days
+        half_life = rule.decay_in(score).half_life_days
+        life = rule.expires_after_days
         return Tracker(column, key, rule.level, rule.events, rule.where,
-                       half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY)
+                       half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY,
+                       lifespan_us=None if life is None else window_micros(life),
+                       once_per=rule.once_per, each_repeat=rule.each_repeat)
 
     def level(self, level: Level) -> tuple[Tracker, ...]:
         return tuple(t for t in self.trackers if t.level == level)

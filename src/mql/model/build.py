@@ -215,6 +215,8 @@ class Builder:
             self.condition(rule["when"], (*path, "when"), scope)
         if scope == "fit":
             self.fit_rule_points(rule, path)
+        if scope == "event" and "rules" in path and rule.get("decay") is not None:
+            self.decay(rule["decay"], (*path, "decay"))
 
     def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
         if raw is None:
@@ -281,6 +283,7 @@ class Builder:
             within_days=r.within_days,
             level=r.level,
             description=r.description,
+            **self.intent_rule_v2(r, path),
         )
 
     def events(self, names: list[str], path: Path) -> tuple[str, ...]:
@@ -669,3 +672,20 @@ class Builder:
             self.problem((*path, "floor"), f"floor must not be above max ({most:g}), "
                          f"got {floor:g}")
         return floor
+
+    # -- per-rule decay, lifespans, once per, diminishing repeats (issue 13) ---------------
+
+    def intent_rule_v2(self, r: d.IntentRuleDoc, path: Path) -> dict[str, Any]:
+        """The keys of an intent rule that issue 13 added, checked together."""
+        if r.min_count is not None:
+            for key in ("decay", "expires_after_days", "once_per", "each_repeat"):
+                if getattr(r, key) is not None:
+                    self.problem((*path, key), f"a windowed rule (min_count) scores its points "
+                                 f"once while the window holds; {key} has no effect here, "
+                                 "remove it", key=True)
+        return {
+            "decay": None if r.decay is None else self.decay(r.decay, (*path, "decay")),
+            "expires_after_days": r.expires_after_days,
+            "once_per": r.once_per,
+            "each_repeat": r.each_repeat,
+        }

@@ -71,6 +71,11 @@ class IntentRuleDoc(Section):
     min_count: Annotated[int, Field(ge=1)] | None = None
     within_days: Positive | None = None
     level: Literal["contact", "account"] = "contact"
+    # issue 13: the rule's own decay, a lifespan, de-duplication, diminishing returns
+    decay: Any = None
+    expires_after_days: Positive | None = None
+    once_per: Literal["hour", "day", "session"] | None = None
+    each_repeat: Annotated[float, Field(ge=0, le=0.9, allow_inf_nan=False)] | None = None
 
 
 class FitDoc(Section):

@@ -92,10 +92,26 @@ class IntentRule:
     within_days: float | None = None
     level: Literal["contact", "account"] = "contact"
     description: str | None = None
+    # issue 13: the rule's own decay, a hard lifespan, de-duplication, diminishing returns
+    decay: Decay | None = None
+    expires_after_days: float | None = None
+    once_per: Literal["hour", "day", "session"] | None = None
+    each_repeat: float | None = None
 
     @property
     def windowed(self) -> bool:
         return self.min_count is not None
+
+    def decay_in(self, score: Score) -> Decay:
+        """The decay of this rule's points: its own, else its score's."""
+        return score.decay if self.decay is None else self.decay
+
+    @property
+    def logged(self) -> bool:
+        """Whether the rule needs its events' times (lifespan, once per, repeats), not
+        only their decayed sum."""
+        return (self.expires_after_days is not None or self.once_per is not None
+                or self.each_repeat is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from mql.model.spec import Decay
 
@@ -500,3 +500,137 @@ def _exp_roots(c: float, terms: Sequence[tuple[float, float]], lo: float, hi: fl
                 b = m
         roots.append(b)
     return roots
+
+
+# -- rules that need their events' times: lifespans, once per, repeats (issue 13) ---------
+
+SESSION = timedelta(minutes=30)  # a session ends after 30 minutes without a matching event
+_PERIODS = {"hour": 3_600_000_000, "day": 86_400_000_000}  # microseconds
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SMALLEST_REPEAT = 1e-12  # a repeat worth less than this share of the points counts nothing
+
+
+def repeats_kept(ratio: float) -> int:
+    """How many events a diminishing series counts: the n-th earns ``ratio**(n-1)`` of the
+    points, and the series stops before a repeat would be worth less than `SMALLEST_REPEAT`.
+
+    >>> repeats_kept(0.5), repeats_kept(0.0), repeats_kept(0.9)
+    (40, 1, 263)
+    """
+    if ratio <= 0:
+        return 1
+    return int(math.floor(math.log(SMALLEST_REPEAT) / math.log(ratio))) + 1
+
+
+def bucket_of(at: datetime, period: str) -> int:
+    """The UTC hour or day `at` falls in (its index since 1970)."""
+    return ((at - _EPOCH) // timedelta(microseconds=1)) // _PERIODS[period]
+
+
+@dataclass(frozen=True, slots=True)
+class LogRule:
+    """How a logged rule counts its events: `decay`, a lifespan (`lifespan_s`: an event
+    counts while younger), `once_per` (only the first event of each UTC hour or day, or of
+    each session), and `each_repeat` (the n-th counted event earns ``r**(n-1)`` of the
+    points, for the first `repeats_kept(r)` counted events)."""
+
+    points: float
+    decay: Decay
+    lifespan_s: float | None = None
+    once_per: str | None = None
+    each_repeat: float | None = None
+
+    @property
+    def keep(self) -> int | None:
+        return None if self.each_repeat is None else repeats_kept(self.each_repeat)
+
+
+@dataclass(frozen=True, slots=True)
+class EventLog:
+    """The times of a rule's matching events, as much of them as can still matter.
+
+    `runs` are (first, last) times, ascending: single events (first == last), or, for
+    `once_per: session`, the sessions (a run of events each less than `SESSION` after the
+    previous). Only a run's first time counts; the state keeps one run per counted event
+    (one per hour or day with `once_per`), the first `keep` with `each_repeat`, and, for a
+    plain lifespan, those still alive at `as_of`. Any order of adding gives the same
+    state and the same values."""
+
+    runs: tuple[tuple[datetime, datetime], ...]
+    as_of: datetime
+
+    @classmethod
+    def start(cls, at: datetime) -> EventLog:
+        return cls(((at, at),), at)
+
+    def add(self, at: datetime, rule: LogRule) -> EventLog:
+        runs = list(self.runs)
+        if rule.once_per == "session":
+            runs.append((at, at))
+            runs.sort()
+            merged: list[tuple[datetime, datetime]] = []
+            for first, last in runs:
+                if merged and first - merged[-1][1] < SESSION:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+                else:
+                    merged.append((first, last))
+            runs = merged
+        elif rule.once_per is not None:
+            bucket = bucket_of(at, rule.once_per)
+            same = [r for r in runs if bucket_of(r[0], rule.once_per) == bucket]
+            if same and same[0][0] <= at:
+                return EventLog(self.runs, max(self.as_of, at))
+            runs = sorted([r for r in runs if r not in same] + [(at, at)])
+        else:
+            bisect.insort(runs, (at, at))
+        as_of = max(self.as_of, at)
+        return EventLog(tuple(self._pruned(runs, as_of, rule)), as_of)
+
+    @staticmethod
+    def _pruned(runs: list[tuple[datetime, datetime]], as_of: datetime, rule: LogRule
+                ) -> list[tuple[datetime, datetime]]:
+        keep = rule.keep
+        if keep is not None and rule.once_per != "session":
+            runs = runs[:keep]  # later events earn nothing and change nothing before them
+        if (rule.lifespan_s is not None and rule.once_per is None and rule.each_repeat is None):
+            life = timedelta(seconds=rule.lifespan_s)
+            runs = [r for r in runs if as_of - r[0] < life]  # dead for good
+        return runs
+
+    def merge(self, other: EventLog, rule: LogRule) -> EventLog:
+        merged = self
+        for first, last in other.runs:
+            merged = merged.add(first, rule)
+            if last != first:
+                merged = merged.add(last, rule)
+        return EventLog(merged.runs, max(self.as_of, other.as_of))
+
+    def counted(self, rule: LogRule) -> list[tuple[datetime, float]]:
+        """(time, share of the points) of each counted event, ascending."""
+        starts = [first for first, _ in self.runs]
+        keep = rule.keep
+        if keep is not None:
+            assert rule.each_repeat is not None
+            return [(t, rule.each_repeat ** i) for i, t in enumerate(starts[:keep])]
+        return [(t, 1.0) for t in starts]
+
+    def pieces(self, t: datetime, rule: LogRule) -> list[tuple[float, datetime | None]]:
+        """Each counted event's value at `t` and the moment it stops counting."""
+        if t < self.as_of:
+            raise ValueError(f"an event log as of {self.as_of.isoformat()} cannot be read "
+                             f"at the earlier time {t.isoformat()}")
+        life = None if rule.lifespan_s is None else timedelta(seconds=rule.lifespan_s)
+        out: list[tuple[float, datetime | None]] = []
+        for at, share in self.counted(rule):
+            if life is not None and t - at >= life:
+                continue
+            value = rule.points * share * rule.decay.factor((t - at).total_seconds())
+            out.append((value, None if life is None else at + life))
+        return out
+
+    def value_at(self, t: datetime, rule: LogRule) -> float:
+        """The rule's uncapped value at `t`: its counted events, decayed, while alive."""
+        total = 0.0
+        for value, _ in self.pieces(t, rule):
+            total += value
+        return total

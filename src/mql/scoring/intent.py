@@ -17,11 +17,20 @@ from typing import Literal
 from mql.model.conditions import Activity, Condition, activities
 from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, Score
 from mql.records import Event
-from mql.scoring.decay import Curve, DecayedSum, Part, RecentTimes, Term, clamp
+from mql.scoring.decay import (
+    Curve,
+    DecayedSum,
+    EventLog,
+    LogRule,
+    Part,
+    RecentTimes,
+    Term,
+    clamp,
+)
 from mql.scoring.evaluate import Predicate, compile_condition
 
 Level = Literal["contact", "account"]
-Tracked = DecayedSum | RecentTimes
+Tracked = DecayedSum | RecentTimes | EventLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class Tracker:
     points: float = 0.0
     decay: Decay = Decay(None)  # noqa: RUF009 - Decay is a frozen value
     keep: int | None = None
+    log: LogRule | None = None  # issue 13: a rule that needs its events' times
 
     def matches(self, event: Event) -> bool:
         return self.where is None or self.where(event.properties.get)
@@ -87,7 +97,8 @@ class Program:
     def _rule_tracker(score: Score, rule: IntentRule) -> Tracker:
         return Tracker(
             rule_key(score.name, rule.name), frozenset(rule.events), _compiled(rule.where),
-            rule.level, rule.points, score.decay, rule.min_count,
+            rule.level, rule.points, rule.decay_in(score), rule.min_count,
+            log_rule(rule, score),
         )
 
     def trackers_for(self, level: Level, event_type: str) -> tuple[Tracker, ...]:
@@ -122,12 +133,15 @@ class IntentState:
         at = event.at
         for t in matched:
             old = values.get(t.key)
-            if old is None:
+            if t.log is not None:
+                values[t.key] = (EventLog.start(at) if not isinstance(old, EventLog)
+                                 else old.add(at, t.log))
+            elif old is None:
                 values[t.key] = (DecayedSum(t.points, at) if t.keep is None
                                  else RecentTimes((at,), t.keep))
             elif isinstance(old, DecayedSum):
                 values[t.key] = old.add(t.points, at, t.decay)
-            else:
+            elif isinstance(old, RecentTimes):
                 values[t.key] = old.add(at)
         as_of = at if self.as_of is None or at > self.as_of else self.as_of
         # the mapping is never mutated after this point: states are values
@@ -136,6 +150,7 @@ class IntentState:
     def merge(self, other: IntentState, program: Program) -> IntentState:
         """Both states as one (e.g. two records of the same person)."""
         decays = {t.key: t.decay for t in program.trackers}
+        logs = {t.key: t.log for t in program.trackers if t.log is not None}
         values = dict(self.values)
         for key, theirs in other.values.items():
             ours = values.get(key)
@@ -145,6 +160,8 @@ class IntentState:
                 values[key] = ours.merge(theirs)
             elif isinstance(ours, DecayedSum) and isinstance(theirs, DecayedSum):
                 values[key] = ours.merge(theirs, decays[key])
+            elif isinstance(ours, EventLog) and isinstance(theirs, EventLog):
+                values[key] = ours.merge(theirs, logs[key])
         stamps = [t for t in (self.as_of, other.as_of) if t is not None]
         return IntentState(MappingProxyType(values), max(stamps) if stamps else None)
 
@@ -166,10 +183,7 @@ def rule_value(rule: IntentRule, score: Score, state: IntentState, at: datetime)
     if rule.windowed:
         assert rule.within_days is not None
         return rule.points if state.holds(key, at, rule.within_days) else 0.0
-    tracked = state.values.get(key)
-    if not isinstance(tracked, DecayedSum):
-        return 0.0
-    return clamp(tracked.value_at(at, score.decay), rule.cap)
+    return clamp(rule_sum(rule, score, state, at), rule.cap)
 
 
 def score_value(score: Score, values: Iterable[float]) -> float:
@@ -206,9 +220,8 @@ def intent_curve(
                 assert until is not None
                 steps.append((rule.points, until))
             continue
-        tracked = state.values.get(key)
-        if isinstance(tracked, DecayedSum):
-            terms.append((tracked.value_at(at, score.decay), rule.cap))
+        if key in state.values:
+            terms.append((rule_sum(rule, score, state, at), rule.cap))
     return Curve(at, score.decay, base, tuple(terms), tuple(steps), score.max)
 
 
@@ -229,6 +242,9 @@ def state_to_dict(state: IntentState) -> dict[str, object]:
     for key, tracked in state.values.items():
         if isinstance(tracked, DecayedSum):
             values[key] = {"sum": tracked.value, "as_of": tracked.as_of.isoformat()}
+        elif isinstance(tracked, EventLog):
+            values[key] = {"runs": [[a.isoformat(), b.isoformat()] for a, b in tracked.runs],
+                           "as_of": tracked.as_of.isoformat()}
         else:
             values[key] = {"times": [t.isoformat() for t in tracked.times], "keep": tracked.keep}
     return {"as_of": None if state.as_of is None else state.as_of.isoformat(), "values": values}
@@ -242,6 +258,10 @@ def state_from_dict(data: Mapping[str, object]) -> IntentState:
     for key, item in raw.items():
         if "sum" in item:
             values[key] = DecayedSum(float(item["sum"]), datetime.fromisoformat(item["as_of"]))
+        elif "runs" in item:
+            values[key] = EventLog(tuple((datetime.fromisoformat(a), datetime.fromisoformat(b))
+                                         for a, b in item["runs"]),
+                                   datetime.fromisoformat(item["as_of"]))
         else:
             values[key] = RecentTimes(tuple(datetime.fromisoformat(t) for t in item["times"]),
                                       int(item["keep"]))
@@ -252,13 +272,37 @@ def state_from_dict(data: Mapping[str, object]) -> IntentState:
 # -- curves of mixed half-lives, lifespans, floors and weights (issue 13) -----------------
 
 def rule_decay(rule: IntentRule, score: Score) -> Decay:
-    """The decay of one rule's points: the score's."""
-    return score.decay
+    """The decay of one rule's points: its own, else the score's."""
+    return rule.decay_in(score)
+
+
+def log_rule(rule: IntentRule, score: Score) -> LogRule | None:
+    """How a rule that needs its events' times counts them (None: a plain decayed sum)."""
+    if not rule.logged or rule.windowed:
+        return None
+    life = None if rule.expires_after_days is None else rule.expires_after_days * SECONDS_PER_DAY
+    return LogRule(rule.points, rule.decay_in(score), life, rule.once_per, rule.each_repeat)
+
+
+def rule_sum(rule: IntentRule, score: Score, state: IntentState, at: datetime) -> float:
+    """A non-windowed rule's decayed sum at `at`, before its cap."""
+    tracked = state.values.get(rule_key(score.name, rule.name))
+    if isinstance(tracked, EventLog):
+        log = log_rule(rule, score)
+        assert log is not None
+        return tracked.value_at(at, log)
+    if isinstance(tracked, DecayedSum):
+        return tracked.value_at(at, rule.decay_in(score))
+    return 0.0
 
 
 def plain_curve(score: Score) -> bool:
-    """Whether `intent_curve` (one half-life, closed form) describes the score exactly."""
-    return score.floor is None
+    """Whether `intent_curve` (one half-life, closed form) describes the score exactly:
+    no floor, no rule with a decay of its own or a lifespan."""
+    return score.floor is None and all(
+        isinstance(r, IntentRule) and (r.windowed or (
+            r.decay_in(score) == score.decay and r.expires_after_days is None))
+        for r in score.rules)
 
 
 def intent_part(score: Score, contact: IntentState, account: IntentState, at: datetime,
@@ -280,7 +324,10 @@ def intent_part(score: Score, contact: IntentState, account: IntentState, at: da
             continue
         decay = rule_decay(rule, score)
         tracked = state.values.get(key)
-        if isinstance(tracked, DecayedSum):
+        log = log_rule(rule, score)
+        if isinstance(tracked, EventLog) and log is not None:
+            terms.append(Term(tuple(tracked.pieces(at, log)), rule.cap, decay.half_life_seconds))
+        elif isinstance(tracked, DecayedSum):
             terms.append(Term(((tracked.value_at(at, decay), None),), rule.cap,
                               decay.half_life_seconds))
     return Part(weight, tuple(terms), tuple(steps), score.max, score.floor)
