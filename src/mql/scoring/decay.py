@@ -519,7 +519,7 @@ def repeats_kept(ratio: float) -> int:
     """
     if ratio <= 0:
         return 1
-    return int(math.floor(math.log(SMALLEST_REPEAT) / math.log(ratio))) + 1
+    return math.floor(math.log(SMALLEST_REPEAT) / math.log(ratio)) + 1
 
 
 def bucket_of(at: datetime, period: str) -> int:
