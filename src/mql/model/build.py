@@ -215,8 +215,11 @@ class Builder:
             self.condition(rule["when"], (*path, "when"), scope)
         if scope == "fit":
             self.fit_rule_points(rule, path)
-        if scope == "event" and "rules" in path and rule.get("decay") is not None:
-            self.decay(rule["decay"], (*path, "decay"))
+        if scope == "event" and "rules" in path:
+            if rule.get("decay") is not None:
+                self.decay(rule["decay"], (*path, "decay"))
+            if rule.get("min_count") is not None:
+                self.windowed_v2([k for k in V2_KEYS if rule.get(k) is not None], path)
 
     def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
         if raw is None:
@@ -678,14 +681,19 @@ class Builder:
     def intent_rule_v2(self, r: d.IntentRuleDoc, path: Path) -> dict[str, Any]:
         """The keys of an intent rule that issue 13 added, checked together."""
         if r.min_count is not None:
-            for key in ("decay", "expires_after_days", "once_per", "each_repeat"):
-                if getattr(r, key) is not None:
-                    self.problem((*path, key), f"a windowed rule (min_count) scores its points "
-                                 f"once while the window holds; {key} has no effect here, "
-                                 "remove it", key=True)
+            self.windowed_v2([k for k in V2_KEYS if getattr(r, k) is not None], path)
         return {
             "decay": None if r.decay is None else self.decay(r.decay, (*path, "decay")),
             "expires_after_days": r.expires_after_days,
             "once_per": r.once_per,
             "each_repeat": r.each_repeat,
         }
+
+    def windowed_v2(self, keys: list[str], path: Path) -> None:
+        for key in keys:
+            self.problem((*path, key), f"a windowed rule (min_count) scores its points once "
+                         f"while the window holds; {key} has no effect here, remove it",
+                         key=True)
+
+
+V2_KEYS = ("decay", "expires_after_days", "once_per", "each_repeat")
