@@ -72,3 +72,9 @@ def test_the_fit_score_adds_the_read_points() -> None:
     (decision,) = score(MODEL, [jane], [account(employees=800)], [], at=T0)
     assert decision.fit == 46.0
     assert decision.mql
+
+
+def test_the_model_is_dumped_and_read_back_unchanged() -> None:
+    from mql.model.dump import dump_model
+
+    assert parse_model(dump_model(MODEL)) == MODEL

@@ -161,3 +161,9 @@ intent:
     - {name: clicks, event: email_click, points: 4, once_per: session}
 mql: {thresholds: {intent: 30}}
 """
+
+
+def test_the_model_is_dumped_and_read_back_unchanged() -> None:
+    from mql.model.dump import dump_model
+
+    assert parse_model(dump_model(MODEL)) == MODEL

@@ -119,3 +119,9 @@ scores:
       - {name: docs, event: page_view, points: 10}
 mql: {thresholds: {total: 40}}
 """
+
+
+def test_the_model_is_dumped_and_read_back_unchanged() -> None:
+    from mql.model.dump import dump_model
+
+    assert parse_model(dump_model(MODEL)) == MODEL

@@ -67,6 +67,9 @@ def _score(score: Score) -> dict[str, Any]:
                 "when": None if rule.where is None else condition_data(rule.where),
                 "points": rule.points, "cap": rule.cap, "min_count": rule.min_count,
                 "within_days": rule.within_days, "level": rule.level,
+                "decay": None if rule.decay is None else _decay(rule.decay),
+                "expires_after_days": rule.expires_after_days, "once_per": rule.once_per,
+                "each_repeat": rule.each_repeat,
             }))
     out = _drop_none({"description": score.description, "max": score.max,
                       "floor": score.floor})
