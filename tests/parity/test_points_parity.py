@@ -145,3 +145,27 @@ def test_spark_equals_streaming_on_a_few_drawn_field_points(
     expected = streaming(model, CONTACTS, ACCOUNTS, events, AsOf.at(T0))
     assert_same(expected, engine.rescore(model, Inputs(CONTACTS, ACCOUNTS, events),
                                          AsOf.at(T0)).to_pylist())
+
+
+# -- the aggregated lead export example (examples/models/lead-export.yaml) ---------------
+
+def test_duckdb_equals_streaming_on_the_lead_export_example(duckdb_engine: Engine) -> None:
+    from importlib.resources import as_file, files
+
+    from mql.ingest import mapping as mappings
+    from mql.service.scoring import load_model_file
+    from tests.cli.test_lead_export_example import BY_HAND
+
+    with as_file(files("mql").joinpath("examples")) as folder:
+        model = load_model_file(folder / "models" / "lead-export.yaml")
+        reader = mappings.Reader(folder / "sample" / "lead-export.csv", "contacts",
+                                 mappings.resolve(folder / "mappings" / "lead-export.yaml"))
+        parsed = [item for _, item in reader.records()]
+    contacts = [p.record for p in parsed]  # type: ignore[union-attr]
+    accounts = [p.company for p in parsed  # type: ignore[union-attr]
+                if p.company is not None and "gmail" not in p.company.domain]
+    at = AsOf.at(T0.replace(year=2026, month=12, day=1))
+    expected = streaming(model, contacts, accounts, [], at)
+    assert {r["contact"]: (r["fit"], r["engagement"]) for r in expected} == BY_HAND
+    assert_same(expected, duckdb_engine.rescore(model, Inputs(contacts, accounts, []),
+                                                at).to_pylist())
