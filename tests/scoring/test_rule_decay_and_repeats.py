@@ -25,7 +25,8 @@ fit: {rules: []}
 intent:
   rules:
     - {name: webinar, event: webinar_attended, points: 20, decay: {half_life_days: 90}}
-    - {name: pricing, event: page_view, points: 10, decay: {half_life_days: 7}, once_per: day, cap: 25}
+    - {name: pricing, event: page_view, points: 10, decay: {half_life_days: 7},
+       once_per: day, cap: 25}
     - {name: docs, event: content_download, points: 8, each_repeat: 0.5}
     - {name: scan, event: event_scan, points: 15, expires_after_days: 10, decay: none}
     - {name: clicks, event: email_click, points: 4, once_per: session}
@@ -140,10 +141,10 @@ def test_mistakes_in_the_new_keys_are_located() -> None:
     assert str(info.value).splitlines() == [
         'v2.yaml:6:68 intent.rules[0].decay.half_life: unknown key (expected half_life_days '
         'or loss_per_quarter) (did you mean "half_life_days"?)',
-        "v2.yaml:7:91 intent.rules[1].once_per: expected 'hour', 'day' or 'session', got "
+        "v2.yaml:8:18 intent.rules[1].once_per: expected 'hour', 'day' or 'session', got "
         '"week"',
-        "v2.yaml:8:69 intent.rules[2].each_repeat: must be less than or equal to 0.9, got 1.5",
-        "v2.yaml:11:76 intent.rules[5].once_per: a windowed rule (min_count) scores its points "
+        "v2.yaml:9:69 intent.rules[2].each_repeat: must be less than or equal to 0.9, got 1.5",
+        "v2.yaml:12:76 intent.rules[5].once_per: a windowed rule (min_count) scores its points "
         "once while the window holds; once_per has no effect here, remove it",
         "4 errors",
     ]
@@ -155,7 +156,8 @@ fit: {rules: []}
 intent:
   rules:
     - {name: webinar, event: webinar_attended, points: 20, decay: {half_life_days: 90}}
-    - {name: pricing, event: page_view, points: 10, decay: {half_life_days: 7}, once_per: day, cap: 25}
+    - {name: pricing, event: page_view, points: 10, decay: {half_life_days: 7},
+       once_per: day, cap: 25}
     - {name: docs, event: content_download, points: 8, each_repeat: 0.5}
     - {name: scan, event: event_scan, points: 15, expires_after_days: 10, decay: none}
     - {name: clicks, event: email_click, points: 4, once_per: session}
