@@ -112,7 +112,7 @@ CASES = [
         rule_extra("capp: 5"),
         "m.yaml:12:7 intent.rules[0].capp: unknown key (did you mean \"cap\"? expected one of: "
         "cap, decay, description, each_repeat, event, expires_after_days, level, min_count, "
-        "name, once_per, points, when, within_days)",
+        "name, once_per, points, points_per, when, within_days)",
         id="unknown-key-in-intent-rule",
     ),
     pytest.param(

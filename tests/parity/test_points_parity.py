@@ -83,6 +83,15 @@ def v2_intent_rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
     rule = draw(intent_rules(name))
     if "min_count" in rule:
         return rule
+    if draw(st.integers(0, 3)) == 0:  # each event's points read from its property
+        del rule["points"]
+        rule["points_per"] = {"field": "strength", "each": draw(st.sampled_from([1, 7.5, 10])),
+                              "points": draw(st.sampled_from([-1, 0.5, 3]))}
+        if draw(st.booleans()):
+            rule["points_per"]["cap"] = draw(st.sampled_from([0, 12]))
+        if draw(st.booleans()):
+            rule["decay"] = {"half_life_days": 2}
+        return rule
     if draw(st.booleans()):
         rule["decay"] = draw(st.sampled_from(["none", {"half_life_days": 2},
                                               {"half_life_days": 90}]))

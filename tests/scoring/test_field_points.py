@@ -3,6 +3,8 @@ each checked against numbers worked out by hand."""
 
 from __future__ import annotations
 
+import pytest
+
 from mql.model.parse import parse_model
 from mql.scoring.fit import fit
 from mql.scoring.scorer import score
@@ -78,3 +80,63 @@ def test_the_model_is_dumped_and_read_back_unchanged() -> None:
     from mql.model.dump import dump_model
 
     assert parse_model(dump_model(MODEL)) == MODEL
+
+
+INTENT = parse_model("""
+name: per_event
+decay: {half_life_days: 10}
+fit: {rules: []}
+intent:
+  rules:
+    - name: minutes
+      event: page_view
+      points_per: {field: properties.minutes, each: 1, points: 2, cap: 20}
+      cap: 30
+    - name: surge
+      level: account
+      event: intent_surge
+      points_per: {field: strength, each: 10, points: 3}
+mql: {thresholds: {intent: 30}}
+""", source="per_event.yaml")
+
+
+def test_points_per_unit_of_an_event_property_decay_like_points() -> None:
+    from datetime import timedelta
+
+    from mql.records import Event
+
+    jane = contact()
+    events = [Event("a", "page_view", T0, contact=jane.email, properties={"minutes": 7.9}),
+              Event("b", "page_view", T0 - timedelta(days=10), contact=jane.email,
+                    properties={"minutes": "30"}),
+              Event("c", "page_view", T0, contact=jane.email, properties={"minutes": "x"}),
+              Event("d", "intent_surge", T0 - timedelta(days=5), account="acme.example",
+                    properties={"strength": 85})]
+    (decision,) = score(INTENT, [jane], [], events, at=T0)
+    # minutes: 7 units x 2 = 14 today + min(20, 30 x 2) = 20 ten days ago, halved: 10;
+    # "x" earns 0 -> 24. surge: 85 / 10 = 8 units x 3 = 24, 5 days ago: 24 * 2**-0.5
+    assert decision.intent == pytest.approx(14 + 10 + 24 * 2 ** -0.5, rel=1e-12)
+
+
+def test_points_per_on_an_event_excludes_points_and_repeats() -> None:
+    from mql.errors import ModelError
+
+    text = """name: t
+fit: {rules: []}
+intent:
+  rules:
+    - {name: a, event: page_view, points: 3, points_per: {field: minutes, points: 1}}
+    - {name: b, event: page_view, once_per: day, points_per: {field: url-x, points: 1}}
+    - {name: c, event: page_view}
+mql: {thresholds: {intent: 30}}
+"""
+    with pytest.raises(ModelError) as info:
+        parse_model(text, source="t.yaml")
+    assert str(info.value).splitlines() == [
+        "t.yaml:5:46 intent.rules[0].points_per: give one of points or points_per, not both",
+        "t.yaml:6:35 intent.rules[1].once_per: points_per reads each event's own points; "
+        "once_per cannot be combined with it",
+        't.yaml:6:70 intent.rules[1].points_per.field: "url-x" is not a property name',
+        "t.yaml:7:7 intent.rules[2]: points is required",
+        "4 errors",
+    ]

@@ -37,7 +37,7 @@ from mql.batch import sql
 from mql.batch.asof import AsOf
 from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
-from mql.batch.events import deduplicated, matched, valid_events
+from mql.batch.events import deduplicated, matched, points_per_sql, valid_events
 from mql.batch.frame import Frame
 from mql.batch.plan import Level, Plan, Tracker
 from mql.batch.series import Series, longest
@@ -150,7 +150,8 @@ class _Compiler:
             assert rule.min_count is not None
             return sql.case((exp.GTE(this=self.tracked(t), expression=sql.integer(
                 rule.min_count)), sql.double(rule.points)), default=sql.double(0.0))
-        value = sql.arith(exp.Mul, sql.double(rule.points), self.tracked(t))
+        points = 1.0 if rule.points_per is not None else rule.points  # the sum holds them
+        value = sql.arith(exp.Mul, sql.double(points), self.tracked(t))
         if rule.cap is None:
             return value
         return sql.case((exp.GTE(this=value, expression=sql.double(0.0)),
@@ -327,9 +328,6 @@ class _Compiler:
 
 # -- points read from a field (issue 13): value tables, bins, points per unit -----------
 
-_LARGEST = 1.7976931348623157e308  # the largest finite double: NaN and infinities fail
-
-
 def fit_points(rule: FitRule, records: Scope) -> sql.Node:
     """A fit rule's points, as `mql.scoring.fit.FitScorer` computes them: `points` when
     `when` holds; a value table or bins as the first case that holds (else `default`);
@@ -347,17 +345,7 @@ def fit_points(rule: FitRule, records: Scope) -> sql.Node:
             value = sql.double(0.0)  # a field no table holds is always missing
         else:
             given = records.forms.get(per.field) or forms(records.text[per.field])
-            n = given.number
-            units = exp.Floor(this=sql.arith(exp.Div, n, sql.double(per.each)))
-            raw = sql.arith(exp.Mul, exp.paren(units), sql.double(per.points))
-            if per.cap is not None:
-                raw = sql.case((exp.GTE(this=raw, expression=sql.double(0.0)),
-                                sql.fn("least", sql.double(per.cap), raw)),
-                               default=sql.fn("greatest", sql.double(-per.cap), raw))
-            finite = exp.and_(exp.GTE(this=n, expression=sql.double(0.0)),
-                              exp.LTE(this=n, expression=sql.double(_LARGEST)))
-            value = sql.case((sql.fn("coalesce", finite, exp.false()), raw),
-                             default=sql.double(0.0))
+            value = points_per_sql(per, given.number)
     else:
         return sql.case((when, sql.double(rule.points)), default=sql.double(0.0))
     return sql.case((when, value), default=sql.double(0.0))

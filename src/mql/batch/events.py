@@ -26,6 +26,7 @@ from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.frame import Frame
 from mql.batch.plan import Tracker
+from mql.model.spec import PointsPer
 from mql.model.vocabulary import EVENT_ALIASES
 from mql.scoring.decay import repeats_kept
 
@@ -160,7 +161,9 @@ def matched(frame: Frame) -> Query:
     with_forms = exp.select(*map(sql.col, keep), sql.col("type"),
                             *map(sql.col, plan.properties.values()), *derived
                             ).from_(props.subquery("p", copy=False))
-    query = exp.select(*map(sql.col, keep), *flags, *factors).from_(
+    per = [sql.alias(points_per_sql(t.per, forms(sql.col(plan.properties[t.per.field])).number),
+                     f"w{t.column}") for t in plan.trackers if t.per is not None]
+    query = exp.select(*map(sql.col, keep), *flags, *factors, *per).from_(
         with_forms.subquery("v", copy=False))
     query = counted_once(frame, query, keep)
     if frame.series:
@@ -188,7 +191,7 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
     `repeats_kept(r)`-th, as `mql.scoring.decay.EventLog` counts them. Whether and how
     much an event counts depends on earlier events only, so it holds at every time."""
     plan = frame.plan
-    if not any(t.once_per is not None or t.weighted for t in plan.trackers):
+    if not any(t.once_per is not None or t.each_repeat is not None for t in plan.trackers):
         return query
     others = [c for c in query.selects if c.alias_or_name not in
               {t.column for t in plan.trackers}]
@@ -216,9 +219,8 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
         query.subquery("o", copy=False))
     shares: list[sql.Node] = []
     for t in plan.trackers:
-        if not t.weighted:
+        if t.each_repeat is None:
             continue
-        assert t.each_repeat is not None
         rank = exp.Window(this=exp.RowNumber(), partition_by=[key(t), sql.col(t.column)],
                           order=order)
         kept = repeats_kept(t.each_repeat)
@@ -230,3 +232,22 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
     if not shares:
         return once
     return exp.select("*", *shares).from_(once.subquery("r", copy=False))
+
+
+# -- points per unit (issue 13) -----------------------------------------------------------
+
+_LARGEST = 1.7976931348623157e308  # the largest finite double: NaN and infinities fail
+
+
+def points_per_sql(per: PointsPer, n: sql.Node) -> sql.Node:
+    """`PointsPer.value` of the number `n` (NULL when not a number): ``floor(n / each) *
+    points`` limited to `cap` in magnitude, for a finite ``n >= 0``; else 0."""
+    units = exp.Floor(this=sql.arith(exp.Div, n, sql.double(per.each)))
+    raw = sql.arith(exp.Mul, exp.paren(units), sql.double(per.points))
+    if per.cap is not None:
+        raw = sql.case((exp.GTE(this=raw, expression=sql.double(0.0)),
+                        sql.fn("least", sql.double(per.cap), raw)),
+                       default=sql.fn("greatest", sql.double(-per.cap), raw))
+    finite = exp.and_(exp.GTE(this=n, expression=sql.double(0.0)),
+                      exp.LTE(this=n, expression=sql.double(_LARGEST)))
+    return sql.case((sql.fn("coalesce", finite, exp.false()), raw), default=sql.double(0.0))

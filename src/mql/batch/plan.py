@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Literal
 
 from mql.model.conditions import Activity, Condition, activities
-from mql.model.spec import SECONDS_PER_DAY, TOTAL, IntentRule, Model, Score
+from mql.model.spec import SECONDS_PER_DAY, TOTAL, IntentRule, Model, PointsPer, Score
 from mql.scoring.intent import rule_key
 
 Level = Literal["contact", "account"]
@@ -47,6 +47,7 @@ class Tracker:
     lifespan_us: int | None = None
     once_per: str | None = None
     each_repeat: float | None = None
+    per: PointsPer | None = None  # each event's points read from a property
 
     @property
     def windowed(self) -> bool:
@@ -55,7 +56,7 @@ class Tracker:
     @property
     def weighted(self) -> bool:
         """Whether each event carries its share of the points (column ``w<column>``)."""
-        return self.each_repeat is not None
+        return self.each_repeat is not None or self.per is not None
 
 
 class Plan:
@@ -95,7 +96,8 @@ class Plan:
         self.trackers = tuple(trackers)
         self.event_types = tuple(sorted({e for t in trackers for e in t.events}))
         self.properties = _columns(
-            (f for t in trackers if t.where is not None for f in t.where.fields()), "p")
+            [*(f for t in trackers if t.where is not None for f in t.where.fields()),
+             *(t.per.field for t in trackers if t.per is not None)], "p")
         record_fields = [f for s in model.scores.values() if s.kind == "fit"
                          for r in s.rules for f in r.fields()]  # type: ignore[union-attr]
         record_fields += [f for c in (*model.mql.criteria, *model.mql.exclude)
@@ -118,7 +120,8 @@ class Plan:
         return Tracker(column, key, rule.level, rule.events, rule.where,
                        half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY,
                        lifespan_us=None if life is None else window_micros(life),
-                       once_per=rule.once_per, each_repeat=rule.each_repeat)
+                       once_per=rule.once_per, each_repeat=rule.each_repeat,
+                       per=rule.points_per)
 
     def level(self, level: Level) -> tuple[Tracker, ...]:
         return tuple(t for t in self.trackers if t.level == level)

@@ -220,6 +220,7 @@ class Builder:
                 self.decay(rule["decay"], (*path, "decay"))
             if rule.get("min_count") is not None:
                 self.windowed_v2([k for k in V2_KEYS if rule.get(k) is not None], path)
+            self.intent_points(rule, path)
 
     def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
         if raw is None:
@@ -279,7 +280,7 @@ class Builder:
         return IntentRule(
             name=r.name,
             events=self.events(r.event, (*path, "event")),
-            points=r.points,
+            points=0.0 if r.points is None else r.points,
             where=None if r.when is None else self.condition(r.when, (*path, "when"), "event"),
             cap=r.cap,
             min_count=r.min_count,
@@ -687,7 +688,32 @@ class Builder:
             "expires_after_days": r.expires_after_days,
             "once_per": r.once_per,
             "each_repeat": r.each_repeat,
+            "points_per": self.intent_points(self.located_value(path), path),
         }
+
+    def intent_points(self, rule: Any, path: Path) -> PointsPer | None:
+        """An intent rule gives `points`, or `points_per` (points read from a property of
+        each event: `{field: minutes, each: 1, points: 2, cap: 20}`)."""
+        if not isinstance(rule, dict):
+            return None
+        per = rule.get("points_per")
+        if rule.get("points") is None and per is None:
+            self.problem(path, "points is required")
+        if per is None:
+            return None
+        if rule.get("points") is not None:
+            self.problem((*path, "points_per"), "give one of points or points_per, not both",
+                         key=True)
+        for key in _PER_ALONE:
+            if rule.get(key) is not None:
+                self.problem((*path, key), f"points_per reads each event's own points; {key} "
+                             "cannot be combined with it", key=True)
+        if not isinstance(per, dict):
+            return None
+        field = per.get("field")
+        if isinstance(field, str) and field.startswith("properties."):
+            per = {**per, "field": field.removeprefix("properties.")}  # the issue's spelling
+        return self.points_per(per, (*path, "points_per"), "event")
 
     def windowed_v2(self, keys: list[str], path: Path) -> None:
         for key in keys:
@@ -697,3 +723,4 @@ class Builder:
 
 
 V2_KEYS = ("decay", "expires_after_days", "once_per", "each_repeat")
+_PER_ALONE = ("min_count", "expires_after_days", "once_per", "each_repeat")

@@ -66,7 +66,8 @@ class IntentRuleDoc(Section):
     description: str | None = None
     event: EventTypes
     when: Any = None
-    points: Points
+    points: Points | None = None  # required unless points_per gives them (build.py)
+    points_per: PointsPerDoc | None = None
     cap: NonNegative | None = None
     min_count: Annotated[int, Field(ge=1)] | None = None
     within_days: Positive | None = None

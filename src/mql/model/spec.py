@@ -97,6 +97,7 @@ class IntentRule:
     expires_after_days: float | None = None
     once_per: Literal["hour", "day", "session"] | None = None
     each_repeat: float | None = None
+    points_per: PointsPer | None = None  # each event's points read from a property
 
     @property
     def windowed(self) -> bool:

@@ -198,14 +198,15 @@ def _intent_lines(
         decayed = rule_sum(rule, score, level_state, at)
         shares = _shares(rule, score, level_state, matched, at)
         decay = rule.decay_in(score)
-        for e, share in zip(matched, shares, strict=True):
+        earned = [tracker.points_of(e) * share for e, share in zip(matched, shares, strict=True)]
+        for e, points in zip(matched, earned, strict=True):
             factor = decay.factor((at - e.at).total_seconds())
             ledger.append(LedgerLine(score.name, rule.name, e.event_id, e.type, e.at,
-                                     rule.points * share, factor, rule.points * share * factor))
+                                     points, factor, points * factor))
         note = f"cap {_fmt(rule.cap)}" if value != decayed and rule.cap is not None else ""
         note = ", ".join(n for n in (note, _v2_note(rule, score)) if n)
-        rules.append(RuleLine(score.name, rule.name, len(matched),
-                              sum(rule.points * s for s in shares), decayed, value, note))
+        rules.append(RuleLine(score.name, rule.name, len(matched), sum(earned), decayed, value,
+                              note))
 
 
 # -- rules with their own decay, lifespans, once per, repeats (issue 13) ------------------
@@ -238,6 +239,10 @@ def _v2_note(rule: IntentRule, score: Score) -> str:
         parts.append(f"once per {rule.once_per}")
     if rule.each_repeat is not None:
         parts.append(f"each repeat x{rule.each_repeat:g}")
+    if rule.points_per is not None:
+        per = rule.points_per
+        cap = "" if per.cap is None else f" (at most {_fmt(per.cap)} an event)"
+        parts.append(f"{_fmt(per.points)} per {_fmt(per.each)} {per.field}{cap}")
     return ", ".join(parts)
 
 

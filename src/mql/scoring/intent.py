@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from mql.model.conditions import Activity, Condition, activities
-from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, Score
+from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, PointsPer, Score
 from mql.records import Event
 from mql.scoring.decay import (
     Curve,
@@ -27,7 +27,7 @@ from mql.scoring.decay import (
     Term,
     clamp,
 )
-from mql.scoring.evaluate import Predicate, compile_condition
+from mql.scoring.evaluate import Predicate, as_number, compile_condition, is_missing
 
 Level = Literal["contact", "account"]
 Tracked = DecayedSum | RecentTimes | EventLog
@@ -45,6 +45,14 @@ class Tracker:
     decay: Decay = Decay(None)  # noqa: RUF009 - Decay is a frozen value
     keep: int | None = None
     log: LogRule | None = None  # issue 13: a rule that needs its events' times
+    per: PointsPer | None = None  # issue 13: each event's points read from a property
+
+    def points_of(self, event: Event) -> float:
+        """The points `event` earns (the rule's, or read from its property)."""
+        if self.per is None:
+            return self.points
+        value = event.properties.get(self.per.field)
+        return self.per.value(None if is_missing(value) else as_number(value))
 
     def matches(self, event: Event) -> bool:
         return self.where is None or self.where(event.properties.get)
@@ -98,7 +106,7 @@ class Program:
         return Tracker(
             rule_key(score.name, rule.name), frozenset(rule.events), _compiled(rule.where),
             rule.level, rule.points, rule.decay_in(score), rule.min_count,
-            log_rule(rule, score),
+            log_rule(rule, score), rule.points_per,
         )
 
     def trackers_for(self, level: Level, event_type: str) -> tuple[Tracker, ...]:
@@ -137,10 +145,10 @@ class IntentState:
                 values[t.key] = (EventLog.start(at) if not isinstance(old, EventLog)
                                  else old.add(at, t.log))
             elif old is None:
-                values[t.key] = (DecayedSum(t.points, at) if t.keep is None
+                values[t.key] = (DecayedSum(t.points_of(event), at) if t.keep is None
                                  else RecentTimes((at,), t.keep))
             elif isinstance(old, DecayedSum):
-                values[t.key] = old.add(t.points, at, t.decay)
+                values[t.key] = old.add(t.points_of(event), at, t.decay)
             elif isinstance(old, RecentTimes):
                 values[t.key] = old.add(at)
         as_of = at if self.as_of is None or at > self.as_of else self.as_of
