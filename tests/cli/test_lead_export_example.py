@@ -78,3 +78,18 @@ def test_the_export_ingested_into_the_store_gets_the_same_scores(
     rows = {r["contact"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
     assert {email: (float(r["fit"]), float(r["engagement"])) for email, r in rows.items()} \
         == BY_HAND
+
+
+def test_explain_shows_how_each_field_was_read_and_how_total_adds_up(
+        example: dict[str, Path]) -> None:
+    result = runner.invoke(app, ["explain", "maria.lopez@northwind.example", "--model",
+                                 str(example["model"]), "--contacts", str(example["contacts"]),
+                                 "--mapping", str(example["mapping"]), "--at", AT],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for line in ("fit: seniority vp: 25", "fit: employees [200, 5000): 25",
+                 "fit: minutes_on_site 47.5: 23 x 1", "fit: visits 9: 9 x 3, cap 15",
+                 "fit: days_since_last_visit < 7: 10",
+                 "total = 1 x fit 70 + 1 x engagement 78 = 148"):
+        assert line in text, line

@@ -82,6 +82,14 @@ class Explanation:
     changes: tuple[str, ...]
     maxima: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
     floors: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
+    weights: tuple[tuple[str, float], ...] = ()  # what total adds up (issue 13)
+
+    def total_words(self) -> str:
+        """How total adds up: "total = 1 x fit 70 + 1 x engagement 78 = 148"."""
+        scores = self.decision.scores
+        weights = self.weights or (("fit", 1.0), ("intent", 1.0))
+        terms = " + ".join(f"{_fmt(w)} x {n} {_fmt(scores[n])}" for n, w in weights)
+        return f"total = {terms} = {_fmt(scores[TOTAL])}"
 
     def score_total(self, score: str) -> float:
         """The sum of `score`'s lines, capped at the score's maximum: exactly the
@@ -163,7 +171,7 @@ def explain_scored(scorer: Scorer, email: str, applied: Iterable[Event], *,
     maxima = {name: s.max for name, s in model.scores.items()}
     floors = {name: s.floor for name, s in model.scores.items()}
     return Explanation(decision, {n: r.lines for n, r in fits.items()}, tuple(rules),
-                       tuple(ledger), criteria, changes, maxima, floors)
+                       tuple(ledger), criteria, changes, maxima, floors, model.total)
 
 
 def _intent_lines(
