@@ -178,3 +178,47 @@ def test_duckdb_equals_streaming_on_the_lead_export_example(duckdb_engine: Engin
     assert {r["contact"]: (r["fit"], r["engagement"]) for r in expected} == BY_HAND
     assert_same(expected, duckdb_engine.rescore(model, Inputs(contacts, accounts, []),
                                                 at).to_pylist())
+
+
+# -- fixed cases with every construct, for DuckDB and Spark -------------------------------
+
+def _fixed_cases() -> list[tuple[Model, list[Contact], list[Account], list[Event], AsOf]]:
+    from datetime import timedelta
+
+    from tests.scoring import test_field_points as points
+    from tests.scoring import test_rule_decay_and_repeats as activity
+    from tests.scoring import test_weighted_total as weighted
+
+    jane = Contact("jane@acme.example", "acme.example", {"country": "US", "seniority": "VP",
+                                                         "minutes_on_site": "7.6"})
+    acme = Account("acme.example", {"employees": 800})
+    series = AsOf(T0 - timedelta(days=2), timedelta(hours=20), 4)
+    surge = Event("d", "intent_surge", T0 - timedelta(days=5), account="acme.example",
+                  properties={"strength": 85})
+    views = [Event(f"v{i}", "page_view", T0 - timedelta(days=i / 3), contact=jane.email,
+                   properties={"minutes": i * 1.7}) for i in range(6)]
+    return [
+        (activity.MODEL, [jane], [acme], activity.history(), series),
+        (weighted.MODEL, [jane], [acme], [*activity.history()[:4],
+                                          Event("u", "email_unsubscribe", T0, contact=jane.email)],
+         series),
+        (points.MODEL, [jane], [acme], [], AsOf.at(T0)),
+        (points.INTENT, [jane], [acme], [*views, surge], series),
+    ]
+
+
+def test_duckdb_equals_streaming_on_fixed_cases_of_every_construct(
+        duckdb_engine: Engine) -> None:
+    for model, contacts, accounts, events, as_of in _fixed_cases():
+        expected = streaming(model, contacts, accounts, events, as_of)
+        assert_same(expected, duckdb_engine.rescore(
+            model, Inputs(contacts, accounts, events), as_of).to_pylist())
+
+
+@pytest.mark.spark
+def test_spark_equals_streaming_on_fixed_cases_of_every_construct(spark_session: Any) -> None:
+    engine = connect("spark", session=spark_session)
+    for model, contacts, accounts, events, as_of in _fixed_cases():
+        expected = streaming(model, contacts, accounts, events, as_of)
+        assert_same(expected, engine.rescore(model, Inputs(contacts, accounts, events),
+                                             as_of).to_pylist())
