@@ -193,14 +193,12 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
     plan = frame.plan
     if not any(t.once_per is not None or t.each_repeat is not None for t in plan.trackers):
         return query
-    others = [c for c in query.selects if c.alias_or_name not in
-              {t.column for t in plan.trackers}]
     order = exp.Order(expressions=[exp.Ordered(this=sql.col("ts"))])
 
     def key(t: Tracker) -> sql.Node:
         return sql.col("email" if t.level == "contact" else "domain")
 
-    flags: list[sql.Node] = []
+    flags: dict[str, sql.Node] = {}
     for t in plan.trackers:
         flag: sql.Node = sql.col(t.column)
         if t.once_per == "session":
@@ -214,9 +212,9 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
             first = exp.Window(this=exp.RowNumber(), partition_by=[key(t), sql.col(t.column),
                                                                    bucket], order=order)
             flag = exp.and_(flag, exp.EQ(this=first, expression=exp.Literal.number(1)))
-        flags.append(sql.alias(flag, t.column))
-    once = exp.select(*[sql.col(c.alias_or_name) for c in others], *flags).from_(
-        query.subquery("o", copy=False))
+        flags[t.column] = sql.alias(flag, t.column)
+    once = exp.select(*[flags.get(c.alias_or_name) or sql.col(c.alias_or_name)
+                        for c in query.selects]).from_(query.subquery("o", copy=False))
     shares: list[sql.Node] = []
     for t in plan.trackers:
         if t.each_repeat is None:

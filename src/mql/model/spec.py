@@ -319,7 +319,7 @@ class PointsPer:
         """
         if number is None or not math.isfinite(number) or number < 0:
             return 0.0
-        return clamp_points(math.floor(number / self.each) * self.points, self.cap)
+        return clamp_points(float(math.floor(number / self.each) * self.points), self.cap)
 
     def units(self, number: float | None) -> int:
         if number is None or not math.isfinite(number) or number < 0:
