@@ -18,7 +18,7 @@ OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_wi
              "ends_with, matches, exists, missing, in_list, not_in_list")
 TOP_KEYS = ("decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, "
             "list_values, lists, mql, name, outcomes, reports, routing, scores, sla, tests, "
-            "version")
+            "total, version")
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:
@@ -112,14 +112,15 @@ CASES = [
     pytest.param(
         rule_extra("capp: 5"),
         "m.yaml:12:7 intent.rules[0].capp: unknown key (did you mean \"cap\"? expected one of: "
-        "after, at_least, avg, cap, description, distinct, event, level, max, min_count, "
-        "name, points, sum, when, within_days)",
+        "after, at_least, avg, cap, decay, description, distinct, each_repeat, event, "
+        "expires_after_days, level, max, min_count, name, once_per, points, points_per, sum, "
+        "when, within_days)",
         id="unknown-key-in-intent-rule",
     ),
     pytest.param(
         edit("points: 10", "points: 10\n      cap: 5"),
         "m.yaml:7:7 fit.rules[0].cap: unknown key (expected one of: description, name, "
-        "points, when)",
+        "points, points_by, points_per, when)",
         id="unknown-key-in-fit-rule",
     ),
     pytest.param(
@@ -130,7 +131,7 @@ CASES = [
     ),
     pytest.param(
         edit("fit:\n", "fit:\n  decay: none\n"),
-        "m.yaml:3:3 fit.decay: unknown key (expected one of: description, max, rules)",
+        "m.yaml:3:3 fit.decay: unknown key (expected one of: description, floor, max, rules)",
         id="decay-on-fit",
     ),
     pytest.param(

@@ -37,7 +37,7 @@ from mql.batch import sql
 from mql.batch.asof import AsOf
 from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
-from mql.batch.events import deduplicated, matched, valid_events
+from mql.batch.events import deduplicated, matched, points_per_sql, valid_events
 from mql.batch.frame import Frame
 from mql.batch.plan import Level, Plan, Tracker
 from mql.batch.series import Series, longest, window_aggregate
@@ -128,7 +128,14 @@ class _Compiler:
         event) over the events `t` counts."""
         factor = sql.double(1.0) if t.half_life_s is None else sql.col(
             self.decay[t.half_life_s])
-        return exp.Sum(this=sql.case((sql.col(t.column), factor)))
+        counts: sql.Node = sql.col(t.column)
+        if t.weighted:  # issue 13: each counted event's share of the points
+            factor = sql.arith(exp.Mul, factor, sql.col(f"w{t.column}"))
+        if t.lifespan_us is not None:  # issue 13: alive while younger than its lifespan
+            counts = exp.and_(counts, exp.LT(
+                this=sql.arith(exp.Sub, sql.integer(self.t0), sql.col("ts")),
+                expression=sql.integer(t.lifespan_us)))
+        return exp.Sum(this=sql.case((counts, factor)))
 
     # -- 5-6: scores and the decision ----------------------------------------------------
 
@@ -146,7 +153,8 @@ class _Compiler:
         if t.windowed:
             return sql.case((window_holds(t, self.tracked(t)), sql.double(rule.points)),
                             default=sql.double(0.0))
-        value = sql.arith(exp.Mul, sql.double(rule.points), self.tracked(t))
+        points = 1.0 if rule.points_per is not None else rule.points  # the sum holds them
+        value = sql.arith(exp.Mul, sql.double(points), self.tracked(t))
         if rule.cap is None:
             return value
         return sql.case((exp.GTE(this=value, expression=sql.double(0.0)),
@@ -165,11 +173,10 @@ class _Compiler:
         for i, score in enumerate(model.scores.values()):
             if score.kind != "fit":
                 continue
-            terms: list[sql.Node] = [
-                sql.case((condition_sql(rule.when, records), sql.double(rule.points)),
-                         default=sql.double(0.0))
-                for rule in score.rules if isinstance(rule, FitRule)]
-            cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
+            terms: list[sql.Node] = [fit_points(rule, records)
+                                     for rule in score.rules if isinstance(rule, FitRule)]
+            cols.append(sql.alias(floored(self.summed(terms, score.max), score.floor),
+                                  f"s_{i}"))
         cols += [sql.alias(condition_sql(rule.when, records), f"r_{i}")
                  for i, rule in self.record_rules().items()]
         for table, fields in (("c", plan.contact_fields), ("a", plan.account_fields)):
@@ -212,7 +219,8 @@ class _Compiler:
                 continue
             terms = [self.rule_value(rule, f"{name}.{rule.name}") for rule in score.rules
                      if isinstance(rule, IntentRule)]
-            cols.append(sql.alias(self.summed(terms, score.max), f"s_{i}"))
+            cols.append(sql.alias(floored(self.summed(terms, score.max), score.floor),
+                                  f"s_{i}"))
         cols += [sql.col(c, "f") for c in plan.contact_fields.values()]
         cols += [sql.col(c, "f") for c in plan.account_fields.values()]
         cols += [sql.col(name, "f") for name in sorted(self.forms_used)]
@@ -242,7 +250,7 @@ class _Compiler:
         plan, model = self.plan, self.plan.model
         names = list(model.scores)
         score_cols = {n: sql.col(f"s_{i}") for i, n in enumerate(names)}
-        total = sql.arith(exp.Add, score_cols["fit"], score_cols["intent"])
+        total = weighted(model.total, score_cols)
         values = {**score_cols, TOTAL: sql.col("total")}
         fields = {**plan.contact_fields, **plan.account_fields}
         # a criterion read at every time reads its record fields' forms from ``fits``
@@ -327,6 +335,43 @@ class _Compiler:
         for name, cte in ctes:
             query = query.with_(name, as_=cte, copy=False)
         return query
+
+
+# -- points read from a field (issue 13): value tables, bins, points per unit -----------
+
+def fit_points(rule: FitRule, records: Scope) -> sql.Node:
+    """A fit rule's points, as `mql.scoring.fit.FitScorer` computes them: `points` when
+    `when` holds; a value table or bins as the first case that holds (else `default`);
+    points per unit as ``floor(n / each) * points`` capped, for a finite n >= 0."""
+    when = condition_sql(rule.when, records)
+    value: sql.Node
+    if rule.points_by is not None:
+        by = rule.points_by
+        cases = [(condition_sql(cond, records), sql.double(points))
+                 for _, cond, points in by.cases()]
+        value = sql.case(*cases, default=sql.double(by.default))
+    elif rule.points_per is not None:
+        per = rule.points_per
+        if per.field not in records.text:
+            value = sql.double(0.0)  # a field no table holds is always missing
+        else:
+            given = records.forms.get(per.field) or forms(records.text[per.field])
+            value = points_per_sql(per, given.number)
+    else:
+        return sql.case((when, sql.double(rule.points)), default=sql.double(0.0))
+    return sql.case((when, value), default=sql.double(0.0))
+
+
+def floored(value: sql.Node, floor: float | None) -> sql.Node:
+    """`value` raised to the score's `floor` (`Score.bounded`)."""
+    return value if floor is None else sql.fn("greatest", sql.double(floor), value)
+
+
+def weighted(weights: Sequence[tuple[str, float]], scores: Mapping[str, sql.Node]) -> sql.Node:
+    """`total` as `mql.model.spec.weighted_total` adds it: 0.0 + w1 * s1 + w2 * s2 ..."""
+    return functools.reduce(
+        lambda a, b: sql.arith(exp.Add, a, b),
+        [sql.arith(exp.Mul, sql.double(w), scores[n]) for n, w in weights], sql.double(0.0))
 
 
 def _joined(parts: Sequence[tuple[sql.Node, str]]) -> sql.Node:

@@ -29,7 +29,9 @@ from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.frame import Frame
 from mql.batch.plan import Tracker, window_micros
 from mql.model.conditions import CONTACT, Condition
+from mql.model.spec import PointsPer
 from mql.model.vocabulary import EVENT_ALIASES
+from mql.scoring.decay import repeats_kept
 
 Query = exp.Select
 
@@ -164,8 +166,11 @@ def matched(frame: Frame) -> Query:
     with_forms = exp.select(*map(sql.col, keep), sql.col("type"),
                             *map(sql.col, plan.properties.values()), *derived
                             ).from_(props.subquery("p", copy=False))
-    query = exp.select(*map(sql.col, keep), *flags, *factors).from_(
+    per = [sql.alias(points_per_sql(t.per, forms(sql.col(plan.properties[t.per.field])).number),
+                     f"w{t.column}") for t in plan.trackers if t.per is not None]
+    query = exp.select(*map(sql.col, keep), *flags, *factors, *per).from_(
         with_forms.subquery("v", copy=False))
+    query = counted_once(frame, query, keep)
     if frame.series:
         query = query.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
     return sequences(query, plan.trackers, keep, [f.alias_or_name for f in flags],
@@ -233,6 +238,7 @@ def sequences(query: Query, trackers: Sequence[Tracker], keep: Sequence[str],
     cols: list[sql.Node] = [*map(sql.col, keep)]
     cols += [sql.col(f) for f in flags if not f.endswith(("_a", "_b"))]
     cols += [sql.col(f) for f in factors]
+    cols += [sql.col(f"w{t.column}") for t in trackers if t.weighted]  # shares, points
     order = exp.Order(expressions=[exp.Ordered(this=sql.col("ts"))])
     for t in seqs:
         assert t.after is not None
@@ -248,3 +254,77 @@ def sequences(query: Query, trackers: Sequence[Tracker], keep: Sequence[str],
         cols.append(sql.alias(exp.and_(sql.col(f"{t.column}_b"), exp.GTE(
             this=earlier, expression=sql.integer(t.after.min_count))), t.column))
     return exp.select(*cols).from_(query.subquery("w", copy=False))
+
+
+# -- de-duplication and diminishing repeats (issue 13) -----------------------------------
+
+_PERIOD_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
+_SESSION_US = 30 * 60 * 1_000_000  # `mql.scoring.decay.SESSION`
+
+
+def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
+    """``m`` with each `once_per` tracker true only on the events it counts (the first of
+    each UTC hour or day, or of each session: 30 minutes after the previous matching
+    event), and with ``w<column>``, the share of the points of each counted event of an
+    `each_repeat` tracker: ``r**(n-1)`` for its n-th counted event, 0 after the
+    `repeats_kept(r)`-th, as `mql.scoring.decay.EventLog` counts them. Whether and how
+    much an event counts depends on earlier events only, so it holds at every time."""
+    plan = frame.plan
+    if not any(t.once_per is not None or t.each_repeat is not None for t in plan.trackers):
+        return query
+    order = exp.Order(expressions=[exp.Ordered(this=sql.col("ts"))])
+
+    def key(t: Tracker) -> sql.Node:
+        return sql.col("email" if t.level == "contact" else "domain")
+
+    flags: dict[str, sql.Node] = {}
+    for t in plan.trackers:
+        flag: sql.Node = sql.col(t.column)
+        if t.once_per == "session":
+            previous = exp.Window(this=exp.Anonymous(this="LAG", expressions=[sql.col("ts")]),
+                                  partition_by=[key(t), sql.col(t.column)], order=order)
+            flag = exp.and_(flag, sql.fn("coalesce", exp.GTE(
+                this=sql.arith(exp.Sub, sql.col("ts"), previous),
+                expression=sql.integer(_SESSION_US)), exp.true()))
+        elif t.once_per is not None:
+            bucket = sql.arith(exp.IntDiv, sql.col("ts"), sql.integer(_PERIOD_US[t.once_per]))
+            first = exp.Window(this=exp.RowNumber(), partition_by=[key(t), sql.col(t.column),
+                                                                   bucket], order=order)
+            flag = exp.and_(flag, exp.EQ(this=first, expression=exp.Literal.number(1)))
+        flags[t.column] = sql.alias(flag, t.column)
+    once = exp.select(*[flags.get(c.alias_or_name) or sql.col(c.alias_or_name)
+                        for c in query.selects]).from_(query.subquery("o", copy=False))
+    shares: list[sql.Node] = []
+    for t in plan.trackers:
+        if t.each_repeat is None:
+            continue
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[key(t), sql.col(t.column)],
+                          order=order)
+        kept = repeats_kept(t.each_repeat)
+        share = sql.case((exp.LTE(this=rank, expression=sql.integer(kept)), exp.Pow(
+            this=sql.double(t.each_repeat), expression=exp.cast(
+                sql.arith(exp.Sub, rank.copy(), exp.Literal.number(1)), "double"))),
+            default=sql.double(0.0))
+        shares.append(sql.alias(share, f"w{t.column}"))
+    if not shares:
+        return once
+    return exp.select("*", *shares).from_(once.subquery("r", copy=False))
+
+
+# -- points per unit (issue 13) -----------------------------------------------------------
+
+_LARGEST = 1.7976931348623157e308  # the largest finite double: NaN and infinities fail
+
+
+def points_per_sql(per: PointsPer, n: sql.Node) -> sql.Node:
+    """`PointsPer.value` of the number `n` (NULL when not a number): ``floor(n / each) *
+    points`` limited to `cap` in magnitude, for a finite ``n >= 0``; else 0."""
+    units = exp.Floor(this=sql.arith(exp.Div, n, sql.double(per.each)))
+    raw = sql.arith(exp.Mul, exp.paren(units), sql.double(per.points))
+    if per.cap is not None:
+        raw = sql.case((exp.GTE(this=raw, expression=sql.double(0.0)),
+                        sql.fn("least", sql.double(per.cap), raw)),
+                       default=sql.fn("greatest", sql.double(-per.cap), raw))
+    finite = exp.and_(exp.GTE(this=n, expression=sql.double(0.0)),
+                      exp.LTE(this=n, expression=sql.double(_LARGEST)))
+    return sql.case((sql.fn("coalesce", finite, exp.false()), raw), default=sql.double(0.0))

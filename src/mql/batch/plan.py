@@ -29,7 +29,16 @@ from mql.model.conditions import (
     counted_where,
     needs_window_state,
 )
-from mql.model.spec import SECONDS_PER_DAY, TOTAL, Criterion, ExitRule, IntentRule, Model, Score
+from mql.model.spec import (
+    SECONDS_PER_DAY,
+    TOTAL,
+    Criterion,
+    ExitRule,
+    IntentRule,
+    Model,
+    PointsPer,
+    Score,
+)
 from mql.scoring.intent import rule_key
 
 Level = Literal["contact", "account"]
@@ -61,6 +70,11 @@ class Tracker:
     after: After | None = None
     then: tuple[str, ...] = ()
     then_where: Condition | None = None
+    # issue 13: a lifespan, de-duplication and diminishing repeats (`mql.batch.events`)
+    lifespan_us: int | None = None
+    once_per: str | None = None
+    each_repeat: float | None = None
+    per: PointsPer | None = None  # each event's points read from a property
 
     @property
     def windowed(self) -> bool:
@@ -70,6 +84,11 @@ class Tracker:
     def aggregate(self) -> bool:
         """True for a distinct count or a sum (not a count of flagged events)."""
         return self.measure is not None
+
+    @property
+    def weighted(self) -> bool:
+        """Whether each event carries its share of the points (column ``w<column>``)."""
+        return self.each_repeat is not None or self.per is not None
 
     def measured_fields(self) -> list[str]:
         """The event properties the tracker reads besides `where`."""
@@ -140,9 +159,10 @@ class Plan:
         self.event_types = tuple(sorted({e for t in trackers for e in t.events}))
         self.properties = _columns(
             [*(f for t in trackers if t.where is not None for f in t.where.fields()),
-             *(f for t in trackers for f in t.measured_fields())], "p")
+             *(f for t in trackers for f in t.measured_fields()),
+             *(t.per.field for t in trackers if t.per is not None)], "p")
         record_fields = [f for s in model.scores.values() if s.kind == "fit"
-                         for r in s.rules for f in r.when.fields()]  # type: ignore[union-attr]
+                         for r in s.rules for f in r.fields()]  # type: ignore[union-attr]
         record_fields += [f for c in decisive for f in c.when.fields()]
         self.contact_fields = _columns(
             (f for f in record_fields if f.startswith("contact.")), "c")
@@ -155,9 +175,13 @@ class Plan:
         key = rule_key(score.name, rule.name)
         if rule.windowed:
             return window_tracker(column, key, rule.level, rule.window)
-        half_life = score.decay.half_life_days
+        half_life = rule.decay_in(score).half_life_days
+        life = rule.expires_after_days
         return Tracker(column, key, rule.level, rule.events, rule.where,
-                       half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY)
+                       half_life_s=None if half_life is None else half_life * SECONDS_PER_DAY,
+                       lifespan_us=None if life is None else window_micros(life),
+                       once_per=rule.once_per, each_repeat=rule.each_repeat,
+                       per=rule.points_per)
 
     def level(self, level: Level) -> tuple[Tracker, ...]:
         return tuple(t for t in self.trackers if t.level == level)

@@ -43,6 +43,10 @@ class Series:
     def __init__(self, frame: Frame) -> None:
         self.frame, self.plan = frame, frame.plan
         self.decay = frame.decay_columns()
+        # issue 13: trackers with a lifespan are summed per time over the times their
+        # events are alive at (``xl``), never in the prefix sums
+        self.lives = {level: [t for t in self.plan.level(level) if t.lifespan_us is not None]
+                      for level in ("contact", "account")}
         # duplicate copies that stop counting exist only if ids may repeat
         self.temporary = not frame.unique_ids
 
@@ -53,6 +57,9 @@ class Series:
         if self.plan.level("account"):
             ctes.append(("xsa", self.intervals("account")))
         ctes += self.window_ctes()
+        for level, name in (("contact", "xl"), ("account", "xla")):
+            if self.lives[level]:
+                ctes.append((name, self.alive(level)))
         if self.temporary:
             ctes.append(("xt", self.temporaries("contact")))
             if self.plan.level("account"):
@@ -77,7 +84,8 @@ class Series:
                                      "double"))
                 continue
             lasting = exp.and_(sql.col(t.column),
-                               exp.EQ(this=sql.col("b_to"), expression=n))
+                               exp.EQ(this=sql.col("b_to"), expression=n),
+                               exp.false() if t.lifespan_us is not None else exp.true())
             cols.append(sql.arith(exp.Mul, exp.Sum(this=sql.case((lasting, self.factor(t)))),
                                   self.backward(t, sql.col("b_from"))))
         starts = exp.select(sql.alias(sql.col(key), "key"), sql.alias(sql.col("b_from"), "k"),
@@ -136,7 +144,8 @@ class Series:
     def temporaries(self, level: Level) -> Query:
         """Per key and time index: the decayed values of the copies that stop counting
         when an earlier copy appears (summed over the times they count at)."""
-        trackers = [t for t in self.plan.level(level) if not t.windowed]
+        trackers = [t for t in self.plan.level(level) if not t.windowed
+                    and t.lifespan_us is None]
         key = "email" if level == "contact" else "domain"
         n = sql.integer(self.frame.n)
         bucketed = exp.select(
@@ -157,6 +166,34 @@ class Series:
                       t.column) for t in trackers]
         ).from_(bucketed.subquery("s", copy=False)).join("days AS d", on=self.covers(
             sql.col("b_from", "s"), sql.col("b_to", "s"))).group_by(sql.col("key", "s"), k)
+
+    def alive(self, level: str) -> Query:
+        """Per key and time index: each lifespan tracker's decayed sum over the events
+        alive then (``T_k - ts < lifespan``), summed over the times each event is alive
+        at, as `mql.scoring.decay.EventLog.pieces` counts them."""
+        trackers = self.lives[level]
+        key = "email" if level == "contact" else "domain"
+        k = sql.col("k", "d")
+        at = self.frame.time_at(k)
+        age = sql.arith(exp.Sub, at, sql.col("ts", "e"))
+        longest = max(t.lifespan_us for t in trackers if t.lifespan_us is not None)
+        ends = sql.fn("least", sql.col("b_to", "e"), self.frame.bucket(
+            sql.arith(exp.Add, sql.col("ts", "e"), sql.integer(longest))))
+        cols = []
+        for t in trackers:
+            assert t.lifespan_us is not None
+            value = self.frame.factor(age, t.half_life_s)
+            if t.weighted:
+                value = sql.arith(exp.Mul, value, sql.col(f"w{t.column}", "e"))
+            alive = exp.and_(sql.col(t.column, "e"),
+                             exp.LT(this=age.copy(), expression=sql.integer(t.lifespan_us)))
+            cols.append(sql.alias(exp.Sum(this=sql.case((alive, value))), t.column))
+        return exp.select(sql.alias(sql.col(key, "e"), "key"), sql.alias(k, "k"), *cols
+                          ).from_("m AS e").join("days AS d", on=self.covers(
+                              sql.col("b_from", "e"), ends)).where(exp.and_(
+                                  sql.col(key, "e").is_(exp.null()).not_(),
+                                  exp.or_(*[sql.col(t.column, "e") for t in trackers]))
+                          ).group_by(sql.col(key, "e"), k)
 
     # -- the values -------------------------------------------------------------------
 
@@ -182,6 +219,11 @@ class Series:
                                               sql.integer(self.frame.n)))
         query = query.join("days AS d", on=self.covers(start, end))
         query = self.window_join(query)
+        for name, key, level in (("xl", "email", "contact"), ("xla", "account", "account")):
+            if self.lives[level]:
+                query = query.join(name, on=exp.and_(
+                    exp.EQ(this=sql.col("key", name), expression=sql.col(key, "f")),
+                    exp.EQ(this=sql.col("k", name), expression=d)), join_type="left")
         for name, key in (("xt", "email"), ("xta", "account")):
             if self.temporary and (name == "xt" or self.plan.level("account")):
                 query = query.join(name, on=exp.and_(
@@ -194,6 +236,8 @@ class Series:
         counted)."""
         if t.aggregate:
             return sql.col(t.column, "xw" if t.level == "contact" else "xwa")
+        if t.lifespan_us is not None:
+            return sql.col(t.column, "xl" if t.level == "contact" else "xla")
         value = self.value(t, "s" if t.level == "contact" else "a")
         if self.temporary and not t.windowed:
             temp = "xt" if t.level == "contact" else "xta"
@@ -256,8 +300,11 @@ class Series:
 
     def factor(self, t: Tracker) -> sql.Node:
         """The event's decay factor for `t` at its first time (column of ``m``)."""
-        return sql.double(1.0) if t.half_life_s is None else sql.col(
+        factor = sql.double(1.0) if t.half_life_s is None else sql.col(
             self.decay[t.half_life_s])
+        if t.weighted:  # issue 13: each counted event's share of the points
+            return sql.arith(exp.Mul, factor, sql.col(f"w{t.column}"))
+        return factor
 
     def backward(self, t: Tracker, k: sql.Node) -> sql.Node:
         """2 ** ((T_k - T_0) / h): carries a value at T_k back to T_0 (a prefix term)."""

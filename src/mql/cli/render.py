@@ -133,11 +133,13 @@ def render_explanation(x: Explanation, console: Console) -> None:
         for line in lines:
             if line.matched:
                 table.add_row(name, line.rule, "-", _num(line.points), "-", _num(line.points),
-                              "fit")
+                              f"fit: {line.note}" if line.note else "fit")
     for r in x.rules:
         table.add_row(r.score, r.rule, str(r.events), _num(r.points), _num(r.decayed),
                       _num(r.value), r.note)
     console.print(table)
+    if x.weights and x.weights != (("fit", 1.0), ("intent", 1.0)):
+        console.print(f"  {x.total_words()}", highlight=False)
     for name, score in d.scores.items():
         summed = x.score_total(name) if name != "total" else None
         if summed is not None and abs(summed - score) > 1e-9:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from mql.errors import Problem
@@ -32,6 +33,8 @@ from mql.model.handoff import BusinessHours
 from mql.model.lists import NamedList
 from mql.model.reports import ReportSettings, reports_from_doc
 from mql.model.spec import (
+    ALWAYS,
+    DEFAULT_TOTAL,
     TOTAL,
     Criterion,
     Decay,
@@ -44,6 +47,8 @@ from mql.model.spec import (
     Model,
     MqlDefinition,
     Outcomes,
+    PointsBy,
+    PointsPer,
     Score,
 )
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
@@ -150,6 +155,7 @@ class Builder:
             account_fields=frozenset(doc.fields.account),
             event_types=frozenset(doc.event_types),
             lists=tuple(self.lists[n] for n in sorted(self.lists)),
+            total=self.total_weights(doc.total, scores),
         )
 
     def reports(self, doc: d.ReportsDoc) -> ReportSettings:
@@ -204,6 +210,9 @@ class Builder:
             items = mql.get(key)
             self.unique([mapping(c).get("name") for c in (items if isinstance(items, list)
                                                           else [])], ("mql", key), what)
+        total = data.get("total")
+        if isinstance(total, dict) and all(_is_number(v) for v in total.values()):
+            self.total_weights(total, {n: None for n in self.score_names if n != TOTAL})
         below = mapping(mapping(data.get("exit")).get("below"))
         if below:
             self._check_raw_minimums(below, ("exit", "below"))
@@ -237,6 +246,14 @@ class Builder:
             self.events([event] if isinstance(event, str) else event, (*path, "event"))
         if "when" in rule and rule["when"] is not None:
             self.condition(rule["when"], (*path, "when"), scope)
+        if scope == "fit":
+            self.fit_rule_points(rule, path)
+        if scope == "event" and "rules" in path:
+            if rule.get("decay") is not None:
+                self.decay(rule["decay"], (*path, "decay"))
+            if rule.get("min_count") is not None:
+                self.windowed_v2([k for k in V2_KEYS if rule.get(k) is not None], path)
+            self.intent_points(rule, path)
 
     def decay(self, raw: Any, path: Path, default: Decay | None = None) -> Decay:
         if raw is None:
@@ -273,18 +290,16 @@ class Builder:
 
     def fit_score(self, name: str, doc: d.FitDoc, path: Path) -> Score:
         self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
-        rules = tuple(
-            FitRule(r.name, self.condition(r.when, (*path, "rules", i, "when"), "fit"),
-                    r.points, r.description)
-            for i, r in enumerate(doc.rules)
-        )
-        return Score(name, "fit", rules, doc.max, Decay.none(), doc.description)
+        rules = tuple(self.fit_rule(r, (*path, "rules", i)) for i, r in enumerate(doc.rules))
+        return Score(name, "fit", rules, doc.max, Decay.none(), doc.description,
+                     self.floor(doc.floor, doc.max, path))
 
     def intent_score(self, name: str, doc: d.IntentDoc, path: Path, default: Decay) -> Score:
         self.unique([r.name for r in doc.rules], (*path, "rules"), "rule")
         rules = tuple(self.intent_rule(r, (*path, "rules", i)) for i, r in enumerate(doc.rules))
         decay = self.decay(doc.decay, (*path, "decay"), default)
-        return Score(name, "intent", rules, doc.max, decay, doc.description)
+        return Score(name, "intent", rules, doc.max, decay, doc.description,
+                     self.floor(doc.floor, doc.max, path))
 
     def intent_rule(self, r: d.IntentRuleDoc, path: Path) -> IntentRule:
         extras = self.rule_extras(r, path)
@@ -301,13 +316,14 @@ class Builder:
         return IntentRule(
             name=r.name,
             events=self.events(r.event, (*path, "event")),
-            points=r.points,
+            points=0.0 if r.points is None else r.points,
             where=None if r.when is None else self.condition(r.when, (*path, "when"), "event"),
             cap=r.cap,
             min_count=r.min_count,
             within_days=r.within_days,
             level=r.level,
             description=r.description,
+            **self.intent_rule_v2(r, path),
         )
 
     def events(self, names: list[str], path: Path) -> tuple[str, ...]:
@@ -587,6 +603,10 @@ class Builder:
         if not raw:
             return None
         self.window_needs(raw, r.within_days, r.cap, path)
+        self.windowed_v2([k for k in V2_KEYS if getattr(r, k) is not None], path)
+        if self.intent_points(self.located_value(path), path) is not None:
+            self.problem((*path, "points_per"), "a windowed rule scores its points once while "
+                         "the window holds; points_per has no effect here, remove it", key=True)
         if r.min_count is not None:
             raw["min_count"] = r.min_count
         measure, min_count = self.measure(raw, path, r.min_count or 1, r.level,
@@ -594,11 +614,11 @@ class Builder:
         self.sequence_alone(raw, path, measure, min_count)
         after = None if r.after is None else self.after(r.after, (*path, "after"), "event", "when")
         return IntentRule(
-            name=r.name, events=self.events(r.event, (*path, "event")), points=r.points,
+            name=r.name, events=self.events(r.event, (*path, "event")),
+            points=0.0 if r.points is None else r.points,
             where=None if r.when is None else self.condition(r.when, (*path, "when"), "event"),
             cap=None, min_count=min_count, within_days=r.within_days or 30.0, level=r.level,
             description=r.description, measure=measure, after=after)
-
 
     def measure(self, raw: dict[str, Any], path: Path, min_count: int, level: str,
                  counted: bool) -> tuple[Measure | None, int]:
@@ -644,7 +664,6 @@ class Builder:
             at_least = 1.0
         return Measure("sum" if kind == "sum" else "max" if kind == "max" else "avg", field,
                        float(at_least)), 1
-
 
     def window_needs(self, raw: dict[str, Any], within: Any, cap: Any, path: Path) -> None:
         """A measured or sequence rule is windowed: it needs `within_days`, takes no cap."""
@@ -787,3 +806,193 @@ class Builder:
                          f"{as_yaml(value)}")
             return None
         return CalendarWindow("business_days", value, hours, team)
+    # -- points read from a field (issue 13): value tables, bins, points per unit --------
+
+    def fit_rule(self, r: d.FitRuleDoc, path: Path) -> FitRule:
+        raw = self.located_value(path)
+        points_by, points_per = self.fit_rule_points(raw if isinstance(raw, dict) else {}, path)
+        when = ALWAYS if r.when is None else self.condition(r.when, (*path, "when"), "fit")
+        return FitRule(r.name, when, 0.0 if r.points is None else r.points, r.description,
+                       points_by, points_per)
+
+    def fit_rule_points(self, rule: dict[str, Any], path: Path
+                        ) -> tuple[PointsBy | None, PointsPer | None]:
+        """A fit rule gives `points` (with `when`), or `points_by`, or `points_per`."""
+        given = [k for k in ("points", "points_by", "points_per") if rule.get(k) is not None]
+        if len(given) > 1:
+            self.problem((*path, given[1]), f"give one of points, points_by or points_per, "
+                         f"not {' and '.join(given)}", key=True)
+        if not given:
+            self.problem(path, "points is required (or points_by, points_per)")
+        if rule.get("when") is None and not (rule.get("points_by") or rule.get("points_per")):
+            self.problem(path, "when is required")
+        by = per = None
+        if isinstance(rule.get("points_by"), dict):
+            by = self.points_by(rule["points_by"], (*path, "points_by"), "fit")
+        if isinstance(rule.get("points_per"), dict):
+            per = self.points_per(rule["points_per"], (*path, "points_per"), "fit")
+        return by, per
+
+    def points_by(self, raw: dict[str, Any], path: Path, scope: Scope) -> PointsBy | None:
+        field = raw.get("field")
+        if not isinstance(field, str):
+            return None  # the schema reports it
+        self.check_field(field, (*path, "field"), scope)
+        table, bins, default = raw.get("table"), raw.get("bins"), raw.get("default")
+        if (table is None) == (bins is None):
+            self.problem(path, "give either table: {value: points, ...} or bins: "
+                         "[[low, high, points], ...]")
+            return None
+        if default is not None and not _is_number(default):
+            return None  # the schema reports it
+        if isinstance(table, dict):
+            return self._table(field, table, default, path)
+        if isinstance(bins, list):
+            return self._bins(field, bins, default, path)
+        return None
+
+    def _table(self, field: str, table: dict[Any, Any], default: Any, path: Path
+               ) -> PointsBy | None:
+        entries: list[tuple[Any, float]] = []
+        ok = True
+        for key, points in table.items():
+            where = (*path, "table", key)
+            if key == "default":
+                if default is not None:
+                    self.problem(where, "default is given twice (in the table and beside it)",
+                                 key=True)
+                    ok = False
+                elif not _is_number(points):
+                    self.problem(where, f"expected a number, got {as_yaml(points)}")
+                    ok = False
+                else:
+                    default = points
+                continue
+            if key is None or isinstance(key, dict | list):
+                self.problem(where, f"a table key is one plain value, got {as_yaml(key)}",
+                             key=True)
+                ok = False
+            elif not _is_number(points) or not math.isfinite(points):
+                self.problem(where, f"expected a number of points, got {as_yaml(points)}")
+                ok = False
+            else:
+                entries.append((key, float(points)))
+        if not entries and ok:
+            self.problem((*path, "table"), "name at least one value and its points")
+        if not ok or not entries:
+            return None
+        return PointsBy(field, table=tuple(entries),
+                        default=0.0 if default is None else float(default))
+
+    def _bins(self, field: str, bins: list[Any], default: Any, path: Path) -> PointsBy | None:
+        out: list[tuple[float, float, float]] = []
+        shape = "expected [low, high, points] (numbers; low or high may be null for no limit)"
+        previous: float | None = None
+        if not bins:
+            self.problem((*path, "bins"), "name at least one bin [low, high, points]")
+            return None
+        for i, item in enumerate(bins):
+            where = (*path, "bins", i)
+            if not (isinstance(item, list) and len(item) == 3
+                    and all(v is None or _is_number(v) for v in item[:2])
+                    and _is_number(item[2])):
+                self.problem(where, f"{shape}, got {as_yaml(item)}")
+                return None
+            low = -math.inf if item[0] is None else float(item[0])
+            high = math.inf if item[1] is None else float(item[1])
+            if not math.isfinite(float(item[2])) or (item[0] is None and item[1] is None):
+                self.problem(where, f"{shape}, got {as_yaml(item)}")
+                return None
+            if not low < high:
+                self.problem(where, f"a bin needs low < high, got {as_yaml(item)}")
+                return None
+            if previous is not None and low < previous:
+                self.problem(where, f"bins must be in increasing order without overlap: "
+                             f"{as_yaml(item)} starts before the previous bin ends")
+                return None
+            previous = high
+            out.append((low, high, float(item[2])))
+        return PointsBy(field, bins=tuple(out),
+                        default=0.0 if default is None else float(default))
+
+    def points_per(self, raw: dict[str, Any], path: Path, scope: Scope) -> PointsPer | None:
+        field, each, points, cap = (raw.get(k) for k in ("field", "each", "points", "cap"))
+        if not isinstance(field, str):
+            return None  # the schema reports it
+        self.check_field(field, (*path, "field"), scope)
+        each = 1.0 if each is None else each
+        if not (_is_number(each) and each > 0 and _is_number(points)
+                and (cap is None or (_is_number(cap) and cap >= 0))):
+            return None  # the schema reports it
+        return PointsPer(field, float(each), float(points),  # type: ignore[arg-type]
+                         None if cap is None else float(cap))
+
+    # -- weighted totals and floors (issue 13) --------------------------------------------
+
+    def total_weights(self, raw: dict[str, float] | None, scores: Mapping[str, Any]
+                      ) -> Minimums:
+        """`total: {fit: 1.0, intent: 1.0, product: 0.5}`: the weight of each score."""
+        if raw is None:
+            return DEFAULT_TOTAL
+        if not raw:
+            self.problem(("total",), "name at least one score and its weight")
+        for name in raw:
+            if name not in scores:
+                names = [n for n in scores if n != TOTAL]
+                self.problem(("total", name), f'unknown score "{name}"{_suggest(name, names)}; '
+                             f"total weighs the scores {', '.join(names)}", key=True)
+        return tuple((name, float(weight)) for name, weight in raw.items())
+
+    def floor(self, floor: float | None, most: float | None, path: Path) -> float | None:
+        if floor is not None and most is not None and floor > most:
+            self.problem((*path, "floor"), f"floor must not be above max ({most:g}), "
+                         f"got {floor:g}")
+        return floor
+
+    # -- per-rule decay, lifespans, once per, diminishing repeats (issue 13) ---------------
+
+    def intent_rule_v2(self, r: d.IntentRuleDoc, path: Path) -> dict[str, Any]:
+        """The keys of an intent rule that issue 13 added, checked together."""
+        if r.min_count is not None:
+            self.windowed_v2([k for k in V2_KEYS if getattr(r, k) is not None], path)
+        return {
+            "decay": None if r.decay is None else self.decay(r.decay, (*path, "decay")),
+            "expires_after_days": r.expires_after_days,
+            "once_per": r.once_per,
+            "each_repeat": r.each_repeat,
+            "points_per": self.intent_points(self.located_value(path), path),
+        }
+
+    def intent_points(self, rule: Any, path: Path) -> PointsPer | None:
+        """An intent rule gives `points`, or `points_per` (points read from a property of
+        each event: `{field: minutes, each: 1, points: 2, cap: 20}`)."""
+        if not isinstance(rule, dict):
+            return None
+        per = rule.get("points_per")
+        if rule.get("points") is None and per is None:
+            self.problem(path, "points is required")
+        if per is None:
+            return None
+        if rule.get("points") is not None:
+            self.problem((*path, "points_per"), "give one of points or points_per, not both",
+                         key=True)
+        for key in _PER_ALONE:
+            if rule.get(key) is not None:
+                self.problem((*path, key), f"points_per reads each event's own points; {key} "
+                             "cannot be combined with it", key=True)
+        if not isinstance(per, dict):
+            return None
+        field = per.get("field")
+        if isinstance(field, str) and field.startswith("properties."):
+            per = {**per, "field": field.removeprefix("properties.")}  # the issue's spelling
+        return self.points_per(per, (*path, "points_per"), "event")
+
+    def windowed_v2(self, keys: list[str], path: Path) -> None:
+        for key in keys:
+            self.problem((*path, key), f"a windowed rule (min_count) scores its points once "
+                         f"while the window holds; {key} has no effect here, remove it",
+                         key=True)
+
+
+V2_KEYS = ("decay", "expires_after_days", "once_per", "each_repeat")
+_PER_ALONE = ("min_count", "expires_after_days", "once_per", "each_repeat")

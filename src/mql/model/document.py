@@ -33,11 +33,32 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# -- points read from a field (issue 13): value tables, bins, points per unit ------------
+
+class PointsByDoc(Section):
+    """`{field, table: {value: points, ..., default: points}}` or
+    `{field, bins: [[low, high, points], ...], default: points}`; checked in build.py."""
+
+    field: str
+    table: dict[Any, Any] | None = None
+    bins: list[Any] | None = None
+    default: Points | None = None
+
+
+class PointsPerDoc(Section):
+    field: str
+    each: Positive = 1.0
+    points: Points
+    cap: NonNegative | None = None
+
+
 class FitRuleDoc(Section):
     name: Name
     description: str | None = None
-    when: Any
-    points: Points
+    when: Any = None  # required unless points_by / points_per give the points (build.py)
+    points: Points | None = None
+    points_by: PointsByDoc | None = None
+    points_per: PointsPerDoc | None = None
 
 
 class IntentRuleDoc(Section):
@@ -45,7 +66,8 @@ class IntentRuleDoc(Section):
     description: str | None = None
     event: EventTypes
     when: Any = None
-    points: Points
+    points: Points | None = None  # required unless points_per gives them (build.py)
+    points_per: PointsPerDoc | None = None
     cap: NonNegative | None = None
     min_count: Annotated[int, Field(ge=1)] | None = None
     within_days: Positive | None = None
@@ -57,17 +79,24 @@ class IntentRuleDoc(Section):
     avg: str | None = None
     at_least: Positive | None = None
     after: Any = None
+    # issue 13: the rule's own decay, a lifespan, de-duplication, diminishing returns
+    decay: Any = None
+    expires_after_days: Positive | None = None
+    once_per: Literal["hour", "day", "session"] | None = None
+    each_repeat: Annotated[float, Field(ge=0, le=0.9, allow_inf_nan=False)] | None = None
 
 
 class FitDoc(Section):
     description: str | None = None
     max: Points | None = None
+    floor: Points | None = None  # issue 13: the least the score can be
     rules: list[FitRuleDoc]
 
 
 class IntentDoc(Section):
     description: str | None = None
     max: Points | None = None
+    floor: Points | None = None  # issue 13: the least the score can be
     decay: Any = None
     rules: list[IntentRuleDoc]
 
@@ -261,3 +290,4 @@ class ModelDoc(Section):
     # external lists: files beside the model (mql.model.lists), and their stored values
     lists: Any = None
     list_values: Any = None
+    total: dict[str, Points] | None = None  # issue 13: weights of the scores in total

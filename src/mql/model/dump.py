@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -19,7 +20,16 @@ import yaml
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.reports import ReportSettings, reports_data
-from mql.model.spec import Decay, FitRule, IntentRule, Model, Outcomes, Score
+from mql.model.spec import (
+    ALWAYS,
+    DEFAULT_TOTAL,
+    Decay,
+    FitRule,
+    IntentRule,
+    Model,
+    Outcomes,
+    Score,
+)
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -88,8 +98,7 @@ def _score(score: Score) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     for rule in score.rules:
         if isinstance(rule, FitRule):
-            rules.append(_drop_none({"name": rule.name, "description": rule.description,
-                                     "when": condition_data(rule.when), "points": rule.points}))
+            rules.append(_fit_rule(rule))
         else:
             assert isinstance(rule, IntentRule)
             rules.append(_drop_none({
@@ -97,15 +106,43 @@ def _score(score: Score) -> dict[str, Any]:
                 "when": None if rule.where is None else condition_data(rule.where),
                 "points": rule.points, "cap": rule.cap, "min_count": rule.min_count,
                 "within_days": rule.within_days, "level": rule.level,
+                "decay": None if rule.decay is None else _decay(rule.decay),
+                "expires_after_days": rule.expires_after_days, "once_per": rule.once_per,
+                "each_repeat": rule.each_repeat,
             }))
             if rule.measure is not None or rule.after is not None:
                 if rule.measure is not None and rule.measure.kind != "distinct":
                     del rules[-1]["min_count"]  # a sum or max has its line in at_least
                 rules[-1].update(window_data(rule.measure, rule.after, "event", "when"))
-    out = _drop_none({"description": score.description, "max": score.max})
+    out = _drop_none({"description": score.description, "max": score.max,
+                      "floor": score.floor})
     if score.kind == "intent":
         out["decay"] = _decay(score.decay)
     out["rules"] = rules
+    return out
+
+
+# -- points read from a field (issue 13) ------------------------------------------------
+
+def _fit_rule(rule: FitRule) -> dict[str, Any]:
+    valued = rule.points_by is not None or rule.points_per is not None
+    out = _drop_none({"name": rule.name, "description": rule.description,
+                      "when": None if valued and rule.when == ALWAYS
+                      else condition_data(rule.when),
+                      "points": None if valued else rule.points})
+    if rule.points_by is not None:
+        by = rule.points_by
+        if by.table:
+            out["points_by"] = {"field": by.field,
+                                "table": {**dict(by.table), "default": by.default}}
+        else:
+            out["points_by"] = {"field": by.field, "bins": [
+                [None if math.isinf(low) else low, None if math.isinf(high) else high, points]
+                for low, high, points in by.bins], "default": by.default}
+    if rule.points_per is not None:
+        per = rule.points_per
+        out["points_per"] = _drop_none({"field": per.field, "each": per.each,
+                                        "points": per.points, "cap": per.cap})
     return out
 
 
@@ -185,6 +222,8 @@ def model_data(model: Model) -> dict[str, Any]:
             "within_days": f.within_days}) for f in mql.fast_track],
         "exclude": _named(mql.exclude),
     }
+    if model.total != DEFAULT_TOTAL:
+        data["total"] = dict(model.total)
     if model.grades is not None:
         g = model.grades
         data["grades"] = {"fit_score": g.fit_score, "intent_score": g.intent_score,

@@ -12,9 +12,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
-from mql.model.conditions import Activity, After, Condition, Measure
+from mql.model.conditions import Activity, After, All, Compare, Condition, Measure
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.lists import NamedList
 from mql.model.reports import ReportSettings
@@ -64,12 +64,20 @@ class Decay:
 
 @dataclass(frozen=True, slots=True)
 class FitRule:
-    """`points` when `when` holds for the contact and its account."""
+    """`points` when `when` holds for the contact and its account; with `points_by` or
+    `points_per`, the points read from a field instead (see `PointsBy`, `PointsPer`)."""
 
     name: str
     when: Condition
     points: float
     description: str | None = None
+    points_by: PointsBy | None = None
+    points_per: PointsPer | None = None
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field the rule reads: its condition's, then the field its points read."""
+        extra = [v.field for v in (self.points_by, self.points_per) if v is not None]
+        return (*self.when.fields(), *extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,12 @@ class IntentRule:
     description: str | None = None
     measure: Measure | None = None  # windowed: distinct values, a sum or a maximum
     after: After | None = None  # windowed: a sequence (earlier events required)
+    # issue 13: the rule's own decay, a hard lifespan, de-duplication, diminishing returns
+    decay: Decay | None = None
+    expires_after_days: float | None = None
+    once_per: Literal["hour", "day", "session"] | None = None
+    each_repeat: float | None = None
+    points_per: PointsPer | None = None  # each event's points read from a property
 
     @property
     def windowed(self) -> bool:
@@ -100,6 +114,17 @@ class IntentRule:
         return Activity(self.events, self.min_count, self.within_days, self.where,
                         self.measure, self.after)
 
+    def decay_in(self, score: Score) -> Decay:
+        """The decay of this rule's points: its own, else its score's."""
+        return score.decay if self.decay is None else self.decay
+
+    @property
+    def logged(self) -> bool:
+        """Whether the rule needs its events' times (lifespan, once per, repeats), not
+        only their decayed sum."""
+        return (self.expires_after_days is not None or self.once_per is not None
+                or self.each_repeat is not None)
+
 
 @dataclass(frozen=True, slots=True)
 class Score:
@@ -111,6 +136,17 @@ class Score:
     max: float | None = None
     decay: Decay = Decay(None)
     description: str | None = None
+    floor: float | None = None  # the score is max(floor, min(max, sum of rules))
+
+    def bounded(self, total: float) -> float:
+        """The sum of the rules' values limited to `max`, then raised to `floor`.
+
+        >>> Score("intent", "intent", (), max=100, floor=-20).bounded(-35.5)
+        -20
+        """
+        if self.max is not None:
+            total = min(self.max, total)
+        return total if self.floor is None else max(self.floor, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +171,21 @@ class FastTrack:
 
 
 Minimums = tuple[tuple[str, float], ...]
+DEFAULT_TOTAL: Minimums = (("fit", 1.0), ("intent", 1.0))
+
+
+def weighted_total(weights: Minimums, values: Mapping[str, float]) -> float:
+    """`total`: the weighted sum of named scores, added left to right from 0.0 (as the
+    batch engines add it). The default weights give fit + intent.
+
+    >>> weighted_total((("fit", 1.0), ("intent", 1.0), ("product", 0.5)),
+    ...                {"fit": 40.0, "intent": 25.0, "product": 30.0})
+    80.0
+    """
+    total = 0.0
+    for name, weight in weights:
+        total += weight * values[name]
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +267,7 @@ class Model:
     lists: tuple[NamedList, ...] = ()  # the external lists the conditions test
     exit_when: tuple[ExitRule, ...] = ()  # exits on conditions, beside exit_below
     digest: str = field(default="", compare=False)
+    total: Minimums = DEFAULT_TOTAL  # (score, weight): total = sum of weight * score
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))
@@ -232,3 +284,85 @@ class Model:
         rules = sum(len(s.rules) for s in self.scores.values())
         return (f"Model({self.name!r}, version={self.version!r}, scores={list(self.scores)}, "
                 f"rules={rules})")
+
+
+# -- points read from a field: value tables, bins, points per unit (issue 13) -----------
+
+ALWAYS: Condition = All(())  # the `when` of a rule that gives none: always holds
+
+
+def clamp_points(value: float, cap: float | None) -> float:
+    """`value` limited to `cap` in magnitude (as rule caps are).
+
+    >>> clamp_points(36.0, 20.0), clamp_points(-36.0, 20.0), clamp_points(5.0, None)
+    (20.0, -20.0, 5.0)
+    """
+    if cap is None:
+        return value
+    return min(cap, value) if value >= 0 else max(-cap, value)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsBy:
+    """Points from a field's value: the first `table` key it equals (compared as `eq`
+    compares), or the first of `bins` `[low, high)` its number falls in; else `default`
+    (also when the field is missing)."""
+
+    field: str
+    table: tuple[tuple[Any, float], ...] = ()
+    bins: tuple[tuple[float, float, float], ...] = ()
+    default: float = 0.0
+
+    def cases(self) -> tuple[tuple[str, Condition, float], ...]:
+        """(label, condition, points) in order: the first that holds gives the points.
+
+        >>> PointsBy("account.employees", bins=((0, 50, -5), (50, 200, 5))).cases()[1][0]
+        '[50, 200)'
+        """
+        if self.table:
+            return tuple((str(key), Compare(self.field, "eq", key), points)
+                         for key, points in self.table)
+        cases: list[tuple[str, Condition, float]] = []
+        for low, high, points in self.bins:  # an infinite end is no limit (null in the file)
+            tests = ([Compare(self.field, "gte", low)] if math.isfinite(low) else []) + (
+                [Compare(self.field, "lt", high)] if math.isfinite(high) else [])
+            label = (f"[{_num(low)}, {_num(high)})" if len(tests) == 2 else
+                     f"< {_num(high)}" if math.isfinite(high) else f">= {_num(low)}")
+            cases.append((label, All(tuple(tests)), points))
+        return tuple(cases)
+
+    @property
+    def best(self) -> float:
+        """The most points the rule can give (what enriching the field may be worth)."""
+        return max([self.default, *(p for _, _, p in self.cases())], key=abs)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsPer:
+    """`points` for each whole `each` units of a number: `floor(n / each) * points`,
+    limited to `cap` in magnitude. A value that is missing, not a number, negative or
+    not finite earns nothing."""
+
+    field: str
+    each: float
+    points: float
+    cap: float | None = None
+
+    def value(self, number: float | None) -> float:
+        """The points for `number`.
+
+        >>> PointsPer("minutes", 1, 2, cap=20).value(7.9), PointsPer("m", 5, 3).value(-4)
+        (14.0, 0.0)
+        """
+        if number is None or not math.isfinite(number) or number < 0:
+            return 0.0
+        return clamp_points(float(math.floor(number / self.each) * self.points), self.cap)
+
+    def units(self, number: float | None) -> int:
+        if number is None or not math.isfinite(number) or number < 0:
+            return 0
+        return math.floor(number / self.each)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

@@ -44,6 +44,15 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def as_number(value: Any) -> float | None:
+    """`value` read as a number, as the numeric operators read it (None: not a number).
+
+    >>> as_number(" 250 "), as_number("many"), as_number(True)
+    (250.0, None, None)
+    """
+    return _number(value)
+
+
 def _text(value: Any, case_sensitive: bool) -> str:
     text = value if isinstance(value, str) else str(value)
     return text if case_sensitive else text.casefold()

@@ -19,10 +19,19 @@ from datetime import datetime, timedelta
 from mql.model.conditions import Activity
 from mql.model.spec import TOTAL, IntentRule, Model, Score
 from mql.records import Account, Contact, Event
-from mql.scoring.decay import DecayedSum
+from mql.scoring.decay import EventLog
 from mql.scoring.evaluate import compile_condition, leaves
 from mql.scoring.fit import FitLine, FitResult
-from mql.scoring.intent import IntentState, Level, Program, days_between, rule_key, rule_value
+from mql.scoring.intent import (
+    IntentState,
+    Level,
+    Program,
+    days_between,
+    log_rule,
+    rule_key,
+    rule_sum,
+    rule_value,
+)
 from mql.scoring.qualify import Decision, Qualifier
 from mql.scoring.scorer import Scorer
 from mql.scoring.windows import describe_window
@@ -73,6 +82,15 @@ class Explanation:
     criteria: tuple[CriterionCheck, ...]
     changes: tuple[str, ...]
     maxima: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
+    floors: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
+    weights: tuple[tuple[str, float], ...] = ()  # what total adds up (issue 13)
+
+    def total_words(self) -> str:
+        """How total adds up: "total = 1 x fit 70 + 1 x engagement 78 = 148"."""
+        scores = self.decision.scores
+        weights = self.weights or (("fit", 1.0), ("intent", 1.0))
+        terms = " + ".join(f"{_fmt(w)} x {n} {_fmt(scores[n])}" for n, w in weights)
+        return f"total = {terms} = {_fmt(scores[TOTAL])}"
 
     def score_total(self, score: str) -> float:
         """The sum of `score`'s lines, capped at the score's maximum: exactly the
@@ -83,7 +101,9 @@ class Explanation:
         for value in values:
             total += value
         cap = self.maxima.get(score)
-        return total if cap is None else min(cap, total)
+        total = total if cap is None else min(cap, total)
+        low = self.floors.get(score)
+        return total if low is None else max(low, total)
 
 
 def _fmt(value: float) -> str:
@@ -150,8 +170,9 @@ def explain_scored(scorer: Scorer, email: str, applied: Iterable[Event], *,
     criteria = _criteria(qualifier, contact, account, decision, state, at)
     changes = _changes(model, qualifier, decision, rules, fits)
     maxima = {name: s.max for name, s in model.scores.items()}
+    floors = {name: s.floor for name, s in model.scores.items()}
     return Explanation(decision, {n: r.lines for n, r in fits.items()}, tuple(rules),
-                       tuple(ledger), criteria, changes, maxima)
+                       tuple(ledger), criteria, changes, maxima, floors, model.total)
 
 
 def _intent_lines(
@@ -185,15 +206,55 @@ def _intent_lines(
             rules.append(RuleLine(score.name, rule.name, len(recent), rule.points, value,
                                   value, note))
             continue
-        tracked = level_state.values.get(key)
-        decayed = tracked.value_at(at, score.decay) if isinstance(tracked, DecayedSum) else 0.0
-        for e in matched:
-            factor = score.decay.factor((at - e.at).total_seconds())
+        decayed = rule_sum(rule, score, level_state, at)
+        shares = _shares(rule, score, level_state, matched, at)
+        decay = rule.decay_in(score)
+        earned = [tracker.points_of(e) * share for e, share in zip(matched, shares, strict=True)]
+        for e, points in zip(matched, earned, strict=True):
+            factor = decay.factor((at - e.at).total_seconds())
             ledger.append(LedgerLine(score.name, rule.name, e.event_id, e.type, e.at,
-                                     rule.points, factor, rule.points * factor))
+                                     points, factor, points * factor))
         note = f"cap {_fmt(rule.cap)}" if value != decayed and rule.cap is not None else ""
-        rules.append(RuleLine(score.name, rule.name, len(matched),
-                              rule.points * len(matched), decayed, value, note))
+        note = ", ".join(n for n in (note, _v2_note(rule, score)) if n)
+        rules.append(RuleLine(score.name, rule.name, len(matched), sum(earned), decayed, value,
+                              note))
+
+
+# -- rules with their own decay, lifespans, once per, repeats (issue 13) ------------------
+
+def _shares(rule: IntentRule, score: Score, state: IntentState, matched: list[Event],
+            at: datetime) -> list[float]:
+    """The share of the rule's points each matched event earns now (1 for a plain rule;
+    0 for an event de-duplicated by once_per, past its lifespan or past the repeats)."""
+    log = log_rule(rule, score)
+    tracked = state.values.get(rule_key(score.name, rule.name))
+    if log is None or not isinstance(tracked, EventLog):
+        return [1.0] * len(matched)
+    life = None if log.lifespan_s is None else timedelta(seconds=log.lifespan_s)
+    counted = dict(reversed(tracked.counted(log)))  # ties: the first copy at a time
+    shares = []
+    for e in matched:
+        share = counted.pop(e.at, 0.0)
+        shares.append(0.0 if life is not None and at - e.at >= life else share)
+    return shares
+
+
+def _v2_note(rule: IntentRule, score: Score) -> str:
+    parts = []
+    if rule.decay is not None and rule.decay != score.decay:
+        h = rule.decay.half_life_days
+        parts.append("no decay" if h is None else f"half-life {_fmt(h)} days")
+    if rule.expires_after_days is not None:
+        parts.append(f"expires after {_fmt(rule.expires_after_days)} days")
+    if rule.once_per is not None:
+        parts.append(f"once per {rule.once_per}")
+    if rule.each_repeat is not None:
+        parts.append(f"each repeat x{rule.each_repeat:g}")
+    if rule.points_per is not None:
+        per = rule.points_per
+        cap = "" if per.cap is None else f" (at most {_fmt(per.cap)} an event)"
+        parts.append(f"{_fmt(per.points)} per {_fmt(per.each)} {per.field}{cap}")
+    return ", ".join(parts)
 
 
 def _criteria(

@@ -15,10 +15,19 @@ from types import MappingProxyType
 from typing import Literal
 
 from mql.model.conditions import Activity, Condition, activities, counted_where, needs_window_state
-from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, Score
+from mql.model.spec import SECONDS_PER_DAY, Decay, IntentRule, Model, PointsPer, Score
 from mql.records import Event
-from mql.scoring.decay import Curve, DecayedSum, RecentTimes, clamp
-from mql.scoring.evaluate import Predicate, compile_condition
+from mql.scoring.decay import (
+    Curve,
+    DecayedSum,
+    EventLog,
+    LogRule,
+    Part,
+    RecentTimes,
+    Term,
+    clamp,
+)
+from mql.scoring.evaluate import Predicate, as_number, compile_condition, is_missing
 from mql.scoring.windows import (
     DistinctTimes,
     Fold,
@@ -33,7 +42,7 @@ from mql.scoring.windows import (
 )
 
 Level = Literal["contact", "account"]
-Tracked = DecayedSum | RecentTimes | WindowState
+Tracked = DecayedSum | RecentTimes | EventLog | WindowState
 _WINDOWS = (RecentTimes, DistinctTimes, WindowSum, SequenceTimes, WindowAvg)
 
 
@@ -51,6 +60,15 @@ class Tracker:
     # a window beyond counting (distinct values, a sum, a sequence): how events fold in
     fold: Fold | None = None
     window: Activity | None = None
+    log: LogRule | None = None  # issue 13: a rule that needs its events' times
+    per: PointsPer | None = None  # issue 13: each event's points read from a property
+
+    def points_of(self, event: Event) -> float:
+        """The points `event` earns (the rule's, or read from its property)."""
+        if self.per is None:
+            return self.points
+        value = event.properties.get(self.per.field)
+        return self.per.value(None if is_missing(value) else as_number(value))
 
     def matches(self, event: Event) -> bool:
         return self.where is None or self.where(event.properties.get)
@@ -116,7 +134,8 @@ class Program:
             return window_tracker(rule_key(score.name, rule.name), rule.window, rule.level)
         return Tracker(
             rule_key(score.name, rule.name), frozenset(rule.events), _compiled(rule.where),
-            rule.level, rule.points, score.decay, rule.min_count,
+            rule.level, rule.points, rule.decay_in(score), rule.min_count,
+            log=log_rule(rule, score), per=rule.points_per,
         )
 
     def trackers_for(self, level: Level, event_type: str) -> tuple[Tracker, ...]:
@@ -156,11 +175,14 @@ class IntentState:
                 if folded is not None:
                     values[t.key] = folded
                 continue
-            if old is None:
-                values[t.key] = (DecayedSum(t.points, at) if t.keep is None
+            if t.log is not None:
+                values[t.key] = (EventLog.start(at) if not isinstance(old, EventLog)
+                                 else old.add(at, t.log))
+            elif old is None:
+                values[t.key] = (DecayedSum(t.points_of(event), at) if t.keep is None
                                  else RecentTimes((at,), t.keep))
             elif isinstance(old, DecayedSum):
-                values[t.key] = old.add(t.points, at, t.decay)
+                values[t.key] = old.add(t.points_of(event), at, t.decay)
             elif isinstance(old, RecentTimes):
                 values[t.key] = old.add(at)
         as_of = at if self.as_of is None or at > self.as_of else self.as_of
@@ -171,6 +193,7 @@ class IntentState:
         """Both states as one (e.g. two records of the same person)."""
         decays = {t.key: t.decay for t in program.trackers}
         windows = {t.key: t.window for t in program.trackers if t.window is not None}
+        logs = {t.key: t.log for t in program.trackers if t.log is not None}
         values = dict(self.values)
         for key, theirs in other.values.items():
             ours = values.get(key)
@@ -180,6 +203,8 @@ class IntentState:
                 values[key] = ours.merge(theirs)
             elif isinstance(ours, DecayedSum) and isinstance(theirs, DecayedSum):
                 values[key] = ours.merge(theirs, decays[key])
+            elif isinstance(ours, EventLog) and isinstance(theirs, EventLog):
+                values[key] = ours.merge(theirs, logs[key])
             elif key in windows and type(ours) is type(theirs):
                 values[key] = merge_windows(ours, theirs, windows[key])  # type: ignore[arg-type]
         stamps = [t for t in (self.as_of, other.as_of) if t is not None]
@@ -211,10 +236,7 @@ def rule_value(rule: IntentRule, score: Score, state: IntentState, at: datetime)
     if rule.windowed:
         assert rule.within_days is not None
         return rule.points if state.holds(key, at, rule.within_days) else 0.0
-    tracked = state.values.get(key)
-    if not isinstance(tracked, DecayedSum):
-        return 0.0
-    return clamp(tracked.value_at(at, score.decay), rule.cap)
+    return clamp(rule_sum(rule, score, state, at), rule.cap)
 
 
 def score_value(score: Score, values: Iterable[float]) -> float:
@@ -223,7 +245,7 @@ def score_value(score: Score, values: Iterable[float]) -> float:
     total = 0.0
     for value in values:
         total += value
-    return total if score.max is None else min(score.max, total)
+    return score.bounded(total)
 
 
 def intent_value(score: Score, contact: IntentState, account: IntentState,
@@ -255,9 +277,8 @@ def intent_curve(
                 assert until is not None
                 steps.append((rule.points, until))
             continue
-        tracked = state.values.get(key)
-        if isinstance(tracked, DecayedSum):
-            terms.append((tracked.value_at(at, score.decay), rule.cap))
+        if key in state.values:
+            terms.append((rule_sum(rule, score, state, at), rule.cap))
     return Curve(at, score.decay, base, tuple(terms), tuple(steps), score.max)
 
 
@@ -297,6 +318,9 @@ def state_to_dict(state: IntentState) -> dict[str, object]:
     for key, tracked in state.values.items():
         if isinstance(tracked, DecayedSum):
             values[key] = {"sum": tracked.value, "as_of": tracked.as_of.isoformat()}
+        elif isinstance(tracked, EventLog):
+            values[key] = {"runs": [[a.isoformat(), b.isoformat()] for a, b in tracked.runs],
+                           "as_of": tracked.as_of.isoformat()}
         elif not isinstance(tracked, RecentTimes):
             values[key] = window_to_dict(tracked)
         else:
@@ -314,8 +338,76 @@ def state_from_dict(data: Mapping[str, object]) -> IntentState:
             values[key] = window_from_dict(item)
         elif "sum" in item:
             values[key] = DecayedSum(float(item["sum"]), datetime.fromisoformat(item["as_of"]))
+        elif "runs" in item:
+            values[key] = EventLog(tuple((datetime.fromisoformat(a), datetime.fromisoformat(b))
+                                         for a, b in item["runs"]),
+                                   datetime.fromisoformat(item["as_of"]))
         else:
             values[key] = RecentTimes(tuple(datetime.fromisoformat(t) for t in item["times"]),
                                       int(item["keep"]))
     as_of = data.get("as_of")
     return IntentState(values, None if as_of is None else datetime.fromisoformat(str(as_of)))
+
+
+# -- curves of mixed half-lives, lifespans, floors and weights (issue 13) -----------------
+
+def rule_decay(rule: IntentRule, score: Score) -> Decay:
+    """The decay of one rule's points: its own, else the score's."""
+    return rule.decay_in(score)
+
+
+def log_rule(rule: IntentRule, score: Score) -> LogRule | None:
+    """How a rule that needs its events' times counts them (None: a plain decayed sum)."""
+    if not rule.logged or rule.windowed:
+        return None
+    life = None if rule.expires_after_days is None else rule.expires_after_days * SECONDS_PER_DAY
+    return LogRule(rule.points, rule.decay_in(score), life, rule.once_per, rule.each_repeat)
+
+
+def rule_sum(rule: IntentRule, score: Score, state: IntentState, at: datetime) -> float:
+    """A non-windowed rule's decayed sum at `at`, before its cap."""
+    tracked = state.values.get(rule_key(score.name, rule.name))
+    if isinstance(tracked, EventLog):
+        log = log_rule(rule, score)
+        assert log is not None
+        return tracked.value_at(at, log)
+    if isinstance(tracked, DecayedSum):
+        return tracked.value_at(at, rule.decay_in(score))
+    return 0.0
+
+
+def plain_curve(score: Score) -> bool:
+    """Whether `intent_curve` (one half-life, closed form) describes the score exactly:
+    no floor, no rule with a decay of its own or a lifespan."""
+    return score.floor is None and all(
+        isinstance(r, IntentRule) and (r.windowed or (
+            r.decay_in(score) == score.decay and r.expires_after_days is None))
+        for r in score.rules)
+
+
+def intent_part(score: Score, contact: IntentState, account: IntentState, at: datetime,
+                weight: float = 1.0) -> Part:
+    """The score from `at` on without new events, as one weighted `Part` of a
+    `MixedCurve` (rules with their own half-lives and lifespans, max and floor)."""
+    terms: list[Term] = []
+    steps: list[tuple[float, datetime]] = []
+    for rule in score.rules:
+        assert isinstance(rule, IntentRule)
+        state = account if rule.level == "account" else contact
+        key = rule_key(score.name, rule.name)
+        if rule.windowed:
+            assert rule.within_days is not None
+            if state.holds(key, at, rule.within_days):
+                until = state.expiry(key, rule.within_days)
+                assert until is not None
+                steps.append((rule.points, until))
+            continue
+        decay = rule_decay(rule, score)
+        tracked = state.values.get(key)
+        log = log_rule(rule, score)
+        if isinstance(tracked, EventLog) and log is not None:
+            terms.append(Term(tuple(tracked.pieces(at, log)), rule.cap, decay.half_life_seconds))
+        elif isinstance(tracked, DecayedSum):
+            terms.append(Term(((tracked.value_at(at, decay), None),), rule.cap,
+                              decay.half_life_seconds))
+    return Part(weight, tuple(terms), tuple(steps), score.max, score.floor)

@@ -12,13 +12,20 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mql.model.conditions import Activity, Compare, Not
-from mql.model.spec import TOTAL, Minimums, Model
+from mql.model.spec import DEFAULT_TOTAL, TOTAL, Minimums, Model, weighted_total
 from mql.records import Account, Contact
 from mql.scoring.calendar_windows import activity_expiry, activity_holds
-from mql.scoring.decay import Curve
+from mql.scoring.decay import Curve, MixedCurve
 from mql.scoring.evaluate import Getter, Predicate, compile_condition, leaves
 from mql.scoring.fit import FitResult, FitScorer, record_getter
-from mql.scoring.intent import IntentState, Program, intent_curve, intent_value
+from mql.scoring.intent import (
+    IntentState,
+    Program,
+    intent_curve,
+    intent_part,
+    intent_value,
+    plain_curve,
+)
 
 ReasonKind = Literal["thresholds", "criteria", "fast_track"]
 
@@ -176,7 +183,7 @@ class Qualifier:
                 values[name] = fits[name].value
                 continue
             values[name] = intent_value(score, contact, account, at)
-        values[TOTAL] = values["fit"] + values["intent"]
+        values[TOTAL] = weighted_total(self.model.total, values)
         return values
 
     def curve(
@@ -186,7 +193,7 @@ class Qualifier:
         contact: IntentState,
         account: IntentState,
         at: datetime,
-    ) -> Curve | None:
+    ) -> Curve | MixedCurve | None:
         """Score `name` from `at` on with no new events (None for a fit score: constant).
 
         Its crossings are settled with `scores` itself, so a decision at a crossing sees
@@ -194,12 +201,22 @@ class Qualifier:
         def exact(t: datetime) -> float:
             return self.scores(fits, contact, account, t)[name]
 
-        if name == TOTAL:
-            curve = intent_curve(self.model.intent, contact, account, at, fits["fit"].value)
-        elif self.model.scores[name].kind == "fit":
+        model = self.model
+        curve: Curve | MixedCurve
+        if name == TOTAL and model.total == DEFAULT_TOTAL and plain_curve(model.intent):
+            curve = intent_curve(model.intent, contact, account, at, fits["fit"].value)
+        elif name == TOTAL:  # a weighted total: the fit scores are constant
+            base = sum(w * fits[n].value for n, w in model.total
+                       if model.scores[n].kind == "fit")
+            curve = MixedCurve(at, base, tuple(
+                intent_part(model.scores[n], contact, account, at, w) for n, w in model.total
+                if model.scores[n].kind == "intent"))
+        elif model.scores[name].kind == "fit":
             return None
+        elif plain_curve(model.scores[name]):
+            curve = intent_curve(model.scores[name], contact, account, at)
         else:
-            curve = intent_curve(self.model.scores[name], contact, account, at)
+            curve = MixedCurve(at, 0.0, (intent_part(model.scores[name], contact, account, at),))
         return dataclasses.replace(curve, exact=exact)
 
     def first_below(
