@@ -81,6 +81,13 @@ def set_owner(conn: Connection, contact_id: int, owner: str | None) -> None:
     conn.execute(contacts.update().where(contacts.c.id == contact_id).values(owner=owner))
 
 
+def set_owners(conn: Connection, owners: Mapping[int, str | None]) -> None:
+    """`set_owner` for many contacts in one statement."""
+    if owners:
+        conn.execute(contacts.update().where(contacts.c.id == sa.bindparam("b_id")).values(
+            owner=sa.bindparam("b_owner")), [{"b_id": i, "b_owner": o} for i, o in owners.items()])
+
+
 def add_history(conn: Connection, contact_id: int, source: str | None, target: str,
                 at: datetime, cause: str, actor: str, model_version_id: int | None,
                 reason: str | None) -> None:
@@ -185,6 +192,25 @@ def open_assignment(conn: Connection, contact_id: int, *, touched: bool = False
 def add_assignment(conn: Connection, **values: Any) -> int:
     result = conn.execute(assignments.insert().values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def add_assignments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`add_assignment` for many rows (all with the same columns) in one statement, inserted
+    in the given order."""
+    if rows:
+        conn.execute(assignments.insert(), [dict(r) for r in rows])
+
+
+def with_open_assignments(conn: Connection, contact_ids: Iterable[int]) -> set[int]:
+    """The contacts of `contact_ids` that have an open assignment (what `close_assignments`
+    would close)."""
+    out: set[int] = set()
+    for part in chunks(set(contact_ids)):
+        out.update(int(c) for (c,) in conn.execute(
+            sa.select(assignments.c.contact_id).distinct().where(
+                assignments.c.contact_id.in_(part),
+                assignments.c.status.in_(("open", "breached", "escalated")))))
+    return out
 
 
 def update_assignment(conn: Connection, assignment_id: int, **values: Any) -> None:
