@@ -151,10 +151,32 @@ class Qualifier:
         self.criteria = [(c, compile_condition(c.when)) for c in model.mql.criteria]
         self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
         self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
+        # the last fits per contact email, with the records they were computed from
+        self._fit_memo: dict[str, tuple[Contact, Account | None, dict[str, FitResult]]] = {}
 
     # -- scores --------------------------------------------------------------------------
 
     def fits(self, contact: Contact | None, account: Account | None) -> dict[str, FitResult]:
+        """Every fit score of `contact` and `account`. Fit depends on nothing else, so the
+        last result per contact is kept and reused while both records are the same (values
+        of the same types: ``1`` and ``True`` are not the same attribute)."""
+        if contact is None:
+            return self._fits(contact, account)
+        seen = self._fit_memo.get(contact.email)
+        if seen is not None and _same_record(seen[0], contact) and _same_record(seen[1],
+                                                                                account):
+            return dict(seen[2])
+        found = self._fits(contact, account)
+        if len(self._fit_memo) >= FIT_MEMO:
+            self._fit_memo.clear()
+        # copies: a caller may change its records' attributes afterwards
+        self._fit_memo[contact.email] = (
+            Contact(contact.email, contact.account, _copy(dict(contact.attributes))),
+            None if account is None else Account(account.domain,
+                                                 _copy(dict(account.attributes))), found)
+        return dict(found)
+
+    def _fits(self, contact: Contact | None, account: Account | None) -> dict[str, FitResult]:
         return {name: scorer(contact, account) for name, scorer in self.fit_scorers.items()}
 
     def scores(
@@ -186,8 +208,11 @@ class Qualifier:
 
         Its crossings are settled with `scores` itself, so a decision at a crossing sees
         the score on the new side of the line (the exit a worker schedules then moves)."""
-        def exact(t: datetime) -> float:
-            return self.scores(fits, contact, account, t)[name]
+        def exact(t: datetime) -> float:  # `scores(...)[name]`, computing that score only
+            if name == TOTAL:
+                return fits["fit"].value + intent_value(self.model.scores["intent"], contact,
+                                                        account, t)
+            return intent_value(self.model.scores[name], contact, account, t)
 
         if name == TOTAL:
             curve = intent_curve(self.model.intent, contact, account, at, fits["fit"].value)
@@ -379,6 +404,42 @@ class Qualifier:
             if not self.reasons(contact, account, values, state, probe):
                 return t
         return None
+
+
+FIT_MEMO = 65_536  # contacts whose last fits a `Qualifier` keeps
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (``1 == True == 1.0`` are not the
+    same attribute: a condition may tell them apart)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_value(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _same_record(a: Contact | Account | None, b: Contact | Account | None) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None or type(a) is not type(b):
+        return False
+    if isinstance(a, Contact) and isinstance(b, Contact):
+        if a.email != b.email or a.account != b.account:
+            return False
+    elif isinstance(a, Account) and isinstance(b, Account) and a.domain != b.domain:
+        return False
+    return _same_value(dict(a.attributes), dict(b.attributes))
 
 
 def _score_bounds(cond: Any, name: str) -> list[float]:
