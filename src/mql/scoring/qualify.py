@@ -308,8 +308,13 @@ class Qualifier:
         state: IntentState,
         account_state: IntentState,
         at: datetime,
+        *,
+        exit_needed: bool = True,
     ) -> Decision:
-        """The decision for `contact` at `at` (not earlier than its state's last event)."""
+        """The decision for `contact` at `at` (not earlier than its state's last event).
+
+        `exit_needed=False`: the caller reads `exit_at` only when the contact qualifies
+        (it is not an MQL now), so it is left None otherwise; it costs a curve's solve."""
         fits = self.fits(contact, account)
         values = self.scores(fits, state, account_state, at)
         reasons = self.reasons(contact, account, values, state, at)
@@ -322,7 +327,8 @@ class Qualifier:
         until = None
         if reasons:
             until = self.qualified_until(contact, account, fits, state, account_state, at)
-        exit_at = self.exit_time(self.model.exit_below, fits, state, account_state, at)
+        exit_at = (self.exit_time(self.model.exit_below, fits, state, account_state, at)
+                   if exit_needed or reasons else None)
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),

@@ -232,14 +232,16 @@ def apply_decisions(
     cause: Cause | None = None,
     *,
     hold: frozenset[int] = frozenset(),
+    stages: Mapping[int, store.StageRow] | None = None,
 ) -> dict[int, datetime]:
     """Move every decided contact as the model says; returns the contacts recycled with
     `requalify: fresh_intent` and when, whose intent the caller resets. `cause` overrides
     the cause of every transition (e.g. a model change). The contacts in `hold` are not
     moved: their stage was just imported from a CRM (cause ``import``); an imported MQL
-    leaves by the acceptance timeout, counted from the import, or by later activity."""
+    leaves by the acceptance timeout, counted from the import, or by later activity.
+    `stages`: the contacts' stage rows, when the caller has read them already."""
     model = qualifier.model
-    rows = store.stages(conn, decisions)
+    rows = stages if stages is not None else store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
     reset: dict[int, datetime] = {}
     # the history, stages, closed assignments and outbox rows of every move are written
