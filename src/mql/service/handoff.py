@@ -301,18 +301,22 @@ def alert_accounts(conn: Connection, model: Model, account_ids: set[int], now: d
     if model.routing is None or not account_ids:
         return 0
     policy = model.routing.alerts
-    window = timedelta(days=policy.window_days)
-    engaged = store.engaged_contacts(conn, account_ids, now - window)
+    window, quiet = timedelta(days=policy.window_days), timedelta(days=policy.quiet_days)
+    names = store.account_domains(conn, account_ids)
+    last = store.last_alerts(conn, [d for d, _, _ in names.values()])
+    # an account in its quiet period cannot alert: its engagement is not read (the
+    # query reads every recent event of the accounts it is asked about)
+    awake = [a for a, (domain, _, _) in names.items()
+             if last.get(domain) is None or now - last[domain] >= quiet]
+    engaged = store.engaged_contacts(conn, awake, now - window) if awake else {}
     engaged = {a: c for a, c in engaged.items() if len(c) >= policy.min_contacts}
     if not engaged:
         return 0
-    names = store.account_domains(conn, engaged)
-    last = store.last_alerts(conn, [d for d, _, _ in names.values()])
     raised = 0
     for aid, seen in engaged.items():
         domain, owner, name = names[aid]
         alert = check(domain, seen, last.get(domain), now, min_contacts=policy.min_contacts,
-                      window=window, quiet=timedelta(days=policy.quiet_days))
+                      window=window, quiet=quiet)
         if alert is None:
             continue
         detail = {"account": domain, "owner": owner, "contacts": len(alert.contacts),

@@ -656,23 +656,26 @@ def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: dateti
 def account_domains(conn: Connection, account_ids: Iterable[int]
                     ) -> dict[int, tuple[str, Any, str | None]]:
     """{account id: (domain, owner attribute, name)}."""
-    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
-                                  accounts.c.name)
-                        .where(accounts.c.id.in_(list(set(account_ids)))))
     out: dict[int, tuple[str, Any, str | None]] = {}
-    for i, d, a, n in rows:
-        name = n or (a or {}).get("name")
-        out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
+    for part in chunks(set(account_ids)):
+        rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
+                                      accounts.c.name).where(accounts.c.id.in_(part)))
+        for i, d, a, n in rows:
+            name = n or (a or {}).get("name")
+            out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
     return out
 
 
 def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:
     """When each account's owner was last alerted about engagement."""
-    rows = conn.execute(sa.select(audit_log.c.subject, sa.func.max(audit_log.c.at))
-                        .where(audit_log.c.action == "account.engaged",
-                               audit_log.c.subject.in_(list(set(domains))))
-                        .group_by(audit_log.c.subject))
-    return {str(s): t for s, t in rows}
+    out: dict[str, datetime] = {}
+    for part in chunks(set(domains)):
+        rows = conn.execute(sa.select(audit_log.c.subject, sa.func.max(audit_log.c.at))
+                            .where(audit_log.c.action == "account.engaged",
+                                   audit_log.c.subject.in_(part))
+                            .group_by(audit_log.c.subject))
+        out.update({str(s): t for s, t in rows})
+    return out
 
 
 def record_alert(conn: Connection, domain: str, detail: Mapping[str, Any], at: datetime) -> None:
