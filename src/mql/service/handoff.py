@@ -290,7 +290,9 @@ def apply_decisions(
     router.flush(conn)
     moves.flush(conn)
     router.save(conn)
-    store.set_due(conn, due)
+    # only the due times that change are written (most contacts keep theirs)
+    store.set_due(conn, {cid: t for cid, t in due.items()
+                         if (row := rows.get(cid)) is None or row.due != t})
     return reset
 
 

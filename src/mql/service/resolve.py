@@ -111,7 +111,8 @@ def find_by_email(conn: Connection, emails: list[str], rules: IdentityRules) -> 
                  if e not in out}
         more = contact_store.find(conn, loose.values())
         out.update({e: more[k] for e, k in loose.items() if k in more})
-    return {e: merge_store.resolve_survivor(conn, c) for e, c in out.items()}
+    survivors = merge_store.resolve_survivors(conn, out.values())
+    return {e: survivors[c] for e, c in out.items()}
 
 
 def _externals(run: Run, attributes: dict[str, Any]) -> list[Identifier]:
@@ -318,8 +319,9 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
     created |= _flush(run, pending, known, attrs, touched)
     contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
     contact_store.set_emails(run.conn, emails, now=run.now)
-    owner_of = [next((merge_store.resolve_survivor(run.conn, known[i]) for i in idents
-                      if i in known), None) for _, _, idents, _ in rows]
+    first = [next((known[i] for i in idents if i in known), None) for _, _, idents, _ in rows]
+    survivors = merge_store.resolve_survivors(run.conn, {c for c in first if c is not None})
+    owner_of = [None if c is None else survivors[c] for c in first]
     if companies:
         _apply_companies(run, owner_of, companies)
     held = (_import_stages(run, [c for c, _ in records], owner_of, created)
@@ -519,14 +521,14 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         cookie = anon_of.get(e.anonymous_id) if e.anonymous_id else None
         who = known.get(ident) if ident else None
         contact_of.append(who if who is not None else (known.get(cookie) if cookie else None))
-    stored = contact_store.load_contacts(conn, {c for c in contact_of if c is not None})
+    account_of = contact_store.account_ids(conn, {c for c in contact_of if c is not None})
     domains = {e.account for e in fresh if e.account}
     account_ids = account_store.ensure_accounts(conn, domains, now=now) if domains else {}
     rows: list[event_store.StoredEvent] = []
     for e, owner in zip(fresh, contact_of, strict=True):
         aid = account_ids.get(e.account) if e.account else None
         if aid is None and owner is not None:
-            aid = stored[owner].account_id
+            aid = account_of[owner]
         rows.append(event_store.StoredEvent(e, owner, aid, run.source))
     event_store.insert_events(conn, rows, now=now)
     # states: O(1) per event, except contacts whose ledger changed under them
