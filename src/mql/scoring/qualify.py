@@ -151,6 +151,13 @@ class Qualifier:
         self.criteria = [(c, compile_condition(c.when)) for c in model.mql.criteria]
         self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
         self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
+        # the lines a score of the MQL definition is compared with (`qualified_until`)
+        lines = {(n, low) for m in model.mql.thresholds for n, low in m}
+        for criterion in model.mql.criteria:
+            for name in criterion.when.fields():
+                if name.startswith("score."):
+                    lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
+        self._lines = sorted(lines)
         # the last fits per contact email, with the records they were computed from
         self._fit_memo: dict[str, tuple[Contact, Account | None, dict[str, FitResult]]] = {}
 
@@ -389,13 +396,12 @@ class Qualifier:
         moments are the candidates, checked in order; between two of them nothing changes.
         """
         candidates: set[datetime] = set()
-        lines = {(n, low) for m in self.model.mql.thresholds for n, low in m}
-        for criterion in self.model.mql.criteria:
-            for name in criterion.when.fields():
-                if name.startswith("score."):
-                    lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
-        for name, low in lines:
-            candidates.update(self.crossings(name, low, fits, state, account_state, at))
+        curves: dict[str, Curve | None] = {}  # one curve per score, for all its lines
+        for name, low in self._lines:
+            if name not in curves:
+                curves[name] = self.curve(name, fits, state, account_state, at)
+            curve = curves[name]
+            candidates.update([] if curve is None else curve.crossings(low))
         for leaf, key in self.program.activity_keys.items():
             t = state.expiry(key, leaf.within_days)
             if t is not None and t > at:
