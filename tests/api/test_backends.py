@@ -98,18 +98,18 @@ def test_an_alias_naming_a_known_person_merges_the_two_contacts_on_each_store(
     by_user = message(type="alias", previousId="crm-42", userId="pat.smith@beta.example")
     new_user = message(type="alias", previousId="pat.smith@beta.example", userId="u-99")
     later = message(type="track", userId="u-99", event="Pricing Viewed")
-    with running(create_app(settings_for(url))) as base:
-        with httpx.Client(base_url=base, auth=(keys["writer"], "")) as writer:
-            assert writer.post("/v1/batch", json=people).status_code == 200
-            wait_applied(base, keys["read-only"])
-            before = _contact_ids(url)
-            for alias in (by_email, by_user, by_email):  # the resent alias changes nothing
-                assert writer.post("/v1/alias", json=alias).status_code == 200
-            wait_applied(base, keys["read-only"])
-            assert writer.post("/v1/alias", json=new_user).status_code == 200
-            wait_applied(base, keys["read-only"])
-            assert writer.post("/v1/track", json=later).status_code == 200
-            wait_applied(base, keys["read-only"])
+    with running(create_app(settings_for(url))) as base, httpx.Client(
+            base_url=base, auth=(keys["writer"], "")) as writer:
+        assert writer.post("/v1/batch", json=people).status_code == 200
+        wait_applied(base, keys["read-only"])
+        before = _contact_ids(url)
+        for alias in (by_email, by_user, by_email):  # the resent alias changes nothing
+            assert writer.post("/v1/alias", json=alias).status_code == 200
+        wait_applied(base, keys["read-only"])
+        assert writer.post("/v1/alias", json=new_user).status_code == 200
+        wait_applied(base, keys["read-only"])
+        assert writer.post("/v1/track", json=later).status_code == 200
+        wait_applied(base, keys["read-only"])
     jo, jo_doe = before["jo@acme.example"][0], before["jo.doe@acme.example"][0]
     pat, pat_smith = before["pat@beta.example"][0], before["pat.smith@beta.example"][0]
     after = _contact_ids(url)

@@ -200,10 +200,10 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
         # history "from the future"): such a contact is scored as of that event
         own = times.get(cid, now) if times else now
         at = max(t for t in (own, state.as_of, acc_state.as_of) if t is not None)
-        row = stages.get(cid)
+        now_in = stages.get(cid)
         # the exit time matters only to an MQL (its due move, the webhook of its exit)
         d = live.qualifier.decide(c.record, account, state, acc_state, at, exit_needed=(
-            row is not None and stage_of(row.stage) is Stage.MQL))
+            now_in is not None and stage_of(now_in.stage) is Stage.MQL))
         decisions[cid] = d
         rows.append({"contact_id": cid, "model_version_id": live.version_id,
                      "state": state_to_dict(state), "fit": d.scores.get("fit"),
