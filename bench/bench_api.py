@@ -27,6 +27,7 @@ in the same run: `ratio` is how much of that speed collection keeps end to end.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import subprocess
@@ -63,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--api-world-contacts", type=int, default=WORLD_CONTACTS,
                        help=f"contacts of the realistic world (default {WORLD_CONTACTS:,}; "
                             "0 skips it)")
+    group.add_argument("--api-profile", default=None, metavar="FILE",
+                       help="write a cProfile of the realistic world's in-process apply (the "
+                            "baseline: the applier's code without HTTP) to FILE (read it with "
+                            "python -m pstats FILE)")
     group.add_argument("--api-postgres", action="store_true",
                        help="also run against a throwaway PostgreSQL cluster on 127.0.0.1 "
                             "(needs initdb and pg_ctl)")
@@ -112,9 +117,11 @@ def _server(url: str) -> Iterator[tuple[str, str, str]]:
         server.wait(timeout=30)
 
 
-def _load(base: str, kind: str, seconds: float, concurrency: int, key: str) -> dict[str, Any]:
+def _load(base: str, kind: str, seconds: float, concurrency: int, key: str,
+          contacts: int = WORLD_CONTACTS) -> dict[str, Any]:
     out = subprocess.run([sys.executable, str(LOADGEN), base, kind, str(seconds),
-                          str(concurrency), key], capture_output=True, text=True, check=True)
+                          str(concurrency), key, str(contacts)], capture_output=True,
+                         text=True, check=True)
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
@@ -185,9 +192,11 @@ def _identifies(contacts: int, stamp: str) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def _file_ingest(url: str, contacts: int, messages: list[dict[str, Any]]) -> float:
+def _file_ingest(url: str, contacts: int, messages: list[dict[str, Any]],
+                 profile: str | None = None) -> float:
     """Seconds to ingest `messages` in-process (groups of 5,000) into a fresh store at `url`
-    that knows the world's people: the baseline of the end-to-end rate."""
+    that knows the world's people: the baseline of the end-to-end rate. With `profile`, a
+    cProfile of that ingest (CPU time: a loaded machine does not skew it) goes there."""
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as folder:
         init_workspace(Path(folder), now=now, database_url=url)
@@ -196,17 +205,24 @@ def _file_ingest(url: str, contacts: int, messages: list[dict[str, Any]]) -> flo
     try:
         for batch in _identifies(contacts, now.isoformat()):
             ingest_messages(engine, batch, rules=rules, now=now, source="bench")
+        profiler = cProfile.Profile(time.process_time) if profile else None
         began = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         for start in range(0, len(messages), 5000):
             ingest_messages(engine, messages[start:start + 5000], rules=rules, now=now,
                             source="bench")
-        return time.perf_counter() - began
+        took = time.perf_counter() - began
+        if profiler is not None and profile:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        return took
     finally:
         engine.dispose()
 
 
 def _measure_world(url: str, baseline_url: str, seconds: float, concurrency: int,
-                   contacts: int) -> list[dict[str, Any]]:
+                   contacts: int, profile: str | None = None) -> list[dict[str, Any]]:
     with _server(url) as (base, key, reader):
         stamp = datetime.now(UTC).isoformat()
         with httpx.Client(base_url=base, timeout=120, auth=(key, "")) as client:
@@ -214,13 +230,13 @@ def _measure_world(url: str, baseline_url: str, seconds: float, concurrency: int
                 client.post("/v1/batch", json={"batch": batch}).raise_for_status()
         _applied(base, reader)
         began = time.perf_counter()
-        load = _load(base, "world", seconds, concurrency, key)
+        load = _load(base, "world", seconds, concurrency, key, contacts)
         backlog = _applied(base, reader)
         total = time.perf_counter() - began
     sent = load["requests"] * 100
     stamp = datetime.now(UTC).isoformat()
-    ingest = _file_ingest(baseline_url, contacts, [world_message(n, stamp)
-                                                   for n in range(sent)])
+    ingest = _file_ingest(baseline_url, contacts, [world_message(n, stamp, contacts)
+                                                   for n in range(sent)], profile)
     applied, ingested = sent / total, sent / ingest
     return [{"bench": "api", "metric": "world_applied_events_per_s", "value": round(applied, 1),
              "unit": "events/s", "backend": url.split(":", 1)[0].split("+", 1)[0],
@@ -240,7 +256,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.api_world_contacts and not args.api_db:
             results += _measure_world(f"sqlite:///{folder}/world.db",
                                       f"sqlite:///{folder}/baseline.db", args.api_seconds,
-                                      args.api_concurrency, args.api_world_contacts)
+                                      args.api_concurrency, args.api_world_contacts,
+                                      args.api_profile)
     if args.api_postgres:
         from tests.postgres import Cluster, _binary
 

@@ -3,7 +3,7 @@ server's core: `concurrency` keep-alive connections on raw asyncio streams (uvlo
 installed), each sending its next request as soon as the previous answer arrived, for a
 bounded time. Prints one JSON object: requests, non-2xx answers, latencies (p50/p99, ms).
 
-    python bench/loadgen.py URL KIND SECONDS CONCURRENCY [AUTH_USER]
+    python bench/loadgen.py URL KIND SECONDS CONCURRENCY [AUTH_USER [WORLD_CONTACTS]]
 
 KIND is `health` (GET), `track` (one Segment track message), `batch` (100 of them) or
 `world` (100 messages of a realistic world: `world_message`).
@@ -70,8 +70,10 @@ def track_message(n: int, stamp: str) -> str:
             f'"event":"{EVENTS[n % 3]}","timestamp":"{stamp}","properties":{{"n":{n}}}}}')
 
 
-def request_bytes(kind: str, n: int, host: str, auth: str) -> bytes:
-    """The whole HTTP request for the `n`-th call of `kind`."""
+def request_bytes(kind: str, n: int, host: str, auth: str,
+                  contacts: int = WORLD_CONTACTS) -> bytes:
+    """The whole HTTP request for the `n`-th call of `kind` (`contacts`: the size of the
+    realistic world)."""
     if kind == "health":
         return f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     stamp = datetime.now(UTC).isoformat()
@@ -79,7 +81,8 @@ def request_bytes(kind: str, n: int, host: str, auth: str) -> bytes:
         path, body = "/v1/track", track_message(n, stamp)
     elif kind == "world":
         path = "/v1/batch"
-        body = json.dumps({"batch": [world_message(n * 100 + i, stamp) for i in range(100)]})
+        body = json.dumps({"batch": [world_message(n * 100 + i, stamp, contacts)
+                                     for i in range(100)]})
     else:
         path = "/v1/batch"
         body = '{"batch":[' + ",".join(track_message(n * 100 + i, stamp)
@@ -103,8 +106,8 @@ async def _answer(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def load(url: str, kind: str, seconds: float, concurrency: int, user: str
-               ) -> dict[str, object]:
+async def load(url: str, kind: str, seconds: float, concurrency: int, user: str,
+               contacts: int = WORLD_CONTACTS) -> dict[str, object]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     auth = base64.b64encode(f"{user}:".encode()).decode()
@@ -118,7 +121,7 @@ async def load(url: str, kind: str, seconds: float, concurrency: int, user: str
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while time.perf_counter() < stop:
-                request = request_bytes(kind, next(counter), f"{host}:{port}", auth)
+                request = request_bytes(kind, next(counter), f"{host}:{port}", auth, contacts)
                 start = time.perf_counter()
                 writer.write(request)
                 status = await _answer(reader)
@@ -141,12 +144,13 @@ def main() -> None:
     url, kind, seconds, concurrency = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(
         sys.argv[4])
     user = sys.argv[5] if len(sys.argv) > 5 else ""
+    contacts = int(sys.argv[6]) if len(sys.argv) > 6 else WORLD_CONTACTS
     try:
         import uvloop
     except ImportError:
-        result = asyncio.run(load(url, kind, seconds, concurrency, user))
+        result = asyncio.run(load(url, kind, seconds, concurrency, user, contacts))
     else:
-        result = uvloop.run(load(url, kind, seconds, concurrency, user))
+        result = uvloop.run(load(url, kind, seconds, concurrency, user, contacts))
     print(json.dumps(result))
 
 

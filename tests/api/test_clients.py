@@ -143,6 +143,26 @@ def test_segment_python_library(live: Live) -> None:
     assert live.rows(sa.select(accounts.c.id).where(accounts.c.domain == "globex.example"))
 
 
+def test_segment_python_library_alias_of_a_known_email_merges_the_contacts(live: Live) -> None:
+    """`alias(previous_id, user_id)` with the address a person was known by: one person."""
+    old, new = _person(live, "lee"), _person(live, "lee.park")
+    errors: list[Exception] = []
+    client = SegmentClient(live.keys["writer"], host=live.url, sync_mode=True, max_retries=0,
+                           on_error=lambda exc, _batch: errors.append(exc))
+    client.identify(old, {"email": old})
+    client.track(old, "Demo Requested")
+    client.identify(new, {"email": new, "title": "CTO"})
+    client.flush()
+    live.applied()
+    client.alias(previous_id=old, user_id=new)
+    client.flush()
+    assert errors == []
+    survivor = live.contact(new)["id"]
+    assert live.contact(old)["merged_into"] == survivor
+    assert "demo_request" in {r.type for r in live.rows(sa.select(events.c.type).where(
+        events.c.contact_id == survivor))}
+
+
 def test_rudderstack_python_sdk_traits_from_context_reach_the_contact(live: Live) -> None:
     email = _person(live, "ravi")
     errors: list[Exception] = []

@@ -73,6 +73,7 @@ def one_by_one_apply_decisions(
     accounts: Mapping[int, Account | None], decisions: Mapping[int, Decision],
     states_: Mapping[int, IntentState], cause: Cause | None = None, *,
     hold: frozenset[int] = frozenset(),
+    stages: Mapping[int, store.StageRow] | None = None,  # read again here: the reference
 ) -> dict[int, datetime]:
     model = qualifier.model
     rows = store.stages(conn, decisions)

@@ -9,7 +9,9 @@ message still counts once. Times are corrected for the sender's clock skew:
 ``timestamp + (receivedAt - sentAt)`` when both are present; a time may be ISO 8601 text or
 epoch milliseconds. Identify traits are read from `traits` and from `context.traits`
 (where RudderStack's libraries put them); `traits` wins for a name found in both, as in
-Segment's spec. An alias links its `previousId` (the anonymous id it replaces) to the user.
+Segment's spec. An alias keeps its `previousId` (`previous_id`); one without an "@" is
+also read as the anonymous id it replaces (the applier merges instead when it names a
+person: `service.resolve.apply_aliases`).
 
 >>> [m] = parse_message({"type": "track", "messageId": "m1", "anonymousId": "a1",
 ...     "event": "Demo Requested", "properties": {"plan": "pro"},

@@ -83,6 +83,11 @@ def _leaf(cond: Compare) -> Callable[[Any], bool]:
         if op == "in_list":
             return lambda v: _text(v, False).strip() in members
         return lambda v: _text(v, False).strip() not in members
+    if op in ("in", "not_in") and all(isinstance(item, str) for item in value):
+        texts = frozenset(_text(item, case) for item in value)  # one lookup, same answer
+        if op == "in":
+            return lambda v: _text(v, case) in texts
+        return lambda v: _text(v, case) not in texts
     if op in ("in", "not_in"):
         tests = [_equals(item, case) for item in value]
         if op == "in":

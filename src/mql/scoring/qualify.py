@@ -163,10 +163,39 @@ class Qualifier:
         self.exclude = [(c, compile_condition(c.when)) for c in model.mql.exclude]
         self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
         self.exit_rules = [(c, compile_condition(c.when)) for c in model.exit_when]
+        # the lines a score of the MQL definition is compared with (`qualified_until`)
+        lines = {(n, low) for m in model.mql.thresholds for n, low in m}
+        for criterion in model.mql.criteria:
+            for name in criterion.when.fields():
+                if name.startswith("score."):
+                    lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
+        self._lines = sorted(lines)
+        # the last fits per contact email, with the records they were computed from
+        self._fit_memo: dict[str, tuple[Contact, Account | None, dict[str, FitResult]]] = {}
 
     # -- scores --------------------------------------------------------------------------
 
     def fits(self, contact: Contact | None, account: Account | None) -> dict[str, FitResult]:
+        """Every fit score of `contact` and `account`. Fit depends on nothing else, so the
+        last result per contact is kept and reused while both records are the same (values
+        of the same types: ``1`` and ``True`` are not the same attribute)."""
+        if contact is None:
+            return self._fits(contact, account)
+        seen = self._fit_memo.get(contact.email)
+        if seen is not None and _same_record(seen[0], contact) and _same_record(seen[1],
+                                                                                account):
+            return dict(seen[2])
+        found = self._fits(contact, account)
+        if len(self._fit_memo) >= FIT_MEMO:
+            self._fit_memo.clear()
+        # copies: a caller may change its records' attributes afterwards
+        self._fit_memo[contact.email] = (
+            Contact(contact.email, contact.account, _copy(dict(contact.attributes))),
+            None if account is None else Account(account.domain,
+                                                 _copy(dict(account.attributes))), found)
+        return dict(found)
+
+    def _fits(self, contact: Contact | None, account: Account | None) -> dict[str, FitResult]:
         return {name: scorer(contact, account) for name, scorer in self.fit_scorers.items()}
 
     def scores(
@@ -198,8 +227,13 @@ class Qualifier:
 
         Its crossings are settled with `scores` itself, so a decision at a crossing sees
         the score on the new side of the line (the exit a worker schedules then moves)."""
-        def exact(t: datetime) -> float:
-            return self.scores(fits, contact, account, t)[name]
+        def exact(t: datetime) -> float:  # `scores(...)[name]`, computing that score only
+            if name == TOTAL and self.model.total != DEFAULT_TOTAL:
+                return self.scores(fits, contact, account, t)[name]
+            if name == TOTAL:
+                return fits["fit"].value + intent_value(self.model.scores["intent"], contact,
+                                                        account, t)
+            return intent_value(self.model.scores[name], contact, account, t)
 
         model = self.model
         curve: Curve | MixedCurve
@@ -305,8 +339,13 @@ class Qualifier:
         state: IntentState,
         account_state: IntentState,
         at: datetime,
+        *,
+        exit_needed: bool = True,
     ) -> Decision:
-        """The decision for `contact` at `at` (not earlier than its state's last event)."""
+        """The decision for `contact` at `at` (not earlier than its state's last event).
+
+        `exit_needed=False`: the caller reads `exit_at` only when the contact qualifies
+        (it is not an MQL now), so it is left None otherwise; it costs a curve's solve."""
         fits = self.fits(contact, account)
         values = self.scores(fits, state, account_state, at)
         reasons = self.reasons(contact, account, values, state, at)
@@ -320,7 +359,8 @@ class Qualifier:
         until = None
         if reasons:
             until = self.qualified_until(contact, account, fits, state, account_state, at)
-        exit_at = self.exit_time(self.model.exit_below, fits, state, account_state, at)
+        exit_at = (self.exit_time(self.model.exit_below, fits, state, account_state, at)
+                   if exit_needed or reasons else None)
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
@@ -381,13 +421,12 @@ class Qualifier:
         moments are the candidates, checked in order; between two of them nothing changes.
         """
         candidates: set[datetime] = set()
-        lines = {(n, low) for m in self.model.mql.thresholds for n, low in m}
-        for criterion in self.model.mql.criteria:
-            for name in criterion.when.fields():
-                if name.startswith("score."):
-                    lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
-        for name, low in lines:
-            candidates.update(self.crossings(name, low, fits, state, account_state, at))
+        curves: dict[str, Curve | MixedCurve | None] = {}  # one curve per score, for all its lines
+        for name, low in self._lines:
+            if name not in curves:
+                curves[name] = self.curve(name, fits, state, account_state, at)
+            curve = curves[name]
+            candidates.update([] if curve is None else curve.crossings(low))
         for leaf, key in self.program.activity_keys.items():
             candidates.update(state.flips(key, at, leaf.within_days))  # an average's changes
             t = activity_expiry(state, key, leaf)
@@ -403,6 +442,42 @@ class Qualifier:
             if not self.reasons(contact, account, values, state, probe):
                 return t
         return None
+
+
+FIT_MEMO = 65_536  # contacts whose last fits a `Qualifier` keeps
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (``1 == True == 1.0`` are not the
+    same attribute: a condition may tell them apart)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_value(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _same_record(a: Contact | Account | None, b: Contact | Account | None) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None or type(a) is not type(b):
+        return False
+    if isinstance(a, Contact) and isinstance(b, Contact):
+        if a.email != b.email or a.account != b.account:
+            return False
+    elif isinstance(a, Account) and isinstance(b, Account) and a.domain != b.domain:
+        return False
+    return _same_value(dict(a.attributes), dict(b.attributes))
 
 
 def _score_bounds(cond: Any, name: str) -> list[float]:

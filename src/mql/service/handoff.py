@@ -150,14 +150,31 @@ def record(conn: Connection, cid: int, move: Transition, version_id: int | None)
 class Router:
     """What routing reads, read once per batch of new MQLs and kept current in memory:
     the round-robin credit of every team and the open leads per owner (`None`: read it
-    again). The credit is saved once, by `save`, as one save per assignment would leave it."""
+    again). The credit is saved once, by `save`, as one save per assignment would leave it.
+
+    The new assignments and owners are held and written together by `flush` (before
+    anything reads them again, and by `save`), in the order they were made, so the rows
+    and their ids are those of writing one by one. `scope` are the contacts this router
+    may assign (a batch's decisions): which of them have an open assignment to close is
+    read once, at the first assignment."""
 
     credit: dict[str, dict[str, int]] | None = None
     loads: dict[str, int] | None = None
     last: datetime | None = None  # when the last lead was assigned
     sla: tuple[str | None, datetime | None] = (None, None)  # of the last assignment
+    scope: frozenset[int] = frozenset()
+    open_of: set[int] | None = None  # the contacts of `scope` with an open assignment
+    pending: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    owners: dict[int, str | None] = dataclasses.field(default_factory=dict)
+
+    def flush(self, conn: Connection) -> None:
+        """Write the held assignments and owners."""
+        store.add_assignments(conn, self.pending)
+        store.set_owners(conn, self.owners)
+        self.pending, self.owners = [], {}
 
     def save(self, conn: Connection) -> None:
+        self.flush(conn)
         if self.credit is not None and self.last is not None:
             store.save_robin_credit(conn, self.credit, self.last)
 
@@ -169,10 +186,11 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
     when `router` is None; with a router, by `router.save` after the batch). The SLA and
     its deadline are kept in `router.sla`."""
     shared = router is not None
-    router = router or Router()
+    router = router or Router(scope=frozenset((cid,)))
     if router.credit is None:
         router.credit = store.robin_credit(conn)
     if router.loads is None:
+        router.flush(conn)  # the held assignments count
         router.loads = store.open_loads(conn)
     robins = {team: RoundRobin(c) for team, c in router.credit.items()}
     assignment, robins = route(routing, account, get, robins, router.loads, at)
@@ -185,15 +203,20 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
         team = routing.teams.get(assignment.team or routing.fallback)
         calendar = team.hours if team is not None else routing.teams[routing.fallback].hours
         due = add_business_hours(at, rule.first_touch_hours, calendar)
-    if store.close_assignments(conn, cid):
+    if router.open_of is None:
+        router.open_of = store.with_open_assignments(conn, router.scope | {cid})
+    if (cid in router.open_of or cid not in router.scope) and store.close_assignments(conn, cid):
         router.loads = None  # an open lead of this contact was closed: count again
-    store.add_assignment(conn, contact_id=cid, team=assignment.team, owner=assignment.owner,
-                         rule=assignment.rule, reason=assignment.reason, assigned_at=at,
-                         sla=None if rule is None else rule.name, sla_due_at=due,
-                         status="open")
+    router.pending.append(dict(contact_id=cid, team=assignment.team, owner=assignment.owner,
+                               rule=assignment.rule, reason=assignment.reason, assigned_at=at,
+                               sla=None if rule is None else rule.name, sla_due_at=due,
+                               status="open"))
     if router.loads is not None and assignment.owner is not None:
         router.loads[assignment.owner] = router.loads.get(assignment.owner, 0) + 1
-    store.set_owner(conn, cid, assignment.owner)
+    router.owners.pop(cid, None)  # a later owner lands last, as one by one
+    router.owners[cid] = assignment.owner
+    if not shared:
+        router.flush(conn)
     router.sla = (None if rule is None else rule.name, due)
     return assignment
 
@@ -209,20 +232,22 @@ def apply_decisions(
     cause: Cause | None = None,
     *,
     hold: frozenset[int] = frozenset(),
+    stages: Mapping[int, store.StageRow] | None = None,
 ) -> dict[int, datetime]:
     """Move every decided contact as the model says; returns the contacts recycled with
     `requalify: fresh_intent` and when, whose intent the caller resets. `cause` overrides
     the cause of every transition (e.g. a model change). The contacts in `hold` are not
     moved: their stage was just imported from a CRM (cause ``import``); an imported MQL
-    leaves by the acceptance timeout, counted from the import, or by later activity."""
+    leaves by the acceptance timeout, counted from the import, or by later activity.
+    `stages`: the contacts' stage rows, when the caller has read them already."""
     model = qualifier.model
-    rows = store.stages(conn, decisions)
+    rows = stages if stages is not None else store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
     reset: dict[int, datetime] = {}
     # the history, stages, closed assignments and outbox rows of every move are written
     # together at the end (a few statements, not several per move)
     moves = store.Moves(complete=complete_notes(model_data(version_id, model)))
-    router = Router()
+    router = Router(scope=frozenset(decisions))
     for cid, d in decisions.items():
         row = rows.get(cid)
         stage = stage_of(row.stage if row else None)
@@ -242,6 +267,7 @@ def apply_decisions(
                 moves.notify("mql.qualified", contact.email, data, move.at)
                 if model.routing is not None:
                     if moves.closed:  # routing counts open assignments: close those first
+                        router.flush(conn)
                         moves.flush(conn)
                         router.loads = None
                     get = qualifier.criteria_getter(contact, accounts.get(cid), d.scores,
@@ -261,9 +287,12 @@ def apply_decisions(
                     reset[cid] = move.at
         due[cid] = due_at(model, stage, since, dataclasses.replace(d, exit_at=None)
                           if cid in hold else d)
+    router.flush(conn)
     moves.flush(conn)
     router.save(conn)
-    store.set_due(conn, due)
+    # only the due times that change are written (most contacts keep theirs)
+    store.set_due(conn, {cid: t for cid, t in due.items()
+                         if (row := rows.get(cid)) is None or row.due != t})
     return reset
 
 
@@ -274,18 +303,22 @@ def alert_accounts(conn: Connection, model: Model, account_ids: set[int], now: d
     if model.routing is None or not account_ids:
         return 0
     policy = model.routing.alerts
-    window = timedelta(days=policy.window_days)
-    engaged = store.engaged_contacts(conn, account_ids, now - window)
+    window, quiet = timedelta(days=policy.window_days), timedelta(days=policy.quiet_days)
+    names = store.account_domains(conn, account_ids)
+    last = store.last_alerts(conn, [d for d, _, _ in names.values()])
+    # an account in its quiet period cannot alert: its engagement is not read (the
+    # query reads every recent event of the accounts it is asked about)
+    awake = [a for a, (domain, _, _) in names.items()
+             if last.get(domain) is None or now - last[domain] >= quiet]
+    engaged = store.engaged_contacts(conn, awake, now - window) if awake else {}
     engaged = {a: c for a, c in engaged.items() if len(c) >= policy.min_contacts}
     if not engaged:
         return 0
-    names = store.account_domains(conn, engaged)
-    last = store.last_alerts(conn, [d for d, _, _ in names.values()])
     raised = 0
     for aid, seen in engaged.items():
         domain, owner, name = names[aid]
         alert = check(domain, seen, last.get(domain), now, min_contacts=policy.min_contacts,
-                      window=window, quiet=timedelta(days=policy.quiet_days))
+                      window=window, quiet=quiet)
         if alert is None:
             continue
         detail = {"account": domain, "owner": owner, "contacts": len(alert.contacts),

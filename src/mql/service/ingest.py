@@ -14,6 +14,7 @@ marked resolved when a later row about the same event id, email or domain lands.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -461,7 +462,17 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     if accounts:
         resolve.apply_accounts(run, accounts)
     events = resolve.with_user_emails(run, [(m.event, m.user_id) for m in messages])
+    previous = {m.event.event_id: str(p) for m in messages if m.kind == "alias"
+                and (p := m.event.properties.get("previous_id")) is not None}
+    if previous:  # a previousId that names a person is no cookie
+        people = resolve.previous_people(run, previous)
+        events = [dataclasses.replace(e, anonymous_id=None) if e.event_id in people
+                  and e.anonymous_id == previous[e.event_id] else e for e in events]
     summary.loaded += resolve.apply_events(run, events)
+    if previous:
+        resolve.apply_aliases(run, events, previous,
+                              {m.event.event_id: m.user_id for m in messages
+                               if m.kind == "alias"})
     if run.deferred:  # no new event to apply with them
         states.rescore(conn, run.live, run.deferred, now=now, hold=frozenset(run.held))
     summary.duplicates += run.duplicates

@@ -7,7 +7,11 @@ states, shared by file ingest, Segment messages and quarantine retries.
 - events: skipped when their id is stored; attributed by email key, then anonymous id; an
   email with an anonymous id links the cookie to the contact and gives it the cookie's
   earlier events (then the contact's state is re-derived from its ledger); states are
-  updated in O(1) per event otherwise.
+  updated in O(1) per event otherwise;
+- aliases (Segment `alias(previousId, userId)`): a `previousId` that names a person (the
+  email of a contact, or a Segment userId one holds) merges that contact into the user's,
+  with the guardrails, the merge record and its undo of any merge; any other `previousId`
+  is a cookie, linked as the events' anonymous ids are.
 """
 
 from __future__ import annotations
@@ -107,7 +111,8 @@ def find_by_email(conn: Connection, emails: list[str], rules: IdentityRules) -> 
                  if e not in out}
         more = contact_store.find(conn, loose.values())
         out.update({e: more[k] for e, k in loose.items() if k in more})
-    return {e: merge_store.resolve_survivor(conn, c) for e, c in out.items()}
+    survivors = merge_store.resolve_survivors(conn, out.values())
+    return {e: survivors[c] for e, c in out.items()}
 
 
 def _externals(run: Run, attributes: dict[str, Any]) -> list[Identifier]:
@@ -314,8 +319,9 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
     created |= _flush(run, pending, known, attrs, touched)
     contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
     contact_store.set_emails(run.conn, emails, now=run.now)
-    owner_of = [next((merge_store.resolve_survivor(run.conn, known[i]) for i in idents
-                      if i in known), None) for _, _, idents, _ in rows]
+    first = [next((known[i] for i in idents if i in known), None) for _, _, idents, _ in rows]
+    survivors = merge_store.resolve_survivors(run.conn, {c for c in first if c is not None})
+    owner_of = [None if c is None else survivors[c] for c in first]
     if companies:
         _apply_companies(run, owner_of, companies)
     held = (_import_stages(run, [c for c, _ in records], owner_of, created)
@@ -515,14 +521,14 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         cookie = anon_of.get(e.anonymous_id) if e.anonymous_id else None
         who = known.get(ident) if ident else None
         contact_of.append(who if who is not None else (known.get(cookie) if cookie else None))
-    stored = contact_store.load_contacts(conn, {c for c in contact_of if c is not None})
+    account_of = contact_store.account_ids(conn, {c for c in contact_of if c is not None})
     domains = {e.account for e in fresh if e.account}
     account_ids = account_store.ensure_accounts(conn, domains, now=now) if domains else {}
     rows: list[event_store.StoredEvent] = []
     for e, owner in zip(fresh, contact_of, strict=True):
         aid = account_ids.get(e.account) if e.account else None
         if aid is None and owner is not None:
-            aid = stored[owner].account_id
+            aid = account_of[owner]
         rows.append(event_store.StoredEvent(e, owner, aid, run.source))
     event_store.insert_events(conn, rows, now=now)
     # states: O(1) per event, except contacts whose ledger changed under them
@@ -551,3 +557,51 @@ def apply_events(run: Run, batch: list[Event]) -> int:
     states.score_contacts(conn, run.live, contact_states, now=now, hold=held)
     alert_accounts(conn, run.live.model, {r.account_id for r in rows if r.account_id}, now)
     return len(fresh)
+
+
+def previous_people(run: Run, previous: Mapping[str, str]) -> dict[str, int]:
+    """Of alias `previousId`s (by event id), the ones that name a stored person: the email
+    address of a contact, or a Segment userId a contact holds -> that contact (merged
+    contacts resolved to their survivor). Blocked values name nobody."""
+    emails = [p for p in previous.values() if "@" in p and run.email_id(p) is not None]
+    users = {p: Identifier("external", p, "segment") for p in previous.values() if "@" not in p}
+    users = {p: i for p, i in users.items() if run.rules.usable(i)}
+    by_email = find_by_email(run.conn, emails, run.rules) if emails else {}
+    by_user = contact_store.find(run.conn, users.values()) if users else {}
+    out: dict[str, int] = {}
+    for event_id, p in previous.items():
+        cid = by_email.get(p) if "@" in p else (by_user.get(users[p]) if p in users else None)
+        if cid is not None:
+            out[event_id] = merge_store.resolve_survivor(run.conn, cid)
+    return out
+
+
+def apply_aliases(run: Run, events: list[Event], previous: Mapping[str, str],
+                  user_ids: Mapping[str, str | None]) -> None:
+    """Segment's alias for a `previousId` that names a person (`previous_people`): that
+    contact and the user's are one person, so the previous one is merged into the user's
+    (`merge`: guardrails, merge record, undo). A user mql does not know yet (a new Segment
+    userId) becomes an identifier of the previous contact instead (within its limit)."""
+    people = previous_people(run, previous)
+    for e in events:
+        if e.event_id not in people:
+            continue
+        prev = merge_store.resolve_survivor(run.conn, people[e.event_id])
+        user_id = user_ids.get(e.event_id)
+        ident = run.email_id(e.contact) if e.contact else None
+        found = contact_store.find(run.conn, [ident]) if ident is not None else {}
+        if ident is not None and ident in found:
+            user = merge_store.resolve_survivor(run.conn, found[ident])
+            if user != prev:
+                merge(run, user, prev, f"alias: {previous[e.event_id]} is {e.contact}")
+            continue
+        if user_id is None:
+            continue
+        new = Identifier("external", user_id, "segment")
+        if not run.rules.usable(new) or contact_store.find(run.conn, [new]):
+            continue
+        have = contact_store.identifiers_of(run.conn, [prev]).get(prev, set())
+        if sum(1 for i in have if i.kind == "external" and i.namespace == "segment") \
+                < run.rules.limit("external"):
+            contact_store.add_identities(run.conn, prev, [(new, user_id)], source=run.source,
+                                         now=run.now)

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mql.errors import ConfigError
-from mql.lifecycle.stages import Cause
+from mql.lifecycle.stages import Cause, Stage
 from mql.model.parse import parse_model
 from mql.model.spec import TOTAL, Model
 from mql.records import Account, Event
 from mql.scoring.intent import IntentState, Level, Program, state_from_dict, state_to_dict
 from mql.scoring.qualify import Decision, Qualifier
-from mql.service.handoff import apply_decisions
+from mql.service.handoff import apply_decisions, stage_of
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
@@ -146,13 +146,14 @@ def save_accounts(conn: Connection, live: LiveModel, states: Mapping[int, Intent
          "updated_at": now} for i, s in states.items()])
 
 
-def settle_due(conn: Connection, live: LiveModel, ids: Iterable[int], until: datetime
+def settle_due(conn: Connection, live: LiveModel, ids: Iterable[int], until: datetime, *,
+               stages: Mapping[int, handoff_store.StageRow] | None = None
                ) -> dict[int, Decision]:
     """Make the time-based moves of `ids` that fell due by `until` and were not made yet
     (the worker had not run), each at its own due moment and from the state as it was
     then, before anything later happens to those contacts: the history is then the same
-    whether the worker ran on time or late."""
-    rows = handoff_store.stages(conn, ids)
+    whether the worker ran on time or late. `stages`: their stage rows, if read already."""
+    rows = stages if stages is not None else handoff_store.stages(conn, ids)
     due = {cid: r.due for cid, r in rows.items() if r.due is not None and r.due <= until}
     if not due:
         return {}
@@ -171,9 +172,12 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     are made first, at their moment (`settle_due`)."""
     if not states:
         return {}
+    # the stage rows, read once: for settling, for which exits matter, and for the moves
+    stages = handoff_store.stages(conn, states)
     if settle and times is None:
-        settled = settle_due(conn, live, states, now)
+        settled = settle_due(conn, live, states, now, stages=stages)
         if settled:  # a recycle may have reset intent: the given states hold old events
+            stages.update(handoff_store.stages(conn, settled))  # they moved
             resets = latest_resets(conn, settled)
             if resets:
                 states = {**states, **rederive_contacts(conn, live, resets)}
@@ -196,7 +200,10 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
         # history "from the future"): such a contact is scored as of that event
         own = times.get(cid, now) if times else now
         at = max(t for t in (own, state.as_of, acc_state.as_of) if t is not None)
-        d = live.qualifier.decide(c.record, account, state, acc_state, at)
+        now_in = stages.get(cid)
+        # the exit time matters only to an MQL (its due move, the webhook of its exit)
+        d = live.qualifier.decide(c.record, account, state, acc_state, at, exit_needed=(
+            now_in is not None and stage_of(now_in.stage) is Stage.MQL))
         decisions[cid] = d
         rows.append({"contact_id": cid, "model_version_id": live.version_id,
                      "state": state_to_dict(state), "fit": d.scores.get("fit"),
@@ -208,7 +215,7 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     accounts_of = {cid: accounts.get(aid) if (aid := stored[cid].account_id) else None
                    for cid in decisions}
     reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
-                            decisions, states, cause, hold=hold)
+                            decisions, states, cause, hold=hold, stages=stages)
     handoff_store.add_resets(conn, [(cid, at, "timeout") for cid, at in reset.items()])
     fresh = rederive_contacts(conn, live, reset) if reset else {}
     for row in rows:

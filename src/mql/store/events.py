@@ -58,7 +58,7 @@ _INSERT_COLUMNS = ("event_id", "type", "at", "contact_id", "account_id", "email"
                    "anonymous_id", "account_domain", "properties", "source", "received_at")
 
 
-def _sqlite_time(t: datetime) -> str:
+def sqlite_time(t: datetime) -> str:
     # the text SQLAlchemy's SQLite DateTime stores (UTC, naive), so both paths read back
     return t.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
@@ -72,11 +72,11 @@ def insert_events(conn: Connection, items: list[StoredEvent], *, now: datetime) 
     if not items:
         return
     if conn.dialect.name == "sqlite":
-        received = _sqlite_time(now)
+        received = sqlite_time(now)
         conn.exec_driver_sql(
             f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})",
-            [(s.event.event_id, s.event.type, _sqlite_time(s.event.at), s.contact_id,
+            [(s.event.event_id, s.event.type, sqlite_time(s.event.at), s.contact_id,
               s.account_id, s.event.contact, s.event.anonymous_id, s.event.account,
               dumps(dict(s.event.properties)), s.source, received) for s in items])
         return

@@ -81,6 +81,13 @@ def set_owner(conn: Connection, contact_id: int, owner: str | None) -> None:
     conn.execute(contacts.update().where(contacts.c.id == contact_id).values(owner=owner))
 
 
+def set_owners(conn: Connection, owners: Mapping[int, str | None]) -> None:
+    """`set_owner` for many contacts in one statement."""
+    if owners:
+        conn.execute(contacts.update().where(contacts.c.id == sa.bindparam("b_id")).values(
+            owner=sa.bindparam("b_owner")), [{"b_id": i, "b_owner": o} for i, o in owners.items()])
+
+
 def add_history(conn: Connection, contact_id: int, source: str | None, target: str,
                 at: datetime, cause: str, actor: str, model_version_id: int | None,
                 reason: str | None) -> None:
@@ -185,6 +192,25 @@ def open_assignment(conn: Connection, contact_id: int, *, touched: bool = False
 def add_assignment(conn: Connection, **values: Any) -> int:
     result = conn.execute(assignments.insert().values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def add_assignments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`add_assignment` for many rows (all with the same columns) in one statement, inserted
+    in the given order."""
+    if rows:
+        conn.execute(assignments.insert(), [dict(r) for r in rows])
+
+
+def with_open_assignments(conn: Connection, contact_ids: Iterable[int]) -> set[int]:
+    """The contacts of `contact_ids` that have an open assignment (what `close_assignments`
+    would close)."""
+    out: set[int] = set()
+    for part in chunks(set(contact_ids)):
+        out.update(int(c) for (c,) in conn.execute(
+            sa.select(assignments.c.contact_id).distinct().where(
+                assignments.c.contact_id.in_(part),
+                assignments.c.status.in_(("open", "breached", "escalated")))))
+    return out
 
 
 def update_assignment(conn: Connection, assignment_id: int, **values: Any) -> None:
@@ -630,23 +656,26 @@ def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: dateti
 def account_domains(conn: Connection, account_ids: Iterable[int]
                     ) -> dict[int, tuple[str, Any, str | None]]:
     """{account id: (domain, owner attribute, name)}."""
-    rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
-                                  accounts.c.name)
-                        .where(accounts.c.id.in_(list(set(account_ids)))))
     out: dict[int, tuple[str, Any, str | None]] = {}
-    for i, d, a, n in rows:
-        name = n or (a or {}).get("name")
-        out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
+    for part in chunks(set(account_ids)):
+        rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
+                                      accounts.c.name).where(accounts.c.id.in_(part)))
+        for i, d, a, n in rows:
+            name = n or (a or {}).get("name")
+            out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
     return out
 
 
 def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:
     """When each account's owner was last alerted about engagement."""
-    rows = conn.execute(sa.select(audit_log.c.subject, sa.func.max(audit_log.c.at))
-                        .where(audit_log.c.action == "account.engaged",
-                               audit_log.c.subject.in_(list(set(domains))))
-                        .group_by(audit_log.c.subject))
-    return {str(s): t for s, t in rows}
+    out: dict[str, datetime] = {}
+    for part in chunks(set(domains)):
+        rows = conn.execute(sa.select(audit_log.c.subject, sa.func.max(audit_log.c.at))
+                            .where(audit_log.c.action == "account.engaged",
+                                   audit_log.c.subject.in_(part))
+                            .group_by(audit_log.c.subject))
+        out.update({str(s): t for s, t in rows})
+    return out
 
 
 def record_alert(conn: Connection, domain: str, detail: Mapping[str, Any], at: datetime) -> None:

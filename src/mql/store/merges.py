@@ -4,6 +4,7 @@ before-state (so the merge can be audited and undone), and the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mql.errors import NotFound
+from mql.store.accounts import chunks
 from mql.store.tables import (
     audit_log,
     consent,
@@ -108,6 +110,17 @@ def audit_lines(conn: Connection, action: str | None = None) -> list[dict[str, A
     if action is not None:
         query = query.where(audit_log.c.action == action)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def resolve_survivors(conn: Connection, contact_ids: Iterable[int]) -> dict[int, int]:
+    """`resolve_survivor` of many contacts: one read for all, chains followed only for
+    the merged ones."""
+    wanted = set(contact_ids)
+    merged: set[int] = set()
+    for part in chunks(wanted):
+        merged.update(int(i) for (i,) in conn.execute(sa.select(contacts.c.id).where(
+            contacts.c.id.in_(part), contacts.c.merged_into.is_not(None))))
+    return {c: resolve_survivor(conn, c) if c in merged else c for c in wanted}
 
 
 def resolve_survivor(conn: Connection, contact_id: int) -> int:

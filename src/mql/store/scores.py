@@ -14,7 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mql.store.accounts import chunks
-from mql.store.tables import account_scores, contact_scores
+from mql.store.db import dumps
+from mql.store.events import sqlite_time
+from mql.store.tables import UTCDateTime, account_scores, contact_scores
 
 
 def _states(conn: Connection, table: sa.Table, key: sa.Column[Any], ids: Iterable[int],
@@ -50,8 +52,36 @@ def _upsert(conn: Connection, table: sa.Table, keys: tuple[str, ...],
                  [dict(r) for r in rows])
 
 
+_TIMES = frozenset(c.name for c in contact_scores.c if isinstance(c.type, UTCDateTime))
+_JSON = frozenset(("state", "reasons"))
+
+
+def _sqlite_value(name: str, value: Any) -> Any:
+    """What SQLAlchemy binds for `value` of column `name` on SQLite (UTC text times, JSON
+    text, 1/0 for booleans)."""
+    if name in _JSON:
+        return dumps(value)  # None too: the JSON type stores it as JSON null
+    if value is None:
+        return None
+    if name in _TIMES:
+        return sqlite_time(value)
+    return int(value) if isinstance(value, bool) else value
+
+
 def save_contact_scores(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Upsert contact score rows (contact_id, model_version_id, state, fit, ...)."""
+    """Upsert contact score rows (contact_id, model_version_id, state, fit, ...): the hot
+    path of scoring, one driver-level executemany on SQLite with the values SQLAlchemy
+    would bind, the dialect's ON CONFLICT otherwise."""
+    if rows and conn.dialect.name == "sqlite" and all(r.keys() == rows[0].keys() for r in rows):
+        names = list(rows[0])
+        keys = ("contact_id", "model_version_id")
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
+        conn.exec_driver_sql(
+            f"INSERT INTO contact_scores ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            [tuple(_sqlite_value(n, r[n]) for n in names) for r in rows])
+        return
     _upsert(conn, contact_scores, ("contact_id", "model_version_id"), rows)
 
 
