@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -28,6 +29,13 @@ settings.register_profile("mutate", derandomize=True, database=None,
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("hypothesis_profile", None) != "mutate":
         return
+    # mutmut forks each mutant's run from a process that ran the clean tests: a cached
+    # function (compile_condition, email_key ...) would answer from the clean code
+    for name, module in list(sys.modules.items()):
+        if name == "mql" or name.startswith("mql."):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
     for item in items:
         test = getattr(item, "obj", None)
         chosen = getattr(test, "_hypothesis_internal_use_settings", None)
