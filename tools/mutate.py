@@ -1,15 +1,17 @@
 """`make mutate`: mutation testing of the core packages with mutmut, scored per package.
 
     python tools/mutate.py [PACKAGE ...] [--children N] [--report-only] [--fresh]
+                           [--survivors]
 
 Each package runs on its own: mutmut mutates only that package and runs, for each mutant,
 the fast tests of that package (MUTATE_TESTS: its unit tests and its doctests) that reach
 the mutated function. Every package works in its own directory, .mutate/PACKAGE (links
 to src, tests, docs, examples and a pyproject.toml whose [tool.mutmut] names the package
 and its tests), so the results of one package survive a run of another and a second run
-only tests what changed (--fresh starts over). Docstrings are never mutated (mutmut
-skips triple-quoted strings); the lines listed in [tool.mutmut] do_not_mutate_patterns
-(messages on their own line) neither.
+only tests what changed (--fresh starts over; --survivors tests only the mutants that
+survived the last run, against the tests as they are now: the loop while killing them).
+Docstrings are never mutated (mutmut skips triple-quoted strings); messages are: what a
+refusal says is behaviour a user reads.
 
 The score of a package is killed / (killed + survived), without the mutants listed in
 tools/equivalent_mutants.txt (each with the reason it cannot be killed: it changes no
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--children", type=int, default=2, help="parallel mutant runs")
     parser.add_argument("--report-only", action="store_true", help="score the last run")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the mutants that survived the last run")
     args = parser.parse_args(argv)
     allow = equivalent()
     failed = False
@@ -122,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / "mutants", ignore_errors=True)
             started = time.monotonic()
             env = {**os.environ, "PYTHONHASHSEED": "0"}
+            names = [f"mql.{package}*"]
+            if args.survivors:
+                names = sorted(k for k, s in results(package).items()
+                               if s == "survived" and k not in allow) or names
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(args.children), f"mql.{package}*"], cwd=work, check=False,
+                            str(args.children), *names], cwd=work, check=False,
                            stdout=subprocess.DEVNULL, env=env)
             took = f" in {(time.monotonic() - started) / 60:.0f} min"
         status = results(package)
