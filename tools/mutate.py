@@ -13,10 +13,10 @@ survived the last run, against the tests as they are now: the loop while killing
 Docstrings are never mutated (mutmut skips triple-quoted strings); messages are: what a
 refusal says is behaviour a user reads.
 
-The score of a package is killed / (killed + survived), without the mutants listed in
-tools/equivalent_mutants.txt (each with the reason it cannot be killed: it changes no
-behaviour). Surviving mutants are printed by name; `mutmut show NAME` in .mutate/PACKAGE
-shows the change. Exit status 1 when a package scores under the target (90%).
+The score of a package is killed / (killed + survived + reached by no test), without the
+mutants listed in tools/equivalent_mutants.txt (each with the reason it cannot be killed:
+it changes no behaviour). Surviving mutants are printed by name; `mutmut show NAME` in
+.mutate/PACKAGE shows the change. Exit status 1 when a package scores under the target (90%).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOW = ROOT / "tools" / "equivalent_mutants.txt"
 WORK = ROOT / ".mutate"
 LINKED = ["src", "tests", "docs", "examples", "README.md"]
+# a mutant no test reaches is not killed: it counts against the score like a survivor
+UNKILLED = ("survived", "no tests")
 
 # the fast tests that judge each package's mutants: its own unit tests and doctests (a
 # mutant of the model parser killed only by a worker test is not a model test's merit,
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             names = [f"mql.{package}*"]
             if args.survivors:
                 names = sorted(k for k, s in results(package).items()
-                               if s == "survived" and k not in allow) or names
+                               if s in UNKILLED and k not in allow) or names
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
                             str(args.children), *names], cwd=work, check=False,
                            stdout=subprocess.DEVNULL, env=env)
@@ -138,18 +140,20 @@ def main(argv: list[str] | None = None) -> int:
         counted = {k: s for k, s in status.items() if k not in allow}
         count = Counter(counted.values())
         killed = count["killed"] + count["timeout"] + count["caught by type check"]
-        scored = killed + count["survived"]
+        unkilled = sum(count[s] for s in UNKILLED)
+        scored = killed + unkilled
         score = killed / scored if scored else 0.0
         failed |= score < TARGET
-        others = {s: n for s, n in count.items()
-                  if s not in ("killed", "survived", "timeout", "caught by type check")}
+        others = {s: n for s, n in count.items() if s not in (
+            "killed", "timeout", "caught by type check", *UNKILLED)}
         print(f"mql.{package}: {score:.1%} of {scored} non-equivalent mutants killed "
               f"({killed} killed, {count['survived']} survived, "
+              f"{count['no tests']} reached by no test, "
               f"{len(status) - len(counted)} equivalent{', ' if others else ''}"
               f"{', '.join(f'{n} {s}' for s, n in others.items())}){took}"
               f"{'' if score >= TARGET else f'  < target {TARGET:.0%}'}", flush=True)
-        for key in sorted(k for k, s in counted.items() if s == "survived"):
-            print(f"  survived {key}", flush=True)
+        for key in sorted(k for k, s in counted.items() if s in UNKILLED):
+            print(f"  {counted[key]} {key}", flush=True)
     return 1 if failed else 0
 
 
