@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -26,16 +27,28 @@ settings.register_profile("mutate", derandomize=True, database=None,
                           max_examples=MUTATE_EXAMPLES)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("hypothesis_profile", None) != "mutate":
-        return
-    # mutmut forks each mutant's run from a process that ran the clean tests: a cached
-    # function (compile_condition, email_key ...) would answer from the clean code
+def _clear_caches() -> None:
     for name, module in list(sys.modules.items()):
         if name == "mql" or name.startswith("mql."):
             for value in list(vars(module).values()):
                 if callable(getattr(value, "cache_clear", None)):
                     value.cache_clear()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # mutmut maps a function to the tests that call it (its "stats" run): a cached
+    # function (compile_condition, email_key ...) answering from an earlier test's call
+    # would hide that this test reaches it. In that run every test starts with empty caches.
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _clear_caches()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("hypothesis_profile", None) != "mutate":
+        return
+    # mutmut forks each mutant's run from a process that ran the clean tests: its caches
+    # would answer with the clean code
+    _clear_caches()
     for item in items:
         test = getattr(item, "obj", None)
         chosen = getattr(test, "_hypothesis_internal_use_settings", None)
