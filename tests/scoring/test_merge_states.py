@@ -59,3 +59,11 @@ def test_a_rule_only_one_record_has_is_taken_as_it_is() -> None:
     assert merged.values[BROWSING] == RecentTimes((T0 - day,), 3)
     assert merged.as_of == T0 - day
     assert IntentState.empty().merge(IntentState.empty(), PROGRAM) == IntentState.empty()
+
+
+def test_a_state_without_events_is_stored_and_read_back_without_a_time() -> None:
+    from mql.scoring.intent import days_between, state_from_dict, state_to_dict
+
+    assert state_to_dict(IntentState.empty()) == {"as_of": None, "values": {}}
+    assert state_from_dict({"as_of": None, "values": {}}) == IntentState.empty()
+    assert days_between(T0, T0 + timedelta(hours=36)) == 1.5

@@ -98,3 +98,38 @@ def test_text_equality_follows_the_case_flag_on_both_sides() -> None:
     sensitive = compile_condition(Compare("f", "eq", "Acme", True))
     assert insensitive({"f": "ACME"}.get) is True and sensitive({"f": "ACME"}.get) is False
     assert sensitive({"f": "Acme"}.get) is True
+
+
+@pytest.mark.parametrize(("op", "operand", "actual", "holds"), [
+    # case-sensitive text operators compare the text as written, on both sides
+    ("contains", "Acme", "The Acme Corp", True), ("contains", "Acme", "the acme corp", False),
+    ("starts_with", "VP", "VP Sales", True), ("starts_with", "VP", "vp sales", False),
+    ("ends_with", "Inc", "Acme Inc", True), ("ends_with", "Inc", "Acme inc", False),
+    ("matches", "^[0-9]+$", 1234, True),  # a number is matched as its text
+])
+def test_case_sensitive_text_operators(op: str, operand: str, actual: object,
+                                       holds: bool) -> None:
+    test = compile_condition(Compare("f", op, operand, True))
+    assert test({"f": actual}.get) is holds
+
+
+@pytest.mark.parametrize("op", ["contains", "starts_with", "ends_with", "eq"])
+def test_blank_text_is_missing_for_every_text_operator(op: str) -> None:
+    # "   " is missing: no operator holds, even one whose operand is a blank
+    assert compile_condition(Compare("f", op, " ", False))({"f": "   "}.get) is False
+
+
+def test_a_number_field_compares_as_text_with_a_text_operand() -> None:
+    assert compile_condition(Compare("f", "contains", "20", False))({"f": 2026}.get) is True
+    assert compile_condition(Compare("f", "eq", "200", False))({"f": 200}.get) is True
+    assert compile_condition(Compare("f", "eq", "200", False))({"f": 200.5}.get) is False
+
+
+def test_an_unknown_operator_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"^unknown operator 'near'$"):
+        compile_condition(Compare("f", "near", "x", False))
+
+
+def test_a_reason_as_text_names_its_kind_with_a_dash() -> None:
+    assert str(Reason("fast_track", "demo", "demo_request at 2026-03-02T09:00Z")) == (
+        "fast-track demo: demo_request at 2026-03-02T09:00Z")
