@@ -102,3 +102,39 @@ def test_the_explained_score_is_capped_at_the_score_maximum() -> None:
     x = explain(parse_model(capped), JANE, ACME, EVENTS, at=T0)
     # the lines add to 37.5, the score's maximum is 30
     assert x.score_total("intent") == 30.0 == x.decision.intent
+
+
+def test_each_leaf_of_a_criterion_is_shown_with_its_truth(example_model) -> None:
+    # the example model's US mid-market criterion: a US contact of a 300-person account
+    # with three page views this month (and nothing else)
+    jane = contact("jane@acme.example", country="US")
+    views = [event("page_view", d, url="/blog") for d in (1, 2, 3)]
+    x = explain(example_model, jane, account("acme.example", employees=300), views, at=T0)
+    [check] = x.criteria
+    assert (check.name, check.matched) == ("us_midmarket_engaged", True)
+    assert [truth for _, truth in check.leaves] == [
+        True,   # contact.country eq US
+        True,   # account.employees between 50 and 500
+        False,  # a whitepaper download in 30 days
+        False,  # a webinar in 30 days
+        True,   # 3+ page views in 30 days
+        False,  # a demo request in 30 days
+        True,   # not a competitor or customer account
+    ]
+    assert check.leaves[4][0] == "3+ page_view in 30 days"
+    assert x.decision.mql and [r.kind for r in x.decision.reasons] == ["criteria"]
+
+
+def test_explain_counts_only_events_up_to_its_time_and_colleagues_account_events(
+        example_model) -> None:
+    jane = contact("jane@acme.example", country="US")
+    bo = contact("bo@acme.example")
+    acme = account("acme.example", employees=300)
+    # a demo tomorrow does not count today; bo's intent surge (strength 80) names no
+    # account: it counts for acme, bo's account, and so for jane: 10 points, 1 day old
+    history = [event("demo_request", -1), event("intent_surge", 1, contact="bo@acme.example",
+                                                strength=80)]
+    x = explain(example_model, jane, acme, history, at=T0, contacts=[bo])
+    [surge] = [r for r in x.rules if r.rule == "account_surge"]
+    assert surge.value == pytest.approx(10 * 2 ** (-1 / 45), rel=1e-12)
+    assert [r.rule for r in x.rules if r.value] == ["account_surge"]
