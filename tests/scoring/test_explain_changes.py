@@ -4,6 +4,8 @@ half), and which single event would close a threshold's gap."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from mql.model.parse import parse_model
@@ -123,6 +125,8 @@ def test_each_leaf_of_a_criterion_is_shown_with_its_truth(example_model) -> None
     ]
     assert check.leaves[4][0] == "3+ page_view in 30 days"
     assert x.decision.mql and [r.kind for r in x.decision.reasons] == ["criteria"]
+    # the criterion holds until its 30-day window loses the view of 3 days ago
+    assert x.decision.qualified_until == T0 + timedelta(days=27)
 
 
 def test_explain_counts_only_events_up_to_its_time_and_colleagues_account_events(

@@ -101,3 +101,12 @@ def test_the_exit_moment_is_the_later_of_stopping_and_the_crossing() -> None:
         "stops qualifying without new activity on 2026-03-09 10:00 UTC (in 7 days)",
         "the exit rule (intent < 30) returns an unaccepted MQL to nurture on "
         "2026-03-09 10:00 UTC (in 7 days)")
+
+
+@pytest.mark.parametrize(("line", "exit_at"), [(50, None), (51, T0)])
+def test_a_fit_exit_line_is_crossed_at_once_or_never(line: int, exit_at: object) -> None:
+    # fit 50 never decays: under a line of 51 it is below from the start; on a line of 50
+    # it is not below (50 < 50 is false), and never will be
+    model = parse_model(GOLDEN.replace("  below: {intent: 10}", f"  below: {{fit: {line}}}"))
+    d = score(model, [JANE], [ACME], [event("demo_request", 0)], at=T0)[0]
+    assert d.exit_at == exit_at
