@@ -52,10 +52,12 @@ test: lint clients $(FULL)
 bench: $(DEV)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# mutation score of the core packages (not part of make test): make mutate PACKAGES="routing"
+# mutation score of the core packages (not part of make test), one package at a time:
+# make mutate PACKAGE=scoring, make mutate PACKAGES="routing identity" MUTATE_ARGS=--fresh
 PACKAGES ?= scoring lifecycle routing identity model
+MUTATE_ARGS ?= --children 2
 mutate: $(DEV)
-	$(BIN)/python tools/mutate.py $(PACKAGES)
+	$(BIN)/python tools/mutate.py $(or $(PACKAGE),$(PACKAGES)) $(MUTATE_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache $(CLIENTS)/node_modules mutants
+	rm -rf $(VENV) .mypy_cache .ruff_cache $(CLIENTS)/node_modules mutants .mutate

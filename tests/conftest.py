@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -16,8 +18,43 @@ from mql.records import Account, Contact, Event
 pytest_plugins = ["tests.postgres"]
 
 # `make mutate` runs the tests once per mutant: the same examples every time (a mutant is
-# killed by the tests, not by a lucky draw) and fewer of them where a test sets no count
-settings.register_profile("mutate", derandomize=True, database=None, max_examples=40)
+# killed by the tests, not by a lucky draw) and at most MUTATE_EXAMPLES of them, also
+# where a test asks for more (a mutant that survives runs every test that reaches it:
+# 150 drawn histories per property made a package take hours); the spec-value tests are
+# what must kill a mutant, the properties only add to them
+MUTATE_EXAMPLES = 10
+settings.register_profile("mutate", derandomize=True, database=None,
+                          max_examples=MUTATE_EXAMPLES)
+
+
+def _clear_caches() -> None:
+    for name, module in list(sys.modules.items()):
+        if name == "mql" or name.startswith("mql."):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # mutmut maps a function to the tests that call it (its "stats" run): a cached
+    # function (compile_condition, email_key ...) answering from an earlier test's call
+    # would hide that this test reaches it. In that run every test starts with empty caches.
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _clear_caches()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("hypothesis_profile", None) != "mutate":
+        return
+    # mutmut forks each mutant's run from a process that ran the clean tests: its caches
+    # would answer with the clean code
+    _clear_caches()
+    for item in items:
+        test = getattr(item, "obj", None)
+        chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+        if isinstance(chosen, settings) and chosen.max_examples > MUTATE_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
+                chosen, max_examples=MUTATE_EXAMPLES, derandomize=True, database=None)
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -1,22 +1,35 @@
 """`make mutate`: mutation testing of the core packages with mutmut, scored per package.
 
-    python tools/mutate.py [PACKAGE ...] [--children N] [--report-only]
+    python tools/mutate.py [PACKAGE ...] [--children N] [--report-only] [--fresh]
+                           [--survivors]
 
-For each package (default: every core package) mutmut mutates it and runs, for each mutant,
-the fast tests that reach the mutated function (configured in pyproject.toml,
-[tool.mutmut]). The score of a package is killed / (killed + survived), without the
+Each package runs on its own: mutmut mutates only that package and runs, for each mutant,
+the fast tests of that package (MUTATE_TESTS: its unit tests and its doctests) that reach
+the mutated function. Every package works in its own directory, .mutate/PACKAGE (links
+to src, tests, docs, examples and a pyproject.toml whose [tool.mutmut] names the package
+and its tests), so the results of one package survive a run of another and a second run
+only tests what changed (--fresh starts over; --survivors tests only the mutants that
+survived the last run, against the tests as they are now: the loop while killing them).
+Docstrings are never mutated (mutmut skips triple-quoted strings); messages are: what a
+refusal says is behaviour a user reads.
+
+The score of a package is killed / (killed + survived + reached by no test), without the
 mutants listed in tools/equivalent_mutants.txt (each with the reason it cannot be killed:
-it changes no behaviour). Surviving mutants are printed by name; `mutmut show NAME` shows
-the change. The results stay in mutants/ (not committed), so a second run only tests
-what changed. Exit status 1 when a package scores under the target (90%).
+it changes no behaviour). Surviving mutants are printed by name; `mutmut show NAME` in
+.mutate/PACKAGE shows the change. Exit status 1 when a package scores under the target (90%).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
+import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +37,17 @@ CORE = ["scoring", "lifecycle", "routing", "identity", "model"]
 TARGET = 0.90
 ROOT = Path(__file__).resolve().parents[1]
 ALLOW = ROOT / "tools" / "equivalent_mutants.txt"
+WORK = ROOT / ".mutate"
+LINKED = ["src", "tests", "docs", "examples", "README.md"]
+# a mutant no test reaches is not killed: it counts against the score like a survivor
+UNKILLED = ("survived", "no tests")
+
+# the fast tests that judge each package's mutants: its own unit tests and doctests (a
+# mutant of the model parser killed only by a worker test is not a model test's merit,
+# and every test of the suite parses a model: running them all costs hours)
+MUTATE_TESTS: dict[str, list[str]] = {
+    package: [f"tests/{package}", f"src/mql/{package}"] for package in CORE
+}
 
 
 def equivalent() -> dict[str, str]:
@@ -36,12 +60,48 @@ def equivalent() -> dict[str, str]:
     return found
 
 
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+
+def prepare(package: str) -> Path:
+    """The working directory of one package: links to the project, its own mutmut config."""
+    work = WORK / package
+    work.mkdir(parents=True, exist_ok=True)
+    for name in LINKED:
+        link = work / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    base = tomllib.loads(text)["tool"]["mutmut"]
+    # the project's [tool.mutmut] table, narrowed to one package and its tests
+    text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
+    config = {**base, "only_mutate": [f"src/mql/{package}/*"],
+              "pytest_add_cli_args_test_selection": MUTATE_TESTS[package]}
+    lines = ["[tool.mutmut]"]
+    for key, value in config.items():
+        if isinstance(value, list):
+            lines.append(f"{key} = {_toml_list([str(v) for v in value])}")
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    generated = text.rstrip() + "\n\n" + "\n".join(lines) + "\n"
+    target = work / "pyproject.toml"
+    if not target.exists() or target.read_text(encoding="utf-8") != generated:
+        target.write_text(generated, encoding="utf-8")
+    return work
+
+
 def results(package: str) -> dict[str, str]:
     """Every mutant of `package` and its status (killed, survived, timeout ...)."""
     from mutmut.stats import status_by_exit_code
 
     out: dict[str, str] = {}
-    for meta in sorted((ROOT / "mutants" / "src" / "mql" / package).rglob("*.py.meta")):
+    mutated = WORK / package / "mutants" / "src" / "mql" / package
+    for meta in sorted(mutated.rglob("*.py.meta")):
         for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             out[key] = status_by_exit_code[code]
     return out
@@ -52,32 +112,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("packages", nargs="*", default=CORE)
     parser.add_argument("--children", type=int, default=2, help="parallel mutant runs")
     parser.add_argument("--report-only", action="store_true", help="score the last run")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the mutants that survived the last run")
     args = parser.parse_args(argv)
     allow = equivalent()
     failed = False
     for package in args.packages:
         if package not in CORE:
             parser.error(f"{package!r} is not a core package ({', '.join(CORE)})")
+        took = ""
         if not args.report_only:
+            work = prepare(package)
+            if args.fresh:
+                shutil.rmtree(work / "mutants", ignore_errors=True)
+            started = time.monotonic()
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            names = [f"mql.{package}*"]
+            if args.survivors:
+                names = sorted(k for k, s in results(package).items()
+                               if s in UNKILLED and k not in allow) or names
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(args.children), f"mql.{package}*"], cwd=ROOT, check=False,
-                           stdout=subprocess.DEVNULL)
+                            str(args.children), *names], cwd=work, check=False,
+                           stdout=subprocess.DEVNULL, env=env)
+            took = f" in {(time.monotonic() - started) / 60:.0f} min"
         status = results(package)
         counted = {k: s for k, s in status.items() if k not in allow}
         count = Counter(counted.values())
         killed = count["killed"] + count["timeout"] + count["caught by type check"]
-        scored = killed + count["survived"]
+        unkilled = sum(count[s] for s in UNKILLED)
+        scored = killed + unkilled
         score = killed / scored if scored else 0.0
         failed |= score < TARGET
-        others = {s: n for s, n in count.items()
-                  if s not in ("killed", "survived", "timeout", "caught by type check")}
+        others = {s: n for s, n in count.items() if s not in (
+            "killed", "timeout", "caught by type check", *UNKILLED)}
         print(f"mql.{package}: {score:.1%} of {scored} non-equivalent mutants killed "
               f"({killed} killed, {count['survived']} survived, "
+              f"{count['no tests']} reached by no test, "
               f"{len(status) - len(counted)} equivalent{', ' if others else ''}"
-              f"{', '.join(f'{n} {s}' for s, n in others.items())})"
-              f"{'' if score >= TARGET else f'  < target {TARGET:.0%}'}")
-        for key in sorted(k for k, s in counted.items() if s == "survived"):
-            print(f"  survived {key}")
+              f"{', '.join(f'{n} {s}' for s, n in others.items())}){took}"
+              f"{'' if score >= TARGET else f'  < target {TARGET:.0%}'}", flush=True)
+        for key in sorted(k for k, s in counted.items() if s in UNKILLED):
+            print(f"  {counted[key]} {key}", flush=True)
     return 1 if failed else 0
 
 

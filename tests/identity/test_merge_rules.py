@@ -8,6 +8,7 @@ from mql.errors import ConfigError, MergeRefused
 from mql.identity.merge import (
     Identifier,
     IdentityRules,
+    MergePlan,
     choose_survivor,
     over_limit,
     plan_merge,
@@ -38,8 +39,33 @@ def test_a_merge_over_a_per_kind_limit_is_refused() -> None:
 def test_two_different_crm_ids_refuse_when_one_is_allowed() -> None:
     a = (1, _ids(("external", "003A")))
     b = (2, _ids(("external", "003B")))
-    with pytest.raises(MergeRefused):
+    with pytest.raises(MergeRefused, match=r"^contacts 1 and 2 have different salesforce ids "
+                                           r"\(003A, 003B\)$"):
         plan_merge(a, b, reason="test", rules=RULES)
+    # the same id on both sides is no conflict (one CRM record, two mql contacts)
+    assert plan_merge(a, (2, _ids(("external", "003A"))), reason="same id",
+                      rules=RULES) == MergePlan(1, 2, "same id")
+    # ids of other CRMs never conflict with each other
+    hubspot = (2, frozenset({Identifier("external", "77", "hubspot")}))
+    assert plan_merge(a, hubspot, reason="r", rules=RULES).merged == 2
+
+
+def test_the_crm_conflict_is_named_before_any_limit_first_identifier_first() -> None:
+    one = IdentityRules(max_per_kind={"email": 1, "external": 1})
+    a = (3, frozenset({Identifier("email", "a@x.com"), Identifier("external", "1", "salesforce"),
+                       Identifier("external", "h1", "hubspot")}))
+    b = (5, frozenset({Identifier("email", "b@x.com"), Identifier("external", "2", "salesforce"),
+                       Identifier("external", "h2", "hubspot")}))
+    # emails are over their limit too; the CRM conflict is the reason given, the first of
+    # the identifiers in order (kind, value, namespace: "2" before "h2"), every run the same
+    with pytest.raises(MergeRefused, match=r"^contacts 3 and 5 have different salesforce ids "
+                                           r"\(1, 2\)$"):
+        plan_merge(b, a, reason="r", rules=one)
+    # an email alone over its limit is refused by the limit
+    with pytest.raises(MergeRefused, match=r"^merging contacts 3 and 5 would give 2 email "
+                                           r"identifiers \(at most 1 per contact\)$"):
+        plan_merge((5, frozenset({Identifier("email", "b@x.com")})),
+                   (3, frozenset({Identifier("email", "a@x.com")})), reason="r", rules=one)
 
 
 def test_the_older_contact_survives_and_priority_picks_among_hits() -> None:
@@ -77,9 +103,9 @@ def test_merge_guardrails_name_the_contacts_and_the_conflict() -> None:
     with pytest.raises(MergeRefused, match=r"^contact 4 cannot be merged with itself$"):
         plan_merge((4, jane), (4, jane), reason="x", rules=rules)
     one_crm_id = IdentityRules(max_per_kind={"email": 5, "anonymous_id": 20, "external": 1})
-    with pytest.raises(MergeRefused, match=r"^merging contacts 4 and 9 would give 2 "
-                                           r"salesforce external identifiers \(at most 1 per "
-                                           r"contact\)$"):
+    # two CRM records: the operator is told that, not only that a limit of 1 is exceeded
+    with pytest.raises(MergeRefused, match=r"^contacts 4 and 9 have different salesforce "
+                                           r"ids \(003A, 003B\)$"):
         plan_merge((9, other), (4, jane), reason="x", rules=one_crm_id)
     # with room for three CRM ids per contact (the default), two ids are not a conflict
     assert plan_merge((9, other), (4, jane), reason="x", rules=rules).survivor == 4

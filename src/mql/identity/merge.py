@@ -131,19 +131,23 @@ def over_limit(identifiers: Iterable[Identifier], rules: IdentityRules) -> str |
 def plan_merge(first: ContactIds, second: ContactIds, *, reason: str,
                rules: IdentityRules) -> MergePlan:
     """The plan to merge two contacts (the older survives); `MergeRefused` if a guardrail
-    forbids it: the same contact twice, or the union over a per-kind limit."""
+    forbids it: the same contact twice, two different CRM ids of one namespace where one is
+    allowed per contact, or the union over a per-kind limit."""
     (a, ids_a), (b, ids_b) = sorted((first, second), key=lambda c: c[0])
     if a == b:
         raise MergeRefused(f"contact {a} cannot be merged with itself")
-    too_many = over_limit(ids_a | ids_b, rules)
-    if too_many:
-        raise MergeRefused(f"merging contacts {a} and {b} would give {too_many}")
+    # the specific conflict first: with one CRM id allowed per contact, two different ids
+    # in one namespace are two CRM records, which is what the operator must be told
+    # (the union is over the limit too, but "3 over a limit of 1" does not say why)
     external_a = {i.namespace: i.value for i in ids_a if i.kind == "external"}
-    for ident in ids_b:
+    for ident in sorted(ids_b):
         other = external_a.get(ident.namespace) if ident.kind == "external" else None
         if other is not None and other != ident.value and rules.limit("external") == 1:
             raise MergeRefused(f"contacts {a} and {b} have different {ident.namespace} ids "
                                f"({other}, {ident.value})")
+    too_many = over_limit(ids_a | ids_b, rules)
+    if too_many:
+        raise MergeRefused(f"merging contacts {a} and {b} would give {too_many}")
     return MergePlan(a, b, reason)
 
 

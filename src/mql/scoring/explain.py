@@ -291,10 +291,13 @@ def _changes(
                        + _when(decision.qualified_until, now))
         else:
             out.append("keeps qualifying without new activity (fit and non-decaying paths)")
-        if decision.exit_at is not None:
+        if decision.exit_at is not None and decision.qualified_until is not None:
+            # the exit rule is hysteresis: an MQL leaves at the later of the moment it stops
+            # qualifying and the crossing (docs/model.md, `exit`; mql.lifecycle.rules), and
+            # never while a path still qualifies it
             below = ", ".join(f"{n} < {_fmt(v)}" for n, v in model.exit_below)
             out.append(f"the exit rule ({below}) returns an unaccepted MQL to nurture on "
-                       + _when(decision.exit_at, now))
+                       + _when(max(decision.exit_at, decision.qualified_until), now))
         return tuple(out)
     if decision.excluded_by:
         return (f"never qualifies while excluded by {', '.join(decision.excluded_by)}",)
