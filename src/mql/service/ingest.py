@@ -154,6 +154,23 @@ def parse_row(row: Mapping[str, Any], kind: str, mapping: str | mappings.Mapping
     return mappings.parse(row, kind, loaded, source=source, number=number)
 
 
+def open_reader(path: Path, kind: Kind, mapping: str | Path, *, source: str | None,
+                options: ReadOptions | None, date_format: str | None,
+                dayfirst: bool | None) -> tuple[str, mappings.Reader]:
+    """The source name of a file to load (`source`, else the file's name) and its reader
+    with `mapping`; `ConfigError` for a missing file or an unfit source name."""
+    spec = mappings.resolve(mapping)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file" if not path.exists() else
+                          f"{path}: is not a file")
+    name = source or path.name
+    problem = limits.text_problem(name, 200)
+    if problem is not None:
+        raise ConfigError(f"the source name {name[:60]!r} {problem}")
+    return name, mappings.Reader(path, kind, spec, date_format=date_format,
+                                 dayfirst=dayfirst, options=options)
+
+
 def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
                 mapping: str | Path = "auto", source: str | None = None, batch_size: int = 1000,
                 progress: Progress | None = None, options: ReadOptions | None = None,
@@ -169,16 +186,8 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
     more than `future_skew` after `now` are quarantined. A row whose optional field cannot
     be read lands without it, and the field is quarantined as a kept row.
     """
-    spec = mappings.resolve(mapping)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file" if not path.exists() else
-                          f"{path}: is not a file")
-    name = source or path.name
-    problem = limits.text_problem(name, 200)
-    if problem is not None:
-        raise ConfigError(f"the source name {name[:60]!r} {problem}")
-    reader = mappings.Reader(path, kind, spec, date_format=date_format, dayfirst=dayfirst,
-                             options=options)
+    name, reader = open_reader(path, kind, mapping, source=source, options=options,
+                               date_format=date_format, dayfirst=dayfirst)
     rows = reader.rows
     reader.check_header()  # detects the mapping from a CSV or Parquet header
     check(engine)

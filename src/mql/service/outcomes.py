@@ -50,7 +50,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from mql import limits
 from mql.errors import ConfigError, InputError, NotFound
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
@@ -65,7 +64,7 @@ from mql.ingest.outcomes import (
 )
 from mql.model.spec import Outcomes
 from mql.service import state as states
-from mql.service.ingest import IngestSummary, Progress
+from mql.service.ingest import IngestSummary, Progress, open_reader
 from mql.service.resolve import find_by_email
 from mql.store import accounts as account_store
 from mql.store import outcomes as store
@@ -531,16 +530,8 @@ def ingest_outcomes(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRu
     (`loaded`: rows that changed the store, `duplicates`: rows it held already)."""
     if kind not in OUTCOME_KINDS:
         raise ConfigError(f"{kind!r} is not an outcome kind ({', '.join(OUTCOME_KINDS)})")
-    spec = mappings.resolve(mapping)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file" if not path.exists() else
-                          f"{path}: is not a file")
-    name = source or path.name
-    problem = limits.text_problem(name, 200)
-    if problem is not None:
-        raise ConfigError(f"the source name {name[:60]!r} {problem}")
-    reader = mappings.Reader(path, kind, spec, date_format=date_format, dayfirst=dayfirst,
-                             options=options)
+    name, reader = open_reader(path, kind, mapping, source=source, options=options,
+                               date_format=date_format, dayfirst=dayfirst)
     reader.check_header()
     check(engine)
     started = time.perf_counter()
