@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mql.cli.render import console
+from mql.cli.render import console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.service import keys as key_service
@@ -58,11 +58,6 @@ def _store_url(db: str | None) -> str:
     return (load_settings(database_url=db) if db else load_settings()).database_url
 
 
-def _fail(exc: MQLError) -> typer.Exit:
-    console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
 def register(app: typer.Typer) -> None:
     """Add `serve` and the `keys` commands to `app`."""
     keys = typer.Typer(help="Write keys (send events) and API tokens (roles).",
@@ -99,7 +94,7 @@ def register(app: typer.Typer) -> None:
         try:
             application = create_app(_settings(db, dev))
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         run(application, host=host, port=port, access_log=access_log)
 
     @keys.command("create")
@@ -124,7 +119,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 engine.dispose()
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"created {created.kind} {created.key_id} ({created.role}) for "
                   f"{created.name}; it is shown only now:")
         print(created.secret)
@@ -137,13 +132,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List keys (never their secrets)."""
         try:
-            engine = connect(_store_url(db))
+            engine = connect(store_settings(db).database_url)
             try:
                 found = key_service.list_keys(engine, include_revoked=all_)
             finally:
                 engine.dispose()
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         if as_json:
             for k in found:
                 print(json.dumps({"key_id": k.key_id, "kind": k.kind, "role": k.role,
@@ -165,11 +160,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a key; servers stop accepting it within their key cache time."""
         try:
-            engine = connect(_store_url(db))
+            engine = connect(store_settings(db).database_url)
             try:
                 done = key_service.revoke_key(engine, key_id, actor="cli", now=CLOCK.now())
             finally:
                 engine.dispose()
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"revoked {done.kind} {done.key_id} ({done.name})")

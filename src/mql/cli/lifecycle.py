@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from mql.cli.render import Format, console
+from mql.cli.render import Format, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError, StoreUnavailable
 from mql.ingest.formats import parse_time
@@ -25,7 +25,6 @@ from mql.notify.webhooks import TOPICS
 from mql.service import lifecycle as service
 from mql.service import store as store_service
 from mql.service import webhooks as webhook_service
-from mql.settings import Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -41,15 +40,6 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 IdArg = Annotated[int, typer.Argument(help="The webhook id (`mql webhooks list`).")]
 
 
-def _settings(db: str | None) -> Settings:
-    return load_settings(database_url=db) if db else load_settings()
-
-
-def _fail(exc: MQLError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
 def _show(view: service.TransitionView) -> None:
     out.print(str(view), highlight=False)
 
@@ -60,12 +50,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def accept(email: EmailArg, by: ActorOpt = "cli", db: DbOpt = None) -> None:
         """Sales accepts the lead (MQL -> SAL); this is its first touch for the SLA."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             _show(service.accept(connect(settings.database_url), email, actor=by,
                                  now=CLOCK.now(), identity=settings.identity_rules()))
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
 
     @app.command()
     def reject(
@@ -77,47 +67,47 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sales rejects the lead with a reason: back to nurture as recycled (competitor
         and student disqualify)."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             _show(service.reject(connect(settings.database_url), email, reason=reason, actor=by,
                                  now=CLOCK.now(), identity=settings.identity_rules()))
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
 
     @app.command()
     def convert(email: EmailArg, by: ActorOpt = "cli", db: DbOpt = None,
                 reason: Annotated[str | None, typer.Option(help="A note.")] = None) -> None:
         """Sales moves the lead one step: SAL -> SQL -> opportunity -> customer."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             _show(service.convert(connect(settings.database_url), email, actor=by,
                                   now=CLOCK.now(), reason=reason,
                                   identity=settings.identity_rules()))
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
 
     @app.command()
     def reassign(email: EmailArg, owner: Annotated[str, typer.Option(help="The new owner.")],
                  by: ActorOpt = "cli", db: DbOpt = None) -> None:
         """Give an assigned lead to another seller."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             view = service.reassign(connect(settings.database_url), email, owner=owner,
                                     actor=by, now=CLOCK.now(),
                                     identity=settings.identity_rules())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"{view.email}: {view.owner} ({view.team or '-'}, SLA {view.sla or '-'})")
 
     @app.command()
     def history(email: EmailArg, db: DbOpt = None) -> None:
         """Every lifecycle transition of a contact: time, stages, actor, cause, reason."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             views = service.history(connect(settings.database_url), email,
                                     identity=settings.identity_rules())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         table = Table(title=f"lifecycle of {email}", title_justify="left")
         for col in ("time (UTC)", "from", "to", "by", "cause", "reason"):
             table.add_column(col)
@@ -144,7 +134,7 @@ def register(app: typer.Typer) -> None:
         deliveries exactly when due. Stops gracefully on SIGTERM or Ctrl-C (the deliveries
         in flight finish, nothing is sent twice); a lost database is retried with
         back-off."""
-        settings = _settings(db)
+        settings = store_settings(db)
         engine = connect(settings.database_url)
         options = webhook_service.DeliveryOptions.of(settings)
         total = service.WorkerReport()
@@ -158,7 +148,7 @@ def register(app: typer.Typer) -> None:
             else:
                 _serve(engine, options, poll, total)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"transitions {total.transitions}, SLA breaches {total.breaches} "
                   f"(escalated {total.escalations}), webhooks delivered {total.delivered}, "
                   f"retrying {total.retried}, failed {total.failed}")
@@ -177,14 +167,14 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
     ) -> None:
         """Subscribe a URL to notifications."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             names = topics.split(",")
             hook_id = webhook_service.add_webhook(
                 connect(settings.database_url), url, secret=secret, topics=names,
                 now=CLOCK.now(), server_secret=settings.secret_key, actor=by)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"webhook {hook_id}: {url} <- {', '.join(t.strip() for t in names)}",
                   highlight=False, soft_wrap=True)
 
@@ -197,10 +187,10 @@ def register(app: typer.Typer) -> None:
         """Subscriptions with their state and queued, delivered and dead deliveries (never
         their secrets)."""
         try:
-            views = webhook_service.list_webhooks(connect(_settings(db).database_url),
+            views = webhook_service.list_webhooks(connect(store_settings(db).database_url),
                                                   removed=removed, now=CLOCK.now())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         if fmt is not Format.table:
             _machine([dataclasses.asdict(v) for v in views], fmt)
             return
@@ -220,18 +210,18 @@ def register(app: typer.Typer) -> None:
     def webhooks_remove(hook_id: IdArg, by: ActorOpt = "cli", db: DbOpt = None) -> None:
         """Remove a subscription; its queued deliveries are refused, not sent."""
         try:
-            n = webhook_service.remove_webhook(connect(_settings(db).database_url), hook_id,
+            n = webhook_service.remove_webhook(connect(store_settings(db).database_url), hook_id,
                                                actor=by, now=CLOCK.now())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"webhook {hook_id} removed; {n} queued deliveries refused")
 
     def _pause(hook_id: int, paused: bool, by: str, db: str | None) -> None:
         try:
-            v = webhook_service.pause_webhook(connect(_settings(db).database_url), hook_id,
+            v = webhook_service.pause_webhook(connect(store_settings(db).database_url), hook_id,
                                               paused=paused, actor=by, now=CLOCK.now())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"webhook {v.id}: {'paused' if v.paused else 'active'} ({v.pending} queued)")
 
     @hooks.command("pause")
@@ -256,10 +246,10 @@ def register(app: typer.Typer) -> None:
         """Change a subscription's URL or topics."""
         try:
             v = webhook_service.update_webhook(
-                connect(_settings(db).database_url), hook_id, actor=by, now=CLOCK.now(),
+                connect(store_settings(db).database_url), hook_id, actor=by, now=CLOCK.now(),
                 url=url, topics=None if topics is None else topics.split(","))
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"webhook {v.id}: {v.url} <- {', '.join(v.topics)}", highlight=False,
                   soft_wrap=True)
 
@@ -275,7 +265,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sign with a new secret; during the grace period the signature header carries a
         `v1` for the new and one for the old secret."""
-        settings = _settings(db)
+        settings = store_settings(db)
         hours = settings.webhook_rotation_grace_hours if grace_hours is None else grace_hours
         try:
             v = webhook_service.rotate_secret(
@@ -283,7 +273,7 @@ def register(app: typer.Typer) -> None:
                 grace=timedelta(hours=hours), actor=by, now=CLOCK.now(),
                 server_secret=settings.secret_key)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         until = "" if v.rotating_until is None else \
             f"; the old secret signs too until {v.rotating_until:%Y-%m-%d %H:%M} UTC"
         out.print(f"webhook {v.id}: new secret{until}")
@@ -292,13 +282,13 @@ def register(app: typer.Typer) -> None:
     def webhooks_test(hook_id: IdArg, by: ActorOpt = "cli", db: DbOpt = None) -> None:
         """Send one signed `webhook.test` delivery now and show the answer (exit 1 when it
         was not accepted)."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             attempt = webhook_service.send_test(
                 connect(settings.database_url), hook_id, actor=by, clock=CLOCK.now,
                 options=webhook_service.DeliveryOptions.of(settings))
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         if attempt.outcome == "delivered":
             out.print(f"webhook {hook_id}: delivered ({attempt.status}, "
                       f"{attempt.seconds:.2f} s)")
@@ -321,10 +311,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List deliveries with their attempts, next attempt and last error."""
         try:
-            rows = service.outbox(connect(_settings(db).database_url), status,
+            rows = service.outbox(connect(store_settings(db).database_url), status,
                                   webhook_id=webhook)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         now = CLOCK.now()
         if fmt is not Format.table:
             _machine([{k: r[k] for k in ("id", "webhook_id", "sequence", "topic", "subject",
@@ -351,9 +341,9 @@ def register(app: typer.Typer) -> None:
                     db: DbOpt = None) -> None:
         """Every attempt of one delivery: when, the answer, how long it took."""
         try:
-            rows = webhook_service.attempts(connect(_settings(db).database_url), delivery)
+            rows = webhook_service.attempts(connect(store_settings(db).database_url), delivery)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         table = Table(title=f"attempts of delivery {delivery}", title_justify="left")
         for col in ("attempt", "at (UTC)", "outcome", "status", "seconds", "error"):
             table.add_column(col, overflow="fold")
@@ -370,10 +360,10 @@ def register(app: typer.Typer) -> None:
             db: DbOpt = None) -> None:
         """Put dead-lettered deliveries back in line (their attempt history is kept)."""
         try:
-            n = service.retry_outbox(connect(_settings(db).database_url), ids or None,
+            n = service.retry_outbox(connect(store_settings(db).database_url), ids or None,
                                      now=CLOCK.now())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"{n} deliveries back in line")
 
 
@@ -526,10 +516,10 @@ def register_models(app: typer.Typer) -> None:
         and rescored; the contacts it newly qualifies are listed first, and the transitions
         are recorded as a model change."""
         try:
-            result = store_service.activate_model(connect(_settings(db).database_url), model,
+            result = store_service.activate_model(connect(store_settings(db).database_url), model,
                                                   now=CLOCK.now(), dry_run=dry_run)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         verb = "would" if dry_run else "did"
         out.print(f"model version {result.version_id}: {verb} cause {result.transitions} "
                   f"transitions; {len(result.newly_qualified)} newly qualified, "
@@ -547,7 +537,7 @@ def register_models(app: typer.Typer) -> None:
         table = Table(title="model versions", title_justify="left")
         for col in ("id", "name", "version", "activated", "live"):
             table.add_column(col)
-        for v in store_service.model_versions(connect(_settings(db).database_url)):
+        for v in store_service.model_versions(connect(store_settings(db).database_url)):
             table.add_row(str(v.id), v.name, v.version,
                           "-" if v.activated_at is None else f"{v.activated_at:%Y-%m-%d %H:%M}",
                           "yes" if v.active else "")

@@ -21,6 +21,7 @@ from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
     Format,
     console,
+    fail,
     render_decisions,
     render_demo,
     render_explanation,
@@ -72,12 +73,6 @@ def _at(text: str | None) -> datetime:
     return parse_time(text, source="--at", row=0, field="--at")
 
 
-def _fail(exc: MQLError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True,
-              soft_wrap=True)
-    return typer.Exit(code=2)
-
-
 def _version(value: bool) -> None:
     if value:
         out.print(f"mql {__version__}")
@@ -99,7 +94,7 @@ def validate(model: ModelArg) -> None:
     try:
         loaded = scoring.load_model_file(model)
     except MQLError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     rules = sum(len(s.rules) for s in loaded.scores.values())
     out.print(f"{model}: ok — model {loaded.name!r} version {loaded.version or '-'}, "
               f"scores {', '.join(loaded.scores)}, {rules} rules")
@@ -167,7 +162,7 @@ def score(
                                        mapping, date_format, dayfirst), at=_at(at),
                 progress=lambda what, n: status.update(f"reading {what}: {n:,} rows"))
     except MQLError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _report_rejected(run)
     decisions = [d for d in run.decisions if d.mql] if mql_only else run.decisions
     render_decisions(decisions, fmt, out, limit=limit)
@@ -195,7 +190,7 @@ def explain(
                                 date_format, dayfirst)
         result = scoring.explain_contact(loaded, inputs, contact, at=_at(at))
     except MQLError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     render_explanation(result, out)
 
 
@@ -233,7 +228,7 @@ def demo(
                         task, completed=done, total=total, day=f"day {done:,} of {total:,}"))
             engine.dispose()
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         render_demo(report, out, top=top)
         if out_dir is not None:
             out.print(f"\nworkspace kept in {out_dir} (database {ws.database_url})")
@@ -246,7 +241,7 @@ def _sample_demo(top: int, fmt: Format) -> None:
         at = scoring.latest_event_time(inputs)
         run = scoring.score_files(loaded, inputs, at=at)
     except MQLError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     render_decisions(run.decisions, fmt, out, limit=top,
                      title=f"Top {top} of {len(run.decisions)} contacts, model "
                      f"{loaded.name} {loaded.version}, as of {at:%Y-%m-%d %H:%M} UTC")

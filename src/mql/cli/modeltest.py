@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from mql.cli.render import console
+from mql.cli.render import console, fail
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
@@ -24,11 +24,6 @@ CLOCK = SystemClock()
 
 out = console()
 err = console(stderr=True)
-
-
-def _fail(exc: MQLError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _shown(value: Any) -> str:
@@ -89,7 +84,7 @@ def register(app: typer.Typer) -> None:
         try:
             run = model_tests.run_tests(model)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         render_run(run, verbose=verbose)
         if run.failed:
             raise typer.Exit(code=1)
@@ -164,5 +159,5 @@ def register_diff(app: typer.Typer) -> None:
             else:
                 result = model_diff.diff_models(old, new)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         render_diff(result)

@@ -11,13 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mql.cli.render import console
+from mql.cli.render import console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
 from mql.ingest.outcomes import DISPOSITIONS, DispositionRow
 from mql.service import outcomes as service
-from mql.settings import Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -26,15 +25,6 @@ err = console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
-
-
-def _settings(db: str | None) -> Settings:
-    return load_settings(database_url=db) if db else load_settings()
-
-
-def _fail(exc: MQLError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _when(value: Any) -> str:
@@ -57,9 +47,9 @@ def register(app: typer.Typer) -> None:
         """One opportunity: its state, stage history, contacts and the hand-offs it is
         credited to, with the rule."""
         try:
-            found = service.read_opportunity(connect(_settings(db).database_url), opportunity)
+            found = service.read_opportunity(connect(store_settings(db).database_url), opportunity)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         if as_json:
             out.print_json(json.dumps(found, default=str))
             return
@@ -92,12 +82,12 @@ def register(app: typer.Typer) -> None:
         """Link every opportunity again: contacts and accounts by identity resolution, the
         MQL hand-offs by the live model's windows (after contacts, MQLs or a model
         change arrived)."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             count = service.link_all(connect(settings.database_url), now=CLOCK.now(),
                                      rules=settings.identity_rules())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"{count:,} links added, changed or removed", highlight=False)
 
     @group.command("dispose")
@@ -113,7 +103,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record what sales did with a lead (no stage move: `mql accept|reject|convert`
         move the lead and record theirs)."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             when = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
                                                              field="--at")
@@ -123,7 +113,7 @@ def register(app: typer.Typer) -> None:
                                               rules=settings.identity_rules(),
                                               now=CLOCK.now(), source="cli")
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         out.print(f"{email}: {status}{' (' + reason + ')' if reason else ''} at "
                   f"{_when(when)}{'' if stored else ' (recorded already)'}", highlight=False)
 
@@ -134,12 +124,12 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(help="At most this many, newest last.")] = 50,
     ) -> None:
         """The ledger of what sales did: time, contact, status, reason, actor, source."""
-        settings = _settings(db)
+        settings = store_settings(db)
         try:
             ledger = service.dispositions(connect(settings.database_url), email,
                                           rules=settings.identity_rules())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         table = Table(title=f"{len(ledger)} dispositions", title_justify="left")
         for name in ("time (UTC)", "contact", "status", "reason", "by", "source"):
             table.add_column(name)

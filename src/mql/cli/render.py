@@ -10,13 +10,17 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
+import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from mql.errors import MQLError
 from mql.scoring.explain import Explanation
 from mql.scoring.qualify import Decision
 from mql.service.demo import DemoReport
+from mql.settings import Settings, load_settings
 
 
 class Format(str, Enum):
@@ -35,6 +39,19 @@ def console(*, stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     wide = not stream.isatty() and "COLUMNS" not in os.environ
     return Console(stderr=stderr, soft_wrap=True, width=REDIRECTED_WIDTH if wide else None)
+
+
+def fail(exc: MQLError) -> typer.Exit:
+    """A user error as one line on stderr (its text as written, never read as markup);
+    the command exits with code 2."""
+    console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
+                               soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def store_settings(db: str | None) -> Settings:
+    """The settings, with `--db` over MQL_DATABASE_URL when it is given."""
+    return load_settings(database_url=db) if db else load_settings()
 
 
 def _num(value: float) -> str:

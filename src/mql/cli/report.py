@@ -19,12 +19,11 @@ from rich.table import Table
 
 from mql.analytics.definitions import Dimension, Report, parse_bound
 from mql.batch.reports import Window
-from mql.cli.render import console
+from mql.cli.render import console, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
 from mql.service import reports as service
-from mql.settings import Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -154,10 +153,6 @@ def _window(start: str | None, end: str | None) -> Window:
                   None if end is None else parse_bound(end, "--to"))
 
 
-def _settings(db: str | None) -> Settings:
-    return load_settings(database_url=db) if db else load_settings()
-
-
 def _run(report: Report, *, by: str | None, start: str | None, end: str | None,
          fmt: ReportFormat, db: str | None, at: str | None, size: int = service.REVIEW_SIZE,
          ledger: Path | None = None, model: Path | None = None) -> None:
@@ -173,7 +168,7 @@ def _run(report: Report, *, by: str | None, start: str | None, end: str | None,
             if model is not None:
                 raise ConfigError("--model applies to --ledger; the store's reports use its "
                                   "active model")
-            settings = _settings(db)
+            settings = store_settings(db)
             result = service.run_report(
                 connect(settings.database_url), report, now=now, by=dims,
                 window=_window(start, end), size=size, rules=settings.identity_rules())
@@ -247,7 +242,7 @@ def register(app: typer.Typer) -> None:
         """Write the store's ledger as the reports read it (one Parquet file per table) into
         FOLDER; `mql report ... --ledger FOLDER` then reports without the store."""
         try:
-            settings = _settings(db)
+            settings = store_settings(db)
             now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
                                                             field="--at")
             written = service.export_ledger(connect(settings.database_url), folder, now=now)

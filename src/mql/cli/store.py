@@ -22,7 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mql.cli.render import Format, console, render_decisions, render_explanation
+from mql.cli.render import (
+    Format,
+    console,
+    fail,
+    render_decisions,
+    render_explanation,
+    store_settings,
+)
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
@@ -33,7 +40,7 @@ from mql.service import outcomes as outcome_service
 from mql.service import scores as score_service
 from mql.service import store as store_service
 from mql.service.lead_words import lead_card
-from mql.settings import Settings, load_settings
+from mql.settings import load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -63,15 +70,6 @@ DayFirstOpt = Annotated[bool | None, typer.Option(
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
-
-
-def _settings(db: str | None) -> Settings:
-    return load_settings(database_url=db) if db else load_settings()
-
-
-def _fail(exc: MQLError) -> typer.Exit:
-    console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _summary_table(summary: ingest_service.IngestSummary) -> Table:
@@ -126,7 +124,7 @@ def register(app: typer.Typer) -> None:
             ws = store_service.init_workspace(folder, now=CLOCK.now(), database_url=url,
                                               activate=activate)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         if ws.activated:
             out.print(f"workspace {ws.folder}: database "
                       f"{store_service.describe(ws.database_url)}, model {ws.model_path} "
@@ -141,12 +139,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def migrate(db: DbOpt = None) -> None:
         """Upgrade the database schema to this mql's newest revision."""
-        settings = _settings(db)
+        settings = store_settings(db)
         engine = connect(settings.database_url)
         try:
             before, after = store_service.migrate(engine)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         out.print(f"{store_service.describe(settings.database_url)}: schema "
@@ -181,7 +179,7 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 done, 1 rows were quarantined and --strict was given, 2 the file or
         an option cannot be used (nothing of the file was read).
         """
-        settings = _settings(db)
+        settings = store_settings(db)
         engine = connect(settings.database_url)
         err = console(stderr=True)
         try:
@@ -212,7 +210,7 @@ def register(app: typer.Typer) -> None:
                         future_skew=settings.future_skew, date_format=date_format,
                         dayfirst=dayfirst, progress=show)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         out.print(_summary_table(summary))
@@ -235,12 +233,12 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     ) -> None:
         """List quarantined rows (the open ones unless --all): id, source:row, field, reason."""
-        engine = connect(_settings(db).database_url)
+        engine = connect(store_settings(db).database_url)
         try:
             rows = store_service.quarantined(engine, status=None if all_rows else "open",
                                              limit=limit, source=source)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         table = Table(title=f"{len(rows)} quarantined rows", title_justify="left")
@@ -255,11 +253,11 @@ def register(app: typer.Typer) -> None:
     def quarantine_show(row_id: Annotated[int, typer.Argument(help="Quarantine id.")],
                         db: DbOpt = None) -> None:
         """Show one quarantined row: where it came from, why, and its raw content."""
-        engine = connect(_settings(db).database_url)
+        engine = connect(store_settings(db).database_url)
         try:
             q = store_service.quarantined_row(engine, row_id)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         out.print(f"#{q.id} {q.kind} {q.source}:{q.row} ({q.status}, mapping {q.mapping})",
@@ -281,14 +279,14 @@ def register(app: typer.Typer) -> None:
             help="Parse with this mapping (a name or a mapping file).")] = None,
     ) -> None:
         """Parse quarantined rows again and load those that pass now."""
-        settings = _settings(db)
+        settings = store_settings(db)
         engine = connect(settings.database_url)
         try:
             result = ingest_service.retry_quarantined(
                 engine, None if row_id is None else [row_id], rules=settings.identity_rules(),
                 now=CLOCK.now(), mapping=mapping)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         out.print(f"{len(result.loaded)} loaded, {len(result.failed)} still quarantined",
@@ -307,17 +305,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Close quarantined rows that will not be loaded, with the reason."""
         if not reason.strip():
-            raise _fail(MQLError("say why with --reason (it is kept with the rows)"))
+            raise fail(MQLError("say why with --reason (it is kept with the rows)"))
         if not row_ids and source is None:
-            raise _fail(MQLError("name the rows: quarantine ids, or --source FILE for all "
+            raise fail(MQLError("name the rows: quarantine ids, or --source FILE for all "
                                  "open rows of a file"))
-        engine = connect(_settings(db).database_url)
+        engine = connect(store_settings(db).database_url)
         try:
             count = store_service.dismiss_quarantined(
                 engine, ids=row_ids or None, source=None if row_ids else source,
                 note=reason.strip(), now=CLOCK.now())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         out.print(f"{count} quarantined rows dismissed", highlight=False)
@@ -330,7 +328,7 @@ def register(app: typer.Typer) -> None:
                     "--at", help="As of this time (ISO 8601); default: now.")] = None) -> None:
         """Show a contact from the store: stage, owner, team, SLA, scores, grade, MQL and
         why, identities, merges, then the explanation (every event, rule, decay and cap)."""
-        settings = _settings(db)
+        settings = store_settings(db)
         engine = connect(settings.database_url)
         try:
             when = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
@@ -338,7 +336,7 @@ def register(app: typer.Typer) -> None:
             view = store_service.find_contact(engine, email, rules=settings.identity_rules())
             card = lead_card(engine, view.email, at=when, rules=settings.identity_rules())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         table = Table(title=f"{view.email} (contact {view.id})", title_justify="left",
@@ -382,13 +380,13 @@ def register(app: typer.Typer) -> None:
         = Format.table,
     ) -> None:
         """Current scores of every contact in the store (MQLs first), as of now or --at."""
-        engine = connect(_settings(db).database_url)
+        engine = connect(store_settings(db).database_url)
         try:
             when = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
                                                               field="--at")
             decisions = score_service.list_scores(engine, at=when, mql_only=mql_only)
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         if limit is None and fmt is Format.table:
@@ -400,11 +398,11 @@ def register(app: typer.Typer) -> None:
     def unmerge(merge_id: Annotated[int, typer.Argument(help="Merge id (see mql contact).")],
                 db: DbOpt = None) -> None:
         """Undo a contact merge: both contacts get their own history and scores back."""
-        engine = connect(_settings(db).database_url)
+        engine = connect(store_settings(db).database_url)
         try:
             store_service.undo_merge(engine, merge_id, now=CLOCK.now())
         except MQLError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
         out.print(f"merge {merge_id} undone")
