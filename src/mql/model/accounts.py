@@ -63,25 +63,26 @@ class RoleTable:
     override: str | None = "committee_role"
 
 
-_TECH = ("engineering", "it")
 _PEOPLE = ("it", "security", "engineering", "marketing", "sales", "operations", "legal",
            "procurement")  # fmt: skip
 # The shipped table. Order matters: procurement and finance are read from the department
-# before seniority; security people below the C-level review; the C-level and VPs decide;
-# in engineering and IT, managers and engineers evaluate; elsewhere directors and managers
-# champion and individual contributors use. HR, "other" and students are not on the
-# committee unless the CRM says so.
+# before seniority, and so are executive-office VPs and directors (they hold the budget);
+# security managers and directors review; the C-level and VPs decide; engineers and
+# engineering managers evaluate; elsewhere directors and managers champion and
+# individual contributors use. HR, "other" and students are not on the committee unless
+# the CRM says so. Measured against the synthetic world in docs/accounts.md.
 DEFAULT_ROLES = RoleTable((
     RoleRule("procurement", departments=("procurement",)),
-    RoleRule("procurement", titles=("procurement", "purchasing", "sourcing", "buyer")),
+    RoleRule("procurement", titles=("procurement", "purchasing", "sourcing")),
     RoleRule("economic_buyer", departments=("finance",), seniorities=("c_level", "vp",
                                                                       "director")),
-    RoleRule("security", departments=("security",), seniorities=("director", "manager",
-                                                                 "individual_contributor")),
+    RoleRule("economic_buyer", departments=("executive",), seniorities=("vp", "director")),
+    RoleRule("security", departments=("security",), seniorities=("director", "manager")),
     RoleRule("decision_maker", seniorities=("c_level", "vp"),
              departments=(*_PEOPLE, "executive")),
-    RoleRule("technical_evaluator", departments=_TECH,
-             seniorities=("manager", "individual_contributor")),
+    RoleRule("technical_evaluator", departments=("engineering", "it", "security"),
+             seniorities=("individual_contributor",)),
+    RoleRule("technical_evaluator", departments=("engineering",), seniorities=("manager",)),
     RoleRule("champion", departments=_PEOPLE, seniorities=("director", "manager")),
     RoleRule("user", departments=_PEOPLE, seniorities=("individual_contributor",)),
 ))
