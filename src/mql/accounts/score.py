@@ -10,7 +10,7 @@ through the account's state. Per role, people are ranked by points; the k-th cou
 ``repeat**(k-1)`` times its points, times the role's weight:
 
 >>> from datetime import UTC, datetime
->>> from mql.model.accounts import AccountScoring
+>>> from mql.model.accounts import ROLES, AccountScoring
 >>> spec = AccountScoring(repeat=0.5)
 >>> rolled(spec, [("user", 10.0)] * 10) < rolled(spec, [("decision_maker", 10.0)])
 True
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mql.accounts.roles import RoleGuess, infer_role, role_words
-from mql.model.accounts import AccountScoring
+from mql.model.accounts import ROLES, AccountScoring
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
 from mql.scoring.fit import FitScorer
@@ -83,6 +83,12 @@ class Coverage:
     @property
     def complete(self) -> bool:
         return not self.silent and not self.missing
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """The roles to cover that have no engaged contact (silent or missing), in the
+        model's order."""
+        return tuple(r for r in ROLES if r in self.silent or r in self.missing)
 
 
 @dataclass(frozen=True, slots=True)
