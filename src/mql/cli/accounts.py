@@ -71,12 +71,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Accounts by total score (fit + intent): tier, owner, engaged contacts and the
         roles still missing."""
+        engine = None
         try:
-            found = service.list_accounts(connect(store_settings(db).database_url),
-                                          at=_at(at), tier=tier, coverage=coverage,
+            engine = connect(store_settings(db).database_url)
+            found = service.list_accounts(engine, at=_at(at), tier=tier, coverage=coverage,
                                           min_score=min_score, limit=limit)
         except MQLError as exc:
             raise fail(exc) from None
+        finally:
+            if engine is not None:
+                engine.dispose()
         if as_json:
             out.print_json(json.dumps([as_dict(s) for s in found]))
             return
@@ -103,11 +107,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """One account: score, ledger (person -> role -> weight -> decayed points),
         coverage, missing roles, owner, and when it falls below its line."""
+        engine = None
         try:
-            s = service.show_account(connect(store_settings(db).database_url), account,
-                                     at=_at(at))
+            engine = connect(store_settings(db).database_url)
+            s = service.show_account(engine, account, at=_at(at))
         except MQLError as exc:
             raise fail(exc) from None
+        finally:
+            if engine is not None:
+                engine.dispose()
         if as_json:
             out.print_json(json.dumps(as_dict(s)))
             return
