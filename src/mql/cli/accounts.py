@@ -47,7 +47,8 @@ def as_dict(s: AccountScore) -> dict[str, Any]:
     """An account score as JSON-ready values (the CLI's --json)."""
     data = asdict(s)
     data["above_line"] = s.above_line
-    return json.loads(json.dumps(data, default=lambda v: v.isoformat()))
+    found: dict[str, Any] = json.loads(json.dumps(data, default=lambda v: v.isoformat()))
+    return found
 
 
 def register(app: typer.Typer) -> None:

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from mql.errors import ModelError
 from mql.model.conditions import Condition
-from mql.model.spec import Score
+from mql.model.spec import FitRule, Score
 
 if TYPE_CHECKING:
     from mql.model import document as d
@@ -50,7 +49,7 @@ class RoleRule:
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
-            raise ModelError(f"role rule: unknown role {self.role!r}; roles are "
+            raise ValueError(f"role rule: unknown role {self.role!r}; roles are "
                              f"{', '.join(ROLES)}")
 
 
@@ -113,7 +112,7 @@ class AccountScoring:
     account score = fit + intent.
     """
 
-    roles: RoleTable = DEFAULT_ROLES  # noqa: RUF009 - a frozen value
+    roles: RoleTable = DEFAULT_ROLES
     weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_WEIGHTS)
     unknown_weight: float = 0.1
     repeat: float = 0.5
@@ -121,7 +120,7 @@ class AccountScoring:
     intent_score: str = "intent"
     intent_max: float | None = None
     cover: tuple[str, ...] = DEFAULT_COVER
-    engaged: Engaged = Engaged()  # noqa: RUF009 - a frozen value
+    engaged: Engaged = Engaged()
     fit: Score | None = None
     line: float | None = None
     tiers: tuple[tuple[str, str], ...] = ()  # (list name, tier), first listed wins
@@ -130,7 +129,7 @@ class AccountScoring:
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
         if not 0.0 <= self.repeat <= 1.0:
-            raise ModelError(f"accounts.intent.repeat must be within 0..1, got {self.repeat}")
+            raise ValueError(f"accounts.intent.repeat must be within 0..1, got {self.repeat}")
 
     def weight(self, role: str | None) -> float:
         """The weight of a role (of a contact with no role: `unknown_weight`)."""
@@ -179,7 +178,8 @@ def build_accounts(b: Builder, doc: d.AccountsDoc | None, score_kinds: Mapping[s
     fit = b.fit_score("account_fit", doc.fit, (*path, "fit")) if doc.fit else None
     if fit is not None:
         for i, rule in enumerate(fit.rules):
-            if any(f.startswith("contact.") for f in rule.when.fields()):
+            if isinstance(rule, FitRule) and any(f.startswith("contact.")
+                                                 for f in rule.when.fields()):
                 b.problem((*path, "fit", "rules", i, "when"),
                           "account fit reads account fields only (account.<name>); "
                           "contact fields belong in the contact fit")
