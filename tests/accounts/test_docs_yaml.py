@@ -32,3 +32,16 @@ def test_the_example_section_parses_and_reads_as_documented() -> None:
     # "ten interns at 40 points with weight 0.3 count about 24, one CIO at 40 counts 40"
     interns = rolled(spec, [("user", 40.0)] * 10)
     assert round(interns, 1) == 24.0 and rolled(spec, [("decision_maker", 40.0)]) == 40.0
+
+
+def test_the_section_survives_a_dump() -> None:
+    # a stored model version is shown in its canonical form: the accounts section with it
+    from mql.model.dump import dump_model
+
+    [block] = blocks()
+    model = parse_model(yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)},
+                                       sort_keys=False), source="docs/accounts.md")
+    again = parse_model(dump_model(model))
+    assert again.accounts == model.accounts and again == model
+    bare = parse_model(BASE + "accounts: {}\n")
+    assert parse_model(dump_model(bare)).accounts == bare.accounts
