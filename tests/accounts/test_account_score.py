@@ -172,3 +172,29 @@ def test_mistakes_in_the_accounts_section_name_file_line_and_column(
     # `where` counts lines from the `accounts:` line, which is line 15 of the file
     source, line, rest = where.split(":", 2)
     assert f"{source}:{int(line) + 14}:{rest}: {message}" in str(err.value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False),
+       st.lists(st.tuples(st.sampled_from(["cio", "champ", "dev", "intern0", "cfo", None]),
+                          st.sampled_from(["demo_request", "page_view", "intent_surge"]),
+                          st.integers(0, 60 * 24 * 40)), max_size=25))
+def test_the_account_score_does_not_depend_on_event_order(
+        rng: object, drawn: list[tuple[str | None, str, int]]) -> None:
+    # late and out-of-order events count exactly as on-time ones (decay is linear)
+    model = parse_model(MODEL, source="acct.yaml")
+    acme = Account("acme.example", {"employees": 1500})
+    evs = [Event(f"x{i}", kind, T0 + timedelta(minutes=m),
+                 contact=None if who is None or kind == "intent_surge"
+                 else f"{who}@acme.example",
+                 account="acme.example" if who is None or kind == "intent_surge" else None)
+           for i, (who, kind, m) in enumerate(drawn)]
+    at = T0 + 45 * DAY
+    first = score_accounts(model, people(), [acme], evs, at=at)["acme.example"]
+    shuffled = list(evs)
+    rng.shuffle(shuffled)  # type: ignore[attr-defined]
+    again = score_accounts(model, people(), [acme], shuffled, at=at)["acme.example"]
+    assert again.total == pytest.approx(first.total, rel=1e-12, abs=1e-12)
+    assert again.coverage == first.coverage
+    assert first.total == pytest.approx(first.fit + sum(x.counted for x in first.ledger),
+                                        rel=1e-12, abs=1e-12)
