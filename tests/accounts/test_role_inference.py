@@ -18,6 +18,8 @@ import random
 from collections import Counter, defaultdict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.accounts.roles import DEFAULT_ROLES, infer_role
 from mql.accounts.titles import department_of, normalise, seniority_of
@@ -113,3 +115,20 @@ def test_messy_titles(title: str, expected: tuple[str, str | None, str | None]) 
 def test_normalised_titles_are_plain_words() -> None:
     assert normalise("V.P., Sales & Marketing") == "vice president sales and marketing"
     assert normalise("Geschäftsführer") == "chief executive officer"
+
+
+TITLES = ["Sr. Dir, InfoSec & GRC", "VP Eng", "Head of Procurement EMEA", "CFO",
+          "Directeur Financier", "Software Engineer", "Demand Gen Manager", "Recruiter",
+          "Chief Information Officer", "IT Manager", "Leiter Einkauf"]
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(TITLES), st.sampled_from(["lower", "upper", "pad", "dot", "and"]))
+def test_careless_typing_does_not_change_the_role(title: str, how: str) -> None:
+    # the synthetic world's careless forms: case, stray spaces, a trailing dot, & as "and"
+    typed = {"lower": title.lower(), "upper": title.upper(), "pad": f"  {title} ",
+             "dot": f"{title}.", "and": title.replace("&", "and")}[how]
+    def role(t: str) -> object:
+        return infer_role(Contact("x@a.example", "a.example", {"title": t}), None,
+                          DEFAULT_ROLES)
+    assert role(typed) == role(title)
