@@ -45,3 +45,20 @@ def test_the_section_survives_a_dump() -> None:
     assert again.accounts == model.accounts and again == model
     bare = parse_model(BASE + "accounts: {}\n")
     assert parse_model(dump_model(bare)).accounts == bare.accounts
+
+
+def test_a_reviewer_reads_what_changed_in_the_section() -> None:
+    from mql.model.diff import describe_changes
+
+    [block] = blocks()
+    text = yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)}, sort_keys=False)
+    old = parse_model(text)
+    new = parse_model(text.replace("repeat: 0.5", "repeat: 0.25")
+                      .replace("champion: 0.8", "champion: 0.9")
+                      .replace("line: 60", "line: 70"))
+    assert describe_changes(old, new) == [
+        "accounts: repeat 0.5 → 0.25", "accounts: line 60 → 70",
+        "accounts: weight of champion 0.8 → 0.9"]
+    assert describe_changes(parse_model(BASE), old) == [
+        "list target_accounts added: 2 values", "accounts added"]
+    assert describe_changes(old, old) == []
