@@ -10,7 +10,7 @@ through the account's state. Per role, people are ranked by points; the k-th cou
 ``repeat**(k-1)`` times its points, times the role's weight:
 
 >>> from datetime import UTC, datetime
->>> from mql.model.accounts import ROLES, AccountScoring
+>>> from mql.model.accounts import AccountScoring
 >>> spec = AccountScoring(repeat=0.5)
 >>> rolled(spec, [("user", 10.0)] * 10) < rolled(spec, [("decision_maker", 10.0)])
 True
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mql.accounts.roles import RoleGuess, infer_role, role_words
-from mql.model.accounts import ROLES, AccountScoring
+from mql.model.accounts import DEFAULT_ACCOUNTS, ROLES, AccountScoring
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
 from mql.scoring.fit import FitScorer
@@ -177,8 +177,6 @@ def score_account(model: Model, domain: str, account: Account | None,
                   ) -> AccountScore:
     """The account score of `domain` at `at` from its records and states; with
     `crossing`, also when it falls below the model's line (`below_at`)."""
-    from mql.model.accounts import DEFAULT_ACCOUNTS
-
     spec = spec or model.accounts or DEFAULT_ACCOUNTS
     fit = FitScorer(spec.fit)(None, account).value if spec.fit is not None else 0.0
     since = at - timedelta(days=spec.engaged.within_days)
@@ -319,22 +317,15 @@ class AccountBook:
                       | set(self.scorer.account_states))
 
     def score(self, domain: str, at: datetime, *, crossing: bool = True) -> AccountScore:
-        spec = self.model.accounts
+        """The account's score at `at` from the states as they are now."""
+        table = (self.model.accounts or DEFAULT_ACCOUNTS).roles
         account = self.scorer.accounts.get(domain)
-        table = (spec or _default()).roles
+        contacts = [self.scorer.contacts[email] for email in self.members.get(domain, {})]
         members = [Member(c, infer_role(c, account, table),
-                          self.scorer.contact_states.get(email, EMPTY))
-                   for email in self.members.get(domain, {})
-                   for c in (self.scorer.contacts[email],)]
+                          self.scorer.contact_states.get(c.email, EMPTY)) for c in contacts]
         return score_account(self.model, domain, account, members,
                              self.scorer.account_states.get(domain, EMPTY), at,
                              crossing=crossing)
-
-
-def _default() -> AccountScoring:
-    from mql.model.accounts import DEFAULT_ACCOUNTS
-
-    return DEFAULT_ACCOUNTS
 
 
 def score_accounts(model: Model, contacts: Iterable[Contact], accounts: Iterable[Account],
