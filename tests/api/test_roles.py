@@ -41,6 +41,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/leads/nobody@acme.example/reassign", lambda: {"owner": "x"},
      {"admin", "sales"}),
     ("GET", "/v1/accounts/acme.example", None, READERS),
+    ("GET", "/v1/accounts?coverage=incomplete", None, READERS),
     ("GET", "/v1/reports/funnel", None, READERS),
     ("GET", "/v1/reports/review?size=2", None, READERS),
     ("GET", "/v1/inbox", None, READERS),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mql.accounts.score import AccountScore
 from mql.scoring.qualify import Decision
 from mql.service.api_reads import AccountView, Lead
 from mql.service.keys import CreatedKey, KeyView
@@ -350,8 +351,77 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text} for status, text in _REFUSALS.items()}
 
 
+class AccountLedgerLineOut(BaseModel):
+    """One line of an account's ledger: a person (or, with `contact` null, the account's
+    own events), its role, the role's weight, its rank in the role, its decayed points and
+    what they count (`counted` = weight * factor * points)."""
+
+    contact: str | None
+    title: str | None
+    role: str | None
+    source: str = Field(description="crm (the override field), rule N (the role table's "
+                        "N-th line), none, or account events")
+    weight: float
+    rank: int
+    factor: float = Field(description="repeat ** (rank - 1): diminishing returns")
+    points: float
+    counted: float
+    engaged: bool
+    last_touch: datetime | None
+
+
+class CoverageOut(BaseModel):
+    """The roles to cover: engaged, known but silent, missing; the next action in words."""
+
+    engaged: list[str]
+    silent: list[str]
+    missing: list[str]
+    engaged_contacts: int
+    complete: bool
+    next_action: str
+
+
+class AccountScoreOut(BaseModel):
+    """An account's score at `at`: fit + intent = total against the model's line, the
+    ledger, the coverage, and when the total falls below the line with no new events."""
+
+    domain: str
+    at: datetime
+    tier: str | None
+    owner: str | None
+    fit: float
+    intent: float
+    total: float
+    line: float | None
+    above_line: bool | None
+    below_at: datetime | None
+    coverage: CoverageOut
+    ledger: list[AccountLedgerLineOut]
+
+    @classmethod
+    def from_score(cls, s: AccountScore) -> AccountScoreOut:
+        c = s.coverage
+        return cls(domain=s.domain, at=s.at, tier=s.tier, owner=s.owner, fit=s.fit,
+                   intent=s.intent, total=s.total, line=s.line, above_line=s.above_line,
+                   below_at=s.below_at,
+                   coverage=CoverageOut(engaged=list(c.engaged), silent=list(c.silent),
+                                        missing=list(c.missing),
+                                        engaged_contacts=c.engaged_contacts,
+                                        complete=c.complete, next_action=c.next_action),
+                   ledger=[AccountLedgerLineOut(**{f: getattr(x, f) for f in (
+                       "contact", "title", "role", "source", "weight", "rank", "factor",
+                       "points", "counted", "engaged", "last_touch")}) for x in s.ledger])
+
+
+class AccountPageOut(BaseModel):
+    """Account scores, highest total first."""
+
+    items: list[AccountScoreOut]
+
+
 class AccountOut(BaseModel):
-    """An account with its contacts' decisions, open MQLs and aggregate engagement."""
+    """An account with its contacts' decisions, open MQLs, aggregate engagement and its
+    account score (ledger, coverage, missing roles)."""
 
     id: int
     domain: str
@@ -359,12 +429,14 @@ class AccountOut(BaseModel):
     open_mqls: int
     engagement: float
     contacts: list[DecisionOut]
+    score: AccountScoreOut | None = None
 
     @classmethod
-    def from_view(cls, a: AccountView) -> AccountOut:
+    def from_view(cls, a: AccountView, score: AccountScore | None = None) -> AccountOut:
         return cls(id=a.id, domain=a.domain, attributes=a.attributes, open_mqls=a.open_mqls,
                    engagement=a.engagement,
-                   contacts=[DecisionOut.from_decision(d) for d in a.contacts])
+                   contacts=[DecisionOut.from_decision(d) for d in a.contacts],
+                   score=None if score is None else AccountScoreOut.from_score(score))
 
 
 class InboxOut(BaseModel):

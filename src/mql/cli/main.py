@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import exc as sa_exc
 
 from mql import __version__
+from mql.cli import accounts as accounts_cli
 from mql.cli import api, lifecycle, modeltest, report, store, synth
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
@@ -265,6 +266,7 @@ synth.register(app)
 outcomes_cli.register(app)
 report.register(app)
 modeltest.register(app)
+accounts_cli.register(app)
 modeltest.register_diff(app)
 
 

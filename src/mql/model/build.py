@@ -135,6 +135,7 @@ class Builder:
             else:
                 scores[name] = self.intent_score(name, section, path, default_decay)
         from mql.model import build_handoff as h
+        from mql.model.accounts import build_accounts
 
         return Model(
             lifecycle=h.lifecycle(self, doc.lifecycle),
@@ -156,6 +157,7 @@ class Builder:
             event_types=frozenset(doc.event_types),
             lists=tuple(self.lists[n] for n in sorted(self.lists)),
             total=self.total_weights(doc.total, scores),
+            accounts=build_accounts(self, doc.accounts, {n: s.kind for n, s in scores.items()}),
         )
 
     def reports(self, doc: d.ReportsDoc) -> ReportSettings:

@@ -159,12 +159,56 @@ def describe_changes(old: Model, new: Model) -> list[str]:
     out += _named("sla", old.sla, new.sla)
     out += _lists(old, new)
     out += _named("exit rule", old.exit_when, new.exit_when)
+    out += _accounts(old, new)
     handled = {"name", "version", "description", "scores", "mql", "grades", "exit_below",
-               "lifecycle", "routing", "sla", "digest", "lists", "exit_when"}
+               "lifecycle", "routing", "sla", "digest", "lists", "exit_when", "accounts"}
     for f in dataclasses.fields(old):  # sections added to the language later
         if f.name not in handled and getattr(old, f.name) != getattr(new, f.name):
             out.append(f"{f.name.replace('_', ' ')} changed: {shown(getattr(old, f.name))} → "
                        f"{shown(getattr(new, f.name))}")
+    return out
+
+
+def _accounts(old: Model, new: Model) -> list[str]:
+    """The `accounts:` section: added, removed, or what changed in it.
+
+    >>> from mql.model.accounts import AccountScoring
+    >>> a = Model("m", {}, None, accounts=AccountScoring(line=50))  # type: ignore[arg-type]
+    >>> b = dataclasses.replace(a, accounts=AccountScoring(line=60, repeat=0.25))
+    >>> _accounts(a, b)
+    ['accounts: repeat 0.5 → 0.25', 'accounts: line 50 → 60']
+    """
+    a, b = old.accounts, new.accounts
+    if a == b:
+        return []
+    if a is None or b is None:
+        return [f"accounts {'added' if a is None else 'removed'}"]
+    out = [f"accounts: {line}" for line in _fields(a, b, skip=(
+        "roles", "weights", "fit", "engaged", "description"))]
+    out += [f"accounts: engaged {line}" for line in _fields(a.engaged, b.engaged, skip=())]
+    for role in dict.fromkeys([*a.weights, *b.weights]):
+        if a.weights.get(role) != b.weights.get(role):
+            out.append(f"accounts: weight of {role} {shown(a.weights.get(role))} → "
+                       f"{shown(b.weights.get(role))}")
+    if a.roles.override != b.roles.override:
+        out.append(f"accounts: role override {shown(a.roles.override)} → "
+                   f"{shown(b.roles.override)}")
+    ra, rb = a.roles.rules, b.roles.rules
+    for i in range(max(len(ra), len(rb))):
+        label = f"accounts: role rule #{i + 1}"
+        if i >= len(ra):
+            out.append(f"{label} added: {_summary(rb[i])}")
+        elif i >= len(rb):
+            out.append(f"{label} removed")
+        elif ra[i] != rb[i]:
+            out.append(f"{label} changed: " + "; ".join(_fields(ra[i], rb[i], skip=())))
+    if a.fit != b.fit:
+        if a.fit is None or b.fit is None:
+            out.append(f"accounts: fit {'added' if a.fit is None else 'removed'}")
+        else:
+            out += [f"accounts: fit {line}" for line in _fields(a.fit, b.fit, skip=(
+                "name", "rules", "kind"))]
+            out += _named("accounts: fit rule", a.fit.rules, b.fit.rules)
     return out
 
 

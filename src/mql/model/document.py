@@ -267,6 +267,49 @@ class ReportsDoc(Section):
     other_channel: Name = "other"
 
 
+# -- accounts (issue 16): committee roles, coverage and the account score ---------------
+
+class RoleRuleDoc(Section):
+    """One line of the role table: the role of a contact whose title, department and
+    seniority match (every facet given must match; the first matching line wins)."""
+
+    role: Name
+    titles: list[str] = []
+    departments: list[Name] = []
+    seniorities: list[Name] = []
+    when: Any = None
+
+
+class RolesDoc(Section):
+    override: Name | None = "committee_role"
+    rules: list[RoleRuleDoc] | None = None  # None: the shipped defaults
+
+
+class EngagedDoc(Section):
+    intent: NonNegative = 10.0
+    within_days: Positive = 30.0
+
+
+class AccountIntentDoc(Section):
+    score: Name = "intent"
+    weights: dict[Name, NonNegative] | None = None
+    unknown: NonNegative = 0.1
+    repeat: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5
+    account_events: NonNegative = 1.0
+    max: Points | None = None
+
+
+class AccountsDoc(Section):
+    description: str | None = None
+    roles: RolesDoc = RolesDoc()
+    cover: list[Name] | None = None
+    engaged: EngagedDoc = EngagedDoc()
+    fit: FitDoc | None = None
+    intent: AccountIntentDoc = AccountIntentDoc()
+    line: Points | None = None
+    tiers: dict[Name, str] = {}
+
+
 class ModelDoc(Section):
     name: Name
     version: Annotated[str, BeforeValidator(_text)] | None = None
@@ -291,3 +334,4 @@ class ModelDoc(Section):
     lists: Any = None
     list_values: Any = None
     total: dict[str, Points] | None = None  # issue 13: weights of the scores in total
+    accounts: AccountsDoc | None = None  # issue 16: roles, coverage, account score

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from mql.model.accounts import AccountScoring
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.reports import ReportSettings, reports_data
@@ -246,7 +247,31 @@ def model_data(model: Model) -> dict[str, Any]:
         data["reports"] = reports_data(model.reports)
     if model.lists:
         data["list_values"] = {n.name: sorted(n.values) for n in model.lists}
+    if model.accounts is not None:
+        data["accounts"] = _accounts(model.accounts)
     return data
+
+
+def _accounts(spec: AccountScoring) -> dict[str, Any]:
+    """The `accounts:` section (docs/accounts.md) as model-file data."""
+    rules = [_drop_none({
+        "role": r.role, "titles": list(r.titles) or None,
+        "departments": list(r.departments) or None,
+        "seniorities": list(r.seniorities) or None,
+        "when": None if r.when is None else condition_data(r.when)}) for r in spec.roles.rules]
+    out: dict[str, Any] = _drop_none({"description": spec.description, "line": spec.line})
+    if spec.tiers:
+        out["tiers"] = dict(spec.tiers)
+    out["cover"] = list(spec.cover)
+    out["engaged"] = {"intent": spec.engaged.intent, "within_days": spec.engaged.within_days}
+    if spec.fit is not None:
+        out["fit"] = _score(spec.fit)
+    out["intent"] = _drop_none({
+        "score": spec.intent_score, "weights": dict(spec.weights),
+        "unknown": spec.unknown_weight, "repeat": spec.repeat,
+        "account_events": spec.account_events, "max": spec.intent_max})
+    out["roles"] = {"override": spec.roles.override, "rules": rules}
+    return out
 
 
 def dump_model(model: Model) -> str:

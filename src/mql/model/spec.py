@@ -12,12 +12,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mql.model.conditions import Activity, After, All, Compare, Condition, Measure
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.lists import NamedList
 from mql.model.reports import ReportSettings
+
+if TYPE_CHECKING:
+    from mql.model.accounts import AccountScoring
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -268,6 +271,7 @@ class Model:
     exit_when: tuple[ExitRule, ...] = ()  # exits on conditions, beside exit_below
     digest: str = field(default="", compare=False)
     total: Minimums = DEFAULT_TOTAL  # (score, weight): total = sum of weight * score
+    accounts: AccountScoring | None = None  # issue 16: the `accounts:` section
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))

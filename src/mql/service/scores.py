@@ -120,14 +120,21 @@ class Ledgers:
         move = next_move(model, Stage.MQL, row.since or row.due, d)
         return row.due if move is not None and move.target is Stage.RECYCLED else found
 
-    def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:
-        c = self.contacts[cid]
+    def state(self, cid: int, at: datetime) -> IntentState:
+        """The contact's own intent state that counts at `at` (what its decision reads;
+        the account score reads it too)."""
+        return self._state(cid, at, self.since(cid, at))
+
+    def _state(self, cid: int, at: datetime, since: datetime | None) -> IntentState:
         latest = fresh_since(self.resets.get(cid, []))
         stored = self.states.get(cid, IntentState.empty())
         if since == latest and (stored.as_of is None or stored.as_of <= at):
-            state = stored  # what the streaming path keeps: no need to read the ledger
-        else:
-            state = self._replayed(cid, at, since)
+            return stored  # what the streaming path keeps: no need to read the ledger
+        return self._replayed(cid, at, since)
+
+    def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:
+        c = self.contacts[cid]
+        state = self._state(cid, at, since)
         account = self.accounts.get(c.account_id) if c.account_id else None
         return self.live.qualifier.decide(c.record, account, state,
                                           self.account_state(cid, at), at)

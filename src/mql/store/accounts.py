@@ -101,6 +101,11 @@ def load_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Account]:
     return out
 
 
+def all_ids(conn: Connection) -> list[int]:
+    """The id of every account, in id order."""
+    return [int(i) for (i,) in conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id))]
+
+
 def all_names(conn: Connection) -> list[tuple[str, str | None]]:
     """(domain, name) of every account, for lead-to-account matching."""
     return [(str(d), n) for d, n in conn.execute(sa.select(accounts.c.domain, accounts.c.name))]

@@ -1,21 +1,48 @@
-"""Accounts: one account with its contacts, open MQLs and aggregate engagement."""
+"""Accounts: account scores filtered by tier, coverage and score; one account with its
+contacts, open MQLs, aggregate engagement and its account score."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from mql.api.deps import Reader, State
 from mql.api.guard import GuardedRoute
-from mql.api.schemas import ERRORS, AccountOut
+from mql.api.schemas import ERRORS, AccountOut, AccountPageOut, AccountScoreOut
+from mql.service.accounts import list_accounts, show_account
 from mql.service.api_reads import read_account
 
 router = APIRouter(route_class=GuardedRoute, tags=["accounts"], responses=ERRORS)
 
 
-@router.get("/v1/accounts/{domain}", summary="An account with its contacts")
+@router.get("/v1/accounts", summary="Account scores, filtered")
+async def get_accounts(
+    state: State, _: Reader,
+    tier: Annotated[str | None, Query(max_length=40, description="ABM tier, e.g. 1:1")] = None,
+    coverage: Annotated[Literal["complete", "incomplete", "any"], Query(
+        description="complete: every role to cover has an engaged contact; incomplete: "
+                    "some role is silent or missing")] = "any",
+    min_score: Annotated[float | None, Query(allow_inf_nan=False,
+                                             description="account total at least")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AccountPageOut:
+    """Account scores now, highest total first: fit, intent, tier, owner, ledger and
+    coverage (docs/accounts.md)."""
+    now: datetime = state.clock.now()
+    found = await run_in_threadpool(list_accounts, state.engine, at=now, tier=tier,
+                                    coverage=coverage, min_score=min_score, limit=limit)
+    return AccountPageOut(items=[AccountScoreOut.from_score(s) for s in found])
+
+
+@router.get("/v1/accounts/{domain}", summary="An account with its contacts and score")
 async def get_account(domain: str, state: State, _: Reader) -> AccountOut:
     """The account with this web domain: firmographics, every contact's decision now (MQLs
-    first), open MQLs and the sum of intent; 404 when there is none."""
-    found = await run_in_threadpool(read_account, state.engine, domain, at=state.clock.now())
-    return AccountOut.from_view(found)
+    first), open MQLs, the sum of intent, and its account score (ledger, coverage,
+    missing roles, when it falls below its line); 404 when there is none."""
+    now = state.clock.now()
+    found = await run_in_threadpool(read_account, state.engine, domain, at=now)
+    score = await run_in_threadpool(show_account, state.engine, domain, at=now)
+    return AccountOut.from_view(found, score)

@@ -1,0 +1,104 @@
+"""Account use cases on the store: every account's score, ledger and coverage at a time,
+filtered (tier, coverage, minimum score), and one account in full.
+
+Each contact's own state is the one its decision reads (`service.scores.Ledgers.state`:
+the persisted state, or its ledger replayed when asked about the past or after an intent
+reset); each account's state is its persisted account-level state (replayed from its
+events when asked about a time before its newest one). The computation itself is
+`mql.accounts.score.score_account`, as in the streaming `AccountBook`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.engine import Connection, Engine
+
+from mql.accounts.roles import infer_role
+from mql.accounts.score import AccountScore, Member, score_account
+from mql.errors import ConfigError, NotFound
+from mql.model.accounts import DEFAULT_ACCOUNTS, AccountScoring
+from mql.scoring.intent import IntentState
+from mql.service import state as states
+from mql.service.scores import CHUNK, Ledgers
+from mql.store import accounts as account_store
+from mql.store import contacts as contact_store
+from mql.store import events as event_store
+from mql.store.db import translate_errors
+from mql.store.migrate import check
+
+CoverageFilter = Literal["complete", "incomplete", "any"]
+COVERAGE_FILTERS: tuple[str, ...] = ("complete", "incomplete", "any")
+
+
+def spec_of(live: states.LiveModel) -> AccountScoring:
+    """The model's `accounts:` section, or the shipped defaults when it has none."""
+    return live.model.accounts or DEFAULT_ACCOUNTS
+
+
+def _scores(conn: Connection, live: states.LiveModel, ids: list[int], at: datetime, *,
+            crossing: bool) -> list[AccountScore]:
+    spec = spec_of(live)
+    records = account_store.load_accounts(conn, ids)
+    stored = states.account_states(conn, live, ids) if live.account_level else {}
+    later = [aid for aid, s in stored.items() if s.as_of is not None and s.as_of > at]
+    if later:
+        found = event_store.events_of_accounts(conn, later)
+        for aid in later:
+            stored[aid] = states.replay((e for e in found.get(aid, []) if e.at <= at), live,
+                                        "account")
+    members: dict[int, list[Member]] = defaultdict(list)
+    cids = contact_store.live_contact_ids(conn, ids)
+    for start in range(0, len(cids), CHUNK):
+        part = cids[start:start + CHUNK]
+        ledgers = Ledgers(conn, live, part)
+        ledgers.prefetch(at)
+        for cid in part:
+            c = ledgers.contacts.get(cid)
+            if c is None or c.account_id is None:
+                continue
+            account = records.get(c.account_id)
+            members[c.account_id].append(
+                Member(c.record, infer_role(c.record, account, spec.roles),
+                       ledgers.state(cid, at)))
+    return [score_account(live.model, records[aid].domain, records[aid],
+                          sorted(members.get(aid, []), key=lambda m: m.contact.email),
+                          stored.get(aid, IntentState.empty()), at, spec, crossing=crossing)
+            for aid in ids if aid in records]
+
+
+def list_accounts(engine: Engine, *, at: datetime, tier: str | None = None,
+                  coverage: str = "any", min_score: float | None = None,
+                  limit: int | None = None) -> list[AccountScore]:
+    """Account scores at `at`, highest total first (then by domain), that pass the filters:
+    ABM `tier`, `coverage` (complete: every role to cover engaged; incomplete: some role
+    silent or missing), `min_score` (total at least)."""
+    if coverage not in COVERAGE_FILTERS:
+        raise ConfigError(f"coverage must be one of {', '.join(COVERAGE_FILTERS)}, got "
+                          f"{coverage!r}")
+    check(engine)
+    with translate_errors("reading account scores"), engine.connect() as conn:
+        live = states.live_model(conn)
+        found = _scores(conn, live, account_store.all_ids(conn), at, crossing=False)
+    out = [s for s in found
+           if (tier is None or (s.tier or "") == tier)
+           and (coverage == "any" or s.coverage.complete == (coverage == "complete"))
+           and (min_score is None or s.total >= min_score)]
+    out.sort(key=lambda s: (-s.total, s.domain))
+    return out if limit is None else out[:limit]
+
+
+def show_account(engine: Engine, domain: str, *, at: datetime) -> AccountScore:
+    """One account's score, ledger, coverage and the moment it falls below its line;
+    `NotFound` when the store has no account with this domain."""
+    check(engine)
+    key = domain.strip().lower()
+    with translate_errors("reading the account"), engine.connect() as conn:
+        found = account_store.ids_by_domain(conn, [key])
+        if not found:
+            raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
+                           "e.g. acme.example (`mql accounts list` shows them)")
+        live = states.live_model(conn)
+        return _scores(conn, live, [next(iter(found.values()))], at, crossing=True)[0]
