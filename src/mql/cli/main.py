@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import exc as sa_exc
 
 from mql import __version__
-from mql.cli import api, lifecycle, modeltest, report, store, synth
+from mql.cli import api, lifecycle, loop, modeltest, report, store, synth
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
@@ -264,6 +264,7 @@ api.register(app)
 synth.register(app)
 outcomes_cli.register(app)
 report.register(app)
+loop.register(app)
 modeltest.register(app)
 modeltest.register_diff(app)
 

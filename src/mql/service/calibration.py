@@ -272,6 +272,7 @@ class CalibrationRun:
     score: str
     result: cal.Calibration
     outreaches: int
+    moments: tuple[cal.Moment, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, every point, never rounded."""
@@ -334,4 +335,4 @@ def run_calibration(engine: Engine, *, now: datetime, model_path: Path | None = 
     result = cal.calibrate(found, daily(replays), weeks=period.weeks, last_quarter_from=quarter,
                            teams=history.capacity, bands=model.reports.health, step=step,
                            quarter_moments=moments(replays, history, outcome, quarter))
-    return CalibrationRun(model, period, outcome, score, result, len(found))
+    return CalibrationRun(model, period, outcome, score, result, len(found), tuple(found))
