@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date
 
@@ -106,7 +107,7 @@ def test_no_recommendation_when_the_score_does_not_predict() -> None:
 def test_the_isotonic_rate_never_falls_and_keeps_the_conversions(pairs) -> None:  # type: ignore[no-untyped-def]
     moments = [Moment(str(i), float(s), 1.0 if y else 0.0) for i, (s, y) in enumerate(pairs)]
     blocks = isotonic(moments)
-    assert all(a.rate < b.rate for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all(a.rate < b.rate for a, b in itertools.pairwise(blocks))
     assert sum(b.n for b in blocks) == len(moments)
     assert math.isclose(sum(b.rate * b.n for b in blocks), sum(m.converted for m in moments),
                         abs_tol=1e-9)

@@ -139,6 +139,10 @@ def _week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _on_or_before(a: date, b: date | None) -> bool:
+    return b is not None and a <= b
+
+
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
@@ -182,8 +186,8 @@ def summarize(replays: Sequence[Replay], outcomes: Mapping[str, Outcome], *, wee
     rates = {}
     for kind in OUTCOMES:
         positives = [c for c in firsts if outcomes.get(c, Outcome()).day(kind) is not None]
-        credited = sum(1 for c in positives if c in qualified
-                       and qualified[c] <= outcomes[c].day(kind))  # type: ignore[operator]
+        credited = sum(1 for c in positives
+                       if c in qualified and _on_or_before(qualified[c], outcomes[c].day(kind)))
         rates[kind] = Rate(credited, _ratio(credited, len(qualified)), len(positives),
                            _ratio(credited, len(positives)))
     revenue = sum(o.revenue for c, o in outcomes.items()

@@ -233,7 +233,7 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
     out = []
     first = period.first - timedelta(days=1)
     for start in range(0, len(contacts), n):
-        email = contacts[start]
+        email = str(contacts[start])
         out.append(Replay(email, first, tuple(bool(x) for x in mqls[start:start + n]),
                           tuple(float(x or 0.0) for x in values[start:start + n]),
                           history.teams.get(email)))
