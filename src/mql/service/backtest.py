@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from mql.errors import ConfigError
+from mql.errors import NotFound
 from mql.learning import backtest as bt
 from mql.model.spec import Model
 from mql.service import state as states
@@ -94,5 +94,5 @@ def backtest_version(engine: Engine, version_id: int, *, now: datetime) -> Backt
     with engine.connect() as conn:
         found = next((v for v in model_store.versions(conn) if v.id == version_id), None)
     if found is None:
-        raise ConfigError(f"no model version {version_id}")
+        raise NotFound(f"no model version {version_id}")
     return run_backtest(engine, states.compiled(found).model, now=now)
