@@ -26,6 +26,9 @@ from mql.service import ingest as ingest_service
 from mql.service import outcomes
 from mql.service.backtest import run_backtest
 from mql.service.calibration import run_calibration
+from mql.store.db import connect
+from mql.store.migrate import upgrade
+from mql.store.models import activate, save_version
 
 DATA = Path(__file__).parent / "data"
 MODEL = DATA / "calib.yaml"
@@ -55,8 +58,8 @@ def _events(folder: Path, rows: list[tuple[str, str, str]], name: str) -> Path:
     return path
 
 
-@pytest.fixture
-def small(store: Engine, tmp_path: Path) -> Engine:
+def load_small(store: Engine, tmp_path: Path) -> Engine:
+    """The six people of the table above, their events and dispositions, in `store`."""
     people = tmp_path / "contacts.csv"
     people.write_text("email\n" + "\n".join(_email(f"p{i}") for i in range(1, 7)) + "\n")
     ingest_service.ingest_file(store, people, "contacts", rules=RULES, now=NOW)
@@ -68,6 +71,11 @@ def small(store: Engine, tmp_path: Path) -> Engine:
         for i in range(1, 7)) + "\n")
     outcomes.ingest_outcomes(store, dispositions, "dispositions", rules=RULES, now=NOW)
     return store
+
+
+@pytest.fixture
+def small(store: Engine, tmp_path: Path) -> Engine:
+    return load_small(store, tmp_path)
 
 
 def test_the_curve_and_the_recommendation_by_hand(small: Engine) -> None:
@@ -127,3 +135,28 @@ def test_a_stricter_line_drops_people_with_their_outcomes(small: Engine, tmp_pat
     assert [(p.contact[:2], p.first_mql, p.sql) for p in c.dropped] == [
         ("p3", date(2026, 1, 5), date(2026, 1, 10)), ("p4", date(2026, 1, 6), date(2026, 1, 10))]
     assert c.newly_qualified == ()
+
+
+def test_sqlite_and_postgresql_agree_on_every_number(pg_url: str, tmp_path: Path) -> None:
+    answers = []
+    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'agree.db'}"), ("postgres", pg_url)):
+        folder = tmp_path / name
+        folder.mkdir()
+        engine = connect(url)
+        upgrade(engine)
+        with engine.begin() as conn:
+            activate(conn, save_version(conn, "calib", "1", MODEL.read_text(),
+                                        source=str(MODEL), now=NOW), now=NOW)
+        try:
+            load_small(engine, folder)
+            calibrated = run_calibration(engine, now=NOW, model_path=MODEL, step=5, **PERIOD)  # type: ignore[arg-type]
+            strict = folder / "strict.yaml"
+            strict.write_text(MODEL.read_text().replace("{intent: 30}", "{intent: 55}"))
+            backtested = run_backtest(engine, strict, now=NOW, against=MODEL, **PERIOD)  # type: ignore[arg-type]
+            answers.append((calibrated.to_json(), backtested.to_json()))
+        finally:
+            engine.dispose()
+    assert answers[0] == answers[1]
+    # every 5 points: 25 and 30 split the six alike (no score between 20 and 30); the
+    # lowest line of the best split is recommended
+    assert answers[0][0]["recommended"] == 25.0
