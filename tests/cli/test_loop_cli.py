@@ -54,3 +54,13 @@ def test_a_user_error_is_one_line(workspace: Path, args: tuple[str, ...],
         args = tuple(str(next(workspace.glob("*.yaml"))) if a == "model.yaml" else a
                      for a in args)
     refused(mql(*args, cwd=workspace), *words)
+
+
+def test_activate_shows_the_backtest_before_the_switch(workspace: Path) -> None:
+    model = next(workspace.glob("*.yaml"))
+    looser = workspace / "looser.yaml"
+    looser.write_text(model.read_text().replace("{fit: 50, intent: 30}", "{fit: 40, intent: 20}"))
+    done = mql("model", "activate", str(looser), "--backtest", "--dry-run", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert "backtest of b2b_saas against live" in done.stdout
+    assert done.stdout.index("backtest of") < done.stdout.index("model version")
