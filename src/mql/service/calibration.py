@@ -51,6 +51,7 @@ OUTCOME_KINDS = ("sql", "opportunity", "won")
 SQL_STATUSES = frozenset({"sql", "converted"})
 SQL_STAGES = frozenset({"sql", "opportunity", "customer"})
 DEFAULT_DAYS = 365
+ACCOUNT_OWNER = "account_owner"  # the load of leads their account's owner takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,21 +173,24 @@ def team_capacity(model: Model) -> dict[str, cal.Team]:
 
 def teams_of(model: Model, contacts: Iterable[Contact], accounts: Mapping[str, Account],
              at: datetime) -> dict[str, str | None]:
-    """Each contact's routing team (the account owner's team is its routing's
-    `account_team`, or None: the owner takes it)."""
+    """Each contact's routing team (`account_owner` when the account's owner takes it)."""
     routing = model.routing
     if routing is None:
         return {}
     out: dict[str, str | None] = {}
     for c in contacts:
         account = accounts.get(c.account) if c.account else None
-        get = record_getter(c, account)
-        try:
-            assignment, _ = route(routing, account, get, {}, {}, at)
-        except (KeyError, TypeError, ValueError):  # a rule reading scores or activity
-            out[c.email] = None
-            continue
-        out[c.email] = assignment.team or (routing.account_team if assignment.owner else None)
+        records = record_getter(c, account)
+
+        def get(name: Any, records: Any = records) -> Any:
+            # a routing rule on scores or activity does not hold: the team is the one the
+            # person's records alone send them to
+            if isinstance(name, str) and name.startswith(("contact.", "account.")):
+                return records(name)
+            return None
+
+        assignment, _ = route(routing, account, get, {}, {}, at)
+        out[c.email] = assignment.team or ACCOUNT_OWNER
     return out
 
 
