@@ -89,7 +89,7 @@ def test_the_recommendation_with_its_health_verdict() -> None:
     assert result.chosen is not None and result.chosen.rate_above == 1.0
     # every MQL at or above 50 became an SQL: far above the 13-27% band
     assert result.health is not None and result.health.position == "too_strict"
-    assert any("only 5 conversions" in n for n in result.notes)
+    assert any("only 5 conversions: the recommendation is a guess" in n for n in result.notes)
 
 
 def test_no_recommendation_when_the_score_does_not_predict() -> None:

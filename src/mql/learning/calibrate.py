@@ -33,6 +33,7 @@ from mql.model.reports import HealthBands
 
 MIN_SHARE = 0.05  # each side of a recommended threshold keeps this share of outreaches
 CANDIDATES = 50  # about this many thresholds on the curve
+FEW = 40  # under this many conversions a recommendation is a guess (docs/learning.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +336,11 @@ def calibrate(moments: Sequence[Moment], daily: Sequence[Daily], *, weeks: float
         quarter = curve(quarter_moments, daily, [chosen_t], weeks=q_weeks, teams=teams,
                         since=last_quarter_from)[0]
     positives = sum(m.converted for m in moments)
-    if moments and positives < 100:
+    if moments and positives < FEW:
+        notes.append(f"only {positives:g} conversions: the recommendation is a guess "
+                     f"(from about {FEW} it lands within a step of the truth on the "
+                     "synthetic world); read the isotonic rate")
+    elif moments and positives < 100:
         notes.append(f"only {positives:g} conversions: the curve is noisy; read the "
                      "isotonic rate rather than single points")
     return Calibration(tuple(points), tuple(isotonic(moments)), chosen_t, chosen, health,
