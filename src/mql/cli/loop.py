@@ -137,11 +137,20 @@ def print_backtest(run: backtest_service.BacktestRun, *, people: int | None = 20
     out.print(deciles)
     teams = sorted(set(c.candidate.teams) | set(c.baseline.teams))
     if teams:
-        load = Table(box=box.SIMPLE, title="MQLs a week per team", title_justify="left")
-        for col in ("team", "candidate", "against"):
+        load = Table(box=box.SIMPLE, title="SLA load: new MQLs a week per team",
+                     title_justify="left")
+        for col in ("team", "candidate", "a seller", "against", "a seller",
+                    "capacity a seller"):
             load.add_column(col, justify="right" if col != "team" else "left")
         for t in teams:
-            load.add_row(t, _num(c.candidate.teams.get(t, 0.0)), _num(c.baseline.teams.get(t, 0.0)))
+            new_load = run.load(t, c.candidate.teams.get(t, 0.0))
+            old_load = run.load(t, c.baseline.teams.get(t, 0.0))
+            cap = new_load["capacity_per_seller"]
+            flag = " over" if new_load["over_capacity"] else ""
+            load.add_row(t, _num(new_load["mqls_per_week"]),
+                         _num(new_load["per_seller_per_week"]) + flag,
+                         _num(old_load["mqls_per_week"]), _num(old_load["per_seller_per_week"]),
+                         "-" if cap is None else f"{cap:g}")
         out.print(load)
     for label, group in (("newly qualified", c.newly_qualified), ("dropped out", c.dropped)):
         converted = sum(1 for p in group if p.sql is not None)

@@ -270,21 +270,23 @@ def crossings(daily: Iterable[Daily], thresholds: Sequence[float], since: date |
     return total, {t: c for t, c in teams.items() if any(c)}
 
 
+def team_load(name: str, per_week: float, teams: Mapping[str, Team]) -> TeamLoad:
+    """A team's new MQLs a week as the load per seller, against its capacity per seller.
+    A seller cannot hold more open leads than their capacity: more new leads in a week
+    than that is over capacity whatever the time each lead stays open."""
+    team = teams.get(name)
+    sellers = team.sellers if team is not None and team.sellers else 1
+    per_seller = per_week / sellers
+    capacity = (team.capacity / sellers if team is not None and team.capacity is not None
+                else None)
+    return TeamLoad(name, per_week, per_seller, capacity,
+                    capacity is not None and per_seller > capacity)
+
+
 def _loads(per_team: Mapping[str, list[int]], i: int, weeks: float,
            teams: Mapping[str, Team]) -> tuple[TeamLoad, ...]:
-    out = []
-    for name in sorted(per_team):
-        weekly = per_team[name][i] / weeks if weeks else 0.0
-        team = teams.get(name)
-        sellers = team.sellers if team is not None and team.sellers else 1
-        per_seller = weekly / sellers
-        capacity = (team.capacity / sellers if team is not None and team.capacity is not None
-                    else None)
-        # a seller cannot hold more open leads than their capacity: more new leads in a
-        # week than that is over capacity whatever the time each lead stays open
-        out.append(TeamLoad(name, weekly, per_seller, capacity,
-                            capacity is not None and per_seller > capacity))
-    return tuple(out)
+    return tuple(team_load(name, per_team[name][i] / weeks if weeks else 0.0, teams)
+                 for name in sorted(per_team))
 
 
 def curve(moments: Sequence[Moment], daily: Sequence[Daily], thresholds: Sequence[float], *,

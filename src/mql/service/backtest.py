@@ -7,7 +7,7 @@ them: first SQL, opportunity and won deal of each contact, up to the end of the 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from mql.errors import NotFound
 from mql.learning import backtest as bt
+from mql.learning.calibrate import Team, team_load
 from mql.model.spec import Model
 from mql.service import state as states
 from mql.service.calibration import Period, read_history, replay
@@ -35,6 +36,15 @@ class BacktestRun:
     baseline_name: str
     period: Period
     comparison: bt.Comparison
+    teams: dict[str, Team] = field(default_factory=dict)
+
+    def load(self, team: str, per_week: float) -> dict[str, Any]:
+        """A team's MQLs a week as the load per seller, next to its capacity."""
+        t = team_load(team, per_week, self.teams)
+        return {"team": t.team, "mqls_per_week": t.mqls_per_week,
+                "per_seller_per_week": t.per_seller_per_week,
+                "capacity_per_seller": t.capacity_per_seller,
+                "over_capacity": t.over_capacity}
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: every week, decile and person (never truncated)."""
@@ -50,7 +60,7 @@ class BacktestRun:
                     "deciles": [{"decile": d.decile, "contacts": d.contacts,
                                  "converted": d.converted, "rate": d.rate, "lift": d.lift}
                                 for d in s.deciles],
-                    "teams_per_week": s.teams}
+                    "teams": [self.load(t, n) for t, n in s.teams.items()]}
 
         def people(ps: tuple[bt.Person, ...]) -> list[dict[str, Any]]:
             def iso(d: date | None) -> str | None:
@@ -86,7 +96,7 @@ def run_backtest(engine: Engine, candidate: Path | Model, *, now: datetime,
             history = read_history(conn, new, period, Path(scratch))
         new_days, old_days = replay(new, history, period), replay(old, history, period)
     comparison = bt.compare(new_days, old_days, history.outcomes, weeks=period.weeks)
-    return BacktestRun(new, old, name, period, comparison)
+    return BacktestRun(new, old, name, period, comparison, history.capacity)
 
 
 def backtest_version(engine: Engine, version_id: int, *, now: datetime) -> BacktestRun:

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection, Engine
 
 from mql.batch.asof import AsOf
+from mql.batch.conditions import EngineUnsupported
 from mql.batch.engines import Inputs, connect
 from mql.errors import ConfigError
 from mql.learning import calibrate as cal
@@ -42,6 +43,7 @@ from mql.records import Account, Contact
 from mql.routing.rules import route
 from mql.scoring.fit import record_getter
 from mql.service import state as states
+from mql.service.rescore import check_engine
 from mql.service.scoring import load_model_file
 from mql.store import export, ledger
 from mql.store.db import translate_errors
@@ -223,10 +225,14 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
         raise ConfigError(f"--score {score}: the model has the scores "
                           f"{', '.join([*model.scores, TOTAL])}")
     as_of = AsOf.daily(period.first - timedelta(days=1), period.last)
+    check_engine(model, "duckdb")
     engine = connect("duckdb")
     try:
         table = engine.rescore(model, Inputs(history.contacts, history.accounts,
                                              history.events), as_of)
+    except EngineUnsupported as exc:
+        raise ConfigError(f"model {model.name}: the batch engine cannot replay it ({exc}); "
+                          "calibration and backtests need the batch engine") from None
     finally:
         engine.close()
     table = table.sort_by([("contact", "ascending"), ("as_of", "ascending")])
