@@ -22,6 +22,9 @@ def test_volume_precision_recall_and_revenue_at_the_mql_line() -> None:
     s = summarize([A, B, C], OUTCOMES, weeks=0.5)
     assert (s.contacts, s.mqls, s.entries, s.mqls_per_week) == (3, 3, 2, 4.0)
     assert s.weekly == {"2026-W01": 2}  # Jan 2 and Jan 4 2026 are in ISO week 1
+    # a week without a new MQL is listed with none
+    longer = [Replay("d", D0, (False,) * 10, (0.0,) * 10), A]
+    assert summarize(longer, {}, weeks=1.0).weekly == {"2026-W01": 1, "2026-W02": 0}
     sql = s.rates["sql"]
     assert (sql.credited, sql.positives, sql.rate, sql.recall) == (1, 2, 1 / 3, 0.5)
     won = s.rates["won"]

@@ -175,6 +175,10 @@ def summarize(replays: Sequence[Replay], outcomes: Mapping[str, Outcome], *, wee
     firsts = {r.contact: r.first_mql() for r in replays}
     qualified = {c: d for c, d in firsts.items() if d is not None}
     weekly: dict[str, int] = {}
+    if replays:  # every week of the period, those without a new MQL too
+        r0 = replays[0]
+        for k in range(1, len(r0.mql)):
+            weekly.setdefault(_week(r0.first + timedelta(days=k)), 0)
     teams: dict[str, int] = {}
     entries = 0
     for r in replays:
