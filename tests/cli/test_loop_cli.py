@@ -29,6 +29,12 @@ def test_calibrate_json_without_outcomes_says_there_is_nothing(workspace: Path) 
     assert (data["from"], data["to"], data["outcome"]) == ("2025-12-01", "2025-12-31", "sql")
     assert data["recommended"] is None and data["outreaches"] == 0
     assert any("nothing to calibrate" in n for n in data["notes"])
+    curve = mql("calibrate", "--from", "2025-12-01", "--to", "2025-12-31", "--format", "csv",
+                cwd=workspace)
+    assert curve.returncode == 0, curve.stderr
+    assert curve.stdout.splitlines() == ["threshold,above,converted_above,rate_above,below,"
+                                         "converted_below,rate_below,lift,fitted,mqls,"
+                                         "mqls_per_week"]
 
 
 def test_backtest_of_the_live_model_against_itself(workspace: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.learning.backtest import Outcome, Replay, compare, deciles, summarize
 
@@ -57,3 +60,35 @@ def test_people_who_newly_qualify_or_drop_out_carry_their_outcomes() -> None:
     assert [(p.contact, p.first_mql, p.sql) for p in c.newly_qualified] == [
         ("b", date(2026, 1, 4), date(2026, 1, 2))]
     assert c.dropped == ()
+
+
+days = st.integers(1, 6)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[Replay], dict[str, Outcome]]:
+    n = draw(st.integers(1, 8))
+    length = draw(st.integers(2, 8))
+    replays, outcomes = [], {}
+    for i in range(n):
+        mql = tuple(draw(st.lists(st.booleans(), min_size=length, max_size=length)))
+        score = tuple(float(x) for x in draw(st.lists(st.integers(0, 100), min_size=length,
+                                                      max_size=length)))
+        replays.append(Replay(f"c{i}", D0, mql, score))
+        if draw(st.booleans()):
+            outcomes[f"c{i}"] = Outcome(sql=D0 + timedelta(days=draw(days)))
+    return replays, outcomes
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories())
+def test_rates_are_shares_and_a_model_equals_itself(history) -> None:  # type: ignore[no-untyped-def]
+    replays, outcomes = history
+    c = compare(replays, replays, outcomes, weeks=1.0)
+    assert c.identical
+    s = c.candidate
+    sql = s.rates["sql"]
+    assert sql.credited <= min(s.mqls, sql.positives)
+    assert all(r is None or 0.0 <= r <= 1.0 for r in (sql.rate, sql.recall))
+    assert sum(s.weekly.values()) == s.entries
+    assert sum(d.contacts for d in s.deciles) == s.contacts
