@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from datetime import date
 
 from hypothesis import given, settings
@@ -111,3 +112,17 @@ def test_the_isotonic_rate_never_falls_and_keeps_the_conversions(pairs) -> None:
     assert sum(b.n for b in blocks) == len(moments)
     assert math.isclose(sum(b.rate * b.n for b in blocks), sum(m.converted for m in moments),
                         abs_tol=1e-9)
+
+
+def test_the_interval_of_a_clear_step_is_the_step() -> None:
+    # 100 outreaches under 50 that never convert, 100 from 50 up that always do: however
+    # they are drawn again, the change point stays at 50
+    clear = [Moment(f"l{i}", 40.0, 0.0) for i in range(100)] + [
+        Moment(f"h{i}", 60.0, 1.0) for i in range(100)]
+    result = calibrate(clear, [], weeks=1.0, step=10, rng=random.Random(1))
+    assert result.recommended == 50.0
+    assert result.interval == (50.0, 50.0)
+    # the eight above: the interval holds the recommendation, and no interval without rng
+    eight = calibrate(EIGHT, [], weeks=1.0, step=10, rng=random.Random(1))
+    assert eight.interval is not None and eight.interval[0] <= 50.0 <= eight.interval[1]
+    assert calibrate(EIGHT, [], weeks=1.0, step=10).interval is None

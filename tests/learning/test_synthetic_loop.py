@@ -48,6 +48,9 @@ def test_calibration_lands_within_5_percent_of_the_oracle_threshold(world) -> No
     assert oracle is not None and oracle > 0
     assert run.result.recommended is not None
     assert abs(run.result.recommended - oracle) <= 0.05 * oracle
+    # and the oracle lies in the recommendation's 80% bootstrap interval
+    assert run.result.interval is not None
+    assert run.result.interval[0] <= oracle <= run.result.interval[1]
     # conversion at or above the recommendation is clearly higher than below it
     chosen = run.result.chosen
     assert chosen is not None and (chosen.lift or 0) > 1.5

@@ -87,6 +87,9 @@ def _print_calibration(run: calibration_service.CalibrationRun) -> None:
         out.print(f"recommended threshold: {r.recommended:g} (change point: {run.outcome} "
                   f"{_pct(c.rate_above)} at or above, {_pct(c.rate_below)} below; "
                   f"{_num(c.mqls_per_week)} MQLs a week)", highlight=False)
+        if r.interval is not None:
+            out.print(f"80% interval: {r.interval[0]:g} to {r.interval[1]:g} (where the change "
+                      "point falls when the outreaches are drawn again)", highlight=False)
         if r.health is not None:
             out.print(f"health: {r.health.words}", highlight=False)
         for load in c.loads:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -33,6 +34,7 @@ from mql.model.reports import HealthBands
 
 MIN_SHARE = 0.05  # each side of a recommended threshold keeps this share of outreaches
 CANDIDATES = 50  # about this many thresholds on the curve
+RESAMPLES = 200  # bootstrap draws for the recommendation's interval
 FEW = 40  # under this many conversions a recommendation is a guess (docs/learning.md)
 
 
@@ -129,6 +131,7 @@ class Calibration:
     last_quarter: Point | None
     weeks: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    interval: tuple[float, float] | None = None  # 10th-90th percentile of the bootstrap
 
 
 def nice_step(low: float, high: float, count: int = CANDIDATES) -> float:
@@ -248,6 +251,24 @@ def change_point(moments: Sequence[Moment], thresholds: Sequence[float], *,
     return None if best is None else best[1]
 
 
+def bootstrap(moments: Sequence[Moment], thresholds: Sequence[float], rng: random.Random,
+              *, resamples: int = RESAMPLES, min_share: float = MIN_SHARE
+              ) -> tuple[float, float] | None:
+    """How far the change point moves when the outreaches are drawn again (with
+    replacement, `resamples` times): its 10th and 90th percentile, an 80% interval for
+    the recommendation (None without a change point in most draws)."""
+    found = []
+    for _ in range(resamples):
+        sample = [moments[rng.randrange(len(moments))] for _ in moments]
+        t = change_point(sample, thresholds, min_share=min_share)
+        if t is not None:
+            found.append(t)
+    if len(found) < resamples / 2:
+        return None
+    found.sort()  # nearest rank: both ends are thresholds of the curve
+    return found[round(0.1 * (len(found) - 1))], found[round(0.9 * (len(found) - 1))]
+
+
 def crossings(daily: Iterable[Daily], thresholds: Sequence[float], since: date | None = None
               ) -> tuple[list[int], dict[str, list[int]]]:
     """Per threshold: how many times a contact's daily score rose to it or above from
@@ -312,12 +333,13 @@ def curve(moments: Sequence[Moment], daily: Sequence[Daily], thresholds: Sequenc
 def calibrate(moments: Sequence[Moment], daily: Sequence[Daily], *, weeks: float,
               last_quarter_from: date | None = None, teams: Mapping[str, Team] | None = None,
               bands: HealthBands | None = None, step: float | None = None,
-              min_share: float = MIN_SHARE, quarter_moments: Sequence[Moment] = ()
-              ) -> Calibration:
+              min_share: float = MIN_SHARE, quarter_moments: Sequence[Moment] = (),
+              rng: random.Random | None = None) -> Calibration:
     """The curve, the recommendation and its checks (see the module's words).
 
     `quarter_moments` are the outreaches of the last quarter (from `last_quarter_from`),
-    on which the recommended threshold is evaluated again."""
+    on which the recommended threshold is evaluated again; with `rng`, the
+    recommendation's bootstrap interval (`bootstrap`)."""
     bands = bands or HealthBands()
     thresholds = candidates([m.score for m in moments], step)
     points = curve(moments, daily, thresholds, weeks=weeks, teams=teams)
@@ -345,5 +367,7 @@ def calibrate(moments: Sequence[Moment], daily: Sequence[Daily], *, weeks: float
     elif moments and positives < 100:
         notes.append(f"only {positives:g} conversions: the curve is noisy; read the "
                      "isotonic rate rather than single points")
+    interval = (bootstrap(moments, thresholds, rng, min_share=min_share)
+                if rng is not None and chosen_t is not None else None)
     return Calibration(tuple(points), tuple(isotonic(moments)), chosen_t, chosen, health,
-                       quarter, weeks, tuple(notes))
+                       quarter, weeks, tuple(notes), interval)

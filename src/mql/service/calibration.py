@@ -21,6 +21,7 @@ What is read, and when it was known:
 
 from __future__ import annotations
 
+import random
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ OUTCOME_KINDS = ("sql", "opportunity", "won")
 SQL_STATUSES = frozenset({"sql", "converted"})
 SQL_STAGES = frozenset({"sql", "opportunity", "customer"})
 DEFAULT_DAYS = 365
+BOOTSTRAP_SEED = 0  # the same store gives the same interval every time
 ACCOUNT_OWNER = "account_owner"  # the load of leads their account's owner takes
 
 
@@ -308,6 +310,7 @@ class CalibrationRun:
             "method": "change point (two-rate Bernoulli likelihood) on the conversion "
                       "curve; isotonic fit for the curve",
             "recommended": r.recommended,
+            "interval": None if r.interval is None else list(r.interval),
             "at_recommended": point(r.chosen),
             "health": None if r.health is None else {"position": r.health.position,
                                                      "words": r.health.words},
@@ -344,5 +347,6 @@ def run_calibration(engine: Engine, *, now: datetime, model_path: Path | None = 
     found = moments(replays, history, outcome)
     result = cal.calibrate(found, daily(replays), weeks=period.weeks, last_quarter_from=quarter,
                            teams=history.capacity, bands=model.reports.health, step=step,
-                           quarter_moments=moments(replays, history, outcome, quarter))
+                           quarter_moments=moments(replays, history, outcome, quarter),
+                           rng=random.Random(BOOTSTRAP_SEED))
     return CalibrationRun(model, period, outcome, score, result, len(found), tuple(found))

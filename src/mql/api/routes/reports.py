@@ -62,6 +62,7 @@ class CalibrationOut(BaseModel):
     outreaches: int
     method: str
     recommended: float | None
+    interval: list[float] | None
     at_recommended: dict[str, Any] | None
     health: dict[str, Any] | None
     last_quarter: dict[str, Any] | None
