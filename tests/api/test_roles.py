@@ -44,6 +44,8 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/v1/accounts?coverage=incomplete", None, READERS),
     ("GET", "/v1/reports/funnel", None, READERS),
     ("GET", "/v1/reports/review?size=2", None, READERS),
+    ("GET", "/v1/reports/calibration", None, READERS),
+    ("GET", "/v1/reports/backtest?version=1", None, READERS),
     ("GET", "/v1/inbox", None, READERS),
     ("GET", "/v1/deliveries", None, READERS),
     ("POST", "/v1/deliveries/retry", lambda: {"ids": []}, {"admin"}),

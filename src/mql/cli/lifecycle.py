@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from mql.cli.loop import print_backtest
 from mql.cli.render import Format, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError, StoreUnavailable
@@ -25,6 +26,7 @@ from mql.notify.webhooks import TOPICS
 from mql.service import lifecycle as service
 from mql.service import store as store_service
 from mql.service import webhooks as webhook_service
+from mql.service.backtest import run_backtest
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -510,12 +512,18 @@ def register_models(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", help="Show what would change (decided by the DuckDB batch engine "
             "over the store's events), change nothing.")] = False,
+        backtest: Annotated[bool, typer.Option(
+            "--backtest", help="First show the backtest of MODEL against the live model "
+            "over the last 12 months (`mql backtest`), then switch.")] = False,
         db: DbOpt = None,
     ) -> None:
         """Make MODEL the live version: every contact's state is re-derived from its events
         and rescored; the contacts it newly qualifies are listed first, and the transitions
         are recorded as a model change."""
         try:
+            if backtest:
+                print_backtest(run_backtest(connect(store_settings(db).database_url), model,
+                                            now=CLOCK.now()), people=10)
             result = store_service.activate_model(connect(store_settings(db).database_url), model,
                                                   now=CLOCK.now(), dry_run=dry_run)
         except MQLError as exc:

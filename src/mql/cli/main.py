@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 
 from mql import __version__
 from mql.cli import accounts as accounts_cli
-from mql.cli import api, lifecycle, modeltest, report, store, synth
+from mql.cli import api, lifecycle, loop, modeltest, report, store, synth
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
@@ -265,6 +265,7 @@ api.register(app)
 synth.register(app)
 outcomes_cli.register(app)
 report.register(app)
+loop.register(app)
 modeltest.register(app)
 accounts_cli.register(app)
 modeltest.register_diff(app)

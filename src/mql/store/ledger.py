@@ -9,6 +9,7 @@ Each function returns `Columns`: column name -> list of values, in the order of 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -185,3 +186,16 @@ def disposition_columns(conn: Connection) -> Columns:
         d.id, survivor.label("contact_id"), d.at, d.status, d.reason, d.note, d.actor,
         d.opportunity_id,
     ).select_from(dispositions.join(owner, owner.c.id == d.contact_id)).order_by(d.id))
+
+
+def first_event_day(conn: Connection) -> date | None:
+    """The day (UTC) of the store's earliest event (None: no events)."""
+    first = conn.execute(sa.select(sa.func.min(events.c.at))).scalar()
+    if first is None:
+        return None
+    if isinstance(first, str):  # SQLite without the column type's processing
+        first = datetime.fromisoformat(first)
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    day: date = first.astimezone(UTC).date()
+    return day

@@ -3,7 +3,7 @@ and the dashboard (docs/analytics.md defines every column)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -15,6 +15,9 @@ from mql.api.deps import Reader, State
 from mql.api.guard import GuardedRoute
 from mql.api.schemas import ERRORS
 from mql.batch.reports import Window
+from mql.errors import ConfigError
+from mql.service.backtest import backtest_version
+from mql.service.calibration import OUTCOME_KINDS, run_calibration
 from mql.service.reports import REVIEW_SIZE, run_report
 
 router = APIRouter(route_class=GuardedRoute, tags=["reports"], responses=ERRORS)
@@ -41,6 +44,101 @@ class ReportOut(BaseModel):
 
 def _bound(text: str | None, name: str) -> datetime | None:
     return None if text is None else parse_bound(text, name)
+
+
+class CalibrationOut(BaseModel):
+    """`mql calibrate --format json`: the trade-off curve (one point per threshold: at or
+    above and below it, outreaches, conversions and rates, the isotonic rate, MQLs a week
+    and the load per team), the recommended threshold with its point, its health verdict,
+    and the point over the last quarter. Rates are shares (0.25 is 25%); nothing is
+    rounded."""
+
+    model: str
+    version: str | None
+    from_: str = Field(alias="from")
+    to: str
+    outcome: str
+    score: str
+    outreaches: int
+    method: str
+    recommended: float | None
+    interval: list[float] | None
+    at_recommended: dict[str, Any] | None
+    health: dict[str, Any] | None
+    last_quarter: dict[str, Any] | None
+    isotonic: list[dict[str, Any]]
+    curve: list[dict[str, Any]]
+    notes: list[str]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class BacktestOut(BaseModel):
+    """`mql backtest --format json` of a stored version against the live model: both
+    summaries (MQLs, a week and by ISO week, conversion and recall per outcome, revenue
+    captured, lift per decile, MQLs a week per team) and every person who newly
+    qualifies or drops out, with their outcomes."""
+
+    candidate: dict[str, Any]
+    against: dict[str, Any]
+    from_: str = Field(alias="from")
+    to: str
+    identical: bool
+    summary: dict[str, Any]
+    newly_qualified: list[dict[str, Any]]
+    dropped_out: list[dict[str, Any]]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{name} {text!r}: expected a day like 2025-03-01") from None
+
+
+DayFrom = Annotated[str | None, Query(alias="from", max_length=10,
+                                      description="First day of the history; default: 12 "
+                                                  "months before `to`")]
+DayTo = Annotated[str | None, Query(alias="to", max_length=10,
+                                    description="Last day (inclusive); default: yesterday")]
+
+
+@router.get("/v1/reports/calibration", summary="The MQL threshold calibrated on outcomes")
+async def get_calibration(
+    state: State,
+    _: Reader,
+    start: DayFrom = None,
+    end: DayTo = None,
+    outcome: Annotated[str, Query(max_length=20, description="sql, opportunity or won")
+                       ] = "sql",
+    score: Annotated[str, Query(max_length=100, description="The score the line is on")
+                     ] = "total",
+) -> CalibrationOut:
+    """The live model's threshold calibrated on the store's outreaches and outcomes, as
+    `mql calibrate --format json` prints it; 400 for a parameter that cannot be used."""
+    if outcome not in OUTCOME_KINDS:
+        raise ConfigError(f"outcome {outcome!r}: choose one of {', '.join(OUTCOME_KINDS)}")
+    run = await run_in_threadpool(
+        run_calibration, state.engine, now=state.clock.now(), start=_day(start, "from"),
+        end=_day(end, "to"), outcome=outcome, score=score)
+    return CalibrationOut.model_validate(run.to_json())
+
+
+@router.get("/v1/reports/backtest", summary="A stored model version backtested")
+async def get_backtest(
+    state: State,
+    _: Reader,
+    version: Annotated[int, Query(ge=1, description="The stored model version to replay")],
+) -> BacktestOut:
+    """Model version `version` replayed over the last 12 months against the live model
+    (what `mql model activate --backtest` shows); 404 for an unknown version."""
+    run = await run_in_threadpool(backtest_version, state.engine, version,
+                                  now=state.clock.now())
+    return BacktestOut.model_validate(run.to_json())
 
 
 @router.get("/v1/reports/{report}", summary="A report from the stored ledger")
