@@ -8,7 +8,10 @@ batch engine); nothing reads a clock or a file.
 PSI compares an expected distribution (shares per bin, before) with an actual one (after):
 ``sum((a - e) * ln(a / e))``; an empty bin counts as `EMPTY_SHARE` so the sum stays finite.
 Under 0.1 a population is stable, 0.1-0.25 it moved, over 0.25 it drifted (the usual
-credit-scoring reading).
+credit-scoring reading). On small months PSI is noisy, so a month counts as drifted only
+when its PSI also passes `noise_bound`: under no change, PSI times ``n_e * n_a / (n_e + n_a)``
+is about chi-square with ``bins - 1`` degrees of freedom (PSI is the symmetric
+Kullback-Leibler divergence), and the bound is its 99.9th percentile.
 
 >>> round(psi([0.5, 0.5], [0.8, 0.2]), 4)
 0.4159
@@ -25,6 +28,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from scipy.stats import chi2
 
 EMPTY_SHARE = 1e-4  # the share an empty bin counts as (PSI of an empty bin is infinite)
 SCORE_BINS = 10
@@ -44,6 +49,18 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
         e, a = max(e, EMPTY_SHARE), max(a, EMPTY_SHARE)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def noise_bound(bins: int, n_expected: int, n_actual: int, *, level: float = 0.999) -> float:
+    """The PSI that `bins` bins of `n_actual` values reach by chance (with probability
+    1 - `level`) when nothing changed from a baseline of `n_expected` values.
+
+    >>> round(noise_bound(2, 400, 100), 3)
+    0.135
+    """
+    if n_expected <= 0 or n_actual <= 0:
+        return math.inf
+    return float(chi2.ppf(level, bins - 1)) * (1 / n_expected + 1 / n_actual)
 
 
 def rate_psi(expected: float, actual: float) -> float:
@@ -135,6 +152,8 @@ class RuleDrift:
     before: Lift
     after: Lift
     since: date
+    active: tuple[int, ...] = ()  # the population of each month
+    active_before: int = 0  # the population of the months before `since`, pooled
 
     @property
     def worst_psi(self) -> float | None:
@@ -150,9 +169,14 @@ class RuleDrift:
         return sum(after) / len(after) if after else None
 
     def drifted_since(self, bounds: Bounds) -> date | None:
-        """The first month since the split whose PSI passes the bound."""
-        return next((m for m, p in zip(self.months, self.psis, strict=True)
-                     if m >= self.since and p is not None and p > bounds.psi), None)
+        """The first month since the split whose PSI passes the bound and the noise of
+        its month's size (`noise_bound`)."""
+        def noisy(k: int, p: float) -> bool:
+            return bool(self.active) and p <= noise_bound(2, self.active_before, self.active[k])
+
+        return next((m for k, (m, p) in enumerate(zip(self.months, self.psis, strict=True))
+                     if m >= self.since and p is not None and p > bounds.psi
+                     and not noisy(k, p)), None)
 
     def judge(self, bounds: Bounds) -> Verdict:
         """The verdict on this rule, in words."""
