@@ -9,9 +9,12 @@ PSI compares an expected distribution (shares per bin, before) with an actual on
 ``sum((a - e) * ln(a / e))``; an empty bin counts as `EMPTY_SHARE` so the sum stays finite.
 Under 0.1 a population is stable, 0.1-0.25 it moved, over 0.25 it drifted (the usual
 credit-scoring reading). On small months PSI is noisy, so a month counts as drifted only
-when its PSI also passes `noise_bound`: under no change, PSI times ``n_e * n_a / (n_e + n_a)``
-is about chi-square with ``bins - 1`` degrees of freedom (PSI is the symmetric
-Kullback-Leibler divergence), and the bound is its 99.9th percentile.
+when the change is also larger than chance: for the score, its PSI passes `noise_bound`
+(under no change, PSI times ``n_e * n_a / (n_e + n_a)`` is about chi-square with
+``bins - 1`` degrees of freedom: PSI is the symmetric Kullback-Leibler divergence); for a
+rule's firing rate, which is often a few percent, the two-proportion z statistic
+(`rate_z`) passes `Bounds.z`. Both at a 1-in-10,000 level, as a month is tested for every
+rule.
 
 >>> round(psi([0.5, 0.5], [0.8, 0.2]), 4)
 0.4159
@@ -51,16 +54,33 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
     return total
 
 
-def noise_bound(bins: int, n_expected: int, n_actual: int, *, level: float = 0.999) -> float:
+def noise_bound(bins: int, n_expected: int, n_actual: int, *, level: float = 0.9999) -> float:
     """The PSI that `bins` bins of `n_actual` values reach by chance (with probability
     1 - `level`) when nothing changed from a baseline of `n_expected` values.
 
-    >>> round(noise_bound(2, 400, 100), 3)
-    0.135
+    >>> round(noise_bound(10, 400, 100), 3)
+    0.421
     """
     if n_expected <= 0 or n_actual <= 0:
         return math.inf
     return float(chi2.ppf(level, bins - 1)) * (1 / n_expected + 1 / n_actual)
+
+
+def rate_z(n_expected: int, expected: float, n_actual: int, actual: float) -> float:
+    """The two-proportion z statistic of a rate moving from `expected` (of `n_expected`)
+    to `actual` (of `n_actual`), on the pooled rate; 0 when either side is empty or the
+    pooled rate is 0 or 1.
+
+    >>> round(rate_z(480, 0.05, 100, 0.02), 2)
+    -1.32
+    """
+    if n_expected <= 0 or n_actual <= 0:
+        return 0.0
+    pooled = (expected * n_expected + actual * n_actual) / (n_expected + n_actual)
+    if not 0 < pooled < 1:
+        return 0.0
+    return (actual - expected) / math.sqrt(pooled * (1 - pooled)
+                                           * (1 / n_expected + 1 / n_actual))
 
 
 def rate_psi(expected: float, actual: float) -> float:
@@ -123,12 +143,14 @@ class Bounds:
     the split, or a lift that fell by more than `lift_fall` (a share of the lift before),
     or a lift that was over `separates` and now sits within `1 / separates .. separates`
     (no longer separates won from lost). Lifts are judged only with `min_outcomes` closed
-    deals' contacts on both sides."""
+    deals' contacts on both sides; a firing rate moved only when its z statistic passes
+    `z` too (`rate_z`)."""
 
     psi: float = 0.25
     lift_fall: float = 0.3
     separates: float = 1.2
     min_outcomes: int = 20
+    z: float = 3.9  # two-sided 1 in 10,000
 
     def __post_init__(self) -> None:
         if not self.psi > 0 or not 0 < self.lift_fall < 1 or not self.separates > 1:
@@ -169,10 +191,13 @@ class RuleDrift:
         return sum(after) / len(after) if after else None
 
     def drifted_since(self, bounds: Bounds) -> date | None:
-        """The first month since the split whose PSI passes the bound and the noise of
-        its month's size (`noise_bound`)."""
+        """The first month since the split whose PSI passes the bound, by more than
+        chance for its size (`rate_z`)."""
         def noisy(k: int, p: float) -> bool:
-            return bool(self.active) and p <= noise_bound(2, self.active_before, self.active[k])
+            rate, before = self.rates[k], self.rate_before
+            if not self.active or rate is None or before is None:
+                return False
+            return abs(rate_z(self.active_before, before, self.active[k], rate)) <= bounds.z
 
         return next((m for k, (m, p) in enumerate(zip(self.months, self.psis, strict=True))
                      if m >= self.since and p is not None and p > bounds.psi

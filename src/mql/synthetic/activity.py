@@ -232,7 +232,7 @@ def activity(
             )
         webinars, conferences = weekly[week]
         # a drifted driver: the stage no longer sets its rate (the draws stay the same)
-        flat = STAGE_INTENSITY["consideration"]
+        flat = STAGE_INTENSITY["evaluation"]
         drifted = {d.driver for d in drift if d.since <= week_start}
         for n, person in enumerate(people):
             rate = intensity * person.engagement * _KIND_FACTOR[person.kind]

@@ -41,7 +41,7 @@ DRIFT_DRIVERS = ("webinar_attended", "content_download")
 @dataclass(frozen=True, slots=True)
 class Drift:
     """From `since` on, the behaviour `driver` stops following the account's hidden buying
-    stage: every contact does it as often as one at an account in consideration (a new
+    stage: every contact does it as often as one at an account in evaluation (a new
     programme draws everyone), so it no longer tells buyers from the rest. A world with a
     drift tests that `mql audit` notices.
 
