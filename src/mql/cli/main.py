@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 
 from mql import __version__
 from mql.cli import api, lifecycle, modeltest, report, store, synth
+from mql.cli import audit as audit_cli
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
@@ -266,6 +267,7 @@ outcomes_cli.register(app)
 report.register(app)
 modeltest.register(app)
 modeltest.register_diff(app)
+audit_cli.register(app)
 
 
 def user_error(exc: BaseException) -> str | None:

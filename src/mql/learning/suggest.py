@@ -186,5 +186,5 @@ def _rule_name(model: Model, base: str) -> str:
 
 def with_rule(model: Model, rule: FitRule) -> Model:
     """`model` with `rule` added to its fit rules (last)."""
-    fit = dataclasses.replace(model.fit, rules=(*model.fit.rules, rule))  # type: ignore[arg-type]
+    fit = dataclasses.replace(model.fit, rules=(*model.fit.rules, rule))
     return dataclasses.replace(model, scores={**model.scores, "fit": fit}, digest="")
