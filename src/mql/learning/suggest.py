@@ -64,8 +64,9 @@ def _number(n: float) -> float | int:
 
 
 def _conditions(field: str, values: Sequence[Any], others: Sequence[Any]) -> list[Compare]:
-    numbers = sorted({n for v in values if (n := as_number(v)) is not None})
-    if numbers and len(numbers) == len([v for v in values if not is_missing(v)]):
+    present = [v for v in values if not is_missing(v)]
+    numbers = sorted({n for v in present if (n := as_number(v)) is not None})
+    if numbers and all(as_number(v) is not None for v in present):
         seen = sorted({n for v in (*values, *others) if (n := as_number(v)) is not None})
         out: list[Compare] = [Compare(field, "gte", _number(n)) for n in numbers]
         # `< t` halfway to the next number seen above each rejected one: it excludes that
