@@ -5,6 +5,7 @@ numbers on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def _write(folder: Path, name: str, lines: list[str]) -> Path:
 
 
 @pytest.fixture
-def shop(store_url: str, tmp_path: Path) -> Engine:
+def shop(store_url: str, tmp_path: Path) -> Iterator[Engine]:
     engine = connect(store_url)
     upgrade(engine)
     with engine.begin() as conn:
@@ -93,7 +94,10 @@ def shop(store_url: str, tmp_path: Path) -> Engine:
     for path, kind in ((deals, "opportunities"), (rejected, "dispositions")):
         summary = outcomes.ingest_outcomes(engine, path, kind, rules=RULES, now=NOW)  # type: ignore[arg-type]
         assert summary.quarantined == 0
-    return engine
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def test_firing_rates_and_their_psi_by_month_by_hand(shop: Engine) -> None:
@@ -166,5 +170,8 @@ def test_an_empty_store_says_what_to_do(store_url: str) -> None:
     with engine.begin() as conn:
         activate(conn, save_version(conn, "tiny_audit", "1", MODEL, source="tiny.yaml",
                                     now=MADE), now=MADE)
-    with pytest.raises(ConfigError, match="no events to audit"):
-        service.audit(engine, now=NOW)
+    try:
+        with pytest.raises(ConfigError, match="no events to audit"):
+            service.audit(engine, now=NOW)
+    finally:
+        engine.dispose()
