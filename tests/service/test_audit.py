@@ -4,10 +4,13 @@ numbers on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -18,7 +21,8 @@ from mql.learning.drift import Bounds, Lift
 from mql.model.conditions import Compare
 from mql.service import audit as service
 from mql.service import ingest as ingest_service
-from mql.service import outcomes
+from mql.service import lifecycle, outcomes
+from mql.service.audit import AuditSchedule
 from mql.service.scoring import load_model_file
 from mql.store.db import connect
 from mql.store.migrate import upgrade
@@ -175,3 +179,62 @@ def test_an_empty_store_says_what_to_do(store_url: str) -> None:
             service.audit(engine, now=NOW)
     finally:
         engine.dispose()
+
+
+# -- the scheduled audit ------------------------------------------------------------------
+
+DOCS = Path(__file__).parents[2] / "docs" / "webhooks.md"
+SCHEDULE = AuditSchedule("month", months=4, bounds=Bounds(min_outcomes=4))
+
+
+def _paths(value: Any, prefix: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*({f"{prefix}.{k}"} | _paths(v, f"{prefix}.{k}")
+                             for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(_paths(v, f"{prefix}[]") for v in value))
+    return set()
+
+
+def _drift_rows(engine: Engine) -> list[dict[str, Any]]:
+    return [r for r in lifecycle.outbox(engine) if r["topic"] == "model.drift"]
+
+
+def test_the_worker_raises_one_drift_webhook_per_period(shop: Engine) -> None:
+    lifecycle.add_webhook(shop, "https://hooks.example/drift", secret="s3cret-s3cret",
+                          topics=["model.drift"], now=NOW)
+    first = lifecycle.run_once(shop, now=NOW, deliver=False, audit=SCHEDULE)
+    assert first.drift_alerts == 1
+    # a second pass (or a second worker) in the same month raises nothing more
+    assert lifecycle.run_once(shop, now=NOW + timedelta(hours=1), deliver=False,
+                              audit=SCHEDULE).drift_alerts == 0
+    rows = _drift_rows(shop)
+    assert len(rows) == 1
+    data = rows[0]["payload"]["data"]
+    assert data["period"] == "2025-05" and data["since"] == "2025-03-01"
+    assert data["model"] == {"name": "tiny_audit", "version": "1", "version_id": 1}
+    assert [(r["rule"], r["verdict"]) for r in data["rules"]] == [
+        ("webinar", "webinar: lift fell from 2.0 to 0.7 since March 2025")]
+    # the docs show exactly these fields
+    text = DOCS.read_text()
+    shown = json.loads(re.search(r"^### `model.drift`\n.*?^```json\n(.*?)^```", text,
+                                 re.M | re.S).group(1))  # type: ignore[union-attr]
+    assert _paths(shown["data"]) == _paths(data)
+    # the next month is a new period
+    assert lifecycle.run_once(shop, now=datetime(2025, 6, 2, tzinfo=UTC), deliver=False,
+                              audit=SCHEDULE).drift_alerts == 1
+    assert len(_drift_rows(shop)) == 2
+
+
+def test_no_drift_no_webhook_and_off_means_off(shop: Engine) -> None:
+    lifecycle.add_webhook(shop, "https://hooks.example/drift", secret="s3cret-s3cret",
+                          topics=["*"], now=NOW)
+    off = AuditSchedule("off", bounds=Bounds(min_outcomes=4))
+    assert lifecycle.run_once(shop, now=NOW, deliver=False, audit=off).drift_alerts == 0
+    # with bounds nothing passes, the audit runs (and is logged) but raises nothing
+    calm = AuditSchedule("month", months=4, bounds=Bounds(psi=1e6, min_outcomes=4,
+                                                          lift_fall=0.99, separates=1e6))
+    assert lifecycle.run_once(shop, now=NOW, deliver=False, audit=calm).drift_alerts == 0
+    # the period is audited: even bounds the store now passes raise nothing until next month
+    assert lifecycle.run_once(shop, now=NOW, deliver=False, audit=SCHEDULE).drift_alerts == 0
+    assert _drift_rows(shop) == []

@@ -38,6 +38,7 @@ from mql.batch.plan import Plan
 from mql.batch.reports import Window
 from mql.errors import ConfigError
 from mql.learning.drift import (
+    SCORE_BINS,
     Bounds,
     Lift,
     RuleDrift,
@@ -322,7 +323,10 @@ def _result(model: Model, probe: Probe, months: Sequence[date], since: date,
     before = [k for k, m in enumerate(months) if m < since]
     scores = [[ends[k].values[e][TOTAL] for e in ends[k].active] for k in range(len(months))]
     baseline = [s for k in before for s in scores[k]]
-    edges = quantile_edges(baseline)
+    # deciles, but at least ten contacts per bin in the smallest month (the PSI of bins of
+    # a few contacts is noise)
+    smallest = min((len(s) for s in scores if s), default=0)
+    edges = quantile_edges(baseline, bins=max(2, min(SCORE_BINS, smallest // 10)))
     expected = shares(baseline, edges)
     score_psi = tuple(psi(expected, shares(s, edges)) if s and baseline else None
                       for s in scores)
