@@ -161,6 +161,7 @@ def test_sales_reasons_suggest_the_rule_excluding_most_rejected_and_no_won(
     assert s.best.condition == Compare("account.employees", "lt", 85), s.best.words()
     assert (s.best.excluded, s.best.rejected, s.best.won_lost, s.best.won) == (4, 5, 0, 4)
     assert (s.rule.name, s.rule.points) == ("sales_wrong_fit", -30.0)
+    assert s.words.endswith("(only 4 won contacts to weigh it against: backtest it)")
     out = tmp_path / "candidate.yaml"
     service.write_candidate(ideas, out)
     candidate = load_model_file(out)

@@ -30,6 +30,7 @@ from mql.scoring.evaluate import as_number, compile_condition, is_missing
 
 MIN_EXCLUDED_SHARE = 0.5  # a suggestion excludes at least half of the reason's leads
 MAX_WON_SHARE = 0.1  # ... and at most a tenth of the won contacts
+FEW_WON = 10  # under this many won contacts, the suggestion says its evidence is thin
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +120,10 @@ class Suggestion:
     def words(self) -> str:
         if self.best is None or self.rule is None:
             return f"{self.reason} ({self.count} rejections): no fit rule tells these leads apart"
+        few = (f" (only {self.best.won} won contacts to weigh it against: backtest it)"
+               if self.best.won < FEW_WON else "")
         return (f"{self.reason} ({self.count} rejections): add fit rule {self.rule.name} "
-                f"({_value(self.rule.points)} points) when {self.best.words()}")
+                f"({_value(self.rule.points)} points) when {self.best.words()}{few}")
 
     def to_json(self) -> dict[str, Any]:
         c = self.best
