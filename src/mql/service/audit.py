@@ -521,20 +521,24 @@ def drift_data(result: AuditResult, period: str, version_id: int) -> dict[str, A
 
 
 def run_scheduled(engine: Engine, *, now: datetime, schedule: AuditSchedule) -> int:
-    """The worker's audit: at most once per period and live version (an audit-log line
-    records each run); when drift passes a bound, one `model.drift` notification for
-    each subscribed webhook, in the transaction that records the run. Returns the
-    notifications queued."""
+    """The worker's audit: at most once per period and live version (audit-log lines
+    record the claim and the result); when drift passes a bound, one `model.drift`
+    notification for each subscribed webhook, in the transaction that records the
+    result. Returns the notifications queued."""
     if schedule.every == "off":
         return 0
     period = schedule.period(now)
-    with translate_errors("checking the audit schedule"), engine.connect() as conn:
+    # the period is claimed (a first audit-log line, committed) before the audit runs, so
+    # another worker that looks meanwhile leaves it alone
+    with translate_errors("checking the audit schedule"), engine.begin() as conn:
         version = model_store.active_version(conn)
         if version is None:
             return 0
         key = f"{version.id}:{period}"
         if any(line["subject"] == key for line in merge_store.audit_lines(conn, AUDIT_ACTION)):
             return 0
+        merge_store.audit(conn, "worker", AUDIT_ACTION, key, {"started": now.isoformat()},
+                          now=now)
     detail: dict[str, Any]
     try:
         result: AuditResult | None = audit(engine, now=now,
