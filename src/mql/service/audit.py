@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from mql.analytics.definitions import Dimension, Report
 from mql.batch.asof import AsOf
+from mql.batch.conditions import EngineUnsupported
 from mql.batch.engines import Inputs, connect
 from mql.batch.plan import Plan
 from mql.batch.reports import Window
@@ -260,6 +261,9 @@ def _snapshots(model: Model, inputs: Inputs, months: Sequence[date], now: dateti
             probe = probe_model(model, window_days=days)
             table = engine.rescore(probe.model, inputs, AsOf.at(at))
             out.append(_reduce(table, probe))
+    except EngineUnsupported as exc:  # the audit is set-based only: say what it cannot do
+        raise ConfigError(f"the audit runs on the batch engine, which cannot compute this "
+                          f"model: {exc}") from None
     finally:
         engine.close()
     return out
