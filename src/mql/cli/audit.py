@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
                                    end=_month(end, "--to"), since=_month(since, "--since"),
                                    model_path=model)
             ideas = service.suggest(engine, model_path=model, min_rejections=min_rejections)
-            if candidate is not None:
+            if candidate is not None and ideas.items:
                 service.write_candidate(ideas, candidate)
         except MQLError as exc:
             raise fail(exc) from None
@@ -143,6 +143,7 @@ def register(app: typer.Typer) -> None:
             out.print(f"suggestions: no rejection reason given {min_rejections} times or more"
                       f"{'' if not ideas.skipped else ' that a fit rule could exclude'}",
                       highlight=False)
-        if candidate is not None and ideas.items:
-            out.print(f"wrote {candidate}: compare with `mql diff`, backtest before activating",
+        if candidate is not None:
+            out.print(f"wrote {candidate}: compare with `mql diff`, backtest before activating"
+                      if ideas.items else f"no suggestion: {candidate} not written",
                       highlight=False)
