@@ -23,6 +23,7 @@ from mql.service import audit as service
 from mql.service import ingest as ingest_service
 from mql.service import lifecycle, outcomes
 from mql.service.audit import AuditSchedule
+from mql.service.model_diff import diff_models
 from mql.service.scoring import load_model_file
 from mql.store.db import connect
 from mql.store.migrate import upgrade
@@ -166,6 +167,9 @@ def test_sales_reasons_suggest_the_rule_excluding_most_rejected_and_no_won(
     service.write_candidate(ideas, out)
     candidate = load_model_file(out)
     assert [r.name for r in candidate.fit.rules] == ["big", "sales_wrong_fit"]
+    # a reviewer sees it as one added rule (`mql diff`)
+    changes = diff_models(tmp_path / "model.yaml", out).changes
+    assert len(changes) == 1 and "sales_wrong_fit" in changes[0], changes
     assert service.suggest(shop, min_rejections=6).items == ()
 
 
