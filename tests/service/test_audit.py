@@ -21,8 +21,8 @@ from mql.learning.drift import Bounds, Lift
 from mql.model.conditions import Compare
 from mql.service import audit as service
 from mql.service import ingest as ingest_service
-from mql.service import lifecycle, outcomes
-from mql.service.audit import AuditSchedule
+from mql.service import lifecycle, outcomes, rule_suggestions
+from mql.service.audit_schedule import AuditSchedule
 from mql.service.model_diff import diff_models
 from mql.service.scoring import load_model_file
 from mql.store.db import connect
@@ -153,7 +153,7 @@ def test_since_overrides_the_activation_and_must_split_the_months(shop: Engine) 
 
 def test_sales_reasons_suggest_the_rule_excluding_most_rejected_and_no_won(
         shop: Engine, tmp_path: Path) -> None:
-    ideas = service.suggest(shop, min_rejections=5)
+    ideas = rule_suggestions.suggest(shop, min_rejections=5)
     assert len(ideas.items) == 1
     s = ideas.items[0]
     # employees < 85 (halfway from 20 to 150) excludes the four small companies of the
@@ -164,13 +164,13 @@ def test_sales_reasons_suggest_the_rule_excluding_most_rejected_and_no_won(
     assert (s.rule.name, s.rule.points) == ("sales_wrong_fit", -30.0)
     assert s.words.endswith("(only 4 won contacts to weigh it against: backtest it)")
     out = tmp_path / "candidate.yaml"
-    service.write_candidate(ideas, out)
+    rule_suggestions.write_candidate(ideas, out)
     candidate = load_model_file(out)
     assert [r.name for r in candidate.fit.rules] == ["big", "sales_wrong_fit"]
     # a reviewer sees it as one added rule (`mql diff`)
     changes = diff_models(tmp_path / "model.yaml", out).changes
     assert len(changes) == 1 and "sales_wrong_fit" in changes[0], changes
-    assert service.suggest(shop, min_rejections=6).items == ()
+    assert rule_suggestions.suggest(shop, min_rejections=6).items == ()
 
 
 def test_an_empty_store_says_what_to_do(store_url: str) -> None:

@@ -20,6 +20,7 @@ from mql.cli.report import cell
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.service import audit as service
+from mql.service import rule_suggestions
 from mql.store.db import connect
 
 CLOCK = SystemClock()
@@ -100,9 +101,10 @@ def register(app: typer.Typer) -> None:
             result = service.audit(engine, now=now, start=_month(start, "--from"),
                                    end=_month(end, "--to"), since=_month(since, "--since"),
                                    model_path=model)
-            ideas = service.suggest(engine, model_path=model, min_rejections=min_rejections)
+            ideas = rule_suggestions.suggest(engine, model_path=model,
+                                             min_rejections=min_rejections)
             if candidate is not None and ideas.items:
-                service.write_candidate(ideas, candidate)
+                rule_suggestions.write_candidate(ideas, candidate)
         except MQLError as exc:
             raise fail(exc) from None
         if fmt is AuditFormat.json:

@@ -25,7 +25,7 @@ from mql.notify.webhooks import TOPICS
 from mql.service import lifecycle as service
 from mql.service import store as store_service
 from mql.service import webhooks as webhook_service
-from mql.service.audit import AuditSchedule
+from mql.service.audit_schedule import AuditSchedule
 from mql.store.db import connect
 
 CLOCK = SystemClock()

@@ -24,7 +24,7 @@ from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.service import state as states
 from mql.service import webhooks
-from mql.service.audit import AuditSchedule, run_scheduled
+from mql.service.audit_schedule import AuditSchedule, run_scheduled
 from mql.service.handoff import (
     CONTACT_ID,
     complete_notes,
