@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mql.errors import ConfigError
@@ -25,9 +26,11 @@ from mql.service import lifecycle, outcomes, rule_suggestions
 from mql.service.audit_schedule import AuditSchedule
 from mql.service.model_diff import diff_models
 from mql.service.scoring import load_model_file
+from mql.store import handoff
 from mql.store.db import connect
 from mql.store.migrate import upgrade
 from mql.store.models import activate, save_version
+from mql.store.tables import contacts
 
 RULES = IdentityRules()
 MADE = datetime(2025, 2, 20, tzinfo=UTC)  # activated in February: judged from March
@@ -243,3 +246,18 @@ def test_no_drift_no_webhook_and_off_means_off(shop: Engine) -> None:
     # the period is audited: even bounds the store now passes raise nothing until next month
     assert lifecycle.run_once(shop, now=NOW, deliver=False, audit=SCHEDULE).drift_alerts == 0
     assert _drift_rows(shop) == []
+
+
+def test_threshold_health_by_month_comes_from_the_health_report(shop: Engine) -> None:
+    # two MQLs in January (mature by May: 90 days), one of them an SQL in February
+    with shop.begin() as conn:
+        ids = dict(conn.execute(sa.select(contacts.c.email, contacts.c.id)).all())
+        for email in ("c0@a0.example", "c1@a1.example"):
+            handoff.add_history(conn, ids[email], "captured", "mql",
+                                datetime(2025, 1, 20, tzinfo=UTC), "threshold", "mql", 1, None)
+        handoff.add_history(conn, ids["c0@a0.example"], "mql", "sql",
+                            datetime(2025, 2, 3, tzinfo=UTC), "sales", "li.wei", 1, None)
+    rows = {r["month"]: r for r in service.month_table(service.audit(shop, now=NOW))}
+    assert (rows["2025-01"]["mature_mqls"], rows["2025-01"]["mql_to_sql"]) == (2, 0.5)
+    assert rows["2025-01"]["health"]  # the band's verdict in words (50%: over the band)
+    assert rows["2025-02"]["mature_mqls"] is None  # no MQL that month
