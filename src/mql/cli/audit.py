@@ -109,7 +109,8 @@ def register(app: typer.Typer) -> None:
             raise fail(exc) from None
         if fmt is AuditFormat.json:
             sys.stdout.write(json.dumps({**result.to_json(),
-                                         "suggestions": [s.to_json() for s in ideas.items]},
+                                         "suggestions": [s.to_json() for s in
+                                                         (*ideas.items, *ideas.skipped)]},
                                         indent=2, ensure_ascii=False) + "\n")
             return
         rules = service.rule_table(result)
@@ -137,13 +138,12 @@ def register(app: typer.Typer) -> None:
                       highlight=False)
         for note in result.notes:
             out.print(f"note: {note}", highlight=False)
-        if ideas.items:
+        if ideas.items or ideas.skipped:
             out.print("suggestions from sales reasons", highlight=False)
-            for s in ideas.items:
+            for s in (*ideas.items, *ideas.skipped):
                 out.print(f"  {s.words}", highlight=False)
         else:
-            out.print(f"suggestions: no rejection reason given {min_rejections} times or more"
-                      f"{'' if not ideas.skipped else ' that a fit rule could exclude'}",
+            out.print(f"suggestions: no rejection reason given {min_rejections} times or more",
                       highlight=False)
         if candidate is not None:
             out.print(f"wrote {candidate}: compare with `mql diff`, backtest before activating"
