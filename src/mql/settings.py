@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     webhook_rotation_grace_hours: float = Field(
         24.0, ge=0, le=8760, description="after `webhooks rotate-secret`, how long deliveries are "
         "also signed with the old secret")
+
+    audit_every: Literal["off", "month", "week"] = Field(
+        "off", description="the worker's scheduled drift audit (`mql audit`): once per month "
+        "or week, a model.drift webhook when drift passes a bound; off: never")
+    audit_months: int = Field(6, ge=2, le=60, description="months the scheduled audit "
+                              "looks back over")
+    audit_psi: float = Field(0.25, gt=0, description="the PSI over which the scheduled "
+                             "audit calls a score or a rule's firing rate drifted")
+    audit_min_outcomes: int = Field(20, ge=1, description="closed deals' contacts the "
+                                    "audit needs on each side to judge a rule's lift")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

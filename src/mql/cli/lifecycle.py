@@ -26,6 +26,7 @@ from mql.notify.webhooks import TOPICS
 from mql.service import lifecycle as service
 from mql.service import store as store_service
 from mql.service import webhooks as webhook_service
+from mql.service.audit_schedule import AuditSchedule
 from mql.service.backtest import run_backtest
 from mql.store.db import connect
 
@@ -139,21 +140,24 @@ def register(app: typer.Typer) -> None:
         settings = store_settings(db)
         engine = connect(settings.database_url)
         options = webhook_service.DeliveryOptions.of(settings)
+        schedule = AuditSchedule.of(settings)  # the drift audit (MQL_AUDIT_EVERY)
         total = service.WorkerReport()
         try:
             if simulate_until is not None:
                 _simulate(engine, options, simulate_until, step_hours, hold_deliveries, total)
             elif once:
                 now = CLOCK.now()
-                _add(total, _told(service.run_once(engine, now=now, deliver=False), now))
+                _add(total, _told(service.run_once(engine, now=now, deliver=False,
+                                                   audit=schedule), now))
                 _deliver_round(engine, options, total)
             else:
-                _serve(engine, options, poll, total)
+                _serve(engine, options, poll, total, schedule)
         except MQLError as exc:
             raise fail(exc) from None
+        drift = (f", drift alerts {total.drift_alerts}" if schedule.every != "off" else "")
         out.print(f"transitions {total.transitions}, SLA breaches {total.breaches} "
                   f"(escalated {total.escalations}), webhooks delivered {total.delivered}, "
-                  f"retrying {total.retried}, failed {total.failed}")
+                  f"retrying {total.retried}, failed {total.failed}{drift}")
 
     hooks = typer.Typer(help="Webhook subscriptions: add, list, update, pause, resume, "
                         "rotate-secret, test, remove.", no_args_is_help=True)
@@ -446,7 +450,7 @@ def _deliver_round(engine: Engine, options: webhook_service.DeliveryOptions,
 
 
 def _serve(engine: Engine, options: webhook_service.DeliveryOptions, poll: float,
-           total: service.WorkerReport) -> None:
+           total: service.WorkerReport, schedule: AuditSchedule | None = None) -> None:
     """The worker loop: lifecycle and SLA passes in this thread, deliveries in their own
     (so no pass waits on HTTP); SIGTERM and Ctrl-C stop both gracefully; a lost database
     is retried with back-off (1 s, 2 s ... at most 60 s)."""
@@ -477,7 +481,7 @@ def _serve(engine: Engine, options: webhook_service.DeliveryOptions, poll: float
         while not stop.is_set():
             try:
                 now = CLOCK.now()
-                one = service.run_once(engine, now=now, deliver=False)
+                one = service.run_once(engine, now=now, deliver=False, audit=schedule)
                 wake = service.next_wake(engine, now=now, poll=timedelta(seconds=poll))
             except StoreUnavailable as exc:
                 note(exc)
@@ -554,9 +558,10 @@ def register_models(app: typer.Typer) -> None:
 
 def _told(report: service.WorkerReport, now: datetime) -> service.WorkerReport:
     """`report`, said on stderr when the pass did something (what, and at what time)."""
-    if report.busy or report.failed:
+    if report.busy or report.failed or report.drift_alerts:
+        drift = f", {report.drift_alerts} drift alerts" if report.drift_alerts else ""
         err.print(f"{now:%Y-%m-%d %H:%M:%S} UTC: {report.transitions} transitions, "
-                  f"{report.breaches} SLA breaches ({report.escalations} escalated)",
+                  f"{report.breaches} SLA breaches ({report.escalations} escalated){drift}",
                   highlight=False)
     return report
 
@@ -568,6 +573,7 @@ def _add(total: service.WorkerReport, one: service.WorkerReport) -> None:
     total.delivered += one.delivered
     total.retried += one.retried
     total.failed += one.failed
+    total.drift_alerts += one.drift_alerts
 
 
 __all__ = ["register", "register_models"]

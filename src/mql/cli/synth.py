@@ -58,6 +58,15 @@ DirtyOpt = Annotated[
         "firmographics (all listed in truth/).",
     ),
 ]
+DriftOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--drift",
+        help="DRIVER:DATE, e.g. webinar_attended:2025-05-01: from that date the driver "
+        "(webinar_attended or content_download) stops following the buying stage, so "
+        "`mql audit` has a drift to find; may be repeated.",
+    ),
+]
 StartOpt = Annotated[
     str, typer.Option("--start", help="First instant of the world (ISO 8601; no offset means UTC).")
 ]
@@ -92,6 +101,7 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = SynthFormat.csv,
         dirty: DirtyOpt = 0.0,
         start: StartOpt = DEFAULT_START_TEXT,
+        drift: DriftOpt = None,
     ) -> None:
         """Write a seeded synthetic B2B world to a folder (see docs/synthetic.md).
 
@@ -120,6 +130,7 @@ def register(app: typer.Typer) -> None:
                     fmt=fmt.value,
                     dirty=dirty,
                     start=first,
+                    drift=tuple(drift or ()),
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         except MQLError as exc:

@@ -24,6 +24,7 @@ from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.service import state as states
 from mql.service import webhooks
+from mql.service.audit_schedule import AuditSchedule, run_scheduled
 from mql.service.handoff import (
     CONTACT_ID,
     complete_notes,
@@ -235,6 +236,7 @@ class WorkerReport:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
+    drift_alerts: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -326,14 +328,16 @@ def run_deliveries(engine: Engine, *, clock: Callable[[], datetime],
 
 
 def run_once(engine: Engine, *, now: datetime, clock: Callable[[], datetime] | None = None,
-             options: webhooks.DeliveryOptions | None = None, deliver: bool = True
-             ) -> WorkerReport:
-    """One pass of every kind of due work: lifecycle moves and SLA breaches at `now`,
-    then (unless `deliver` is False) the deliveries due by `clock` (real time; default
-    `now`)."""
+             options: webhooks.DeliveryOptions | None = None, deliver: bool = True,
+             audit: AuditSchedule | None = None) -> WorkerReport:
+    """One pass of every kind of due work: lifecycle moves and SLA breaches at `now`, the
+    scheduled drift audit when its period has not been audited (`audit`), then (unless
+    `deliver` is False) the deliveries due by `clock` (real time; default `now`)."""
     report = WorkerReport()
     report.transitions = run_due(engine, now=now)
     report.breaches, report.escalations = run_sla(engine, now=now)
+    if audit is not None:
+        report.drift_alerts = run_scheduled(engine, now=now, schedule=audit)
     if deliver:
         report.delivered, report.retried, report.failed = run_deliveries(
             engine, clock=clock or (lambda: now), options=options)

@@ -48,6 +48,7 @@ from mql.synthetic.consent import ConsentRecord
 from mql.synthetic.costs import CampaignCost
 from mql.synthetic.messiness import MalformedEvent
 from mql.synthetic.outcomes import Disposition, Opportunity
+from mql.synthetic.params import Drift
 from mql.synthetic.truth import AccountTruth, DuplicateMember, MalformedRow
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts in total)
@@ -175,13 +176,16 @@ def write_world(
     dirty: float = 0.0,
     start: datetime = DEFAULT_START,
     progress: Progress | None = None,
+    drift: tuple[str, ...] = (),
 ) -> SynthSummary:
     """Generate the world of `seed` and write it to `out_dir`; the same options always give
     the same bytes. Raises `ConfigError` for bad options or a folder that cannot be written.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    params = WorldParameters(accounts=accounts, months=months, start=start, dirty=dirty)
+    drifts = tuple(Drift.parse(d) for d in drift)  # DRIVER:DATE (`Drift.parse`)
+    params = WorldParameters(accounts=accounts, months=months, start=start, dirty=dirty,
+                             drift=drifts)
     began = time.perf_counter()
     ext = _EXTENSIONS[fmt]
     try:
@@ -213,6 +217,7 @@ def write_world(
             "dirty": dirty,
             "start": _iso(params.start),
             "end": _iso(params.end),
+            **({"drift": [f"{d.driver}:{_iso(d.since)}" for d in drifts]} if drifts else {}),
         },
         "world_token": world.token,
         "events_order": "grouped by account, sorted by time within each account",

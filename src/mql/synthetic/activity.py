@@ -32,6 +32,7 @@ from mql.synthetic.catalog import (
 from mql.synthetic.draws import chance, one_of, pick, poisson
 from mql.synthetic.firmographics import Company
 from mql.synthetic.journeys import Journey
+from mql.synthetic.params import Drift
 from mql.synthetic.people import Person
 
 # how intensely a committee engages in each hidden stage (multiplies every weekly rate)
@@ -195,10 +196,12 @@ def activity(
     start: datetime,
     end: datetime,
     weekly: list[tuple[list[Webinar], list[Conference]]] | None = None,
+    drift: tuple[Drift, ...] = (),
 ) -> list[Touch]:
     """Every non-email touch of one account over the world's weeks, in no particular order.
 
     `weekly` is `catalog.weekly(start, weeks)`, computed once per world by the caller.
+    A `drift` changes a driver's rate from its date on (`Drift`).
     """
     if weekly is None:
         weekly = catalog.weekly(start, len(journey.stages))
@@ -228,8 +231,14 @@ def activity(
                 )
             )
         webinars, conferences = weekly[week]
+        # a drifted driver: the stage no longer sets its rate (the draws stay the same)
+        flat = STAGE_INTENSITY["evaluation"]
+        drifted = {d.driver for d in drift if d.since <= week_start}
         for n, person in enumerate(people):
             rate = intensity * person.engagement * _KIND_FACTOR[person.kind]
+            flat_rate = flat * person.engagement * _KIND_FACTOR[person.kind]
+            content_rate = flat_rate if "content_download" in drifted else rate
+            webinar_rate = flat_rate if "webinar_attended" in drifted else rate
             if person.kind == "job_seeker":
                 # job seekers look at careers pages in one burst of a few weeks, whatever the stage
                 rate = 0.6 * person.engagement if (week + n * 7) % 26 < 3 else 0.0
@@ -239,7 +248,7 @@ def activity(
                 _session(rng, out, n, at, mix, catalog, month_index(start, at))
             if person.kind not in ("committee", "student"):
                 continue
-            for _ in range(poisson(rng, CONTENT_RATE * rate)):
+            for _ in range(poisson(rng, CONTENT_RATE * content_rate)):
                 kind = pick(rng, ASSET_MIX.get(mix_stage, ASSET_MIX["none"]))
                 asset = one_of(rng, ASSETS[kind])
                 at = work_time(rng, week_start, region)
@@ -255,7 +264,7 @@ def activity(
                 )
             for webinar in webinars:
                 boost = 2.0 if webinar.product == company.product else 1.0
-                if chance(rng, min(0.6, WEBINAR_REGISTER * rate * boost)):
+                if chance(rng, min(0.6, WEBINAR_REGISTER * webinar_rate * boost)):
                     at = work_time(rng, week_start, region)
                     out.append(_form(at, n, "webinar-registration", {"webinar": webinar.name}))
                     out.append(

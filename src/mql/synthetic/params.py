@@ -35,19 +35,63 @@ def add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month, day=min(start.day, days))
 
 
+DRIFT_DRIVERS = ("webinar_attended", "content_download")
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """From `since` on, the behaviour `driver` stops following the account's hidden buying
+    stage: every contact does it as often as one at an account in evaluation (a new
+    programme draws everyone), so it no longer tells buyers from the rest. A world with a
+    drift tests that `mql audit` notices.
+
+    >>> Drift.parse("webinar_attended:2025-05-01").since.isoformat()
+    '2025-05-01T00:00:00+00:00'
+    """
+
+    driver: str
+    since: datetime
+
+    def __post_init__(self) -> None:
+        if self.driver not in DRIFT_DRIVERS:
+            raise ConfigError(f"--drift: unknown driver {self.driver!r}; choose one of "
+                              f"{', '.join(DRIFT_DRIVERS)}")
+        if self.since.tzinfo is None:
+            raise ConfigError(f"--drift: {self.since.isoformat()} must carry a time zone")
+
+    @classmethod
+    def parse(cls, text: str) -> Drift:
+        """``DRIVER:DATE`` (the date in ISO 8601, midnight UTC unless a time is given)."""
+        driver, sep, when = text.partition(":")
+        if not sep or not when.strip():
+            raise ConfigError(f"--drift {text!r}: expected DRIVER:DATE, e.g. "
+                              f"webinar_attended:2025-05-01")
+        try:
+            since = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"--drift {text!r}: {when.strip()!r} is not a date "
+                              f"(YYYY-MM-DD)") from None
+        return cls(driver.strip(), since if since.tzinfo else since.replace(tzinfo=UTC))
+
+    def applies(self, driver: str, at: datetime) -> bool:
+        return driver == self.driver and at >= self.since
+
+
 @dataclass(frozen=True, slots=True)
 class WorldParameters:
     """How big and how messy a world is, and when it starts.
 
     `accounts`: companies to generate; `months`: length of the event history;
     `start`: the first instant (UTC-aware; default 2025-01-01T00:00Z, never today);
-    `dirty`: the rate of messiness in [0, 0.5] (0 gives a clean world).
+    `dirty`: the rate of messiness in [0, 0.5] (0 gives a clean world); `drift`: drivers
+    that change from a date on (`Drift`).
     """
 
     accounts: int
     months: int
     start: datetime = field(default=DEFAULT_START)
     dirty: float = 0.0
+    drift: tuple[Drift, ...] = ()
 
     def __post_init__(self) -> None:
         if self.accounts < 1:

@@ -111,7 +111,8 @@ class World:
         firm = company(rng, index=index, taken=self._domains)
         people = staff(rng, firm, taken=self._personal, token=self.token)
         path = journey(rng, fit=firm.fit, status=firm.status, weeks=self.weeks)
-        touches = activity(rng, firm, people, path, self.catalog, p.start, p.end, self._weekly)
+        touches = activity(rng, firm, people, path, self.catalog, p.start, p.end, self._weekly,
+                           p.drift)
         captured = self._captures(rng, firm, people, path, touches)
         consent = self._consent_and_mail(rng, firm, people, path, touches, captured)
         touches.sort(key=lambda t: t.at)
