@@ -153,3 +153,22 @@ def is_numeric(rows: Sequence[LeadRow], name: str) -> bool:
     six distinct ones (fewer: a value table reads better)."""
     values = [as_number(v) for r in rows if not is_missing(v := r.attributes.get(name))]
     return bool(values) and all(v is not None for v in values) and len(set(values)) > 5
+
+
+def touch_kind(event_type: str, properties: Mapping[str, Any]) -> str:
+    """The kind of a touch: its event type, and for a page view the first section of
+    its URL's path as well (what a rule `url contains /pricing` reads).
+
+    >>> touch_kind("page_view", {"url": "https://www.example.com/pricing/faq?x=1"})
+    'page_view /pricing'
+    >>> touch_kind("page_view", {"url": "https://www.example.com/"}), touch_kind("demo_request", {})
+    ('page_view', 'demo_request')
+    """
+    url = properties.get("url") if event_type == "page_view" else None
+    if not isinstance(url, str):
+        return event_type
+    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].split("#", 1)[0]
+    section = path.split("/", 1)[0].strip().lower()
+    if not section or not re.fullmatch(r"[a-z0-9_-]{1,40}", section):
+        return event_type
+    return f"{event_type} /{section}"

@@ -1,0 +1,160 @@
+"""A learned scorecard written as a model file a person can read and a reviewer can diff:
+value tables and bins for attributes, points per touch with a half-life and a cap for
+behaviour, a comment per rule (and per value or bin) with its evidence, and the
+calibration map from total score to the probability of the outcome."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+from mql.learning.scorecard import AttributeRule, Evidence, Scorecard, TouchRule
+from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, event_type
+
+_PAST = {"won": "won", "sql": "became SQL", "opportunity": "got an opportunity"}
+
+
+def _num(value: float) -> str:
+    if math.isinf(value):
+        return "null"
+    return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def _names(rules: Sequence[AttributeRule]) -> dict[str, str]:
+    shorts = [r.field.partition(".")[2] or r.field for r in rules]
+    names: dict[str, str] = {}
+    for rule, short in zip(rules, shorts, strict=True):
+        name = short if shorts.count(short) == 1 else rule.field.replace(".", "_")
+        names[rule.field] = event_type(name) or "field"
+    return names
+
+
+def _touch_name(rule: TouchRule) -> str:
+    if rule.url is None:
+        return event_type(rule.event)
+    return event_type(f"{rule.event}_{rule.url}")
+
+
+def _attribute(rule: AttributeRule, name: str, card: Scorecard, outcome: str,
+               pad: str) -> list[str]:
+    b = rule.binning
+    lines = [f"{pad}- name: {name}",
+             f"{pad}  # learned: information value {b.information_value:.2f}, "
+             f"weight {rule.coefficient:.2f}",
+             f"{pad}  points_by:",
+             f"{pad}    field: {rule.field}"]
+    default_points = 0
+    default_words = "no lead had another value"
+    rows: list[str] = []
+    for group, points in zip(b.groups, rule.points, strict=True):
+        words = card.evidence(rule, group).words(outcome)
+        if group.default:
+            default_points = points
+            default_words = words
+            continue
+        if b.numeric:
+            low = "null" if group.low is None else _num(group.low)
+            high = "null" if group.high is None else _num(group.high)
+            rows.append(f"{pad}      - [{low}, {high}, {points}]  # {words}")
+        else:
+            rows.append(f"{pad}      {json.dumps(group.values[0])}: {points}  # {words}")
+    lines.append(f"{pad}    {'bins' if b.numeric else 'table'}:")
+    lines.extend(rows)
+    kind = "unknown" if b.numeric else "other values and unknown"
+    lines.append(f"{pad}    default: {default_points}  # {kind}: {default_words}")
+    return lines
+
+
+def _touch(rule: TouchRule, outcome: str, pad: str) -> list[str]:
+    lines = [f"{pad}- name: {_touch_name(rule)}",
+             f"{pad}  # {rule.evidence.words(outcome)} had one before the decision; "
+             f"weight {rule.coefficient:.3f}",
+             f"{pad}  event: {rule.event}"]
+    if rule.url is not None:
+        lines.append(f"{pad}  when: {{field: url, op: contains, value: {json.dumps(rule.url)}}}")
+    lines += [f"{pad}  points: {_num(rule.per_touch)}",
+              f"{pad}  cap: {_num(rule.cap)}",
+              f"{pad}  decay: {{half_life_days: {_num(rule.half_life_days)}}}"]
+    return lines
+
+
+def calibration_lines(card: Scorecard) -> list[str]:
+    """The calibration map as comment lines (score band -> probability)."""
+    lines = [f"# calibration: total score -> probability the lead {_PAST.get(card.outcome, card.outcome)}"
+             f" (isotonic fit over {len(card.calibration.steps)} score bands)"]
+    steps = card.calibration.steps
+    for i, (low, p) in enumerate(steps):
+        high = f"below {_num(steps[i + 1][0])}" if i + 1 < len(steps) else "and above"
+        lines.append(f"#   {_num(low)} {high}: {p:.1%}")
+    return lines
+
+
+def model_text(card: Scorecard, *, name: str, version: str, source: str,
+               threshold: float | None = None) -> str:
+    """The model file of `card` (YAML, comments included)."""
+    outcome = _PAST.get(card.outcome, card.outcome)
+    base = Evidence(card.leads, card.positives, card.base_rate)
+    head = [
+        f"# Learned by `mql learn` from {source}.",
+        f"# {card.leads} leads, {card.positives} {outcome} (base rate {base.rate:.1%}); "
+        "points are log-odds: 10 points double the odds of the outcome.",
+        "# Evidence per value: leads, leads with the outcome, lift over the base rate and its "
+        "95% interval.",
+    ]
+    if card.small_data:
+        head.append(f"# SMALL DATA: only {card.positives} leads {outcome} (fewer than 100): "
+                    f"the points are shrunk towards the hand model's (learned weight "
+                    f"{card.shrink:.2f}) and the intervals are wide; read them, not the points.")
+    for note in card.warnings:
+        head.append(f"# note: {note}")
+    contact = sorted({r.field.partition(".")[2] for r in card.attributes
+                      if r.field.startswith("contact.")} - CONTACT_FIELDS)
+    account = sorted({r.field.partition(".")[2] for r in card.attributes
+                      if r.field.startswith("account.")} - ACCOUNT_FIELDS)
+    lines = [*head, f"name: {name}", f"version: {json.dumps(version)}",
+             f"description: Learned from outcomes ({card.outcome}); review it, backtest it "
+             "(mql backtest), then activate it."]
+    if contact or account:
+        lines.append("fields:")
+        if contact:
+            lines.append(f"  contact: [{', '.join(contact)}]")
+        if account:
+            lines.append(f"  account: [{', '.join(account)}]")
+    names = _names(card.attributes)
+    scores = list(dict.fromkeys(["fit", *(r.score for r in card.attributes)]))
+    lines += ["fit:", "  rules:" if any(r.score == "fit" for r in card.attributes)
+              else "  rules: []"]
+    for rule in card.attributes:
+        if rule.score == "fit":
+            lines += _attribute(rule, names[rule.field], card, outcome, "    ")
+    lines += ["intent:", "  rules:" if card.touches else "  rules: []"]
+    for touch in card.touches:
+        lines += _touch(touch, outcome, "    ")
+    extra = [s for s in scores if s != "fit"]
+    if extra:
+        lines.append("scores:")
+        for score in extra:
+            lines += [f"  {score}:", "    kind: fit", "    rules:"]
+            for rule in card.attributes:
+                if rule.score == score:
+                    lines += _attribute(rule, names[rule.field], card, outcome, "      ")
+        weights = ", ".join(f"{s}: 1" for s in ["fit", "intent", *extra])
+        lines.append(f"total: {{{weights}}}")
+    line = threshold if threshold is not None else 0.0
+    p = card.calibration.probability(line)
+    lines += ["mql:",
+              "  # provisional: the score where the probability reaches about twice the base "
+              f"rate ({p:.1%}); `mql calibrate` recommends one from outreach history",
+              "  thresholds:", f"    - {{total: {_num(line)}}}"]
+    lines += calibration_lines(card)
+    return "\n".join(lines) + "\n"
+
+
+def provisional_threshold(card: Scorecard) -> float:
+    """The lowest score band whose probability is at least twice the base rate (the
+    highest band when none is)."""
+    for low, p in card.calibration.steps:
+        if p >= 2 * card.base_rate:
+            return low
+    return card.calibration.steps[-1][0]
