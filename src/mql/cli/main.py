@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import exc as sa_exc
 
 from mql import __version__
-from mql.cli import api, lifecycle, modeltest, report, store, synth
+from mql.cli import api, learn, lifecycle, modeltest, report, store, synth
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
@@ -265,6 +265,7 @@ synth.register(app)
 outcomes_cli.register(app)
 report.register(app)
 modeltest.register(app)
+learn.register(app)
 modeltest.register_diff(app)
 
 

@@ -81,7 +81,7 @@ class Binning:
             else:
                 text = str(value).strip().lower()
                 for g in self.groups:
-                    if text in g.values:
+                    if any(text == v.lower() for v in g.values):
                         return g
         if default is None:
             return Group(0, 0, 0.0, default=True)
@@ -209,17 +209,20 @@ def bin_categorical(values: Sequence[Any], labels: Sequence[int | bool], *, fiel
     """One group per text value seen at least `min_count` times; rarer and missing
     values share the default group (see the module). Values compare case-insensitively.
 
-    >>> b = bin_categorical(["vp", "VP", "ic", None], [1, 1, 0, 0], min_count=2)
+    >>> b = bin_categorical(["VP", "vp", "VP", "ic", None], [1, 1, 0, 0, 0], min_count=2)
     >>> [(g.values, g.count, g.positives, g.default) for g in b.groups]
-    [(('vp',), 2, 2, False), ((), 2, 0, True)]
+    [(('VP',), 3, 2, False), ((), 2, 0, True)]
     """
-    texts = [None if is_missing(v) else str(v).strip().lower() for v in values]
+    raw = [None if is_missing(v) else str(v).strip() for v in values]
+    texts = [None if r is None else r.lower() for r in raw]
     counts = Counter(t for t in texts if t is not None)
+    spelled = Counter(r for r in raw if r is not None)
     kept = sorted(v for v, c in counts.items() if c >= min_count)
     cells: list[tuple[int, int, dict[str, Any]]] = []
     for value in kept:
         ys = [int(y) for t, y in zip(texts, labels, strict=True) if t == value]
-        cells.append((len(ys), sum(ys), {"values": (value,)}))
+        shown = max((r for r in spelled if r.lower() == value), key=lambda r: spelled[r])
+        cells.append((len(ys), sum(ys), {"values": (shown,)}))
     rest = [int(y) for t, y in zip(texts, labels, strict=True) if t is None or t not in kept]
     if rest:
         cells.append((len(rest), sum(rest), {"default": True}))

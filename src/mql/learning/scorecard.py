@@ -205,7 +205,7 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
         raise ConfigError(f"{len(rows)} leads, {positives} with the outcome {outcome!r}: "
                           "learning needs leads with and without it")
     small = positives < SMALL_DATA
-    min_count = min_count if min_count is not None else max(5, min(30, len(rows) // 50))
+    min_count = min_count if min_count is not None else max(10, min(30, len(rows) // 50))
     notes = list(warnings)
     binnings: list[Binning] = []
     for name in fields:

@@ -103,9 +103,11 @@ def model_text(card: Scorecard, *, name: str, version: str, source: str,
         "95% interval.",
     ]
     if card.small_data:
+        shrunk = (f"the points are shrunk towards the hand model's (learned weight "
+                  f"{card.shrink:.2f})" if card.shrink < 1 else
+                  "no hand model was given (--model) to shrink the points towards")
         head.append(f"# SMALL DATA: only {card.positives} leads {outcome} (fewer than 100): "
-                    f"the points are shrunk towards the hand model's (learned weight "
-                    f"{card.shrink:.2f}) and the intervals are wide; read them, not the points.")
+                    f"{shrunk}; the intervals are wide: read them, not the points.")
     for note in card.warnings:
         head.append(f"# note: {note}")
     contact = sorted({r.field.partition(".")[2] for r in card.attributes
@@ -141,7 +143,7 @@ def model_text(card: Scorecard, *, name: str, version: str, source: str,
                     lines += _attribute(rule, names[rule.field], card, outcome, "      ")
         weights = ", ".join(f"{s}: 1" for s in ["fit", "intent", *extra])
         lines.append(f"total: {{{weights}}}")
-    line = threshold if threshold is not None else 0.0
+    line = round(threshold, 1) if threshold is not None else 0.0
     p = card.calibration.probability(line)
     lines += ["mql:",
               "  # provisional: the score where the probability reaches about twice the base "
