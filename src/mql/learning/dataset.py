@@ -77,7 +77,7 @@ def looks_sales_entered(name: str) -> bool:
     >>> looks_sales_entered("account.employees"), looks_sales_entered("contact.seniority")
     (False, False)
     """
-    return bool(_SALES_WORDS.search(name.partition(".")[2] or name))
+    return bool(_SALES_WORDS.search((name.partition(".")[2] or name).lower()))
 
 
 @dataclass(frozen=True, slots=True)

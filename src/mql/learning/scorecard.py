@@ -31,6 +31,7 @@ from mql.learning.dataset import LeadRow, decayed, is_numeric
 
 SCALE = 10 / math.log(2)  # points per unit of log-odds: 10 points double the odds
 HALF_LIVES = (7.0, 14.0, 30.0, 60.0, 120.0)
+MIN_INFORMATION = 0.02  # a field separating the outcome less than this is left out
 SMALL_DATA = 100  # fewer leads with the outcome than this: shrink and say so
 Z95 = 1.959964
 
@@ -208,16 +209,25 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
     min_count = min_count if min_count is not None else max(10, min(30, len(rows) // 50))
     notes = list(warnings)
     binnings: list[Binning] = []
+    seen_columns: list[tuple[float, ...]] = []
     for name in fields:
         values = [r.attributes.get(name) for r in rows]
         if is_numeric(rows, name):
             binning = bin_numeric(values, y.tolist(), field=name, min_share=0.05)
         else:
             binning = bin_categorical(values, y.tolist(), field=name, min_count=min_count)
-        if len(binning.groups) < 2:
-            notes.append(f"{name}: left out, its values do not separate the outcome")
+        if len(binning.groups) < 2 or binning.information_value < MIN_INFORMATION:
+            notes.append(f"{name}: left out, its values do not separate the outcome "
+                         f"(information value {binning.information_value:.3f})")
+            continue
+        column = tuple(binning.group_of(v).woe for v in values)
+        twin = next((b.field for b, c in zip(binnings, seen_columns, strict=True)
+                     if c == column), None)
+        if twin is not None:
+            notes.append(f"{name}: left out, it groups the leads exactly as {twin} does")
             continue
         binnings.append(binning)
+        seen_columns.append(column)
     # touches: a decayed count per kind, its half-life and cap chosen on its own
     grouped = [touches_by_kind(r) for r in rows]
     if touch_kinds is None:

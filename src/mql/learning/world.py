@@ -36,6 +36,7 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won") -> list[L
             attributes = {f"contact.{k}": v for k, v in contact.attributes.items()}
             attributes.update({f"account.{k}": v for k, v in piece.account.attributes.items()})
             attributes["contact.email_domain"] = contact.email_domain
+            attributes["account.domain"] = piece.account.domain
             touches = tuple(sorted(
                 ((touch_kind(e.type, e.properties), (at - e.at).total_seconds() / 86400.0)
                  for e in piece.clean_events

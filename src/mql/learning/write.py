@@ -45,7 +45,7 @@ def _attribute(rule: AttributeRule, name: str, card: Scorecard, outcome: str,
              f"{pad}  points_by:",
              f"{pad}    field: {rule.field}"]
     default_points = 0
-    default_words = "no lead had another value"
+    default_words = "no lead lacked a value" if b.numeric else "no lead had another value"
     rows: list[str] = []
     for group, points in zip(b.groups, rule.points, strict=True):
         words = card.evidence(rule, group).words(outcome)

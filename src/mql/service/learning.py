@@ -24,9 +24,12 @@ from mql.learning.dataset import OUTCOMES, FieldCheck, LeadRow, check_fields, to
 from mql.learning.prior import hand_prior
 from mql.learning.scorecard import Scorecard, learn
 from mql.learning.write import model_text, provisional_threshold
+from mql.model.parse import parse_model
 from mql.model.spec import FitRule, Model
-from mql.records import Contact
+from mql.service import scoring
 from mql.store import learning as store_learning
+
+_EMPTY = "name: none\nfit: {rules: []}\nintent: {rules: []}\nmql: {thresholds: [{total: 0}]}\n"
 
 _YES = {"1", "true", "yes", "y", "won", "closed won", "closed_won", "x", "sql", "t"}
 _NO = {"0", "false", "no", "n", "lost", "closed lost", "closed_lost", "", "f", "open", "-"}
@@ -42,6 +45,7 @@ class LearnRun:
     fields: FieldCheck
     rejected: list[Rejected] = field(default_factory=list)
     source: str = ""
+    rows: Sequence[LeadRow] = ()  # the leads it learned from
 
 
 def _check_outcome(outcome: str) -> None:
@@ -85,7 +89,7 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
     name = f"learned_{outcome}"
     text = model_text(card, name=name, version=version, source=source,
                       threshold=provisional_threshold(card))
-    return LearnRun(card, text, checked, rejected or [], source)
+    return LearnRun(card, text, checked, rejected or [], source, rows)
 
 
 def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
@@ -124,37 +128,44 @@ def learn_from_file(path: Path, *, outcome: str, outcome_column: str | None = No
                     read: ReadOptions | None = None, date_format: str | None = None,
                     dayfirst: bool | None = None) -> LearnRun:
     """Learn from a flat lead export: one row per lead with an outcome column (named
-    `outcome_column`, default the outcome's name, in snake case as the mapping keeps
-    unmapped headers)."""
+    `outcome_column`, default the outcome's name; compared in snake case, so `Won`,
+    `won` and `WON` are the same column)."""
     _check_outcome(outcome)
     column = snake(outcome_column or outcome)
     reader = mappings.Reader(path, "contacts", mappings.resolve(mapping),
                              date_format=date_format, dayfirst=dayfirst,
                              options=read or ReadOptions())
-    rows: list[LeadRow] = []
+    parsed: list[mappings.Parsed] = []
     rejected: list[Rejected] = []
-    seen_column = False
+    numbers: dict[str, int] = {}
     for number, item in reader.records():
         if isinstance(item, Rejected):
             rejected.append(item)
-            continue
-        contact = item.record
-        assert isinstance(contact, Contact)
+        else:
+            parsed.append(item)
+            numbers[item.record.email] = number
+    # the contacts and their accounts joined as `mql score` joins them (one join)
+    scorer, _ = scoring.scorer_of(hand or parse_model(_EMPTY, source="learn"), [], parsed, [])
+    rows: list[LeadRow] = []
+    seen_column = False
+    for key, contact in scorer.contacts.items():
         attrs = dict(contact.attributes)
-        if column in attrs:
-            seen_column = True
+        name = next((k for k in attrs if snake(k) == column), None)
+        seen_column = seen_column or name is not None
         try:
-            label = _label(attrs.pop(column, None), source=str(path), row=number, column=column)
+            label = _label(attrs.pop(name, None) if name is not None else None,
+                           source=str(path), row=numbers.get(key, 0), column=name or column)
         except InputError as exc:
-            rejected.append(Rejected(str(path), number, dict(attrs), exc))
+            rejected.append(Rejected(str(path), numbers.get(key, 0), dict(attrs), exc))
             continue
         values = {f"contact.{k}": v for k, v in attrs.items()}
-        if item.company is not None:
-            values.update({f"account.{k}": v for k, v in item.company.attributes.items()})
-        rows.append(LeadRow(contact.email, values, (), label))
+        account = scorer.accounts.get(contact.account) if contact.account else None
+        if account is not None:
+            values.update({f"account.{k}": v for k, v in account.attributes.items()})
+        rows.append(LeadRow(key, values, (), label))
     if not seen_column:
         raise ConfigError(f"{path}: no outcome column {column!r} (name it with "
-                          "--outcome-column; headers are read in snake case)")
+                          "--outcome-column)")
     return learn_rows(rows, outcome=outcome, features=features, hand=hand, version=version,
                       source=f"{path.name}: {len(rows)} leads of a lead export",
                       rejected=rejected)
