@@ -2,7 +2,7 @@
 
 A `LeadRow` holds what was known about a lead when the decision was made (the MQL move
 or the hand-off to sales): its attributes (`contact.*`, `account.*`, as the model names
-fields) and the touches before that moment, as (event type, age in days) pairs, and
+fields) and the touches up to that moment, as (event type, age in days) pairs, and
 whether the outcome followed. Touches after the moment never enter a row: the builders
 (`service.learning`) cut the ledger at the moment ("time travel"), and `as_of` does it
 for touches given with their times.
@@ -44,9 +44,10 @@ class LeadRow:
 
 def as_of(touches: Iterable[tuple[str, datetime]], at: datetime
           ) -> tuple[tuple[str, float], ...]:
-    """The touches strictly before `at`, as (type, age in days), oldest first."""
+    """The touches up to `at` (the touch that triggered the decision counts), as (type,
+    age in days), oldest first."""
     kept = sorted(((kind, (at - when).total_seconds() / 86400.0)
-                   for kind, when in touches if when < at), key=lambda t: -t[1])
+                   for kind, when in touches if when <= at), key=lambda t: -t[1])
     return tuple(kept)
 
 

@@ -40,7 +40,7 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won") -> list[L
             touches = tuple(sorted(
                 ((touch_kind(e.type, e.properties), (at - e.at).total_seconds() / 86400.0)
                  for e in piece.clean_events
-                 if e.at < at and (e.contact == email or e in account_events)),
+                 if e.at <= at and (e.contact == email or e in account_events)),
                 key=lambda t: -t[1]))
             rows.append(LeadRow(email, attributes, touches, label, at))
     return rows

@@ -2,7 +2,7 @@
 
 The decision moment of a contact is its first MQL move (the lifecycle ledger) or, when
 sales saw it first, its first disposition. Everything after that moment stays out of the
-row: touches are read with `at < moment` ("time travel" over the event ledger), outcomes
+row: touches are read with `at <= moment` (the touch that triggered the decision counts) ("time travel" over the event ledger), outcomes
 only from it on. Merged contacts count for their survivor.
 """
 
@@ -107,7 +107,7 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
             .where(survivor.in_(chunk)))
         for cid, kind, at, props in rows:
             lead = leads.get(cid)
-            if lead is not None and at < lead.at:
+            if lead is not None and at <= lead.at:
                 lead.touches.append((kind, at, props or {}))
     account_ids = sorted(by_account)
     for chunk in _chunks(account_ids):
@@ -117,7 +117,7 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
         for aid, kind, at, props in rows:
             for cid in by_account[aid]:
                 lead = leads[cid]
-                if at < lead.at:
+                if at <= lead.at:
                     lead.touches.append((kind, at, props or {}))
     # outcomes from the moment on
     owner, survivor = _survivor(dispositions.c.contact_id)
