@@ -115,9 +115,13 @@ def register(app: typer.Typer) -> None:
                                                               field="--from")
                 until = now if end is None else parse_time(end, source="--to", row=0,
                                                            field="--to")
-                run = service.learn_from_store(
-                    connect(store_settings(db).database_url), outcome=outcome, start=since,
-                    end=until, features=names, hand=hand, version=version)
+                engine = connect(store_settings(db).database_url)
+                try:
+                    run = service.learn_from_store(engine, outcome=outcome, start=since,
+                                                   end=until, features=names, hand=hand,
+                                                   version=version)
+                finally:
+                    engine.dispose()
             if out_file is not None:
                 out_file.write_text(run.text, encoding="utf-8")
         except MQLError as exc:
