@@ -60,3 +60,22 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     code, output = _learn("--outcome", "won", "--export", str(EXPORT), "--mapping",
                           str(MAPPING), "--out", str(tmp_path / "no" / "dir" / "c.yaml"))
     assert code == 2 and "error:" in output and "Traceback" not in output
+
+
+# docs/learning.md's worked example shows lines of the file `mql learn` writes: they are
+# what it writes.
+def test_the_worked_example_of_the_docs_is_what_learn_writes(tmp_path: Path) -> None:
+    out = tmp_path / "candidate.yaml"
+    code, output = _learn("--outcome", "sql", "--outcome-column", "SQL", "--export",
+                          str(EXPORT), "--mapping", str(MAPPING), "-m", str(HAND),
+                          "--out", str(out))
+    assert code == 0, output
+    written = {line.strip() for line in out.read_text().splitlines()}
+    doc = (ROOT / "docs" / "learning.md").read_text()
+    example = doc.split("### A worked example", 1)[1].split("### How good is it?", 1)[0]
+    shown = [line.strip() for block in example.split("```yaml")[1:]
+             for line in block.split("```", 1)[0].splitlines() if line.strip()]
+    assert len(shown) > 10
+    assert [line for line in shown if line not in written] == []
+    for line in ("15 and above: 44.4%", "-80 below -31: 1.0%"):
+        assert f"#   {line}" in out.read_text()
