@@ -52,10 +52,10 @@ def field_points(model: Model, rows: Sequence[LeadRow]) -> list[dict[str, float]
         shares: dict[str, float] = defaultdict(float)
         for scorer in scorers:
             for line in scorer(contact, account).lines:
-                names = fields_of.get(line.rule, ())
-                if line.matched and names:
-                    for name in names:
-                        shares[name] += line.points / len(names)
+                read = fields_of.get(line.rule, ())
+                if line.matched and read:
+                    for name in read:
+                        shares[name] += line.points / len(read)
         result.append(dict(shares))
     return result
 

@@ -220,14 +220,14 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
             notes.append(f"{name}: left out, its values do not separate the outcome "
                          f"(information value {binning.information_value:.3f})")
             continue
-        column = tuple(binning.group_of(v).woe for v in values)
+        grouping = tuple(binning.group_of(v).woe for v in values)
         twin = next((b.field for b, c in zip(binnings, seen_columns, strict=True)
-                     if c == column), None)
+                     if c == grouping), None)
         if twin is not None:
             notes.append(f"{name}: left out, it groups the leads exactly as {twin} does")
             continue
         binnings.append(binning)
-        seen_columns.append(column)
+        seen_columns.append(grouping)
     # touches: a decayed count per kind, its half-life and cap chosen on its own
     grouped = [touches_by_kind(r) for r in rows]
     if touch_kinds is None:

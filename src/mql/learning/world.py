@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mql.learning.dataset import LeadRow, touch_kind
+from mql.synthetic.outcomes import Disposition
 from mql.synthetic.world import AccountSlice
 
 
@@ -19,16 +20,16 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won") -> list[L
     for piece in slices:
         contacts = {c.email: c for c in piece.contacts}
         account_events = [e for e in piece.clean_events if e.contact is None]
-        firsts: dict[str, object] = {}
+        firsts: dict[str, Disposition] = {}
         for d in sorted(piece.dispositions, key=lambda d: d.handed_at):
             firsts.setdefault(d.email, d)
         for email, d in firsts.items():
             contact = contacts.get(email)
             if contact is None:
                 continue
-            at = d.handed_at  # type: ignore[attr-defined]
+            at = d.handed_at
             if outcome == "sql":
-                label = bool(d.sql)  # type: ignore[attr-defined]
+                label = d.sql
             else:
                 opened = [o for o in piece.opportunities if o.created_at >= at]
                 label = bool(opened) if outcome == "opportunity" else any(

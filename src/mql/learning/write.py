@@ -81,8 +81,9 @@ def _touch(rule: TouchRule, outcome: str, pad: str) -> list[str]:
 
 def calibration_lines(card: Scorecard) -> list[str]:
     """The calibration map as comment lines (score band -> probability)."""
-    lines = [f"# calibration: total score -> probability the lead {_PAST.get(card.outcome, card.outcome)}"
-             f" (isotonic fit over {len(card.calibration.steps)} score bands)"]
+    past = _PAST.get(card.outcome, card.outcome)
+    lines = [f"# calibration: total score -> probability the lead {past} (isotonic fit "
+             f"over {len(card.calibration.steps)} score bands)"]
     steps = card.calibration.steps
     for i, (low, p) in enumerate(steps):
         high = f"below {_num(steps[i + 1][0])}" if i + 1 < len(steps) else "and above"

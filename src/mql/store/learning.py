@@ -2,8 +2,9 @@
 
 The decision moment of a contact is its first MQL move (the lifecycle ledger) or, when
 sales saw it first, its first disposition. Everything after that moment stays out of the
-row: touches are read with `at <= moment` (the touch that triggered the decision counts) ("time travel" over the event ledger), outcomes
-only from it on. Merged contacts count for their survivor.
+row: touches are read with `at <= moment` ("time travel" over the event ledger;
+the touch that triggered the decision counts), outcomes only from it on. Merged
+contacts count for their survivor.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
         for cid, email, attrs, aid, domain, account_attrs in rows:
             values = {f"contact.{k}": v for k, v in (attrs or {}).items()}
             values.update({f"account.{k}": v for k, v in (account_attrs or {}).items()})
+            if domain:
+                values["account.domain"] = domain
             if email and "@" in email:
                 values["contact.email_domain"] = email.rsplit("@", 1)[1]
             leads[cid] = StoredLead(cid, email or str(cid), moments[cid], values)
@@ -101,20 +104,20 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
     # account's account-level touches
     owner, survivor = _survivor(events.c.contact_id)
     for chunk in _chunks(ids):
-        rows = conn.execute(
+        own = conn.execute(
             sa.select(survivor.label("cid"), events.c.type, events.c.at, events.c.properties)
             .select_from(events.join(owner, owner.c.id == events.c.contact_id))
             .where(survivor.in_(chunk)))
-        for cid, kind, at, props in rows:
+        for cid, kind, at, props in own:
             lead = leads.get(cid)
             if lead is not None and at <= lead.at:
                 lead.touches.append((kind, at, props or {}))
     account_ids = sorted(by_account)
     for chunk in _chunks(account_ids):
-        rows = conn.execute(
+        shared = conn.execute(
             sa.select(events.c.account_id, events.c.type, events.c.at, events.c.properties)
             .where(events.c.contact_id.is_(None), events.c.account_id.in_(chunk)))
-        for aid, kind, at, props in rows:
+        for aid, kind, at, props in shared:
             for cid in by_account[aid]:
                 lead = leads[cid]
                 if at <= lead.at:
@@ -122,17 +125,17 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
     # outcomes from the moment on
     owner, survivor = _survivor(dispositions.c.contact_id)
     for chunk in _chunks(ids):
-        rows = conn.execute(
+        said = conn.execute(
             sa.select(survivor.label("cid"), dispositions.c.at, dispositions.c.status)
             .select_from(dispositions.join(owner, owner.c.id == dispositions.c.contact_id))
             .where(survivor.in_(chunk)))
-        for cid, at, status in rows:
+        for cid, at, status in said:
             lead = leads.get(cid)
             if lead is not None and at >= lead.at and status in ("sql", "converted"):
                 lead.sql = True
     opened: list[tuple[int, int | None, datetime, str]] = []
     for chunk in _chunks(account_ids):
-        opened += [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        opened += [(r[0], r[1], r[2], r[3]) for r in conn.execute(
             sa.select(opportunities.c.id, opportunities.c.account_id, opportunities.c.opened_at,
                       opportunities.c.status).where(opportunities.c.account_id.in_(chunk)))]
     people: dict[int, set[int]] = defaultdict(set)
