@@ -77,12 +77,15 @@ class Driver:
     `strength` is how much it moves the outcome: for an attribute the log of its best over
     its worst factor in the hidden fit (fit drives starting to buy, getting an opportunity
     and winning); for a touch the log of how much more often a buyer in evaluation makes
-    it than someone not in market (negative: made by people who never buy)."""
+    it than someone not in market (negative: made by people who never buy). `proxies`
+    are fields a model sees the driver through (the region through the country, the
+    size through the revenue)."""
 
     name: str
     kind: str  # attribute | touch
     strength: float
     how: str
+    proxies: str = ""  # fields that carry the same information (";"-separated)
 
 
 def true_drivers() -> tuple[Driver, ...]:
@@ -101,9 +104,11 @@ def true_drivers() -> tuple[Driver, ...]:
         Driver("account.industry", "attribute", math.log(industry),
                "industry factor of the hidden fit (software 1.0 ... nonprofit 0.15)"),
         Driver("account.employees", "attribute", math.log(1.0 / 0.2),
-               "size factor of the hidden fit (< 20: 0.2 ... 1,000-9,999: 1.0)"),
+               "size factor of the hidden fit (< 20: 0.2 ... 1,000-9,999: 1.0)",
+               "account.revenue"),
         Driver("account.region", "attribute", math.log(region),
-               "region factor of the hidden fit (NA 1.0 ... LATAM 0.4)"),
+               "region factor of the hidden fit (NA 1.0 ... LATAM 0.4)",
+               "account.country;contact.region;contact.country"),
         Driver("account.technologies", "attribute", math.log(1.0 / 0.7),
                "ICP technologies factor of the hidden fit (0.7 + 0.15 per ICP technology)"),
     ]
