@@ -65,6 +65,11 @@ def test_leads_are_read_as_of_their_decision_moment(store: Engine, tmp_path: Pat
     run = learning.learn_from_store(store, outcome="sql", start=day(1, 1),
                                     end=day(3, 1) + timedelta(days=1), version="t")
     assert (run.card.leads, run.card.positives) == (80, 20)
+    # 20 SQLs is small data: shrunk towards the live model (b2b-saas: 20 points for a VP)
+    assert run.card.small_data and run.card.shrink == 20 / 120
+    assert "shrunk towards the hand model's (learned weight 0.17)" in run.text
+    seniority = next(r for r in run.card.attributes if r.field == "contact.seniority")
+    assert seniority.points[1] > seniority.points[0]  # vp over manager, learned and prior
     assert '"vp": ' in run.text and "40 leads, 16 became SQL (40.0%), lift 1.60" in run.text
     webinar = next(t for t in run.card.touches if t.kind == "webinar_attended")
     # 16 VP and 4 manager SQLs attended before the decision; nobody else did

@@ -87,7 +87,8 @@ def register(app: typer.Typer) -> None:
                               "or a mapping file (docs/ingest.md).")] = "auto",
         model: Annotated[Path | None, typer.Option(
             "--model", "-m", help="The hand model: small data shrinks towards its points, "
-                                  "and each field's rule goes in the score that reads it.")
+                                  "and each field's rule goes in the score that reads it "
+                                  "(default for the store: its live model).")
         ] = None,
         date_format: DateFormatOpt = None,
         dayfirst: DayFirstOpt = None,

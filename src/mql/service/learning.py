@@ -27,6 +27,7 @@ from mql.learning.write import model_text, provisional_threshold
 from mql.model.parse import parse_model
 from mql.model.spec import FitRule, Model
 from mql.service import scoring
+from mql.service.state import live_model
 from mql.store import learning as store_learning
 
 _EMPTY = "name: none\nfit: {rules: []}\nintent: {rules: []}\nmql: {thresholds: [{total: 0}]}\n"
@@ -95,11 +96,17 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
 def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
                      end: datetime | None, features: Sequence[str] = (),
                      hand: Model | None = None, version: str) -> LearnRun:
-    """Learn from the contacts whose decision moment falls in [start, end)."""
+    """Learn from the contacts whose decision moment falls in [start, end); the hand
+    model is the store's live model unless `hand` is given."""
     _check_outcome(outcome)
     with engine.connect() as conn:
         moments = store_learning.decision_moments(conn, start=start, end=end)
         stored = store_learning.stored_leads(conn, moments)
+        if hand is None:
+            try:
+                hand = live_model(conn).model
+            except ConfigError:  # no live model: nothing to shrink towards
+                hand = None
     rows = [LeadRow(lead.email, lead.attributes,
                     tuple(sorted(((touch_kind(kind, props), (lead.at - at).total_seconds()
                                    / 86400.0) for kind, at, props in lead.touches),
