@@ -28,6 +28,8 @@ from sklearn.linear_model import LogisticRegression
 from mql.errors import ConfigError
 from mql.learning.binning import Binning, Group, bin_categorical, bin_numeric
 from mql.learning.dataset import LeadRow, decayed, is_numeric
+from mql.model.spec import PointsPer
+from mql.scoring.evaluate import as_number, is_missing
 
 SCALE = 10 / math.log(2)  # points per unit of log-odds: 10 points double the odds
 HALF_LIVES = (7.0, 14.0, 30.0, 60.0, 120.0)
@@ -90,8 +92,11 @@ class AttributeRule:
     points: tuple[int, ...]
     coefficient: float
     score: str = "fit"
+    per: PointsPer | None = None  # points per unit, when the bins' points lie on a line
 
-    def points_of(self, value: object) -> int:
+    def points_of(self, value: object) -> float:
+        if self.per is not None:
+            return self.per.value(None if is_missing(value) else as_number(value))
         group = self.binning.group_of(value)
         for g, p in zip(self.binning.groups, self.points, strict=True):
             if g is group:
@@ -283,8 +288,9 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
                            is group]
                 learned = shrink * learned + (1 - shrink) * prior(binning.field, members)
             points.append(round(learned))
+        per = per_unit(binning, points, [r.attributes.get(binning.field) for r in rows])
         attributes.append(AttributeRule(binning.field, binning, tuple(points), float(coef[i]),
-                                        score_of.get(binning.field, "fit")))
+                                        score_of.get(binning.field, "fit"), per))
     touches: list[TouchRule] = []
     base = positives / len(rows)
     for j, (kind, h, cap_units, column) in enumerate(touch_columns):
@@ -301,6 +307,67 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
     calibration = calibrate(totals, y.tolist())
     return Scorecard(outcome, card.attributes, card.touches, calibration, len(rows),
                      positives, small, shrink, tuple(notes))
+
+
+LINEAR = 0.95  # R² of the bins' points on their median value to write points per unit
+
+
+def per_unit(binning: Binning, points: Sequence[int], values: Sequence[object]
+             ) -> PointsPer | None:
+    """Points per unit for a number field whose bins' points lie on a line (R² at least
+    `LINEAR`, three bins or more, no missing or negative values), possibly up to a cap
+    (the points stop growing at one bin's median): `each` units earn one point (or
+    `points` per unit when a unit is worth more), at most the line's value at the cap. The line's value at zero is the same for every lead and is
+    dropped (ranks and the calibration map, fitted after, do not change). None when the
+    bins read better.
+
+    >>> b = Binning("m", True, tuple(Group(4, 0, 0.0, lo, hi) for lo, hi in
+    ...     ((None, 4.0), (4.0, 8.0), (8.0, None))))
+    >>> per_unit(b, [-4, 0, 4], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    PointsPer(field='m', each=1.0, points=1.0, cap=10.0)
+    """
+    groups = binning.groups
+    if not binning.numeric or len(groups) < 3 or any(g.default for g in groups):
+        return None
+    numbers = [n for v in values if (n := as_number(v)) is not None and not is_missing(v)]
+    if any(n < 0 for n in numbers):
+        return None
+    medians = []
+    for g in groups:
+        inside = sorted(n for n in numbers if (g.low is None or n >= g.low)
+                        and (g.high is None or n < g.high))
+        if not inside:
+            return None
+        medians.append(inside[len(inside) // 2])
+    raw = np.array(medians, dtype=float)
+    y = np.array(points, dtype=float)
+    w = np.array([g.count for g in groups], dtype=float)
+    my = np.average(y, weights=w)
+    total = float((w * (y - my) ** 2).sum())
+    if total == 0:
+        return None
+    best: tuple[float, float, float] | None = None  # (R², slope, knot)
+    for knot in raw[1:]:  # a line up to a cap: points stop growing at the knot
+        x = np.minimum(raw, knot)
+        mx = np.average(x, weights=w)
+        denominator = float((w * (x - mx) ** 2).sum())
+        if denominator == 0:
+            continue
+        slope = float((w * (x - mx) * (y - my)).sum()) / denominator
+        intercept = my - slope * mx  # the same for every lead: dropped (ranks stay)
+        r2 = 1 - float((w * (y - intercept - slope * x) ** 2).sum()) / total
+        if best is None or r2 > best[0] + 1e-9:
+            best = (r2, slope, float(knot))
+    if best is None or best[0] < LINEAR or best[1] == 0:
+        return None
+    _, slope, knot = best
+    cap = float(round(abs(slope * knot)))
+    if cap == 0:
+        return None
+    if abs(slope) >= 1:
+        return PointsPer(binning.field, 1.0, float(round(slope)), cap=cap)
+    return PointsPer(binning.field, float(round(1 / abs(slope))), math.copysign(1.0, slope),
+                     cap=cap)
 
 
 def calibrate(totals: Sequence[float], labels: Sequence[int], *, bands: int = 20

@@ -41,9 +41,10 @@ def _attribute(rule: AttributeRule, name: str, card: Scorecard, outcome: str,
     b = rule.binning
     lines = [f"{pad}- name: {name}",
              f"{pad}  # learned: information value {b.information_value:.2f}, "
-             f"weight {rule.coefficient:.2f}",
-             f"{pad}  points_by:",
-             f"{pad}    field: {rule.field}"]
+             f"weight {rule.coefficient:.2f}"]
+    if rule.per is not None:
+        return lines + _per_unit(rule, card, outcome, pad)
+    lines += [f"{pad}  points_by:", f"{pad}    field: {rule.field}"]
     default_points = 0
     default_words = "no lead lacked a value" if b.numeric else "no lead had another value"
     rows: list[str] = []
@@ -63,6 +64,23 @@ def _attribute(rule: AttributeRule, name: str, card: Scorecard, outcome: str,
     lines.extend(rows)
     kind = "unknown" if b.numeric else "other values and unknown"
     lines.append(f"{pad}    default: {default_points}  # {kind}: {default_words}")
+    return lines
+
+
+def _per_unit(rule: AttributeRule, card: Scorecard, outcome: str, pad: str) -> list[str]:
+    per = rule.per
+    assert per is not None
+    unit = "point" if abs(per.points) == 1 else "points"
+    short = rule.field.partition(".")[2] or rule.field
+    lines = [f"{pad}  # points per unit: the bins' points lie on a line, {_num(per.points)} "
+             f"{unit} per {_num(per.each)} {short}, at most {_num(per.cap or 0)}; the bins:"]
+    for group, points in zip(rule.binning.groups, rule.points, strict=True):
+        low = "null" if group.low is None else _num(group.low)
+        high = "null" if group.high is None else _num(group.high)
+        lines.append(f"{pad}  #   [{low}, {high}): {points}, "
+                     f"{card.evidence(rule, group).words(outcome)}")
+    lines.append(f"{pad}  points_per: {{field: {rule.field}, each: {_num(per.each)}, "
+                 f"points: {_num(per.points)}, cap: {_num(per.cap or 0)}}}")
     return lines
 
 
