@@ -191,9 +191,24 @@ def _logistic(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
     return model
 
 
-def _log_loss(x: np.ndarray, y: np.ndarray) -> float:
-    model = _logistic(x, y, 1.0)
-    p = np.clip(model.predict_proba(x)[:, 1], 1e-9, 1 - 1e-9)
+def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> float:
+    """The mean log loss of a one-feature logistic fit (a few Newton steps, which is all
+    choosing a half-life needs; the model itself is fitted by scikit-learn)."""
+    a = math.log((y.mean() + 1e-9) / (1 - y.mean() + 1e-9))
+    b = 0.0
+    for _ in range(25):
+        p = 1.0 / (1.0 + np.exp(-(a + b * x)))
+        r = p * (1 - p)
+        ga, gb = float((p - y).sum()), float(((p - y) * x).sum()) + ridge * b
+        haa, hab, hbb = float(r.sum()), float((r * x).sum()), float((r * x * x).sum()) + ridge
+        det = haa * hbb - hab * hab
+        if det <= 1e-12:
+            break
+        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        a, b = a - da, b - db
+        if abs(da) + abs(db) < 1e-8:
+            break
+    p = np.clip(1.0 / (1.0 + np.exp(-(a + b * x))), 1e-9, 1 - 1e-9)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
@@ -251,7 +266,7 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
                 break
             cap = max(1.0, float(np.quantile(filled, 0.95)))
             capped = np.minimum(x, cap)
-            loss = _log_loss(capped.reshape(-1, 1), y)
+            loss = _log_loss(capped, y)
             if best is None or loss < best[0]:
                 best = (loss, h, cap, capped)
         if best is not None:
