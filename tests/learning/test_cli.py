@@ -79,3 +79,20 @@ def test_the_worked_example_of_the_docs_is_what_learn_writes(tmp_path: Path) -> 
     assert [line for line in shown if line not in written] == []
     for line in ("32 and above: 43.0%", "-63 below -14: 1.0%"):
         assert f"#   {line}" in out.read_text()
+
+
+# --features picks the fields: only those are learned from, a sales field named there is
+# used with a warning, and the file reads only them.
+def test_features_choose_the_fields(tmp_path: Path) -> None:
+    out = tmp_path / "candidate.yaml"
+    code, output = _learn("--outcome", "sql", "--outcome-column", "SQL", "--export",
+                          str(EXPORT), "--mapping", str(MAPPING), "--features",
+                          "account.industry,contact.seniority", "--features", "contact.Won",
+                          "--out", str(out))
+    assert code == 0, output
+    text = out.read_text()
+    fields = {line.split("field:")[1].split(",")[0].strip().rstrip("}")
+              for line in text.splitlines() if "field:" in line}
+    assert fields <= {"account.industry", "contact.seniority", "contact.Won"}
+    assert "account.industry" in fields
+    assert "contact.Won: looks sales-entered" in output
