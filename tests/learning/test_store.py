@@ -55,7 +55,7 @@ def test_leads_are_read_as_of_their_decision_moment(store: Engine, tmp_path: Pat
         leads = {lead.email: lead for lead in store_learning.stored_leads(conn, moments)}
     assert len(leads) == 80
     assert moments[ids["vp0@acme.example"]] == day(3, 1)
-    assert [kind for kind, _, _ in leads["vp0@acme.example"].touches] == ["webinar_attended"]
+    assert [t[0] for t in leads["vp0@acme.example"].touches] == ["webinar_attended"]
     assert leads["mgr10@acme.example"].touches == []  # its webinar came after the moment
     assert leads["vp0@acme.example"].sql and not leads["vp20@acme.example"].sql
     # a window that ends before the decisions holds none of them

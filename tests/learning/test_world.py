@@ -9,6 +9,8 @@ from mql.learning.agreement import agreement
 from mql.learning.dataset import check_fields
 from mql.learning.scorecard import learn
 from mql.learning.world import lead_rows
+from mql.learning.write import model_text
+from mql.model.parse import parse_model
 from mql.synthetic import World, WorldParameters
 from mql.synthetic.truth import true_drivers
 
@@ -34,3 +36,8 @@ def test_learned_points_recover_the_worlds_true_drivers() -> None:
     assert learned["demo_request"] > 0
     assert learned["page_view /careers"] < 0
     assert agree.touches >= 0.6, agree.learned
+    # the file is a model; an intent surge (an account's touch) is an account rule
+    text = model_text(card, name="learned", version="1", source="the synthetic world")
+    model = parse_model(text, source="learned.yaml")
+    surge = [r for r in model.intent.rules if "intent_surge" in r.events]
+    assert surge and all(r.level == "account" for r in surge)

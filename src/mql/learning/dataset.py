@@ -156,15 +156,21 @@ def is_numeric(rows: Sequence[LeadRow], name: str) -> bool:
     return bool(values) and all(v is not None for v in values) and len(set(values)) > 5
 
 
-def touch_kind(event_type: str, properties: Mapping[str, Any]) -> str:
+def touch_kind(event_type: str, properties: Mapping[str, Any], *,
+               account_level: bool = False) -> str:
     """The kind of a touch: its event type, and for a page view the first section of
-    its URL's path as well (what a rule `url contains /pricing` reads).
+    its URL's path as well (what a rule `url contains /pricing` reads); an account-level
+    touch (no contact: an intent surge) is `account:TYPE`, counted by an account rule.
 
     >>> touch_kind("page_view", {"url": "https://www.example.com/pricing/faq?x=1"})
     'page_view /pricing'
-    >>> touch_kind("page_view", {"url": "https://www.example.com/"}), touch_kind("demo_request", {})
-    ('page_view', 'demo_request')
+    >>> touch_kind("page_view", {"url": "https://www.example.com/"}), touch_kind("trial", {})
+    ('page_view', 'trial')
+    >>> touch_kind("intent_surge", {"strength": 80}, account_level=True)
+    'account:intent_surge'
     """
+    if account_level:
+        return f"account:{event_type}"
     url = properties.get("url") if event_type == "page_view" else None
     if not isinstance(url, str):
         return event_type

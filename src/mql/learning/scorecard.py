@@ -118,7 +118,11 @@ class TouchRule:
 
     @property
     def event(self) -> str:
-        return self.kind.partition(" ")[0]
+        return self.kind.partition(" ")[0].removeprefix("account:")
+
+    @property
+    def level(self) -> str:
+        return "account" if self.kind.startswith("account:") else "contact"
 
     @property
     def url(self) -> str | None:
@@ -332,9 +336,9 @@ def per_unit(binning: Binning, points: Sequence[int], values: Sequence[object]
     """Points per unit for a number field whose bins' points lie on a line (R² at least
     `LINEAR`, three bins or more, no missing or negative values), possibly up to a cap
     (the points stop growing at one bin's median): `each` units earn one point (or
-    `points` per unit when a unit is worth more), at most the line's value at the cap. The line's value at zero is the same for every lead and is
-    dropped (ranks and the calibration map, fitted after, do not change). None when the
-    bins read better.
+    `points` per unit when a unit is worth more), at most the line's value at the cap.
+    The line's value at zero is the same for every lead and is dropped (ranks and the
+    calibration map, fitted after, do not change). None when the bins read better.
 
     >>> b = Binning("m", True, tuple(Group(4, 0, 0.0, lo, hi) for lo, hi in
     ...     ((None, 4.0), (4.0, 8.0), (8.0, None))))

@@ -39,7 +39,8 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won") -> list[L
             attributes["contact.email_domain"] = contact.email_domain
             attributes["account.domain"] = piece.account.domain
             touches = tuple(sorted(
-                ((touch_kind(e.type, e.properties), (at - e.at).total_seconds() / 86400.0)
+                ((touch_kind(e.type, e.properties, account_level=e.contact is None),
+                  (at - e.at).total_seconds() / 86400.0)
                  for e in piece.clean_events
                  if e.at <= at and (e.contact == email or e in account_events)),
                 key=lambda t: -t[1]))

@@ -31,6 +31,8 @@ def _names(rules: Sequence[AttributeRule]) -> dict[str, str]:
 
 
 def _touch_name(rule: TouchRule) -> str:
+    if rule.level == "account":
+        return event_type(f"account_{rule.event}")
     if rule.url is None:
         return event_type(rule.event)
     return event_type(f"{rule.event}_{rule.url}")
@@ -89,6 +91,8 @@ def _touch(rule: TouchRule, outcome: str, pad: str) -> list[str]:
              f"{pad}  # {rule.evidence.words(outcome)} had one before the decision; "
              f"weight {rule.coefficient:.3f}",
              f"{pad}  event: {rule.event}"]
+    if rule.level == "account":
+        lines.append(f"{pad}  level: account")
     if rule.url is not None:
         lines.append(f"{pad}  when: {{field: url, op: contains, value: {json.dumps(rule.url)}}}")
     lines += [f"{pad}  points: {_num(rule.per_touch)}",

@@ -108,8 +108,9 @@ def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
             except ConfigError:  # no live model: nothing to shrink towards
                 hand = None
     rows = [LeadRow(lead.email, lead.attributes,
-                    tuple(sorted(((touch_kind(kind, props), (lead.at - at).total_seconds()
-                                   / 86400.0) for kind, at, props in lead.touches),
+                    tuple(sorted(((touch_kind(kind, props, account_level=shared),
+                                   (lead.at - at).total_seconds() / 86400.0)
+                                  for kind, at, props, shared in lead.touches),
                                  key=lambda t: -t[1])),
                     getattr(lead, outcome), lead.at) for lead in stored]
     window = (f"{start:%Y-%m-%d}" if start else "the start") + " to " + (

@@ -39,7 +39,8 @@ class StoredLead:
     email: str
     at: datetime
     attributes: dict[str, Any] = field(default_factory=dict)
-    touches: list[tuple[str, datetime, dict[str, Any]]] = field(default_factory=list)
+    # (event type, time, properties, account level) up to the moment
+    touches: list[tuple[str, datetime, dict[str, Any], bool]] = field(default_factory=list)
     sql: bool = False
     opportunity: bool = False
     won: bool = False
@@ -111,7 +112,7 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
         for cid, kind, at, props in own:
             lead = leads.get(cid)
             if lead is not None and at <= lead.at:
-                lead.touches.append((kind, at, props or {}))
+                lead.touches.append((kind, at, props or {}, False))
     account_ids = sorted(by_account)
     for chunk in _chunks(account_ids):
         shared = conn.execute(
@@ -121,7 +122,7 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
             for cid in by_account[aid]:
                 lead = leads[cid]
                 if at <= lead.at:
-                    lead.touches.append((kind, at, props or {}))
+                    lead.touches.append((kind, at, props or {}, True))
     # outcomes from the moment on
     owner, survivor = _survivor(dispositions.c.contact_id)
     for chunk in _chunks(ids):
