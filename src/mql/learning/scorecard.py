@@ -314,12 +314,13 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
     base = positives / len(rows)
     for j, (kind, h, cap_units, column) in enumerate(touch_columns):
         beta = float(coef[len(binnings) + j])
-        per = round(SCALE * beta, 1)
-        if per == 0:
+        per_touch = round(SCALE * beta, 1)
+        if per_touch == 0:
             continue
         had = column > 0
         evidence = Evidence(int(had.sum()), int(y[had].sum()), base)
-        touches.append(TouchRule(kind, h, per, round(abs(per) * cap_units, 1), evidence, beta))
+        touches.append(TouchRule(kind, h, per_touch, round(abs(per_touch) * cap_units, 1),
+                                 evidence, beta))
     card = Scorecard(outcome, tuple(attributes), tuple(touches), Calibration(((0.0, base),)),
                      len(rows), positives, small, shrink, tuple(notes))
     totals = [card.total(r) for r in rows]
