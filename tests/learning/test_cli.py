@@ -30,8 +30,9 @@ def test_learn_from_an_export_writes_a_model_that_validates(tmp_path: Path) -> N
     text = out.read_text()
     assert "# calibration: total score -> probability the lead became SQL" in text
     assert "scores:\n  engagement:\n    kind: fit" in text  # the counters stay engagement
-    code, output = CliRunner().invoke(app, ["validate", str(out)]).exit_code, ""
-    assert code == 0
+    assert CliRunner().invoke(app, ["validate", str(out)]).exit_code == 0
+    tested = CliRunner().invoke(app, ["test", str(out)])
+    assert tested.exit_code == 0 and "3 tests: 3 passed, 0 failed" in tested.output
 
 
 # A bad outcome value costs its own row, named by file, row and field; every other row

@@ -88,3 +88,9 @@ def test_mql_learn_cli_over_the_store(store: Engine, store_url: str, tmp_path: P
     assert "small data" in result.output  # 20 SQLs: fewer than 100
     check = CliRunner().invoke(app, ["validate", str(out)])
     assert check.exit_code == 0, check.output
+    # its own tests: three of the leads it learned from, with their webinars, score the
+    # totals the learner computed
+    tested = CliRunner().invoke(app, ["test", str(out)])
+    assert tested.exit_code == 0, tested.output
+    assert "3 tests: 3 passed, 0 failed" in tested.output
+    assert "webinar_attended" in out.read_text().split("tests:", 1)[1]

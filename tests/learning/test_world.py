@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mql.cli.main import app
 
 from mql.learning.agreement import agreement
 from mql.learning.dataset import check_fields
@@ -15,7 +20,7 @@ from mql.synthetic import World, WorldParameters
 from mql.synthetic.truth import true_drivers
 
 
-def test_learned_points_recover_the_worlds_true_drivers() -> None:
+def test_learned_points_recover_the_worlds_true_drivers(tmp_path: Path) -> None:
     world = World(WorldParameters(accounts=1000, months=12), random.Random(7))
     rows = lead_rows(world.accounts(), outcome="sql")
     assert all(r.at is not None for r in rows)
@@ -37,7 +42,13 @@ def test_learned_points_recover_the_worlds_true_drivers() -> None:
     assert learned["page_view /careers"] < 0
     assert agree.touches >= 0.6, agree.learned
     # the file is a model; an intent surge (an account's touch) is an account rule
-    text = model_text(card, name="learned", version="1", source="the synthetic world")
+    text = model_text(card, name="learned", version="1", source="the synthetic world",
+                      rows=rows)
     model = parse_model(text, source="learned.yaml")
     surge = [r for r in model.intent.rules if "intent_surge" in r.events]
     assert surge and all(r.level == "account" for r in surge)
+    # its own tests (leads with their touches, decayed to the hand-off) pass
+    path = tmp_path / "learned.yaml"
+    path.write_text(text)
+    tested = CliRunner().invoke(app, ["test", str(path)])
+    assert tested.exit_code == 0, tested.output

@@ -259,7 +259,11 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
         for g in grouped:
             for kind in g:
                 seen[kind] += 1
-        touch_kinds = sorted(k for k, n in seen.items() if n >= min_count)
+        # an account rule counts every event of its type at the account, its people's
+        # too: only types that never come from a person (intent surges) read as one
+        personal = {k.partition(" ")[0] for k in seen if not k.startswith("account:")}
+        touch_kinds = sorted(k for k, n in seen.items() if n >= min_count and not (
+            k.startswith("account:") and k.removeprefix("account:") in personal))
     touch_columns: list[tuple[str, float, float, np.ndarray]] = []
     for kind in touch_kinds:
         best: tuple[float, float, float, np.ndarray] | None = None

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
+from mql.learning.dataset import LeadRow
 from mql.learning.scorecard import AttributeRule, Evidence, Scorecard, TouchRule
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, event_type
 
@@ -114,7 +116,7 @@ def calibration_lines(card: Scorecard) -> list[str]:
 
 
 def model_text(card: Scorecard, *, name: str, version: str, source: str,
-               threshold: float | None = None) -> str:
+               threshold: float | None = None, rows: Sequence[LeadRow] = ()) -> str:
     """The model file of `card` (YAML, comments included)."""
     outcome = _PAST.get(card.outcome, card.outcome)
     base = Evidence(card.leads, card.positives, card.base_rate)
@@ -173,7 +175,83 @@ def model_text(card: Scorecard, *, name: str, version: str, source: str,
               f"rate ({p:.1%}); `mql calibrate` recommends one from outreach history",
               "  thresholds:", f"    - {{total: {_num(line)}}}"]
     lines += calibration_lines(card)
+    lines += test_lines(card, rows)
     return "\n".join(lines) + "\n"
+
+
+_AT = datetime(2026, 1, 1, tzinfo=UTC)  # the time of a test whose lead has no moment
+MAX_TEST_EVENTS = 40
+
+
+def _flow(values: dict[str, object]) -> str:
+    return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in values.items()) + "}"
+
+
+def _plain(value: object) -> object | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return value
+    return None
+
+
+def test_lines(card: Scorecard, rows: Sequence[LeadRow]) -> list[str]:
+    """The model's own tests: the leads with the highest, the middle and the lowest
+    total it learned from (with their fields and touches), each expected to score the
+    total the learner computed, so `mql test` checks that the file says what was
+    learned."""
+    events = {t.event for t in card.touches}
+    fields = {r.field for r in card.attributes}
+
+    def usable(row: LeadRow) -> bool:
+        relevant = [k for k, _ in row.touches
+                    if k.partition(" ")[0].removeprefix("account:") in events]
+        return "@" in row.key and len(relevant) <= MAX_TEST_EVENTS and bool(
+            row.attributes.get("account.domain") or not any(
+                f.startswith("account.") for f in fields))
+
+    scored = sorted(((card.total(r), r) for r in rows if usable(r)), key=lambda t: t[0])
+    if not scored:
+        return []
+    picks = {"highest": scored[-1], "middle": scored[len(scored) // 2], "lowest": scored[0]}
+    lines = ["tests:"]
+    for label, (total, row) in picks.items():
+        at = row.at or _AT
+        domain = str(row.attributes.get("account.domain") or "learned.example")
+        contact: dict[str, object] = {"email": row.key, "account": domain}
+        account: dict[str, object] = {"domain": domain}
+        for name in sorted(fields):
+            value = _plain(row.attributes.get(name))
+            if value is None:
+                continue
+            table, _, short = name.partition(".")
+            (contact if table == "contact" else account)[short] = value
+        lines += [f"  - name: learned_{label}_total",
+                  f"    description: The lead with the {label} total the model was learned "
+                  "from; the file gives it the total the learner computed.",
+                  f"    at: {at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}",
+                  f"    accounts:\n      - {_flow(account)}",
+                  f"    contacts:\n      - {_flow(contact)}"]
+        touches = [(k, a) for k, a in row.touches
+                   if k.partition(" ")[0].removeprefix("account:") in events]
+        if touches:
+            lines.append("    events:")
+            for kind, age in touches:
+                when = (at - timedelta(days=age)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                event_type, _, section = kind.partition(" ")
+                item: dict[str, object] = {"type": event_type.removeprefix("account:"),
+                                           "timestamp": when}
+                if event_type.startswith("account:"):
+                    item["account"] = domain
+                else:
+                    item["email"] = row.key
+                if section:
+                    item["properties"] = {"url": f"https://learned.example{section}"}
+                lines.append(f"      - {_flow(item)}")
+        lines += ["    expect:",
+                  f"      - {{contact: {json.dumps(row.key)}, total: {round(total, 2)}, "
+                  "tolerance: 0.05}"]
+    return lines
 
 
 def provisional_threshold(card: Scorecard) -> float:

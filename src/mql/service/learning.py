@@ -89,7 +89,7 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
                  prior=prior, touch_kinds=touches, warnings=checked.warnings)
     name = f"learned_{outcome}"
     text = model_text(card, name=name, version=version, source=source,
-                      threshold=provisional_threshold(card))
+                      threshold=provisional_threshold(card), rows=rows)
     return LearnRun(card, text, checked, rejected or [], source, rows)
 
 
@@ -170,6 +170,7 @@ def learn_from_file(path: Path, *, outcome: str, outcome_column: str | None = No
         account = scorer.accounts.get(contact.account) if contact.account else None
         if account is not None:
             values.update({f"account.{k}": v for k, v in account.attributes.items()})
+            values["account.domain"] = account.domain
         rows.append(LeadRow(key, values, (), label))
     if not seen_column:
         raise ConfigError(f"{path}: no outcome column {column!r} (name it with "
