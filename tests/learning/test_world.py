@@ -9,7 +9,6 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from mql.cli.main import app
-
 from mql.learning.agreement import agreement
 from mql.learning.dataset import check_fields
 from mql.learning.scorecard import learn
