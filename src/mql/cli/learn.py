@@ -129,7 +129,12 @@ def register(app: typer.Typer) -> None:
             raise fail(exc) from None
         except OSError as exc:
             raise fail(MQLError(f"{out_file}: {exc.strerror}")) from None
-        if out_file is None:
+        if out_file is None:  # the file on stdout, what it says about itself on stderr
+            for warning in run.card.warnings:
+                err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+            for item in run.rejected:
+                err.print(f"[yellow]skipped[/yellow] {escape(str(item.error))}",
+                          highlight=False)
             print(run.text, end="")
             return
         _report(run, out_file)
