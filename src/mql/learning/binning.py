@@ -196,12 +196,14 @@ def bin_numeric(values: Sequence[Any], labels: Sequence[int | bool], *, field: s
 
 
 def _trend(known: Sequence[tuple[float, int]]) -> float:
-    """The sign of the covariance of value and outcome (which way the rate should go)."""
+    """The sign of the covariance of the value's rank and the outcome (which way the rate
+    should go); ranks, so that a few huge values (400,000 employees) cannot decide it.
+    `known` is sorted by value."""
     if len(known) < 2:
         return 0.0
-    mx = sum(n for n, _ in known) / len(known)
+    mx = (len(known) - 1) / 2
     my = sum(y for _, y in known) / len(known)
-    return sum((n - mx) * (y - my) for n, y in known)
+    return sum((i - mx) * (y - my) for i, (_, y) in enumerate(known))
 
 
 def bin_categorical(values: Sequence[Any], labels: Sequence[int | bool], *, field: str = "",
