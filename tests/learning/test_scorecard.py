@@ -176,3 +176,13 @@ def test_learned_file_validates_and_reproduces_its_evidence(tmp_path: Path) -> N
         assert (len(members), sum(r.label for r in members)) == (group.count, group.positives)
         assert f'"{group.values[0]}": ' in run.text
     assert ("c_level", 132, 23) in {(v.strip('"'), n, p) for v, n, p in _evidence(run.text)}
+
+
+# Which way a number's bins go is read from the ranks of its values: one giant company
+# without the outcome must not turn "bigger converts more" upside down.
+def test_one_huge_value_does_not_flip_the_direction() -> None:
+    values = [10] * 40 + [100] * 40 + [1000] * 40 + [400_000]
+    labels = [0] * 36 + [1] * 4 + [0] * 28 + [1] * 12 + [0] * 20 + [1] * 20 + [0]
+    binning = bin_numeric(values, labels, min_share=0.05)
+    rates = [round(g.rate, 2) for g in binning.groups]
+    assert rates == [0.1, 0.3, 0.49]  # 4/40, 12/40, 20/41: rising, the giant in the last
