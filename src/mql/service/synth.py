@@ -8,7 +8,8 @@ does not grow with the number of events. Files, in `out_dir`, with the chosen ex
   account (not globally);
 - ``opportunities``, ``costs``, ``consent``, ``dispositions``;
 - ``truth/accounts`` (hidden intent path), ``truth/duplicates`` (duplicate clusters),
-  ``truth/malformed`` (rows broken on purpose by ``dirty``);
+  ``truth/malformed`` (rows broken on purpose by ``dirty``), ``truth/drivers`` (what
+  drives the outcomes: `mql learn` should find them);
 - ``world.json``: the options and the row count of every file.
 
 >>> import tempfile, pathlib
@@ -49,7 +50,7 @@ from mql.synthetic.costs import CampaignCost
 from mql.synthetic.messiness import MalformedEvent
 from mql.synthetic.outcomes import Disposition, Opportunity
 from mql.synthetic.params import Drift
-from mql.synthetic.truth import AccountTruth, DuplicateMember, MalformedRow
+from mql.synthetic.truth import AccountTruth, Driver, DuplicateMember, MalformedRow, true_drivers
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts in total)
 GENERATOR = "mql-synthetic/1"
@@ -143,6 +144,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "truth/accounts": record_columns(AccountTruth),
     "truth/duplicates": record_columns(DuplicateMember),
     "truth/malformed": record_columns(MalformedRow),
+    "truth/drivers": record_columns(Driver),
 }
 
 
@@ -200,11 +202,13 @@ def write_world(
         }
         for done, piece in enumerate(world.accounts(), start=1):
             for table, writer in writers.items():
-                if table != "costs":
+                if table not in ("costs", "truth/drivers"):
                     writer.write_many(_rows(piece, table))
             if progress is not None:
                 progress(done, accounts)
         writers["costs"].write_many(record_row(c) for c in world.costs())
+        writers["truth/drivers"].write_many(
+            {**record_row(d), "strength": round(d.strength, 4)} for d in true_drivers())
         rows = {f"{table}.{ext}": writer.rows for table, writer in writers.items()}
     events = rows[f"events.{ext}"]
     manifest = {

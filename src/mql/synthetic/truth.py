@@ -68,3 +68,61 @@ class MalformedRow:
     problem: str
     field: str
     value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """Something that drives the world's outcomes: an attribute (`field`, as the model
+    names fields) or a kind of touch (`touch`: event type, and a page's URL section).
+    `strength` is how much it moves the outcome: for an attribute the log of its best over
+    its worst factor in the hidden fit (fit drives starting to buy, getting an opportunity
+    and winning); for a touch the log of how much more often a buyer in evaluation makes
+    it than someone not in market (negative: made by people who never buy). `proxies`
+    are fields a model sees the driver through (the region through the country, the
+    size through the revenue)."""
+
+    name: str
+    kind: str  # attribute | touch
+    strength: float
+    how: str
+    proxies: str = ""  # fields that carry the same information (";"-separated)
+
+
+def true_drivers() -> tuple[Driver, ...]:
+    """The world's true drivers, strongest first, read from the generator's own tables.
+
+    >>> [d.name for d in true_drivers()][:3]
+    ['account.industry', 'account.employees', 'account.region']
+    """
+    import math
+
+    from mql.synthetic.firmographics import INDUSTRY_FIT, REGION_FIT
+
+    industry = max(INDUSTRY_FIT.values()) / min(INDUSTRY_FIT.values())
+    region = max(REGION_FIT.values()) / min(REGION_FIT.values())
+    attributes = [
+        Driver("account.industry", "attribute", math.log(industry),
+               "industry factor of the hidden fit (software 1.0 ... nonprofit 0.15)"),
+        Driver("account.employees", "attribute", math.log(1.0 / 0.2),
+               "size factor of the hidden fit (< 20: 0.2 ... 1,000-9,999: 1.0)",
+               "account.revenue"),
+        Driver("account.region", "attribute", math.log(region),
+               "region factor of the hidden fit (NA 1.0 ... LATAM 0.4)",
+               "account.country;contact.region;contact.country"),
+        Driver("account.technologies", "attribute", math.log(1.0 / 0.7),
+               "ICP technologies factor of the hidden fit (0.7 + 0.15 per ICP technology)"),
+    ]
+    # weekly rates in evaluation over not in market (docs/synthetic.md, "Touches")
+    touches = [
+        Driver("demo_request", "touch", math.log(0.07 / 0.0004),
+               "demo requests: 0.07 a week in evaluation, 0.0004 not in market"),
+        Driver("trial_signup", "touch", math.log(0.04 / 0.0005),
+               "trials: 0.04 a week in evaluation, 0.0005 not in market"),
+        Driver("page_view /pricing", "touch", math.log(2.2 / 0.06),
+               "pricing pages: viewed in consideration, evaluation and decision"),
+        Driver("page_view /security", "touch", math.log(2.2 / 0.06),
+               "security pages: viewed in evaluation and decision"),
+        Driver("page_view /careers", "touch", -1.0,
+               "careers pages: students and job seekers, who never buy"),
+    ]
+    return tuple(sorted(attributes, key=lambda d: -d.strength)) + tuple(touches)

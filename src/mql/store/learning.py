@@ -1,0 +1,155 @@
+"""What `mql learn` reads from the store, cut at each lead's decision moment.
+
+The decision moment of a contact is its first MQL move (the lifecycle ledger) or, when
+sales saw it first, its first disposition. Everything after that moment stays out of the
+row: touches are read with `at <= moment` ("time travel" over the event ledger;
+the touch that triggered the decision counts), outcomes only from it on. Merged
+contacts count for their survivor.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mql.store.tables import (
+    accounts,
+    contacts,
+    dispositions,
+    events,
+    lifecycle_history,
+    opportunities,
+    opportunity_contacts,
+)
+
+CHUNK = 500
+
+
+@dataclass(slots=True)
+class StoredLead:
+    """One contact at its decision moment, as stored."""
+
+    contact_id: int
+    email: str
+    at: datetime
+    attributes: dict[str, Any] = field(default_factory=dict)
+    # (event type, time, properties, account level) up to the moment
+    touches: list[tuple[str, datetime, dict[str, Any], bool]] = field(default_factory=list)
+    sql: bool = False
+    opportunity: bool = False
+    won: bool = False
+
+
+def _survivor(column: Any) -> Any:
+    owner = contacts.alias("owner_l")
+    return owner, sa.func.coalesce(owner.c.merged_into, owner.c.id)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield list(ids[i:i + CHUNK])
+
+
+def decision_moments(conn: Connection, *, start: datetime | None, end: datetime | None
+                     ) -> dict[int, datetime]:
+    """Survivor contact id -> its first MQL move or first disposition, when that moment
+    falls in [start, end)."""
+    moments: dict[int, datetime] = {}
+    for table, extra in ((lifecycle_history, lifecycle_history.c.to_stage == "mql"),
+                         (dispositions, sa.true())):
+        owner, survivor = _survivor(table.c.contact_id)
+        rows = conn.execute(
+            sa.select(survivor.label("cid"), sa.func.min(table.c.at))
+            .select_from(table.join(owner, owner.c.id == table.c.contact_id))
+            .where(extra).group_by(survivor))
+        for cid, at in rows:
+            if cid not in moments or at < moments[cid]:
+                moments[cid] = at
+    return {cid: at for cid, at in moments.items()
+            if (start is None or at >= start) and (end is None or at < end)}
+
+
+def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredLead]:
+    """The leads of `moments` with their attributes (contact and account, as stored now),
+    their touches before the moment and their outcomes from it on."""
+    ids = sorted(moments)
+    leads: dict[int, StoredLead] = {}
+    account_of: dict[int, int | None] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            sa.select(contacts.c.id, contacts.c.email, contacts.c.attributes,
+                      contacts.c.account_id, accounts.c.domain, accounts.c.attributes
+                      .label("account_attributes"))
+            .select_from(contacts.outerjoin(accounts, accounts.c.id == contacts.c.account_id))
+            .where(contacts.c.id.in_(chunk)))
+        for cid, email, attrs, aid, domain, account_attrs in rows:
+            values = {f"contact.{k}": v for k, v in (attrs or {}).items()}
+            values.update({f"account.{k}": v for k, v in (account_attrs or {}).items()})
+            if domain:
+                values["account.domain"] = domain
+            if email and "@" in email:
+                values["contact.email_domain"] = email.rsplit("@", 1)[1]
+            leads[cid] = StoredLead(cid, email or str(cid), moments[cid], values)
+            account_of[cid] = aid
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for cid, aid in account_of.items():
+        if aid is not None:
+            by_account[aid].append(cid)
+    # touches before each moment: the contact's own (and its merged records'), and its
+    # account's account-level touches
+    owner, survivor = _survivor(events.c.contact_id)
+    for chunk in _chunks(ids):
+        own = conn.execute(
+            sa.select(survivor.label("cid"), events.c.type, events.c.at, events.c.properties)
+            .select_from(events.join(owner, owner.c.id == events.c.contact_id))
+            .where(survivor.in_(chunk)))
+        for cid, kind, at, props in own:
+            lead = leads.get(cid)
+            if lead is not None and at <= lead.at:
+                lead.touches.append((kind, at, props or {}, False))
+    account_ids = sorted(by_account)
+    for chunk in _chunks(account_ids):
+        shared = conn.execute(
+            sa.select(events.c.account_id, events.c.type, events.c.at, events.c.properties)
+            .where(events.c.contact_id.is_(None), events.c.account_id.in_(chunk)))
+        for aid, kind, at, props in shared:
+            for cid in by_account[aid]:
+                lead = leads[cid]
+                if at <= lead.at:
+                    lead.touches.append((kind, at, props or {}, True))
+    # outcomes from the moment on
+    owner, survivor = _survivor(dispositions.c.contact_id)
+    for chunk in _chunks(ids):
+        said = conn.execute(
+            sa.select(survivor.label("cid"), dispositions.c.at, dispositions.c.status)
+            .select_from(dispositions.join(owner, owner.c.id == dispositions.c.contact_id))
+            .where(survivor.in_(chunk)))
+        for cid, at, status in said:
+            lead = leads.get(cid)
+            if lead is not None and at >= lead.at and status in ("sql", "converted"):
+                lead.sql = True
+    opened: list[tuple[int, int | None, datetime, str]] = []
+    for chunk in _chunks(account_ids):
+        opened += [(r[0], r[1], r[2], r[3]) for r in conn.execute(
+            sa.select(opportunities.c.id, opportunities.c.account_id, opportunities.c.opened_at,
+                      opportunities.c.status).where(opportunities.c.account_id.in_(chunk)))]
+    people: dict[int, set[int]] = defaultdict(set)
+    owner, survivor = _survivor(opportunity_contacts.c.contact_id)
+    for oid, cid in conn.execute(
+            sa.select(opportunity_contacts.c.opportunity_id, survivor)
+            .select_from(opportunity_contacts.join(
+                owner, owner.c.id == opportunity_contacts.c.contact_id))):
+        people[oid].add(cid)
+    for oid, aid, at, status in opened:
+        for cid in set(by_account.get(aid, [])) | people.get(oid, set()):  # type: ignore[arg-type]
+            lead = leads.get(cid)
+            if lead is not None and at >= lead.at:
+                lead.opportunity = True
+                lead.won = lead.won or status == "won"
+    return [leads[cid] for cid in ids if cid in leads]
