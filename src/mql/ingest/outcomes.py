@@ -63,7 +63,7 @@ OPPORTUNITY_COLUMNS = (
     "created_at", "closed_at", "status", "stage", "lost_reason", "primary_contact", "source",
     "stage_history", "contacts", "updated_at", "won", "closed", "contact",
     "contact_salesforce_id", "contact_hubspot_id", "contact_role", "contact_is_primary",
-    "role_created_at")
+    "role_created_at", "role_id", "role_meta")
 COST_COLUMNS = ("month", "date", "channel", "campaign", "spend", "amount", "cost",
                 "currency", "touches", "clicks")
 DISPOSITION_COLUMNS = ("email", "at", "disposed_at", "status", "reason", "note", "actor",
