@@ -260,11 +260,13 @@ def _merge_state(current: dict[str, tuple[str, Any]], new: Mapping[str, tuple[st
                  ) -> bool:
     """Each field keeps its newest value (on a tie the larger as JSON): commutative,
     associative and idempotent, so the order rows arrive in does not matter and an older
-    state cannot overwrite a newer one. True if `current` changed."""
+    state cannot overwrite a newer one (on a tie a known value beats a cleared one).
+    True if `current` changed."""
     changed = False
     for k, (at, value) in new.items():
         old = current.get(k)
-        if old is None or (at, _json(value)) > (old[0], _json(old[1])):
+        if old is None or (at, value is not None, _json(value)) > (
+                old[0], old[1] is not None, _json(old[1])):
             if old != (at, value):
                 current[k] = (at, value)
                 changed = True
@@ -289,7 +291,14 @@ def _columns(flat: Mapping[str, tuple[str, Any]], history: Iterable[Mapping[str,
     steps = sorted({(h["at"], h["stage"]) for h in history})
     if steps:
         attributes["stage_history"] = [{"stage": s, "at": a} for a, s in steps]
-    older = {k: at for k, (at, _) in sorted(flat.items()) if at != as_of.isoformat()}
+    status = flat.get("status")
+
+    def kept(k: str, at: str, v: Any) -> bool:  # what `_flat` cannot tell from the row
+        if k == "closed_at" and v is None:  # cleared: implied by an open status' time
+            return status is None or status[1] != "open" or status[0] != at
+        return at != as_of.isoformat()
+
+    older = {k: at for k, (at, v) in sorted(flat.items()) if kept(k, at, v)}
     if older:
         attributes[_TIMES] = older
     out["attributes"] = attributes
@@ -359,11 +368,20 @@ def apply_opportunities(conn: Connection, rows: Sequence[OpportunityRow], *,
         if o.changed and ext in stored])
     by_ext = {ext: int(o.id) for ext, o in opps.items() if o.id is not None}
     history_did = _merge_histories(conn, by_ext, applied, source=source, now=now)
-    columns = {by_ext[ext]: _columns(o.flat, (), o.as_of) for ext, o in opps.items() if ext in by_ext}
+    # what identity and linking need of each opportunity, as now merged
+    columns = {by_ext[ext]: {
+        "primary_email": o.flat.get("primary_email", ("", None))[1],
+        "account_domain": o.flat.get("account_domain", ("", None))[1],
+        "opened_at": o.flat["opened_at"][1],
+        "closed_at": o.flat.get("closed_at", ("", None))[1],
+        "account_id": stored.get(ext, {}).get("account_id"),
+        "primary_contact_id": stored.get(ext, {}).get("primary_contact_id")}
+        for ext, o in opps.items() if ext in by_ext}
     contact_did = _merge_all_contacts(conn, by_ext, applied, columns, rules=rules,
                                       source=source)
     changed = sum(1 for i, _ in applied if did.get(i) or i in history_did or i in contact_did)
-    link(conn, set(by_ext[r.external_id] for _, r in applied), now=now)
+    touched = {by_ext[r.external_id] for _, r in applied}
+    link(conn, touched, now=now, known={oid: columns[oid] for oid in touched})
     return changed, len(applied) - changed, refused
 
 
@@ -403,7 +421,7 @@ def _merge_histories(conn: Connection, ids: Mapping[str, int],
 
 def _merge_all_contacts(conn: Connection, ids: Mapping[str, int],
                         applied: Sequence[tuple[int, OpportunityRow]],
-                        columns: Mapping[int, Mapping[str, Any]], *, rules: IdentityRules,
+                        columns: Mapping[int, dict[str, Any]], *, rules: IdentityRules,
                         source: str) -> set[int]:
     """The contacts the rows name into `opportunity_contacts`, and each opportunity's
     account and primary contact from its merged state; the positions of the rows that
@@ -444,7 +462,6 @@ def _merge_all_contacts(conn: Connection, ids: Mapping[str, int],
     domains = account_store.ids_by_domain(conn, {c["account_domain"] for c in
                                                  columns.values() if c["account_domain"]})
     of_contact = store.account_of_contacts(conn, {p for p in primaries.values() if p})
-    stored = store.opportunities_by_id(conn, columns)
     moves = []
     for oid, c in columns.items():
         primary = primaries[oid]
@@ -452,8 +469,9 @@ def _merge_all_contacts(conn: Connection, ids: Mapping[str, int],
         if account is None and primary is not None:
             account = of_contact.get(primary)
         ids_now = {"account_id": account, "primary_contact_id": primary}
-        if any(stored[oid].get(k) != v for k, v in ids_now.items()):
+        if any(c.get(k) != v for k, v in ids_now.items()):
             moves.append({"id": oid, **ids_now})
+            c.update(ids_now)
         for cid, r in existing.get(oid, {}).items():
             if bool(r["is_primary"]) != (cid == primary):
                 r["is_primary"] = cid == primary
@@ -521,12 +539,15 @@ def _set_primary(conn: Connection, oid: int, primary: int | None) -> None:
             store.update_contact(conn, int(row["id"]), {"is_primary": cid == primary})
 
 
-def link(conn: Connection, opportunity_ids: Iterable[int], *, now: datetime) -> int:
+def link(conn: Connection, opportunity_ids: Iterable[int], *, now: datetime,
+         known: Mapping[int, Mapping[str, Any]] | None = None) -> int:
     """Compute the links of these opportunities again (in the caller's transaction, a few
-    statements for all of them); the number of links added, changed or removed."""
+    statements for all of them); the number of links added, changed or removed. `known`:
+    their opened_at, closed_at, primary_contact_id and account_id when the caller has
+    them (else they are read)."""
     outcomes = _outcome_settings(conn)
     ids = sorted(set(opportunity_ids))
-    opps = store.opportunities_by_id(conn, ids)
+    opps = dict(known) if known is not None else store.opportunity_keys(conn, ids)
     people = store.contacts_of(conn, ids)
     at_account = store.contacts_of_accounts(conn, {int(o["account_id"]) for o in opps.values()
                                                    if o["account_id"] is not None})

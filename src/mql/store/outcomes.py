@@ -329,3 +329,16 @@ def add_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def update_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     _many_by_id(conn, opportunity_links, rows)
+
+
+def opportunity_keys(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """What linking needs of each opportunity (times, primary contact, account), without
+    its JSON attributes."""
+    o = opportunities.c
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(set(ids)):
+        for row in conn.execute(sa.select(o.id, o.opened_at, o.closed_at,
+                                          o.primary_contact_id, o.account_id).where(
+                o.id.in_(part))):
+            out[int(row.id)] = dict(row._mapping)
+    return out
