@@ -13,7 +13,7 @@ from mql.errors import NotFound
 from mql.ingest.outcomes import opportunity_from_row
 from mql.service import outcomes
 from mql.store import quarantine as quarantine_store
-from tests.outcomes.helpers import NOW, RULES, day, ingest, load_contacts, rows, write
+from tests.outcomes.helpers import NOW, RULES, day, ingest, rows, write
 
 FULL = ("opportunity_id,account,name,product,amount,currency,created_at,status,stage,"
         "lost_reason,updated_at\n"

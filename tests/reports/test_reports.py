@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from mql.analytics.definitions import Dimension, Report
 from mql.batch.reports import ALL_TIME, Window
 from mql.errors import ConfigError
-from mql.service.reports import ReportResult, run_report
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import email_key
+from mql.service.reports import ReportResult, run_report
 from mql.service.scores import explain_contact
 from mql.store import tables as t
 from mql.store.models import activate, save_version

@@ -316,6 +316,7 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     if stage is None and history:
         stage = history[-1][0]
     status_text = _text(data, "status", source=source, row=row, limit=20)
+    status: str | None
     if status_text is not None:
         status = snake(status_text).replace("closed_", "")
         if status not in STATUSES:

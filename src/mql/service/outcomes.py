@@ -265,11 +265,11 @@ def _merge_state(current: dict[str, tuple[str, Any]], new: Mapping[str, tuple[st
     changed = False
     for k, (at, value) in new.items():
         old = current.get(k)
-        if old is None or (at, value is not None, _json(value)) > (
-                old[0], old[1] is not None, _json(old[1])):
-            if old != (at, value):
-                current[k] = (at, value)
-                changed = True
+        newer = old is None or (at, value is not None, _json(value)) > (
+            old[0], old[1] is not None, _json(old[1]))
+        if newer and old != (at, value):
+            current[k] = (at, value)
+            changed = True
     return changed
 
 
@@ -869,16 +869,16 @@ def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
     with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
         held = list(batch.held)
         if kind == "opportunities":
-            changed, same, refused = apply_opportunities(
+            changed, same, unknown = apply_opportunities(
                 conn, [r for _, _, r in batch.good], rules=rules, now=now, source=source)
             summary.loaded += changed
             summary.duplicates += same
-            gone = {f.index for f in refused}
+            skipped = {f.index for f in unknown}
             summary.resolved += quarantine_store.resolve_subjects(
                 conn, [kind], {r.external_id for i, (_, _, r) in enumerate(batch.good)
-                               if i not in gone}, now=now,
+                               if i not in skipped}, now=now,
                 note="a later row about the same opportunity landed")
-            for f in refused:
+            for f in unknown:
                 number, raw, record = batch.good[f.index]
                 held.append(quarantine_store.Held(kind, summary.source, number, _raw(raw),
                                                   f.field, f.reason, mapping,
