@@ -265,8 +265,10 @@ def _merge_state(current: dict[str, tuple[str, Any]], new: Mapping[str, tuple[st
     changed = False
     for k, (at, value) in new.items():
         old = current.get(k)
-        newer = old is None or (at, value is not None, _json(value)) > (
-            old[0], old[1] is not None, _json(old[1]))
+        if old is None or at != old[0]:
+            newer = old is None or at > old[0]
+        else:  # a tie: compared as canonical JSON only then
+            newer = (value is not None, _json(value)) > (old[1] is not None, _json(old[1]))
         if newer and old != (at, value):
             current[k] = (at, value)
             changed = True
