@@ -6,12 +6,17 @@ from __future__ import annotations
 from importlib.resources import files
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mql.analytics.definitions import Dimension, Report
 from mql.batch.reports import ALL_TIME, Window
 from mql.errors import ConfigError
+from mql.identity.merge import IdentityRules
+from mql.identity.normalize import email_key
 from mql.service.reports import ReportResult, run_report
+from mql.service.scores import explain_contact
+from mql.store import tables as t
 from mql.store.models import activate, save_version
 from tests.reports.ledger import AS_OF, NOW, d, write_ledger
 
@@ -220,3 +225,29 @@ def test_funnel_by_month_and_channel_has_a_row_per_pair(store: Engine) -> None:
     assert result.total is not None
     assert (result.total["month"], result.total["channel"], result.total["mqls"]) == (
         "total", "total", 5)
+
+
+def test_review_pack_explains_with_the_model_of_the_mql_moment(store: Engine) -> None:
+    # the past does not change: a model activated after the MQLs (here one whose first
+    # threshold every lead in the ledger passes) leaves last month's review as it was
+    write_ledger(store)
+    with store.begin() as conn:  # the ledger's contacts known by email, as ingest keeps them
+        for cid, email in conn.execute(sa.select(t.contacts.c.id, t.contacts.c.email)
+                                       .where(t.contacts.c.merged_into.is_(None))):
+            conn.execute(t.identities.insert().values(
+                kind="email", namespace="", value=email_key(email), raw=email,
+                contact_id=cid, source="test", created_at=NOW))
+    before = run_report(store, Report.REVIEW, now=AS_OF, size=5)
+    text = files("mql.examples.models").joinpath("b2b-saas.yaml").read_text()
+    looser = text.replace("- {fit: 50, intent: 30}", "- {fit: -999, total: -999}")
+    assert looser != text
+    with store.begin() as conn:
+        activate(conn, save_version(conn, "looser", "2", looser, source="test",
+                                    now=NOW), now=NOW)
+    after = run_report(store, Report.REVIEW, now=AS_OF, size=5)
+    assert [r["scored"] for r in after.rows] == [r["scored"] for r in before.rows]
+    assert all(r["scored"] for r in before.rows)
+    # the live model would explain them otherwise: the review shows the model of the MQL
+    live = [explain_contact(store, r["contact"], at=r["qualified_at"], rules=IdentityRules()
+                            ).decision.because() for r in after.rows]
+    assert live != [r["scored"] for r in after.rows]

@@ -347,7 +347,8 @@ WITH f AS (
   FROM f
 )
 SELECT mql_id, email, mql_at, cause, rule, outcome, path, grade, channel, segment, owner,
-       team, coalesce(disposition_reason, rejected_reason) AS sales_reason, rank
+       team, coalesce(disposition_reason, rejected_reason) AS sales_reason, rank,
+       model_version_id
 FROM ranked WHERE rank <= $per_outcome
 ORDER BY array_position({outcomes}, outcome), rank
 """

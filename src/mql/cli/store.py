@@ -59,7 +59,8 @@ class IngestKind(str, Enum):
 
 MappingOpt = Annotated[str, typer.Option(
     "--mapping", help="Column mapping: auto (detects HubSpot and Salesforce exports), mql, "
-    "hubspot, salesforce, or a mapping file (YAML, see docs/ingest.md).")]
+    "hubspot, salesforce, salesforce_contact_roles (Salesforce OpportunityContactRole, for "
+    "opportunities), or a mapping file (YAML, see docs/ingest.md).")]
 DateFormatOpt = Annotated[str | None, typer.Option(
     "--date-format", help="strptime format of the file's dates when not ISO 8601, e.g. "
     "'%d.%m.%Y %H:%M' (over the mapping's).")]

@@ -57,7 +57,7 @@ from mql.model.yaml_marks import Located, YamlSyntaxError
 from mql.model.yaml_marks import load as load_yaml
 from mql.records import Account, Contact, Event, external_key
 
-BUILTINS = ("hubspot", "salesforce")
+BUILTINS = ("hubspot", "salesforce", "salesforce_contact_roles")
 MAPPINGS = ("auto", "mql", *BUILTINS)
 KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events", *outcomes.OUTCOME_KINDS)
 ACCOUNT_PREFIX = "account."

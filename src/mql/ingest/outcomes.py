@@ -3,14 +3,19 @@
 A row is read after its column mapping (`mql.ingest.mapping`); these are mql's own column
 names, which the synthetic world's files (`mql synth`) use as they are:
 
-- **opportunities**: `opportunity_id` (required), `created_at` (required), `account`
-  (domain), `name`, `product` (or `product_line`), `amount`, `currency`, `closed_at`,
-  `status` (open, won, lost; default: from the stage, or from `won`/`closed`), `stage`,
-  `lost_reason`, `primary_contact` (email), `source` (the CRM's lead source),
-  `stage_history` (JSON list of ``{"stage", "at"}``), `contacts` (JSON list of
-  ``{"email", "role"}``, or ``email:role;email:role``), `updated_at` (the time of this
-  state; default: the newest time the row holds); the close date of an open opportunity
-  is its forecast (kept as the attribute `expected_close_at`);
+- **opportunities**: `opportunity_id` (required), `created_at` (required for an
+  opportunity not in the store yet), `account` (domain), `name`, `product` (or
+  `product_line`), `amount`, `currency`, `closed_at`, `status` (open, won, lost; default:
+  from the stage, or from `won`/`closed`), `stage`, `lost_reason`, `primary_contact`
+  (email), `source` (the CRM's lead source), `stage_history` (JSON list of ``{"stage",
+  "at"}``), `contacts` (JSON list of ``{"email", "role"}``, or ``email:role;email:role``),
+  `updated_at` (the time of this state; default: the newest time the row holds); the
+  close date of an open opportunity is its forecast (kept as the attribute
+  `expected_close_at`). A row may give only some fields (a stage change: id, stage,
+  updated_at): the fields it leaves empty keep their stored values. One contact role per
+  row (Salesforce's OpportunityContactRole): `contact` (an email), or
+  `contact_salesforce_id` / `contact_hubspot_id` (a CRM contact id), `contact_role`,
+  `contact_is_primary`;
 - **costs**: `month` (``YYYY-MM``, or any date in it), `channel` (required), `campaign`,
   `spend` (or `amount`, `cost`; required), `currency` (default USD), `touches` (or
   `clicks`);
@@ -56,13 +61,15 @@ DISPOSITIONS = ("accepted", "rejected", "recycled", "disqualified", "sql", "oppo
 OPPORTUNITY_COLUMNS = (
     "opportunity_id", "account", "name", "product", "product_line", "amount", "currency",
     "created_at", "closed_at", "status", "stage", "lost_reason", "primary_contact", "source",
-    "stage_history", "contacts", "updated_at", "won", "closed")
+    "stage_history", "contacts", "updated_at", "won", "closed", "contact",
+    "contact_salesforce_id", "contact_hubspot_id", "contact_role", "contact_is_primary",
+    "role_created_at", "role_id", "role_meta")
 COST_COLUMNS = ("month", "date", "channel", "campaign", "spend", "amount", "cost",
                 "currency", "touches", "clicks")
 DISPOSITION_COLUMNS = ("email", "at", "disposed_at", "status", "reason", "note", "actor",
                        "opportunity_id", "sql_at")
 REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "opportunities": (("opportunity_id",), ("created_at",)),
+    "opportunities": (("opportunity_id",),),
     "costs": (("month", "date"), ("channel",), ("spend", "amount", "cost")),
     "dispositions": (("email",), ("at", "disposed_at"), ("status",)),
 }
@@ -77,12 +84,16 @@ _FALSE = {"false", "no", "0", "n", "f", ""}
 
 @dataclass(frozen=True, slots=True)
 class OpportunityRow:
-    """One state of an opportunity, as of `as_of`, with the stage changes the row lists."""
+    """One state of an opportunity, as of `as_of`, with the stage changes the row lists.
+
+    A field left None is not known to the row (a partial update keeps the stored value);
+    `opened_at` and `status` are None only on such a partial row. A contact is named by
+    email or by a CRM id key (``salesforce:003...``)."""
 
     external_id: str
-    opened_at: datetime
+    opened_at: datetime | None
     as_of: datetime
-    status: str
+    status: str | None
     stage: str | None = None
     name: str | None = None
     account_domain: str | None = None
@@ -268,6 +279,27 @@ def _contacts(value: Any, *, source: str, row: int) -> tuple[tuple[str, str | No
     return tuple(sorted(out.items()))
 
 
+def _contact_role(data: Mapping[str, Any], *, source: str, row: int
+                  ) -> tuple[str, str | None, bool] | None:
+    """The contact role one row gives (contact email or CRM id key, role, primary?)."""
+    ref = _email(data, "contact", source=source, row=row)
+    for name, namespace in (("contact_salesforce_id", "salesforce"),
+                            ("contact_hubspot_id", "hubspot")):
+        crm = _text(data, name, source=source, row=row, limit=limits.MAX_EXTERNAL_ID)
+        if ref is None and crm is not None:
+            ref = f"{namespace}:{crm}"
+    role = _text(data, "contact_role", source=source, row=row, limit=100)
+    is_primary = _flag(data.get("contact_is_primary"), source=source, row=row,
+                       name="contact_is_primary")
+    if ref is None:
+        if role is not None or is_primary:
+            field = "contact_role" if role is not None else "contact_is_primary"
+            raise InputError(source, row, field, "names no contact (give contact, "
+                             "contact_salesforce_id or contact_hubspot_id)")
+        return None
+    return ref, snake(role)[:100] if role else None, bool(is_primary)
+
+
 def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
                          style: DateStyle | None = None,
                          warnings: list[InputError] | None = None) -> OpportunityRow:
@@ -275,8 +307,8 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     be used. Columns mql does not know become the opportunity's attributes."""
     del warnings  # every field of an opportunity is used: a bad one costs the row
     external = _text(data, "opportunity_id", source=source, row=row, required=True)
-    opened = _time(data, "created_at", source=source, row=row, style=style, required=True)
-    assert external is not None and opened is not None
+    opened = _time(data, "created_at", source=source, row=row, style=style)
+    assert external is not None
     closed = _time(data, "closed_at", source=source, row=row, style=style)
     stage_text = _text(data, "stage", source=source, row=row)
     stage = snake(stage_text) if stage_text else None
@@ -284,6 +316,7 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     if stage is None and history:
         stage = history[-1][0]
     status_text = _text(data, "status", source=source, row=row, limit=20)
+    status: str | None
     if status_text is not None:
         status = snake(status_text).replace("closed_", "")
         if status not in STATUSES:
@@ -292,26 +325,38 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     else:
         won = _flag(data.get("won"), source=source, row=row, name="won")
         shut = _flag(data.get("closed"), source=source, row=row, name="closed")
-        status = ("won" if won else "lost" if shut else
-                  "open" if shut is False else status_of(stage))
+        status = ("won" if won else "lost" if shut else "open" if shut is False else
+                  status_of(stage) if stage is not None or opened is not None else None)
     if status == "open" and closed is not None:
         # an open deal's close date is the forecast (HubSpot, Salesforce), not a closing
         data = {**data, "expected_close_at": closed.isoformat()}
         closed = None
     updated = _time(data, "updated_at", source=source, row=row, style=style)
-    if status != "open" and closed is None:
+    if status in ("won", "lost") and closed is None:
         # a closed deal without a close date closed when this state was recorded, else at
         # its last stage change
         closed = updated or (history[-1][1] if history else None)
-    times = [opened, *(t for _, t in history)] + ([closed] if closed is not None else [])
+    times = ([opened] if opened is not None else []) + [t for _, t in history] + (
+        [closed] if closed is not None else [])
+    if updated is None and not times:
+        raise InputError(source, row, "updated_at", "is empty; a row without created_at, "
+                         "closed_at or stage_history needs updated_at (the time of its "
+                         "state)")
     as_of = updated if updated is not None else max(times)
-    if closed is not None and closed < opened:
+    if closed is not None and opened is not None and closed < opened:
         raise InputError(source, row, "closed_at", f"{closed:%Y-%m-%d} is before created_at "
                          f"{opened:%Y-%m-%d}")
     account = _text(data, "account", source=source, row=row, limit=limits.MAX_DOMAIN)
     product = _text(data, "product_line", source=source, row=row) or _text(
         data, "product", source=source, row=row)
     contacts = _contacts(data.get("contacts"), source=source, row=row)
+    primary = _email(data, "primary_contact", source=source, row=row)
+    role_of = _contact_role(data, source=source, row=row)
+    if role_of is not None:
+        ref, role, is_primary = role_of
+        contacts = tuple(sorted({**dict(contacts), ref: role}.items()))
+        if is_primary:
+            primary = ref
     known = FIELDS["opportunities"]
     attributes = {k: v for k, v in data.items() if k and k not in known and not _blank(v)}
     for name, value in attributes.items():  # stored as JSON text: what every backend keeps
@@ -323,7 +368,7 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
         external_id=external, opened_at=opened, as_of=as_of, status=status, stage=stage,
         name=_text(data, "name", source=source, row=row, limit=500),
         account_domain=account.lower().removeprefix("www.") if account else None,
-        primary_email=_email(data, "primary_contact", source=source, row=row),
+        primary_email=primary,
         product_line=product, amount=_amount(data, "amount", source=source, row=row),
         currency=_currency(data, source=source, row=row), closed_at=closed,
         lost_reason=_text(data, "lost_reason", source=source, row=row),

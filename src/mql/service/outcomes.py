@@ -51,7 +51,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import ConfigError, InputError, NotFound
-from mql.identity.merge import IdentityRules
+from mql.identity.merge import Identifier, IdentityRules
 from mql.identity.normalize import clean_email
 from mql.ingest import mapping as mappings
 from mql.ingest.files import BadRow, Kind, ReadOptions
@@ -63,10 +63,12 @@ from mql.ingest.outcomes import (
     status_of,
 )
 from mql.model.spec import Outcomes
+from mql.records import split_key
 from mql.service import state as states
 from mql.service.ingest import IngestSummary, Progress, open_reader
 from mql.service.resolve import find_by_email
 from mql.store import accounts as account_store
+from mql.store import contacts as contact_store
 from mql.store import outcomes as store
 from mql.store import quarantine as quarantine_store
 from mql.store.db import translate_errors
@@ -127,8 +129,9 @@ def history_entries(row: OpportunityRow) -> dict[tuple[datetime, str], dict[str,
         status = status_of(stage)
         put(at, stage, {"status": status, "amount": None,
                         "closed_at": at if status != "open" else None})
-    put(row.as_of, row.stage or row.status, {"status": row.status, "amount": row.amount,
-                                             "closed_at": row.closed_at})
+    if row.status is not None:  # a partial row without a stage or status adds no entry
+        put(row.as_of, row.stage or row.status, {"status": row.status, "amount": row.amount,
+                                                 "closed_at": row.closed_at})
     return out
 
 
@@ -216,83 +219,295 @@ def _reasons(conn: Connection) -> tuple[str, ...] | None:
 
 # -- opportunities ----------------------------------------------------------------------
 
+_TIMES = "_as_of"  # attributes key: the time of each field's value (partial updates)
+_DEFAULT_TIME = "0001-01-01T00:00:00+00:00"  # a default (status open) loses to any state
+_COLUMNS = tuple(k for k in _STATE if k != "attributes")
+
+
+@dataclass(slots=True)
+class Refused:
+    """A row that cannot be applied (its position in the batch, the field, the reason)."""
+
+    index: int
+    field: str
+    reason: str
+
+
+def _flat(state: Mapping[str, Any], times: Mapping[str, str] | None, default: str
+          ) -> dict[str, tuple[str, Any]]:
+    """The fields a state knows, flattened (`attributes.k`, `contacts.<email>`), each with
+    the time of its value; `times` the stored times (None: every known field at `default`).
+    An open status says the opportunity is not closed: `closed_at` is known (None)."""
+    times = times or {}
+    out: dict[str, tuple[str, Any]] = {}
+    for k in _COLUMNS:
+        if state.get(k) is not None or k in times:
+            out[k] = (times.get(k, default), state.get(k))
+    if state.get("status") == "open" and "closed_at" not in out:
+        out["closed_at"] = (times.get("status", default), None)
+    for k, v in (state.get("attributes") or {}).items():
+        if k == "contacts":
+            for c in v:
+                key = f"contacts.{c['email']}"
+                out[key] = (times.get(key, default), c.get("role"))
+        elif k not in ("stage_history", _TIMES):
+            key = f"attributes.{k}"
+            out[key] = (times.get(key, default), v)
+    return out
+
+
+def _merge_state(current: dict[str, tuple[str, Any]], new: Mapping[str, tuple[str, Any]]
+                 ) -> bool:
+    """Each field keeps its newest value (on a tie the larger as JSON): commutative,
+    associative and idempotent, so the order rows arrive in does not matter and an older
+    state cannot overwrite a newer one (on a tie a known value beats a cleared one).
+    True if `current` changed."""
+    changed = False
+    for k, (at, value) in new.items():
+        old = current.get(k)
+        if old is None or at != old[0]:
+            newer = old is None or at > old[0]
+        else:  # a tie: compared as canonical JSON only then
+            newer = (value is not None, _json(value)) > (old[1] is not None, _json(old[1]))
+        if newer and old != (at, value):
+            current[k] = (at, value)
+            changed = True
+    return changed
+
+
+def _columns(flat: Mapping[str, tuple[str, Any]], history: Iterable[Mapping[str, Any]],
+             as_of: datetime) -> dict[str, Any]:
+    """The `opportunities` columns of a flattened state (with its stage history list);
+    the attribute `_as_of` keeps the time of each value older than `as_of` (a field a
+    later partial update left alone), so the next state is merged field by field."""
+    out: dict[str, Any] = {k: flat[k][1] if k in flat else None for k in _COLUMNS}
+    attributes: dict[str, Any] = {}
+    people = []
+    for k, (_, v) in sorted(flat.items()):
+        if k.startswith("attributes."):
+            attributes[k.removeprefix("attributes.")] = v
+        elif k.startswith("contacts."):
+            people.append({"email": k.removeprefix("contacts."), "role": v})
+    if people:
+        attributes["contacts"] = people
+    steps = sorted({(h["at"], h["stage"]) for h in history})
+    if steps:
+        attributes["stage_history"] = [{"stage": s, "at": a} for a, s in steps]
+    status = flat.get("status")
+
+    def kept(k: str, at: str, v: Any) -> bool:  # what `_flat` cannot tell from the row
+        if k == "closed_at" and v is None:  # cleared: implied by an open status' time
+            return status is None or status[1] != "open" or status[0] != at
+        return at != as_of.isoformat()
+
+    older = {k: at for k, (at, v) in sorted(flat.items()) if kept(k, at, v)}
+    if older:
+        attributes[_TIMES] = older
+    out["attributes"] = attributes
+    return out
+
+
+@dataclass(slots=True)
+class _Opp:
+    flat: dict[str, tuple[str, Any]]
+    history: list[dict[str, Any]]
+    as_of: datetime
+    id: int | None = None
+    changed: bool = False
+
+
 def apply_opportunities(conn: Connection, rows: Sequence[OpportunityRow], *,
-                        rules: IdentityRules, now: datetime, source: str) -> tuple[int, int]:
-    """Apply opportunity states in the caller's transaction; (rows that changed something,
-    rows that changed nothing). Their links are computed again."""
-    changed = same = 0
+                        rules: IdentityRules, now: datetime, source: str
+                        ) -> tuple[int, int, list[Refused]]:
+    """Apply opportunity states in the caller's transaction, set-based (a few statements
+    per batch); (rows that changed something, rows that changed nothing, rows refused: a
+    partial row about an opportunity not in the store). Their links are computed again."""
+    source = source[:1000]
     stored = store.opportunities_by_external(conn, {r.external_id for r in rows})
-    emails = {e for r in rows for e in ([r.primary_email] if r.primary_email else [])
-              + [c for c, _ in r.contacts]}
-    emails |= {s["primary_email"] for s in stored.values() if s["primary_email"]}
-    found = _contacts_by_email(conn, emails, rules)
-    domains = account_store.ids_by_domain(conn, {d for d in [
-        *(r.account_domain for r in rows), *(s["account_domain"] for s in stored.values())]
-        if d})
-    touched: set[int] = set()
-    for row in rows:
+    opps: dict[str, _Opp] = {}
+    for ext, s in stored.items():
+        attrs = s["attributes"] or {}
+        opps[ext] = _Opp(_flat(s, attrs.get(_TIMES), s["as_of"].isoformat()),
+                         [{"stage": h["stage"], "at": h["at"]}
+                          for h in attrs.get("stage_history", [])], s["as_of"], int(s["id"]))
+    refused: list[Refused] = []
+    did: dict[int, bool] = {}
+    applied: list[tuple[int, OpportunityRow]] = []
+    for index, row in enumerate(rows):
         state = state_of(row)
-        current = stored.get(row.external_id)
-        did = False
-        if current is None:
-            oid = store.insert_opportunity(conn, {
-                **state, "external_id": row.external_id, "source": source[:1000],
-                "created_at": now, "updated_at": now})
-            current = {**state, "id": oid, "external_id": row.external_id}
-            stored[row.external_id] = current
-            did = True
-        elif rank(state) > rank(current):
-            store.update_opportunity(conn, current["id"], {**state, "source": source[:1000],
-                                                            "updated_at": now})
-            current.update(state)
-            did = True
-        oid = int(current["id"])
-        did |= _merge_history(conn, oid, row, source=source, now=now)
-        did |= _merge_contacts(conn, oid, row, found, source=source)
-        primary = found.get(current["primary_email"]) if current["primary_email"] else None
-        account = domains.get(current["account_domain"] or "")
+        new = _flat(state, None, row.as_of.isoformat())
+        opp = opps.get(row.external_id)
+        if opp is None:
+            if row.opened_at is None:
+                refused.append(Refused(index, "created_at", (
+                    f"is empty, and opportunity {row.external_id!r} is not in the store: "
+                    "a new opportunity needs created_at (load the opportunities before "
+                    "their changes or contact roles)")))
+                continue
+            opp = _Opp({"status": (_DEFAULT_TIME, "open")}, [], row.as_of, changed=True)
+            opps[row.external_id] = opp
+            did[index] = True
+        did[index] = _merge_state(opp.flat, new) or did.get(index, False)
+        steps = [{"stage": s, "at": t.isoformat()} for s, t in row.stage_history]
+        if any(s not in opp.history for s in steps):
+            opp.history.extend(s for s in steps if s not in opp.history)
+            did[index] = True
+        opp.as_of = max(opp.as_of, row.as_of)
+        opp.changed |= did[index]
+        applied.append((index, row))
+    # the opportunities: new ones in one insert, changed ones in one update
+    fresh = [(ext, o) for ext, o in opps.items() if o.id is None]
+    store.insert_opportunities(conn, [
+        {**_columns(o.flat, o.history, o.as_of), "external_id": ext, "as_of": o.as_of,
+         "source": source, "created_at": now, "updated_at": now} for ext, o in fresh])
+    if fresh:
+        ids = store.opportunity_ids_by_external(conn, [ext for ext, _ in fresh])
+        for ext, o in fresh:
+            o.id = ids[ext]
+    store.update_opportunities(conn, [
+        {**_columns(o.flat, o.history, o.as_of), "id": o.id, "as_of": o.as_of, "source": source,
+         "updated_at": now} for ext, o in opps.items()
+        if o.changed and ext in stored])
+    by_ext = {ext: int(o.id) for ext, o in opps.items() if o.id is not None}
+    history_did = _merge_histories(conn, by_ext, applied, source=source, now=now)
+    # what identity and linking need of each opportunity, as now merged
+    columns = {by_ext[ext]: {
+        "primary_email": o.flat.get("primary_email", ("", None))[1],
+        "account_domain": o.flat.get("account_domain", ("", None))[1],
+        "opened_at": o.flat["opened_at"][1],
+        "closed_at": o.flat.get("closed_at", ("", None))[1],
+        "account_id": stored.get(ext, {}).get("account_id"),
+        "primary_contact_id": stored.get(ext, {}).get("primary_contact_id")}
+        for ext, o in opps.items() if ext in by_ext}
+    contact_did = _merge_all_contacts(conn, by_ext, applied, columns, rules=rules,
+                                      source=source)
+    changed = sum(1 for i, _ in applied if did.get(i) or i in history_did or i in contact_did)
+    touched = {by_ext[r.external_id] for _, r in applied}
+    link(conn, touched, now=now, known={oid: columns[oid] for oid in touched})
+    return changed, len(applied) - changed, refused
+
+
+def _merge_histories(conn: Connection, ids: Mapping[str, int],
+                     applied: Sequence[tuple[int, OpportunityRow]], *, source: str,
+                     now: datetime) -> set[int]:
+    """The rows' history entries into `opportunity_history` (one read, one insert); the
+    positions of the rows that added or changed an entry."""
+    existing: dict[tuple[int, datetime, str], dict[str, Any]] = {}
+    for oid, entries in store.history_of(conn, set(ids.values())).items():
+        for h in entries:
+            existing[(oid, h["at"], h["stage"])] = h
+    new: dict[tuple[int, datetime, str], dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    changed: set[int] = set()
+    for index, row in applied:
+        oid = ids[row.external_id]
+        for (at, stage), values in history_entries(row).items():
+            key = (oid, at, stage)
+            old = existing.get(key) or new.get(key)
+            if old is None:
+                new[key] = {"opportunity_id": oid, "at": at, "stage": stage, **values,
+                            "source": source, "recorded_at": now}
+                changed.add(index)
+                continue
+            merged = {k: _larger(old[k], v) for k, v in values.items()}
+            if any(merged[k] != old[k] for k in merged):
+                old.update(merged)
+                if "id" in old:
+                    updates[int(old["id"])] = {"id": int(old["id"]), **{
+                        k: old[k] for k in ("status", "amount", "closed_at")}}
+                changed.add(index)
+    store.add_history(conn, list(new.values()))
+    store.update_histories(conn, list(updates.values()))
+    return changed
+
+
+def _merge_all_contacts(conn: Connection, ids: Mapping[str, int],
+                        applied: Sequence[tuple[int, OpportunityRow]],
+                        columns: Mapping[int, dict[str, Any]], *, rules: IdentityRules,
+                        source: str) -> set[int]:
+    """The contacts the rows name into `opportunity_contacts`, and each opportunity's
+    account and primary contact from its merged state; the positions of the rows that
+    added or changed a contact."""
+    refs = {e for _, r in applied for e in ([r.primary_email] if r.primary_email else [])
+            + [c for c, _ in r.contacts]}
+    refs |= {c["primary_email"] for c in columns.values() if c["primary_email"]}
+    found = _contacts_by_email(conn, refs, rules)
+    existing = store.contacts_of(conn, set(columns))
+    adds: dict[tuple[int, int], dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    changed: set[int] = set()
+    for index, row in applied:
+        oid = ids[row.external_id]
+        named: dict[int, str | None] = {}
+        if row.primary_email and row.primary_email in found:
+            named[found[row.primary_email]] = None
+        for email, role in row.contacts:
+            if email in found:
+                named[found[email]] = _larger(named.get(found[email]), role)
+        mine = existing.setdefault(oid, {})
+        for cid, role in named.items():
+            old = mine.get(cid)
+            if old is None:
+                mine[cid] = adds[(oid, cid)] = {
+                    "opportunity_id": oid, "contact_id": cid, "role": role,
+                    "is_primary": False, "source": source, "updated_at": row.as_of}
+                changed.add(index)
+            elif (row.as_of, role or "") > (old["updated_at"], old["role"] or ""):
+                # the role of the newest row naming the contact
+                old.update(role=role, updated_at=row.as_of)
+                if "id" in old:
+                    updates[int(old["id"])] = {"id": int(old["id"]), "role": role,
+                                               "updated_at": row.as_of}
+                changed.add(index)
+    primaries = {oid: found.get(c["primary_email"]) if c["primary_email"] else None
+                 for oid, c in columns.items()}
+    domains = account_store.ids_by_domain(conn, {c["account_domain"] for c in
+                                                 columns.values() if c["account_domain"]})
+    of_contact = store.account_of_contacts(conn, {p for p in primaries.values() if p})
+    moves = []
+    for oid, c in columns.items():
+        primary = primaries[oid]
+        account = domains.get(c["account_domain"] or "")
         if account is None and primary is not None:
-            account = store.account_of_contacts(conn, [primary]).get(primary)
-        ids = {"account_id": account, "primary_contact_id": primary}
-        if any(current.get(k) != v for k, v in ids.items()):
-            store.update_opportunity(conn, oid, ids)
-            current.update(ids)
-        _set_primary(conn, oid, primary)
-        touched.add(oid)
-        changed, same = (changed + 1, same) if did else (changed, same + 1)
-    link(conn, touched, now=now)
-    return changed, same
+            account = of_contact.get(primary)
+        ids_now = {"account_id": account, "primary_contact_id": primary}
+        if any(c.get(k) != v for k, v in ids_now.items()):
+            moves.append({"id": oid, **ids_now})
+            c.update(ids_now)
+        for cid, r in existing.get(oid, {}).items():
+            if bool(r["is_primary"]) != (cid == primary):
+                r["is_primary"] = cid == primary
+                if "id" in r:
+                    updates.setdefault(int(r["id"]), {"id": int(r["id"])})[
+                        "is_primary"] = cid == primary
+    store.update_opportunities(conn, moves)
+    store.add_contacts(conn, list(adds.values()))
+    # one executemany per set of columns
+    store.update_contacts(conn, list(updates.values()))
+    return changed
 
 
 def _contacts_by_email(conn: Connection, emails: Iterable[str], rules: IdentityRules
                        ) -> dict[str, int]:
+    """The stored contact of each address, or of each CRM id key (``salesforce:003...``,
+    a contact role named by the CRM's contact id)."""
     clean: dict[str, str] = {}
+    crm: dict[str, Identifier] = {}
     for email in emails:
+        parts = split_key(email) if "@" not in email else None
+        if parts is not None:
+            crm[email] = Identifier("external", parts[1], parts[0])
+            continue
         try:
             clean[email] = clean_email(email)
         except ValueError:
             continue
     found = find_by_email(conn, sorted(set(clean.values())), rules) if clean else {}
-    return {e: found[c] for e, c in clean.items() if c in found}
-
-
-def _merge_history(conn: Connection, oid: int, row: OpportunityRow, *, source: str,
-                   now: datetime) -> bool:
-    existing = {(h["at"], h["stage"]): h for h in store.history_of(conn, [oid]).get(oid, [])}
-    new = []
-    changed = False
-    for key, values in history_entries(row).items():
-        old = existing.get(key)
-        if old is None:
-            new.append({"opportunity_id": oid, "at": key[0], "stage": key[1], **values,
-                        "source": source[:1000], "recorded_at": now})
-            continue
-        merged = {k: _larger(old[k], v) for k, v in values.items()}
-        if any(merged[k] != old[k] for k in merged):
-            store.update_history(conn, int(old["id"]), merged)
-            changed = True
-    store.add_history(conn, new)
-    return changed or bool(new)
+    out = {e: found[c] for e, c in clean.items() if c in found}
+    if crm:
+        by_id = contact_store.find(conn, crm.values())
+        out.update({e: by_id[i] for e, i in crm.items() if i in by_id})
+    return out
 
 
 def _merge_contacts(conn: Connection, oid: int, row: OpportunityRow, found: Mapping[str, int],
@@ -314,7 +529,6 @@ def _merge_contacts(conn: Connection, oid: int, row: OpportunityRow, found: Mapp
                                      "updated_at": row.as_of})
             changed = True
         elif (row.as_of, role or "") > (old["updated_at"], old["role"] or ""):
-            # the role of the newest row naming the contact (`updated_at`: that row's time)
             store.update_contact(conn, int(old["id"]), {"role": role,
                                                          "updated_at": row.as_of})
             changed = True
@@ -327,43 +541,57 @@ def _set_primary(conn: Connection, oid: int, primary: int | None) -> None:
             store.update_contact(conn, int(row["id"]), {"is_primary": cid == primary})
 
 
-def link(conn: Connection, opportunity_ids: Iterable[int], *, now: datetime) -> int:
-    """Compute the links of these opportunities again (in the caller's transaction); the
-    number of links added, changed or removed."""
+def link(conn: Connection, opportunity_ids: Iterable[int], *, now: datetime,
+         known: Mapping[int, Mapping[str, Any]] | None = None) -> int:
+    """Compute the links of these opportunities again (in the caller's transaction, a few
+    statements for all of them); the number of links added, changed or removed. `known`:
+    their opened_at, closed_at, primary_contact_id and account_id when the caller has
+    them (else they are read)."""
     outcomes = _outcome_settings(conn)
-    count = 0
-    for oid in sorted(set(opportunity_ids)):
-        opp = store.opportunity(conn, oid)
+    ids = sorted(set(opportunity_ids))
+    opps = dict(known) if known is not None else store.opportunity_keys(conn, ids)
+    people = store.contacts_of(conn, ids)
+    at_account = store.contacts_of_accounts(conn, {int(o["account_id"]) for o in opps.values()
+                                                   if o["account_id"] is not None})
+    tiers_of: dict[int, dict[int, int]] = {}
+    for oid in ids:
+        opp = opps.get(oid)
         if opp is None:
             continue
         tiers: dict[int, int] = {}
         if opp["primary_contact_id"] is not None:
             tiers[int(opp["primary_contact_id"])] = 0
-        for cid in store.contacts_of(conn, [oid]).get(oid, {}):
+        for cid in people.get(oid, {}):
             tiers.setdefault(cid, 1)
         if opp["account_id"] is not None:
-            for cid in store.contacts_of_account(conn, int(opp["account_id"])):
+            for cid in at_account.get(int(opp["account_id"]), []):
                 tiers.setdefault(cid, 2)
-        quals = store.qualifications(conn, tiers)
+        tiers_of[oid] = tiers
+    quals = store.qualifications(conn, {c for t in tiers_of.values() for c in t})
+    stored_links = store.links_of_many(conn, tiers_of)
+    gone: list[int] = []
+    adds: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for oid, tiers in tiers_of.items():
+        opp = opps[oid]
         links = {lk.contact_id: lk for lk in credit(
             opp["opened_at"], opp["closed_at"],
             [(cid, tier, quals.get(cid, [])) for cid, tier in tiers.items()], outcomes)}
-        stored = store.links_of(conn, oid)
-        gone = set(stored) - set(links)
-        store.delete_links(conn, oid, gone)
-        count += len(gone)
+        stored = stored_links.get(oid, {})
+        gone += [int(stored[c]["id"]) for c in set(stored) - set(links)]
         for cid, lk in links.items():
             values = {"kind": lk.kind, "history_id": lk.history_id,
                       "qualified_at": lk.qualified_at, "rule": lk.rule}
             old = stored.get(cid)
             if old is None:
-                store.add_link(conn, {"opportunity_id": oid, "contact_id": cid, **values,
-                                      "linked_at": now})
-                count += 1
+                adds.append({"opportunity_id": oid, "contact_id": cid, **values,
+                             "linked_at": now})
             elif any(old[k] != v for k, v in values.items()):
-                store.update_link(conn, int(old["id"]), {**values, "linked_at": now})
-                count += 1
-    return count
+                updates.append({"id": int(old["id"]), **values, "linked_at": now})
+    store.delete_link_rows(conn, gone)
+    store.add_links(conn, adds)
+    store.update_links(conn, updates)
+    return len(gone) + len(adds) + len(updates)
 
 
 def link_all(engine: Engine, *, now: datetime, rules: IdentityRules | None = None) -> int:
@@ -643,13 +871,20 @@ def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
     with translate_errors(f"ingesting {kind} from {summary.source}"), engine.begin() as conn:
         held = list(batch.held)
         if kind == "opportunities":
-            changed, same = apply_opportunities(conn, [r for _, _, r in batch.good],
-                                                rules=rules, now=now, source=source)
+            changed, same, unknown = apply_opportunities(
+                conn, [r for _, _, r in batch.good], rules=rules, now=now, source=source)
             summary.loaded += changed
             summary.duplicates += same
+            skipped = {f.index for f in unknown}
             summary.resolved += quarantine_store.resolve_subjects(
-                conn, [kind], {r.external_id for _, _, r in batch.good}, now=now,
+                conn, [kind], {r.external_id for i, (_, _, r) in enumerate(batch.good)
+                               if i not in skipped}, now=now,
                 note="a later row about the same opportunity landed")
+            for f in unknown:
+                number, raw, record = batch.good[f.index]
+                held.append(quarantine_store.Held(kind, summary.source, number, _raw(raw),
+                                                  f.field, f.reason, mapping,
+                                                  record.external_id))
         elif kind == "dispositions":
             rows = [(number, d) for number, _, ds in batch.good for d in ds]
             landed, refused, kept = apply_dispositions(
@@ -682,7 +917,11 @@ def save_opportunity(engine: Engine, row: OpportunityRow, *, rules: IdentityRule
     """Apply one opportunity state (the API); the opportunity as stored after it."""
     check(engine)
     with translate_errors("saving an opportunity"), engine.begin() as conn:
-        apply_opportunities(conn, [row], rules=rules, now=now, source=source)
+        _, _, refused = apply_opportunities(conn, [row], rules=rules, now=now,
+                                            source=source)
+    if refused:
+        raise NotFound(f"no opportunity {row.external_id!r} in the store, and the request "
+                       f"gives no created_at: {refused[0].field} {refused[0].reason}")
     return read_opportunity(engine, row.external_id)
 
 
@@ -722,7 +961,8 @@ def read_opportunity(engine: Engine, external_id: str) -> dict[str, Any]:
         people = store.contacts_of(conn, [oid]).get(oid, {})
         links = store.links_of(conn, oid)
         emails = store.contact_emails(conn, set(people) | set(links))
-    return {**opp, "history": history,
+    attributes = {k: v for k, v in (opp["attributes"] or {}).items() if k != _TIMES}
+    return {**opp, "attributes": attributes, "history": history,
             "contacts": [{"contact_id": c, "email": emails.get(c), "role": r["role"],
                           "is_primary": bool(r["is_primary"])}
                          for c, r in sorted(people.items())],

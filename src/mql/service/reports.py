@@ -326,7 +326,8 @@ class Reports:
         for r in picked:
             rows.append({
                 "contact": r["email"], "qualified_at": r["mql_at"], "cause": r["cause"],
-                "rule": r["rule"], "scored": self._because(r["email"], r["mql_at"], rules),
+                "rule": r["rule"], "scored": self._because(r["email"], r["mql_at"], rules,
+                                         r["model_version_id"]),
                 "outcome": r["outcome"], "after": r["path"] or "", "sales_reason":
                 r["sales_reason"], "grade_now": r["grade"], "channel": r["channel"],
                 "segment": r["segment"], "owner": r["owner"], "team": r["team"],
@@ -336,11 +337,15 @@ class Reports:
                             None, [f"{len(rows)} recent MQLs, stratified by outcome; 'scored'"
                                    " is the model's explanation at the moment each qualified"])
 
-    def _because(self, email: str | None, at: datetime, rules: IdentityRules) -> str:
+    def _because(self, email: str | None, at: datetime, rules: IdentityRules,
+                 version_id: int | None) -> str:
+        """The explanation at qualification time, with the model version that qualified
+        the contact (the past does not change when another model is activated)."""
         if email is None or self.store is None:
             return ""
         try:
-            return explain_contact(self.store, email, at=at, rules=rules).decision.because()
+            return explain_contact(self.store, email, at=at, rules=rules,
+                                   version_id=version_id).decision.because()
         except NotFound:
             return ""
 

@@ -26,6 +26,7 @@ from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
 from mql.store import handoff as handoff_store
+from mql.store import models as model_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
 
@@ -187,10 +188,13 @@ def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False) -> list
     return decisions
 
 
-def explain_contact(engine: Engine, email: str, *, at: datetime, rules: IdentityRules
-                    ) -> Explanation:
+def explain_contact(engine: Engine, email: str, *, at: datetime, rules: IdentityRules,
+                    version_id: int | None = None) -> Explanation:
     """The explanation of the contact with `email` (any of their addresses) at `at`, from
-    their event ledger in the store."""
+    their event ledger in the store, under the live model or, given `version_id`, under
+    that stored version (the model in force at a past decision: the review pack explains
+    each MQL with the model that qualified it, so activating another one later does not
+    change it)."""
     check(engine)
     try:
         clean = clean_email(email)
@@ -198,6 +202,10 @@ def explain_contact(engine: Engine, email: str, *, at: datetime, rules: Identity
         raise NotFound(str(exc)) from None
     with translate_errors("explaining the contact"), engine.connect() as conn:
         live = states.live_model(conn)
+        if version_id is not None and version_id != live.version_id:
+            stored = model_store.version_by_id(conn, version_id)
+            if stored is not None:  # else (a version removed since): the live model
+                live = states.compiled(stored)
         found = find_by_email(conn, [clean], rules)
         if clean not in found:
             raise NotFound(f"no contact {email!r} in the store")

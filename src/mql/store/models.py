@@ -79,6 +79,13 @@ def active_version(conn: Connection) -> ModelVersion | None:
     return None if row is None else _row(row)
 
 
+def version_by_id(conn: Connection, version_id: int) -> ModelVersion | None:
+    """One stored version, live or not (None if there is no such id)."""
+    row = conn.execute(sa.select(model_versions).where(model_versions.c.id == version_id)
+                       ).first()
+    return None if row is None else _row(row)
+
+
 def versions(conn: Connection) -> list[ModelVersion]:
     """Every stored version, oldest first."""
     rows = conn.execute(sa.select(model_versions).order_by(model_versions.c.id))

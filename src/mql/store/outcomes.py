@@ -249,3 +249,96 @@ def drop_merged_contacts(conn: Connection) -> int:
     result = conn.execute(opportunity_contacts.delete().where(
         opportunity_contacts.c.contact_id.in_(merged)))
     return max(int(result.rowcount), 0)
+
+
+# -- set-based reads and writes (a whole batch of opportunities in a few statements) ----
+
+def opportunities_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(set(ids)):
+        for row in conn.execute(opportunities.select().where(opportunities.c.id.in_(part))):
+            out[int(row.id)] = dict(row._mapping)
+    return out
+
+
+def insert_opportunities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(opportunities.insert(), [dict(r) for r in rows])
+
+
+def _many_by_id(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Update rows of `table` by id (each mapping: `id` and the new values), one
+    executemany per set of columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        values = {k: v for k, v in r.items() if k != "id"}
+        groups.setdefault(tuple(sorted(values)), []).append({**values, "b_id": r["id"]})
+    for names, params in groups.items():
+        if names:
+            conn.execute(table.update().where(table.c.id == sa.bindparam("b_id")).values(
+                {n: sa.bindparam(n) for n in names}), params)
+
+
+def update_opportunities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _many_by_id(conn, opportunities, rows)
+
+
+def update_histories(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _many_by_id(conn, opportunity_history, rows)
+
+
+def add_contacts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(opportunity_contacts.insert(), [dict(r) for r in rows])
+
+
+def update_contacts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _many_by_id(conn, opportunity_contacts, rows)
+
+
+def contacts_of_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The live (not merged) contacts of each account."""
+    out: dict[int, list[int]] = {}
+    for part in chunks(set(account_ids)):
+        for cid, aid in conn.execute(sa.select(contacts.c.id, contacts.c.account_id).where(
+                contacts.c.account_id.in_(part), contacts.c.merged_into.is_(None)).order_by(
+                contacts.c.id)):
+            out.setdefault(int(aid), []).append(int(cid))
+    return out
+
+
+def links_of_many(conn: Connection, ids: Iterable[int]) -> dict[int, dict[int, dict[str, Any]]]:
+    """Each opportunity's links: opportunity id -> contact id -> row."""
+    out: dict[int, dict[int, dict[str, Any]]] = {}
+    for part in chunks(set(ids)):
+        for r in conn.execute(opportunity_links.select().where(
+                opportunity_links.c.opportunity_id.in_(part))):
+            out.setdefault(int(r.opportunity_id), {})[int(r.contact_id)] = dict(r._mapping)
+    return out
+
+
+def delete_link_rows(conn: Connection, row_ids: Iterable[int]) -> None:
+    for part in chunks(set(row_ids)):
+        conn.execute(opportunity_links.delete().where(opportunity_links.c.id.in_(part)))
+
+
+def add_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(opportunity_links.insert(), [dict(r) for r in rows])
+
+
+def update_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _many_by_id(conn, opportunity_links, rows)
+
+
+def opportunity_keys(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """What linking needs of each opportunity (times, primary contact, account), without
+    its JSON attributes."""
+    o = opportunities.c
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(set(ids)):
+        for row in conn.execute(sa.select(o.id, o.opened_at, o.closed_at,
+                                          o.primary_contact_id, o.account_id).where(
+                o.id.in_(part))):
+            out[int(row.id)] = dict(row._mapping)
+    return out

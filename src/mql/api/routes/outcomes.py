@@ -32,9 +32,12 @@ def _opportunity_out(found: dict[str, Any]) -> dict[str, Any]:
 @router.post("/v1/opportunities", summary="Save an opportunity's state")
 async def save_opportunity(row: Row, state: State, key: OutcomeWriter) -> dict[str, Any]:
     """One state of an opportunity (`opportunity_id`, `created_at`, `stage`, `amount`,
-    `updated_at` ...): the newest state is kept and every stage change goes into its
-    history; sending the same state again changes nothing. 422 names the field that
-    cannot be used. Returns the opportunity as stored, with its history and links."""
+    `updated_at` ...): each field keeps its newest known value (a partial update, e.g.
+    `opportunity_id`, `stage`, `updated_at`, keeps the other fields; an older state
+    cannot overwrite a newer one) and every stage change goes into its history; sending
+    the same state again changes nothing. 422 names the field that cannot be used; 404
+    for a partial update (no `created_at`) of an opportunity not in the store. Returns
+    the opportunity as stored, with its history and links."""
     parsed = opportunity_from_row(row, source="body", row=1)
     found = await run_in_threadpool(outcomes.save_opportunity, state.engine, parsed,
                                     rules=state.settings.identity_rules(),
