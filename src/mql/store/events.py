@@ -120,6 +120,15 @@ def events_of_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int
     return _events_by(conn, events.c.account_id, account_ids)
 
 
+def latest_of_type(conn: Connection, contact_id: int, type_: str, until: datetime
+                   ) -> Event | None:
+    """The contact's latest event of `type_` at or before `until` (None: none)."""
+    row = conn.execute(sa.select(*_COLUMNS).where(
+        events.c.contact_id == contact_id, events.c.type == type_, events.c.at <= until)
+        .order_by(events.c.at.desc(), events.c.seq.desc()).limit(1)).first()
+    return None if row is None else _event(row)
+
+
 def _events_by(conn: Connection, owner: Any, ids: Iterable[int]) -> dict[int, list[Event]]:
     out: dict[int, list[Event]] = {}
     for part in chunks(set(ids)):
