@@ -8,7 +8,7 @@ rule, an `Activity` leaf of the criteria, a fast-track event).
 >>> from mql.model.parse import parse_model
 >>> plan = Plan(parse_model(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()))
 >>> len(plan.trackers), sorted(plan.properties)[:3]
-(21, ['asset', 'asset_type', 'strength'])
+(22, ['asset', 'asset_type', 'strength'])
 """
 
 from __future__ import annotations
