@@ -22,7 +22,7 @@ new job), and neither is a difference of case or spacing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -69,3 +69,32 @@ def change_reason(reason: str, change: str | None, at: datetime | None) -> str:
     if not change or at is None:
         return reason
     return f"{reason}: {change}, since {at.date().isoformat()}"
+
+
+def attributes_at(attributes: Mapping[str, Any], changes: Iterable[Event], at: datetime
+                  ) -> dict[str, Any] | None:
+    """The contact's `attributes` as they were at `at`, given its `job_change` events:
+    a field changed after `at` had the value its earliest later change started from.
+    None when nothing changed after `at` (the attributes are those of now).
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 5, 3, 9, tzinfo=timezone.utc)
+    >>> [e] = job_changes("jane@acme.example", {"title": "Director of IT"},
+    ...                   {"title": "Student"}, t)
+    >>> attributes_at({"title": "Student", "country": "US"}, [e], datetime(2026, 5, 1,
+    ...               tzinfo=timezone.utc))
+    {'title': 'Director of IT', 'country': 'US'}
+    >>> attributes_at({"title": "Student"}, [e], t) is None
+    True
+    """
+    earliest: dict[str, Event] = {}
+    for e in changes:
+        name = e.properties.get("field")
+        if e.type != JOB_CHANGE or e.at <= at or not isinstance(name, str) \
+                or "from" not in e.properties:
+            continue
+        if name not in earliest or e.at < earliest[name].at:
+            earliest[name] = e
+    if not earliest:
+        return None
+    return {**attributes, **{name: e.properties["from"] for name, e in earliest.items()}}

@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import NotFound
+from mql.identity.jobs import JOB_CHANGE, attributes_at
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
 from mql.lifecycle.rules import counts_after, fresh_since, next_move
 from mql.lifecycle.stages import Stage
-from mql.records import Event
+from mql.records import Contact, Event
 from mql.scoring.explain import Explanation, explain
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision
@@ -52,6 +53,9 @@ class Ledgers:
         self.account_states = (states.account_states(conn, live, account_ids)
                                if live.account_level else {})
         self.resets = handoff_store.resets_of(conn, ids)
+        # the title or company changes (mql.identity.jobs): a question about a time before
+        # one is answered with the attributes of that time
+        self.job_changes = event_store.of_type(conn, ids, JOB_CHANGE)
         self.stages = handoff_store.stages(conn, ids)
         self._own: dict[int, list[Event]] = {}
         self._shared: dict[int, list[Event]] = {}
@@ -120,6 +124,12 @@ class Ledgers:
         move = next_move(model, Stage.MQL, row.since or row.due, d)
         return row.due if move is not None and move.target is Stage.RECYCLED else found
 
+    def record(self, cid: int, at: datetime) -> Contact:
+        """The contact's record as it was at `at` (its title and company then)."""
+        record = self.contacts[cid].record
+        then = attributes_at(record.attributes, self.job_changes.get(cid, ()), at)
+        return record if then is None else dataclasses.replace(record, attributes=then)
+
     def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:
         c = self.contacts[cid]
         latest = fresh_since(self.resets.get(cid, []))
@@ -129,7 +139,7 @@ class Ledgers:
         else:
             state = self._replayed(cid, at, since)
         account = self.accounts.get(c.account_id) if c.account_id else None
-        return self.live.qualifier.decide(c.record, account, state,
+        return self.live.qualifier.decide(self.record(cid, at), account, state,
                                           self.account_state(cid, at), at)
 
     def decision(self, cid: int, at: datetime) -> Decision:
@@ -199,4 +209,5 @@ def explain_contact(engine: Engine, email: str, *, at: datetime, rules: Identity
         contact = ledgers.contacts[cid]
         account = ledgers.accounts.get(contact.account_id) if contact.account_id else None
         events = ledgers.events(cid, at)
-    return explain(live.model, contact.record, account, events, at=at)
+        record = ledgers.record(cid, at)
+    return explain(live.model, record, account, events, at=at)
