@@ -91,7 +91,8 @@ def test_a_new_title_ends_the_mql_with_the_change_as_its_reason(store: Engine,
     assert len(_job_changes(store)) == 1
     # explain names the rule and its reason
     x = explain_contact(store, "jane@acme.example", at=T2 + timedelta(hours=1), rules=RULES)
-    assert "never qualifies while exit rule changed_job holds (changed job)" in x.changes
+    assert ("never qualifies while exit rule changed_job holds (changed job: title "
+            "Director of IT -> Student, since 2026-05-03)") in x.changes
 
 
 def test_the_past_does_not_change(store: Engine, tmp_path: Path) -> None:

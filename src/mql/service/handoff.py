@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from mql.identity.jobs import JOB_CHANGE, change_reason
+from mql.identity.jobs import JOB_CHANGE
 from mql.identity.merge import stricter_consent
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
@@ -28,6 +28,7 @@ from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
 from mql.routing.sla import sla_for
+from mql.scoring.explain import exit_words
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Qualifier, Reason
 from mql.store import events as event_store
@@ -233,9 +234,7 @@ def exit_reason(conn: Connection, model: Model, contact_id: int, decision: Decis
     if rule is None or not any(JOB_CHANGE in leaf.events for leaf in activities(rule.when)):
         return move.reason
     event = event_store.latest_of_type(conn, contact_id, JOB_CHANGE, move.at)
-    change = event.properties.get("change") if event is not None else None
-    return change_reason(rule.reason, change if isinstance(change, str) else None,
-                         event.at if event is not None else None)
+    return exit_words(rule, [event] if event is not None else [], move.at)
 
 
 def apply_decisions(
