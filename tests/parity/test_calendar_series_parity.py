@@ -132,3 +132,18 @@ routing:
     assert [r["mql"] for r in sorted(rows, key=lambda r: r["as_of"])] == [
         False, False, True, False]
     assert_same(streaming(model, [ann], [], events, as_of), rows, model)
+
+
+# a few drawn cases on Spark (each is a few Spark jobs, ~30 s on the shared machine);
+# MQL_SPARK_EXAMPLES=N for a longer run, as in test_streaming_equals_batch
+@pytest.mark.spark
+@settings(max_examples=int(os.environ.get("MQL_SPARK_EXAMPLES", "3")), deadline=None,
+          derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(model=models(), events=histories(), as_of=as_ofs)
+def test_spark_equals_streaming_on_calendar_windows_along_series(
+        spark_session: Any, model: Model, events: list[Event], as_of: AsOf) -> None:
+    engine = connect("spark", session=spark_session)
+    expected = streaming(model, CONTACTS, [], events, as_of)
+    assert_same(expected, engine.rescore(model, Inputs(CONTACTS, [], events),
+                                         as_of).to_pylist(), model)
