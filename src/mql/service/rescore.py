@@ -260,8 +260,8 @@ def _contacts_at(conn: Connection, as_of: AsOf) -> list[Contact]:
     the attributes of then, as `mql scores --at` does."""
     ids = contact_store.live_contact_ids(conn)
     stored = contact_store.load_contacts(conn, ids)
-    changes = event_store.of_type(conn, ids, JOB_CHANGE)
     at = as_of.times()[-1]
+    changes = event_store.of_type(conn, ids, JOB_CHANGE, after=at)
     out: list[Contact] = []
     for cid, c in stored.items():
         then = attributes_at(c.record.attributes, changes.get(cid, ()), at)

@@ -53,9 +53,11 @@ class Ledgers:
         self.account_states = (states.account_states(conn, live, account_ids)
                                if live.account_level else {})
         self.resets = handoff_store.resets_of(conn, ids)
-        # the title or company changes (mql.identity.jobs): a question about a time before
-        # one is answered with the attributes of that time
-        self.job_changes = event_store.of_type(conn, ids, JOB_CHANGE)
+        # the title or company changes (mql.identity.jobs) after the earliest time asked
+        # about: a question about a time before one is answered with the attributes then
+        self._ids = ids
+        self._changes: dict[int, list[Event]] = {}
+        self._changes_after: datetime | None = None
         self.stages = handoff_store.stages(conn, ids)
         self._own: dict[int, list[Event]] = {}
         self._shared: dict[int, list[Event]] = {}
@@ -126,8 +128,11 @@ class Ledgers:
 
     def record(self, cid: int, at: datetime) -> Contact:
         """The contact's record as it was at `at` (its title and company then)."""
+        if self._changes_after is None or at < self._changes_after:
+            self._changes = event_store.of_type(self.conn, self._ids, JOB_CHANGE, after=at)
+            self._changes_after = at
         record = self.contacts[cid].record
-        then = attributes_at(record.attributes, self.job_changes.get(cid, ()), at)
+        then = attributes_at(record.attributes, self._changes.get(cid, ()), at)
         return record if then is None else dataclasses.replace(record, attributes=then)
 
     def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:

@@ -129,13 +129,14 @@ def latest_of_type(conn: Connection, contact_id: int, type_: str, until: datetim
     return None if row is None else _event(row)
 
 
-def of_type(conn: Connection, contact_ids: Iterable[int], type_: str
+def of_type(conn: Connection, contact_ids: Iterable[int], type_: str, *, after: datetime
             ) -> dict[int, list[Event]]:
-    """Each contact's events of `type_` (contacts without one are left out), oldest first."""
+    """Each contact's events of `type_` later than `after` (contacts without one are left
+    out), oldest first: a range of the (contact, time) index, empty for a recent `after`."""
     out: dict[int, list[Event]] = {}
     for part in chunks(set(contact_ids)):
         rows = conn.execute(sa.select(events.c.contact_id, *_COLUMNS).where(
-            events.c.contact_id.in_(part), events.c.type == type_)
+            events.c.contact_id.in_(part), events.c.at > after, events.c.type == type_)
             .order_by(events.c.at, events.c.seq))
         for row in rows:
             out.setdefault(int(row[0]), []).append(_event(row))
