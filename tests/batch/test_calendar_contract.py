@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from mql.batch.asof import AsOf
-from mql.batch.conditions import EngineUnsupported
 from mql.batch.engines import Engine, Inputs
 from mql.model.parse import parse_model
 from mql.records import Event
@@ -79,13 +76,19 @@ def test_calendar_windows_decide_alike_in_every_engine(engine: Engine) -> None:
                         "cy@acme.example": (False, "")}
 
 
-def test_a_daily_series_with_calendar_windows_is_a_declared_gap_of_the_sql_engines() -> None:
-    from mql.batch.engines import connect
-
-    engine = connect("duckdb")
-    try:
-        with pytest.raises(EngineUnsupported, match="moves with each day of a series"):
-            engine.rescore(MODEL, Inputs(CONTACTS, [], EVENTS),
-                           AsOf.daily(T0.date(), T0.date().replace(day=5)))
-    finally:
-        engine.close()
+def test_a_daily_series_with_calendar_windows_decides_day_by_day_in_every_engine(
+        engine: Engine) -> None:
+    # by hand: bob's demo (Wed 25 Feb, 00:00 London) is in emea's last 3 business days
+    # on Mon 2 March (Mon, Thu, Wed: Friday 27 is a holiday), not on Tue 3 March; jane's
+    # views are both in Q1 on every day from 1 to 31 March, and none on 1 April
+    days = AsOf.daily(T0.date(), T0.date().replace(day=3))
+    table = engine.rescore(MODEL, Inputs(CONTACTS, [], EVENTS), days)
+    mql = {(r["contact"], r["as_of"].date().isoformat()) for r in table.to_pylist()
+           if r["mql"]}
+    assert mql == {("jane@acme.example", "2026-03-02"), ("jane@acme.example", "2026-03-03"),
+                   ("bob@acme.example", "2026-03-02")}
+    turn = AsOf.daily(_at("2026-03-31T00:00:00").date(), _at("2026-04-01T00:00:00").date())
+    rows = engine.rescore(MODEL, Inputs(CONTACTS, [], EVENTS), turn).to_pylist()
+    assert sorted((r["as_of"].date().isoformat(), r["mql"]) for r in rows
+                  if r["contact"] == "jane@acme.example") == [
+        ("2026-03-31", True), ("2026-04-01", False)]

@@ -25,7 +25,7 @@ def _files() -> list[str]:
 def test_validate_accepts_the_example_model() -> None:
     result = runner.invoke(app, ["validate", str(MODEL)])
     assert result.exit_code == 0
-    assert "ok" in result.stdout and "25 rules" in result.stdout.replace("\n", " ")
+    assert "ok" in result.stdout and "26 rules" in result.stdout.replace("\n", " ")
 
 
 def test_validate_reports_every_problem_with_file_line_and_field(tmp_path: Path) -> None:

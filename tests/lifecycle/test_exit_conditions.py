@@ -108,3 +108,14 @@ exit:
     message = str(caught.value)
     assert "bad.yaml:7:28 exit.when[0].reason: say why, in the words a seller reads" in message
     assert 'bad.yaml:7:47 exit.when[0].when.field: unknown contact field "statuss"' in message
+
+
+def test_explain_names_the_job_change_behind_the_exit() -> None:
+    # a job_change event recorded from the contact's attributes (mql.identity.jobs)
+    # carries the change; explain words it as a seller reads it
+    change = event("job_change", 2, event_id="j", field="title", change=(
+        "title Director of IT -> Student"))
+    x = explain(MODEL, JANE, account("acme.example"), [DEMO, change], at=T0)
+    since = (T0 - timedelta(days=2)).date().isoformat()
+    assert (f"never qualifies while exit rule changed_job holds (changed job (new title or "
+            f"company): title Director of IT -> Student, since {since})") in x.changes

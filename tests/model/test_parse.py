@@ -49,7 +49,7 @@ def test_example_model_parses() -> None:
     model = parse_model(text, source="b2b-saas.yaml")
     assert (model.name, model.version) == ("b2b_saas", "2026.11.1")
     assert list(model.scores) == ["fit", "intent", "security_intent"]
-    assert [len(s.rules) for s in model.scores.values()] == [10, 13, 2]
+    assert [len(s.rules) for s in model.scores.values()] == [10, 14, 2]
     assert model.digest == hashlib.sha256(text.encode()).hexdigest()
     assert model.fit.max == 100
     assert model.intent.decay == Decay(45.0)
@@ -74,9 +74,15 @@ def test_example_model_parses() -> None:
 def test_example_model_rules() -> None:
     model = parse_model(EXAMPLE.read_text())
     rules = {r.name: r for r in model.intent.rules}
-    assert isinstance(rules["engaged_browsing"], IntentRule)
-    assert rules["engaged_browsing"].windowed
-    assert (rules["engaged_browsing"].min_count, rules["engaged_browsing"].within_days) == (3, 30)
+    assert isinstance(rules["broad_research"], IntentRule)
+    assert rules["broad_research"].windowed
+    assert (rules["broad_research"].min_count, rules["broad_research"].within_days) == (3, 30)
+    assert rules["broad_research"].window.measure is not None
+    assert rules["broad_research"].window.measure.kind == "distinct"
+    assert rules["pricing_after_webinar"].window.after is not None
+    assert rules["pricing_after_webinar"].window.after.events == ("webinar_attended",)
+    assert rules["webinar_attended"].decay is not None
+    assert rules["webinar_attended"].decay.half_life_days == 90
     assert rules["account_surge"].level == "account"
     assert rules["account_surge"].where == Compare("strength", "gte", 70)
     assert (rules["careers_page"].points, rules["careers_page"].cap) == (-10, 30)

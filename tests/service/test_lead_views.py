@@ -154,9 +154,10 @@ def _every_view_says_not_mql(store: Engine, api: Api, later: datetime, tmp_path:
 
 
 def test_an_answer_about_the_past_survives_rejections_and_the_worker(store: Engine) -> None:
-    # Jane qualifies by a demo request, Sam by criteria (3 page views, US mid-market)
+    # Jane qualifies by a demo request, Sam by criteria (3 page views, US mid-market);
+    # three different pages earn him broad research's 10 intent points
     views = [Event(f"v{i}", "page_view", NOW + timedelta(hours=i), contact=SAM.email,
-                   properties={"url": "/blog"}) for i in range(3)]
+                   properties={"url": f"/blog/{i}"}) for i in range(3)]
     _load(store, _demo(NOW), *views)
     asked = NOW + timedelta(hours=4)
     then = _scores_at(store, asked)

@@ -39,7 +39,7 @@ from mql.batch.conditions import Forms, Scope, forms
 from mql.batch.conditions import to_sql as condition_sql
 from mql.batch.events import deduplicated, matched, points_per_sql, valid_events
 from mql.batch.frame import Frame
-from mql.batch.plan import Level, Plan, Tracker
+from mql.batch.plan import Level, Plan, Tracker, calendar_window_us
 from mql.batch.series import Series, longest, window_aggregate
 from mql.model.conditions import Activity, activities
 from mql.model.spec import TOTAL, Criterion, ExitRule, FitRule, IntentRule, Model
@@ -104,8 +104,10 @@ class _Compiler:
 
     def window_count(self, t: Tracker, at: sql.Node) -> sql.Node:
         assert t.window_us is not None
+        window = t.window_us if t.calendar is None else calendar_window_us(
+            t.calendar, self.as_of.start)  # one time: its window (a part of a series too)
         recent = exp.GT(this=sql.col("ts"),
-                        expression=sql.arith(exp.Sub, at, sql.integer(t.window_us)))
+                        expression=sql.arith(exp.Sub, at, sql.integer(window)))
         if t.aggregate:
             return window_aggregate(t, exp.and_(sql.col(t.column), recent))
         return exp.Count(this=sql.case((exp.and_(sql.col(t.column), recent),

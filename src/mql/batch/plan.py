@@ -8,17 +8,16 @@ rule, an `Activity` leaf of the criteria, a fast-track event).
 >>> from mql.model.parse import parse_model
 >>> plan = Plan(parse_model(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()))
 >>> len(plan.trackers), sorted(plan.properties)[:3]
-(21, ['asset', 'asset_type', 'strength'])
+(22, ['asset', 'asset_type', 'strength'])
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from mql.batch.asof import AsOf, micros
-from mql.batch.conditions import EngineUnsupported
 from mql.model.conditions import (
     CONTACT,
     Activity,
@@ -39,6 +38,7 @@ from mql.model.spec import (
     PointsPer,
     Score,
 )
+from mql.model.windows import CalendarWindow
 from mql.scoring.intent import rule_key
 
 Level = Literal["contact", "account"]
@@ -75,6 +75,9 @@ class Tracker:
     once_per: str | None = None
     each_repeat: float | None = None
     per: PointsPer | None = None  # each event's points read from a property
+    # a calendar window (this quarter, the last N business days): its start moves with
+    # each time of a series (`mql.batch.series`); `window_us` is then unused
+    calendar: CalendarWindow | None = None
 
     @property
     def windowed(self) -> bool:
@@ -107,7 +110,7 @@ def window_tracker(column: str, key: str, level: Level, leaf: Activity,
     window = window_micros(leaf.within_days) if window_us is None else window_us
     if not needs_window_state(leaf):
         return Tracker(column, key, level, leaf.events, counted_where(leaf), window_us=window,
-                       line=float(leaf.min_count))
+                       line=float(leaf.min_count), calendar=leaf.calendar)
     if leaf.after is not None:
         kinds = tuple(dict.fromkeys((*leaf.events, *leaf.after.events)))
         return Tracker(column, key, level, kinds, None, window_us=window, after=leaf.after,
@@ -194,7 +197,10 @@ class Plan:
         """The window of an activity leaf: its days, or its calendar window at the one
         scoring time (`_calendar_window_us`)."""
         if leaf.calendar is not None:
-            return _calendar_window_us(self, leaf)
+            if self.as_of is None or self.as_of.count == 1:
+                return 1 if self.as_of is None else calendar_window_us(
+                    leaf.calendar, self.as_of.start)
+            return 0  # a series: per time, from the tracker's `calendar`
         return window_micros(leaf.within_days)
 
 
@@ -206,16 +212,27 @@ def _columns(fields: object, prefix: str) -> dict[str, str]:
     return names
 
 
-def _calendar_window_us(plan: Plan, leaf: Activity) -> int:
-    """The calendar window of `leaf` at the plan's one scoring time, as a window ending
-    then: (at - w, at] with w = at - start + 1 microsecond holds exactly [start, at]."""
-    assert leaf.calendar is not None
-    if plan.as_of is None:
-        return 1  # a plan for laying out tables only: no window is computed with it
-    if plan.as_of.count != 1:
-        raise EngineUnsupported(
-            f"the calendar window of {leaf} moves with each day of a series; score one "
-            "time at a time (--as-of), or use the python engine")
-    at = plan.as_of.start
-    return micros(at) - micros(leaf.calendar.start(at)) + 1
+def calendar_window_us(calendar: CalendarWindow, at: datetime) -> int:
+    """The calendar window at `at` as a window ending then: (at - w, at] with
+    w = at - start + 1 microsecond holds exactly [start, at]."""
+    return micros(at) - micros(calendar.start(at)) + 1
 
+
+def calendar_ends(calendar: CalendarWindow, as_of: AsOf) -> list[tuple[int, int]]:
+    """Where the window's start moves along the series `as_of`: (start in microseconds,
+    the index of the first time with that start), ascending. An event at `ts` counts
+    from its first time up to (not including) the first index whose start is after `ts`.
+
+    >>> from datetime import UTC, date
+    >>> from mql.model.windows import CalendarWindow
+    >>> days = AsOf.daily(date(2026, 3, 30), date(2026, 4, 2))
+    >>> [(datetime.fromtimestamp(s / 1e6, UTC).date().isoformat(), k)
+    ...  for s, k in calendar_ends(CalendarWindow("quarter"), days)]
+    [('2026-01-01', 0), ('2026-04-01', 2)]
+    """
+    out: list[tuple[int, int]] = []
+    for k, t in enumerate(as_of.times()):
+        start = micros(calendar.start(t))
+        if not out or start != out[-1][0]:
+            out.append((start, k))
+    return out

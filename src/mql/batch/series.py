@@ -28,7 +28,8 @@ from sqlglot import exp
 
 from mql.batch import sql
 from mql.batch.frame import Frame
-from mql.batch.plan import Level, Tracker
+from mql.batch.plan import Level, Tracker, calendar_ends
+from mql.model.windows import CalendarWindow
 
 Query = exp.Select
 
@@ -93,11 +94,23 @@ class Series:
                                                                      strict=True)]
                             ).from_("m").where(present).group_by(sql.col(key), "b_from")
         parts = [starts]
-        for window in sorted({t.window_us for t in trackers
-                              if t.window_us is not None and not t.aggregate}):
-            ends = sql.fn("least", sql.col("b_to"), self.frame.bucket(
-                sql.arith(exp.Add, sql.col("ts"), sql.integer(window))))
-            counted = [t for t in trackers if t.window_us == window and not t.aggregate]
+        # each window's end: the time its events stop counting at (a window of days: the
+        # bucket of ts + window; a calendar window: the first time whose window starts
+        # after ts, `calendar_ends`)
+        groups: list[tuple[sql.Node, list[Tracker]]] = []
+        plain = [t for t in trackers if t.windowed and not t.aggregate and t.calendar is None]
+        for window in sorted({t.window_us for t in plain if t.window_us is not None}):
+            groups.append((self.frame.bucket(sql.arith(exp.Add, sql.col("ts"),
+                                                       sql.integer(window))),
+                           [t for t in plain if t.window_us == window]))
+        calendars = [t for t in trackers if t.windowed and not t.aggregate
+                     and t.calendar is not None]
+        for calendar in dict.fromkeys(t.calendar for t in calendars):
+            assert calendar is not None
+            groups.append((self.calendar_end(calendar),
+                           [t for t in calendars if t.calendar == calendar]))
+        for end, counted in groups:
+            ends = sql.fn("least", sql.col("b_to"), end)
             ends_cols = [exp.Neg(this=exp.cast(exp.Count(this=sql.case((
                 sql.col(t.column), exp.Literal.number(1)))), "double")) if t in counted
                 else exp.cast(exp.null(), "double") for t in trackers]
@@ -295,6 +308,22 @@ class Series:
                     exp.EQ(this=sql.col("key", name), expression=sql.col(key, "f")),
                     exp.EQ(this=sql.col("k", name), expression=d)), join_type="left")
         return query
+
+    def calendar_end(self, calendar: CalendarWindow) -> sql.Node:
+        """The index of the first time whose `calendar` window starts after the event's
+        ``ts`` (n: none of the series), as a balanced CASE over the moments the window's
+        start moves at (`calendar_ends`): log2 of their number comparisons per event."""
+        points = calendar_ends(calendar, self.frame.as_of)
+        n = self.frame.n
+
+        def build(lo: int, hi: int) -> sql.Node:  # the first j in [lo, hi] with s_j > ts
+            if lo == hi:
+                return sql.integer(points[lo][1] if lo < len(points) else n)
+            mid = (lo + hi) // 2
+            return sql.case((exp.LT(this=sql.col("ts"), expression=sql.integer(
+                points[mid][0])), build(lo, mid)), default=build(mid + 1, hi))
+
+        return build(0, len(points))
 
     # -- arithmetic -------------------------------------------------------------------
 

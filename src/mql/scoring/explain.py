@@ -12,12 +12,13 @@ rules needed but did not have.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mql.model.conditions import Activity
-from mql.model.spec import TOTAL, IntentRule, Model, Score
+from mql.identity.jobs import JOB_CHANGE, change_reason
+from mql.model.conditions import Activity, activities
+from mql.model.spec import TOTAL, ExitRule, IntentRule, Model, Score
 from mql.records import Account, Contact, Event
 from mql.scoring.decay import EventLog
 from mql.scoring.evaluate import compile_condition, leaves
@@ -168,7 +169,7 @@ def explain_scored(scorer: Scorer, email: str, applied: Iterable[Event], *,
         if score.kind == "intent":
             _intent_lines(score, scorer.program, mine, state, account_state, at, rules, ledger)
     criteria = _criteria(qualifier, contact, account, decision, state, at)
-    changes = _changes(model, qualifier, decision, rules, fits)
+    changes = _changes(model, qualifier, decision, rules, fits, mine["contact"])
     maxima = {name: s.max for name, s in model.scores.items()}
     floors = {name: s.floor for name, s in model.scores.items()}
     return Explanation(decision, {n: r.lines for n, r in fits.items()}, tuple(rules),
@@ -282,6 +283,7 @@ def _changes(
     decision: Decision,
     rules: list[RuleLine],
     fits: Mapping[str, FitResult],
+    own: Sequence[Event] = (),
 ) -> tuple[str, ...]:
     now = decision.as_of
     out: list[str] = []
@@ -302,7 +304,7 @@ def _changes(
     if decision.excluded_by:
         return (f"never qualifies while excluded by {', '.join(decision.excluded_by)}",)
     if decision.exits:
-        reasons = {r.name: r.reason for r in model.exit_when}
+        reasons = {r.name: exit_words(r, own, now) for r in model.exit_when}
         return tuple(f"never qualifies while exit rule {n} holds ({reasons.get(n, n)})"
                      for n in decision.exits)
     values = decision.scores
@@ -322,6 +324,18 @@ def _changes(
         ]
         out.append(f"{field} is unknown; enriching it may change {', '.join(at_stake)}")
     return tuple(out)
+
+
+def exit_words(rule: ExitRule, own: Sequence[Event], at: datetime) -> str:
+    """An exit rule's reason; for a rule on job changes (`mql.identity.jobs`), with the
+    latest change at or before `at` among the contact's own events."""
+    if not any(JOB_CHANGE in leaf.events for leaf in activities(rule.when)):
+        return rule.reason
+    latest = max((e for e in own if e.type == JOB_CHANGE and e.at <= at),
+                 key=lambda e: e.at, default=None)
+    change = latest.properties.get("change") if latest is not None else None
+    return change_reason(rule.reason, change if isinstance(change, str) else None,
+                         latest.at if latest is not None else None)
 
 
 def _hint(model: Model, gaps: list[tuple[str, float]], rules: list[RuleLine]) -> str:

@@ -96,7 +96,7 @@ class Program:
     >>> from importlib.resources import files
     >>> text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
     >>> len(Program(parse_model(text)).trackers)
-    23
+    24
     """
 
     def __init__(self, model: Model) -> None:

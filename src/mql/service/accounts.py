@@ -60,9 +60,9 @@ def _scores(conn: Connection, live: states.LiveModel, ids: list[int], at: dateti
             if c is None or c.account_id is None:
                 continue
             account = records.get(c.account_id)
+            then = ledgers.record(cid, at)  # the title of that moment, after a job change
             members[c.account_id].append(
-                Member(c.record, infer_role(c.record, account, spec.roles),
-                       ledgers.state(cid, at)))
+                Member(then, infer_role(then, account, spec.roles), ledgers.state(cid, at)))
     return [score_account(live.model, records[aid].domain, records[aid],
                           sorted(members.get(aid, []), key=lambda m: m.contact.email),
                           stored.get(aid, IntentState.empty()), at, spec, crossing=crossing)

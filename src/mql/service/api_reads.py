@@ -202,6 +202,6 @@ def lead_score_history(engine: Engine, email: str, *, at: datetime, days: int,
         stored = ledgers.contacts[view.id]
         account = ledgers.accounts.get(stored.account_id) if stored.account_id else None
         # own events first: a shared copy of one is a duplicate id
-        history = [(t, ledgers.events(view.id, t)) for t in times]
-    return [score(live.model, [stored.record], [account] if account else [], events, at=t)[0]
-            for t, events in history]
+        history = [(t, ledgers.record(view.id, t), ledgers.events(view.id, t)) for t in times]
+    return [score(live.model, [record], [account] if account else [], events, at=t)[0]
+            for t, record, events in history]

@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from mql.identity.jobs import JOB_CHANGE
 from mql.identity.merge import stricter_consent
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
+from mql.model.conditions import activities
 from mql.model.handoff import Routing, SlaRule
 from mql.model.spec import Model
 from mql.records import Account, Contact
@@ -26,8 +28,10 @@ from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
 from mql.routing.sla import sla_for
+from mql.scoring.explain import exit_words
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Qualifier, Reason
+from mql.store import events as event_store
 from mql.store import handoff as store
 
 
@@ -221,6 +225,18 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
     return assignment
 
 
+def exit_reason(conn: Connection, model: Model, contact_id: int, decision: Decision,
+                move: Transition) -> str | None:
+    """The reason of an exit on a condition, as a seller reads it: the rule's reason, and
+    when the rule reads job changes (`mql.identity.jobs`), the latest change before the
+    move ("changed job: title Director of IT -> Student, since 2026-05-03")."""
+    rule = next((r for r in model.exit_when if r.name in decision.exits[:1]), None)
+    if rule is None or not any(JOB_CHANGE in leaf.events for leaf in activities(rule.when)):
+        return move.reason
+    event = event_store.latest_of_type(conn, contact_id, JOB_CHANGE, move.at)
+    return exit_words(rule, [event] if event is not None else [], move.at)
+
+
 def apply_decisions(
     conn: Connection,
     qualifier: Qualifier,
@@ -256,6 +272,8 @@ def apply_decisions(
                 else next_move(model, stage, since, d, model_version=str(version_id)))
         if move is not None and cause is not None:
             move = dataclasses.replace(move, cause=cause)
+        if move is not None and move.cause is Cause.EXIT_CONDITION:
+            move = dataclasses.replace(move, reason=exit_reason(conn, model, cid, d, move))
         if move is not None:
             moves.move(cid, move.source.value, move.target.value, move.at, move.cause.value,
                        move.actor, version_id, move.reason)

@@ -6,6 +6,7 @@ streaming scoring), hands the events file to the engine as is, and writes the re
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -22,6 +23,7 @@ from mql.batch.compile import to_sql
 from mql.batch.engines import Inputs, OutputFormat, Summary, connect
 from mql.batch.sql import Dialect
 from mql.errors import ConfigError, InputError
+from mql.identity.jobs import JOB_CHANGE, attributes_at
 from mql.identity.match import is_free_mail
 from mql.ingest import mapping as mappings
 from mql.ingest.files import BadRow, Kind, Rejected
@@ -29,10 +31,12 @@ from mql.ingest.formats import EVENT_COLUMNS, EXTERNAL_ID_FIELDS, event_to_row
 from mql.ingest.writers import Column, open_writer
 from mql.model.portability import batch_limits
 from mql.model.spec import Model
-from mql.records import Account, Event
+from mql.records import Account, Contact, Event
 from mql.service import state as states
 from mql.service.scores import Ledgers
 from mql.service.scoring import load_model_file
+from mql.store import contacts as contact_store
+from mql.store import events as event_store
 from mql.store import export
 from mql.store import handoff as handoff_store
 from mql.store.db import connect as connect_store
@@ -250,6 +254,21 @@ def reset_points(conn: Connection, as_of: AsOf) -> dict[int, datetime]:
     return {cid: t for cid, t in found.items() if t is not None}
 
 
+def _contacts_at(conn: Connection, as_of: AsOf) -> list[Contact]:
+    """Every live contact as a record, with its title and company as they were at the
+    last time of `as_of` (`mql.identity.jobs.attributes_at`): a rescore of the past reads
+    the attributes of then, as `mql scores --at` does."""
+    ids = contact_store.live_contact_ids(conn)
+    stored = contact_store.load_contacts(conn, ids)
+    at = as_of.times()[-1]
+    changes = event_store.of_type(conn, ids, JOB_CHANGE, after=at)
+    out: list[Contact] = []
+    for cid, c in stored.items():
+        then = attributes_at(c.record.attributes, changes.get(cid, ()), at)
+        out.append(c.record if then is None else dataclasses.replace(c.record, attributes=then))
+    return out
+
+
 def rescore_store(
     database_url: str,
     *,
@@ -281,7 +300,7 @@ def rescore_store(
                 else:
                     model = load_model_file(model_path)
                 check_engine(model, engine)
-                people = export.live_contacts(conn)
+                people = _contacts_at(conn, as_of)
                 companies = export.all_accounts(conn)
                 since = reset_points(conn, as_of)
                 with open_writer(events_path, "csv",

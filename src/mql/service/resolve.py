@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from mql.errors import MergeRefused
 from mql.identity.domains import registered_domain
+from mql.identity.jobs import JOB_CHANGE, job_changes
 from mql.identity.match import AccountIndex, is_free_mail
 from mql.identity.merge import Identifier, IdentityRules, choose_survivor, plan_merge
 from mql.identity.normalize import email_key
@@ -319,6 +320,10 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
     created |= _flush(run, pending, known, attrs, touched)
     contact_store.update_attributes(run.conn, {i: attrs[i] for i in touched}, now=run.now)
     contact_store.set_emails(run.conn, emails, now=run.now)
+    _record_job_changes(run, [(cid, e) for cid in sorted(touched & loaded.keys())
+                              for e in job_changes(loaded[cid].record.email,
+                                                   loaded[cid].record.attributes, attrs[cid],
+                                                   run.now)])
     first = [next((known[i] for i in idents if i in known), None) for _, _, idents, _ in rows]
     survivors = merge_store.resolve_survivors(run.conn, {c for c in first if c is not None})
     owner_of = [None if c is None else survivors[c] for c in first]
@@ -328,6 +333,38 @@ def apply_contacts(run: Run, records: list[tuple[Contact, bool]],
             if import_stages else frozenset())
     run.rescore(touched, hold=held)
     return len(records)
+
+
+def _record_job_changes(run: Run, changes: list[tuple[int, Event]]) -> None:
+    """Append the `job_change` events of contacts whose title or company changed
+    (`mql.identity.jobs`) to their ledger, dated now, and add them to their states; the
+    contacts are decided with their new attributes (an exit on the change fires here)."""
+    if not changes:
+        return
+    conn, now = run.conn, run.now
+    seen = event_store.known_ids(conn, [e.event_id for _, e in changes])
+    fresh = [(cid, e) for cid, e in changes if e.event_id not in seen]
+    if not fresh:
+        return
+    account_of = contact_store.account_ids(conn, {cid for cid, _ in fresh})
+    rows = [event_store.StoredEvent(e, cid, account_of.get(cid), run.source) for cid, e in fresh]
+    event_store.insert_events(conn, rows, now=now)
+    program = run.live.program
+    contact_states = states.contact_states(conn, run.live, {cid for cid, _ in fresh})
+    resets = states.latest_resets(conn, contact_states)
+    for r in rows:
+        assert r.contact_id is not None
+        if counts_after(r.event.at, resets.get(r.contact_id)):
+            contact_states[r.contact_id] = contact_states[r.contact_id].add(r.event, program)
+    if run.live.account_level and program.trackers_for("account", JOB_CHANGE):
+        account_states = states.account_states(
+            conn, run.live, {r.account_id for r in rows if r.account_id is not None})
+        for r in rows:
+            if r.account_id in account_states:
+                account_states[r.account_id] = account_states[r.account_id].add(
+                    r.event, program, "account")
+        states.save_accounts(conn, run.live, account_states, now=now)
+    states.score_contacts(conn, run.live, contact_states, now=now)
 
 
 def _apply_companies(run: Run, owners: list[int | None], companies: list[Account | None]

@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import NotFound
+from mql.identity.jobs import JOB_CHANGE, attributes_at
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
 from mql.lifecycle.rules import counts_after, fresh_since, next_move
 from mql.lifecycle.stages import Stage
-from mql.records import Event
+from mql.records import Contact, Event
 from mql.scoring.explain import Explanation, explain
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision
@@ -53,6 +54,11 @@ class Ledgers:
         self.account_states = (states.account_states(conn, live, account_ids)
                                if live.account_level else {})
         self.resets = handoff_store.resets_of(conn, ids)
+        # the title or company changes (mql.identity.jobs) after the earliest time asked
+        # about: a question about a time before one is answered with the attributes then
+        self._ids = ids
+        self._changes: dict[int, list[Event]] = {}
+        self._changes_after: datetime | None = None
         self.stages = handoff_store.stages(conn, ids)
         self._own: dict[int, list[Event]] = {}
         self._shared: dict[int, list[Event]] = {}
@@ -133,11 +139,20 @@ class Ledgers:
             return stored  # what the streaming path keeps: no need to read the ledger
         return self._replayed(cid, at, since)
 
+    def record(self, cid: int, at: datetime) -> Contact:
+        """The contact's record as it was at `at` (its title and company then)."""
+        if self._changes_after is None or at < self._changes_after:
+            self._changes = event_store.of_type(self.conn, self._ids, JOB_CHANGE, after=at)
+            self._changes_after = at
+        record = self.contacts[cid].record
+        then = attributes_at(record.attributes, self._changes.get(cid, ()), at)
+        return record if then is None else dataclasses.replace(record, attributes=then)
+
     def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:
         c = self.contacts[cid]
         state = self._state(cid, at, since)
         account = self.accounts.get(c.account_id) if c.account_id else None
-        return self.live.qualifier.decide(c.record, account, state,
+        return self.live.qualifier.decide(self.record(cid, at), account, state,
                                           self.account_state(cid, at), at)
 
     def decision(self, cid: int, at: datetime) -> Decision:
@@ -214,4 +229,5 @@ def explain_contact(engine: Engine, email: str, *, at: datetime, rules: Identity
         contact = ledgers.contacts[cid]
         account = ledgers.accounts.get(contact.account_id) if contact.account_id else None
         events = ledgers.events(cid, at)
-    return explain(live.model, contact.record, account, events, at=at)
+        record = ledgers.record(cid, at)
+    return explain(live.model, record, account, events, at=at)

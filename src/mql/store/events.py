@@ -120,6 +120,29 @@ def events_of_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int
     return _events_by(conn, events.c.account_id, account_ids)
 
 
+def latest_of_type(conn: Connection, contact_id: int, type_: str, until: datetime
+                   ) -> Event | None:
+    """The contact's latest event of `type_` at or before `until` (None: none)."""
+    row = conn.execute(sa.select(*_COLUMNS).where(
+        events.c.contact_id == contact_id, events.c.type == type_, events.c.at <= until)
+        .order_by(events.c.at.desc(), events.c.seq.desc()).limit(1)).first()
+    return None if row is None else _event(row)
+
+
+def of_type(conn: Connection, contact_ids: Iterable[int], type_: str, *, after: datetime
+            ) -> dict[int, list[Event]]:
+    """Each contact's events of `type_` later than `after` (contacts without one are left
+    out), oldest first: a range of the (contact, time) index, empty for a recent `after`."""
+    out: dict[int, list[Event]] = {}
+    for part in chunks(set(contact_ids)):
+        rows = conn.execute(sa.select(events.c.contact_id, *_COLUMNS).where(
+            events.c.contact_id.in_(part), events.c.at > after, events.c.type == type_)
+            .order_by(events.c.at, events.c.seq))
+        for row in rows:
+            out.setdefault(int(row[0]), []).append(_event(row))
+    return out
+
+
 def _events_by(conn: Connection, owner: Any, ids: Iterable[int]) -> dict[int, list[Event]]:
     out: dict[int, list[Event]] = {}
     for part in chunks(set(ids)):
