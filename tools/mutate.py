@@ -113,6 +113,23 @@ def results(package: str) -> dict[str, str]:
     return out
 
 
+def _to_run(package: str, module: str, prefix: str, allow: dict[str, str], *,
+            survivors: bool) -> list[str] | None:
+    """The mutant names to give `mutmut run`; None when nothing is left to run. mutmut
+    reruns every mutant a name matches, decided or not, so a pattern is given only where
+    nothing is decided yet: the whole package runs with no names (mutmut itself skips
+    the decided mutants and retests the functions that changed), one module with the
+    names of its mutants not checked yet (after a change of its source: --fresh)."""
+    known = {k: s for k, s in results(package).items() if k.startswith(prefix)}
+    if survivors:
+        return sorted(k for k, s in known.items() if s in UNKILLED and k not in allow) or None
+    if not module:
+        return []
+    if not known:
+        return [f"{prefix}*"]
+    return sorted(k for k, s in known.items() if s == "not checked") or None
+
+
 def _has_code(package: str) -> bool:
     """Whether a package has anything to mutate (a new core package starts empty)."""
     for source in (ROOT / "src" / "mql" / package).rglob("*.py"):
@@ -152,14 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / "mutants", ignore_errors=True)
             started = time.monotonic()
             env = {**os.environ, "PYTHONHASHSEED": "0"}
-            names = [f"{prefix}*"]
-            if args.survivors:
-                names = sorted(k for k, s in results(package).items()
-                               if s in UNKILLED and k not in allow and k.startswith(prefix)
-                               ) or names
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(args.children), *names], cwd=work, check=False,
-                           stdout=subprocess.DEVNULL, env=env)
+            names = _to_run(package, module, prefix, allow, survivors=args.survivors)
+            if names is not None:
+                subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                                str(args.children), *names], cwd=work, check=False,
+                               stdout=subprocess.DEVNULL, env=env)
             took = f" in {(time.monotonic() - started) / 60:.0f} min"
         status = {k: s for k, s in results(package).items() if k.startswith(prefix)}
         counted = {k: s for k, s in status.items() if k not in allow}
