@@ -122,3 +122,18 @@ def test_funnel_rates_without_lifecycle_counts_or_mqls() -> None:
     assert rates["recycle_rate"] == 0.0 and rates["requalification_rate"] == 0.0
     empty = funnel_rates(dict.fromkeys(ROW, 0))
     assert set(empty.values()) == {None}
+
+
+def test_a_bound_without_offset_is_utc_whatever_the_machine_zone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_bound("2025-03-14T09:30", "--from") == datetime(2025, 3, 14, 9, 30,
+                                                                    tzinfo=UTC)
+        assert parse_bound("2025-03-14", "--to") == datetime(2025, 3, 14, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
