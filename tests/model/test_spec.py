@@ -121,3 +121,12 @@ def test_points_per_unit_with_a_step_and_a_cap_in_magnitude() -> None:
     assert (per.value(14.0), per.units(14.0)) == (-6.0, 2)  # floor(14 / 5) = 2 units
     assert (per.value(100.0), per.units(100.0)) == (-10.0, 20)
     assert PointsPer("seats", 2.5, 4).value(100.0) == 160.0  # no cap
+
+
+def test_fractions_count_below_one() -> None:
+    # a cap under one point and a unit under one: fractions are values like any other
+    assert clamp_points(0.75, 0.5) == 0.5
+    assert clamp_points(-0.75, 0.5) == -0.5
+    half = PointsPer("hours", 0.5, 2)
+    assert (half.value(0.75), half.units(0.75)) == (2.0, 1)
+    assert (half.value(0.25), half.units(0.25)) == (0.0, 0)
