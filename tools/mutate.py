@@ -119,7 +119,8 @@ def _to_run(package: str, module: str, prefix: str, allow: dict[str, str], *,
     reruns every mutant a name matches, decided or not, so a pattern is given only where
     nothing is decided yet: the whole package runs with no names (mutmut itself skips
     the decided mutants and retests the functions that changed), one module with the
-    names of its mutants not checked yet (after a change of its source: --fresh)."""
+    names of its mutants not checked yet or reached by no test (after a change of its
+    source: --fresh)."""
     known = {k: s for k, s in results(package).items() if k.startswith(prefix)}
     if survivors:
         return sorted(k for k, s in known.items() if s in UNKILLED and k not in allow) or None
@@ -127,7 +128,8 @@ def _to_run(package: str, module: str, prefix: str, allow: dict[str, str], *,
         return []
     if not known:
         return [f"{prefix}*"]
-    return sorted(k for k, s in known.items() if s == "not checked") or None
+    # not checked yet, or reached by no test when last run (a new test may reach it now)
+    return sorted(k for k, s in known.items() if s in ("not checked", "no tests")) or None
 
 
 def _has_code(package: str) -> bool:
