@@ -92,3 +92,33 @@ def test_contradictory_bands_are_refused_at_the_section() -> None:
     assert [str(p) for p in caught.value.problems] == [
         "m.yaml:15:3 reports: health: expected too_loose <= mql_to_sql low <= high <= "
         "too_strict, got 0.25, 0.2, 0.3, 0.4"]
+
+
+def test_bands_at_their_edges() -> None:
+    # a band may be a single share, start at 0 or end at 1
+    assert (Band(0, 0), Band(0.2, 0.2), Band(1, 1)) == (Band(0.0, 0.0), Band(0.2, 0.2),
+                                                        Band(1.0, 1.0))
+    for low, high in ((-0.1, 0.2), (0.3, 0.2), (0.5, 1.1)):
+        with pytest.raises(ValueError, match="band") as caught:
+            Band(low, high)
+        assert str(caught.value) == f"band {low}..{high}: expected 0 <= low <= high <= 1"
+    edges = HealthBands(mql_to_sql=Band(0.2, 0.2), too_loose=0.2, too_strict=0.2)
+    assert edges.mql_to_sql == Band(0.2, 0.2)
+    with pytest.raises(ValueError, match="health: expected"):
+        HealthBands(mql_to_sql=Band(0.2, 0.3), too_loose=0.1, too_strict=0.25)
+
+
+def test_windows_of_zero_days_are_allowed_negative_ones_refused() -> None:
+    assert ReportSettings(maturity_days=0, pipeline_within_days=0).maturity_days == 0
+    for days in ({"maturity_days": -1}, {"pipeline_within_days": -1}):
+        with pytest.raises(ValueError, match="reports:") as caught:
+            ReportSettings(**days)  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            "reports: maturity_days and pipeline_within_days must be >= 0")
+
+
+def test_content_events_of_a_model_replace_the_defaults() -> None:
+    text = BASE + "reports:\n  health:\n    content_events: [webinar_attended]\n"
+    health = parse_model(text).reports.health
+    assert health.content_events == ("webinar_attended",)
+    assert health.high_intent_events == HealthBands().high_intent_events
