@@ -160,3 +160,27 @@ def test_a_row_keeps_its_values_and_writes_times_as_text() -> None:
                       "at": datetime(2026, 1, 2, 3, 4), 5: "five"}) == {
         "n": 3, "day": "2026-01-02T00:00:00+00:00", "at": "2026-01-02T03:04:00+00:00",
         "5": "five"}
+
+
+def test_unknown_keys_get_a_hint_only_when_close() -> None:
+    text = GOOD.replace("    description: A demo",
+                        "    zzz: 1\n    exp: []\n    description: A demo")
+    with pytest.raises(ModelError) as caught:
+        read(text)
+    assert [str(p) for p in caught.value.problems] == [
+        "m.tests.yaml:4:5 tests[0].zzz: unknown key; expected one of: name, description, at, "
+        "accounts, contacts, events, expect",
+        "m.tests.yaml:5:5 tests[0].exp: unknown key; expected one of: name, description, at, "
+        "accounts, contacts, events, expect"]
+
+
+def test_unnamed_tests_under_a_base_are_each_reported_once() -> None:
+    text = ("model:\n  tests:\n"
+            "    - {at: 2026-03-02, contacts: [], expect: [{contact: a, mql: true}]}\n"
+            "    - {at: 2026-03-02, contacts: [], expect: [{contact: b, mql: true}]}\n")
+    with pytest.raises(ModelError) as caught:
+        read(text, base=("model",))
+    assert [str(p) for p in caught.value.problems] == [
+        "m.tests.yaml:3:7 model.tests[0]: name is required (what the test shows, in words)",
+        "m.tests.yaml:4:7 model.tests[1]: name is required (what the test shows, in words)"]
+    assert read("a: 5\n", base=("a", "b")) == []
