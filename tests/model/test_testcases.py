@@ -184,3 +184,24 @@ def test_unnamed_tests_under_a_base_are_each_reported_once() -> None:
         "m.tests.yaml:3:7 model.tests[0]: name is required (what the test shows, in words)",
         "m.tests.yaml:4:7 model.tests[1]: name is required (what the test shows, in words)"]
     assert read("a: 5\n", base=("a", "b")) == []
+
+
+def test_a_bad_time_is_reported_once_and_every_bad_row() -> None:
+    text = ("tests:\n  - name: t\n    at: soon\n    description: 5\n"
+            "    contacts: [plain, {email: a@x.example}, 3]\n"
+            "    expect: [{contact: a@x.example, mql: true}]\n")
+    with pytest.raises(ModelError) as caught:
+        read(text)
+    assert [str(p) for p in caught.value.problems] == [
+        "m.tests.yaml:3:9 tests[0].at: expected a time (ISO 8601 such as "
+        "2026-03-02T10:00:00Z), got 'soon'",
+        "m.tests.yaml:5:16 tests[0].contacts[0]: expected a mapping of column: value, as a "
+        "row of the contacts file",
+        "m.tests.yaml:5:45 tests[0].contacts[2]: expected a mapping of column: value, as a "
+        "row of the contacts file"]
+
+
+def test_a_description_that_is_not_text_is_left_out() -> None:
+    [test] = read(GOOD.replace("description: A demo request qualifies at once.",
+                               "description: 5"))
+    assert test.description is None
