@@ -205,3 +205,47 @@ def test_a_description_that_is_not_text_is_left_out() -> None:
     [test] = read(GOOD.replace("description: A demo request qualifies at once.",
                                "description: 5"))
     assert test.description is None
+
+
+def test_verdict_checks_take_a_name_or_a_list_of_names() -> None:
+    text = GOOD.replace("reasons: demo, tolerance: 0.5",
+                        "excluded_by: competitor, tolerance: 0")
+    text = text.replace("grade: B1, excluded_by: [a, b], fit: 10",
+                        "disqualified_by: gov, exits: unsubscribed, because: fast track")
+    [test] = read(text)
+    first, second = test.expect
+    assert first.tolerance == 0.0
+    assert [(c.field, c.value) for c in first.checks] == [
+        ("mql", True), ("intent", 40), ("excluded_by", ["competitor"])]
+    assert [(c.field, c.value) for c in second.checks] == [
+        ("disqualified_by", ["gov"]), ("exits", ["unsubscribed"]), ("because", "fast track")]
+
+
+def test_verdict_checks_of_the_wrong_type_are_refused() -> None:
+    text = GOOD.replace("grade: B1, excluded_by: [a, b], fit: 10",
+                        "because: 5, disqualified_by: 3, exits: 4")
+    with pytest.raises(ModelError) as caught:
+        read(text)
+    assert [p.message for p in caught.value.problems] == [
+        "nothing to check: give mql, grade, reasons or a score (fit, intent, total)",
+        "expected text, got 5", "expected a list of names, got 3",
+        "expected a list of names, got 4"]
+
+
+def test_times_are_utc_whatever_the_machine_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as clock
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    clock.tzset()
+    try:
+        text = GOOD.replace("at: 2026-03-02\n", "at: 2026-03-02 10:00:00\n").replace(
+            "email: Jane@Acme.example,", 'email: Jane@Acme.example, signed_up: "2026-01-05",')
+        [test] = read(text)
+        assert test.at == datetime(2026, 3, 2, 10, tzinfo=UTC)  # no offset: UTC
+        [contact], [event] = test.contacts, test.events
+        assert event.data["timestamp"] == "2026-03-01T07:00:00+00:00"
+        assert contact.data["created_at"] == "2026-02-01T07:00:00+00:00"
+        assert contact.data["signed_up"] == "2026-01-05"  # text stays as written
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
