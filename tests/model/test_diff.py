@@ -241,3 +241,20 @@ def test_values_as_a_reviewer_reads_them() -> None:
     assert shown(("x", 1.5, None)) == "[x, 1.5, none]"
     assert shown(["a", ("b", 2.0)]) == "[a, [b, 2]]"
     assert shown("text") == "text"
+
+
+def test_routing_changes_of_several_kinds_are_all_said() -> None:
+    new = edit("fallback: queue", "fallback: sales",
+               edit("    sales:\n", "    sales:\n      manager: boss\n",
+                    edit("{name: dana, weight: 2, capacity: 40}",
+                         "{name: dana, weight: 2, capacity: 30}")))
+    assert changes(new) == ["routing: fallback queue → sales",
+                            "routing team sales: manager none → boss",
+                            "routing team sales member dana changed: capacity 40 → 30"]
+
+
+def test_an_added_rule_is_summed_up_without_its_description() -> None:
+    new = edit("    - {name: demo, event: demo_request, points: 40}\n",
+               "    - {name: demo, event: demo_request, points: 40}\n"
+               "    - {name: trial, event: trial_signup, points: 35, description: Trials.}\n")
+    assert changes(new) == ["intent rule trial added: event types [trial_signup]; points 35"]
