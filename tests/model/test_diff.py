@@ -258,3 +258,17 @@ def test_an_added_rule_is_summed_up_without_its_description() -> None:
                "    - {name: demo, event: demo_request, points: 40}\n"
                "    - {name: trial, event: trial_signup, points: 35, description: Trials.}\n")
     assert changes(new) == ["intent rule trial added: event types [trial_signup]; points 35"]
+
+
+def test_a_score_added_before_a_changed_one_reads_as_both() -> None:
+    new = edit("scores:\n", "scores:\n  extra:\n    kind: fit\n    rules:\n      - {name: de, "
+               "when: {field: contact.country, op: eq, value: DE}, points: 5}\n",
+               edit("        points: 8\n", "        points: 9\n"))
+    assert changes(new) == ["score extra added (fit, 1 rules)",
+                            "security rule docs changed: points 8 → 9"]
+
+
+def test_a_grades_change_reads_beside_the_other_changes() -> None:
+    new = edit("points: 40}", "points: 45}", edit("fit: {A: 30, B: 10}", "fit: {A: 35, B: 10}"))
+    assert changes(new) == ["intent rule demo changed: points 40 → 45",
+                            "grades: fit bands [[A, 30], [B, 10]] → [[A, 35], [B, 10]]"]
