@@ -272,3 +272,35 @@ def test_a_grades_change_reads_beside_the_other_changes() -> None:
     new = edit("points: 40}", "points: 45}", edit("fit: {A: 30, B: 10}", "fit: {A: 35, B: 10}"))
     assert changes(new) == ["intent rule demo changed: points 40 → 45",
                             "grades: fit bands [[A, 30], [B, 10]] → [[A, 35], [B, 10]]"]
+
+
+EXIT = ("exit:\n  below: {intent: 15}\n  when:\n    - name: unsubscribed\n"
+        "      when: {activity: email_unsubscribe, within_days: 3}\n"
+        "      reason: unsubscribed from our emails\n")
+
+
+def test_exit_rules_added_and_changed() -> None:
+    with_rule = edit("exit:\n  below: {intent: 15}\n", EXIT)
+    assert changes(with_rule) == [
+        "exit rule unsubscribed added: condition 1+ email_unsubscribe in 3 days; reason "
+        "unsubscribed from our emails"]
+    assert changes(with_rule.replace("within_days: 3}", "within_days: 7}"), old=with_rule) == [
+        "exit rule unsubscribed changed: condition 1+ email_unsubscribe in 3 days → 1+ "
+        "email_unsubscribe in 7 days"]
+
+
+def test_a_list_that_only_loses_values_says_the_first_five() -> None:
+    seven = edit("values: [gmail.com, yahoo.com]",
+                 "values: [a1.com, a2.com, a3.com, a4.com, a5.com, a6.com, gmail.com]")
+    assert changes(edit("values: [gmail.com, yahoo.com]", "values: [gmail.com]"),
+                   old=seven) == [
+        "list freemail changed: -6 (a1.com, a2.com, a3.com, a4.com, a5.com ...)"]
+    assert changes(edit("values: [gmail.com, yahoo.com]", "values: [a6.com, gmail.com]"),
+                   old=seven) == [
+        "list freemail changed: -5 (a1.com, a2.com, a3.com, a4.com, a5.com)"]
+
+
+def test_a_routing_change_reads_beside_the_other_changes() -> None:
+    new = edit("points: 40}", "points: 45}", edit("fallback: queue", "fallback: sales"))
+    assert changes(new) == ["intent rule demo changed: points 40 → 45",
+                            "routing: fallback queue → sales"]
