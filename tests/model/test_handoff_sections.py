@@ -164,3 +164,12 @@ def test_every_mistake_of_the_hand_off_sections_is_reported() -> None:
 def test_a_requalify_other_than_fresh_intent_is_any_activity() -> None:
     model = parse_model(BASE + GOOD.replace("requalify: fresh_intent", "requalify: any"))
     assert model.lifecycle.requalify_fresh_intent is False
+
+
+def test_a_bad_start_time_is_reported_once() -> None:
+    # read as midnight, a bad start is not also reported as after an early end
+    text = BAD.replace('hours: {start: "9am", end: "17:00"}',
+                       'hours: {start: "9am", end: "00:30"}')
+    with pytest.raises(ModelError) as caught:
+        parse_model(BASE + text, source="m.yaml")
+    assert [str(p) for p in caught.value.problems] == BAD_PROBLEMS
