@@ -173,3 +173,21 @@ def test_a_bad_start_time_is_reported_once() -> None:
     with pytest.raises(ModelError) as caught:
         parse_model(BASE + text, source="m.yaml")
     assert [str(p) for p in caught.value.problems] == BAD_PROBLEMS
+
+
+@pytest.mark.parametrize(("hours", "expected"), [
+    ('{start: "09:00", end: "09:00"}',
+     ["m.yaml:30:14 routing.teams.sales.hours: end must be after start (hours within one "
+      "day)"]),
+    # a bad end reads as midnight, so it is also before the start
+    ('{start: "09:00", end: "9pm"}',
+     ["m.yaml:30:14 routing.teams.sales.hours: end must be after start (hours within one "
+      "day)",
+      'm.yaml:30:36 routing.teams.sales.hours.end: expected a time like 09:00, got "9pm"']),
+])
+def test_working_hours_end_after_they_start(hours: str, expected: list[str]) -> None:
+    text = GOOD.replace('hours: {days: [mon, wed, fri], start: "08:30", end: "17:15"}',
+                        f"hours: {hours}")
+    with pytest.raises(ModelError) as caught:
+        parse_model(BASE + text, source="m.yaml")
+    assert [str(p) for p in caught.value.problems] == expected
