@@ -304,3 +304,16 @@ def test_a_routing_change_reads_beside_the_other_changes() -> None:
     new = edit("points: 40}", "points: 45}", edit("fallback: queue", "fallback: sales"))
     assert changes(new) == ["intent rule demo changed: points 40 → 45",
                             "routing: fallback queue → sales"]
+
+
+def test_a_score_that_changes_kind_reads_as_such() -> None:
+    # (this crashed with AttributeError: a fit rule compared field by field to an intent one)
+    new = edit("    kind: intent\n    rules:\n      - name: docs\n        event: page_view\n"
+               "        when: {field: url, op: contains, value: /security}\n",
+               "    kind: fit\n    rules:\n      - name: docs\n"
+               "        when: {field: account.industry, op: eq, value: security}\n")
+    assert changes(new) == [
+        "security score: kind intent → fit",
+        "security score: decay half-life 30 days → no decay",  # fit does not decay
+        "security rule docs changed: event types [page_view]; points 8; condition url "
+        "contains '/security' → condition account.industry eq 'security'; points 8"]
