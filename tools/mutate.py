@@ -1,6 +1,6 @@
 """`make mutate`: mutation testing of the core packages with mutmut, scored per package.
 
-    python tools/mutate.py [PACKAGE ...] [--children N] [--report-only] [--fresh]
+    python tools/mutate.py [PACKAGE[.MODULE] ...] [--children N] [--report-only] [--fresh]
                            [--survivors]
 
 Each package runs on its own: mutmut mutates only that package and runs, for each mutant,
@@ -10,6 +10,9 @@ to src, tests, docs, examples and a pyproject.toml whose [tool.mutmut] names the
 and its tests), so the results of one package survive a run of another and a second run
 only tests what changed (--fresh starts over; --survivors tests only the mutants that
 survived the last run, against the tests as they are now: the loop while killing them).
+`PACKAGE.MODULE` (model.diff) runs and scores the mutants of one module only: a large
+package worked through module by module. A package with no code yet (a new core
+package) is reported as such and not scored.
 Docstrings are never mutated (mutmut skips triple-quoted strings); messages are: what a
 refusal says is behaviour a user reads.
 
@@ -33,7 +36,8 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
-CORE = ["scoring", "lifecycle", "routing", "identity", "model"]
+CORE = ["scoring", "lifecycle", "routing", "identity", "model", "analytics", "learning",
+        "accounts"]
 TARGET = 0.90
 ROOT = Path(__file__).resolve().parents[1]
 ALLOW = ROOT / "tools" / "equivalent_mutants.txt"
@@ -45,8 +49,10 @@ UNKILLED = ("survived", "no tests")
 # the fast tests that judge each package's mutants: its own unit tests and doctests (a
 # mutant of the model parser killed only by a worker test is not a model test's merit,
 # and every test of the suite parses a model: running them all costs hours)
+# (a new package's tests folder may not exist yet: its doctests alone then)
 MUTATE_TESTS: dict[str, list[str]] = {
-    package: [f"tests/{package}", f"src/mql/{package}"] for package in CORE
+    package: [path for path in (f"tests/{package}", f"src/mql/{package}")
+              if (ROOT / path).exists()] for package in CORE
 }
 
 
@@ -107,6 +113,34 @@ def results(package: str) -> dict[str, str]:
     return out
 
 
+def _to_run(package: str, module: str, prefix: str, allow: dict[str, str], *,
+            survivors: bool) -> list[str] | None:
+    """The mutant names to give `mutmut run`; None when nothing is left to run. mutmut
+    reruns every mutant a name matches, decided or not, so a pattern is given only where
+    nothing is decided yet: the whole package runs with no names (mutmut itself skips
+    the decided mutants and retests the functions that changed), one module with the
+    names of its mutants not checked yet or reached by no test (after a change of its
+    source: --fresh)."""
+    known = {k: s for k, s in results(package).items() if k.startswith(prefix)}
+    if survivors:
+        return sorted(k for k, s in known.items() if s in UNKILLED and k not in allow) or None
+    if not module:
+        return []
+    if not known:
+        return [f"{prefix}*"]
+    # not checked yet, or reached by no test when last run (a new test may reach it now)
+    return sorted(k for k, s in known.items() if s in ("not checked", "no tests")) or None
+
+
+def _has_code(package: str) -> bool:
+    """Whether a package has anything to mutate (a new core package starts empty)."""
+    for source in (ROOT / "src" / "mql" / package).rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        if re.search(r"(?m)^(def|class|async def) |^[A-Za-z_][A-Za-z0-9_]* *[:=]", text):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="*", default=CORE)
@@ -118,9 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     allow = equivalent()
     failed = False
-    for package in args.packages:
+    for chosen in args.packages:
+        package, _, module = chosen.partition(".")
         if package not in CORE:
             parser.error(f"{package!r} is not a core package ({', '.join(CORE)})")
+        if module and not (ROOT / "src" / "mql" / package / f"{module}.py").is_file():
+            parser.error(f"{chosen!r}: mql.{package} has no module {module!r}")
+        # the mutant names of the package, or of one module: mql.model.diff.x_name__mutmut_3
+        prefix = f"mql.{chosen}."
+        if not _has_code(package):
+            print(f"mql.{package}: nothing to mutate yet (no code in src/mql/{package})",
+                  flush=True)
+            continue
         took = ""
         if not args.report_only:
             work = prepare(package)
@@ -128,15 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / "mutants", ignore_errors=True)
             started = time.monotonic()
             env = {**os.environ, "PYTHONHASHSEED": "0"}
-            names = [f"mql.{package}*"]
-            if args.survivors:
-                names = sorted(k for k, s in results(package).items()
-                               if s in UNKILLED and k not in allow) or names
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(args.children), *names], cwd=work, check=False,
-                           stdout=subprocess.DEVNULL, env=env)
+            names = _to_run(package, module, prefix, allow, survivors=args.survivors)
+            if names is not None:
+                subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                                str(args.children), *names], cwd=work, check=False,
+                               stdout=subprocess.DEVNULL, env=env)
             took = f" in {(time.monotonic() - started) / 60:.0f} min"
-        status = results(package)
+        status = {k: s for k, s in results(package).items() if k.startswith(prefix)}
         counted = {k: s for k, s in status.items() if k not in allow}
         count = Counter(counted.values())
         killed = count["killed"] + count["timeout"] + count["caught by type check"]
@@ -146,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         failed |= score < TARGET
         others = {s: n for s, n in count.items() if s not in (
             "killed", "timeout", "caught by type check", *UNKILLED)}
-        print(f"mql.{package}: {score:.1%} of {scored} non-equivalent mutants killed "
+        print(f"mql.{chosen}: {score:.1%} of {scored} non-equivalent mutants killed "
               f"({killed} killed, {count['survived']} survived, "
               f"{count['no tests']} reached by no test, "
               f"{len(status) - len(counted)} equivalent{', ' if others else ''}"

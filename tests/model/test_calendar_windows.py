@@ -73,3 +73,37 @@ def test_this_quarter_month_and_week_start_at_midnight(kind: str, at: str, start
     t = datetime.fromisoformat(at).replace(tzinfo=UTC)
     assert window.start(t).date() == date.fromisoformat(start)
     assert window.end_after(t).date() == date.fromisoformat(end)
+
+
+LA = BusinessHours("America/Los_Angeles", frozenset(range(5)), time(9), time(17))
+
+
+@pytest.mark.parametrize(("kind", "at", "start", "end"), [
+    # 05:00 UTC on 1 April is 22:00 on 31 March in Los Angeles (UTC-7): still Q1 there
+    ("quarter", "2026-04-01T05:00", "2026-01-01T08:00", "2026-04-01T07:00"),
+    ("quarter", "2026-04-01T08:00", "2026-04-01T07:00", "2026-07-01T07:00"),
+    ("quarter", "2026-11-15T12:00", "2026-10-01T07:00", "2027-01-01T08:00"),
+    ("month", "2026-12-01T06:00", "2026-11-01T07:00", "2026-12-01T08:00"),
+    ("month", "2026-12-10T12:00", "2026-12-01T08:00", "2027-01-01T08:00"),
+    ("month", "2026-07-31T12:00", "2026-07-01T07:00", "2026-08-01T07:00"),
+    # Monday 9 March 2026 06:00 UTC is Sunday 23:00 in Los Angeles (DST began 8 March)
+    ("week", "2026-03-09T06:00", "2026-03-02T08:00", "2026-03-09T07:00"),
+])
+def test_calendar_windows_follow_the_team_time_zone(kind: str, at: str, start: str,
+                                                    end: str) -> None:
+    window = CalendarWindow(kind, 0, LA, "west")  # type: ignore[arg-type]
+    t = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    assert window.start(t) == datetime.fromisoformat(start).replace(tzinfo=UTC)
+    assert window.end_after(t) == datetime.fromisoformat(end).replace(tzinfo=UTC)
+    assert str(window) == f"this {kind} (west)"
+
+
+def test_the_business_days_of_a_window_read_as_a_range_or_a_list() -> None:
+    def hours(days: set[int]) -> BusinessHours:
+        return BusinessHours("Europe/Berlin", frozenset(days), time(9), time(17))
+
+    assert str(CalendarWindow("business_days", 3, hours({1, 2, 3, 4, 5}))) == (
+        "the last 3 business days (Europe/Berlin, tue-sat)")
+    assert str(CalendarWindow("business_days", 2, hours({0, 2, 4}))) == (
+        "the last 2 business days (Europe/Berlin, mon,wed,fri)")
+    assert str(CalendarWindow("month", 0, hours({0}))) == "this month (Europe/Berlin)"

@@ -84,6 +84,8 @@ def _named(what: str, old: Iterable[Any], new: Iterable[Any]) -> list[str]:
     for name, rule in b.items():
         if name not in a:
             out.append(f"{what} {name} added: {_summary(rule)}")
+        elif type(a[name]) is not type(rule):  # a score that changed kind: other fields
+            out.append(f"{what} {name} changed: {_summary(a[name])} → {_summary(rule)}")
         elif a[name] != rule and (parts := _fields(a[name], rule)):
             out.append(f"{what} {name} changed: " + "; ".join(parts))
     return out
@@ -107,7 +109,7 @@ def _scores(old: Mapping[str, Score], new: Mapping[str, Score]) -> list[str]:
             out.append(f"score {name} added ({score.kind}, {len(score.rules)} rules)")
             continue
         before = old[name]
-        for line in _fields(before, score, skip=("name", "rules", "kind")):
+        for line in _fields(before, score, skip=("name", "rules")):
             out.append(f"{name} score: {line}")
         out.extend(_named(f"{name} rule", before.rules, score.rules))
     return out

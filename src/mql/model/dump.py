@@ -29,6 +29,7 @@ from mql.model.spec import (
     IntentRule,
     Model,
     Outcomes,
+    PointsPer,
     Score,
 )
 
@@ -105,7 +106,9 @@ def _score(score: Score) -> dict[str, Any]:
             rules.append(_drop_none({
                 "name": rule.name, "description": rule.description, "event": list(rule.events),
                 "when": None if rule.where is None else condition_data(rule.where),
-                "points": rule.points, "cap": rule.cap, "min_count": rule.min_count,
+                "points": None if rule.points_per is not None else rule.points,
+                "points_per": None if rule.points_per is None else _per(rule.points_per),
+                "cap": rule.cap, "min_count": rule.min_count,
                 "within_days": rule.within_days, "level": rule.level,
                 "decay": None if rule.decay is None else _decay(rule.decay),
                 "expires_after_days": rule.expires_after_days, "once_per": rule.once_per,
@@ -141,10 +144,13 @@ def _fit_rule(rule: FitRule) -> dict[str, Any]:
                 [None if math.isinf(low) else low, None if math.isinf(high) else high, points]
                 for low, high, points in by.bins], "default": by.default}
     if rule.points_per is not None:
-        per = rule.points_per
-        out["points_per"] = _drop_none({"field": per.field, "each": per.each,
-                                        "points": per.points, "cap": per.cap})
+        out["points_per"] = _per(rule.points_per)
     return out
+
+
+def _per(per: PointsPer) -> dict[str, Any]:
+    return _drop_none({"field": per.field, "each": per.each, "points": per.points,
+                       "cap": per.cap})
 
 
 def _named(rules: Any) -> list[dict[str, Any]]:
