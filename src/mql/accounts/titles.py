@@ -64,7 +64,9 @@ _WORDS: dict[str, str] = {
     "sicurezza": "security", "finanza": "finance",
     # Dutch, Nordic
     "inkoop": "procurement", "hoofd": "head", "beveiliging": "security",
-    "inkop": "procurement", "chef for": "head",
+    "inkop": "procurement", "chef for": "head", "inkoper": "buyer",
+    "einkaeuferin": "buyer", "einkauferin": "buyer", "financiero": "finance",
+    "financiera": "finance", "informationssicherheit": "information security",
 }  # fmt: skip
 # C-level abbreviations -> (their words)
 _CHIEFS: dict[str, str] = {
@@ -83,7 +85,7 @@ _SENIORITY: tuple[tuple[str, str], ...] = (
     ("general counsel", "c_level"), ("chief of staff", "individual_contributor"),
     ("executive assistant", "individual_contributor"), ("chief", "c_level"),
     ("founder", "c_level"), ("president", "c_level"), ("owner", "c_level"),
-    ("director", "director"), ("head", "director"), ("manager", "manager"),
+    ("general manager", "c_level"), ("director", "director"), ("head", "director"), ("manager", "manager"),
     ("team lead", "manager"), ("lead", "manager"), ("supervisor", "manager"),
     ("student", "student"), ("intern", "student"), ("candidate", "student"),
     ("undergrad", "student"), ("msc", "student"), ("phd", "student"),
@@ -119,7 +121,8 @@ _DEPARTMENT: tuple[tuple[str, str], ...] = (
 _VOCABULARY: tuple[str, ...] = tuple(sorted(
     {w for phrase, _ in (*_SENIORITY, *_DEPARTMENT) for w in phrase.split()}
     | {w for v in (*_WORDS.values(), *_CHIEFS.values()) for w in v.split()}
-    | {"officer", "senior", "junior", "specialist", "analyst", "administrator"}))
+    | {"officer", "senior", "junior", "specialist", "analyst", "administrator",
+       "architect", "architecture", "principal", "technical", "staff"}))
 _TYPO_SCORE = 80.0  # rapidfuzz ratio: "cheif" -> "chief", "managr" -> "manager"
 
 

@@ -70,18 +70,33 @@ _PEOPLE = ("it", "security", "engineering", "marketing", "sales", "operations", 
 # engineering managers evaluate; elsewhere directors and managers champion and
 # individual contributors use. HR, "other" and students are not on the committee unless
 # the CRM says so. Measured against the synthetic world in docs/accounts.md.
+# words that say a security reviewer (risk, governance, compliance) and a technical
+# evaluator (architecture, technical leadership, senior engineering)
+_SECURITY_WORDS = ("information security", "governance risk compliance", "risk",
+                   "security architect", "security officer", "security compliance")
+_ARCHITECT_WORDS = ("architect", "architecture", "staff engineer", "principal engineer",
+                    "staff software engineer", "technical lead", "tech lead", "lead engineer",
+                    "engineering lead", "senior software engineer", "senior engineer",
+                    "senior devops engineer", "site reliability engineer")
 DEFAULT_ROLES = RoleTable((
     RoleRule("procurement", departments=("procurement",)),
-    RoleRule("procurement", titles=("procurement", "purchasing", "sourcing")),
+    RoleRule("procurement", titles=("procurement", "purchasing", "sourcing", "buyer")),
     RoleRule("economic_buyer", departments=("finance",), seniorities=("c_level", "vp",
                                                                       "director")),
     RoleRule("economic_buyer", departments=("executive",), seniorities=("vp", "director")),
-    RoleRule("security", departments=("security",), seniorities=("director", "manager")),
+    RoleRule("economic_buyer", titles=("strategy",), seniorities=("c_level",)),
+    RoleRule("security", titles=_SECURITY_WORDS,
+             seniorities=("director", "manager", "individual_contributor")),
     RoleRule("decision_maker", seniorities=("c_level", "vp"),
              departments=(*_PEOPLE, "executive")),
-    RoleRule("technical_evaluator", departments=("engineering", "it", "security"),
+    RoleRule("technical_evaluator", titles=_ARCHITECT_WORDS,
+             seniorities=("director", "manager", "individual_contributor")),
+    RoleRule("decision_maker", titles=("head", "senior director", "global head"),
+             departments=_PEOPLE, seniorities=("director",)),
+    RoleRule("champion", titles=("security operations",), seniorities=("director", "manager")),
+    RoleRule("user", titles=("security operations", "soc analyst", "threat analyst"),
              seniorities=("individual_contributor",)),
-    RoleRule("technical_evaluator", departments=("engineering",), seniorities=("manager",)),
+    RoleRule("security", departments=("security",), seniorities=("director", "manager")),
     RoleRule("champion", departments=_PEOPLE, seniorities=("director", "manager")),
     RoleRule("user", departments=_PEOPLE, seniorities=("individual_contributor",)),
 ))
