@@ -92,7 +92,13 @@ DEFAULT_ROLES = RoleTable((
     RoleRule("technical_evaluator", titles=_ARCHITECT_WORDS,
              seniorities=("director", "manager", "individual_contributor")),
     RoleRule("decision_maker", titles=("head", "senior director", "global head"),
-             departments=_PEOPLE, seniorities=("director",)),
+             departments=tuple(d for d in _PEOPLE if d != "security"),
+             seniorities=("director",)),
+    RoleRule("decision_maker", titles=tuple(f"{who} {what}security operations"
+                                            for who in ("head of", "senior director",
+                                                        "senior director of")
+                                            for what in ("", "cyber ")),
+             seniorities=("director",)),
     RoleRule("champion", titles=("security operations",), seniorities=("director", "manager")),
     RoleRule("user", titles=("security operations", "soc analyst", "threat analyst"),
              seniorities=("individual_contributor",)),
