@@ -66,11 +66,11 @@ _PEOPLE = ("it", "security", "engineering", "marketing", "sales", "operations", 
            "procurement")  # fmt: skip
 # The shipped table. Order matters: procurement and finance are read from the department
 # before seniority, and so are executive-office VPs and directors (they hold the budget);
-# security managers and directors review; the C-level and VPs decide; engineers and
-# engineering managers evaluate; elsewhere directors and managers champion and
-# individual contributors use. HR, "other" and students are not on the committee unless
-# the CRM says so. Measured against the synthetic world in docs/accounts.md.
-# words that say a security reviewer (risk, governance, compliance) and a technical
+# risk and compliance titles review security; the C-level and VPs decide; architects,
+# technical leads and senior engineers evaluate; heads of a department decide; elsewhere
+# directors and managers champion and individual contributors use. HR, "other" and
+# students are not on the committee unless the CRM says so. Measured against the
+# synthetic world in docs/accounts.md. Words that say a security reviewer (risk, governance, compliance) and a technical
 # evaluator (architecture, technical leadership, senior engineering)
 _SECURITY_WORDS = ("information security", "governance risk compliance", "risk",
                    "security architect", "security officer", "security compliance")
