@@ -398,7 +398,7 @@ def role_title(rng: random.Random, role: str, seniority: str, department: str,
     abbreviations, regional suffixes, typos and careless typing. Seniority and department
     labels stay what the title says (a generic title says no department).
 
-    >>> role_title(random.Random(1), "procurement", "director", "procurement", "en")
+    >>> role_title(random.Random(2), "procurement", "director", "procurement", "en")
     'Head of Procurement'
     """
     dept = one_of(rng, _BUYING_NAMES[department])
