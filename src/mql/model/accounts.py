@@ -70,8 +70,9 @@ _PEOPLE = ("it", "security", "engineering", "marketing", "sales", "operations", 
 # technical leads and senior engineers evaluate; heads of a department decide; elsewhere
 # directors and managers champion and individual contributors use. HR, "other" and
 # students are not on the committee unless the CRM says so. Measured against the
-# synthetic world in docs/accounts.md. Words that say a security reviewer (risk, governance, compliance) and a technical
-# evaluator (architecture, technical leadership, senior engineering)
+# synthetic world in docs/accounts.md. The words that say a security reviewer (risk,
+# governance, compliance) and a technical evaluator (architecture, technical leadership,
+# senior engineering):
 _SECURITY_WORDS = ("information security", "governance risk compliance", "risk",
                    "security architect", "security officer", "security compliance")
 _ARCHITECT_WORDS = ("architect", "architecture", "staff engineer", "principal engineer",
