@@ -5,8 +5,8 @@ off for the measurement) and on messy titles.
 Measured on 1,200 accounts (seed 20251, 12 months; 2,972 contacts, committee members and
 the students, job seekers and bystanders who also became contacts): the shipped role
 table reads, from title, department and seniority, micro precision 0.975 / recall 0.981
-(macro over the seven roles 0.972 / 0.984); from the title alone micro 0.990 / 0.929
-(macro 0.981 / 0.938). The issue's target is 0.95 / 0.90. What is left is mostly the 6%
+(macro over the seven roles 0.972 / 0.984); from the title alone micro 0.993 / 0.953
+(macro 0.991 / 0.951). The issue's target is 0.95 / 0.90. What is left is mostly the 6%
 of committee members whose title names no role ("Senior Manager", "Consultant"): read
 with the department they are guessed, from the title alone they are not guessed at all
 (recall, not precision, pays). Before the world drew titles from role vocabularies
@@ -82,9 +82,9 @@ def test_titles_alone_meet_the_target(contacts: list) -> None:
               infer_role(Contact(c.email, c.account, {"title": c.attributes["title"]}), a,
                          TABLE_ONLY).role) for c, a in contacts]
     precision, recall = precision_recall(pairs)
-    assert precision >= 0.985 and recall >= 0.925  # measured 0.990 / 0.929
+    assert precision >= 0.99 and recall >= 0.95  # measured 0.993 / 0.953
     precision, recall = macro_precision_recall(pairs)
-    assert precision >= 0.975 and recall >= 0.93  # measured 0.981 / 0.938
+    assert precision >= 0.99 and recall >= 0.945  # measured 0.991 / 0.951
 
 
 def test_titles_alone_say_seniority_and_many_departments(contacts: list) -> None:
@@ -94,20 +94,27 @@ def test_titles_alone_say_seniority_and_many_departments(contacts: list) -> None
     department = sum(department_of(c.attributes["title"]) == c.attributes["department"]
                      for c, _ in contacts)
     assert seniority / n >= 0.998  # measured 0.999
-    # measured 0.657: "Solutions Architect", "Staff Engineer" and generic titles name no
+    # measured 0.680: "Solutions Architect", "Staff Engineer" and generic titles name no
     # department (engineering or IT), a CEO's title says executive, not the buying one
-    assert department / n >= 0.65
+    assert department / n >= 0.675
 
 
 def test_role_less_titles_are_what_the_title_alone_misses(contacts: list) -> None:
     generic = {"director", "manager", "senior manager", "consultant", "specialist",
                "associate", "team member"}
-    missed = [c.attributes["title"] for c, a in contacts
-              if c.attributes["committee_role"] is not None
-              and infer_role(Contact(c.email, c.account, {"title": c.attributes["title"]}),
-                             a, TABLE_ONLY).role != c.attributes["committee_role"]]
-    plain = [t for t in missed if any(normalise(t).startswith(g) for g in generic)]
-    assert len(plain) >= 0.7 * len(missed)
+    regions = {"emea", "apac", "dach", "americas", "uk", "and", "i", "na", "global"}
+
+    def role_less(title: str) -> bool:
+        return " ".join(w for w in normalise(title).split() if w not in regions) in generic
+
+    committee = [(c, a) for c, a in contacts if c.attributes["committee_role"] is not None]
+    share = sum(role_less(c.attributes["title"]) for c, _ in committee) / len(committee)
+    assert 0.04 < share < 0.08  # measured 0.058 (the world draws 6%)
+    missed = [c.attributes["title"] for c, a in committee
+              if infer_role(Contact(c.email, c.account, {"title": c.attributes["title"]}),
+                            a, TABLE_ONLY).role != c.attributes["committee_role"]]
+    # measured: 133 of the 135 misses are role-less (the others: typos the reader misses)
+    assert sum(role_less(t) for t in missed) >= 0.95 * len(missed)
 
 
 def test_the_crm_role_wins_over_every_rule(contacts: list) -> None:

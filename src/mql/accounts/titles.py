@@ -106,7 +106,8 @@ _DEPARTMENT: tuple[tuple[str, str], ...] = (
     ("strategy", "executive"), ("chief of staff", "executive"),
     ("executive assistant", "executive"), ("executive office", "executive"),
     ("technology", "engineering"), ("engineering", "engineering"),
-    ("engineer", "engineering"), ("developer", "engineering"), ("r and d", "engineering"),
+    ("engineer", "engineering"), ("developer", "engineering"),
+    ("research and development", "engineering"),
     ("platform", "engineering"), ("data", "engineering"),
     ("information technology", "it"), ("information", "it"), ("infrastructure", "it"),
     ("network", "it"), ("systems", "it"), ("help desk", "it"), ("cloud", "it"),
@@ -124,7 +125,8 @@ _VOCABULARY: tuple[str, ...] = tuple(sorted(
     {w for phrase, _ in (*_SENIORITY, *_DEPARTMENT) for w in phrase.split()}
     | {w for v in (*_WORDS.values(), *_CHIEFS.values()) for w in v.split()}
     | {"officer", "senior", "junior", "specialist", "analyst", "administrator",
-       "architect", "architecture", "principal", "technical", "staff"}))
+       "architect", "architecture", "principal", "technical", "staff", "generation",
+       "research", "development"}))
 _TYPO_SCORE = 80.0  # rapidfuzz ratio: "cheif" -> "chief", "managr" -> "manager"
 
 
@@ -140,7 +142,8 @@ def normalise(title: str) -> str:
     text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae")
     text = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text)  # v.p. -> vp.
     text = re.sub(r"\b([a-z])\.([a-z])\.", r"\1\2 ", text)
-    text = text.replace("&", " and ").replace("r and d", "r and d")
+    text = re.sub(r"\br\s*(&|and)\s*d\b", " research and development ", text)  # R&D
+    text = text.replace("&", " and ")
     words = []
     for raw in re.split(r"[^a-z0-9]+", text):
         if not raw:
