@@ -51,7 +51,7 @@ accounts:
 def people() -> list[Contact]:
     def c(email: str, title: str, **more: str) -> Contact:
         return Contact(f"{email}@acme.example", "acme.example", {"title": title, **more})
-    return [c("cio", "CIO"), c("champ", "Director of IT"), c("dev", "Software Engineer"),
+    return [c("cio", "CIO"), c("champ", "Director of IT"), c("dev", "Staff Engineer"),
             *[c(f"intern{i}", "Marketing Specialist", department="marketing")
               for i in range(10)],
             c("cfo", "CFO", committee_role="economic_buyer")]
@@ -101,7 +101,7 @@ def test_coverage_names_what_a_seller_should_do() -> None:
     assert s.coverage.missing == ()
     assert s.coverage.next_action == (
         "no economic buyer engaged (CFO is known but silent); no technical evaluator "
-        "engaged (Software Engineer is known but silent); the decision maker is CIO; "
+        "engaged (Staff Engineer is known but silent); the decision maker is CIO; "
         "the champion is Director of IT")
     assert s.engaged_within(30) == 2 and s.covers("decision_maker", "champion")
     # the ten interns have 5 points each: under the engaged line of 10

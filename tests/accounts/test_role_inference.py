@@ -1,21 +1,21 @@
 """Role inference against the synthetic world's ground truth (each contact's
-`committee_role`, which the world draws before the title) and on messy titles.
+`committee_role`, which the world draws before the title; the CRM override is switched
+off for the measurement) and on messy titles.
 
-Measured on 1,200 accounts (seed 20251, 12 months; 2,972 contacts): the shipped role
-table reads precision 0.681 and recall 0.685 from title, department and seniority, and
-0.671 / 0.654 from the title alone. The issue's target (0.95 / 0.90) is out of reach for
-any reader of titles on this world: it draws seniority and department per role from
-overlapping profiles (a director in the buying department is a decision maker three
-times in ten and a champion 35 times in a hundred), and the title from those two only.
-The best any table can do is to name the most common role of each (seniority,
-department) cell: precision 0.682, recall 0.686; knowing the account's hidden buying
-department as well would reach 0.79. The CRM override is exact when the CRM has roles.
+Measured on 1,200 accounts (seed 20251, 12 months; 2,972 contacts, committee members and
+the students, job seekers and bystanders who also became contacts): the shipped role
+table reads, from title, department and seniority, micro precision 0.975 / recall 0.981
+(macro over the seven roles 0.972 / 0.984); from the title alone micro 0.993 / 0.953
+(macro 0.991 / 0.951). The issue's target is 0.95 / 0.90. What is left is mostly the 6%
+of committee members whose title names no role ("Senior Manager", "Consultant"): read
+with the department they are guessed, from the title alone they are not guessed at all
+(recall, not precision, pays). Before the world drew titles from role vocabularies
+(accounts16) no reader could pass 0.68 / 0.69.
 """
 
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
 
 import pytest
 from hypothesis import given, settings
@@ -44,43 +44,77 @@ def precision_recall(pairs: list[tuple[str | None, str | None]]) -> tuple[float,
     return tp / (tp + fp), tp / (tp + fn)
 
 
-def test_role_table_precision_and_recall_on_the_world(contacts: list) -> None:
+def macro_precision_recall(pairs: list[tuple[str | None, str | None]]
+                           ) -> tuple[float, float]:
+    """Precision and recall per role (the roles the truth has), then their means."""
+    precisions, recalls = [], []
+    for role in sorted({t for t, _ in pairs if t is not None}):
+        tp = sum(1 for t, g in pairs if g == role and t == role)
+        guessed = sum(1 for _, g in pairs if g == role)
+        actual = sum(1 for t, _ in pairs if t == role)
+        precisions.append(tp / guessed if guessed else 0.0)
+        recalls.append(tp / actual)
+    return sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+
+
+def test_hand_counted_precision_and_recall() -> None:
+    # truth, guess: one hit, one wrong role (a false positive and a miss), one silent miss,
+    # one bystander guessed (a false positive): tp 1, fp 2, fn 2
+    pairs = [("champion", "champion"), ("user", "champion"), ("security", None),
+             (None, "user")]
+    assert precision_recall(pairs) == (1 / 3, 1 / 3)
+    # champion: p 1/2 r 1; user: p 0 (guessed once, wrongly) r 0; security: p 0 r 0
+    assert macro_precision_recall(pairs) == ((0.5 + 0 + 0) / 3, (1 + 0 + 0) / 3)
+
+
+def test_role_table_meets_the_target_on_the_world(contacts: list) -> None:
     pairs = [(c.attributes["committee_role"], infer_role(c, a, TABLE_ONLY).role)
              for c, a in contacts]
-    precision, recall = precision_recall(pairs)
     assert len(pairs) > 2000  # 2,972 when measured
-    assert precision >= 0.68 and recall >= 0.68  # measured 0.681 / 0.685
+    precision, recall = precision_recall(pairs)
+    assert precision >= 0.97 and recall >= 0.975  # measured 0.975 / 0.981 (target .95/.90)
+    precision, recall = macro_precision_recall(pairs)
+    assert precision >= 0.965 and recall >= 0.98  # measured 0.972 / 0.984
 
 
-def test_the_table_reaches_what_title_department_and_seniority_can_tell(contacts: list
-                                                                         ) -> None:
-    cells: dict[tuple[str, str], Counter[str | None]] = defaultdict(Counter)
-    for c, _ in contacts:
-        a = c.attributes
-        cells[(a["seniority"], a["department"])][a["committee_role"]] += 1
-    best = {cell: counts.most_common(1)[0][0] for cell, counts in cells.items()}
-    ceiling = precision_recall([(c.attributes["committee_role"],
-                                 best[(c.attributes["seniority"], c.attributes["department"])])
-                                for c, _ in contacts])
-    ours = precision_recall([(c.attributes["committee_role"],
-                              infer_role(c, a, TABLE_ONLY).role) for c, a in contacts])
-    assert ceiling[0] < 0.7 and ceiling[1] < 0.7  # far below 0.95 / 0.90 for anyone
-    assert ours[0] >= ceiling[0] - 0.005 and ours[1] >= ceiling[1] - 0.005
+def test_titles_alone_meet_the_target(contacts: list) -> None:
+    pairs = [(c.attributes["committee_role"],
+              infer_role(Contact(c.email, c.account, {"title": c.attributes["title"]}), a,
+                         TABLE_ONLY).role) for c, a in contacts]
+    precision, recall = precision_recall(pairs)
+    assert precision >= 0.99 and recall >= 0.95  # measured 0.993 / 0.953
+    precision, recall = macro_precision_recall(pairs)
+    assert precision >= 0.99 and recall >= 0.945  # measured 0.991 / 0.951
 
 
-def test_titles_alone_say_seniority_and_most_departments(contacts: list) -> None:
+def test_titles_alone_say_seniority_and_many_departments(contacts: list) -> None:
     n = len(contacts)
     seniority = sum(seniority_of(c.attributes["title"]) == c.attributes["seniority"]
                     for c, _ in contacts)
     department = sum(department_of(c.attributes["title"]) == c.attributes["department"]
                      for c, _ in contacts)
     assert seniority / n >= 0.998  # measured 0.999
-    assert department / n >= 0.76  # measured 0.763 ("Consultant" names no department)
-    pairs = [(c.attributes["committee_role"],
-              infer_role(Contact(c.email, c.account, {"title": c.attributes["title"]}), a,
-                         TABLE_ONLY).role) for c, a in contacts]
-    precision, recall = precision_recall(pairs)
-    assert precision >= 0.67 and recall >= 0.65  # measured 0.671 / 0.654
+    # measured 0.680: "Solutions Architect", "Staff Engineer" and generic titles name no
+    # department (engineering or IT), a CEO's title says executive, not the buying one
+    assert department / n >= 0.675
+
+
+def test_role_less_titles_are_what_the_title_alone_misses(contacts: list) -> None:
+    generic = {"director", "manager", "senior manager", "consultant", "specialist",
+               "associate", "team member"}
+    regions = {"emea", "apac", "dach", "americas", "uk", "and", "i", "na", "global"}
+
+    def role_less(title: str) -> bool:
+        return " ".join(w for w in normalise(title).split() if w not in regions) in generic
+
+    committee = [(c, a) for c, a in contacts if c.attributes["committee_role"] is not None]
+    share = sum(role_less(c.attributes["title"]) for c, _ in committee) / len(committee)
+    assert 0.04 < share < 0.08  # measured 0.058 (the world draws 6%)
+    missed = [c.attributes["title"] for c, a in committee
+              if infer_role(Contact(c.email, c.account, {"title": c.attributes["title"]}),
+                            a, TABLE_ONLY).role != c.attributes["committee_role"]]
+    # measured: 133 of the 135 misses are role-less (the others: typos the reader misses)
+    assert sum(role_less(t) for t in missed) >= 0.95 * len(missed)
 
 
 def test_the_crm_role_wins_over_every_rule(contacts: list) -> None:
@@ -98,6 +132,15 @@ def test_the_crm_role_wins_over_every_rule(contacts: list) -> None:
     ("Leiter Einkauf", ("director", "procurement", "procurement")),
     ("Directeur Financier", ("director", "finance", "economic_buyer")),
     ("Jefe de Seguridad", ("director", "security", "security")),
+    ("Head of SecOps", ("director", "security", "decision_maker")),
+    ("Security Architect", ("individual_contributor", "security", "security")),
+    ("Staff Engineer", ("individual_contributor", "engineering", "technical_evaluator")),
+    ("Software Engineer", ("individual_contributor", "engineering", "user")),
+    ("Head of Marketing", ("director", "marketing", "decision_maker")),
+    ("Director of Marketing", ("director", "marketing", "champion")),
+    ("Chief Strategy Officer", ("c_level", "executive", "economic_buyer")),
+    ("General Manager", ("c_level", "executive", "decision_maker")),
+    ("Procuremnet Manager, UK&I", ("manager", "procurement", "procurement")),
     ("Responsable Sécurité Informatique", ("manager", "security", "security")),
     ("  sr software engineer ", ("individual_contributor", "engineering",
                                  "technical_evaluator")),

@@ -102,3 +102,31 @@ def test_a_clean_world_has_no_dirt() -> None:
 def test_sales_reject_second_records_as_duplicates(dirty: list[AccountSlice]) -> None:
     reasons = Counter(d.reason for p in dirty for d in p.dispositions)
     assert reasons["duplicate"] > 0
+
+
+def test_a_title_stream_advances_the_world_as_a_profile_title_did() -> None:
+    # committee titles come from their own stream; the account's stream moves on exactly
+    # as it did when every title was drawn from it, so the rest of the world is unchanged
+    import random as _random
+
+    from mql.synthetic.people import title, title_stream
+    a, b = _random.Random(7), _random.Random(7)
+    title(a, "manager", "it")
+    title_stream(b)
+    assert a.random() == b.random()
+
+
+def test_committee_titles_carry_their_role() -> None:
+    import random as _random
+
+    from mql.synthetic.people import role_title
+    rng = _random.Random(5)
+    titles = [role_title(rng, "procurement", "manager", "procurement", "en").lower()
+              for _ in range(400)]
+    generic = sum(t.strip(" .") in ("manager", "senior manager") for t in titles)
+    assert 0.02 < generic / 400 < 0.12  # 6% name no role
+    # the others say procurement, typos and abbreviations included, and say a manager
+    from mql.accounts.titles import department_of, seniority_of
+    named = [t for t in titles if t.strip(" .") not in ("manager", "senior manager")]
+    assert sum(department_of(t) == "procurement" for t in named) >= 0.98 * len(named)
+    assert all(seniority_of(t) == "manager" for t in titles)

@@ -11,7 +11,7 @@ records have them, else what the normalised title says).
 ('security', 'decision_maker')
 >>> role("Head of Procurement EMEA").role, role("Directeur Financier").role
 ('procurement', 'economic_buyer')
->>> role("Software Engineer").role, role("Working Student").role
+>>> role("Staff Engineer").role, role("Working Student").role
 ('technical_evaluator', None)
 >>> guess = role("Intern", committee_role="champion")
 >>> guess.role, guess.source

@@ -64,7 +64,9 @@ _WORDS: dict[str, str] = {
     "sicurezza": "security", "finanza": "finance",
     # Dutch, Nordic
     "inkoop": "procurement", "hoofd": "head", "beveiliging": "security",
-    "inkop": "procurement", "chef for": "head",
+    "inkop": "procurement", "chef for": "head", "inkoper": "buyer",
+    "einkaeuferin": "buyer", "einkauferin": "buyer", "financiero": "finance",
+    "financiera": "finance", "informationssicherheit": "information security",
 }  # fmt: skip
 # C-level abbreviations -> (their words)
 _CHIEFS: dict[str, str] = {
@@ -83,7 +85,8 @@ _SENIORITY: tuple[tuple[str, str], ...] = (
     ("general counsel", "c_level"), ("chief of staff", "individual_contributor"),
     ("executive assistant", "individual_contributor"), ("chief", "c_level"),
     ("founder", "c_level"), ("president", "c_level"), ("owner", "c_level"),
-    ("director", "director"), ("head", "director"), ("manager", "manager"),
+    ("general manager", "c_level"), ("director", "director"), ("head", "director"),
+    ("manager", "manager"),
     ("team lead", "manager"), ("lead", "manager"), ("supervisor", "manager"),
     ("student", "student"), ("intern", "student"), ("candidate", "student"),
     ("undergrad", "student"), ("msc", "student"), ("phd", "student"),
@@ -98,11 +101,13 @@ _DEPARTMENT: tuple[tuple[str, str], ...] = (
     ("financial", "finance"), ("finance", "finance"), ("accounting", "finance"),
     ("accountant", "finance"), ("financial planning", "finance"),
     ("chief executive officer", "executive"), ("founder", "executive"),
-    ("president", "executive"), ("managing director", "executive"), ("owner", "executive"),
+    ("president", "executive"), ("managing director", "executive"),
+    ("general manager", "executive"), ("owner", "executive"),
     ("strategy", "executive"), ("chief of staff", "executive"),
     ("executive assistant", "executive"), ("executive office", "executive"),
     ("technology", "engineering"), ("engineering", "engineering"),
-    ("engineer", "engineering"), ("developer", "engineering"), ("r and d", "engineering"),
+    ("engineer", "engineering"), ("developer", "engineering"),
+    ("research and development", "engineering"),
     ("platform", "engineering"), ("data", "engineering"),
     ("information technology", "it"), ("information", "it"), ("infrastructure", "it"),
     ("network", "it"), ("systems", "it"), ("help desk", "it"), ("cloud", "it"),
@@ -119,7 +124,9 @@ _DEPARTMENT: tuple[tuple[str, str], ...] = (
 _VOCABULARY: tuple[str, ...] = tuple(sorted(
     {w for phrase, _ in (*_SENIORITY, *_DEPARTMENT) for w in phrase.split()}
     | {w for v in (*_WORDS.values(), *_CHIEFS.values()) for w in v.split()}
-    | {"officer", "senior", "junior", "specialist", "analyst", "administrator"}))
+    | {"officer", "senior", "junior", "specialist", "analyst", "administrator",
+       "architect", "architecture", "principal", "technical", "staff", "generation",
+       "research", "development"}))
 _TYPO_SCORE = 80.0  # rapidfuzz ratio: "cheif" -> "chief", "managr" -> "manager"
 
 
@@ -135,7 +142,8 @@ def normalise(title: str) -> str:
     text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae")
     text = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text)  # v.p. -> vp.
     text = re.sub(r"\b([a-z])\.([a-z])\.", r"\1\2 ", text)
-    text = text.replace("&", " and ").replace("r and d", "r and d")
+    text = re.sub(r"\br\s*(&|and)\s*d\b", " research and development ", text)  # R&D
+    text = text.replace("&", " and ")
     words = []
     for raw in re.split(r"[^a-z0-9]+", text):
         if not raw:

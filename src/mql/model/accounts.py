@@ -66,22 +66,44 @@ _PEOPLE = ("it", "security", "engineering", "marketing", "sales", "operations", 
            "procurement")  # fmt: skip
 # The shipped table. Order matters: procurement and finance are read from the department
 # before seniority, and so are executive-office VPs and directors (they hold the budget);
-# security managers and directors review; the C-level and VPs decide; engineers and
-# engineering managers evaluate; elsewhere directors and managers champion and
-# individual contributors use. HR, "other" and students are not on the committee unless
-# the CRM says so. Measured against the synthetic world in docs/accounts.md.
+# risk and compliance titles review security; the C-level and VPs decide; architects,
+# technical leads and senior engineers evaluate; heads of a department decide; elsewhere
+# directors and managers champion and individual contributors use. HR, "other" and
+# students are not on the committee unless the CRM says so. Measured against the
+# synthetic world in docs/accounts.md. The words that say a security reviewer (risk,
+# governance, compliance) and a technical evaluator (architecture, technical leadership,
+# senior engineering):
+_SECURITY_WORDS = ("information security", "governance risk compliance", "risk",
+                   "security architect", "security officer", "security compliance")
+_ARCHITECT_WORDS = ("architect", "architecture", "staff engineer", "principal engineer",
+                    "staff software engineer", "technical lead", "tech lead", "lead engineer",
+                    "engineering lead", "senior software engineer", "senior engineer",
+                    "senior devops engineer", "site reliability engineer")
 DEFAULT_ROLES = RoleTable((
     RoleRule("procurement", departments=("procurement",)),
-    RoleRule("procurement", titles=("procurement", "purchasing", "sourcing")),
+    RoleRule("procurement", titles=("procurement", "purchasing", "sourcing", "buyer")),
     RoleRule("economic_buyer", departments=("finance",), seniorities=("c_level", "vp",
                                                                       "director")),
     RoleRule("economic_buyer", departments=("executive",), seniorities=("vp", "director")),
-    RoleRule("security", departments=("security",), seniorities=("director", "manager")),
+    RoleRule("economic_buyer", titles=("strategy",), seniorities=("c_level",)),
+    RoleRule("security", titles=_SECURITY_WORDS,
+             seniorities=("director", "manager", "individual_contributor")),
     RoleRule("decision_maker", seniorities=("c_level", "vp"),
              departments=(*_PEOPLE, "executive")),
-    RoleRule("technical_evaluator", departments=("engineering", "it", "security"),
+    RoleRule("technical_evaluator", titles=_ARCHITECT_WORDS,
+             seniorities=("director", "manager", "individual_contributor")),
+    RoleRule("decision_maker", titles=("head", "senior director", "global head"),
+             departments=tuple(d for d in _PEOPLE if d != "security"),
+             seniorities=("director",)),
+    RoleRule("decision_maker", titles=tuple(f"{who} {what}security operations"
+                                            for who in ("head of", "senior director",
+                                                        "senior director of")
+                                            for what in ("", "cyber ")),
+             seniorities=("director",)),
+    RoleRule("champion", titles=("security operations",), seniorities=("director", "manager")),
+    RoleRule("user", titles=("security operations", "soc analyst", "threat analyst"),
              seniorities=("individual_contributor",)),
-    RoleRule("technical_evaluator", departments=("engineering",), seniorities=("manager",)),
+    RoleRule("security", departments=("security",), seniorities=("director", "manager")),
     RoleRule("champion", departments=_PEOPLE, seniorities=("director", "manager")),
     RoleRule("user", departments=_PEOPLE, seniorities=("individual_contributor",)),
 ))

@@ -83,17 +83,14 @@ _ROLE_PROFILE: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "decision_maker": ({"c_level": 0.25, "vp": 0.45, "director": 0.3}, {"buying": 1.0}),
     "economic_buyer": (
         {"c_level": 0.4, "vp": 0.4, "director": 0.2},
-        {"finance": 0.6, "executive": 0.2, "buying": 0.2},
+        {"finance": 0.8, "executive": 0.2},
     ),
-    "champion": (
-        {"vp": 0.1, "director": 0.35, "manager": 0.45, "individual_contributor": 0.1},
-        {"buying": 1.0},
-    ),
+    "champion": ({"director": 0.4, "manager": 0.6}, {"buying": 1.0}),
     "technical_evaluator": (
         {"director": 0.15, "manager": 0.35, "individual_contributor": 0.5},
-        {"engineering": 0.5, "it": 0.35, "security": 0.15},
+        {"engineering": 0.55, "it": 0.45},
     ),
-    "user": ({"manager": 0.3, "individual_contributor": 0.7}, {"buying": 0.7, "operations": 0.3}),
+    "user": ({"individual_contributor": 1.0}, {"buying": 0.7, "operations": 0.3}),
     "procurement": (
         {"director": 0.2, "manager": 0.5, "individual_contributor": 0.3},
         {"procurement": 1.0},
@@ -208,6 +205,110 @@ _STUDENT = ("Student", "student", "MBA Candidate", "PhD Student", "Graduate Stud
             "Working Student", "Undergrad", "MSc student")  # fmt: skip
 
 
+# Committee members' titles come from their role's vocabulary (role -> seniority ->
+# templates; {d} is a name of the person's department, from _BUYING_NAMES): real titles
+# carry the role most of the time. A decision maker heads the buying department, a
+# champion directs or manages in it, a user works in it; a technical evaluator architects
+# or leads engineering; security reviews risk and compliance; procurement buys.
+_BUYING_NAMES: dict[str, tuple[str, ...]] = {
+    **_DEPT_NAMES, "security": ("Security Operations", "SecOps", "Cyber Security Operations")}
+_DM_DIRECTOR = ("Head of {d}", "Senior Director, {d}", "Sr. Dir. {d}", "Global Head of {d}",
+                "Head of {d} Department", "Senior Director of {d}")  # fmt: skip
+_CHAMPION_DIRECTOR = ("Director of {d}", "Director, {d}", "{d} Director", "Dir. {d}")
+_ROLE_TITLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "decision_maker": {"vp": _VP, "director": _DM_DIRECTOR},
+    "economic_buyer": {
+        "c_level": ("CFO", "Chief Financial Officer", "CFO & Treasurer"),
+        "vp": ("VP Finance", "VP, Finance", "Vice President of Finance", "SVP Finance",
+               "VP FP&A", "SVP, Corporate Finance"),
+        "director": ("Finance Director", "Director of Finance", "Head of Finance",
+                     "Head of FP&A", "Director, Corporate Finance"),
+    },
+    # an economic buyer in the executive office owns the strategy budget
+    "strategy": {"c_level": ("Chief Strategy Officer",),
+                 "vp": ("VP Strategy", "VP, Corporate Strategy", "SVP Strategy"),
+                 "director": ("Director of Strategy", "Head of Strategy",
+                              "Director, Corporate Strategy")},
+    "champion": {"director": _CHAMPION_DIRECTOR, "manager": _MANAGER},
+    "technical_evaluator": {
+        "director": ("Director of Architecture", "Head of Architecture",
+                     "Director, Enterprise Architecture", "Head of Platform Architecture"),
+        "manager": ("Technical Lead", "Tech Lead", "Lead Engineer", "Engineering Lead",
+                    "Architecture Manager", "Lead Architect", "Infrastructure Architecture Lead"),
+        "individual_contributor": (
+            "Solutions Architect", "Enterprise Architect", "Cloud Architect",
+            "Staff Engineer", "Principal Engineer", "Senior Software Engineer", "Sr. SWE",
+            "Software Architect", "Staff Software Engineer", "Senior DevOps Engineer",
+            "Site Reliability Engineer", "Data Architect"),
+    },
+    "security": {
+        "director": ("Director of Information Security", "Head of GRC",
+                     "Information Security Director", "Director, Security & Risk",
+                     "Head of Information Security", "Sr. Dir, InfoSec & GRC"),
+        "manager": ("Information Security Manager", "GRC Manager", "InfoSec Manager",
+                    "Security Risk Manager", "Security Compliance Manager",
+                    "IT Risk Manager"),
+        "individual_contributor": ("Security Architect", "Information Security Analyst",
+                                   "GRC Analyst", "Information Security Officer",
+                                   "Security Risk Analyst", "Security Architect, GRC"),
+    },
+    "procurement": {
+        "director": ("Head of Procurement", "Procurement Director", "Director of Purchasing",
+                     "Head of Strategic Sourcing", "Director, Procurement"),
+        "manager": ("Procurement Manager", "Purchasing Manager", "Strategic Sourcing Manager",
+                    "IT Procurement Manager", "Sourcing Manager", "Procurement Lead"),
+        "individual_contributor": ("Buyer", "Senior Buyer", "IT Buyer",
+                                   "Procurement Specialist", "Sourcing Analyst",
+                                   "Purchasing Agent"),
+    },
+}  # fmt: skip
+# users are individual contributors of the buying department (or operations); not the
+# titles of technical evaluators or security reviewers
+_USER_TITLES: dict[str, tuple[str, ...]] = {
+    **_CONTRIBUTOR,
+    "it": ("Systems Administrator", "IT Specialist", "Network Engineer", "Sysadmin",
+           "Help Desk Analyst", "IT Support Specialist"),
+    "security": ("SOC Analyst", "Security Operations Analyst", "Threat Analyst",
+                 "SecOps Analyst"),
+    "engineering": ("Software Engineer", "Developer", "Full-stack developer",
+                    "Junior Developer", "Data Engineer", "Backend Developer"),
+}  # fmt: skip
+# other languages, by the company's locale: (role, seniority) -> titles
+_FOREIGN_TITLES: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
+    "de": {("procurement", "director"): ("Leiter Einkauf", "Leiterin Einkauf"),
+           ("procurement", "individual_contributor"): ("Einkäufer", "Einkäuferin"),
+           ("economic_buyer", "director"): ("Leiter Finanzen", "Direktor Finanzen"),
+           ("security", "director"): ("Direktor Informationssicherheit",),
+           ("decision_maker", "director"): ("Leiter {d}", "Leiterin {d}")},
+    "fr": {("procurement", "manager"): ("Responsable Achats",),
+           ("procurement", "individual_contributor"): ("Acheteur", "Acheteuse IT"),
+           ("procurement", "director"): ("Directeur des Achats", "Directrice des Achats"),
+           ("economic_buyer", "director"): ("Directeur Financier", "Directrice Financière"),
+           ("security", "manager"): ("Responsable Sécurité Informatique",)},
+    "es": {("procurement", "director"): ("Jefe de Compras", "Jefa de Compras"),
+           ("procurement", "manager"): ("Gerente de Compras",),
+           ("economic_buyer", "director"): ("Director Financiero", "Directora Financiera"),
+           ("security", "manager"): ("Gerente de Seguridad de la Información",)},
+    "it": {("procurement", "manager"): ("Responsabile Acquisti",),
+           ("economic_buyer", "director"): ("Direttore Finanza",)},
+    "nl": {("procurement", "director"): ("Hoofd Inkoop",),
+           ("procurement", "individual_contributor"): ("Inkoper",)},
+}  # fmt: skip
+FOREIGN_TITLE_SHARE = 0.3  # of committee members whose locale and cell have foreign titles
+GENERIC_TITLE_SHARE = 0.06  # committee members whose title names no role
+_GENERIC = {"director": ("Director",), "manager": ("Manager", "Senior Manager"),
+            "individual_contributor": ("Consultant", "Specialist", "Associate",
+                                       "Team Member")}  # fmt: skip
+REGION_SUFFIX_SHARE = 0.08
+_REGION_SUFFIXES = (" EMEA", " - EMEA", ", APAC", " (DACH)", " - Americas", ", UK&I",
+                    " NA", " - Global")  # fmt: skip
+ABBREVIATE_SHARE = 0.10
+_ABBREVIATIONS = (("Director", "Dir."), ("Senior", "Sr."), ("Manager", "Mgr"),
+                  ("Engineering", "Eng"), ("Vice President", "VP"),
+                  ("Information Security", "InfoSec"), ("Marketing", "Mktg"))  # fmt: skip
+TYPO_SHARE = 0.03
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """Someone at an account, as the world knows them (not all become contacts).
@@ -260,8 +361,11 @@ def title(rng: random.Random, seniority: str, department: str) -> str:
         text = one_of(rng, _MANAGER).format(d=dept)
     else:
         text = one_of(rng, _CONTRIBUTOR[department])
+    return _carelessly(rng.random(), text)
+
+
+def _carelessly(roll: float, text: str) -> str:
     # people type titles carelessly: case, punctuation, stray spaces
-    roll = rng.random()
     if roll < 0.05:
         text = text.lower()
     elif roll < 0.07:
@@ -273,6 +377,68 @@ def title(rng: random.Random, seniority: str, department: str) -> str:
     elif roll < 0.14:
         text = f"{text}."
     return text
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    # two neighbouring letters swapped inside the longest word ("Procuremnet")
+    words = text.split(" ")
+    n = max(range(len(words)), key=lambda i: len(words[i]))
+    word = words[n]
+    if len(word) < 6 or not word.isalpha():
+        return text
+    i = rng.randrange(1, len(word) - 2)
+    words[n] = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return " ".join(words)
+
+
+def role_title(rng: random.Random, role: str, seniority: str, department: str,
+               locale: str) -> str:
+    """A committee member's title, drawn from the vocabulary of their role (see
+    `_ROLE_TITLES`), with the world's messiness: other languages, role-less generic titles,
+    abbreviations, regional suffixes, typos and careless typing. Seniority and department
+    labels stay what the title says (a generic title says no department).
+
+    >>> role_title(random.Random(2), "procurement", "director", "procurement", "en")
+    'Head of Procurement'
+    """
+    dept = one_of(rng, _BUYING_NAMES[department])
+    if role == "economic_buyer" and department == "executive":
+        role = "strategy"
+    foreign = _FOREIGN_TITLES.get(locale, {}).get((role, seniority))
+    if chance(rng, GENERIC_TITLE_SHARE) and seniority in _GENERIC:
+        text = one_of(rng, _GENERIC[seniority])
+    elif foreign and chance(rng, FOREIGN_TITLE_SHARE):
+        text = one_of(rng, foreign).format(d=dept)
+    elif seniority == "c_level":
+        text = one_of(rng, _ROLE_TITLES.get(role, {}).get("c_level", _CHIEF[department]))
+    elif role == "user":
+        text = one_of(rng, _USER_TITLES[department])
+    else:
+        text = one_of(rng, _ROLE_TITLES[role][seniority]).format(d=dept)
+    if chance(rng, ABBREVIATE_SHARE):
+        for long, short in _ABBREVIATIONS:
+            text = text.replace(long, short)
+    if chance(rng, REGION_SUFFIX_SHARE):
+        text += one_of(rng, _REGION_SUFFIXES)
+    if chance(rng, TYPO_SHARE):
+        text = _typo(rng, text)
+    return _carelessly(rng.random(), text)
+
+
+def title_stream(rng: random.Random) -> random.Random:
+    """A stream for one title, drawn from `rng`: advancing `rng` by exactly what `title`
+    draws (three `random()` calls are six 32-bit words), so a change of title
+    vocabularies leaves every other draw of the world as it was."""
+    return random.Random(rng.getrandbits(192))
+
+
+def person_title(rng: random.Random, role: str | None, seniority: str, department: str,
+                 country: str) -> str:
+    """The title of someone with these labels: a committee member's from their role's
+    vocabulary, anyone else's from seniority and department."""
+    if role is None:
+        return title(rng, seniority, department)
+    return role_title(title_stream(rng), role, seniority, department, _LOCALE[country])
 
 
 def _local_part(convention: str, first: str, last: str) -> str:
@@ -360,7 +526,7 @@ def staff(rng: random.Random, company: Company, *, taken: set[str], token: str) 
                 email=email,
                 first_name=first,
                 last_name=last,
-                title=title(rng, seniority, department),
+                title=person_title(rng, role, seniority, department, country),
                 seniority=seniority,
                 department=department,
                 committee_role=role,

@@ -42,7 +42,7 @@ from mql.synthetic.messiness import (
 )
 from mql.synthetic.outcomes import Disposition, Opportunity, outcomes
 from mql.synthetic.params import WorldParameters
-from mql.synthetic.people import Person, staff, title
+from mql.synthetic.people import Person, person_title, staff
 from mql.synthetic.truth import AccountTruth, DuplicateMember, MalformedRow
 
 # share of people already in the CRM at the start (a list import), by account kind
@@ -119,7 +119,9 @@ class World:
         events = self._events(firm, people, touches, captured, index)
         contacts = [self._contact(firm, people[n], *captured[n]) for n in sorted(captured)]
         retitle = {
-            people[n].email: title(rng, people[n].seniority, people[n].department) for n in captured
+            people[n].email: person_title(rng, people[n].committee_role, people[n].seniority,
+                                          people[n].department, people[n].country)
+            for n in captured
         }
         duplicates: list[DuplicateMember] = []
         malformed: list[MalformedRow] = []
