@@ -227,13 +227,21 @@ class Qualifier:
 
         Its crossings are settled with `scores` itself, so a decision at a crossing sees
         the score on the new side of the line (the exit a worker schedules then moves)."""
+        seen: dict[datetime, float] = {}  # a pure function of t: each moment computed once
+
         def exact(t: datetime) -> float:  # `scores(...)[name]`, computing that score only
+            found = seen.get(t)
+            if found is not None:
+                return found
             if name == TOTAL and self.model.total != DEFAULT_TOTAL:
-                return self.scores(fits, contact, account, t)[name]
-            if name == TOTAL:
-                return fits["fit"].value + intent_value(self.model.scores["intent"], contact,
-                                                        account, t)
-            return intent_value(self.model.scores[name], contact, account, t)
+                found = self.scores(fits, contact, account, t)[name]
+            elif name == TOTAL:
+                found = fits["fit"].value + intent_value(self.model.scores["intent"], contact,
+                                                         account, t)
+            else:
+                found = intent_value(self.model.scores[name], contact, account, t)
+            seen[t] = found
+            return found
 
         model = self.model
         curve: Curve | MixedCurve
