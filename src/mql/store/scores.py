@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.db import dumps
 from mql.store.events import sqlite_time
 from mql.store.tables import UTCDateTime, account_scores, contact_scores
@@ -24,7 +24,7 @@ def _states(conn: Connection, table: sa.Table, key: sa.Column[Any], ids: Iterabl
     out: dict[int, dict[str, Any]] = {}
     for part in chunks(set(ids)):
         rows = conn.execute(sa.select(key, table.c.state).where(
-            key.in_(part), table.c.model_version_id == version_id))
+            among(conn, key, part), table.c.model_version_id == version_id))
         out.update({int(i): s for i, s in rows})
     return out
 
