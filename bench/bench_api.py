@@ -22,6 +22,8 @@ in the same run: `ratio` is how much of that speed collection keeps end to end.
     python -m bench --only api                       # 5 s per phase, SQLite
     python -m bench --only api --api-postgres        # also a throwaway PostgreSQL cluster
     python -m bench --only api --api-db postgresql+psycopg://user@host/db
+    python -m bench --only api --api-postgres --api-world-only --api-world-contacts 10000
+                                                     # only the world, smaller, both stores
 """
 
 from __future__ import annotations
