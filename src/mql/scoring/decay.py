@@ -338,6 +338,8 @@ class MixedCurve:
 
     def crossings(self, threshold: float) -> list[datetime]:
         """Every moment after now at which `value >= threshold` changes truth, in order."""
+        if not any(part.terms or part.steps for part in self.parts):
+            return []  # nothing decays, ends or closes: the value is the same ever after
         structural = sorted({u for part in self.parts for _, u in part.steps if u > self.now}
                             | {u for part in self.parts for term in part.terms
                                for _, u in term.pieces if u is not None and u > self.now})

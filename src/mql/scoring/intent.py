@@ -402,10 +402,35 @@ def rule_sum(rule: IntentRule, score: Score, state: IntentState, at: datetime) -
 def plain_curve(score: Score) -> bool:
     """Whether `intent_curve` (one half-life, closed form) describes the score exactly:
     no floor, no rule with a decay of its own or a lifespan."""
-    return score.floor is None and all(
+    return _plan(score)[0]
+
+
+# A score's rules as `intent_part` reads them, worked out once per score (the model is
+# immutable): (rule key, on the account, window days or None, points, cap, half-life in
+# seconds, decay, log rule) in rule order
+_Step = tuple[str, bool, float | None, float, float | None, float, Decay, LogRule | None]
+_PLANS: dict[int, tuple[Score, bool, tuple[_Step, ...]]] = {}
+
+
+def _plan(score: Score) -> tuple[bool, tuple[_Step, ...]]:
+    found = _PLANS.get(id(score))
+    if found is not None and found[0] is score:
+        return found[1], found[2]
+    plain = score.floor is None and all(
         isinstance(r, IntentRule) and (r.windowed or (
             r.decay_in(score) == score.decay and r.expires_after_days is None))
         for r in score.rules)
+    steps: list[_Step] = []
+    for rule in score.rules:
+        assert isinstance(rule, IntentRule)
+        decay = rule_decay(rule, score)
+        steps.append((rule_key(score.name, rule.name), rule.level == "account",
+                      rule.within_days if rule.windowed else None, rule.points, rule.cap,
+                      decay.half_life_seconds, decay, log_rule(rule, score)))
+    if len(_PLANS) > 256:  # models come and go in a long-running process
+        _PLANS.clear()
+    _PLANS[id(score)] = (score, plain, tuple(steps))
+    return plain, tuple(steps)
 
 
 def intent_part(score: Score, contact: IntentState, account: IntentState, at: datetime,
@@ -414,23 +439,20 @@ def intent_part(score: Score, contact: IntentState, account: IntentState, at: da
     `MixedCurve` (rules with their own half-lives and lifespans, max and floor)."""
     terms: list[Term] = []
     steps: list[tuple[float, datetime]] = []
-    for rule in score.rules:
-        assert isinstance(rule, IntentRule)
-        state = account if rule.level == "account" else contact
-        key = rule_key(score.name, rule.name)
-        if rule.windowed:
-            assert rule.within_days is not None
-            if state.holds(key, at, rule.within_days):
-                until = state.expiry(key, rule.within_days)
-                assert until is not None
-                steps.append((rule.points, until))
+    mine, theirs = contact.values, account.values
+    for key, on_account, within_days, points, cap, half_life, decay, log in _plan(score)[1]:
+        tracked = (theirs if on_account else mine).get(key)
+        if tracked is None:  # nothing tracked: the rule adds no term and no step
             continue
-        decay = rule_decay(rule, score)
-        tracked = state.values.get(key)
-        log = log_rule(rule, score)
+        if within_days is not None:
+            state = account if on_account else contact
+            if state.holds(key, at, within_days):
+                until = state.expiry(key, within_days)
+                assert until is not None
+                steps.append((points, until))
+            continue
         if isinstance(tracked, EventLog) and log is not None:
-            terms.append(Term(tuple(tracked.pieces(at, log)), rule.cap, decay.half_life_seconds))
+            terms.append(Term(tuple(tracked.pieces(at, log)), cap, half_life))
         elif isinstance(tracked, DecayedSum):
-            terms.append(Term(((tracked.value_at(at, decay), None),), rule.cap,
-                              decay.half_life_seconds))
+            terms.append(Term(((tracked.value_at(at, decay), None),), cap, half_life))
     return Part(weight, tuple(terms), tuple(steps), score.max, score.floor)

@@ -227,13 +227,21 @@ class Qualifier:
 
         Its crossings are settled with `scores` itself, so a decision at a crossing sees
         the score on the new side of the line (the exit a worker schedules then moves)."""
+        seen: dict[datetime, float] = {}  # a pure function of t: each moment computed once
+
         def exact(t: datetime) -> float:  # `scores(...)[name]`, computing that score only
+            found = seen.get(t)
+            if found is not None:
+                return found
             if name == TOTAL and self.model.total != DEFAULT_TOTAL:
-                return self.scores(fits, contact, account, t)[name]
-            if name == TOTAL:
-                return fits["fit"].value + intent_value(self.model.scores["intent"], contact,
-                                                        account, t)
-            return intent_value(self.model.scores[name], contact, account, t)
+                found = self.scores(fits, contact, account, t)[name]
+            elif name == TOTAL:
+                found = fits["fit"].value + intent_value(self.model.scores["intent"], contact,
+                                                         account, t)
+            else:
+                found = intent_value(self.model.scores[name], contact, account, t)
+            seen[t] = found
+            return found
 
         model = self.model
         curve: Curve | MixedCurve
@@ -261,9 +269,16 @@ class Qualifier:
         contact: IntentState,
         account: IntentState,
         at: datetime,
+        curves: dict[str, Curve | MixedCurve | None] | None = None,
     ) -> datetime | None:
-        """When score `name` first falls under `threshold` from `at` on, with no new events."""
-        curve = self.curve(name, fits, contact, account, at)
+        """When score `name` first falls under `threshold` from `at` on, with no new events
+        (`curves`: the curves of this very decision by score, filled as they are built)."""
+        if curves is None:
+            curve = self.curve(name, fits, contact, account, at)
+        elif name in curves:
+            curve = curves[name]
+        else:
+            curve = curves[name] = self.curve(name, fits, contact, account, at)
         if curve is None:
             return at if fits[name].value < threshold else None
         return curve.first_below(threshold)
@@ -357,10 +372,12 @@ class Qualifier:
         grade = None if grades is None else grades.grade(
             values[grades.fit_score], values[grades.intent_score])
         until = None
+        curves: dict[str, Curve | MixedCurve | None] = {}  # one curve per score, for both
         if reasons:
-            until = self.qualified_until(contact, account, fits, state, account_state, at)
-        exit_at = (self.exit_time(self.model.exit_below, fits, state, account_state, at)
-                   if exit_needed or reasons else None)
+            until = self.qualified_until(contact, account, fits, state, account_state, at,
+                                         curves)
+        exit_at = (self.exit_time(self.model.exit_below, fits, state, account_state, at,
+                                  curves) if exit_needed or reasons else None)
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),
@@ -399,9 +416,11 @@ class Qualifier:
         state: IntentState,
         account_state: IntentState,
         at: datetime,
+        curves: dict[str, Curve | MixedCurve | None] | None = None,
     ) -> datetime | None:
         """The first time any of `below` is crossed going down (None: never)."""
-        times = [self.first_below(n, low, fits, state, account_state, at) for n, low in below]
+        times = [self.first_below(n, low, fits, state, account_state, at, curves)
+                 for n, low in below]
         found = [t for t in times if t is not None]
         return min(found) if found else None
 
@@ -413,6 +432,7 @@ class Qualifier:
         state: IntentState,
         account_state: IntentState,
         at: datetime,
+        curves: dict[str, Curve | MixedCurve | None] | None = None,
     ) -> datetime | None:
         """When the contact stops qualifying with no new activity (None: it never does).
 
@@ -421,7 +441,8 @@ class Qualifier:
         moments are the candidates, checked in order; between two of them nothing changes.
         """
         candidates: set[datetime] = set()
-        curves: dict[str, Curve | MixedCurve | None] = {}  # one curve per score, for all its lines
+        if curves is None:  # one curve per score, for all its lines
+            curves = {}
         for name, low in self._lines:
             if name not in curves:
                 curves[name] = self.curve(name, fits, state, account_state, at)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from mql.records import Account
@@ -39,12 +40,23 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield batch
 
 
+def among(conn: Connection, column: Any, values: list[Any]) -> Any:
+    """`column IN values` as the dialect reads it fastest: on PostgreSQL one array
+    parameter (``= ANY(...)``: the same rows, and one short statement whose text and
+    parse are reused, where an IN list is a new statement of len(values) parameters that
+    SQLAlchemy and psycopg render and split every time); an IN list otherwise."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values),
+                                              type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
 def ids_by_domain(conn: Connection, domains: Iterable[str]) -> dict[str, int]:
     """The ids of the stored accounts among `domains`."""
     found: dict[str, int] = {}
     for part in chunks(set(domains)):
         rows = conn.execute(sa.select(accounts.c.domain, accounts.c.id)
-                            .where(accounts.c.domain.in_(part)))
+                            .where(among(conn, accounts.c.domain, part)))
         found.update({str(d): int(i) for d, i in rows})
     return found
 
@@ -96,7 +108,7 @@ def load_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Account]:
     out: dict[int, Account] = {}
     for part in chunks(set(ids)):
         rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes)
-                            .where(accounts.c.id.in_(part)))
+                            .where(among(conn, accounts.c.id, part)))
         out.update({int(i): Account(str(d), dict(a or {})) for i, d, a in rows})
     return out
 

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from mql.identity.merge import Identifier
 from mql.records import Contact
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.tables import contacts, identities
 
 
@@ -72,7 +72,7 @@ def find(conn: Connection, keys: Iterable[Identifier]) -> dict[Identifier, int]:
             rows = conn.execute(
                 sa.select(identities.c.value, identities.c.contact_id).where(
                     identities.c.kind == kind, identities.c.namespace == namespace,
-                    identities.c.value.in_(part)))
+                    among(conn, identities.c.value, part)))
             found.update({Identifier(kind, str(v), namespace): int(c) for v, c in rows})
     return found
 
@@ -116,7 +116,7 @@ def identifiers_of(conn: Connection, contact_ids: Iterable[int]) -> dict[int, se
     for part in chunks(set(contact_ids)):
         rows = conn.execute(sa.select(identities.c.contact_id, identities.c.kind,
                                       identities.c.value, identities.c.namespace)
-                            .where(identities.c.contact_id.in_(part)))
+                            .where(among(conn, identities.c.contact_id, part)))
         for cid, kind, value, namespace in rows:
             out[int(cid)].add(Identifier(str(kind), str(value), str(namespace)))
     return out
@@ -139,7 +139,7 @@ def load_contacts(conn: Connection, ids: Iterable[int]) -> dict[int, StoredConta
             contacts.c.merged_into)
     for part in chunks(set(ids)):
         for i, email, domain, attrs, aid, method, conf, merged in conn.execute(
-                sa.select(*cols).where(contacts.c.id.in_(part))):
+                sa.select(*cols).where(among(conn, contacts.c.id, part))):
             record = Contact(str(email), domain, dict(attrs or {}))
             out[int(i)] = StoredContact(int(i), record, aid, method, conf, merged)
     return out
@@ -151,7 +151,8 @@ def account_ids(conn: Connection, ids: Iterable[int]) -> dict[int, int | None]:
     out: dict[int, int | None] = {}
     for part in chunks(set(ids)):
         out.update({int(i): None if a is None else int(a) for i, a in conn.execute(
-            sa.select(contacts.c.id, contacts.c.account_id).where(contacts.c.id.in_(part)))})
+            sa.select(contacts.c.id, contacts.c.account_id).where(
+                among(conn, contacts.c.id, part)))})
     return out
 
 
@@ -187,5 +188,6 @@ def live_contact_ids(conn: Connection, account_ids: Iterable[int] | None = None)
         return [int(i) for (i,) in conn.execute(query.order_by(contacts.c.id))]
     out: list[int] = []
     for part in chunks(set(account_ids)):
-        out.extend(int(i) for (i,) in conn.execute(query.where(contacts.c.account_id.in_(part))))
+        out.extend(int(i) for (i,) in conn.execute(
+            query.where(among(conn, contacts.c.account_id, part))))
     return out

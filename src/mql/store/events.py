@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from mql.records import Event
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.db import dumps
 from mql.store.tables import events
 
@@ -49,7 +49,8 @@ def known_ids(conn: Connection, event_ids: Iterable[str]) -> set[str]:
         return {str(i) for (i,) in rows}
     out: set[str] = set()
     for part in chunks(wanted):
-        rows = conn.execute(sa.select(events.c.event_id).where(events.c.event_id.in_(part)))
+        rows = conn.execute(sa.select(events.c.event_id).where(
+            among(conn, events.c.event_id, part)))
         out.update(str(i) for (i,) in rows)
     return out
 
@@ -146,7 +147,7 @@ def of_type(conn: Connection, contact_ids: Iterable[int], type_: str, *, after: 
 def _events_by(conn: Connection, owner: Any, ids: Iterable[int]) -> dict[int, list[Event]]:
     out: dict[int, list[Event]] = {}
     for part in chunks(set(ids)):
-        rows = conn.execute(sa.select(owner, *_COLUMNS).where(owner.in_(part))
+        rows = conn.execute(sa.select(owner, *_COLUMNS).where(among(conn, owner, part))
                             .order_by(events.c.at, events.c.seq))
         for row in rows:
             out.setdefault(int(row[0]), []).append(_event(row))
@@ -185,7 +186,8 @@ def unattributed_anonymous(conn: Connection, anonymous_ids: Iterable[str]) -> di
     out: dict[str, int] = {}
     for part in chunks(set(anonymous_ids)):
         rows = conn.execute(sa.select(events.c.anonymous_id, sa.func.count())
-                            .where(events.c.anonymous_id.in_(part), events.c.contact_id.is_(None))
+                            .where(among(conn, events.c.anonymous_id, part),
+                                   events.c.contact_id.is_(None))
                             .group_by(events.c.anonymous_id))
         out.update({str(a): int(n) for a, n in rows})
     return out

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.tables import (
     accounts,
     assignments,
@@ -50,7 +50,8 @@ def stages(conn: Connection, ids: Iterable[int]) -> dict[int, StageRow]:
         part = wanted[start:start + 500]
         for cid, stage, since, owner, due in conn.execute(
                 sa.select(contacts.c.id, contacts.c.lifecycle_stage, contacts.c.stage_since,
-                          contacts.c.owner, contacts.c.due_at).where(contacts.c.id.in_(part))):
+                          contacts.c.owner, contacts.c.due_at).where(
+                    among(conn, contacts.c.id, part))):
             out[int(cid)] = StageRow(int(cid), stage, since, owner, due)
     return out
 
@@ -127,7 +128,7 @@ def resets_of(conn: Connection, ids: Iterable[int] | None = None) -> dict[int, l
         intent_resets.c.contact_id, intent_resets.c.at)
     parts = [None] if ids is None else list(chunks(set(ids)))
     for part in parts:
-        q = query if part is None else query.where(intent_resets.c.contact_id.in_(part))
+        q = query if part is None else query.where(among(conn, intent_resets.c.contact_id, part))
         for cid, at in conn.execute(q):
             out.setdefault(int(cid), []).append(at)
     return out
@@ -208,7 +209,7 @@ def with_open_assignments(conn: Connection, contact_ids: Iterable[int]) -> set[i
     for part in chunks(set(contact_ids)):
         out.update(int(c) for (c,) in conn.execute(
             sa.select(assignments.c.contact_id).distinct().where(
-                assignments.c.contact_id.in_(part),
+                among(conn, assignments.c.contact_id, part),
                 assignments.c.status.in_(("open", "breached", "escalated")))))
     return out
 
@@ -230,7 +231,7 @@ def close_assignments_of(conn: Connection, contact_ids: Iterable[int],
     """`close_assignments` for many contacts, one statement per 500."""
     for part in chunks(dict.fromkeys(contact_ids)):
         conn.execute(assignments.update().where(
-            assignments.c.contact_id.in_(part),
+            among(conn, assignments.c.contact_id, part),
             assignments.c.status.in_(("open", "breached", "escalated"))).values(status=status))
 
 
@@ -422,7 +423,7 @@ def subjects(conn: Connection, ids: Iterable[int]) -> dict[int, Subject]:
                            contacts.c.account_domain, accounts.c.domain, accounts.c.name,
                            accounts.c.attributes.label("account_attributes"))
                  .outerjoin(accounts, accounts.c.id == contacts.c.account_id)
-                 .where(contacts.c.id.in_(part)))
+                 .where(among(conn, contacts.c.id, part)))
         for r in conn.execute(query):
             cid = int(r.id)
             name = r.name or (r.account_attributes or {}).get("name")
@@ -645,7 +646,7 @@ def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: dateti
     for start in range(0, len(wanted), 500):
         rows = conn.execute(sa.select(events.c.account_id, events.c.contact_id,
                                       sa.func.max(events.c.at))
-                            .where(events.c.account_id.in_(wanted[start:start + 500]),
+                            .where(among(conn, events.c.account_id, wanted[start:start + 500]),
                                    events.c.contact_id.is_not(None), events.c.at >= since)
                             .group_by(events.c.account_id, events.c.contact_id))
         for aid, cid, last in rows:
@@ -659,7 +660,7 @@ def account_domains(conn: Connection, account_ids: Iterable[int]
     out: dict[int, tuple[str, Any, str | None]] = {}
     for part in chunks(set(account_ids)):
         rows = conn.execute(sa.select(accounts.c.id, accounts.c.domain, accounts.c.attributes,
-                                      accounts.c.name).where(accounts.c.id.in_(part)))
+                                      accounts.c.name).where(among(conn, accounts.c.id, part)))
         for i, d, a, n in rows:
             name = n or (a or {}).get("name")
             out[int(i)] = (str(d), (a or {}).get("owner"), None if name is None else str(name))
@@ -672,7 +673,7 @@ def last_alerts(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]
     for part in chunks(set(domains)):
         rows = conn.execute(sa.select(audit_log.c.subject, sa.func.max(audit_log.c.at))
                             .where(audit_log.c.action == "account.engaged",
-                                   audit_log.c.subject.in_(part))
+                                   among(conn, audit_log.c.subject, part))
                             .group_by(audit_log.c.subject))
         out.update({str(s): t for s, t in rows})
     return out

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mql.errors import NotFound
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.tables import (
     audit_log,
     consent,
@@ -119,7 +119,7 @@ def resolve_survivors(conn: Connection, contact_ids: Iterable[int]) -> dict[int,
     merged: set[int] = set()
     for part in chunks(wanted):
         merged.update(int(i) for (i,) in conn.execute(sa.select(contacts.c.id).where(
-            contacts.c.id.in_(part), contacts.c.merged_into.is_not(None))))
+            among(conn, contacts.c.id, part), contacts.c.merged_into.is_not(None))))
     return {c: resolve_survivor(conn, c) if c in merged else c for c in wanted}
 
 

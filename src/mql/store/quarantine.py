@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mql.errors import NotFound
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.tables import quarantine
 
 STATUSES = ("open", "resolved", "dismissed")
@@ -120,7 +120,7 @@ def add(conn: Connection, rows: list[Held], *, now: datetime) -> int:
             "subject": _text(h.subject, 320), "message_id": _text(h.message_id, 200)})
     for part in chunks(list(values)):
         for (known,) in conn.execute(sa.select(quarantine.c.fingerprint)
-                                     .where(quarantine.c.fingerprint.in_(part))):
+                                     .where(among(conn, quarantine.c.fingerprint, part))):
             values.pop(str(known), None)
     if not values:
         return 0
@@ -179,7 +179,7 @@ def resolve_subjects(conn: Connection, kinds: Iterable[str], subjects: Iterable[
     done = 0
     for part in chunks(wanted):
         where = (quarantine.c.status == "open", quarantine.c.kind.in_(kinds),
-                 quarantine.c.subject.in_(part))
+                 among(conn, quarantine.c.subject, part))
         if keep:
             ids = [int(i) for i, key in conn.execute(
                 sa.select(quarantine.c.id, quarantine.c.fingerprint).where(*where))

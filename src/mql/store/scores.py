@@ -7,13 +7,14 @@ Rows are upserted (insert, or update on the primary key) with the dialect's ON C
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from mql.store.accounts import chunks
+from mql.store.accounts import among, chunks
 from mql.store.db import dumps
 from mql.store.events import sqlite_time
 from mql.store.tables import UTCDateTime, account_scores, contact_scores
@@ -24,7 +25,7 @@ def _states(conn: Connection, table: sa.Table, key: sa.Column[Any], ids: Iterabl
     out: dict[int, dict[str, Any]] = {}
     for part in chunks(set(ids)):
         rows = conn.execute(sa.select(key, table.c.state).where(
-            key.in_(part), table.c.model_version_id == version_id))
+            among(conn, key, part), table.c.model_version_id == version_id))
         out.update({int(i): s for i, s in rows})
     return out
 
@@ -82,7 +83,59 @@ def save_contact_scores(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> 
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
             [tuple(_sqlite_value(n, r[n]) for n in names) for r in rows])
         return
+    if rows and conn.dialect.name == "postgresql" and all(r.keys() == rows[0].keys()
+                                                          for r in rows):
+        _upsert_unnest(conn, rows)
+        return
     _upsert(conn, contact_scores, ("contact_id", "model_version_id"), rows)
+
+
+_PG_TYPES = {"contact_id": "bigint", "model_version_id": "bigint", "state": "jsonb",
+             "fit": "float8", "intent": "float8", "total": "float8", "grade": "text",
+             "mql": "boolean", "reasons": "jsonb", "qualified_until": "timestamptz",
+             "scored_at": "timestamptz", "updated_at": "timestamptz"}
+
+
+def _pg_value(name: str, value: Any) -> Any:
+    """What `_upsert` would store for `value` of column `name` on PostgreSQL, as an
+    element of a typed array (JSON as its text, floats as floats, times in UTC)."""
+    if name in _JSON:
+        return dumps(value)  # the engine's serializer; None is JSON null there too
+    if value is None:
+        return None
+    kind = _PG_TYPES[name]
+    if kind == "float8":
+        return float(value)
+    if kind == "boolean":
+        return bool(value)
+    if kind == "timestamptz":
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: mql stores UTC-aware times only")
+        return value.astimezone(UTC)
+    return value
+
+
+def _upsert_unnest(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The contact score upsert on PostgreSQL as one statement: ``INSERT ... SELECT FROM
+    unnest(arrays) ON CONFLICT DO UPDATE``, one array parameter per column, instead of a
+    statement per row. A key given twice keeps its last row (what one upsert per row in
+    order leaves)."""
+    keys = ("contact_id", "model_version_id")
+    last = {(r["contact_id"], r["model_version_id"]): r for r in rows}
+    names = list(rows[0])
+    unknown = [n for n in names if n not in _PG_TYPES]
+    if unknown:
+        raise ValueError(f"no such contact_scores column: {', '.join(unknown)}")
+    arrays = tuple([_pg_value(n, r[n]) for r in last.values()] for n in names)
+    cast = {"jsonb": "text"}  # JSON travels as text and is read as jsonb in the select
+    params = ", ".join(f"%s::{cast.get(_PG_TYPES[n], _PG_TYPES[n])}[]" for n in names)
+    select = ", ".join(f"u.{n}::jsonb" if _PG_TYPES[n] == "jsonb" else f"u.{n}"
+                       for n in names)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
+    conn.exec_driver_sql(
+        f"INSERT INTO contact_scores ({', '.join(names)}) SELECT {select} "
+        f"FROM unnest({params}) AS u({', '.join(names)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", arrays)
 
 
 def save_account_states(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
