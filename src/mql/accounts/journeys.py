@@ -14,12 +14,13 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mql.accounts.lifecycle import AccountHistory
 from mql.accounts.mqa import Motion, Qualification, motions, qualify
 from mql.accounts.pql import Milestones, is_pql
-from mql.accounts.score import EMPTY, AccountBook
+from mql.accounts.roles import infer_role
+from mql.accounts.score import EMPTY, AccountBook, Member, score_account
 from mql.model.accounts import DEFAULT_ACCOUNTS
 from mql.model.mqa import MqaSpec
 from mql.model.spec import Model
@@ -27,6 +28,7 @@ from mql.records import Account, Contact, Event
 from mql.scoring.intent import intent_value
 
 _DAY = 86400.0
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +64,21 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
                and pql_spec.score is not None else None)
     milestones = Milestones(pql_spec) if pql_spec is not None else None
     quals: list[Qualification] = []
-    is_mql: dict[str, bool] = {}
+    is_mql: dict[str, datetime | None] = {}  # MQL until (None: not an MQL)
     is_pql_now: set[str] = set()
     was_mqa = False
     last_seen: dict[str, datetime] = {}
     history = AccountHistory(account.domain)
     opps = sorted(opportunities)
     known = set(book.scorer.contacts)
+    # roles read once per contact (the records do not change during a replay)
+    guesses = [(c, infer_role(c, account, spec.roles))
+               for c in sorted(contacts, key=lambda c: c.email)
+               if c.account == account.domain]
     tier = None
+    fast = {t for r in (mqa_spec.default, *mqa_spec.tiers.values()) for t in r.fast_track}
+    watched = ({t for m in pql_spec.milestones for t in (m.event, m.after) if t}
+               if pql_spec is not None else set())
     for e in events:
         while opps and opps[0][0] <= e.at:
             history = history.advance("opportunity", opps[0][0], "opportunity created")
@@ -80,11 +89,22 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
             continue
         last_seen[e.type] = e.at
         history = history.advance("aware", e.at, f"first touch: {e.type}")
+        if not book.scorer.targets(e) and e.type not in fast and (
+                milestones is None or e.type not in watched):
+            continue  # no score moved up: nobody can qualify at this event
         if e.contact is not None and e.contact in known:
-            decision = book.scorer.decide(e.contact, e.at)
-            if decision.mql and not is_mql.get(e.contact, False):
-                quals.append(Qualification("mql", account.domain, e.contact, e.at))
-            is_mql[e.contact] = decision.mql
+            until = is_mql.get(e.contact)
+            if until is None or e.at >= until:
+                # while a contact is an MQL until a known time, no rising edge can happen
+                # (a re-qualification inside it would join the same motion anyway)
+                c = book.scorer.contacts[e.contact]
+                state, account_state = book.scorer.states_of(e.contact)
+                decision = book.scorer.qualifier.decide(
+                    c, account, state, account_state, e.at, exit_needed=False)
+                if decision.mql and until is None:
+                    quals.append(Qualification("mql", account.domain, e.contact, e.at))
+                is_mql[e.contact] = ((decision.qualified_until or _FOREVER)
+                                     if decision.mql else None)
             if pql_spec is not None and milestones is not None:
                 milestones.add(e)
                 points = (intent_value(product, book.scorer.contact_states.get(
@@ -95,7 +115,11 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
                     is_pql_now.add(e.contact)
                 elif not yes:
                     is_pql_now.discard(e.contact)
-        score = book.score(account.domain, e.at, crossing=False)
+        members = [Member(c, guess, book.scorer.contact_states.get(c.email, EMPTY))
+                   for c, guess in guesses]
+        score = score_account(model, account.domain, account, members,
+                              book.scorer.account_states.get(account.domain, EMPTY), e.at,
+                              spec, crossing=False)
         tier = score.tier
         if score.coverage.engaged_contacts:
             history = history.advance("engaged", e.at, score.coverage.next_action)
@@ -115,13 +139,14 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
 @dataclass(frozen=True, slots=True)
 class Timing:
     """Won accounts with an opportunity: how many had an MQA and an MQL before the
-    opportunity was created, for how many the MQA came first (or only the MQA fired), and
-    the median lead in days of each path and of the MQA over the MQL."""
+    opportunity was created, for how many the MQA came first (or only the MQA fired) or
+    at the same event as the first MQL, and the median lead in days of each path and of the MQA over the MQL."""
 
     won: int
     with_mqa: int
     with_mql: int
     mqa_first: int
+    same_time: int
     mqa_lead_days: float | None
     mql_lead_days: float | None
     mqa_over_mql_days: float | None
@@ -136,7 +161,7 @@ class Timing:
             return "n/a" if x is None else f"{x:.1f} days"
         return (f"{self.won} won accounts: the MQA fired before the opportunity for "
                 f"{self.with_mqa}, an MQL for {self.with_mql}; the MQA came first for "
-                f"{self.mqa_first} (median lead: MQA {days(self.mqa_lead_days)}, first MQL "
+                f"{self.mqa_first}, at the same event for {self.same_time} (median lead: MQA {days(self.mqa_lead_days)}, first MQL "
                 f"{days(self.mql_lead_days)}; MQA earlier than the first MQL by "
                 f"{days(self.mqa_over_mql_days)})")
 
@@ -144,7 +169,7 @@ class Timing:
 def timing(rows: Iterable[tuple[Replay, datetime]]) -> Timing:
     """`rows`: each won account's replay and the time its (first won) opportunity was
     created."""
-    won = with_mqa = with_mql = first = 0
+    won = with_mqa = with_mql = first = same = 0
     mqa_leads: list[float] = []
     mql_leads: list[float] = []
     over: list[float] = []
@@ -159,11 +184,12 @@ def timing(rows: Iterable[tuple[Replay, datetime]]) -> Timing:
             mql_leads.append((created - m).total_seconds() / _DAY)
         if a is not None and (m is None or a < m):
             first += 1
+        same += a is not None and a == m
         if a is not None and m is not None:
             over.append((m - a).total_seconds() / _DAY)
 
     def median(xs: list[float]) -> float | None:
         return statistics.median(xs) if xs else None
-    return Timing(won, with_mqa, with_mql, first, median(mqa_leads), median(mql_leads),
+    return Timing(won, with_mqa, with_mql, first, same, median(mqa_leads), median(mql_leads),
                   median(over))
 
