@@ -6,6 +6,7 @@ speaks than the first MQL is computed from the won accounts."""
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 from datetime import timedelta
 from importlib.resources import files
 
@@ -64,7 +65,7 @@ def test_no_buying_motion_is_handed_off_twice(replays: list) -> None:
         assert len(set(map(repr, handed))) == len(handed)
         assert not set(map(repr, handed)) & set(map(repr, attached))
         # motions of one account do not overlap: the next starts after the last quiet
-        for a, b in zip(r.motions, r.motions[1:], strict=False):
+        for a, b in pairwise(r.motions):
             assert b.handoff.at - a.last_at >= timedelta(days=90)
         # an MQL while an MQA motion is open is attached, never handed off
         for m in r.motions:
@@ -88,9 +89,9 @@ def test_each_path_is_seen_and_both_mqa_and_mql_in_many_motions(replays: list) -
 def test_the_account_lifecycle_moves_forward_in_time(replays: list) -> None:
     for r, s in replays:
         moves = r.history.moves
-        assert all(a.at <= b.at for a, b in zip(moves, moves[1:], strict=False))
+        assert all(a.at <= b.at for a, b in pairwise(moves))
         assert all(ACCOUNT_STAGES.index(a.stage) < ACCOUNT_STAGES.index(b.stage)
-                   for a, b in zip(moves, moves[1:], strict=False))
+                   for a, b in pairwise(moves))
         if any(o.status == "won" for o in s.opportunities):
             assert r.history.stage == "customer"
         for q in r.qualifications:

@@ -140,7 +140,8 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
 class Timing:
     """Won accounts with an opportunity: how many had an MQA and an MQL before the
     opportunity was created, for how many the MQA came first (or only the MQA fired) or
-    at the same event as the first MQL, and the median lead in days of each path and of the MQA over the MQL."""
+    at the same event as the first MQL, and the median lead in days of each path and of
+    the MQA over the MQL."""
 
     won: int
     with_mqa: int
@@ -161,7 +162,8 @@ class Timing:
             return "n/a" if x is None else f"{x:.1f} days"
         return (f"{self.won} won accounts: the MQA fired before the opportunity for "
                 f"{self.with_mqa}, an MQL for {self.with_mql}; the MQA came first for "
-                f"{self.mqa_first}, at the same event for {self.same_time} (median lead: MQA {days(self.mqa_lead_days)}, first MQL "
+                f"{self.mqa_first}, at the same event for {self.same_time} (median lead: "
+                f"MQA {days(self.mqa_lead_days)}, first MQL "
                 f"{days(self.mql_lead_days)}; MQA earlier than the first MQL by "
                 f"{days(self.mqa_over_mql_days)})")
 
