@@ -6,9 +6,9 @@ speaks than the first MQL is computed from the won accounts."""
 from __future__ import annotations
 
 import random
-from itertools import pairwise
 from datetime import timedelta
 from importlib.resources import files
+from itertools import pairwise
 
 import pytest
 
