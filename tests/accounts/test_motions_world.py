@@ -1,4 +1,5 @@
-"""Over a whole synthetic world (the example model with an MQA and a PQL definition): no
+"""Over a whole synthetic world (the example model, which has no `accounts:` section: the
+shipped MQA and PQL definitions, `mql.model.mqa.DEFAULT_MQA` / `DEFAULT_PQL`): no
 buying motion is handed off twice, every qualification belongs to exactly one motion, the
 account lifecycle only moves forward in time, and the report of how much earlier the MQA
 speaks than the first MQL is computed from the won accounts."""
@@ -17,30 +18,10 @@ from mql.accounts.lifecycle import ACCOUNT_STAGES
 from mql.model.parse import parse_model
 from mql.synthetic import World, WorldParameters
 
-MQA_SECTION = """
-accounts:
-  engaged: {intent: 5, within_days: 30}
-  mqa:
-    handoff: account
-    reopen_days: 90
-    default:
-      engaged: {contacts: 2, within_days: 30}
-      sla_hours: 48
-    tiers:
-      "1:1": {engaged: {contacts: 1, within_days: 30}, fast_track: [intent_surge],
-              sla_hours: 4}
-      "1:few": {engaged: {contacts: 1, within_days: 30}, fast_track: [intent_surge],
-                sla_hours: 24}
-  pql:
-    milestones:
-      - {name: activated, event: product_milestone, count: 2, within_days: 14,
-         after: trial_signup}
-"""
-
 
 def world_model():  # type: ignore[no-untyped-def]
     text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
-    return parse_model(text + MQA_SECTION, source="b2b-saas+mqa.yaml")
+    return parse_model(text, source="b2b-saas.yaml")
 
 
 @pytest.fixture(scope="module")

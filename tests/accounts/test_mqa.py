@@ -237,3 +237,13 @@ def test_the_pql_section_reads_a_product_score() -> None:
     with pytest.raises(ModelError) as err:
         model("  pql: {score: fit, min: 30}\n", base)
     assert "accounts.pql.score" in str(err.value) and "not an intent-kind" in str(err.value)
+
+
+def test_a_rule_can_draw_its_own_engaged_line() -> None:
+    text = ("  mqa:\n    default:\n      engaged: {contacts: 12, within_days: 14, intent: 4}\n")
+    m = model(text, untiered())
+    d = qualify(m.accounts.mqa, score_at(m, T0))
+    # the ten interns have 5 points each: over a line of 4, with the CIO and the director
+    assert d.mqa and d.met == ("12 engaged contacts within 14 days (needs 12)",)
+    strict = model(text.replace("intent: 4", "intent: 6"), untiered())
+    assert not qualify(strict.accounts.mqa, score_at(strict, T0)).mqa

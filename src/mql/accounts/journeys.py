@@ -22,7 +22,7 @@ from mql.accounts.pql import Milestones, is_pql
 from mql.accounts.roles import infer_role
 from mql.accounts.score import EMPTY, AccountBook, Member, score_account
 from mql.model.accounts import DEFAULT_ACCOUNTS
-from mql.model.mqa import MqaSpec
+from mql.model.mqa import DEFAULT_MQA, DEFAULT_PQL
 from mql.model.spec import Model
 from mql.records import Account, Contact, Event
 from mql.scoring.intent import intent_value
@@ -54,8 +54,8 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
     """Stream the account's events (in time order) through the contact and account scores;
     `opportunities` are (created_at, status) pairs, for the lifecycle."""
     spec = model.accounts or DEFAULT_ACCOUNTS
-    mqa_spec = spec.mqa or MqaSpec()
-    pql_spec = spec.pql
+    mqa_spec = spec.mqa or DEFAULT_MQA
+    pql_spec = spec.pql or DEFAULT_PQL
     book = AccountBook(model)
     book.add_account(account)
     for c in contacts:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from mql.accounts.roles import role_words
-from mql.accounts.score import AccountScore
+from mql.accounts.score import AccountScore, LedgerLine
 from mql.model.mqa import Handoff, MqaRule, MqaSpec
 
 Kind = Literal["mql", "mqa", "pql"]
@@ -56,12 +56,14 @@ class MqaDecision:
         return "; ".join(self.met if self.mqa else self.unmet) or "no rule"
 
 
-def engaged_roles(score: AccountScore, within_days: float | None = None) -> set[str]:
-    """The roles with an engaged contact (active within `within_days` when given)."""
-    since = None if within_days is None else score.at - timedelta(days=within_days)
-    return {x.role for x in score.ledger
-            if x.contact is not None and x.engaged and x.role is not None
-            and (since is None or (x.last_touch is not None and x.last_touch >= since))}
+def engaged_people(score: AccountScore, within_days: float, intent: float | None = None
+                   ) -> list[LedgerLine]:
+    """The ledger's contacts that are engaged and were active within `within_days`: their
+    own points at least `intent` (None: engaged as the `accounts.engaged` line says)."""
+    since = score.at - timedelta(days=within_days)
+    return [x for x in score.ledger
+            if x.contact is not None and x.last_touch is not None and x.last_touch >= since
+            and (x.engaged if intent is None else (x.points >= intent and x.points > 0))]
 
 
 def qualify(spec: MqaSpec, score: AccountScore,
@@ -75,12 +77,13 @@ def qualify(spec: MqaSpec, score: AccountScore,
     if rule.score is not None:
         words = f"account score {score.total:g} (line {rule.score:g})"
         (met if score.total >= rule.score else unmet).append(words)
+    people = engaged_people(score, rule.within_days, rule.intent)
     if rule.contacts:
-        n = score.engaged_within(rule.within_days)
+        n = len(people)
         words = (f"{n} engaged contact{'s' * (n != 1)} within {rule.within_days:g} days "
                  f"(needs {rule.contacts})")
         (met if n >= rule.contacts else unmet).append(words)
-    roles = engaged_roles(score, rule.within_days)
+    roles = {x.role for x in people if x.role is not None}
     for group in rule.roles:
         names = " or ".join(role_words(r) for r in group)
         hit = [r for r in group if r in roles]

@@ -302,6 +302,7 @@ class AccountIntentDoc(Section):
 class MqaEngagedDoc(Section):
     contacts: Annotated[int, Field(ge=0)] = 0
     within_days: Positive = 30.0
+    intent: NonNegative | None = None
 
 
 class MqaRuleDoc(Section):

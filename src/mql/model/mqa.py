@@ -35,8 +35,9 @@ PRODUCT_EVENTS: tuple[str, ...] = ("signed_up", "workspace_created", "teammate_i
 @dataclass(frozen=True, slots=True)
 class MqaRule:
     """An account is an MQA under this rule when every condition given holds: its account
-    score is at least `score`; at least `contacts` of its contacts are engaged and were
-    active within `within_days`; each group of `roles` has an engaged contact in one of
+    score is at least `score`; at least `contacts` of its contacts are engaged (their own
+    intent at least `intent`, else the `accounts.engaged` line) and were active within
+    `within_days`; each group of `roles` has an engaged contact in one of
     its roles (a group is "any of"). A `fast_track` event of the account (of any of its
     contacts, or the account's own) within `fast_track_days` makes it an MQA at once.
     `route`: `owner` (the account owner, else the tier's team is unknown: unassigned) or
@@ -45,6 +46,7 @@ class MqaRule:
     score: float | None = None
     contacts: int = 0
     within_days: float = 30.0
+    intent: float | None = None
     roles: tuple[tuple[str, ...], ...] = ()
     fast_track: tuple[str, ...] = ()
     fast_track_days: float = 7.0
@@ -103,6 +105,21 @@ class PqlSpec:
     sla_hours: float | None = None
 
 
+# What a model without `accounts.mqa` / `accounts.pql` gets (measured on the synthetic
+# world in docs/accounts.md): two contacts with 5 points of their own intent within 30
+# days make an MQA; in the 1:1 and 1:few tiers one is enough, and an intent surge
+# fast-tracks the account. A PQL reaches two product milestones within 14 days of its
+# trial signup.
+DEFAULT_MQA = MqaSpec(
+    default=MqaRule(contacts=2, within_days=30.0, intent=5.0, sla_hours=48.0),
+    tiers={"1:1": MqaRule(contacts=1, within_days=30.0, intent=5.0,
+                          fast_track=("intent_surge",), sla_hours=4.0),
+           "1:few": MqaRule(contacts=1, within_days=30.0, intent=5.0,
+                            fast_track=("intent_surge",), sla_hours=24.0)})
+DEFAULT_PQL = PqlSpec(milestones=(Milestone("activated", "product_milestone", count=2,
+                                            within_days=14.0, after="trial_signup"),))
+
+
 def _route(b: Builder, route: str, path: tuple[str | int, ...]) -> None:
     if route == "owner":
         return
@@ -126,7 +143,7 @@ def _rule(b: Builder, r: d.MqaRuleDoc, path: tuple[str | int, ...]) -> MqaRule:
             b.problem((*path, "fast_track", i), f'unknown event "{name}"; declare custom '
                       "types under event_types")
     _route(b, r.route, (*path, "route"))
-    return MqaRule(r.score, r.engaged.contacts, r.engaged.within_days,
+    return MqaRule(r.score, r.engaged.contacts, r.engaged.within_days, r.engaged.intent,
                    tuple(tuple(g) for g in r.roles if g), tuple(r.fast_track),
                    r.fast_track_days, r.route, r.sla_hours)
 
