@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import pytest
 
-from mql.accounts.journeys import Replay, replay, timing
+from mql.accounts.journeys import Replay, paths, replay, timing
 from mql.accounts.lifecycle import ACCOUNT_STAGES
 from mql.model.parse import parse_model
 from mql.synthetic import World, WorldParameters
@@ -93,3 +93,16 @@ def test_the_report_says_how_much_earlier_the_mqa_speaks(replays: list) -> None:
     assert t.mqa_first <= t.with_mqa <= t.won and t.with_mql <= t.won
     assert t.mqa_lead_days is not None and t.mqa_lead_days > 0
     assert "won accounts: the MQA fired before the opportunity for" in t.words()
+
+
+def test_each_path_has_its_conversion_and_every_motion_counts_once(replays: list) -> None:
+    rows = {row.path: row for row in paths([r for r, _ in replays])}
+    motions_total = sum(len(r.motions) for r, _ in replays)
+    exact = [row for name, row in rows.items() if not name.startswith("any ")]
+    assert sum(row.motions for row in exact) == motions_total
+    for row in rows.values():
+        assert 0 <= row.won <= row.opportunities <= row.motions
+    # a motion the MQA took part in is counted in "any mqa" and in "any mql" when both
+    both = sum(row.motions for name, row in rows.items() if "mql+mqa" in name)
+    assert rows["any mqa"].motions >= both and rows["any mql"].motions >= both
+    assert rows["any mql"].opportunities > 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from mql.accounts.lifecycle import AccountHistory
 from mql.accounts.mqa import Motion, Qualification, motions, qualify
@@ -41,6 +41,7 @@ class Replay:
     qualifications: tuple[Qualification, ...]
     history: AccountHistory
     motions: tuple[Motion, ...]
+    opportunities: tuple[tuple[datetime, str], ...] = ()
 
     def first(self, kind: str, before: datetime | None = None) -> datetime | None:
         times = [q.at for q in self.qualifications if q.kind == kind
@@ -133,7 +134,8 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
         if status == "won":
             history = history.advance("customer", created, "opportunity won")
     found = motions(quals, handoff=mqa_spec.handoff, reopen_days=mqa_spec.reopen_days)
-    return Replay(account.domain, tier, tuple(quals), history, tuple(found))
+    return Replay(account.domain, tier, tuple(quals), history, tuple(found),
+                  tuple(sorted(opportunities)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,3 +197,40 @@ def timing(rows: Iterable[tuple[Replay, datetime]]) -> Timing:
     return Timing(won, with_mqa, with_mql, first, same, median(mqa_leads), median(mql_leads),
                   median(over))
 
+
+
+@dataclass(frozen=True, slots=True)
+class PathRow:
+    """Buying motions that qualified by `path` ("mql", "mqa", "pql", or several joined by
+    "+"; "any mql" ... count every motion the path took part in), how many were followed
+    by an opportunity (created from the hand-off until `within_days` after the motion's
+    last qualification) and how many of those were won."""
+
+    path: str
+    motions: int
+    opportunities: int
+    won: int
+
+    @property
+    def conversion(self) -> float | None:
+        return self.opportunities / self.motions if self.motions else None
+
+
+def paths(replays: Iterable[Replay], *, within_days: float = 90.0) -> list[PathRow]:
+    """Each path's conversion, every buying motion counted once (under its exact path)."""
+    exact: dict[str, list[int]] = {}
+    anyof: dict[str, list[int]] = {f"any {k}": [0, 0, 0] for k in ("mql", "mqa", "pql")}
+    window = timedelta(days=within_days)
+    for r in replays:
+        for m in r.motions:
+            found = [status for created, status in r.opportunities
+                     if m.handoff.at <= created <= m.last_at + window]
+            opp, won = int(bool(found)), int("won" in found)
+            name = "+".join(k for k in ("mql", "mqa", "pql") if k in m.paths)
+            for row in (exact.setdefault(name, [0, 0, 0]),
+                        *(anyof[f"any {k}"] for k in m.paths)):
+                row[0] += 1
+                row[1] += opp
+                row[2] += won
+    rows = [PathRow(k, *v) for k, v in sorted(exact.items(), key=lambda kv: -kv[1][0])]
+    return rows + [PathRow(k, *v) for k, v in anyof.items()]
