@@ -10,16 +10,20 @@ events when asked about a time before its newest one). The computation itself is
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.engine import Connection, Engine
 
+from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
 from mql.errors import ConfigError, NotFound
 from mql.model.accounts import DEFAULT_ACCOUNTS, AccountScoring
+from mql.model.spec import Model
 from mql.scoring.intent import IntentState
 from mql.service import state as states
 from mql.service.scores import CHUNK, Ledgers
@@ -28,6 +32,7 @@ from mql.store import contacts as contact_store
 from mql.store import events as event_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
+from mql.synthetic.world import AccountSlice
 
 CoverageFilter = Literal["complete", "incomplete", "any"]
 COVERAGE_FILTERS: tuple[str, ...] = ("complete", "incomplete", "any")
@@ -102,3 +107,38 @@ def show_account(engine: Engine, domain: str, *, at: datetime) -> AccountScore:
                            "e.g. acme.example (`mql accounts list` shows them)")
         live = states.live_model(conn)
         return _scores(conn, live, [next(iter(found.values()))], at, crossing=True)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class MotionSummary:
+    """MQLs, MQAs and PQLs of a synthetic world side by side: how many fired (rising
+    edges), how many buying motions (one hand-off each) they made, each path's conversion
+    and how much earlier than the first MQL the MQA fired for the won accounts."""
+
+    qualifications: dict[str, int]
+    motions: int
+    paths: list[PathRow]
+    timing: Timing
+    stages: dict[str, int]
+
+    @property
+    def handoffs_saved(self) -> int:
+        return sum(self.qualifications.values()) - self.motions
+
+
+def motion_summary(model: Model, slices: Sequence[AccountSlice]) -> MotionSummary:
+    """Replay each account of a synthetic world (its clean history) through the model's
+    contact and account scores (`mql.accounts.journeys.replay`)."""
+    replays: list[Replay] = []
+    won: list[tuple[Replay, datetime]] = []
+    for s in slices:
+        r = replay(model, s.account, s.contacts, s.clean_events,
+                   opportunities=[(o.created_at, o.status) for o in s.opportunities])
+        replays.append(r)
+        first_won = sorted(o.created_at for o in s.opportunities if o.status == "won")
+        if first_won:
+            won.append((r, first_won[0]))
+    kinds = Counter(q.kind for r in replays for q in r.qualifications)
+    return MotionSummary({k: kinds.get(k, 0) for k in ("mql", "mqa", "pql")},
+                         sum(len(r.motions) for r in replays), paths(replays), timing(won),
+                         dict(Counter(r.history.stage for r in replays)))
