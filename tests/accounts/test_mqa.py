@@ -247,3 +247,29 @@ def test_a_rule_can_draw_its_own_engaged_line() -> None:
     assert d.mqa and d.met == ("12 engaged contacts within 14 days (needs 12)",)
     strict = model(text.replace("intent: 4", "intent: 6"), untiered())
     assert not qualify(strict.accounts.mqa, score_at(strict, T0)).mqa
+
+
+def test_the_docs_section_reads_as_documented_and_survives_a_dump() -> None:
+    import yaml
+
+    from mql.model.diff import describe_changes
+    from mql.model.dump import dump_model
+    from tests.accounts.test_docs_yaml import blocks
+    from tests.model.tiny import BASE
+
+    [block] = blocks()
+    text = yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)}, sort_keys=False)
+    m = parse_model(text, source="docs/accounts.md")
+    mqa, pql = m.accounts.mqa, m.accounts.pql
+    assert mqa.handoff == "account" and mqa.default.score == 60
+    assert mqa.default.roles == (("economic_buyer", "decision_maker"), ("technical_evaluator",))
+    assert mqa.rule_for("1:1").fast_track == ("intent_surge", "demo_request")
+    assert mqa.rule_for("1:1").intent == 5 and mqa.rule_for("1:few") is mqa.default
+    assert mqa.rule_for("1:many").route == "team:inside_sales"
+    assert [x.name for x in pql.milestones] == ["team_formed", "activated"]
+    assert parse_model(dump_model(m)) == m
+    changed = parse_model(text.replace("score: 80", "score: 90").replace(
+        "count: 3", "count: 4"))
+    said = describe_changes(m, changed)
+    assert said[0] == "accounts: mqa 1:many: score 80 → 90" and len(said) == 2
+    assert said[1].startswith("accounts: pql changed: milestones ") and "count=4" in said[1]
