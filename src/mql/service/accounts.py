@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
+from mql.accounts.mqa import MqaDecision, qualify
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
 from mql.errors import ConfigError, NotFound
 from mql.model.accounts import DEFAULT_ACCOUNTS, AccountScoring
+from mql.model.mqa import DEFAULT_MQA
 from mql.model.spec import Model
 from mql.scoring.intent import IntentState
 from mql.service import state as states
@@ -34,6 +36,7 @@ from mql.store.db import translate_errors
 from mql.store.migrate import check
 from mql.synthetic.world import AccountSlice
 
+_TICK = timedelta(microseconds=1)
 CoverageFilter = Literal["complete", "incomplete", "any"]
 COVERAGE_FILTERS: tuple[str, ...] = ("complete", "incomplete", "any")
 
@@ -107,6 +110,37 @@ def show_account(engine: Engine, domain: str, *, at: datetime) -> AccountScore:
                            "e.g. acme.example (`mql accounts list` shows them)")
         live = states.live_model(conn)
         return _scores(conn, live, [next(iter(found.values()))], at, crossing=True)[0]
+
+
+def show_account_mqa(engine: Engine, domain: str, *, at: datetime
+                     ) -> tuple[AccountScore, MqaDecision]:
+    """One account's score and its MQA decision at `at` under the model's `accounts.mqa`
+    (the shipped definition when it has none): each condition in words, the fast-track
+    event when one of the account's or its contacts' events within the rule's days is one,
+    the recipient and the SLA's deadline."""
+    check(engine)
+    key = domain.strip().lower()
+    with translate_errors("reading the account"), engine.connect() as conn:
+        found = account_store.ids_by_domain(conn, [key])
+        if not found:
+            raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
+                           "e.g. acme.example (`mql accounts list` shows them)")
+        aid = next(iter(found.values()))
+        live = states.live_model(conn)
+        score = _scores(conn, live, [aid], at, crossing=True)[0]
+        spec = spec_of(live).mqa or DEFAULT_MQA
+        fast = set(spec.rule_for(score.tier).fast_track)
+        last_seen: dict[str, datetime] = {}
+        if fast:
+            cids = contact_store.live_contact_ids(conn, [aid])
+            mine = [e for es in event_store.events_of_contacts(conn, cids).values()
+                    for e in es]
+            mine += event_store.events_of_accounts(conn, [aid]).get(aid, [])
+            for e in mine:
+                if e.type in fast and e.at <= at and e.at > last_seen.get(e.type, e.at
+                                                                           - _TICK):
+                    last_seen[e.type] = e.at
+    return score, qualify(spec, score, last_seen)
 
 
 @dataclass(frozen=True, slots=True)

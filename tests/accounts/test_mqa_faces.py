@@ -1,0 +1,76 @@
+"""`mql accounts show` says whether the account is an MQA, why, to whom and by when, on a
+real store (SQLite and PostgreSQL), and the answer about a past moment does not change
+when later events arrive."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from mql.cli.main import app
+from mql.identity.merge import IdentityRules
+from mql.records import Account, Event
+from mql.service.accounts import show_account_mqa
+from mql.service.ingest import ingest_records
+from mql.service.store import activate_model
+from tests.accounts.test_account_score import MODEL, T0, events, people
+from tests.accounts.test_mqa import MQA
+
+ACME = Account("acme.example", {"employees": 1500, "owner": "rep@vendor.example"})
+
+
+@pytest.fixture
+def loaded(store: Engine, tmp_path: Path) -> Engine:
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL + MQA)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+    return store
+
+
+def test_a_tier_one_account_is_fast_tracked_by_a_demo_request(loaded: Engine,
+                                                             store_url: str) -> None:
+    # acme.example is on the tier_one list: the 1:1 rule; the CIO's and the director's
+    # demo requests at T0 fast-track it for 3 days, to team abm within 4 hours
+    score, mqa = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(hours=1))
+    assert score.tier == "1:1" and mqa.mqa
+    assert mqa.reason == "fast track: demo_request"
+    assert mqa.route == "team:abm" and mqa.due == T0 + timedelta(hours=5)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
+                                "--at", T0.isoformat()])
+    assert shown.exit_code == 0, shown.output
+    assert "MQA: yes (fast track: demo_request); to team:abm, due" in shown.output
+    as_json = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
+                                  "--at", T0.isoformat(), "--json"])
+    body = json.loads(as_json.output)
+    assert body["mqa"]["mqa"] is True and body["mqa"]["fast_track"] == "demo_request"
+
+
+def test_after_the_fast_track_the_rule_decides_and_the_past_stays(loaded: Engine,
+                                                                  store_url: str) -> None:
+    later = T0 + timedelta(days=4)
+    # 4 days on the total is 20 + 103.998 * 2**-0.4 = 98.8158 < 120, the CFO silent
+    _, mqa = show_account_mqa(loaded, "acme.example", at=later)
+    assert not mqa.mqa and mqa.unmet == ("account score 98.8158 (line 120)",
+                                         "no economic buyer engaged")
+    before = show_account_mqa(loaded, "acme.example", at=T0)[1]
+    ingest_records(loaded, "events", [Event("late", "demo_request", T0 + timedelta(days=9),
+                                            contact="cfo@acme.example")],
+                   rules=IdentityRules(), now=T0 + timedelta(days=9), source="test")
+    assert show_account_mqa(loaded, "acme.example", at=T0)[1] == before
+    now = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(days=9))[1]
+    assert now.mqa and now.reason == "fast track: demo_request"
+    runner = CliRunner()
+    shown = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
+                                "--at", later.isoformat()])
+    assert "MQA: no (account score 98.8158 (line 120); no economic buyer engaged)" in \
+        shown.output
