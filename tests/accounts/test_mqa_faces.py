@@ -74,3 +74,37 @@ def test_after_the_fast_track_the_rule_decides_and_the_past_stays(loaded: Engine
                                 "--at", later.isoformat()])
     assert "MQA: no (account score 98.8158 (line 120); no economic buyer engaged)" in \
         shown.output
+
+
+def test_an_mqa_is_one_webhook_per_buying_motion(store: Engine, tmp_path: Path) -> None:
+    from mql.service import lifecycle
+
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL + MQA)
+    activate_model(store, model, now=T0)
+    lifecycle.add_webhook(store, "https://hooks.example/mqa", secret="s" * 32,
+                          topics=["account.mqa"], now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+
+    def demo(i: str, days: float) -> None:
+        at = T0 + timedelta(days=days)
+        ingest_records(store, "events", [Event(i, "demo_request", at,
+                                               contact="dev@acme.example")],
+                       rules=rules, now=at, source="test")
+
+    demo("again", 1)  # still an MQA (fast track), inside its open motion: no second one
+    demo("much-later", 70)  # 70 days on: the motion (reopen_days 60) closed; a new one
+    sent = [row["payload"]["data"] for row in lifecycle.outbox(store)
+            if row["topic"] == "account.mqa"]
+    assert len(sent) == 2
+    first = sent[0]
+    assert first["account"] == {"domain": "acme.example"} and first["tier"] == "1:1"
+    assert first["reason"] == "fast track: demo_request" and first["route"] == "team:abm"
+    assert first["sla_due_at"] == (T0 + timedelta(hours=4)).isoformat()
+    assert first["handoff"] == "account" and isinstance(first["mqls"], list)
+    assert first["coverage"]["next_action"].startswith("no economic buyer engaged")
+    assert first["score"]["total"] == pytest.approx(123.998046875)
+    assert sent[1]["at"] == (T0 + timedelta(days=70)).isoformat()

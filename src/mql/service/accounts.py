@@ -11,7 +11,7 @@ events when asked about a time before its newest one). The computation itself is
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -29,9 +29,11 @@ from mql.model.spec import Model
 from mql.scoring.intent import IntentState
 from mql.service import state as states
 from mql.service.scores import CHUNK, Ledgers
+from mql.store import account_stages
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
+from mql.store import handoff as handoff_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
 from mql.synthetic.world import AccountSlice
@@ -176,3 +178,53 @@ def motion_summary(model: Model, slices: Sequence[AccountSlice]) -> MotionSummar
     return MotionSummary({k: kinds.get(k, 0) for k in ("mql", "mqa", "pql")},
                          sum(len(r.motions) for r in replays), paths(replays), timing(won),
                          dict(Counter(r.history.stage for r in replays)))
+
+
+def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[int],
+                     now: datetime,
+                     seen: Mapping[int, Mapping[str, datetime]] | None = None) -> int:
+    """Hand off the accounts that just became MQAs (models with `accounts.mqa` only): one
+    `account.mqa` notification per buying motion, with the reasons, the recipient and SLA,
+    the coverage summary and the account's MQLs attached; the account moves to the `mqa`
+    stage. An account handed off less than `reopen_days` ago is in its open motion: not
+    handed off again. `seen`: the event types each account (or its contacts) just did, for
+    the fast-track events. Returns how many accounts were handed off."""
+    spec = live.model.accounts
+    if spec is None or spec.mqa is None or not account_ids:
+        return 0
+    rule_spec = spec.mqa
+    ids = sorted(account_ids)
+    found = _scores(conn, live, ids, now, crossing=False)
+    by_domain = account_store.ids_by_domain(conn, [s.domain for s in found])
+    last = account_stages.last_mqas(conn, by_domain)
+    window = timedelta(days=rule_spec.reopen_days)
+    busy: set[int] | None = None
+    raised = 0
+    for score in found:
+        aid = by_domain[score.domain]
+        d = qualify(rule_spec, score, (seen or {}).get(aid))
+        if not d.mqa or (score.domain in last and now - last[score.domain] < window):
+            continue
+        if busy is None:
+            busy = set(handoff_store.in_stage(conn, "mql", "sal"))
+        mine = [cid for cid in contact_store.live_contact_ids(conn, [aid]) if cid in busy]
+        mqls = sorted(c.record.email for c in contact_store.load_contacts(conn, mine).values())
+        c = score.coverage
+        detail = {
+            "account": score.domain, "tier": score.tier, "owner": score.owner,
+            "reason": d.reason, "met": list(d.met), "fast_track": d.fast_track,
+            "route": d.route, "sla_hours": rule_spec.rule_for(score.tier).sla_hours,
+            "sla_due_at": None if d.due is None else d.due.isoformat(),
+            "handoff": rule_spec.handoff, "mqls": mqls,
+            "score": {"fit": score.fit, "intent": score.intent, "total": score.total},
+            "coverage": {"engaged": list(c.engaged), "silent": list(c.silent),
+                         "missing": list(c.missing), "engaged_contacts": c.engaged_contacts,
+                         "next_action": c.next_action}}
+        account_stages.record(conn, account_stages.MQA, score.domain, detail, now)
+        account_stages.record(conn, account_stages.STAGE, score.domain,
+                              {"stage": "mqa", "reason": d.reason}, now)
+        handoff_store.enqueue(conn, "account.mqa", score.domain,
+                              {**detail, "account": {"domain": score.domain},
+                               "at": now.isoformat()}, now)
+        raised += 1
+    return raised
