@@ -108,3 +108,9 @@ def test_an_mqa_is_one_webhook_per_buying_motion(store: Engine, tmp_path: Path) 
     assert first["coverage"]["next_action"].startswith("no economic buyer engaged")
     assert first["score"]["total"] == pytest.approx(123.998046875)
     assert sent[1]["at"] == (T0 + timedelta(days=70)).isoformat()
+    # docs/webhooks.md shows exactly these fields
+    from tests.notify.test_payloads import _documented, _paths
+
+    example = _documented()["account.mqa"]
+    assert example["type"] == "account.mqa"
+    assert _paths(example["data"]) == set().union(*(_paths(d) for d in sent))
