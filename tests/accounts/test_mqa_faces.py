@@ -114,3 +114,25 @@ def test_an_mqa_is_one_webhook_per_buying_motion(store: Engine, tmp_path: Path) 
     example = _documented()["account.mqa"]
     assert example["type"] == "account.mqa"
     assert _paths(example["data"]) == set().union(*(_paths(d) for d in sent))
+
+
+def test_the_api_shows_the_mqa_decision_of_an_account(loaded: Engine, store_url: str
+                                                      ) -> None:
+    import httpx
+
+    from mql.api.app import create_app
+    from mql.clock import FixedClock
+    from mql.service.keys import create_key
+    from tests.api.conftest import SECRET, running, settings_for
+
+    token = create_key(loaded, kind="token", name="reader", role="read-only", team=None,
+                       server_secret=SECRET, actor="test", now=T0).secret
+    api = create_app(settings_for(store_url), clock=FixedClock(T0 + timedelta(days=4)))
+    with running(api) as base, httpx.Client(base_url=base, headers={
+            "Authorization": f"Bearer {token}"}) as c:
+        body = c.get("/v1/accounts/acme.example").json()
+    assert body["mqa"] == {
+        "mqa": False, "tier": "1:1",
+        "reason": "account score 98.8158 (line 120); no economic buyer engaged",
+        "met": [], "unmet": ["account score 98.8158 (line 120)", "no economic buyer engaged"],
+        "fast_track": None, "route": "team:abm", "due": None}
