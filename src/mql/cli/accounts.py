@@ -107,7 +107,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """One account: score, ledger (person -> role -> weight -> decayed points),
-        coverage, missing roles, owner, and when it falls below its line."""
+        coverage, missing roles, owner, when it falls below its line, and whether it is an
+        MQA under its ABM tier's rule (why, to whom, by when)."""
         engine = None
         try:
             engine = connect(store_settings(db).database_url)
