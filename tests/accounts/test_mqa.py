@@ -6,8 +6,11 @@ silent)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.accounts.lifecycle import AccountHistory
 from mql.accounts.mqa import Qualification, motions, qualify
@@ -273,3 +276,31 @@ def test_the_docs_section_reads_as_documented_and_survives_a_dump() -> None:
     said = describe_changes(m, changed)
     assert said[0] == "accounts: mqa 1:many: score 80 → 90" and len(said) == 2
     assert said[1].startswith("accounts: pql changed: milestones ") and "count=4" in said[1]
+
+_QUAL = st.builds(
+    Qualification, st.sampled_from(["mql", "mqa", "pql"]),
+    st.sampled_from(["a.example", "b.example", None]),
+    st.sampled_from([A, B, "c@gmail.com"]),
+    st.integers(0, 400).map(lambda d: T0 + d * DAY))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_QUAL, max_size=25), st.sampled_from(["account", "contact"]),
+       st.sampled_from([30.0, 90.0]))
+def test_every_qualification_is_in_exactly_one_motion(qs: list, handoff: str,
+                                                      reopen: float) -> None:
+    found = motions(qs, handoff=handoff, reopen_days=reopen)  # type: ignore[arg-type]
+    inside = [m.handoff for m in found] + [q for m in found for q in m.attached]
+    assert sorted(map(repr, inside)) == sorted(map(repr, qs))
+    # one open motion per unit at a time: a unit's motions are apart by the quiet days
+    by_key: dict[str, list] = {}
+    for m in found:
+        by_key.setdefault(m.key, []).append(m)
+    for ms in by_key.values():
+        for x, y in pairwise(ms):
+            assert y.handoff.at - x.last_at >= timedelta(days=reopen)
+    # and the result does not depend on the order the signals arrive in
+    again = motions(list(reversed(qs)), handoff=handoff,  # type: ignore[arg-type]
+                    reopen_days=reopen)
+    assert [(m.key, m.handoff.at, m.handoff.kind) for m in again] == [
+        (m.key, m.handoff.at, m.handoff.kind) for m in found]
