@@ -304,3 +304,19 @@ def test_every_qualification_is_in_exactly_one_motion(qs: list, handoff: str,
                     reopen_days=reopen)
     assert [(m.key, m.handoff.at, m.handoff.kind) for m in again] == [
         (m.key, m.handoff.at, m.handoff.kind) for m in found]
+
+
+def test_the_lifecycle_from_facts_goes_back_only_when_a_deal_is_lost() -> None:
+    from mql.accounts.lifecycle import history_from_facts
+
+    opps = [(T0 + 10 * DAY, T0 + 20 * DAY, "lost"), (T0 + 30 * DAY, T0 + 40 * DAY, "won")]
+
+    def at(days: float) -> str:
+        return history_from_facts("acme.example", T0 + days * DAY, first_touch=T0,
+                                  engaged=False, mqas=[(T0 + 5 * DAY, "fast track")],
+                                  opportunities=opps).stage
+    assert [at(d) for d in (-1, 0, 5, 10, 20, 30, 40)] == [
+        "target", "aware", "mqa", "opportunity", "engaged", "opportunity", "customer"]
+    now = history_from_facts("acme.example", T0, first_touch=T0, engaged=True, mqas=[],
+                             opportunities=[], mqa_now="fast track: demo_request")
+    assert [m.stage for m in now.moves] == ["aware", "engaged", "mqa"]

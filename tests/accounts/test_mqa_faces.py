@@ -40,8 +40,13 @@ def test_a_tier_one_account_is_fast_tracked_by_a_demo_request(loaded: Engine,
                                                              store_url: str) -> None:
     # acme.example is on the tier_one list: the 1:1 rule; the CIO's and the director's
     # demo requests at T0 fast-track it for 3 days, to team abm within 4 hours
-    score, mqa = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(hours=1))
+    view = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(hours=1))
+    score, mqa = view.score, view.mqa
     assert score.tier == "1:1" and mqa.mqa
+    # ingestion handed it off at T0 (the model has accounts.mqa): the stage is mqa since
+    assert view.history.stage == "mqa" and view.history.moves[-1].at == T0
+    assert show_account_mqa(loaded, "acme.example", at=T0 - timedelta(hours=1)
+                            ).history.stage == "target"
     assert mqa.reason == "fast track: demo_request"
     assert mqa.route == "team:abm" and mqa.due == T0 + timedelta(hours=5)
     runner = CliRunner()
@@ -49,6 +54,7 @@ def test_a_tier_one_account_is_fast_tracked_by_a_demo_request(loaded: Engine,
                                 "--at", T0.isoformat()])
     assert shown.exit_code == 0, shown.output
     assert "MQA: yes (fast track: demo_request); to team:abm, due" in shown.output
+    assert "account stage: mqa since 2026-03-02 09:00" in shown.output
     as_json = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
                                   "--at", T0.isoformat(), "--json"])
     body = json.loads(as_json.output)
@@ -59,15 +65,17 @@ def test_after_the_fast_track_the_rule_decides_and_the_past_stays(loaded: Engine
                                                                   store_url: str) -> None:
     later = T0 + timedelta(days=4)
     # 4 days on the total is 20 + 103.998 * 2**-0.4 = 98.8158 < 120, the CFO silent
-    _, mqa = show_account_mqa(loaded, "acme.example", at=later)
+    view = show_account_mqa(loaded, "acme.example", at=later)
+    mqa = view.mqa
+    assert view.history.stage == "mqa"  # it was handed off at T0; the past stays
     assert not mqa.mqa and mqa.unmet == ("account score 98.8158 (line 120)",
                                          "no economic buyer engaged")
-    before = show_account_mqa(loaded, "acme.example", at=T0)[1]
+    before = show_account_mqa(loaded, "acme.example", at=T0).mqa
     ingest_records(loaded, "events", [Event("late", "demo_request", T0 + timedelta(days=9),
                                             contact="cfo@acme.example")],
                    rules=IdentityRules(), now=T0 + timedelta(days=9), source="test")
-    assert show_account_mqa(loaded, "acme.example", at=T0)[1] == before
-    now = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(days=9))[1]
+    assert show_account_mqa(loaded, "acme.example", at=T0).mqa == before
+    now = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(days=9)).mqa
     assert now.mqa and now.reason == "fast track: demo_request"
     runner = CliRunner()
     shown = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
@@ -136,3 +144,4 @@ def test_the_api_shows_the_mqa_decision_of_an_account(loaded: Engine, store_url:
         "reason": "account score 98.8158 (line 120); no economic buyer engaged",
         "met": [], "unmet": ["account score 98.8158 (line 120)", "no economic buyer engaged"],
         "fast_track": None, "route": "team:abm", "due": None}
+    assert body["stage"] == "mqa"

@@ -84,3 +84,35 @@ class AccountHistory:
         if ACCOUNT_STAGES.index(stage) <= ACCOUNT_STAGES.index(self.stage):
             return self
         return self.move(stage, at, reason)[0]
+
+
+def history_from_facts(domain: str, at: datetime, *, first_touch: datetime | None,
+                       engaged: bool, mqas: list[tuple[datetime, str]],
+                       opportunities: list[tuple[datetime, datetime | None, str]],
+                       mqa_now: str | None = None) -> AccountHistory:
+    """The account's lifecycle at `at` from the facts up to `at`: its first touch (aware),
+    its recorded MQA hand-offs (time, reason), its opportunities (opened, closed, status:
+    open, won or lost; a lost one goes back to engaged, a won one makes a customer),
+    whether it is engaged now and, `mqa_now`, the reason it is an MQA now. Facts after
+    `at` are not read, so the answer about a past moment does not change."""
+    facts: list[tuple[datetime, int, str, str]] = []
+    if first_touch is not None and first_touch <= at:
+        facts.append((first_touch, 0, "aware", "first touch"))
+    facts += [(t, 2, "mqa", why) for t, why in mqas if t <= at]
+    for opened, closed, status in opportunities:
+        if opened <= at:
+            facts.append((opened, 3, "opportunity", "opportunity created"))
+        if closed is not None and closed <= at and status in ("won", "lost"):
+            facts.append((closed, 4, "customer" if status == "won" else "engaged",
+                          f"opportunity {status}"))
+    h = AccountHistory(domain)
+    for t, _, stage, why in sorted(facts):
+        if why == "opportunity lost" and h.stage == "opportunity":
+            h = h.move(stage, t, why)[0]
+        else:
+            h = h.advance(stage, t, why)
+    if engaged:
+        h = h.advance("engaged", at, "engaged contacts now")
+    if mqa_now is not None:
+        h = h.advance("mqa", at, mqa_now)
+    return h

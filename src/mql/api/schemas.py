@@ -451,15 +451,17 @@ class AccountOut(BaseModel):
     contacts: list[DecisionOut]
     score: AccountScoreOut | None = None
     mqa: MqaOut | None = None
+    stage: str | None = Field(None, description="the account lifecycle stage: target, "
+                              "aware, engaged, mqa, opportunity or customer")
 
     @classmethod
     def from_view(cls, a: AccountView, score: AccountScore | None = None,
-                  mqa: MqaDecision | None = None) -> AccountOut:
+                  mqa: MqaDecision | None = None, stage: str | None = None) -> AccountOut:
         return cls(id=a.id, domain=a.domain, attributes=a.attributes, open_mqls=a.open_mqls,
                    engagement=a.engagement,
                    contacts=[DecisionOut.from_decision(d) for d in a.contacts],
                    score=None if score is None else AccountScoreOut.from_score(score),
-                   mqa=None if mqa is None else MqaOut.from_decision(mqa))
+                   mqa=None if mqa is None else MqaOut.from_decision(mqa), stage=stage)
 
 
 class InboxOut(BaseModel):

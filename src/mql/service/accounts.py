@@ -19,6 +19,7 @@ from typing import Literal
 from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
+from mql.accounts.lifecycle import AccountHistory, history_from_facts
 from mql.accounts.mqa import MqaDecision, qualify
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
@@ -114,8 +115,16 @@ def show_account(engine: Engine, domain: str, *, at: datetime) -> AccountScore:
         return _scores(conn, live, [next(iter(found.values()))], at, crossing=True)[0]
 
 
-def show_account_mqa(engine: Engine, domain: str, *, at: datetime
-                     ) -> tuple[AccountScore, MqaDecision]:
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account's score, its MQA decision and its lifecycle at a moment."""
+
+    score: AccountScore
+    mqa: MqaDecision
+    history: AccountHistory
+
+
+def show_account_mqa(engine: Engine, domain: str, *, at: datetime) -> AccountView:
     """One account's score and its MQA decision at `at` under the model's `accounts.mqa`
     (the shipped definition when it has none): each condition in words, the fast-track
     event when one of the account's or its contacts' events within the rule's days is one,
@@ -133,16 +142,21 @@ def show_account_mqa(engine: Engine, domain: str, *, at: datetime
         spec = spec_of(live).mqa or DEFAULT_MQA
         fast = set(spec.rule_for(score.tier).fast_track)
         last_seen: dict[str, datetime] = {}
-        if fast:
-            cids = contact_store.live_contact_ids(conn, [aid])
-            mine = [e for es in event_store.events_of_contacts(conn, cids).values()
-                    for e in es]
-            mine += event_store.events_of_accounts(conn, [aid]).get(aid, [])
-            for e in mine:
-                if e.type in fast and e.at <= at and e.at > last_seen.get(e.type, e.at
-                                                                           - _TICK):
-                    last_seen[e.type] = e.at
-    return score, qualify(spec, score, last_seen)
+        cids = contact_store.live_contact_ids(conn, [aid])
+        mine = [e for es in event_store.events_of_contacts(conn, cids).values() for e in es]
+        mine += event_store.events_of_accounts(conn, [aid]).get(aid, [])
+        mine = [e for e in mine if e.at <= at]
+        for e in mine:
+            if e.type in fast and e.at > last_seen.get(e.type, e.at - _TICK):
+                last_seen[e.type] = e.at
+        decision = qualify(spec, score, last_seen)
+        history = history_from_facts(
+            score.domain, at, first_touch=min((e.at for e in mine), default=None),
+            engaged=score.coverage.engaged_contacts > 0,
+            mqas=account_stages.mqas_of(conn, score.domain),
+            opportunities=account_stages.opportunities_of(conn, aid),
+            mqa_now=decision.reason if decision.mqa else None)
+    return AccountView(score, decision, history)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mql.store.accounts import chunks
-from mql.store.tables import audit_log
+from mql.store.tables import audit_log, opportunities
 
 MQA = "account.mqa"
 STAGE = "account.stage"
@@ -41,3 +41,20 @@ def moves(conn: Connection, domain: str) -> list[tuple[datetime, dict[str, Any]]
                         .where(audit_log.c.action == STAGE, audit_log.c.subject == domain)
                         .order_by(audit_log.c.at, audit_log.c.id))
     return [(t, dict(d)) for t, d in rows]
+
+
+def mqas_of(conn: Connection, domain: str) -> list[tuple[datetime, str]]:
+    """The account's MQA hand-offs (time, reason), in time order."""
+    rows = conn.execute(sa.select(audit_log.c.at, audit_log.c.detail)
+                        .where(audit_log.c.action == MQA, audit_log.c.subject == domain)
+                        .order_by(audit_log.c.at, audit_log.c.id))
+    return [(t, str(dict(d).get("reason", ""))) for t, d in rows]
+
+
+def opportunities_of(conn: Connection, account_id: int
+                     ) -> list[tuple[datetime, datetime | None, str]]:
+    """The account's opportunities: (opened, closed, status)."""
+    rows = conn.execute(sa.select(opportunities.c.opened_at, opportunities.c.closed_at,
+                                  opportunities.c.status)
+                        .where(opportunities.c.account_id == account_id))
+    return [(o, c, str(s)) for o, c, s in rows]

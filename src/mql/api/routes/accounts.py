@@ -45,5 +45,5 @@ async def get_account(domain: str, state: State, _: Reader) -> AccountOut:
     none."""
     now = state.clock.now()
     found = await run_in_threadpool(read_account, state.engine, domain, at=now)
-    score, mqa = await run_in_threadpool(show_account_mqa, state.engine, domain, at=now)
-    return AccountOut.from_view(found, score, mqa)
+    view = await run_in_threadpool(show_account_mqa, state.engine, domain, at=now)
+    return AccountOut.from_view(found, view.score, view.mqa, view.history.stage)
