@@ -320,3 +320,24 @@ def test_the_lifecycle_from_facts_goes_back_only_when_a_deal_is_lost() -> None:
     now = history_from_facts("acme.example", T0, first_touch=T0, engaged=True, mqas=[],
                              opportunities=[], mqa_now="fast track: demo_request")
     assert [m.stage for m in now.moves] == ["aware", "engaged", "mqa"]
+
+
+def test_an_accounts_product_usage_is_its_peoples() -> None:
+    from mql.accounts.pql import account_product
+    from mql.scoring.scorer import Scorer
+
+    base = MODEL.replace("mql:\n", "scores:\n  product:\n    kind: intent\n"
+                         "    decay: {half_life_days: 10}\n    rules:\n"
+                         "      - {name: invites, event: teammate_invited, points: 10}\n"
+                         "mql:\n")
+    m = parse_model(base, source="acct.yaml")
+    scorer = Scorer(m)
+    for c in people():
+        scorer.add_contact(c)
+    for e in [ev("i1", "teammate_invited", 0), ev("i2", "teammate_invited", 0),
+              ev("i3", "teammate_invited", 0, who=B)]:
+        scorer.add(e)
+    total, parts = account_product(m, "product", scorer.contact_states, T0 + 10 * DAY)
+    # ana: 2 invites x 10 points, one half-life later 10; ben: 5
+    assert parts == {A: pytest.approx(10.0), B: pytest.approx(5.0)}
+    assert total == pytest.approx(15.0)

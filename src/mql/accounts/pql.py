@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mql.model.mqa import Milestone, PqlSpec
+from mql.model.spec import Model
 from mql.records import Event
+from mql.scoring.intent import IntentState, intent_value
 
 
 def _matches(m: Milestone, event: Event) -> bool:
@@ -104,3 +106,15 @@ def is_pql(spec: PqlSpec, product: float | None, milestones: dict[str, datetime]
     if spec.min is not None and product is not None:
         return False, f"product score {product:g} (line {spec.min:g}); no milestone reached"
     return False, "no milestone reached"
+
+
+def account_product(model: Model, score: str, states: dict[str, IntentState], at: datetime
+                    ) -> tuple[float, dict[str, float]]:
+    """An account's product usage at `at`: the sum of its contacts' product scores (each
+    from the contact's own state, decayed exactly as the score says, never below 0) and
+    each contact's part, for the contacts with product activity."""
+    empty = IntentState.empty()
+    parts = {email: max(0.0, intent_value(model.scores[score], state, empty, at))
+             for email, state in states.items()}
+    parts = {e: v for e, v in parts.items() if v > 0}
+    return sum(parts.values()), parts
