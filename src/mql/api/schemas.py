@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mql.accounts.mqa import MqaDecision
 from mql.accounts.score import AccountScore
 from mql.scoring.qualify import Decision
 from mql.service.api_reads import AccountView, Lead
@@ -419,9 +420,28 @@ class AccountPageOut(BaseModel):
     items: list[AccountScoreOut]
 
 
+class MqaOut(BaseModel):
+    """Whether the account is an MQA now under its tier's rule (docs/accounts.md): each
+    condition met or not in words, the fast-track event, the recipient and SLA deadline."""
+
+    mqa: bool
+    tier: str | None
+    reason: str
+    met: list[str]
+    unmet: list[str]
+    fast_track: str | None
+    route: str | None
+    due: datetime | None
+
+    @classmethod
+    def from_decision(cls, d: MqaDecision) -> MqaOut:
+        return cls(mqa=d.mqa, tier=d.tier, reason=d.reason, met=list(d.met),
+                   unmet=list(d.unmet), fast_track=d.fast_track, route=d.route, due=d.due)
+
+
 class AccountOut(BaseModel):
-    """An account with its contacts' decisions, open MQLs, aggregate engagement and its
-    account score (ledger, coverage, missing roles)."""
+    """An account with its contacts' decisions, open MQLs, aggregate engagement, its
+    account score (ledger, coverage, missing roles) and its MQA decision."""
 
     id: int
     domain: str
@@ -430,13 +450,18 @@ class AccountOut(BaseModel):
     engagement: float
     contacts: list[DecisionOut]
     score: AccountScoreOut | None = None
+    mqa: MqaOut | None = None
+    stage: str | None = Field(None, description="the account lifecycle stage: target, "
+                              "aware, engaged, mqa, opportunity or customer")
 
     @classmethod
-    def from_view(cls, a: AccountView, score: AccountScore | None = None) -> AccountOut:
+    def from_view(cls, a: AccountView, score: AccountScore | None = None,
+                  mqa: MqaDecision | None = None, stage: str | None = None) -> AccountOut:
         return cls(id=a.id, domain=a.domain, attributes=a.attributes, open_mqls=a.open_mqls,
                    engagement=a.engagement,
                    contacts=[DecisionOut.from_decision(d) for d in a.contacts],
-                   score=None if score is None else AccountScoreOut.from_score(score))
+                   score=None if score is None else AccountScoreOut.from_score(score),
+                   mqa=None if mqa is None else MqaOut.from_decision(mqa), stage=stage)
 
 
 class InboxOut(BaseModel):

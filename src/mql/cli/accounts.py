@@ -107,23 +107,38 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """One account: score, ledger (person -> role -> weight -> decayed points),
-        coverage, missing roles, owner, and when it falls below its line."""
+        coverage, missing roles, owner, when it falls below its line, and whether it is an
+        MQA under its ABM tier's rule (why, to whom, by when)."""
         engine = None
         try:
             engine = connect(store_settings(db).database_url)
-            s = service.show_account(engine, account, at=_at(at))
+            view = service.show_account_mqa(engine, account, at=_at(at))
         except MQLError as exc:
             raise fail(exc) from None
         finally:
             if engine is not None:
                 engine.dispose()
+        s, mqa, history = view.score, view.mqa, view.history
         if as_json:
-            out.print_json(json.dumps(as_dict(s)))
+            data = as_dict(s)
+            data["mqa"] = json.loads(json.dumps(asdict(mqa), default=lambda v: v.isoformat()))
+            data["mqa"]["reason"] = mqa.reason
+            data["stage"] = history.stage
+            out.print_json(json.dumps(data))
             return
         line = "" if s.line is None else f" (line {_num(s.line)})"
         out.print(f"{s.domain}: total {_num(s.total)}{line} = fit {_num(s.fit)} + intent "
                   f"{_num(s.intent)}, tier {s.tier or '-'}, owner {s.owner or '-'}",
                   highlight=False)
+        if mqa.mqa:
+            due = f", due {_when(mqa.due)}" if mqa.due is not None else ""
+            out.print(f"MQA: yes ({mqa.reason}); to {mqa.route or 'the owner (none set)'}"
+                      f"{due}", highlight=False)
+        else:
+            out.print(f"MQA: no ({mqa.reason})", highlight=False)
+        moved = history.moves[-1] if history.moves else None
+        since = f" since {_when(moved.at)} ({moved.reason})" if moved is not None else ""
+        out.print(f"account stage: {history.stage}{since}", highlight=False)
         if s.line is not None:
             when = (f"falls below its line at {_when(s.below_at)}" if s.below_at else
                     "below its line" if not s.above_line else "stays above its line")

@@ -19,6 +19,7 @@ from rich.table import Table
 from mql.errors import MQLError
 from mql.scoring.explain import Explanation
 from mql.scoring.qualify import Decision
+from mql.service.accounts import MotionSummary
 from mql.service.demo import DemoReport
 from mql.settings import Settings, load_settings
 
@@ -212,3 +213,30 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
 
     for result in report.reports:
         render_report(result, ReportFormat.table, console)
+    if report.accounts_view is not None:
+        render_motions(report.accounts_view, console)
+
+
+def render_motions(view: MotionSummary, console: Console) -> None:
+    """MQAs and PQLs beside MQLs: signals, buying motions, each path's conversion, and how
+    much earlier the MQA fired than the first MQL (docs/accounts.md)."""
+    q = view.qualifications
+    console.print(f"\n[bold]MQLs, MQAs and PQLs[/bold] (replayed on the world's history): "
+                  f"{q['mql']:,} MQLs, {q['mqa']:,} MQAs, {q['pql']:,} PQLs made "
+                  f"{view.motions:,} buying motions, one hand-off each "
+                  f"({view.handoffs_saved:,} second hand-offs avoided)")
+    table = Table(title="each path's conversion (a motion counted once, under its path)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    for name, justify in (("path", "left"), ("motions", "right"),
+                          ("opportunities", "right"), ("won", "right"),
+                          ("conversion", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in view.paths:
+        rate = "-" if row.conversion is None else f"{row.conversion:.1%}"
+        table.add_row(row.path, f"{row.motions:,}", f"{row.opportunities:,}",
+                      f"{row.won:,}", rate)
+    console.print(table)
+    stages = ", ".join(f"{k} {v}" for k, v in sorted(view.stages.items(),
+                                                       key=lambda kv: -kv[1]))
+    console.print(f"account stages: {stages}")
+    console.print(view.timing.words())

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from mql.model.conditions import Condition
+from mql.model.mqa import MqaSpec, PqlSpec, build_mqa, build_pql
 from mql.model.spec import FitRule, Score
 
 if TYPE_CHECKING:
@@ -146,6 +147,8 @@ class AccountScoring:
     fit: Score | None = None
     line: float | None = None
     tiers: tuple[tuple[str, str], ...] = ()  # (list name, tier), first listed wins
+    mqa: MqaSpec | None = None  # mql.model.mqa: when an account is an MQA (issue 16)
+    pql: PqlSpec | None = None  # mql.model.mqa: when a contact or account is a PQL
     description: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -218,7 +221,8 @@ def build_accounts(b: Builder, doc: d.AccountsDoc | None, score_kinds: Mapping[s
         repeat=doc.intent.repeat, account_events=doc.intent.account_events,
         intent_score=doc.intent.score, intent_max=doc.intent.max, cover=cover,
         engaged=Engaged(doc.engaged.intent, doc.engaged.within_days), fit=fit,
-        line=doc.line, tiers=tuple(tiers), description=doc.description)
+        line=doc.line, tiers=tuple(tiers), mqa=build_mqa(b, doc.mqa),
+        pql=build_pql(b, doc.pql, score_kinds), description=doc.description)
 
 
 def _role_rule(b: Builder, r: d.RoleRuleDoc, path: tuple[str | int, ...]) -> RoleRule:

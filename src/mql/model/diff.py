@@ -171,6 +171,25 @@ def describe_changes(old: Model, new: Model) -> list[str]:
     return out
 
 
+def _mqa_changes(a: Any, b: Any) -> list[str]:
+    """`accounts.mqa`: added, removed, or what changed per tier rule."""
+    if a == b:
+        return []
+    if a is None or b is None:
+        return [f"accounts: mqa {'added' if a is None else 'removed'}"]
+    out = [f"accounts: mqa {line}" for line in _fields(a, b, skip=("default", "tiers"))]
+    for tier in dict.fromkeys(["default", *a.tiers, *b.tiers]):
+        x = a.default if tier == "default" else a.tiers.get(tier)
+        y = b.default if tier == "default" else b.tiers.get(tier)
+        if x == y:
+            continue
+        if x is None or y is None:
+            out.append(f"accounts: mqa tier {tier} {'added' if x is None else 'removed'}")
+        else:
+            out += [f"accounts: mqa {tier}: {line}" for line in _fields(x, y, skip=())]
+    return out
+
+
 def _accounts(old: Model, new: Model) -> list[str]:
     """The `accounts:` section: added, removed, or what changed in it.
 
@@ -186,7 +205,12 @@ def _accounts(old: Model, new: Model) -> list[str]:
     if a is None or b is None:
         return [f"accounts {'added' if a is None else 'removed'}"]
     out = [f"accounts: {line}" for line in _fields(a, b, skip=(
-        "roles", "weights", "fit", "engaged", "description"))]
+        "roles", "weights", "fit", "engaged", "description", "mqa", "pql"))]
+    out += _mqa_changes(a.mqa, b.mqa)
+    if a.pql != b.pql:
+        out.append(f"accounts: pql {'added' if a.pql is None else 'removed'}"
+                   if a.pql is None or b.pql is None else "accounts: pql changed: "
+                   + "; ".join(_fields(a.pql, b.pql, skip=())))
     out += [f"accounts: engaged {line}" for line in _fields(a.engaged, b.engaged, skip=())]
     for role in dict.fromkeys([*a.weights, *b.weights]):
         if a.weights.get(role) != b.weights.get(role):

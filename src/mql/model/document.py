@@ -299,8 +299,53 @@ class AccountIntentDoc(Section):
     max: Points | None = None
 
 
+class MqaEngagedDoc(Section):
+    contacts: Annotated[int, Field(ge=0)] = 0
+    within_days: Positive = 30.0
+    intent: NonNegative | None = None
+
+
+class MqaRuleDoc(Section):
+    """When an account of one ABM tier (or of any tier: `default`) is an MQA, who gets it
+    and how fast (docs/accounts.md)."""
+
+    score: Points | None = None
+    engaged: MqaEngagedDoc = MqaEngagedDoc()
+    roles: list[Annotated[list[Name], BeforeValidator(_listed)]] = []
+    fast_track: EventTypes = []
+    fast_track_days: Positive = 7.0
+    route: str = "owner"
+    sla_hours: Positive | None = None
+
+
+class MqaDoc(Section):
+    handoff: Literal["account", "contact"] = "account"
+    reopen_days: Positive = 90.0
+    default: MqaRuleDoc = MqaRuleDoc()
+    tiers: dict[str, MqaRuleDoc] = {}
+
+
+class MilestoneDoc(Section):
+    name: Name
+    event: str
+    milestone: str | None = None
+    count: Annotated[int, Field(ge=1)] = 1
+    within_days: Positive | None = None
+    after: str | None = None
+
+
+class PqlDoc(Section):
+    score: Name | None = None
+    min: Points | None = None
+    milestones: list[MilestoneDoc] = []
+    route: str = "owner"
+    sla_hours: Positive | None = None
+
+
 class AccountsDoc(Section):
     description: str | None = None
+    mqa: MqaDoc | None = None
+    pql: PqlDoc | None = None
     roles: RolesDoc = RolesDoc()
     cover: list[Name] | None = None
     engaged: EngagedDoc = EngagedDoc()

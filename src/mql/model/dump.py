@@ -20,6 +20,7 @@ import yaml
 from mql.model.accounts import AccountScoring
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
+from mql.model.mqa import MqaRule
 from mql.model.reports import ReportSettings, reports_data
 from mql.model.spec import (
     ALWAYS,
@@ -277,7 +278,29 @@ def _accounts(spec: AccountScoring) -> dict[str, Any]:
         "unknown": spec.unknown_weight, "repeat": spec.repeat,
         "account_events": spec.account_events, "max": spec.intent_max})
     out["roles"] = {"override": spec.roles.override, "rules": rules}
+    if spec.mqa is not None:
+        out["mqa"] = {"handoff": spec.mqa.handoff, "reopen_days": spec.mqa.reopen_days,
+                      "default": _mqa_rule(spec.mqa.default),
+                      "tiers": {t: _mqa_rule(r) for t, r in spec.mqa.tiers.items()}}
+    if spec.pql is not None:
+        p = spec.pql
+        out["pql"] = _drop_none({"score": p.score, "min": p.min, "route": p.route,
+                                 "sla_hours": p.sla_hours, "milestones": [_drop_none({
+                                     "name": m.name, "event": m.event,
+                                     "milestone": m.milestone, "count": m.count,
+                                     "within_days": m.within_days, "after": m.after})
+                                     for m in p.milestones]})
     return out
+
+
+def _mqa_rule(r: MqaRule) -> dict[str, Any]:
+    """One rule of `accounts.mqa` (docs/accounts.md) as model-file data."""
+    return _drop_none({
+        "score": r.score, "engaged": _drop_none({"contacts": r.contacts,
+                                                 "within_days": r.within_days,
+                                                 "intent": r.intent}),
+        "roles": [list(g) for g in r.roles], "fast_track": list(r.fast_track),
+        "fast_track_days": r.fast_track_days, "route": r.route, "sla_hours": r.sla_hours})
 
 
 def dump_model(model: Model) -> str:

@@ -66,6 +66,13 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "event_scan",  # badge scan at a trade show or booth
         "intent_surge",  # third-party intent data; account level (no contact)
         "ad_click",
+        # product usage (issue 16: the `product` score and PQLs)
+        "signed_up",
+        "workspace_created",
+        "teammate_invited",
+        "usage_milestone",
+        "integration_connected",
+        "limit_reached",
     }
 )
 

@@ -10,25 +10,36 @@ events when asked about a time before its newest one). The computation itself is
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.engine import Connection, Engine
 
+from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
+from mql.accounts.lifecycle import AccountHistory, history_from_facts
+from mql.accounts.mqa import MqaDecision, qualify
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
 from mql.errors import ConfigError, NotFound
 from mql.model.accounts import DEFAULT_ACCOUNTS, AccountScoring
+from mql.model.mqa import DEFAULT_MQA
+from mql.model.spec import Model
 from mql.scoring.intent import IntentState
 from mql.service import state as states
 from mql.service.scores import CHUNK, Ledgers
+from mql.store import account_stages
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
+from mql.store import handoff as handoff_store
 from mql.store.db import translate_errors
 from mql.store.migrate import check
+from mql.synthetic.world import AccountSlice
 
+_TICK = timedelta(microseconds=1)
 CoverageFilter = Literal["complete", "incomplete", "any"]
 COVERAGE_FILTERS: tuple[str, ...] = ("complete", "incomplete", "any")
 
@@ -102,3 +113,132 @@ def show_account(engine: Engine, domain: str, *, at: datetime) -> AccountScore:
                            "e.g. acme.example (`mql accounts list` shows them)")
         live = states.live_model(conn)
         return _scores(conn, live, [next(iter(found.values()))], at, crossing=True)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account's score, its MQA decision and its lifecycle at a moment."""
+
+    score: AccountScore
+    mqa: MqaDecision
+    history: AccountHistory
+
+
+def show_account_mqa(engine: Engine, domain: str, *, at: datetime) -> AccountView:
+    """One account's score and its MQA decision at `at` under the model's `accounts.mqa`
+    (the shipped definition when it has none): each condition in words, the fast-track
+    event when one of the account's or its contacts' events within the rule's days is one,
+    the recipient and the SLA's deadline."""
+    check(engine)
+    key = domain.strip().lower()
+    with translate_errors("reading the account"), engine.connect() as conn:
+        found = account_store.ids_by_domain(conn, [key])
+        if not found:
+            raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
+                           "e.g. acme.example (`mql accounts list` shows them)")
+        aid = next(iter(found.values()))
+        live = states.live_model(conn)
+        score = _scores(conn, live, [aid], at, crossing=True)[0]
+        spec = spec_of(live).mqa or DEFAULT_MQA
+        fast = set(spec.rule_for(score.tier).fast_track)
+        last_seen: dict[str, datetime] = {}
+        cids = contact_store.live_contact_ids(conn, [aid])
+        mine = [e for es in event_store.events_of_contacts(conn, cids).values() for e in es]
+        mine += event_store.events_of_accounts(conn, [aid]).get(aid, [])
+        mine = [e for e in mine if e.at <= at]
+        for e in mine:
+            if e.type in fast and e.at > last_seen.get(e.type, e.at - _TICK):
+                last_seen[e.type] = e.at
+        decision = qualify(spec, score, last_seen)
+        history = history_from_facts(
+            score.domain, at, first_touch=min((e.at for e in mine), default=None),
+            engaged=score.coverage.engaged_contacts > 0,
+            mqas=account_stages.mqas_of(conn, score.domain),
+            opportunities=account_stages.opportunities_of(conn, aid),
+            mqa_now=decision.reason if decision.mqa else None)
+    return AccountView(score, decision, history)
+
+
+@dataclass(frozen=True, slots=True)
+class MotionSummary:
+    """MQLs, MQAs and PQLs of a synthetic world side by side: how many fired (rising
+    edges), how many buying motions (one hand-off each) they made, each path's conversion
+    and how much earlier than the first MQL the MQA fired for the won accounts."""
+
+    qualifications: dict[str, int]
+    motions: int
+    paths: list[PathRow]
+    timing: Timing
+    stages: dict[str, int]
+
+    @property
+    def handoffs_saved(self) -> int:
+        return sum(self.qualifications.values()) - self.motions
+
+
+def motion_summary(model: Model, slices: Sequence[AccountSlice]) -> MotionSummary:
+    """Replay each account of a synthetic world (its clean history) through the model's
+    contact and account scores (`mql.accounts.journeys.replay`)."""
+    replays: list[Replay] = []
+    won: list[tuple[Replay, datetime]] = []
+    for s in slices:
+        r = replay(model, s.account, s.contacts, s.clean_events,
+                   opportunities=[(o.created_at, o.status) for o in s.opportunities])
+        replays.append(r)
+        first_won = sorted(o.created_at for o in s.opportunities if o.status == "won")
+        if first_won:
+            won.append((r, first_won[0]))
+    kinds = Counter(q.kind for r in replays for q in r.qualifications)
+    return MotionSummary({k: kinds.get(k, 0) for k in ("mql", "mqa", "pql")},
+                         sum(len(r.motions) for r in replays), paths(replays), timing(won),
+                         dict(Counter(r.history.stage for r in replays)))
+
+
+def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[int],
+                     now: datetime,
+                     seen: Mapping[int, Mapping[str, datetime]] | None = None) -> int:
+    """Hand off the accounts that just became MQAs (models with `accounts.mqa` only): one
+    `account.mqa` notification per buying motion, with the reasons, the recipient and SLA,
+    the coverage summary and the account's MQLs attached; the account moves to the `mqa`
+    stage. An account handed off less than `reopen_days` ago is in its open motion: not
+    handed off again. `seen`: the event types each account (or its contacts) just did, for
+    the fast-track events. Returns how many accounts were handed off."""
+    spec = live.model.accounts
+    if spec is None or spec.mqa is None or not account_ids:
+        return 0
+    rule_spec = spec.mqa
+    ids = sorted(account_ids)
+    found = _scores(conn, live, ids, now, crossing=False)
+    by_domain = account_store.ids_by_domain(conn, [s.domain for s in found])
+    last = account_stages.last_mqas(conn, by_domain)
+    window = timedelta(days=rule_spec.reopen_days)
+    busy: set[int] | None = None
+    raised = 0
+    for score in found:
+        aid = by_domain[score.domain]
+        d = qualify(rule_spec, score, (seen or {}).get(aid))
+        if not d.mqa or (score.domain in last and now - last[score.domain] < window):
+            continue
+        if busy is None:
+            busy = set(handoff_store.in_stage(conn, "mql", "sal"))
+        mine = [cid for cid in contact_store.live_contact_ids(conn, [aid]) if cid in busy]
+        mqls = sorted(c.record.email for c in contact_store.load_contacts(conn, mine).values())
+        c = score.coverage
+        detail = {
+            "account": score.domain, "tier": score.tier, "owner": score.owner,
+            "reason": d.reason, "met": list(d.met), "fast_track": d.fast_track,
+            "route": d.route, "sla_hours": rule_spec.rule_for(score.tier).sla_hours,
+            "sla_due_at": None if d.due is None else d.due.isoformat(),
+            "handoff": rule_spec.handoff, "mqls": mqls,
+            "score": {"fit": score.fit, "intent": score.intent, "total": score.total},
+            "coverage": {"engaged": list(c.engaged), "silent": list(c.silent),
+                         "missing": list(c.missing), "engaged_contacts": c.engaged_contacts,
+                         "next_action": c.next_action}}
+        account_stages.record(conn, account_stages.MQA, score.domain, detail, now)
+        account_stages.record(conn, account_stages.STAGE, score.domain,
+                              {"stage": "mqa", "reason": d.reason}, now)
+        handoff_store.enqueue(conn, "account.mqa", score.domain,
+                              {**detail, "account": {"domain": score.domain},
+                               "at": now.isoformat()}, now)
+        raised += 1
+    return raised

@@ -22,6 +22,8 @@ from mql.errors import TransitionRefused
 from mql.identity.merge import IdentityRules
 from mql.records import Event
 from mql.service import lifecycle, outcomes
+from mql.service import state as states
+from mql.service.accounts import MotionSummary, motion_summary
 from mql.service.ingest import ingest_records
 from mql.service.reports import ReportResult, run_reports
 from mql.service.scores import list_scores
@@ -51,6 +53,7 @@ class DemoReport:
     teams: dict[str, int]
     top: list[Any] = field(default_factory=list)
     reports: list[ReportResult] = field(default_factory=list)
+    accounts_view: MotionSummary | None = None  # MQAs and PQLs beside MQLs (issue 16)
 
     def rate(self, numerator: str, denominator: str) -> float | None:
         below = self.funnel.get(denominator, 0)
@@ -135,8 +138,10 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
     emails = {c.record.email for c in queue.values()}
     top = [d for d in list_scores(engine, at=end, mql_only=True) if d.contact in emails]
     reports = run_reports(engine, DEMO_REPORTS, now=end)
+    with engine.connect() as conn:
+        model = states.live_model(conn).model
     return DemoReport(start, end, accounts, len(contacts), len(events), by_month, funnel, sla,
-                      teams, top[:10], reports)
+                      teams, top[:10], reports, motion_summary(model, slices))
 
 
 # what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from mql.api.deps import Reader, State
 from mql.api.guard import GuardedRoute
 from mql.api.schemas import ERRORS, AccountOut, AccountPageOut, AccountScoreOut
-from mql.service.accounts import list_accounts, show_account
+from mql.service.accounts import list_accounts, show_account_mqa
 from mql.service.api_reads import read_account
 
 router = APIRouter(route_class=GuardedRoute, tags=["accounts"], responses=ERRORS)
@@ -41,8 +41,9 @@ async def get_accounts(
 async def get_account(domain: str, state: State, _: Reader) -> AccountOut:
     """The account with this web domain: firmographics, every contact's decision now (MQLs
     first), open MQLs, the sum of intent, and its account score (ledger, coverage,
-    missing roles, when it falls below its line); 404 when there is none."""
+    missing roles, when it falls below its line) and its MQA decision; 404 when there is
+    none."""
     now = state.clock.now()
     found = await run_in_threadpool(read_account, state.engine, domain, at=now)
-    score = await run_in_threadpool(show_account, state.engine, domain, at=now)
-    return AccountOut.from_view(found, score)
+    view = await run_in_threadpool(show_account_mqa, state.engine, domain, at=now)
+    return AccountOut.from_view(found, view.score, view.mqa, view.history.stage)

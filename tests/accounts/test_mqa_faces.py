@@ -1,0 +1,147 @@
+"""`mql accounts show` says whether the account is an MQA, why, to whom and by when, on a
+real store (SQLite and PostgreSQL), and the answer about a past moment does not change
+when later events arrive."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from mql.cli.main import app
+from mql.identity.merge import IdentityRules
+from mql.records import Account, Event
+from mql.service.accounts import show_account_mqa
+from mql.service.ingest import ingest_records
+from mql.service.store import activate_model
+from tests.accounts.test_account_score import MODEL, T0, events, people
+from tests.accounts.test_mqa import MQA
+
+ACME = Account("acme.example", {"employees": 1500, "owner": "rep@vendor.example"})
+
+
+@pytest.fixture
+def loaded(store: Engine, tmp_path: Path) -> Engine:
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL + MQA)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+    return store
+
+
+def test_a_tier_one_account_is_fast_tracked_by_a_demo_request(loaded: Engine,
+                                                             store_url: str) -> None:
+    # acme.example is on the tier_one list: the 1:1 rule; the CIO's and the director's
+    # demo requests at T0 fast-track it for 3 days, to team abm within 4 hours
+    view = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(hours=1))
+    score, mqa = view.score, view.mqa
+    assert score.tier == "1:1" and mqa.mqa
+    # ingestion handed it off at T0 (the model has accounts.mqa): the stage is mqa since
+    assert view.history.stage == "mqa" and view.history.moves[-1].at == T0
+    assert show_account_mqa(loaded, "acme.example", at=T0 - timedelta(hours=1)
+                            ).history.stage == "target"
+    assert mqa.reason == "fast track: demo_request"
+    assert mqa.route == "team:abm" and mqa.due == T0 + timedelta(hours=5)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
+                                "--at", T0.isoformat()])
+    assert shown.exit_code == 0, shown.output
+    assert "MQA: yes (fast track: demo_request); to team:abm, due" in shown.output
+    assert "account stage: mqa since 2026-03-02 09:00" in shown.output
+    as_json = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
+                                  "--at", T0.isoformat(), "--json"])
+    body = json.loads(as_json.output)
+    assert body["mqa"]["mqa"] is True and body["mqa"]["fast_track"] == "demo_request"
+
+
+def test_after_the_fast_track_the_rule_decides_and_the_past_stays(loaded: Engine,
+                                                                  store_url: str) -> None:
+    later = T0 + timedelta(days=4)
+    # 4 days on the total is 20 + 103.998 * 2**-0.4 = 98.8158 < 120, the CFO silent
+    view = show_account_mqa(loaded, "acme.example", at=later)
+    mqa = view.mqa
+    assert view.history.stage == "mqa"  # it was handed off at T0; the past stays
+    assert not mqa.mqa and mqa.unmet == ("account score 98.8158 (line 120)",
+                                         "no economic buyer engaged")
+    before = show_account_mqa(loaded, "acme.example", at=T0).mqa
+    ingest_records(loaded, "events", [Event("late", "demo_request", T0 + timedelta(days=9),
+                                            contact="cfo@acme.example")],
+                   rules=IdentityRules(), now=T0 + timedelta(days=9), source="test")
+    assert show_account_mqa(loaded, "acme.example", at=T0).mqa == before
+    now = show_account_mqa(loaded, "acme.example", at=T0 + timedelta(days=9)).mqa
+    assert now.mqa and now.reason == "fast track: demo_request"
+    runner = CliRunner()
+    shown = runner.invoke(app, ["accounts", "show", "acme.example", "--db", store_url,
+                                "--at", later.isoformat()])
+    assert "MQA: no (account score 98.8158 (line 120); no economic buyer engaged)" in \
+        shown.output
+
+
+def test_an_mqa_is_one_webhook_per_buying_motion(store: Engine, tmp_path: Path) -> None:
+    from mql.service import lifecycle
+
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL + MQA)
+    activate_model(store, model, now=T0)
+    lifecycle.add_webhook(store, "https://hooks.example/mqa", secret="s" * 32,
+                          topics=["account.mqa"], now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+
+    def demo(i: str, days: float) -> None:
+        at = T0 + timedelta(days=days)
+        ingest_records(store, "events", [Event(i, "demo_request", at,
+                                               contact="dev@acme.example")],
+                       rules=rules, now=at, source="test")
+
+    demo("again", 1)  # still an MQA (fast track), inside its open motion: no second one
+    demo("much-later", 70)  # 70 days on: the motion (reopen_days 60) closed; a new one
+    sent = [row["payload"]["data"] for row in lifecycle.outbox(store)
+            if row["topic"] == "account.mqa"]
+    assert len(sent) == 2
+    first = sent[0]
+    assert first["account"] == {"domain": "acme.example"} and first["tier"] == "1:1"
+    assert first["reason"] == "fast track: demo_request" and first["route"] == "team:abm"
+    assert first["sla_due_at"] == (T0 + timedelta(hours=4)).isoformat()
+    assert first["handoff"] == "account" and isinstance(first["mqls"], list)
+    assert first["coverage"]["next_action"].startswith("no economic buyer engaged")
+    assert first["score"]["total"] == pytest.approx(123.998046875)
+    assert sent[1]["at"] == (T0 + timedelta(days=70)).isoformat()
+    # docs/webhooks.md shows exactly these fields
+    from tests.notify.test_payloads import _documented, _paths
+
+    example = _documented()["account.mqa"]
+    assert example["type"] == "account.mqa"
+    assert _paths(example["data"]) == set().union(*(_paths(d) for d in sent))
+
+
+def test_the_api_shows_the_mqa_decision_of_an_account(loaded: Engine, store_url: str
+                                                      ) -> None:
+    import httpx
+
+    from mql.api.app import create_app
+    from mql.clock import FixedClock
+    from mql.service.keys import create_key
+    from tests.api.conftest import SECRET, running, settings_for
+
+    token = create_key(loaded, kind="token", name="reader", role="read-only", team=None,
+                       server_secret=SECRET, actor="test", now=T0).secret
+    api = create_app(settings_for(store_url), clock=FixedClock(T0 + timedelta(days=4)))
+    with running(api) as base, httpx.Client(base_url=base, headers={
+            "Authorization": f"Bearer {token}"}) as c:
+        body = c.get("/v1/accounts/acme.example").json()
+    assert body["mqa"] == {
+        "mqa": False, "tier": "1:1",
+        "reason": "account score 98.8158 (line 120); no economic buyer engaged",
+        "met": [], "unmet": ["account score 98.8158 (line 120)", "no economic buyer engaged"],
+        "fast_track": None, "route": "team:abm", "due": None}
+    assert body["stage"] == "mqa"
