@@ -208,7 +208,7 @@ def read_history(conn: Connection, model: Model, period: Period, scratch: Path) 
     with pq.ParquetWriter(path, schema) as writer:
         for columns in export.resolved_event_columns(conn):
             writer.write_table(pa.table(columns, schema=schema))
-    ids = ledger.contact_columns(conn)
+    ids = ledger.contact_columns(conn, qualified_only=False)
     email = {int(i): str(e) for i, e in zip(ids["id"], ids["email"], strict=True)}
     outcomes, outreach = read_outcomes(conn, period)
     by_domain = {a.domain: a for a in companies}
