@@ -63,7 +63,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         with (folder / "world" / f"{name}.csv").open(newline="") as f:
             return list(csv.DictReader(f))
 
-    yield moves, funnel.total, read, report.acted
+    return moves, funnel.total, read, report.acted
 
 
 def _interval(draws: dict[object, tuple[int, float]]) -> tuple[float, float]:
