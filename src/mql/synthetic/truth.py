@@ -78,6 +78,7 @@ class HandoffChance:
     sales accepted and `p_sql` the chance the hand-off became an SQL (accepted and
     converted). A report's acceptance or MQL->SQL over hand-offs has these as expectations.
 
+    >>> from datetime import UTC
     >>> c = HandoffChance("a@x.example", "x.example", datetime(2026, 1, 5, 9, tzinfo=UTC),
     ...                   "committee", "evaluation", 0.85, 0.7225)
     >>> c.p_sql <= c.p_accept
