@@ -188,7 +188,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             began = time.perf_counter()
             runner.load(tables)
             runner.build(live.model.reports, as_of=now)
-            runner.funnel(Dimension.MONTH, Window())
+            runner.funnel([Dimension.MONTH], Window())
             duck_seconds = time.perf_counter() - began
             began = time.perf_counter()
             duck_hand = runner.con.execute(HANDWRITTEN.replace(

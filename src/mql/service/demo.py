@@ -1,10 +1,13 @@
 """The main job, end to end, on a synthetic world: generate, ingest day by day, score,
 qualify, route, let simulated sales act, and run the worker through simulated time.
 
-Sales behaviour comes from the world's own dispositions (what these sellers did with
-leads handed to them): a lead they accepted is accepted, one that became an SQL is
-converted, the rest are rejected with their reason; response times are drawn from the
-seeded random generator, mostly within the SLA.
+Sales behaviour comes from the world's own chances (`truth/handoffs`: how likely these
+sellers were to accept a person handed to them, and to make an SQL of them): each MQL is
+accepted, and converted, by a fresh seeded draw at the chances of the person's last
+hand-off in the world (never, for a person the world never handed off); the rest are
+rejected with the world's reason. So the funnel's acceptance and MQL->SQL estimate known
+rates (`tests/reports/test_truth_rates.py`). Response times are drawn from the seeded
+random generator, mostly within the SLA.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from mql.store import handoff as store
 from mql.synthetic.costs import CampaignCost
 from mql.synthetic.outcomes import Disposition, Opportunity
 from mql.synthetic.params import WorldParameters
+from mql.synthetic.truth import HandoffChance
 from mql.synthetic.world import World
 
 Progress = Callable[[int, int], None]
@@ -54,6 +58,8 @@ class DemoReport:
     top: list[Any] = field(default_factory=list)
     reports: list[ReportResult] = field(default_factory=list)
     accounts_view: MotionSummary | None = None  # MQAs and PQLs beside MQLs (issue 16)
+    refused: int = 0  # sales actions refused: the lead had left MQL before the seller came
+    acted: list[str] = field(default_factory=list)  # the email of each action that went through
 
     def rate(self, numerator: str, denominator: str) -> float | None:
         below = self.funnel.get(denominator, 0)
@@ -66,8 +72,12 @@ class DemoReport:
 
 
 def _sales(engine: Engine, rng: random.Random, truth: dict[str, Disposition],
-           plans: dict[int, tuple[datetime, str]], until: datetime) -> None:
-    """Let sellers act on the leads assigned to them whose planned moment has come."""
+           chances: dict[str, HandoffChance], plans: dict[int, tuple[datetime, str]],
+           until: datetime, acted: list[str]) -> int:
+    """Let sellers act on the leads assigned to them whose planned moment has come; the
+    number of actions refused (the lead had left MQL); `acted` gets the email of each
+    action that went through."""
+    refused = 0
     with engine.connect() as conn:
         waiting = store.untouched_assignments(conn, until)
         emails = contact_store.load_contacts(conn, [a["contact_id"] for a in waiting])
@@ -80,18 +90,22 @@ def _sales(engine: Engine, rng: random.Random, truth: dict[str, Disposition],
             continue
         email = emails[a["contact_id"]].record.email
         seller = a["owner"] or "sdr.pool"
-        fate = truth.get(email)
+        fate, odds = truth.get(email), chances.get(email)
+        roll = rng.random()  # one draw per action: accepted below p_accept, SQL below p_sql
         try:
-            if fate is not None and fate.accepted:
+            if odds is not None and roll < odds.p_accept:
                 lifecycle.accept(engine, email, actor=seller, now=at)
-                if fate.sql:
+                acted.append(email)
+                if roll < odds.p_sql:
                     lifecycle.convert(engine, email, actor=seller, now=at + timedelta(days=2))
             else:
                 reason = (fate.reason if fate is not None and fate.reason else
                           rng.choice(["no_response", "bad_timing", "wrong_fit"]))
                 lifecycle.reject(engine, email, reason=reason, actor=seller, now=at)
+                acted.append(email)
         except TransitionRefused:
-            pass  # the lead left MQL (decay, timeout) before the seller got to it
+            refused += 1  # the lead left MQL (decay, timeout) before the seller got to it
+    return refused
 
 
 def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
@@ -111,10 +125,12 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
     events: list[Event] = sorted((e for s in slices for e in s.clean_events),
                                  key=lambda e: e.at)
     truth = {d.email: d for s in slices for d in s.dispositions}
+    chances = {c.email: c for s in slices for c in s.handoff_chances}  # the last hand-off
     end = max(e.at for e in events) if events else start
     days = (end - start).days + 1
     plans: dict[int, tuple[datetime, str]] = {}
-    i = 0
+    refused = i = 0
+    acted: list[str] = []
     for day in range(days):
         until = start + timedelta(days=day + 1)
         batch: list[Event] = []
@@ -124,7 +140,7 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         if batch:
             ingest_records(engine, "events", batch, rules=rules, now=until,
                            source="synthetic")
-        _sales(engine, rng, truth, plans, until)
+        refused += _sales(engine, rng, truth, chances, plans, until, acted)
         lifecycle.run_once(engine, now=until, deliver=False)
         if progress is not None:
             progress(day + 1, days)
@@ -141,7 +157,8 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
     with engine.connect() as conn:
         model = states.live_model(conn).model
     return DemoReport(start, end, accounts, len(contacts), len(events), by_month, funnel, sla,
-                      teams, top[:10], reports, motion_summary(model, slices))
+                      teams, top[:10], reports, motion_summary(model, slices), refused,
+                      acted)
 
 
 # what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost

@@ -9,7 +9,9 @@ does not grow with the number of events. Files, in `out_dir`, with the chosen ex
 - ``opportunities``, ``costs``, ``consent``, ``dispositions``;
 - ``truth/accounts`` (hidden intent path), ``truth/duplicates`` (duplicate clusters),
   ``truth/malformed`` (rows broken on purpose by ``dirty``), ``truth/drivers`` (what
-  drives the outcomes: `mql learn` should find them);
+  drives the outcomes: `mql learn` should find them), ``truth/handoffs`` (the chance
+  each hand-off was accepted and became an SQL, one row per ``dispositions`` row),
+  ``truth/deals`` (the chance each opportunity was won);
 - ``world.json``: the options and the row count of every file.
 
 >>> import tempfile, pathlib
@@ -50,7 +52,15 @@ from mql.synthetic.costs import CampaignCost
 from mql.synthetic.messiness import MalformedEvent
 from mql.synthetic.outcomes import Disposition, Opportunity
 from mql.synthetic.params import Drift
-from mql.synthetic.truth import AccountTruth, Driver, DuplicateMember, MalformedRow, true_drivers
+from mql.synthetic.truth import (
+    AccountTruth,
+    DealChance,
+    Driver,
+    DuplicateMember,
+    HandoffChance,
+    MalformedRow,
+    true_drivers,
+)
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts in total)
 GENERATOR = "mql-synthetic/1"
@@ -145,6 +155,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "truth/duplicates": record_columns(DuplicateMember),
     "truth/malformed": record_columns(MalformedRow),
     "truth/drivers": record_columns(Driver),
+    "truth/handoffs": record_columns(HandoffChance),
+    "truth/deals": record_columns(DealChance),
 }
 
 
@@ -164,6 +176,8 @@ def _rows(piece: AccountSlice, table: str) -> Iterator[dict[str, Any]]:
             "dispositions": piece.dispositions,
             "truth/duplicates": piece.duplicates,
             "truth/malformed": piece.malformed,
+            "truth/handoffs": piece.handoff_chances,
+            "truth/deals": piece.deal_chances,
         }[table]
         yield from (record_row(r) for r in records)
 

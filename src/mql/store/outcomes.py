@@ -29,13 +29,20 @@ from mql.store.tables import (
 QUALIFIED = ("mql", "pql")  # the moves a hand-off credit points at
 
 
+def _dicts(result: sa.CursorResult[Any]) -> Iterable[dict[str, Any]]:
+    """The rows of `result` as dicts, the column names read once per result (not once
+    per row, as `dict(row._mapping)` does)."""
+    keys = list(result.keys())
+    return (dict(zip(keys, row, strict=True)) for row in result)
+
+
 def opportunities_by_external(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The stored opportunities among the CRM ids `ids`, by CRM id."""
     out: dict[str, dict[str, Any]] = {}
     for part in chunks(set(ids)):
-        for row in conn.execute(opportunities.select().where(
-                opportunities.c.external_id.in_(part))):
-            out[str(row.external_id)] = dict(row._mapping)
+        for row in _dicts(conn.execute(opportunities.select().where(
+                opportunities.c.external_id.in_(part)))):
+            out[str(row["external_id"])] = row
     return out
 
 
@@ -67,10 +74,10 @@ def history_of(conn: Connection, ids: Iterable[int]) -> dict[int, list[dict[str,
     """Each opportunity's stage history, oldest first."""
     out: dict[int, list[dict[str, Any]]] = {}
     for part in chunks(set(ids)):
-        for row in conn.execute(opportunity_history.select().where(
+        for row in _dicts(conn.execute(opportunity_history.select().where(
                 opportunity_history.c.opportunity_id.in_(part)).order_by(
-                opportunity_history.c.at, opportunity_history.c.stage)):
-            out.setdefault(int(row.opportunity_id), []).append(dict(row._mapping))
+                opportunity_history.c.at, opportunity_history.c.stage))):
+            out.setdefault(int(row["opportunity_id"]), []).append(row)
     return out
 
 
@@ -88,10 +95,9 @@ def contacts_of(conn: Connection, ids: Iterable[int]) -> dict[int, dict[int, dic
     """Each opportunity's contacts: opportunity id -> contact id -> row."""
     out: dict[int, dict[int, dict[str, Any]]] = {}
     for part in chunks(set(ids)):
-        for row in conn.execute(opportunity_contacts.select().where(
-                opportunity_contacts.c.opportunity_id.in_(part))):
-            out.setdefault(int(row.opportunity_id), {})[int(row.contact_id)] = dict(
-                row._mapping)
+        for row in _dicts(conn.execute(opportunity_contacts.select().where(
+                opportunity_contacts.c.opportunity_id.in_(part)))):
+            out.setdefault(int(row["opportunity_id"]), {})[int(row["contact_id"])] = row
     return out
 
 
@@ -256,8 +262,9 @@ def drop_merged_contacts(conn: Connection) -> int:
 def opportunities_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for part in chunks(set(ids)):
-        for row in conn.execute(opportunities.select().where(opportunities.c.id.in_(part))):
-            out[int(row.id)] = dict(row._mapping)
+        for row in _dicts(conn.execute(opportunities.select().where(
+                opportunities.c.id.in_(part)))):
+            out[int(row["id"])] = row
     return out
 
 
@@ -311,9 +318,9 @@ def links_of_many(conn: Connection, ids: Iterable[int]) -> dict[int, dict[int, d
     """Each opportunity's links: opportunity id -> contact id -> row."""
     out: dict[int, dict[int, dict[str, Any]]] = {}
     for part in chunks(set(ids)):
-        for r in conn.execute(opportunity_links.select().where(
-                opportunity_links.c.opportunity_id.in_(part))):
-            out.setdefault(int(r.opportunity_id), {})[int(r.contact_id)] = dict(r._mapping)
+        for r in _dicts(conn.execute(opportunity_links.select().where(
+                opportunity_links.c.opportunity_id.in_(part)))):
+            out.setdefault(int(r["opportunity_id"]), {})[int(r["contact_id"])] = r
     return out
 
 
@@ -337,8 +344,8 @@ def opportunity_keys(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str
     o = opportunities.c
     out: dict[int, dict[str, Any]] = {}
     for part in chunks(set(ids)):
-        for row in conn.execute(sa.select(o.id, o.opened_at, o.closed_at,
-                                          o.primary_contact_id, o.account_id).where(
-                o.id.in_(part))):
-            out[int(row.id)] = dict(row._mapping)
+        for row in _dicts(conn.execute(sa.select(o.id, o.opened_at, o.closed_at,
+                                                 o.primary_contact_id, o.account_id).where(
+                o.id.in_(part)))):
+            out[int(row["id"])] = row
     return out

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from mql.records import Event
 from mql.synthetic.draws import chance, pick
 from mql.synthetic.firmographics import Company
-from mql.synthetic.journeys import Deal, Journey
+from mql.synthetic.journeys import WIN_RATE, Deal, Journey
+from mql.synthetic.truth import DealChance, HandoffChance
 
 ENGAGED_TYPES = frozenset({"page_view", "content_download", "webinar_attended", "email_click",
                            "form_submit"})  # fmt: skip
@@ -95,6 +96,10 @@ class _Draft:
     sql: bool
     disposed: datetime
     sql_at: datetime | None
+    kind: str = "committee"
+    stage: str = "none"
+    p_accept: float = 0.0
+    p_sql: float = 0.0
 
 
 def accept_and_sql(stage: str, *, fit: float, has_deal: bool) -> tuple[float, float]:
@@ -156,8 +161,9 @@ def outcomes(
     start: datetime,
     end: datetime,
     token: str,
-) -> tuple[list[Opportunity], list[Disposition]]:
-    """Opportunities and dispositions of one account.
+) -> tuple[list[Opportunity], list[Disposition], list[HandoffChance], list[DealChance]]:
+    """Opportunities and dispositions of one account, with the chances behind them (the
+    ground truth a report's acceptance, MQL->SQL and win rate estimate).
 
     `kinds` maps each contact email to committee, student, job_seeker, bystander or
     duplicate (a second record of a known person); `champion` is the email sales attaches
@@ -174,23 +180,28 @@ def outcomes(
         kind = kinds.get(email, "committee")
         reason: str | None = None
         accepted = sql = False
+        p_accept = p_sql = 0.0  # the chances drawn below, for truth/handoffs
         if kind == "duplicate":
             reason = "duplicate"
         elif kind == "student":
             reason = "student"
         elif company.status == "competitor":
             reason = "competitor"
-        elif company.fit < 0.15 and chance(rng, 0.8):
-            reason = "wrong_fit"
         else:
-            p_accept, p_sql = accept_and_sql(
+            accept, sql_given = accept_and_sql(
                 stage, fit=company.fit, has_deal=_deal_open(deals, week)
             )
             if kind in ("job_seeker", "bystander"):
-                p_accept *= 0.2
-            accepted = chance(rng, p_accept)
-            sql = accepted and chance(rng, p_sql)
-            if not sql:
+                accept *= 0.2
+            low_fit = company.fit < 0.15  # rejected as wrong fit 8 times in 10
+            p_accept = accept * (0.2 if low_fit else 1.0)
+            p_sql = p_accept * sql_given
+            if low_fit and chance(rng, 0.8):
+                reason = "wrong_fit"
+            else:
+                accepted = chance(rng, accept)
+                sql = accepted and chance(rng, sql_given)
+            if not sql and reason is None:
                 reason = pick(rng, REJECT_REASONS.get(stage, REJECT_REASONS["none"]))
                 if kind == "job_seeker" or (company.fit < 0.3 and chance(rng, 0.5)):
                     reason = "wrong_fit"
@@ -199,10 +210,12 @@ def outcomes(
         )
         status = "sql" if sql else ("recycled" if accepted else "rejected")
         drafts.append(
-            _Draft(email, handed_at, trigger, status, reason, accepted, sql, disposed, sql_at)
+            _Draft(email, handed_at, trigger, status, reason, accepted, sql, disposed, sql_at,
+                   kind, stage, p_accept, p_sql)
         )
 
     opportunities = []
+    deal_chances = []
     linked: dict[int, str] = {}
     for k, deal in enumerate(deals):
         opp_id = f"opp-{token}-{company.index:x}-{k}"
@@ -240,6 +253,10 @@ def outcomes(
         status = "open" if closed is None else ("won" if deal.won else "lost")
         if closed is not None:
             history.append(("closed_won" if deal.won else "closed_lost", closed))
+        p_win = None if closed is None else (
+            WIN_RATE[0] + WIN_RATE[1] * company.fit if deal.decision is not None else 0.0)
+        deal_chances.append(DealChance(opp_id, company.account.domain, company.fit, status,
+                                       p_win))
         amount = AMOUNT_MEDIAN[company.segment] * PRODUCT_PRICE[company.product]
         amount = round(amount * rng.lognormvariate(0.0, 0.5), -2)
         opportunities.append(
@@ -259,6 +276,12 @@ def outcomes(
                 stage_history=tuple(history),
             )
         )
+    kept = [d for d in drafts if d.disposed < end]
+    chances = [
+        HandoffChance(d.email, company.account.domain, d.handed_at, d.kind, d.stage,
+                      round(d.p_accept, 6), round(d.p_sql, 6))
+        for d in kept
+    ]
     dispositions = [
         Disposition(
             email=d.email,
@@ -276,4 +299,4 @@ def outcomes(
         for i, d in enumerate(drafts)
         if d.disposed < end
     ]
-    return opportunities, dispositions
+    return opportunities, dispositions, chances, deal_chances

@@ -71,6 +71,43 @@ class MalformedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HandoffChance:
+    """The chances the world used for one hand-off to sales, one row per row of
+    `dispositions` and in its order: `kind` of the person (committee, student, job_seeker,
+    bystander, duplicate), the account's hidden `stage` that week, `p_accept` the chance
+    sales accepted and `p_sql` the chance the hand-off became an SQL (accepted and
+    converted). A report's acceptance or MQL->SQL over hand-offs has these as expectations.
+
+    >>> from datetime import UTC
+    >>> c = HandoffChance("a@x.example", "x.example", datetime(2026, 1, 5, 9, tzinfo=UTC),
+    ...                   "committee", "evaluation", 0.85, 0.7225)
+    >>> c.p_sql <= c.p_accept
+    True
+    """
+
+    email: str
+    account: str
+    handed_at: datetime
+    kind: str
+    stage: str
+    p_accept: float
+    p_sql: float
+
+
+@dataclass(frozen=True, slots=True)
+class DealChance:
+    """The chance the world gave an opportunity to be won: 0.2 + 0.4 x hidden fit when it
+    came to a decision, 0 when it closed without one (no_decision), empty while open at
+    the world's end. `fit` is the account's hidden fit."""
+
+    opportunity_id: str
+    account: str
+    fit: float
+    status: str
+    p_win: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Driver:
     """Something that drives the world's outcomes: an attribute (`field`, as the model
     names fields) or a kind of touch (`touch`: event type, and a page's URL section).

@@ -43,7 +43,13 @@ from mql.synthetic.messiness import (
 from mql.synthetic.outcomes import Disposition, Opportunity, outcomes
 from mql.synthetic.params import WorldParameters
 from mql.synthetic.people import Person, person_title, staff
-from mql.synthetic.truth import AccountTruth, DuplicateMember, MalformedRow
+from mql.synthetic.truth import (
+    AccountTruth,
+    DealChance,
+    DuplicateMember,
+    HandoffChance,
+    MalformedRow,
+)
 
 # share of people already in the CRM at the start (a list import), by account kind
 IMPORTED = {"abm": 1.0, "customer": 0.8, "partner": 0.6, "committee": 0.35, "other": 0.05}
@@ -69,6 +75,8 @@ class AccountSlice:
     truth: AccountTruth
     duplicates: tuple[DuplicateMember, ...]
     malformed: tuple[MalformedRow, ...]
+    handoff_chances: tuple[HandoffChance, ...] = ()  # one per disposition, in its order
+    deal_chances: tuple[DealChance, ...] = ()  # one per opportunity, in its order
 
 
 class World:
@@ -139,7 +147,7 @@ class World:
             if people[n].committee_role in ("champion", "decision_maker")
         )
         signer = signers[0][1] if signers else None
-        opportunities, dispositions = outcomes(
+        opportunities, dispositions, handoff_chances, deal_chances = outcomes(
             rng,
             company=firm,
             journey=path,
@@ -187,6 +195,8 @@ class World:
             truth=truth,
             duplicates=tuple(duplicates),
             malformed=tuple(malformed),
+            handoff_chances=tuple(handoff_chances),
+            deal_chances=tuple(deal_chances),
         )
 
     def _consent_and_mail(
