@@ -105,14 +105,18 @@ def show_account(engine: Engine, domain: str, *, at: datetime) -> AccountScore:
     """One account's score, ledger, coverage and the moment it falls below its line;
     `NotFound` when the store has no account with this domain."""
     check(engine)
-    key = domain.strip().lower()
     with translate_errors("reading the account"), engine.connect() as conn:
-        found = account_store.ids_by_domain(conn, [key])
-        if not found:
-            raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
-                           "e.g. acme.example (`mql accounts list` shows them)")
-        live = states.live_model(conn)
-        return _scores(conn, live, [next(iter(found.values()))], at, crossing=True)[0]
+        return _scores(conn, states.live_model(conn), [_account_id(conn, domain)], at,
+                       crossing=True)[0]
+
+
+def _account_id(conn: Connection, domain: str) -> int:
+    """The id of the account keyed by `domain`; `NotFound` when the store has none."""
+    found = account_store.ids_by_domain(conn, [domain.strip().lower()])
+    if not found:
+        raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
+                       "e.g. acme.example (`mql accounts list` shows them)")
+    return next(iter(found.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +134,8 @@ def show_account_mqa(engine: Engine, domain: str, *, at: datetime) -> AccountVie
     event when one of the account's or its contacts' events within the rule's days is one,
     the recipient and the SLA's deadline."""
     check(engine)
-    key = domain.strip().lower()
     with translate_errors("reading the account"), engine.connect() as conn:
-        found = account_store.ids_by_domain(conn, [key])
-        if not found:
-            raise NotFound(f"no account {domain!r}; accounts are keyed by web domain, "
-                           "e.g. acme.example (`mql accounts list` shows them)")
-        aid = next(iter(found.values()))
+        aid = _account_id(conn, domain)
         live = states.live_model(conn)
         score = _scores(conn, live, [aid], at, crossing=True)[0]
         spec = spec_of(live).mqa or DEFAULT_MQA
