@@ -29,8 +29,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection, Engine
 
 from mql.batch.asof import AsOf
@@ -44,8 +42,10 @@ from mql.records import Account, Contact
 from mql.routing.rules import route
 from mql.scoring.fit import record_getter
 from mql.service import state as states
+from mql.service.engine_inputs import write_events
 from mql.service.rescore import check_engine
 from mql.service.scoring import load_model_file
+from mql.store import contacts as contact_store
 from mql.store import export, ledger
 from mql.store.db import translate_errors
 from mql.store.migrate import check
@@ -201,15 +201,14 @@ def teams_of(model: Model, contacts: Iterable[Contact], accounts: Mapping[str, A
 def read_history(conn: Connection, model: Model, period: Period, scratch: Path) -> History:
     """The store's contacts, accounts, events (as a Parquet file in `scratch`) and
     outcomes, keyed by email."""
-    people = export.live_contacts(conn)
+    # every live contact, whether it ever qualified or not (`ledger.contact_columns` holds
+    # only those who did: the outreaches of the others would be lost)
+    stored = contact_store.load_contacts(conn, contact_store.live_contact_ids(conn))
+    people = [c.record for c in stored.values()]
     companies = export.all_accounts(conn)
     path = scratch / "events.parquet"
-    schema = pa.schema([(name, pa.string()) for name in export.EVENT_COLUMNS])
-    with pq.ParquetWriter(path, schema) as writer:
-        for columns in export.resolved_event_columns(conn):
-            writer.write_table(pa.table(columns, schema=schema))
-    ids = ledger.contact_columns(conn)
-    email = {int(i): str(e) for i, e in zip(ids["id"], ids["email"], strict=True)}
+    write_events(conn, path)
+    email = {i: c.record.email for i, c in stored.items()}
     outcomes, outreach = read_outcomes(conn, period)
     by_domain = {a.domain: a for a in companies}
     at = datetime.combine(period.last, datetime.min.time(), tzinfo=UTC)
