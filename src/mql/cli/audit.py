@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mql.analytics.definitions import parse_bound
+from mql.cli.period import DbOpt, bound, month
 from mql.cli.render import console, fail, store_settings
 from mql.cli.report import cell
 from mql.clock import SystemClock
@@ -32,8 +31,6 @@ class AuditFormat(str, Enum):
     json = "json"
 
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 ModelOpt = Annotated[Path | None, typer.Option(
     "--model", "-m", help="Audit this model file instead of the live model.")]
 FromOpt = Annotated[str | None, typer.Option(
@@ -57,10 +54,6 @@ RULE_COLUMNS = ["score", "rule", "fires_before", "fires_since", "worst_psi", "li
                 "lift_since", "status"]
 MONTH_COLUMNS = ["month", "period", "active", "mean_score", "score_psi", "mql_share",
                  "mature_mqls", "mql_to_sql", "health"]
-
-
-def _month(text: str | None, name: str) -> date | None:
-    return None if text is None else parse_bound(text, name).date()
 
 
 def _fmt(name: str, value: Any) -> str:
@@ -96,10 +89,10 @@ def register(app: typer.Typer) -> None:
         rejection reasons become fit-rule suggestions (docs/learning.md, "Audit")."""
         out = console()
         try:
-            now = CLOCK.now() if at is None else parse_bound(at, "--at")
+            now = bound(at, "--at") or CLOCK.now()
             engine = connect(store_settings(db).database_url)
-            result = service.audit(engine, now=now, start=_month(start, "--from"),
-                                   end=_month(end, "--to"), since=_month(since, "--since"),
+            result = service.audit(engine, now=now, start=month(start, "--from"),
+                                   end=month(end, "--to"), since=month(since, "--since"),
                                    model_path=model)
             ideas = rule_suggestions.suggest(engine, model_path=model,
                                              min_rejections=min_rejections)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from mql.cli.period import DbOpt, day
 from mql.cli.render import console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
@@ -33,23 +33,12 @@ class LoopFormat(str, Enum):
     json = "json"
 
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 FromOpt = Annotated[str | None, typer.Option(
     "--from", help="First day of the history (2025-03-01); default: 12 months before --to, "
                    "or the first event.")]
 ToOpt = Annotated[str | None, typer.Option(
     "--to", help="Last day of the history (inclusive); default: yesterday.")]
 FormatOpt = Annotated[LoopFormat, typer.Option("--format", "-f", help="Output format.")]
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise ConfigError(f"{option} {text!r}: expected a day like 2025-03-01") from None
 
 
 def _pct(value: float | None) -> str:
@@ -200,7 +189,7 @@ def register(app: typer.Typer) -> None:
         try:
             run = calibration_service.run_calibration(
                 connect(store_settings(db).database_url), now=CLOCK.now(), model_path=model,
-                start=_day(start, "--from"), end=_day(end, "--to"), outcome=outcome,
+                start=day(start, "--from"), end=day(end, "--to"), outcome=outcome,
                 score=score, step=step)
         except MQLError as exc:
             raise fail(exc) from None
@@ -239,7 +228,7 @@ def register(app: typer.Typer) -> None:
             run = backtest_service.run_backtest(
                 connect(store_settings(db).database_url), candidate, now=CLOCK.now(),
                 against=against if against == backtest_service.LIVE else Path(against),
-                start=_day(start, "--from"), end=_day(end, "--to"))
+                start=day(start, "--from"), end=day(end, "--to"))
         except MQLError as exc:
             raise fail(exc) from None
         if fmt is LoopFormat.json:
