@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
 from mql.batch.asof import AsOf
@@ -236,17 +237,24 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
                           "calibration and backtests need the batch engine") from None
     finally:
         engine.close()
-    table = table.sort_by([("contact", "ascending"), ("as_of", "ascending")])
-    contacts = table.column("contact").to_pylist()
-    values = table.column(score).to_pylist()
-    mqls = table.column("mql").to_pylist()
+    # only what calibrate and backtest read, in Arrow and numpy until each contact's
+    # series: the engine's other columns (every score, the reasons) are dropped at once,
+    # and no Python object is made per contact and day but the series' values
+    table = table.select(["contact", "as_of", score, "mql"]).sort_by(
+        [("contact", "ascending"), ("as_of", "ascending")])
     n = as_of.count
+    rows = table.num_rows
+    contacts = table.column("contact").take(pa.array(range(0, rows, n))).to_pylist()
+    values = table.column(score).cast(pa.float64()).fill_null(pa.scalar(0.0)).to_numpy()
+    mqls = table.column("mql").cast(pa.bool_()).fill_null(pa.scalar(False)).to_numpy(
+        zero_copy_only=False)
+    del table
     out = []
     first = period.first - timedelta(days=1)
-    for start in range(0, len(contacts), n):
-        email = str(contacts[start])
-        out.append(Replay(email, first, tuple(bool(x) for x in mqls[start:start + n]),
-                          tuple(float(x or 0.0) for x in values[start:start + n]),
+    for k, contact in enumerate(contacts):
+        email, start = str(contact), k * n
+        out.append(Replay(email, first, tuple(mqls[start:start + n].tolist()),
+                          tuple(values[start:start + n].tolist()),
                           history.teams.get(email)))
     return out
 
