@@ -6,14 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from mql.cli.period import DbOpt, bound, month
+from mql.cli.period import DbOpt, OutputFormat, bound, month
 from mql.cli.render import console, fail, store_settings
 from mql.cli.report import cell
 from mql.clock import SystemClock
@@ -23,12 +22,6 @@ from mql.service import rule_suggestions
 from mql.store.db import connect
 
 CLOCK = SystemClock()
-
-
-class AuditFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 ModelOpt = Annotated[Path | None, typer.Option(
@@ -41,7 +34,7 @@ SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="Split: the months before it are the baseline (when the model was "
                     "made); default: the live version's activation, else after the first "
                     "three months.")]
-FormatOpt = Annotated[AuditFormat, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 CandidateOpt = Annotated[Path | None, typer.Option(
     "--candidate", help="Write the model with the first rule suggestion applied to this "
                         "file (compare it with `mql diff`, backtest it before activating).")]
@@ -79,7 +72,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def audit(db: DbOpt = None, model: ModelOpt = None, start: FromOpt = None,
-              end: ToOpt = None, since: SinceOpt = None, fmt: FormatOpt = AuditFormat.table,
+              end: ToOpt = None, since: SinceOpt = None, fmt: FormatOpt = OutputFormat.table,
               candidate: CandidateOpt = None, min_rejections: RepeatOpt = 5,
               at: AtOpt = None) -> None:
         """Audit the live model on the store's own history: PSI of the score and of each
@@ -100,14 +93,14 @@ def register(app: typer.Typer) -> None:
                 rule_suggestions.write_candidate(ideas, candidate)
         except MQLError as exc:
             raise fail(exc) from None
-        if fmt is AuditFormat.json:
+        if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps({**result.to_json(),
                                          "suggestions": [s.to_json() for s in
                                                          (*ideas.items, *ideas.skipped)]},
                                         indent=2, ensure_ascii=False) + "\n")
             return
         rules = service.rule_table(result)
-        if fmt is AuditFormat.csv:
+        if fmt is OutputFormat.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=[*RULE_COLUMNS, "verdict"],
                                     lineterminator="\n", extrasaction="ignore")
             writer.writeheader()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from mql.cli.period import DbOpt, day
+from mql.cli.period import DbOpt, OutputFormat, day
 from mql.cli.render import console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
@@ -27,18 +26,12 @@ CLOCK = SystemClock()
 out = console()
 
 
-class LoopFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
 FromOpt = Annotated[str | None, typer.Option(
     "--from", help="First day of the history (2025-03-01); default: 12 months before --to, "
                    "or the first event.")]
 ToOpt = Annotated[str | None, typer.Option(
     "--to", help="Last day of the history (inclusive); default: yesterday.")]
-FormatOpt = Annotated[LoopFormat, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
 def _pct(value: float | None) -> str:
@@ -177,7 +170,7 @@ def register(app: typer.Typer) -> None:
         step: Annotated[float | None, typer.Option(
             "--step", help="Points between candidate thresholds; default: a round step "
                            "giving about 50.")] = None,
-        fmt: FormatOpt = LoopFormat.table,
+        fmt: FormatOpt = OutputFormat.table,
         db: DbOpt = None,
     ) -> None:
         """Calibrate the MQL threshold on the store's outcomes: for each candidate threshold,
@@ -193,9 +186,9 @@ def register(app: typer.Typer) -> None:
                 score=score, step=step)
         except MQLError as exc:
             raise fail(exc) from None
-        if fmt is LoopFormat.json:
+        if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
-        elif fmt is LoopFormat.csv:
+        elif fmt is OutputFormat.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=CURVE_COLUMNS, extrasaction="ignore",
                                     lineterminator="\n")
             writer.writeheader()
@@ -212,8 +205,8 @@ def register(app: typer.Typer) -> None:
                               "file.")] = "live",
         start: FromOpt = None,
         end: ToOpt = None,
-        fmt: Annotated[LoopFormat, typer.Option(
-            "--format", "-f", help="Output format: table or json.")] = LoopFormat.table,
+        fmt: Annotated[OutputFormat, typer.Option(
+            "--format", "-f", help="Output format: table or json.")] = OutputFormat.table,
         db: DbOpt = None,
     ) -> None:
         """Replay the store's history under CANDIDATE and under --against with no look-ahead
@@ -222,7 +215,7 @@ def register(app: typer.Typer) -> None:
         lift per decile, the people who would newly qualify or drop out with their outcomes,
         and MQLs per team (docs/learning.md, "Backtest")."""
         try:
-            if fmt is LoopFormat.csv:
+            if fmt is OutputFormat.csv:
                 raise ConfigError("--format csv: a backtest is several tables; use table or "
                                   "json")
             run = backtest_service.run_backtest(
@@ -231,7 +224,7 @@ def register(app: typer.Typer) -> None:
                 start=day(start, "--from"), end=day(end, "--to"))
         except MQLError as exc:
             raise fail(exc) from None
-        if fmt is LoopFormat.json:
+        if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
         else:
             print_backtest(run)

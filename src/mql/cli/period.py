@@ -1,7 +1,7 @@
-"""The period options of the loop's commands (`mql learn`, `mql calibrate`, `mql backtest`,
-`mql audit`) and their one parser: a bound is a month (2025-03, its first moment), a day
-(2025-03-14) or an ISO 8601 time, UTC when no offset (`analytics.definitions.parse_bound`,
-the one `mql report` reads too).
+"""The period, database and format options of the loop's commands (`mql learn`,
+`mql calibrate`, `mql backtest`, `mql audit`) and the one parser of their periods: a
+bound is a month (2025-03, its first moment), a day (2025-03-14) or an ISO 8601 time, UTC
+when no offset (`analytics.definitions.parse_bound`, the one `mql report` reads too).
 
 >>> bound("2025-03", "--from").isoformat(), day("2025-03-14", "--to")
 ('2025-03-01T00:00:00+00:00', datetime.date(2025, 3, 14))
@@ -12,12 +12,22 @@ True
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from mql.analytics.definitions import parse_bound
 from mql.errors import ConfigError
+
+
+class OutputFormat(str, Enum):
+    """What the loop's commands print: a table on a terminal, CSV or JSON."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]

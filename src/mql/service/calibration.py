@@ -244,7 +244,7 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
         [("contact", "ascending"), ("as_of", "ascending")])
     n = as_of.count
     rows = table.num_rows
-    contacts = table.column("contact").take(pa.array(range(0, rows, n))).to_pylist()
+    contacts = table.column("contact").take(pa.array(range(0, rows, n), pa.int64())).to_pylist()
     values = table.column(score).cast(pa.float64()).fill_null(pa.scalar(0.0)).to_numpy()
     mqls = table.column("mql").cast(pa.bool_()).fill_null(pa.scalar(False)).to_numpy(
         zero_copy_only=False)
