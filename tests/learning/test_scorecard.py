@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mql.errors import ConfigError
 from mql.learning.binning import bin_categorical, bin_numeric, woe
+from mql.learning.calibrate import nice_step
 from mql.learning.dataset import LeadRow, check_fields
 from mql.learning.scorecard import SMALL_DATA, calibrate, learn
 from mql.learning.write import model_text
@@ -186,3 +187,21 @@ def test_one_huge_value_does_not_flip_the_direction() -> None:
     binning = bin_numeric(values, labels, min_share=0.05)
     rates = [round(g.rate, 2) for g in binning.groups]
     assert rates == [0.1, 0.3, 0.49]  # 4/40, 12/40, 20/41: rising, the giant in the last
+
+
+# The file's MQL line is found as `mql calibrate` finds one: the change point of conversion
+# over the learned totals. VPs convert at 60%, managers at 6.7% (base rate 20%): the line
+# is the first candidate above the managers' total, so every VP qualifies and no manager
+# does (the former rule, the first band at twice the base rate, sat at the VPs' total).
+def test_learned_threshold_is_calibrates_change_point() -> None:
+    rows = _rows([({"contact.seniority": "vp"}, 50, 30),
+                  ({"contact.seniority": "manager"}, 150, 10)])
+    run = learning.learn_rows(rows, outcome="won", source="t", version="1")
+    vp, manager = (run.card.total(rows[0]), run.card.total(rows[-1]))
+    assert manager < vp
+    found = re.search(r"thresholds:\n\s+- \{total: (-?[\d.]+)\}", run.text)
+    assert found is not None
+    line = float(found.group(1))
+    step = nice_step(manager, vp)
+    assert line == pytest.approx(math.floor(manager / step) * step + step)
+    assert manager < line <= vp

@@ -6,15 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from mql.analytics.definitions import parse_bound
+from mql.cli.period import DbOpt, OutputFormat, bound, month
 from mql.cli.render import console, fail, store_settings
 from mql.cli.report import cell
 from mql.clock import SystemClock
@@ -26,14 +24,6 @@ from mql.store.db import connect
 CLOCK = SystemClock()
 
 
-class AuditFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 ModelOpt = Annotated[Path | None, typer.Option(
     "--model", "-m", help="Audit this model file instead of the live model.")]
 FromOpt = Annotated[str | None, typer.Option(
@@ -44,7 +34,7 @@ SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="Split: the months before it are the baseline (when the model was "
                     "made); default: the live version's activation, else after the first "
                     "three months.")]
-FormatOpt = Annotated[AuditFormat, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 CandidateOpt = Annotated[Path | None, typer.Option(
     "--candidate", help="Write the model with the first rule suggestion applied to this "
                         "file (compare it with `mql diff`, backtest it before activating).")]
@@ -57,10 +47,6 @@ RULE_COLUMNS = ["score", "rule", "fires_before", "fires_since", "worst_psi", "li
                 "lift_since", "status"]
 MONTH_COLUMNS = ["month", "period", "active", "mean_score", "score_psi", "mql_share",
                  "mature_mqls", "mql_to_sql", "health"]
-
-
-def _month(text: str | None, name: str) -> date | None:
-    return None if text is None else parse_bound(text, name).date()
 
 
 def _fmt(name: str, value: Any) -> str:
@@ -86,7 +72,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def audit(db: DbOpt = None, model: ModelOpt = None, start: FromOpt = None,
-              end: ToOpt = None, since: SinceOpt = None, fmt: FormatOpt = AuditFormat.table,
+              end: ToOpt = None, since: SinceOpt = None, fmt: FormatOpt = OutputFormat.table,
               candidate: CandidateOpt = None, min_rejections: RepeatOpt = 5,
               at: AtOpt = None) -> None:
         """Audit the live model on the store's own history: PSI of the score and of each
@@ -96,10 +82,10 @@ def register(app: typer.Typer) -> None:
         rejection reasons become fit-rule suggestions (docs/learning.md, "Audit")."""
         out = console()
         try:
-            now = CLOCK.now() if at is None else parse_bound(at, "--at")
+            now = bound(at, "--at") or CLOCK.now()
             engine = connect(store_settings(db).database_url)
-            result = service.audit(engine, now=now, start=_month(start, "--from"),
-                                   end=_month(end, "--to"), since=_month(since, "--since"),
+            result = service.audit(engine, now=now, start=month(start, "--from"),
+                                   end=month(end, "--to"), since=month(since, "--since"),
                                    model_path=model)
             ideas = rule_suggestions.suggest(engine, model_path=model,
                                              min_rejections=min_rejections)
@@ -107,14 +93,14 @@ def register(app: typer.Typer) -> None:
                 rule_suggestions.write_candidate(ideas, candidate)
         except MQLError as exc:
             raise fail(exc) from None
-        if fmt is AuditFormat.json:
+        if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps({**result.to_json(),
                                          "suggestions": [s.to_json() for s in
                                                          (*ideas.items, *ideas.skipped)]},
                                         indent=2, ensure_ascii=False) + "\n")
             return
         rules = service.rule_table(result)
-        if fmt is AuditFormat.csv:
+        if fmt is OutputFormat.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=[*RULE_COLUMNS, "verdict"],
                                     lineterminator="\n", extrasaction="ignore")
             writer.writeheader()

@@ -9,11 +9,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from mql.cli.period import DbOpt, bound
 from mql.cli.render import console, fail, store_settings
 from mql.cli.store import DateFormatOpt, DayFirstOpt
 from mql.clock import SystemClock
 from mql.errors import MQLError
-from mql.ingest.formats import parse_time
 from mql.service import learning as service
 from mql.service import scoring
 from mql.store.db import connect
@@ -66,9 +66,10 @@ def register(app: typer.Typer) -> None:
             "--outcome", help="What to predict: won, sql or opportunity.")],
         start: Annotated[str | None, typer.Option(
             "--from", help="Learn from leads whose MQL or hand-off moment is at or after "
-                           "this time (ISO 8601); default: the first.")] = None,
+                           "this month (2025-03), day or time (ISO 8601); default: the "
+                           "first.")] = None,
         end: Annotated[str | None, typer.Option(
-            "--to", help="... and before this time; default: now.")] = None,
+            "--to", help="... and before this month, day or time; default: now.")] = None,
         features: Annotated[list[str] | None, typer.Option(
             "--features", help="Only these fields (contact.seniority, account.employees ...) "
                                "and touches (event:demo_request, 'event:page_view /pricing'); "
@@ -92,9 +93,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         date_format: DateFormatOpt = None,
         dayfirst: DayFirstOpt = None,
-        db: Annotated[str | None, typer.Option(
-            "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db "
-                         "here.")] = None,
+        db: DbOpt = None,
     ) -> None:
         """Learn readable points from outcomes (docs/learning.md): weight-of-evidence
         bins and value tables for attributes, points per touch with a half-life for
@@ -112,10 +111,8 @@ def register(app: typer.Typer) -> None:
                     mapping=mapping, features=names,
                     hand=hand, version=version, date_format=date_format, dayfirst=dayfirst)
             else:
-                since = None if start is None else parse_time(start, source="--from", row=0,
-                                                              field="--from")
-                until = now if end is None else parse_time(end, source="--to", row=0,
-                                                           field="--to")
+                since = bound(start, "--from")
+                until = bound(end, "--to") or now
                 engine = connect(store_settings(db).database_url)
                 try:
                     run = service.learn_from_store(engine, outcome=outcome, start=since,

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +13,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from mql.cli.period import DbOpt, OutputFormat, day
 from mql.cli.render import console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
@@ -27,29 +26,12 @@ CLOCK = SystemClock()
 out = console()
 
 
-class LoopFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 FromOpt = Annotated[str | None, typer.Option(
     "--from", help="First day of the history (2025-03-01); default: 12 months before --to, "
                    "or the first event.")]
 ToOpt = Annotated[str | None, typer.Option(
     "--to", help="Last day of the history (inclusive); default: yesterday.")]
-FormatOpt = Annotated[LoopFormat, typer.Option("--format", "-f", help="Output format.")]
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise ConfigError(f"{option} {text!r}: expected a day like 2025-03-01") from None
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
 def _pct(value: float | None) -> str:
@@ -188,7 +170,7 @@ def register(app: typer.Typer) -> None:
         step: Annotated[float | None, typer.Option(
             "--step", help="Points between candidate thresholds; default: a round step "
                            "giving about 50.")] = None,
-        fmt: FormatOpt = LoopFormat.table,
+        fmt: FormatOpt = OutputFormat.table,
         db: DbOpt = None,
     ) -> None:
         """Calibrate the MQL threshold on the store's outcomes: for each candidate threshold,
@@ -200,13 +182,13 @@ def register(app: typer.Typer) -> None:
         try:
             run = calibration_service.run_calibration(
                 connect(store_settings(db).database_url), now=CLOCK.now(), model_path=model,
-                start=_day(start, "--from"), end=_day(end, "--to"), outcome=outcome,
+                start=day(start, "--from"), end=day(end, "--to"), outcome=outcome,
                 score=score, step=step)
         except MQLError as exc:
             raise fail(exc) from None
-        if fmt is LoopFormat.json:
+        if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
-        elif fmt is LoopFormat.csv:
+        elif fmt is OutputFormat.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=CURVE_COLUMNS, extrasaction="ignore",
                                     lineterminator="\n")
             writer.writeheader()
@@ -223,8 +205,8 @@ def register(app: typer.Typer) -> None:
                               "file.")] = "live",
         start: FromOpt = None,
         end: ToOpt = None,
-        fmt: Annotated[LoopFormat, typer.Option(
-            "--format", "-f", help="Output format: table or json.")] = LoopFormat.table,
+        fmt: Annotated[OutputFormat, typer.Option(
+            "--format", "-f", help="Output format: table or json.")] = OutputFormat.table,
         db: DbOpt = None,
     ) -> None:
         """Replay the store's history under CANDIDATE and under --against with no look-ahead
@@ -233,16 +215,16 @@ def register(app: typer.Typer) -> None:
         lift per decile, the people who would newly qualify or drop out with their outcomes,
         and MQLs per team (docs/learning.md, "Backtest")."""
         try:
-            if fmt is LoopFormat.csv:
+            if fmt is OutputFormat.csv:
                 raise ConfigError("--format csv: a backtest is several tables; use table or "
                                   "json")
             run = backtest_service.run_backtest(
                 connect(store_settings(db).database_url), candidate, now=CLOCK.now(),
                 against=against if against == backtest_service.LIVE else Path(against),
-                start=_day(start, "--from"), end=_day(end, "--to"))
+                start=day(start, "--from"), end=day(end, "--to"))
         except MQLError as exc:
             raise fail(exc) from None
-        if fmt is LoopFormat.json:
+        if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
         else:
             print_backtest(run)

@@ -16,17 +16,18 @@ hand model's (`prior`), and every group reports its interval rather than pretend
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from mql.errors import ConfigError
 from mql.learning.binning import Binning, Group, bin_categorical, bin_numeric
+from mql.learning.calibrate import Moment, isotonic
 from mql.learning.dataset import LeadRow, decayed, is_numeric
 from mql.model.spec import PointsPer
 from mql.scoring.evaluate import as_number, is_missing
@@ -412,21 +413,13 @@ def calibrate(totals: Sequence[float], labels: Sequence[int], *, bands: int = 20
         value = order[min(n - 1, (k * n) // bands)][0]
         if not edges or value > edges[-1]:
             edges.append(float(value))
-    counts = [0] * len(edges)
-    pos = [0] * len(edges)
-    for total, label in order:
-        i = max(j for j, e in enumerate(edges) if total >= e)
-        counts[i] += 1
-        pos[i] += int(label)
-    keep = [i for i in range(len(edges)) if counts[i]]
-    xs = np.array([edges[i] for i in keep])
-    rates = np.array([pos[i] / counts[i] for i in keep])
-    weights = np.array([counts[i] for i in keep], dtype=float)
-    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(xs, rates, sample_weight=weights)
-    levels = fitted.predict(xs)
+    # the bands' rates made monotone by the isotonic fit `mql calibrate` draws (one fit):
+    # each lead stands at its band's lowest score, so a band's leads share one block
+    moments = [Moment("", edges[bisect.bisect_right(edges, total) - 1], float(label))
+               for total, label in order]
     steps: list[tuple[float, float]] = []
-    for x_value, level in zip(xs, levels, strict=True):
-        p = round(float(level), 4)
+    for block in isotonic(moments):
+        p = round(block.rate, 4)
         if not steps or p != steps[-1][1]:
-            steps.append((float(x_value), p))
+            steps.append((block.low, p))
     return Calibration(tuple(steps))

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from mql.learning.calibrate import Moment, candidates, change_point
 from mql.learning.dataset import LeadRow
 from mql.learning.scorecard import AttributeRule, Evidence, Scorecard, TouchRule
 from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, event_type
@@ -171,8 +172,9 @@ def model_text(card: Scorecard, *, name: str, version: str, source: str,
     line = round(threshold, 1) if threshold is not None else 0.0
     p = card.calibration.probability(line)
     lines += ["mql:",
-              "  # provisional: the score where the probability reaches about twice the base "
-              f"rate ({p:.1%}); `mql calibrate` recommends one from outreach history",
+              "  # the change point of conversion over the learned totals (the method of "
+              f"`mql calibrate`; probability {p:.1%} at it); `mql calibrate` recommends one "
+              "from outreach history",
               "  thresholds:", f"    - {{total: {_num(line)}}}"]
     lines += calibration_lines(card)
     lines += test_lines(card, rows)
@@ -254,10 +256,12 @@ def test_lines(card: Scorecard, rows: Sequence[LeadRow]) -> list[str]:
     return lines
 
 
-def provisional_threshold(card: Scorecard) -> float:
-    """The lowest score band whose probability is at least twice the base rate (the
-    highest band when none is)."""
-    for low, p in card.calibration.steps:
-        if p >= 2 * card.base_rate:
-            return low
-    return card.calibration.steps[-1][0]
+def learned_threshold(card: Scorecard, rows: Sequence[LeadRow]) -> float:
+    """The threshold `mql calibrate` would recommend on the learned totals: the change
+    point of the conversion curve (`calibrate.change_point`, on its round grid of
+    candidates) over each lead's learned total and outcome at its decision moment; the
+    highest calibration band when conversion never clearly rises. One threshold method
+    for `mql learn` and `mql calibrate`."""
+    moments = [Moment(row.key, card.total(row), 1.0 if row.label else 0.0) for row in rows]
+    found = change_point(moments, candidates(m.score for m in moments))
+    return found if found is not None else card.calibration.steps[-1][0]

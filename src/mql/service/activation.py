@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection
 
 from mql.batch.asof import AsOf
@@ -41,6 +40,7 @@ from mql.records import Account, Contact
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Reason, ReasonKind
 from mql.service import state as states
+from mql.service.engine_inputs import write_events
 from mql.service.handoff import stage_of
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
@@ -205,14 +205,10 @@ def _rescore(conn: Connection, live: states.LiveModel, contacts: list[Contact],
     types = states.tracked_types(live, "contact") | states.tracked_types(live, "account")
     with tempfile.TemporaryDirectory(prefix="mql-activate-") as scratch:
         path = Path(scratch) / "events.parquet"
-        schema = pa.schema([(name, pa.string()) for name in export.EVENT_COLUMNS])
-        with pq.ParquetWriter(path, schema) as writer:  # the types the model never reads
-            # a contact's own events before its intent reset count for its account only,
-            # as in the switch's re-derivation
-            since = states.latest_resets(conn, contact_store.live_contact_ids(conn))
-            for columns in export.resolved_event_columns(conn, types=types,  # are left out
-                                                         since=since):
-                writer.write_table(pa.table(columns, schema=schema))
+        # the types the model never reads are left out; a contact's own events before its
+        # intent reset count for its account only, as in the switch's re-derivation
+        since = states.latest_resets(conn, contact_store.live_contact_ids(conn))
+        write_events(conn, path, types=types, since=since)
         engine = connect("duckdb")
         try:
             return engine.rescore(live.model, Inputs(contacts, accounts, path), AsOf.at(now))

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection, Engine
 
 from mql.analytics.definitions import Dimension, Report
@@ -55,6 +54,7 @@ from mql.model.spec import TOTAL, Model
 from mql.records import Account, Contact
 from mql.service import reports as report_service
 from mql.service import state as states
+from mql.service.engine_inputs import write_events
 from mql.service.scoring import load_model_file
 from mql.store import contacts as contact_store
 from mql.store import export, ledger
@@ -221,23 +221,10 @@ def _inputs(conn: Connection, probe: Probe) -> Iterator[tuple[Inputs, datetime |
     contacts: list[Contact] = [c.record for c in contact_store.load_contacts(conn, ids).values()]
     accounts: list[Account] = export.all_accounts(conn)
     types = Plan(probe.model).event_types
-    first: datetime | None = None
     with tempfile.TemporaryDirectory(prefix="mql-audit-") as scratch:
         path = Path(scratch) / "events.parquet"
-        schema = pa.schema([(name, pa.string()) for name in export.EVENT_COLUMNS])
-        with pq.ParquetWriter(path, schema) as writer:
-            for columns in export.resolved_event_columns(conn, types=types):
-                stamps = [t for t in columns["timestamp"] if t]
-                if stamps:
-                    low = _parse(min(stamps))
-                    first = low if first is None or low < first else first
-                writer.write_table(pa.table(columns, schema=schema))
+        first = write_events(conn, path, types=types)
         yield Inputs(contacts, accounts, path), first
-
-
-def _parse(text: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _snapshots(model: Model, inputs: Inputs, months: Sequence[date], now: datetime

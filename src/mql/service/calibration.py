@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection, Engine
 
 from mql.batch.asof import AsOf
@@ -44,8 +43,10 @@ from mql.records import Account, Contact
 from mql.routing.rules import route
 from mql.scoring.fit import record_getter
 from mql.service import state as states
+from mql.service.engine_inputs import write_events
 from mql.service.rescore import check_engine
 from mql.service.scoring import load_model_file
+from mql.store import contacts as contact_store
 from mql.store import export, ledger
 from mql.store.db import translate_errors
 from mql.store.migrate import check
@@ -201,15 +202,14 @@ def teams_of(model: Model, contacts: Iterable[Contact], accounts: Mapping[str, A
 def read_history(conn: Connection, model: Model, period: Period, scratch: Path) -> History:
     """The store's contacts, accounts, events (as a Parquet file in `scratch`) and
     outcomes, keyed by email."""
-    people = export.live_contacts(conn)
+    # every live contact, whether it ever qualified or not (`ledger.contact_columns` holds
+    # only those who did: the outreaches of the others would be lost)
+    stored = contact_store.load_contacts(conn, contact_store.live_contact_ids(conn))
+    people = [c.record for c in stored.values()]
     companies = export.all_accounts(conn)
     path = scratch / "events.parquet"
-    schema = pa.schema([(name, pa.string()) for name in export.EVENT_COLUMNS])
-    with pq.ParquetWriter(path, schema) as writer:
-        for columns in export.resolved_event_columns(conn):
-            writer.write_table(pa.table(columns, schema=schema))
-    ids = ledger.contact_columns(conn, qualified_only=False)
-    email = {int(i): str(e) for i, e in zip(ids["id"], ids["email"], strict=True)}
+    write_events(conn, path)
+    email = {i: c.record.email for i, c in stored.items()}
     outcomes, outreach = read_outcomes(conn, period)
     by_domain = {a.domain: a for a in companies}
     at = datetime.combine(period.last, datetime.min.time(), tzinfo=UTC)
@@ -237,17 +237,24 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
                           "calibration and backtests need the batch engine") from None
     finally:
         engine.close()
-    table = table.sort_by([("contact", "ascending"), ("as_of", "ascending")])
-    contacts = table.column("contact").to_pylist()
-    values = table.column(score).to_pylist()
-    mqls = table.column("mql").to_pylist()
+    # only what calibrate and backtest read, in Arrow and numpy until each contact's
+    # series: the engine's other columns (every score, the reasons) are dropped at once,
+    # and no Python object is made per contact and day but the series' values
+    table = table.select(["contact", "as_of", score, "mql"]).sort_by(
+        [("contact", "ascending"), ("as_of", "ascending")])
     n = as_of.count
+    rows = table.num_rows
+    contacts = table.column("contact").take(pa.array(range(0, rows, n), pa.int64())).to_pylist()
+    values = table.column(score).cast(pa.float64()).fill_null(pa.scalar(0.0)).to_numpy()
+    mqls = table.column("mql").cast(pa.bool_()).fill_null(pa.scalar(False)).to_numpy(
+        zero_copy_only=False)
+    del table
     out = []
     first = period.first - timedelta(days=1)
-    for start in range(0, len(contacts), n):
-        email = str(contacts[start])
-        out.append(Replay(email, first, tuple(bool(x) for x in mqls[start:start + n]),
-                          tuple(float(x or 0.0) for x in values[start:start + n]),
+    for k, contact in enumerate(contacts):
+        email, start = str(contact), k * n
+        out.append(Replay(email, first, tuple(mqls[start:start + n].tolist()),
+                          tuple(values[start:start + n].tolist()),
                           history.teams.get(email)))
     return out
 

@@ -23,7 +23,7 @@ from mql.ingest.formats import snake
 from mql.learning.dataset import OUTCOMES, FieldCheck, LeadRow, check_fields, touch_kind
 from mql.learning.prior import hand_prior
 from mql.learning.scorecard import Scorecard, learn
-from mql.learning.write import model_text, provisional_threshold
+from mql.learning.write import learned_threshold, model_text
 from mql.model.parse import parse_model
 from mql.model.spec import FitRule, Model
 from mql.service import scoring
@@ -89,7 +89,7 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
                  prior=prior, touch_kinds=touches, warnings=checked.warnings)
     name = f"learned_{outcome}"
     text = model_text(card, name=name, version=version, source=source,
-                      threshold=provisional_threshold(card), rows=rows)
+                      threshold=learned_threshold(card, rows), rows=rows)
     return LearnRun(card, text, checked, rejected or [], source, rows)
 
 

@@ -70,14 +70,11 @@ def _text(column: Any, key: str) -> Any:
     return column[key].as_string()
 
 
-def contact_columns(conn: Connection, *, qualified_only: bool = True) -> Columns:
-    """Live contacts who qualified at least once (every live contact with
-    `qualified_only=False`: calibration judges people the line never reached), with their
-    account's segment inputs: id, email, source (the attribute, else where the record came
-    from), region, account id and domain, the account's segment, employees, region and
-    status."""
-    wanted = (_qualified_people() if qualified_only else
-              sa.select(contacts.c.id.label("id")).subquery("wanted"))
+def contact_columns(conn: Connection) -> Columns:
+    """Live contacts who qualified at least once, with their account's segment inputs:
+    id, email, source (the attribute, else where the record came from), region, account
+    id and domain, the account's segment, employees, region and status."""
+    wanted = _qualified_people()
     return _columns(conn, sa.select(
         contacts.c.id, contacts.c.email, contacts.c.account_id,
         sa.func.coalesce(contacts.c.account_domain, accounts.c.domain).label("domain"),
