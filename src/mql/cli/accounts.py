@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mql.accounts.roles import role_words
 from mql.accounts.score import AccountScore
-from mql.cli.render import console, fail, store_settings
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
@@ -23,8 +23,6 @@ from mql.store.db import connect
 CLOCK = SystemClock()
 out = console()
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 AtOpt = Annotated[str | None, typer.Option(
     "--at", help="Score as of this time (ISO 8601, e.g. 2026-11-20T12:00Z); default: now.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]

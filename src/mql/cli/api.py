@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mql.cli.render import console, fail, store_settings
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.service import keys as key_service
@@ -23,8 +23,6 @@ from mql.settings import EXAMPLE_SECRET, Settings, load_settings
 from mql.store.db import connect
 
 CLOCK = SystemClock()
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 DevOpt = Annotated[bool, typer.Option(
     "--dev", help="Development mode: allow the example MQL_SECRET_KEY.")]
 

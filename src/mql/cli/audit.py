@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mql.cli.period import DbOpt, OutputFormat, bound, month
-from mql.cli.render import console, fail, store_settings
+from mql.cli.period import OutputFormat, bound, month
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.cli.report import cell
 from mql.clock import SystemClock
 from mql.errors import MQLError

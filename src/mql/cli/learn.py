@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mql.cli.period import DbOpt, bound
-from mql.cli.render import console, fail, store_settings
+from mql.cli.period import bound
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.cli.store import DateFormatOpt, DayFirstOpt
 from mql.clock import SystemClock
 from mql.errors import MQLError

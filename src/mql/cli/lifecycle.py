@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from mql.cli.loop import print_backtest
-from mql.cli.render import Format, console, fail, store_settings
+from mql.cli.render import DbOpt, Format, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError, StoreUnavailable
 from mql.ingest.formats import parse_time
@@ -34,8 +34,6 @@ CLOCK = SystemClock()
 out = console()
 err = console(stderr=True)
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 EmailArg = Annotated[str, typer.Argument(help="The contact's email (any of their addresses).")]
 ActorOpt = Annotated[str, typer.Option("--by", help="Who does it (stored with the transition).")]
 TopicsOpt = Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(TOPICS)} or * (all).")]

@@ -13,8 +13,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from mql.cli.period import DbOpt, OutputFormat, day
-from mql.cli.render import console, fail, store_settings
+from mql.cli.period import OutputFormat, day
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.learning.backtest import Summary

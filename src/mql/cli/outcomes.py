@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mql.cli.render import console, fail, store_settings
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
@@ -23,8 +23,6 @@ CLOCK = SystemClock()
 out = console()
 err = console(stderr=True)
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 
 
 def _when(value: Any) -> str:

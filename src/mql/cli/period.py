@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated
-
-import typer
 
 from mql.analytics.definitions import parse_bound
 from mql.errors import ConfigError
@@ -29,8 +26,6 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 
 
 def bound(text: str | None, option: str) -> datetime | None:

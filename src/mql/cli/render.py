@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -22,6 +22,10 @@ from mql.scoring.qualify import Decision
 from mql.service.accounts import MotionSummary
 from mql.service.demo import DemoReport
 from mql.settings import Settings, load_settings
+
+# the --db option of every command that reads the store
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 
 
 class Format(str, Enum):

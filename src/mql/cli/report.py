@@ -19,7 +19,7 @@ from rich.table import Table
 
 from mql.analytics.definitions import Dimension, Report, parse_bound
 from mql.batch.reports import Window
-from mql.cli.render import console, store_settings
+from mql.cli.render import DbOpt, console, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
@@ -37,8 +37,6 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 FromOpt = Annotated[str | None, typer.Option(
     "--from", help="First cohort: a month (2025-03), a day or a time; default: the start.")]
 ToOpt = Annotated[str | None, typer.Option(

@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from mql.cli.render import (
+    DbOpt,
     Format,
     console,
     fail,
@@ -69,8 +70,6 @@ DayFirstOpt = Annotated[bool | None, typer.Option(
     "(--monthfirst); default: decided by the file's other dates, refused if none does.")]
 
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="Database URL; default: $MQL_DATABASE_URL, then .mql/mql.db here.")]
 
 
 def _summary_table(summary: ingest_service.IngestSummary) -> Table:
