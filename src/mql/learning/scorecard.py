@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 
 from mql.errors import ConfigError
 from mql.learning.binning import Binning, Group, bin_categorical, bin_numeric
@@ -36,6 +37,7 @@ HALF_LIVES = (7.0, 14.0, 30.0, 60.0, 120.0)
 MIN_INFORMATION = 0.02  # a field separating the outcome less than this is left out
 SMALL_DATA = 100  # fewer leads with the outcome than this: shrink and say so
 Z95 = 1.959964
+FOLDS = 5  # folds of the out-of-fold totals the calibration map is fitted on
 
 
 def wilson(positives: int, count: int, z: float = Z95) -> tuple[float, float]:
@@ -219,11 +221,14 @@ def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> float:
 def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won",
           score_of: Mapping[str, str] | None = None, prior: Prior | None = None,
           touch_kinds: Sequence[str] | None = None, min_count: int | None = None,
-          regularisation: float = 1.0, warnings: Sequence[str] = ()) -> Scorecard:
+          regularisation: float = 1.0, warnings: Sequence[str] = (), folds: int = FOLDS
+          ) -> Scorecard:
     """Learn a scorecard from `rows` (see the module). `fields`: the attribute fields
     (`dataset.check_fields`); `score_of`: the score each field's rule goes in (default
     fit); `touch_kinds`: the kinds of touches to weigh (default: every kind at least
-    `min_count` leads had)."""
+    `min_count` leads had). The calibration map is fitted on out-of-fold totals
+    (`out_of_fold`, `folds` folds of whole accounts), not on the totals of the leads the
+    points were fitted to, which would read too sure of itself."""
     y = np.array([int(r.label) for r in rows])
     positives = int(y.sum())
     if positives == 0 or positives == len(rows):
@@ -327,10 +332,40 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
                                  evidence, beta))
     card = Scorecard(outcome, tuple(attributes), tuple(touches), Calibration(((0.0, base),)),
                      len(rows), positives, small, shrink, tuple(notes))
-    totals = [card.total(r) for r in rows]
-    calibration = calibrate(totals, y.tolist())
+    totals = np.array([card.total(r) for r in rows])
+    held_out = out_of_fold(x, y, c, model, totals, _groups(rows), folds=folds)
+    calibration = calibrate(held_out.tolist(), y.tolist())
     return Scorecard(outcome, card.attributes, card.touches, calibration, len(rows),
                      positives, small, shrink, tuple(notes))
+
+
+def _groups(rows: Sequence[LeadRow]) -> list[str]:
+    """The account of each lead (its domain), so that one company's people share a fold."""
+    return [str(r.attributes.get("account.domain") or r.key) for r in rows]
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, c: float, model: LogisticRegression,
+                totals: np.ndarray, groups: Sequence[str], *, folds: int = FOLDS
+                ) -> np.ndarray:
+    """Each lead's total as a model fitted without its fold would have given it: the
+    written total (rounding, points per unit, caps and all) plus the difference the
+    fold's weights make to its log-odds, in points. Folds hold whole accounts, with the
+    outcome spread evenly (scikit-learn's StratifiedGroupKFold). Too few leads with or
+    without the outcome for two folds: the totals themselves."""
+    positives = int(y.sum())
+    k = min(folds, positives, len(y) - positives, len(set(groups)))
+    if k < 2:
+        return totals
+    held = totals.astype(float).copy()
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0)
+    for inside, outside in splitter.split(x, y, groups=list(groups)):
+        if y[inside].min() == y[inside].max():
+            continue
+        fold = _logistic(x[inside], y[inside], c)
+        shift = x[outside] @ (fold.coef_[0] - model.coef_[0]) + (
+            fold.intercept_[0] - model.intercept_[0])
+        held[outside] += SCALE * shift
+    return held
 
 
 LINEAR = 0.95  # R² of the bins' points on their median value to write points per unit
