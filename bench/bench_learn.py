@@ -152,6 +152,12 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
     train = [r for r in rows if r.attributes.get("account.domain") not in test_domains]
     test = [r for r in rows if r.attributes.get("account.domain") in test_domains]
     made = time.perf_counter() - began
+    return evaluate(args, seed, train, test, made)
+
+
+def evaluate(args: argparse.Namespace, seed: int, train: list[LeadRow], test: list[LeadRow],
+             made: float = 0.0) -> list[dict[str, Any]]:
+    """Learn on `train` and measure on `test`: the points and both references."""
     y_train = np.array([int(r.label) for r in train])
     y_test = np.array([int(r.label) for r in test])
 
