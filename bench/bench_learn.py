@@ -1,7 +1,8 @@
 """Learned points against the references a data scientist would reach for.
 
 On a synthetic world, every contact handed to sales is a lead at its hand-off moment
-(`mql.learning.world.lead_rows`); accounts are split 70/30 (whole accounts, so people of
+(`mql.learning.world.lead_rows`, every touch at the account also counted as an account
+touch, which is what an account rule reads); accounts are split 70/30 (whole accounts, so people of
 one company never sit on both sides). `mql learn`'s scorecard, scikit-learn's
 LogisticRegression (L2, one-hot values, standardised numbers and decayed touch counts)
 and HistGradientBoostingClassifier (native categories, numbers, decayed counts at three
@@ -148,7 +149,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
     slices = list(world.accounts())
     split = random.Random(seed)
     test_domains = {s.account.domain for s in slices if split.random() < 0.3}
-    rows = lead_rows(slices, outcome=args.learn_outcome)
+    rows = lead_rows(slices, outcome=args.learn_outcome, account_wide=True)
     train = [r for r in rows if r.attributes.get("account.domain") not in test_domains]
     test = [r for r in rows if r.attributes.get("account.domain") in test_domains]
     made = time.perf_counter() - began
@@ -164,7 +165,7 @@ def evaluate(args: argparse.Namespace, seed: int, train: list[LeadRow], test: li
     began = time.perf_counter()
     checked = check_fields(train)
     card = learn(train, list(checked.used), outcome=args.learn_outcome,
-                 warnings=checked.warnings, folds=args.learn_folds)
+                 warnings=checked.warnings, folds=args.learn_folds, account_wide=True)
     learn_seconds = time.perf_counter() - began
     totals = np.array([card.total(r) for r in test])
     points_auc = float(roc_auc_score(y_test, totals))

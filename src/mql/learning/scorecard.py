@@ -221,14 +221,17 @@ def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> float:
 def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won",
           score_of: Mapping[str, str] | None = None, prior: Prior | None = None,
           touch_kinds: Sequence[str] | None = None, min_count: int | None = None,
-          regularisation: float = 1.0, warnings: Sequence[str] = (), folds: int = FOLDS
-          ) -> Scorecard:
+          regularisation: float = 1.0, warnings: Sequence[str] = (), folds: int = FOLDS,
+          account_wide: bool = False) -> Scorecard:
     """Learn a scorecard from `rows` (see the module). `fields`: the attribute fields
     (`dataset.check_fields`); `score_of`: the score each field's rule goes in (default
     fit); `touch_kinds`: the kinds of touches to weigh (default: every kind at least
     `min_count` leads had). The calibration map is fitted on out-of-fold totals
     (`out_of_fold`, `folds` folds of whole accounts), not on the totals of the leads the
-    points were fitted to, which would read too sure of itself."""
+    points were fitted to, which would read too sure of itself. `account_wide`: the rows'
+    `account:TYPE` touches hold every touch of the type at the account, the lead's own
+    and its colleagues' too (`world.lead_rows(account_wide=True)`), so an account rule
+    for a type people also do (page views) counts what was measured and may be learned."""
     y = np.array([int(r.label) for r in rows])
     positives = int(y.sum())
     if positives == 0 or positives == len(rows):
@@ -268,7 +271,8 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
         # too: only types that never come from a person (intent surges) read as one
         personal = {k.partition(" ")[0] for k in seen if not k.startswith("account:")}
         touch_kinds = sorted(k for k, n in seen.items() if n >= min_count and not (
-            k.startswith("account:") and k.removeprefix("account:") in personal))
+            not account_wide and k.startswith("account:")
+            and k.removeprefix("account:") in personal))
     touch_columns: list[tuple[str, float, float, np.ndarray]] = []
     for kind in touch_kinds:
         best: tuple[float, float, float, np.ndarray] | None = None
