@@ -436,7 +436,8 @@ def per_unit(binning: Binning, points: Sequence[int], values: Sequence[object]
 def calibrate(totals: Sequence[float], labels: Sequence[int], *, bands: int = 20
               ) -> Calibration:
     """The probability of the outcome per score band: bands at the quantiles of the
-    total (at least 2% of the leads each), their outcome rates made monotone with an
+    total (at least 2% of the leads each; edges rounded down to a tenth of a point, since
+    out-of-fold totals are not whole), their outcome rates made monotone with an
     isotonic fit (a higher score never means a lower probability).
 
     >>> calibrate([0, 0, 10, 10, 20, 20], [0, 0, 0, 1, 1, 1], bands=3).steps
@@ -448,9 +449,9 @@ def calibrate(totals: Sequence[float], labels: Sequence[int], *, bands: int = 20
     n = len(order)
     edges: list[float] = []
     for k in range(bands):
-        value = order[min(n - 1, (k * n) // bands)][0]
+        value = math.floor(float(order[min(n - 1, (k * n) // bands)][0]) * 10) / 10
         if not edges or value > edges[-1]:
-            edges.append(float(value))
+            edges.append(value)
     counts = [0] * len(edges)
     pos = [0] * len(edges)
     for total, label in order:
