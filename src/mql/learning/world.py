@@ -23,7 +23,6 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won",
     rows: list[LeadRow] = []
     for piece in slices:
         contacts = {c.email: c for c in piece.contacts}
-        account_events = [e for e in piece.clean_events if e.contact is None]
         firsts: dict[str, Disposition] = {}
         for d in sorted(piece.dispositions, key=lambda d: d.handed_at):
             firsts.setdefault(d.email, d)
@@ -45,7 +44,7 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won",
             seen = [e for e in piece.clean_events if e.at <= at]
             found = [(touch_kind(e.type, e.properties, account_level=e.contact is None),
                       (at - e.at).total_seconds() / 86400.0)
-                     for e in seen if e.contact == email or e in account_events]
+                     for e in seen if e.contact == email or e.contact is None]
             if account_wide:
                 found += [(f"account:{e.type}", (at - e.at).total_seconds() / 86400.0)
                           for e in seen if e.contact is not None]
