@@ -78,7 +78,7 @@ def test_the_worked_example_of_the_docs_is_what_learn_writes(tmp_path: Path) -> 
              for line in block.split("```", 1)[0].splitlines() if line.strip()]
     assert len(shown) > 10
     assert [line for line in shown if line not in written] == []
-    for line in ("35 and above: 47.6%", "-51 below -2: 0.5%"):
+    for line in ("34.6 and above: 43.7%", "-53.4 below -6.5: 0.7%"):
         assert f"#   {line}" in out.read_text()
 
 

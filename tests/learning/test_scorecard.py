@@ -7,15 +7,18 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 
 from mql.errors import ConfigError
 from mql.learning.binning import bin_categorical, bin_numeric, woe
 from mql.learning.calibrate import nice_step
 from mql.learning.dataset import LeadRow, check_fields
-from mql.learning.scorecard import SMALL_DATA, calibrate, learn
+from mql.learning.scorecard import SCALE, SMALL_DATA, calibrate, learn, out_of_fold
 from mql.learning.write import model_text
 from mql.service import learning, scoring
 
@@ -205,3 +208,40 @@ def test_learned_threshold_is_calibrates_change_point() -> None:
     step = nice_step(manager, vp)
     assert line == pytest.approx(math.floor(manager / step) * step + step)
     assert manager < line <= vp
+# The calibration map is read from out-of-fold totals. By hand: one fold held out, the
+# lead's total moves by exactly the difference the fold's weights make to its log-odds,
+# in points; with one fold there is nothing to hold out and the totals stay.
+def test_out_of_fold_totals_are_the_totals_a_model_without_the_fold_gives() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] + rng.normal(size=200) > 0).astype(int)
+    full = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    totals = SCALE * (x @ full.coef_[0])
+    groups = [f"a{i % 40}" for i in range(200)]
+    held = out_of_fold(x, y, 1.0, full, totals, groups, folds=2)
+    split = StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=0)
+    inside, outside = next(split.split(x, y, groups=groups))
+    fold = LogisticRegression(C=1.0, max_iter=2000).fit(x[inside], y[inside])
+    expected = SCALE * (x[outside] @ fold.coef_[0] + fold.intercept_[0] - full.intercept_[0])
+    assert np.allclose(held[outside], expected)
+    assert out_of_fold(x, y, 1.0, full, totals, groups, folds=1) is totals
+
+
+# Account page views: an account rule counts every page view at the company, the
+# lead's own and colleagues' and anonymous visitors' alike. Rows that carry exactly that
+# (`account_wide`) may learn it; rows that carry only the anonymous ones may not, since
+# the rule would then count more than was measured.
+def test_account_page_views_are_learned_only_from_account_wide_rows() -> None:
+    rows = []
+    for i in range(400):
+        busy = i % 2 == 0
+        views = (("account:page_view", 3.0), ("account:page_view", 9.0)) if busy else ()
+        rows.append(LeadRow(f"p{i}@x.example", {"contact.seniority": "vp"},
+                            (*views, ("form_submit", 1.0), ("page_view", 2.0)),
+                            (i % 10 < 4) if busy else (i % 10 < 1)))
+    wide = learn(rows, [], outcome="sql", account_wide=True)
+    narrow = learn(rows, [], outcome="sql")
+    assert "account:page_view" in {t.kind for t in wide.touches}
+    assert "account:page_view" not in {t.kind for t in narrow.touches}
+    rule = next(t for t in wide.touches if t.kind == "account:page_view")
+    assert rule.level == "account" and rule.event == "page_view" and rule.per_touch > 0

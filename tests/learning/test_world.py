@@ -51,3 +51,19 @@ def test_learned_points_recover_the_worlds_true_drivers(tmp_path: Path) -> None:
     path.write_text(text)
     tested = CliRunner().invoke(app, ["test", str(path)])
     assert tested.exit_code == 0, tested.output
+
+
+# Account-wide rows count what an account rule counts: every page view at the company
+# before the hand-off, so never fewer than the lead's own.
+def test_account_wide_rows_count_every_touch_at_the_account() -> None:
+    world = World(WorldParameters(accounts=60, months=6), random.Random(5))
+    slices = list(world.accounts())
+    narrow = lead_rows(slices, outcome="sql")
+    wide = lead_rows(slices, outcome="sql", account_wide=True)
+    assert [r.key for r in narrow] == [r.key for r in wide]
+    for a, b in zip(narrow, wide, strict=True):
+        own = sum(1 for k, _ in b.touches if k.partition(" ")[0] == "page_view")
+        account = sum(1 for k, _ in b.touches if k == "account:page_view")
+        anonymous = sum(1 for k, _ in a.touches if k == "account:page_view")
+        assert account >= own + anonymous
+        assert set(a.touches) <= set(b.touches)

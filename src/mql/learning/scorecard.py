@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 
 from mql.errors import ConfigError
 from mql.learning.binning import Binning, Group, bin_categorical, bin_numeric
@@ -37,6 +38,7 @@ HALF_LIVES = (7.0, 14.0, 30.0, 60.0, 120.0)
 MIN_INFORMATION = 0.02  # a field separating the outcome less than this is left out
 SMALL_DATA = 100  # fewer leads with the outcome than this: shrink and say so
 Z95 = 1.959964
+FOLDS = 5  # folds of the out-of-fold totals the calibration map is fitted on
 
 
 def wilson(positives: int, count: int, z: float = Z95) -> tuple[float, float]:
@@ -220,11 +222,17 @@ def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> float:
 def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won",
           score_of: Mapping[str, str] | None = None, prior: Prior | None = None,
           touch_kinds: Sequence[str] | None = None, min_count: int | None = None,
-          regularisation: float = 1.0, warnings: Sequence[str] = ()) -> Scorecard:
+          regularisation: float = 1.0, warnings: Sequence[str] = (), folds: int = FOLDS,
+          account_wide: bool = False) -> Scorecard:
     """Learn a scorecard from `rows` (see the module). `fields`: the attribute fields
     (`dataset.check_fields`); `score_of`: the score each field's rule goes in (default
     fit); `touch_kinds`: the kinds of touches to weigh (default: every kind at least
-    `min_count` leads had)."""
+    `min_count` leads had). The calibration map is fitted on out-of-fold totals
+    (`out_of_fold`, `folds` folds of whole accounts), not on the totals of the leads the
+    points were fitted to, which would read too sure of itself. `account_wide`: the rows'
+    `account:TYPE` touches hold every touch of the type at the account, the lead's own
+    and its colleagues' too (`world.lead_rows(account_wide=True)`), so an account rule
+    for a type people also do (page views) counts what was measured and may be learned."""
     y = np.array([int(r.label) for r in rows])
     positives = int(y.sum())
     if positives == 0 or positives == len(rows):
@@ -264,7 +272,8 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
         # too: only types that never come from a person (intent surges) read as one
         personal = {k.partition(" ")[0] for k in seen if not k.startswith("account:")}
         touch_kinds = sorted(k for k, n in seen.items() if n >= min_count and not (
-            k.startswith("account:") and k.removeprefix("account:") in personal))
+            not account_wide and k.startswith("account:")
+            and k.removeprefix("account:") in personal))
     touch_columns: list[tuple[str, float, float, np.ndarray]] = []
     for kind in touch_kinds:
         best: tuple[float, float, float, np.ndarray] | None = None
@@ -328,10 +337,40 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
                                  evidence, beta))
     card = Scorecard(outcome, tuple(attributes), tuple(touches), Calibration(((0.0, base),)),
                      len(rows), positives, small, shrink, tuple(notes))
-    totals = [card.total(r) for r in rows]
-    calibration = calibrate(totals, y.tolist())
+    totals = np.array([card.total(r) for r in rows])
+    held_out = out_of_fold(x, y, c, model, totals, _groups(rows), folds=folds)
+    calibration = calibrate(held_out.tolist(), y.tolist())
     return Scorecard(outcome, card.attributes, card.touches, calibration, len(rows),
                      positives, small, shrink, tuple(notes))
+
+
+def _groups(rows: Sequence[LeadRow]) -> list[str]:
+    """The account of each lead (its domain), so that one company's people share a fold."""
+    return [str(r.attributes.get("account.domain") or r.key) for r in rows]
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, c: float, model: LogisticRegression,
+                totals: np.ndarray, groups: Sequence[str], *, folds: int = FOLDS
+                ) -> np.ndarray:
+    """Each lead's total as a model fitted without its fold would have given it: the
+    written total (rounding, points per unit, caps and all) plus the difference the
+    fold's weights make to its log-odds, in points. Folds hold whole accounts, with the
+    outcome spread evenly (scikit-learn's StratifiedGroupKFold). Too few leads with or
+    without the outcome for two folds: the totals themselves."""
+    positives = int(y.sum())
+    k = min(folds, positives, len(y) - positives, len(set(groups)))
+    if k < 2:
+        return totals
+    held = totals.astype(float).copy()
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0)
+    for inside, outside in splitter.split(x, y, groups=list(groups)):
+        if y[inside].min() == y[inside].max():
+            continue
+        fold = _logistic(x[inside], y[inside], c)
+        shift = x[outside] @ (fold.coef_[0] - model.coef_[0]) + (
+            fold.intercept_[0] - model.intercept_[0])
+        held[outside] += SCALE * shift
+    return held
 
 
 LINEAR = 0.95  # R² of the bins' points on their median value to write points per unit
@@ -398,7 +437,8 @@ def per_unit(binning: Binning, points: Sequence[int], values: Sequence[object]
 def calibrate(totals: Sequence[float], labels: Sequence[int], *, bands: int = 20
               ) -> Calibration:
     """The probability of the outcome per score band: bands at the quantiles of the
-    total (at least 2% of the leads each), their outcome rates made monotone with an
+    total (at least 2% of the leads each; edges rounded down to a tenth of a point, since
+    out-of-fold totals are not whole), their outcome rates made monotone with an
     isotonic fit (a higher score never means a lower probability).
 
     >>> calibrate([0, 0, 10, 10, 20, 20], [0, 0, 0, 1, 1, 1], bands=3).steps
@@ -410,7 +450,7 @@ def calibrate(totals: Sequence[float], labels: Sequence[int], *, bands: int = 20
     n = len(order)
     edges: list[float] = []
     for k in range(bands):
-        value = order[min(n - 1, (k * n) // bands)][0]
+        value = math.floor(float(order[min(n - 1, (k * n) // bands)][0]) * 10) / 10
         if not edges or value > edges[-1]:
             edges.append(float(value))
     # the bands' rates made monotone by the isotonic fit `mql calibrate` draws (one fit):

@@ -14,12 +14,15 @@ from mql.synthetic.outcomes import Disposition
 from mql.synthetic.world import AccountSlice
 
 
-def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won") -> list[LeadRow]:
-    """One row per contact with a hand-off (see the module)."""
+def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won",
+              account_wide: bool = False) -> list[LeadRow]:
+    """One row per contact with a hand-off (see the module). `account_wide`: every touch
+    at the account before the moment (anonymous visitors', colleagues' and the lead's
+    own) is also an `account:TYPE` touch, which is exactly what an account rule counts
+    (`learn(..., account_wide=True)` may then weigh account page views)."""
     rows: list[LeadRow] = []
     for piece in slices:
         contacts = {c.email: c for c in piece.contacts}
-        account_events = [e for e in piece.clean_events if e.contact is None]
         firsts: dict[str, Disposition] = {}
         for d in sorted(piece.dispositions, key=lambda d: d.handed_at):
             firsts.setdefault(d.email, d)
@@ -38,11 +41,13 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won") -> list[L
             attributes.update({f"account.{k}": v for k, v in piece.account.attributes.items()})
             attributes["contact.email_domain"] = contact.email_domain
             attributes["account.domain"] = piece.account.domain
-            touches = tuple(sorted(
-                ((touch_kind(e.type, e.properties, account_level=e.contact is None),
-                  (at - e.at).total_seconds() / 86400.0)
-                 for e in piece.clean_events
-                 if e.at <= at and (e.contact == email or e in account_events)),
-                key=lambda t: -t[1]))
+            seen = [e for e in piece.clean_events if e.at <= at]
+            found = [(touch_kind(e.type, e.properties, account_level=e.contact is None),
+                      (at - e.at).total_seconds() / 86400.0)
+                     for e in seen if e.contact == email or e.contact is None]
+            if account_wide:
+                found += [(f"account:{e.type}", (at - e.at).total_seconds() / 86400.0)
+                          for e in seen if e.contact is not None]
+            touches = tuple(sorted(found, key=lambda t: -t[1]))
             rows.append(LeadRow(email, attributes, touches, label, at))
     return rows
