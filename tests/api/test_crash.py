@@ -57,7 +57,9 @@ def test_batches_acknowledged_before_a_kill_are_applied_after_the_restart(
             landed = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
         with open_inbox(engine).connect() as conn:
             waiting = pending(conn).count
-        assert (landed, waiting) == (0, 100)  # acknowledged, stored, not applied yet
+        # acknowledged and stored; not applied yet, but for what a slow machine's first
+        # applier round (before the minute's wait) may have taken of the first batch
+        assert landed + waiting == 100 and waiting >= 80, (landed, waiting)
         server = _serve(url, port, apply_delay=0)
         try:
             wait_applied(f"http://127.0.0.1:{port}", keys["read-only"])

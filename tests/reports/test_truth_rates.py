@@ -95,7 +95,7 @@ def test_the_truth_has_one_chance_per_disposition_and_per_deal(world) -> None:  
 def test_acceptance_and_mql_to_sql_are_the_worlds_chances(world) -> None:  # type: ignore[no-untyped-def]
     moves, total, read, acted = world
     fate = {c["email"]: c for c in read("truth/handoffs")}  # the demo's: the last hand-off
-    assert total["mqls"] == len(moves) >= len(acted) > 100
+    assert total["mqls"] == len(moves) >= len(acted) > 80  # enough draws for the interval
     for column, chance in (("sal", "p_accept"), ("sql", "p_sql")):
         draws = {k: (1, float(fate[e][chance]) if e in fate else 0.0)
                  for k, e in enumerate(acted)}
