@@ -11,16 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mql.records import Account, Contact, Event
+from mql.records import Account, Event
 from mql.store import accounts as account_store
-from mql.store import contacts as contact_store
 from mql.store.tables import accounts, contacts, events
-
-
-def live_contacts(conn: Connection) -> list[Contact]:
-    """Every contact not merged into another, as a record."""
-    ids = contact_store.live_contact_ids(conn)
-    return [c.record for c in contact_store.load_contacts(conn, ids).values()]
 
 
 def account_ids(conn: Connection) -> list[int]:
