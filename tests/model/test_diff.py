@@ -317,3 +317,15 @@ def test_a_score_that_changes_kind_reads_as_such() -> None:
         "security score: decay half-life 30 days → no decay",  # fit does not decay
         "security rule docs changed: event types [page_view]; points 8; condition url "
         "contains '/security' → condition account.industry eq 'security'; points 8"]
+
+
+def test_business_hours_changes_read_field_by_field_in_words() -> None:
+    new = edit('hours: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}',
+               'hours: {days: [mon, tue, wed, thu], start: "08:30", end: "17:00"}\n'
+               '      holidays: ["2026-12-25"]',
+               edit("      time_zone: America/New_York", "      time_zone: Europe/Berlin"))
+    assert changes(new) == [
+        "routing team sales: hours days [mon, tue, wed, thu, fri] → [mon, tue, wed, thu]",
+        "routing team sales: hours time zone America/New_York → Europe/Berlin",
+        "routing team sales: hours start 09:00 → 08:30",
+        "routing team sales: hours holidays [] → [2026-12-25]"]

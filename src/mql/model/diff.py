@@ -31,13 +31,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date, time
 from typing import Any
 
+from mql.model.handoff import BusinessHours
 from mql.model.spec import Decay, Model, Score
 
 _SIZES = re.compile(r" \(\d+ values\)")  # the repr of a NamedList
-_WORDS = {"where": "condition", "when": "condition", "events": "event types",
-          "min_count": "min count", "within_days": "window (days)"}
+_WORDS = {"time_zone": "time zone", "where": "condition", "when": "condition",
+          "events": "event types", "min_count": "min count", "within_days": "window (days)"}
 
 
 def shown(value: Any) -> str:
@@ -55,6 +57,10 @@ def shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, frozenset):
         return "[" + ", ".join(sorted(shown(v) for v in value)) + "]"
     if isinstance(value, tuple | list):
@@ -255,8 +261,22 @@ def _routing(old: Model, new: Model) -> list[str]:
         elif a.teams[name] != team:
             before = a.teams[name]
             out += [f"routing team {name}: {line}"
-                    for line in _fields(before, team, skip=("name", "members"))]
+                    for line in _fields(before, team, skip=("name", "members", "hours"))]
+            out += [f"routing team {name}: hours {line}"
+                    for line in _hours(before.hours, team.hours)]
             out += _named(f"routing team {name} member", before.members, team.members)
+    return out
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hours(old: BusinessHours, new: BusinessHours) -> list[str]:
+    """A team's business hours field by field, days by name in week order."""
+    out = _fields(old, new, skip=("days",))
+    if old.days != new.days:
+        before, after = ([_DAYS[d] for d in sorted(h.days)] for h in (old, new))
+        out.insert(0, f"days {shown(before)} → {shown(after)}")
     return out
 
 
