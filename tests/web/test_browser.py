@@ -112,8 +112,10 @@ def test_a_seller_works_the_queue_in_the_browser(site: Site, page: Any) -> None:
     rejected.wait_for()
     assert "bad_timing" in rejected.inner_text()
     page.reload()
-    left = page.locator("article.lead").evaluate_all("els => els.map(e => e.dataset.email)")
+    left = page.locator("article.lead[data-stage=mql]").evaluate_all(
+        "els => els.map(e => e.dataset.email)")
     assert left == [MINE[2]]
+    assert second not in page.inner_text("main")  # rejected: back to nurture, not here
 
 
 def test_a_lead_page_adds_up_to_the_score_it_shows(site: Site, page: Any) -> None:

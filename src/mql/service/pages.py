@@ -4,9 +4,10 @@ decision, its reasons in words, the explanation, the lifecycle history, the SLA 
 account score) and adds only what a page needs to list them together; the visibility of a
 lead is `sales_actions.reaches`, the rule the API's sales actions enforce.
 
-The queue's order (its priority): leads whose first-touch deadline is nearest come first
-(overdue ones at the top), then leads without a deadline; within the same deadline the
-higher total score first.
+The queue holds the MQLs to accept or reject and the accepted leads (SAL) to convert. Its
+order (its priority): MQLs before accepted leads; then the nearest first-touch deadline
+first (overdue ones at the top), then leads without a deadline; within the same deadline
+the higher total score first.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class QueueItem:
 
     decision: Decision
     because: str
+    stage: str
     owner: str | None
     team: str | None
     sla: str
@@ -124,10 +126,11 @@ def _hours_left(due: datetime | None, team: str | None, now: datetime,
 
 
 def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None) -> list[QueueItem]:
-    """The MQLs (lifecycle stage mql) `scope` reaches, by priority (see the module)."""
+    """The MQLs and accepted leads (lifecycle stage mql or sal) `scope` reaches, by
+    priority (see the module)."""
     with translate_errors("reading the sales queue"), engine.connect() as conn:
         live = states.live_model(conn)
-        ids = handoff_store.in_stage(conn, "mql")
+        ids = handoff_store.in_stage(conn, "mql", "sal")
         rows = handoff_store.stages(conn, ids)
         open_ = _open_assignments(conn, ids)
         ids = [cid for cid in ids if reaches(scope, rows[cid].owner if cid in rows else None,
@@ -148,11 +151,12 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None) -> list[Qu
         due = assignment.get("sla_due_at") if assignment else None
         aid = ledgers.contacts[cid].account_id
         domain = domains.get(aid) if aid is not None else None
+        row = rows.get(cid)
         items.append(QueueItem(
-            d, d.because(), rows[cid].owner if cid in rows else None, team,
+            d, d.because(), (row.stage if row else None) or "mql", row.owner if row else None, team,
             sla_words(assignment, at), due, _hours_left(due, team, at, live), domain,
             coverage.get(domain) if domain else None, consent_words(consents.get(cid, {}))))
-    items.sort(key=lambda i: (i.sla_due_at is None,
+    items.sort(key=lambda i: (i.stage != "mql", i.sla_due_at is None,
                               i.sla_due_at.timestamp() if i.sla_due_at else 0.0,
                               -i.decision.total, i.email))
     return items

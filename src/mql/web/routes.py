@@ -102,9 +102,16 @@ def _with_cookie(request: Request, response: Response, session: Session) -> Resp
 
 def _page(request: Request, visit: Visit, template: str, status: int = 200,
           **context: Any) -> Response:
-    html = TEMPLATES.get_template(template).render(
-        request=request, visit=visit, me=visit.principal, csrf=visit.session.csrf,
-        can=visit.can, **context)
+    common = {"request": request, "visit": visit, "me": visit.principal,
+              "csrf": visit.session.csrf, "can": visit.can}
+    try:
+        html = TEMPLATES.get_template(template).render(**common, **context)
+    except Exception as exc:  # a page that cannot render is a 500 page, not a traceback
+        _log.error("cannot render %s", template, exc_info=exc)
+        status = 500
+        html = TEMPLATES.get_template("error.html").render(
+            **common, title="Error", message=f"internal error ({type(exc).__name__}); the "
+            "server log has the details")
     response = HTMLResponse(html, status_code=status)
     return _with_cookie(request, response, visit.session) if visit.fresh else response
 
