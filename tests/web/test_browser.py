@@ -100,6 +100,7 @@ def test_a_seller_works_the_queue_in_the_browser(site: Site, page: Any) -> None:
     shown = page.locator("article.lead").evaluate_all("els => els.map(e => e.dataset.email)")
     assert sorted(shown) == sorted(MINE) and THEIRS not in shown
     _check(page, "queue")
+    page.screenshot(path=str(SHOTS / "queue-view.png"))  # the first screen (README)
     first, second = MINE[0], MINE[1]
     _article(page, first).locator("button[data-action=accept]").click()
     accepted = page.locator(f"article.done[data-email='{first}']")
