@@ -7,7 +7,8 @@ lead is `sales_actions.reaches`, the rule the API's sales actions enforce.
 The queue holds the MQLs to accept or reject and the accepted leads (SAL) to convert. Its
 order (its priority): MQLs before accepted leads; then the nearest first-touch deadline
 first (overdue ones at the top), then leads without a deadline; within the same deadline
-the higher total score first.
+the higher total score first. A page shows the first 50 (`QUEUE_SIZE`) and how many more
+wait.
 """
 
 from __future__ import annotations
@@ -125,9 +126,30 @@ def _hours_left(due: datetime | None, team: str | None, now: datetime,
     return -business_hours_between(due, now, calendar.hours)
 
 
-def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None) -> list[QueueItem]:
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """The first `QUEUE_SIZE` leads of a queue by priority, and how many more there are."""
+
+    items: list[QueueItem]
+    more: int
+
+
+QUEUE_SIZE = 50
+
+
+def _rank(row: handoff_store.StageRow | None, assignment: dict[str, Any] | None
+          ) -> tuple[bool, bool, float]:
+    due = assignment.get("sla_due_at") if assignment else None
+    stage = (row.stage if row else None) or "mql"
+    return (stage != "mql", due is None, due.timestamp() if isinstance(due, datetime) else 0.0)
+
+
+def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
+                size: int = QUEUE_SIZE) -> Queue:
     """The MQLs and accepted leads (lifecycle stage mql or sal) `scope` reaches, by
-    priority (see the module)."""
+    priority (see the module): the first `size` by stage and deadline are decided (the
+    scores, reasons and account coverage of a lead cost a replay of its state), then
+    ordered with the total score breaking ties of the same deadline."""
     with translate_errors("reading the sales queue"), engine.connect() as conn:
         live = states.live_model(conn)
         ids = handoff_store.in_stage(conn, "mql", "sal")
@@ -135,6 +157,9 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None) -> list[Qu
         open_ = _open_assignments(conn, ids)
         ids = [cid for cid in ids if reaches(scope, rows[cid].owner if cid in rows else None,
                                              (open_.get(cid) or {}).get("team"))]
+        ids.sort(key=lambda cid: _rank(rows.get(cid), open_.get(cid)))
+        more = max(0, len(ids) - size)
+        ids = ids[:size]
         ledgers = Ledgers(conn, live, ids)
         ledgers.prefetch(at)
         decisions = {cid: ledgers.decision(cid, at) for cid in ids if cid in ledgers.contacts}
@@ -159,7 +184,7 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None) -> list[Qu
     items.sort(key=lambda i: (i.stage != "mql", i.sla_due_at is None,
                               i.sla_due_at.timestamp() if i.sla_due_at else 0.0,
                               -i.decision.total, i.email))
-    return items
+    return Queue(items, more)
 
 
 def _coverages(engine: Engine, domains: list[str], at: datetime) -> dict[str, str]:

@@ -254,11 +254,12 @@ async def queue(request: Request, notice: str | None = None) -> Response:
     if visit.principal is None:
         return _to_signin(request)
     state = _api(request)
-    items, failed = await _run(request, visit, pages.sales_queue, state.engine,
+    found, failed = await _run(request, visit, pages.sales_queue, state.engine,
                                at=state.clock.now(), scope=visit.principal.scope)
     if failed is not None:
         return failed
-    return _page(request, visit, "queue.html", items=items, notice=notice,
+    return _page(request, visit, "queue.html", items=found.items, more=found.more,
+                 notice=notice,
                  reasons=await _reject_reasons(request))
 
 
