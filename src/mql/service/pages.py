@@ -23,6 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.score import AccountScore
 from mql.identity.merge import IdentityRules, stricter_consent
+from mql.model.diff import describe_changes
+from mql.model.parse import parse_model
 from mql.model.spec import TOTAL
 from mql.routing.calendar import business_hours_between
 from mql.scoring.explain import Explanation
@@ -40,6 +42,7 @@ from mql.store import account_stages
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import handoff as handoff_store
+from mql.store import models as model_store
 from mql.store.accounts import among, chunks
 from mql.store.db import translate_errors
 from mql.store.tables import assignments, consent
@@ -304,3 +307,27 @@ def reject_reasons(engine: Engine) -> tuple[str, ...]:
     """The reasons a seller may reject a lead with: the live model's list."""
     with translate_errors("reading the model"), engine.connect() as conn:
         return states.live_model(conn).model.lifecycle.reject_reasons
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """A stored model version and, unless it is the live one, the rule changes from the
+    live version to it in words (`mql diff`'s wording)."""
+
+    version: model_store.ModelVersion
+    changes: list[str]
+
+
+def model_page(engine: Engine) -> list[VersionRow]:
+    """Every stored version, newest first, each with its changes against the live one."""
+    with translate_errors("reading model versions"), engine.connect() as conn:
+        versions = model_store.versions(conn)
+        live = next((v for v in versions if v.active), None)
+    base = None if live is None else parse_model(live.text, source=live.source or "live")
+    rows = []
+    for v in reversed(versions):
+        changes: list[str] = []
+        if base is not None and not v.active:
+            changes = describe_changes(base, parse_model(v.text, source=v.source or "stored"))
+        rows.append(VersionRow(v, changes))
+    return rows

@@ -33,7 +33,7 @@ from mql.service import store as store_service
 from mql.service.admin_actions import retry_quarantine
 from mql.service.api_reads import deliveries
 from mql.service.keys import Principal, authenticate, principal_by_id
-from mql.service.model_versions import model_versions
+from mql.service.model_versions import activate_version
 from mql.web.session import COOKIE, MAX_AGE, Session, Sessions
 
 router = APIRouter(include_in_schema=False)
@@ -393,14 +393,53 @@ async def funnel(request: Request, by: str = "month", start: str | None = None,
 
 
 @router.get("/models")
-async def models(request: Request) -> Response:
+async def models(request: Request, notice: str | None = None) -> Response:
+    """The stored versions, the live one, and each other's changes in words."""
     visit = await _visit(request)
     if visit.principal is None:
         return _to_signin(request)
-    versions, failed = await _run(request, visit, model_versions, _api(request).engine)
+    return await _models_page(request, visit, notice=notice)
+
+
+async def _models_page(request: Request, visit: Visit, **context: Any) -> Response:
+    rows, failed = await _run(request, visit, pages.model_page, _api(request).engine)
     if failed is not None:
         return failed
-    return _page(request, visit, "models.html", versions=versions)
+    return _page(request, visit, "models.html", rows=rows, **context)
+
+
+@router.post("/models/{version_id}/{action}")
+async def model_action(request: Request, version_id: int, action: str) -> Response:
+    """Dry-run a stored version (admin, marketing) or activate it (admin, with the
+    confirmation box ticked): `POST /v1/models/{id}/activate`'s service function."""
+    visit = await _visit(request)
+    if visit.principal is None:
+        return _error(request, visit, 401, "sign in first")
+    form = await _posted(request, visit)
+    if isinstance(form, Response):
+        return form
+    if action not in ("dry-run", "activate"):
+        return _error(request, visit, 404, f"no action {action!r}; dry-run or activate")
+    denied = _deny(request, visit, "models.check" if action == "dry-run" else
+                   "models.activate")
+    if denied is not None:
+        return denied
+    if action == "activate" and form.get("confirm") != "yes":
+        return _error(request, visit, 400, "activating a model re-decides every lead; tick "
+                      "the confirmation box to activate it")
+    state = _api(request)
+    done, failed = await _run(request, visit, activate_version, state.engine, version_id,
+                              actor=visit.principal.actor, now=state.clock.now(),
+                              dry_run=action == "dry-run")
+    if failed is not None:
+        return failed
+    version, activation = done
+    if action == "dry-run":
+        return await _models_page(request, visit, dry_run=activation, dry_version=version)
+    notice = (f"{version.name} {version.version} is live: {len(activation.newly_qualified)} "
+              f"newly qualified, {len(activation.no_longer_qualified)} no longer, "
+              f"{activation.transitions} transitions")
+    return RedirectResponse(f"/models?notice={quote(notice)}", status_code=303)
 
 
 @router.get("/operations")
