@@ -92,12 +92,12 @@ def _build(folder: Path, contacts: int, now: datetime) -> tuple[str, float]:
     return url, time.perf_counter() - started
 
 
-def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MQL_DATABASE_URL": url, "MQL_SECRET_KEY": SECRET,
            "MQL_API_RATE_PER_SECOND": "1000000", "MQL_API_RATE_BURST": "1000000"}
-    server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--port", str(port),
-                               "--no-access-log"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "mql", "serve", "--port", str(port),
+                                   "--no-access-log"], env=env, stdout=out, stderr=out)
     deadline = time.monotonic() + 180
     while True:
         try:
@@ -107,7 +107,8 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
             pass
         if time.monotonic() > deadline or server.poll() is not None:
             server.kill()
-            raise RuntimeError("mql serve did not start")
+            raise RuntimeError("mql serve did not start: "
+                               + log.read_text(errors="replace")[-2000:])
         time.sleep(0.1)
 
 
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        server = _serve(url, port)
+        server = _serve(url, port, Path(folder) / "serve.log")
         base = f"http://127.0.0.1:{port}"
         try:
             api = httpx.Client(base_url=base, timeout=300,

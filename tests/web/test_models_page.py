@@ -29,7 +29,7 @@ def test_a_version_is_diffed_dry_run_and_activated_only_when_confirmed(site: Sit
     with site.signed_in("marketing") as c:
         page = c.get("/models")
         assert page.status_code == 200 and "Against the live model" in page.text
-        assert "20" in page.text  # the changed line, in words
+        assert "mql threshold #1 changed: intent 30 → 20" in page.text
         dry = c.post(f"/models/{vid}/dry-run", data={"csrf": csrf_of(page.text)})
         refused = c.post(f"/models/{vid}/activate",
                          data={"csrf": csrf_of(page.text), "confirm": "yes"})

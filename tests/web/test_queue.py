@@ -124,3 +124,47 @@ def test_a_seller_cannot_open_another_teams_lead(store: Engine) -> None:
     with pytest.raises(Forbidden, match="owned by"):
         lead_view(store, "eve@three.example", at=AT, rules=RULES,
                   scope=Scope("someone", "na_enterprise"))
+
+
+MQA_SECTION = """
+accounts:
+  mqa:
+    reopen_days: 60
+    default:
+      score: 30
+      engaged: {contacts: 1, within_days: 14}
+      route: owner
+      sla_hours: 24
+"""
+
+
+def test_an_account_handed_off_as_an_mqa_waits_in_its_owners_queue(
+        tmp_path: Path) -> None:
+    from importlib.resources import files
+
+    from mql.service.pages import mqa_queue
+    from mql.service.store import activate_model
+
+    engine = connect(init_workspace(tmp_path, now=T0).database_url)
+    try:
+        model = tmp_path / "mqa.yaml"  # the example model with an MQA line of 30
+        model.write_text(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+                         + MQA_SECTION)
+        activate_model(engine, model, now=T0)
+        ingest_records(engine, "accounts", [Account("one.example", {
+            "employees": 3000, "industry": "software", "country": "US", "region": "NA",
+            "owner": "dana.ross"})], rules=RULES, now=T0, source="test")
+        _hand_raiser(engine, "ann@one.example", T0)  # account score about 40, one engaged
+        hour = T0 + timedelta(hours=1)
+        [item] = mqa_queue(engine, at=hour, scope=None)
+        assert (item.domain, item.route, item.at, item.mqls) == (
+            "one.example", "dana.ross", T0, ["ann@one.example"])
+        assert item.due == T0 + timedelta(hours=24)  # sla_hours: 24, clock hours
+        assert item.reason.startswith("account score") and "(line 30)" in item.reason
+        assert [i.domain for i in mqa_queue(engine, at=hour, scope=Scope("dana.ross", None))
+                ] == ["one.example"]
+        assert mqa_queue(engine, at=hour, scope=Scope("kai", "emea")) == []
+        # after reopen_days the motion is closed: no longer waiting
+        assert mqa_queue(engine, at=T0 + timedelta(days=61), scope=None) == []
+    finally:
+        engine.dispose()

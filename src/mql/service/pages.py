@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ from mql.scoring.qualify import Decision
 from mql.service import state as states
 from mql.service.accounts import AccountView, account_scores, show_account_mqa
 from mql.service.api_reads import lead_score_history, read_account
-from mql.service.keys import Scope
+from mql.service.keys import Scope, audit_lines
 from mql.service.lead_words import LeadCard, lead_card, sla_words
 from mql.service.lifecycle import TransitionView, history
 from mql.service.sales_actions import check_scope, reaches
@@ -331,3 +331,47 @@ def model_page(engine: Engine) -> list[VersionRow]:
             changes = describe_changes(base, parse_model(v.text, source=v.source or "stored"))
         rows.append(VersionRow(v, changes))
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class MqaItem:
+    """An account handed off as an MQA within its open buying motion (`reopen_days`),
+    as the hand-off recorded it: reason, recipient, deadline, coverage and its MQLs."""
+
+    domain: str
+    at: datetime
+    reason: str
+    route: str | None
+    owner: str | None
+    due: datetime | None
+    next_action: str
+    mqls: list[str]
+
+
+def mqa_queue(engine: Engine, *, at: datetime, scope: Scope | None) -> list[MqaItem]:
+    """The accounts whose MQA hand-off is still in its open motion at `at`, newest
+    first; a seller's are those routed to their team or owned by them (an MQA goes to a
+    team, not to one lead's owner). None when the live model defines no `accounts.mqa`."""
+    with translate_errors("reading the model"), engine.connect() as conn:
+        spec = states.live_model(conn).model.accounts
+    if spec is None or spec.mqa is None:
+        return []
+    since = at - timedelta(days=spec.mqa.reopen_days)
+    latest: dict[str, dict[str, Any]] = {}
+    for line in audit_lines(engine, account_stages.MQA):
+        if since <= line["at"] <= at and line["subject"]:
+            latest[str(line["subject"])] = line
+    items = []
+    for domain, line in latest.items():
+        detail = dict(line["detail"] or {})
+        route, owner = detail.get("route"), detail.get("owner")
+        if scope is not None and not (owner == scope.name or
+                                      (scope.team is not None and route == scope.team)):
+            continue
+        due = detail.get("sla_due_at")
+        items.append(MqaItem(domain, line["at"], str(detail.get("reason") or ""), route, owner,
+                             datetime.fromisoformat(due) if isinstance(due, str) else None,
+                             str((detail.get("coverage") or {}).get("next_action") or ""),
+                             list(detail.get("mqls") or [])))
+    items.sort(key=lambda i: (i.at, i.domain), reverse=True)
+    return items

@@ -193,17 +193,19 @@ async def _run(request: Request, visit: Visit, call: Any, *args: Any, **kwargs: 
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    """The queue when signed in, else the sign-in page."""
+    """The sign-in page for a visitor; once signed in, the funnel for marketing and the
+    queue for everyone else."""
     visit = await _visit(request)
     if visit.principal is None:
         return RedirectResponse("/signin", status_code=303)
-    return RedirectResponse("/queue", status_code=303)
+    return RedirectResponse("/funnel" if visit.principal.role == "marketing" else "/queue",
+                            status_code=303)
 
 
 @router.get("/signin")
 async def signin_form(request: Request, next: str | None = None) -> Response:
     visit = await _visit(request)
-    return _page(request, visit, "signin.html", next=_local(next, "/queue"), problem=None)
+    return _page(request, visit, "signin.html", next=_local(next, "/"), problem=None)
 
 
 @router.post("/signin")
@@ -213,7 +215,7 @@ async def signin(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     token = form.get("token", "").strip()
-    target = _local(form.get("next"), "/queue")
+    target = _local(form.get("next"), "/")
     state = _api(request)
     found, failed = await _run(request, visit, authenticate, state.engine, token,
                                server_secret=state.settings.secret_key)
@@ -258,8 +260,12 @@ async def queue(request: Request, notice: str | None = None) -> Response:
                                at=state.clock.now(), scope=visit.principal.scope)
     if failed is not None:
         return failed
+    mqas, failed = await _run(request, visit, pages.mqa_queue, state.engine,
+                              at=state.clock.now(), scope=visit.principal.scope)
+    if failed is not None:
+        return failed
     return _page(request, visit, "queue.html", items=found.items, more=found.more,
-                 notice=notice,
+                 mqas=mqas, notice=notice,
                  reasons=await _reject_reasons(request))
 
 
