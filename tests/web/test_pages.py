@@ -3,11 +3,17 @@ CSRF on every form, a seller's reach, and user errors as pages, never tracebacks
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import sqlalchemy as sa
 
+from mql.identity.merge import IdentityRules
+from mql.service.ingest import ingest_file
+from mql.service.store import quarantined
 from mql.store.db import connect
 from mql.store.tables import audit_log, contacts
+from tests.api.conftest import T0
 from tests.web.conftest import MINE, THEIRS, Site, csrf_of
 
 
@@ -133,3 +139,28 @@ def test_marketing_reads_the_funnel_models_and_operations(site: Site) -> None:
 def test_the_pages_are_not_in_the_openapi_document(site: Site) -> None:
     paths = httpx.get(f"{site.url}/openapi.json").json()["paths"]
     assert not [p for p in paths if not p.startswith(("/v1", "/health"))]
+
+
+def test_an_admin_dismisses_a_quarantined_row_from_the_operations_page(
+        site: Site, tmp_path: Path) -> None:
+    rows = tmp_path / "contacts.csv"
+    rows.write_text("email,title\nzed@ops.example,CTO\nnot-an-email,CTO\n")
+    engine = connect(site.database_url)
+    try:
+        summary = ingest_file(engine, rows, "contacts", rules=IdentityRules(), now=T0)
+        [held] = quarantined(engine, status="open", source=summary.source)
+    finally:
+        engine.dispose()
+    with site.signed_in("sales") as c:
+        page = c.get("/operations")
+        refused = c.post(f"/operations/quarantine/{held.id}/dismiss",
+                         data={"csrf": csrf_of(page.text)})
+    assert page.status_code == 200 and "not-an-email" in page.text
+    assert refused.status_code == 403 and "admin" in refused.text
+    with site.signed_in("admin") as c:
+        page = c.get("/operations")
+        done = c.post(f"/operations/quarantine/{held.id}/dismiss",
+                      data={"csrf": csrf_of(page.text)})
+        after = c.get("/operations").text
+    assert done.status_code == 303 and "dismissed" in done.headers["location"]
+    assert "not-an-email" not in after
