@@ -131,6 +131,7 @@ def test_marketing_reads_the_funnel_models_and_operations(site: Site) -> None:
         models = c.get("/models")
         ops = c.get("/operations")
     assert funnel.status_code == 200 and "Funnel by cohort" in funnel.text
+    assert "0.0%" in funnel.text  # rates are shares, shown as percentages
     assert bad.status_code == 400 and "by must be one of" in bad.text
     assert models.status_code == 200 and "live" in models.text
     assert ops.status_code == 200 and "Quarantine" in ops.text

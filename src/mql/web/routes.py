@@ -64,6 +64,24 @@ TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templat
 TEMPLATES.filters.update(num=_number, pct=_percent, time=_time)
 
 
+def is_rate(column: str) -> bool:
+    """Whether a report column is a share (docs/analytics.md: rates are shares, 0.25 is
+    25%), shown as a percentage: `mql_to_sal`, `rejection_rate`, `attainment`, `*_share`
+    (not the times: `median_days_to_mql`, speed-to-lead hours).
+
+    >>> [is_rate(c) for c in ("mql_to_sql", "win_rate", "content_share", "share_of_mqls",
+    ...                       "median_days_to_mql", "mqls")]
+    [True, True, True, True, False, False]
+    """
+    if any(unit in column for unit in ("days", "hours", "minutes")):
+        return False
+    return ("_to_" in column or column.endswith(("rate", "attainment", "share"))
+            or column.startswith("share"))
+
+
+TEMPLATES.globals["is_rate"] = is_rate
+
+
 @dataclass(frozen=True, slots=True)
 class Visit:
     """One request's session and signed-in principal (None: signed out)."""
