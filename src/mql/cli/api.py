@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         write_openapi: Annotated[Path | None, typer.Option(
             "--write-openapi", help="Write the OpenAPI document to this file and exit.")] = None,
     ) -> None:
-        """Run the HTTP API (Segment-compatible collection, leads, models, keys).
+        """Run the HTTP API (Segment-compatible collection, leads, models, keys) and the
+        web pages (open http://HOST:PORT/ and sign in with an API token; docs/web.md).
 
         Collected events are acknowledged once stored in the inbox and applied to leads by
         an applier process the server starts beside itself (`GET /v1/inbox`: its lag;
@@ -87,8 +88,8 @@ def register(app: typer.Typer) -> None:
             write(write_openapi)
             out.print(f"wrote {write_openapi}")
             return
-        from mql.api.app import create_app
         from mql.api.server import serve as run
+        from mql.web.app import create_app
         try:
             application = create_app(_settings(db, dev))
         except MQLError as exc:

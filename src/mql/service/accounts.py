@@ -241,3 +241,15 @@ def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[
                                "at": now.isoformat()}, now)
         raised += 1
     return raised
+
+
+def account_scores(engine: Engine, domains: list[str], *, at: datetime) -> list[AccountScore]:
+    """The scores of the accounts with these domains at `at` (unknown domains left out),
+    in one pass over their contacts (the web queue's coverage column)."""
+    if not domains:
+        return []
+    check(engine)
+    with translate_errors("reading account scores"), engine.connect() as conn:
+        live = states.live_model(conn)
+        ids = sorted(account_store.ids_by_domain(conn, domains).values())
+        return _scores(conn, live, ids, at, crossing=False)

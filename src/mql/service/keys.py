@@ -162,6 +162,17 @@ def authenticate(engine: Engine, presented: str, *, server_secret: str) -> Princ
     return Principal(found.key_id, found.kind, found.role, found.name, found.team)
 
 
+def principal_by_id(engine: Engine, key_id: str) -> Principal | None:
+    """The principal of the live token with this key id (a web session names its key by
+    id), or None when there is none or it was revoked: signing out every session of a key
+    is revoking it."""
+    with translate_errors("checking a key"), engine.connect() as conn:
+        found = key_store.by_key_id(conn, key_id)
+    if found is None or found.revoked_at is not None or found.kind != "token":
+        return None
+    return Principal(found.key_id, found.kind, found.role, found.name, found.team)
+
+
 def record_action(engine: Engine, *, actor: str, action: str, subject: str | None,
                   detail: dict[str, Any], now: datetime) -> None:
     """Append one line (who, what, when) to the audit log."""

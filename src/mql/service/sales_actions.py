@@ -43,11 +43,24 @@ def check_scope(engine: Engine, email: str, scope: Scope | None, identity: Ident
         assignment = handoff_store.open_assignment(conn, cid)
     owner = row.owner if row is not None else None
     team = assignment["team"] if assignment is not None else None
-    if owner == scope.name or (scope.team is not None and team == scope.team):
+    if reaches(scope, owner, team):
         return
     raise Forbidden(f"{email} is owned by {owner or 'nobody'} (open assignment team "
                     f"{team or '-'}); a sales token acts on its own leads and its team's "
                     f"({scope.team or 'no team'}) open leads; an admin can reassign it")
+
+
+def reaches(scope: Scope | None, owner: str | None, team: str | None) -> bool:
+    """Whether `scope` reaches a lead with this owner and open-assignment team: the one
+    visibility rule of the API's sales actions and the web pages (None: any lead).
+
+    >>> seller = Scope("ana", "emea")
+    >>> reaches(seller, "ana", None), reaches(seller, "bo", "emea"), reaches(seller, "bo", "na")
+    (True, True, False)
+    """
+    if scope is None:
+        return True
+    return owner == scope.name or (scope.team is not None and team == scope.team)
 
 
 def accept(engine: Engine, email: str, *, actor: str, now: datetime,

@@ -1,0 +1,36 @@
+// Draws the charts of the lead and funnel pages with uPlot from the data the page carries
+// (the same numbers are in the page's tables, which work without JavaScript).
+(function () {
+  "use strict";
+  function width(el) { return Math.max(320, el.clientWidth || 800); }
+  function lines(el) {
+    var s = JSON.parse(el.dataset.series);
+    var opts = {
+      width: width(el), height: 300,
+      series: [{}, { label: "fit", stroke: "#2060a0", width: 2 },
+               { label: "intent", stroke: "#c05a00", width: 2 },
+               { label: "total", stroke: "#1d7a46", width: 3 }],
+      axes: [{}, { label: "points" }]
+    };
+    new uPlot(opts, [s.t, s.fit, s.intent, s.total], el);
+  }
+  function bars(el) {
+    var b = JSON.parse(el.dataset.bars);
+    var xs = b.labels.map(function (_, i) { return i; });
+    var bar = uPlot.paths.bars({ size: [0.6, 60] });
+    var opts = {
+      width: width(el), height: 300, scales: { x: { time: false } },
+      series: [{}, { label: "MQLs", fill: "#2060a0aa", stroke: "#2060a0", paths: bar },
+               { label: "SQLs", fill: "#1d7a46aa", stroke: "#1d7a46", paths: bar }],
+      axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return b.labels[t] || ""; }); } },
+             { label: "leads" }]
+    };
+    new uPlot(opts, [xs, b.mqls, b.sqls], el);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var c = document.getElementById("chart");
+    if (c) { lines(c); }
+    var f = document.getElementById("funnel-chart");
+    if (f) { bars(f); }
+  });
+})();
