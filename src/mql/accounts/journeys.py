@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from mql.accounts.lifecycle import AccountHistory
-from mql.accounts.mqa import Motion, Qualification, motions, qualify
+from mql.accounts.mqa import FastSignals, Motion, Qualification, motions, qualify
 from mql.accounts.pql import Milestones, is_pql
 from mql.accounts.roles import infer_role
 from mql.accounts.score import EMPTY, AccountBook, Member, score_account
@@ -77,7 +77,7 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
                for c in sorted(contacts, key=lambda c: c.email)
                if c.account == account.domain]
     tier = None
-    fast = {t for r in (mqa_spec.default, *mqa_spec.tiers.values()) for t in r.fast_track}
+    fast = FastSignals(model, mqa_spec, spec.intent_score)
     watched = ({t for m in pql_spec.milestones for t in (m.event, m.after) if t}
                if pql_spec is not None else set())
     for e in events:
@@ -88,9 +88,10 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
             opps.pop(0)
         if not book.add(e):
             continue
-        last_seen[e.type] = e.at
+        for name in fast.of(e):
+            last_seen[name] = e.at
         history = history.advance("aware", e.at, f"first touch: {e.type}")
-        if not book.scorer.targets(e) and e.type not in fast and (
+        if not book.scorer.targets(e) and e.type not in fast.types and (
                 milestones is None or e.type not in watched):
             continue  # no score moved up: nobody can qualify at this event
         if e.contact is not None and e.contact in known:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
 from mql.accounts.lifecycle import AccountHistory, history_from_facts
-from mql.accounts.mqa import MqaDecision, qualify
+from mql.accounts.mqa import FastSignals, MqaDecision, qualify
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
 from mql.errors import ConfigError, NotFound
@@ -139,15 +139,16 @@ def show_account_mqa(engine: Engine, domain: str, *, at: datetime) -> AccountVie
         live = states.live_model(conn)
         score = _scores(conn, live, [aid], at, crossing=True)[0]
         spec = spec_of(live).mqa or DEFAULT_MQA
-        fast = set(spec.rule_for(score.tier).fast_track)
+        fast = FastSignals(live.model, spec, spec_of(live).intent_score)
         last_seen: dict[str, datetime] = {}
         cids = contact_store.live_contact_ids(conn, [aid])
         mine = [e for es in event_store.events_of_contacts(conn, cids).values() for e in es]
         mine += event_store.events_of_accounts(conn, [aid]).get(aid, [])
         mine = [e for e in mine if e.at <= at]
         for e in mine:
-            if e.type in fast and e.at > last_seen.get(e.type, e.at - _TICK):
-                last_seen[e.type] = e.at
+            for name in fast.of(e):
+                if e.at > last_seen.get(name, e.at - _TICK):
+                    last_seen[name] = e.at
         decision = qualify(spec, score, last_seen)
         history = history_from_facts(
             score.domain, at, first_touch=min((e.at for e in mine), default=None),
