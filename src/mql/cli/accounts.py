@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
         for month, row in view.months.items():
             table.add_row(month, f"{row['mql']:,}", f"{row['mqa']:,}", f"{row['pql']:,}")
         out.print(table)
-        render_motions(view, out)
+        render_motions(view, out, source="the stored history")
 
     @group.command("show")
     def show(

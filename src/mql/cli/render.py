@@ -221,11 +221,12 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
         render_motions(report.accounts_view, console)
 
 
-def render_motions(view: MotionSummary, console: Console) -> None:
+def render_motions(view: MotionSummary, console: Console, *,
+                   source: str = "the world's history") -> None:
     """MQAs and PQLs beside MQLs: signals, buying motions, each path's conversion, and how
     much earlier the MQA fired than the first MQL (docs/accounts.md)."""
     q = view.qualifications
-    console.print(f"\n[bold]MQLs, MQAs and PQLs[/bold] (replayed on the world's history): "
+    console.print(f"\n[bold]MQLs, MQAs and PQLs[/bold] (replayed on {source}): "
                   f"{q['mql']:,} MQLs, {q['mqa']:,} MQAs, {q['pql']:,} PQLs made "
                   f"{view.motions:,} buying motions, one hand-off each "
                   f"({view.handoffs_saved:,} second hand-offs avoided)")
