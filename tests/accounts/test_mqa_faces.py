@@ -145,3 +145,57 @@ def test_the_api_shows_the_mqa_decision_of_an_account(loaded: Engine, store_url:
         "met": [], "unmet": ["account score 98.8158 (line 120)", "no economic buyer engaged"],
         "fast_track": None, "route": "team:abm", "due": None}
     assert body["stage"] == "mqa"
+
+
+def test_the_account_report_replays_the_store_and_every_face_agrees(loaded: Engine,
+                                                                    store_url: str) -> None:
+    """At T0 the CIO's and the director's demo requests (40 points) and the account's
+    surge (30, shared) make both MQLs (70 >= 45) and fast-track the 1:1 account: 2 MQLs
+    and 1 MQA, one buying motion (the MQA is its hand-off), 2 second hand-offs avoided.
+    A won opportunity created 10 days later is preceded by the MQA and the MQLs at the
+    same instant: the MQA does not count as first."""
+    import httpx
+
+    from mql.api.app import create_app
+    from mql.clock import FixedClock
+    from mql.service import outcomes
+    from mql.service.accounts import account_report, report_json
+    from mql.service.keys import create_key
+    from tests.api.conftest import SECRET, running, settings_for
+
+    created, closed = T0 + timedelta(days=10), T0 + timedelta(days=20)
+    outcomes.load_rows(loaded, "opportunities", [{
+        "opportunity_id": "o1", "account": "acme.example", "amount": 1000,
+        "created_at": created.isoformat(), "closed_at": closed.isoformat(),
+        "status": "won"}], rules=IdentityRules(), now=closed, source="test")
+    at = T0 + timedelta(days=30)
+    view = account_report(loaded, at=at)
+    assert view.qualifications == {"mql": 2, "mqa": 1, "pql": 0}
+    assert view.motions == 1 and view.handoffs_saved == 2
+    assert view.months == {"2026-03": {"mql": 2, "mqa": 1, "pql": 0}}
+    (tier,) = view.tiers
+    assert (tier.tier, tier.accounts, tier.mqas, tier.mqa_accounts,
+            tier.mqa_opportunities) == ("1:1", 1, 1, 1, 1)
+    t = view.timing
+    assert (t.won, t.with_mqa, t.with_mql, t.mqa_first, t.same_time) == (1, 1, 1, 0, 1)
+    assert t.mqa_lead_days == 10.0 and t.mqa_over_mql_days == 0.0
+    # before the deal closed it was not won: no won account to time
+    assert account_report(loaded, at=created + timedelta(days=1)).timing.won == 0
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["accounts", "report", "--db", store_url,
+                                "--at", at.isoformat()])
+    assert shown.exit_code == 0, shown.output
+    assert "2 MQLs, 1 MQAs, 0 PQLs made 1 buying motions" in shown.output
+    assert "the MQA came first for 0, at the same event for 1" in shown.output
+    as_json = runner.invoke(app, ["accounts", "report", "--db", store_url,
+                                  "--at", at.isoformat(), "--json"])
+    assert json.loads(as_json.output) == report_json(view)
+
+    token = create_key(loaded, kind="token", name="reader", role="read-only", team=None,
+                       server_secret=SECRET, actor="test", now=T0).secret
+    api = create_app(settings_for(store_url), clock=FixedClock(at))
+    with running(api) as base, httpx.Client(base_url=base, headers={
+            "Authorization": f"Bearer {token}"}) as c:
+        body = c.get("/v1/reports/accounts").json()
+    assert body == json.loads(json.dumps(report_json(view)))
