@@ -199,3 +199,61 @@ def test_the_account_report_replays_the_store_and_every_face_agrees(loaded: Engi
             "Authorization": f"Bearer {token}"}) as c:
         body = c.get("/v1/reports/accounts").json()
     assert body == json.loads(json.dumps(report_json(view)))
+
+
+ROUTING = """\
+routing:
+  teams:
+    abm:
+      time_zone: UTC
+      members: [{name: abm.rep}]
+    inbound:
+      time_zone: UTC
+      members: [{name: sdr.one}, {name: sdr.two}]
+  rules: []
+  fallback: inbound
+"""
+
+
+def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
+                                                                tmp_path: Path) -> None:
+    """`handoff: account`: once the account is handed off as an MQA (to team:abm, its 1:1
+    rule's route), a contact that becomes an MQL inside the open motion is given to the
+    same team, with no routing rule, round-robin turn or SLA of its own; once the motion
+    is closed (60 quiet days), a new MQL is routed as usual."""
+    from mql.store import account_stages
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + MQA)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+
+    def demo(i: str, days: float, who: str) -> None:
+        at = T0 + timedelta(days=days)
+        ingest_records(store, "events", [Event(i, "demo_request", at, contact=who),
+                                         Event(f"{i}-page", "page_view", at, contact=who)],
+                       rules=rules, now=at, source="test")
+
+    demo("cfo-demo", 2, "cfo@acme.example")  # the CFO: 40 + 5 + the surge's 30 decayed
+    demo("dev-demo", 80, "dev@acme.example")  # 80 days on (the motion closed): 45
+
+    import sqlalchemy as sa
+
+    from mql.store.tables import assignments, contacts
+    with store.connect() as conn:
+        rows = {r.email: r._mapping for r in conn.execute(
+            sa.select(contacts.c.email, assignments.c.team, assignments.c.owner,
+                      assignments.c.rule, assignments.c.reason, assignments.c.sla)
+            .join(contacts, contacts.c.id == assignments.c.contact_id)
+            .order_by(assignments.c.id))}
+    cfo, dev = rows["cfo@acme.example"], rows["dev@acme.example"]
+    assert (cfo["team"], cfo["owner"], cfo["rule"]) == ("abm", None, "account_mqa")
+    assert cfo["reason"] == ("attached to the MQA of acme.example handed off "
+                             f"{T0.isoformat()}")
+    assert cfo["sla"] is None
+    assert dev["rule"] == "account_owner"  # routed as usual: the account owner first
+    with store.connect() as conn:  # the first motion and the one the dev's demo opened
+        assert [at for at, _ in account_stages.mqas_of(conn, "acme.example")] == [
+            T0, T0 + timedelta(days=80)]

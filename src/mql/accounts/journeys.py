@@ -115,17 +115,17 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
                     quals.append(Qualification("mql", account.domain, email, e.at))
                 is_mql[email] = ((decision.qualified_until or _FOREVER)
                                  if decision.mql else None)
-        if e.contact is not None and e.contact in known:
-            if pql_spec is not None and milestones is not None:
-                milestones.add(e)
-                points = (intent_value(product, book.scorer.contact_states.get(
-                    e.contact, EMPTY), EMPTY, e.at) if product is not None else None)
-                yes, _why = is_pql(pql_spec, points, milestones.reached(e.contact))
-                if yes and e.contact not in is_pql_now:
-                    quals.append(Qualification("pql", account.domain, e.contact, e.at))
-                    is_pql_now.add(e.contact)
-                elif not yes:
-                    is_pql_now.discard(e.contact)
+        if (e.contact is not None and e.contact in known and pql_spec is not None
+                and milestones is not None):
+            milestones.add(e)
+            points = (intent_value(product, book.scorer.contact_states.get(
+                e.contact, EMPTY), EMPTY, e.at) if product is not None else None)
+            yes, _why = is_pql(pql_spec, points, milestones.reached(e.contact))
+            if yes and e.contact not in is_pql_now:
+                quals.append(Qualification("pql", account.domain, e.contact, e.at))
+                is_pql_now.add(e.contact)
+            elif not yes:
+                is_pql_now.discard(e.contact)
         members = [Member(c, guess, book.scorer.contact_states.get(c.email, EMPTY))
                    for c, guess in guesses]
         score = score_account(model, account.domain, account, members,

@@ -29,6 +29,17 @@ def last_mqas(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:
     return out
 
 
+def open_mqa(conn: Connection, domain: str, at: datetime, since: datetime
+             ) -> tuple[datetime, dict[str, Any]] | None:
+    """The account's latest MQA hand-off between `since` and `at` (time, detail), if any."""
+    row = conn.execute(sa.select(audit_log.c.at, audit_log.c.detail)
+                       .where(audit_log.c.action == MQA, audit_log.c.subject == domain,
+                              audit_log.c.at <= at, audit_log.c.at > since)
+                       .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+                       .limit(1)).first()
+    return None if row is None else (row[0], dict(row[1] or {}))
+
+
 def record(conn: Connection, action: str, domain: str, detail: Mapping[str, Any],
            at: datetime) -> None:
     conn.execute(audit_log.insert().values(at=at, actor="mql", action=action,
