@@ -257,3 +257,49 @@ def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
     with store.connect() as conn:  # the first motion and the one the dev's demo opened
         assert [at for at, _ in account_stages.mqas_of(conn, "acme.example")] == [
             T0, T0 + timedelta(days=80)]
+
+
+def test_every_account_move_is_stored_and_the_past_stays(store: Engine,
+                                                         tmp_path: Path) -> None:
+    """A model with an `accounts:` section and no `mqa:`: ingestion stores the moves to
+    aware and engaged when it sees them (T0: the CIO's and the director's demo requests
+    engage them), so the lifecycle asked about any later moment says "engaged since T0"
+    (it used to say "since the moment asked", from the facts alone), and a later lost
+    opportunity goes back to engaged without changing the answer about before it."""
+    from mql.service import outcomes
+    from mql.store import account_stages
+
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+    with store.connect() as conn:
+        stored = account_stages.stored_moves(conn, "acme.example")
+    assert [(at, stage) for at, stage, _ in stored] == [(T0, "aware"), (T0, "engaged")]
+    assert stored[1][2].startswith("no economic buyer engaged")
+    for days in (4, 40):
+        history = show_account_mqa(store, "acme.example", at=T0 + timedelta(days=days)
+                                   ).history
+        # (an MQA now, under the shipped definition, is a decision at the moment asked,
+        # after the stored moves)
+        assert [(m.stage, m.at) for m in history.moves[:2]] == [("aware", T0),
+                                                                ("engaged", T0)]
+    opened, closed = T0 + timedelta(days=10), T0 + timedelta(days=20)
+    outcomes.load_rows(store, "opportunities", [{
+        "opportunity_id": "o1", "account": "acme.example", "amount": 1000,
+        "created_at": opened.isoformat(), "closed_at": closed.isoformat(),
+        "status": "lost"}], rules=rules, now=closed, source="test")
+    later = show_account_mqa(store, "acme.example", at=T0 + timedelta(days=30)).history
+    assert [m.stage for m in later.moves][:4] == ["aware", "engaged", "opportunity",
+                                                  "engaged"]
+    assert later.stage_at(T0 + timedelta(days=4)) == "engaged"
+    assert later.stage_at(opened) == "opportunity"
+    # events the day after add no second move: each move is stored once
+    ingest_records(store, "events", [Event("p-late", "page_view", T0 + timedelta(days=1),
+                                           contact="cio@acme.example")],
+                   rules=rules, now=T0 + timedelta(days=1), source="test")
+    with store.connect() as conn:
+        assert len(account_stages.stored_moves(conn, "acme.example")) == 2

@@ -155,7 +155,8 @@ def show_account_mqa(engine: Engine, domain: str, *, at: datetime) -> AccountVie
             engaged=score.coverage.engaged_contacts > 0,
             mqas=account_stages.mqas_of(conn, score.domain),
             opportunities=account_stages.opportunities_of(conn, aid),
-            mqa_now=decision.reason if decision.mqa else None)
+            mqa_now=decision.reason if decision.mqa else None,
+            moves=account_stages.stored_moves(conn, score.domain))
     return AccountView(score, decision, history)
 
 
@@ -297,21 +298,43 @@ def account_report(engine: Engine, *, at: datetime) -> MotionSummary:
     return summarise(replays)
 
 
+def _record_moves(conn: Connection, found: Sequence[AccountScore], now: datetime) -> None:
+    """Store the accounts' moves to aware (their first touch) and engaged (a contact
+    engaged), each once, at the time ingestion saw it: an answer about the past reads
+    them and does not change later."""
+    stored = account_stages.last_stages(conn, [s.domain for s in found])
+    for score in found:
+        stage = stored.get(score.domain, "target")
+        if stage == "target":
+            account_stages.record(conn, account_stages.STAGE, score.domain,
+                                  {"stage": "aware", "reason": "first touch"}, now)
+            stage = "aware"
+        if score.coverage.engaged_contacts and stage == "aware":
+            account_stages.record(conn, account_stages.STAGE, score.domain,
+                                  {"stage": "engaged", "reason": score.coverage.next_action},
+                                  now)
+
+
 def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[int],
                      now: datetime,
                      seen: Mapping[int, Mapping[str, datetime]] | None = None) -> int:
-    """Hand off the accounts that just became MQAs (models with `accounts.mqa` only): one
+    """Store the accounts' lifecycle moves to aware and engaged (models with an
+    `accounts:` section), then hand off the accounts that just became MQAs (models with
+    `accounts.mqa` only): one
     `account.mqa` notification per buying motion, with the reasons, the recipient and SLA,
     the coverage summary and the account's MQLs attached; the account moves to the `mqa`
     stage. An account handed off less than `reopen_days` ago is in its open motion: not
     handed off again. `seen`: the event types each account (or its contacts) just did, for
     the fast-track events. Returns how many accounts were handed off."""
     spec = live.model.accounts
-    if spec is None or spec.mqa is None or not account_ids:
+    if spec is None or not account_ids:
         return 0
-    rule_spec = spec.mqa
     ids = sorted(account_ids)
     found = _scores(conn, live, ids, now, crossing=False)
+    _record_moves(conn, found, now)
+    if spec.mqa is None:
+        return 0
+    rule_spec = spec.mqa
     by_domain = account_store.ids_by_domain(conn, [s.domain for s in found])
     last = account_stages.last_mqas(conn, by_domain)
     window = timedelta(days=rule_spec.reopen_days)
