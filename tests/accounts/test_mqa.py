@@ -261,7 +261,7 @@ def test_the_docs_section_reads_as_documented_and_survives_a_dump() -> None:
     from tests.accounts.test_docs_yaml import blocks
     from tests.model.tiny import BASE
 
-    [block] = blocks()
+    block = blocks()[0]
     text = yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)}, sort_keys=False)
     m = parse_model(text, source="docs/accounts.md")
     mqa, pql = m.accounts.mqa, m.accounts.pql
