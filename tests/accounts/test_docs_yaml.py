@@ -20,7 +20,7 @@ def blocks() -> list[str]:
 
 
 def test_the_example_section_parses_and_reads_as_documented() -> None:
-    [block] = blocks()
+    block = blocks()[0]
     model = parse_model(yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)},
                                        sort_keys=False), source="docs/accounts.md")
     spec = model.accounts
@@ -38,7 +38,7 @@ def test_the_section_survives_a_dump() -> None:
     # a stored model version is shown in its canonical form: the accounts section with it
     from mql.model.dump import dump_model
 
-    [block] = blocks()
+    block = blocks()[0]
     model = parse_model(yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)},
                                        sort_keys=False), source="docs/accounts.md")
     again = parse_model(dump_model(model))
@@ -50,7 +50,7 @@ def test_the_section_survives_a_dump() -> None:
 def test_a_reviewer_reads_what_changed_in_the_section() -> None:
     from mql.model.diff import describe_changes
 
-    [block] = blocks()
+    block = blocks()[0]
     text = yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)}, sort_keys=False)
     old = parse_model(text)
     new = parse_model(text.replace("repeat: 0.5", "repeat: 0.25")
@@ -62,3 +62,12 @@ def test_a_reviewer_reads_what_changed_in_the_section() -> None:
     assert describe_changes(parse_model(BASE), old) == [
         "list target_accounts added: 2 values", "accounts added"]
     assert describe_changes(old, old) == []
+
+
+def test_the_shipped_mqa_is_the_documented_yaml() -> None:
+    from mql.model.mqa import DEFAULT_MQA
+
+    block = blocks()[1]
+    model = parse_model(yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)},
+                                       sort_keys=False), source="docs/accounts.md")
+    assert model.accounts is not None and model.accounts.mqa == DEFAULT_MQA

@@ -106,3 +106,24 @@ def test_each_path_has_its_conversion_and_every_motion_counts_once(replays: list
     both = sum(row.motions for name, row in rows.items() if "mql+mqa" in name)
     assert rows["any mqa"].motions >= both and rows["any mql"].motions >= both
     assert rows["any mql"].opportunities > 0
+
+
+def test_most_won_accounts_reach_mqa_before_their_first_mql() -> None:
+    """The issue's "done when": on the 1,200-account world (seed 20251) under the shipped
+    MQA, most won accounts are MQAs before any of their contacts is an MQL, and the report
+    says by how much. Measured: 22 of 29 (76%), a median 6.6 days earlier (the MQA of old,
+    fast-tracking on any surge and only in 1:1/1:few, gave 16 of 29)."""
+    model = world_model()
+    world = World(WorldParameters(accounts=1200, months=12), random.Random(20251))
+    rows = []
+    for s in world.accounts():
+        won = sorted(o.created_at for o in s.opportunities if o.status == "won")
+        if won:
+            opps = [(o.created_at, o.status) for o in s.opportunities]
+            rows.append((replay(model, s.account, s.contacts, s.clean_events,
+                                opportunities=opps), won[0]))
+    t = timing(rows)
+    assert t.won >= 25
+    assert t.mqa_first_share >= 0.7
+    assert t.mqa_over_mql_days is not None and t.mqa_over_mql_days > 0
+    assert f"the MQA came first for {t.mqa_first}," in t.words()

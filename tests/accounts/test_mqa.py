@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mql.accounts.lifecycle import AccountHistory
-from mql.accounts.mqa import Qualification, motions, qualify
+from mql.accounts.mqa import FastSignals, Qualification, motions, qualify
 from mql.accounts.pql import Milestones, is_pql, reached
 from mql.accounts.score import score_accounts
 from mql.errors import ModelError
-from mql.model.mqa import Milestone, PqlSpec
+from mql.model.mqa import DEFAULT_MQA, Milestone, PqlSpec
 from mql.model.parse import parse_model
 from mql.records import Account, Event
 
@@ -74,7 +74,8 @@ def test_the_mqa_section_is_read_per_tier() -> None:
 @pytest.mark.parametrize(("bad", "where", "words"), [
     ("roles: [[economic_buyer, cfo]]", "accounts.mqa.default.roles[0][1]", 'unknown role "cfo"'),
     ("route: sales", "accounts.mqa.default.route", 'route must be "owner" or "team:<name>"'),
-    ("fast_track: [demo_requestt]", "accounts.mqa.default.fast_track[0]", "unknown event"),
+    ("fast_track: [demo_requestt]", "accounts.mqa.default.fast_track[0]",
+     "unknown event or intent rule"),
 ])
 def test_mistakes_in_the_mqa_section_name_file_line_and_column(bad: str, where: str,
                                                                 words: str) -> None:
@@ -260,7 +261,7 @@ def test_the_docs_section_reads_as_documented_and_survives_a_dump() -> None:
     from tests.accounts.test_docs_yaml import blocks
     from tests.model.tiny import BASE
 
-    [block] = blocks()
+    block = blocks()[0]
     text = yaml.safe_dump({**yaml.safe_load(BASE), **yaml.safe_load(block)}, sort_keys=False)
     m = parse_model(text, source="docs/accounts.md")
     mqa, pql = m.accounts.mqa, m.accounts.pql
@@ -341,3 +342,43 @@ def test_an_accounts_product_usage_is_its_peoples() -> None:
     # ana: 2 invites x 10 points, one half-life later 10; ben: 5
     assert parts == {A: pytest.approx(10.0), B: pytest.approx(5.0)}
     assert total == pytest.approx(15.0)
+
+
+def test_a_fast_track_on_an_intent_rule_reads_that_rules_condition() -> None:
+    # `strong_surge` scores surges of strength 70 and up: a weaker surge is no buying
+    # signal, and it does not fast-track the account either (the rule's own condition)
+    base = MODEL.replace(
+        "    - {name: surge, level: account, event: intent_surge, points: 30}\n",
+        "    - {name: strong_surge, level: account, event: intent_surge, points: 30,\n"
+        "       when: {field: strength, op: gte, value: 70}}\n")
+    m = model("  mqa:\n    default:\n      score: 1000\n"
+              "      fast_track: [strong_surge, demo_request]\n", base)
+    spec = m.accounts.mqa
+    signals = FastSignals(m, spec)
+    weak = Event("w", "intent_surge", T0, account="acme.example", properties={"strength": 40})
+    strong = Event("s", "intent_surge", T0, account="acme.example",
+                   properties={"strength": 85})
+    demo = Event("d", "demo_request", T0, contact=A)
+    assert signals.of(weak) == [] and signals.of(strong) == ["strong_surge"]
+    assert signals.of(demo) == ["demo_request"]
+    assert signals.types == {"intent_surge", "demo_request"}
+    s = score_at(m, T0)
+    assert not qualify(spec, s).mqa
+    d = qualify(spec, s, {"strong_surge": T0 - DAY})
+    assert d.mqa and d.reason == "fast track: strong_surge"
+
+
+def test_account_intent_fast_tracks_on_what_the_accounts_own_rules_score() -> None:
+    m = model("  mqa:\n    default:\n      score: 1000\n      fast_track: [account_intent]\n")
+    signals = FastSignals(m, m.accounts.mqa)
+    surge = Event("s", "intent_surge", T0, account="acme.example")
+    page = Event("p", "page_view", T0, contact=A)
+    assert signals.of(surge) == ["account_intent"] and signals.of(page) == []
+
+
+def test_the_shipped_mqa_fast_tracks_every_tier_on_the_accounts_scored_intent() -> None:
+    for rule in (DEFAULT_MQA.default, *DEFAULT_MQA.tiers.values()):
+        assert rule.fast_track == ("account_intent",)
+    # two contacts with 4 points each (a 5-point download decays to 4 in 14.5 days at a
+    # 45-day half-life) make an MQA of an account of no tier
+    assert DEFAULT_MQA.default.contacts == 2 and DEFAULT_MQA.default.intent == 4.0

@@ -145,3 +145,161 @@ def test_the_api_shows_the_mqa_decision_of_an_account(loaded: Engine, store_url:
         "met": [], "unmet": ["account score 98.8158 (line 120)", "no economic buyer engaged"],
         "fast_track": None, "route": "team:abm", "due": None}
     assert body["stage"] == "mqa"
+
+
+def test_the_account_report_replays_the_store_and_every_face_agrees(loaded: Engine,
+                                                                    store_url: str) -> None:
+    """At T0 the CIO's and the director's demo requests (40 points) and the account's
+    surge (30, shared) make both MQLs (70 >= 45) and fast-track the 1:1 account: 2 MQLs
+    and 1 MQA, one buying motion (the MQA is its hand-off), 2 second hand-offs avoided.
+    A won opportunity created 10 days later is preceded by the MQA and the MQLs at the
+    same instant: the MQA does not count as first."""
+    import httpx
+
+    from mql.api.app import create_app
+    from mql.clock import FixedClock
+    from mql.service import outcomes
+    from mql.service.accounts import account_report, report_json
+    from mql.service.keys import create_key
+    from tests.api.conftest import SECRET, running, settings_for
+
+    created, closed = T0 + timedelta(days=10), T0 + timedelta(days=20)
+    outcomes.load_rows(loaded, "opportunities", [{
+        "opportunity_id": "o1", "account": "acme.example", "amount": 1000,
+        "created_at": created.isoformat(), "closed_at": closed.isoformat(),
+        "status": "won"}], rules=IdentityRules(), now=closed, source="test")
+    at = T0 + timedelta(days=30)
+    view = account_report(loaded, at=at)
+    assert view.qualifications == {"mql": 2, "mqa": 1, "pql": 0}
+    assert view.motions == 1 and view.handoffs_saved == 2
+    assert view.months == {"2026-03": {"mql": 2, "mqa": 1, "pql": 0}}
+    (tier,) = view.tiers
+    assert (tier.tier, tier.accounts, tier.mqas, tier.mqa_accounts,
+            tier.mqa_opportunities) == ("1:1", 1, 1, 1, 1)
+    t = view.timing
+    assert (t.won, t.with_mqa, t.with_mql, t.mqa_first, t.same_time) == (1, 1, 1, 0, 1)
+    assert t.mqa_lead_days == 10.0 and t.mqa_over_mql_days == 0.0
+    # before the deal closed it was not won: no won account to time
+    assert account_report(loaded, at=created + timedelta(days=1)).timing.won == 0
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["accounts", "report", "--db", store_url,
+                                "--at", at.isoformat()])
+    assert shown.exit_code == 0, shown.output
+    assert "2 MQLs, 1 MQAs, 0 PQLs made 1 buying motions" in shown.output
+    assert "the MQA came first for 0, at the same event for 1" in shown.output
+    as_json = runner.invoke(app, ["accounts", "report", "--db", store_url,
+                                  "--at", at.isoformat(), "--json"])
+    assert json.loads(as_json.output) == report_json(view)
+
+    token = create_key(loaded, kind="token", name="reader", role="read-only", team=None,
+                       server_secret=SECRET, actor="test", now=T0).secret
+    api = create_app(settings_for(store_url), clock=FixedClock(at))
+    with running(api) as base, httpx.Client(base_url=base, headers={
+            "Authorization": f"Bearer {token}"}) as c:
+        body = c.get("/v1/reports/accounts").json()
+    assert body == json.loads(json.dumps(report_json(view)))
+
+
+ROUTING = """\
+routing:
+  teams:
+    abm:
+      time_zone: UTC
+      members: [{name: abm.rep}]
+    inbound:
+      time_zone: UTC
+      members: [{name: sdr.one}, {name: sdr.two}]
+  rules: []
+  fallback: inbound
+"""
+
+
+def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
+                                                                tmp_path: Path) -> None:
+    """`handoff: account`: once the account is handed off as an MQA (to team:abm, its 1:1
+    rule's route), a contact that becomes an MQL inside the open motion is given to the
+    same team, with no routing rule, round-robin turn or SLA of its own; once the motion
+    is closed (60 quiet days), a new MQL is routed as usual."""
+    from mql.store import account_stages
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + MQA)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+
+    def demo(i: str, days: float, who: str) -> None:
+        at = T0 + timedelta(days=days)
+        ingest_records(store, "events", [Event(i, "demo_request", at, contact=who),
+                                         Event(f"{i}-page", "page_view", at, contact=who)],
+                       rules=rules, now=at, source="test")
+
+    demo("cfo-demo", 2, "cfo@acme.example")  # the CFO: 40 + 5 + the surge's 30 decayed
+    demo("dev-demo", 80, "dev@acme.example")  # 80 days on (the motion closed): 45
+
+    import sqlalchemy as sa
+
+    from mql.store.tables import assignments, contacts
+    with store.connect() as conn:
+        rows = {r.email: r._mapping for r in conn.execute(
+            sa.select(contacts.c.email, assignments.c.team, assignments.c.owner,
+                      assignments.c.rule, assignments.c.reason, assignments.c.sla)
+            .join(contacts, contacts.c.id == assignments.c.contact_id)
+            .order_by(assignments.c.id))}
+    cfo, dev = rows["cfo@acme.example"], rows["dev@acme.example"]
+    assert (cfo["team"], cfo["owner"], cfo["rule"]) == ("abm", None, "account_mqa")
+    assert cfo["reason"] == ("attached to the MQA of acme.example handed off "
+                             f"{T0.isoformat()}")
+    assert cfo["sla"] is None
+    assert dev["rule"] == "account_owner"  # routed as usual: the account owner first
+    with store.connect() as conn:  # the first motion and the one the dev's demo opened
+        assert [at for at, _ in account_stages.mqas_of(conn, "acme.example")] == [
+            T0, T0 + timedelta(days=80)]
+
+
+def test_every_account_move_is_stored_and_the_past_stays(store: Engine,
+                                                         tmp_path: Path) -> None:
+    """A model with an `accounts:` section and no `mqa:`: ingestion stores the moves to
+    aware and engaged when it sees them (T0: the CIO's and the director's demo requests
+    engage them), so the lifecycle asked about any later moment says "engaged since T0"
+    (it used to say "since the moment asked", from the facts alone), and a later lost
+    opportunity goes back to engaged without changing the answer about before it."""
+    from mql.service import outcomes
+    from mql.store import account_stages
+
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+    with store.connect() as conn:
+        stored = account_stages.stored_moves(conn, "acme.example")
+    assert [(at, stage) for at, stage, _ in stored] == [(T0, "aware"), (T0, "engaged")]
+    assert stored[1][2].startswith("no economic buyer engaged")
+    for days in (4, 40):
+        history = show_account_mqa(store, "acme.example", at=T0 + timedelta(days=days)
+                                   ).history
+        # (an MQA now, under the shipped definition, is a decision at the moment asked,
+        # after the stored moves)
+        assert [(m.stage, m.at) for m in history.moves[:2]] == [("aware", T0),
+                                                                ("engaged", T0)]
+    opened, closed = T0 + timedelta(days=10), T0 + timedelta(days=20)
+    outcomes.load_rows(store, "opportunities", [{
+        "opportunity_id": "o1", "account": "acme.example", "amount": 1000,
+        "created_at": opened.isoformat(), "closed_at": closed.isoformat(),
+        "status": "lost"}], rules=rules, now=closed, source="test")
+    later = show_account_mqa(store, "acme.example", at=T0 + timedelta(days=30)).history
+    assert [m.stage for m in later.moves][:4] == ["aware", "engaged", "opportunity",
+                                                  "engaged"]
+    assert later.stage_at(T0 + timedelta(days=4)) == "engaged"
+    assert later.stage_at(opened) == "opportunity"
+    # events the day after add no second move: each move is stored once
+    ingest_records(store, "events", [Event("p-late", "page_view", T0 + timedelta(days=1),
+                                           contact="cio@acme.example")],
+                   rules=rules, now=T0 + timedelta(days=1), source="test")
+    with store.connect() as conn:
+        assert len(account_stages.stored_moves(conn, "acme.example")) == 2

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from mql.accounts.lifecycle import AccountHistory
-from mql.accounts.mqa import Motion, Qualification, motions, qualify
+from mql.accounts.mqa import FastSignals, Motion, Qualification, motions, qualify
 from mql.accounts.pql import Milestones, is_pql
 from mql.accounts.roles import infer_role
 from mql.accounts.score import EMPTY, AccountBook, Member, score_account
@@ -76,8 +76,10 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
     guesses = [(c, infer_role(c, account, spec.roles))
                for c in sorted(contacts, key=lambda c: c.email)
                if c.account == account.domain]
+    everyone = sorted(c.email for c in contacts if c.email in known
+                      and c.account == account.domain)
     tier = None
-    fast = {t for r in (mqa_spec.default, *mqa_spec.tiers.values()) for t in r.fast_track}
+    fast = FastSignals(model, mqa_spec, spec.intent_score)
     watched = ({t for m in pql_spec.milestones for t in (m.event, m.after) if t}
                if pql_spec is not None else set())
     for e in events:
@@ -88,34 +90,42 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
             opps.pop(0)
         if not book.add(e):
             continue
-        last_seen[e.type] = e.at
+        for name in fast.of(e):
+            last_seen[name] = e.at
         history = history.advance("aware", e.at, f"first touch: {e.type}")
-        if not book.scorer.targets(e) and e.type not in fast and (
+        if not book.scorer.targets(e) and e.type not in fast.types and (
                 milestones is None or e.type not in watched):
             continue  # no score moved up: nobody can qualify at this event
-        if e.contact is not None and e.contact in known:
-            until = is_mql.get(e.contact)
+        # an event can make its contact an MQL; one an account-level rule counts (a
+        # surge, a visit resolved to the account) any contact of the account
+        if any(level == "account" for level, _ in book.scorer.targets(e)):
+            deciding = everyone
+        else:
+            deciding = [e.contact] if e.contact is not None and e.contact in known else []
+        for email in deciding:
+            until = is_mql.get(email)
             if until is None or e.at >= until:
                 # while a contact is an MQL until a known time, no rising edge can happen
                 # (a re-qualification inside it would join the same motion anyway)
-                c = book.scorer.contacts[e.contact]
-                state, account_state = book.scorer.states_of(e.contact)
+                c = book.scorer.contacts[email]
+                state, account_state = book.scorer.states_of(email)
                 decision = book.scorer.qualifier.decide(
                     c, account, state, account_state, e.at, exit_needed=False)
                 if decision.mql and until is None:
-                    quals.append(Qualification("mql", account.domain, e.contact, e.at))
-                is_mql[e.contact] = ((decision.qualified_until or _FOREVER)
-                                     if decision.mql else None)
-            if pql_spec is not None and milestones is not None:
-                milestones.add(e)
-                points = (intent_value(product, book.scorer.contact_states.get(
-                    e.contact, EMPTY), EMPTY, e.at) if product is not None else None)
-                yes, _why = is_pql(pql_spec, points, milestones.reached(e.contact))
-                if yes and e.contact not in is_pql_now:
-                    quals.append(Qualification("pql", account.domain, e.contact, e.at))
-                    is_pql_now.add(e.contact)
-                elif not yes:
-                    is_pql_now.discard(e.contact)
+                    quals.append(Qualification("mql", account.domain, email, e.at))
+                is_mql[email] = ((decision.qualified_until or _FOREVER)
+                                 if decision.mql else None)
+        if (e.contact is not None and e.contact in known and pql_spec is not None
+                and milestones is not None):
+            milestones.add(e)
+            points = (intent_value(product, book.scorer.contact_states.get(
+                e.contact, EMPTY), EMPTY, e.at) if product is not None else None)
+            yes, _why = is_pql(pql_spec, points, milestones.reached(e.contact))
+            if yes and e.contact not in is_pql_now:
+                quals.append(Qualification("pql", account.domain, e.contact, e.at))
+                is_pql_now.add(e.contact)
+            elif not yes:
+                is_pql_now.discard(e.contact)
         members = [Member(c, guess, book.scorer.contact_states.get(c.email, EMPTY))
                    for c, guess in guesses]
         score = score_account(model, account.domain, account, members,

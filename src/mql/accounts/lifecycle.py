@@ -21,6 +21,7 @@ an opportunity is lost (to engaged) or a customer churns (to target).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -89,13 +90,28 @@ class AccountHistory:
 def history_from_facts(domain: str, at: datetime, *, first_touch: datetime | None,
                        engaged: bool, mqas: list[tuple[datetime, str]],
                        opportunities: list[tuple[datetime, datetime | None, str]],
-                       mqa_now: str | None = None) -> AccountHistory:
+                       mqa_now: str | None = None,
+                       moves: Sequence[tuple[datetime, str, str]] = ()) -> AccountHistory:
     """The account's lifecycle at `at` from the facts up to `at`: its first touch (aware),
     its recorded MQA hand-offs (time, reason), its opportunities (opened, closed, status:
     open, won or lost; a lost one goes back to engaged, a won one makes a customer),
-    whether it is engaged now and, `mqa_now`, the reason it is an MQA now. Facts after
-    `at` are not read, so the answer about a past moment does not change."""
+    whether it is engaged now and, `mqa_now`, the reason it is an MQA now; `moves`, the
+    account's stored moves (time, stage, reason: aware, engaged, mqa as ingestion saw
+    them). Facts after `at` are not read, and "engaged now" and `mqa_now` only count when
+    no stored move says so already, so the answer about a past moment does not change.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> t = datetime(2026, 3, 2, tzinfo=UTC)
+    >>> stored = [(t, "aware", "first touch"), (t + timedelta(days=2), "engaged", "x")]
+    >>> h = history_from_facts("a.example", t + timedelta(days=9), first_touch=t,
+    ...                        engaged=True, mqas=[], opportunities=[], moves=stored)
+    >>> [(m.stage, m.at.day) for m in h.moves]
+    [('aware', 2), ('engaged', 4)]
+    """
     facts: list[tuple[datetime, int, str, str]] = []
+    order = {"aware": 0, "engaged": 1, "mqa": 2, "opportunity": 3, "customer": 4}
+    facts += [(t, order.get(stage, 1), stage, why) for t, stage, why in moves
+              if t <= at and stage in order]
     if first_touch is not None and first_touch <= at:
         facts.append((first_touch, 0, "aware", "first touch"))
     facts += [(t, 2, "mqa", why) for t, why in mqas if t <= at]

@@ -25,7 +25,10 @@ from typing import Literal
 
 from mql.accounts.roles import role_words
 from mql.accounts.score import AccountScore, LedgerLine
-from mql.model.mqa import Handoff, MqaRule, MqaSpec
+from mql.model.mqa import ACCOUNT_INTENT, Handoff, MqaRule, MqaSpec
+from mql.model.spec import IntentRule, Model
+from mql.records import Event
+from mql.scoring.evaluate import Predicate, compile_condition
 
 Kind = Literal["mql", "mqa", "pql"]
 _ORDER = {"mqa": 0, "mql": 1, "pql": 2}
@@ -108,6 +111,45 @@ def _fast_track(rule: MqaRule, at: datetime, last_seen: Mapping[str, datetime]
         if seen is not None and since <= seen <= at:
             return name
     return None
+
+
+class FastSignals:
+    """Which of the `fast_track` names of an MQA spec an event is: its event type when the
+    type is listed; the name of an intent rule of the model when that rule counts the
+    event (its event types and its `when`: `account_surge` fast-tracks on the surges the
+    model scores, strength 70 and up, not on every surge); `account_intent` when one of
+    the account-level rules of `intent_score` with positive points counts it. The rule's
+    own condition is read, never a second copy of it."""
+
+    def __init__(self, model: Model, spec: MqaSpec, intent_score: str = "intent") -> None:
+        names = {n for r in (spec.default, *spec.tiers.values()) for n in r.fast_track}
+        found: dict[str, list[IntentRule]] = {}
+        for score in model.scores.values():
+            for rule in score.rules:
+                if isinstance(rule, IntentRule) and rule.name in names:
+                    found.setdefault(rule.name, []).append(rule)
+        own = model.scores.get(intent_score)
+        if ACCOUNT_INTENT in names and ACCOUNT_INTENT not in found and own is not None:
+            found[ACCOUNT_INTENT] = [r for r in own.rules if isinstance(r, IntentRule)
+                                     and r.level == "account" and r.points > 0]
+        self.plain = frozenset(names - found.keys())
+        self.rules: dict[str, list[tuple[frozenset[str], Predicate | None]]] = {
+            name: [(frozenset(r.events), None if r.where is None
+                    else compile_condition(r.where)) for r in rules]
+            for name, rules in found.items()}
+        self.types = self.plain | {t for rs in self.rules.values() for ts, _ in rs
+                                   for t in ts}
+
+    def of(self, event: Event) -> list[str]:
+        """The fast-track names `event` is (none for most events)."""
+        if event.type not in self.types:
+            return []
+        out = [event.type] if event.type in self.plain else []
+        for name, rules in self.rules.items():
+            if any(event.type in types and (where is None or where(event.properties.get))
+                   for types, where in rules):
+                out.append(name)
+        return out
 
 
 def _recipient(route: str, owner: str | None) -> str | None:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mql.accounts.roles import role_words
 from mql.accounts.score import AccountScore
-from mql.cli.render import DbOpt, console, fail, store_settings
+from mql.cli.render import DbOpt, console, fail, render_motions, store_settings
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
@@ -96,6 +96,36 @@ def register(app: typer.Typer) -> None:
         out.print(table)
         if not found:
             out.print("no accounts match", highlight=False)
+
+    @group.command("report")
+    def report(
+        db: DbOpt = None,
+        at: AtOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """MQAs beside MQLs and PQLs: every stored account's history replayed through the
+        model (MQAs per month, MQA -> opportunity rate by ABM tier, buying motions, each
+        path's conversion, and how many days earlier than the first MQL the MQA fired for
+        the won accounts). The same numbers as GET /v1/reports/accounts."""
+        engine = None
+        try:
+            engine = connect(store_settings(db).database_url)
+            view = service.account_report(engine, at=_at(at))
+        except MQLError as exc:
+            raise fail(exc) from None
+        finally:
+            if engine is not None:
+                engine.dispose()
+        if as_json:
+            out.print_json(json.dumps(service.report_json(view)))
+            return
+        table = Table(title="qualifications per month", title_justify="left")
+        for name in ("month", "MQLs", "MQAs", "PQLs"):
+            table.add_column(name, justify="left" if name == "month" else "right")
+        for month, row in view.months.items():
+            table.add_row(month, f"{row['mql']:,}", f"{row['mqa']:,}", f"{row['pql']:,}")
+        out.print(table)
+        render_motions(view, out, source="the stored history")
 
     @group.command("show")
     def show(

@@ -221,11 +221,12 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
         render_motions(report.accounts_view, console)
 
 
-def render_motions(view: MotionSummary, console: Console) -> None:
+def render_motions(view: MotionSummary, console: Console, *,
+                   source: str = "the world's history") -> None:
     """MQAs and PQLs beside MQLs: signals, buying motions, each path's conversion, and how
     much earlier the MQA fired than the first MQL (docs/accounts.md)."""
     q = view.qualifications
-    console.print(f"\n[bold]MQLs, MQAs and PQLs[/bold] (replayed on the world's history): "
+    console.print(f"\n[bold]MQLs, MQAs and PQLs[/bold] (replayed on {source}): "
                   f"{q['mql']:,} MQLs, {q['mqa']:,} MQAs, {q['pql']:,} PQLs made "
                   f"{view.motions:,} buying motions, one hand-off each "
                   f"({view.handoffs_saved:,} second hand-offs avoided)")
@@ -243,4 +244,24 @@ def render_motions(view: MotionSummary, console: Console) -> None:
     stages = ", ".join(f"{k} {v}" for k, v in sorted(view.stages.items(),
                                                        key=lambda kv: -kv[1]))
     console.print(f"account stages: {stages}")
+    render_tiers(view, console)
     console.print(view.timing.words())
+
+
+def render_tiers(view: MotionSummary, console: Console) -> None:
+    """MQA metrics per ABM tier: MQAs, the accounts that reached MQA and how many of them
+    had an opportunity within 90 days, and how often the MQA came before the first MQL
+    of a won account."""
+    table = Table(title="MQAs by ABM tier", title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("tier", "accounts", "MQAs", "MQA accounts", "MQA -> opportunity",
+                 "won", "MQA first", "MQA earlier by"):
+        table.add_column(name, justify="left" if name == "tier" else "right")
+    for row in view.tiers:
+        rate = row.mqa_to_opportunity
+        t = row.timing
+        lead = "-" if t.mqa_over_mql_days is None else f"{t.mqa_over_mql_days:.1f} days"
+        table.add_row(row.tier, f"{row.accounts:,}", f"{row.mqas:,}", f"{row.mqa_accounts:,}",
+                      "-" if rate is None else f"{rate:.1%}", f"{t.won:,}",
+                      f"{t.mqa_first:,}" + (f" ({t.mqa_first_share:.0%})" if t.won else ""),
+                      lead)
+    console.print(table)

@@ -101,6 +101,7 @@ class Builder:
         self.contact_fields: frozenset[str] = CONTACT_FIELDS
         self.account_fields: frozenset[str] = ACCOUNT_FIELDS
         self.score_names: tuple[str, ...] = ()
+        self.intent_rules: frozenset[str] = frozenset()  # names, for accounts.mqa
         self.lists: dict[str, NamedList] = {}  # set by parse_model from mql.model.lists
         self.teams: dict[str, d.TeamDoc] | None = None  # routing teams, for calendar windows
 
@@ -136,6 +137,9 @@ class Builder:
                 scores[name] = self.intent_score(name, section, path, default_decay)
         from mql.model import build_handoff as h
         from mql.model.accounts import build_accounts
+
+        self.intent_rules = frozenset(r.name for s in scores.values() if s.kind == "intent"
+                                      for r in s.rules)
 
         return Model(
             lifecycle=h.lifecycle(self, doc.lifecycle),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mql.model.build import Builder
 
 Handoff = Literal["account", "contact"]
+ACCOUNT_INTENT = "account_intent"  # fast_track: an event the account's own intent scores
 ABM_TIERS: tuple[str, ...] = ("1:1", "1:few", "1:many")
 PRODUCT_EVENTS: tuple[str, ...] = ("signed_up", "workspace_created", "teammate_invited",
                                    "usage_milestone", "integration_connected",
@@ -106,16 +107,18 @@ class PqlSpec:
 
 
 # What a model without `accounts.mqa` / `accounts.pql` gets (measured on the synthetic
-# world in docs/accounts.md): two contacts with 5 points of their own intent within 30
-# days make an MQA; in the 1:1 and 1:few tiers one is enough, and an intent surge
-# fast-tracks the account. A PQL reaches two product milestones within 14 days of its
-# trial signup.
+# world in docs/accounts.md): two contacts with 4 points of their own intent within 30
+# days make an MQA (a download of the last two weeks each); in the 1:1 and 1:few tiers
+# one contact with 5 is enough; in every tier an event the account's own intent scores
+# (an intent surge over the model's line) fast-tracks the account. A PQL reaches two
+# product milestones within 14 days of its trial signup.
 DEFAULT_MQA = MqaSpec(
-    default=MqaRule(contacts=2, within_days=30.0, intent=5.0, sla_hours=48.0),
+    default=MqaRule(contacts=2, within_days=30.0, intent=4.0, fast_track=(ACCOUNT_INTENT,),
+                    sla_hours=48.0),
     tiers={"1:1": MqaRule(contacts=1, within_days=30.0, intent=5.0,
-                          fast_track=("intent_surge",), sla_hours=4.0),
+                          fast_track=(ACCOUNT_INTENT,), sla_hours=4.0),
            "1:few": MqaRule(contacts=1, within_days=30.0, intent=5.0,
-                            fast_track=("intent_surge",), sla_hours=24.0)})
+                            fast_track=(ACCOUNT_INTENT,), sla_hours=24.0)})
 DEFAULT_PQL = PqlSpec(milestones=(Milestone("activated", "product_milestone", count=2,
                                             within_days=14.0, after="trial_signup"),))
 
@@ -139,9 +142,11 @@ def _rule(b: Builder, r: d.MqaRuleDoc, path: tuple[str | int, ...]) -> MqaRule:
                 b.problem((*path, "roles", i, j), f'unknown role "{role}"; roles are '
                           f'{", ".join(ROLES)}')
     for i, name in enumerate(r.fast_track):
-        if name not in b.event_types:
-            b.problem((*path, "fast_track", i), f'unknown event "{name}"; declare custom '
-                      "types under event_types")
+        if (name not in b.event_types and name not in b.intent_rules
+                and name != ACCOUNT_INTENT):
+            b.problem((*path, "fast_track", i), f'unknown event or intent rule "{name}"; '
+                      "name an event type (declare custom types under event_types), an "
+                      f"intent rule of the model, or {ACCOUNT_INTENT}")
     _route(b, r.route, (*path, "route"))
     return MqaRule(r.score, r.engaged.contacts, r.engaged.within_days, r.engaged.intent,
                    tuple(tuple(g) for g in r.roles if g), tuple(r.fast_track),

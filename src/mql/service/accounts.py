@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
 from mql.accounts.lifecycle import AccountHistory, history_from_facts
-from mql.accounts.mqa import MqaDecision, qualify
+from mql.accounts.mqa import FastSignals, MqaDecision, qualify
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
 from mql.errors import ConfigError, NotFound
@@ -139,75 +139,202 @@ def show_account_mqa(engine: Engine, domain: str, *, at: datetime) -> AccountVie
         live = states.live_model(conn)
         score = _scores(conn, live, [aid], at, crossing=True)[0]
         spec = spec_of(live).mqa or DEFAULT_MQA
-        fast = set(spec.rule_for(score.tier).fast_track)
+        fast = FastSignals(live.model, spec, spec_of(live).intent_score)
         last_seen: dict[str, datetime] = {}
         cids = contact_store.live_contact_ids(conn, [aid])
         mine = [e for es in event_store.events_of_contacts(conn, cids).values() for e in es]
         mine += event_store.events_of_accounts(conn, [aid]).get(aid, [])
         mine = [e for e in mine if e.at <= at]
         for e in mine:
-            if e.type in fast and e.at > last_seen.get(e.type, e.at - _TICK):
-                last_seen[e.type] = e.at
+            for name in fast.of(e):
+                if e.at > last_seen.get(name, e.at - _TICK):
+                    last_seen[name] = e.at
         decision = qualify(spec, score, last_seen)
         history = history_from_facts(
             score.domain, at, first_touch=min((e.at for e in mine), default=None),
             engaged=score.coverage.engaged_contacts > 0,
             mqas=account_stages.mqas_of(conn, score.domain),
             opportunities=account_stages.opportunities_of(conn, aid),
-            mqa_now=decision.reason if decision.mqa else None)
+            mqa_now=decision.reason if decision.mqa else None,
+            moves=account_stages.stored_moves(conn, score.domain))
     return AccountView(score, decision, history)
 
 
 @dataclass(frozen=True, slots=True)
+class TierRow:
+    """One ABM tier of an MQA report ("none": accounts of no tier): accounts, MQAs fired,
+    accounts that reached MQA, of those the ones with an opportunity created within
+    `within_days` after an MQA, and the timing of its won accounts."""
+
+    tier: str
+    accounts: int
+    mqas: int
+    mqa_accounts: int
+    mqa_opportunities: int
+    timing: Timing
+
+    @property
+    def mqa_to_opportunity(self) -> float | None:
+        return self.mqa_opportunities / self.mqa_accounts if self.mqa_accounts else None
+
+
+@dataclass(frozen=True, slots=True)
 class MotionSummary:
-    """MQLs, MQAs and PQLs of a synthetic world side by side: how many fired (rising
-    edges), how many buying motions (one hand-off each) they made, each path's conversion
-    and how much earlier than the first MQL the MQA fired for the won accounts."""
+    """MQLs, MQAs and PQLs side by side: how many fired (rising edges), how many buying
+    motions (one hand-off each) they made, each path's conversion, how much earlier than
+    the first MQL the MQA fired for the won accounts, MQAs per month and per ABM tier."""
 
     qualifications: dict[str, int]
     motions: int
     paths: list[PathRow]
     timing: Timing
     stages: dict[str, int]
+    months: dict[str, dict[str, int]] = field(default_factory=dict)  # "2025-03": kind: n
+    tiers: list[TierRow] = field(default_factory=list)
 
     @property
     def handoffs_saved(self) -> int:
         return sum(self.qualifications.values()) - self.motions
 
 
+def _first_won(opportunities: Sequence[tuple[datetime, str]]) -> datetime | None:
+    won = sorted(at for at, status in opportunities if status == "won")
+    return won[0] if won else None
+
+
+def summarise(replays: Sequence[Replay], *, within_days: float = 90.0) -> MotionSummary:
+    """The report over replayed accounts (`mql.accounts.journeys.replay`): the one
+    computation behind `mql accounts report`, `GET /v1/reports/accounts` and the demo."""
+    window = timedelta(days=within_days)
+    won = [(r, w) for r in replays if (w := _first_won(r.opportunities)) is not None]
+    kinds = Counter(q.kind for r in replays for q in r.qualifications)
+    months: dict[str, dict[str, int]] = {}
+    for r in replays:
+        for q in r.qualifications:
+            row = months.setdefault(q.at.strftime("%Y-%m"), {"mql": 0, "mqa": 0, "pql": 0})
+            row[q.kind] += 1
+    tiers: list[TierRow] = []
+    for tier in sorted({r.tier or "none" for r in replays}):
+        mine = [r for r in replays if (r.tier or "none") == tier]
+        mqas = [[q.at for q in r.qualifications if q.kind == "mqa"] for r in mine]
+        reached = [(r, ts) for r, ts in zip(mine, mqas, strict=True) if ts]
+        converted = sum(1 for r, ts in reached
+                        if any(t <= at <= t + window for t in ts for at, _ in r.opportunities))
+        tiers.append(TierRow(tier, len(mine), sum(map(len, mqas)), len(reached), converted,
+                             timing([(r, w) for r, w in won if (r.tier or "none") == tier])))
+    return MotionSummary({k: kinds.get(k, 0) for k in ("mql", "mqa", "pql")},
+                         sum(len(r.motions) for r in replays),
+                         paths(replays, within_days=within_days), timing(won),
+                         dict(Counter(r.history.stage for r in replays)),
+                         dict(sorted(months.items())), tiers)
+
+
 def motion_summary(model: Model, slices: Sequence[AccountSlice]) -> MotionSummary:
     """Replay each account of a synthetic world (its clean history) through the model's
     contact and account scores (`mql.accounts.journeys.replay`)."""
+    return summarise([replay(model, s.account, s.contacts, s.clean_events,
+                             opportunities=[(o.created_at, o.status) for o in s.opportunities])
+                      for s in slices])
+
+
+def report_json(view: MotionSummary) -> dict[str, Any]:
+    """The report as JSON-ready values (the API and `mql accounts report --json`)."""
+    t = view.timing
+    return {
+        "qualifications": view.qualifications, "motions": view.motions,
+        "handoffs_saved": view.handoffs_saved, "stages": view.stages, "months": view.months,
+        "paths": [{"path": p.path, "motions": p.motions, "opportunities": p.opportunities,
+                   "won": p.won, "conversion": p.conversion} for p in view.paths],
+        "timing": _timing_json(t),
+        "tiers": [{"tier": r.tier, "accounts": r.accounts, "mqas": r.mqas,
+                   "mqa_accounts": r.mqa_accounts, "mqa_opportunities": r.mqa_opportunities,
+                   "mqa_to_opportunity": r.mqa_to_opportunity,
+                   "timing": _timing_json(r.timing)} for r in view.tiers],
+    }
+
+
+def _timing_json(t: Timing) -> dict[str, Any]:
+    return {"won": t.won, "with_mqa": t.with_mqa, "with_mql": t.with_mql,
+            "mqa_first": t.mqa_first, "mqa_first_share": t.mqa_first_share,
+            "same_time": t.same_time, "mqa_lead_days": t.mqa_lead_days,
+            "mql_lead_days": t.mql_lead_days, "mqa_over_mql_days": t.mqa_over_mql_days,
+            "words": t.words()}
+
+
+def account_report(engine: Engine, *, at: datetime) -> MotionSummary:
+    """The MQA report of the store: every account's stored contacts, events up to `at`
+    and opportunities (opened up to `at`; won only when closed won by then) replayed
+    through the live model's contact and account scores, then `summarise`d."""
+    check(engine)
     replays: list[Replay] = []
-    won: list[tuple[Replay, datetime]] = []
-    for s in slices:
-        r = replay(model, s.account, s.contacts, s.clean_events,
-                   opportunities=[(o.created_at, o.status) for o in s.opportunities])
-        replays.append(r)
-        first_won = sorted(o.created_at for o in s.opportunities if o.status == "won")
-        if first_won:
-            won.append((r, first_won[0]))
-    kinds = Counter(q.kind for r in replays for q in r.qualifications)
-    return MotionSummary({k: kinds.get(k, 0) for k in ("mql", "mqa", "pql")},
-                         sum(len(r.motions) for r in replays), paths(replays), timing(won),
-                         dict(Counter(r.history.stage for r in replays)))
+    with translate_errors("reading the account report"), engine.connect() as conn:
+        live = states.live_model(conn)
+        ids = account_store.all_ids(conn)
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            records = account_store.load_accounts(conn, part)
+            cids = contact_store.live_contact_ids(conn, part)
+            stored = contact_store.load_contacts(conn, cids)
+            by_account: dict[int, list[int]] = defaultdict(list)
+            for cid, c in stored.items():
+                if c.account_id is not None:
+                    by_account[c.account_id].append(cid)
+            of_contacts = event_store.events_of_contacts(conn, cids)
+            of_accounts = event_store.events_of_accounts(conn, part)
+            for aid in part:
+                account = records.get(aid)
+                if account is None:
+                    continue
+                mine = {e.event_id: e for cid in by_account.get(aid, [])
+                        for e in of_contacts.get(cid, []) if e.at <= at}
+                mine.update((e.event_id, e) for e in of_accounts.get(aid, []) if e.at <= at)
+                opps = [(opened, status if closed is not None and closed <= at else "open")
+                        for opened, closed, status in account_stages.opportunities_of(conn, aid)
+                        if opened <= at]
+                contacts = [stored[cid].record for cid in by_account.get(aid, [])]
+                replays.append(replay(live.model, account, contacts,
+                                      sorted(mine.values(), key=lambda e: (e.at, e.event_id)),
+                                      opportunities=opps))
+    return summarise(replays)
+
+
+def _record_moves(conn: Connection, found: Sequence[AccountScore], now: datetime) -> None:
+    """Store the accounts' moves to aware (their first touch) and engaged (a contact
+    engaged), each once, at the time ingestion saw it: an answer about the past reads
+    them and does not change later."""
+    stored = account_stages.last_stages(conn, [s.domain for s in found])
+    for score in found:
+        stage = stored.get(score.domain, "target")
+        if stage == "target":
+            account_stages.record(conn, account_stages.STAGE, score.domain,
+                                  {"stage": "aware", "reason": "first touch"}, now)
+            stage = "aware"
+        if score.coverage.engaged_contacts and stage == "aware":
+            account_stages.record(conn, account_stages.STAGE, score.domain,
+                                  {"stage": "engaged", "reason": score.coverage.next_action},
+                                  now)
 
 
 def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[int],
                      now: datetime,
                      seen: Mapping[int, Mapping[str, datetime]] | None = None) -> int:
-    """Hand off the accounts that just became MQAs (models with `accounts.mqa` only): one
+    """Store the accounts' lifecycle moves to aware and engaged (models with an
+    `accounts:` section), then hand off the accounts that just became MQAs (models with
+    `accounts.mqa` only): one
     `account.mqa` notification per buying motion, with the reasons, the recipient and SLA,
     the coverage summary and the account's MQLs attached; the account moves to the `mqa`
     stage. An account handed off less than `reopen_days` ago is in its open motion: not
     handed off again. `seen`: the event types each account (or its contacts) just did, for
     the fast-track events. Returns how many accounts were handed off."""
     spec = live.model.accounts
-    if spec is None or spec.mqa is None or not account_ids:
+    if spec is None or not account_ids:
         return 0
-    rule_spec = spec.mqa
     ids = sorted(account_ids)
     found = _scores(conn, live, ids, now, crossing=False)
+    _record_moves(conn, found, now)
+    if spec.mqa is None:
+        return 0
+    rule_spec = spec.mqa
     by_domain = account_store.ids_by_domain(conn, [s.domain for s in found])
     last = account_stages.last_mqas(conn, by_domain)
     window = timedelta(days=rule_spec.reopen_days)

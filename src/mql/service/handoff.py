@@ -31,6 +31,7 @@ from mql.routing.sla import sla_for
 from mql.scoring.explain import exit_words
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Qualifier, Reason
+from mql.store import account_stages
 from mql.store import events as event_store
 from mql.store import handoff as store
 
@@ -225,6 +226,47 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
     return assignment
 
 
+def open_motion(conn: Connection, model: Model, account: Account | None, at: datetime
+                ) -> tuple[str, datetime, dict[str, Any]] | None:
+    """With `accounts.mqa.handoff: account`, the open buying motion of the account (its
+    MQA handed off less than `reopen_days` before `at`): (domain, handed off at, detail).
+    An MQL inside it is attached to it, never routed as a second hand-off."""
+    spec = model.accounts.mqa if model.accounts is not None else None
+    if spec is None or spec.handoff != "account" or account is None:
+        return None
+    found = account_stages.open_mqa(conn, account.domain, at,
+                                    at - timedelta(days=spec.reopen_days))
+    return None if found is None else (account.domain, *found)
+
+
+def attach(conn: Connection, router: Router, cid: int,
+           motion: tuple[str, datetime, dict[str, Any]], at: datetime) -> Assignment:
+    """Give a new MQL inside an open MQA motion to the motion's recipient (the account's
+    owner or the tier's team, as the MQA was handed off): no routing rule, no
+    round-robin turn and no SLA clock of its own (the MQA's runs)."""
+    domain, handed, detail = motion
+    route = detail.get("route")
+    team = route.removeprefix("team:") if isinstance(route, str) and \
+        route.startswith("team:") else None
+    owner = None if team is not None or not isinstance(route, str) else route
+    assignment = Assignment(team, owner, "account_mqa",
+                            f"attached to the MQA of {domain} handed off "
+                            f"{handed.isoformat()}")
+    if router.open_of is None:
+        router.open_of = store.with_open_assignments(conn, router.scope | {cid})
+    if (cid in router.open_of or cid not in router.scope) and store.close_assignments(conn, cid):
+        router.loads = None
+    router.pending.append(dict(contact_id=cid, team=team, owner=owner, rule="account_mqa",
+                               reason=assignment.reason, assigned_at=at, sla=None,
+                               sla_due_at=None, status="open"))
+    if router.loads is not None and owner is not None:
+        router.loads[owner] = router.loads.get(owner, 0) + 1
+    router.owners.pop(cid, None)
+    router.owners[cid] = owner
+    router.sla = (None, None)
+    return assignment
+
+
 def exit_reason(conn: Connection, model: Model, contact_id: int, decision: Decision,
                 move: Transition) -> str | None:
     """The reason of an exit on a condition, as a seller reads it: the rule's reason, and
@@ -288,10 +330,15 @@ def apply_decisions(
                         router.flush(conn)
                         moves.flush(conn)
                         router.loads = None
-                    get = qualifier.criteria_getter(contact, accounts.get(cid), d.scores,
-                                                    states.get(cid, IntentState.empty()), d.as_of)
-                    a = assign(conn, model.routing, model.sla, cid, contact, accounts.get(cid),
-                               get, move.at, router)
+                    motion = open_motion(conn, model, accounts.get(cid), move.at)
+                    if motion is not None:
+                        a = attach(conn, router, cid, motion, move.at)
+                    else:
+                        get = qualifier.criteria_getter(
+                            contact, accounts.get(cid), d.scores,
+                            states.get(cid, IntentState.empty()), d.as_of)
+                        a = assign(conn, model.routing, model.sla, cid, contact,
+                                   accounts.get(cid), get, move.at, router)
                     sla, sla_due = router.sla
                     moves.notify("lead.assigned", contact.email, {
                         **data, "assignment": {

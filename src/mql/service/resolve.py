@@ -593,15 +593,20 @@ def apply_events(run: Run, batch: list[Event]) -> int:
         states.save_accounts(conn, run.live, account_states, now=now)
     states.score_contacts(conn, run.live, contact_states, now=now, hold=held)
     alert_accounts(conn, run.live.model, {r.account_id for r in rows if r.account_id}, now)
-    if run.live.model.accounts is not None and run.live.model.accounts.mqa is not None:
+    if run.live.model.accounts is not None:
+        from mql.accounts.mqa import FastSignals
+        from mql.model.mqa import MqaSpec
         from mql.service.accounts import qualify_accounts  # it reads scores: imports us
 
+        signals = FastSignals(run.live.model, run.live.model.accounts.mqa or MqaSpec(),
+                              run.live.model.accounts.intent_score)
         seen: dict[int, dict[str, datetime]] = {}
         for r in rows:
             if r.account_id is not None:
                 kinds = seen.setdefault(r.account_id, {})
-                if r.event.type not in kinds or kinds[r.event.type] < r.event.at:
-                    kinds[r.event.type] = r.event.at
+                for name in signals.of(r.event):
+                    if name not in kinds or kinds[name] < r.event.at:
+                        kinds[name] = r.event.at
         qualify_accounts(conn, run.live, set(seen), now, seen)
     return len(fresh)
 

@@ -29,6 +29,35 @@ def last_mqas(conn: Connection, domains: Iterable[str]) -> dict[str, datetime]:
     return out
 
 
+def open_mqa(conn: Connection, domain: str, at: datetime, since: datetime
+             ) -> tuple[datetime, dict[str, Any]] | None:
+    """The account's latest MQA hand-off between `since` and `at` (time, detail), if any."""
+    row = conn.execute(sa.select(audit_log.c.at, audit_log.c.detail)
+                       .where(audit_log.c.action == MQA, audit_log.c.subject == domain,
+                              audit_log.c.at <= at, audit_log.c.at > since)
+                       .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+                       .limit(1)).first()
+    return None if row is None else (row[0], dict(row[1] or {}))
+
+
+def stored_moves(conn: Connection, domain: str) -> list[tuple[datetime, str, str]]:
+    """The account's stored lifecycle moves (time, stage, reason), in time order."""
+    return [(at, str(d.get("stage")), str(d.get("reason") or "")) for at, d in
+            moves(conn, domain)]
+
+
+def last_stages(conn: Connection, domains: Iterable[str]) -> dict[str, str]:
+    """Each account's latest stored stage (accounts with none are left out)."""
+    out: dict[str, str] = {}
+    for part in chunks(set(domains)):
+        rows = conn.execute(sa.select(audit_log.c.subject, audit_log.c.detail)
+                            .where(audit_log.c.action == STAGE,
+                                   audit_log.c.subject.in_(part))
+                            .order_by(audit_log.c.at, audit_log.c.id))
+        out.update({str(s): str((d or {}).get("stage")) for s, d in rows})
+    return out
+
+
 def record(conn: Connection, action: str, domain: str, detail: Mapping[str, Any],
            at: datetime) -> None:
     conn.execute(audit_log.insert().values(at=at, actor="mql", action=action,

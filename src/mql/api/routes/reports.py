@@ -16,6 +16,7 @@ from mql.api.guard import GuardedRoute
 from mql.api.schemas import ERRORS
 from mql.batch.reports import Window
 from mql.errors import ConfigError
+from mql.service.accounts import account_report, report_json
 from mql.service.backtest import backtest_version
 from mql.service.calibration import OUTCOME_KINDS, run_calibration
 from mql.service.reports import REVIEW_SIZE, run_report
@@ -91,6 +92,23 @@ class BacktestOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class AccountReportOut(BaseModel):
+    """`mql accounts report --json`: MQLs, MQAs and PQLs (rising edges) replayed over the
+    store's history, the buying motions they made (one hand-off each), each path's
+    conversion, qualifications per month, per ABM tier the MQAs, the accounts that
+    reached MQA and their MQA -> opportunity rate, and for the won accounts how often and
+    how many days earlier than the first MQL the MQA fired (docs/accounts.md)."""
+
+    qualifications: dict[str, int]
+    motions: int
+    handoffs_saved: int
+    stages: dict[str, int]
+    months: dict[str, dict[str, int]]
+    paths: list[dict[str, Any]]
+    timing: dict[str, Any]
+    tiers: list[dict[str, Any]]
+
+
 def _day(text: str | None, name: str) -> date | None:
     if text is None:
         return None
@@ -139,6 +157,14 @@ async def get_backtest(
     run = await run_in_threadpool(backtest_version, state.engine, version,
                                   now=state.clock.now())
     return BacktestOut.model_validate(run.to_json())
+
+
+@router.get("/v1/reports/accounts", summary="MQAs beside MQLs and PQLs")
+async def get_account_report(state: State, _: Reader) -> AccountReportOut:
+    """Every stored account replayed through the live model now: the numbers of `mql
+    accounts report --json`."""
+    view = await run_in_threadpool(account_report, state.engine, at=state.clock.now())
+    return AccountReportOut.model_validate(report_json(view))
 
 
 @router.get("/v1/reports/{report}", summary="A report from the stored ledger")
