@@ -150,22 +150,30 @@ def transition_counts(paths: PathArrays, order: int = 1
     f = np.concatenate(froms) if froms else np.zeros(0, dtype=np.int64)
     t = np.concatenate(tos) if tos else np.zeros(0, dtype=np.int64)
     w = np.concatenate(weights) if weights else np.zeros(0)
-    tuples, inverse = np.unique(np.concatenate([f, t]), return_inverse=True)
-    # the fixed states first: -3 null, -2 conversion, -1 start map to 2, 1, 0
-    fixed = {-1: START, -2: CONVERSION, -3: NULL}
-    channel_tuples = [int(x) for x in tuples if x >= 0]
-    mapping = np.empty(len(tuples), dtype=np.int64)
-    k = 3
-    for i, x in enumerate(tuples):
-        if x < 0:
-            mapping[i] = fixed[int(x)]
-        else:
-            mapping[i] = k
-            k += 1
-    mapped = mapping[inverse]
+    both = np.concatenate([f, t]) + 3  # -3 null, -2 conversion, -1 start: 0, 1, 2
+    top = int(both.max()) + 1 if len(both) else 3
+    if top <= 1 << 24:  # a lookup table: no sort of the millions of transitions
+        seen = np.zeros(top, dtype=bool)
+        seen[both] = True
+        seen[:3] = False
+        lookup = np.cumsum(seen) + 2  # the k-th channel state seen is state 3 + k - 1
+        lookup[:3] = (NULL, CONVERSION, START)
+        mapped = lookup[both]
+        channel_tuples = [int(x) - 3 for x in np.flatnonzero(seen)]
+    else:
+        tuples, inverse = np.unique(both, return_inverse=True)
+        fixed = {0: NULL, 1: CONVERSION, 2: START}
+        channel_tuples = [int(x) - 3 for x in tuples if x >= 3]
+        mapping = np.array([fixed[int(x)] if x < 3 else 0 for x in tuples], dtype=np.int64)
+        mapping[tuples >= 3] = np.arange(3, 3 + len(channel_tuples))
+        mapped = mapping[inverse]
     rows, cols = mapped[:len(f)], mapped[len(f):]
     size = 3 + len(channel_tuples)
-    matrix = sparse.coo_matrix((w, (rows, cols)), shape=(size, size)).tocsr()
+    if size * size <= 1 << 25:  # count the pairs into a table: no sort of the pairs
+        table = np.bincount(rows * size + cols, weights=w, minlength=size * size)
+        matrix = sparse.csr_matrix(table.reshape(size, size))
+    else:
+        matrix = sparse.coo_matrix((w, (rows, cols)), shape=(size, size)).tocsr()
     masks = np.zeros(len(channel_tuples), dtype=np.int64)
     b = base
     for i, x in enumerate(channel_tuples):
