@@ -328,3 +328,34 @@ def test_model_names_and_paths_errors() -> None:
         model_name("lastt")
     with pytest.raises(ValueError, match="empty step"):
         parse_path("a > > b")
+
+
+def test_the_yaml_of_docs_attribution_is_a_valid_section() -> None:
+    import re
+    from pathlib import Path
+
+    from mql.model.parse import parse_model
+
+    model = Path("examples/models/b2b-saas.yaml").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", Path("docs/attribution.md").read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        parsed = parse_model(model + "\n" + block, source="docs/attribution.md")
+        assert parsed.attribution.role_weight("champion") == 2.0
+        assert parsed.attribution.role_weight(None) == 1.0
+        assert parsed.attribution == parse_model(model, source="m").attribution.__class__(
+            roles=(("decision_maker", 1.5), ("champion", 2.0)))
+
+
+def test_a_model_with_an_attribution_section_dumps_and_reads_back() -> None:
+    from pathlib import Path
+
+    from mql.model.dump import dump_model
+    from mql.model.parse import parse_model
+
+    text = Path("examples/models/b2b-saas.yaml").read_text() + (
+        "\nattribution:\n  lookback_days: 60\n  w: {lead: 0.4}\n  roles: {champion: 2}\n")
+    model = parse_model(text, source="m.yaml")
+    assert model.attribution.w.anchors == (0.3, 0.4, 0.3)
+    again = parse_model(dump_model(model), source="dumped.yaml")
+    assert again.attribution == model.attribution
