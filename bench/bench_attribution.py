@@ -17,7 +17,13 @@ counted in pure Python over the aggregated paths, the absorbing chain solved den
 of the removal effects (required: 1e-9), and the rule models and Shapley over the same
 paths.
 
-    python -m bench --only attribution --attr-journeys 1000000
+Then a realistic store (`--attr-contacts`, 20,000 contacts with ~400,000 touches, the
+store of `bench_reports`: opportunities, spend per channel): `mql attribute --model all`
+at the contact and at the account level (the ledger read, the journeys assembled, every
+model), against a hand-written SQL of first-touch attribution on the store in the same
+run (its counts must equal mql's `first` model).
+
+    python -m bench --only attribution --attr-journeys 1000000 --attr-contacts 20000
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--attr-seed", type=int, default=18, help="seed of the journeys")
     group.add_argument("--attr-repeats", type=int, default=3,
                        help="timings are the best of this many runs (default 3)")
+    group.add_argument("--attr-contacts", type=int, default=20_000,
+                       help="contacts of the realistic store (0: skip it)")
     group.add_argument("--attr-rules-journeys", type=int, default=100_000,
                        help="journeys the rule models and Shapley are timed on")
 
@@ -175,7 +183,68 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     for model, distance in recovered.items():
         results.append({"bench": "attribution", "metric": f"{model}_l1_to_true_shares",
                         "value": round(distance, 4), "unit": "L1 of shares (0 best)"})
+    if args.attr_contacts > 0:
+        results.extend(_store(args.attr_contacts))
     return results
+
+
+FIRST_TOUCH_SQL = """
+WITH w AS (
+  SELECT o.id, json_extract(e.properties, '$.channel') AS channel,
+         row_number() OVER (PARTITION BY o.id ORDER BY e.at, e.seq) AS n
+  FROM opportunities o JOIN events e ON e.contact_id = o.primary_contact_id
+  WHERE e.at >= strftime('%Y-%m-%d %H:%M:%f', o.opened_at, '-90 days')
+    AND e.at <= o.opened_at)
+SELECT coalesce(channel, 'other'), count(*) FROM w WHERE n = 1 GROUP BY 1 ORDER BY 1
+"""
+
+
+def _store(contacts: int) -> list[dict[str, Any]]:
+    """`mql attribute --model all` on a realistic store against hand-written SQL."""
+    import random
+    import tempfile
+    from datetime import timedelta
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from bench.bench_reports import START, _world
+    from mql.service.attribution import Query, parse_models, run_attribution
+    from mql.service.store import init_workspace
+    from mql.store.db import connect
+
+    out: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="mql-bench-attribution-") as tmp:
+        ws = init_workspace(Path(tmp) / "ws", now=START)
+        engine = connect(ws.database_url)
+        try:
+            size = _world(engine, contacts, random.Random(18))
+            now = START + timedelta(days=400)
+            began = time.perf_counter()
+            with engine.connect() as conn:
+                hand = {str(c): int(n) for c, n in conn.execute(sa.text(FIRST_TOUCH_SQL))}
+            hand_s = time.perf_counter() - began
+            for level in ("contact", "account"):
+                began = time.perf_counter()
+                result = run_attribution(engine, Query(parse_models("all"), level=level),
+                                         now=now)
+                seconds = time.perf_counter() - began
+                row: dict[str, Any] = {"bench": "attribution",
+                                       "metric": f"store_all_models_{level}_seconds",
+                                       "value": round(seconds, 3), "unit": "s",
+                                       "baseline": round(hand_s, 3),
+                                       "ratio": round(hand_s / seconds, 3),
+                                       "baseline_is": "hand-written SQL of first touch",
+                                       "models": len(parse_models("all")), **size}
+                if level == "contact":
+                    first = {r["channel"]: r["first"] for r in result.rows if r["first"]}
+                    row["first_touch_agrees"] = first == {k: float(v) for k, v in
+                                                          hand.items()}
+                    row["opportunities"] = sum(hand.values())
+                out.append(row)
+        finally:
+            engine.dispose()
+    return out
 
 
 def _channel_attribution(paths: PathArrays, effects: tuple[float, ...]

@@ -98,6 +98,15 @@ def assemble(touches: Sequence[LedgerTouch], opportunities: Sequence[LedgerOppor
     if by not in KEYS:
         raise ValueError(f"by {by!r}: expected channel, campaign or content")
     lookback = timedelta(days=settings.lookback_days)
+    keys: dict[tuple[str | None, ...], str] = {}
+
+    def key_of(t: LedgerTouch) -> str:
+        tags = (t.channel, t.utm_medium, t.utm_source, t.campaign, t.content)
+        found = keys.get(tags)
+        if found is None:
+            found = keys[tags] = credited_key(t, by, reports)
+        return found
+
     groups: dict[int, list[LedgerTouch]] = defaultdict(list)
     for t in touches:
         key = t.contact_id if level == "contact" else t.account_id
@@ -134,7 +143,7 @@ def assemble(touches: Sequence[LedgerTouch], opportunities: Sequence[LedgerOppor
                 person = people.get(t.contact_id) if t.contact_id is not None else None
                 role = roles.get((o.key, t.contact_id)) if t.contact_id is not None else None
                 weight = settings.role_weight(role or (person.role if person else None))
-            built.append(Touch(credited_key(t, by, reports), t.at, weight))
+            built.append(Touch(key_of(t), t.at, weight))
         if level == "contact":
             person = people.get(key)
             leads = [person.mql_at] if person is not None and person.mql_at else []
@@ -155,7 +164,7 @@ def assemble(touches: Sequence[LedgerTouch], opportunities: Sequence[LedgerOppor
         if key in converted_keys or not inside(g[-1].at):
             continue
         last = g[-1].at
-        path = tuple(Touch(credited_key(t, by, reports), t.at) for t in g
+        path = tuple(Touch(key_of(t), t.at) for t in g
                      if t.at >= last - lookback)
         null = Journey(f"{level} {key}", path, nulls=1.0)
         created.append(null)

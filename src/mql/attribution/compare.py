@@ -56,9 +56,9 @@ def _channels(journeys: Sequence[Journey]) -> list[str]:
     return sorted({t.channel for j in journeys for t in j.touches})
 
 
-def _rule(journeys: Sequence[Journey], model: str, settings: AttributionSettings
-          ) -> tuple[dict[str, float], dict[str, float]]:
-    conv: dict[str, list[float]] = {c: [] for c in _channels(journeys)}
+def _rule(journeys: Sequence[Journey], model: str, settings: AttributionSettings,
+          channels: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    conv: dict[str, list[float]] = {c: [] for c in channels}
     val: dict[str, list[float]] = {c: [] for c in conv}
     for j in journeys:
         if not j.conversions:
@@ -87,8 +87,9 @@ def attribute(journeys: Sequence[Journey], model: str,
     notes = ([f"{untouched} conversions without a touch in the lookback window are not "
               "credited"] if untouched else [])
     details: dict[str, dict[str, float]] = {}
+    channels = _channels(journeys)
     if model in RULE_MODELS:
-        conv, val = _rule(journeys, model, settings)
+        conv, val = _rule(journeys, model, settings, channels)
     elif model == "markov":
         m = settings.markov
         k = order or m.order
@@ -116,7 +117,7 @@ def attribute(journeys: Sequence[Journey], model: str,
                                                    strict=True))
             notes.append(f"Shapley ({s.value}) sampled: {r2.samples} random orders, "
                          "95% interval in conversions_ci95")
-    for c in _channels(journeys):
+    for c in channels:
         conv.setdefault(c, 0.0)
         val.setdefault(c, 0.0)
     return Attribution(model, dict(sorted(conv.items())), dict(sorted(val.items())),
