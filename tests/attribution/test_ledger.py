@@ -183,3 +183,20 @@ def test_journey_file_one_row_per_touch(tmp_path: Path) -> None:
     assert decay["events"]["conversions"] == pytest.approx(1 / 3)
     with pytest.raises(ConfigError, match="cannot read"):
         attribute_file(tmp_path / "missing.csv", Query(), kind="paths", now=AS_OF)
+
+
+def test_a_paths_file_has_no_times_for_time_decay(tmp_path: Path) -> None:
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_null\na > b,1,2\nb,1,0\n")
+    with pytest.raises(ConfigError, match="use a journey file"):
+        attribute_file(paths, Query(("time_decay",)), kind="paths", now=AS_OF)
+    result = attribute_file(paths, Query(parse_models("all")), kind="paths", now=AS_OF)
+    assert "time_decay" not in result.columns and "markov" in result.columns
+    assert any("time_decay left out" in n for n in result.notes)
+
+
+def test_an_empty_store_says_what_to_load(tmp_path: Path) -> None:
+    url = make_workspace(tmp_path)
+    result = run_attribution(connect(url), Query(parse_models("all")), now=AS_OF)
+    assert result.rows == []
+    assert any("mql ingest opportunities" in n for n in result.notes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -271,6 +271,9 @@ def run_attribution(engine: Engine, q: Query, *, now: datetime) -> ReportResult:
     settings = _settings(model.attribution, q)
     created, won, notes, spend = read_ledger(engine, model, q, now=now)
     converted = sum(1 for j in created if j.conversions)
+    if not converted:
+        notes.append("no opportunity was created in the window: load them with `mql ingest "
+                     "opportunities FILE` (docs/outcomes.md)")
     notes.insert(0, f"{converted} opportunities, {len(created) - converted} journeys without "
                     f"one; touches up to {settings.lookback_days:g} days before each "
                     "opportunity was created")
@@ -392,6 +395,13 @@ def attribute_file(path: Path, q: Query, *, kind: str, now: datetime,
     the attribution settings of `model_path` (default: the built-in defaults)."""
     base = load_model_file(model_path).attribution if model_path else AttributionSettings()
     settings = _settings(base, q)
+    timeless: list[str] = []
+    if kind == "paths" and "time_decay" in q.models:
+        if len(q.models) == 1:
+            raise ConfigError("time decay needs the time of each touch, and a paths file has "
+                              "none: use a journey file (--journeys) or another model")
+        q = replace(q, models=tuple(m for m in q.models if m != "time_decay"))
+        timeless.append("time_decay left out: a paths file has no touch times")
     journeys, notes = read_paths(path) if kind == "paths" else read_journeys(path)
     if not journeys:
         raise ConfigError(f"{path}: no journeys to attribute")
@@ -401,6 +411,7 @@ def attribute_file(path: Path, q: Query, *, kind: str, now: datetime,
     conv = math.fsum(j.conversions for j in journeys)
     notes.insert(0, f"{len(journeys)} {'paths' if kind == 'paths' else 'journeys'}, "
                     f"{conv:g} conversions from {path.name}")
+    notes[1:1] = timeless
     return _result(_run(journeys, None, settings, q), q, now, notes, None, ledger=False)
 
 
