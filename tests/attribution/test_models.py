@@ -359,3 +359,34 @@ def test_a_model_with_an_attribution_section_dumps_and_reads_back() -> None:
     assert model.attribution.w.anchors == (0.3, 0.4, 0.3)
     again = parse_model(dump_model(model), source="dumped.yaml")
     assert again.attribution == model.attribution
+
+
+def test_ordered_shapley_from_the_model_settings() -> None:
+    # a > b converts, b and b > a do not: unordered, {a, b} is one coalition and the two
+    # channels split the conversion; ordered, "a first" and "b first" are other players
+    js = [journey("a b", 1, 0), journey("b", 0, 1), journey("b a", 0, 1)]
+    plain = attribute(js, "shapley", AttributionSettings(shapley=ShapleySettings("rate")))
+    ordered = attribute(js, "shapley", AttributionSettings(shapley=ShapleySettings(
+        "rate", ordered=True)))
+    assert plain.conversions == pytest.approx({"a": 0.5, "b": 0.5})
+    players = {"a0": ("a", {0}), "b1": ("b", {0}), "b0": ("b", {1, 2}), "a1": ("a", {2})}
+    outcome = [(1, 0), (0, 1), (0, 1)]
+    needs = [{"a0", "b1"}, {"b0"}, {"b0", "a1"}]
+
+    def v(coalition: set[str]) -> float:
+        inside = [k for k, need in enumerate(needs) if need <= coalition]
+        seen = sum(sum(outcome[k]) for k in inside)
+        return sum(outcome[k][0] for k in inside) / seen if seen else 0.0
+
+    phi = dict.fromkeys(players, 0.0)
+    orders = list(itertools.permutations(players))
+    for order in orders:
+        joined: set[str] = set()
+        for p in order:
+            phi[p] += (v(joined | {p}) - v(joined)) / len(orders)
+            joined.add(p)
+    scale = 1 / sum(phi.values())
+    expected = {"a": (phi["a0"] + phi["a1"]) * scale, "b": (phi["b0"] + phi["b1"]) * scale}
+    assert ordered.conversions == pytest.approx(expected, abs=1e-12)
+    assert ordered.conversions["a"] > 0.5  # opening the converting journey counts
+    assert any("ordered" in n for n in ordered.notes)

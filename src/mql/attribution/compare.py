@@ -106,12 +106,13 @@ def attribute(journeys: Sequence[Journey], model: str,
                      f"self-transitions {m.self_transitions}")
     else:
         s = settings.shapley
-        r2 = shapley(journeys, value=s.value, exact_up_to=s.exact_up_to, samples=s.samples,
-                     seed=s.seed)
+        r2 = shapley(journeys, value=s.value, ordered=s.ordered, exact_up_to=s.exact_up_to,
+                     samples=s.samples, seed=s.seed)
         conv = dict(zip(r2.channels, r2.conversions, strict=True))
         val = dict(zip(r2.channels, r2.value, strict=True))
         if r2.exact:
-            notes.append(f"Shapley ({s.value}), exact over {len(r2.channels)} channels")
+            notes.append(f"Shapley ({s.value}{', ordered' if s.ordered else ''}), exact over "
+                         f"{len(r2.channels)} channels")
         else:
             details["conversions_ci95"] = dict(zip(r2.channels, r2.conversions_ci,
                                                    strict=True))

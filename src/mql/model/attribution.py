@@ -76,12 +76,14 @@ class MarkovSettings:
 class ShapleySettings:
     """`value`: the characteristic function (`conversions`: what the journeys using only
     a coalition's channels converted; `rate`: their conversion rate); exact enumeration
-    up to `exact_up_to` channels, beyond that `samples` random orders (`seed`)."""
+    up to `exact_up_to` channels, beyond that `samples` random orders (`seed`);
+    `ordered`: the players are (channel, position of its first touch) pairs."""
 
     value: str = "conversions"
     exact_up_to: int = 15
     samples: int = 2000
     seed: int = 7
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         if self.value not in ("conversions", "rate"):
@@ -164,7 +166,7 @@ def attribution_from_doc(doc: AttributionDoc) -> AttributionSettings:
         markov=part("markov", lambda: MarkovSettings(m.order, m.allocation,
                                                      m.self_transitions)),
         shapley=part("shapley", lambda: ShapleySettings(s.value, s.exact_up_to, s.samples,
-                                                        s.seed)),
+                                                        s.seed, s.ordered)),
         roles=tuple((k, v) for k, v in doc.roles.items() if k != "default"),
         default_role_weight=doc.roles.get("default", 1.0))
 
@@ -188,6 +190,7 @@ def attribution_data(settings: AttributionSettings) -> dict[str, Any]:
                    "self_transitions": settings.markov.self_transitions},
         "shapley": {"value": settings.shapley.value,
                     "exact_up_to": settings.shapley.exact_up_to,
-                    "samples": settings.shapley.samples, "seed": settings.shapley.seed},
+                    "samples": settings.shapley.samples, "seed": settings.shapley.seed,
+                    "ordered": settings.shapley.ordered},
         **({"roles": roles} if roles else {}),
     }

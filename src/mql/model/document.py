@@ -295,6 +295,7 @@ class ShapleyDoc(Section):
     exact_up_to: Annotated[int, Field(ge=1, le=22, strict=True)] = 15
     samples: Annotated[int, Field(ge=2, strict=True)] = 2000
     seed: Annotated[int, Field(strict=True)] = 7
+    ordered: bool = False
 
 
 class AttributionDoc(Section):
