@@ -206,7 +206,7 @@ def _result(results: list[tuple[str, Attribution, Attribution | None]], q: Query
                        key=lambda r: r["last_touch_gap"])[:3]
         if under:
             notes.insert(0, "last touch undervalues " + ", ".join(
-                f"{r[q.by]} ({r['last_touch_gap']:+.1f} {measure} against the other "
+                f"{r[q.by]} ({r['last_touch_gap']:+,.1f} {measure} against the other "
                 "models' average)" for r in under))
     return ReportResult(f"attribution by model ({measure}, {q.level} level)", [q.by], as_of,
                         q.window, columns, rows, total, notes)
