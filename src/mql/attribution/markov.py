@@ -131,49 +131,45 @@ def transition_counts(paths: PathArrays, order: int = 1
     channel state and, per channel state, the bit mask of the channels it holds."""
     ids, valid, base = _states(paths, order)
     n, width = ids.shape
-    journeys = paths.conversions + paths.nulls
-    froms: list[IntArray] = []
-    tos: list[IntArray] = []
-    weights: list[FloatArray] = []
-    previous = np.full(n, -1, dtype=np.int64)  # -1: start
-    for col in range(width):
-        on = valid[:, col]
-        froms.append(previous[on])
-        tos.append(ids[on, col])
-        weights.append(journeys[on])
-        previous = np.where(on, ids[:, col], previous)
-    for end, counts in ((-2, paths.conversions), (-3, paths.nulls)):
-        has = (paths.lengths > 0) & (counts > 0)
-        froms.append(previous[has])
-        tos.append(np.full(int(has.sum()), end, dtype=np.int64))
-        weights.append(counts[has])
-    f = np.concatenate(froms) if froms else np.zeros(0, dtype=np.int64)
-    t = np.concatenate(tos) if tos else np.zeros(0, dtype=np.int64)
-    w = np.concatenate(weights) if weights else np.zeros(0)
-    both = np.concatenate([f, t]) + 3  # -3 null, -2 conversion, -1 start: 0, 1, 2
-    top = int(both.max()) + 1 if len(both) else 3
-    if top <= 1 << 24:  # a lookup table: no sort of the millions of transitions
+    present = ids[valid]
+    # the channel states seen, numbered from 3 in the order of their tuple ids
+    top = int(present.max()) + 1 if len(present) else 1
+    if top <= 1 << 24:  # a lookup table: no sort of the millions of steps
         seen = np.zeros(top, dtype=bool)
-        seen[both] = True
-        seen[:3] = False
-        lookup = np.cumsum(seen) + 2  # the k-th channel state seen is state 3 + k - 1
-        lookup[:3] = (NULL, CONVERSION, START)
-        mapped = lookup[both]
-        channel_tuples = [int(x) - 3 for x in np.flatnonzero(seen)]
+        seen[present] = True
+        tuples = np.flatnonzero(seen)
+        lookup = np.cumsum(seen) + 2
+        compact = np.where(valid, lookup[ids], -1)
     else:
-        tuples, inverse = np.unique(both, return_inverse=True)
-        fixed = {0: NULL, 1: CONVERSION, 2: START}
-        channel_tuples = [int(x) - 3 for x in tuples if x >= 3]
-        mapping = np.array([fixed[int(x)] if x < 3 else 0 for x in tuples], dtype=np.int64)
-        mapping[tuples >= 3] = np.arange(3, 3 + len(channel_tuples))
-        mapped = mapping[inverse]
-    rows, cols = mapped[:len(f)], mapped[len(f):]
+        tuples, inverse = np.unique(present, return_inverse=True)
+        compact = np.full((n, width), -1, dtype=np.int64)
+        compact[valid] = inverse + 3
+    channel_tuples = [int(x) for x in tuples]
     size = 3 + len(channel_tuples)
+    # every step of every path as one pair (state before, state after), all at once;
+    # a step past a path's end goes to a spare cell that is dropped
+    full = np.empty((n, width + 1), dtype=np.int64)
+    full[:, 0] = START
+    full[:, 1:] = compact
+    spare = size * size
+    after = full[:, 1:]
+    pairs = np.where(after >= 0, full[:, :-1] * size + after, spare).ravel()
+    journeys = paths.conversions + paths.nulls
+    steps = np.broadcast_to(journeys[:, None], after.shape).ravel()
+    last = full[np.arange(n), paths.lengths]
+    ends = [last * size + CONVERSION, last * size + NULL]
+    has = paths.lengths > 0
     if size * size <= 1 << 25:  # count the pairs into a table: no sort of the pairs
-        table = np.bincount(rows * size + cols, weights=w, minlength=size * size)
+        table = np.bincount(pairs, weights=steps, minlength=spare + 1)[:spare]
+        for end, counts in zip(ends, (paths.conversions, paths.nulls), strict=True):
+            table += np.bincount(end[has], weights=counts[has], minlength=spare)
         matrix = sparse.csr_matrix(table.reshape(size, size))
     else:
-        matrix = sparse.coo_matrix((w, (rows, cols)), shape=(size, size)).tocsr()
+        keep = pairs < spare
+        codes = np.concatenate([pairs[keep], ends[0][has], ends[1][has]])
+        w = np.concatenate([steps[keep], paths.conversions[has], paths.nulls[has]])
+        matrix = sparse.coo_matrix((w, (codes // size, codes % size)),
+                                   shape=(size, size)).tocsr()
     masks = np.zeros(len(channel_tuples), dtype=np.int64)
     b = base
     for i, x in enumerate(channel_tuples):
