@@ -139,7 +139,7 @@ def transition_counts(paths: PathArrays, order: int = 1
         seen[present] = True
         tuples = np.flatnonzero(seen)
         lookup = np.cumsum(seen) + 2
-        compact = np.where(valid, lookup[ids], -1)
+        compact = np.where(valid, lookup[np.where(valid, ids, 0)], -1)
     else:
         tuples, inverse = np.unique(present, return_inverse=True)
         compact = np.full((n, width), -1, dtype=np.int64)
