@@ -200,3 +200,24 @@ def test_an_empty_store_says_what_to_load(tmp_path: Path) -> None:
     result = run_attribution(connect(url), Query(parse_models("all")), now=AS_OF)
     assert result.rows == []
     assert any("mql ingest opportunities" in n for n in result.notes)
+
+
+def test_sqlite_and_postgresql_give_identical_attribution(tmp_path: Path, pg_url: str
+                                                          ) -> None:
+    from mql.store.migrate import upgrade
+    from tests.postgres import T_INIT
+
+    text = files("mql").joinpath("examples/models/b2b-saas.yaml").read_text()
+    answers = []
+    for url in (f"sqlite:///{tmp_path / 'store.db'}", pg_url):
+        engine = connect(url)
+        upgrade(engine)
+        with engine.begin() as conn:
+            activate(conn, save_version(conn, "b2b_saas", "1", text, source="b2b-saas.yaml",
+                                        now=T_INIT), now=T_INIT)
+        write_ledger(engine)
+        answers.append([run_attribution(engine, Query(parse_models("all"), level=level),
+                                        now=AS_OF).to_json() for level in ("contact",
+                                                                           "account")])
+        engine.dispose()
+    assert answers[0] == answers[1]
