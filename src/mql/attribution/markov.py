@@ -114,13 +114,15 @@ def _states(paths: PathArrays, order: int
     base = len(paths.channels) + 1
     codes = paths.codes + 1  # 0 = no channel
     n, width = codes.shape
+    valid = paths.codes >= 0
+    if order == 1:
+        return codes, valid, base
     ids = np.zeros((n, width), dtype=np.int64)
     for col in range(width):
         acc = np.zeros(n, dtype=np.int64)
         for back in range(min(order, col + 1) - 1, -1, -1):
             acc = acc * base + codes[:, col - back]
         ids[:, col] = acc
-    valid = np.arange(width)[None, :] < paths.lengths[:, None]
     return ids, valid, base
 
 
@@ -148,7 +150,8 @@ def transition_counts(paths: PathArrays, order: int = 1
     size = 3 + len(channel_tuples)
     # every step of every path as one pair (state before, state after), all at once;
     # a step past a path's end goes to a spare cell that is dropped
-    full = np.empty((n, width + 1), dtype=np.int64)
+    small = np.int32 if size * size < (1 << 31) - 1 else np.int64  # half the memory
+    full = np.empty((n, width + 1), dtype=small)
     full[:, 0] = START
     full[:, 1:] = compact
     spare = size * size
