@@ -17,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 from mql import __version__
 from mql.cli import accounts as accounts_cli
 from mql.cli import api, learn, lifecycle, loop, modeltest, report, store, synth
+from mql.cli import attribution as attribution_cli
 from mql.cli import audit as audit_cli
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
@@ -272,6 +273,7 @@ accounts_cli.register(app)
 learn.register(app)
 modeltest.register_diff(app)
 audit_cli.register(app)
+attribution_cli.register(app)
 
 
 def user_error(exc: BaseException) -> str | None:

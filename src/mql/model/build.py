@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from mql.errors import Problem
 from mql.model import document as d
+from mql.model.attribution import AttributionSettings, attribution_from_doc
 from mql.model.conditions import (
     CONTACT,
     LIST_OPS,
@@ -147,6 +148,7 @@ class Builder:
             sla=h.sla(self, doc.sla),
             outcomes=self.outcomes(doc.outcomes),
             reports=self.reports(doc.reports),
+            attribution=self.attribution(doc.attribution),
             name=doc.name,
             version=doc.version,
             description=doc.description,
@@ -170,6 +172,14 @@ class Builder:
         except ValueError as exc:
             self.problem(("reports",), str(exc))
             return ReportSettings()
+
+    def attribution(self, doc: d.AttributionDoc) -> AttributionSettings:
+        try:
+            return attribution_from_doc(doc)
+        except ValueError as exc:
+            part, _, message = str(exc).partition(": ")
+            self.problem(("attribution", part), message)
+            return AttributionSettings()
 
     def check_raw(self, data: dict[str, Any]) -> None:
         """The checks `build` makes, run on data whose shape is wrong somewhere, so that

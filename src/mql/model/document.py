@@ -267,6 +267,51 @@ class ReportsDoc(Section):
     other_channel: Name = "other"
 
 
+# -- attribution (issue 18): shares of the rule models, Markov and Shapley options -------
+
+class PositionDoc(Section):
+    first: Share | None = None
+    last: Share | None = None
+
+
+class WDoc(Section):
+    first: Share | None = None
+    lead: Share | None = None
+    opportunity: Share | None = None
+
+
+class ZDoc(WDoc):
+    close: Share | None = None
+
+
+class MarkovDoc(Section):
+    order: Annotated[int, Field(ge=1, le=6, strict=True)] = 1
+    allocation: Literal["total", "journey"] = "total"
+    self_transitions: Literal["keep", "drop"] = "keep"
+
+
+class ShapleyDoc(Section):
+    value: Literal["conversions", "rate"] = "conversions"
+    exact_up_to: Annotated[int, Field(ge=1, le=22, strict=True)] = 15
+    samples: Annotated[int, Field(ge=2, strict=True)] = 2000
+    seed: Annotated[int, Field(strict=True)] = 7
+    ordered: bool = False
+
+
+class AttributionDoc(Section):
+    lookback_days: Positive = 90.0
+    direct_channels: list[Name] = ["direct"]
+    half_life_days: Positive = 7.0
+    u: PositionDoc | None = None
+    j: PositionDoc | None = None
+    inverse_j: PositionDoc | None = None
+    w: WDoc | None = None
+    z: ZDoc | None = None
+    markov: MarkovDoc = MarkovDoc()
+    shapley: ShapleyDoc = ShapleyDoc()
+    roles: dict[Name, NonNegative] = {}
+
+
 # -- accounts (issue 16): committee roles, coverage and the account score ---------------
 
 class RoleRuleDoc(Section):
@@ -380,3 +425,4 @@ class ModelDoc(Section):
     list_values: Any = None
     total: dict[str, Points] | None = None  # issue 13: weights of the scores in total
     accounts: AccountsDoc | None = None  # issue 16: roles, coverage, account score
+    attribution: AttributionDoc = AttributionDoc()  # issue 18: attribution models

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from mql.model.accounts import AccountScoring
+from mql.model.attribution import AttributionSettings, attribution_data
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.mqa import MqaRule
@@ -252,6 +253,8 @@ def model_data(model: Model) -> dict[str, Any]:
                             "influenced_within_days": model.outcomes.influenced_within_days}
     if model.reports != ReportSettings():
         data["reports"] = reports_data(model.reports)
+    if model.attribution != AttributionSettings():
+        data["attribution"] = attribution_data(model.attribution)
     if model.lists:
         data["list_values"] = {n.name: sorted(n.values) for n in model.lists}
     if model.accounts is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from mql.model.attribution import AttributionSettings
 from mql.model.conditions import Activity, After, All, Compare, Condition, Measure
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.lists import NamedList
@@ -272,6 +273,7 @@ class Model:
     digest: str = field(default="", compare=False)
     total: Minimums = DEFAULT_TOTAL  # (score, weight): total = sum of weight * score
     accounts: AccountScoring | None = None  # issue 16: the `accounts:` section
+    attribution: AttributionSettings = AttributionSettings()  # noqa: RUF009 - issue 18
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))

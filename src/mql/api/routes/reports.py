@@ -4,7 +4,7 @@ and the dashboard (docs/analytics.md defines every column)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +17,8 @@ from mql.api.schemas import ERRORS
 from mql.batch.reports import Window
 from mql.errors import ConfigError
 from mql.service.accounts import account_report, report_json
+from mql.service.attribution import Query as AttributionQuery
+from mql.service.attribution import parse_models, run_attribution
 from mql.service.backtest import backtest_version
 from mql.service.calibration import OUTCOME_KINDS, run_calibration
 from mql.service.reports import REVIEW_SIZE, run_report
@@ -165,6 +167,41 @@ async def get_account_report(state: State, _: Reader) -> AccountReportOut:
     accounts report --json`."""
     view = await run_in_threadpool(account_report, state.engine, at=state.clock.now())
     return AccountReportOut.model_validate(report_json(view))
+
+
+@router.get("/v1/reports/attribution", summary="Multi-touch attribution of the pipeline")
+async def get_attribution(
+    state: State,
+    _: Reader,
+    model: Annotated[str, Query(max_length=200, description=(
+        "first, last, last_non_direct, linear, u, w, z, time_decay, j, inverse_j, markov, "
+        "shapley; several comma-separated, or all: side by side"))] = "linear",
+    order: Annotated[int | None, Query(ge=1, le=6, description="Markov order")] = None,
+    allocation: Annotated[Literal["total", "journey"] | None, Query(
+        description="Markov: total (ChannelAttribution) or journey")] = None,
+    self_transitions: Annotated[Literal["keep", "drop"] | None, Query(
+        description="Markov: keep or drop a channel repeated in a row")] = None,
+    level: Annotated[Literal["contact", "account"], Query(
+        description="contact: a person's touches; account: the committee's")] = "contact",
+    by: Annotated[Literal["channel", "campaign", "content"], Query(
+        description="What is credited")] = "channel",
+    measure: Annotated[Literal["opportunities", "pipeline", "won", "revenue"], Query(
+        description="Side by side: the number compared")] = "opportunities",
+    start: Annotated[str | None, Query(alias="from", max_length=40,
+                                       description="Opportunities created from (2025-03, "
+                                                   "a day, a time)")] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40,
+                                     description="... up to (exclusive)")] = None,
+) -> ReportOut:
+    """`mql attribute --format json`: the credit per channel (campaign, content) for the
+    opportunities, pipeline and won revenue under one model, or several side by side;
+    400 when a parameter cannot be used (the message says which)."""
+    query = AttributionQuery(parse_models(model), level, by, measure,
+                             Window(_bound(start, "from"), _bound(end, "to")), order,
+                             allocation, self_transitions)
+    result = await run_in_threadpool(run_attribution, state.engine, query,
+                                     now=state.clock.now())
+    return ReportOut.model_validate(result.to_json())
 
 
 @router.get("/v1/reports/{report}", summary="A report from the stored ledger")
