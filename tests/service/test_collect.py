@@ -22,7 +22,7 @@ from mql.service.collect import apply_inbox, pending, receive, run_applier
 from mql.service.ingest import AccountDirectory
 from mql.store import tables
 from mql.store.db import connect
-from mql.store.inbox import open_inbox, put, take
+from mql.store.inbox import claim, open_inbox, put, take
 from mql.store.migrate import upgrade
 from mql.store.models import activate, save_version
 from tests.conftest import T0
@@ -162,3 +162,35 @@ def test_without_an_active_model_messages_wait_in_the_inbox_and_apply_later(
         assert len(_events(engine)) == 1
     finally:
         engine.dispose()
+
+
+def test_two_appliers_on_one_postgresql_take_messages_of_their_own(pg_url: str) -> None:
+    """Issue 20: each applier of two servers read the same oldest messages and applied
+    them again as duplicates (a bad one was quarantined twice). A claimed message is
+    skipped by the other applier; a claim that ends without a commit (a crash) frees it."""
+    store = connect(pg_url)
+    try:
+        upgrade(store)
+        _activate_example(store)
+        inbox = open_inbox(store)
+        good = [_track(f"c{n}@acme.example") for n in range(9)]
+        bad = _track("c9@acme.example", messageId="m" * 201)
+        receive(inbox, [("website", [*good[:2], bad, *good[2:]])], now=T0)
+        with store.connect() as other:  # the other server's applier, mid-apply
+            with other.begin():
+                claimed = claim(other, 4)
+                assert [m.id for m in claimed] == [1, 2, 3, 4]
+                assert apply_inbox(store, inbox, rules=RULES, now=T0) == 6
+                assert [e for e, _ in _events(store)] == sorted(m["messageId"]
+                                                               for m in good[3:])
+                assert apply_inbox(store, inbox, rules=RULES, now=T0) == 0
+                assert pending(inbox).count == 4
+                other.rollback()  # it died before its commit: the 4 are free again
+        assert apply_inbox(store, inbox, rules=RULES, now=T0) == 4
+        assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
+        with store.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(tables.quarantine)
+                                ).scalar_one() == 1
+        assert pending(inbox).count == 0
+    finally:
+        store.dispose()

@@ -60,7 +60,14 @@ def pending(inbox: Engine) -> inbox_store.Pending:
 def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: datetime,
                 accounts: AccountDirectory | None = None, limit: int = GROUP) -> int:
     """Apply the oldest `limit` inbox messages to the store; how many were taken (0: the
-    inbox is empty). `StoreUnavailable` leaves them for the next call."""
+    inbox is empty). `StoreUnavailable` leaves them for the next call.
+
+    On PostgreSQL (the inbox in the store's database) the messages are claimed, applied
+    and removed in one transaction (`inbox_store.claim`): each applier of several servers
+    on one store takes messages no other one holds, a crash frees its claim, and a
+    message is applied or quarantined once."""
+    if inbox is engine and engine.dialect.name == "postgresql":
+        return _apply_claimed(engine, rules=rules, now=now, accounts=accounts, limit=limit)
     with translate_errors("reading the inbox"), inbox.connect() as conn:
         messages = inbox_store.take(conn, limit)
     if not messages:
@@ -78,6 +85,25 @@ def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: dat
     if not same:
         with translate_errors("clearing the inbox"), inbox.begin() as conn:
             inbox_store.remove(conn, [m.id for m in messages])
+    return len(messages)
+
+
+def _apply_claimed(engine: Engine, *, rules: IdentityRules, now: datetime,
+                   accounts: AccountDirectory | None, limit: int) -> int:
+    """`apply_inbox` on PostgreSQL: claim, apply (each attempt in a savepoint, so halving
+    keeps the claim) and remove in one transaction."""
+    with translate_errors("applying the inbox"), engine.begin() as conn:
+        messages = inbox_store.claim(conn, limit)
+        if not messages:
+            return 0
+        inbox_store.lock_applier(conn)  # appliers take turns on the store's rows
+
+        def attempt(part: Messages, run: Callable[[Connection], None]) -> None:
+            with translate_errors("applying the inbox"), conn.begin_nested():
+                run(conn)
+
+        _isolating(attempt, messages, rules=rules, now=now, accounts=accounts)
+        inbox_store.remove(conn, [m.id for m in messages])
     return len(messages)
 
 
