@@ -1,11 +1,13 @@
 """Several servers and workers on one PostgreSQL (issue 20): two `mql serve` and two
 `mql worker` processes share a store; load goes through both servers, and one server and
 one worker are SIGKILLed (with their applier) in the middle. Every acknowledged event is
-applied once and every bad one quarantined once, every contact is handed off once, round robin stays exact, every due move is
-made once, every webhook is delivered at least once, and no process meets a deadlock."""
+applied once and every bad one quarantined once, every contact is handed off once, round
+robin stays exact, every due move is made once, every webhook is delivered at least once,
+and no process meets a deadlock."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,10 +67,8 @@ def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=30)
 
 

@@ -176,16 +176,15 @@ def test_two_appliers_on_one_postgresql_take_messages_of_their_own(pg_url: str) 
         good = [_track(f"c{n}@acme.example") for n in range(9)]
         bad = _track("c9@acme.example", messageId="m" * 201)
         receive(inbox, [("website", [*good[:2], bad, *good[2:]])], now=T0)
-        with store.connect() as other:  # the other server's applier, mid-apply
-            with other.begin():
-                claimed = claim(other, 4)
-                assert [m.id for m in claimed] == [1, 2, 3, 4]
-                assert apply_inbox(store, inbox, rules=RULES, now=T0) == 6
-                assert [e for e, _ in _events(store)] == sorted(m["messageId"]
-                                                               for m in good[3:])
-                assert apply_inbox(store, inbox, rules=RULES, now=T0) == 0
-                assert pending(inbox).count == 4
-                other.rollback()  # it died before its commit: the 4 are free again
+        with store.connect() as other, other.begin():  # another server's applier
+            claimed = claim(other, 4)
+            assert [m.id for m in claimed] == [1, 2, 3, 4]
+            assert apply_inbox(store, inbox, rules=RULES, now=T0) == 6
+            assert [e for e, _ in _events(store)] == sorted(m["messageId"]
+                                                           for m in good[3:])
+            assert apply_inbox(store, inbox, rules=RULES, now=T0) == 0
+            assert pending(inbox).count == 4
+            other.rollback()  # it died before its commit: the 4 are free again
         assert apply_inbox(store, inbox, rules=RULES, now=T0) == 4
         assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
         with store.connect() as conn:
