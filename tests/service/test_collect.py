@@ -193,3 +193,31 @@ def test_two_appliers_on_one_postgresql_take_messages_of_their_own(pg_url: str) 
         assert pending(inbox).count == 0
     finally:
         store.dispose()
+
+
+def test_on_postgresql_a_message_the_database_refuses_is_found_inside_the_claim(
+        pg_url: str) -> None:
+    """The halving runs in savepoints of the claiming transaction: the message the
+    database refuses (here a CHECK constraint an operator added) is quarantined once with
+    the database's reason, the others of the group land, and the whole group leaves the
+    inbox in the same commit."""
+    store = connect(pg_url)
+    try:
+        upgrade(store)
+        _activate_example(store)
+        with store.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE events ADD CONSTRAINT no_poison "
+                                 "CHECK (type <> 'poison')"))
+        inbox = open_inbox(store)
+        good = [_track(f"h{n}@acme.example") for n in range(6)]
+        poison = _track("h9@acme.example", event="Poison")
+        receive(inbox, [("website", [*good[:4], poison, *good[4:]])], now=T0)
+        assert apply_inbox(store, inbox, rules=RULES, now=T0) == 7
+        assert pending(inbox).count == 0
+        assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
+        with store.connect() as conn:
+            [(key, reason)] = conn.execute(sa.select(tables.quarantine.c.message_id,
+                                                     tables.quarantine.c.reason)).all()
+        assert key == poison["messageId"] and "no_poison" in reason
+    finally:
+        store.dispose()
