@@ -62,7 +62,9 @@ def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
                 return server
         except httpx.TransportError:
             pass
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+        if server.poll() is not None or time.monotonic() > deadline:
+            _kill(server)
+            raise AssertionError(f"mql serve did not start: {log.read_text()}")
         time.sleep(0.1)
 
 
@@ -118,11 +120,15 @@ def test_two_servers_and_two_workers_share_one_postgresql_through_a_crash(
     with receivers({}) as (hook,):
         webhook_service.add_webhook(engine, hook.url, secret="hook-secret", topics=["*"],
                                     now=datetime.now(UTC), server_secret=SECRET)
-        servers = [_serve(pg_url, port, log) for port, log in zip(ports, logs[:2], strict=True)]
-        workers = [_spawn(["worker", "--poll", "0.2"], pg_url, log) for log in logs[2:]]
+        servers: list[subprocess.Popen[bytes]] = []
+        workers: list[subprocess.Popen[bytes]] = []
         sent: set[str] = set()
         acknowledged: dict[str, bool] = {}  # message id -> is it one to be quarantined
         try:
+            for port, log in zip(ports, logs[:2], strict=True):  # each stopped at the end
+                servers.append(_serve(pg_url, port, log))
+            for log in logs[2:]:
+                workers.append(_spawn(["worker", "--poll", "0.2"], pg_url, log))
             clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=30,
                                     auth=(keys["writer"], "")) for p in ports]
             for n, first in enumerate(range(0, CONTACTS, PER_BATCH)):
