@@ -110,7 +110,7 @@ def _server(url: str) -> Iterator[tuple[str, str, str]]:
                                "--port", str(port), "--no-access-log"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180  # a loaded machine starts it slowly
+        deadline = time.monotonic() + 600  # a loaded machine starts it slowly
         while True:
             try:
                 if httpx.get(f"{base}/health").status_code == 200:
