@@ -98,21 +98,34 @@ def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: dat
 def _apply_claimed(engine: Engine, *, rules: IdentityRules, now: datetime,
                    accounts: AccountDirectory | None, limit: int) -> int:
     """`apply_inbox` on PostgreSQL: claim, apply (each attempt in a savepoint, so halving
-    keeps the claim) and remove in one transaction."""
-    with translate_errors("applying the inbox"), engine.begin() as conn:
-        messages = inbox_store.claim(conn, limit)
-        if not messages:
-            return 0
-        reads = _read(messages, now)  # before the turn: another applier may be applying
-        inbox_store.lock_applier(conn)  # appliers take turns on the store's rows
+    keeps the claim) and remove in one transaction.
 
-        def attempt(part: Messages, run: Callable[[Connection], None]) -> None:
-            with translate_errors("applying the inbox"), conn.begin_nested():
-                run(conn)
+    Messages are applied in arrival order as with one applier: one whose turn comes while
+    an older claim of another applier is still unapplied gives its claim back (0: nothing
+    taken, the loop tries again after its delay)."""
+    try:
+        with translate_errors("applying the inbox"), engine.begin() as conn:
+            messages = inbox_store.claim(conn, limit)
+            if not messages:
+                return 0
+            reads = _read(messages, now)  # before the turn: another applier may be applying
+            inbox_store.lock_applier(conn)  # appliers take turns on the store's rows
+            if inbox_store.has_before(conn, messages[0].id):
+                raise _NotYet
 
-        _isolating(attempt, messages, reads, rules=rules, now=now, accounts=accounts)
-        inbox_store.remove(conn, [m.id for m in messages])
+            def attempt(part: Messages, run: Callable[[Connection], None]) -> None:
+                with translate_errors("applying the inbox"), conn.begin_nested():
+                    run(conn)
+
+            _isolating(attempt, messages, reads, rules=rules, now=now, accounts=accounts)
+            inbox_store.remove(conn, [m.id for m in messages])
+    except _NotYet:
+        return 0
     return len(messages)
+
+
+class _NotYet(Exception):
+    """Older messages are claimed by another applier and not applied yet."""
 
 
 Messages = Sequence[inbox_store.InboxMessage]

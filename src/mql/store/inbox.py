@@ -102,6 +102,13 @@ def claim(conn: Connection, limit: int) -> list[InboxMessage]:
     return [InboxMessage(int(i), str(s), str(p)) for i, s, p in rows]
 
 
+def has_before(conn: Connection, first: int) -> bool:
+    """Whether a message older than `first` is still in the inbox (claimed by another
+    applier and not applied yet, or committed late by its request)."""
+    return conn.execute(sa.select(inbox.c.id).where(inbox.c.id < first).limit(1)
+                        ).first() is not None
+
+
 def remove(conn: Connection, ids: Sequence[int]) -> None:
     """Delete the applied messages `ids`."""
     for part in chunks(ids):
