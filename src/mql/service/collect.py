@@ -70,8 +70,8 @@ def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: dat
 
     On PostgreSQL (the inbox in the store's database) the messages are claimed, applied
     and removed in one transaction (`inbox_store.claim`): each applier of several servers
-    on one store takes messages no other one holds, a crash frees its claim, and a
-    message is applied or quarantined once."""
+    on one store takes messages no other one holds, in arrival order, a crash frees its
+    claim, and a message is applied or quarantined once."""
     if inbox is engine and engine.dialect.name == "postgresql":
         return _apply_claimed(engine, rules=rules, now=now, accounts=accounts, limit=limit)
     with translate_errors("reading the inbox"), inbox.connect() as conn:
