@@ -22,7 +22,7 @@ from mql.service.collect import apply_inbox, pending, receive, run_applier
 from mql.service.ingest import AccountDirectory
 from mql.store import tables
 from mql.store.db import connect
-from mql.store.inbox import open_inbox, put, take
+from mql.store.inbox import claim, open_inbox, put, take
 from mql.store.migrate import upgrade
 from mql.store.models import activate, save_version
 from tests.conftest import T0
@@ -162,3 +162,62 @@ def test_without_an_active_model_messages_wait_in_the_inbox_and_apply_later(
         assert len(_events(engine)) == 1
     finally:
         engine.dispose()
+
+
+def test_two_appliers_on_one_postgresql_take_messages_of_their_own(pg_url: str) -> None:
+    """Issue 20: each applier of two servers read the same oldest messages and applied
+    them again as duplicates (a bad one was quarantined twice). A claimed message is
+    skipped by every other applier; an applier whose turn comes while an older claim is
+    unapplied gives its own back (arrival order, as with one applier); a claim that ends
+    without a commit (a crash) frees its messages."""
+    store = connect(pg_url)
+    try:
+        upgrade(store)
+        _activate_example(store)
+        inbox = open_inbox(store)
+        good = [_track(f"c{n}@acme.example") for n in range(9)]
+        bad = _track("c9@acme.example", messageId="m" * 201)
+        receive(inbox, [("website", [*good[:2], bad, *good[2:]])], now=T0)
+        with store.connect() as other, other.begin():  # another server's applier
+            assert [m.id for m in claim(other, 4)] == [1, 2, 3, 4]
+            with store.connect() as third, third.begin():
+                assert [m.id for m in claim(third, 100)] == [5, 6, 7, 8, 9, 10]
+            assert apply_inbox(store, inbox, rules=RULES, now=T0) == 0  # not before 1-4
+            assert _events(store) == [] and pending(inbox).count == 10
+            other.rollback()  # it died before its commit: the 4 are free again
+        assert apply_inbox(store, inbox, rules=RULES, now=T0) == 10
+        assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
+        with store.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(tables.quarantine)
+                                ).scalar_one() == 1
+        assert pending(inbox).count == 0
+    finally:
+        store.dispose()
+
+
+def test_on_postgresql_a_message_the_database_refuses_is_found_inside_the_claim(
+        pg_url: str) -> None:
+    """The halving runs in savepoints of the claiming transaction: the message the
+    database refuses (here a CHECK constraint an operator added) is quarantined once with
+    the database's reason, the others of the group land, and the whole group leaves the
+    inbox in the same commit."""
+    store = connect(pg_url)
+    try:
+        upgrade(store)
+        _activate_example(store)
+        with store.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE events ADD CONSTRAINT no_poison "
+                                 "CHECK (type <> 'poison')"))
+        inbox = open_inbox(store)
+        good = [_track(f"h{n}@acme.example") for n in range(6)]
+        poison = _track("h9@acme.example", event="Poison")
+        receive(inbox, [("website", [*good[:4], poison, *good[4:]])], now=T0)
+        assert apply_inbox(store, inbox, rules=RULES, now=T0) == 7
+        assert pending(inbox).count == 0
+        assert [e for e, _ in _events(store)] == sorted(m["messageId"] for m in good)
+        with store.connect() as conn:
+            [(key, reason)] = conn.execute(sa.select(tables.quarantine.c.message_id,
+                                                     tables.quarantine.c.reason)).all()
+        assert key == poison["messageId"] and "no_poison" in reason
+    finally:
+        store.dispose()

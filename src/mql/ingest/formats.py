@@ -191,6 +191,8 @@ def parse_time(text: Any, *, source: str, row: int, field: str,
                 raw = repr(text)
                 found = _locale_time(raw if _EPOCH.fullmatch(raw) else f"{text:.0f}", style,
                                      source=source, row=row, field=field)
+            elif style.format is None and raw[4:5] == "-":  # yyyy-...: none of the CRM forms
+                found = None
             else:
                 found = _locale_time(raw, style, source=source, row=row, field=field)
             value = found if found is not None else datetime.fromisoformat(raw)

@@ -148,11 +148,12 @@ class Curve:
         """
         if self.value(self.now) < threshold:
             return self.now
-        flips = self.crossings(threshold)
+        flips = self.crossings(threshold, first=True)
         return flips[0] if flips else None
 
-    def crossings(self, threshold: float) -> list[datetime]:
-        """Every moment after now at which `score >= threshold` changes truth, in order.
+    def crossings(self, threshold: float, *, first: bool = False) -> list[datetime]:
+        """Every moment after now at which `score >= threshold` changes truth, in order
+        (`first`: only the first one, the search stops there).
 
         Without negative rules the score only falls, so there is at most one; a fading
         negative signal can make it rise back over the line.
@@ -175,14 +176,14 @@ class Curve:
                 if settled is not None:
                     flips.append(settled)
                     above = found[1]
-            if end is None:
+            if end is None or (first and flips):
                 break
             now_above = self.value(end) >= threshold
             if now_above != above:  # a window closed: the score jumped across the line
                 flips.append(end)
                 above = now_above
             start = end
-        return flips
+        return flips[:1] if first else flips
 
     def _settle(self, at: datetime, start: datetime, end: datetime | None, threshold: float,
                 above: bool) -> datetime | None:
@@ -333,11 +334,12 @@ class MixedCurve:
         """The first time >= now at which the value is under `threshold` (None: never)."""
         if self.value(self.now) < threshold:
             return self.now
-        flips = self.crossings(threshold)
+        flips = self.crossings(threshold, first=True)
         return flips[0] if flips else None
 
-    def crossings(self, threshold: float) -> list[datetime]:
-        """Every moment after now at which `value >= threshold` changes truth, in order."""
+    def crossings(self, threshold: float, *, first: bool = False) -> list[datetime]:
+        """Every moment after now at which `value >= threshold` changes truth, in order
+        (`first`: only the first one, the search stops there)."""
         if not any(part.terms or part.steps for part in self.parts):
             return []  # nothing decays, ends or closes: the value is the same ever after
         structural = sorted({u for part in self.parts for _, u in part.steps if u > self.now}
@@ -359,14 +361,16 @@ class MixedCurve:
                     if settled is not None:
                         flips.append(settled)
                         above = after
-            if end is None:
+                        if first:
+                            return flips
+            if end is None or (first and flips):
                 break
             now_above = self.value(end) >= threshold
             if now_above != above:  # a lifespan or window ended: a jump across the line
                 flips.append(end)
                 above = now_above
             start = end
-        return flips
+        return flips[:1] if first else flips
 
     # -- the segments and their exponential sums --------------------------------------
 

@@ -164,12 +164,18 @@ class Qualifier:
         self.disqualify = [(c, compile_condition(c.when)) for c in model.lifecycle.disqualify]
         self.exit_rules = [(c, compile_condition(c.when)) for c in model.exit_when]
         # the lines a score of the MQL definition is compared with (`qualified_until`)
-        lines = {(n, low) for m in model.mql.thresholds for n, low in m}
+        # by threshold path: its fit minimums (constant without new data: a path whose fit
+        # fails now never holds later) and its other lines; the lines criteria use
+        constant = {n for n, s in model.scores.items() if s.kind == "fit"}
+        self._paths = [(tuple((n, low) for n, low in m if n in constant),
+                        frozenset((n, low) for n, low in m if n not in constant))
+                       for m in model.mql.thresholds]
+        lines: set[tuple[str, float]] = set()
         for criterion in model.mql.criteria:
             for name in criterion.when.fields():
                 if name.startswith("score."):
                     lines |= {(name[6:], float(v)) for v in _score_bounds(criterion.when, name)}
-        self._lines = sorted(lines)
+        self._criteria_lines = frozenset(lines)
         # the last fits per contact email, with the records they were computed from
         self._fit_memo: dict[str, tuple[Contact, Account | None, dict[str, FitResult]]] = {}
 
@@ -439,11 +445,17 @@ class Qualifier:
         The verdict can only change when a window closes or a score crosses a line the
         definition uses (either way: a fading negative signal lets a score rise), so those
         moments are the candidates, checked in order; between two of them nothing changes.
+        A threshold path whose fit minimums fail never holds later (fit is constant with
+        no new data), so its lines are no candidates.
         """
         candidates: set[datetime] = set()
         if curves is None:  # one curve per score, for all its lines
             curves = {}
-        for name, low in self._lines:
+        lines = set(self._criteria_lines)
+        for fixed, moving in self._paths:
+            if all(fits[n].value >= low for n, low in fixed):
+                lines |= moving
+        for name, low in sorted(lines):
             if name not in curves:
                 curves[name] = self.curve(name, fits, state, account_state, at)
             curve = curves[name]

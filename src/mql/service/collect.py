@@ -26,7 +26,13 @@ from mql.clock import Clock
 from mql.errors import ConfigError, MQLError, SchemaOutdated, StoreUnavailable
 from mql.identity.merge import IdentityRules
 from mql.ingest.segment import held_id
-from mql.service.ingest import AccountDirectory, IngestSummary, apply_payloads
+from mql.service.ingest import (
+    AccountDirectory,
+    IngestSummary,
+    ReadPayloads,
+    apply_read,
+    read_payloads,
+)
 from mql.store import inbox as inbox_store
 from mql.store import quarantine as quarantine_store
 from mql.store.db import connect, dumps, translate_errors
@@ -60,7 +66,14 @@ def pending(inbox: Engine) -> inbox_store.Pending:
 def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: datetime,
                 accounts: AccountDirectory | None = None, limit: int = GROUP) -> int:
     """Apply the oldest `limit` inbox messages to the store; how many were taken (0: the
-    inbox is empty). `StoreUnavailable` leaves them for the next call."""
+    inbox is empty). `StoreUnavailable` leaves them for the next call.
+
+    On PostgreSQL (the inbox in the store's database) the messages are claimed, applied
+    and removed in one transaction (`inbox_store.claim`): each applier of several servers
+    on one store takes messages no other one holds, in arrival order, a crash frees its
+    claim, and a message is applied or quarantined once."""
+    if inbox is engine and engine.dialect.name == "postgresql":
+        return _apply_claimed(engine, rules=rules, now=now, accounts=accounts, limit=limit)
     with translate_errors("reading the inbox"), inbox.connect() as conn:
         messages = inbox_store.take(conn, limit)
     if not messages:
@@ -74,25 +87,59 @@ def apply_inbox(engine: Engine, inbox: Engine, *, rules: IdentityRules, now: dat
             if same:
                 inbox_store.remove(conn, [m.id for m in part])
 
-    _isolating(attempt, messages, rules=rules, now=now, accounts=accounts)
+    _isolating(attempt, messages, _read(messages, now), rules=rules, now=now,
+               accounts=accounts)
     if not same:
         with translate_errors("clearing the inbox"), inbox.begin() as conn:
             inbox_store.remove(conn, [m.id for m in messages])
     return len(messages)
 
 
+def _apply_claimed(engine: Engine, *, rules: IdentityRules, now: datetime,
+                   accounts: AccountDirectory | None, limit: int) -> int:
+    """`apply_inbox` on PostgreSQL: claim, apply (each attempt in a savepoint, so halving
+    keeps the claim) and remove in one transaction.
+
+    Messages are applied in arrival order as with one applier: one whose turn comes while
+    an older claim of another applier is still unapplied gives its claim back (0: nothing
+    taken, the loop tries again after its delay)."""
+    try:
+        with translate_errors("applying the inbox"), engine.begin() as conn:
+            messages = inbox_store.claim(conn, limit)
+            if not messages:
+                return 0
+            reads = _read(messages, now)  # before the turn: another applier may be applying
+            inbox_store.lock_applier(conn)  # appliers take turns on the store's rows
+            if inbox_store.has_before(conn, messages[0].id):
+                raise _NotYet
+
+            def attempt(part: Messages, run: Callable[[Connection], None]) -> None:
+                with translate_errors("applying the inbox"), conn.begin_nested():
+                    run(conn)
+
+            _isolating(attempt, messages, reads, rules=rules, now=now, accounts=accounts)
+            inbox_store.remove(conn, [m.id for m in messages])
+    except _NotYet:
+        return 0
+    return len(messages)
+
+
+class _NotYet(Exception):
+    """Older messages are claimed by another applier and not applied yet."""
+
+
 Messages = Sequence[inbox_store.InboxMessage]
 Attempt = Callable[[Messages, Callable[[Connection], None]], None]
 
 
-def _isolating(attempt: Attempt, messages: Messages, *, rules: IdentityRules, now: datetime,
-               accounts: AccountDirectory | None) -> None:
+def _isolating(attempt: Attempt, messages: Messages, reads: Reads, *, rules: IdentityRules,
+               now: datetime, accounts: AccountDirectory | None) -> None:
     """Apply `messages` in one attempt (a transaction); when that fails, apply halves,
     down to single messages, and quarantine each one that fails alone with the error."""
     if not messages:
         return
     try:
-        attempt(messages, lambda conn: _apply(conn, messages, rules=rules, now=now,
+        attempt(messages, lambda conn: _apply(conn, messages, reads, rules=rules, now=now,
                                               accounts=accounts))
         return
     except (StoreUnavailable, SchemaOutdated, ConfigError):
@@ -106,16 +153,39 @@ def _isolating(attempt: Attempt, messages: Messages, *, rules: IdentityRules, no
             return
     half = len(messages) // 2
     for part in (messages[:half], messages[half:]):
-        _isolating(attempt, part, rules=rules, now=now, accounts=accounts)
+        _isolating(attempt, part, reads, rules=rules, now=now, accounts=accounts)
 
 
-def _apply(conn: Connection, messages: Messages, *, rules: IdentityRules, now: datetime,
-           accounts: AccountDirectory | None) -> None:
+Reads = Mapping[int, ReadPayloads | Exception]  # by inbox message id
+
+
+def _read(messages: Messages, now: datetime) -> dict[int, ReadPayloads | Exception]:
+    """Each message parsed and checked (`read_payloads`), numbered within its run of one
+    source, before the store is involved; a message whose reading fails keeps the error
+    (its apply raises it, so the halving quarantines it alone)."""
+    reads: dict[int, ReadPayloads | Exception] = {}
     for source, group in groupby(messages, key=lambda m: m.source):
-        payloads = [json.loads(m.payload) for m in group]
-        apply_payloads(conn, payloads, IngestSummary("events", source, "segment"),
-                       rules=rules, now=now, source=source,
-                       index=None if accounts is None else accounts.index(conn))
+        for number, m in enumerate(group, start=1):
+            try:
+                reads[m.id] = read_payloads([json.loads(m.payload)], source=source, now=now,
+                                            first=number)
+            except Exception as exc:  # raised again by its apply
+                reads[m.id] = exc
+    return reads
+
+
+def _apply(conn: Connection, messages: Messages, reads: Reads, *, rules: IdentityRules,
+           now: datetime, accounts: AccountDirectory | None) -> None:
+    for source, group in groupby(messages, key=lambda m: m.source):
+        read = ReadPayloads()
+        for m in group:
+            found = reads[m.id]
+            if isinstance(found, Exception):
+                raise found
+            read.extend(found)
+        apply_read(conn, read, IngestSummary("events", source, "segment"), rules=rules,
+                   now=now, source=source,
+                   index=None if accounts is None else accounts.index(conn))
 
 
 def _quarantine(conn: Connection, message: inbox_store.InboxMessage, exc: Exception,

@@ -424,36 +424,70 @@ def _message_id(data: Any) -> str | None:
     return None if value is None or not str(value).strip() else str(value).strip()
 
 
+@dataclass(slots=True)
+class ReadPayloads:
+    """Segment payloads read and checked, not applied yet: the messages that land and
+    the ones held in quarantine (with the reason), out of `rows` payloads."""
+
+    messages: list[Message] = field(default_factory=list)
+    held: list[quarantine_store.Held] = field(default_factory=list)
+    rows: int = 0
+
+    def extend(self, other: ReadPayloads) -> None:
+        self.messages += other.messages
+        self.held += other.held
+        self.rows += other.rows
+
+
+def read_payloads(payloads: Iterable[Mapping[str, Any]], *, source: str, now: datetime,
+                  future_skew: timedelta = limits.FUTURE_SKEW, first: int = 1
+                  ) -> ReadPayloads:
+    """Parse and check Segment payloads (numbered from `first`) without the store: the
+    part of applying them that needs no transaction (an applier does it before it takes
+    its turn on the store)."""
+    read = ReadPayloads()
+    for number, data in enumerate(payloads, start=first):
+        read.rows += 1
+        refused = refusal(data)
+        if refused is not None:  # the API refused it (e.g. over 32 KB): held as sent
+            message, field_name, reason = refused
+            read.held.append(quarantine_store.Held("segment", source, number,
+                                                   _raw_json(message), field_name, reason,
+                                                   "segment", subject=_message_id(message),
+                                                   message_id=held_id(message)))
+            continue
+        try:
+            read.messages.extend(checked_messages(data, source=source, row=number, now=now,
+                                                  future_skew=future_skew))
+        except InputError as exc:
+            read.held.append(quarantine_store.Held("segment", source, number, _raw_json(data),
+                                                   exc.field, exc.reason, "segment",
+                                                   subject=_message_id(data),
+                                                   message_id=held_id(data)))
+    return read
+
+
 def apply_payloads(conn: Connection, payloads: Iterable[Mapping[str, Any]],
                    summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
                    index: AccountIndex | None = None,
                    future_skew: timedelta = limits.FUTURE_SKEW) -> None:
     """Parse Segment messages and apply them inside the caller's transaction; the ones that
     cannot be read are quarantined with the reason."""
-    held: list[quarantine_store.Held] = []
-    messages: list[Message] = []
-    for number, data in enumerate(payloads, start=1):
-        summary.rows += 1
-        refused = refusal(data)
-        if refused is not None:  # the API refused it (e.g. over 32 KB): held as sent
-            message, field_name, reason = refused
-            held.append(quarantine_store.Held("segment", source, number, _raw_json(message),
-                                              field_name, reason, "segment",
-                                              subject=_message_id(message),
-                                              message_id=held_id(message)))
-            continue
-        try:
-            messages.extend(checked_messages(data, source=source, row=number, now=now,
-                                             future_skew=future_skew))
-        except InputError as exc:
-            held.append(quarantine_store.Held("segment", source, number, _raw_json(data),
-                                              exc.field, exc.reason, "segment",
-                                              subject=_message_id(data),
-                                              message_id=held_id(data)))
-    new = quarantine_store.add(conn, held, now=now)
-    summary.quarantined += len(held)
-    summary.quarantined_before += len(held) - new
-    apply_messages(conn, messages, summary, rules=rules, now=now, source=source, index=index)
+    apply_read(conn, read_payloads(payloads, source=source, now=now, future_skew=future_skew),
+               summary, rules=rules, now=now, source=source, index=index)
+
+
+def apply_read(conn: Connection, read: ReadPayloads, summary: IngestSummary, *,
+               rules: IdentityRules, now: datetime, source: str,
+               index: AccountIndex | None = None) -> None:
+    """Apply payloads `read_payloads` read, inside the caller's transaction: the held
+    ones quarantined (once per message id), the others applied."""
+    summary.rows += read.rows
+    new = quarantine_store.add(conn, read.held, now=now)
+    summary.quarantined += len(read.held)
+    summary.quarantined_before += len(read.held) - new
+    apply_messages(conn, read.messages, summary, rules=rules, now=now, source=source,
+                   index=index)
 
 
 def apply_messages(conn: Connection, messages: list[Message], summary: IngestSummary, *,

@@ -89,6 +89,26 @@ def take(conn: Connection, limit: int) -> list[InboxMessage]:
     return [InboxMessage(int(i), str(s), str(p)) for i, s, p in rows]
 
 
+def claim(conn: Connection, limit: int) -> list[InboxMessage]:
+    """The oldest `limit` messages no other transaction has claimed, locked for `conn`'s
+    transaction (PostgreSQL's ``FOR UPDATE SKIP LOCKED``): several appliers on one store
+    each take messages of their own, and a claim ends with its transaction (committed
+    with the removal, or rolled back by a crash: the messages are free again). On SQLite
+    (one writer) it is `take`."""
+    query = sa.select(inbox.c.id, inbox.c.source, inbox.c.payload).order_by(inbox.c.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query.limit(limit))
+    return [InboxMessage(int(i), str(s), str(p)) for i, s, p in rows]
+
+
+def has_before(conn: Connection, first: int) -> bool:
+    """Whether a message older than `first` is still in the inbox (claimed by another
+    applier and not applied yet, or committed late by its request)."""
+    return conn.execute(sa.select(inbox.c.id).where(inbox.c.id < first).limit(1)
+                        ).first() is not None
+
+
 def remove(conn: Connection, ids: Sequence[int]) -> None:
     """Delete the applied messages `ids`."""
     for part in chunks(ids):
