@@ -1,7 +1,8 @@
 """`mql learn`: a points model learned from outcomes, from the store or a lead export.
 
 From the store, each contact is taken at its decision moment (first MQL move or first
-disposition, `store.learning`) with the touches before it; from a flat lead export (one
+disposition, `store.learning`) with the touches before it, and its outcome is the one
+`mql calibrate` and `mql backtest` read (`service.conversions`), from that moment on; from a flat lead export (one
 row per lead, behaviour already counted in columns, an outcome column) each row is a
 lead as the file says, read through the mapping layer like `mql score` reads it. Both
 end in the same `learning.scorecard.learn` and the same model file.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import ConfigError, InputError
 from mql.ingest import mapping as mappings
@@ -27,6 +28,7 @@ from mql.learning.write import learned_threshold, model_text
 from mql.model.parse import parse_model
 from mql.model.spec import FitRule, Model
 from mql.service import scoring
+from mql.service.conversions import OutcomeTimes, first_outcomes
 from mql.service.state import live_model
 from mql.store import learning as store_learning
 
@@ -93,6 +95,23 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
     return LearnRun(card, text, checked, rejected or [], source, rows)
 
 
+def store_rows(conn: Connection, *, outcome: str, start: datetime | None,
+               end: datetime | None) -> list[LeadRow]:
+    """The leads whose decision moment falls in [start, end), each with its touches
+    before the moment and whether `outcome` followed it (`conversions.first_outcomes`:
+    the outcomes `mql calibrate` and `mql backtest` count)."""
+    moments = store_learning.decision_moments(conn, start=start, end=end)
+    stored = store_learning.stored_leads(conn, moments)
+    outcomes = first_outcomes(conn)
+    return [LeadRow(lead.email, lead.attributes,
+                    tuple(sorted(((touch_kind(kind, props, account_level=shared),
+                                   (lead.at - at).total_seconds() / 86400.0)
+                                  for kind, at, props, shared in lead.touches),
+                                 key=lambda t: -t[1])),
+                    outcomes.get(lead.contact_id, OutcomeTimes()).after(outcome, lead.at),
+                    lead.at) for lead in stored]
+
+
 def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
                      end: datetime | None, features: Sequence[str] = (),
                      hand: Model | None = None, version: str) -> LearnRun:
@@ -100,19 +119,12 @@ def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
     model is the store's live model unless `hand` is given."""
     _check_outcome(outcome)
     with engine.connect() as conn:
-        moments = store_learning.decision_moments(conn, start=start, end=end)
-        stored = store_learning.stored_leads(conn, moments)
+        rows = store_rows(conn, outcome=outcome, start=start, end=end)
         if hand is None:
             try:
                 hand = live_model(conn).model
             except ConfigError:  # no live model: nothing to shrink towards
                 hand = None
-    rows = [LeadRow(lead.email, lead.attributes,
-                    tuple(sorted(((touch_kind(kind, props, account_level=shared),
-                                   (lead.at - at).total_seconds() / 86400.0)
-                                  for kind, at, props, shared in lead.touches),
-                                 key=lambda t: -t[1])),
-                    getattr(lead, outcome), lead.at) for lead in stored]
     window = (f"{start:%Y-%m-%d}" if start else "the start") + " to " + (
         f"{end:%Y-%m-%d}" if end else "now")
     return learn_rows(rows, outcome=outcome, features=features, hand=hand, version=version,
