@@ -3,6 +3,12 @@ exports: wall time and peak memory (the resident set's high-water mark of a fres
 process that runs only the calibration), with the contacts x days of the daily series.
 
     python -m bench --only calibrate --calibrate-accounts 150 --calibrate-months 6
+
+Then, per world of `--calibrate-oracle-seeds` (`--calibrate-oracle-accounts` companies,
+`--calibrate-oracle-months` months): the recommended threshold against the oracle of the
+world's ground truth (`tests/learning/oracle.py`), how far off it is, whether it lands
+within 5%, and the odds that calibration on that many outreaches lands within 5% at all
+(the outcomes drawn again from the true chances: the estimator's sampling variance).
 """
 
 from __future__ import annotations
@@ -35,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="accounts of the world calibrated on (default 150)")
     group.add_argument("--calibrate-months", type=int, default=6)
     group.add_argument("--calibrate-seed", type=int, default=5)
+    group.add_argument("--calibrate-oracle-accounts", type=int, default=400,
+                       help="accounts of each world judged against its oracle (default 400)")
+    group.add_argument("--calibrate-oracle-months", type=int, default=12)
+    group.add_argument("--calibrate-oracle-seeds", default="1,2,3,4,5",
+                       help="seeds of the worlds judged against their oracle ('' for none)")
 
 
 def _load(url: str, folder: Path, accounts: int, months: int, seed: int) -> Any:
@@ -67,7 +78,40 @@ def _calibrate(url: str, end: Any, answer: Any) -> None:
                 "days": (run.period.last - run.period.first).days + 2})
 
 
+def _oracle(accounts: int, months: int, seed: int) -> dict[str, Any]:
+    from tests.learning.oracle import landing_odds, oracle_threshold
+
+    with tempfile.TemporaryDirectory(prefix="mql-bench-oracle-") as scratch:
+        url = f"sqlite:///{Path(scratch) / 'store.db'}"
+        world = Path(scratch) / "world"
+        end = _load(url, world, accounts, months, seed)
+        run = run_calibration(connect(url), now=end)
+        moments = list(run.moments)
+        oracle = oracle_threshold(moments, world)
+        odds = landing_odds(moments, world)
+    found = run.result.recommended
+    off = (abs(found - oracle) / abs(oracle) if found is not None and oracle else None)
+    return {"bench": "calibrate", "metric": "oracle", "accounts": accounts, "months": months,
+            "seed": seed, "outreaches": run.outreaches,
+            "conversions": sum(m.converted for m in moments), "recommended": found,
+            "interval": None if run.result.interval is None else list(run.result.interval),
+            "value": oracle, "unit": "points", "off_by": None if off is None else round(off, 3),
+            "within_5pct": off is not None and off <= 0.05, "landing_odds": odds}
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    seeds = [int(s) for s in str(args.calibrate_oracle_seeds).split(",") if s.strip()]
+    judged = [_oracle(args.calibrate_oracle_accounts, args.calibrate_oracle_months, seed)
+              for seed in seeds]
+    if judged:
+        judged.append({"bench": "calibrate", "metric": "oracle_landed",
+                       "value": sum(j["within_5pct"] for j in judged), "unit": "worlds",
+                       "of": len(judged), "expected": round(sum(j["landing_odds"]
+                                                                for j in judged), 2)})
+    return judged + _size(args)
+
+
+def _size(args: argparse.Namespace) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="mql-bench-calibrate-") as scratch:
         url = f"sqlite:///{Path(scratch) / 'store.db'}"
         end = _load(url, Path(scratch) / "world", args.calibrate_accounts,

@@ -11,12 +11,12 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from mql.cli.main import app
-from mql.service import ingest as ingest_service
 from mql.service import conversions, learning
+from mql.service import ingest as ingest_service
+from mql.service.calibration import Period, read_outcomes
 from mql.store import learning as store_learning
 from mql.store import outcomes as outcomes_store
 from mql.store.tables import contacts
-from mql.service.calibration import Period, read_outcomes
 from tests.outcomes.helpers import NOW, RULES, day, ingest, load_contacts, qualify, write
 
 # 40 VPs (16 become SQL) and 40 managers (4 do). Every lead qualifies on 1 March; the SQLs

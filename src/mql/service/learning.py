@@ -2,9 +2,9 @@
 
 From the store, each contact is taken at its decision moment (first MQL move or first
 disposition, `store.learning`) with the touches before it, and its outcome is the one
-`mql calibrate` and `mql backtest` read (`service.conversions`), from that moment on; from a flat lead export (one
-row per lead, behaviour already counted in columns, an outcome column) each row is a
-lead as the file says, read through the mapping layer like `mql score` reads it. Both
+`mql calibrate` and `mql backtest` read (`service.conversions`), from that moment on;
+from a flat lead export (one row per lead, behaviour already counted in columns, an
+outcome column) each row is a lead as the file says, read through the mapping layer like `mql score` reads it. Both
 end in the same `learning.scorecard.learn` and the same model file.
 """
 
@@ -21,7 +21,7 @@ from mql.errors import ConfigError, InputError
 from mql.ingest import mapping as mappings
 from mql.ingest.files import ReadOptions, Rejected
 from mql.ingest.formats import snake
-from mql.learning.dataset import OUTCOMES, FieldCheck, LeadRow, check_fields, touch_kind
+from mql.learning.dataset import OUTCOMES, FieldCheck, LeadRow, check_fields, lead_touches
 from mql.learning.prior import hand_prior
 from mql.learning.scorecard import Scorecard, learn
 from mql.learning.write import learned_threshold, model_text
@@ -77,8 +77,11 @@ def _score_of(model: Model | None, names: Sequence[str]) -> dict[str, str]:
 
 def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str] = (),
                hand: Model | None = None, source: str, version: str,
-               rejected: list[Rejected] | None = None) -> LearnRun:
-    """Learn from `rows` and write the model file text."""
+               rejected: list[Rejected] | None = None, account_wide: bool = False
+               ) -> LearnRun:
+    """Learn from `rows` and write the model file text. `account_wide`: the rows'
+    `account:TYPE` touches count every person's events at the account too
+    (`dataset.lead_touches`), so account rules for page views may be learned."""
     if not rows:
         raise ConfigError(f"{source}: no leads to learn from")
     attributes = [f for f in features if not f.startswith("event:")]
@@ -88,7 +91,8 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
         checked = FieldCheck((), checked.skipped, checked.warnings)
     prior = hand_prior(hand, rows) if hand is not None else None
     card = learn(rows, checked.used, outcome=outcome, score_of=_score_of(hand, checked.used),
-                 prior=prior, touch_kinds=touches, warnings=checked.warnings)
+                 prior=prior, touch_kinds=touches, warnings=checked.warnings,
+                 account_wide=account_wide)
     name = f"learned_{outcome}"
     text = model_text(card, name=name, version=version, source=source,
                       threshold=learned_threshold(card, rows), rows=rows)
@@ -104,10 +108,10 @@ def store_rows(conn: Connection, *, outcome: str, start: datetime | None,
     stored = store_learning.stored_leads(conn, moments)
     outcomes = first_outcomes(conn)
     return [LeadRow(lead.email, lead.attributes,
-                    tuple(sorted(((touch_kind(kind, props, account_level=shared),
-                                   (lead.at - at).total_seconds() / 86400.0)
-                                  for kind, at, props, shared in lead.touches),
-                                 key=lambda t: -t[1])),
+                    lead_touches(lead.at,
+                                 [(k, at, p) for k, at, p, shared in lead.touches if not shared],
+                                 [(k, at, p) for k, at, p, shared in lead.touches if shared],
+                                 lead.colleagues),
                     outcomes.get(lead.contact_id, OutcomeTimes()).after(outcome, lead.at),
                     lead.at) for lead in stored]
 
@@ -129,7 +133,7 @@ def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
         f"{end:%Y-%m-%d}" if end else "now")
     return learn_rows(rows, outcome=outcome, features=features, hand=hand, version=version,
                       source=f"the store: {len(rows)} leads at their MQL or hand-off moment, "
-                             f"{window}")
+                             f"{window}", account_wide=True)
 
 
 def _label(value: object, *, source: str, row: int, column: str) -> bool:

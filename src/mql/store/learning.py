@@ -40,6 +40,8 @@ class StoredLead:
     attributes: dict[str, Any] = field(default_factory=dict)
     # (event type, time, properties, account level) up to the moment
     touches: list[tuple[str, datetime, dict[str, Any], bool]] = field(default_factory=list)
+    # every person's event at its account up to the moment, its own included (type, time)
+    colleagues: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def _survivor(column: Any) -> Any:
@@ -72,8 +74,9 @@ def decision_moments(conn: Connection, *, start: datetime | None, end: datetime 
 
 
 def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredLead]:
-    """The leads of `moments` with their attributes (contact and account, as stored now)
-    and their touches before the moment."""
+    """The leads of `moments` with their attributes (contact and account, as stored now),
+    their touches before the moment, and every person's events at their account before
+    it (`colleagues`: the company-wide behaviour an account rule counts)."""
     ids = sorted(moments)
     leads: dict[int, StoredLead] = {}
     account_of: dict[int, int | None] = {}
@@ -119,4 +122,17 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
                 lead = leads[cid]
                 if at <= lead.at:
                     lead.touches.append((kind, at, props or {}, True))
+    # every person's events at the account (company-wide behaviour: what an account rule
+    # counts), by the account of the event's contact record
+    person = contacts.alias("person_l")
+    for chunk in _chunks(account_ids):
+        worked = conn.execute(
+            sa.select(person.c.account_id, events.c.type, events.c.at)
+            .select_from(events.join(person, person.c.id == events.c.contact_id))
+            .where(person.c.account_id.in_(chunk)))
+        for aid, kind, at in worked:
+            for cid in by_account[aid]:
+                lead = leads[cid]
+                if at <= lead.at:
+                    lead.colleagues.append((kind, at))
     return [leads[cid] for cid in ids if cid in leads]
