@@ -1,10 +1,11 @@
 """`mql learn`: a points model learned from outcomes, from the store or a lead export.
 
 From the store, each contact is taken at its decision moment (first MQL move or first
-disposition, `store.learning`) with the touches before it, and its outcome is the one
-`mql calibrate` and `mql backtest` read (`service.conversions`), from that moment on;
-from a flat lead export (one row per lead, behaviour already counted in columns, an
-outcome column) each row is a lead as the file says, read through the mapping layer like `mql score` reads it. Both
+disposition, `store.learning`) with the touches before it (its own, and every person's
+at its account: company-wide behaviour), and its outcome is the one `mql calibrate` and
+`mql backtest` read (`service.conversions`), from that moment on. From a flat lead export
+(one row per lead, behaviour already counted in columns, an outcome column) each row is a
+lead as the file says, read through the mapping layer like `mql score` reads it. Both
 end in the same `learning.scorecard.learn` and the same model file.
 """
 
