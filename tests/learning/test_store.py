@@ -135,3 +135,31 @@ def test_learn_and_calibrate_count_the_same_outcomes(store: Engine, tmp_path: Pa
             got = outcome.day(kind) if outcome is not None else None
             assert (got is not None and got >= day(3, 1).date()) == hit, (kind, email)
     assert counted[ann].revenue == 900.0
+
+
+def test_store_leads_carry_their_companys_page_views(store: Engine, tmp_path: Path) -> None:
+    # Ann is the lead (MQL on 1 March); her colleague Bob never qualified. The account
+    # rule an account-wide row feeds counts every page view at acme before her moment:
+    # Ann's own (22 Feb), Bob's (20 Feb; his 5 March view is after it) and an anonymous
+    # visitor's resolved to the account (25 Feb): three
+    write(tmp_path, "people.csv", "email,account\nann@acme.example,acme.example\n"
+          "bob@acme.example,acme.example\n")
+    ingest_service.ingest_file(store, tmp_path / "people.csv", "contacts", rules=RULES,
+                               now=NOW)
+    write(tmp_path, "events.csv", "event_id,type,timestamp,email,account,properties\n"
+          'e1,page_view,2025-02-22T10:00:00Z,ann@acme.example,,"{""url"": ""https://acme.example/pricing""}"\n'
+          "e2,page_view,2025-02-20T10:00:00Z,bob@acme.example,,\n"
+          "e3,page_view,2025-03-05T10:00:00Z,bob@acme.example,,\n"
+          "e4,page_view,2025-02-25T10:00:00Z,,acme.example,\n")
+    ingest_service.ingest_file(store, tmp_path / "events.csv", "events", rules=RULES, now=NOW)
+    with store.connect() as conn:
+        ann = int(conn.execute(sa.select(contacts.c.id).where(
+            contacts.c.email == "ann@acme.example")).scalar_one())
+    qualify(store, ann, day(3, 1))
+    with store.connect() as conn:
+        [row] = learning.store_rows(conn, outcome="sql", start=None, end=None)
+    assert row.key == "ann@acme.example"
+    # ages in days at the moment (1 March, 00:00): 3.58 (anonymous), 6.58 (Ann), 8.58 (Bob)
+    assert sorted((k, round(a, 2)) for k, a in row.touches) == [
+        ("account:page_view", 3.58), ("account:page_view", 6.58), ("account:page_view", 8.58),
+        ("page_view /pricing", 6.58)]
