@@ -93,8 +93,10 @@ def _per_unit(rule: AttributeRule, card: Scorecard, outcome: str, pad: str) -> l
 def _touch(rule: TouchRule, outcome: str, pad: str) -> list[str]:
     lines = [f"{pad}- name: {_touch_name(rule)}",
              f"{pad}  # {rule.evidence.words(outcome)} had one before the decision; "
-             f"weight {rule.coefficient:.3f}",
-             f"{pad}  event: {rule.event}"]
+             f"weight {rule.coefficient:.3f}"]
+    if rule.chosen:
+        lines.append(f"{pad}  # {rule.chosen}")
+    lines.append(f"{pad}  event: {rule.event}")
     if rule.level == "account":
         lines.append(f"{pad}  level: account")
     if rule.url is not None:
