@@ -55,7 +55,7 @@ class Daily:
 
     contact: str
     first: date
-    scores: tuple[float, ...]
+    scores: Sequence[float]
     team: str | None = None
 
 

@@ -23,18 +23,21 @@ from __future__ import annotations
 
 import random
 import tempfile
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
+from mql.batch import duckdb as duckdb_engine
 from mql.batch.asof import AsOf
 from mql.batch.conditions import EngineUnsupported
-from mql.batch.engines import Inputs, connect
+from mql.batch.engines import Inputs
 from mql.errors import ConfigError
 from mql.learning import calibrate as cal
 from mql.learning.backtest import Outcome, Replay
@@ -192,33 +195,31 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
                           f"{', '.join([*model.scores, TOTAL])}")
     as_of = AsOf.daily(period.first - timedelta(days=1), period.last)
     check_engine(model, "duckdb")
-    engine = connect("duckdb")
+    engine = duckdb_engine.connect()
     try:
-        table = engine.rescore(model, Inputs(history.contacts, history.accounts,
-                                             history.events), as_of)
+        table = engine.series(model, Inputs(history.contacts, history.accounts,
+                                            history.events), as_of, score)
     except EngineUnsupported as exc:
         raise ConfigError(f"model {model.name}: the batch engine cannot replay it ({exc}); "
                           "calibration and backtests need the batch engine") from None
     finally:
         engine.close()
-    # only what calibrate and backtest read, in Arrow and numpy until each contact's
-    # series: the engine's other columns (every score, the reasons) are dropped at once,
-    # and no Python object is made per contact and day but the series' values
-    table = table.select(["contact", "as_of", score, "mql"]).sort_by(
-        [("contact", "ascending"), ("as_of", "ascending")])
+    # only what calibrate and backtest read, projected in the engine's query (never the
+    # reasons, the other scores, the grade), ordered there; then one array of doubles
+    # and one of bytes per contact: 9 bytes a contact and day, no Python object per day
     n = as_of.count
     rows = table.num_rows
     contacts = table.column("contact").take(pa.array(range(0, rows, n), pa.int64())).to_pylist()
-    values = table.column(score).cast(pa.float64()).fill_null(pa.scalar(0.0)).to_numpy()
-    mqls = table.column("mql").cast(pa.bool_()).fill_null(pa.scalar(False)).to_numpy(
-        zero_copy_only=False)
+    values = table.column("value").to_numpy()
+    mqls = table.column("mql").to_numpy(zero_copy_only=False).astype(np.uint8)
     del table
     out = []
     first = period.first - timedelta(days=1)
     for k, contact in enumerate(contacts):
         email, start = str(contact), k * n
-        out.append(Replay(email, first, tuple(mqls[start:start + n].tolist()),
-                          tuple(values[start:start + n].tolist()),
+        series = array("d")
+        series.frombytes(values[start:start + n].tobytes())
+        out.append(Replay(email, first, mqls[start:start + n].tobytes(), series,
                           history.teams.get(email)))
     return out
 

@@ -56,9 +56,10 @@ class OutcomeTimes:
 
     def days(self) -> Outcome:
         """The same outcomes as days (calibration and backtests count days)."""
-        return Outcome(*(None if t is None else t.date()
-                         for t in (self.sql, self.opportunity, self.won)),
-                       revenue=self.revenue)
+        def day(t: datetime | None) -> date | None:
+            return None if t is None else t.date()
+
+        return Outcome(day(self.sql), day(self.opportunity), day(self.won), self.revenue)
 
 
 def _first(found: dict[int, datetime], cid: Any, at: datetime) -> None:
