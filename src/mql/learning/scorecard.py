@@ -358,11 +358,10 @@ def _splits(y: np.ndarray, groups: Sequence[str], folds: int) -> Splits:
             if y[a].min() != y[a].max()]
 
 
-def _capped(ages: Sequence[Sequence[float]], h: float, q: float,
-            fitted: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """The decayed counts at half-life `h`, capped at the `q` percentile of the counts
-    of the leads who made the touch (among `fitted`, default all), and the cap."""
-    x = np.array([decayed(a, half_life_days=h) for a in ages])
+def _capped(x: np.ndarray, q: float, fitted: np.ndarray | None = None
+            ) -> tuple[np.ndarray, float]:
+    """The decayed counts `x` capped at the `q` percentile of the counts of the leads
+    who made the touch (among `fitted`, default all), and the cap."""
     filled = x[fitted] if fitted is not None else x
     filled = filled[filled > 0]
     cap = max(1.0, float(np.quantile(filled, q))) if filled.size else 1.0
@@ -380,20 +379,21 @@ def choose_decay(ages: Sequence[Sequence[float]], y: np.ndarray, splits: Splits
     if not any(ages):
         return None
     tried: list[tuple[float, float, float]] = []  # (loss, half-life, quantile)
-    for h in HALF_LIVES:
+    decays = {h: np.array([decayed(a, half_life_days=h) for a in ages]) for h in HALF_LIVES}
+    for h, x in decays.items():
         for q in CAP_QUANTILES:
             if splits:
                 losses = []
                 for inside, outside in splits:
-                    column, _ = _capped(ages, h, q, inside)
+                    column, _ = _capped(x, q, inside)
                     losses.append(_log_loss(column[inside], y[inside],
                                             test=(column[outside], y[outside])))
                 loss = float(np.mean(losses))
             else:
-                loss = _log_loss(_capped(ages, h, q)[0], y)
+                loss = _log_loss(_capped(x, q)[0], y)
             tried.append((loss, h, q))
     loss, h, q = min(tried)
-    column, cap = _capped(ages, h, q)
+    column, cap = _capped(decays[h], q)
     worst = max(t[0] for t in tried)
     how = (f"{len(splits)}-fold out-of-fold log loss" if splits
            else "log loss on the leads themselves (too few for folds)")
