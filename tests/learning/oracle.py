@@ -2,71 +2,67 @@
 "Calibrate", says why this is the target).
 
 Each hand-off in the world's `dispositions` file became an SQL by a coin flip whose
-chance the world knows: `mql.synthetic.outcomes.accept_and_sql` at the account's hidden
-stage on the hand-off's day (`truth/accounts`, `path`), its hidden fit (`fit`) and whether
-one of its opportunities was open then (`opportunities`); competitors never convert and
-accounts under 0.15 fit are mostly turned away as a wrong fit. (The kind of person, a
-student or a job seeker, is not in the truth files: every contact counts as a member of
-the buying committee.) The oracle threshold is the recommendation's own method
+chance the world wrote down (`truth/handoffs`, `p_sql`: the account's hidden stage and
+fit, whether a deal was open, the kind of person: a student or a competitor never
+converts, a job seeker rarely). Calibration counts a person as converted when an SQL
+came on or after their first outreach, whichever hand-off it came from; so the person's
+true chance is that of any of their hand-offs becoming an SQL, `1 - prod(1 - p_sql)`.
+(An opportunity sales opened without a marketing SQL also counts as an SQL for its named
+champion; the world draws those without a chance per person, so they are left out.)
+
+The oracle threshold is the recommendation's own method
 (`mql.learning.calibrate.change_point`) applied to those chances instead of the coin
-flips: what calibration would say with infinitely many outreaches.
+flips: what calibration would say with infinitely many outcomes at these scores.
+`landing_odds` redraws the coin flips from the same chances: how often calibration on
+this many outreaches lands within 5% of the oracle at all (its sampling variance).
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from datetime import datetime
+import random
 from pathlib import Path
 
 from mql.learning.calibrate import Moment, candidates, change_point
-from mql.synthetic.outcomes import accept_and_sql
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def chances(world: Path) -> dict[str, float]:
-    """Each contact's true chance that its first hand-off became an SQL."""
-    truth = {r["domain"]: r for r in _rows(world / "truth" / "accounts.csv")}
-    status = {r["domain"]: r["status"] for r in _rows(world / "accounts.csv")}
-    deals: dict[str, list[tuple[datetime, datetime | None]]] = {}
-    for o in _rows(world / "opportunities.csv"):
-        deals.setdefault(o["account"], []).append(
-            (_time(o["created_at"]), _time(o["closed_at"]) if o["closed_at"] else None))
-    out: dict[str, float] = {}
-    for d in sorted(_rows(world / "dispositions.csv"), key=lambda r: r["disposed_at"]):
-        email, domain = d["email"].lower(), d["account"]
-        if email in out or domain not in truth:
-            continue
-        at, t = _time(d["handed_at"]), truth[domain]
-        stage = "none"
-        for step in json.loads(t["path"]):
-            if _time(step["at"]) <= at:
-                stage = step["stage"]
-        fit = float(t["fit"])
-        has_deal = any(opened <= at and (closed is None or at < closed)
-                       for opened, closed in deals.get(domain, []))
-        if status.get(domain) == "competitor" or stage == "competitor":
-            out[email] = 0.0  # turned away as a competitor
-            continue
-        accept, sql = accept_and_sql(stage, fit=fit, has_deal=has_deal)
-        p = accept * sql
-        if fit < 0.15:
-            p *= 0.2  # four in five are turned away as a wrong fit first
-        out[email] = p
-    return out
+    """Each contact's true chance that a hand-off from its first on became an SQL."""
+    missed: dict[str, float] = {}
+    with (world / "truth" / "handoffs.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            email = row["email"].lower()
+            missed[email] = missed.get(email, 1.0) * (1.0 - float(row["p_sql"]))
+    return {email: 1.0 - q for email, q in missed.items()}
+
+
+def true_moments(moments: list[Moment], world: Path) -> list[Moment]:
+    """The outreaches with their true chance in place of the outcome."""
+    p = chances(world)
+    return [Moment(m.contact, m.score, p[m.contact]) for m in moments if m.contact in p]
 
 
 def oracle_threshold(moments: list[Moment], world: Path, step: float | None = None
                      ) -> float | None:
     """The change point of the true chances at the scores of `moments`."""
-    p = chances(world)
-    true = [Moment(m.contact, m.score, p[m.contact]) for m in moments if m.contact in p]
-    return change_point(true, candidates([m.score for m in moments], step))
+    return change_point(true_moments(moments, world),
+                        candidates([m.score for m in moments], step))
+
+
+def landing_odds(moments: list[Moment], world: Path, *, draws: int = 100, seed: int = 0,
+                 within: float = 0.05) -> float:
+    """The share of `draws` worlds, outcomes drawn again from the true chances at the same
+    scores, in which the change point lands within `within` of the oracle."""
+    true = true_moments(moments, world)
+    grid = candidates([m.score for m in moments])
+    oracle = change_point(true, grid)
+    if oracle is None:
+        return 0.0
+    rng = random.Random(seed)
+    hits = 0
+    for _ in range(draws):
+        drawn = [Moment(m.contact, m.score, 1.0 if rng.random() < m.converted else 0.0)
+                 for m in true]
+        found = change_point(drawn, grid)
+        hits += found is not None and abs(found - oracle) <= within * abs(oracle)
+    return hits / draws

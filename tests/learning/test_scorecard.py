@@ -245,3 +245,32 @@ def test_account_page_views_are_learned_only_from_account_wide_rows() -> None:
     assert "account:page_view" not in {t.kind for t in narrow.touches}
     rule = next(t for t in wide.touches if t.kind == "account:page_view")
     assert rule.level == "account" and rule.event == "page_view" and rule.per_touch > 0
+
+
+def _touch_rows(recent_age: float, old_age: float) -> list[LeadRow]:
+    # 100 leads touched `recent_age` days before the decision (60 convert), 100 touched
+    # `old_age` days before it (10 convert), 200 never touched (20 convert)
+    rows = []
+    for n in range(400):
+        age = recent_age if n < 100 else old_age if n < 200 else None
+        label = n < 60 or 100 <= n < 110 or 200 <= n < 220
+        rows.append(LeadRow(f"p{n}@c{n}.example", {"account.domain": f"c{n}.example"},
+                            (("webinar_attended", age),) if age is not None else (), label))
+    return rows
+
+
+def test_the_half_life_is_chosen_by_out_of_fold_log_loss() -> None:
+    # a touch that only matters when recent: the shortest half-life separates the recent
+    # from the old best, held out as well as fitted
+    card = learn(_touch_rows(2.0, 100.0), [], outcome="sql")
+    [rule] = card.touches
+    assert rule.half_life_days == 7.0
+    assert rule.chosen.startswith("half-life 7 days and cap at the ")
+    assert "chosen by 5-fold out-of-fold log loss" in rule.chosen
+    assert "the lowest of 20 pairs" in rule.chosen
+    text = model_text(card, name="t", version="1", source="test", threshold=0.0)
+    assert f"# {rule.chosen}" in text
+    # a touch whose age does not matter (both groups 100 and 102 days back, and the
+    # converting ones touched longer ago): the longest half-life keeps the most of it
+    card = learn(_touch_rows(102.0, 100.0), [], outcome="sql")
+    assert card.touches[0].half_life_days == 120.0

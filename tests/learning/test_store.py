@@ -11,12 +11,13 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from mql.cli.main import app
+from mql.service import conversions, learning
 from mql.service import ingest as ingest_service
-from mql.service import learning
+from mql.service.calibration import Period, read_outcomes
 from mql.store import learning as store_learning
 from mql.store import outcomes as outcomes_store
 from mql.store.tables import contacts
-from tests.outcomes.helpers import NOW, RULES, day, qualify, write
+from tests.outcomes.helpers import NOW, RULES, day, ingest, load_contacts, qualify, write
 
 # 40 VPs (16 become SQL) and 40 managers (4 do). Every lead qualifies on 1 March; the SQLs
 # attended a webinar on 20 February, before the decision. Every manager attends one on
@@ -57,7 +58,12 @@ def test_leads_are_read_as_of_their_decision_moment(store: Engine, tmp_path: Pat
     assert moments[ids["vp0@acme.example"]] == day(3, 1)
     assert [t[0] for t in leads["vp0@acme.example"].touches] == ["webinar_attended"]
     assert leads["mgr10@acme.example"].touches == []  # its webinar came after the moment
-    assert leads["vp0@acme.example"].sql and not leads["vp20@acme.example"].sql
+    # the outcome followed the moment: read by the one reader calibration uses too
+    with store.connect() as conn:
+        found = conversions.first_outcomes(conn)
+    vp0, vp20 = leads["vp0@acme.example"], leads["vp20@acme.example"]
+    assert found[vp0.contact_id].after("sql", vp0.at)
+    assert vp20.contact_id not in found
     # a window that ends before the decisions holds none of them
     with store.connect() as conn:
         assert store_learning.decision_moments(conn, start=None, end=day(3, 1)) == {}
@@ -94,3 +100,66 @@ def test_mql_learn_cli_over_the_store(store: Engine, store_url: str, tmp_path: P
     assert tested.exit_code == 0, tested.output
     assert "3 tests: 3 passed, 0 failed" in tested.output
     assert "webinar_attended" in out.read_text().split("tests:", 1)[1]
+
+
+def test_learn_and_calibrate_count_the_same_outcomes(store: Engine, tmp_path: Path) -> None:
+    # Ann became an SQL by a lifecycle move (no disposition) and is the primary contact of
+    # a won deal; Bob by a disposition; Cy only works at the account of Ann's deal
+    ids = load_contacts(store, tmp_path, "ann@acme.example", "bob@acme.example",
+                        "cy@acme.example")
+    ann, bob, cy = (ids[f"{n}@acme.example"] for n in ("ann", "bob", "cy"))
+    for cid in (ann, bob, cy):
+        qualify(store, cid, day(3, 1))
+    qualify(store, ann, day(3, 5), stage="sql")
+    with store.begin() as conn:
+        outcomes_store.record_disposition(conn, bob, at=day(3, 2), status="sql", reason=None,
+                                          actor="test", now=NOW)
+    path = write(tmp_path, "o.csv", "opportunity_id,account,created_at,closed_at,status,stage,"
+                 "primary_contact,amount\n"
+                 "o-1,acme.example,2025-03-10,2025-04-01,won,closed_won,ann@acme.example,900\n")
+    ingest(store, path, "opportunities")
+    with store.connect() as conn:
+        learned = {kind: {r.key: r.label for r in learning.store_rows(
+            conn, outcome=kind, start=None, end=None)} for kind in ("sql", "opportunity", "won")}
+        counted, _ = read_outcomes(conn, Period(day(1, 1).date(), day(6, 30).date()))
+    assert learned["sql"] == {"ann@acme.example": True, "bob@acme.example": True,
+                              "cy@acme.example": False}
+    # the deal names Ann only: her colleague's deal is not Cy's outcome
+    assert learned["opportunity"] == {"ann@acme.example": True, "bob@acme.example": False,
+                                      "cy@acme.example": False}
+    assert learned["won"] == learned["opportunity"]
+    # calibration counts exactly these, from the same moment
+    for kind, found in learned.items():
+        for email, hit in found.items():
+            outcome = counted.get(ids[email])
+            got = outcome.day(kind) if outcome is not None else None
+            assert (got is not None and got >= day(3, 1).date()) == hit, (kind, email)
+    assert counted[ann].revenue == 900.0
+
+
+def test_store_leads_carry_their_companys_page_views(store: Engine, tmp_path: Path) -> None:
+    # Ann is the lead (MQL on 1 March); her colleague Bob never qualified. The account
+    # rule an account-wide row feeds counts every page view at acme before her moment:
+    # Ann's own (22 Feb), Bob's (20 Feb; his 5 March view is after it) and an anonymous
+    # visitor's resolved to the account (25 Feb): three
+    write(tmp_path, "people.csv", "email,account\nann@acme.example,acme.example\n"
+          "bob@acme.example,acme.example\n")
+    ingest_service.ingest_file(store, tmp_path / "people.csv", "contacts", rules=RULES,
+                               now=NOW)
+    write(tmp_path, "events.csv", "event_id,type,timestamp,email,account,properties\n"
+          'e1,page_view,2025-02-22T10:00:00Z,ann@acme.example,,"{""url"": ""https://acme.example/pricing""}"\n'
+          "e2,page_view,2025-02-20T10:00:00Z,bob@acme.example,,\n"
+          "e3,page_view,2025-03-05T10:00:00Z,bob@acme.example,,\n"
+          "e4,page_view,2025-02-25T10:00:00Z,,acme.example,\n")
+    ingest_service.ingest_file(store, tmp_path / "events.csv", "events", rules=RULES, now=NOW)
+    with store.connect() as conn:
+        ann = int(conn.execute(sa.select(contacts.c.id).where(
+            contacts.c.email == "ann@acme.example")).scalar_one())
+    qualify(store, ann, day(3, 1))
+    with store.connect() as conn:
+        [row] = learning.store_rows(conn, outcome="sql", start=None, end=None)
+    assert row.key == "ann@acme.example"
+    # ages in days at the moment (1 March, 00:00): 3.58 (anonymous), 6.58 (Ann), 8.58 (Bob)
+    assert sorted((k, round(a, 2)) for k, a in row.touches) == [
+        ("account:page_view", 3.58), ("account:page_view", 6.58), ("account:page_view", 8.58),
+        ("page_view /pricing", 6.58)]

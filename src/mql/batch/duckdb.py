@@ -131,6 +131,22 @@ class DuckDBEngine:
             table: pa.Table = self.con.sql(query).to_arrow_table()
         return table
 
+    def series(self, model: Model, inputs: Inputs, as_of: AsOf, score: str) -> pa.Table:
+        """Only what a replay reads of the result (calibration, backtests): contact,
+        `score` as `value` (DOUBLE, 0 when null) and mql (BOOLEAN, false when null), one
+        row per contact and time of `as_of`, ordered by contact and time. Projected in
+        the query, so DuckDB never hands over the reasons, the other scores and the grade
+        of every contact and day (51 bytes a row with the time, 43 without, against 93
+        for the whole result on the synthetic world)."""
+        with _reading(inputs.events):
+            self._load(model, inputs)
+            query = compile.to_sql(model, as_of, "duckdb", unique_ids=self.unique_ids())
+            table: pa.Table = self.con.sql(
+                f"SELECT contact, coalesce(CAST({_quote(score)} AS DOUBLE), 0) AS value, "
+                f"coalesce(CAST(mql AS BOOLEAN), false) AS mql FROM ({query}) AS result "
+                "ORDER BY contact, as_of").to_arrow_table()
+        return table
+
     def export(self, model: Model, inputs: Inputs, as_of: AsOf, out: Path,
                fmt: OutputFormat = "parquet", progress: Progress | None = None) -> Summary:
         tell = progress or (lambda step: None)

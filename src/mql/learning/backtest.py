@@ -36,8 +36,8 @@ class Replay:
 
     contact: str
     first: date
-    mql: tuple[bool, ...]
-    score: tuple[float, ...]
+    mql: Sequence[int]  # truthy: an MQL that day (a bytes or bool sequence)
+    score: Sequence[float]  # a tuple, or an array of doubles for a large store
     team: str | None = None
 
     def entries(self) -> list[date]:

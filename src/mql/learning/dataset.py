@@ -156,6 +156,32 @@ def is_numeric(rows: Sequence[LeadRow], name: str) -> bool:
     return bool(values) and all(v is not None for v in values) and len(set(values)) > 5
 
 
+def lead_touches(at: datetime, own: Iterable[tuple[str, datetime, Mapping[str, Any]]],
+                 anonymous: Iterable[tuple[str, datetime, Mapping[str, Any]]] = (),
+                 people: Iterable[tuple[str, datetime]] = ()) -> tuple[tuple[str, float], ...]:
+    """A lead's touches at its decision moment `at`, as (kind, age in days), oldest
+    first: its `own` events (`touch_kind`), its account's `anonymous` ones (no person:
+    `account:TYPE`) and, for account-wide rows, every person's event at the account
+    (`people`, its own included: `account:TYPE` too, what an account rule counts), each
+    only when it happened at or before `at`. One computation for the store's leads and
+    the synthetic world's.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2025, 3, 2, tzinfo=UTC)
+    >>> lead_touches(t, [("demo_request", datetime(2025, 3, 1, tzinfo=UTC), {})],
+    ...              [("intent_surge", datetime(2025, 2, 28, tzinfo=UTC), {})],
+    ...              [("demo_request", datetime(2025, 3, 1, tzinfo=UTC)),
+    ...               ("page_view", datetime(2025, 3, 3, tzinfo=UTC))])
+    (('account:intent_surge', 2.0), ('demo_request', 1.0), ('account:demo_request', 1.0))
+    """
+    found = [(touch_kind(kind, props), when) for kind, when, props in own]
+    found += [(touch_kind(kind, props, account_level=True), when)
+              for kind, when, props in anonymous]
+    found += [(f"account:{kind}", when) for kind, when in people]
+    return tuple(sorted(((k, (at - when).total_seconds() / 86400.0) for k, when in found
+                         if when <= at), key=lambda t: -t[1]))
+
+
 def touch_kind(event_type: str, properties: Mapping[str, Any], *,
                account_level: bool = False) -> str:
     """The kind of a touch: its event type, and for a page view the first section of

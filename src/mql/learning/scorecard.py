@@ -2,13 +2,14 @@
 
 Fit first, then intent. Each attribute field is binned (`binning`: monotone bins for
 numbers, one group per frequent value for text) and replaced by its group's weight of
-evidence; each kind of touch becomes its decayed count before the decision moment
-(half-life chosen per kind from `HALF_LIVES` by how well it separates the outcome),
-capped where more touches stop adding evidence. One L2-regularised logistic regression
-(scikit-learn) weighs them all together, so two fields that say the same thing share the
-points instead of counting twice. Points are the regression's log-odds times `SCALE`
-(10 points double the odds), rounded: a group's points are `round(SCALE * beta * WoE)`,
-a touch's `SCALE * beta` per decayed touch up to its cap.
+evidence; each kind of touch becomes its decayed count before the decision moment,
+capped where more touches stop adding evidence: the half-life (`HALF_LIVES`) and the cap
+(a percentile of the counts, `CAP_QUANTILES`) are chosen per kind by cross-validation,
+the pair with the lowest out-of-fold log loss (`choose_decay`). One L2-regularised
+logistic regression (scikit-learn) weighs them all together, so two fields that say the
+same thing share the points instead of counting twice. Points are the regression's
+log-odds times `SCALE` (10 points double the odds), rounded: a group's points are
+`round(SCALE * beta * WoE)`, a touch's `SCALE * beta` per decayed touch up to its cap.
 
 With fewer than `SMALL_DATA` leads with the outcome the points are shrunk towards the
 hand model's (`prior`), and every group reports its interval rather than pretending.
@@ -39,6 +40,7 @@ MIN_INFORMATION = 0.02  # a field separating the outcome less than this is left 
 SMALL_DATA = 100  # fewer leads with the outcome than this: shrink and say so
 Z95 = 1.959964
 FOLDS = 5  # folds of the out-of-fold totals the calibration map is fitted on
+CAP_QUANTILES = (0.75, 0.9, 0.95, 0.99)  # a touch's cap: this percentile of its counts
 
 
 def wilson(positives: int, count: int, z: float = Z95) -> tuple[float, float]:
@@ -118,6 +120,7 @@ class TouchRule:
     cap: float
     evidence: Evidence
     coefficient: float
+    chosen: str = ""  # how the half-life and cap were chosen, in words
 
     @property
     def event(self) -> str:
@@ -198,9 +201,11 @@ def _logistic(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
     return model
 
 
-def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> float:
+def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3,
+              test: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """The mean log loss of a one-feature logistic fit (a few Newton steps, which is all
-    choosing a half-life needs; the model itself is fitted by scikit-learn)."""
+    choosing a half-life needs; the model itself is fitted by scikit-learn), on the leads
+    it was fitted to or on `test` (x, y) when given."""
     a = math.log((y.mean() + 1e-9) / (1 - y.mean() + 1e-9))
     b = 0.0
     for _ in range(25):
@@ -215,6 +220,8 @@ def _log_loss(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> float:
         a, b = a - da, b - db
         if abs(da) + abs(db) < 1e-8:
             break
+    if test is not None:
+        x, y = test
     p = np.clip(1.0 / (1.0 + np.exp(-(a + b * x))), 1e-9, 1 - 1e-9)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
@@ -274,21 +281,13 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
         touch_kinds = sorted(k for k, n in seen.items() if n >= min_count and not (
             not account_wide and k.startswith("account:")
             and k.removeprefix("account:") in personal))
-    touch_columns: list[tuple[str, float, float, np.ndarray]] = []
+    touch_columns: list[tuple[str, float, float, np.ndarray, str]] = []
+    splits = _splits(y, _groups(rows), folds)
     for kind in touch_kinds:
-        best: tuple[float, float, float, np.ndarray] | None = None
-        for h in HALF_LIVES:
-            x = np.array([decayed(g.get(kind, ()), half_life_days=h) for g in grouped])
-            filled = x[x > 0]
-            if filled.size == 0:
-                break
-            cap = max(1.0, float(np.quantile(filled, 0.95)))
-            capped = np.minimum(x, cap)
-            loss = _log_loss(capped, y)
-            if best is None or loss < best[0]:
-                best = (loss, h, cap, capped)
-        if best is not None:
-            touch_columns.append((kind, best[1], best[2], best[3]))
+        ages = [g.get(kind, ()) for g in grouped]
+        choice = choose_decay(ages, y, splits)
+        if choice is not None:
+            touch_columns.append((kind, *choice))
     matrix = [np.array([b.group_of(r.attributes.get(b.field)).woe for r in rows])
               for b in binnings]
     columns = matrix + [c[3] for c in touch_columns]
@@ -326,7 +325,7 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
                                         score_of.get(binning.field, "fit"), per))
     touches: list[TouchRule] = []
     base = positives / len(rows)
-    for j, (kind, h, cap_units, column) in enumerate(touch_columns):
+    for j, (kind, h, cap_units, column, chosen) in enumerate(touch_columns):
         beta = float(coef[len(binnings) + j])
         per_touch = round(SCALE * beta, 1)
         if per_touch == 0:
@@ -334,7 +333,7 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
         had = column > 0
         evidence = Evidence(int(had.sum()), int(y[had].sum()), base)
         touches.append(TouchRule(kind, h, per_touch, round(abs(per_touch) * cap_units, 1),
-                                 evidence, beta))
+                                 evidence, beta, chosen))
     card = Scorecard(outcome, tuple(attributes), tuple(touches), Calibration(((0.0, base),)),
                      len(rows), positives, small, shrink, tuple(notes))
     totals = np.array([card.total(r) for r in rows])
@@ -342,6 +341,66 @@ def learn(rows: Sequence[LeadRow], fields: Sequence[str], *, outcome: str = "won
     calibration = calibrate(held_out.tolist(), y.tolist())
     return Scorecard(outcome, card.attributes, card.touches, calibration, len(rows),
                      positives, small, shrink, tuple(notes))
+
+
+Splits = list[tuple[np.ndarray, np.ndarray]]
+
+
+def _splits(y: np.ndarray, groups: Sequence[str], folds: int) -> Splits:
+    """Folds of whole accounts with the outcome spread evenly (inside, outside), as the
+    calibration map's out-of-fold totals use; none when there are too few leads."""
+    positives = int(y.sum())
+    k = min(folds, positives, len(y) - positives, len(set(groups)))
+    if k < 2:
+        return []
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0)
+    return [(a, b) for a, b in splitter.split(np.zeros(len(y)), y, groups=list(groups))
+            if y[a].min() != y[a].max()]
+
+
+def _capped(x: np.ndarray, q: float, fitted: np.ndarray | None = None
+            ) -> tuple[np.ndarray, float]:
+    """The decayed counts `x` capped at the `q` percentile of the counts of the leads
+    who made the touch (among `fitted`, default all), and the cap."""
+    filled = x[fitted] if fitted is not None else x
+    filled = filled[filled > 0]
+    cap = max(1.0, float(np.quantile(filled, q))) if filled.size else 1.0
+    return np.minimum(x, cap), cap
+
+
+def choose_decay(ages: Sequence[Sequence[float]], y: np.ndarray, splits: Splits
+                 ) -> tuple[float, float, np.ndarray, str] | None:
+    """The half-life and cap of one kind of touch chosen by cross-validation: for each
+    pair of `HALF_LIVES` and `CAP_QUANTILES`, a one-feature logistic fit on each fold's
+    inside (the cap taken there too) and its log loss on the outside; the pair with the
+    lowest mean. Returns (half-life, cap in decayed touches, the capped column of every
+    lead, the choice in words); None when no lead made the touch. Without folds (too
+    few leads) the pair is chosen on the leads themselves, and the words say so."""
+    if not any(ages):
+        return None
+    tried: list[tuple[float, float, float]] = []  # (loss, half-life, quantile)
+    decays = {h: np.array([decayed(a, half_life_days=h) for a in ages]) for h in HALF_LIVES}
+    for h, x in decays.items():
+        for q in CAP_QUANTILES:
+            if splits:
+                losses = []
+                for inside, outside in splits:
+                    column, _ = _capped(x, q, inside)
+                    losses.append(_log_loss(column[inside], y[inside],
+                                            test=(column[outside], y[outside])))
+                loss = float(np.mean(losses))
+            else:
+                loss = _log_loss(_capped(x, q)[0], y)
+            tried.append((loss, h, q))
+    loss, h, q = min(tried)
+    column, cap = _capped(decays[h], q)
+    worst = max(t[0] for t in tried)
+    how = (f"{len(splits)}-fold out-of-fold log loss" if splits
+           else "log loss on the leads themselves (too few for folds)")
+    words = (f"half-life {h:g} days and cap at the {round(q * 100)}th percentile "
+             f"({cap:.2f} decayed touches) chosen by {how} {loss:.4f}, the lowest of "
+             f"{len(tried)} pairs (highest {worst:.4f})")
+    return h, cap, column, words
 
 
 def _groups(rows: Sequence[LeadRow]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mql.learning.dataset import LeadRow, touch_kind
+from mql.learning.dataset import LeadRow, lead_touches
 from mql.synthetic.outcomes import Disposition
 from mql.synthetic.world import AccountSlice
 
@@ -41,13 +41,11 @@ def lead_rows(slices: Iterable[AccountSlice], *, outcome: str = "won",
             attributes.update({f"account.{k}": v for k, v in piece.account.attributes.items()})
             attributes["contact.email_domain"] = contact.email_domain
             attributes["account.domain"] = piece.account.domain
-            seen = [e for e in piece.clean_events if e.at <= at]
-            found = [(touch_kind(e.type, e.properties, account_level=e.contact is None),
-                      (at - e.at).total_seconds() / 86400.0)
-                     for e in seen if e.contact == email or e.contact is None]
-            if account_wide:
-                found += [(f"account:{e.type}", (at - e.at).total_seconds() / 86400.0)
-                          for e in seen if e.contact is not None]
-            touches = tuple(sorted(found, key=lambda t: -t[1]))
+            events = piece.clean_events
+            touches = lead_touches(
+                at, [(e.type, e.at, e.properties) for e in events if e.contact == email],
+                [(e.type, e.at, e.properties) for e in events if e.contact is None],
+                [(e.type, e.at) for e in events if e.contact is not None] if account_wide
+                else ())
             rows.append(LeadRow(email, attributes, touches, label, at))
     return rows

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -92,8 +93,10 @@ def _per_unit(rule: AttributeRule, card: Scorecard, outcome: str, pad: str) -> l
 def _touch(rule: TouchRule, outcome: str, pad: str) -> list[str]:
     lines = [f"{pad}- name: {_touch_name(rule)}",
              f"{pad}  # {rule.evidence.words(outcome)} had one before the decision; "
-             f"weight {rule.coefficient:.3f}",
-             f"{pad}  event: {rule.event}"]
+             f"weight {rule.coefficient:.3f}"]
+    if rule.chosen:
+        lines.append(f"{pad}  # {rule.chosen}")
+    lines.append(f"{pad}  event: {rule.event}")
     if rule.level == "account":
         lines.append(f"{pad}  level: account")
     if rule.url is not None:
@@ -236,6 +239,18 @@ def test_lines(card: Scorecard, rows: Sequence[LeadRow]) -> list[str]:
                   f"    contacts:\n      - {_flow(contact)}"]
         touches = [(k, a) for k, a in row.touches
                    if k.partition(" ")[0].removeprefix("account:") in events]
+        # an account-wide row's `account:TYPE` touches hold the lead's own events of the
+        # type too; the account rule counts those from the contact's own events, so each
+        # is written once (as the contact's)
+        own = Counter((k.partition(" ")[0], a) for k, a in touches
+                      if not k.startswith("account:"))
+        kept = []
+        for k, a in touches:
+            if k.startswith("account:") and own[(k.removeprefix("account:"), a)] > 0:
+                own[(k.removeprefix("account:"), a)] -= 1
+                continue
+            kept.append((k, a))
+        touches = kept
         if touches:
             lines.append("    events:")
             for kind, age in touches:

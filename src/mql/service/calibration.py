@@ -23,18 +23,21 @@ from __future__ import annotations
 
 import random
 import tempfile
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
+from mql.batch import duckdb as duckdb_engine
 from mql.batch.asof import AsOf
 from mql.batch.conditions import EngineUnsupported
-from mql.batch.engines import Inputs, connect
+from mql.batch.engines import Inputs
 from mql.errors import ConfigError
 from mql.learning import calibrate as cal
 from mql.learning.backtest import Outcome, Replay
@@ -43,6 +46,7 @@ from mql.records import Account, Contact
 from mql.routing.rules import route
 from mql.scoring.fit import record_getter
 from mql.service import state as states
+from mql.service.conversions import first_outcomes
 from mql.service.engine_inputs import write_events
 from mql.service.rescore import check_engine
 from mql.service.scoring import load_model_file
@@ -52,8 +56,6 @@ from mql.store.db import translate_errors
 from mql.store.migrate import check
 
 OUTCOME_KINDS = ("sql", "opportunity", "won")
-SQL_STATUSES = frozenset({"sql", "converted"})
-SQL_STAGES = frozenset({"sql", "opportunity", "customer"})
 DEFAULT_DAYS = 365
 BOOTSTRAP_SEED = 0  # the same store gives the same interval every time
 ACCOUNT_OWNER = "account_owner"  # the load of leads their account's owner takes
@@ -112,55 +114,20 @@ def _earliest(found: dict[int, date], cid: Any, day: date) -> None:
 
 def read_outcomes(conn: Connection, period: Period) -> tuple[dict[int, Outcome],
                                                                dict[int, date]]:
-    """Each contact's outcomes up to the end of the period and its first outreach in it
-    (survivor ids, as every report counts a merged person)."""
-    sql: dict[int, date] = {}
-    opp: dict[int, date] = {}
-    won: dict[int, date] = {}
-    revenue: dict[int, float] = {}
+    """Each contact's outcomes up to the end of the period (`conversions.first_outcomes`,
+    the reader `mql learn` uses too) and its first outreach in it (survivor ids, as every
+    report counts a merged person)."""
     outreach: dict[int, date] = {}
     d = ledger.disposition_columns(conn)
-    for cid, at, status in zip(d["contact_id"], d["at"], d["status"], strict=True):
-        day = _day(at)
-        if day > period.last:
-            continue
-        if period.first <= day:
-            _earliest(outreach, cid, day)
-        if status in SQL_STATUSES:
-            _earliest(sql, cid, day)
+    for cid, at in zip(d["contact_id"], d["at"], strict=True):
+        if period.first <= _day(at) <= period.last:
+            _earliest(outreach, cid, _day(at))
     a = ledger.assignment_columns(conn)
     for cid, touch in zip(a["contact_id"], a["first_touch_at"], strict=True):
         if touch is not None and period.first <= _day(touch) <= period.last:
             _earliest(outreach, cid, _day(touch))
-    m = ledger.move_columns(conn)
-    for cid, to, at in zip(m["contact_id"], m["to_stage"], m["at"], strict=True):
-        if to in SQL_STAGES and _day(at) <= period.last:
-            _earliest(sql, cid, _day(at))
-    o = ledger.opportunity_columns(conn)
-    members: dict[Any, set[int]] = {}
-    for oid, cid in zip(o["id"], o["primary_contact_id"], strict=True):
-        if cid is not None:
-            members.setdefault(oid, set()).add(int(cid))
-    oc = ledger.opportunity_contact_columns(conn)
-    for oid, cid in zip(oc["opportunity_id"], oc["contact_id"], strict=True):
-        members.setdefault(oid, set()).add(int(cid))
-    for oid, opened, closed, status, amount in zip(o["id"], o["opened_at"], o["closed_at"],
-                                                    o["status"], o["amount"], strict=True):
-        if _day(opened) > period.last:
-            continue
-        for cid in members.get(oid, ()):
-            _earliest(opp, cid, _day(opened))
-            if status == "won" and closed is not None and _day(closed) <= period.last:
-                _earliest(won, cid, _day(closed))
-                revenue[cid] = revenue.get(cid, 0.0) + float(amount or 0.0)
-    ids = set(sql) | set(opp) | set(won)
-    # an opportunity or a won deal is also past the SQL line
-    out = {cid: Outcome(sql=min((x for x in (sql.get(cid), opp.get(cid), won.get(cid))
-                                 if x is not None), default=None),
-                        opportunity=min((x for x in (opp.get(cid), won.get(cid))
-                                         if x is not None), default=None),
-                        won=won.get(cid), revenue=revenue.get(cid, 0.0)) for cid in ids}
-    return out, outreach
+    found = first_outcomes(conn, period.last)
+    return {cid: o.days() for cid, o in found.items()}, outreach
 
 
 def team_capacity(model: Model) -> dict[str, cal.Team]:
@@ -228,33 +195,31 @@ def replay(model: Model, history: History, period: Period, score: str = TOTAL
                           f"{', '.join([*model.scores, TOTAL])}")
     as_of = AsOf.daily(period.first - timedelta(days=1), period.last)
     check_engine(model, "duckdb")
-    engine = connect("duckdb")
+    engine = duckdb_engine.connect()
     try:
-        table = engine.rescore(model, Inputs(history.contacts, history.accounts,
-                                             history.events), as_of)
+        table = engine.series(model, Inputs(history.contacts, history.accounts,
+                                            history.events), as_of, score)
     except EngineUnsupported as exc:
         raise ConfigError(f"model {model.name}: the batch engine cannot replay it ({exc}); "
                           "calibration and backtests need the batch engine") from None
     finally:
         engine.close()
-    # only what calibrate and backtest read, in Arrow and numpy until each contact's
-    # series: the engine's other columns (every score, the reasons) are dropped at once,
-    # and no Python object is made per contact and day but the series' values
-    table = table.select(["contact", "as_of", score, "mql"]).sort_by(
-        [("contact", "ascending"), ("as_of", "ascending")])
+    # only what calibrate and backtest read, projected in the engine's query (never the
+    # reasons, the other scores, the grade), ordered there; then one array of doubles
+    # and one of bytes per contact: 9 bytes a contact and day, no Python object per day
     n = as_of.count
     rows = table.num_rows
     contacts = table.column("contact").take(pa.array(range(0, rows, n), pa.int64())).to_pylist()
-    values = table.column(score).cast(pa.float64()).fill_null(pa.scalar(0.0)).to_numpy()
-    mqls = table.column("mql").cast(pa.bool_()).fill_null(pa.scalar(False)).to_numpy(
-        zero_copy_only=False)
+    values = table.column("value").to_numpy()
+    mqls = table.column("mql").to_numpy(zero_copy_only=False).astype(np.uint8)
     del table
     out = []
     first = period.first - timedelta(days=1)
     for k, contact in enumerate(contacts):
         email, start = str(contact), k * n
-        out.append(Replay(email, first, tuple(mqls[start:start + n].tolist()),
-                          tuple(values[start:start + n].tolist()),
+        series = array("d")
+        series.frombytes(values[start:start + n].tobytes())
+        out.append(Replay(email, first, mqls[start:start + n].tobytes(), series,
                           history.teams.get(email)))
     return out
 

@@ -1,8 +1,10 @@
 """`mql learn`: a points model learned from outcomes, from the store or a lead export.
 
 From the store, each contact is taken at its decision moment (first MQL move or first
-disposition, `store.learning`) with the touches before it; from a flat lead export (one
-row per lead, behaviour already counted in columns, an outcome column) each row is a
+disposition, `store.learning`) with the touches before it (its own, and every person's
+at its account: company-wide behaviour), and its outcome is the one `mql calibrate` and
+`mql backtest` read (`service.conversions`), from that moment on. From a flat lead export
+(one row per lead, behaviour already counted in columns, an outcome column) each row is a
 lead as the file says, read through the mapping layer like `mql score` reads it. Both
 end in the same `learning.scorecard.learn` and the same model file.
 """
@@ -14,19 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import ConfigError, InputError
 from mql.ingest import mapping as mappings
 from mql.ingest.files import ReadOptions, Rejected
 from mql.ingest.formats import snake
-from mql.learning.dataset import OUTCOMES, FieldCheck, LeadRow, check_fields, touch_kind
+from mql.learning.dataset import OUTCOMES, FieldCheck, LeadRow, check_fields, lead_touches
 from mql.learning.prior import hand_prior
 from mql.learning.scorecard import Scorecard, learn
 from mql.learning.write import learned_threshold, model_text
 from mql.model.parse import parse_model
 from mql.model.spec import FitRule, Model
 from mql.service import scoring
+from mql.service.conversions import OutcomeTimes, first_outcomes
 from mql.service.state import live_model
 from mql.store import learning as store_learning
 
@@ -75,8 +78,11 @@ def _score_of(model: Model | None, names: Sequence[str]) -> dict[str, str]:
 
 def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str] = (),
                hand: Model | None = None, source: str, version: str,
-               rejected: list[Rejected] | None = None) -> LearnRun:
-    """Learn from `rows` and write the model file text."""
+               rejected: list[Rejected] | None = None, account_wide: bool = False
+               ) -> LearnRun:
+    """Learn from `rows` and write the model file text. `account_wide`: the rows'
+    `account:TYPE` touches count every person's events at the account too
+    (`dataset.lead_touches`), so account rules for page views may be learned."""
     if not rows:
         raise ConfigError(f"{source}: no leads to learn from")
     attributes = [f for f in features if not f.startswith("event:")]
@@ -86,11 +92,29 @@ def learn_rows(rows: Sequence[LeadRow], *, outcome: str, features: Sequence[str]
         checked = FieldCheck((), checked.skipped, checked.warnings)
     prior = hand_prior(hand, rows) if hand is not None else None
     card = learn(rows, checked.used, outcome=outcome, score_of=_score_of(hand, checked.used),
-                 prior=prior, touch_kinds=touches, warnings=checked.warnings)
+                 prior=prior, touch_kinds=touches, warnings=checked.warnings,
+                 account_wide=account_wide)
     name = f"learned_{outcome}"
     text = model_text(card, name=name, version=version, source=source,
                       threshold=learned_threshold(card, rows), rows=rows)
     return LearnRun(card, text, checked, rejected or [], source, rows)
+
+
+def store_rows(conn: Connection, *, outcome: str, start: datetime | None,
+               end: datetime | None) -> list[LeadRow]:
+    """The leads whose decision moment falls in [start, end), each with its touches
+    before the moment and whether `outcome` followed it (`conversions.first_outcomes`:
+    the outcomes `mql calibrate` and `mql backtest` count)."""
+    moments = store_learning.decision_moments(conn, start=start, end=end)
+    stored = store_learning.stored_leads(conn, moments)
+    outcomes = first_outcomes(conn)
+    return [LeadRow(lead.email, lead.attributes,
+                    lead_touches(lead.at,
+                                 [(k, at, p) for k, at, p, shared in lead.touches if not shared],
+                                 [(k, at, p) for k, at, p, shared in lead.touches if shared],
+                                 lead.colleagues),
+                    outcomes.get(lead.contact_id, OutcomeTimes()).after(outcome, lead.at),
+                    lead.at) for lead in stored]
 
 
 def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
@@ -100,24 +124,17 @@ def learn_from_store(engine: Engine, *, outcome: str, start: datetime | None,
     model is the store's live model unless `hand` is given."""
     _check_outcome(outcome)
     with engine.connect() as conn:
-        moments = store_learning.decision_moments(conn, start=start, end=end)
-        stored = store_learning.stored_leads(conn, moments)
+        rows = store_rows(conn, outcome=outcome, start=start, end=end)
         if hand is None:
             try:
                 hand = live_model(conn).model
             except ConfigError:  # no live model: nothing to shrink towards
                 hand = None
-    rows = [LeadRow(lead.email, lead.attributes,
-                    tuple(sorted(((touch_kind(kind, props, account_level=shared),
-                                   (lead.at - at).total_seconds() / 86400.0)
-                                  for kind, at, props, shared in lead.touches),
-                                 key=lambda t: -t[1])),
-                    getattr(lead, outcome), lead.at) for lead in stored]
     window = (f"{start:%Y-%m-%d}" if start else "the start") + " to " + (
         f"{end:%Y-%m-%d}" if end else "now")
     return learn_rows(rows, outcome=outcome, features=features, hand=hand, version=version,
                       source=f"the store: {len(rows)} leads at their MQL or hand-off moment, "
-                             f"{window}")
+                             f"{window}", account_wide=True)
 
 
 def _label(value: object, *, source: str, row: int, column: str) -> bool:

@@ -3,8 +3,9 @@
 The decision moment of a contact is its first MQL move (the lifecycle ledger) or, when
 sales saw it first, its first disposition. Everything after that moment stays out of the
 row: touches are read with `at <= moment` ("time travel" over the event ledger;
-the touch that triggered the decision counts), outcomes only from it on. Merged
-contacts count for their survivor.
+the touch that triggered the decision counts). Outcomes are not read here: the service
+asks `mql.service.conversions` (the reader calibration and backtests use) whether one
+followed the moment. Merged contacts count for their survivor.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from mql.store.tables import (
     dispositions,
     events,
     lifecycle_history,
-    opportunities,
-    opportunity_contacts,
 )
 
 CHUNK = 500
@@ -41,9 +40,8 @@ class StoredLead:
     attributes: dict[str, Any] = field(default_factory=dict)
     # (event type, time, properties, account level) up to the moment
     touches: list[tuple[str, datetime, dict[str, Any], bool]] = field(default_factory=list)
-    sql: bool = False
-    opportunity: bool = False
-    won: bool = False
+    # every person's event at its account up to the moment, its own included (type, time)
+    colleagues: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def _survivor(column: Any) -> Any:
@@ -77,7 +75,8 @@ def decision_moments(conn: Connection, *, start: datetime | None, end: datetime 
 
 def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredLead]:
     """The leads of `moments` with their attributes (contact and account, as stored now),
-    their touches before the moment and their outcomes from it on."""
+    their touches before the moment, and every person's events at their account before
+    it (`colleagues`: the company-wide behaviour an account rule counts)."""
     ids = sorted(moments)
     leads: dict[int, StoredLead] = {}
     account_of: dict[int, int | None] = {}
@@ -123,33 +122,17 @@ def stored_leads(conn: Connection, moments: dict[int, datetime]) -> list[StoredL
                 lead = leads[cid]
                 if at <= lead.at:
                     lead.touches.append((kind, at, props or {}, True))
-    # outcomes from the moment on
-    owner, survivor = _survivor(dispositions.c.contact_id)
-    for chunk in _chunks(ids):
-        said = conn.execute(
-            sa.select(survivor.label("cid"), dispositions.c.at, dispositions.c.status)
-            .select_from(dispositions.join(owner, owner.c.id == dispositions.c.contact_id))
-            .where(survivor.in_(chunk)))
-        for cid, at, status in said:
-            lead = leads.get(cid)
-            if lead is not None and at >= lead.at and status in ("sql", "converted"):
-                lead.sql = True
-    opened: list[tuple[int, int | None, datetime, str]] = []
+    # every person's events at the account (company-wide behaviour: what an account rule
+    # counts), by the account of the event's contact record
+    person = contacts.alias("person_l")
     for chunk in _chunks(account_ids):
-        opened += [(r[0], r[1], r[2], r[3]) for r in conn.execute(
-            sa.select(opportunities.c.id, opportunities.c.account_id, opportunities.c.opened_at,
-                      opportunities.c.status).where(opportunities.c.account_id.in_(chunk)))]
-    people: dict[int, set[int]] = defaultdict(set)
-    owner, survivor = _survivor(opportunity_contacts.c.contact_id)
-    for oid, cid in conn.execute(
-            sa.select(opportunity_contacts.c.opportunity_id, survivor)
-            .select_from(opportunity_contacts.join(
-                owner, owner.c.id == opportunity_contacts.c.contact_id))):
-        people[oid].add(cid)
-    for oid, aid, at, status in opened:
-        for cid in set(by_account.get(aid, [])) | people.get(oid, set()):  # type: ignore[arg-type]
-            lead = leads.get(cid)
-            if lead is not None and at >= lead.at:
-                lead.opportunity = True
-                lead.won = lead.won or status == "won"
+        worked = conn.execute(
+            sa.select(person.c.account_id, events.c.type, events.c.at)
+            .select_from(events.join(person, person.c.id == events.c.contact_id))
+            .where(person.c.account_id.in_(chunk)))
+        for aid, kind, at in worked:
+            for cid in by_account[aid]:
+                lead = leads[cid]
+                if at <= lead.at:
+                    lead.colleagues.append((kind, at))
     return [leads[cid] for cid in ids if cid in leads]
