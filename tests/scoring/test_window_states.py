@@ -1,0 +1,174 @@
+"""Window states beyond counting (distinct values, sums, averages, sequences): their
+stored form, merged contacts and the moments they stop holding, each worked out by hand.
+
+The stored form is what `contact_scores.state` holds: a state written by an earlier
+version must read back the same, so the JSON is pinned here key by key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mql.model.conditions import Activity, After, Measure
+from mql.scoring.windows import (
+    DistinctTimes,
+    SequenceTimes,
+    WindowAvg,
+    WindowSum,
+    averaged,
+    merge_windows,
+    window_from_dict,
+    window_to_dict,
+)
+
+D0 = datetime(2026, 3, 1, tzinfo=UTC)
+MONTH = timedelta(days=30)
+
+
+def day(n: float) -> datetime:
+    return D0 + timedelta(days=n)
+
+
+def test_each_state_is_stored_as_documented_json_and_read_back() -> None:
+    stored = [
+        (DistinctTimes(((day(0), "/a"), (day(1), "/b")), 2),
+         {"window": "distinct", "keep": 2,
+          "latest": [["2026-03-01T00:00:00+00:00", "/a"], ["2026-03-02T00:00:00+00:00", "/b"]]}),
+        (WindowAvg(((day(0), 30.0, 1), (day(2), -15.5, 2)), 60.0, day(2)),
+         {"window": "avg", "line": 60.0, "as_of": "2026-03-03T00:00:00+00:00",
+          "points": [["2026-03-01T00:00:00+00:00", 30.0, 1],
+                     ["2026-03-03T00:00:00+00:00", -15.5, 2]]}),
+        (WindowSum(((day(0), 400.0), (day(1), 250.0)), 600.0, day(3)),
+         {"window": "sum", "line": 600.0, "as_of": "2026-03-04T00:00:00+00:00",
+          "sums": [["2026-03-01T00:00:00+00:00", 400.0], ["2026-03-02T00:00:00+00:00", 250.0]]}),
+        (SequenceTimes(day(3), (day(4),), (day(0), day(1)), day(4)),
+         {"window": "sequence", "as_of": "2026-03-05T00:00:00+00:00",
+          "best": "2026-03-04T00:00:00+00:00", "pending": ["2026-03-05T00:00:00+00:00"],
+          "priors": ["2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00"]}),
+        (SequenceTimes(None, (), (day(0),), day(0)),
+         {"window": "sequence", "as_of": "2026-03-01T00:00:00+00:00", "best": None,
+          "pending": [], "priors": ["2026-03-01T00:00:00+00:00"]}),
+    ]
+    for state, form in stored:
+        assert window_to_dict(state) == form
+        assert window_from_dict(form) == state
+    # numbers stored as JSON text of another type read back as the state's types
+    assert window_from_dict({"window": "distinct", "keep": "2",
+                             "latest": [["2026-03-01T00:00:00+00:00", 7]]}) == DistinctTimes(
+        ((day(0), "7"),), 2)
+    assert window_from_dict({"window": "sum", "line": 600, "as_of": "2026-03-01T00:00:00+00:00",
+                             "sums": [["2026-03-01T00:00:00+00:00", 400]]}) == WindowSum(
+        ((day(0), 400.0),), 600.0, day(0))
+    # a sequence stored before `best` was written: none yet
+    assert window_from_dict({"window": "sequence", "as_of": "2026-03-01T00:00:00+00:00",
+                             "pending": [], "priors": []}) == SequenceTimes(None, (), (), day(0))
+
+
+def test_an_average_keeps_per_time_the_sum_above_the_line_and_the_count() -> None:
+    # line 60: 90 adds +30; 30 at the same moment adds -30 to the same point: 0 over 2
+    s = WindowAvg((), 60.0, day(0)).add(90, day(0), MONTH)
+    assert s.points == ((day(0), 30.0, 1),)
+    assert s.holds_at(day(0), MONTH)  # one value, 90 >= 60
+    s = s.add(30, day(0), MONTH)
+    assert s.points == ((day(0), 0.0, 2),)
+    assert s.holds_at(day(0), MONTH)  # average exactly 60: the line is reached
+    assert not s.add(None, day(30), MONTH).points  # exactly 30 days later it is out
+    later = s.add(70, day(29), MONTH)
+    assert later.points == ((day(0), 0.0, 2), (day(29), 10.0, 1))
+    assert not WindowAvg((), 60.0, day(0)).add(59, day(0), MONTH).holds_at(day(0), MONTH)
+
+
+def test_an_average_stops_and_starts_again_as_values_leave_the_window() -> None:
+    # 30 at day 0 and 100 at day 5 (line 60): 65 holds; day 30 the 30 leaves: 100 holds
+    # still (no change); day 35 the 100 leaves: nothing, it stops
+    s = WindowAvg((), 60.0, day(0)).add(30, day(0), MONTH).add(100, day(5), MONTH)
+    assert s.flips(day(5), MONTH) == [day(35)]
+    assert s.expires_at(MONTH) == day(35)
+    # 30 at day 0 and 80 at day 2: 55 does not hold; day 30 the 30 leaves: 80 holds;
+    # day 32 the 80 leaves: it stops again
+    s = WindowAvg((), 60.0, day(0)).add(30, day(0), MONTH).add(80, day(2), MONTH)
+    assert not s.holds_at(day(2), MONTH)
+    assert s.flips(day(2), MONTH) == [day(30), day(32)]
+    assert s.expires_at(MONTH) is None  # not holding now: nothing to expire
+    # 100 at day 0 and 30 at day 5: 65 holds until the 100 leaves at day 30
+    s = WindowAvg((), 60.0, day(0)).add(100, day(0), MONTH).add(30, day(5), MONTH)
+    assert s.expires_at(MONTH) == day(30)
+
+
+def test_a_sum_reaches_its_line_exactly_and_expires_when_its_oldest_kept_value_leaves() -> None:
+    s = WindowSum.start(400, day(0), 600, MONTH).add(200, day(3), MONTH)
+    assert s.holds_at(day(3), MONTH)  # 600 >= 600
+    assert s.expires_at(MONTH) == day(30)
+    below = WindowSum.start(400, day(0), 600, MONTH)
+    assert not below.holds_at(day(0), MONTH)
+    assert below.expires_at(MONTH) is None
+
+
+def test_an_average_reads_numbers_only() -> None:
+    assert averaged(True) is None  # a yes/no is no number
+    assert averaged([90]) is None
+    assert averaged({"seconds": 90}) is None
+    assert averaged("inf") is None
+    assert averaged("nan") is None
+    assert averaged(" 45.5 ") == 45.5
+    assert averaged(12) == 12.0
+
+
+def test_merged_contacts_hold_what_one_contact_with_all_their_events_holds() -> None:
+    pages = Activity(("page_view",), 2, 30, measure=Measure("distinct", "url"))
+    ours = DistinctTimes.start("/a", day(0), 2).add("/b", day(1))
+    theirs = DistinctTimes.start("/c", day(5), 2).add("/a", day(6))
+    # /a latest at day 6, /c at day 5 are the two newest: holds until day 5 + 30
+    merged = merge_windows(ours, theirs, pages)
+    assert merged == DistinctTimes(((day(5), "/c"), (day(6), "/a")), 2)
+    assert merged.expires_at(MONTH) == day(35)
+
+    seconds = Activity(("page_view",), 1, 30, measure=Measure("sum", "seconds", 600))
+    ours_sum = WindowSum.start(400, day(0), 600, MONTH)
+    theirs_sum = WindowSum.start(250, day(10), 600, MONTH)
+    merged_sum = merge_windows(ours_sum, theirs_sum, seconds)
+    assert merged_sum == WindowSum(((day(0), 400.0), (day(10), 250.0)), 600.0, day(10))
+    assert merged_sum.expires_at(MONTH) == day(30)  # then 250 alone is under 600
+    # merged at a later moment: what is 30 days older than the newest event is gone
+    late = merge_windows(WindowSum.start(700, day(0), 600, MONTH),
+                         WindowSum.start(100, day(40), 600, MONTH), seconds)
+    assert late == WindowSum(((day(40), 100.0),), 600.0, day(40))
+    assert not late.holds_at(day(40), MONTH)
+
+    avg = Activity(("call",), 1, 30, measure=Measure("avg", "minutes", 60))
+    merged_avg = merge_windows(WindowAvg((), 60.0, day(0)).add(90, day(0), MONTH),
+                               WindowAvg((), 60.0, day(5)).add(45, day(5), MONTH), avg)
+    assert merged_avg == WindowAvg(((day(0), 30.0, 1), (day(5), -15.0, 1)), 60.0, day(5))
+    assert merged_avg.expires_at(MONTH) == day(30)
+    same_time = merge_windows(WindowAvg((), 60.0, day(0)).add(90, day(0), MONTH),
+                              WindowAvg((), 60.0, day(0)).add(30, day(0), MONTH), avg)
+    assert same_time.points == ((day(0), 0.0, 2),)
+    gone = merge_windows(WindowAvg((), 60.0, day(0)).add(90, day(0), MONTH),
+                         WindowAvg((), 60.0, day(31)).add(20, day(31), MONTH), avg)
+    assert gone == WindowAvg(((day(31), -40.0, 1),), 60.0, day(31))
+
+
+def test_merged_sequences_join_earlier_events_of_one_contact_to_later_ones_of_another() -> None:
+    within_week = Activity(("page_view",), 1, 30,
+                           after=After(("webinar_attended",), within_days=7))
+
+    def seen(at: datetime, prior: bool, need: int = 1, gap: float | None = 7) -> SequenceTimes:
+        g = None if gap is None else timedelta(days=gap)
+        return SequenceTimes.empty(at).add(at, prior, not prior, need, g, MONTH)
+
+    # a webinar on day 0 (ours), a page view on day 3 (theirs): the sequence happened
+    merged = merge_windows(seen(day(0), True), seen(day(3), False), within_week)
+    assert merged.best == day(3)
+    assert merged.expires_at(MONTH) == day(33)
+    # the page view 8 days after the webinar: more than the 7 days allowed
+    assert merge_windows(seen(day(0), True), seen(day(8), False), within_week).best is None
+    # with no gap any earlier webinar counts
+    any_time = Activity(("page_view",), 1, 30, after=After(("webinar_attended",)))
+    assert merge_windows(seen(day(0), True, gap=None), seen(day(8), False, gap=None),
+                         any_time).best == day(8)
+    # two webinars needed: one is not enough, one more from the other side is
+    two = Activity(("page_view",), 1, 30, after=After(("webinar_attended",), min_count=2,
+                                                      within_days=7))
+    one = merge_windows(seen(day(0), True, 2), seen(day(3), False, 2), two)
+    assert one.best is None
+    both = merge_windows(one, seen(day(1), True, 2), two)
+    assert both.best == day(3)
