@@ -172,3 +172,31 @@ def test_merged_sequences_join_earlier_events_of_one_contact_to_later_ones_of_an
     assert one.best is None
     both = merge_windows(one, seen(day(1), True, 2), two)
     assert both.best == day(3)
+
+
+def test_an_average_rule_adds_its_points_again_when_a_low_value_leaves() -> None:
+    from mql.model.parse import parse_model
+    from mql.records import Event
+    from mql.scoring.intent import IntentState, Program, intent_curve
+
+    model = parse_model("""\
+name: avg_curve
+event_types: [call]
+fit: {rules: []}
+intent:
+  rules:
+    - {name: long_calls, event: call, avg: minutes, at_least: 60, within_days: 30,
+       points: 25}
+mql: {thresholds: {intent: 20}}
+""")
+    program = Program(model)
+    state = IntentState.empty()
+    # 30 minutes on day 0 and 80 on day 2: 55 on average, under 60; on day 30 the 30
+    # leaves (80 alone holds), on day 32 the 80 leaves (nothing holds)
+    for n, (at, minutes) in enumerate(((day(0), 30), (day(2), 80))):
+        state = state.add(Event(f"c{n}", "call", at, contact="jane@acme.example",
+                                properties={"minutes": minutes}), program)
+    curve = intent_curve(model.scores["intent"], state, IntentState.empty(), day(2))
+    assert [curve.value(t) for t in (day(2), day(29), day(30), day(31), day(32), day(40))] == [
+        0.0, 0.0, 25.0, 25.0, 0.0, 0.0]
+    assert curve.crossings(20) == [day(30), day(32)]
