@@ -86,6 +86,11 @@ def test_the_floor_is_reached_and_left_at_the_right_moments() -> None:
     assert curve is not None
     (flip,) = curve.crossings(6.0)
     assert flip - T0 == pytest.approx(timedelta(days=39.068906), abs=timedelta(seconds=1))
+    # the qualifier answers the same crossing; a fit score is constant: none
+    fits = s.qualifier.fits(contact(country="US"), None)
+    states = s.states_of("jane@acme.example")
+    assert s.qualifier.crossings("total", 6.0, fits, *states, T0) == [flip]
+    assert s.qualifier.crossings("fit", 6.0, fits, *states, T0) == []
 
 
 def test_weights_must_name_scores_and_floors_stay_under_max() -> None:
