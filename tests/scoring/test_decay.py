@@ -235,3 +235,26 @@ def test_a_score_exactly_on_the_line_is_not_yet_below_it() -> None:
     assert curve.first_below(0.5) == T0 + timedelta(days=1) + MICRO
     # a score starting on the line leaves it at the first microsecond, not at `now`
     assert Curve(T0, Decay(1), 0.0, ((10.0, None),), ()).first_below(10.0) == T0 + MICRO
+
+
+def test_a_mixed_curve_is_base_plus_each_weighted_bounded_score() -> None:
+    from mql.scoring.decay import MixedCurve, Part, Term
+
+    day = 86400.0
+    # 0.5 x min(50, 40 decaying by half in 10 days + 30 until day 3 + 10 until day 5)
+    # + 2 x max(-5, clamp(-30, 10) = -10, not decaying) + 10
+    first = Part(0.5, (Term(((40.0, None), (30.0, T0 + timedelta(days=3))), None, 10 * day),),
+                 ((10.0, T0 + timedelta(days=5)),), max=50.0)
+    second = Part(2.0, (Term(((-30.0, None),), 10.0, math.inf),), floor=-5.0)
+    curve = MixedCurve(T0, 10.0, (first, second))
+    # now: 40 + 30 + 10 = 80, limited to 50: 10 + 25 - 10
+    assert curve.model_value(T0) == 25.0
+    assert curve.value(T0) == 25.0  # no exact computation given: the closed form
+    # day 3: the 30 has ended (a piece counts while t < until)
+    assert curve.model_value(T0 + timedelta(days=3)) == pytest.approx(
+        10 + 0.5 * (40 * 2 ** -0.3 + 10) - 10, rel=1e-12)
+    # day 10: 40 halved, the step gone: 10 + 0.5 x 20 - 10
+    assert curve.model_value(T0 + timedelta(days=10)) == pytest.approx(10.0, rel=1e-12)
+    # without the floor the capped -10 counts in full
+    unfloored = MixedCurve(T0, 10.0, (first, Part(2.0, second.terms)))
+    assert unfloored.model_value(T0) == 15.0

@@ -130,3 +130,25 @@ def test_the_model_is_dumped_and_read_back_unchanged() -> None:
     from mql.model.dump import dump_model
 
     assert parse_model(dump_model(MODEL)) == MODEL
+
+
+def test_explain_spells_out_how_the_weighted_total_adds_up() -> None:
+    from mql.scoring.explain import explain
+
+    jane = contact(country="US")
+    events = [event("demo_request", 0), event("page_view", 0), event("email_unsubscribe", 1)]
+    x = explain(MODEL, jane, None, events, at=T0)
+    # 0.5 x 20 + 1 x (40 - 30 * 2**(-1/10) = 12.009) + 2 x 10 = 42.009, one decimal
+    assert x.total_words() == "total = 0.5 x fit 20 + 1 x intent 12 + 2 x product 10 = 42"
+    plain = parse_model("""
+name: plain
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40.25}
+mql: {thresholds: {total: 40}}
+""", source="plain.yaml")
+    x = explain(plain, jane, None, [event("demo_request", 0)], at=T0)
+    assert x.total_words() == "total = 1 x fit 20 + 1 x intent 40.2 = 60.2"
