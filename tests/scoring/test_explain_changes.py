@@ -142,3 +142,19 @@ def test_explain_counts_only_events_up_to_its_time_and_colleagues_account_events
     [surge] = [r for r in x.rules if r.rule == "account_surge"]
     assert surge.value == pytest.approx(10 * 2 ** (-1 / 45), rel=1e-12)
     assert [r.rule for r in x.rules if r.value] == ["account_surge"]
+
+
+def test_the_hint_names_every_event_type_of_a_rule() -> None:
+    model = parse_model("""
+name: hand_raise
+decay: none
+fit: {rules: []}
+intent:
+  rules:
+    - {name: hand_raise, event: [demo_request, trial_signup], points: 40}
+mql:
+  thresholds: [{intent: 30}]
+""")
+    x = explain(model, contact("jane@acme.example"), None, [], at=T0)
+    assert x.changes == ("thresholds #1 need intent +30 (0 -> 30); one "
+                         "demo_request/trial_signup (hand_raise, +40) would do",)
