@@ -71,3 +71,83 @@ def test_a_floored_score_explains_to_its_floor_and_a_rule_of_its_own_decay_says_
     notes = {line.rule: line.note for line in x.rules}
     assert notes["pricing"] == "half-life 5 days"
     assert notes["unsubscribed"] == ""
+
+
+def test_an_exit_that_holds_is_named_with_the_job_change_behind_it() -> None:
+    from datetime import timedelta
+
+    from mql.records import Event
+
+    model = parse_model("""
+name: exits
+event_types: [job_change]
+fit: {rules: []}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql: {thresholds: {intent: 30}}
+exit:
+  when:
+    - name: changed_job
+      reason: changed job
+      when: {activity: job_change, within_days: 90}
+    - name: unsubscribed
+      reason: unsubscribed from our emails
+      when: {activity: email_unsubscribe, within_days: 365}
+""", source="exits.yaml")
+    jane = contact()
+    change = Event("j1", "job_change", T0 - timedelta(days=2), contact=jane.email,
+                   properties={"change": "title Director of IT -> Student"})
+    events = [event("demo_request", 1), change, event("email_unsubscribe", 3)]
+    x = explain(model, jane, None, events, at=T0)
+    assert not x.decision.mql
+    assert x.decision.exits == ("changed_job", "unsubscribed")
+    # T0 is 2 March: the change was recorded on 28 February
+    assert x.changes == (
+        "never qualifies while exit rule changed_job holds (changed job: title Director of "
+        "IT -> Student, since 2026-02-28)",
+        "never qualifies while exit rule unsubscribed holds (unsubscribed from our emails)",
+    )
+
+
+def test_a_capped_rule_with_its_own_counting_notes_both() -> None:
+    model = parse_model("""
+name: capped
+decay: none
+fit: {rules: []}
+intent:
+  rules:
+    - {name: webinar, event: webinar_attended, points: 30, cap: 40, once_per: day}
+mql: {thresholds: {intent: 30}}
+""", source="capped.yaml")
+    # two days with a webinar: 30 + 30 = 60, capped at 40; the second of day one not counted
+    x = explain(model, contact(), None, [event("webinar_attended", 1), event("webinar_attended", 2),
+                                         event("webinar_attended", 2.01)], at=T0)
+    (line,) = x.rules
+    assert (line.events, line.points, line.decayed, line.value) == (3, 60.0, 60.0, 40.0)
+    assert line.note == "cap 40, once per day"
+
+
+def test_a_criterion_on_a_score_is_checked_leaf_by_leaf() -> None:
+    model = parse_model("""
+name: criteria
+decay: none
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql:
+  criteria:
+    - name: engaged_us
+      when:
+        all:
+          - {field: score.intent, op: gte, value: 30}
+          - {field: score.fit, op: gte, value: 30}
+""", source="criteria.yaml")
+    x = explain(model, contact(country="US"), None, [event("demo_request", 1)], at=T0)
+    (check,) = x.criteria
+    # intent 40 >= 30 holds, fit 20 >= 30 does not
+    assert (check.name, check.matched) == ("engaged_us", False)
+    assert [truth for _, truth in check.leaves] == [True, False]
