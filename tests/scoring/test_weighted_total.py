@@ -86,10 +86,15 @@ def test_the_floor_is_reached_and_left_at_the_right_moments() -> None:
     assert curve is not None
     (flip,) = curve.crossings(6.0)
     assert flip - T0 == pytest.approx(timedelta(days=39.068906), abs=timedelta(seconds=1))
-    # the qualifier answers the same crossing; a fit score is constant: none
+
+
+def test_the_qualifier_gives_the_crossings_of_the_total_and_none_of_a_fit() -> None:
+    s = scorer(event("email_unsubscribe", 0), event("email_unsubscribe", 0, event_id="u2"))
+    # as above: over 6 at 10 * log2(15) = 39.069 days; a fit score is constant: none
     fits = s.qualifier.fits(contact(country="US"), None)
     states = s.states_of("jane@acme.example")
-    assert s.qualifier.crossings("total", 6.0, fits, *states, T0) == [flip]
+    (flip,) = s.qualifier.crossings("total", 6.0, fits, *states, T0)
+    assert flip - T0 == pytest.approx(timedelta(days=39.068906), abs=timedelta(seconds=1))
     assert s.qualifier.crossings("fit", 6.0, fits, *states, T0) == []
 
 

@@ -71,6 +71,9 @@ def test_because_joins_every_path_and_names_exclusions() -> None:
     assert _decision().because() == "not an MQL"
     assert _decision(excluded_by=("competitor", "student_or_job_seeker")).because() == (
         "excluded by competitor, student or job seeker")
+
+
+def test_because_names_the_exit_rules_that_hold() -> None:
     # an exit rule that holds: never an MQL now, and the rules are named in words
     assert _decision(exits=("went_quiet", "bounced")).because() == (
         "exits: went quiet, bounced")
