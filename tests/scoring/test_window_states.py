@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from mql.model.conditions import Activity, After, Measure
+from mql.records import Event
 from mql.scoring.windows import (
     DistinctTimes,
     SequenceTimes,
     WindowAvg,
     WindowSum,
     averaged,
+    describe_window,
     merge_windows,
     window_from_dict,
     window_to_dict,
@@ -200,3 +202,102 @@ mql: {thresholds: {intent: 20}}
     assert [curve.value(t) for t in (day(2), day(29), day(30), day(31), day(32), day(40))] == [
         0.0, 0.0, 25.0, 25.0, 0.0, 0.0]
     assert curve.crossings(20) == [day(30), day(32)]
+
+
+def _seen(kind: str, days_ago: float, **properties: object) -> Event:
+    return Event(f"{kind}-{days_ago}-{sorted(properties.items())}", kind,
+                 day(30) - timedelta(days=days_ago), contact="jane@acme.example",
+                 properties=properties)
+
+
+def test_explain_describes_a_distinct_count_showing_five_values_at_most() -> None:
+    leaf = Activity(("page_view",), 3, 30, measure=Measure("distinct", "url"))
+    five = [_seen("page_view", n, url=f"/{c}") for n, c in enumerate("abcde")]
+    assert describe_window(leaf, five, day(30))[1] == (
+        "5 distinct url in 30 days (/a, /b, /c, /d, /e), needs 3")
+    six = [*five, _seen("page_view", 5, url="/f")]
+    assert describe_window(leaf, six, day(30))[1] == (
+        "6 distinct url in 30 days (/a, /b, /c, /d, /e, ...), needs 3")
+    # exactly 30 days ago is out of the window (t - 30 days, t]
+    assert describe_window(leaf, [_seen("page_view", 30, url="/a")], day(30))[1] == (
+        "0 distinct url in 30 days, needs 3")
+
+
+def test_explain_describes_an_average_and_a_maximum_with_nothing_to_read() -> None:
+    avg = Activity(("page_view",), 1, 30, measure=Measure("avg", "seconds", 60))
+    assert describe_window(avg, [_seen("page_view", 1)], day(30))[1] == (
+        "avg of seconds 0 over 0 in 30 days, needs 60")
+    most = Activity(("page_view",), 1, 30, measure=Measure("max", "seconds", 60))
+    assert describe_window(most, [], day(30))[1] == "max of seconds 0 in 30 days, needs 60"
+    seen = [_seen("page_view", 1, seconds=90), _seen("page_view", 2, seconds=40)]
+    assert describe_window(most, seen, day(30))[1] == "max of seconds 90 in 30 days, needs 60"
+
+
+def test_explain_describes_a_sum_of_the_matching_events_only() -> None:
+    from mql.model.conditions import Compare
+
+    leaf = Activity(("page_view",), 1, 30, where=Compare("url", "contains", "docs"),
+                    measure=Measure("sum", "seconds", 600))
+    seen = [_seen("page_view", 1, url="/docs/a", seconds=400),
+            _seen("page_view", 2, url="/pricing", seconds=300),
+            _seen("webinar_attended", 3, url="/docs/b", seconds=1000),
+            _seen("page_view", 4, url="/docs/b", seconds="-5")]
+    counted, words = describe_window(leaf, seen, day(30))
+    assert [e.event_id for e in counted] == [seen[0].event_id, seen[3].event_id]
+    assert words == "sum of seconds 400 in 30 days, needs 600"
+
+
+def test_explain_describes_a_sequence_with_its_latest_completion() -> None:
+    from mql.model.conditions import Compare
+
+    leaf = Activity(("page_view", "trial_signup"), 1, 30,
+                    after=After(("webinar_attended",), where=Compare("topic", "eq", "pricing"),
+                                min_count=2, within_days=7))
+    start = day(30) - timedelta(days=20)
+    webinars = [Event(f"w{n}", "webinar_attended", start + timedelta(days=d),
+                      contact="jane@acme.example", properties={"topic": topic})
+                for n, (d, topic) in enumerate(((0, "pricing"), (1, "pricing"), (1.5, "hiring")))]
+    views = [Event(f"v{n}", kind, start + timedelta(days=d, hours=h), contact="jane@acme.example")
+             for n, (kind, d, h) in enumerate((
+                 ("page_view", 1, 0),  # at the second webinar: it is not before it, 1 only
+                 ("trial_signup", 3, 6),  # two pricing webinars 3.25 and 2.25 days before
+                 ("page_view", 7, 0),  # 7 and 6 days after them: the first is not within 7
+                 ("page_view", 6, 23)))]  # both within 7 days
+    counted, words = describe_window(leaf, [*webinars, *views], day(30))
+    assert [e.event_id for e in counted] == ["v1", "v3"]
+    assert words == ("2 of 4 page_view/trial_signup in 30 days after 2+ webinar_attended where "
+                     "topic eq 'pricing' within 7 days before, the latest 2026-03-17 23:00, "
+                     "needs 1")
+    none = describe_window(leaf, views, day(30))
+    assert none == ([], "0 of 4 page_view/trial_signup in 30 days after 2+ webinar_attended "
+                        "where topic eq 'pricing' within 7 days before, needs 1")
+    any_time = Activity(("page_view",), 1, 30, after=After(("webinar_attended",)))
+    assert describe_window(any_time, [*webinars, views[2]], day(30))[1] == (
+        "1 of 1 page_view in 30 days after 1+ webinar_attended, the latest 2026-03-18 00:00, "
+        "needs 1")
+
+
+def test_a_sum_keeps_per_time_only_what_can_still_reach_its_line() -> None:
+    from mql.scoring.windows import summand
+
+    # two values at one moment add up; zero and negative values add nothing
+    s = WindowSum.start(100, day(0), 600, MONTH).add(200, day(0), MONTH).add(0, day(1), MONTH)
+    assert s == WindowSum(((day(0), 300.0),), 600.0, day(1))
+    assert s.add(0.5, day(2), MONTH).sums == ((day(0), 300.0), (day(2), 0.5))
+    # newest first: 599.5 alone is under 600, so the 100 before it is still needed
+    s = WindowSum.start(100, day(0), 600, MONTH).add(599.5, day(1), MONTH)
+    assert s.sums == ((day(0), 100.0), (day(1), 599.5))
+    # 700 reaches the line alone: the older 100 can no longer change an answer
+    assert WindowSum.start(100, day(0), 600, MONTH).add(700, day(1), MONTH).sums == (
+        (day(1), 700.0),)
+    # exactly 30 days later the first value is out of every window
+    assert WindowSum.start(100, day(0), 600, MONTH).add(50, day(30), MONTH).sums == (
+        (day(30), 50.0),)
+    assert [summand(v) for v in (0.5, 0, [5], {"s": 1}, "inf", " 12 ")] == [
+        0.5, 0.0, 0.0, 0.0, 0.0, 12.0]
+
+
+def test_a_window_not_reached_has_no_end() -> None:
+    assert DistinctTimes.start("/a", day(0), 2).expires_at(MONTH) is None
+    assert SequenceTimes.empty(day(0)).expires_at(MONTH) is None
+    assert not SequenceTimes.empty(day(0)).holds_at(day(0), MONTH)
