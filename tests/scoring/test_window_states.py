@@ -301,3 +301,17 @@ def test_a_window_not_reached_has_no_end() -> None:
     assert DistinctTimes.start("/a", day(0), 2).expires_at(MONTH) is None
     assert SequenceTimes.empty(day(0)).expires_at(MONTH) is None
     assert not SequenceTimes.empty(day(0)).holds_at(day(0), MONTH)
+
+
+def test_a_completed_sequence_stays_completed_when_merged_again() -> None:
+    leaf = Activity(("page_view",), 1, 30, after=After(("webinar_attended",), within_days=7))
+    week = timedelta(days=7)
+    webinar = SequenceTimes.empty(day(0)).add(day(0), True, False, 1, week, MONTH)
+    view = SequenceTimes.empty(day(3)).add(day(3), False, True, 1, week, MONTH)
+    done = merge_windows(webinar, view, leaf)
+    assert done.best == day(3)
+    # a later webinar of a third record: the sequence of day 3 still counts until day 33
+    later = SequenceTimes.empty(day(10)).add(day(10), True, False, 1, week, MONTH)
+    for merged in (merge_windows(done, later, leaf), merge_windows(later, done, leaf)):
+        assert merged.best == day(3)
+        assert merged.expires_at(MONTH) == day(33)
