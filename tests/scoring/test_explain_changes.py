@@ -158,3 +158,33 @@ mql:
     x = explain(model, contact("jane@acme.example"), None, [], at=T0)
     assert x.changes == ("thresholds #1 need intent +30 (0 -> 30); one "
                          "demo_request/trial_signup (hand_raise, +40) would do",)
+
+
+def test_what_would_change_a_lead_names_fast_tracks_and_fields_worth_enriching() -> None:
+    model = parse_model("""
+name: changes
+decay: none
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 10}
+    - {name: not_us, when: {field: contact.country, op: ne, value: US}, points: -5}
+    - {name: half, when: {field: contact.country, op: eq, value: CA}, points: 0.5}
+    - {name: big, when: {field: account.employees, op: gte, value: 200}, points: 10}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql:
+  thresholds: [{fit: 10, intent: 30}]
+  fast_track:
+    - {name: hand_raise, event: [demo_request, trial_signup]}
+""")
+    # fit exactly at its minimum (10 employees rule) is no gap; intent 0 is
+    x = explain(model, contact("jane@acme.example", country="US"), account(employees=20),
+                [], at=T0)
+    assert x.changes == (
+        "thresholds #1 need intent +30 (0 -> 30); one demo_request (demo, +40) would do",
+        "a demo_request or trial_signup event would qualify at once (fast-track hand_raise)",
+    )
+    unknown = explain(model, contact("kim@acme.example"), account(employees=500), [], at=T0)
+    assert unknown.changes[-1] == ("contact.country is unknown; enriching it may change "
+                                   "us (+10), not_us (-5), half (+0.5)")

@@ -9,6 +9,7 @@ import pytest
 
 from mql.model.conditions import Compare
 from mql.scoring.evaluate import compile_condition
+from mql.scoring.explain import exit_words
 from mql.scoring.qualify import Decision, Reason, ago
 
 NOW = datetime(2026, 3, 4, 10, tzinfo=UTC)
@@ -165,3 +166,15 @@ def test_an_exit_on_a_job_change_names_the_latest_change_before_the_moment() -> 
     # an exit on another event reads as its reason whatever the events
     quiet = ExitRule("unsubscribed", Activity(("email_unsubscribe",)), "unsubscribed")
     assert exit_words(quiet, own, NOW) == "unsubscribed"
+
+
+def test_a_job_change_at_the_moment_itself_is_seen() -> None:
+    from mql.model.conditions import Activity
+    from mql.model.spec import ExitRule
+    from mql.records import Event
+
+    changed = ExitRule("changed_job", Activity(("job_change",), 1, 90), "changed job")
+    now_change = Event("j", "job_change", NOW, contact="jane@acme.example",
+                       properties={"change": "company acme -> globex"})
+    assert exit_words(changed, [now_change], NOW) == (
+        "changed job: company acme -> globex, since 2026-03-04")
