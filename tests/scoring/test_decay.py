@@ -258,3 +258,41 @@ def test_a_mixed_curve_is_base_plus_each_weighted_bounded_score() -> None:
     # without the floor the capped -10 counts in full
     unfloored = MixedCurve(T0, 10.0, (first, Part(2.0, second.terms)))
     assert unfloored.model_value(T0) == 15.0
+
+
+def test_an_event_log_keeps_only_what_can_still_count() -> None:
+    # the bound docs/model.md promises for the streaming state of such rules
+    from mql.scoring.decay import EventLog, LogRule
+
+    hour = timedelta(hours=1)
+    none = Decay(None)
+    # a lifespan of 10 days: at day 20 the events of days 0 and 5 are dead for good,
+    # and one exactly 10 days old too
+    life = LogRule(10.0, none, lifespan_s=10 * 86400)
+    log = EventLog.start(T0)
+    for days in (5, 10, 20):
+        log = log.add(T0 + timedelta(days=days), life)
+    assert log.runs == ((T0 + timedelta(days=20), T0 + timedelta(days=20)),)
+    # each repeat worth half the one before: the first 40 count, later ones never do
+    halves = LogRule(10.0, none, each_repeat=0.5)
+    log = EventLog.start(T0)
+    for n in range(1, 45):
+        log = log.add(T0 + n * hour, halves)
+    assert [first for first, _ in log.runs] == [T0 + n * hour for n in range(40)]
+    # a lifespan with repeats: the first events decide the shares, so none is dropped
+    # for its age (the 41st event still earns nothing)
+    both = LogRule(10.0, none, lifespan_s=86400, each_repeat=0.5)
+    log = EventLog.start(T0).add(T0 + timedelta(days=3), both)
+    assert len(log.runs) == 2
+    # once a day with a lifespan: one run per day, dead days are kept as they decide
+    # nothing either way
+    daily = LogRule(10.0, none, lifespan_s=86400, once_per="day")
+    log = EventLog.start(T0).add(T0 + timedelta(days=3), daily)
+    assert len(log.runs) == 2
+    # sessions with repeats: a late event may join two sessions, so every one is kept
+    sessions = LogRule(10.0, none, once_per="session", each_repeat=0.0)
+    log = EventLog.start(T0)
+    for n in range(1, 4):
+        log = log.add(T0 + n * hour, sessions)
+    assert len(log.runs) == 4
+    assert log.counted(sessions) == [(T0, 1.0)]
