@@ -151,3 +151,26 @@ mql:
     # intent 40 >= 30 holds, fit 20 >= 30 does not
     assert (check.name, check.matched) == ("engaged_us", False)
     assert [truth for _, truth in check.leaves] == [True, False]
+
+
+def test_a_negated_group_is_checked_by_its_own_leaves() -> None:
+    model = parse_model("""
+name: negated
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent: {rules: []}
+mql:
+  criteria:
+    - name: not_a_student_in_the_us
+      when:
+        not:
+          all:
+            - {field: contact.country, op: eq, value: US}
+            - {field: contact.title, op: contains, value: student}
+""", source="negated.yaml")
+    x = explain(model, contact(country="US", title="VP Sales"), None, [], at=T0)
+    (check,) = x.criteria
+    # the group under `not` is shown leaf by leaf: US holds, student does not
+    assert check.matched
+    assert [truth for _, truth in check.leaves] == [True, False]
