@@ -144,3 +144,22 @@ def test_a_record_stored_under_an_earlier_model_merges_without_failing() -> None
         merged = ours.merge(theirs, WINDOWED_PROGRAM)
         assert merged.values[READING] == ours.values[READING]
         assert merged.as_of == T0
+
+
+def test_a_rule_that_became_once_per_day_merges_its_old_sum_without_failing() -> None:
+    # under an earlier model the webinar rule was a plain decayed sum; now it logs times
+    old = IntentState({WEBINAR: DecayedSum(20.0, T0 - timedelta(days=1))}, T0 - timedelta(days=1))
+    new = _windowed(("webinar_attended", T0, {}))
+    for ours, theirs in ((old, new), (new, old)):
+        merged = ours.merge(theirs, WINDOWED_PROGRAM)
+        assert merged.values[WEBINAR] == ours.values[WEBINAR]
+        assert merged.as_of == T0
+
+
+def test_an_account_level_event_of_an_unknown_contact_has_no_account() -> None:
+    from mql.scoring.scorer import Scorer
+
+    scorer = Scorer(MODEL)
+    assert scorer.account_of(Event("x", "page_view", T0, contact="nobody@acme.example")) is None
+    assert scorer.account_of(Event("y", "page_view", T0, account="acme.example")) == (
+        "acme.example")
