@@ -64,3 +64,34 @@ def test_a_record_changed_in_place_after_scoring_is_scored_anew() -> None:
     assert q.fits(kim, None)["fit"].value == 0.0
     profile["title"] = "vp"
     assert q.fits(kim, None)["fit"].value == 2.0
+
+
+def test_a_value_that_became_empty_or_filled_in_is_a_change() -> None:
+    q = Qualifier(MODEL)
+    # a nested item that became null, or a null that was filled in
+    assert fit(q, {"profile": {"title": "vp"}}, None) == 2.0
+    assert fit(q, {"profile": {"title": None}}, None) == 0.0
+    assert fit(q, {"profile": {"title": "vp"}}, None) == 2.0
+    assert fit(q, {"tags": ["b"]}, None) == 3.0
+    assert fit(q, {"tags": [None]}, None) == 0.0
+    assert fit(q, {"tags": ["b"]}, None) == 3.0
+    assert fit(q, {"opted_in": None}, None) == 0.0
+    assert fit(q, {"opted_in": True}, None) == 5.0
+    # a whole mapping that became null
+    assert fit(q, {"profile": {"title": "vp"}}, None) == 2.0
+    assert fit(q, {"profile": None}, None) == 0.0
+
+
+def test_an_account_of_another_domain_with_the_same_attributes_is_another_account() -> None:
+    model = parse_model("""
+name: domains
+fit:
+  rules:
+    - {name: public_sector, when: {field: account.domain, op: ends_with, value: .gov}, points: 15}
+intent: {rules: []}
+mql: {thresholds: {fit: 100}}
+""", source="domains.yaml")
+    q = Qualifier(model)
+    jane = Contact(EMAIL, "acme.example", {})
+    assert q.fits(jane, Account("acme.example", {"employees": 10}))["fit"].value == 0.0
+    assert q.fits(jane, Account("city.gov", {"employees": 10}))["fit"].value == 15.0
