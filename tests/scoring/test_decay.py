@@ -296,3 +296,33 @@ def test_an_event_log_keeps_only_what_can_still_count() -> None:
         log = log.add(T0 + n * hour, sessions)
     assert len(log.runs) == 4
     assert log.counted(sessions) == [(T0, 1.0)]
+
+
+def test_merged_session_logs_keep_each_session_to_its_last_event() -> None:
+    from mql.scoring.decay import EventLog, LogRule
+
+    minute = timedelta(minutes=1)
+    sessions = LogRule(10.0, Decay(None), once_per="session")
+    ours = EventLog.start(T0).add(T0 + 20 * minute, sessions)
+    theirs = EventLog.start(T0 + 100 * minute).add(T0 + 120 * minute, sessions)
+    merged = ours.merge(theirs, sessions)
+    assert merged.runs == ((T0, T0 + 20 * minute), (T0 + 100 * minute, T0 + 120 * minute))
+    # 25 minutes after the last event of the second session: the same session
+    later = merged.add(T0 + 145 * minute, sessions)
+    assert later.runs == ((T0, T0 + 20 * minute), (T0 + 100 * minute, T0 + 145 * minute))
+    assert later.value_at(T0 + 145 * minute, sessions) == 20.0  # two sessions, 10 each
+
+
+def test_a_mixed_curve_adds_every_term_of_a_part_and_ends_steps_at_their_moment() -> None:
+    from mql.scoring.decay import MixedCurve, Part, Term
+
+    day = 86400.0
+    # two terms in one part: 40 halving every 10 days, 8 not decaying; a step of 5 until day 2
+    part = Part(1.0, (Term(((40.0, None),), None, 10 * day), Term(((8.0, None),), 100.0,
+                                                                    math.inf)),
+                ((5.0, T0 + timedelta(days=2)),))
+    curve = MixedCurve(T0, 0.0, (part,))
+    assert curve.model_value(T0) == 53.0
+    assert curve.model_value(T0 + timedelta(days=2)) == pytest.approx(40 * 2 ** -0.2 + 8,
+                                                                      rel=1e-12)
+    assert curve.model_value(T0 + timedelta(days=10)) == pytest.approx(28.0, rel=1e-12)
