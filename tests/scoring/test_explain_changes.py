@@ -188,3 +188,17 @@ mql:
     unknown = explain(model, contact("kim@acme.example"), account(employees=500), [], at=T0)
     assert unknown.changes[-1] == ("contact.country is unknown; enriching it may change "
                                    "us (+10), not_us (-5), half (+0.5)")
+
+
+def test_a_rule_of_zero_points_at_stake_reads_plus_zero() -> None:
+    model = parse_model("""
+name: zero
+fit:
+  rules:
+    - {name: tracked, when: {field: contact.country, op: eq, value: US}, points: 0}
+intent: {rules: []}
+mql:
+  thresholds: [{fit: 10}]
+""")
+    x = explain(model, contact("kim@acme.example"), None, [], at=T0)
+    assert x.changes[-1] == "contact.country is unknown; enriching it may change tracked (+0)"
