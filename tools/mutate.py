@@ -54,6 +54,15 @@ MUTATE_TESTS: dict[str, list[str]] = {
     package: [path for path in (f"tests/{package}", f"src/mql/{package}")
               if (ROOT / path).exists()] for package in CORE
 }
+# test files of a package's folder that are not its fast tests: they run the package
+# through a store, the CLI or the API (a throwaway PostgreSQL, a server, the synthetic
+# world's store), seconds to tens of seconds per mutant; the package's own tests judge
+# its mutants, these are the faces' and services' tests
+MUTATE_IGNORE: dict[str, list[str]] = {
+    "accounts": ["tests/accounts/test_account_faces.py", "tests/accounts/test_mqa_faces.py"],
+    "learning": ["tests/learning/test_cli.py", "tests/learning/test_store.py",
+                 "tests/learning/test_loop_store.py", "tests/learning/test_synthetic_loop.py"],
+}
 
 
 def equivalent() -> dict[str, str]:
@@ -82,7 +91,9 @@ def prepare(package: str) -> Path:
     base = tomllib.loads(text)["tool"]["mutmut"]
     # the project's [tool.mutmut] table, narrowed to one package and its tests
     text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
+    ignored = [f"--ignore={path}" for path in MUTATE_IGNORE.get(package, [])]
     config = {**base, "only_mutate": [f"src/mql/{package}/*"],
+              "pytest_add_cli_args": [*base["pytest_add_cli_args"], *ignored],
               "pytest_add_cli_args_test_selection": MUTATE_TESTS[package]}
     lines = ["[tool.mutmut]"]
     for key, value in config.items():

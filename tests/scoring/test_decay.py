@@ -235,3 +235,94 @@ def test_a_score_exactly_on_the_line_is_not_yet_below_it() -> None:
     assert curve.first_below(0.5) == T0 + timedelta(days=1) + MICRO
     # a score starting on the line leaves it at the first microsecond, not at `now`
     assert Curve(T0, Decay(1), 0.0, ((10.0, None),), ()).first_below(10.0) == T0 + MICRO
+
+
+def test_a_mixed_curve_is_base_plus_each_weighted_bounded_score() -> None:
+    from mql.scoring.decay import MixedCurve, Part, Term
+
+    day = 86400.0
+    # 0.5 x min(50, 40 decaying by half in 10 days + 30 until day 3 + 10 until day 5)
+    # + 2 x max(-5, clamp(-30, 10) = -10, not decaying) + 10
+    first = Part(0.5, (Term(((40.0, None), (30.0, T0 + timedelta(days=3))), None, 10 * day),),
+                 ((10.0, T0 + timedelta(days=5)),), max=50.0)
+    second = Part(2.0, (Term(((-30.0, None),), 10.0, math.inf),), floor=-5.0)
+    curve = MixedCurve(T0, 10.0, (first, second))
+    # now: 40 + 30 + 10 = 80, limited to 50: 10 + 25 - 10
+    assert curve.model_value(T0) == 25.0
+    assert curve.value(T0) == 25.0  # no exact computation given: the closed form
+    # day 3: the 30 has ended (a piece counts while t < until)
+    assert curve.model_value(T0 + timedelta(days=3)) == pytest.approx(
+        10 + 0.5 * (40 * 2 ** -0.3 + 10) - 10, rel=1e-12)
+    # day 10: 40 halved, the step gone: 10 + 0.5 x 20 - 10
+    assert curve.model_value(T0 + timedelta(days=10)) == pytest.approx(10.0, rel=1e-12)
+    # without the floor the capped -10 counts in full
+    unfloored = MixedCurve(T0, 10.0, (first, Part(2.0, second.terms)))
+    assert unfloored.model_value(T0) == 15.0
+
+
+def test_an_event_log_keeps_only_what_can_still_count() -> None:
+    # the bound docs/model.md promises for the streaming state of such rules
+    from mql.scoring.decay import EventLog, LogRule
+
+    hour = timedelta(hours=1)
+    none = Decay(None)
+    # a lifespan of 10 days: at day 20 the events of days 0 and 5 are dead for good,
+    # and one exactly 10 days old too
+    life = LogRule(10.0, none, lifespan_s=10 * 86400)
+    log = EventLog.start(T0)
+    for days in (5, 10, 20):
+        log = log.add(T0 + timedelta(days=days), life)
+    assert log.runs == ((T0 + timedelta(days=20), T0 + timedelta(days=20)),)
+    # each repeat worth half the one before: the first 40 count, later ones never do
+    halves = LogRule(10.0, none, each_repeat=0.5)
+    log = EventLog.start(T0)
+    for n in range(1, 45):
+        log = log.add(T0 + n * hour, halves)
+    assert [first for first, _ in log.runs] == [T0 + n * hour for n in range(40)]
+    # a lifespan with repeats: the first events decide the shares, so none is dropped
+    # for its age (the 41st event still earns nothing)
+    both = LogRule(10.0, none, lifespan_s=86400, each_repeat=0.5)
+    log = EventLog.start(T0).add(T0 + timedelta(days=3), both)
+    assert len(log.runs) == 2
+    # once a day with a lifespan: one run per day, dead days are kept as they decide
+    # nothing either way
+    daily = LogRule(10.0, none, lifespan_s=86400, once_per="day")
+    log = EventLog.start(T0).add(T0 + timedelta(days=3), daily)
+    assert len(log.runs) == 2
+    # sessions with repeats: a late event may join two sessions, so every one is kept
+    sessions = LogRule(10.0, none, once_per="session", each_repeat=0.0)
+    log = EventLog.start(T0)
+    for n in range(1, 4):
+        log = log.add(T0 + n * hour, sessions)
+    assert len(log.runs) == 4
+    assert log.counted(sessions) == [(T0, 1.0)]
+
+
+def test_merged_session_logs_keep_each_session_to_its_last_event() -> None:
+    from mql.scoring.decay import EventLog, LogRule
+
+    minute = timedelta(minutes=1)
+    sessions = LogRule(10.0, Decay(None), once_per="session")
+    ours = EventLog.start(T0).add(T0 + 20 * minute, sessions)
+    theirs = EventLog.start(T0 + 100 * minute).add(T0 + 120 * minute, sessions)
+    merged = ours.merge(theirs, sessions)
+    assert merged.runs == ((T0, T0 + 20 * minute), (T0 + 100 * minute, T0 + 120 * minute))
+    # 25 minutes after the last event of the second session: the same session
+    later = merged.add(T0 + 145 * minute, sessions)
+    assert later.runs == ((T0, T0 + 20 * minute), (T0 + 100 * minute, T0 + 145 * minute))
+    assert later.value_at(T0 + 145 * minute, sessions) == 20.0  # two sessions, 10 each
+
+
+def test_a_mixed_curve_adds_every_term_of_a_part_and_ends_steps_at_their_moment() -> None:
+    from mql.scoring.decay import MixedCurve, Part, Term
+
+    day = 86400.0
+    # two terms in one part: 40 halving every 10 days, 8 not decaying; a step of 5 until day 2
+    part = Part(1.0, (Term(((40.0, None),), None, 10 * day), Term(((8.0, None),), 100.0,
+                                                                    math.inf)),
+                ((5.0, T0 + timedelta(days=2)),))
+    curve = MixedCurve(T0, 0.0, (part,))
+    assert curve.model_value(T0) == 53.0
+    assert curve.model_value(T0 + timedelta(days=2)) == pytest.approx(40 * 2 ** -0.2 + 8,
+                                                                      rel=1e-12)
+    assert curve.model_value(T0 + timedelta(days=10)) == pytest.approx(28.0, rel=1e-12)

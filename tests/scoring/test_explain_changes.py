@@ -142,3 +142,63 @@ def test_explain_counts_only_events_up_to_its_time_and_colleagues_account_events
     [surge] = [r for r in x.rules if r.rule == "account_surge"]
     assert surge.value == pytest.approx(10 * 2 ** (-1 / 45), rel=1e-12)
     assert [r.rule for r in x.rules if r.value] == ["account_surge"]
+
+
+def test_the_hint_names_every_event_type_of_a_rule() -> None:
+    model = parse_model("""
+name: hand_raise
+decay: none
+fit: {rules: []}
+intent:
+  rules:
+    - {name: hand_raise, event: [demo_request, trial_signup], points: 40}
+mql:
+  thresholds: [{intent: 30}]
+""")
+    x = explain(model, contact("jane@acme.example"), None, [], at=T0)
+    assert x.changes == ("thresholds #1 need intent +30 (0 -> 30); one "
+                         "demo_request/trial_signup (hand_raise, +40) would do",)
+
+
+def test_what_would_change_a_lead_names_fast_tracks_and_fields_worth_enriching() -> None:
+    model = parse_model("""
+name: changes
+decay: none
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 10}
+    - {name: not_us, when: {field: contact.country, op: ne, value: US}, points: -5}
+    - {name: half, when: {field: contact.country, op: eq, value: CA}, points: 0.5}
+    - {name: big, when: {field: account.employees, op: gte, value: 200}, points: 10}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql:
+  thresholds: [{fit: 10, intent: 30}]
+  fast_track:
+    - {name: hand_raise, event: [demo_request, trial_signup]}
+""")
+    # fit exactly at its minimum (10 employees rule) is no gap; intent 0 is
+    x = explain(model, contact("jane@acme.example", country="US"), account(employees=20),
+                [], at=T0)
+    assert x.changes == (
+        "thresholds #1 need intent +30 (0 -> 30); one demo_request (demo, +40) would do",
+        "a demo_request or trial_signup event would qualify at once (fast-track hand_raise)",
+    )
+    unknown = explain(model, contact("kim@acme.example"), account(employees=500), [], at=T0)
+    assert unknown.changes[-1] == ("contact.country is unknown; enriching it may change "
+                                   "us (+10), not_us (-5), half (+0.5)")
+
+
+def test_a_rule_of_zero_points_at_stake_reads_plus_zero() -> None:
+    model = parse_model("""
+name: zero
+fit:
+  rules:
+    - {name: tracked, when: {field: contact.country, op: eq, value: US}, points: 0}
+intent: {rules: []}
+mql:
+  thresholds: [{fit: 10}]
+""")
+    x = explain(model, contact("kim@acme.example"), None, [], at=T0)
+    assert x.changes[-1] == "contact.country is unknown; enriching it may change tracked (+0)"

@@ -140,3 +140,33 @@ mql: {thresholds: {intent: 30}}
         "t.yaml:7:7 intent.rules[2]: points is required",
         "4 errors",
     ]
+
+
+def test_each_line_says_how_its_points_were_read() -> None:
+    # the note `explain` shows beside a read rule, worked out by hand for each case
+    def line(c: object, a: object, rule: str) -> tuple[float, bool, tuple[str, ...], str]:
+        result = fit(MODEL.fit, c, a)  # type: ignore[arg-type]
+        (got,) = [x for x in result.lines if x.rule == rule]
+        return got.points, got.matched, got.unknown, got.note
+
+    # a value known: nothing to enrich; a table or bins without a `when` always match
+    assert line(contact(seniority="VP"), None, "seniority") == (
+        20.0, True, (), "seniority vp: 20")
+    assert line(contact(seniority="cto"), None, "seniority") == (
+        -2.0, True, (), "seniority other: default -2")
+    assert line(contact(seniority=" "), None, "seniority") == (
+        -2.0, True, ("contact.seniority",), "seniority unknown: default -2")
+    assert line(contact(), account(employees="many"), "company_size") == (
+        0.0, True, (), "employees other: default 0")
+    assert line(contact(), account(), "company_size") == (
+        0.0, True, ("account.employees",), "employees unknown: default 0")
+    # points per unit: 15 / 1.5 = 10 units x 2 = 20, exactly the cap: not capped
+    assert line(contact(country="US", minutes_on_site=15), None, "minutes") == (
+        20.0, True, (), "minutes_on_site 15: 10 x 2")
+    # 18 / 1.5 = 12 units x 2 = 24 > 20: capped
+    assert line(contact(country="US", minutes_on_site=18), None, "minutes") == (
+        20.0, True, (), "minutes_on_site 18: 12 x 2, cap 20")
+    assert line(contact(country="US", minutes_on_site="abc"), None, "minutes") == (
+        0.0, True, (), "minutes_on_site not a number: 0")
+    assert line(contact(country="US"), None, "minutes") == (
+        0.0, True, ("contact.minutes_on_site",), "minutes_on_site unknown: 0")

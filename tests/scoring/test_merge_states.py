@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from mql.model.parse import parse_model
 from mql.records import Event
 from mql.scoring.decay import DecayedSum, RecentTimes
@@ -67,3 +69,97 @@ def test_a_state_without_events_is_stored_and_read_back_without_a_time() -> None
     assert state_to_dict(IntentState.empty()) == {"as_of": None, "values": {}}
     assert state_from_dict({"as_of": None, "values": {}}) == IntentState.empty()
     assert days_between(T0, T0 + timedelta(hours=36)) == 1.5
+
+
+WINDOWED = parse_model("""\
+name: merge_windows
+decay: {half_life_days: 45}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: reading, event: page_view, sum: seconds, at_least: 600, within_days: 30,
+       points: 15}
+    - {name: webinar, event: webinar_attended, points: 20, once_per: day}
+mql:
+  thresholds: {intent: 30}
+""")
+WINDOWED_PROGRAM = Program(WINDOWED)
+READING, WEBINAR = rule_key("intent", "reading"), rule_key("intent", "webinar")
+
+
+def _windowed(*events: tuple[str, datetime, dict[str, object]]) -> IntentState:
+    state = IntentState.empty()
+    for n, (kind, at, properties) in enumerate(events):
+        state = state.add(Event(f"w{n}", kind, at, contact="jane@acme.example",
+                                properties=properties), WINDOWED_PROGRAM)
+    return state
+
+
+def test_merged_records_join_their_windows_and_count_a_day_once() -> None:
+    from mql.scoring.decay import EventLog
+    from mql.scoring.intent import rule_value
+    from mql.scoring.windows import WindowSum
+
+    day = timedelta(days=1)
+    # 400 seconds read on one record, 250 on the other: 650 >= 600 together only
+    one = _windowed(("page_view", T0 - 2 * day, {"seconds": 400}),
+                    ("webinar_attended", T0, {}))
+    other = _windowed(("page_view", T0 - day, {"seconds": 250}),
+                      ("webinar_attended", T0 + timedelta(hours=3), {}))
+    rules = {r.name: r for r in WINDOWED.scores["intent"].rules}
+    for merged in (one.merge(other, WINDOWED_PROGRAM), other.merge(one, WINDOWED_PROGRAM)):
+        assert merged.values[READING] == WindowSum(
+            ((T0 - 2 * day, 400.0), (T0 - day, 250.0)), 600.0, T0 - day)  # its last page view
+        assert merged.holds(READING, T0, 30)
+        assert merged.expiry(READING, 30) == T0 + 28 * day  # when the 400 leaves
+        # two webinars on the same UTC day: `once_per: day` counts the first only,
+        # 3 hours (0.125 days) later: 20 * 2 ** (-0.125 / 45)
+        assert isinstance(merged.values[WEBINAR], EventLog)
+        assert rule_value(rules["webinar"], WINDOWED.scores["intent"], merged,
+                          T0 + timedelta(hours=3)) == pytest.approx(20 * 2 ** (-0.125 / 45),
+                                                                    rel=1e-12)
+        assert rule_value(rules["reading"], WINDOWED.scores["intent"], merged, T0) == 15.0
+    # apart, neither record reads enough
+    assert not one.holds(READING, T0, 30) and not other.holds(READING, T0, 30)
+
+
+def test_a_windowed_state_is_stored_with_its_kind_and_read_back() -> None:
+    from mql.scoring.intent import state_from_dict, state_to_dict
+
+    state = _windowed(("page_view", T0, {"seconds": 700}))
+    stored = state_to_dict(state)
+    assert stored == {"as_of": "2026-03-02T10:00:00+00:00", "values": {READING: {
+        "window": "sum", "line": 600.0, "as_of": "2026-03-02T10:00:00+00:00",
+        "sums": [["2026-03-02T10:00:00+00:00", 700.0]]}}}
+    assert state_from_dict(stored) == state
+
+
+def test_a_record_stored_under_an_earlier_model_merges_without_failing() -> None:
+    # the same key held a count of recent page views under an earlier model: the two
+    # kinds cannot be joined, one record's state is kept as it was
+    day = timedelta(days=1)
+    stale = IntentState({READING: RecentTimes((T0 - day,), 3)}, T0 - day)
+    current = _windowed(("page_view", T0, {"seconds": 700}))
+    for ours, theirs in ((stale, current), (current, stale)):
+        merged = ours.merge(theirs, WINDOWED_PROGRAM)
+        assert merged.values[READING] == ours.values[READING]
+        assert merged.as_of == T0
+
+
+def test_a_rule_that_became_once_per_day_merges_its_old_sum_without_failing() -> None:
+    # under an earlier model the webinar rule was a plain decayed sum; now it logs times
+    old = IntentState({WEBINAR: DecayedSum(20.0, T0 - timedelta(days=1))}, T0 - timedelta(days=1))
+    new = _windowed(("webinar_attended", T0, {}))
+    for ours, theirs in ((old, new), (new, old)):
+        merged = ours.merge(theirs, WINDOWED_PROGRAM)
+        assert merged.values[WEBINAR] == ours.values[WEBINAR]
+        assert merged.as_of == T0
+
+
+def test_an_account_level_event_of_an_unknown_contact_has_no_account() -> None:
+    from mql.scoring.scorer import Scorer
+
+    scorer = Scorer(MODEL)
+    assert scorer.account_of(Event("x", "page_view", T0, contact="nobody@acme.example")) is None
+    assert scorer.account_of(Event("y", "page_view", T0, account="acme.example")) == (
+        "acme.example")

@@ -88,6 +88,16 @@ def test_the_floor_is_reached_and_left_at_the_right_moments() -> None:
     assert flip - T0 == pytest.approx(timedelta(days=39.068906), abs=timedelta(seconds=1))
 
 
+def test_the_qualifier_gives_the_crossings_of_the_total_and_none_of_a_fit() -> None:
+    s = scorer(event("email_unsubscribe", 0), event("email_unsubscribe", 0, event_id="u2"))
+    # as above: over 6 at 10 * log2(15) = 39.069 days; a fit score is constant: none
+    fits = s.qualifier.fits(contact(country="US"), None)
+    states = s.states_of("jane@acme.example")
+    (flip,) = s.qualifier.crossings("total", 6.0, fits, *states, T0)
+    assert flip - T0 == pytest.approx(timedelta(days=39.068906), abs=timedelta(seconds=1))
+    assert s.qualifier.crossings("fit", 6.0, fits, *states, T0) == []
+
+
 def test_weights_must_name_scores_and_floors_stay_under_max() -> None:
     text = MODEL_TEXT.replace("product: 2.0}", "prodct: 2.0}").replace(
         "floor: -5", "floor: -5\n  max: -10")
@@ -125,3 +135,25 @@ def test_the_model_is_dumped_and_read_back_unchanged() -> None:
     from mql.model.dump import dump_model
 
     assert parse_model(dump_model(MODEL)) == MODEL
+
+
+def test_explain_spells_out_how_the_weighted_total_adds_up() -> None:
+    from mql.scoring.explain import explain
+
+    jane = contact(country="US")
+    events = [event("demo_request", 0), event("page_view", 0), event("email_unsubscribe", 1)]
+    x = explain(MODEL, jane, None, events, at=T0)
+    # 0.5 x 20 + 1 x (40 - 30 * 2**(-1/10) = 12.009) + 2 x 10 = 42.009, one decimal
+    assert x.total_words() == "total = 0.5 x fit 20 + 1 x intent 12 + 2 x product 10 = 42"
+    plain = parse_model("""
+name: plain
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40.25}
+mql: {thresholds: {total: 40}}
+""", source="plain.yaml")
+    x = explain(plain, jane, None, [event("demo_request", 0)], at=T0)
+    assert x.total_words() == "total = 1 x fit 20 + 1 x intent 40.2 = 60.2"

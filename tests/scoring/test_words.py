@@ -9,6 +9,7 @@ import pytest
 
 from mql.model.conditions import Compare
 from mql.scoring.evaluate import compile_condition
+from mql.scoring.explain import exit_words
 from mql.scoring.qualify import Decision, Reason, ago
 
 NOW = datetime(2026, 3, 4, 10, tzinfo=UTC)
@@ -73,6 +74,12 @@ def test_because_joins_every_path_and_names_exclusions() -> None:
         "excluded by competitor, student or job seeker")
 
 
+def test_because_names_the_exit_rules_that_hold() -> None:
+    # an exit rule that holds: never an MQL now, and the rules are named in words
+    assert _decision(exits=("went_quiet", "bounced")).because() == (
+        "exits: went quiet, bounced")
+
+
 @pytest.mark.parametrize(("expected", "actual", "holds"), [
     # a CSV or form sends booleans as text: "true"/"false" in any case, with blanks
     (True, "true", True), (True, " True ", True), (True, "false", False),
@@ -133,3 +140,41 @@ def test_an_unknown_operator_is_refused_by_name() -> None:
 def test_a_reason_as_text_names_its_kind_with_a_dash() -> None:
     assert str(Reason("fast_track", "demo", "demo_request at 2026-03-02T09:00Z")) == (
         "fast-track demo: demo_request at 2026-03-02T09:00Z")
+
+
+def test_an_exit_on_a_job_change_names_the_latest_change_before_the_moment() -> None:
+    from mql.model.conditions import Activity
+    from mql.model.spec import ExitRule
+    from mql.records import Event
+    from mql.scoring.explain import exit_words
+
+    changed = ExitRule("changed_job", Activity(("job_change",), 1, 90), "changed job")
+
+    def change(day: int, words: object) -> Event:
+        return Event(f"j{day}", "job_change", datetime(2026, 3, day, 9, tzinfo=UTC),
+                     contact="jane@acme.example", properties={"change": words})
+
+    own = [change(1, "title Director of IT -> VP IT"), change(3, "title VP IT -> Student"),
+           change(5, "company acme -> globex"),
+           Event("p", "page_view", datetime(2026, 3, 4, tzinfo=UTC), contact="jane@acme.example")]
+    # NOW is 4 March 10:00: the change of 5 March is not seen yet
+    assert exit_words(changed, own, NOW) == (
+        "changed job: title VP IT -> Student, since 2026-03-03")
+    # no change seen, or one without words: the rule's reason alone
+    assert exit_words(changed, own[3:], NOW) == "changed job"
+    assert exit_words(changed, [change(2, 42)], NOW) == "changed job"
+    # an exit on another event reads as its reason whatever the events
+    quiet = ExitRule("unsubscribed", Activity(("email_unsubscribe",)), "unsubscribed")
+    assert exit_words(quiet, own, NOW) == "unsubscribed"
+
+
+def test_a_job_change_at_the_moment_itself_is_seen() -> None:
+    from mql.model.conditions import Activity
+    from mql.model.spec import ExitRule
+    from mql.records import Event
+
+    changed = ExitRule("changed_job", Activity(("job_change",), 1, 90), "changed job")
+    now_change = Event("j", "job_change", NOW, contact="jane@acme.example",
+                       properties={"change": "company acme -> globex"})
+    assert exit_words(changed, [now_change], NOW) == (
+        "changed job: company acme -> globex, since 2026-03-04")
