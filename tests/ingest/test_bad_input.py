@@ -390,3 +390,43 @@ def test_segment_times_beyond_the_calendar_are_input_errors_for_the_api(
     with pytest.raises(InputError, match="outside the years 1900 to 2199") as caught:
         parse_message(message, source="http", row=1)
     assert caught.value.field == "timestamp"
+
+
+def test_a_number_beyond_any_float_in_an_event_scores_as_no_value_without_crashing(
+    tmp_path: Path
+) -> None:
+    # before: float(10**400) raised OverflowError inside the fold and lost the whole run
+    model_path = tmp_path / "m.yaml"
+    model_path.write_text(
+        "name: huge\n"
+        "fit:\n  rules:\n"
+        "    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 10}\n"
+        "intent:\n  decay: {half_life_days: 30}\n  rules:\n"
+        "    - {name: reading, event: page_view, sum: seconds, at_least: 600,"
+        " within_days: 30, points: 15}\n"
+        "    - {name: dwell, event: page_view, avg: seconds, at_least: 60,"
+        " within_days: 30, points: 5}\n"
+        "mql:\n  thresholds: {total: 30}\n")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("email\njane@acme.com\nbob@acme.com\n")
+    huge = "9" * 400  # a JSON integer Python reads exactly, beyond any float
+
+    def row(n: int, email: str, seconds: str) -> str:
+        return (f'{{"event_id": "e{n}", "type": "page_view", "timestamp": '
+                f'"2026-03-29T1{n}:00:00Z", "email": "{email}", '
+                f'"properties": {{"seconds": {seconds}}}}}\n')
+
+    def intents(*rows: str) -> dict[str, float]:
+        events = tmp_path / "events.jsonl"
+        events.write_text("".join(rows))
+        run = score_files(load_model_file(model_path), Inputs(contacts, None, events), at=NOW)
+        assert run.rejected == []
+        return {d.contact: d.intent for d in run.decisions}
+
+    with_huge = intents(row(1, "jane@acme.com", huge), row(2, "jane@acme.com", "700"),
+                        row(3, "bob@acme.com", f"-{huge}"))
+    without = intents(row(2, "jane@acme.com", "700"))
+    # the huge value adds nothing to the sum (as "inf" does) and is left out of the average:
+    # jane scores as if it were not there (sum 700 >= 600, average 700 >= 60), bob gets nothing
+    assert with_huge["jane@acme.com"] == without["jane@acme.com"] > 19
+    assert with_huge["bob@acme.com"] == 0

@@ -19,6 +19,7 @@ False
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,10 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float: infinite, as "1e400" reads
+            return math.inf if value > 0 else -math.inf
     try:
         return float(str(value).strip())
     except ValueError:
@@ -47,8 +51,8 @@ def _number(value: Any) -> float | None:
 def as_number(value: Any) -> float | None:
     """`value` read as a number, as the numeric operators read it (None: not a number).
 
-    >>> as_number(" 250 "), as_number("many"), as_number(True)
-    (250.0, None, None)
+    >>> as_number(" 250 "), as_number("many"), as_number(True), as_number(-10**400)
+    (250.0, None, None, -inf)
     """
     return _number(value)
 

@@ -48,14 +48,14 @@ def summand(value: Any) -> float:
     """What one event adds to a sum: its value as a number, 0 when missing, not a number
     or not positive (seconds, minutes, amounts: a negative value is a data error).
 
-    >>> summand("90"), summand(-5), summand("n/a"), summand(None), summand(True)
-    (90.0, 0.0, 0.0, 0.0, 0.0)
+    >>> summand("90"), summand(-5), summand("n/a"), summand(None), summand(True), summand(10**400)
+    (90.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     """
     if isinstance(value, bool) or is_missing(value):
         return 0.0
     try:
         number = float(value if isinstance(value, int | float) else str(value).strip())
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an integer beyond any float
         return 0.0
     return number if number > 0 and math.isfinite(number) else 0.0
 
@@ -209,14 +209,14 @@ def averaged(value: Any) -> float | None:
     """What one event brings to an average: its value as a number (a negative one as 0,
     as in a sum); None when missing or not a number (left out of the average).
 
-    >>> averaged("90"), averaged(-5), averaged("n/a"), averaged(None)
-    (90.0, 0.0, None, None)
+    >>> averaged("90"), averaged(-5), averaged("n/a"), averaged(None), averaged(-10**400)
+    (90.0, 0.0, None, None, None)
     """
     if isinstance(value, bool) or is_missing(value):
         return None
     try:
         number = float(value if isinstance(value, int | float) else str(value).strip())
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an integer beyond any float
         return None
     return max(number, 0.0) if math.isfinite(number) else None
 
