@@ -21,6 +21,7 @@ from mql.model.reports import ReportSettings
 
 if TYPE_CHECKING:
     from mql.model.accounts import AccountScoring
+    from mql.model.consent import ConsentPolicy
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -272,6 +273,7 @@ class Model:
     digest: str = field(default="", compare=False)
     total: Minimums = DEFAULT_TOTAL  # (score, weight): total = sum of weight * score
     accounts: AccountScoring | None = None  # issue 16: the `accounts:` section
+    consent: ConsentPolicy | None = None  # issue 17: the `consent:` section (None: no gates)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))
