@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -340,7 +341,7 @@ def lead_consent(engine: Engine, email: str, *, rules: IdentityRules, at: dateti
         return out
 
 
-def holds(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+def holds(engine: Engine, limit: int | None = 50) -> list[dict[str, Any]]:
     """The leads held for compliance, newest first (the sales queue's "why not")."""
     check(engine)
     with engine.connect() as conn:
@@ -352,3 +353,43 @@ def holds(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
                   contact_store.load_contacts(conn, ids).items()}
     return [{**r.detail, "email": emails.get(int(r.detail.get("contact_id", 0)))}
             for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldSummary:
+    """The leads held for compliance: how many, by jurisdiction and the reason's kind,
+    and a few of them (email, jurisdiction, reason) as the sales queue shows them."""
+
+    leads: int
+    by_reason: dict[tuple[str, str], int]
+    examples: list[tuple[str, str, str]]
+
+
+def _kind(reason: str) -> str:
+    """A held lead's reason in a few words: what blocked its hand-off channels."""
+    if reason.startswith("suppressed"):
+        return "suppressed"
+    kinds = []
+    for part in reason.removeprefix("no hand-off channel is permitted: ").split("; "):
+        _, _, why = part.partition(": ")
+        word = ("withdrawn" if "withdrawn" in why else "denied" if "denied" in why else
+                "lapsed" if "lapsed" in why else "no record" if "on record" in why else
+                "basis not accepted")
+        kinds.append(word)
+    return " / ".join(dict.fromkeys(kinds))
+
+
+def hold_summary(engine: Engine, examples: int = 5) -> HoldSummary:
+    """The leads held for compliance (each counted once, at its latest hold)."""
+    rows = holds(engine, limit=None)
+    latest: dict[int, dict[str, Any]] = {}
+    for r in rows:  # newest first
+        latest.setdefault(int(r["contact_id"]), r)
+    counts: dict[tuple[str, str], int] = {}
+    for r in latest.values():
+        key = (str(r["jurisdiction"]), _kind(str(r["reason"])))
+        counts[key] = counts.get(key, 0) + 1
+    shown = [(str(r["email"]), str(r["jurisdiction"]), str(r["reason"]))
+             for r in list(latest.values())[:examples]]
+    return HoldSummary(len(latest), dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+                       shown)
