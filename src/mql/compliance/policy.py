@@ -160,7 +160,8 @@ def _permission(policy: ConsentPolicy, jurisdiction: str, state: ChannelState
                           f"lapsed on {_day(state.expires_at)} ({rule.name})", state)
     if state.status == "granted":
         assert record is not None
-        if record.basis in accepted:
+        if record.basis in accepted or channel in rule.without_record:
+            # under opt-out any grant permits (no record would)
             return Permission(channel, True, f"granted on {record.basis} since "
                               f"{_day(record.at)}", state)
         return Permission(channel, False, f"{channel} rests on {record.basis}, which "

@@ -363,6 +363,7 @@ class HoldSummary:
     leads: int
     by_reason: dict[tuple[str, str], int]
     examples: list[tuple[str, str, str]]
+    holds: int = 0  # every hold (a lead that qualified twice and was held twice: 2)
 
 
 def _kind(reason: str) -> str:
@@ -392,4 +393,4 @@ def hold_summary(engine: Engine, examples: int = 5) -> HoldSummary:
     shown = [(str(r["email"]), str(r["jurisdiction"]), str(r["reason"]))
              for r in list(latest.values())[:examples]]
     return HoldSummary(len(latest), dict(sorted(counts.items(), key=lambda kv: -kv[1])),
-                       shown)
+                       shown, len(rows))
