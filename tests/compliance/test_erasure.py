@@ -15,12 +15,12 @@ from sqlalchemy.engine import Engine
 from mql.compliance.policy import email_hash
 from mql.errors import NotFound
 from mql.ingest.consent import ConsentRow
-from mql.records import Contact, Event
+from mql.ingest.outcomes import DispositionRow
+from mql.records import Event
 from mql.service import consent as consent_service
 from mql.service import lifecycle, privacy
 from mql.service.ingest import ingest_file, ingest_records
 from mql.service.outcomes import save_disposition
-from mql.ingest.outcomes import DispositionRow
 from mql.store import privacy as privacy_store
 from mql.store import tables
 from mql.store.inbox import inbox, open_inbox, put

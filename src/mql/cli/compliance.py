@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
             out.print("the live model has no consent: section; nothing is gated",
                       highlight=False)
         else:
-            state = "HELD for compliance: " + view["reason"] if view["held"] else "may be handed off"
+            state = ("HELD for compliance: " + view["reason"] if view["held"]
+                     else "may be handed off")
             out.print(f"{email} ({view['jurisdiction']}) as of {view['at']}: {state}",
                       highlight=False, soft_wrap=True)
             table = Table(title="channels", title_justify="left")

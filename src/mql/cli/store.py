@@ -36,8 +36,8 @@ from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
 from mql.ingest.outcomes import OUTCOME_KINDS
-from mql.service import ingest as ingest_service
 from mql.service import consent as consent_service
+from mql.service import ingest as ingest_service
 from mql.service import outcomes as outcome_service
 from mql.service import scores as score_service
 from mql.service import store as store_service

@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import IO, Any, Generic, Literal, TypeVar
 
 from mql.errors import ConfigError, InputError
-from mql.ingest.formats import REQUIRED_COLUMNS as RECORD_COLUMNS
 from mql.ingest.consent import REQUIRED as CONSENT_COLUMNS
+from mql.ingest.formats import REQUIRED_COLUMNS as RECORD_COLUMNS
 from mql.ingest.outcomes import REQUIRED_COLUMNS as OUTCOME_COLUMNS
 from mql.limits import MAX_FIELD_BYTES
 from mql.records import Account, Contact, Event

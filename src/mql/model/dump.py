@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from mql.model.accounts import AccountScoring
-from mql.model.consent import ConsentPolicy
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
+from mql.model.consent import ConsentPolicy
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.mqa import MqaRule
 from mql.model.reports import ReportSettings, reports_data

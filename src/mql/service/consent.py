@@ -21,21 +21,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mql.compliance.consent import channel_of
-from mql.compliance.policy import SUPPRESSION_KINDS, Suppression, Verdict, email_hash, verdicts
+from mql.compliance.policy import SUPPRESSION_KINDS, Suppression, email_hash
 from mql.errors import ConfigError, InputError, NotFound
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
 from mql.ingest import mapping as mappings
 from mql.ingest.consent import ConsentRow
 from mql.ingest.files import BadRow, ReadOptions
-from mql.model.consent import ConsentPolicy
+from mql.service.consent_gate import HOLD, verdicts_of
 from mql.service.ingest import IngestSummary, open_reader
 from mql.service.resolve import find_by_email
 from mql.store import consent as store
 from mql.store import contacts as contact_store
 from mql.store import merges as audit_store
 from mql.store import quarantine as quarantine_store
-from mql.service.consent_gate import HOLD, verdicts_of
 from mql.store.db import translate_errors
 from mql.store.migrate import check
 from mql.store.tables import audit_log, contacts, outbox
