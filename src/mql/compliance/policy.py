@@ -22,8 +22,8 @@ it leaves mql.
 ...              tzinfo=UTC))], country="DE", at=at)
 >>> v.jurisdiction, v.may_contact["email"], v.may_contact["phone"], v.held
 ('gdpr', False, False, True)
->>> print(v.reason.replace("; ", ";\n"))
-no hand-off channel is permitted: email: consent withdrawn on 2025-05-01;
+>>> for part in v.reason.split("; "): print(part)
+no hand-off channel is permitted: email: consent withdrawn on 2025-05-01
 phone: no phone consent on record (gdpr needs consent or legitimate_interest)
 >>> evaluate(DEFAULT_POLICY, [], country="US", at=at).may_contact["email"]
 True
