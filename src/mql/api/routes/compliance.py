@@ -72,8 +72,8 @@ async def record(body: ConsentBatchIn, state: State, key: ConsentWriter) -> Cons
 @router.delete("/v1/contacts/{contact_id}", summary="Erase a person everywhere (GDPR Art. 17)")
 async def erase(contact_id: ContactId, state: State, key: PrivacyAdmin) -> dict[str, Any]:
     """Remove the contact, every contact merged with it and every row that names them
-    from every table; the audit log keeps one pseudonymised line. Erasing again changes
-    nothing (`erased` is false)."""
+    from every table; the audit log keeps one pseudonymised line. The id of a person
+    erased already is a 404 (`mql privacy erase EMAIL` says "erased already")."""
     return await run_in_threadpool(privacy.erase, state.engine, str(contact_id),
                                    rules=state.settings.identity_rules(),
                                    now=state.clock.now(), actor=key.actor)
