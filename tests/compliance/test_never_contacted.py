@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
