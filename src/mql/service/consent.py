@@ -60,10 +60,11 @@ def _contacts_of(conn: Connection, emails: Iterable[str], rules: IdentityRules
 
 
 def apply_consent(conn: Connection, rows: Sequence[tuple[int, ConsentRow]], *,
-                  rules: IdentityRules, now: datetime, where: str, actor: str = "ingest"
-                  ) -> tuple[set[int], list[InputError]]:
+                  rules: IdentityRules, now: datetime, where: str, actor: str = "ingest",
+                  source: str | None = None) -> tuple[set[int], list[InputError]]:
     """Store consent changes (each (row number, row)); (the row numbers that stored a
-    change, the rows refused). A change stored already is skipped (not refused)."""
+    change, the rows refused, named by `where`). A change stored already is skipped (not
+    refused). A row without its own source gets `source` (default: `where`)."""
     found = _contacts_of(conn, {r.email for _, r in rows}, rules)
     refused: list[InputError] = []
     pending: list[tuple[int, dict[str, Any]]] = []
@@ -76,7 +77,7 @@ def apply_consent(conn: Connection, rows: Sequence[tuple[int, ConsentRow]], *,
         pending.append((number, {
             "contact_id": cid, "origin_id": cid, "channel": r.channel,
             "jurisdiction": r.jurisdiction, "status": r.status, "basis": r.basis,
-            "purpose": r.purpose, "at": r.at, "source": (r.source or where)[:200],
+            "purpose": r.purpose, "at": r.at, "source": (r.source or source or where)[:200],
             "evidence": dict(r.evidence) or None, "expires_at": r.expires_at,
             "recorded_at": now,
             "fingerprint": store.fingerprint(r.email, r.channel, r.purpose, r.status,
@@ -110,7 +111,8 @@ def _refuse_pending(conn: Connection, contact_ids: set[int], now: datetime) -> N
 def _load(engine: Engine, items: Iterable[tuple[int, Mapping[str, Any] | BadRow]],
           summary: IngestSummary, *, parse: Callable[[Mapping[str, Any], int], Any],
           mapping: Callable[[], str], rules: IdentityRules, now: datetime,
-          batch_size: int, progress: Callable[[int], None] | None) -> None:
+          batch_size: int, progress: Callable[[int], None] | None,
+          source: str | None = None) -> None:
     held: list[quarantine_store.Held] = []
     good: list[tuple[int, Mapping[str, Any], ConsentRow]] = []
 
@@ -122,7 +124,7 @@ def _load(engine: Engine, items: Iterable[tuple[int, Mapping[str, Any] | BadRow]
         with translate_errors(f"ingesting consent from {summary.source}"), \
                 engine.begin() as conn:
             landed, refused = apply_consent(conn, [(n, r) for n, _, r in good], rules=rules,
-                                            now=now, where=summary.source)
+                                            now=now, where=summary.source, source=source)
             summary.loaded += len(landed)
             summary.duplicates += len(good) - len(landed) - len(refused)
             summary.resolved += quarantine_store.resolve_subjects(
@@ -187,9 +189,8 @@ def ingest_consent(engine: Engine, path: Path, *, rules: IdentityRules, now: dat
 
     _load(engine, reader.rows, summary, parse=parse,
           mapping=lambda: reader.mapping.name if reader.mapping is not None else "mql",
-          rules=rules, now=now, batch_size=batch_size, progress=show)
+          rules=rules, now=now, batch_size=batch_size, progress=show, source=name)
     summary.seconds = time.perf_counter() - started
-    del name
     return summary
 
 
