@@ -156,7 +156,12 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         by_month = store.transitions_by_month(conn)
         funnel = store.funnel(conn)
         sla, teams = store.assignment_summary(conn)
-        queue = contact_store.load_contacts(conn, store.in_stage(conn, "mql", "sal"))
+        waiting = store.in_stage(conn, "mql", "sal")
+        # a lead held for consent is an MQL no seller has: not in the sales queue
+        routed = store.with_open_assignments(conn, waiting)
+        mqls = set(store.in_stage(conn, "mql"))
+        queue = contact_store.load_contacts(conn, [c for c in waiting
+                                                   if c in routed or c not in mqls])
     emails = {c.record.email for c in queue.values()}
     top = [d for d in list_scores(engine, at=end, mql_only=True) if d.contact in emails]
     reports = run_reports(engine, DEMO_REPORTS, now=end)
