@@ -132,3 +132,29 @@ def test_a_suppressed_domain_always_wins_over_consent(store: Engine, tmp_path: P
     view = consent_service.lead_consent(store, jane.email, rules=RULES, at=NOW)
     assert view["reason"] == ("suppressed: domain on the suppression list since 2026-03-02 "
                               "(competitor)")
+
+
+def test_a_held_lead_goes_to_its_seller_when_consent_arrives(store: Engine,
+                                                             tmp_path: Path) -> None:
+    with_consent(store, tmp_path)
+    lifecycle.add_webhook(store, "http://127.0.0.1:9/x", secret="s", topics=["*"], now=NOW)
+    hans = person("hans@acme.example", "DE")
+    load(store, hans, demo(hans.email))
+    assert _assignments(store) == [] and _topics(store) == []  # GDPR: no record, held
+    later = NOW + timedelta(hours=2)
+    consent_service.record_consent(store, [
+        ConsentRow(hans.email, "email", "granted", "consent", later)], rules=RULES,
+        now=later, actor="test")
+    (a,) = _assignments(store)
+    assert a["assigned_at"] == later and a["status"] == "open"
+    with store.connect() as conn:
+        ((topic, payload),) = conn.execute(sa.select(outbox.c.topic, outbox.c.payload))
+    assert topic == "lead.assigned"
+    assert payload["data"]["transition"]["to"] == "mql"
+    assert payload["data"]["contact"]["may_contact"]["email"] is True
+    assert payload["data"]["assignment"]["owner"] == a["owner"]
+    # a second grant releases nothing more
+    consent_service.record_consent(store, [
+        ConsentRow(hans.email, "phone", "granted", "consent", later)], rules=RULES,
+        now=later, actor="test")
+    assert len(_assignments(store)) == 1

@@ -28,7 +28,7 @@ from mql.identity.normalize import clean_email
 from mql.ingest import mapping as mappings
 from mql.ingest.consent import ConsentRow
 from mql.ingest.files import BadRow, ReadOptions
-from mql.service.consent_gate import HOLD, verdicts_of
+from mql.service.consent_gate import HOLD, Gate, verdicts_of
 from mql.service.ingest import IngestSummary, open_reader
 from mql.service.resolve import find_by_email
 from mql.store import consent as store
@@ -94,6 +94,9 @@ def apply_consent(conn: Connection, rows: Sequence[tuple[int, ConsentRow]], *,
     stopped = {p["contact_id"] for p in changed if p["status"] in ("denied", "withdrawn")}
     if stopped:
         _refuse_pending(conn, stopped, now)
+    granted = {p["contact_id"] for p in changed if p["status"] == "granted"}
+    if granted:  # a lead held for want of this consent goes to its seller now
+        release_held(conn, granted, now=now)
     return landed, refused
 
 
@@ -394,3 +397,83 @@ def hold_summary(engine: Engine, examples: int = 5) -> HoldSummary:
              for r in list(latest.values())[:examples]]
     return HoldSummary(len(latest), dict(sorted(counts.items(), key=lambda kv: -kv[1])),
                        shown, len(rows))
+
+
+# -- releasing a held lead when consent arrives -----------------------------------------
+
+def _held_since(conn: Connection, ids: Sequence[int],
+                since: Mapping[int, datetime | None]) -> set[int]:
+    """The contacts of `ids` held for compliance in their current MQL stay."""
+    subjects = {f"contact:{c}": c for c in ids}
+    out: set[int] = set()
+    for subject, detail in conn.execute(sa.select(audit_log.c.subject, audit_log.c.detail)
+                                        .where(audit_log.c.action == HOLD,
+                                               audit_log.c.subject.in_(list(subjects)))):
+        cid = subjects[str(subject)]
+        at, stay = datetime.fromisoformat(str(detail.get("at"))), since.get(cid)
+        if stay is None or at >= stay:
+            out.add(cid)
+    return out
+
+
+def release_held(conn: Connection, contact_ids: Iterable[int], *, now: datetime) -> int:
+    """Hand off the leads among `contact_ids` that were held for compliance in their
+    current MQL stay and may be contacted as of `now` (a consent arrived): routed, SLA
+    started and `lead.assigned` queued as at qualification, and `consent.released`
+    audited. How many were released."""
+    from mql.scoring.intent import IntentState
+    from mql.service import handoff
+    from mql.service import state as states
+    from mql.store import accounts as account_store
+    from mql.store import handoff as handoff_store
+
+    live = states.live_model(conn)
+    model = live.model
+    ids = sorted(set(contact_ids))
+    if model.consent is None or model.routing is None or not ids:
+        return 0
+    rows = handoff_store.stages(conn, ids)
+    mqls = [c for c in ids if (r := rows.get(c)) is not None and r.stage == "mql"]
+    routed = handoff_store.with_open_assignments(conn, mqls) if mqls else set()
+    waiting = sorted(_held_since(conn, [c for c in mqls if c not in routed],
+                                 {c: rows[c].since for c in mqls}))
+    if not waiting:
+        return 0
+    gate = Gate(model.consent).load(conn, waiting)
+    stored = contact_store.load_contacts(conn, waiting)
+    accounts = account_store.load_accounts(conn, {c.account_id for c in stored.values()
+                                                  if c.account_id is not None})
+    intent = states.contact_states(conn, live, waiting)
+    account_intent = states.account_states(conn, live, accounts) if live.account_level else {}
+    released = 0
+    for cid in waiting:
+        verdict = gate.verdict(cid, now)
+        c = stored.get(cid)
+        if verdict is None or verdict.held or c is None:
+            continue
+        account = accounts.get(c.account_id) if c.account_id is not None else None
+        acc_state = account_intent.get(c.account_id, IntentState.empty()) if (
+            c.account_id is not None) else IntentState.empty()
+        d = live.qualifier.decide(c.record, account, intent[cid], acc_state, now)
+        get = live.qualifier.criteria_getter(c.record, account, d.scores, intent[cid], now)
+        router = handoff.Router(scope=frozenset((cid,)))
+        a = handoff.assign(conn, model.routing, model.sla, cid, c.record, account, get, now,
+                           router)
+        router.save(conn)
+        sla, due = router.sla
+        qualified = next((h for h in reversed(handoff_store.history(conn, cid))
+                          if h["to_stage"] == "mql"), None)
+        transition = None if qualified is None else {
+            "from": qualified["from_stage"], "to": "mql", "at": handoff.iso(qualified["at"]),
+            "cause": qualified["cause"], "actor": qualified["actor"],
+            "reason": qualified["reason"]}
+        handoff.notify_lead(conn, "lead.assigned", cid, c.record.email, {
+            **handoff.decision_data(model, d), "transition": transition,
+            "assignment": {"team": a.team, "owner": a.owner, "rule": a.rule,
+                           "reason": a.reason, "sla": sla, "sla_due_at": handoff.iso(due)}},
+            now, live.version_id, model)
+        audit_store.audit(conn, "mql", "consent.released", f"contact:{cid}", {
+            "contact_id": cid, "at": now.isoformat(), "team": a.team, "owner": a.owner},
+            now=now)
+        released += 1
+    return released
