@@ -98,7 +98,10 @@ def test_every_notification_names_the_lead_account_model_and_consent(payloads) -
     assert jane == {"id": 1, "email": "jane@acme.example", "first_name": "Jane",
                     "last_name": "Doe", "name": "Jane Doe", "title": "VP Marketing",
                     "crm_ids": {"hubspot": "501"},
-                    "consent": {"email": "granted", "phone": "denied"}}
+                    "consent": {"email": "granted", "phone": "denied"},
+                    # US (CAN-SPAM, opt-out): the grant permits email, the denial stops calls
+                    "may_contact": {"email": True, "phone": False, "sms": True, "ads": True,
+                                    "sales": True}}
 
 
 @sqlite_only

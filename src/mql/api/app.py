@@ -21,7 +21,16 @@ from mql.api.auth import KeyCache
 from mql.api.cors import CollectCors
 from mql.api.deps import ApiState
 from mql.api.ratelimit import RateLimiter
-from mql.api.routes import accounts, admin, leads, models, outcomes, reports, segment
+from mql.api.routes import (
+    accounts,
+    admin,
+    compliance,
+    leads,
+    models,
+    outcomes,
+    reports,
+    segment,
+)
 from mql.api.writer import Writer
 from mql.clock import Clock, SystemClock
 from mql.errors import ConfigError
@@ -72,7 +81,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.mql = state
     errors.install(app)
     app.add_middleware(CollectCors, paths=segment.PATHS, prefix=segment.SETTINGS_PREFIX)
-    for module in (segment, leads, accounts, models, admin, outcomes, reports):
+    for module in (segment, leads, accounts, models, admin, outcomes, reports,
+                   compliance):
         app.include_router(module.router)
 
     plain_openapi = app.openapi

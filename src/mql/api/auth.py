@@ -20,7 +20,8 @@ from typing import Literal
 from mql.service.keys import Principal
 
 Permission = Literal["collect", "read", "models.check", "models.activate", "keys",
-                     "quarantine.retry", "sales.act", "outcomes.write"]
+                     "quarantine.retry", "sales.act", "outcomes.write", "consent.write",
+                     "privacy"]
 
 _READERS = frozenset({"admin", "marketing", "sales", "read-only"})
 ROLES_FOR: dict[str, frozenset[str]] = {
@@ -32,6 +33,8 @@ ROLES_FOR: dict[str, frozenset[str]] = {
     "quarantine.retry": frozenset({"admin"}),
     "sales.act": frozenset({"admin", "sales"}),
     "outcomes.write": frozenset({"admin", "marketing", "sales"}),
+    "consent.write": frozenset({"admin", "marketing", "sales"}),
+    "privacy": frozenset({"admin"}),
 }
 WHAT: dict[str, str] = {
     "collect": "send events (use a write key)",
@@ -42,6 +45,8 @@ WHAT: dict[str, str] = {
     "quarantine.retry": "retry quarantined rows",
     "sales.act": "accept, reject, convert or reassign leads",
     "outcomes.write": "save opportunities and marketing costs",
+    "consent.write": "record consent changes",
+    "privacy": "erase or export a person's data",
 }
 
 MISSING = ("no credentials: send a write key as the HTTP Basic username (Segment clients do "

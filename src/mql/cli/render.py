@@ -20,6 +20,7 @@ from mql.errors import MQLError
 from mql.scoring.explain import Explanation
 from mql.scoring.qualify import Decision
 from mql.service.accounts import MotionSummary
+from mql.service.consent import HoldSummary
 from mql.service.demo import DemoReport
 from mql.settings import Settings, load_settings
 
@@ -212,6 +213,8 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
     render_decisions(report.top, Format.table, console, limit=top,
                      title=f"Sales queue (MQL or accepted) as of {report.end:%Y-%m-%d} "
                      "with the reason each qualified")
+    if report.held is not None and report.held.leads:
+        render_holds(report.held, console)
     # the closing reports come from the stored ledger (mql report ...), not from the demo
     from mql.cli.report import ReportFormat, render_report
 
@@ -219,6 +222,20 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
         render_report(result, ReportFormat.table, console)
     if report.accounts_view is not None:
         render_motions(report.accounts_view, console)
+
+
+def render_holds(held: HoldSummary, console: Console) -> None:
+    """The hand-offs held for consent: MQLs no seller got, by jurisdiction and why."""
+    table = Table(title=f"hand-offs held for consent: {held.leads:,} MQLs no seller got "
+                  "(scored and qualified, but no permitted hand-off channel)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    for name, justify in (("jurisdiction", "left"), ("why", "left"), ("leads", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for (where, why), n in held.by_reason.items():
+        table.add_row(where, why, f"{n:,}")
+    console.print(table)
+    for email, where, reason in held.examples:
+        console.print(f"  {email} ({where}): {reason}", highlight=False, soft_wrap=True)
 
 
 def render_motions(view: MotionSummary, console: Console, *,

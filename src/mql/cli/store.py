@@ -36,6 +36,7 @@ from mql.errors import MQLError
 from mql.ingest.files import ReadOptions
 from mql.ingest.formats import parse_time
 from mql.ingest.outcomes import OUTCOME_KINDS
+from mql.service import consent as consent_service
 from mql.service import ingest as ingest_service
 from mql.service import outcomes as outcome_service
 from mql.service import scores as score_service
@@ -56,6 +57,7 @@ class IngestKind(str, Enum):
     opportunities = "opportunities"
     costs = "costs"
     dispositions = "dispositions"
+    consent = "consent"
 
 
 MappingOpt = Annotated[str, typer.Option(
@@ -174,7 +176,8 @@ def register(app: typer.Typer) -> None:
         """Load a file into the store; rows already stored are skipped, bad rows quarantined.
 
         Opportunities (stage changes over time are kept), marketing costs and sales
-        dispositions load the same way (docs/outcomes.md).
+        dispositions load the same way (docs/outcomes.md); so do consent changes (every
+        change kept as history, docs/compliance.md).
 
         Exit codes: 0 done, 1 rows were quarantined and --strict was given, 2 the file or
         an option cannot be used (nothing of the file was read).
@@ -196,7 +199,13 @@ def register(app: typer.Typer) -> None:
                 def show(rows: int, done: int, total: int | None) -> None:
                     bar.update(task, completed=done, total=total, rows=rows)
 
-                if kind.value in OUTCOME_KINDS:
+                if kind.value == "consent":
+                    summary = consent_service.ingest_consent(
+                        engine, file, rules=settings.identity_rules(), now=CLOCK.now(),
+                        mapping=mapping, source=source, batch_size=settings.batch_size,
+                        options=options, date_format=date_format, dayfirst=dayfirst,
+                        progress=show)
+                elif kind.value in OUTCOME_KINDS:
                     summary = outcome_service.ingest_outcomes(
                         engine, file, kind.value, rules=settings.identity_rules(),
                         now=CLOCK.now(), mapping=mapping, source=source,

@@ -45,19 +45,21 @@ from pathlib import Path
 from typing import IO, Any, Generic, Literal, TypeVar
 
 from mql.errors import ConfigError, InputError
+from mql.ingest.consent import REQUIRED as CONSENT_COLUMNS
 from mql.ingest.formats import REQUIRED_COLUMNS as RECORD_COLUMNS
 from mql.ingest.outcomes import REQUIRED_COLUMNS as OUTCOME_COLUMNS
 from mql.limits import MAX_FIELD_BYTES
 from mql.records import Account, Contact, Event
 
-Kind = Literal["accounts", "contacts", "events", "opportunities", "costs", "dispositions"]
+Kind = Literal["accounts", "contacts", "events", "opportunities", "costs", "dispositions",
+               "consent"]
 R = TypeVar("R", Account, Contact, Event)
 FORMATS = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
 DELIMITERS = ",;\t|"
 _ESCAPE = "mql-escape"  # undecodable bytes become U+DC00 + byte, as surrogateescape does
 _MARKED = re.compile("[\udc00-\udcff]")
 _SAMPLE = 64 * 1024
-REQUIRED_COLUMNS = {**RECORD_COLUMNS, **OUTCOME_COLUMNS}
+REQUIRED_COLUMNS = {**RECORD_COLUMNS, **OUTCOME_COLUMNS, "consent": CONSENT_COLUMNS}
 
 
 def _escape(exc: UnicodeError) -> tuple[str, int]:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from mql.errors import ConfigError, InputError, Problem
-from mql.ingest import outcomes
+from mql.ingest import consent, outcomes
 from mql.ingest.files import BadRow, Kind, Loaded, ReadOptions, Rejected, RowSource, read_text
 from mql.ingest.formats import (
     ACCOUNT_COLUMNS,
@@ -59,13 +59,15 @@ from mql.records import Account, Contact, Event, external_key
 
 BUILTINS = ("hubspot", "salesforce", "salesforce_contact_roles")
 MAPPINGS = ("auto", "mql", *BUILTINS)
-KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events", *outcomes.OUTCOME_KINDS)
+KINDS: tuple[Kind, ...] = ("contacts", "accounts", "events", *outcomes.OUTCOME_KINDS,
+                          "consent")
 ACCOUNT_PREFIX = "account."
 _TIME_FIELDS = {"contacts": ("created_at",), "accounts": (), "events": ("timestamp",),
-                **outcomes.TIME_FIELDS}
+                **outcomes.TIME_FIELDS, "consent": consent.TIME_FIELDS}
 _FIELDS = {"contacts": frozenset({*CONTACT_COLUMNS, *EXTERNAL_ID_FIELDS}),
            "accounts": frozenset({*ACCOUNT_COLUMNS, *EXTERNAL_ID_FIELDS}),
-           "events": frozenset({*EVENT_COLUMNS, *EXTERNAL_ID_FIELDS}), **outcomes.FIELDS}
+           "events": frozenset({*EVENT_COLUMNS, *EXTERNAL_ID_FIELDS}), **outcomes.FIELDS,
+           "consent": frozenset(consent.CONSENT_COLUMNS)}
 _TOP_KEYS = ("name", "description", "detect", "date_format", "dayfirst", *KINDS)
 _KIND_KEYS = ("columns", "values")
 
@@ -316,7 +318,7 @@ class Parsed:
 
 _PARSERS: dict[str, Callable[..., Any]] = {
     "accounts": account_from_row, "contacts": contact_from_row, "events": event_from_row,
-    **outcomes.PARSERS}
+    **outcomes.PARSERS, "consent": consent.consent_from_row}
 
 
 def parse(row: MappingABC[str, Any], kind: str, mapping: Mapping, *, source: str,

@@ -138,6 +138,7 @@ class Builder:
                 scores[name] = self.intent_score(name, section, path, default_decay)
         from mql.model import build_handoff as h
         from mql.model.accounts import build_accounts
+        from mql.model.consent import build_consent
 
         self.intent_rules = frozenset(r.name for s in scores.values() if s.kind == "intent"
                                       for r in s.rules)
@@ -164,6 +165,7 @@ class Builder:
             lists=tuple(self.lists[n] for n in sorted(self.lists)),
             total=self.total_weights(doc.total, scores),
             accounts=build_accounts(self, doc.accounts, {n: s.kind for n, s in scores.items()}),
+            consent=build_consent(self, doc.consent),
         )
 
     def reports(self, doc: d.ReportsDoc) -> ReportSettings:

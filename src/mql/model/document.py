@@ -400,6 +400,22 @@ class AccountsDoc(Section):
     tiers: dict[Name, str] = {}
 
 
+# -- consent (issue 17): per jurisdiction, which bases allow which outreach -----------
+
+class JurisdictionDoc(Section):
+    allow: dict[Name, list[Name]] | None = None  # None: the shipped line's
+    without_record: list[Name] | None = None
+    expiry_months: dict[Name, Annotated[int, Field(ge=1, le=1200)]] | None = None
+
+
+class ConsentDoc(Section):
+    description: str | None = None
+    handoff_channels: list[Name] = ["email", "phone"]
+    jurisdictions: dict[Name, JurisdictionDoc] = {}
+    countries: dict[str, Name] = {}
+
+
+
 class ModelDoc(Section):
     name: Name
     version: Annotated[str, BeforeValidator(_text)] | None = None
@@ -426,3 +442,4 @@ class ModelDoc(Section):
     total: dict[str, Points] | None = None  # issue 13: weights of the scores in total
     accounts: AccountsDoc | None = None  # issue 16: roles, coverage, account score
     attribution: AttributionDoc = AttributionDoc()  # issue 18: attribution models
+    consent: ConsentDoc | None = None  # issue 17: consent policy per jurisdiction

@@ -20,6 +20,7 @@ import yaml
 from mql.model.accounts import AccountScoring
 from mql.model.attribution import AttributionSettings, attribution_data
 from mql.model.conditions import Activity, After, All, AnyOf, Compare, Condition, Measure, Not
+from mql.model.consent import ConsentPolicy
 from mql.model.handoff import Lifecycle, Routing, SlaRule
 from mql.model.mqa import MqaRule
 from mql.model.reports import ReportSettings, reports_data
@@ -259,7 +260,22 @@ def model_data(model: Model) -> dict[str, Any]:
         data["list_values"] = {n.name: sorted(n.values) for n in model.lists}
     if model.accounts is not None:
         data["accounts"] = _accounts(model.accounts)
+    if model.consent is not None:
+        data["consent"] = _consent(model.consent)
     return data
+
+
+def _consent(policy: ConsentPolicy) -> dict[str, Any]:
+    """The `consent:` section (docs/compliance.md) as model-file data: every
+    jurisdiction line in full, so the dump reads back as the same policy."""
+    return {
+        "handoff_channels": list(policy.handoff_channels),
+        "jurisdictions": {name: {
+            "allow": {c: list(b) for c, b in rule.allow.items()},
+            "without_record": list(rule.without_record),
+            "expiry_months": dict(rule.expiry)} for name, rule in policy.rules.items()},
+        "countries": dict(policy.countries),
+    }
 
 
 def _accounts(spec: AccountScoring) -> dict[str, Any]:

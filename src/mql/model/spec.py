@@ -22,6 +22,7 @@ from mql.model.reports import ReportSettings
 
 if TYPE_CHECKING:
     from mql.model.accounts import AccountScoring
+    from mql.model.consent import ConsentPolicy
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -274,6 +275,7 @@ class Model:
     total: Minimums = DEFAULT_TOTAL  # (score, weight): total = sum of weight * score
     accounts: AccountScoring | None = None  # issue 16: the `accounts:` section
     attribution: AttributionSettings = AttributionSettings()  # noqa: RUF009 - issue 18
+    consent: ConsentPolicy | None = None  # issue 17: the `consent:` section (None: no gates)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))

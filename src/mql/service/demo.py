@@ -24,7 +24,7 @@ from mql.analytics.definitions import Dimension, Report
 from mql.errors import TransitionRefused
 from mql.identity.merge import IdentityRules
 from mql.records import Event
-from mql.service import lifecycle, outcomes
+from mql.service import consent, lifecycle, outcomes
 from mql.service import state as states
 from mql.service.accounts import MotionSummary, motion_summary
 from mql.service.ingest import ingest_records
@@ -60,6 +60,8 @@ class DemoReport:
     accounts_view: MotionSummary | None = None  # MQAs and PQLs beside MQLs (issue 16)
     refused: int = 0  # sales actions refused: the lead had left MQL before the seller came
     acted: list[str] = field(default_factory=list)  # the email of each action that went through
+    # hand-offs held for consent (issue 17): (jurisdiction, reason) -> leads, and examples
+    held: consent.HoldSummary | None = None
 
     def rate(self, numerator: str, denominator: str) -> float | None:
         below = self.funnel.get(denominator, 0)
@@ -122,6 +124,10 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
                    source="synthetic")
     contacts = [c for s in slices for c in s.contacts]
     ingest_records(engine, "contacts", contacts, rules=rules, now=start, source="synthetic")
+    # every consent change of the world, as `mql ingest consent` loads its consent.csv:
+    # each is read as of its own time, so loading them first changes nothing before then
+    consent.load_rows(engine, (record_row(r) for s in slices for r in s.consent),
+                      rules=rules, now=start, source="synthetic")
     events: list[Event] = sorted((e for s in slices for e in s.clean_events),
                                  key=lambda e: e.at)
     truth = {d.email: d for s in slices for d in s.dispositions}
@@ -150,15 +156,21 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         by_month = store.transitions_by_month(conn)
         funnel = store.funnel(conn)
         sla, teams = store.assignment_summary(conn)
-        queue = contact_store.load_contacts(conn, store.in_stage(conn, "mql", "sal"))
+        waiting = store.in_stage(conn, "mql", "sal")
+        # a lead held for consent is an MQL no seller has: not in the sales queue
+        routed = store.with_open_assignments(conn, waiting)
+        mqls = set(store.in_stage(conn, "mql"))
+        queue = contact_store.load_contacts(conn, [c for c in waiting
+                                                   if c in routed or c not in mqls])
     emails = {c.record.email for c in queue.values()}
     top = [d for d in list_scores(engine, at=end, mql_only=True) if d.contact in emails]
     reports = run_reports(engine, DEMO_REPORTS, now=end)
+    held = consent.hold_summary(engine)
     with engine.connect() as conn:
         model = states.live_model(conn).model
     return DemoReport(start, end, accounts, len(contacts), len(events), by_month, funnel, sla,
                       teams, top[:10], reports, motion_summary(model, slices), refused,
-                      acted)
+                      acted, held)
 
 
 # what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost

@@ -20,6 +20,7 @@ from mql.identity.merge import stricter_consent
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.conditions import activities
+from mql.model.consent import ConsentPolicy
 from mql.model.handoff import Routing, SlaRule
 from mql.model.spec import Model
 from mql.records import Account, Contact
@@ -31,6 +32,7 @@ from mql.routing.sla import sla_for
 from mql.scoring.explain import exit_words
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Qualifier, Reason
+from mql.service import consent_gate as consent_service
 from mql.store import account_stages
 from mql.store import events as event_store
 from mql.store import handoff as store
@@ -119,17 +121,32 @@ def subject_data(subject: store.Subject | None, email: str) -> dict[str, Any]:
     }
 
 
-def complete_notes(model: dict[str, Any]) -> Any:
-    """A `Moves.complete`: each held note's data gets its lead's subject and the model."""
+def complete_notes(model: dict[str, Any], policy: ConsentPolicy | None = None,
+                   gate: consent_service.Gate | None = None) -> Any:
+    """A `Moves.complete`: each held note's data gets its lead's subject and the model.
+
+    With a consent `policy` (the model's `consent:` section) this is the gate of every
+    notification about a lead: the contact's verdict as of the note's moment is read, a
+    note about a lead that may not be contacted on any hand-off channel is dropped (and
+    the refusal audited), and the others say `may_contact` per channel."""
     def complete(conn: Connection, notes: list[store.Note]) -> list[store.Note]:
         ids = [int(n.data[CONTACT_ID]) for n in notes if CONTACT_ID in n.data]
         found = store.subjects(conn, ids)
+        checks = None
+        if policy is not None:
+            checks = (gate or consent_service.Gate(policy)).load(conn, ids)
         out = []
         for n in notes:
             data = dict(n.data)
             cid = data.pop(CONTACT_ID, None)
             if cid is not None:
                 data = {**subject_data(found.get(int(cid)), n.subject), "model": model, **data}
+                verdict = None if checks is None else checks.verdict(int(cid), n.at)
+                if verdict is not None:
+                    if verdict.held:
+                        consent_service.record_refusal(conn, int(cid), n.topic, verdict, n.at)
+                        continue
+                    data["contact"] = {**data["contact"], "may_contact": verdict.may_contact}
             out.append(store.Note(n.topic, n.subject, data, n.at))
         return out
     return complete
@@ -140,7 +157,8 @@ def notify_lead(conn: Connection, topic: str, cid: int, email: str, data: dict[s
     """Queue one notification about a lead, with its subject and the model, now."""
     hooks = store.active_webhooks(conn)
     if hooks:  # nobody listens: nothing to read
-        store.enqueue_many(conn, complete_notes(model_data(version_id, model))(
+        store.enqueue_many(conn, complete_notes(
+            model_data(version_id, model), None if model is None else model.consent)(
             conn, [store.Note(topic, email, {CONTACT_ID: cid, **data}, at)]), hooks)
 
 
@@ -304,7 +322,9 @@ def apply_decisions(
     reset: dict[int, datetime] = {}
     # the history, stages, closed assignments and outbox rows of every move are written
     # together at the end (a few statements, not several per move)
-    moves = store.Moves(complete=complete_notes(model_data(version_id, model)))
+    gate = None if model.consent is None else consent_service.Gate(model.consent)
+    moves = store.Moves(complete=complete_notes(model_data(version_id, model), model.consent,
+                                                gate))
     router = Router(scope=frozenset(decisions))
     for cid, d in decisions.items():
         row = rows.get(cid)
@@ -323,7 +343,13 @@ def apply_decisions(
             contact = contacts[cid]
             data = {CONTACT_ID: cid, **decision_data(model, d),
                     "transition": transition_data(move)}
-            if move.target is Stage.MQL:
+            verdict = None
+            if gate is not None and Stage.MQL in (move.source, move.target):
+                verdict = gate.load(conn, [cid]).verdict(cid, move.at)
+            if move.target is Stage.MQL and verdict is not None and verdict.held:
+                # scored and an MQL, but no seller gets it and nothing about it leaves mql
+                consent_service.record_hold(conn, cid, verdict, move.at)
+            elif move.target is Stage.MQL:
                 moves.notify("mql.qualified", contact.email, data, move.at)
                 if model.routing is not None:
                     if moves.closed:  # routing counts open assignments: close those first

@@ -504,6 +504,7 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     accounts = [m.account for m in messages if m.account is not None]
     if accounts:
         resolve.apply_accounts(run, accounts)
+    _apply_consent(conn, messages, rules=rules, now=now, source=source)
     events = resolve.with_user_emails(run, [(m.event, m.user_id) for m in messages])
     previous = {m.event.event_id: str(p) for m in messages if m.kind == "alias"
                 and (p := m.event.properties.get("previous_id")) is not None}
@@ -522,6 +523,24 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused
     summary.resolved += _resolve_held(conn, "events", events, now=now, source=source)
+
+
+def _apply_consent(conn: Connection, messages: list[Message], *, rules: IdentityRules,
+                   now: datetime, source: str) -> None:
+    """The consent changes the messages carry (`context.consent.categoryPreferences`,
+    identify traits; `mql.service.consent.rows_from_segment`), stored before their events
+    are scored, at the message's time. A change about a person the store does not know
+    (no email on the message, no contact) is not stored."""
+    from mql.service import consent  # it reads this module's summary and reader
+
+    rows = []
+    for number, m in enumerate(messages, 1):
+        email = m.contact.email if m.contact is not None else m.event.contact
+        if email and "@" in email and m.raw:
+            rows += [(number, r) for r in consent.rows_from_segment(m.raw, email, m.event.at)]
+    if rows:
+        consent.apply_consent(conn, rows, rules=rules, now=now, where=source[:200],
+                              actor=source[:200])
 
 
 @dataclass(frozen=True, slots=True)

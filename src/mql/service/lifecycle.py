@@ -312,7 +312,8 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
         if notes:
             hooks = store.active_webhooks(conn)
             if hooks:
-                notes = complete_notes(model_data(live.version_id, live.model))(conn, notes)
+                notes = complete_notes(model_data(live.version_id, live.model),
+                                       live.model.consent)(conn, notes)
                 notes = [store.Note(n.topic, n.data["contact"]["email"], n.data, n.at)
                          for n in notes]
             store.enqueue_many(conn, notes, hooks)

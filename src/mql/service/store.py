@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from mql.compliance.consent import state_at
 from mql.errors import NotFound
-from mql.identity.merge import Identifier, IdentityRules, stricter_consent
+from mql.identity.merge import Identifier, IdentityRules
 from mql.identity.normalize import clean_email
 from mql.records import split_key
 from mql.service import activation
@@ -25,6 +26,7 @@ from mql.service.activation import Activation, Method
 from mql.service.resolve import find_by_email
 from mql.service.scoring import model_text_to_store
 from mql.settings import workspace_url
+from mql.store import consent as consent_store
 from mql.store import contacts as contact_store
 from mql.store import merges as merge_store
 from mql.store import models as model_store
@@ -32,7 +34,6 @@ from mql.store import quarantine as quarantine_store
 from mql.store import scores as score_store
 from mql.store.db import connect, redact, translate_errors
 from mql.store.migrate import check, current, upgrade
-from mql.store.tables import consent
 
 MODEL_FILE = "model.yaml"
 
@@ -189,11 +190,14 @@ def find_contact(engine: Engine, email: str, *, rules: IdentityRules) -> Contact
         live = model_store.active_version(conn)
         rows = score_store.scores_of(conn, cid)
         current_row = next((r for r in rows if live and r["model_version_id"] == live.id), None)
-        statuses: dict[str, str] = {}
-        for channel, status in conn.execute(
-                consent.select().with_only_columns(consent.c.channel, consent.c.status)
-                .where(consent.c.contact_id == cid)):
-            statuses[channel] = stricter_consent(statuses.get(channel, "granted"), status)
+        # each channel's consent after its newest record (`mql.compliance.consent`: the
+        # stricter at one moment and across merged contacts); `mql consent show` reads
+        # it as of a time, with expiry and the policy's verdict
+        records = consent_store.records_of(conn, [cid]).get(cid, [])
+        newest = max((r.at for r in records), default=None)
+        statuses = {} if newest is None else {
+            channel: state_at(records, channel, newest).status
+            for channel in dict.fromkeys(r.channel for r in records)}
         return ContactView(
             cid, stored.record.email, stored.record.account, stored.match_method,
             stored.match_confidence, dict(stored.record.attributes),

@@ -197,7 +197,27 @@ consent = sa.Table(
     sa.Column("basis", sa.String(100)),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("source", sa.String(200)),
+    # 0011 (issue 17): every change is kept; the state as of t is `mql.compliance.consent`
+    sa.Column("purpose", sa.String(40), nullable=False, server_default="marketing"),
+    sa.Column("evidence", JSONType),  # form id, IP, text version ... (GDPR: demonstrable)
+    sa.Column("expires_at", UTCDateTime()),  # the record's own expiry
+    sa.Column("origin_id", BigId),  # the contact it was given by (kept across merges)
+    sa.Column("recorded_at", UTCDateTime()),
+    sa.Column("fingerprint", sa.String(64)),  # contact, channel, purpose, status, basis, at
     sa.Index("ix_consent_contact_id_channel", "contact_id", "channel"),
+    sa.Index("ix_consent_fingerprint", "fingerprint", unique=True),
+)
+
+# 0011 (issue 17): suppression lists that always win: an email (SHA-256 of the address,
+# so an erased person's entry keeps no address), a domain or an account's domain
+suppressions = sa.Table(
+    "suppressions", metadata, _id(),
+    sa.Column("kind", sa.String(20), nullable=False),  # email | domain | account
+    sa.Column("value", sa.String(320), nullable=False),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("source", sa.String(1000)),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("kind", "value", name="uq_suppressions_kind_value"),
 )
 
 quarantine = sa.Table(
