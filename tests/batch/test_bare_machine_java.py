@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from mql.batch.spark import ensure_java, java_home, wheel_java_home  # noqa: E402
+from mql.batch.spark import ensure_java, java_home, wheel_java_home
 
 
 def test_java_home_points_at_the_wheel_only_when_no_java_is_found(tmp_path: Path) -> None:

