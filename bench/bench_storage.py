@@ -1,8 +1,8 @@
 """What a stored event costs, for the capacity model of docs/scaling.md: bytes per event
 on disk (SQLite file, PostgreSQL database; growth over the empty schema) after ingest with
 identity and scoring, the PostgreSQL WAL written per event (write amplification), and
-events per second of this process's CPU; against the plain bulk insert of the same rows (no identity, no scoring) in
-the same run as the baseline.
+events per second of this process's CPU; against the plain bulk insert of the same rows
+(no identity, no scoring) in the same run as the baseline.
 
     python -m bench --only storage                       # ~40,000 events
     python -m bench --only storage --storage-accounts 1500 --storage-months 12
