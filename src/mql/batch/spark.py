@@ -17,14 +17,17 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from sqlglot import exp
 
 from mql.batch import compile
 from mql.batch.asof import AsOf
@@ -144,6 +147,7 @@ class SparkEngine:
         self.spark = session or session_for(master)
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self._unique: bool | None = None  # set by `_event_stats` for the loaded events
+        self._persisted: list[DataFrame] = []  # views `_shared` made for the running query
 
     def sql(self, model: Model, as_of: AsOf) -> str:
         return compile.to_sql(model, as_of, "spark", pretty=True)
@@ -202,12 +206,50 @@ class SparkEngine:
         return bool(self._unique)
 
     def _query(self, model: Model, as_of: AsOf) -> DataFrame:
-        return self.spark.sql(compile.to_sql(model, as_of, "spark",
-                                             unique_ids=self.unique_ids()))
+        query = compile.compile_model(model, as_of, "spark", unique_ids=self.unique_ids())
+        return self.spark.sql(self._shared(query).sql(dialect="spark"))
+
+    def _shared(self, query: exp.Query) -> exp.Query:
+        """`query` with each CTE that it reads more than once (the per-event matrix `m`,
+        read by the contact and the account sums) computed once: Spark inlines a CTE at
+        every reference, so the scan of the events and their windows ran once per
+        reference. Each such CTE becomes a persisted temporary view of its own name (its
+        definition dropped from the query, so the references read the view), released by
+        `_release` after the query's one action."""
+        key = "with_" if "with_" in query.arg_types else "with"  # SQLGlot 30 renamed it
+        with_ = query.args.get(key)
+        if with_ is None:
+            return query
+        ctes = list(with_.expressions)
+        reads = Counter(t.name for t in query.find_all(exp.Table) if not t.db)
+        shared = [c.alias for c in ctes if reads[c.alias] >= 2]
+        for name in shared:
+            upto = next(i for i, c in enumerate(ctes) if c.alias == name)
+            view = exp.select("*").from_(name)
+            for cte in ctes[:upto + 1]:
+                view = view.with_(cte.alias, as_=cte.this.copy())
+            frame = self.spark.sql(view.sql(dialect="spark")).persist(
+                StorageLevel.MEMORY_AND_DISK)
+            frame.createOrReplaceTempView(name)
+            self._persisted.append(frame)
+            ctes = [c for c in ctes if c.alias != name]
+        if not shared:
+            return query
+        rest = query.copy()
+        rest.set(key, exp.With(expressions=[c.copy() for c in ctes]) if ctes else None)
+        return rest
+
+    def _release(self) -> None:
+        for frame in self._persisted:
+            frame.unpersist()
+        self._persisted.clear()
 
     def rescore(self, model: Model, inputs: Inputs, as_of: AsOf) -> pa.Table:
         self._load(model, inputs)
-        table = self._query(model, as_of).toArrow()
+        try:
+            table = self._query(model, as_of).toArrow()
+        finally:
+            self._release()
         as_of_col = table.column("as_of").cast(pa.timestamp("us"))
         return table.set_column(table.schema.get_field_index("as_of"), "as_of", as_of_col)
 
@@ -217,13 +259,17 @@ class SparkEngine:
         tell("reading contacts and events")
         events = self._load(model, inputs)
         tell(f"scoring and writing {out}")
-        result = self._query(model, as_of)
-        writer = result.write.mode("overwrite")
+        try:
+            writer = self._query(model, as_of).write.mode("overwrite")
+            if fmt == "parquet":
+                writer.parquet(str(out))
+            else:
+                writer.csv(str(out), header=True)
+        finally:
+            self._release()
         if fmt == "parquet":
-            writer.parquet(str(out))
             written = self.spark.read.parquet(str(out))
         else:
-            writer.csv(str(out), header=True)
             written = self.spark.read.csv(str(out), header=True, inferSchema=False)
         row = written.agg(F.count(F.lit(1)), F.countDistinct("contact"),
                           F.count(F.when(F.col("mql").cast("boolean"), 1))).collect()[0]
