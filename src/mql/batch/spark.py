@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pyspark import StorageLevel
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -147,7 +146,7 @@ class SparkEngine:
         self.spark = session or session_for(master)
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self._unique: bool | None = None  # set by `_event_stats` for the loaded events
-        self._persisted: list[DataFrame] = []  # views `_shared` made for the running query
+        self._persisted: list[str] = []  # views `_shared` made for the running query
 
     def sql(self, model: Model, as_of: AsOf) -> str:
         return compile.to_sql(model, as_of, "spark", pretty=True)
@@ -213,9 +212,9 @@ class SparkEngine:
         """`query` with each CTE that it reads more than once (the per-event matrix `m`,
         read by the contact and the account sums) computed once: Spark inlines a CTE at
         every reference, so the scan of the events and their windows ran once per
-        reference. Each such CTE becomes a persisted temporary view of its own name (its
-        definition dropped from the query, so the references read the view), released by
-        `_release` after the query's one action."""
+        reference. Each such CTE is computed first (one job) into a temporary view of its
+        own name (its definition dropped from the query, so the references read the view),
+        dropped by `_release` after the query's action."""
         key = "with_" if "with_" in query.arg_types else "with"  # SQLGlot 30 renamed it
         with_ = query.args.get(key)
         if with_ is None:
@@ -228,10 +227,11 @@ class SparkEngine:
             view = exp.select("*").from_(name)
             for cte in ctes[:upto + 1]:
                 view = view.with_(cte.alias, as_=cte.this.copy())
-            frame = self.spark.sql(view.sql(dialect="spark")).persist(
-                StorageLevel.MEMORY_AND_DISK)
+            # computed here, once (a local checkpoint: kept by the executors, memory then
+            # disk, its plan cut); the query's references then scan it
+            frame = self.spark.sql(view.sql(dialect="spark")).localCheckpoint(eager=True)
             frame.createOrReplaceTempView(name)
-            self._persisted.append(frame)
+            self._persisted.append(name)
             ctes = [c for c in ctes if c.alias != name]
         if not shared:
             return query
@@ -240,8 +240,9 @@ class SparkEngine:
         return rest
 
     def _release(self) -> None:
-        for frame in self._persisted:
-            frame.unpersist()
+        # no reference left: Spark's cleaner frees the checkpointed blocks
+        for name in self._persisted:
+            self.spark.catalog.dropTempView(name)
         self._persisted.clear()
 
     def rescore(self, model: Model, inputs: Inputs, as_of: AsOf) -> pa.Table:
