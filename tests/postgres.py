@@ -3,8 +3,11 @@
 `pg_url` starts one cluster per session on first use (initdb into a temporary folder,
 `pg_ctl start` on 127.0.0.1 with a free port and unix sockets in that folder, stopped at
 the end) and gives each test a fresh database. initdb refuses to run as root, so as root
-the cluster runs as the `postgres` user (or `nobody`). Without PostgreSQL binaries the
-postgres tests are skipped locally, and fail under CI=true: CI must run them for real.
+the cluster runs as the `postgres` user (or `nobody`). The binaries are the system's
+(`initdb` on PATH, or Debian's /usr/lib/postgresql/N/bin), else the `pgserver` wheel's (a
+dev dependency: PostgreSQL in a wheel, so a bare machine with only Python runs these tests
+too). Without either the postgres tests are skipped locally, and fail under CI=true: CI
+must run them for real.
 
 `store_url` is parametrized over ``sqlite`` and ``postgres``; `store` is an engine on it,
 migrated, with the example model active.
@@ -13,6 +16,7 @@ migrated, with the example model active.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -30,12 +34,32 @@ from sqlalchemy.engine import Engine
 T_INIT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
+def _wheel_bin() -> Path | None:
+    """The bin folder of the `pgserver` wheel's PostgreSQL, if that package is installed
+    (found without importing it: its import sets up folders of its own)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return folder if folder.is_dir() else None
+
+
+SYSTEM_BINS = "/usr/lib/postgresql/*/bin"  # Debian's versioned server folders
+
+
+def _binary(name: str, path: str | None = None, system: str = SYSTEM_BINS) -> str | None:
+    """Where the PostgreSQL program `name` is: on `path` (default PATH), in the `system`
+    folders (a glob, newest version last), else in the pgserver wheel."""
+    found = shutil.which(name, path=path)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
+    candidates = sorted(glob.glob(f"{system}/{name}"))
+    if candidates:
+        return candidates[-1]
+    wheel = _wheel_bin()
+    if wheel is not None and os.access(wheel / name, os.X_OK):
+        return str(wheel / name)
+    return None
 
 
 def _free_port() -> int:
@@ -110,8 +134,9 @@ def pg_cluster() -> Iterator[Cluster]:
     if initdb is None or pg_ctl is None:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL binaries (initdb, pg_ctl) are missing; CI must run the "
-                        "postgres tests (.ci/run installs them)")
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found")
+                        "postgres tests (the dev extra installs the pgserver wheel)")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: pip install -e '.[dev]' "
+                    "brings the pgserver wheel")
     cluster = Cluster(initdb, pg_ctl)
     try:
         yield cluster

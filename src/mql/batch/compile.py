@@ -187,9 +187,12 @@ class _Compiler:
                 cols += [sql.alias(getattr(given, form), f"{c}_{form}")
                          for form in ("present", "lower", "number")
                          if f"{c}_{form}" in self.forms_used]
-        return exp.select(*cols).from_("contacts AS c").join(
+        # copy=False: SQLGlot's builders copy what they are given, and what they are
+        # called on, by default; these trees are built once here and never shared
+        return exp.select(*cols, copy=False).from_("contacts AS c", copy=False).join(
             "accounts AS a", on=exp.EQ(this=sql.col("domain", "a"),
-                                       expression=sql.col("account", "c")), join_type="left")
+                                       expression=sql.col("account", "c")), join_type="left",
+            copy=False)
 
     def record_rules(self) -> dict[int, Criterion | ExitRule]:
         """Criteria, exclusions and exits on conditions (numbered across all three) that
@@ -229,15 +232,16 @@ class _Compiler:
         cols += [sql.col(f"r_{i}", "f") for i in self.record_rules()]
         cols += [sql.alias(self.tracked(t), t.column) for t in
                  (*plan.activity_trackers.values(), *plan.fast_track_trackers.values())]
-        query = exp.select(*cols).from_("fits AS f")
+        query = exp.select(*cols, copy=False).from_("fits AS f", copy=False)
         if self.history is not None:
             return self.history.join(query)
         query = query.join("xc", on=exp.EQ(this=sql.col("key", "xc"),
-                                           expression=sql.col("email", "f")), join_type="left")
+                                           expression=sql.col("email", "f")), join_type="left",
+                           copy=False)
         if plan.level("account"):
             query = query.join("xa", on=exp.EQ(this=sql.col("key", "xa"),
                                                expression=sql.col("account", "f")),
-                               join_type="left")
+                               join_type="left", copy=False)
         return query
 
     def time_of(self) -> sql.Node:

@@ -67,6 +67,16 @@ class Scope:
     forms: Mapping[str, Forms] = field(default_factory=dict)
 
 
+def _and(left: sql.Node, right: sql.Node) -> sql.Node:
+    # copy=False: SQLGlot's `and_` copies both sides by default, which made a reduce over
+    # n items copy O(n^2) nodes (most of the time compiling a model took)
+    return exp.and_(left, right, copy=False)
+
+
+def _or(left: sql.Node, right: sql.Node) -> sql.Node:
+    return exp.or_(left, right, copy=False)
+
+
 @singledispatch
 def to_sql(cond: Condition, scope: Scope) -> sql.Node:
     """`cond` as a boolean SQL expression over the fields of `scope`."""
@@ -77,14 +87,14 @@ def to_sql(cond: Condition, scope: Scope) -> sql.Node:
 def _all(cond: All, scope: Scope) -> sql.Node:
     if not cond.items:
         return exp.true()
-    return exp.paren(functools.reduce(exp.and_, (to_sql(c, scope) for c in cond.items)))
+    return exp.paren(functools.reduce(_and, (to_sql(c, scope) for c in cond.items)), copy=False)
 
 
 @to_sql.register
 def _any(cond: AnyOf, scope: Scope) -> sql.Node:
     if not cond.items:
         return exp.false()
-    return exp.paren(functools.reduce(exp.or_, (to_sql(c, scope) for c in cond.items)))
+    return exp.paren(functools.reduce(_or, (to_sql(c, scope) for c in cond.items)), copy=False)
 
 
 @to_sql.register
@@ -114,9 +124,9 @@ def _compare(cond: Compare, scope: Scope) -> sql.Node:
     else:  # a field no table holds is always missing
         return exp.true() if cond.op == "missing" else exp.false()
     if cond.op == "missing":
-        return exp.not_(exp.paren(present))
+        return exp.not_(exp.paren(present, copy=False))
     if cond.op == "exists":
-        return exp.paren(present)
+        return exp.paren(present, copy=False)
     test = _test(cond, text, lower, number)
     return sql.fn("coalesce", exp.and_(present, test), exp.false())
 
@@ -127,16 +137,16 @@ def _test(cond: Compare, text: sql.Node, lower: sql.Node, number: sql.Node) -> s
     op, value, case = cond.op, cond.value, cond.case_sensitive
     if op in ("eq", "ne"):
         eq = _equals(value, text, lower, number, case)
-        return eq if op == "eq" else exp.not_(exp.paren(eq))
+        return eq if op == "eq" else exp.not_(exp.paren(eq, copy=False))
     if op in ("in_list", "not_in_list"):  # the list's values are trimmed and lower case
         if not value.values:
             return exp.false() if op == "in_list" else exp.true()
         member = exp.In(this=exp.Trim(this=lower),
                         expressions=[sql.text(v) for v in sorted(value.values)])
-        return member if op == "in_list" else exp.not_(exp.paren(member))
+        return member if op == "in_list" else exp.not_(exp.paren(member, copy=False))
     if op in ("in", "not_in"):
         tests = [_equals(v, text, lower, number, case) for v in value]
-        some = exp.paren(functools.reduce(exp.or_, tests))
+        some = exp.paren(functools.reduce(_or, tests), copy=False)
         return some if op == "in" else exp.not_(some)
     if op == "between":
         low, high = value

@@ -40,7 +40,7 @@ def double(value: float) -> Node:
 
 
 def _operand(node: Node) -> Node:
-    return exp.paren(node) if isinstance(node, exp.Binary) else node
+    return exp.paren(node, copy=False) if isinstance(node, exp.Binary) else node
 
 
 def arith(kind: type[exp.Binary], left: Node, right: Node) -> Node:
@@ -60,15 +60,15 @@ def fn(name: str, *args: Node) -> Node:
 
 
 def alias(expression: Node, name: str) -> Node:
-    return exp.alias_(expression, name, quoted=not name.isidentifier() or None)
+    return exp.alias_(expression, name, quoted=not name.isidentifier() or None, copy=False)
 
 
 def case(*whens: tuple[Node, Node],
          default: Node | None = None) -> exp.Case:
     node = exp.Case()
     for condition, value in whens:
-        node = node.when(condition, value)
-    return node.else_(default) if default is not None else node
+        node = node.when(condition, value, copy=False)
+    return node.else_(default, copy=False) if default is not None else node
 
 
 # -- the leaves that differ by dialect -----------------------------------------------------

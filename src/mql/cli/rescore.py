@@ -81,6 +81,9 @@ def register(app: typer.Typer) -> None:
         accounts: Annotated[Path | None, typer.Option("--accounts", "-a",
                                                       help="Accounts file.")] = None,
         engine: EngineOpt = EngineName.duckdb,
+        master: Annotated[str | None, typer.Option(
+            "--master", help="With --engine spark: the Spark master URL (spark://host:7077, "
+            "yarn, k8s://..., local[N]); default local[2].")] = None,
         as_of: AsOfOpt = None,
         daily: DailyOpt = None,
         fmt: Annotated[OutFormat | None, typer.Option(
@@ -96,12 +99,13 @@ def register(app: typer.Typer) -> None:
         try:
             times = _as_of(as_of, daily)
             kind = service.output_format(out, None if fmt is None else fmt.value)
+            options = service.engine_options(engine.value, master)
             with err.status("rescoring ...") as status:
                 tell = lambda step: status.update(f"{step} ...")  # noqa: E731
                 if db is not None:
                     run = service.rescore_store(db, out=out, as_of=times, model_path=model,
                                                 engine=engine.value, fmt=kind,
-                                                progress=tell)
+                                                progress=tell, engine_options=options)
                 elif model is None or events is None or contacts is None:
                     raise ConfigError("give --model, --events and --contacts, or --db to "
                                       "read a store")
@@ -109,7 +113,8 @@ def register(app: typer.Typer) -> None:
                     run = service.rescore_files(
                         model, events=events, contacts=contacts, accounts=accounts, out=out,
                         as_of=times, engine=engine.value, fmt=kind, progress=tell,
-                        mapping=mapping, date_format=date_format, dayfirst=dayfirst)
+                        engine_options=options, mapping=mapping, date_format=date_format,
+                        dayfirst=dayfirst)
         except MQLError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None

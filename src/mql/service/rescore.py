@@ -98,6 +98,27 @@ def check_writable(out: Path) -> None:
         raise ConfigError(f"--out {out}: the file exists and is not writable")
 
 
+def engine_options(engine: str, master: str | None) -> dict[str, Any]:
+    """The options `connect` gets from the command line: a Spark master URL (Spark only).
+
+    >>> engine_options("spark", "local[4]")
+    {'master': 'local[4]'}
+    >>> engine_options("duckdb", None)
+    {}
+    >>> engine_options("duckdb", "local[4]")
+    Traceback (most recent call last):
+    ...
+    mql.errors.ConfigError: --master is a Spark master URL; add --engine spark
+    """
+    if master is None:
+        return {}
+    if engine != "spark":
+        raise ConfigError("--master is a Spark master URL; add --engine spark")
+    if not master.strip():
+        raise ConfigError("--master is empty; give a Spark master URL such as local[2]")
+    return {"master": master.strip()}
+
+
 def check_engine(model: Model, engine: str) -> None:
     """Refuse, before any work, a model that uses what `engine` cannot run (a regex
     construct its database lacks); `mql score` still scores it."""
