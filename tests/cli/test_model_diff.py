@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from mql.cli import lifecycle as lifecycle_cli
+from mql.cli import modeltest as modeltest_cli
 from mql.cli.main import app
+from mql.clock import FixedClock
 from mql.service.scoring import sample_inputs
 
 runner = CliRunner(env={"COLUMNS": "240"})
@@ -142,7 +147,13 @@ def test_on_files_who_changes_state_is_what_mql_score_says(tmp_path: Path) -> No
     assert any(line.startswith("  + gavin@hooli.example  A3 → A3") for line in lines)
 
 
-def test_on_a_store_it_is_the_activation_dry_run(tmp_path: Path) -> None:
+def test_on_a_store_it_is_the_activation_dry_run(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # both faces decide as of "now": pinned, so the sample's people still qualify whatever
+    # day the suite runs (on 2 Dec 2026 their intent had decayed below the looser line)
+    now = FixedClock(datetime.fromisoformat(AT))
+    monkeypatch.setattr(modeltest_cli, "CLOCK", now)
+    monkeypatch.setattr(lifecycle_cli, "CLOCK", now)
     db = f"sqlite:///{tmp_path / 'mql.db'}"
     assert runner.invoke(app, ["init", str(tmp_path / "ws"), "--db", db]).exit_code == 0
     for kind in ("accounts", "contacts", "events"):
