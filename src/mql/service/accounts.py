@@ -20,7 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
 from mql.accounts.lifecycle import AccountHistory, history_from_facts
-from mql.accounts.mqa import FastSignals, MqaDecision, qualify
+from mql.accounts.mqa import (
+    FastSignals,
+    MqaDecision,
+    engaged_people,
+    engagement_rule,
+    qualify,
+)
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
 from mql.batch.reports import ALL_TIME
@@ -30,6 +36,7 @@ from mql.model.mqa import DEFAULT_MQA
 from mql.model.spec import Model
 from mql.scoring.intent import IntentState
 from mql.service import state as states
+from mql.service.handoff import iso
 from mql.service.reports import ReportResult
 from mql.service.scores import CHUNK, Ledgers
 from mql.store import account_stages
@@ -367,7 +374,50 @@ def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[
                               {"stage": "mqa", "reason": d.reason}, now)
         handoff_store.enqueue(conn, "account.mqa", score.domain,
                               {**detail, "account": {"domain": score.domain},
-                               "at": now.isoformat()}, now)
+                               "at": iso(now)}, now)
+        raised += 1
+    return raised
+
+
+def alert_accounts(conn: Connection, live: states.LiveModel, account_ids: set[int],
+                   now: datetime) -> int:
+    """Alert the owners of the batch's accounts where several contacts engaged within the
+    routing's window (`routing.account_alerts`), once per quiet period: the alert is the
+    MQA rule `engagement_rule(min_contacts, window_days)` decided by `qualify` on the
+    account's score, the one computation of "N contacts engaged within D days". Only the
+    accounts this batch touched are read, and of those only the ones out of their quiet
+    period with at least `min_contacts` contacts active in the window (a bound: an
+    account with fewer cannot have that many engaged) are scored. Returns how many alerts
+    were raised."""
+    model = live.model
+    if model.routing is None or not account_ids:
+        return 0
+    policy = model.routing.alerts
+    quiet = timedelta(days=policy.quiet_days)
+    names = handoff_store.account_domains(conn, account_ids)
+    last = handoff_store.last_alerts(conn, [d for d, _, _ in names.values()])
+    awake = [a for a, (domain, _, _) in names.items()
+             if last.get(domain) is None or now - last[domain] >= quiet]
+    active = (handoff_store.engaged_contacts(conn, awake, now - timedelta(
+        days=policy.window_days)) if awake else {})
+    candidates = sorted(a for a, seen in active.items() if len(seen) >= policy.min_contacts)
+    if not candidates:
+        return 0
+    rule = engagement_rule(policy.min_contacts, policy.window_days)
+    by_domain = {domain: aid for aid, (domain, _, _) in names.items()}
+    raised = 0
+    for score in _scores(conn, live, candidates, now, crossing=False):
+        decision = qualify(rule, score)
+        if not decision.mqa:
+            continue
+        people = engaged_people(score, rule.default.within_days, rule.default.intent)
+        domain, owner, name = names[by_domain[score.domain]]
+        detail = {"account": domain, "owner": owner, "contacts": len(people),
+                  "window_days": policy.window_days, "reason": decision.reason}
+        handoff_store.record_alert(conn, domain, detail, now)
+        handoff_store.enqueue(conn, "account.engaged", domain, {
+            **detail, "account": {"domain": domain, "name": name},
+            "at": iso(now)}, now)
         raised += 1
     return raised
 
