@@ -77,7 +77,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "review": ["contact", "qualified_at", "outcome", "scored", "after", "sales_reason",
                "owner"],
 }
-_RATES = {"share", "mql_to", "mqa_to", "conversion", "_rate", "sql_to", "opportunity_to", "attainment"}
+_RATES = {"share", "mql_to", "mqa_to", "conversion", "_rate", "sql_to", "opportunity_to",
+          "attainment"}
 _MONEY = {"spend", "cost_per", "pipeline_", "won_sourced", "won_influenced"}
 _WORDS = {"verdict", "scored", "after", "reason"}
 

@@ -74,7 +74,7 @@ def usage(rng: random.Random, events: Iterable[Event], stages: Sequence[str],
         if chance(rng, 0.1 + 0.4 * strength):
             add(t + timedelta(hours=2 + rng.random() * 24 * 7), "integration_connected",
                 {"integration": one_of(rng, INTEGRATIONS)})
-        invites = []
+        invites: list[datetime] = []
         while len(invites) < 6 and chance(rng, 0.2 + 0.5 * strength):
             invites.append(t + timedelta(hours=1 + rng.random() * 24 * TRIAL_DAYS))
         for seats, at in enumerate(sorted(invites), start=2):
