@@ -201,6 +201,50 @@ def test_the_account_report_replays_the_store_and_every_face_agrees(loaded: Engi
     assert body == json.loads(json.dumps(report_json(view)))
 
 
+
+def test_mql_report_accounts_lays_out_the_same_numbers(loaded: Engine, store_url: str) -> None:
+    """`mql report accounts` is the account report as a report table: by ABM tier the one
+    1:1 account (1 MQA, reached MQA, an opportunity within 90 days: 100%), by month the 2
+    MQLs and 1 MQA of March 2026, by path the one motion; CSV carries the same values and
+    --format json is the API's answer (`report_json`), not a second computation."""
+    import csv
+    import io
+
+    from mql.service import outcomes
+    from mql.service.accounts import account_report, report_json
+
+    created, closed = T0 + timedelta(days=10), T0 + timedelta(days=20)
+    outcomes.load_rows(loaded, "opportunities", [{
+        "opportunity_id": "o1", "account": "acme.example", "amount": 1000,
+        "created_at": created.isoformat(), "closed_at": closed.isoformat(),
+        "status": "won"}], rules=IdentityRules(), now=closed, source="test")
+    at = (T0 + timedelta(days=30)).isoformat()
+    runner = CliRunner()
+
+    def run(*extra: str) -> str:
+        done = runner.invoke(app, ["report", "accounts", "--db", store_url, "--at", at,
+                                   *extra])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    by_tier = list(csv.DictReader(io.StringIO(run("--format", "csv"))))
+    assert [(r["tier"], r["accounts"], r["mqas"], r["mqa_accounts"], r["mqa_opportunities"],
+             r["mqa_to_opportunity"], r["won"], r["mqa_first"]) for r in by_tier] == [
+        ("1:1", "1", "1", "1", "1", "1.0", "1", "0"),
+        ("total", "1", "1", "1", "1", "1.0", "1", "0")]
+    by_month = list(csv.DictReader(io.StringIO(run("--by", "month", "--format", "csv"))))
+    assert [(r["month"], r["mqls"], r["mqas"], r["pqls"]) for r in by_month] == [
+        ("2026-03", "2", "1", "0"), ("total", "2", "1", "0")]
+    table = run()
+    assert "1:1" in table and "100.0%" in table
+    assert "2 MQLs, 1 MQAs and 0 PQLs made 1 buying motions" in " ".join(table.split())
+    view = account_report(loaded, at=T0 + timedelta(days=30))
+    assert json.loads(run("--format", "json")) == json.loads(json.dumps(report_json(view)))
+    wrong = runner.invoke(app, ["report", "accounts", "--db", store_url, "--by", "owner"])
+    assert wrong.exit_code == 2 and "tier, month, path, total" in wrong.output
+    assert "Traceback" not in wrong.output
+
+
 ROUTING = """\
 routing:
   teams:

@@ -40,3 +40,24 @@ def test_the_demo_holds_hand_offs_for_consent_and_says_why(tmp_path: Path) -> No
         assert where in ("gdpr", "uk", "casl")
         assert reason.startswith("no hand-off channel is permitted: email: ")
         assert "; phone: " in reason
+
+
+def test_the_demo_world_with_product_usage_shows_pqls_beside_mqls(tmp_path: Path) -> None:
+    """`mql demo` runs with product usage (`usage=True`): over the same world, the usage
+    events are ingested beside the others and only add PQLs (the shipped team_formed
+    milestone); the MQL and MQA counts and the funnel of the world without usage stay
+    (the example model scores no usage event)."""
+    counts, events, funnels = [], [], []
+    for usage in (False, True):
+        ws = init_workspace(tmp_path / str(usage), now=datetime(2025, 1, 1, tzinfo=UTC))
+        engine = connect(ws.database_url)
+        report = run_demo(engine, accounts=60, months=6, seed=16, usage=usage)
+        engine.dispose()
+        assert report.accounts_view is not None
+        counts.append(report.accounts_view.qualifications)
+        events.append(report.events)
+        funnels.append(report.funnel)
+    plain, used = counts
+    assert used["mql"] == plain["mql"] and used["mqa"] == plain["mqa"]
+    assert used["pql"] >= plain["pql"]
+    assert events[1] > events[0] and funnels[1] == funnels[0]

@@ -191,7 +191,7 @@ def test_a_model_change_lists_newly_qualified_first_and_dry_runs_change_nothing(
     assert (move.target, move.cause) == ("mql", "model_change")
 
 
-def test_an_account_owner_is_alerted_once_when_several_contacts_engage(store: Engine) -> None:
+def _engage(store: Engine, url: str) -> list[dict]:  # type: ignore[type-arg]
     lifecycle.add_webhook(store, "http://127.0.0.1:9/x", secret="s", topics=["account.engaged"],
                           now=NOW)
     people = [Contact(f"p{i}@acme.example", "acme.example", {"country": "US"}) for i in range(4)]
@@ -200,11 +200,27 @@ def test_an_account_owner_is_alerted_once_when_several_contacts_engage(store: En
     for day, who in enumerate(people):
         at = NOW + timedelta(days=day)
         ingest_records(store, "events", [Event(f"v{day}", "page_view", at, contact=who.email,
-                                               properties={"url": "/blog"})],
+                                               properties={"url": url})],
                        rules=RULES, now=at, source="test")
-    alerts = [r for r in lifecycle.outbox(store) if r["topic"] == "account.engaged"]
+    return [r for r in lifecycle.outbox(store) if r["topic"] == "account.engaged"]
+
+
+def test_an_account_owner_is_alerted_once_when_several_contacts_engage(store: Engine) -> None:
+    """The alert is the MQA rule "3 contacts engaged within 7 days" (the example model's
+    `routing.account_alerts`): a pricing view gives each contact 10 points of their own
+    intent, so the third contact's view, on day 2, makes three engaged contacts."""
+    alerts = _engage(store, "/pricing")
     assert len(alerts) == 1  # the third contact triggers it; the fourth is in the quiet period
-    assert alerts[0]["payload"]["data"]["contacts"] == 3
+    data = alerts[0]["payload"]["data"]
+    assert data["contacts"] == 3
+    assert data["reason"] == "3 engaged contacts within 7 days (needs 3)"
+
+
+def test_activity_the_model_does_not_score_is_no_engagement(store: Engine) -> None:
+    """A single blog view scores nothing (the example model counts blog pages from three
+    distinct ones): four contacts doing only that have no intent of their own, so no
+    account engagement alert, as no MQA rule would count them."""
+    assert _engage(store, "/blog") == []
 
 
 def test_an_accepted_lead_can_still_be_reassigned(store: Engine) -> None:

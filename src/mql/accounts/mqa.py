@@ -69,6 +69,19 @@ def engaged_people(score: AccountScore, within_days: float, intent: float | None
             and (x.engaged if intent is None else (x.points >= intent and x.points > 0))]
 
 
+def engagement_rule(min_contacts: int, window_days: float) -> MqaSpec:
+    """The routing's account engagement alert (`routing.account_alerts`) as an MQA rule:
+    "`min_contacts` contacts engaged within `window_days`", where engaged means any
+    intent of their own (the alert has no line); `qualify` decides it as any MQA rule.
+
+    >>> rule = engagement_rule(3, 7).default
+    >>> rule.contacts, rule.within_days, rule.intent, rule.roles, rule.fast_track
+    (3, 7, 0.0, (), ())
+    """
+    return MqaSpec(default=MqaRule(contacts=min_contacts, within_days=window_days,
+                                   intent=0.0))
+
+
 def qualify(spec: MqaSpec, score: AccountScore,
             last_seen: Mapping[str, datetime] | None = None) -> MqaDecision:
     """The MQA decision for an account score; `last_seen` maps event types to the newest

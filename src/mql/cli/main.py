@@ -227,7 +227,7 @@ def demo(
                           TimeElapsedColumn(), console=err, transient=True) as bar:
                 task = bar.add_task("days", total=None, day="generating the world")
                 report = demo_service.run_demo(
-                    engine, accounts=accounts, months=months, seed=seed,
+                    engine, accounts=accounts, months=months, seed=seed, usage=True,
                     progress=lambda done, total: bar.update(
                         task, completed=done, total=total, day=f"day {done:,} of {total:,}"))
             engine.dispose()

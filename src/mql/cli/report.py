@@ -1,4 +1,4 @@
-"""`mql report funnel|sla|cost|reasons|health|review`: the KPIs from the stored ledger, as
+"""`mql report funnel|sla|cost|reasons|health|review|accounts`: the KPIs from the stored ledger, as
 a table on a terminal, CSV or JSON (the JSON `GET /v1/reports/...` answers)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mql.cli.render import DbOpt, console, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
+from mql.service import accounts as account_service
 from mql.service import reports as service
 from mql.store.db import connect
 
@@ -69,10 +70,15 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "cost": ["spend", "mqls", "sql", "opportunities", "won", "cost_per_mql", "cost_per_sql",
              "cost_per_opportunity", "cost_per_won"],
     "reasons": ["ledger", "status", "reason", "count", "contacts", "share_of_mqls"],
+    "accounts": ["accounts", "mqls", "mqas", "pqls", "mqa_accounts", "mqa_opportunities",
+                 "mqa_to_opportunity", "won", "mqa_first", "mqa_first_share",
+                 "mqa_over_mql_days", "motions", "handoffs_saved", "opportunities",
+                 "conversion"],
     "review": ["contact", "qualified_at", "outcome", "scored", "after", "sales_reason",
                "owner"],
 }
-_RATES = {"share", "removal_effect", "mql_to", "_rate", "sql_to", "opportunity_to", "attainment"}
+_RATES = {"share", "removal_effect", "mql_to", "mqa_to", "conversion", "_rate", "sql_to",
+          "opportunity_to", "attainment"}
 _MONEY = {"spend", "cost_per", "pipeline_", "won_sourced", "won_influenced"}
 _WORDS = {"verdict", "scored", "after", "reason"}
 
@@ -180,7 +186,7 @@ def register(app: typer.Typer) -> None:
     """Add `mql report ...` to `app`."""
     reports = typer.Typer(help="KPIs from the stored ledger (docs/analytics.md): the funnel "
                           "by cohort, the health band, SLAs, cost per MQL, reasons, and the "
-                          "review pack.", no_args_is_help=True)
+                          "review pack, and MQAs beside MQLs (accounts).", no_args_is_help=True)
 
     @reports.command()
     def funnel(by: ByOpt = None, start: FromOpt = None, end: ToOpt = None,
@@ -233,6 +239,37 @@ def register(app: typer.Typer) -> None:
         """The pipeline-quality review pack: recent MQLs stratified by outcome, how each
         was scored when it qualified, what happened after the hand-off, the sales reason."""
         _run(Report.REVIEW, by=None, start=start, end=end, fmt=fmt, db=db, at=at, size=size)
+
+    @reports.command("accounts")
+    def accounts(
+        by: Annotated[str, typer.Option(
+            "--by", help="Rows: tier (ABM tier, default), month, path or total.")] = "tier",
+        fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+        """MQA metrics beside MQL ones: MQAs fired, the MQA -> opportunity rate and how
+        much earlier than the first MQL the MQA fired for won accounts, by ABM tier (or
+        MQLs/MQAs/PQLs per month, each qualification path's conversion). The numbers of
+        `mql accounts report`; --format json is GET /v1/reports/accounts."""
+        engine = None
+        try:
+            now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
+                                                            field="--at")
+            if by not in account_service.ACCOUNT_REPORT_BY:
+                raise ConfigError(f"the accounts report has rows by "
+                                  f"{', '.join(account_service.ACCOUNT_REPORT_BY)}, got "
+                                  f"--by {by!r}")
+            engine = connect(store_settings(db).database_url)
+            view = account_service.account_report(engine, at=now)
+        except MQLError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        finally:
+            if engine is not None:
+                engine.dispose()
+        if fmt is ReportFormat.json:
+            sys.stdout.write(json.dumps(account_service.report_json(view), indent=2,
+                                        ensure_ascii=False) + "\n")
+            return
+        render_report(account_service.report_section(view, by=by, as_of=now), fmt, out)
 
     @reports.command("export")
     def export(folder: Annotated[Path, typer.Argument(help="Where to write the Parquet files.")],

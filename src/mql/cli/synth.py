@@ -67,6 +67,15 @@ DriftOpt = Annotated[
         "`mql audit` has a drift to find; may be repeated.",
     ),
 ]
+UsageOpt = Annotated[
+    bool,
+    typer.Option(
+        "--usage",
+        help="Add product usage after each trial signup (signed_up, workspace, active days, "
+        "features, integrations, teammates invited, the seat limit); every other row stays "
+        "as without it.",
+    ),
+]
 StartOpt = Annotated[
     str, typer.Option("--start", help="First instant of the world (ISO 8601; no offset means UTC).")
 ]
@@ -102,6 +111,7 @@ def register(app: typer.Typer) -> None:
         dirty: DirtyOpt = 0.0,
         start: StartOpt = DEFAULT_START_TEXT,
         drift: DriftOpt = None,
+        usage: UsageOpt = False,
     ) -> None:
         """Write a seeded synthetic B2B world to a folder (see docs/synthetic.md).
 
@@ -131,6 +141,7 @@ def register(app: typer.Typer) -> None:
                     dirty=dirty,
                     start=first,
                     drift=tuple(drift or ()),
+                    usage=usage,
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         except MQLError as exc:

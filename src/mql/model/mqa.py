@@ -111,7 +111,8 @@ class PqlSpec:
 # days make an MQA (a download of the last two weeks each); in the 1:1 and 1:few tiers
 # one contact with 5 is enough; in every tier an event the account's own intent scores
 # (an intent surge over the model's line) fast-tracks the account. A PQL reaches two
-# product milestones within 14 days of its trial signup.
+# product milestones within 14 days of its trial signup, or invites three teammates
+# within 14 days of signing up.
 DEFAULT_MQA = MqaSpec(
     default=MqaRule(contacts=2, within_days=30.0, intent=4.0, fast_track=(ACCOUNT_INTENT,),
                     sla_hours=48.0),
@@ -119,8 +120,12 @@ DEFAULT_MQA = MqaSpec(
                           fast_track=(ACCOUNT_INTENT,), sla_hours=4.0),
            "1:few": MqaRule(contacts=1, within_days=30.0, intent=5.0,
                             fast_track=(ACCOUNT_INTENT,), sla_hours=24.0)})
-DEFAULT_PQL = PqlSpec(milestones=(Milestone("activated", "product_milestone", count=2,
-                                            within_days=14.0, after="trial_signup"),))
+DEFAULT_PQL = PqlSpec(milestones=(
+    Milestone("activated", "product_milestone", count=2, within_days=14.0,
+              after="trial_signup"),
+    # product telemetry (`mql synth --usage`): three teammates invited in the trial
+    Milestone("team_formed", "teammate_invited", count=3, within_days=14.0,
+              after="signed_up")))
 
 
 def _route(b: Builder, route: str, path: tuple[str | int, ...]) -> None:

@@ -20,15 +20,24 @@ from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.journeys import PathRow, Replay, Timing, paths, replay, timing
 from mql.accounts.lifecycle import AccountHistory, history_from_facts
-from mql.accounts.mqa import FastSignals, MqaDecision, qualify
+from mql.accounts.mqa import (
+    FastSignals,
+    MqaDecision,
+    engaged_people,
+    engagement_rule,
+    qualify,
+)
 from mql.accounts.roles import infer_role
 from mql.accounts.score import AccountScore, Member, score_account
+from mql.batch.reports import ALL_TIME
 from mql.errors import ConfigError, NotFound
 from mql.model.accounts import DEFAULT_ACCOUNTS, AccountScoring
 from mql.model.mqa import DEFAULT_MQA
 from mql.model.spec import Model
 from mql.scoring.intent import IntentState
 from mql.service import state as states
+from mql.service.handoff import iso
+from mql.service.reports import ReportResult
 from mql.service.scores import CHUNK, Ledgers
 from mql.store import account_stages
 from mql.store import accounts as account_store
@@ -365,7 +374,50 @@ def qualify_accounts(conn: Connection, live: states.LiveModel, account_ids: set[
                               {"stage": "mqa", "reason": d.reason}, now)
         handoff_store.enqueue(conn, "account.mqa", score.domain,
                               {**detail, "account": {"domain": score.domain},
-                               "at": now.isoformat()}, now)
+                               "at": iso(now)}, now)
+        raised += 1
+    return raised
+
+
+def alert_accounts(conn: Connection, live: states.LiveModel, account_ids: set[int],
+                   now: datetime) -> int:
+    """Alert the owners of the batch's accounts where several contacts engaged within the
+    routing's window (`routing.account_alerts`), once per quiet period: the alert is the
+    MQA rule `engagement_rule(min_contacts, window_days)` decided by `qualify` on the
+    account's score, the one computation of "N contacts engaged within D days". Only the
+    accounts this batch touched are read, and of those only the ones out of their quiet
+    period with at least `min_contacts` contacts active in the window (a bound: an
+    account with fewer cannot have that many engaged) are scored. Returns how many alerts
+    were raised."""
+    model = live.model
+    if model.routing is None or not account_ids:
+        return 0
+    policy = model.routing.alerts
+    quiet = timedelta(days=policy.quiet_days)
+    names = handoff_store.account_domains(conn, account_ids)
+    last = handoff_store.last_alerts(conn, [d for d, _, _ in names.values()])
+    awake = [a for a, (domain, _, _) in names.items()
+             if last.get(domain) is None or now - last[domain] >= quiet]
+    active = (handoff_store.engaged_contacts(conn, awake, now - timedelta(
+        days=policy.window_days)) if awake else {})
+    candidates = sorted(a for a, seen in active.items() if len(seen) >= policy.min_contacts)
+    if not candidates:
+        return 0
+    rule = engagement_rule(policy.min_contacts, policy.window_days)
+    by_domain = {domain: aid for aid, (domain, _, _) in names.items()}
+    raised = 0
+    for score in _scores(conn, live, candidates, now, crossing=False):
+        decision = qualify(rule, score)
+        if not decision.mqa:
+            continue
+        people = engaged_people(score, rule.default.within_days, rule.default.intent)
+        domain, owner, name = names[by_domain[score.domain]]
+        detail = {"account": domain, "owner": owner, "contacts": len(people),
+                  "window_days": policy.window_days, "reason": decision.reason}
+        handoff_store.record_alert(conn, domain, detail, now)
+        handoff_store.enqueue(conn, "account.engaged", domain, {
+            **detail, "account": {"domain": domain, "name": name},
+            "at": iso(now)}, now)
         raised += 1
     return raised
 
@@ -380,3 +432,62 @@ def account_scores(engine: Engine, domains: list[str], *, at: datetime) -> list[
         live = states.live_model(conn)
         ids = sorted(account_store.ids_by_domain(conn, domains).values())
         return _scores(conn, live, ids, at, crossing=False)
+
+
+ACCOUNT_REPORT_BY: tuple[str, ...] = ("tier", "month", "path", "total")
+_TIMING_COLUMNS = ["won", "with_mqa", "with_mql", "mqa_first", "mqa_first_share",
+                   "same_time", "mqa_lead_days", "mql_lead_days", "mqa_over_mql_days"]
+ACCOUNT_REPORT_COLUMNS: dict[str, list[str]] = {
+    "tier": ["accounts", "mqas", "mqa_accounts", "mqa_opportunities", "mqa_to_opportunity",
+             *_TIMING_COLUMNS],
+    "month": ["mqls", "mqas", "pqls"],
+    "path": ["motions", "opportunities", "won", "conversion"],
+    "total": ["mqls", "mqas", "pqls", "motions", "handoffs_saved", *_TIMING_COLUMNS],
+}
+
+
+def _timing_row(t: Timing) -> dict[str, Any]:
+    return {k: v for k, v in _timing_json(t).items() if k != "words"}
+
+
+def report_section(view: MotionSummary, *, by: str, as_of: datetime) -> ReportResult:
+    """The MQA report (`summarise`) as a `mql report` table: rows by ABM `tier` (MQAs, the
+    MQA -> opportunity rate and the MQA-first timing of each tier, the total last), by
+    `month` (MQLs, MQAs and PQLs fired), by `path` (each qualification path's motions and
+    conversion) or one `total` row. The numbers are `summarise`'s, only laid out."""
+    if by not in ACCOUNT_REPORT_BY:
+        raise ConfigError(f"the accounts report has rows by {', '.join(ACCOUNT_REPORT_BY)}, "
+                          f"got --by {by!r}")
+    q = view.qualifications
+    totals: dict[str, Any] = {"mqls": q["mql"], "mqas": q["mqa"], "pqls": q["pql"],
+                              "motions": view.motions, "handoffs_saved": view.handoffs_saved,
+                              **_timing_row(view.timing)}
+    rows: list[dict[str, Any]]
+    total: dict[str, Any] | None
+    if by == "tier":
+        rows = [{"tier": r.tier, "accounts": r.accounts, "mqas": r.mqas,
+                 "mqa_accounts": r.mqa_accounts, "mqa_opportunities": r.mqa_opportunities,
+                 "mqa_to_opportunity": r.mqa_to_opportunity, **_timing_row(r.timing)}
+                for r in view.tiers]
+        reached = sum(r.mqa_accounts for r in view.tiers)
+        converted = sum(r.mqa_opportunities for r in view.tiers)
+        total = {"tier": "total", "accounts": sum(r.accounts for r in view.tiers),
+                 "mqas": q["mqa"], "mqa_accounts": reached, "mqa_opportunities": converted,
+                 "mqa_to_opportunity": converted / reached if reached else None,
+                 **_timing_row(view.timing)}
+    elif by == "month":
+        rows = [{"month": m, "mqls": n["mql"], "mqas": n["mqa"], "pqls": n["pql"]}
+                for m, n in view.months.items()]
+        total = {"month": "total", "mqls": q["mql"], "mqas": q["mqa"], "pqls": q["pql"]}
+    elif by == "path":
+        rows = [{"path": p.path, "motions": p.motions, "opportunities": p.opportunities,
+                 "won": p.won, "conversion": p.conversion} for p in view.paths]
+        total = None  # "any mql" rows overlap the single paths: a sum means nothing
+    else:
+        rows, total = [{"total": "total", **totals}], None
+    keys = [by]
+    notes = [view.timing.words(),
+             f"{q['mql']} MQLs, {q['mqa']} MQAs and {q['pql']} PQLs made {view.motions} "
+             f"buying motions ({view.handoffs_saved} hand-offs saved: one per motion)"]
+    return ReportResult("accounts", keys, as_of, ALL_TIME, [*keys, *ACCOUNT_REPORT_COLUMNS[by]],
+                        rows, total, notes)

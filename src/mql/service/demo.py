@@ -111,11 +111,12 @@ def _sales(engine: Engine, rng: random.Random, truth: dict[str, Disposition],
 
 
 def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
-             progress: Progress | None = None) -> DemoReport:
+             progress: Progress | None = None, usage: bool = False) -> DemoReport:
     """Simulate `months` of a synthetic world of `accounts` companies on `engine` (a
-    migrated store with the model active); returns the report."""
+    migrated store with the model active); returns the report. `usage`: the world has
+    product telemetry after trial signups (`mql demo` turns it on: PQLs beside MQLs)."""
     rng = random.Random(seed)
-    params = WorldParameters(accounts=accounts, months=months)
+    params = WorldParameters(accounts=accounts, months=months, usage=usage)
     world = World(params, random.Random(seed))
     slices = list(world.accounts())
     rules = IdentityRules()

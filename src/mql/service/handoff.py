@@ -24,7 +24,6 @@ from mql.model.consent import ConsentPolicy
 from mql.model.handoff import Routing, SlaRule
 from mql.model.spec import Model
 from mql.records import Account, Contact
-from mql.routing.alerts import check
 from mql.routing.calendar import add_business_hours
 from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
@@ -385,37 +384,3 @@ def apply_decisions(
     store.set_due(conn, {cid: t for cid, t in due.items()
                          if (row := rows.get(cid)) is None or row.due != t})
     return reset
-
-
-def alert_accounts(conn: Connection, model: Model, account_ids: set[int], now: datetime
-                   ) -> int:
-    """Alert the owners of accounts where several contacts just engaged (once per quiet
-    period, not once per contact); returns how many alerts were raised."""
-    if model.routing is None or not account_ids:
-        return 0
-    policy = model.routing.alerts
-    window, quiet = timedelta(days=policy.window_days), timedelta(days=policy.quiet_days)
-    names = store.account_domains(conn, account_ids)
-    last = store.last_alerts(conn, [d for d, _, _ in names.values()])
-    # an account in its quiet period cannot alert: its engagement is not read (the
-    # query reads every recent event of the accounts it is asked about)
-    awake = [a for a, (domain, _, _) in names.items()
-             if last.get(domain) is None or now - last[domain] >= quiet]
-    engaged = store.engaged_contacts(conn, awake, now - window) if awake else {}
-    engaged = {a: c for a, c in engaged.items() if len(c) >= policy.min_contacts}
-    if not engaged:
-        return 0
-    raised = 0
-    for aid, seen in engaged.items():
-        domain, owner, name = names[aid]
-        alert = check(domain, seen, last.get(domain), now, min_contacts=policy.min_contacts,
-                      window=window, quiet=quiet)
-        if alert is None:
-            continue
-        detail = {"account": domain, "owner": owner, "contacts": len(alert.contacts),
-                  "window_days": policy.window_days}
-        store.record_alert(conn, domain, detail, now)
-        store.enqueue(conn, "account.engaged", domain, {
-            **detail, "account": {"domain": domain, "name": name}, "at": iso(now)}, now)
-        raised += 1
-    return raised

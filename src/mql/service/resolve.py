@@ -36,7 +36,6 @@ from mql.lifecycle.rules import counts_after
 from mql.lifecycle.stages import OPEN_STAGES, Cause, Stage
 from mql.records import Account, Contact, Event, split_key
 from mql.service import state as states
-from mql.service.handoff import alert_accounts
 from mql.service.state import LiveModel
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
@@ -592,7 +591,11 @@ def apply_events(run: Run, batch: list[Event]) -> int:
                     r.event, program, "account")
         states.save_accounts(conn, run.live, account_states, now=now)
     states.score_contacts(conn, run.live, contact_states, now=now, hold=held)
-    alert_accounts(conn, run.live.model, {r.account_id for r in rows if r.account_id}, now)
+    touched = {r.account_id for r in rows if r.account_id}
+    if run.live.model.routing is not None and touched:
+        from mql.service.accounts import alert_accounts  # it reads scores: imports us
+
+        alert_accounts(conn, run.live, touched, now)
     if run.live.model.accounts is not None:
         from mql.accounts.mqa import FastSignals
         from mql.model.mqa import MqaSpec

@@ -193,6 +193,7 @@ def write_world(
     start: datetime = DEFAULT_START,
     progress: Progress | None = None,
     drift: tuple[str, ...] = (),
+    usage: bool = False,
 ) -> SynthSummary:
     """Generate the world of `seed` and write it to `out_dir`; the same options always give
     the same bytes. Raises `ConfigError` for bad options or a folder that cannot be written.
@@ -201,7 +202,7 @@ def write_world(
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     drifts = tuple(Drift.parse(d) for d in drift)  # DRIVER:DATE (`Drift.parse`)
     params = WorldParameters(accounts=accounts, months=months, start=start, dirty=dirty,
-                             drift=drifts)
+                             drift=drifts, usage=usage)
     began = time.perf_counter()
     ext = _EXTENSIONS[fmt]
     try:
@@ -236,6 +237,7 @@ def write_world(
             "start": _iso(params.start),
             "end": _iso(params.end),
             **({"drift": [f"{d.driver}:{_iso(d.since)}" for d in drifts]} if drifts else {}),
+            **({"usage": True} if usage else {}),
         },
         "world_token": world.token,
         "events_order": "grouped by account, sorted by time within each account",

@@ -84,7 +84,8 @@ class WorldParameters:
     `accounts`: companies to generate; `months`: length of the event history;
     `start`: the first instant (UTC-aware; default 2025-01-01T00:00Z, never today);
     `dirty`: the rate of messiness in [0, 0.5] (0 gives a clean world); `drift`: drivers
-    that change from a date on (`Drift`).
+    that change from a date on (`Drift`); `usage`: add product-usage telemetry after
+    each trial signup (`mql.synthetic.usage`; every other row stays as without it).
     """
 
     accounts: int
@@ -92,6 +93,7 @@ class WorldParameters:
     start: datetime = field(default=DEFAULT_START)
     dirty: float = 0.0
     drift: tuple[Drift, ...] = ()
+    usage: bool = False
 
     def __post_init__(self) -> None:
         if self.accounts < 1:

@@ -50,6 +50,7 @@ from mql.synthetic.truth import (
     HandoffChance,
     MalformedRow,
 )
+from mql.synthetic.usage import usage
 
 # share of people already in the CRM at the start (a list import), by account kind
 IMPORTED = {"abm": 1.0, "customer": 0.8, "partner": 0.6, "committee": 0.35, "other": 0.05}
@@ -77,6 +78,25 @@ class AccountSlice:
     malformed: tuple[MalformedRow, ...]
     handoff_chances: tuple[HandoffChance, ...] = ()  # one per disposition, in its order
     deal_chances: tuple[DealChance, ...] = ()  # one per opportunity, in its order
+
+
+def _merged(delivered: tuple[Event | MalformedEvent, ...], extra: list[Event]
+            ) -> tuple[Event | MalformedEvent, ...]:
+    """`extra` (sorted by time) placed into `delivered` by time, every delivered row kept in
+    its place relative to the others (a malformed row stays after its predecessor)."""
+    out: list[Event | MalformedEvent] = []
+    rest = iter(extra)
+    waiting = next(rest, None)
+    for row in delivered:
+        at = row.at if isinstance(row, Event) else None
+        while waiting is not None and at is not None and waiting.at < at:
+            out.append(waiting)
+            waiting = next(rest, None)
+        out.append(row)
+    if waiting is not None:
+        out.append(waiting)
+    out.extend(rest)
+    return tuple(out)
 
 
 class World:
@@ -166,6 +186,11 @@ class World:
         )
         for event in events:
             self._count_paid(event)
+        if p.usage:  # its own generator and ids, drawn last: nothing above changes
+            product = usage(child(f"{self.token}:{index}:usage"), events, path.stages,
+                            p.start, p.end, prefix=f"pu-{self.token}-{index:x}-")
+            events = sorted([*events, *product], key=lambda e: e.at)  # stable
+            delivered = _merged(delivered, product)
         changes = path.changes()
         truth = AccountTruth(
             domain=firm.account.domain,
