@@ -67,6 +67,15 @@ DriftOpt = Annotated[
         "`mql audit` has a drift to find; may be repeated.",
     ),
 ]
+ChannelEffectsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--channel-effects",
+        help="Known channel effects: each account's web sessions come through the channels "
+        "it is exposed to, and those set its chance of an opportunity; the truth is in "
+        "truth/channel_effects (for `mql attribute` to recover). Off by default.",
+    ),
+]
 StartOpt = Annotated[
     str, typer.Option("--start", help="First instant of the world (ISO 8601; no offset means UTC).")
 ]
@@ -102,6 +111,7 @@ def register(app: typer.Typer) -> None:
         dirty: DirtyOpt = 0.0,
         start: StartOpt = DEFAULT_START_TEXT,
         drift: DriftOpt = None,
+        channel_effects: ChannelEffectsOpt = False,
     ) -> None:
         """Write a seeded synthetic B2B world to a folder (see docs/synthetic.md).
 
@@ -131,6 +141,7 @@ def register(app: typer.Typer) -> None:
                     dirty=dirty,
                     start=first,
                     drift=tuple(drift or ()),
+                    channel_effects=channel_effects,
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         except MQLError as exc:

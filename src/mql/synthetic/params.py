@@ -84,7 +84,10 @@ class WorldParameters:
     `accounts`: companies to generate; `months`: length of the event history;
     `start`: the first instant (UTC-aware; default 2025-01-01T00:00Z, never today);
     `dirty`: the rate of messiness in [0, 0.5] (0 gives a clean world); `drift`: drivers
-    that change from a date on (`Drift`).
+    that change from a date on (`Drift`); `channel_effects`: sessions come through the
+    channels each account is exposed to, and those channels set the chance of an
+    opportunity (`mql.synthetic.channel_effects`; off by default, leaving every draw of
+    a default world as it was).
     """
 
     accounts: int
@@ -92,6 +95,7 @@ class WorldParameters:
     start: datetime = field(default=DEFAULT_START)
     dirty: float = 0.0
     drift: tuple[Drift, ...] = ()
+    channel_effects: bool = False
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
