@@ -17,7 +17,6 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-
 from mql.attribution.assemble import LedgerOpportunity, LedgerTouch, assemble
 from mql.attribution.compare import MODELS, compare
 from mql.model.attribution import AttributionSettings
