@@ -7,15 +7,18 @@ import math
 
 import pytest
 
-from mql.service.attribution_recovery import recover
+from mql.service.attribution_recovery import Recovery, recover
+from mql.synthetic.channel_effects import ChannelEffect
+
+Recovered = tuple[list[ChannelEffect], list[Recovery]]
 
 
 @pytest.fixture(scope="module")
-def recovered():  # type: ignore[no-untyped-def]
+def recovered() -> Recovered:
     return recover(accounts=1500, months=12, seed=0)
 
 
-def test_true_shares_sum_to_one(recovered) -> None:  # type: ignore[no-untyped-def]
+def test_true_shares_sum_to_one(recovered: Recovered) -> None:
     truth, rows = recovered
     assert math.fsum(r.true_share for r in truth) == pytest.approx(1.0, abs=1e-5)
     for r in rows:
@@ -25,7 +28,7 @@ def test_true_shares_sum_to_one(recovered) -> None:  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize("level", ["contact", "account"])
 def test_data_driven_models_recover_the_web_channels_better_than_single_touch(
-        recovered, level: str) -> None:  # type: ignore[no-untyped-def]
+        recovered: Recovered, level: str) -> None:
     _, rows = recovered
     d = {r.model: r.web_distance for r in rows if r.level == level}
     assert len(d) == 12
