@@ -14,9 +14,9 @@ Email and events have no effect (true share 0): they follow the hidden buying st
 'direct'
 >>> round(sum(split(("direct", "partner")).values()), 12)
 1.0
->>> s = split(("direct", "partner"))  # 0.10 and 0.30: v = 0.37
->>> round(s["partner"], 6)  # (0.30 + (0.37 - 0.10)) / 2 / 0.37
-0.77027
+>>> s = split(("direct", "partner"))  # 0.10 and 0.35: v = 1 - 0.9 x 0.65 = 0.415
+>>> round(s["partner"], 6)  # (0.35 + (0.415 - 0.10)) / 2 / 0.415
+0.801205
 """
 
 from __future__ import annotations
