@@ -51,16 +51,10 @@ def _normalised(values: Mapping[str, float], keys: Sequence[str]) -> dict[str, f
     return {k: (values.get(k, 0.0) / total if total else 0.0) for k in keys}
 
 
-def recover(*, accounts: int, months: int, seed: int, models: Sequence[str] = MODELS,
-            levels: Sequence[str] = ("contact", "account"),
-            settings: AttributionSettings | None = None,
-            reports: ReportSettings | None = None
-            ) -> tuple[list[ChannelEffect], list[Recovery]]:
-    """The truth table of the channel-effects world of `seed` and each model's recovery."""
-    settings = settings or AttributionSettings()
-    reports = reports or ReportSettings()
-    world = World(WorldParameters(accounts=accounts, months=months, channel_effects=True),
-                  random.Random(seed))
+def ledger(world: World
+           ) -> tuple[list[LedgerTouch], list[LedgerOpportunity], list[tuple[str, ...]]]:
+    """The world's clean touches and opportunities as the ledger's rows (contacts and
+    accounts numbered in order of appearance), and each opportunity's exposed channels."""
     ids: dict[str, int] = {}
     touches: list[LedgerTouch] = []
     opportunities: list[LedgerOpportunity] = []
@@ -79,6 +73,20 @@ def recover(*, accounts: int, months: int, seed: int, models: Sequence[str] = MO
             opportunities.append(LedgerOpportunity(o.opportunity_id, account, primary,
                                                    o.amount, o.status, o.created_at))
             exposures.append(piece.exposed)
+    return touches, opportunities, exposures
+
+
+def recover(*, accounts: int, months: int, seed: int, models: Sequence[str] = MODELS,
+            levels: Sequence[str] = ("contact", "account"),
+            settings: AttributionSettings | None = None,
+            reports: ReportSettings | None = None
+            ) -> tuple[list[ChannelEffect], list[Recovery]]:
+    """The truth table of the channel-effects world of `seed` and each model's recovery."""
+    settings = settings or AttributionSettings()
+    reports = reports or ReportSettings()
+    world = World(WorldParameters(accounts=accounts, months=months, channel_effects=True),
+                  random.Random(seed))
+    touches, opportunities, exposures = ledger(world)
     truth_rows = true_shares(exposures)
     truth = {r.channel: r.true_share for r in truth_rows}
     web = list(CHANNEL_EFFECTS)

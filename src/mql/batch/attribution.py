@@ -1,0 +1,102 @@
+"""Markov transition counts aggregated in DuckDB: the attribution journeys as Parquet (one
+row per touch, one row per journey), and the counts of every observed transition between
+(start), the channels, (conversion) and (null), summed in SQL. The matrix algebra stays in
+NumPy/SciPy (`mql.attribution.markov`); `counts_matrix` puts the SQL's counts in the same
+sparse matrix `transition_counts` builds in Python, state for state (order 1, the journeys'
+touches as they are).
+
+>>> import tempfile, pathlib
+>>> from mql.attribution.journeys import Journey, Touch
+>>> js = [Journey("a", (Touch("email"), Touch("events")), conversions=1),
+...       Journey("b", (Touch("email"),), nulls=2)]
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> write_journeys(js, folder)
+>>> sorted(p for p in transition_counts(folder).items() if p[1])  # doctest: +NORMALIZE_WHITESPACE
+[(('(start)', 'email'), 3.0), (('email', '(null)'), 2.0), (('email', 'events'), 1.0),
+ (('events', '(conversion)'), 1.0)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy import sparse
+
+from mql.attribution.journeys import Journey
+
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+
+TOUCHES = pa.schema([("journey", pa.int64()), ("position", pa.int32()),
+                     ("channel", pa.string())])
+JOURNEYS = pa.schema([("journey", pa.int64()), ("conversions", pa.float64()),
+                      ("nulls", pa.float64())])
+
+COUNTS_SQL = f"""
+WITH steps AS (
+  SELECT t.journey, t.position, t.channel,
+         lag(t.channel) OVER (PARTITION BY t.journey ORDER BY t.position) AS before,
+         lead(t.channel) OVER (PARTITION BY t.journey ORDER BY t.position) AS after,
+         j.conversions, j.nulls
+  FROM read_parquet($touches) t JOIN read_parquet($journeys) j USING (journey)),
+pairs AS (
+  SELECT coalesce(before, '{START}') AS from_state, channel AS to_state,
+         conversions + nulls AS n FROM steps
+  UNION ALL
+  SELECT channel, '{CONVERSION}', conversions FROM steps WHERE after IS NULL
+  UNION ALL
+  SELECT channel, '{NULL}', nulls FROM steps WHERE after IS NULL)
+SELECT from_state, to_state, sum(n) AS n FROM pairs GROUP BY 1, 2
+"""
+
+
+def write_journeys(journeys: Sequence[Journey], folder: Path) -> None:
+    """`touches.parquet` and `journeys.parquet` in `folder`: the journeys with a touch."""
+    ids: list[int] = []
+    positions: list[int] = []
+    channels: list[str] = []
+    kept: list[int] = []
+    for n, j in enumerate(journeys):
+        if not j.touches:
+            continue
+        kept.append(n)
+        for k, t in enumerate(j.touches):
+            ids.append(n)
+            positions.append(k)
+            channels.append(t.channel)
+    pq.write_table(pa.table({"journey": ids, "position": positions, "channel": channels},
+                            schema=TOUCHES), folder / "touches.parquet")
+    pq.write_table(pa.table({"journey": kept,
+                             "conversions": [float(journeys[n].conversions) for n in kept],
+                             "nulls": [float(journeys[n].nulls) for n in kept]},
+                            schema=JOURNEYS), folder / "journeys.parquet")
+
+
+def transition_counts(folder: Path) -> dict[tuple[str, str], float]:
+    """(from, to) -> the journeys that made that step, summed in DuckDB."""
+    con = duckdb.connect()
+    try:
+        rows = con.execute(COUNTS_SQL, {"touches": str(folder / "touches.parquet"),
+                                        "journeys": str(folder / "journeys.parquet")}
+                           ).fetchall()
+    finally:
+        con.close()
+    return {(str(a), str(b)): float(n) for a, b, n in rows}
+
+
+def counts_matrix(counts: Mapping[tuple[str, str], float]
+                  ) -> tuple[sparse.csr_matrix, tuple[str, ...]]:
+    """The counts as the sparse matrix of `mql.attribution.markov.transition_counts`
+    (order 1): states 0 = start, 1 = conversion, 2 = null, 3... = the channels by name."""
+    channels = tuple(sorted({s for pair in counts for s in pair}
+                            - {START, CONVERSION, NULL}))
+    index = {START: 0, CONVERSION: 1, NULL: 2} | {c: 3 + i for i, c in enumerate(channels)}
+    size = 3 + len(channels)
+    rows = np.array([index[a] for a, _ in counts], dtype=np.int64)
+    cols = np.array([index[b] for _, b in counts], dtype=np.int64)
+    data = np.array(list(counts.values()), dtype=np.float64)
+    return sparse.csr_matrix((data, (rows, cols)), shape=(size, size)), channels
