@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from mql.attribution.assemble import assemble
 from mql.attribution.journeys import Journey, Touch
-from mql.attribution.markov import PathArrays, transition_counts
+from mql.attribution.markov import PathArrays, removal_effects, transition_counts
 from mql.batch.attribution import counts_matrix, write_journeys
+from mql.batch.attribution import removal_effects as duckdb_effects
 from mql.batch.attribution import transition_counts as duckdb_counts
 from mql.model.attribution import AttributionSettings
 from mql.model.reports import ReportSettings
@@ -68,3 +69,8 @@ def test_the_synthetic_worlds_journeys_at_both_levels(tmp_path: Path) -> None:
         python, sql = _both(built.created, folder)
         assert python.sum() > 1000
         assert (python == sql).all()
+        ours = removal_effects(PathArrays.of(built.created), 1)
+        theirs = duckdb_effects(folder)
+        assert theirs.channels == ours.channels
+        assert np.allclose(theirs.effects, ours.effects, rtol=0, atol=1e-12)
+        assert theirs.conversion_probability == ours.conversion_probability

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from scipy import sparse
 
 from mql.attribution.journeys import Journey
+from mql.attribution.markov import RemovalEffects, effects_of_counts
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
@@ -100,3 +101,11 @@ def counts_matrix(counts: Mapping[tuple[str, str], float]
     cols = np.array([index[b] for _, b in counts], dtype=np.int64)
     data = np.array(list(counts.values()), dtype=np.float64)
     return sparse.csr_matrix((data, (rows, cols)), shape=(size, size)), channels
+
+
+def removal_effects(folder: Path) -> RemovalEffects:
+    """Markov order 1 removal effects of the journeys in `folder`: the transitions counted
+    in DuckDB, the chain solved by `mql.attribution.markov`."""
+    matrix, channels = counts_matrix(transition_counts(folder))
+    masks = np.left_shift(1, np.arange(len(channels), dtype=np.int64))
+    return effects_of_counts(matrix, masks, channels)
