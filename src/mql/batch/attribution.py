@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import numpy as np
@@ -32,10 +33,9 @@ from mql.attribution.markov import RemovalEffects, effects_of_counts
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
-TOUCHES = pa.schema([("journey", pa.int64()), ("position", pa.int32()),
-                     ("channel", pa.string())])
-JOURNEYS = pa.schema([("journey", pa.int64()), ("conversions", pa.float64()),
-                      ("nulls", pa.float64())])
+_INT, _FLOAT = cast(pa.DataType, pa.int64()), cast(pa.DataType, pa.float64())
+TOUCHES = pa.schema([("journey", _INT), ("position", _INT), ("channel", pa.string())])
+JOURNEYS = pa.schema([("journey", _INT), ("conversions", _FLOAT), ("nulls", _FLOAT)])
 
 COUNTS_SQL = f"""
 WITH steps AS (
