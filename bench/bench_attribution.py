@@ -164,6 +164,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     "value": worst, "unit": "removal effect", "required": 1e-9,
                     "ok": worst <= 1e-9,
                     "p_conversion": exact.conversion_probability, "reference_p": ref_p})
+    results.append(_duckdb_counts(paths, dict(zip(exact.channels, exact.effects,
+                                                  strict=True))))
     if importlib.util.find_spec("ChannelAttribution") is not None:  # optional, GPL
         results.extend(_channel_attribution(paths, exact.effects, mql_s,
                                             min(args.attr_rules_journeys, n)))
@@ -196,6 +198,27 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.attr_contacts > 0:
         results.extend(_store(args.attr_contacts))
     return results
+
+
+def _duckdb_counts(paths: PathArrays, effects: dict[str, float]) -> dict[str, Any]:
+    """Order 1 with the transitions counted in DuckDB from the paths' Parquet files."""
+    import tempfile
+    from pathlib import Path
+
+    from mql.batch.attribution import removal_effects as duckdb_effects
+    from mql.batch.attribution import write_paths
+
+    with tempfile.TemporaryDirectory(prefix="mql-bench-markov-") as tmp:
+        began = time.perf_counter()
+        write_paths(paths, Path(tmp))
+        written = time.perf_counter() - began
+        began = time.perf_counter()
+        r = duckdb_effects(Path(tmp))
+        seconds = time.perf_counter() - began
+    worst = max(abs(e - effects[c]) for c, e in zip(r.channels, r.effects, strict=True))
+    return {"bench": "attribution", "metric": "markov_order1_duckdb_counts_seconds",
+            "value": round(seconds, 3), "unit": "s (wall)", "parquet_write": round(written, 3),
+            "max_abs_difference": worst, "journeys": len(paths.lengths)}
 
 
 def _world_recovery(accounts: int) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from scipy import sparse
 
 from mql.attribution.journeys import Journey
-from mql.attribution.markov import RemovalEffects, effects_of_counts
+from mql.attribution.markov import PathArrays, RemovalEffects, effects_of_counts
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
@@ -57,23 +57,21 @@ SELECT from_state, to_state, sum(n) AS n FROM pairs GROUP BY 1, 2
 
 def write_journeys(journeys: Sequence[Journey], folder: Path) -> None:
     """`touches.parquet` and `journeys.parquet` in `folder`: the journeys with a touch."""
-    ids: list[int] = []
-    positions: list[int] = []
-    channels: list[str] = []
-    kept: list[int] = []
-    for n, j in enumerate(journeys):
-        if not j.touches:
-            continue
-        kept.append(n)
-        for k, t in enumerate(j.touches):
-            ids.append(n)
-            positions.append(k)
-            channels.append(t.channel)
-    pq.write_table(pa.table({"journey": ids, "position": positions, "channel": channels},
+    write_paths(PathArrays.of(journeys), folder)
+
+
+def write_paths(paths: PathArrays, folder: Path) -> None:
+    """The paths as `touches.parquet` (journey, position, channel) and `journeys.parquet`
+    (journey, conversions, nulls) in `folder`."""
+    valid = paths.codes >= 0
+    rows, positions = np.nonzero(valid)
+    names = np.array(paths.channels, dtype=object)
+    pq.write_table(pa.table({"journey": rows.astype(np.int64),
+                             "position": positions.astype(np.int64),
+                             "channel": names[paths.codes[valid]].tolist()},
                             schema=TOUCHES), folder / "touches.parquet")
-    pq.write_table(pa.table({"journey": kept,
-                             "conversions": [float(journeys[n].conversions) for n in kept],
-                             "nulls": [float(journeys[n].nulls) for n in kept]},
+    pq.write_table(pa.table({"journey": np.arange(len(paths.lengths), dtype=np.int64),
+                             "conversions": paths.conversions, "nulls": paths.nulls},
                             schema=JOURNEYS), folder / "journeys.parquet")
 
 
