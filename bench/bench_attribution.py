@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--attr-seed", type=int, default=18, help="seed of the journeys")
     group.add_argument("--attr-repeats", type=int, default=5,
                        help="timings are the best of this many runs (default 5)")
+    group.add_argument("--attr-world", type=int, default=5000,
+                       help="accounts of the channel-effects synthetic world whose known "
+                       "effects each model should recover (0: skip it)")
     group.add_argument("--attr-contacts", type=int, default=20_000,
                        help="contacts of the realistic store (0: skip it)")
     group.add_argument("--attr-rules-journeys", type=int, default=100_000,
@@ -161,8 +164,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     "value": worst, "unit": "removal effect", "required": 1e-9,
                     "ok": worst <= 1e-9,
                     "p_conversion": exact.conversion_probability, "reference_p": ref_p})
+    results.append(_duckdb_counts(paths, dict(zip(exact.channels, exact.effects,
+                                                  strict=True))))
     if importlib.util.find_spec("ChannelAttribution") is not None:  # optional, GPL
-        results.extend(_channel_attribution(paths, exact.effects))
+        results.extend(_channel_attribution(paths, exact.effects, mql_s,
+                                            min(args.attr_rules_journeys, n)))
     for order in (2, 3):
         r, seconds = _best(lambda o=order: removal_effects(paths, o), args.attr_repeats)
         results.append({"bench": "attribution", "metric": f"markov_order{order}_seconds",
@@ -187,9 +193,49 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     for model, distance in recovered.items():
         results.append({"bench": "attribution", "metric": f"{model}_l1_to_true_shares",
                         "value": round(distance, 4), "unit": "L1 of shares (0 best)"})
+    if getattr(args, "attr_world", 0) > 0:
+        results.extend(_world_recovery(args.attr_world))
     if args.attr_contacts > 0:
         results.extend(_store(args.attr_contacts))
     return results
+
+
+def _duckdb_counts(paths: PathArrays, effects: dict[str, float]) -> dict[str, Any]:
+    """Order 1 with the transitions counted in DuckDB from the paths' Parquet files."""
+    import tempfile
+    from pathlib import Path
+
+    from mql.batch.attribution import removal_effects as duckdb_effects
+    from mql.batch.attribution import write_paths
+
+    with tempfile.TemporaryDirectory(prefix="mql-bench-markov-") as tmp:
+        began = time.perf_counter()
+        write_paths(paths, Path(tmp))
+        written = time.perf_counter() - began
+        began = time.perf_counter()
+        r = duckdb_effects(Path(tmp))
+        seconds = time.perf_counter() - began
+    worst = max(abs(e - effects[c]) for c, e in zip(r.channels, r.effects, strict=True))
+    return {"bench": "attribution", "metric": "markov_order1_duckdb_counts_seconds",
+            "value": round(seconds, 3), "unit": "s (wall)", "parquet_write": round(written, 3),
+            "max_abs_difference": worst, "journeys": len(paths.lengths)}
+
+
+def _world_recovery(accounts: int) -> list[dict[str, Any]]:
+    """Every model at contact and account level on the channel-effects synthetic world
+    (`mql synth --channel-effects`): distance of its shares to the true shares."""
+    from mql.service.attribution_recovery import recover
+
+    truth, rows = recover(accounts=accounts, months=12, seed=0)
+    out: list[dict[str, Any]] = [{
+        "bench": "attribution", "metric": "world_true_shares",
+        "value": {r.channel: r.true_share for r in truth}, "unit": "share",
+        "accounts": accounts, "opportunities": round(sum(r.opportunities for r in truth))}]
+    for r in rows:
+        out.append({"bench": "attribution", "metric": f"world_{r.level}_{r.model}_distance",
+                    "value": round(r.distance, 4), "unit": "total variation (0 best)",
+                    "web_channels": round(r.web_distance, 4)})
+    return out
 
 
 FIRST_TOUCH_SQL = """
@@ -251,28 +297,56 @@ def _store(contacts: int) -> list[dict[str, Any]]:
     return out
 
 
-def _channel_attribution(paths: PathArrays, effects: tuple[float, ...]
-                         ) -> list[dict[str, Any]]:  # pragma: no cover - optional
+def _frame(paths: PathArrays, m: int) -> Any:  # pragma: no cover - optional
     import pandas as pd
-    from ChannelAttribution import markov_model
 
     rows: Counter[str] = Counter()
     conv: Counter[str] = Counter()
-    for row, length, c in zip(paths.codes.tolist(), paths.lengths.tolist(),
-                              paths.conversions.tolist(), strict=True):
+    for row, length, c in zip(paths.codes[:m].tolist(), paths.lengths[:m].tolist(),
+                              paths.conversions[:m].tolist(), strict=True):
         key = " > ".join(CHANNELS[x] for x in row[:length])
         rows[key] += 1
         conv[key] += int(c)
-    frame = pd.DataFrame({"path": list(rows), "conv": [conv[k] for k in rows],
-                          "null": [rows[k] - conv[k] for k in rows]})
+    return pd.DataFrame({"path": list(rows), "conv": [conv[k] for k in rows],
+                         "null": [rows[k] - conv[k] for k in rows]})
+
+
+def _channel_attribution(paths: PathArrays, effects: tuple[float, ...], mql_seconds: float,
+                         m: int) -> list[dict[str, Any]]:  # pragma: no cover - optional
+    """ChannelAttribution (GPL; importable only when the user put it there) on the same
+    paths: its Markov order 1 time and the bias of its Monte Carlo removal effects
+    against mql's exact ones, and its first/last/linear heuristics against mql's rules."""
+    from ChannelAttribution import heuristic_models, markov_model
+
+    frame = _frame(paths, len(paths.lengths))
     began = time.process_time()
     out = markov_model(frame, "path", "conv", var_null="null", order=1, out_more=True,
                        verbose=0)
     seconds = time.process_time() - began
-    removal = out["removal_effects"].set_index("channel_name")["removal_effects_conversion"]
+    table = out["removal_effects"].set_index("channel_name")
+    column = "removal_effect" if "removal_effect" in table else table.columns[0]
+    removal = table[column]
     bias = [float(removal.get(ch, math.nan)) - e for ch, e in zip(CHANNELS, effects,
                                                                    strict=True)]
-    return [{"bench": "attribution", "metric": "channel_attribution_order1_seconds",
-             "value": round(seconds, 3), "unit": "s"},
-            {"bench": "attribution", "metric": "channel_attribution_bias",
-             "value": [round(b, 4) for b in bias], "unit": "removal effect"}]
+    results: list[dict[str, Any]] = [
+        {"bench": "attribution", "metric": "channel_attribution_order1_seconds",
+         "value": round(seconds, 3), "unit": "s", "mql_exact": round(mql_seconds, 3),
+         "ratio": round(seconds / mql_seconds, 2), "journeys": len(paths.lengths)},
+        {"bench": "attribution", "metric": "channel_attribution_bias",
+         "value": dict(zip(CHANNELS, (round(b, 4) for b in bias), strict=True)),
+         "unit": "removal effect (theirs - mql exact)",
+         "range": [round(min(bias), 4), round(max(bias), 4)]}]
+    small = _frame(paths, m)
+    theirs = heuristic_models(small, "path", "conv").set_index("channel_name")
+    objects = [Journey(str(i), tuple(Touch(CHANNELS[c]) for c in paths.codes[i, :k]),
+                       conversions=float(paths.conversions[i]))
+               for i, k in enumerate(paths.lengths[:m].tolist())]
+    for model, column in (("first", "first_touch"), ("last", "last_touch"),
+                          ("linear", "linear_touch")):
+        ours = attribute(objects, model).conversions
+        worst = max(abs(float(theirs[column].get(ch, 0.0)) - ours.get(ch, 0.0))
+                    for ch in CHANNELS)
+        results.append({"bench": "attribution", "metric": f"channel_attribution_{model}_diff",
+                        "value": worst, "unit": "conversions (max abs)", "journeys": m,
+                        "ok": worst <= 1e-6})
+    return results

@@ -207,17 +207,25 @@ def removal_effects(paths: PathArrays, order: int = 1, *,
     if self_transitions == "drop":
         paths = paths.without_repeats()
     counts, _, masks = transition_counts(paths, order)
+    return effects_of_counts(counts, masks, paths.channels)
+
+
+def effects_of_counts(counts: sparse.csr_matrix, masks: IntArray, channels: tuple[str, ...]
+                      ) -> RemovalEffects:
+    """The removal effects of a chain given its transition counts (states as in
+    `transition_counts`; `masks`: the channels each channel state holds), whoever counted
+    them (`mql.batch.attribution` sums them in DuckDB)."""
     size = counts.shape[0]
     every = np.ones(size, dtype=bool)
     every[[CONVERSION, NULL]] = False
     base = _conversion(counts, every)
     effects = []
-    for c in range(len(paths.channels)):
+    for c in range(len(channels)):
         keep = every.copy()
         keep[3:] = (masks & (1 << c)) == 0
         p = _conversion(counts, keep)
         effects.append(0.0 if base == 0 else 1.0 - p / base)
-    return RemovalEffects(paths.channels, base, tuple(effects), size - 3)
+    return RemovalEffects(channels, base, tuple(effects), size - 3)
 
 
 def allocate(paths: PathArrays, effects: Sequence[float], allocation: str = "total"

@@ -76,6 +76,15 @@ UsageOpt = Annotated[
         "as without it.",
     ),
 ]
+ChannelEffectsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--channel-effects",
+        help="Known channel effects: each account's web sessions come through the channels "
+        "it is exposed to, and those set its chance of an opportunity; the truth is in "
+        "truth/channel_effects (for `mql attribute` to recover). Off by default.",
+    ),
+]
 StartOpt = Annotated[
     str, typer.Option("--start", help="First instant of the world (ISO 8601; no offset means UTC).")
 ]
@@ -112,6 +121,7 @@ def register(app: typer.Typer) -> None:
         start: StartOpt = DEFAULT_START_TEXT,
         drift: DriftOpt = None,
         usage: UsageOpt = False,
+        channel_effects: ChannelEffectsOpt = False,
     ) -> None:
         """Write a seeded synthetic B2B world to a folder (see docs/synthetic.md).
 
@@ -142,6 +152,7 @@ def register(app: typer.Typer) -> None:
                     start=first,
                     drift=tuple(drift or ()),
                     usage=usage,
+                    channel_effects=channel_effects,
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         except MQLError as exc:

@@ -11,7 +11,10 @@ does not grow with the number of events. Files, in `out_dir`, with the chosen ex
   ``truth/malformed`` (rows broken on purpose by ``dirty``), ``truth/drivers`` (what
   drives the outcomes: `mql learn` should find them), ``truth/handoffs`` (the chance
   each hand-off was accepted and became an SQL, one row per ``dispositions`` row),
-  ``truth/deals`` (the chance each opportunity was won);
+  ``truth/deals`` (the chance each opportunity was won); with ``channel_effects``,
+  ``truth/channel_effects`` (each web channel's effect on the chance of an opportunity,
+  its exposure rate and its true share of the opportunities,
+  `mql.synthetic.channel_effects`);
 - ``world.json``: the options and the row count of every file.
 
 >>> import tempfile, pathlib
@@ -47,6 +50,7 @@ from mql.ingest.formats import (
 )
 from mql.ingest.writers import FORMATS, Column, Kind, RowWriter, open_writer
 from mql.synthetic import DEFAULT_START, AccountSlice, World, WorldParameters
+from mql.synthetic.channel_effects import ChannelEffect, true_shares
 from mql.synthetic.consent import ConsentRecord
 from mql.synthetic.costs import CampaignCost
 from mql.synthetic.messiness import MalformedEvent
@@ -194,6 +198,7 @@ def write_world(
     progress: Progress | None = None,
     drift: tuple[str, ...] = (),
     usage: bool = False,
+    channel_effects: bool = False,
 ) -> SynthSummary:
     """Generate the world of `seed` and write it to `out_dir`; the same options always give
     the same bytes. Raises `ConfigError` for bad options or a folder that cannot be written.
@@ -202,7 +207,8 @@ def write_world(
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     drifts = tuple(Drift.parse(d) for d in drift)  # DRIVER:DATE (`Drift.parse`)
     params = WorldParameters(accounts=accounts, months=months, start=start, dirty=dirty,
-                             drift=drifts, usage=usage)
+                             drift=drifts, usage=usage,
+                             channel_effects=channel_effects)
     began = time.perf_counter()
     ext = _EXTENSIONS[fmt]
     try:
@@ -210,20 +216,28 @@ def write_world(
     except OSError as exc:
         raise ConfigError(f"cannot create the output folder {out_dir}: {exc.strerror}") from None
     world = World(params, random.Random(seed))
+    tables = dict(TABLES)
+    if channel_effects:
+        tables["truth/channel_effects"] = record_columns(ChannelEffect)
+    exposures: list[tuple[str, ...]] = []  # one per opportunity
     with ExitStack() as stack:
         writers: dict[str, RowWriter] = {
             table: stack.enter_context(open_writer(out_dir / f"{table}.{ext}", fmt, columns))
-            for table, columns in TABLES.items()
+            for table, columns in tables.items()
         }
         for done, piece in enumerate(world.accounts(), start=1):
             for table, writer in writers.items():
-                if table not in ("costs", "truth/drivers"):
+                if table not in ("costs", "truth/drivers", "truth/channel_effects"):
                     writer.write_many(_rows(piece, table))
+            exposures.extend(piece.exposed for _ in piece.opportunities)
             if progress is not None:
                 progress(done, accounts)
         writers["costs"].write_many(record_row(c) for c in world.costs())
         writers["truth/drivers"].write_many(
             {**record_row(d), "strength": round(d.strength, 4)} for d in true_drivers())
+        if channel_effects:
+            writers["truth/channel_effects"].write_many(
+                record_row(e) for e in true_shares(exposures))
         rows = {f"{table}.{ext}": writer.rows for table, writer in writers.items()}
     events = rows[f"events.{ext}"]
     manifest = {
@@ -238,6 +252,7 @@ def write_world(
             "end": _iso(params.end),
             **({"drift": [f"{d.driver}:{_iso(d.since)}" for d in drifts]} if drifts else {}),
             **({"usage": True} if usage else {}),
+            **({"channel_effects": True} if channel_effects else {}),
         },
         "world_token": world.token,
         "events_order": "grouped by account, sorted by time within each account",

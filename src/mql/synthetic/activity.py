@@ -144,8 +144,9 @@ def _session(
     mix: dict[str, float],
     catalog: Catalog,
     month: int,
+    channels: dict[str, float] = SESSION_CHANNELS,
 ) -> None:
-    channel = pick(rng, SESSION_CHANNELS)
+    channel = pick(rng, channels)
     resolved = chance(rng, RESOLVED_SHARE)
     tags: dict[str, Any] = {"channel": channel}
     if channel in ("paid_search", "paid_social", "partner"):
@@ -197,12 +198,16 @@ def activity(
     end: datetime,
     weekly: list[tuple[list[Webinar], list[Conference]]] | None = None,
     drift: tuple[Drift, ...] = (),
+    exposed: tuple[str, ...] | None = None,
 ) -> list[Touch]:
     """Every non-email touch of one account over the world's weeks, in no particular order.
 
     `weekly` is `catalog.weekly(start, weeks)`, computed once per world by the caller.
-    A `drift` changes a driver's rate from its date on (`Drift`).
+    A `drift` changes a driver's rate from its date on (`Drift`). `exposed`, when given,
+    are the only web channels its sessions come through (the channel-effects world).
     """
+    channels = (SESSION_CHANNELS if exposed is None
+                else {c: w for c, w in SESSION_CHANNELS.items() if c in exposed})
     if weekly is None:
         weekly = catalog.weekly(start, len(journey.stages))
     out: list[Touch] = []
@@ -245,7 +250,7 @@ def activity(
             mix = PAGE_MIX.get(person.kind, PAGE_MIX[mix_stage])
             for _ in range(poisson(rng, SESSION_RATE * rate)):
                 at = work_time(rng, week_start, region)
-                _session(rng, out, n, at, mix, catalog, month_index(start, at))
+                _session(rng, out, n, at, mix, catalog, month_index(start, at), channels)
             if person.kind not in ("committee", "student"):
                 continue
             for _ in range(poisson(rng, CONTENT_RATE * content_rate)):

@@ -80,8 +80,11 @@ class Journey:
         return out
 
 
-def journey(rng: random.Random, *, fit: float, status: str, weeks: int) -> Journey:
-    """The week-by-week stages of one account over `weeks` weeks."""
+def journey(rng: random.Random, *, fit: float, status: str, weeks: int,
+            accept: float | None = None) -> Journey:
+    """The week-by-week stages of one account over `weeks` weeks. `accept`, when given,
+    replaces the chance sales open an opportunity on entering evaluation (0.2 + 0.4 fit):
+    the known channel effects of `mql.synthetic.channel_effects`."""
     if status != "prospect":
         return Journey((status,) * weeks, (0.0,) * weeks, ())
     stage = "none"
@@ -117,7 +120,8 @@ def journey(rng: random.Random, *, fit: float, status: str, weeks: int) -> Journ
                 next_stage = "none"
             if next_stage == "evaluation":
                 accept_base, accept_fit = OPPORTUNITY_ACCEPT
-                if chance(rng, accept_base + accept_fit * fit):
+                p_open = accept_base + accept_fit * fit if accept is None else accept
+                if chance(rng, p_open):
                     open_deal = (week + 1, None)
         elif stage == "evaluation":
             if open_deal is None:

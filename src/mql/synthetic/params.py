@@ -85,7 +85,11 @@ class WorldParameters:
     `start`: the first instant (UTC-aware; default 2025-01-01T00:00Z, never today);
     `dirty`: the rate of messiness in [0, 0.5] (0 gives a clean world); `drift`: drivers
     that change from a date on (`Drift`); `usage`: add product-usage telemetry after
-    each trial signup (`mql.synthetic.usage`; every other row stays as without it).
+    each trial signup (`mql.synthetic.usage`; every other row stays as without it);
+    `channel_effects`: sessions come through the
+    channels each account is exposed to, and those channels set the chance of an
+    opportunity (`mql.synthetic.channel_effects`; off by default, leaving every draw of
+    a default world as it was).
     """
 
     accounts: int
@@ -94,6 +98,7 @@ class WorldParameters:
     dirty: float = 0.0
     drift: tuple[Drift, ...] = ()
     usage: bool = False
+    channel_effects: bool = False
 
     def __post_init__(self) -> None:
         if self.accounts < 1:

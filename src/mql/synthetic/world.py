@@ -27,6 +27,7 @@ from types import MappingProxyType
 from mql.records import Account, Contact, Event
 from mql.synthetic.activity import Touch, activity
 from mql.synthetic.catalog import Catalog, calendar_months, catalog
+from mql.synthetic.channel_effects import accept_chance, exposure
 from mql.synthetic.consent import REGRANT_ON_FORM, ConsentRecord, on_capture, regrant
 from mql.synthetic.costs import CampaignCost, costs
 from mql.synthetic.draws import chance, child
@@ -78,6 +79,7 @@ class AccountSlice:
     malformed: tuple[MalformedRow, ...]
     handoff_chances: tuple[HandoffChance, ...] = ()  # one per disposition, in its order
     deal_chances: tuple[DealChance, ...] = ()  # one per opportunity, in its order
+    exposed: tuple[str, ...] = ()  # the channel-effects world: the account's web channels
 
 
 def _merged(delivered: tuple[Event | MalformedEvent, ...], extra: list[Event]
@@ -138,9 +140,11 @@ class World:
         rng = child(f"{self.token}:{index}")
         firm = company(rng, index=index, taken=self._domains)
         people = staff(rng, firm, taken=self._personal, token=self.token)
-        path = journey(rng, fit=firm.fit, status=firm.status, weeks=self.weeks)
+        exposed = exposure(child(f"{self.token}:{index}:channels")) if p.channel_effects else None
+        path = journey(rng, fit=firm.fit, status=firm.status, weeks=self.weeks,
+                       accept=None if exposed is None else accept_chance(exposed))
         touches = activity(rng, firm, people, path, self.catalog, p.start, p.end, self._weekly,
-                           p.drift)
+                           p.drift, exposed)
         captured = self._captures(rng, firm, people, path, touches)
         consent = self._consent_and_mail(rng, firm, people, path, touches, captured)
         touches.sort(key=lambda t: t.at)
@@ -222,6 +226,7 @@ class World:
             malformed=tuple(malformed),
             handoff_chances=tuple(handoff_chances),
             deal_chances=tuple(deal_chances),
+            exposed=exposed or (),
         )
 
     def _consent_and_mail(
