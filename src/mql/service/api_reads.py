@@ -158,21 +158,16 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
     after: SortKey | None = None
     if cursor:
         at, after = decode_cursor(cursor)
-    facts: dict[str, handoff_store.LeadFacts] = {}
-    if stage or owner or account or qualified_since:
+    ids: list[int] | None = None
+    if stage is not None or owner is not None or account is not None or qualified_since:
+        # the stored lifecycle facts narrow the contacts first: only those are decided
         with translate_errors("reading leads"), engine.connect() as conn:
-            facts = handoff_store.lead_facts(conn)
-    blank = handoff_store.LeadFacts(None, None, None, None)
+            ids = handoff_store.contacts_with(
+                conn, stage=stage, owner=owner,
+                account=account.strip().lower() if account is not None else None,
+                mql_since=qualified_since)
     items: list[Decision] = []
-    for d in list_scores(engine, at=at, mql_only=mql is True):
-        f = facts.get(d.contact, blank)
-        if (stage is not None and (f.stage or "captured") != stage) or (
-                owner is not None and f.owner != owner) or (
-                account is not None and f.account != account.strip().lower()):
-            continue
-        if qualified_since is not None and not (
-                f.stage == "mql" and f.since is not None and f.since >= qualified_since):
-            continue
+    for d in list_scores(engine, at=at, mql_only=mql is True, ids=ids):
         if after is not None and _key(d) <= after:
             continue
         if (mql is False and d.mql) or (grade is not None and d.grade != grade):

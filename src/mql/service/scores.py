@@ -182,16 +182,18 @@ class Ledgers:
         return [*counted, *shared]
 
 
-def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False) -> list[Decision]:
-    """The decision of every live contact as of `at` under the active model; MQLs first,
-    then by total score. Decisions come from the persisted states (O(1) per contact); a
-    time before a contact's newest event or intent reset is answered exactly by replaying
-    its ledger up to that time (see `Ledgers`)."""
+def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False,
+                ids: list[int] | None = None) -> list[Decision]:
+    """The decision of every live contact (or of those of `ids`) as of `at` under the
+    active model; MQLs first, then by total score. Decisions come from the persisted
+    states (O(1) per contact); a time before a contact's newest event or intent reset is
+    answered exactly by replaying its ledger up to that time (see `Ledgers`)."""
     check(engine)
     decisions: list[Decision] = []
     with translate_errors("reading scores"), engine.connect() as conn:
         live = states.live_model(conn)
-        ids = contact_store.live_contact_ids(conn)
+        if ids is None:
+            ids = contact_store.live_contact_ids(conn)
         for start in range(0, len(ids), CHUNK):
             part = ids[start:start + CHUNK]
             ledgers = Ledgers(conn, live, part)

@@ -692,6 +692,30 @@ class LeadFacts:
     account: str | None
 
 
+def contacts_with(conn: Connection, *, stage: str | None = None, owner: str | None = None,
+                  account: str | None = None, mql_since: datetime | None = None
+                  ) -> list[int]:
+    """Live contacts whose stored lifecycle facts match: `stage` (a contact with none is
+    "captured"), `owner`, `account` (domain) and, given `mql_since`, in the MQL stage
+    since that time or later; `lead_facts` filtered in the database."""
+    query = sa.select(contacts.c.id).where(contacts.c.merged_into.is_(None))
+    if stage == "captured":
+        query = query.where(sa.or_(contacts.c.lifecycle_stage.is_(None),
+                                   contacts.c.lifecycle_stage == stage))
+    elif stage is not None:
+        query = query.where(contacts.c.lifecycle_stage == stage)
+    if owner is not None:
+        query = query.where(contacts.c.owner == owner)
+    if account is not None:
+        query = query.where(contacts.c.account_domain == account)
+    if mql_since is None:
+        return [int(i) for (i,) in conn.execute(query.order_by(contacts.c.id))]
+    query = query.add_columns(contacts.c.stage_since).where(
+        contacts.c.lifecycle_stage == "mql", contacts.c.stage_since.is_not(None))
+    return [int(i) for i, since in conn.execute(query.order_by(contacts.c.id))
+            if since >= mql_since]
+
+
 def lead_facts(conn: Connection) -> dict[str, LeadFacts]:
     """Stage, since when, owner and account domain of every live contact, by email."""
     rows = conn.execute(sa.select(contacts.c.email, contacts.c.lifecycle_stage,
