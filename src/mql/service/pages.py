@@ -165,7 +165,9 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
         ids = ids[:size]
         ledgers = Ledgers(conn, live, ids)
         ledgers.prefetch(at)
-        decisions = {cid: ledgers.decision(cid, at) for cid in ids if cid in ledgers.contacts}
+        # the queue shows no times (qualified until, exit): their solves are left out
+        decisions = {cid: ledgers.decision(cid, at, times=False) for cid in ids
+                     if cid in ledgers.contacts}
         consents = _consents(conn, ids)
         account_ids = sorted({c.account_id for cid in decisions
                               if (c := ledgers.contacts[cid]).account_id is not None})
