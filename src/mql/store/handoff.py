@@ -625,6 +625,22 @@ def assignment_summary(conn: Connection) -> tuple[dict[str, int], dict[str, int]
     return by_status, by_team
 
 
+def waiting_in(conn: Connection, stages: tuple[str, ...], statuses: tuple[str, ...]
+               ) -> dict[int, tuple[str, str | None, str | None, datetime | None]]:
+    """{contact id: (stage, owner, team, first-touch deadline)} of the contacts now in
+    any of `stages`, with the team and deadline of their newest assignment in one of
+    `statuses` (None when there is none): one query, what a queue ranks by."""
+    rows = conn.execute(
+        sa.select(contacts.c.id, contacts.c.lifecycle_stage, contacts.c.owner,
+                  assignments.c.team, assignments.c.sla_due_at)
+        .select_from(contacts.outerjoin(assignments, sa.and_(
+            assignments.c.contact_id == contacts.c.id,
+            assignments.c.status.in_(statuses))))
+        .where(contacts.c.lifecycle_stage.in_(stages))
+        .order_by(contacts.c.id, assignments.c.id))
+    return {int(cid): (str(stage), owner, team, due) for cid, stage, owner, team, due in rows}
+
+
 def in_stage(conn: Connection, *stages: str) -> list[int]:
     """Contacts now in any of `stages`."""
     return [int(i) for (i,) in conn.execute(
