@@ -1,4 +1,4 @@
-// Draws the charts of the lead and funnel pages with uPlot from the data the page carries
+// Draws the charts of the lead, funnel and calibration pages with uPlot from the data the page carries
 // (the same numbers are in the page's tables, which work without JavaScript).
 (function () {
   "use strict";
@@ -27,7 +27,21 @@
     };
     new uPlot(opts, [xs, b.mqls, b.sqls], el);
   }
+  function curve(el) {
+    var c = JSON.parse(el.dataset.curve);
+    var opts = {
+      width: width(el), height: 300, scales: { x: { time: false } },
+      series: [{ label: "threshold" },
+               { label: "conversion at or above", stroke: "#2060a0", width: 2 },
+               { label: "isotonic fit", stroke: "#1d7a46", width: 2, dash: [6, 4] }],
+      axes: [{ label: "threshold" },
+             { label: "converted", values: function (u, ticks) { return ticks.map(function (t) { return Math.round(t * 100) + "%"; }); } }]
+    };
+    new uPlot(opts, [c.threshold, c.rate, c.fitted], el);
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    var k = document.getElementById("calibration-chart");
+    if (k) { curve(k); }
     var c = document.getElementById("chart");
     if (c) { lines(c); }
     var f = document.getElementById("funnel-chart");
