@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,8 +23,7 @@ from tests.web.conftest import Site, csrf_of
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str],
-                                                                      datetime]]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str], datetime]:
     folder: Path = tmp_path_factory.mktemp("calibration")
     url = init_workspace(folder, now=datetime(2025, 1, 1, tzinfo=UTC)).database_url
     engine = connect(url)
@@ -33,7 +31,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
         report = run_demo(engine, accounts=80, months=6, seed=7)
     finally:
         engine.dispose()
-    yield url, make_keys(url), report.end + timedelta(days=1)
+    return url, make_keys(url), report.end + timedelta(days=1)
 
 
 def _signed_in(base: str, token: str) -> httpx.Client:
