@@ -1,4 +1,4 @@
-"""The calibration page (Models -> Calibration) over HTTP on a simulated world with
+"""The calibration and backtest pages (Models) over HTTP on a simulated world with
 outcomes: the conversion curve of `mql calibrate` as a chart and a table, the
 recommended threshold, and a page (never a traceback) for a store without outcomes."""
 
@@ -20,6 +20,7 @@ from mql.store.db import connect
 from mql.web.app import create_app
 from tests.api.conftest import make_keys, running, settings_for
 from tests.web.conftest import Site, csrf_of
+from tests.web.test_models_page import _looser
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,35 @@ def test_a_store_without_outcomes_gets_a_page_saying_so(site: Site) -> None:
         page = c.get("/models/calibration", params={"outcome": "won"})
     assert page.status_code == 200 and 'id="no-curve"' in page.text
     assert "Traceback" not in page.text
+
+
+def test_the_backtest_page_charts_mqls_per_week_of_a_version_against_the_live_one(
+        world: tuple[str, dict[str, str], datetime]) -> None:
+    url, keys, now = world
+    with running(create_app(settings_for(url), clock=FixedClock(now))) as base:
+        with httpx.Client(base_url=base, timeout=120, headers={
+                "Authorization": f"Bearer {keys['marketing']}"}) as api:
+            uploaded = api.post("/v1/models", json={"text": _looser(),
+                                                    "source": "looser.yaml"})
+            assert uploaded.status_code == 201, uploaded.text
+            vid = uploaded.json()["id"]
+            want = api.get("/v1/reports/backtest", params={"version": vid}).json()
+        c = _signed_in(base, keys["marketing"])
+        try:
+            models = c.get("/models")
+            page = c.get(f"/models/{vid}/backtest")
+            missing = c.get("/models/999/backtest")
+        finally:
+            c.close()
+    assert f'href="/models/{vid}/backtest"' in models.text
+    assert page.status_code == 200 and "MQLs per week" in page.text
+    data = re.search(r"data-weekly='([^']*)'", page.text)
+    assert data is not None
+    chart = json.loads(data.group(1).replace("&#34;", '"').replace("&quot;", '"'))
+    ours, live = want["summary"]["candidate"], want["summary"]["against"]
+    assert sum(chart["candidate"]) == sum(ours["weekly"].values())
+    assert sum(chart["live"]) == sum(live["weekly"].values())
+    assert ours["mqls"] >= live["mqls"]  # a lower intent line qualifies at least as many
+    assert f"<td>{ours['mqls']}</td><td>{live['mqls']}</td>" in page.text
+    assert f"{len(want['newly_qualified'])} would newly qualify" in page.text
+    assert missing.status_code == 404 and "no model version 999" in missing.text

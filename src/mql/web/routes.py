@@ -32,6 +32,7 @@ from mql.service import pages, reports, sales_actions, webhooks
 from mql.service import store as store_service
 from mql.service.admin_actions import retry_quarantine
 from mql.service.api_reads import deliveries
+from mql.service.backtest import backtest_version
 from mql.service.calibration import OUTCOME_KINDS, run_calibration
 from mql.service.keys import Principal, authenticate, principal_by_id
 from mql.service.model_versions import activate_version
@@ -448,6 +449,28 @@ async def calibration(request: Request, outcome: str = "sql") -> Response:
              "fitted": [p["fitted"] for p in curve]}
     return _page(request, visit, "calibration.html", run=found, curve=curve, chart=chart,
                  outcome=outcome, outcomes=OUTCOME_KINDS)
+
+
+@router.get("/models/{version_id}/backtest")
+async def backtest(request: Request, version_id: int) -> Response:
+    """A stored version replayed over the last 12 months against the live model
+    (`mql backtest`, `GET /v1/reports/backtest`): MQLs per week of both as a chart, and
+    their rates, deciles and the people who would qualify or drop out."""
+    visit = await _visit(request)
+    if visit.principal is None:
+        return _to_signin(request)
+    state = _api(request)
+    run, failed = await _run(request, visit, backtest_version, state.engine, version_id,
+                             now=state.clock.now())
+    if failed is not None:
+        return failed
+    found = run.to_json()
+    ours, live = found["summary"]["candidate"], found["summary"]["against"]
+    weeks = sorted(set(ours["weekly"]) | set(live["weekly"]))
+    chart = {"labels": weeks, "candidate": [ours["weekly"].get(w, 0) for w in weeks],
+             "live": [live["weekly"].get(w, 0) for w in weeks]}
+    return _page(request, visit, "backtest.html", run=found, ours=ours, live=live,
+                 chart=chart, version_id=version_id)
 
 
 async def _models_page(request: Request, visit: Visit, **context: Any) -> Response:
