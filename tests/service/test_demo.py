@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mql.service.demo import run_demo
+from mql.service.demo import LEFT_OPEN_DAYS, run_demo
 from mql.service.store import init_workspace
+from mql.store import handoff as store
 from mql.store.db import connect
 
 
@@ -61,3 +62,20 @@ def test_the_demo_world_with_product_usage_shows_pqls_beside_mqls(tmp_path: Path
     assert used["mql"] == plain["mql"] and used["mqa"] == plain["mqa"]
     assert used["pql"] >= plain["pql"]
     assert events[1] > events[0] and funnels[1] == funnels[0]
+
+
+def test_the_demo_ends_with_mqls_waiting_for_a_seller(tmp_path: Path) -> None:
+    # sellers leave the leads assigned in the world's last LEFT_OPEN_DAYS days alone:
+    # the web queue of the demo workspace has MQLs to accept or reject
+    ws = init_workspace(tmp_path, now=datetime(2025, 1, 1, tzinfo=UTC))
+    engine = connect(ws.database_url)
+    try:
+        report = run_demo(engine, accounts=200, months=2, seed=7)
+        with engine.connect() as conn:
+            waiting = store.in_stage(conn, "mql")
+            open_ = {a["contact_id"]: a for a in store.untouched_assignments(conn, report.end)}
+    finally:
+        engine.dispose()
+    assert waiting and set(waiting) <= set(open_)
+    assert all(a["assigned_at"] >= report.end - timedelta(days=LEFT_OPEN_DAYS)
+               for a in open_.values())

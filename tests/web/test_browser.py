@@ -165,9 +165,10 @@ def test_marketing_sees_the_funnel(site: Site, page: Any) -> None:
     assert "Funnel by cohort" in page.inner_text("main")
     assert page.locator("table[data-report=funnel] tbody tr").count() >= 1
     _check(page, "funnel")
-    for name in ("models", "operations"):
+    for name in ("models", "models/calibration", "models/1/backtest", "operations"):
         page.goto(f"{site.url}/{name}")
-        _check(page, name)
+        assert "Traceback" not in page.content() and "Error" not in page.title()
+        _check(page, name.replace("/", "-"))
 
 
 def test_the_sign_in_page_is_accessible(site: Site, page: Any) -> None:

@@ -165,3 +165,53 @@ def test_an_admin_dismisses_a_quarantined_row_from_the_operations_page(
         after = c.get("/operations").text
     assert done.status_code == 303 and "dismissed" in done.headers["location"]
     assert "not-an-email" not in after
+
+
+def test_an_admin_retries_quarantined_rows_from_the_operations_page(
+        site: Site, tmp_path: Path) -> None:
+    # held at T0: an event dated three days ahead (beyond the 24 hours of clock skew
+    # allowed) and one whose email cannot be read; the server's clock is today's, long
+    # after the first event's date, so a retry loads it and the other still fails
+    rows = tmp_path / "events.csv"
+    rows.write_text("event_id,type,timestamp,email\n"
+                    "ahead-1,demo_request,2026-03-05T10:00:00Z,ahead@ops.example\n"
+                    "broken-1,demo_request,2026-03-01T10:00:00Z,not-an-email\n")
+    engine = connect(site.database_url)
+    try:
+        summary = ingest_file(engine, rows, "events", rules=IdentityRules(), now=T0)
+        held = {q.row: q for q in quarantined(engine, status="open", source=summary.source)}
+    finally:
+        engine.dispose()
+    ahead, broken = held[2], held[3]  # rows numbered as in the file, the header first
+    assert ahead.field == "timestamp" and "3 days after it was received" in ahead.reason
+    with site.signed_in("marketing") as c:
+        page = c.get("/operations")
+        refused = c.post(f"/operations/quarantine/{ahead.id}/retry",
+                         data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 403 and "admin" in refused.text
+    with site.signed_in("admin") as c:
+        page = c.get("/operations")
+        forged = c.post(f"/operations/quarantine/{ahead.id}/retry", data={"csrf": "forged"})
+        loaded = c.post(f"/operations/quarantine/{ahead.id}/retry",
+                        data={"csrf": csrf_of(page.text)}, follow_redirects=True)
+        failed = c.post(f"/operations/quarantine/{broken.id}/retry",
+                        data={"csrf": csrf_of(page.text)}, follow_redirects=True)
+    assert forged.status_code == 403
+    assert loaded.status_code == 200 and f"row {ahead.id} loaded" in loaded.text
+    assert failed.status_code == 200 and f"row {broken.id} still fails" in failed.text
+    assert "not-an-email" in failed.text and "Traceback" not in failed.text
+    assert "ahead@ops.example" not in failed.text  # loaded: no longer in the quarantine
+    engine = connect(site.database_url)
+    try:
+        still = {q.id for q in quarantined(engine, status="open", source=summary.source)}
+        with engine.connect() as conn:
+            landed = conn.execute(sa.select(contacts.c.email).where(
+                contacts.c.email == "ahead@ops.example")).scalar_one_or_none()
+            audit = conn.execute(sa.select(audit_log.c.actor, audit_log.c.detail).where(
+                audit_log.c.action == "quarantine.retry")).all()
+    finally:
+        engine.dispose()
+    assert still == {broken.id} and landed == "ahead@ops.example"
+    assert [(d["ids"], d["loaded"]) for _, d in audit] == [([ahead.id], [ahead.id]),
+                                                          ([broken.id], [])]
+    assert all(actor == audit[0][0] and actor for actor, _ in audit)

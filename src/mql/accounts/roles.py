@@ -49,8 +49,31 @@ def _text(value: Any) -> str | None:
     return None if is_missing(value) else str(value).strip().lower()
 
 
+_GUESSES: dict[tuple[int, str | None, str | None, str | None, str | None],
+               tuple[RoleTable, RoleGuess]] = {}
+
+
 def infer_role(contact: Contact, account: Account | None, table: RoleTable) -> RoleGuess:
-    """The committee role of `contact` under `table` (see the module)."""
+    """The committee role of `contact` under `table` (see the module). Without `when`
+    conditions a guess reads only the title, seniority, department and override
+    fields: it is remembered for those (an account's contacts share a few titles)."""
+    if any(rule.when is not None for rule in table.rules):
+        return _infer_role(contact, account, table)
+    attrs = contact.attributes
+    key = (id(table), _text(attrs.get("title")), _text(attrs.get("seniority")),
+           _text(attrs.get("department")),
+           _text(attrs.get(table.override)) if table.override is not None else None)
+    found = _GUESSES.get(key)
+    if found is not None and found[0] is table:
+        return found[1]
+    guess = _infer_role(contact, account, table)
+    if len(_GUESSES) > 65536:
+        _GUESSES.clear()
+    _GUESSES[key] = (table, guess)
+    return guess
+
+
+def _infer_role(contact: Contact, account: Account | None, table: RoleTable) -> RoleGuess:
     attrs = contact.attributes
     title = _text(attrs.get("title")) or ""
     seniority = _text(attrs.get("seniority"))

@@ -362,11 +362,14 @@ class Qualifier:
         at: datetime,
         *,
         exit_needed: bool = True,
+        times_needed: bool = True,
     ) -> Decision:
         """The decision for `contact` at `at` (not earlier than its state's last event).
 
         `exit_needed=False`: the caller reads `exit_at` only when the contact qualifies
-        (it is not an MQL now), so it is left None otherwise; it costs a curve's solve."""
+        (it is not an MQL now), so it is left None otherwise; it costs a curve's solve.
+        `times_needed=False`: `qualified_until` and `exit_at` are left None (what ranks
+        leads, scores, grade and verdict, costs no solve; a page then decides its rows)."""
         fits = self.fits(contact, account)
         values = self.scores(fits, state, account_state, at)
         reasons = self.reasons(contact, account, values, state, at)
@@ -379,11 +382,12 @@ class Qualifier:
             values[grades.fit_score], values[grades.intent_score])
         until = None
         curves: dict[str, Curve | MixedCurve | None] = {}  # one curve per score, for both
-        if reasons:
+        if reasons and times_needed:
             until = self.qualified_until(contact, account, fits, state, account_state, at,
                                          curves)
         exit_at = (self.exit_time(self.model.exit_below, fits, state, account_state, at,
-                                  curves) if exit_needed or reasons else None)
+                                  curves) if times_needed and (exit_needed or reasons)
+                  else None)
         unknown = tuple(dict.fromkeys(f for r in fits.values() for f in r.unknown))
         disqualified = self.matching(self.disqualify, contact, account, values, state, at)
         return Decision(contact.email, at, values, grade, bool(reasons), tuple(reasons),

@@ -28,7 +28,13 @@ from mql.scoring.qualify import Decision
 from mql.scoring.scorer import score
 from mql.service import lifecycle
 from mql.service import state as states
-from mql.service.scores import Ledgers, explain_contact, list_scores
+from mql.service.scores import (
+    Ledgers,
+    decisions_of,
+    explain_contact,
+    list_scores,
+    ranked_scores,
+)
 from mql.service.store import find_contact
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
@@ -158,21 +164,19 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
     after: SortKey | None = None
     if cursor:
         at, after = decode_cursor(cursor)
-    facts: dict[str, handoff_store.LeadFacts] = {}
-    if stage or owner or account or qualified_since:
+    ids: list[int] | None = None
+    if stage is not None or owner is not None or account is not None or qualified_since:
+        # the stored lifecycle facts narrow the contacts first: only those are decided
         with translate_errors("reading leads"), engine.connect() as conn:
-            facts = handoff_store.lead_facts(conn)
-    blank = handoff_store.LeadFacts(None, None, None, None)
-    items: list[Decision] = []
-    for d in list_scores(engine, at=at, mql_only=mql is True):
-        f = facts.get(d.contact, blank)
-        if (stage is not None and (f.stage or "captured") != stage) or (
-                owner is not None and f.owner != owner) or (
-                account is not None and f.account != account.strip().lower()):
-            continue
-        if qualified_since is not None and not (
-                f.stage == "mql" and f.since is not None and f.since >= qualified_since):
-            continue
+            ids = handoff_store.contacts_with(
+                conn, stage=stage, owner=owner,
+                account=account.strip().lower() if account is not None else None,
+                mql_since=qualified_since)
+    # ranked and filtered without the times (a solve each), then the page's rows in
+    # full; when the narrowed contacts fit in one page, they are decided in full at once
+    whole = ids is not None and len(ids) <= limit
+    items: list[tuple[int, Decision]] = []
+    for cid, d in ranked_scores(engine, at=at, mql_only=mql is True, ids=ids, times=whole):
         if after is not None and _key(d) <= after:
             continue
         if (mql is False and d.mql) or (grade is not None and d.grade != grade):
@@ -180,12 +184,14 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
         if (min_score is not None and d.total < min_score) or (
                 max_score is not None and d.total > max_score):
             continue
-        items.append(d)
+        items.append((cid, d))
         if len(items) > limit:
             break
     more = len(items) > limit
-    items = items[:limit]
-    return LeadPage(items, encode_cursor(at, _key(items[-1])) if more and items else None)
+    full = dict(items) if whole else decisions_of(engine, at=at,
+                                                  ids=[cid for cid, _ in items[:limit]])
+    shown = [full[cid] for cid, _ in items[:limit] if cid in full]
+    return LeadPage(shown, encode_cursor(at, _key(shown[-1])) if more and shown else None)
 
 
 def lead_score_history(engine: Engine, email: str, *, at: datetime, days: int,

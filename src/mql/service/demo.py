@@ -75,15 +75,18 @@ class DemoReport:
 
 def _sales(engine: Engine, rng: random.Random, truth: dict[str, Disposition],
            chances: dict[str, HandoffChance], plans: dict[int, tuple[datetime, str]],
-           until: datetime, acted: list[str]) -> int:
+           until: datetime, acted: list[str], waiting_from: datetime) -> int:
     """Let sellers act on the leads assigned to them whose planned moment has come; the
     number of actions refused (the lead had left MQL); `acted` gets the email of each
-    action that went through."""
+    action that went through. Leads assigned at or after `waiting_from` are left for
+    sellers: the demo ends with MQLs open in the queue (`mql serve`'s sales queue)."""
     refused = 0
     with engine.connect() as conn:
         waiting = store.untouched_assignments(conn, until)
         emails = contact_store.load_contacts(conn, [a["contact_id"] for a in waiting])
     for a in waiting:
+        if a["assigned_at"] >= waiting_from:
+            continue
         if a["id"] not in plans:
             hours = rng.choice([0.3, 0.5, 0.8, 2, 4, 8, 20, 30, 60])  # mostly within the SLA
             plans[a["id"]] = (a["assigned_at"] + timedelta(hours=hours), "touch")
@@ -108,6 +111,9 @@ def _sales(engine: Engine, rng: random.Random, truth: dict[str, Disposition],
         except TransitionRefused:
             refused += 1  # the lead left MQL (decay, timeout) before the seller got to it
     return refused
+
+
+LEFT_OPEN_DAYS = 4  # the MQLs of the world's last days wait for a seller at its end
 
 
 def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
@@ -147,7 +153,8 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
         if batch:
             ingest_records(engine, "events", batch, rules=rules, now=until,
                            source="synthetic")
-        refused += _sales(engine, rng, truth, chances, plans, until, acted)
+        refused += _sales(engine, rng, truth, chances, plans, until, acted,
+                          end - timedelta(days=LEFT_OPEN_DAYS))
         lifecycle.run_once(engine, now=until, deliver=False)
         if progress is not None:
             progress(day + 1, days)

@@ -140,11 +140,8 @@ class Queue:
 QUEUE_SIZE = 50
 
 
-def _rank(row: handoff_store.StageRow | None, assignment: dict[str, Any] | None
-          ) -> tuple[bool, bool, float]:
-    due = assignment.get("sla_due_at") if assignment else None
-    stage = (row.stage if row else None) or "mql"
-    return (stage != "mql", due is None, due.timestamp() if isinstance(due, datetime) else 0.0)
+def _rank(stage: str, due: datetime | None) -> tuple[bool, bool, float]:
+    return (stage != "mql", due is None, due.timestamp() if due is not None else 0.0)
 
 
 def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
@@ -155,17 +152,21 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
     ordered with the total score breaking ties of the same deadline."""
     with translate_errors("reading the sales queue"), engine.connect() as conn:
         live = states.live_model(conn)
-        ids = handoff_store.in_stage(conn, "mql", "sal")
-        rows = handoff_store.stages(conn, ids)
-        open_ = _open_assignments(conn, ids)
-        ids = [cid for cid in ids if reaches(scope, rows[cid].owner if cid in rows else None,
-                                             (open_.get(cid) or {}).get("team"))]
-        ids.sort(key=lambda cid: _rank(rows.get(cid), open_.get(cid)))
+        # stage, owner, team and deadline of every lead waiting, in one query: the
+        # reach and the rank; then the rows of the first `size` only
+        waiting = handoff_store.waiting_in(conn, ("mql", "sal"), _UNTOUCHED)
+        ids = [cid for cid, (_, owner, team, _) in waiting.items()
+               if reaches(scope, owner, team)]
+        ids.sort(key=lambda cid: _rank(waiting[cid][0], waiting[cid][3]))
         more = max(0, len(ids) - size)
         ids = ids[:size]
+        rows = handoff_store.stages(conn, ids)
+        open_ = _open_assignments(conn, ids)
         ledgers = Ledgers(conn, live, ids)
         ledgers.prefetch(at)
-        decisions = {cid: ledgers.decision(cid, at) for cid in ids if cid in ledgers.contacts}
+        # the queue shows no times (qualified until, exit): their solves are left out
+        decisions = {cid: ledgers.decision(cid, at, times=False) for cid in ids
+                     if cid in ledgers.contacts}
         consents = _consents(conn, ids)
         account_ids = sorted({c.account_id for cid in decisions
                               if (c := ledgers.contacts[cid]).account_id is not None})

@@ -148,16 +148,20 @@ class Ledgers:
         then = attributes_at(record.attributes, self._changes.get(cid, ()), at)
         return record if then is None else dataclasses.replace(record, attributes=then)
 
-    def _decide(self, cid: int, at: datetime, since: datetime | None) -> Decision:
+    def _decide(self, cid: int, at: datetime, since: datetime | None, *,
+                times: bool = True) -> Decision:
         c = self.contacts[cid]
         state = self._state(cid, at, since)
         account = self.accounts.get(c.account_id) if c.account_id else None
         return self.live.qualifier.decide(self.record(cid, at), account, state,
-                                          self.account_state(cid, at), at)
+                                          self.account_state(cid, at), at,
+                                          times_needed=times)
 
-    def decision(self, cid: int, at: datetime) -> Decision:
-        """The contact's decision at `at`."""
-        return self._decide(cid, at, self.since(cid, at))
+    def decision(self, cid: int, at: datetime, *, times: bool = True) -> Decision:
+        """The contact's decision at `at`; `times=False` leaves out when it stops
+        qualifying and when it falls below the exit line (`qualified_until`, `exit_at`:
+        a curve's solve each), enough to rank and filter leads."""
+        return self._decide(cid, at, self.since(cid, at), times=times)
 
     def events(self, cid: int, at: datetime) -> list[Event]:
         """The events a file-mode `score` or `explain` needs for the decision at `at`:
@@ -182,25 +186,44 @@ class Ledgers:
         return [*counted, *shared]
 
 
-def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False) -> list[Decision]:
-    """The decision of every live contact as of `at` under the active model; MQLs first,
-    then by total score. Decisions come from the persisted states (O(1) per contact); a
-    time before a contact's newest event or intent reset is answered exactly by replaying
-    its ledger up to that time (see `Ledgers`)."""
+def list_scores(engine: Engine, *, at: datetime, mql_only: bool = False,
+                ids: list[int] | None = None) -> list[Decision]:
+    """The decision of every live contact (or of those of `ids`) as of `at` under the
+    active model; MQLs first, then by total score. Decisions come from the persisted
+    states (O(1) per contact); a time before a contact's newest event or intent reset is
+    answered exactly by replaying its ledger up to that time (see `Ledgers`)."""
+    return [d for _, d in ranked_scores(engine, at=at, mql_only=mql_only, ids=ids,
+                                        times=True)]
+
+
+def ranked_scores(engine: Engine, *, at: datetime, mql_only: bool = False,
+                  ids: list[int] | None = None, times: bool = False
+                  ) -> list[tuple[int, Decision]]:
+    """`list_scores` with each decision's contact id; `times=False` leaves each
+    decision's `qualified_until` and `exit_at` out (see `Ledgers.decision`): a page of
+    leads ranks and filters every contact so, then decides its own rows in full
+    (`decisions_of`)."""
     check(engine)
-    decisions: list[Decision] = []
+    decisions: list[tuple[int, Decision]] = []
     with translate_errors("reading scores"), engine.connect() as conn:
         live = states.live_model(conn)
-        ids = contact_store.live_contact_ids(conn)
+        if ids is None:
+            ids = contact_store.live_contact_ids(conn)
         for start in range(0, len(ids), CHUNK):
             part = ids[start:start + CHUNK]
             ledgers = Ledgers(conn, live, part)
             ledgers.prefetch(at)
-            decisions += [ledgers.decision(cid, at) for cid in part if cid in ledgers.contacts]
+            decisions += [(cid, ledgers.decision(cid, at, times=times)) for cid in part
+                          if cid in ledgers.contacts]
     if mql_only:
-        decisions = [d for d in decisions if d.mql]
-    decisions.sort(key=lambda d: (not d.mql, -d.total, d.contact))
+        decisions = [(cid, d) for cid, d in decisions if d.mql]
+    decisions.sort(key=lambda p: (not p[1].mql, -p[1].total, p[1].contact))
     return decisions
+
+
+def decisions_of(engine: Engine, *, at: datetime, ids: list[int]) -> dict[int, Decision]:
+    """The full decisions at `at` of the live contacts of `ids`, by contact id."""
+    return dict(ranked_scores(engine, at=at, ids=ids, times=True))
 
 
 def explain_contact(engine: Engine, email: str, *, at: datetime, rules: IdentityRules,

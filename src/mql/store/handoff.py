@@ -625,6 +625,22 @@ def assignment_summary(conn: Connection) -> tuple[dict[str, int], dict[str, int]
     return by_status, by_team
 
 
+def waiting_in(conn: Connection, stages: tuple[str, ...], statuses: tuple[str, ...]
+               ) -> dict[int, tuple[str, str | None, str | None, datetime | None]]:
+    """{contact id: (stage, owner, team, first-touch deadline)} of the contacts now in
+    any of `stages`, with the team and deadline of their newest assignment in one of
+    `statuses` (None when there is none): one query, what a queue ranks by."""
+    rows = conn.execute(
+        sa.select(contacts.c.id, contacts.c.lifecycle_stage, contacts.c.owner,
+                  assignments.c.team, assignments.c.sla_due_at)
+        .select_from(contacts.outerjoin(assignments, sa.and_(
+            assignments.c.contact_id == contacts.c.id,
+            assignments.c.status.in_(statuses))))
+        .where(contacts.c.lifecycle_stage.in_(stages))
+        .order_by(contacts.c.id, assignments.c.id))
+    return {int(cid): (str(stage), owner, team, due) for cid, stage, owner, team, due in rows}
+
+
 def in_stage(conn: Connection, *stages: str) -> list[int]:
     """Contacts now in any of `stages`."""
     return [int(i) for (i,) in conn.execute(
@@ -690,6 +706,30 @@ class LeadFacts:
     since: datetime | None
     owner: str | None
     account: str | None
+
+
+def contacts_with(conn: Connection, *, stage: str | None = None, owner: str | None = None,
+                  account: str | None = None, mql_since: datetime | None = None
+                  ) -> list[int]:
+    """Live contacts whose stored lifecycle facts match: `stage` (a contact with none is
+    "captured"), `owner`, `account` (domain) and, given `mql_since`, in the MQL stage
+    since that time or later; `lead_facts` filtered in the database."""
+    query = sa.select(contacts.c.id).where(contacts.c.merged_into.is_(None))
+    if stage == "captured":
+        query = query.where(sa.or_(contacts.c.lifecycle_stage.is_(None),
+                                   contacts.c.lifecycle_stage == stage))
+    elif stage is not None:
+        query = query.where(contacts.c.lifecycle_stage == stage)
+    if owner is not None:
+        query = query.where(contacts.c.owner == owner)
+    if account is not None:
+        query = query.where(contacts.c.account_domain == account)
+    if mql_since is None:
+        return [int(i) for (i,) in conn.execute(query.order_by(contacts.c.id))]
+    query = query.add_columns(contacts.c.stage_since).where(
+        contacts.c.lifecycle_stage == "mql", contacts.c.stage_since.is_not(None))
+    return [int(i) for i, since in conn.execute(query.order_by(contacts.c.id))
+            if since >= mql_since]
 
 
 def lead_facts(conn: Connection) -> dict[str, LeadFacts]:

@@ -32,6 +32,8 @@ from mql.service import pages, reports, sales_actions, webhooks
 from mql.service import store as store_service
 from mql.service.admin_actions import retry_quarantine
 from mql.service.api_reads import deliveries
+from mql.service.backtest import backtest_version
+from mql.service.calibration import OUTCOME_KINDS, run_calibration
 from mql.service.keys import Principal, authenticate, principal_by_id
 from mql.service.model_versions import activate_version
 from mql.web.session import COOKIE, MAX_AGE, Session, Sessions
@@ -423,6 +425,52 @@ async def models(request: Request, notice: str | None = None) -> Response:
     if visit.principal is None:
         return _to_signin(request)
     return await _models_page(request, visit, notice=notice)
+
+
+@router.get("/models/calibration")
+async def calibration(request: Request, outcome: str = "sql") -> Response:
+    """The live model's threshold calibrated on outcomes (`mql calibrate`): the
+    conversion curve as a chart and a table, the recommended threshold and its notes."""
+    visit = await _visit(request)
+    if visit.principal is None:
+        return _to_signin(request)
+    if outcome not in OUTCOME_KINDS:
+        return _error(request, visit, 400, f"outcome {outcome!r}: choose one of "
+                      f"{', '.join(OUTCOME_KINDS)}")
+    state = _api(request)
+    run, failed = await _run(request, visit, run_calibration, state.engine,
+                             now=state.clock.now(), outcome=outcome)
+    if failed is not None:
+        return failed
+    found = run.to_json()
+    curve = [p for p in found["curve"] if p is not None]
+    chart = {"threshold": [p["threshold"] for p in curve],
+             "rate": [p["rate_above"] for p in curve],
+             "fitted": [p["fitted"] for p in curve]}
+    return _page(request, visit, "calibration.html", run=found, curve=curve, chart=chart,
+                 outcome=outcome, outcomes=OUTCOME_KINDS)
+
+
+@router.get("/models/{version_id}/backtest")
+async def backtest(request: Request, version_id: int) -> Response:
+    """A stored version replayed over the last 12 months against the live model
+    (`mql backtest`, `GET /v1/reports/backtest`): MQLs per week of both as a chart, and
+    their rates, deciles and the people who would qualify or drop out."""
+    visit = await _visit(request)
+    if visit.principal is None:
+        return _to_signin(request)
+    state = _api(request)
+    run, failed = await _run(request, visit, backtest_version, state.engine, version_id,
+                             now=state.clock.now())
+    if failed is not None:
+        return failed
+    found = run.to_json()
+    ours, live = found["summary"]["candidate"], found["summary"]["against"]
+    weeks = sorted(set(ours["weekly"]) | set(live["weekly"]))
+    chart = {"labels": weeks, "candidate": [ours["weekly"].get(w, 0) for w in weeks],
+             "live": [live["weekly"].get(w, 0) for w in weeks]}
+    return _page(request, visit, "backtest.html", run=found, ours=ours, live=live,
+                 chart=chart, version_id=version_id)
 
 
 async def _models_page(request: Request, visit: Visit, **context: Any) -> Response:

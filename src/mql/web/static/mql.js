@@ -1,4 +1,4 @@
-// Draws the charts of the lead and funnel pages with uPlot from the data the page carries
+// Draws the charts of the lead, funnel, calibration and backtest pages with uPlot from the data the page carries
 // (the same numbers are in the page's tables, which work without JavaScript).
 (function () {
   "use strict";
@@ -27,7 +27,35 @@
     };
     new uPlot(opts, [xs, b.mqls, b.sqls], el);
   }
+  function weekly(el) {
+    var b = JSON.parse(el.dataset.weekly);
+    var xs = b.labels.map(function (_, i) { return i; });
+    var opts = {
+      width: width(el), height: 300, scales: { x: { time: false } },
+      series: [{}, { label: "this version", stroke: "#c05a00", width: 2 },
+               { label: "live", stroke: "#2060a0", width: 2, dash: [6, 4] }],
+      axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return b.labels[t] || ""; }); } },
+             { label: "MQLs" }]
+    };
+    new uPlot(opts, [xs, b.candidate, b.live], el);
+  }
+  function curve(el) {
+    var c = JSON.parse(el.dataset.curve);
+    var opts = {
+      width: width(el), height: 300, scales: { x: { time: false } },
+      series: [{ label: "threshold" },
+               { label: "conversion at or above", stroke: "#2060a0", width: 2 },
+               { label: "isotonic fit", stroke: "#1d7a46", width: 2, dash: [6, 4] }],
+      axes: [{ label: "threshold" },
+             { label: "converted", values: function (u, ticks) { return ticks.map(function (t) { return Math.round(t * 100) + "%"; }); } }]
+    };
+    new uPlot(opts, [c.threshold, c.rate, c.fitted], el);
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    var w = document.getElementById("backtest-chart");
+    if (w) { weekly(w); }
+    var k = document.getElementById("calibration-chart");
+    if (k) { curve(k); }
     var c = document.getElementById("chart");
     if (c) { lines(c); }
     var f = document.getElementById("funnel-chart");
