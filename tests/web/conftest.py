@@ -58,11 +58,14 @@ def _message(kind: str, email: str, **fields: Any) -> dict[str, Any]:
 
 def hand_raiser(url: str, write_key: str, email: str, *, country: str, region: str,
                 employees: int = 3000) -> None:
-    """A VP at a large software account who asks for a demo: an MQL by fast track."""
+    """A VP at a large software account who asks for a demo: an MQL by fast track. The
+    demo form records consent to email (GDPR needs it before a seller may call on a
+    European lead: docs/compliance.md)."""
     domain = email.rsplit("@", 1)[1]
     batch = [
         _message("identify", email, traits={"email": email, "title": "VP Marketing",
-                                            "department": "marketing", "country": country}),
+                                            "department": "marketing", "country": country,
+                                            "consent_email": True}),
         _message("group", email, groupId=domain, traits={
             "website": domain, "employees": employees, "industry": "software",
             "country": country, "region": region}),
