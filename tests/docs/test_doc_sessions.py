@@ -197,3 +197,10 @@ def test_a_session_that_prints_something_else_fails() -> None:
     assert not match(["a", "b"], ["a"])
     assert not match(["a"], ["a", "b"])
     assert match(["a", "...", "b"], ["a", "b"])
+
+
+def test_a_long_output_is_matched_without_recursion() -> None:
+    # `mql score` on the 1,030-lead export prints more lines than Python's recursion limit
+    printed = ["header", *(f"row {i}" for i in range(5000)), "5000 contacts scored"]
+    assert match(["header", "...", "<n> contacts scored"], printed)
+    assert not match(["header", "...", "<n> contacts scored"], printed[:-1])
