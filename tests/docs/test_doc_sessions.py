@@ -1,5 +1,4 @@
-"""The console and curl sessions of README.md, docs/api.md, docs/webhooks.md and docs/model.md,
-run for real.
+"""The console and curl sessions of README.md and the docs in DOCS, run for real.
 
 Each file's sessions run in order in one fresh workspace (`mql init .`, the example model
 and sample files), against a real `mql serve` on 127.0.0.1 for the curl lines; the shown
