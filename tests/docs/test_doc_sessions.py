@@ -189,6 +189,19 @@ def test_every_doc_has_sessions_and_every_skip_a_reason() -> None:
     assert len(run) >= 10
 
 
+def test_no_documented_command_hides_outside_a_console_block() -> None:
+    # a `$ ` line in a bare or ```text fence would never run: it must be a console block
+    hidden = []
+    for doc in DOCS:
+        fence = None
+        for number, line in enumerate((ROOT / doc).read_text().splitlines(), 1):
+            if line.strip().startswith("```"):
+                fence = None if fence is not None else line.strip()[3:].strip()
+            elif fence is not None and fence != "console" and line.startswith("$ "):
+                hidden.append(f"{doc}:{number}")
+    assert hidden == []
+
+
 def test_a_session_that_prints_something_else_fails() -> None:
     # the runner's own check: a wrong number, a missing line or an extra one is caught
     assert match(["read <n>", "loaded 84"], ["read 87", "loaded 84"])
