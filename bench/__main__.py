@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None,
             for result in modules[name].run(args):
                 _emit(result)
                 count += 1
-        except Exception as error:  # noqa: BLE001 - one benchmark's failure is its own line
+        except Exception as error:  # one benchmark's failure is its own line
             failed.append(name)
             last = traceback.extract_tb(error.__traceback__)[-1]
             _emit({"bench": name, "metric": "error", "value": None, "unit": None,
