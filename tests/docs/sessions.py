@@ -130,19 +130,17 @@ def match(shown: list[str], printed: list[str]) -> bool:
     """True when `printed` is what `shown` shows (placeholders as in the module doc)."""
     shown, printed = trim(shown), trim(printed)
     patterns = [None if s.strip() == "..." else _pattern(s.strip()) for s in shown]
-    memo: dict[tuple[int, int], bool] = {}
-
-    def at(i: int, j: int) -> bool:
-        if (i, j) not in memo:
-            if i == len(patterns):
-                ok = j == len(printed)
-            elif patterns[i] is None:
-                ok = at(i + 1, j) or (j < len(printed) and at(i, j + 1))
+    # ok[i][j]: shown[i:] matches printed[j:]; filled from the end, so that a command
+    # printing thousands of lines needs no recursion
+    n, m = len(patterns), len(printed)
+    ok = [[False] * (m + 1) for _ in range(n + 1)]
+    ok[n][m] = True
+    for i in range(n - 1, -1, -1):
+        p = patterns[i]
+        for j in range(m, -1, -1):
+            if p is None:
+                ok[i][j] = ok[i + 1][j] or (j < m and ok[i][j + 1])
             else:
-                p = patterns[i]
-                ok = (j < len(printed) and p is not None
-                      and p.fullmatch(printed[j].strip()) is not None and at(i + 1, j + 1))
-            memo[(i, j)] = ok
-        return memo[(i, j)]
-
-    return at(0, 0)
+                ok[i][j] = (j < m and ok[i + 1][j + 1]
+                            and p.fullmatch(printed[j].strip()) is not None)
+    return ok[0][0]

@@ -1,5 +1,4 @@
-"""The console and curl sessions of README.md, docs/api.md, docs/webhooks.md and docs/model.md,
-run for real.
+"""The console and curl sessions of README.md and the docs in DOCS, run for real.
 
 Each file's sessions run in order in one fresh workspace (`mql init .`, the example model
 and sample files), against a real `mql serve` on 127.0.0.1 for the curl lines; the shown
@@ -27,7 +26,9 @@ from tests.docs.sessions import Command, Session, match, sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ["README.md", "docs/api.md", "docs/webhooks.md", "docs/outcomes.md", "docs/model.md",
-        "docs/accounts.md", "docs/compliance.md"]
+        "docs/accounts.md", "docs/compliance.md", "docs/learning.md", "docs/attribution.md",
+        "docs/analytics.md", "docs/batch.md", "docs/ingest.md", "docs/synthetic.md", "docs/web.md",
+        "docs/scaling.md"]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "doc-sessions-secret-key-0123456789abcdef"
 # the sessions' clock starts at the README's --at moment and runs on from there, so that
@@ -189,6 +190,19 @@ def test_every_doc_has_sessions_and_every_skip_a_reason() -> None:
     assert len(run) >= 10
 
 
+def test_no_documented_command_hides_outside_a_console_block() -> None:
+    # a `$ ` line in a bare or ```text fence would never run: it must be a console block
+    hidden = []
+    for doc in DOCS:
+        fence = None
+        for number, line in enumerate((ROOT / doc).read_text().splitlines(), 1):
+            if line.strip().startswith("```"):
+                fence = None if fence is not None else line.strip()[3:].strip()
+            elif fence is not None and fence != "console" and line.startswith("$ "):
+                hidden.append(f"{doc}:{number}")
+    assert hidden == []
+
+
 def test_a_session_that_prints_something_else_fails() -> None:
     # the runner's own check: a wrong number, a missing line or an extra one is caught
     assert match(["read <n>", "loaded 84"], ["read 87", "loaded 84"])
@@ -196,3 +210,10 @@ def test_a_session_that_prints_something_else_fails() -> None:
     assert not match(["a", "b"], ["a"])
     assert not match(["a"], ["a", "b"])
     assert match(["a", "...", "b"], ["a", "b"])
+
+
+def test_a_long_output_is_matched_without_recursion() -> None:
+    # `mql score` on the 1,030-lead export prints more lines than Python's recursion limit
+    printed = ["header", *(f"row {i}" for i in range(5000)), "5000 contacts scored"]
+    assert match(["header", "...", "<n> contacts scored"], printed)
+    assert not match(["header", "...", "<n> contacts scored"], printed[:-1])
