@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mql.store.ledger import Columns
+from mql.store.ledger import columns as _columns
 from mql.store.tables import (
     contacts,
     events,
@@ -19,17 +21,6 @@ from mql.store.tables import (
     opportunities,
     opportunity_contacts,
 )
-
-Columns = dict[str, list[Any]]
-
-
-def _columns(conn: Connection, query: sa.Select[Any]) -> Columns:
-    result = conn.execute(query)
-    names = list(result.keys())
-    rows = result.fetchall()
-    if not rows:
-        return {n: [] for n in names}
-    return {n: list(c) for n, c in zip(names, zip(*rows, strict=True), strict=True)}
 
 
 def _text(column: Any, key: str) -> Any:

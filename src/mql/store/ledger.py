@@ -33,7 +33,8 @@ from mql.store.tables import (
 Columns = dict[str, list[Any]]
 
 
-def _columns(conn: Connection, query: sa.Select[Any]) -> Columns:
+def columns(conn: Connection, query: sa.Select[Any]) -> Columns:
+    """The rows of `query` as one list per column (empty lists when there is none)."""
     result = conn.execute(query)
     names = list(result.keys())
     rows = result.fetchall()
@@ -75,7 +76,7 @@ def contact_columns(conn: Connection) -> Columns:
     id, email, source (the attribute, else where the record came from), region, account
     id and domain, the account's segment, employees, region and status."""
     wanted = _qualified_people()
-    return _columns(conn, sa.select(
+    return columns(conn, sa.select(
         contacts.c.id, contacts.c.email, contacts.c.account_id,
         sa.func.coalesce(contacts.c.account_domain, accounts.c.domain).label("domain"),
         sa.func.coalesce(_text(contacts.c.attributes, "source"), contacts.c.source
@@ -94,7 +95,7 @@ def move_columns(conn: Connection) -> Columns:
     """Every lifecycle move (the stage ledger), survivor ids."""
     owner, survivor = _survivor()
     h = lifecycle_history.c
-    return _columns(conn, sa.select(
+    return columns(conn, sa.select(
         h.id, survivor.label("contact_id"), h.from_stage, h.to_stage, h.at, h.cause, h.actor,
         h.reason, h.model_version_id,
     ).select_from(lifecycle_history.join(owner, owner.c.id == h.contact_id)).order_by(h.id))
@@ -111,7 +112,7 @@ def first_touch_columns(conn: Connection) -> Columns:
               .select_from(wanted.join(events, events.c.contact_id == wanted.c.id))
               .group_by(events.c.contact_id).subquery())
     p = events.c.properties
-    return _columns(conn, sa.select(
+    return columns(conn, sa.select(
         survivor.label("contact_id"), events.c.at, events.c.seq,
         _text(p, "channel").label("channel"),
         _text(p, "utm_source").label("utm_source"),
@@ -139,7 +140,7 @@ def trigger_columns(conn: Connection, kinds: Mapping[str, Sequence[str]]) -> Col
     if len(every) == len(set(every)):  # each type of one kind: one pass over the events
         kind = sa.case(*((events.c.type.in_(types), sa.literal(k))
                          for k, types in used.items()))
-        return _columns(conn, sa.select(survivor.label("contact_id"), kind.label("kind"),
+        return columns(conn, sa.select(survivor.label("contact_id"), kind.label("kind"),
                                         events.c.at).select_from(source)
                         .where(events.c.type.in_(every)).distinct())
     parts = [
@@ -147,13 +148,13 @@ def trigger_columns(conn: Connection, kinds: Mapping[str, Sequence[str]]) -> Col
         .select_from(source).where(events.c.type.in_(types)).distinct()
         for k, types in used.items()
     ]
-    return _columns(conn, sa.select(sa.union_all(*parts).subquery()))
+    return columns(conn, sa.select(sa.union_all(*parts).subquery()))
 
 
 def assignment_columns(conn: Connection) -> Columns:
     owner, survivor = _survivor()
     a = assignments.c
-    return _columns(conn, sa.select(
+    return columns(conn, sa.select(
         a.id, survivor.label("contact_id"), a.team, a.owner, a.rule, a.reason, a.assigned_at,
         a.sla,
         a.sla_due_at, a.first_touch_at, a.breaches, a.status,
@@ -163,19 +164,19 @@ def assignment_columns(conn: Connection) -> Columns:
 def score_columns(conn: Connection, model_version_id: int) -> Columns:
     """The stored score of each contact under `model_version_id`: grade and total."""
     s = contact_scores.c
-    return _columns(conn, sa.select(s.contact_id, s.grade, s.total)
+    return columns(conn, sa.select(s.contact_id, s.grade, s.total)
                     .where(s.model_version_id == model_version_id))
 
 
 def version_columns(conn: Connection) -> Columns:
     v = model_versions.c
-    return _columns(conn, sa.select(v.id, v.name, v.version).order_by(v.id))
+    return columns(conn, sa.select(v.id, v.name, v.version).order_by(v.id))
 
 
 def opportunity_columns(conn: Connection) -> Columns:
     o = opportunities.c
     owner, survivor = _survivor()
-    return _columns(conn, sa.select(
+    return columns(conn, sa.select(
         o.id, o.external_id, o.name, o.account_id, survivor.label("primary_contact_id"),
         o.product_line, o.amount, o.currency, o.opened_at, o.closed_at, o.stage, o.status,
         o.lost_reason, o.lead_source,
@@ -186,7 +187,7 @@ def opportunity_columns(conn: Connection) -> Columns:
 def opportunity_contact_columns(conn: Connection) -> Columns:
     c = opportunity_contacts.c
     owner, survivor = _survivor()
-    return _columns(conn, sa.select(c.opportunity_id, survivor.label("contact_id"), c.role,
+    return columns(conn, sa.select(c.opportunity_id, survivor.label("contact_id"), c.role,
                                     c.is_primary)
                     .select_from(opportunity_contacts.join(owner, owner.c.id == c.contact_id)))
 
@@ -194,21 +195,21 @@ def opportunity_contact_columns(conn: Connection) -> Columns:
 def link_columns(conn: Connection) -> Columns:
     c = opportunity_links.c
     owner, survivor = _survivor()
-    return _columns(conn, sa.select(c.opportunity_id, survivor.label("contact_id"), c.kind,
+    return columns(conn, sa.select(c.opportunity_id, survivor.label("contact_id"), c.kind,
                                     c.history_id, c.qualified_at)
                     .select_from(opportunity_links.join(owner, owner.c.id == c.contact_id)))
 
 
 def cost_columns(conn: Connection) -> Columns:
     c = marketing_costs.c
-    return _columns(conn, sa.select(c.month, c.channel, c.campaign, c.amount, c.currency,
+    return columns(conn, sa.select(c.month, c.channel, c.campaign, c.amount, c.currency,
                                     c.touches).order_by(c.month, c.channel, c.campaign))
 
 
 def disposition_columns(conn: Connection) -> Columns:
     d = dispositions.c
     owner, survivor = _survivor()
-    return _columns(conn, sa.select(
+    return columns(conn, sa.select(
         d.id, survivor.label("contact_id"), d.at, d.status, d.reason, d.note, d.actor,
         d.opportunity_id,
     ).select_from(dispositions.join(owner, owner.c.id == d.contact_id)).order_by(d.id))
