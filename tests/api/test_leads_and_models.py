@@ -193,6 +193,33 @@ def test_a_seller_acts_only_on_their_own_or_their_teams_open_leads(server: Serve
         assert admin.post("/v1/leads/uma@scope.example/convert", json={}).status_code == 200
 
 
+# Spec (docs/api.md, roles): a sales token reads the leads it reaches, as it acts on them
+# and as the web pages show them: its own and its team's open leads; another seller's
+# lead answers 403 in the one error shape, naming the owner; admin and marketing read all.
+def test_a_seller_reads_only_the_leads_it_reaches(server: Server) -> None:
+    _hand_raiser(server, "ola@reads.example")  # routed to na_enterprise, the sales key's team
+    with server.client("admin") as admin:
+        other = admin.post("/v1/keys", json={"kind": "token", "name": "rhea.emea",
+                                             "role": "sales", "team": "emea"}).json()["secret"]
+        lead_id = admin.get("/v1/leads/ola@reads.example").json()["id"]
+    paths = ["/v1/leads/ola@reads.example", f"/v1/leads/{lead_id}",
+             "/v1/leads/ola@reads.example/scores", "/v1/leads/ola@reads.example/history"]
+    with server.client() as c:
+        refused = [c.get(p, headers={"Authorization": f"Bearer {other}"}) for p in paths]
+        missing = c.get("/v1/leads/nobody@reads.example",
+                        headers={"Authorization": f"Bearer {other}"})
+    for answer in refused:
+        assert answer.status_code == 403, answer.text
+        body = answer.json()
+        assert body["code"] == "Forbidden" and body["detail"] == body["message"]
+        assert "ola@reads.example is owned by" in body["message"]
+        assert "(emea) open leads" in body["message"]
+    assert missing.status_code == 404
+    for role in ("sales", "admin", "marketing", "read-only"):
+        with server.client(role) as c:
+            assert [c.get(p).status_code for p in paths] == [200] * 4, role
+
+
 def test_leads_filter_by_stage_owner_account_and_qualified_since(server: Server) -> None:
     _hand_raiser(server, "fay@filters.example")
     with server.client("read-only") as c:

@@ -32,8 +32,10 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/batch", lambda: {"batch": [{"type": "track", **_track()}]}, {"writer"}),
     ("POST", "/v1/import", lambda: {"batch": [{"type": "track", **_track()}]}, {"writer"}),
     ("GET", "/v1/leads", None, READERS),
-    ("GET", "/v1/leads/matrix@acme.example", None, READERS),
-    ("GET", "/v1/leads/matrix@acme.example/history", None, READERS),
+    # (a lead nobody reaches is the reach's refusal, not the role's: test_leads_and_models)
+    ("GET", "/v1/leads/nobody@acme.example", None, READERS),
+    ("GET", "/v1/leads/nobody@acme.example/history", None, READERS),
+    ("GET", "/v1/leads/nobody@acme.example/scores", None, READERS),
     ("POST", "/v1/leads/nobody@acme.example/accept", None, {"admin", "sales"}),
     ("POST", "/v1/leads/nobody@acme.example/reject", lambda: {"reason": "no_budget"},
      {"admin", "sales"}),

@@ -28,6 +28,8 @@ from mql.scoring.qualify import Decision
 from mql.scoring.scorer import score
 from mql.service import lifecycle
 from mql.service import state as states
+from mql.service.keys import Scope
+from mql.service.sales_actions import check_reach, check_scope
 from mql.service.scores import (
     Ledgers,
     decisions_of,
@@ -111,9 +113,11 @@ def _key(d: Decision) -> SortKey:
     return (not d.mql, -d.total, d.contact)
 
 
-def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules) -> Lead:
+def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules,
+              scope: Scope | None = None) -> Lead:
     """The lead with this email, or this contact id (digits), explained at `at`;
-    `NotFound` when there is none."""
+    `NotFound` when there is none, `Forbidden` when `scope` (a seller's) does not reach
+    it (`sales_actions.reaches`, the rule of the sales actions and the web pages)."""
     email = lead
     if lead.isdigit():
         with translate_errors("reading the lead"), engine.connect() as conn:
@@ -122,10 +126,12 @@ def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules) 
             raise NotFound(f"no lead with id {lead}")
         email = found[int(lead)].record.email
     view = find_contact(engine, email, rules=rules)
-    explanation = explain_contact(engine, view.email, at=at, rules=rules)
     with translate_errors("reading the lead's stage"), engine.connect() as conn:
         row = handoff_store.stages(conn, [view.id]).get(view.id)
         assignment = handoff_store.open_assignment(conn, view.id)
+    check_reach(view.email, scope, row.owner if row else None,
+                assignment["team"] if assignment else None)
+    explanation = explain_contact(engine, view.email, at=at, rules=rules)
     return Lead(view.id, view.email, view.account, view.attributes, view.model,
                 row.stage if row else None, row.since if row else None,
                 row.owner if row else None, assignment, explanation)
@@ -195,10 +201,12 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
 
 
 def lead_score_history(engine: Engine, email: str, *, at: datetime, days: int,
-                       rules: IdentityRules) -> list[Decision]:
+                       rules: IdentityRules, scope: Scope | None = None) -> list[Decision]:
     """The lead's decision at midnight UTC of each of the last `days` days and at `at`,
-    replayed exactly from its own and its account's events under the active model."""
+    replayed exactly from its own and its account's events under the active model;
+    `Forbidden` when `scope` does not reach the lead."""
     view = find_contact(engine, email, rules=rules)
+    check_scope(engine, view.email, scope, rules)
     midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
     times = [midnight - timedelta(days=k) for k in range(days - 1, -1, -1)]
     times = [t for t in times if t < at] + [at]

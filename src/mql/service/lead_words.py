@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from mql.identity.merge import IdentityRules
 from mql.scoring.qualify import ago
 from mql.service.api_reads import Lead, read_lead
+from mql.service.keys import Scope
 from mql.service.lifecycle import TransitionView, history
 
 # stages a lead can sit in while its scores would qualify it: the lifecycle, not the
@@ -77,9 +78,11 @@ def verdict_words(lead: Lead, moves: list[TransitionView]) -> str:
             "lifecycle rules (recycle, exit, requalify) decide when it becomes an MQL again")
 
 
-def lead_card(engine: Engine, email: str, *, at: datetime, rules: IdentityRules) -> LeadCard:
-    """The lead with `email` (any of its addresses) at `at`, in words."""
-    lead = read_lead(engine, email, at=at, rules=rules)
+def lead_card(engine: Engine, email: str, *, at: datetime, rules: IdentityRules,
+              scope: Scope | None = None) -> LeadCard:
+    """The lead with `email` (any of its addresses) at `at`, in words; `Forbidden` when
+    `scope` does not reach it (`read_lead`)."""
+    lead = read_lead(engine, email, at=at, rules=rules, scope=scope)
     moves = history(engine, lead.email, identity=rules)
     assignment = lead.assignment
     lines = [

@@ -35,7 +35,7 @@ from mql.service.api_reads import lead_score_history, read_account
 from mql.service.keys import Scope, audit_lines
 from mql.service.lead_words import LeadCard, lead_card, sla_words
 from mql.service.lifecycle import TransitionView, history
-from mql.service.sales_actions import check_scope, reaches
+from mql.service.sales_actions import reaches
 from mql.service.scores import Ledgers
 from mql.service.store import ContactView, find_contact
 from mql.store import account_stages
@@ -256,9 +256,8 @@ def lead_view(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules,
               scope: Scope | None, days: int = 30) -> LeadPageView:
     """The page of the lead with this email (or contact id); `Forbidden` when `scope`
     does not reach it (the API's rule for sales actions), `NotFound` when there is none."""
-    card = lead_card(engine, lead, at=at, rules=rules)
+    card = lead_card(engine, lead, at=at, rules=rules, scope=scope)
     email = card.lead.email
-    check_scope(engine, email, scope, rules)
     return LeadPageView(card, contributions(card.lead.explanation),
                         lead_score_history(engine, email, at=at, days=days, rules=rules),
                         history(engine, email, identity=rules),

@@ -41,10 +41,17 @@ def check_scope(engine: Engine, email: str, scope: Scope | None, identity: Ident
         cid = found[clean]
         row = handoff_store.stages(conn, [cid]).get(cid)
         assignment = handoff_store.open_assignment(conn, cid)
-    owner = row.owner if row is not None else None
-    team = assignment["team"] if assignment is not None else None
+    check_reach(email, scope, row.owner if row is not None else None,
+                assignment["team"] if assignment is not None else None)
+
+
+def check_reach(email: str, scope: Scope | None, owner: str | None, team: str | None
+                ) -> None:
+    """Nothing when `scope` reaches the lead `email` with this owner and open-assignment
+    team (`reaches`); `Forbidden` naming the owner and team otherwise."""
     if reaches(scope, owner, team):
         return
+    assert scope is not None
     raise Forbidden(f"{email} is owned by {owner or 'nobody'} (open assignment team "
                     f"{team or '-'}); a sales token acts on its own leads and its team's "
                     f"({scope.team or 'no team'}) open leads; an admin can reassign it")
@@ -123,6 +130,9 @@ def owners(engine: Engine) -> frozenset[str]:
     return frozenset(people)
 
 
-def history(engine: Engine, email: str, *, identity: IdentityRules) -> list[TransitionView]:
-    """Every lifecycle transition of the lead, oldest first."""
+def history(engine: Engine, email: str, *, identity: IdentityRules,
+            scope: Scope | None = None) -> list[TransitionView]:
+    """Every lifecycle transition of the lead, oldest first; `Forbidden` when `scope`
+    does not reach the lead."""
+    check_scope(engine, email, scope, identity)
     return lifecycle.history(engine, email, identity=identity)

@@ -32,11 +32,12 @@ router = APIRouter(route_class=GuardedRoute, tags=["leads"], responses=ERRORS)
 
 
 @router.get("/v1/leads/{lead}", summary="A lead with scores, grade and explanation")
-async def get_lead(lead: str, state: State, _: Reader) -> LeadOut:
+async def get_lead(lead: str, state: State, key: Reader) -> LeadOut:
     """The lead with this contact id or email: record, lifecycle stage, decision now and
-    the rules that gave it its scores; 404 when there is none."""
+    the rules that gave it its scores; 404 when there is none, 403 for a sales token
+    when the lead is neither its own nor an open lead of its team."""
     found = await run_in_threadpool(read_lead, state.engine, lead, at=state.clock.now(),
-                                    rules=state.settings.identity_rules())
+                                    rules=state.settings.identity_rules(), scope=key.scope)
     return lead_out(found)
 
 
@@ -76,22 +77,26 @@ def _utc(t: datetime | None) -> datetime | None:
 
 @router.get("/v1/leads/{email}/scores", summary="Score history of a lead, day by day")
 async def score_history(
-    email: str, state: State, _: Reader,
+    email: str, state: State, key: Reader,
     days: Annotated[int, Query(ge=1, le=366, description="how many days back")] = 30,
 ) -> list[DecisionOut]:
     """The lead's scores, grade and verdict at midnight UTC of each of the last `days`
-    days and now, replayed exactly from its events."""
+    days and now, replayed exactly from its events (a sales token: its own and its
+    team's open leads)."""
     now = state.clock.now()
     points = await run_in_threadpool(lead_score_history, state.engine, email,
-                                     at=now, days=days, rules=state.settings.identity_rules())
+                                     at=now, days=days, rules=state.settings.identity_rules(),
+                                     scope=key.scope)
     return [DecisionOut.from_decision(d) for d in points]
 
 
 @router.get("/v1/leads/{email}/history", summary="Lifecycle history of a lead")
-async def lead_history(email: str, state: State, _: Reader) -> list[TransitionOut]:
-    """Every stage change of the lead, oldest first; 404 when there is no such lead."""
+async def lead_history(email: str, state: State, key: Reader) -> list[TransitionOut]:
+    """Every stage change of the lead, oldest first; 404 when there is no such lead (a
+    sales token: its own and its team's open leads)."""
     moves = await run_in_threadpool(history, state.engine, email,
-                                    identity=state.settings.identity_rules())
+                                    identity=state.settings.identity_rules(),
+                                    scope=key.scope)
     return [TransitionOut.model_validate(asdict(m)) for m in moves]
 
 
