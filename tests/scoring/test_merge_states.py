@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mql.model.parse import parse_model
 from mql.records import Event
@@ -134,26 +136,104 @@ def test_a_windowed_state_is_stored_with_its_kind_and_read_back() -> None:
     assert state_from_dict(stored) == state
 
 
-def test_a_record_stored_under_an_earlier_model_merges_without_failing() -> None:
-    # the same key held a count of recent page views under an earlier model: the two
-    # kinds cannot be joined, one record's state is kept as it was
+# Spec (DESIGN: merges lose nothing): a value another model's tracker kept under a key
+# (a record stored under an earlier model) cannot be joined with this model's; the merge
+# keeps this model's value whichever record it comes from, never the stale one, in
+# either order, and a key of no tracker is left out.
+def test_a_record_stored_under_an_earlier_model_gives_way_to_the_current_value() -> None:
+    # the same key held a count of recent page views under an earlier model
     day = timedelta(days=1)
-    stale = IntentState({READING: RecentTimes((T0 - day,), 3)}, T0 - day)
+    stale = IntentState({READING: RecentTimes((T0 - day,), 3),
+                         "intent.removed_rule": DecayedSum(5.0, T0 - day)}, T0 - day)
     current = _windowed(("page_view", T0, {"seconds": 700}))
     for ours, theirs in ((stale, current), (current, stale)):
         merged = ours.merge(theirs, WINDOWED_PROGRAM)
-        assert merged.values[READING] == ours.values[READING]
+        assert merged.values == current.values
         assert merged.as_of == T0
+        assert merged.holds(READING, T0, 30)  # 700 seconds read: the sum, not a count
+    # alone, the stale record keeps nothing this model could misread
+    assert stale.merge(IntentState.empty(), WINDOWED_PROGRAM) == IntentState({}, T0 - day)
 
 
-def test_a_rule_that_became_once_per_day_merges_its_old_sum_without_failing() -> None:
+def test_a_rule_that_became_once_per_day_keeps_its_logged_times_in_a_merge() -> None:
     # under an earlier model the webinar rule was a plain decayed sum; now it logs times
     old = IntentState({WEBINAR: DecayedSum(20.0, T0 - timedelta(days=1))}, T0 - timedelta(days=1))
     new = _windowed(("webinar_attended", T0, {}))
     for ours, theirs in ((old, new), (new, old)):
         merged = ours.merge(theirs, WINDOWED_PROGRAM)
-        assert merged.values[WEBINAR] == ours.values[WEBINAR]
+        assert merged.values[WEBINAR] == new.values[WEBINAR]
         assert merged.as_of == T0
+    # an event on the stale record replaces its value with this model's kind
+    later = old.add(Event("w9", "webinar_attended", T0, contact="jane@acme.example"),
+                    WINDOWED_PROGRAM)
+    assert later.values[WEBINAR] == new.values[WEBINAR]
+
+
+EVERY_KIND = parse_model("""\
+name: every_kind
+decay: {half_life_days: 30}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40, cap: 60}
+    - {name: views, event: page_view, min_count: 3, within_days: 14, points: 10}
+    - {name: reading, event: page_view, sum: seconds, at_least: 600, within_days: 30,
+       points: 15}
+    - {name: breadth, event: page_view, distinct: url, min_count: 2, within_days: 30,
+       points: 5}
+    - {name: long_reads, event: page_view, avg: seconds, at_least: 300, within_days: 30,
+       points: 5}
+    - {name: pricing_after_webinar, event: page_view, within_days: 14, points: 25,
+       when: {field: url, op: eq, value: /pricing},
+       after: {event: webinar_attended, within_days: 7}}
+    - {name: webinar, event: webinar_attended, points: 20, once_per: day}
+mql:
+  thresholds: {intent: 30}
+  fast_track:
+    - {name: demo, event: demo_request}
+""")
+EVERY_PROGRAM = Program(EVERY_KIND)
+_KINDS = st.sampled_from(["demo_request", "page_view", "webinar_attended"])
+_EVENTS = st.lists(st.tuples(_KINDS, st.integers(0, 60 * 24), st.sampled_from(
+    ["/pricing", "/docs", "/blog"]), st.integers(0, 900), st.booleans()), max_size=14)
+# values of another kind than this model's tracker keeps under the key
+_STALE = st.sets(st.sampled_from(sorted(EVERY_PROGRAM.by_key)), max_size=3).map(
+    lambda keys: {k: RecentTimes((T0,), 1) if EVERY_PROGRAM.by_key[k].kind is not RecentTimes
+                  else DecayedSum(7.0, T0) for k in keys})
+
+
+def _record(events: list[tuple[str, int, str, int, bool]], stale: dict) -> IntentState:
+    state = IntentState(stale, None)
+    for n, (kind, hours, url, seconds, _) in enumerate(events):
+        state = state.add(Event(f"h{n}-{kind}-{hours}-{url}-{seconds}", kind,
+                                T0 + timedelta(hours=hours), contact="jane@acme.example",
+                                properties={"url": url, "seconds": seconds}), EVERY_PROGRAM)
+    return state
+
+
+def _readings(state: IntentState) -> list[float | bool]:
+    at = T0 + timedelta(days=61)
+    score = EVERY_KIND.scores["intent"]
+    from mql.scoring.intent import rule_value
+
+    out: list[float | bool] = [rule_value(r, score, state, at) for r in score.rules]
+    return out + [state.holds(k, at - timedelta(days=d), 14) for k in sorted(state.values)
+                  for d in (0, 20, 40)]
+
+
+# Property: two records merged read, rule by rule, as the one record that saw every
+# event of both, whatever each record held under an earlier model, in either order.
+@settings(max_examples=60, deadline=None)
+@given(_EVENTS, _STALE, _STALE)
+def test_a_merge_reads_as_the_record_of_both_histories(events, stale_a, stale_b) -> None:
+    mine = [e for e in events if e[4]]
+    theirs = [e for e in events if not e[4]]
+    a, b = _record(mine, stale_a), _record(theirs, stale_b)
+    whole = _record(mine + theirs, {})
+    for merged in (a.merge(b, EVERY_PROGRAM), b.merge(a, EVERY_PROGRAM)):
+        assert set(merged.values) == set(whole.values)
+        assert all(type(merged.values[k]) is type(whole.values[k]) for k in whole.values)
+        assert _readings(merged) == pytest.approx(_readings(whole), rel=1e-9, abs=1e-9)
 
 
 def test_an_account_level_event_of_an_unknown_contact_has_no_account() -> None:

@@ -73,6 +73,21 @@ class Tracker:
     def matches(self, event: Event) -> bool:
         return self.where is None or self.where(event.properties.get)
 
+    @property
+    def kind(self) -> type[Tracked]:
+        """The type of the values this tracker keeps (a value of another type was made
+        by another model's tracker under the same key)."""
+        if self.log is not None:
+            return EventLog
+        if self.window is not None:
+            if self.window.after is not None:
+                return SequenceTimes
+            measure = self.window.measure
+            kinds: dict[str, type[WindowState]] = {"distinct": DistinctTimes,
+                                                   "avg": WindowAvg}
+            return kinds.get(measure.kind if measure is not None else "", WindowSum)
+        return DecayedSum if self.keep is None else RecentTimes
+
 
 def window_tracker(key: str, leaf: Activity, level: Level) -> Tracker:
     """The tracker of a windowed rule or activity leaf: a count of recent events (a `max`
@@ -123,6 +138,7 @@ class Program:
             trackers.append(Tracker(f"fast_track.{fast.name}", frozenset(fast.events),
                                     _compiled(fast.where), "contact", keep=1))
         self.trackers = tuple(trackers)
+        self.by_key = {t.key: t for t in trackers}
         self._index: dict[tuple[Level, str], tuple[Tracker, ...]] = {}
         for t in trackers:
             for kind in t.events:
@@ -178,35 +194,46 @@ class IntentState:
             if t.log is not None:
                 values[t.key] = (EventLog.start(at) if not isinstance(old, EventLog)
                                  else old.add(at, t.log))
-            elif old is None:
+            elif isinstance(old, DecayedSum) and t.keep is None:
+                values[t.key] = old.add(t.points_of(event), at, t.decay)
+            elif isinstance(old, RecentTimes) and t.keep is not None:
+                values[t.key] = old.add(at)
+            else:  # nothing yet, or a value another model's tracker kept under this key
                 values[t.key] = (DecayedSum(t.points_of(event), at) if t.keep is None
                                  else RecentTimes((at,), t.keep))
-            elif isinstance(old, DecayedSum):
-                values[t.key] = old.add(t.points_of(event), at, t.decay)
-            elif isinstance(old, RecentTimes):
-                values[t.key] = old.add(at)
         as_of = at if self.as_of is None or at > self.as_of else self.as_of
         # the mapping is never mutated after this point: states are values
         return IntentState(values, as_of)
 
     def merge(self, other: IntentState, program: Program) -> IntentState:
-        """Both states as one (e.g. two records of the same person)."""
-        decays = {t.key: t.decay for t in program.trackers}
-        windows = {t.key: t.window for t in program.trackers if t.window is not None}
-        logs = {t.key: t.log for t in program.trackers if t.log is not None}
-        values = dict(self.values)
-        for key, theirs in other.values.items():
-            ours = values.get(key)
-            if ours is None:
-                values[key] = theirs
-            elif isinstance(ours, RecentTimes) and isinstance(theirs, RecentTimes):
-                values[key] = ours.merge(theirs)
-            elif isinstance(ours, DecayedSum) and isinstance(theirs, DecayedSum):
-                values[key] = ours.merge(theirs, decays[key])
-            elif isinstance(ours, EventLog) and isinstance(theirs, EventLog):
-                values[key] = ours.merge(theirs, logs[key])
-            elif key in windows and type(ours) is type(theirs):
-                values[key] = merge_windows(ours, theirs, windows[key])  # type: ignore[arg-type]
+        """Both states as one (e.g. two records of the same person): each tracker's
+        values joined as if one record had seen both histories, in either order. A value
+        `program` cannot read (its key is no tracker's, or another model's tracker kept
+        it: a record stored under an earlier model) is left out on both sides alike,
+        never read as if this model had made it, nor kept instead of the other record's
+        value; the state of such a record comes from its ledger."""
+        values: dict[str, Tracked] = {}
+        for key in self.values.keys() | other.values.keys():
+            t = program.by_key.get(key)
+            if t is None:
+                continue
+            kind = t.kind
+            ours, theirs = (v if isinstance(v, kind) else None
+                            for v in (self.values.get(key), other.values.get(key)))
+            if ours is None or theirs is None:
+                kept = theirs if ours is None else ours
+                if kept is not None:
+                    values[key] = kept
+            elif isinstance(ours, DecayedSum):
+                values[key] = ours.merge(theirs, t.decay)  # type: ignore[arg-type]
+            elif isinstance(ours, RecentTimes):
+                values[key] = ours.merge(theirs)  # type: ignore[arg-type]
+            elif isinstance(ours, EventLog):
+                assert t.log is not None
+                values[key] = ours.merge(theirs, t.log)  # type: ignore[arg-type]
+            else:
+                assert t.window is not None
+                values[key] = merge_windows(ours, theirs, t.window)  # type: ignore[arg-type]
         stamps = [t for t in (self.as_of, other.as_of) if t is not None]
         return IntentState(MappingProxyType(values), max(stamps) if stamps else None)
 
