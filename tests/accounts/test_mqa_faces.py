@@ -264,7 +264,8 @@ def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
     """`handoff: account`: once the account is handed off as an MQA (to team:abm, its 1:1
     rule's route), a contact that becomes an MQL inside the open motion is given to the
     same team, with no routing rule, round-robin turn or SLA of its own; once the motion
-    is closed (60 quiet days), a new MQL is routed as usual."""
+    is closed (60 quiet days), a new MQL's demo request opens a new motion: the MQA it
+    makes comes first, and the MQL is attached to that one."""
     from mql.store import account_stages
     model = tmp_path / "acct.yaml"
     model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + MQA)
@@ -297,7 +298,9 @@ def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
     assert cfo["reason"] == ("attached to the MQA of acme.example handed off "
                              f"{T0.isoformat()}")
     assert cfo["sla"] is None
-    assert dev["rule"] == "account_owner"  # routed as usual: the account owner first
+    assert (dev["team"], dev["rule"], dev["reason"]) == (
+        "abm", "account_mqa", "attached to the MQA of acme.example handed off "
+        f"{(T0 + timedelta(days=80)).isoformat()}")
     with store.connect() as conn:  # the first motion and the one the dev's demo opened
         assert [at for at, _ in account_stages.mqas_of(conn, "acme.example")] == [
             T0, T0 + timedelta(days=80)]
@@ -347,3 +350,51 @@ def test_every_account_move_is_stored_and_the_past_stays(store: Engine,
                    rules=rules, now=T0 + timedelta(days=1), source="test")
     with store.connect() as conn:
         assert len(account_stages.stored_moves(conn, "acme.example")) == 2
+
+
+# Spec (docs/accounts.md, one hand-off per buying motion; at the same instant an MQA comes
+# before an MQL): with `handoff: account`, the contacts that become MQLs in the same
+# ingestion batch as their account's first MQA are attached to the MQA, as later ones
+# are: one hand-off for the account, not one per contact and one for the account.
+@pytest.mark.parametrize("fast_track", [True, False])
+def test_mqls_of_the_batch_that_makes_the_mqa_are_attached_to_it(
+        store: Engine, tmp_path: Path, fast_track: bool) -> None:
+    import sqlalchemy as sa
+
+    from mql.store import account_stages
+    from mql.store.tables import assignments, contacts
+
+    model = tmp_path / "acct.yaml"
+    mqa = MQA if fast_track else MQA.replace("        fast_track: [demo_request]\n", "")
+    model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + mqa)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    # one batch: the director's and the CIO's demo requests (40 + the surge's 30 each:
+    # both MQLs) fast-track acme.example, a 1:1 account, as an MQA to team abm
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+    with store.connect() as conn:
+        rows = [r._mapping for r in conn.execute(
+            sa.select(contacts.c.email, assignments.c.team, assignments.c.owner,
+                      assignments.c.rule, assignments.c.reason, assignments.c.sla,
+                      assignments.c.status)
+            .join(contacts, contacts.c.id == assignments.c.contact_id)
+            .order_by(assignments.c.id))]
+        mqas = account_stages.mqas_of(conn, "acme.example")
+        handed = account_stages.open_mqa(conn, "acme.example", T0, T0 - timedelta(days=1))
+    found = sorted((r["email"], r["team"], r["owner"], r["rule"], r["reason"], r["sla"],
+                    r["status"]) for r in rows)
+    if not fast_track:  # 124 >= 120 but no economic buyer engaged: no MQA, routed as usual
+        assert mqas == []
+        owner = ("rep@vendor.example", "account_owner", "the account already has an owner")
+        assert [f[0] for f in found] == ["champ@acme.example", "cio@acme.example"]
+        assert all(f[2:5] == owner for f in found)
+        return
+    assert [t for t, _ in mqas] == [T0]
+    assert handed is not None and handed[1]["mqls"] == ["champ@acme.example",
+                                                       "cio@acme.example"]
+    attached = f"attached to the MQA of acme.example handed off {T0.isoformat()}"
+    assert found == [
+        ("champ@acme.example", "abm", None, "account_mqa", attached, None, "open"),
+        ("cio@acme.example", "abm", None, "account_mqa", attached, None, "open")]

@@ -248,9 +248,10 @@ def open_motion(conn: Connection, model: Model, account: Account | None, at: dat
     """With `accounts.mqa.handoff: account`, the open buying motion of the account (its
     MQA handed off less than `reopen_days` before `at`): (domain, handed off at, detail).
     An MQL inside it is attached to it, never routed as a second hand-off."""
-    spec = model.accounts.mqa if model.accounts is not None else None
-    if spec is None or spec.handoff != "account" or account is None:
+    if not account_handoff(model) or account is None:
         return None
+    assert model.accounts is not None and model.accounts.mqa is not None
+    spec = model.accounts.mqa
     found = account_stages.open_mqa(conn, account.domain, at,
                                     at - timedelta(days=spec.reopen_days))
     return None if found is None else (account.domain, *found)
@@ -284,6 +285,70 @@ def attach(conn: Connection, router: Router, cid: int,
     return assignment
 
 
+def account_handoff(model: Model) -> bool:
+    """Whether the model hands a buying motion to the account (`accounts.mqa.handoff:
+    account`), its MQLs attached."""
+    spec = model.accounts.mqa if model.accounts is not None else None
+    return spec is not None and spec.handoff == "account"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMql:
+    """A contact that just became an MQL, to route: its records, decision, intent state,
+    the move's time and the data of its notifications."""
+
+    cid: int
+    contact: Contact
+    account: Account | None
+    decision: Decision
+    state: IntentState
+    at: datetime
+    data: dict[str, Any]
+
+
+def _route(conn: Connection, qualifier: Qualifier, router: Router, moves: store.Moves,
+           new: NewMql, motion: tuple[str, datetime, dict[str, Any]] | None) -> None:
+    """Assign a new MQL (attached to the open MQA `motion`, else by the routing rules)
+    and queue its `lead.assigned` notification."""
+    model = qualifier.model
+    assert model.routing is not None
+    if motion is not None:
+        a = attach(conn, router, new.cid, motion, new.at)
+    else:
+        d = new.decision
+        get = qualifier.criteria_getter(new.contact, new.account, d.scores, new.state,
+                                        d.as_of)
+        a = assign(conn, model.routing, model.sla, new.cid, new.contact, new.account, get,
+                   new.at, router)
+    sla, sla_due = router.sla
+    moves.notify("lead.assigned", new.contact.email, {
+        **new.data, "assignment": {
+            "team": a.team, "owner": a.owner, "rule": a.rule, "reason": a.reason,
+            "sla": sla, "sla_due_at": iso(sla_due)}}, new.at)
+
+
+def route_deferred(conn: Connection, qualifier: Qualifier, version_id: int,
+                   deferred: list[NewMql]) -> None:
+    """Route the MQLs `apply_decisions` deferred, once the batch's MQAs are handed off:
+    one whose account the batch made an MQA is attached to it (no routing rule,
+    round-robin turn or SLA clock of its own), the others are routed as usual, in the
+    order they qualified."""
+    if not deferred:
+        return
+    model = qualifier.model
+    gate = None if model.consent is None else consent_service.Gate(model.consent)
+    moves = store.Moves(complete=complete_notes(model_data(version_id, model), model.consent,
+                                                gate))
+    router = Router(scope=frozenset(new.cid for new in deferred))
+    for new in deferred:
+        _route(conn, qualifier, router, moves, new,
+               open_motion(conn, model, new.account, new.at))
+    router.flush(conn)
+    moves.flush(conn)
+    router.save(conn)
+    deferred.clear()
+
+
 def exit_reason(conn: Connection, model: Model, contact_id: int, decision: Decision,
                 move: Transition) -> str | None:
     """The reason of an exit on a condition, as a seller reads it: the rule's reason, and
@@ -308,13 +373,17 @@ def apply_decisions(
     *,
     hold: frozenset[int] = frozenset(),
     stages: Mapping[int, store.StageRow] | None = None,
+    defer: list[NewMql] | None = None,
 ) -> dict[int, datetime]:
     """Move every decided contact as the model says; returns the contacts recycled with
     `requalify: fresh_intent` and when, whose intent the caller resets. `cause` overrides
     the cause of every transition (e.g. a model change). The contacts in `hold` are not
     moved: their stage was just imported from a CRM (cause ``import``); an imported MQL
     leaves by the acceptance timeout, counted from the import, or by later activity.
-    `stages`: the contacts' stage rows, when the caller has read them already."""
+    `stages`: the contacts' stage rows, when the caller has read them already. `defer`
+    (with `accounts.mqa.handoff: account`): the new MQLs of an account with no open MQA
+    motion are added to it, not routed; the caller hands off the batch's MQAs, then
+    routes them with `route_deferred` (attached to an MQA the batch opened)."""
     model = qualifier.model
     rows = stages if stages is not None else store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
@@ -355,21 +424,14 @@ def apply_decisions(
                         router.flush(conn)
                         moves.flush(conn)
                         router.loads = None
-                    motion = open_motion(conn, model, accounts.get(cid), move.at)
-                    if motion is not None:
-                        a = attach(conn, router, cid, motion, move.at)
+                    new = NewMql(cid, contact, accounts.get(cid), d,
+                                 states.get(cid, IntentState.empty()), move.at, data)
+                    motion = open_motion(conn, model, new.account, move.at)
+                    if motion is None and defer is not None and new.account is not None \
+                            and account_handoff(model):
+                        defer.append(new)  # the batch's MQA, if any, comes first
                     else:
-                        get = qualifier.criteria_getter(
-                            contact, accounts.get(cid), d.scores,
-                            states.get(cid, IntentState.empty()), d.as_of)
-                        a = assign(conn, model.routing, model.sla, cid, contact,
-                                   accounts.get(cid), get, move.at, router)
-                    sla, sla_due = router.sla
-                    moves.notify("lead.assigned", contact.email, {
-                        **data, "assignment": {
-                            "team": a.team, "owner": a.owner, "rule": a.rule,
-                            "reason": a.reason, "sla": sla, "sla_due_at": iso(sla_due)}},
-                        move.at)
+                        _route(conn, qualifier, router, moves, new, motion)
             elif move.source is Stage.MQL:
                 moves.close(cid)
                 moves.notify("lead.recycled", contact.email, data, move.at)

@@ -36,6 +36,7 @@ from mql.lifecycle.rules import counts_after
 from mql.lifecycle.stages import OPEN_STAGES, Cause, Stage
 from mql.records import Account, Contact, Event, split_key
 from mql.service import state as states
+from mql.service.handoff import NewMql, account_handoff, route_deferred
 from mql.service.state import LiveModel
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
@@ -590,7 +591,11 @@ def apply_events(run: Run, batch: list[Event]) -> int:
                 account_states[r.account_id] = account_states[r.account_id].add(
                     r.event, program, "account")
         states.save_accounts(conn, run.live, account_states, now=now)
-    states.score_contacts(conn, run.live, contact_states, now=now, hold=held)
+    # `handoff: account`: the batch's new MQLs are routed after its MQAs are handed off
+    # (at one instant an MQA comes first: an MQL of an account it makes an MQA attaches)
+    deferred: list[NewMql] | None = [] if account_handoff(run.live.model) else None
+    states.score_contacts(conn, run.live, contact_states, now=now, hold=held,
+                          defer=deferred)
     touched = {r.account_id for r in rows if r.account_id}
     if run.live.model.routing is not None and touched:
         from mql.service.accounts import alert_accounts  # it reads scores: imports us
@@ -611,6 +616,8 @@ def apply_events(run: Run, batch: list[Event]) -> int:
                     if name not in kinds or kinds[name] < r.event.at:
                         kinds[name] = r.event.at
         qualify_accounts(conn, run.live, set(seen), now, seen)
+    if deferred:
+        route_deferred(conn, run.live.qualifier, run.live.version_id, deferred)
     return len(fresh)
 
 

@@ -21,7 +21,7 @@ from mql.model.spec import TOTAL, Model
 from mql.records import Account, Event
 from mql.scoring.intent import IntentState, Level, Program, state_from_dict, state_to_dict
 from mql.scoring.qualify import Decision, Qualifier
-from mql.service.handoff import apply_decisions, stage_of
+from mql.service.handoff import NewMql, apply_decisions, stage_of
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import events as event_store
@@ -164,12 +164,12 @@ def settle_due(conn: Connection, live: LiveModel, ids: Iterable[int], until: dat
 def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, IntentState],
                    *, now: datetime, cause: Cause | None = None,
                    times: Mapping[int, datetime] | None = None,
-                   settle: bool = True, hold: frozenset[int] = frozenset()
-                   ) -> dict[int, Decision]:
+                   settle: bool = True, hold: frozenset[int] = frozenset(),
+                   defer: list[NewMql] | None = None) -> dict[int, Decision]:
     """Decide every contact in `states` at `now` (or at its own moment in `times`) and
     persist state, scores and the lifecycle moves they cause together (none for the
     contacts in `hold`: their stage was just imported). Moves that fell due before then
-    are made first, at their moment (`settle_due`)."""
+    are made first, at their moment (`settle_due`). `defer`: see `apply_decisions`."""
     if not states:
         return {}
     # the stage rows, read once: for settling, for which exits matter, and for the moves
@@ -215,7 +215,8 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
     accounts_of = {cid: accounts.get(aid) if (aid := stored[cid].account_id) else None
                    for cid in decisions}
     reset = apply_decisions(conn, live.qualifier, live.version_id, records, accounts_of,
-                            decisions, states, cause, hold=hold, stages=stages)
+                            decisions, states, cause, hold=hold, stages=stages,
+                            defer=defer)
     handoff_store.add_resets(conn, [(cid, at, "timeout") for cid, at in reset.items()])
     fresh = rederive_contacts(conn, live, reset) if reset else {}
     for row in rows:
