@@ -382,3 +382,39 @@ def test_the_shipped_mqa_fast_tracks_every_tier_on_the_accounts_scored_intent() 
     # two contacts with 4 points each (a 5-point download decays to 4 in 14.5 days at a
     # 45-day half-life) make an MQA of an account of no tier
     assert DEFAULT_MQA.default.contacts == 2 and DEFAULT_MQA.default.intent == 4.0
+
+
+# Spec of the account engagement alert (`routing.account_alerts`, the MQA rule
+# `engagement_rule`): a contact counts while its latest touch is at most `window_days`
+# old (exactly `window_days` ago still counts, as "within 7 days"; a second more does
+# not), it needs intent of its own, and a late older event does not make it older.
+def test_the_engagement_rule_counts_contacts_engaged_within_the_window() -> None:
+    from mql.accounts.mqa import engagement_rule
+
+    m = model("")
+    acme = Account("acme.example", {"employees": 1500})
+    week = timedelta(days=7)
+    rule = engagement_rule(2, 7)
+
+    def decide(touches: list[tuple[str, datetime]], at: datetime):  # type: ignore[no-untyped-def]
+        seen = [Event(f"e{n}", "page_view", t, contact=f"{who}@acme.example")
+                for n, (who, t) in enumerate(touches)]
+        score = score_accounts(m, people(), [acme], seen, at=at)["acme.example"]
+        return qualify(rule, score)
+
+    # the CIO engaged exactly 7 days before the CFO: both count
+    both = decide([("cio", T0), ("cfo", T0 + week)], T0 + week)
+    assert both.mqa and both.met == ("2 engaged contacts within 7 days (needs 2)",)
+    # a second later the CIO's touch is older than the window: one engaged contact
+    late = decide([("cio", T0), ("cfo", T0 + week)], T0 + week + timedelta(seconds=1))
+    assert not late.mqa and late.unmet == ("1 engaged contact within 7 days (needs 2)",)
+    # the CIO's touch of day 6 counts although an older one (day 1) is read after it
+    order = decide([("cio", T0 + timedelta(days=6)), ("cio", T0 + timedelta(days=1)),
+                    ("cfo", T0 + timedelta(days=8))], T0 + timedelta(days=8))
+    assert order.mqa
+    # an event type the model does not score gives no intent: not engaged
+    assert decide([("cio", T0), ("cfo", T0)], T0).mqa
+    plain = [Event("x1", "webinar_registered", T0, contact="cio@acme.example"),
+             Event("x2", "webinar_registered", T0, contact="cfo@acme.example")]
+    unscored = qualify(rule, score_accounts(m, people(), [acme], plain, at=T0)["acme.example"])
+    assert not unscored.mqa

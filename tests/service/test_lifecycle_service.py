@@ -216,6 +216,27 @@ def test_an_account_owner_is_alerted_once_when_several_contacts_engage(store: En
     assert data["reason"] == "3 engaged contacts within 7 days (needs 3)"
 
 
+# Spec: the owner is alerted again once the quiet period (30 days) has fully passed
+# since the last alert, not a second before.
+def test_an_account_is_alerted_again_once_its_quiet_period_has_passed(store: Engine) -> None:
+    (first,) = _engage(store, "/pricing")  # on day 2, the third contact's view
+    alerted = NOW + timedelta(days=2)
+    assert first["payload"]["data"]["at"] == alerted.isoformat()
+    for n, (who, at) in enumerate([("p0", alerted + timedelta(days=29)),
+                                   ("p1", alerted + timedelta(days=29)),
+                                   ("p2", alerted + timedelta(days=30, seconds=-1)),
+                                   ("p3", alerted + timedelta(days=30))]):
+        ingest_records(store, "events", [Event(f"q{n}", "page_view", at,
+                                               contact=f"{who}@acme.example",
+                                               properties={"url": "/pricing"})],
+                       rules=RULES, now=at, source="test")
+    alerts = [r for r in lifecycle.outbox(store) if r["topic"] == "account.engaged"]
+    # p2's view made three engaged contacts a second too early; p3's, at 30 days, alerts
+    assert [a["payload"]["data"]["at"] for a in alerts] == [
+        alerted.isoformat(), (alerted + timedelta(days=30)).isoformat()]
+    assert alerts[1]["payload"]["data"]["contacts"] == 4
+
+
 def test_activity_the_model_does_not_score_is_no_engagement(store: Engine) -> None:
     """A single blog view scores nothing (the example model counts blog pages from three
     distinct ones): four contacts doing only that have no intent of their own, so no
