@@ -29,4 +29,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.web_sessions = Sessions(settings.secret_key)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes.router)
+    app.add_exception_handler(routes.Refused, routes.refused)
     return app

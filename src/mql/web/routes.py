@@ -6,6 +6,11 @@ permission table, calls service functions and renders a template; every form car
 session's CSRF token, and a post without it is refused with 403 before anything runs. A
 user error answers a page with the status the API would give (`status_for`), never a
 traceback.
+
+What every route repeats is a dependency (`Visited`: the session and who is signed in;
+`SignedIn`: the same, or the sign-in page for a visitor; `Posted`: the form of a post
+with the session's CSRF token); a refusal anywhere (those, `_deny`, a service error in
+`_run`) is raised as `Refused` with its page, which `refused` answers.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -101,6 +106,20 @@ def _api(request: Request) -> ApiState:
     return state
 
 
+class Refused(Exception):
+    """A route stops here: `response` is its page (an error page or a redirect)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    """The exception handler of `Refused` (installed by `mql.web.app`): its page."""
+    assert isinstance(exc, Refused)
+    return exc.response
+
+
 async def _visit(request: Request) -> Visit:
     sessions: Sessions = request.app.state.web_sessions
     session = sessions.load(request.cookies.get(COOKIE))
@@ -111,6 +130,21 @@ async def _visit(request: Request) -> Visit:
         principal = await run_in_threadpool(principal_by_id, _api(request).engine,
                                             session.key_id)
     return Visit(session, principal, False)
+
+
+Visited = Annotated[Visit, Depends(_visit)]
+
+
+async def _signed_in(request: Request, visit: Visited) -> Visit:
+    """The visit of a signed-in user; a visitor is sent to sign in (a page) or answered
+    401 (a post)."""
+    if visit.principal is None:
+        raise Refused(_to_signin(request) if request.method == "GET" else
+                      _error(request, visit, 401, "sign in first"))
+    return visit
+
+
+SignedIn = Annotated[Visit, Depends(_signed_in)]
 
 
 def _with_cookie(request: Request, response: Response, session: Session) -> Response:
@@ -174,48 +208,50 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {k: v[0] for k, v in fields.items()}
 
 
-async def _posted(request: Request, visit: Visit) -> dict[str, str] | Response:
-    """The form of a post whose CSRF field is the session's token, else the 403 page."""
+async def _posted(request: Request, visit: Visited) -> dict[str, str]:
+    """The form of a post whose CSRF field is the session's token (else the 400 or 403
+    page). A route takes it after `SignedIn`: a visitor's post is a 401 first."""
     form = await _form(request)
     if form is None:
-        return _error(request, visit, 400, "the form is not a form this site sends (too "
-                      "large, or not application/x-www-form-urlencoded)")
+        raise Refused(_error(request, visit, 400, "the form is not a form this site sends "
+                             "(too large, or not application/x-www-form-urlencoded)"))
     if visit.fresh or not visit.session.csrf_ok(form.get("csrf")):
-        return _error(request, visit, 403, "this form's security token is missing or out "
-                      "of date (a form from another site, or an old page): reload the page "
-                      "and send it again")
+        raise Refused(_error(request, visit, 403, "this form's security token is missing or "
+                             "out of date (a form from another site, or an old page): "
+                             "reload the page and send it again"))
     return form
 
 
-def _deny(request: Request, visit: Visit, permission: Permission) -> Response | None:
-    """The 403 page when the signed-in role lacks `permission`, else None."""
+Posted = Annotated[dict[str, str], Depends(_posted)]
+
+
+def _deny(request: Request, visit: Visit, permission: Permission) -> None:
+    """The 403 page when the signed-in role lacks `permission`."""
     assert visit.principal is not None
     if not allowed(permission, visit.principal.role):
-        return _error(request, visit, 403, refusal(permission, visit.principal))
-    return None
+        raise Refused(_error(request, visit, 403, refusal(permission, visit.principal)))
 
 
-async def _run(request: Request, visit: Visit, call: Any, *args: Any, **kwargs: Any
-               ) -> tuple[Any, Response | None]:
-    """`call(*args, **kwargs)` in the thread pool; an `MQLError` becomes its error page."""
+async def _run(request: Request, visit: Visit, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """`call(*args, **kwargs)` in the thread pool; an `MQLError` is its error page."""
     try:
-        return await run_in_threadpool(call, *args, **kwargs), None
+        return await run_in_threadpool(call, *args, **kwargs)
     except MQLError as exc:
-        return None, _error(request, visit, status_for(exc), str(exc))
+        raise Refused(_error(request, visit, status_for(exc), str(exc))) from exc
     except Exception as exc:  # no traceback reaches a page
         _log.error("unexpected error on %s", request.url.path, exc_info=exc)
-        return None, _error(request, visit, 500, f"internal error ({type(exc).__name__}); "
-                            "the server log has the details")
+        raise Refused(_error(request, visit, 500, f"internal error "
+                             f"({type(exc).__name__}); the server log has the details")
+                      ) from exc
 
 
 # --- sign-in and sign-out -------------------------------------------------------------
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
+async def home(visit: Visited) -> Response:
     """The sign-in page for a visitor; once signed in, the funnel for marketing and the
     queue for everyone else."""
-    visit = await _visit(request)
     if visit.principal is None:
         return RedirectResponse("/signin", status_code=303)
     return RedirectResponse("/funnel" if visit.principal.role == "marketing" else "/queue",
@@ -223,24 +259,17 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/signin")
-async def signin_form(request: Request, next: str | None = None) -> Response:
-    visit = await _visit(request)
+async def signin_form(request: Request, visit: Visited, next: str | None = None) -> Response:
     return _page(request, visit, "signin.html", next=_local(next, "/"), problem=None)
 
 
 @router.post("/signin")
-async def signin(request: Request) -> Response:
-    visit = await _visit(request)
-    form = await _posted(request, visit)
-    if isinstance(form, Response):
-        return form
+async def signin(request: Request, visit: Visited, form: Posted) -> Response:
     token = form.get("token", "").strip()
     target = _local(form.get("next"), "/")
     state = _api(request)
-    found, failed = await _run(request, visit, authenticate, state.engine, token,
-                               server_secret=state.settings.secret_key)
-    if failed is not None:
-        return failed
+    found = await _run(request, visit, authenticate, state.engine, token,
+                       server_secret=state.settings.secret_key)
     if found is None or found.kind != "token":
         problem = ("that is a write key: write keys only send events; sign in with an API "
                    "token (`mql keys create --kind token --role sales ...`)"
@@ -252,11 +281,7 @@ async def signin(request: Request) -> Response:
 
 
 @router.post("/signout")
-async def signout(request: Request) -> Response:
-    visit = await _visit(request)
-    form = await _posted(request, visit)
-    if isinstance(form, Response):
-        return form
+async def signout(request: Request, _: Posted) -> Response:
     response = RedirectResponse("/signin", status_code=303)
     return _with_cookie(request, response, Session.fresh())
 
@@ -265,25 +290,22 @@ async def signout(request: Request) -> Response:
 
 
 async def _reject_reasons(request: Request) -> tuple[str, ...]:
-    found, failed = await _run(request, Visit(Session.fresh(), None, False),
-                               pages.reject_reasons, _api(request).engine)
-    return () if failed is not None else tuple(found)
+    try:
+        found = await _run(request, Visit(Session.fresh(), None, False),
+                           pages.reject_reasons, _api(request).engine)
+    except Refused:
+        return ()
+    return tuple(found)
 
 
 @router.get("/queue")
-async def queue(request: Request, notice: str | None = None) -> Response:
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
+async def queue(request: Request, visit: SignedIn, notice: str | None = None) -> Response:
+    assert visit.principal is not None
     state = _api(request)
-    found, failed = await _run(request, visit, pages.sales_queue, state.engine,
-                               at=state.clock.now(), scope=visit.principal.scope)
-    if failed is not None:
-        return failed
-    mqas, failed = await _run(request, visit, pages.mqa_queue, state.engine,
-                              at=state.clock.now(), scope=visit.principal.scope)
-    if failed is not None:
-        return failed
+    found = await _run(request, visit, pages.sales_queue, state.engine,
+                       at=state.clock.now(), scope=visit.principal.scope)
+    mqas = await _run(request, visit, pages.mqa_queue, state.engine,
+                      at=state.clock.now(), scope=visit.principal.scope)
     return _page(request, visit, "queue.html", items=found.items, more=found.more,
                  mqas=mqas, notice=notice,
                  reasons=await _reject_reasons(request))
@@ -293,38 +315,30 @@ _ACTIONS = ("accept", "reject", "convert", "reassign")
 
 
 @router.post("/leads/{email}/{action}")
-async def act(request: Request, email: str, action: str) -> Response:
+async def act(request: Request, email: str, action: str, visit: SignedIn,
+              form: Posted) -> Response:
     """Accept, reject (with a reason), convert or reassign a lead: the API's sales
     actions with the signed-in token's scope, written to the audit log."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _error(request, visit, 401, "sign in first")
-    form = await _posted(request, visit)
-    if isinstance(form, Response):
-        return form
     if action not in _ACTIONS:
         return _error(request, visit, 404, f"no action {action!r}; one of "
                       + ", ".join(_ACTIONS))
-    denied = _deny(request, visit, "sales.act")
-    if denied is not None:
-        return denied
+    _deny(request, visit, "sales.act")
     key, state = visit.principal, _api(request)
+    assert key is not None
     common: dict[str, Any] = {"actor": key.actor, "now": state.clock.now(),
                               "identity": state.settings.identity_rules(), "scope": key.scope}
     if action == "accept":
-        done, failed = await _run(request, visit, sales_actions.accept, state.engine, email,
-                                  **common)
+        done = await _run(request, visit, sales_actions.accept, state.engine, email,
+                          **common)
     elif action == "reject":
-        done, failed = await _run(request, visit, sales_actions.reject, state.engine, email,
-                                  reason=form.get("reason", ""), **common)
+        done = await _run(request, visit, sales_actions.reject, state.engine, email,
+                          reason=form.get("reason", ""), **common)
     elif action == "convert":
-        done, failed = await _run(request, visit, sales_actions.convert, state.engine, email,
-                                  reason=form.get("reason") or None, **common)
+        done = await _run(request, visit, sales_actions.convert, state.engine, email,
+                          reason=form.get("reason") or None, **common)
     else:
-        done, failed = await _run(request, visit, sales_actions.reassign, state.engine,
-                                  email, owner=form.get("owner", "").strip(), **common)
-    if failed is not None:
-        return failed
+        done = await _run(request, visit, sales_actions.reassign, state.engine, email,
+                          owner=form.get("owner", "").strip(), **common)
     if action == "reassign":
         notice = f"{email}: reassigned to {done.owner}"
     else:
@@ -341,16 +355,13 @@ async def act(request: Request, email: str, action: str) -> Response:
 
 
 @router.get("/leads/{lead}")
-async def lead_page(request: Request, lead: str, notice: str | None = None) -> Response:
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
+async def lead_page(request: Request, lead: str, visit: SignedIn,
+                    notice: str | None = None) -> Response:
+    assert visit.principal is not None
     state = _api(request)
-    view, failed = await _run(request, visit, pages.lead_view, state.engine, lead,
-                              at=state.clock.now(), rules=state.settings.identity_rules(),
-                              scope=visit.principal.scope)
-    if failed is not None:
-        return failed
+    view = await _run(request, visit, pages.lead_view, state.engine, lead,
+                      at=state.clock.now(), rules=state.settings.identity_rules(),
+                      scope=visit.principal.scope)
     chart = {"t": [int(p.as_of.timestamp()) for p in view.points],
              "fit": [round(p.fit, 3) for p in view.points],
              "intent": [round(p.intent, 3) for p in view.points],
@@ -360,15 +371,11 @@ async def lead_page(request: Request, lead: str, notice: str | None = None) -> R
 
 
 @router.get("/accounts/{domain}")
-async def account_page(request: Request, domain: str) -> Response:
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
+async def account_page(request: Request, domain: str, visit: SignedIn) -> Response:
+    assert visit.principal is not None
     state = _api(request)
-    view, failed = await _run(request, visit, pages.account_view, state.engine, domain,
-                              at=state.clock.now(), scope=visit.principal.scope)
-    if failed is not None:
-        return failed
+    view = await _run(request, visit, pages.account_view, state.engine, domain,
+                      at=state.clock.now(), scope=visit.principal.scope)
     return _page(request, visit, "account.html", page=view)
 
 
@@ -391,24 +398,17 @@ def _funnel(engine: Any, now: datetime, by: str, start: str | None, end: str | N
 
 
 @router.get("/funnel")
-async def funnel(request: Request, by: str = "month", start: str | None = None,
-                 end: str | None = None) -> Response:
+async def funnel(request: Request, visit: SignedIn, by: str = "month",
+                 start: str | None = None, end: str | None = None) -> Response:
     """The funnel by cohort, SLA attainment, cost per MQL and rejection reasons: the
     reports of `mql report` (docs/analytics.md), with their filters."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
-    denied = _deny(request, visit, "read")
-    if denied is not None:
-        return denied
+    _deny(request, visit, "read")
     state = _api(request)
     if by not in {d.value for d in Dimension}:
         return _error(request, visit, 400, "by must be one of "
                       + ", ".join(d.value for d in Dimension))
-    found, failed = await _run(request, visit, _funnel, state.engine, state.clock.now(),
-                               by, start, end)
-    if failed is not None:
-        return failed
+    found = await _run(request, visit, _funnel, state.engine, state.clock.now(), by, start,
+                       end)
     funnel_report = found[0]
     label = funnel_report.by[0] if funnel_report.by else by
     chart = {"labels": [str(r.get(label)) for r in funnel_report.rows],
@@ -419,29 +419,21 @@ async def funnel(request: Request, by: str = "month", start: str | None = None,
 
 
 @router.get("/models")
-async def models(request: Request, notice: str | None = None) -> Response:
+async def models(request: Request, visit: SignedIn, notice: str | None = None) -> Response:
     """The stored versions, the live one, and each other's changes in words."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
     return await _models_page(request, visit, notice=notice)
 
 
 @router.get("/models/calibration")
-async def calibration(request: Request, outcome: str = "sql") -> Response:
+async def calibration(request: Request, visit: SignedIn, outcome: str = "sql") -> Response:
     """The live model's threshold calibrated on outcomes (`mql calibrate`): the
     conversion curve as a chart and a table, the recommended threshold and its notes."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
     if outcome not in OUTCOME_KINDS:
         return _error(request, visit, 400, f"outcome {outcome!r}: choose one of "
                       f"{', '.join(OUTCOME_KINDS)}")
     state = _api(request)
-    run, failed = await _run(request, visit, run_calibration, state.engine,
-                             now=state.clock.now(), outcome=outcome)
-    if failed is not None:
-        return failed
+    run = await _run(request, visit, run_calibration, state.engine, now=state.clock.now(),
+                     outcome=outcome)
     found = run.to_json()
     curve = [p for p in found["curve"] if p is not None]
     chart = {"threshold": [p["threshold"] for p in curve],
@@ -452,18 +444,13 @@ async def calibration(request: Request, outcome: str = "sql") -> Response:
 
 
 @router.get("/models/{version_id}/backtest")
-async def backtest(request: Request, version_id: int) -> Response:
+async def backtest(request: Request, version_id: int, visit: SignedIn) -> Response:
     """A stored version replayed over the last 12 months against the live model
     (`mql backtest`, `GET /v1/reports/backtest`): MQLs per week of both as a chart, and
     their rates, deciles and the people who would qualify or drop out."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
     state = _api(request)
-    run, failed = await _run(request, visit, backtest_version, state.engine, version_id,
-                             now=state.clock.now())
-    if failed is not None:
-        return failed
+    run = await _run(request, visit, backtest_version, state.engine, version_id,
+                     now=state.clock.now())
     found = run.to_json()
     ours, live = found["summary"]["candidate"], found["summary"]["against"]
     weeks = sorted(set(ours["weekly"]) | set(live["weekly"]))
@@ -474,38 +461,26 @@ async def backtest(request: Request, version_id: int) -> Response:
 
 
 async def _models_page(request: Request, visit: Visit, **context: Any) -> Response:
-    rows, failed = await _run(request, visit, pages.model_page, _api(request).engine)
-    if failed is not None:
-        return failed
+    rows = await _run(request, visit, pages.model_page, _api(request).engine)
     return _page(request, visit, "models.html", rows=rows, **context)
 
 
 @router.post("/models/{version_id}/{action}")
-async def model_action(request: Request, version_id: int, action: str) -> Response:
+async def model_action(request: Request, version_id: int, action: str, visit: SignedIn,
+                       form: Posted) -> Response:
     """Dry-run a stored version (admin, marketing) or activate it (admin, with the
     confirmation box ticked): `POST /v1/models/{id}/activate`'s service function."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _error(request, visit, 401, "sign in first")
-    form = await _posted(request, visit)
-    if isinstance(form, Response):
-        return form
     if action not in ("dry-run", "activate"):
         return _error(request, visit, 404, f"no action {action!r}; dry-run or activate")
-    denied = _deny(request, visit, "models.check" if action == "dry-run" else
-                   "models.activate")
-    if denied is not None:
-        return denied
+    _deny(request, visit, "models.check" if action == "dry-run" else "models.activate")
     if action == "activate" and form.get("confirm") != "yes":
         return _error(request, visit, 400, "activating a model re-decides every lead; tick "
                       "the confirmation box to activate it")
+    assert visit.principal is not None
     state = _api(request)
-    done, failed = await _run(request, visit, activate_version, state.engine, version_id,
-                              actor=visit.principal.actor, now=state.clock.now(),
-                              dry_run=action == "dry-run")
-    if failed is not None:
-        return failed
-    version, activation = done
+    version, activation = await _run(request, visit, activate_version, state.engine,
+                                     version_id, actor=visit.principal.actor,
+                                     now=state.clock.now(), dry_run=action == "dry-run")
     if action == "dry-run":
         return await _models_page(request, visit, dry_run=activation, dry_version=version)
     notice = (f"{version.name} {version.version} is live: {len(activation.newly_qualified)} "
@@ -515,60 +490,41 @@ async def model_action(request: Request, version_id: int, action: str) -> Respon
 
 
 @router.get("/operations")
-async def operations(request: Request, notice: str | None = None) -> Response:
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _to_signin(request)
+async def operations(request: Request, visit: SignedIn, notice: str | None = None
+                     ) -> Response:
     state = _api(request)
     waiting = await state.writer.pending()
     lag = 0.0 if waiting.oldest is None else max(
         0.0, (state.clock.now() - waiting.oldest).total_seconds())
-    rows, failed = await _run(request, visit, store_service.quarantined, state.engine,
-                              status="open", limit=100)
-    if failed is not None:
-        return failed
-    dead, failed = await _run(request, visit, deliveries, state.engine, status="dead")
-    if failed is not None:
-        return failed
+    rows = await _run(request, visit, store_service.quarantined, state.engine,
+                      status="open", limit=100)
+    dead = await _run(request, visit, deliveries, state.engine, status="dead")
     hooks: list[Any] = []
     if visit.can("keys"):  # subscriptions are the admins' (as GET /v1/webhooks)
-        hooks, failed = await _run(request, visit, webhooks.list_webhooks, state.engine,
-                                   now=state.clock.now())
-        if failed is not None:
-            return failed
+        hooks = await _run(request, visit, webhooks.list_webhooks, state.engine,
+                           now=state.clock.now())
     return _page(request, visit, "operations.html", quarantine=rows, dead=dead[-100:],
                  pending=waiting.count, lag=lag, webhooks=hooks, notice=notice)
 
 
 @router.post("/operations/quarantine/{row_id}/{action}")
-async def quarantine_action(request: Request, row_id: int, action: str) -> Response:
+async def quarantine_action(request: Request, row_id: int, action: str, visit: SignedIn,
+                            form: Posted) -> Response:
     """Dismiss or retry one quarantined row (admins), as `mql quarantine`."""
-    visit = await _visit(request)
-    if visit.principal is None:
-        return _error(request, visit, 401, "sign in first")
-    form = await _posted(request, visit)
-    if isinstance(form, Response):
-        return form
-    denied = _deny(request, visit, "quarantine.retry")
-    if denied is not None:
-        return denied
+    _deny(request, visit, "quarantine.retry")
+    assert visit.principal is not None
     state = _api(request)
     if action == "dismiss":
-        count, failed = await _run(request, visit, store_service.dismiss_quarantined,
-                                   state.engine, ids=[row_id], now=state.clock.now(),
-                                   note=f"dismissed on the web by {visit.principal.actor}")
+        count = await _run(request, visit, store_service.dismiss_quarantined, state.engine,
+                           ids=[row_id], now=state.clock.now(),
+                           note=f"dismissed on the web by {visit.principal.actor}")
         done = f"row {row_id} dismissed" if count else f"row {row_id} was not open"
     elif action == "retry":
-        result, failed = await _run(request, visit, retry_quarantine, state.engine,
-                                    [row_id], actor=visit.principal.actor,
-                                    now=state.clock.now(),
-                                    rules=state.settings.identity_rules())
-        done = (f"row {row_id} loaded" if result is not None and result.loaded else
-                f"row {row_id} still fails: "
-                + "; ".join(r for _, r in (result.failed if result is not None else [])))
+        result = await _run(request, visit, retry_quarantine, state.engine, [row_id],
+                            actor=visit.principal.actor, now=state.clock.now(),
+                            rules=state.settings.identity_rules())
+        done = (f"row {row_id} loaded" if result.loaded else
+                f"row {row_id} still fails: " + "; ".join(r for _, r in result.failed))
     else:
         return _error(request, visit, 404, f"no action {action!r}; dismiss or retry")
-    if failed is not None:
-        return failed
     return RedirectResponse(f"/operations?notice={quote(str(done))}", status_code=303)
-
