@@ -360,6 +360,30 @@ def test_every_view_agrees_and_no_past_answer_ever_changes(drawn) -> None:
             assert batch == {e: v[0] for e, v in _scores_at(store, t).items()}
 
 
+# Spec: an account's read lists its own live contacts' decisions at the moment asked,
+# MQLs first, exactly as the list of every lead decides them; a later event does not
+# change the answer about an earlier moment.
+def test_an_account_read_decides_its_contacts_as_the_lead_list_does(store: Engine) -> None:
+    from mql.service.api_reads import read_account
+
+    bo = Contact("bo@acme.example", "acme.example", {"title": "Analyst", "country": "US"})
+    views = [Event(f"v{i}", "page_view", NOW + timedelta(hours=i), contact=bo.email,
+                   properties={"url": f"/docs/{i}"}) for i in range(2)]
+    _load(store, _demo(NOW), *views)
+    _ingest(store, "contacts", [bo], NOW)
+    _ingest(store, "events", views, NOW + timedelta(hours=2))
+    asked = NOW + timedelta(days=3)
+    before = read_account(store, "acme.example", at=asked)
+    everyone = list_scores(store, at=asked)
+    assert [d.contact for d in before.contacts] == [JANE.email, bo.email]  # the MQL first
+    assert before.contacts == [d for d in everyone if d.contact in (JANE.email, bo.email)]
+    assert read_account(store, "mid.example", at=asked).contacts == [
+        d for d in everyone if d.contact == SAM.email]
+    _ingest(store, "events", [_demo(asked + timedelta(days=1), bo.email)],
+            asked + timedelta(days=1))
+    assert read_account(store, "acme.example", at=asked) == before
+
+
 def test_a_due_move_is_stamped_when_due_even_after_the_account_engaged(store: Engine) -> None:
     _load(store, _demo(NOW))
     timeout = NOW + timedelta(days=14)  # not accepted within 14 days: recycled then

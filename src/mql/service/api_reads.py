@@ -138,9 +138,9 @@ def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules,
 
 
 def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:
-    """The account with this domain and its live contacts' decisions at `at`; `NotFound`
-    when there is none. (Decisions come from the scores of every contact, filtered: fine
-    for the API's single reads, not for listing accounts.)"""
+    """The account with this domain and its live contacts' decisions at `at` (MQLs
+    first, then by total: `list_scores` of those contacts only); `NotFound` when there
+    is none."""
     with translate_errors("reading the account"), engine.connect() as conn:
         found = account_store.ids_by_domain(conn, [domain.strip().lower()])
         if not found:
@@ -149,8 +149,7 @@ def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:
         account_id = next(iter(found.values()))
         record = account_store.load_accounts(conn, [account_id])[account_id]
         ids = contact_store.live_contact_ids(conn, [account_id])
-        emails = {c.record.email for c in contact_store.load_contacts(conn, ids).values()}
-    decisions = [d for d in list_scores(engine, at=at) if d.contact in emails]
+    decisions = list_scores(engine, at=at, ids=ids)
     return AccountView(account_id, record.domain, dict(record.attributes), decisions)
 
 
