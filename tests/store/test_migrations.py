@@ -117,3 +117,41 @@ def test_recycles_under_fresh_intent_become_intent_resets_on_upgrade(engine: Eng
                                       tables.intent_resets.c.at, tables.intent_resets.c.cause)
                             .order_by(tables.intent_resets.c.contact_id)).all()
     assert [tuple(r) for r in rows] == [(ids[0], T, "timeout"), (ids[1], later, "sales_action")]
+
+
+def _indexes(engine: Engine, table: str) -> dict[str, list[str]]:
+    return {str(i["name"]): [str(c) for c in i["column_names"]]
+            for i in sa.inspect(engine).get_indexes(table)}
+
+
+# The sales queue reads the contacts in `mql` or `sal`, the MQA and alert reads an
+# account's audit lines of one action: 0016 indexes both, and a downgrade removes them
+# again, keeping the rows.
+def test_0016_indexes_the_lifecycle_stage_and_the_audit_log_and_goes_back(
+        engine: Engine) -> None:
+    from alembic import command
+
+    from mql.store.migrate import _config
+
+    assert upgrade(engine, "0011") == "0011"
+    with engine.begin() as conn:
+        conn.execute(tables.contacts.insert().values(
+            email="c@acme.com", attributes={}, lifecycle_stage="mql", created_at=T,
+            updated_at=T))
+        conn.execute(tables.audit_log.insert().values(
+            at=T, actor="mql", action="account.mqa", subject="acme.com", detail={}))
+    assert "ix_contacts_lifecycle_stage" not in _indexes(engine, "contacts")
+    assert upgrade(engine, "0016") == "0016"
+    assert _indexes(engine, "contacts")["ix_contacts_lifecycle_stage"] == ["lifecycle_stage"]
+    assert _indexes(engine, "audit_log")["ix_audit_log_action_subject_at"] == [
+        "action", "subject", "at"]
+    config = _config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    assert current(engine) == "0011"
+    assert "ix_contacts_lifecycle_stage" not in _indexes(engine, "contacts")
+    assert "ix_audit_log_action_subject_at" not in _indexes(engine, "audit_log")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(tables.contacts.c.lifecycle_stage)).scalar_one() == "mql"
+        assert conn.execute(sa.select(tables.audit_log.c.subject)).scalar_one() == "acme.com"

@@ -102,6 +102,7 @@ contacts = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index("ix_contacts_account_id", "account_id"),
     sa.Index("ix_contacts_due_at", "due_at"),
+    sa.Index("ix_contacts_lifecycle_stage", "lifecycle_stage"),  # 0016: the sales queue
 )
 
 identities = sa.Table(
@@ -296,6 +297,8 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(100), nullable=False),
     sa.Column("subject", sa.String(320)),
     sa.Column("detail", JSONType, nullable=False),
+    # 0016: an account's MQAs and stage moves, a subject's lines of one action
+    sa.Index("ix_audit_log_action_subject_at", "action", "subject", "at"),
 )
 
 # added by migration 0002: where an interrupted file ingest resumes
