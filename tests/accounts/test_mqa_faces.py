@@ -259,6 +259,31 @@ routing:
 """
 
 
+def _routed(store: Engine, tmp_path: Path, mqa: str) -> None:
+    """The store under the accounts model with ROUTING and `mqa`, acme.example and its
+    people loaded, then the events of T0 in one batch."""
+    model = tmp_path / "acct.yaml"
+    model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + mqa)
+    activate_model(store, model, now=T0)
+    rules = IdentityRules()
+    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
+    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
+    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+
+
+def _assignments(store: Engine) -> list[dict[str, object]]:
+    import sqlalchemy as sa
+
+    from mql.store.tables import assignments, contacts
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(contacts.c.email, assignments.c.team, assignments.c.owner,
+                      assignments.c.rule, assignments.c.reason, assignments.c.sla,
+                      assignments.c.status)
+            .join(contacts, contacts.c.id == assignments.c.contact_id)
+            .order_by(assignments.c.id))]
+
+
 def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
                                                                 tmp_path: Path) -> None:
     """`handoff: account`: once the account is handed off as an MQA (to team:abm, its 1:1
@@ -267,13 +292,8 @@ def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
     is closed (60 quiet days), a new MQL's demo request opens a new motion: the MQA it
     makes comes first, and the MQL is attached to that one."""
     from mql.store import account_stages
-    model = tmp_path / "acct.yaml"
-    model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + MQA)
-    activate_model(store, model, now=T0)
+    _routed(store, tmp_path, MQA)
     rules = IdentityRules()
-    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
-    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
-    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
 
     def demo(i: str, days: float, who: str) -> None:
         at = T0 + timedelta(days=days)
@@ -284,15 +304,7 @@ def test_an_mql_inside_an_open_mqa_is_attached_to_its_recipient(store: Engine,
     demo("cfo-demo", 2, "cfo@acme.example")  # the CFO: 40 + 5 + the surge's 30 decayed
     demo("dev-demo", 80, "dev@acme.example")  # 80 days on (the motion closed): 45
 
-    import sqlalchemy as sa
-
-    from mql.store.tables import assignments, contacts
-    with store.connect() as conn:
-        rows = {r.email: r._mapping for r in conn.execute(
-            sa.select(contacts.c.email, assignments.c.team, assignments.c.owner,
-                      assignments.c.rule, assignments.c.reason, assignments.c.sla)
-            .join(contacts, contacts.c.id == assignments.c.contact_id)
-            .order_by(assignments.c.id))}
+    rows = {r["email"]: r for r in _assignments(store)}
     cfo, dev = rows["cfo@acme.example"], rows["dev@acme.example"]
     assert (cfo["team"], cfo["owner"], cfo["rule"]) == ("abm", None, "account_mqa")
     assert cfo["reason"] == ("attached to the MQA of acme.example handed off "
@@ -359,28 +371,14 @@ def test_every_account_move_is_stored_and_the_past_stays(store: Engine,
 @pytest.mark.parametrize("fast_track", [True, False])
 def test_mqls_of_the_batch_that_makes_the_mqa_are_attached_to_it(
         store: Engine, tmp_path: Path, fast_track: bool) -> None:
-    import sqlalchemy as sa
-
     from mql.store import account_stages
-    from mql.store.tables import assignments, contacts
 
-    model = tmp_path / "acct.yaml"
-    mqa = MQA if fast_track else MQA.replace("        fast_track: [demo_request]\n", "")
-    model.write_text(MODEL.replace("accounts:\n", ROUTING + "accounts:\n", 1) + mqa)
-    activate_model(store, model, now=T0)
-    rules = IdentityRules()
-    ingest_records(store, "accounts", [ACME], rules=rules, now=T0, source="test")
-    ingest_records(store, "contacts", people(), rules=rules, now=T0, source="test")
     # one batch: the director's and the CIO's demo requests (40 + the surge's 30 each:
     # both MQLs) fast-track acme.example, a 1:1 account, as an MQA to team abm
-    ingest_records(store, "events", events(), rules=rules, now=T0, source="test")
+    _routed(store, tmp_path,
+            MQA if fast_track else MQA.replace("        fast_track: [demo_request]\n", ""))
+    rows = _assignments(store)
     with store.connect() as conn:
-        rows = [r._mapping for r in conn.execute(
-            sa.select(contacts.c.email, assignments.c.team, assignments.c.owner,
-                      assignments.c.rule, assignments.c.reason, assignments.c.sla,
-                      assignments.c.status)
-            .join(contacts, contacts.c.id == assignments.c.contact_id)
-            .order_by(assignments.c.id))]
         mqas = account_stages.mqas_of(conn, "acme.example")
         handed = account_stages.open_mqa(conn, "acme.example", T0, T0 - timedelta(days=1))
     found = sorted((r["email"], r["team"], r["owner"], r["rule"], r["reason"], r["sla"],
