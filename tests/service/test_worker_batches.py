@@ -74,7 +74,9 @@ def one_by_one_apply_decisions(
     states_: Mapping[int, IntentState], cause: Cause | None = None, *,
     hold: frozenset[int] = frozenset(),
     stages: Mapping[int, store.StageRow] | None = None,  # read again here: the reference
+    defer: list[handoff.NewMql] | None = None,  # only with accounts.mqa (not these models)
 ) -> dict[int, datetime]:
+    assert not defer
     model = qualifier.model
     rows = store.stages(conn, decisions)
     due: dict[int, datetime | None] = {}
