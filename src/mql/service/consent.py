@@ -28,6 +28,7 @@ from mql.identity.normalize import clean_email
 from mql.ingest import mapping as mappings
 from mql.ingest.consent import ConsentRow
 from mql.ingest.files import BadRow, ReadOptions
+from mql.service import suppressed
 from mql.service.consent_gate import HOLD, Gate, verdicts_of
 from mql.service.ingest import IngestSummary, open_reader
 from mql.service.resolve import find_by_email
@@ -66,13 +67,21 @@ def apply_consent(conn: Connection, rows: Sequence[tuple[int, ConsentRow]], *,
     change, the rows refused, named by `where`). A change stored already is skipped (not
     refused). A row without its own source gets `source` (default: `where`)."""
     found = _contacts_of(conn, {r.email for _, r in rows}, rules)
+    # a grant for an address without a contact lifts its suppression (an erased person
+    # who gives consent again may be imported again: `mql.service.suppressed`)
+    lifted = suppressed.lift(conn, [(r.email, r.at, r.source or source or where)
+                                    for _, r in rows
+                                    if r.status == "granted" and r.email not in found],
+                             rules=rules, now=now, actor=actor)
     refused: list[InputError] = []
     pending: list[tuple[int, dict[str, Any]]] = []
     for number, r in rows:
         cid = found.get(r.email)
         if cid is None:
-            refused.append(InputError(where, number, "email", f"no contact {r.email!r} in "
-                                      "the store; ingest the contacts first"))
+            refused.append(InputError(where, number, "email", (
+                f"no contact {r.email!r} in the store; {suppressed.LIFTED_NOTE}")
+                if r.email in lifted else (f"no contact {r.email!r} in the store; ingest "
+                                           "the contacts first")))
             continue
         pending.append((number, {
             "contact_id": cid, "origin_id": cid, "channel": r.channel,
@@ -223,8 +232,10 @@ def record_consent(engine: Engine, rows: Sequence[ConsentRow], *, rules: Identit
     with translate_errors("recording consent"), engine.begin() as conn:
         landed, refused = apply_consent(conn, list(enumerate(rows, 1)), rules=rules,
                                         now=now, where=source, actor=actor)
-        if refused:
-            raise NotFound(refused[0].reason)
+        # a row that lifted a suppression is kept (the lifting), not refused
+        hard = [e for e in refused if suppressed.LIFTED_NOTE not in e.reason]
+        if hard:
+            raise NotFound(hard[0].reason)
         return len(landed)
 
 

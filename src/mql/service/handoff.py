@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from mql.compliance.consent import state_at
 from mql.identity.jobs import JOB_CHANGE
-from mql.identity.merge import stricter_consent
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.conditions import activities
@@ -98,18 +98,23 @@ def model_data(version_id: int | None, model: Model | None) -> dict[str, Any]:
 CONTACT_ID = "_contact_id"  # in a held note's data: whose subject `complete_notes` adds
 
 
-def subject_data(subject: store.Subject | None, email: str) -> dict[str, Any]:
+def subject_data(subject: store.Subject | None, email: str, at: datetime
+                 ) -> dict[str, Any]:
     """The lead a notification is about: contact (email, name, title, CRM ids, consent
-    per channel) and account (domain, name). Its stage and owner are in each topic's
-    `transition` and `assignment` (as of the notification, not of when it is read)."""
+    per channel as of `at`, the notification's moment) and account (domain, name). Its
+    stage and owner are in each topic's `transition` and `assignment` (as of the
+    notification, not of when it is read)."""
     if subject is None:
         return {"contact": {"email": email}, "account": None}
     a = subject.attributes
     first, last = a.get("first_name"), a.get("last_name")
     name = " ".join(str(p) for p in (first, last) if p) or a.get("name")
-    consent: dict[str, str] = {}
-    for channel, status in subject.consent:
-        consent[channel] = stricter_consent(consent.get(channel, "granted"), status)
+    # each channel's consent as of the notification (`mql.compliance.consent.state_at`:
+    # the newest record then, the stricter across merged contacts); a record dated
+    # after it is not read, so a notification sent late says what held at its moment
+    known = [r for r in subject.consent if r.at <= at]
+    consent = {channel: state_at(known, channel, at).status
+               for channel in dict.fromkeys(r.channel for r in known)}
     return {
         "contact": {"id": subject.contact_id, "email": subject.email or email,
                     "first_name": first, "last_name": last, "name": name,
@@ -139,7 +144,8 @@ def complete_notes(model: dict[str, Any], policy: ConsentPolicy | None = None,
             data = dict(n.data)
             cid = data.pop(CONTACT_ID, None)
             if cid is not None:
-                data = {**subject_data(found.get(int(cid)), n.subject), "model": model, **data}
+                data = {**subject_data(found.get(int(cid)), n.subject, n.at), "model": model,
+                        **data}
                 verdict = None if checks is None else checks.verdict(int(cid), n.at)
                 if verdict is not None:
                     if verdict.held:
