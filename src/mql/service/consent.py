@@ -384,6 +384,8 @@ def _kind(reason: str) -> str:
     """A held lead's reason in a few words: what blocked its hand-off channels."""
     if reason.startswith("suppressed"):
         return "suppressed"
+    if reason.startswith("sector overlay"):
+        return "no qualified seller"
     kinds = []
     for part in reason.removeprefix("no hand-off channel is permitted: ").split("; "):
         _, _, why = part.partition(": ")
@@ -414,17 +416,19 @@ def hold_summary(engine: Engine, examples: int = 5) -> HoldSummary:
 
 def _held_since(conn: Connection, ids: Sequence[int],
                 since: Mapping[int, datetime | None]) -> set[int]:
-    """The contacts of `ids` held for compliance in their current MQL stay."""
+    """The contacts of `ids` held for consent in their current MQL stay (a lead held by
+    a sector overlay waits for a seller who qualifies, not for consent)."""
     subjects = {f"contact:{c}": c for c in ids}
     out: set[int] = set()
+    overlaid: set[int] = set()
     for subject, detail in conn.execute(sa.select(audit_log.c.subject, audit_log.c.detail)
                                         .where(audit_log.c.action == HOLD,
                                                audit_log.c.subject.in_(list(subjects)))):
         cid = subjects[str(subject)]
         at, stay = datetime.fromisoformat(str(detail.get("at"))), since.get(cid)
         if stay is None or at >= stay:
-            out.add(cid)
-    return out
+            (overlaid if detail.get("overlays") else out).add(cid)
+    return out - overlaid
 
 
 def release_held(conn: Connection, contact_ids: Iterable[int], *, now: datetime) -> int:
@@ -469,8 +473,10 @@ def release_held(conn: Connection, contact_ids: Iterable[int], *, now: datetime)
         get = live.qualifier.criteria_getter(c.record, account, d.scores, intent[cid], now)
         router = handoff.Router(scope=frozenset((cid,)))
         a = handoff.assign(conn, model.routing, model.sla, cid, c.record, account, get, now,
-                           router)
+                           router, model.consent.overlays)
         router.save(conn)
+        if a.held:  # a sector overlay nobody the routing reaches meets: held again
+            continue
         sla, due = router.sla
         qualified = next((h for h in reversed(handoff_store.history(conn, cid))
                           if h["to_stage"] == "mql"), None)

@@ -72,6 +72,17 @@ def record_hold(conn: Connection, cid: int, verdict: Verdict, now: datetime) -> 
         "reason": verdict.reason, "may_contact": verdict.may_contact}, now=now)
 
 
+def record_overlay_hold(conn: Connection, cid: int, at: datetime, reason: str,
+                        overlays: Iterable[str]) -> None:
+    """A lead held because no seller the routing reaches meets a sector overlay (the
+    routing gate, `mql.routing.overlays`), in the audit log like a consent hold; its
+    "jurisdiction" is the overlays' names."""
+    names = list(overlays)
+    audit_store.audit(conn, "mql", HOLD, f"contact:{cid}", {
+        "contact_id": cid, "at": at.isoformat(), "jurisdiction": ", ".join(names),
+        "overlays": names, "reason": f"sector overlay: {reason}"}, now=at)
+
+
 def record_refusal(conn: Connection, cid: int, topic: str, verdict: Verdict,
                    now: datetime) -> None:
     """A notification about a held lead that was not sent, in the audit log."""

@@ -20,11 +20,12 @@ from mql.identity.jobs import JOB_CHANGE
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.conditions import activities
-from mql.model.consent import ConsentPolicy
+from mql.model.consent import ConsentPolicy, Overlay
 from mql.model.handoff import Routing, SlaRule
 from mql.model.spec import Model
 from mql.records import Account, Contact
 from mql.routing.calendar import add_business_hours
+from mql.routing.overlays import requirement
 from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
 from mql.routing.sla import sla_for
@@ -35,6 +36,7 @@ from mql.service import consent_gate as consent_service
 from mql.store import account_stages
 from mql.store import events as event_store
 from mql.store import handoff as store
+from mql.store import merges as audit_store
 
 
 def stage_of(value: str | None) -> Stage:
@@ -209,10 +211,16 @@ class Router:
 
 def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], cid: int,
            contact: Contact, account: Account | None, get: Any, at: datetime,
-           router: Router | None = None) -> Assignment:
+           router: Router | None = None, overlays: tuple[Overlay, ...] = ()) -> Assignment:
     """Route a new MQL, start its SLA clock, and store both (the round-robin credit only
     when `router` is None; with a router, by `router.save` after the batch). The SLA and
-    its deadline are kept in `router.sla`."""
+    its deadline are kept in `router.sla`.
+
+    Under the sector `overlays` the lead matches (the model's `consent.overlays`), only a
+    seller with the required attributes gets it; when the routing reaches none, nothing
+    is stored, the hold is audited (`consent.hold`) and the returned assignment is
+    `held`: the caller sends no `lead.assigned`."""
+    requires = requirement(overlays, get) if overlays else None
     shared = router is not None
     router = router or Router(scope=frozenset((cid,)))
     if router.credit is None:
@@ -221,8 +229,19 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
         router.flush(conn)  # the held assignments count
         router.loads = store.open_loads(conn)
     robins = {team: RoundRobin(c) for team, c in router.credit.items()}
-    assignment, robins = route(routing, account, get, robins, router.loads, at)
+    assignment, robins = route(routing, account, get, robins, router.loads, at,
+                               requires=requires)
+    if assignment.held and requires is not None:
+        consent_service.record_overlay_hold(conn, cid, at, assignment.reason,
+                                            requires.overlays)
+        router.sla = (None, None)
+        return assignment
     router.credit, router.last = {t: dict(r.credit) for t, r in robins.items()}, at
+    if requires is not None:  # the gate held: who got it and under which overlays
+        audit_store.audit(conn, "mql", "routing.overlay", f"contact:{cid}", {
+            "contact_id": cid, "at": at.isoformat(), "overlays": list(requires.overlays),
+            "requires": sorted(requires.attributes), "team": assignment.team,
+            "owner": assignment.owner}, now=at)
     if not shared:
         router.save(conn)
     rule = sla_for(sla_rules, get)
@@ -369,13 +388,15 @@ def apply_decisions(
                             contact, accounts.get(cid), d.scores,
                             states.get(cid, IntentState.empty()), d.as_of)
                         a = assign(conn, model.routing, model.sla, cid, contact,
-                                   accounts.get(cid), get, move.at, router)
+                                   accounts.get(cid), get, move.at, router,
+                                   model.consent.overlays if model.consent else ())
                     sla, sla_due = router.sla
-                    moves.notify("lead.assigned", contact.email, {
-                        **data, "assignment": {
-                            "team": a.team, "owner": a.owner, "rule": a.rule,
-                            "reason": a.reason, "sla": sla, "sla_due_at": iso(sla_due)}},
-                        move.at)
+                    if not a.held:  # held: a sector overlay no reachable seller meets
+                        moves.notify("lead.assigned", contact.email, {
+                            **data, "assignment": {
+                                "team": a.team, "owner": a.owner, "rule": a.rule,
+                                "reason": a.reason, "sla": sla, "sla_due_at": iso(sla_due)}},
+                            move.at)
             elif move.source is Stage.MQL:
                 moves.close(cid)
                 moves.notify("lead.recycled", contact.email, data, move.at)

@@ -21,6 +21,7 @@ from mql.identity.normalize import clean_email
 from mql.lifecycle import rules
 from mql.lifecycle.stages import Stage, Transition
 from mql.routing.calendar import add_business_hours
+from mql.routing.overlays import qualifies, requirement
 from mql.routing.round_robin import RoundRobin
 from mql.service import state as states
 from mql.service import webhooks
@@ -260,6 +261,27 @@ def run_due(engine: Engine, *, now: datetime, batch: int = 500) -> int:
         return sum(before[i].stage != after[i].stage for i in ids if i in before and i in after)
 
 
+def _overlay_need(conn: Connection, model: Any, cid: int) -> frozenset[str] | None:
+    """The attributes the sector overlays the lead matches require of its seller (None:
+    no overlay applies), read from its record and account as at routing."""
+    overlays = model.consent.overlays if model.consent is not None else ()
+    if not overlays:
+        return None
+    from mql.scoring.fit import record_getter
+    from mql.store import accounts as account_store
+    from mql.store import contacts as contact_store
+
+    stored = contact_store.load_contacts(conn, [cid]).get(cid)
+    if stored is None:
+        return None
+    account = None
+    if stored.account_id is not None:
+        account = account_store.load_accounts(conn, {stored.account_id}).get(
+            stored.account_id)
+    need = requirement(overlays, record_getter(stored.record, account))
+    return None if need is None else need.attributes
+
+
 def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, int]:
     """Breach SLAs past their deadline; after `escalate_after_breaches` breaches the lead
     is re-routed to another member of the team. Returns (breaches, escalations).
@@ -292,6 +314,9 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                 store.update_assignments(conn, changes)  # the loads count the owners so far
                 changes = []
                 others = tuple(m for m in team.members if m.name != a["owner"]) or team.members
+                need = _overlay_need(conn, live.model, int(a["contact_id"]))
+                if need is not None:  # a sector overlay: only sellers who qualify
+                    others = tuple(m for m in others if qualifies(m, team, need))
                 credit = store.robin_credit(conn)
                 owner, robin = RoundRobin(credit.get(team.name, {})).pick(
                     others, store.open_loads(conn), now.date())
