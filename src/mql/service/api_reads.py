@@ -28,6 +28,7 @@ from mql.scoring.qualify import Decision
 from mql.scoring.scorer import score
 from mql.service import lifecycle
 from mql.service import state as states
+from mql.service.consent_gate import LeadCompliance, lead_compliance
 from mql.service.scores import (
     Ledgers,
     decisions_of,
@@ -59,6 +60,7 @@ class Lead:
     owner: str | None
     assignment: dict[str, Any] | None  # the open one: team, rule, sla, sla_due_at, status
     explanation: Explanation
+    compliance: LeadCompliance | None = None  # consent as of the time, may_contact, hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +128,11 @@ def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules) 
     with translate_errors("reading the lead's stage"), engine.connect() as conn:
         row = handoff_store.stages(conn, [view.id]).get(view.id)
         assignment = handoff_store.open_assignment(conn, view.id)
+        compliance = lead_compliance(conn, states.live_model(conn).model.consent,
+                                     {view.id: at})[view.id]
     return Lead(view.id, view.email, view.account, view.attributes, view.model,
                 row.stage if row else None, row.since if row else None,
-                row.owner if row else None, assignment, explanation)
+                row.owner if row else None, assignment, explanation, compliance)
 
 
 def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from mql.compliance.consent import state_at
+from mql.compliance.consent import statuses_at
 from mql.identity.jobs import JOB_CHANGE
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
@@ -114,9 +114,7 @@ def subject_data(subject: store.Subject | None, email: str, at: datetime
     # each channel's consent as of the notification (`mql.compliance.consent.state_at`:
     # the newest record then, the stricter across merged contacts); a record dated
     # after it is not read, so a notification sent late says what held at its moment
-    known = [r for r in subject.consent if r.at <= at]
-    consent = {channel: state_at(known, channel, at).status
-               for channel in dict.fromkeys(r.channel for r in known)}
+    consent = statuses_at(subject.consent, at)
     return {
         "contact": {"id": subject.contact_id, "email": subject.email or email,
                     "first_name": first, "last_name": last, "name": name,
