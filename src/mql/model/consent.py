@@ -74,6 +74,9 @@ class ConsentPolicy:
     countries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     handoff_channels: tuple[str, ...] = ("email", "phone")
     overlays: tuple[Overlay, ...] = ()
+    # days of raw events kept per jurisdiction (`mql privacy retain`, the worker); the
+    # contacts of a jurisdiction not named keep theirs
+    retention: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def rule(self, jurisdiction: str) -> JurisdictionRule:
         """The rule of `jurisdiction`, else of ``default``."""
@@ -169,9 +172,43 @@ def build_consent(b: Builder, doc: ConsentDoc | None) -> ConsentPolicy | None:
                           f'"{wanted}" (routing.teams.<team>.attributes or a member\'s '
                           f'attributes): every lead under {o.name} would be held; attributes '
                           f'are {", ".join(sorted(held)) or "none yet"}')
+    retention: dict[str, int] = {}
+    for name, value in doc.retention.items():
+        where = (*path, "retention", name)
+        if name not in rules:
+            b.problem(where, f'unknown jurisdiction "{name}"; jurisdictions are '
+                      f'{", ".join(sorted(rules))}', key=True)
+            continue
+        days = retention_days(value)
+        if days is None:
+            b.problem(where, f"expected a duration such as 730d, 104w or 2y (days, weeks, "
+                      f"years of 365 days; at least 1 day), got {value!r}")
+        else:
+            retention[name] = days
     return ConsentPolicy(MappingProxyType(rules),
                          MappingProxyType({c.upper(): n for c, n in doc.countries.items()}),
-                         tuple(dict.fromkeys(doc.handoff_channels)), tuple(overlays))
+                         tuple(dict.fromkeys(doc.handoff_channels)), tuple(overlays),
+                         MappingProxyType(retention))
+
+
+def retention_days(value: object) -> int | None:
+    """Days of a retention bound: ``730d``, ``104w``, ``2y`` (365 days) or a number of
+    days; None when it is not one (or under a day, or over 100 years).
+
+    >>> retention_days("730d"), retention_days("2y"), retention_days(90), retention_days("0d")
+    (730, 730, 90, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        days = value
+    else:
+        text = str(value).strip().lower()
+        unit = {"d": 1, "w": 7, "y": 365}.get(text[-1:]) if text else None
+        if unit is None or not text[:-1].isdigit():
+            return None
+        days = int(text[:-1]) * unit
+    return days if 1 <= days <= 36500 else None
 
 
 def _attributes(b: Builder) -> set[str] | None:

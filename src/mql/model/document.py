@@ -423,6 +423,7 @@ class ConsentDoc(Section):
     jurisdictions: dict[Name, JurisdictionDoc] = {}
     countries: dict[str, Name] = {}
     overlays: list[OverlayDoc] = []
+    retention: dict[Name, str | int] = {}  # jurisdiction: "730d", "104w", "2y" or days
 
 
 

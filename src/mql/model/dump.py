@@ -281,6 +281,8 @@ def _consent(policy: ConsentPolicy) -> dict[str, Any]:
             "name": o.name, "description": o.description, "when": condition_data(o.when),
             "requires": list(o.requires)}) for o in policy.overlays]}
            if policy.overlays else {}),
+        **({"retention": {n: f"{d}d" for n, d in policy.retention.items()}}
+           if policy.retention else {}),
     }
 
 

@@ -238,6 +238,7 @@ class WorkerReport:
     retried: int = 0
     failed: int = 0
     drift_alerts: int = 0
+    retained: int = 0  # raw events deleted by the retention per jurisdiction
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -357,13 +358,18 @@ def run_once(engine: Engine, *, now: datetime, clock: Callable[[], datetime] | N
              options: webhooks.DeliveryOptions | None = None, deliver: bool = True,
              audit: AuditSchedule | None = None) -> WorkerReport:
     """One pass of every kind of due work: lifecycle moves and SLA breaches at `now`, the
-    scheduled drift audit when its period has not been audited (`audit`), then (unless
-    `deliver` is False) the deliveries due by `clock` (real time; default `now`)."""
+    scheduled drift audit when its period has not been audited (`audit`), the retention
+    of raw events per jurisdiction (`consent.retention`, hourly), then (unless `deliver`
+    is False) the deliveries due by `clock` (real time; default `now`)."""
     report = WorkerReport()
     report.transitions = run_due(engine, now=now)
     report.breaches, report.escalations = run_sla(engine, now=now)
     if audit is not None:
         report.drift_alerts = run_scheduled(engine, now=now, schedule=audit)
+    from mql.service import retention  # it reads the live model (the scoring state)
+
+    if retention.due(engine, now=now):  # `consent.retention`: at most once an hour
+        report.retained = retention.retain(engine, now=now, actor="worker").events
     if deliver:
         report.delivered, report.retried, report.failed = run_deliveries(
             engine, clock=clock or (lambda: now), options=options)
