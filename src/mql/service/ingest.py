@@ -172,6 +172,64 @@ def open_reader(path: Path, kind: Kind, mapping: str | Path, *, source: str | No
                                  dayfirst=dayfirst, options=options)
 
 
+@dataclass(slots=True)
+class RowSource:
+    """The numbered rows of one file, or one list, in mql's own columns (consent and
+    outcome files): what their loaders read (`mql.ingest.rows.read_batches`), the
+    summary they count in, and the name their records keep as source."""
+
+    name: str
+    summary: IngestSummary
+    items: Iterable[tuple[int, Mapping[str, Any] | BadRow]]
+    parse: Callable[[Mapping[str, Any], int], Any]
+    mapping: Callable[[], str]  # what a quarantined row says it was read with
+    progress: Callable[[int], None] | None
+    reader: mappings.Reader | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self) -> IngestSummary:
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
+
+
+def file_rows(engine: Engine, path: Path, kind: Kind, *, mapping: str | Path,
+              source: str | None, options: ReadOptions | None, date_format: str | None,
+              dayfirst: bool | None, progress: Progress | None) -> RowSource:
+    """The rows of a file of `kind` (its header checked, the store's schema too)."""
+    name, reader = open_reader(path, kind, mapping, source=source, options=options,
+                               date_format=date_format, dayfirst=dayfirst)
+    reader.check_header()
+    check(engine)
+    summary = IngestSummary(kind, str(path), reader.mapping.name if reader.mapping
+                            else str(mapping))
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        if reader.mapping is None:
+            summary.mapping = reader.use(raw.keys()).name
+        return reader.parse(raw, number, summary.source).record
+
+    def show(rows: int) -> None:
+        if progress is not None:
+            progress(rows, reader.rows.done, reader.rows.total)
+
+    return RowSource(name, summary, reader.rows, parse,
+                     lambda: reader.mapping.name if reader.mapping is not None else "mql",
+                     show, reader)
+
+
+def list_rows(engine: Engine, kind: str, rows: Iterable[Mapping[str, Any]], *,
+              source: str) -> RowSource:
+    """Rows given as mappings in mql's columns (the synthetic world's records), numbered
+    from 1, read as a file of `kind` is."""
+    check(engine)
+    summary = IngestSummary(kind, source, "mql")
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        return mappings.parse(raw, kind, mappings.MQL, source=source, number=number).record
+
+    return RowSource(source, summary, enumerate(rows, 1), parse, lambda: "mql", None)
+
+
 def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
                 mapping: str | Path = "auto", source: str | None = None, batch_size: int = 1000,
                 progress: Progress | None = None, options: ReadOptions | None = None,
