@@ -23,8 +23,16 @@ from mql.service import lifecycle, retention
 from mql.service.ingest import ingest_file, ingest_records
 from mql.store import tables
 from mql.store.inbox import inbox, open_inbox, put
-from tests.compliance.helpers import CONSENT, EXAMPLE, NOW, RULES, demo, load, person, \
-    with_consent
+from tests.compliance.helpers import (
+    CONSENT,
+    EXAMPLE,
+    NOW,
+    RULES,
+    demo,
+    load,
+    person,
+    with_consent,
+)
 
 RETAIN = CONSENT + "  retention: {gdpr: 730d}\n"
 OLD = NOW - timedelta(days=800)
