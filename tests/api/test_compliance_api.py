@@ -64,3 +64,27 @@ def test_only_an_admin_erases_and_exports_and_erasing_twice_changes_nothing(
         assert done.status_code == 200 and done.json()["erased"] is True
         assert c.delete(f"/v1/contacts/{cara}").status_code == 404  # no such contact now
         assert c.get(f"/v1/contacts/{cara}/export").status_code == 404
+
+
+def test_a_lead_says_may_contact_per_channel_and_why_it_would_be_held(
+        server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "dora.csv"
+    path.write_text("email,country\ndora@initech.example,FR\n")
+    engine = connect(server.database_url)
+    ingest_service.ingest_file(engine, path, "contacts", rules=IdentityRules(), now=T0)
+    with engine.connect() as conn:
+        cid = conn.execute(sa.select(contacts.c.id).where(
+            contacts.c.email == "dora@initech.example")).scalar_one()
+    engine.dispose()
+    with server.client("read-only") as c:
+        lead = c.get(f"/v1/leads/{cid}")
+        assert lead.status_code == 200, lead.text
+        compliance = lead.json()["compliance"]
+    # the same verdict GET /v1/leads/{lead}/consent gives (one gate, two faces)
+    assert compliance == {
+        "consent": {}, "jurisdiction": "gdpr", "held": False,
+        "may_contact": {"email": False, "phone": False, "sms": False, "ads": False,
+                        "sales": False},
+        "hold_reason": "no hand-off channel is permitted: email: no email consent on "
+                       "record (gdpr needs consent); phone: no phone consent on record "
+                       "(gdpr needs consent or legitimate_interest)"}

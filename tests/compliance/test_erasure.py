@@ -111,25 +111,97 @@ def test_nothing_of_an_erased_person_remains_in_any_table(store: Engine,
     assert _everything(store) == after
 
 
-def test_a_suppression_keeps_an_erased_person_from_coming_back_uncontacted(
+def _contact_emails(store: Engine) -> set[str]:
+    with store.connect() as conn:
+        return set(conn.execute(sa.select(tables.contacts.c.email)).scalars())
+
+
+def _quarantined(store: Engine) -> list[dict]:
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(tables.quarantine).where(tables.quarantine.c.resolved_at.is_(None))
+            .order_by(tables.quarantine.c.id))]
+
+
+def test_an_erased_person_is_not_re_created_by_an_import_until_consent_is_given_again(
         store: Engine, tmp_path: Path) -> None:
     with_consent(store, tmp_path)
-    jane = person(JANE, "US")
-    load(store, jane)
+    load(store, person(OTHER, "US"))
+    people = tmp_path / "people.csv"
+    people.write_text(f"email,country,title\n{OTHER},US,CTO\n{JANE},US,VP Marketing\n")
+    ingest_file(store, people, "contacts", rules=RULES, now=NOW)
+    assert JANE in _contact_emails(store)
     privacy.erase(store, JANE, rules=RULES, now=NOW)
     later = NOW + timedelta(days=1)
-    load(store, jane, demo(JANE, later), now=later)  # a later import re-creates her
-    view = consent_service.lead_consent(store, JANE, rules=RULES, at=later)
-    assert view["held"] and view["reason"].startswith("suppressed: email")
+    # the same CSV again: Jane's row is refused (file, row, field, why), Omar's lands
+    again = ingest_file(store, people, "contacts", rules=RULES, now=later)
+    assert (again.loaded, again.quarantined, again.refused_suppressed) == (1, 1, 1)
+    assert JANE not in _contact_emails(store) and OTHER in _contact_emails(store)
+    (held,) = _quarantined(store)
+    assert (held["kind"], held["row"], held["field"]) == ("contacts", 3, "email")
+    assert held["source"].endswith("people.csv")
+    assert held["reason"].startswith("suppressed: email on the suppression list since "
+                                     "2026-03-03 (erased); the address is not re-created")
+    assert JANE not in held["raw"]  # the quarantine keeps only the address's hash
+    assert json.loads(held["raw"])["email_sha256"] == email_hash(JANE)
+    # an events file naming her creates nobody either
+    events = tmp_path / "events.csv"
+    events.write_text(f"event_id,type,timestamp,email\nd-1,demo_request,"
+                      f"2026-03-04T10:00:00Z,{JANE}\n")
+    assert ingest_file(store, events, "events", rules=RULES, now=later).quarantined == 1
+    assert JANE not in _contact_emails(store)
+    # consent given again (after the erasure) lifts the suppression; the next import
+    # creates her, and her consent, loaded again, lands on the new contact
+    consent = [ConsentRow(JANE, "email", "granted", "consent", later)]
+    assert consent_service.record_consent(store, consent, rules=RULES, now=later,
+                                          actor="test") == 0
     with store.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(tables.assignments)
-                            ).scalar_one() == 0
-    # unless consent is given again
-    consent_service.record_consent(store, [
-        ConsentRow(JANE, "email", "granted", "consent", later + timedelta(hours=1))],
-        rules=RULES, now=later, actor="test")
-    assert consent_service.lead_consent(store, JANE, rules=RULES,
-                                        at=later + timedelta(hours=2))["held"] is False
+        assert conn.execute(sa.select(tables.suppressions)).all() == []
+        (lifted,) = conn.execute(sa.select(tables.audit_log.c.detail).where(
+            tables.audit_log.c.action == "consent.lifted")).scalars()
+    assert lifted["value"] == email_hash(JANE) and JANE not in json.dumps(lifted)
+    ingest_file(store, people, "contacts", rules=RULES, now=later)
+    assert JANE in _contact_emails(store)
+    assert consent_service.record_consent(store, consent, rules=RULES, now=later,
+                                          actor="test") == 1
+    assert consent_service.lead_consent(store, JANE, rules=RULES, at=later)["held"] is False
+
+
+def test_a_grant_older_than_the_erasure_does_not_lift_it(store: Engine,
+                                                          tmp_path: Path) -> None:
+    with_consent(store, tmp_path)
+    load(store, person(JANE, "US"))
+    privacy.erase(store, JANE, rules=RULES, now=NOW)
+    with pytest.raises(NotFound, match="no contact"):
+        consent_service.record_consent(store, [
+            ConsentRow(JANE, "email", "granted", "consent", NOW - timedelta(days=3))],
+            rules=RULES, now=NOW, actor="test")
+    ingest_records(store, "contacts", [person(JANE, "US")], rules=RULES, now=NOW,
+                   source="test")
+    assert JANE not in _contact_emails(store)
+
+
+def test_an_identify_re_creates_an_erased_person_only_with_consent_in_it(
+        store: Engine, tmp_path: Path) -> None:
+    from mql.service.ingest import ingest_messages
+
+    with_consent(store, tmp_path)
+    load(store, person(JANE, "US"))
+    privacy.erase(store, JANE, rules=RULES, now=NOW)
+    later = NOW + timedelta(days=1)
+    identify = {"type": "identify", "userId": "u-jane", "messageId": "m-1",
+                "timestamp": later.isoformat(), "traits": {"email": JANE, "country": "US"}}
+    summary = ingest_messages(store, [identify], rules=RULES, now=later)
+    assert (summary.loaded, summary.quarantined) == (0, 1)
+    assert JANE not in _contact_emails(store)
+    (held,) = _quarantined(store)
+    assert (held["kind"], held["field"]) == ("segment", "email") and JANE not in held["raw"]
+    granting = {**identify, "messageId": "m-2", "context": {"consent": {
+        "categoryPreferences": {"Email": True}}}}
+    assert ingest_messages(store, [granting], rules=RULES, now=later).loaded == 1
+    assert JANE in _contact_emails(store)
+    view = consent_service.lead_consent(store, JANE, rules=RULES, at=later)
+    assert view["held"] is False and view["may_contact"]["email"] is True
 
 
 def test_export_holds_everything_about_the_person_and_erasing_an_unknown_one_fails(

@@ -158,3 +158,29 @@ def test_a_held_lead_goes_to_its_seller_when_consent_arrives(store: Engine,
         ConsentRow(hans.email, "phone", "granted", "consent", later)], rules=RULES,
         now=later, actor="test")
     assert len(_assignments(store)) == 1
+
+
+def test_a_notification_s_consent_is_as_of_its_moment_not_of_its_sending(
+        store: Engine, tmp_path: Path) -> None:
+    # issue 17: `contact.consent` read every record ever stored (the strictest of them):
+    # a consent withdrawn and given again said "withdrawn", and a withdrawal dated after
+    # the notification (a scheduled unsubscription) counted already, while `may_contact`
+    # (read as of the notification's moment) said email was permitted
+    with_consent(store, tmp_path)
+    lifecycle.add_webhook(store, "http://127.0.0.1:9/x", secret="s", topics=["*"], now=NOW)
+    jane = person("jane@acme.example", "US")
+    load(store, jane)
+    consent_service.record_consent(store, [
+        ConsentRow(jane.email, "email", "withdrawn", "none", NOW - timedelta(days=10)),
+        ConsentRow(jane.email, "phone", "denied", "none", NOW - timedelta(days=9)),
+        ConsentRow(jane.email, "email", "granted", "consent", NOW - timedelta(days=5)),
+        ConsentRow(jane.email, "sms", "granted", "consent", NOW - timedelta(days=5)),
+        ConsentRow(jane.email, "sms", "withdrawn", "none", NOW + timedelta(days=1))],
+        rules=RULES, now=NOW, actor="test")
+    load(store, jane, demo(jane.email))
+    with store.connect() as conn:
+        payloads = dict(conn.execute(sa.select(outbox.c.topic, outbox.c.payload)).all())
+    contact = payloads["mql.qualified"]["data"]["contact"]
+    assert contact["consent"] == {"email": "granted", "phone": "denied", "sms": "granted"}
+    assert contact["may_contact"] == {"email": True, "phone": False, "sms": True,
+                                      "ads": True, "sales": True}

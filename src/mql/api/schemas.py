@@ -157,6 +157,20 @@ class SlaOut(BaseModel):
     status: str
 
 
+class ComplianceOut(BaseModel):
+    """A lead's consent now (docs/compliance.md): each recorded channel's status and,
+    under the model's `consent:` section, whether each channel may be used, the
+    jurisdiction, and whether (and why) the hand-off is held."""
+
+    consent: dict[str, str] = Field(description="each recorded channel's status now")
+    may_contact: dict[str, bool] | None = Field(
+        description="per channel (email, phone, sms, ads, sales); null without a policy")
+    jurisdiction: str | None
+    held: bool = Field(description="an MQL held for compliance: no seller has it")
+    hold_reason: str | None = Field(
+        description="why it is (or, not being an MQL, would be) held")
+
+
 class LeadOut(BaseModel):
     """A lead (contact) with its current decision and its explanation."""
 
@@ -172,6 +186,7 @@ class LeadOut(BaseModel):
     decision: DecisionOut
     rules: list[RuleLineOut]
     changes: list[str]
+    compliance: ComplianceOut | None = None
 
 
 class LeadPageOut(BaseModel):
@@ -273,7 +288,9 @@ def lead_out(lead: Lead) -> LeadOut:
         rules=[RuleLineOut(score=r.score, rule=r.rule, events=r.events, points=r.points,
                            decayed=r.decayed, value=r.value, note=r.note)
                for r in explanation.rules],
-        changes=list(explanation.changes))
+        changes=list(explanation.changes),
+        compliance=None if lead.compliance is None else ComplianceOut.model_validate(
+            lead.compliance.as_dict()))
 
 
 class RejectIn(BaseModel):

@@ -208,6 +208,40 @@ def register(app: typer.Typer) -> None:
         out.print(f"{who}: erased {done['contacts']} contact(s); rows removed: {rows}",
                   highlight=False, soft_wrap=True)
 
+    @rights.command("retain")
+    def retain(
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Count what would be deleted; delete nothing.")] = False,
+        by: Annotated[str, typer.Option("--by", help="Who ran it (audit).")] = "cli",
+        db: DbOpt = None,
+    ) -> None:
+        """Delete the raw events (and the inbox's and quarantine's payloads about them)
+        older than the retention the live model's `consent.retention` gives the
+        contact's jurisdiction (e.g. {gdpr: 730d}); scores, transitions and assignments
+        stay. The worker does the same hourly. Audited with the counts."""
+        from mql.service import retention
+
+        try:
+            report = retention.retain(connect(store_settings(db).database_url),
+                                      now=CLOCK.now(), dry_run=dry_run, actor=by)
+        except MQLError as exc:
+            raise fail(exc) from None
+        if not report.configured:
+            out.print("no retention: the live model's consent: section has no retention "
+                      "(e.g. retention: {gdpr: 730d}); nothing deleted", highlight=False)
+            return
+        verb = "would delete" if dry_run else "deleted"
+        table = Table(title=f"raw data past its retention ({verb})", title_justify="left")
+        for col in ("jurisdiction", "kept", "before", "contacts", "events", "quarantine",
+                    "inbox"):
+            table.add_column(col)
+        for name, r in sorted(report.by_jurisdiction.items()):
+            table.add_row(name, f"{r.days} days", f"{r.before:%Y-%m-%d %H:%M}",
+                          str(r.contacts), str(r.events), str(r.quarantine), str(r.inbox))
+        out.print(table)
+        out.print(f"{report.events} raw events {'would be ' if dry_run else ''}deleted; "
+                  "scores and transitions kept", highlight=False)
+
     @rights.command("export")
     def export(
         who: Annotated[str, typer.Argument(help="The person's email, or a contact id.")],

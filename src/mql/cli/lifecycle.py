@@ -153,9 +153,11 @@ def register(app: typer.Typer) -> None:
         except MQLError as exc:
             raise fail(exc) from None
         drift = (f", drift alerts {total.drift_alerts}" if schedule.every != "off" else "")
+        kept = (f", raw events past their retention deleted {total.retained}"
+                if total.retained else "")
         out.print(f"transitions {total.transitions}, SLA breaches {total.breaches} "
                   f"(escalated {total.escalations}), webhooks delivered {total.delivered}, "
-                  f"retrying {total.retried}, failed {total.failed}{drift}")
+                  f"retrying {total.retried}, failed {total.failed}{drift}{kept}")
 
     hooks = typer.Typer(help="Webhook subscriptions: add, list, update, pause, resume, "
                         "rotate-secret, test, remove.", no_args_is_help=True)
@@ -572,6 +574,7 @@ def _add(total: service.WorkerReport, one: service.WorkerReport) -> None:
     total.retried += one.retried
     total.failed += one.failed
     total.drift_alerts += one.drift_alerts
+    total.retained += one.retained
 
 
 __all__ = ["register", "register_models"]

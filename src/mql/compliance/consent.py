@@ -197,6 +197,21 @@ def state_at(records: Iterable[Record], channel: str, at: datetime,
                                                            if s.expires_at else math.inf)))
 
 
+def statuses_at(records: Iterable[Record], at: datetime) -> dict[str, str]:
+    """Each recorded channel's consent status as of `at` (`state_at`; records after `at`
+    are not read): what a notification or a lead view says per channel.
+
+    >>> from datetime import UTC
+    >>> jan, mar = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC)
+    >>> rs = [Record("email", "withdrawn", jan), Record("email", "granted", mar)]
+    >>> statuses_at(rs, jan), statuses_at(rs, mar), statuses_at(rs, jan.replace(year=2024))
+    ({'email': 'withdrawn'}, {'email': 'granted'}, {})
+    """
+    known = [r for r in records if r.at <= at]
+    return {channel: state_at(known, channel, at).status
+            for channel in dict.fromkeys(r.channel for r in known)}
+
+
 def changes_after(records: Iterable[Record], at: datetime,
                   expiry_months: Mapping[str, int] | None = None) -> datetime | None:
     """The next moment after `at` when a channel's state can change by itself (a granted

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mql.compliance import jurisdictions
 from mql.compliance.consent import EXPIRED, ChannelState, Record, changes_after, state_at
@@ -210,3 +210,19 @@ def verdicts(policy: ConsentPolicy, subjects: Mapping[int, tuple[Mapping[str, ob
                             at=at[cid], email=email, domain=domain, account=account,
                             suppressions=entries)
     return out
+
+
+def jurisdiction_of(policy: ConsentPolicy, attributes: Mapping[str, object]) -> str:
+    """The jurisdiction of a contact with these attributes (country, and region or
+    state), under the policy's country table: what `verdicts` reads."""
+    return jurisdictions.of(attributes.get("country"),
+                            attributes.get("region") or attributes.get("state"),
+                            overrides=policy.countries)
+
+
+def retention_bound(policy: ConsentPolicy, jurisdiction: str, now: datetime
+                    ) -> datetime | None:
+    """The moment before which a contact's raw events in `jurisdiction` are deleted
+    (`consent.retention`); None when they are kept (a jurisdiction not named)."""
+    days = policy.retention.get(jurisdiction)
+    return None if days is None else now - timedelta(days=days)

@@ -35,7 +35,7 @@ from typing import Any
 from mql.compliance.consent import basis_of, channel_of, status_of
 from mql.errors import InputError
 from mql.ingest.formats import DateStyle
-from mql.ingest.outcomes import _blank, _email, _text, _time
+from mql.ingest.rows import blank, email_field, text_field, time_field
 from mql.model.consent import BASES, CHANNELS, STATUSES
 
 CONSENT_COLUMNS = ("email", "status", "at", "timestamp", "given_at", "channel", "basis",
@@ -67,28 +67,28 @@ def consent_from_row(data: Mapping[str, Any], *, source: str, row: int,
                      warnings: list[InputError] | None = None) -> ConsentRow:
     """The consent change of one mapped row; `InputError` naming the field otherwise."""
     del warnings
-    email = _email(data, "email", source=source, row=row, required=True)
-    word = _text(data, "status", source=source, row=row, limit=40, required=True)
+    email = email_field(data, "email", source=source, row=row, required=True)
+    word = text_field(data, "status", source=source, row=row, limit=40, required=True)
     status = status_of(word)
     if status is None or status == "unknown":
         raise InputError(source, row, "status", f"{word!r} is not a consent status (one of "
                          f"{', '.join(s for s in STATUSES if s != 'unknown')})")
-    name = next((n for n in ("at", "timestamp", "given_at") if not _blank(data.get(n))), "at")
-    at = _time(data, name, source=source, row=row, style=style, required=True)
-    text = _text(data, "channel", source=source, row=row, limit=40)
+    name = next((n for n in ("at", "timestamp", "given_at") if not blank(data.get(n))), "at")
+    at = time_field(data, name, source=source, row=row, style=style, required=True)
+    text = text_field(data, "channel", source=source, row=row, limit=40)
     channel = channel_of(text) if text else "email"
     if channel is None:
         raise InputError(source, row, "channel", f"{text!r} is not a channel (one of "
                          f"{', '.join(CHANNELS)}, or all)")
-    field_name = "basis" if not _blank(data.get("basis")) else "legal_basis"
-    given = _text(data, field_name, source=source, row=row, limit=100)
+    field_name = "basis" if not blank(data.get("basis")) else "legal_basis"
+    given = text_field(data, field_name, source=source, row=row, limit=100)
     basis = basis_of(given) if given else ("consent" if status == "granted" else "none")
     if basis is None:
         raise InputError(source, row, field_name, f"{given!r} is not a legal basis (one of "
                          f"{', '.join(BASES)})")
     evidence: dict[str, Any] = {}
     raw = data.get("evidence")
-    if not _blank(raw):
+    if not blank(raw):
         if isinstance(raw, Mapping):
             evidence.update(raw)
         else:
@@ -101,15 +101,15 @@ def consent_from_row(data: Mapping[str, Any], *, source: str, row: int,
             else:
                 evidence["text"] = str(raw).strip()[:2000]
     for key in _EVIDENCE:
-        value = _text(data, key, source=source, row=row, limit=200)
+        value = text_field(data, key, source=source, row=row, limit=200)
         if value is not None:
             evidence[key] = value
-    expires = _time(data, "expires_at", source=source, row=row, style=style)
+    expires = time_field(data, "expires_at", source=source, row=row, style=style)
     if expires is not None and at is not None and expires <= at:
         raise InputError(source, row, "expires_at", f"{expires:%Y-%m-%d %H:%M} is not after "
                          f"the record's time {at:%Y-%m-%d %H:%M}")
     assert email is not None and at is not None
-    purpose = _text(data, "purpose", source=source, row=row, limit=40) or "marketing"
+    purpose = text_field(data, "purpose", source=source, row=row, limit=40) or "marketing"
     return ConsentRow(email, channel, status, basis, at, "_".join(purpose.lower().split()),
-                      _text(data, "source", source=source, row=row), expires, evidence,
-                      _text(data, "jurisdiction", source=source, row=row, limit=40))
+                      text_field(data, "source", source=source, row=row), expires, evidence,
+                      text_field(data, "jurisdiction", source=source, row=row, limit=40))

@@ -50,7 +50,8 @@ from typing import Any, Literal
 
 from mql import limits
 from mql.errors import InputError
-from mql.ingest.formats import DateStyle, normalize_email, parse_number, parse_time, snake
+from mql.ingest.formats import DateStyle, parse_number, parse_time, snake
+from mql.ingest.rows import blank, email_field, text_field, time_field
 
 OutcomeKind = Literal["opportunities", "costs", "dispositions"]
 OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("opportunities", "costs", "dispositions")
@@ -134,38 +135,10 @@ class DispositionRow:
     opportunity: str | None = None  # the CRM's opportunity id
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _text(data: Mapping[str, Any], name: str, *, source: str, row: int,
-          limit: int = 200, required: bool = False) -> str | None:
-    value = data.get(name)
-    if _blank(value):
-        if required:
-            raise InputError(source, row, name, "is empty")
-        return None
-    text = str(value).strip()
-    problem = limits.text_problem(text, limit)
-    if problem is not None:
-        raise InputError(source, row, name, problem)
-    return text
-
-
-def _time(data: Mapping[str, Any], name: str, *, source: str, row: int,
-          style: DateStyle | None, required: bool = False) -> datetime | None:
-    value = data.get(name)
-    if _blank(value):
-        if required:
-            raise InputError(source, row, name, "is empty; a time is required")
-        return None
-    return parse_time(value, source=source, row=row, field=name, style=style)
-
-
 def _amount(data: Mapping[str, Any], name: str, *, source: str, row: int,
             required: bool = False) -> float | None:
     value = data.get(name)
-    if _blank(value):
+    if blank(value):
         if required:
             raise InputError(source, row, name, "is empty; an amount is required")
         return None
@@ -179,22 +152,8 @@ def _amount(data: Mapping[str, Any], name: str, *, source: str, row: int,
     return number
 
 
-def _email(data: Mapping[str, Any], name: str, *, source: str, row: int,
-           required: bool = False) -> str | None:
-    value = data.get(name)
-    if _blank(value):
-        if required:
-            raise InputError(source, row, name, "is empty; an email is required")
-        return None
-    email = normalize_email(str(value))
-    problem = limits.email_problem(email)
-    if problem is not None:
-        raise InputError(source, row, name, problem)
-    return email
-
-
 def _currency(data: Mapping[str, Any], *, source: str, row: int) -> str | None:
-    text = _text(data, "currency", source=source, row=row, limit=10)
+    text = text_field(data, "currency", source=source, row=row, limit=10)
     if text is None:
         return None
     if not re.fullmatch(r"[A-Za-z]{3}", text):
@@ -230,7 +189,7 @@ def status_of(stage: str | None) -> str:
 
 def _stage_history(value: Any, *, source: str, row: int, style: DateStyle | None
                    ) -> tuple[tuple[str, datetime], ...]:
-    if _blank(value):
+    if blank(value):
         return ()
     items = value
     if isinstance(value, str):
@@ -240,7 +199,7 @@ def _stage_history(value: Any, *, source: str, row: int, style: DateStyle | None
             raise InputError(source, row, "stage_history", 'is not a JSON list of {"stage", '
                              '"at"} objects') from None
     if not isinstance(items, list) or not all(
-            isinstance(i, Mapping) and not _blank(i.get("stage")) and not _blank(i.get("at"))
+            isinstance(i, Mapping) and not blank(i.get("stage")) and not blank(i.get("at"))
             for i in items):
         raise InputError(source, row, "stage_history", 'must be a list of {"stage", "at"} '
                          "objects, each with both")
@@ -256,7 +215,7 @@ def _stage_history(value: Any, *, source: str, row: int, style: DateStyle | None
 
 
 def _contacts(value: Any, *, source: str, row: int) -> tuple[tuple[str, str | None], ...]:
-    if _blank(value):
+    if blank(value):
         return ()
     items: Any = value
     if isinstance(value, str) and value.strip().startswith("["):
@@ -272,23 +231,23 @@ def _contacts(value: Any, *, source: str, row: int) -> tuple[tuple[str, str | No
         raise InputError(source, row, "contacts", 'must be a list of {"email", "role"}')
     out: dict[str, str | None] = {}
     for item in items:
-        email = _email(item, "email", source=source, row=row, required=True)
+        email = email_field(item, "email", source=source, row=row, required=True)
         role = item.get("role")
         assert email is not None
-        out[email] = None if _blank(role) else snake(str(role))[:100]
+        out[email] = None if blank(role) else snake(str(role))[:100]
     return tuple(sorted(out.items()))
 
 
 def _contact_role(data: Mapping[str, Any], *, source: str, row: int
                   ) -> tuple[str, str | None, bool] | None:
     """The contact role one row gives (contact email or CRM id key, role, primary?)."""
-    ref = _email(data, "contact", source=source, row=row)
+    ref = email_field(data, "contact", source=source, row=row)
     for name, namespace in (("contact_salesforce_id", "salesforce"),
                             ("contact_hubspot_id", "hubspot")):
-        crm = _text(data, name, source=source, row=row, limit=limits.MAX_EXTERNAL_ID)
+        crm = text_field(data, name, source=source, row=row, limit=limits.MAX_EXTERNAL_ID)
         if ref is None and crm is not None:
             ref = f"{namespace}:{crm}"
-    role = _text(data, "contact_role", source=source, row=row, limit=100)
+    role = text_field(data, "contact_role", source=source, row=row, limit=100)
     is_primary = _flag(data.get("contact_is_primary"), source=source, row=row,
                        name="contact_is_primary")
     if ref is None:
@@ -306,16 +265,16 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     """An `OpportunityRow` from one mapped row; `InputError` names the field that cannot
     be used. Columns mql does not know become the opportunity's attributes."""
     del warnings  # every field of an opportunity is used: a bad one costs the row
-    external = _text(data, "opportunity_id", source=source, row=row, required=True)
-    opened = _time(data, "created_at", source=source, row=row, style=style)
+    external = text_field(data, "opportunity_id", source=source, row=row, required=True)
+    opened = time_field(data, "created_at", source=source, row=row, style=style)
     assert external is not None
-    closed = _time(data, "closed_at", source=source, row=row, style=style)
-    stage_text = _text(data, "stage", source=source, row=row)
+    closed = time_field(data, "closed_at", source=source, row=row, style=style)
+    stage_text = text_field(data, "stage", source=source, row=row)
     stage = snake(stage_text) if stage_text else None
     history = _stage_history(data.get("stage_history"), source=source, row=row, style=style)
     if stage is None and history:
         stage = history[-1][0]
-    status_text = _text(data, "status", source=source, row=row, limit=20)
+    status_text = text_field(data, "status", source=source, row=row, limit=20)
     status: str | None
     if status_text is not None:
         status = snake(status_text).replace("closed_", "")
@@ -331,7 +290,7 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
         # an open deal's close date is the forecast (HubSpot, Salesforce), not a closing
         data = {**data, "expected_close_at": closed.isoformat()}
         closed = None
-    updated = _time(data, "updated_at", source=source, row=row, style=style)
+    updated = time_field(data, "updated_at", source=source, row=row, style=style)
     if status in ("won", "lost") and closed is None:
         # a closed deal without a close date closed when this state was recorded, else at
         # its last stage change
@@ -346,11 +305,11 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
     if closed is not None and opened is not None and closed < opened:
         raise InputError(source, row, "closed_at", f"{closed:%Y-%m-%d} is before created_at "
                          f"{opened:%Y-%m-%d}")
-    account = _text(data, "account", source=source, row=row, limit=limits.MAX_DOMAIN)
-    product = _text(data, "product_line", source=source, row=row) or _text(
+    account = text_field(data, "account", source=source, row=row, limit=limits.MAX_DOMAIN)
+    product = text_field(data, "product_line", source=source, row=row) or text_field(
         data, "product", source=source, row=row)
     contacts = _contacts(data.get("contacts"), source=source, row=row)
-    primary = _email(data, "primary_contact", source=source, row=row)
+    primary = email_field(data, "primary_contact", source=source, row=row)
     role_of = _contact_role(data, source=source, row=row)
     if role_of is not None:
         ref, role, is_primary = role_of
@@ -358,7 +317,7 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
         if is_primary:
             primary = ref
     known = FIELDS["opportunities"]
-    attributes = {k: v for k, v in data.items() if k and k not in known and not _blank(v)}
+    attributes = {k: v for k, v in data.items() if k and k not in known and not blank(v)}
     for name, value in attributes.items():  # stored as JSON text: what every backend keeps
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         problem = limits.text_problem(text) or limits.text_problem(str(name), 200)
@@ -366,13 +325,13 @@ def opportunity_from_row(data: Mapping[str, Any], *, source: str, row: int,
             raise InputError(source, row, str(name), problem)
     return OpportunityRow(
         external_id=external, opened_at=opened, as_of=as_of, status=status, stage=stage,
-        name=_text(data, "name", source=source, row=row, limit=500),
+        name=text_field(data, "name", source=source, row=row, limit=500),
         account_domain=account.lower().removeprefix("www.") if account else None,
         primary_email=primary,
         product_line=product, amount=_amount(data, "amount", source=source, row=row),
         currency=_currency(data, source=source, row=row), closed_at=closed,
-        lost_reason=_text(data, "lost_reason", source=source, row=row),
-        lead_source=_text(data, "source", source=source, row=row),
+        lost_reason=text_field(data, "lost_reason", source=source, row=row),
+        lead_source=text_field(data, "source", source=source, row=row),
         stage_history=history, contacts=contacts,
         attributes={k: (v.isoformat() if isinstance(v, datetime) else v)
                     for k, v in attributes.items()})
@@ -383,9 +342,9 @@ def cost_from_row(data: Mapping[str, Any], *, source: str, row: int,
                   warnings: list[InputError] | None = None) -> CostRow:
     """A `CostRow` from one mapped row (the month from `month` or `date`)."""
     del warnings
-    month_field = "month" if not _blank(data.get("month")) else "date"
+    month_field = "month" if not blank(data.get("month")) else "date"
     value = data.get(month_field)
-    if _blank(value):
+    if blank(value):
         raise InputError(source, row, "month", "is empty; give the month (YYYY-MM)")
     text = str(value).strip()
     found = _MONTH.fullmatch(text)
@@ -396,20 +355,20 @@ def cost_from_row(data: Mapping[str, Any], *, source: str, row: int,
         raise InputError(source, row, month_field, f"{text!r} is not a month (YYYY-MM)")
     else:
         month = text
-    channel = _text(data, "channel", source=source, row=row, limit=100, required=True)
+    channel = text_field(data, "channel", source=source, row=row, limit=100, required=True)
     assert channel is not None
-    spend = next((n for n in ("spend", "amount", "cost") if not _blank(data.get(n))), "spend")
+    spend = next((n for n in ("spend", "amount", "cost") if not blank(data.get(n))), "spend")
     amount = _amount(data, spend, source=source, row=row, required=True)
     assert amount is not None
-    count_field = "touches" if not _blank(data.get("touches")) else "clicks"
+    count_field = "touches" if not blank(data.get("touches")) else "clicks"
     touches = None
-    if not _blank(data.get(count_field)):
+    if not blank(data.get(count_field)):
         try:
             touches = int(parse_number(data[count_field], integer=True))
         except (ValueError, OverflowError):
             raise InputError(source, row, count_field, "expected a whole number, got "
                              f"{str(data[count_field])[:40]!r}") from None
-    return CostRow(month, snake(channel), (_text(data, "campaign", source=source, row=row)
+    return CostRow(month, snake(channel), (text_field(data, "campaign", source=source, row=row)
                                            or ""), amount,
                    _currency(data, source=source, row=row) or "USD", touches)
 
@@ -419,21 +378,21 @@ def disposition_from_row(data: Mapping[str, Any], *, source: str, row: int,
                          warnings: list[InputError] | None = None) -> list[DispositionRow]:
     """The dispositions of one mapped row (one, or two for an SQL with `sql_at`)."""
     del warnings
-    email = _email(data, "email", source=source, row=row, required=True)
-    name = "at" if not _blank(data.get("at")) else "disposed_at"
-    at = _time(data, name, source=source, row=row, style=style, required=True)
-    text = _text(data, "status", source=source, row=row, limit=40, required=True)
+    email = email_field(data, "email", source=source, row=row, required=True)
+    name = "at" if not blank(data.get("at")) else "disposed_at"
+    at = time_field(data, name, source=source, row=row, style=style, required=True)
+    text = text_field(data, "status", source=source, row=row, limit=40, required=True)
     assert email is not None and at is not None and text is not None
     status = snake(text)
     if status not in DISPOSITIONS:
         raise InputError(source, row, "status", f"{text!r} is not a disposition (one of "
                          f"{', '.join(DISPOSITIONS)})")
-    reason_text = _text(data, "reason", source=source, row=row, limit=100)
-    common = {"note": _text(data, "note", source=source, row=row, limit=2000),
-              "actor": _text(data, "actor", source=source, row=row, limit=320),
-              "opportunity": _text(data, "opportunity_id", source=source, row=row)}
+    reason_text = text_field(data, "reason", source=source, row=row, limit=100)
+    common = {"note": text_field(data, "note", source=source, row=row, limit=2000),
+              "actor": text_field(data, "actor", source=source, row=row, limit=320),
+              "opportunity": text_field(data, "opportunity_id", source=source, row=row)}
     reason = snake(reason_text) if reason_text else None
-    sql_at = _time(data, "sql_at", source=source, row=row, style=style)
+    sql_at = time_field(data, "sql_at", source=source, row=row, style=style)
     if status == "sql" and sql_at is not None and sql_at != at:
         if sql_at < at:
             raise InputError(source, row, "sql_at", f"{sql_at:%Y-%m-%d %H:%M} is before the "

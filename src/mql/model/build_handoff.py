@@ -85,11 +85,13 @@ def routing(b: Builder, doc: d.RoutingDoc | None) -> Routing | None:
                  _date(b, last, (*path, "members", i, "out_of_office", j, 1)))
                 for j, (first, last) in enumerate(m.out_of_office)
             )
-            members.append(Member(m.name, m.weight, m.capacity, away))
+            members.append(Member(m.name, m.weight, m.capacity, away,
+                                  frozenset(m.attributes)))
         if not members:
             b.problem((*path, "members"), "a team needs at least one member (or use it as a "
                       "queue with one member named after the queue)")
-        teams[name] = Team(name, tuple(members), _hours(b, team, path), team.manager)
+        teams[name] = Team(name, tuple(members), _hours(b, team, path), team.manager,
+                           frozenset(team.attributes))
     known = sorted(teams)
 
     def check_team(team: str, where: Path) -> None:

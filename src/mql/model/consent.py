@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from mql.model.conditions import Condition
 from mql.model.document import ConsentDoc
 
 if TYPE_CHECKING:
@@ -51,6 +52,19 @@ class JurisdictionRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Overlay:
+    """A sector overlay (ITAR, FedRAMP, a regulated industry): a lead whose record
+    matches `when` (contact.* and account.* fields) goes only to a seller who, or whose
+    team, has every attribute of `requires`; none: the lead is held for compliance
+    (`mql.routing.overlays`)."""
+
+    name: str
+    when: Condition
+    requires: tuple[str, ...]
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentPolicy:
     """The rules per jurisdiction, the country (or ``CC-RR`` region) to jurisdiction
     table over the shipped one, and the channels a hand-off to a seller may use (the
@@ -59,6 +73,10 @@ class ConsentPolicy:
     rules: Mapping[str, JurisdictionRule]
     countries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     handoff_channels: tuple[str, ...] = ("email", "phone")
+    overlays: tuple[Overlay, ...] = ()
+    # days of raw events kept per jurisdiction (`mql privacy retain`, the worker); the
+    # contacts of a jurisdiction not named keep theirs
+    retention: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def rule(self, jurisdiction: str) -> JurisdictionRule:
         """The rule of `jurisdiction`, else of ``default``."""
@@ -141,6 +159,61 @@ def build_consent(b: Builder, doc: ConsentDoc | None) -> ConsentPolicy | None:
         if name not in rules:
             b.problem((*path, "countries", country), f'unknown jurisdiction "{name}"; '
                       f'jurisdictions are {", ".join(sorted(rules))}')
+    b.unique([o.name for o in doc.overlays], (*path, "overlays"), "overlay")
+    overlays = []
+    for n, o in enumerate(doc.overlays):
+        at: tuple[Any, ...] = (*path, "overlays", n)
+        overlays.append(Overlay(o.name, b.condition(o.when, (*at, "when"), "fit"),
+                                tuple(dict.fromkeys(o.requires)), o.description))
+        held = _attributes(b)
+        for k, wanted in enumerate(o.requires):
+            if held is not None and wanted not in held:
+                b.problem((*at, "requires", k), "no seller or team has the attribute "
+                          f'"{wanted}" (routing.teams.<team>.attributes or a member\'s '
+                          f'attributes): every lead under {o.name} would be held; attributes '
+                          f'are {", ".join(sorted(held)) or "none yet"}')
+    retention: dict[str, int] = {}
+    for name, value in doc.retention.items():
+        where = (*path, "retention", name)
+        if name not in rules:
+            b.problem(where, f'unknown jurisdiction "{name}"; jurisdictions are '
+                      f'{", ".join(sorted(rules))}', key=True)
+            continue
+        days = retention_days(value)
+        if days is None:
+            b.problem(where, f"expected a duration such as 730d, 104w or 2y (days, weeks, "
+                      f"years of 365 days; at least 1 day), got {value!r}")
+        else:
+            retention[name] = days
     return ConsentPolicy(MappingProxyType(rules),
                          MappingProxyType({c.upper(): n for c, n in doc.countries.items()}),
-                         tuple(dict.fromkeys(doc.handoff_channels)))
+                         tuple(dict.fromkeys(doc.handoff_channels)), tuple(overlays),
+                         MappingProxyType(retention))
+
+
+def retention_days(value: object) -> int | None:
+    """Days of a retention bound: ``730d``, ``104w``, ``2y`` (365 days) or a number of
+    days; None when it is not one (or under a day, or over 100 years).
+
+    >>> retention_days("730d"), retention_days("2y"), retention_days(90), retention_days("0d")
+    (730, 730, 90, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        days = value
+    else:
+        text = str(value).strip().lower()
+        unit = {"d": 1, "w": 7, "y": 365}.get(text[-1:]) if text else None
+        if unit is None or not text[:-1].isdigit():
+            return None
+        days = int(text[:-1]) * unit
+    return days if 1 <= days <= 36500 else None
+
+
+def _attributes(b: Builder) -> set[str] | None:
+    """Every attribute a team or seller of the model's routing has (None: no routing)."""
+    if not b.teams:
+        return None
+    return {a for team in b.teams.values() for a in
+            [*team.attributes, *(x for m in team.members for x in m.attributes)]}

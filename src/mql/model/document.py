@@ -196,6 +196,7 @@ class MemberDoc(Section):
     weight: Annotated[int, Field(ge=1, strict=True)] = 1
     capacity: Annotated[int, Field(ge=0, strict=True)] | None = None
     out_of_office: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = []
+    attributes: list[Name] = []  # e.g. us_person, fedramp (consent.overlays require them)
 
 
 class TeamDoc(Section):
@@ -204,6 +205,7 @@ class TeamDoc(Section):
     holidays: list[str] = []
     manager: str | None = None
     members: list[MemberDoc]
+    attributes: list[Name] = []  # every member has them
 
 
 class RoutingRuleDoc(RuleDoc):
@@ -408,11 +410,20 @@ class JurisdictionDoc(Section):
     expiry_months: dict[Name, Annotated[int, Field(ge=1, le=1200)]] | None = None
 
 
+class OverlayDoc(RuleDoc):
+    """A sector overlay: leads whose record matches `when` go only to sellers (or
+    teams) with every attribute of `requires`."""
+
+    requires: Annotated[list[Name], Field(min_length=1)]
+
+
 class ConsentDoc(Section):
     description: str | None = None
     handoff_channels: list[Name] = ["email", "phone"]
     jurisdictions: dict[Name, JurisdictionDoc] = {}
     countries: dict[str, Name] = {}
+    overlays: list[OverlayDoc] = []
+    retention: dict[Name, str | int] = {}  # jurisdiction: "730d", "104w", "2y" or days
 
 
 

@@ -184,7 +184,9 @@ def _routing(routing: Routing) -> dict[str, Any]:
             "members": [_drop_none({
                 "name": m.name, "weight": m.weight, "capacity": m.capacity,
                 "out_of_office": [[a.isoformat(), b.isoformat()] for a, b in m.away],
+                "attributes": sorted(m.attributes) or None,
             }) for m in team.members],
+            "attributes": sorted(team.attributes) or None,
         })
     return _drop_none({
         "account_alerts": {"min_contacts": routing.alerts.min_contacts,
@@ -275,6 +277,12 @@ def _consent(policy: ConsentPolicy) -> dict[str, Any]:
             "without_record": list(rule.without_record),
             "expiry_months": dict(rule.expiry)} for name, rule in policy.rules.items()},
         "countries": dict(policy.countries),
+        **({"overlays": [_drop_none({
+            "name": o.name, "description": o.description, "when": condition_data(o.when),
+            "requires": list(o.requires)}) for o in policy.overlays]}
+           if policy.overlays else {}),
+        **({"retention": {n: f"{d}d" for n, d in policy.retention.items()}}
+           if policy.retention else {}),
     }
 
 

@@ -64,6 +64,7 @@ class Member:
     weight: int = 1
     capacity: int | None = None
     away: tuple[tuple[date, date], ...] = ()
+    attributes: frozenset[str] = frozenset()  # what sector overlays ask for (us_person)
 
     def is_away(self, day: date) -> bool:
         return any(first <= day <= last for first, last in self.away)
@@ -75,6 +76,7 @@ class Team:
     members: tuple[Member, ...]
     hours: BusinessHours
     manager: str | None = None
+    attributes: frozenset[str] = frozenset()  # every member has them
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from mql.scoring.qualify import Decision
 from mql.scoring.scorer import score
 from mql.service import lifecycle
 from mql.service import state as states
+from mql.service.consent_gate import LeadCompliance, lead_compliance
 from mql.service.keys import Scope
 from mql.service.sales_actions import check_reach, check_scope
 from mql.service.scores import (
@@ -61,6 +62,7 @@ class Lead:
     owner: str | None
     assignment: dict[str, Any] | None  # the open one: team, rule, sla, sla_due_at, status
     explanation: Explanation
+    compliance: LeadCompliance | None = None  # consent as of the time, may_contact, hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +131,14 @@ def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules,
     with translate_errors("reading the lead's stage"), engine.connect() as conn:
         row = handoff_store.stages(conn, [view.id]).get(view.id)
         assignment = handoff_store.open_assignment(conn, view.id)
+        compliance = lead_compliance(conn, states.live_model(conn).model.consent,
+                                     {view.id: at})[view.id]
     check_reach(view.email, scope, row.owner if row else None,
                 assignment["team"] if assignment else None)
     explanation = explain_contact(engine, view.email, at=at, rules=rules)
     return Lead(view.id, view.email, view.account, view.attributes, view.model,
                 row.stage if row else None, row.since if row else None,
-                row.owner if row else None, assignment, explanation)
+                row.owner if row else None, assignment, explanation, compliance)
 
 
 def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:

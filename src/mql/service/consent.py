@@ -10,7 +10,6 @@ Every consent change, suppression and policy-driven refusal is in the audit log.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,11 +24,12 @@ from mql.compliance.policy import SUPPRESSION_KINDS, Suppression, email_hash
 from mql.errors import ConfigError, InputError, NotFound
 from mql.identity.merge import IdentityRules
 from mql.identity.normalize import clean_email
-from mql.ingest import mapping as mappings
 from mql.ingest.consent import ConsentRow
-from mql.ingest.files import BadRow, ReadOptions
+from mql.ingest.files import ReadOptions
+from mql.ingest.rows import Refused, read_batches
+from mql.service import suppressed
 from mql.service.consent_gate import HOLD, Gate, verdicts_of
-from mql.service.ingest import IngestSummary, open_reader
+from mql.service.ingest import IngestSummary, RowSource, file_rows, list_rows
 from mql.service.resolve import find_by_email
 from mql.store import consent as store
 from mql.store import contacts as contact_store
@@ -66,13 +66,21 @@ def apply_consent(conn: Connection, rows: Sequence[tuple[int, ConsentRow]], *,
     change, the rows refused, named by `where`). A change stored already is skipped (not
     refused). A row without its own source gets `source` (default: `where`)."""
     found = _contacts_of(conn, {r.email for _, r in rows}, rules)
+    # a grant for an address without a contact lifts its suppression (an erased person
+    # who gives consent again may be imported again: `mql.service.suppressed`)
+    lifted = suppressed.lift(conn, [(r.email, r.at, r.source or source or where)
+                                    for _, r in rows
+                                    if r.status == "granted" and r.email not in found],
+                             rules=rules, now=now, actor=actor)
     refused: list[InputError] = []
     pending: list[tuple[int, dict[str, Any]]] = []
     for number, r in rows:
         cid = found.get(r.email)
         if cid is None:
-            refused.append(InputError(where, number, "email", f"no contact {r.email!r} in "
-                                      "the store; ingest the contacts first"))
+            refused.append(InputError(where, number, "email", (
+                f"no contact {r.email!r} in the store; {suppressed.LIFTED_NOTE}")
+                if r.email in lifted else (f"no contact {r.email!r} in the store; ingest "
+                                           "the contacts first")))
             continue
         pending.append((number, {
             "contact_id": cid, "origin_id": cid, "channel": r.channel,
@@ -111,59 +119,41 @@ def _refuse_pending(conn: Connection, contact_ids: set[int], now: datetime) -> N
                      .values(status="refused", last_error="consent withdrawn", locked_until=None))
 
 
-def _load(engine: Engine, items: Iterable[tuple[int, Mapping[str, Any] | BadRow]],
-          summary: IngestSummary, *, parse: Callable[[Mapping[str, Any], int], Any],
-          mapping: Callable[[], str], rules: IdentityRules, now: datetime,
-          batch_size: int, progress: Callable[[int], None] | None,
-          source: str | None = None) -> None:
-    held: list[quarantine_store.Held] = []
-    good: list[tuple[int, Mapping[str, Any], ConsentRow]] = []
+def _load(engine: Engine, rows: RowSource, *, rules: IdentityRules, now: datetime,
+          batch_size: int) -> None:
+    """The consent rows of one file (or list), a batch per transaction."""
+    summary = rows.summary
 
-    def commit() -> None:
-        nonlocal held, good
-        if not held and not good:
-            return
-        raws = {n: raw for n, raw, _ in good}
-        with translate_errors(f"ingesting consent from {summary.source}"), \
-                engine.begin() as conn:
-            landed, refused = apply_consent(conn, [(n, r) for n, _, r in good], rules=rules,
-                                            now=now, where=summary.source, source=source)
-            summary.loaded += len(landed)
-            summary.duplicates += len(good) - len(landed) - len(refused)
-            summary.resolved += quarantine_store.resolve_subjects(
-                conn, ["consent"], {r.email for n, _, r in good if n in landed}, now=now,
-                note="a later consent row of the same contact landed")
-            by_row = {n: r for n, _, r in good}
-            held += [quarantine_store.Held("consent", summary.source, e.row or 0,
-                                           _raw(raws.get(e.row or 0, {})), e.field, e.reason,
-                                           mapping(), by_row[e.row or 0].email)
-                     for e in refused]
-            new = quarantine_store.add(conn, held, now=now)
-            summary.quarantined += len(held)
-            summary.quarantined_before += len(held) - new
-        held, good = [], []
+    def held_row(r: Refused, email: str | None = None) -> quarantine_store.Held:
+        return quarantine_store.Held("consent", summary.source, r.number, r.raw_text,
+                                     r.field, r.reason, rows.mapping(), email)
 
-    for number, raw in items:
-        summary.rows += 1
-        if isinstance(raw, BadRow):
-            held.append(quarantine_store.Held("consent", summary.source, number,
-                                              _raw(raw.raw) if raw.raw else "{}",
-                                              raw.error.field, raw.error.reason, mapping()))
-        else:
-            try:
-                good.append((number, raw, parse(raw, number)))
-            except InputError as exc:
-                email = str(raw.get("email") or "").strip().lower() or None
-                held.append(quarantine_store.Held("consent", summary.source, number,
-                                                  _raw(raw), exc.field, exc.reason,
-                                                  mapping(), email))
-        if len(held) + len(good) >= batch_size:
-            commit()
-            if progress is not None:
-                progress(summary.rows)
-    commit()
-    if progress is not None:
-        progress(summary.rows)
+    for batch in read_batches(rows.items, rows.parse, batch_size):
+        summary.rows += batch.rows
+        held = [held_row(r, str(r.raw.get("email") or "").strip().lower() or None
+                         if r.read and isinstance(r.raw, Mapping) else None)
+                for r in batch.refused]
+        if held or batch.good:
+            good = {g.number: g for g in batch.good}
+            with translate_errors(f"ingesting consent from {summary.source}"), \
+                    engine.begin() as conn:
+                landed, refused = apply_consent(
+                    conn, [(g.number, g.record) for g in batch.good], rules=rules, now=now,
+                    where=summary.source, source=rows.name)
+                summary.loaded += len(landed)
+                summary.duplicates += len(batch.good) - len(landed) - len(refused)
+                summary.resolved += quarantine_store.resolve_subjects(
+                    conn, ["consent"], {g.record.email for g in batch.good
+                                        if g.number in landed}, now=now,
+                    note="a later consent row of the same contact landed")
+                held += [held_row(Refused(e.row or 0, good[e.row or 0].raw, e.field,
+                                          e.reason), good[e.row or 0].record.email)
+                         for e in refused]
+                new = quarantine_store.add(conn, held, now=now)
+                summary.quarantined += len(held)
+                summary.quarantined_before += len(held) - new
+        if rows.progress is not None:
+            rows.progress(summary.rows)
 
 
 def ingest_consent(engine: Engine, path: Path, *, rules: IdentityRules, now: datetime,
@@ -173,46 +163,20 @@ def ingest_consent(engine: Engine, path: Path, *, rules: IdentityRules, now: dat
                    dayfirst: bool | None = None) -> IngestSummary:
     """Load a file of consent changes (`mql ingest consent`); the summary counts its rows
     (`loaded`: changes new to the store, `duplicates`: changes it held already)."""
-    name, reader = open_reader(path, "consent", mapping, source=source, options=options,
-                               date_format=date_format, dayfirst=dayfirst)
-    reader.check_header()
-    check(engine)
-    started = time.perf_counter()
-    summary = IngestSummary("consent", str(path), reader.mapping.name if reader.mapping
-                            else str(mapping))
-
-    def parse(raw: Mapping[str, Any], number: int) -> Any:
-        if reader.mapping is None:
-            summary.mapping = reader.use(raw.keys()).name
-        return reader.parse(raw, number, summary.source).record
-
-    def show(rows: int) -> None:
-        if progress is not None:
-            progress(rows, reader.rows.done, reader.rows.total)
-
-    _load(engine, reader.rows, summary, parse=parse,
-          mapping=lambda: reader.mapping.name if reader.mapping is not None else "mql",
-          rules=rules, now=now, batch_size=batch_size, progress=show, source=name)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    rows = file_rows(engine, path, "consent", mapping=mapping, source=source,
+                     options=options, date_format=date_format, dayfirst=dayfirst,
+                     progress=progress)
+    _load(engine, rows, rules=rules, now=now, batch_size=batch_size)
+    return rows.finish()
 
 
 def load_rows(engine: Engine, rows: Iterable[Mapping[str, Any]], *, rules: IdentityRules,
               now: datetime, source: str, batch_size: int = 1000) -> IngestSummary:
     """Load rows in mql's consent columns (the synthetic world's records, as
     `mql.service.synth.record_row` writes them) as `ingest_consent` loads a file."""
-    check(engine)
-    started = time.perf_counter()
-    summary = IngestSummary("consent", source, "mql")
-
-    def parse(raw: Mapping[str, Any], number: int) -> Any:
-        return mappings.parse(raw, "consent", mappings.MQL, source=source,
-                              number=number).record
-
-    _load(engine, enumerate(rows, 1), summary, parse=parse, mapping=lambda: "mql",
-          rules=rules, now=now, batch_size=batch_size, progress=None)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    listed = list_rows(engine, "consent", rows, source=source)
+    _load(engine, listed, rules=rules, now=now, batch_size=batch_size)
+    return listed.finish()
 
 
 def record_consent(engine: Engine, rows: Sequence[ConsentRow], *, rules: IdentityRules,
@@ -223,8 +187,10 @@ def record_consent(engine: Engine, rows: Sequence[ConsentRow], *, rules: Identit
     with translate_errors("recording consent"), engine.begin() as conn:
         landed, refused = apply_consent(conn, list(enumerate(rows, 1)), rules=rules,
                                         now=now, where=source, actor=actor)
-        if refused:
-            raise NotFound(refused[0].reason)
+        # a row that lifted a suppression is kept (the lifting), not refused
+        hard = [e for e in refused if suppressed.LIFTED_NOTE not in e.reason]
+        if hard:
+            raise NotFound(hard[0].reason)
         return len(landed)
 
 
@@ -373,6 +339,8 @@ def _kind(reason: str) -> str:
     """A held lead's reason in a few words: what blocked its hand-off channels."""
     if reason.startswith("suppressed"):
         return "suppressed"
+    if reason.startswith("sector overlay"):
+        return "no qualified seller"
     kinds = []
     for part in reason.removeprefix("no hand-off channel is permitted: ").split("; "):
         _, _, why = part.partition(": ")
@@ -403,17 +371,19 @@ def hold_summary(engine: Engine, examples: int = 5) -> HoldSummary:
 
 def _held_since(conn: Connection, ids: Sequence[int],
                 since: Mapping[int, datetime | None]) -> set[int]:
-    """The contacts of `ids` held for compliance in their current MQL stay."""
+    """The contacts of `ids` held for consent in their current MQL stay (a lead held by
+    a sector overlay waits for a seller who qualifies, not for consent)."""
     subjects = {f"contact:{c}": c for c in ids}
     out: set[int] = set()
+    overlaid: set[int] = set()
     for subject, detail in conn.execute(sa.select(audit_log.c.subject, audit_log.c.detail)
                                         .where(audit_log.c.action == HOLD,
                                                audit_log.c.subject.in_(list(subjects)))):
         cid = subjects[str(subject)]
         at, stay = datetime.fromisoformat(str(detail.get("at"))), since.get(cid)
         if stay is None or at >= stay:
-            out.add(cid)
-    return out
+            (overlaid if detail.get("overlays") else out).add(cid)
+    return out - overlaid
 
 
 def release_held(conn: Connection, contact_ids: Iterable[int], *, now: datetime) -> int:
@@ -458,8 +428,10 @@ def release_held(conn: Connection, contact_ids: Iterable[int], *, now: datetime)
         get = live.qualifier.criteria_getter(c.record, account, d.scores, intent[cid], now)
         router = handoff.Router(scope=frozenset((cid,)))
         a = handoff.assign(conn, model.routing, model.sla, cid, c.record, account, get, now,
-                           router)
+                           router, model.consent.overlays)
         router.save(conn)
+        if a.held:  # a sector overlay nobody the routing reaches meets: held again
+            continue
         sla, due = router.sla
         qualified = next((h for h in reversed(handoff_store.history(conn, cid))
                           if h["to_stage"] == "mql"), None)

@@ -15,16 +15,17 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from mql.compliance.consent import statuses_at
 from mql.identity.jobs import JOB_CHANGE
-from mql.identity.merge import stricter_consent
 from mql.lifecycle.rules import due_at, next_move
 from mql.lifecycle.stages import Cause, Stage, Transition
 from mql.model.conditions import activities
-from mql.model.consent import ConsentPolicy
+from mql.model.consent import ConsentPolicy, Overlay
 from mql.model.handoff import Routing, SlaRule
 from mql.model.spec import Model
 from mql.records import Account, Contact
 from mql.routing.calendar import add_business_hours
+from mql.routing.overlays import requirement
 from mql.routing.round_robin import RoundRobin
 from mql.routing.rules import Assignment, route
 from mql.routing.sla import sla_for
@@ -35,6 +36,7 @@ from mql.service import consent_gate as consent_service
 from mql.store import account_stages
 from mql.store import events as event_store
 from mql.store import handoff as store
+from mql.store import merges as audit_store
 
 
 def stage_of(value: str | None) -> Stage:
@@ -98,18 +100,21 @@ def model_data(version_id: int | None, model: Model | None) -> dict[str, Any]:
 CONTACT_ID = "_contact_id"  # in a held note's data: whose subject `complete_notes` adds
 
 
-def subject_data(subject: store.Subject | None, email: str) -> dict[str, Any]:
+def subject_data(subject: store.Subject | None, email: str, at: datetime
+                 ) -> dict[str, Any]:
     """The lead a notification is about: contact (email, name, title, CRM ids, consent
-    per channel) and account (domain, name). Its stage and owner are in each topic's
-    `transition` and `assignment` (as of the notification, not of when it is read)."""
+    per channel as of `at`, the notification's moment) and account (domain, name). Its
+    stage and owner are in each topic's `transition` and `assignment` (as of the
+    notification, not of when it is read)."""
     if subject is None:
         return {"contact": {"email": email}, "account": None}
     a = subject.attributes
     first, last = a.get("first_name"), a.get("last_name")
     name = " ".join(str(p) for p in (first, last) if p) or a.get("name")
-    consent: dict[str, str] = {}
-    for channel, status in subject.consent:
-        consent[channel] = stricter_consent(consent.get(channel, "granted"), status)
+    # each channel's consent as of the notification (`mql.compliance.consent.state_at`:
+    # the newest record then, the stricter across merged contacts); a record dated
+    # after it is not read, so a notification sent late says what held at its moment
+    consent = statuses_at(subject.consent, at)
     return {
         "contact": {"id": subject.contact_id, "email": subject.email or email,
                     "first_name": first, "last_name": last, "name": name,
@@ -139,7 +144,8 @@ def complete_notes(model: dict[str, Any], policy: ConsentPolicy | None = None,
             data = dict(n.data)
             cid = data.pop(CONTACT_ID, None)
             if cid is not None:
-                data = {**subject_data(found.get(int(cid)), n.subject), "model": model, **data}
+                data = {**subject_data(found.get(int(cid)), n.subject, n.at), "model": model,
+                        **data}
                 verdict = None if checks is None else checks.verdict(int(cid), n.at)
                 if verdict is not None:
                     if verdict.held:
@@ -203,10 +209,16 @@ class Router:
 
 def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], cid: int,
            contact: Contact, account: Account | None, get: Any, at: datetime,
-           router: Router | None = None) -> Assignment:
+           router: Router | None = None, overlays: tuple[Overlay, ...] = ()) -> Assignment:
     """Route a new MQL, start its SLA clock, and store both (the round-robin credit only
     when `router` is None; with a router, by `router.save` after the batch). The SLA and
-    its deadline are kept in `router.sla`."""
+    its deadline are kept in `router.sla`.
+
+    Under the sector `overlays` the lead matches (the model's `consent.overlays`), only a
+    seller with the required attributes gets it; when the routing reaches none, nothing
+    is stored, the hold is audited (`consent.hold`) and the returned assignment is
+    `held`: the caller sends no `lead.assigned`."""
+    requires = requirement(overlays, get) if overlays else None
     shared = router is not None
     router = router or Router(scope=frozenset((cid,)))
     if router.credit is None:
@@ -215,8 +227,19 @@ def assign(conn: Connection, routing: Routing, sla_rules: tuple[SlaRule, ...], c
         router.flush(conn)  # the held assignments count
         router.loads = store.open_loads(conn)
     robins = {team: RoundRobin(c) for team, c in router.credit.items()}
-    assignment, robins = route(routing, account, get, robins, router.loads, at)
+    assignment, robins = route(routing, account, get, robins, router.loads, at,
+                               requires=requires)
+    if assignment.held and requires is not None:
+        consent_service.record_overlay_hold(conn, cid, at, assignment.reason,
+                                            requires.overlays)
+        router.sla = (None, None)
+        return assignment
     router.credit, router.last = {t: dict(r.credit) for t, r in robins.items()}, at
+    if requires is not None:  # the gate held: who got it and under which overlays
+        audit_store.audit(conn, "mql", "routing.overlay", f"contact:{cid}", {
+            "contact_id": cid, "at": at.isoformat(), "overlays": list(requires.overlays),
+            "requires": sorted(requires.attributes), "team": assignment.team,
+            "owner": assignment.owner}, now=at)
     if not shared:
         router.save(conn)
     rule = sla_for(sla_rules, get)
@@ -319,7 +342,9 @@ def _route(conn: Connection, qualifier: Qualifier, router: Router, moves: store.
         get = qualifier.criteria_getter(new.contact, new.account, d.scores, new.state,
                                         d.as_of)
         a = assign(conn, model.routing, model.sla, new.cid, new.contact, new.account, get,
-                   new.at, router)
+                   new.at, router, model.consent.overlays if model.consent else ())
+    if a.held:  # a sector overlay no reachable seller meets
+        return
     sla, sla_due = router.sla
     moves.notify("lead.assigned", new.contact.email, {
         **new.data, "assignment": {

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +34,7 @@ from mql.ingest.files import BadRow, Kind, ReadOptions
 from mql.ingest.formats import external_id_key
 from mql.ingest.segment import Message, held_id, parse_message, refusal
 from mql.records import Account, Contact, Event
-from mql.service import resolve
+from mql.service import resolve, suppressed
 from mql.service import state as states
 from mql.service.state import LiveModel, live_model
 from mql.store import accounts as account_store
@@ -64,6 +64,7 @@ class IngestSummary:
     resumed: int = 0
     merges: int = 0
     merges_refused: int = 0
+    refused_suppressed: int = 0  # of `quarantined`: rows of suppressed addresses
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     uncounted: dict[str, int] = field(default_factory=dict)  # event types no rule counts
@@ -171,6 +172,64 @@ def open_reader(path: Path, kind: Kind, mapping: str | Path, *, source: str | No
                                  dayfirst=dayfirst, options=options)
 
 
+@dataclass(slots=True)
+class RowSource:
+    """The numbered rows of one file, or one list, in mql's own columns (consent and
+    outcome files): what their loaders read (`mql.ingest.rows.read_batches`), the
+    summary they count in, and the name their records keep as source."""
+
+    name: str
+    summary: IngestSummary
+    items: Iterable[tuple[int, Mapping[str, Any] | BadRow]]
+    parse: Callable[[Mapping[str, Any], int], Any]
+    mapping: Callable[[], str]  # what a quarantined row says it was read with
+    progress: Callable[[int], None] | None
+    reader: mappings.Reader | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self) -> IngestSummary:
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
+
+
+def file_rows(engine: Engine, path: Path, kind: Kind, *, mapping: str | Path,
+              source: str | None, options: ReadOptions | None, date_format: str | None,
+              dayfirst: bool | None, progress: Progress | None) -> RowSource:
+    """The rows of a file of `kind` (its header checked, the store's schema too)."""
+    name, reader = open_reader(path, kind, mapping, source=source, options=options,
+                               date_format=date_format, dayfirst=dayfirst)
+    reader.check_header()
+    check(engine)
+    summary = IngestSummary(kind, str(path), reader.mapping.name if reader.mapping
+                            else str(mapping))
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        if reader.mapping is None:
+            summary.mapping = reader.use(raw.keys()).name
+        return reader.parse(raw, number, summary.source).record
+
+    def show(rows: int) -> None:
+        if progress is not None:
+            progress(rows, reader.rows.done, reader.rows.total)
+
+    return RowSource(name, summary, reader.rows, parse,
+                     lambda: reader.mapping.name if reader.mapping is not None else "mql",
+                     show, reader)
+
+
+def list_rows(engine: Engine, kind: str, rows: Iterable[Mapping[str, Any]], *,
+              source: str) -> RowSource:
+    """Rows given as mappings in mql's columns (the synthetic world's records), numbered
+    from 1, read as a file of `kind` is."""
+    check(engine)
+    summary = IngestSummary(kind, source, "mql")
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        return mappings.parse(raw, kind, mappings.MQL, source=source, number=number).record
+
+    return RowSource(source, summary, enumerate(rows, 1), parse, lambda: "mql", None)
+
+
 def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules, now: datetime,
                 mapping: str | Path = "auto", source: str | None = None, batch_size: int = 1000,
                 progress: Progress | None = None, options: ReadOptions | None = None,
@@ -223,6 +282,10 @@ def ingest_file(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRules,
             checkpoint=(key, consumed, True), context=context)
     if progress is not None:
         progress(consumed, rows.done, rows.total or path.stat().st_size)
+    if summary.refused_suppressed:
+        summary.notes.append(
+            f"{summary.refused_suppressed:,} rows of suppressed addresses (erased, or on the "
+            "suppression list) were not imported: consent given again lifts that")
     if summary.uncounted:
         kinds = sorted(summary.uncounted.items(), key=lambda kv: (-kv[1], kv[0]))
         summary.notes.append(
@@ -256,6 +319,7 @@ def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] 
     held: list[quarantine_store.Held] = []
     kept: list[quarantine_store.Held] = []  # the dropped fields of rows that land
     records: list[mappings.Parsed] = []
+    numbers: list[int] = []
     for number, row in batch:
         summary.rows += 1
         mapping = _mapping_name(reader)
@@ -277,6 +341,7 @@ def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] 
                                               _subject(kind, _mapped(row, kind, reader))))
             continue
         records.append(parsed)
+        numbers.append(number)
         # the row lands; each optional field it lost is recorded (file, row, field, why)
         kept.extend(quarantine_store.Held(kind, summary.source, number, _raw_json(row),
                                           w.field, w.reason, mapping, _key(parsed.record),
@@ -291,7 +356,8 @@ def _commit(engine: Engine, kind: str, batch: list[tuple[int, Mapping[str, Any] 
         if records:
             apply_records(conn, kind, records, summary, rules=rules, now=now, source=source,
                           live=context.live, index=context.index,
-                          kept={quarantine_store.fingerprint_of(h) for h in kept})
+                          kept={quarantine_store.fingerprint_of(h) for h in kept},
+                          numbers=numbers, mapping=_mapping_name(reader))
         if checkpoint is not None:
             key, rows, finished = checkpoint
             checkpoints.save(conn, key, kind, rows, finished=finished, now=now)
@@ -308,13 +374,19 @@ def _mapping_name(reader: mappings.Reader) -> str:
 def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
                   summary: IngestSummary, *, rules: IdentityRules, now: datetime, source: str,
                   live: LiveModel | None = None, index: AccountIndex | None = None,
-                  import_stages: bool = True, kept: Collection[str] = ()) -> None:
+                  import_stages: bool = True, kept: Collection[str] = (),
+                  numbers: Sequence[int] | None = None, mapping: str = "mql") -> None:
     """Apply parsed records of `kind` inside the caller's transaction, counting in `summary`.
 
     `live` and `index` (the active model, the account index) are loaded when not given; a
     file ingest loads them once for all its batches. `import_stages`: the contacts' stages
-    are a CRM's (their starting stage, cause ``import``).
+    are a CRM's (their starting stage, cause ``import``). A contact or event that would
+    create a contact for a suppressed address (`mql.service.suppressed`) is quarantined
+    with its row (`numbers`: each record's row; default: its place, from 1).
     """
+    if kind in ("contacts", "events"):
+        records = _refuse_suppressed(conn, kind, records, summary, rules=rules, now=now,
+                                     source=source, numbers=numbers, mapping=mapping)
     run = resolve.Run(conn, live or live_model(conn), rules, now, source,
                       index if index is not None else AccountIndex(account_store.all_names(conn)))
     if kind == "accounts":
@@ -342,6 +414,38 @@ def apply_records(conn: Connection, kind: str, records: list[mappings.Parsed],
                                       source=source, kept=kept)
 
 
+def _refuse_suppressed(conn: Connection, kind: str, records: list[mappings.Parsed],
+                      summary: IngestSummary, *, rules: IdentityRules, now: datetime,
+                      source: str, numbers: Sequence[int] | None, mapping: str
+                      ) -> list[mappings.Parsed]:
+    """`records` without the ones that would re-create a suppressed address's contact;
+    those are quarantined (file, row, field ``email``; only the address's hash kept)."""
+    def email_of(p: mappings.Parsed) -> str | None:
+        r = p.record
+        return r.email if isinstance(r, Contact) else r.contact if isinstance(
+            r, Event) else None
+
+    found = suppressed.blocked(conn, [e for p in records if (e := email_of(p))],
+                               rules=rules, now=now)
+    if not found:
+        return records
+    rows = list(numbers) if numbers is not None else list(range(1, len(records) + 1))
+    held: list[quarantine_store.Held] = []
+    kept: list[mappings.Parsed] = []
+    for row, p in zip(rows, records, strict=True):
+        email = email_of(p)
+        if email is not None and email in found:
+            held.append(suppressed.held_row(kind, source, row, "email", email, found[email],
+                                            mapping))
+        else:
+            kept.append(p)
+    new = quarantine_store.add(conn, held, now=now)
+    summary.quarantined += len(held)
+    summary.quarantined_before += len(held) - new
+    summary.refused_suppressed += len(held)
+    return kept
+
+
 def _resolve_held(conn: Connection, kind: str, records: list[Any], *, now: datetime,
                   source: str, kept: Collection[str] = ()) -> int:
     """Resolve the open quarantined rows that `records` (just landed) are about, except
@@ -364,6 +468,7 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
     record that breaks a rule of `mql.limits` is quarantined (row: its place, from 1)."""
     summary = IngestSummary(kind, source, "mql")
     items: list[mappings.Parsed] = []
+    numbers: list[int] = []
     held: list[quarantine_store.Held] = []
     for number, r in enumerate(records, start=1):
         found = (limits.check_event(r) if isinstance(r, Event) else
@@ -373,13 +478,14 @@ def ingest_records(engine: Engine, kind: Kind, records: Iterable[Account | Conta
                 {"record": repr(r)[:2000]}), found.field, found.reason, "mql"))
             continue
         items.append(mappings.Parsed(r, isinstance(r, Contact) and r.account is not None))
+        numbers.append(number)
     summary.rows = len(items) + len(held)
     check(engine)
     with translate_errors(f"ingesting {kind} from {source}"), engine.begin() as conn:
         summary.quarantined = len(held)
         summary.quarantined_before = len(held) - quarantine_store.add(conn, held, now=now)
         apply_records(conn, kind, items, summary, rules=rules, now=now, source=source,
-                      import_stages=False)
+                      import_stages=False, numbers=numbers)
     return summary
 
 
@@ -495,6 +601,8 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
                    index: AccountIndex | None = None) -> None:
     """Apply parsed Segment messages inside the caller's transaction (`index`: the account
     index, read from the store when not given)."""
+    messages = _refuse_suppressed_messages(conn, messages, summary, rules=rules, now=now,
+                                           source=source)
     run = resolve.Run(conn, live_model(conn), rules, now, source,
                       index if index is not None else AccountIndex(account_store.all_names(conn)),
                       deferred=set())  # each contact is decided once, after everything
@@ -523,6 +631,48 @@ def apply_messages(conn: Connection, messages: list[Message], summary: IngestSum
     summary.merges += run.merges
     summary.merges_refused += run.merges_refused
     summary.resolved += _resolve_held(conn, "events", events, now=now, source=source)
+
+
+def _message_email(m: Message) -> str | None:
+    email = m.contact.email if m.contact is not None else m.event.contact
+    return email if email and "@" in email else None
+
+
+def _refuse_suppressed_messages(conn: Connection, messages: list[Message],
+                                summary: IngestSummary, *, rules: IdentityRules,
+                                now: datetime, source: str) -> list[Message]:
+    """`messages` without the ones that would re-create a suppressed address's contact
+    (`mql.service.suppressed`), quarantined; a message that grants consent itself (after
+    the suppression) passes: consent given again."""
+    from mql.service import consent  # it reads this module's summary and reader
+
+    emails = [e for m in messages if (e := _message_email(m))]
+    if not emails:
+        return messages
+    grants: dict[str, list[datetime]] = {}
+    for m in messages:
+        email = _message_email(m)
+        if email and m.raw:
+            grants.setdefault(email, []).extend(
+                r.at for r in consent.rows_from_segment(m.raw, email, m.event.at)
+                if r.status == "granted")
+    found = suppressed.blocked(conn, emails, rules=rules, now=now, grants=grants)
+    if not found:
+        return messages
+    kept: list[Message] = []
+    held: list[quarantine_store.Held] = []
+    for number, m in enumerate(messages, 1):
+        email = _message_email(m)
+        if email is not None and email in found:
+            held.append(suppressed.held_row("segment", source, number, "email", email,
+                                            found[email], "segment"))
+        else:
+            kept.append(m)
+    new = quarantine_store.add(conn, held, now=now)
+    summary.quarantined += len(held)
+    summary.quarantined_before += len(held) - new
+    summary.refused_suppressed += len(held)
+    return kept
 
 
 def _apply_consent(conn: Connection, messages: list[Message], *, rules: IdentityRules,
@@ -601,7 +751,8 @@ def retry_quarantined(engine: Engine, ids: list[int] | None, *, rules: IdentityR
             quarantine_store.add(conn, kept, now=now)
             apply_records(conn, q.kind, [record], summary, rules=rules, now=now,
                           source=q.source, live=live,
-                          kept={quarantine_store.fingerprint_of(h) for h in kept})
+                          kept={quarantine_store.fingerprint_of(h) for h in kept},
+                          numbers=[q.row], mapping=str(use))
             quarantine_store.resolve(conn, q.id, now=now)
             loaded.append(q.id)
     return RetryResult(loaded, failed)

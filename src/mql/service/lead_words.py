@@ -93,4 +93,22 @@ def lead_card(engine: Engine, email: str, *, at: datetime, rules: IdentityRules,
         ("SLA", sla_words(assignment, at)),
         ("MQL", verdict_words(lead, moves)),
     ]
+    c = lead.compliance
+    if c is not None and c.may_contact is not None:
+        lines.append(("may contact", may_contact_words(c.may_contact)
+                      + (f" ({c.jurisdiction})" if c.jurisdiction else "")))
+    if c is not None and c.hold_reason is not None:
+        lines.append(("held" if c.held else "would be held", c.hold_reason))
     return LeadCard(lead, tuple(lines))
+
+
+def may_contact_words(may: dict[str, bool]) -> str:
+    """The channels a lead may and may not be reached on, in words.
+
+    >>> may_contact_words({"email": True, "phone": False, "sms": True})
+    'email, sms; not phone'
+    """
+    yes = [c for c, ok in may.items() if ok]
+    no = [c for c, ok in may.items() if not ok]
+    return "; ".join(p for p in (", ".join(yes) or "no channel",
+                                 f"not {', '.join(no)}" if no else "") if p)

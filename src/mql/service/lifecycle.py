@@ -21,6 +21,7 @@ from mql.identity.normalize import clean_email
 from mql.lifecycle import rules
 from mql.lifecycle.stages import Stage, Transition
 from mql.routing.calendar import add_business_hours
+from mql.routing.overlays import qualifies, requirement
 from mql.routing.round_robin import RoundRobin
 from mql.service import state as states
 from mql.service import webhooks
@@ -237,6 +238,7 @@ class WorkerReport:
     retried: int = 0
     failed: int = 0
     drift_alerts: int = 0
+    retained: int = 0  # raw events deleted by the retention per jurisdiction
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -258,6 +260,27 @@ def run_due(engine: Engine, *, now: datetime, batch: int = 500) -> int:
         states.score_contacts(conn, live, current, now=now, times=due)
         after = store.stages(conn, ids)
         return sum(before[i].stage != after[i].stage for i in ids if i in before and i in after)
+
+
+def _overlay_need(conn: Connection, model: Any, cid: int) -> frozenset[str] | None:
+    """The attributes the sector overlays the lead matches require of its seller (None:
+    no overlay applies), read from its record and account as at routing."""
+    overlays = model.consent.overlays if model.consent is not None else ()
+    if not overlays:
+        return None
+    from mql.scoring.fit import record_getter
+    from mql.store import accounts as account_store
+    from mql.store import contacts as contact_store
+
+    stored = contact_store.load_contacts(conn, [cid]).get(cid)
+    if stored is None:
+        return None
+    account = None
+    if stored.account_id is not None:
+        account = account_store.load_accounts(conn, {stored.account_id}).get(
+            stored.account_id)
+    need = requirement(overlays, record_getter(stored.record, account))
+    return None if need is None else need.attributes
 
 
 def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, int]:
@@ -292,6 +315,9 @@ def run_sla(engine: Engine, *, now: datetime, batch: int = 500) -> tuple[int, in
                 store.update_assignments(conn, changes)  # the loads count the owners so far
                 changes = []
                 others = tuple(m for m in team.members if m.name != a["owner"]) or team.members
+                need = _overlay_need(conn, live.model, int(a["contact_id"]))
+                if need is not None:  # a sector overlay: only sellers who qualify
+                    others = tuple(m for m in others if qualifies(m, team, need))
                 credit = store.robin_credit(conn)
                 owner, robin = RoundRobin(credit.get(team.name, {})).pick(
                     others, store.open_loads(conn), now.date())
@@ -332,13 +358,18 @@ def run_once(engine: Engine, *, now: datetime, clock: Callable[[], datetime] | N
              options: webhooks.DeliveryOptions | None = None, deliver: bool = True,
              audit: AuditSchedule | None = None) -> WorkerReport:
     """One pass of every kind of due work: lifecycle moves and SLA breaches at `now`, the
-    scheduled drift audit when its period has not been audited (`audit`), then (unless
-    `deliver` is False) the deliveries due by `clock` (real time; default `now`)."""
+    scheduled drift audit when its period has not been audited (`audit`), the retention
+    of raw events per jurisdiction (`consent.retention`, hourly), then (unless `deliver`
+    is False) the deliveries due by `clock` (real time; default `now`)."""
     report = WorkerReport()
     report.transitions = run_due(engine, now=now)
     report.breaches, report.escalations = run_sla(engine, now=now)
     if audit is not None:
         report.drift_alerts = run_scheduled(engine, now=now, schedule=audit)
+    from mql.service import retention  # it reads the live model (the scoring state)
+
+    if retention.due(engine, now=now):  # `consent.retention`: at most once an hour
+        report.retained = retention.retain(engine, now=now, actor="worker").events
     if deliver:
         report.delivered, report.retried, report.failed = run_deliveries(
             engine, clock=clock or (lambda: now), options=options)

@@ -41,7 +41,6 @@ for a contact not in the store too); every other row lands.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,7 +53,7 @@ from mql.errors import ConfigError, InputError, NotFound
 from mql.identity.merge import Identifier, IdentityRules
 from mql.identity.normalize import clean_email
 from mql.ingest import mapping as mappings
-from mql.ingest.files import BadRow, Kind, ReadOptions
+from mql.ingest.files import Kind, ReadOptions
 from mql.ingest.outcomes import (
     OUTCOME_KINDS,
     CostRow,
@@ -62,10 +61,11 @@ from mql.ingest.outcomes import (
     OpportunityRow,
     status_of,
 )
+from mql.ingest.rows import raw_json, read_batches
 from mql.model.spec import Outcomes
 from mql.records import split_key
 from mql.service import state as states
-from mql.service.ingest import IngestSummary, Progress, open_reader
+from mql.service.ingest import IngestSummary, Progress, RowSource, file_rows, list_rows
 from mql.service.resolve import find_by_email
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
@@ -737,12 +737,6 @@ def _raw_subject(kind: str, raw: Mapping[str, Any], mapping: mappings.Mapping
     return text.lower() if kind == "dispositions" else text[:200]
 
 
-def _raw(row: Any) -> str:
-    data = {"line": row} if isinstance(row, str) else dict(row) if isinstance(
-        row, Mapping) else row
-    return json.dumps(data, default=str, sort_keys=True)
-
-
 @dataclass(slots=True)
 class _Batch:
     held: list[quarantine_store.Held] = field(default_factory=list)
@@ -758,29 +752,14 @@ def ingest_outcomes(engine: Engine, path: Path, kind: Kind, *, rules: IdentityRu
     (`loaded`: rows that changed the store, `duplicates`: rows it held already)."""
     if kind not in OUTCOME_KINDS:
         raise ConfigError(f"{kind!r} is not an outcome kind ({', '.join(OUTCOME_KINDS)})")
-    name, reader = open_reader(path, kind, mapping, source=source, options=options,
-                               date_format=date_format, dayfirst=dayfirst)
-    reader.check_header()
-    check(engine)
-    started = time.perf_counter()
-    summary = IngestSummary(kind, str(path), reader.mapping.name if reader.mapping
-                            else str(mapping))
-
-    def parse(raw: Mapping[str, Any], number: int) -> Any:
-        if reader.mapping is None:
-            summary.mapping = reader.use(raw.keys()).name
-        return reader.parse(raw, number, summary.source).record
-
-    def show(rows: int) -> None:
-        if progress is not None:
-            progress(rows, reader.rows.done, reader.rows.total)
-
-    _load(engine, kind, reader.rows, summary, parse=parse,
-          subject=lambda raw: _raw_subject(kind, raw, reader.use(raw.keys())),
-          mapping=lambda: reader.mapping.name if reader.mapping is not None else "mql",
-          rules=rules, now=now, source=name, batch_size=batch_size, progress=show)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    rows = file_rows(engine, path, kind, mapping=mapping, source=source, options=options,
+                     date_format=date_format, dayfirst=dayfirst, progress=progress)
+    reader = rows.reader
+    assert reader is not None
+    _load(engine, kind, rows, subject=lambda raw: _raw_subject(kind, raw,
+                                                               reader.use(raw.keys())),
+          rules=rules, now=now, batch_size=batch_size)
+    return rows.finish()
 
 
 def load_rows(engine: Engine, kind: str, rows: Iterable[Mapping[str, Any]], *,
@@ -791,62 +770,51 @@ def load_rows(engine: Engine, kind: str, rows: Iterable[Mapping[str, Any]], *,
     the same checks, quarantine (`source` and the row's position) and counts."""
     if kind not in OUTCOME_KINDS:
         raise ConfigError(f"{kind!r} is not an outcome kind ({', '.join(OUTCOME_KINDS)})")
-    check(engine)
-    started = time.perf_counter()
-    summary = IngestSummary(kind, source, "mql")
-
-    def parse(raw: Mapping[str, Any], number: int) -> Any:
-        return mappings.parse(raw, kind, mappings.MQL, source=source, number=number).record
-
-    _load(engine, kind, enumerate(rows, 1), summary, parse=parse,
-          subject=lambda raw: _raw_subject(kind, raw, mappings.MQL),
-          mapping=lambda: "mql", rules=rules, now=now, source=source,
-          batch_size=batch_size, progress=None)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    listed = list_rows(engine, kind, rows, source=source)
+    _load(engine, kind, listed, subject=lambda raw: _raw_subject(kind, raw, mappings.MQL),
+          rules=rules, now=now, batch_size=batch_size)
+    return listed.finish()
 
 
-def _load(engine: Engine, kind: str, items: Iterable[tuple[int, Mapping[str, Any] | BadRow]],
-          summary: IngestSummary, *, parse: Callable[[Mapping[str, Any], int], Any],
-          subject: Callable[[Mapping[str, Any]], str | None], mapping: Callable[[], str],
-          rules: IdentityRules, now: datetime, source: str, batch_size: int,
-          progress: Callable[[int], None] | None) -> None:
+def _load(engine: Engine, kind: str, rows: RowSource, *,
+          subject: Callable[[Mapping[str, Any]], str | None], rules: IdentityRules,
+          now: datetime, batch_size: int) -> None:
     """The rows of one file (or one list) into the store, a batch per transaction; costs
     in one transaction at the end (their totals are the file's)."""
-    batch = _Batch()
+    summary, source = rows.summary, rows.name
     costs: list[CostRow] = []
     currency: dict[CostKey, str] = {}
-    for number, raw in items:
-        summary.rows += 1
-        if isinstance(raw, BadRow):
-            batch.held.append(quarantine_store.Held(
-                kind, summary.source, number, _raw(raw.raw) if raw.raw else "{}",
-                raw.error.field, raw.error.reason, mapping()))
-        else:
-            try:
-                record = parse(raw, number)
-                if isinstance(record, CostRow):
-                    key = (record.month, record.channel, record.campaign)
-                    if currency.setdefault(key, record.currency) != record.currency:
-                        raise InputError(summary.source, number, "currency", (
-                            f"{record.currency} differs from {currency[key]}, the currency "
-                            f"of the other rows of {key[0]} {key[1]} {key[2] or ''}"
-                            ).rstrip())
-            except InputError as exc:
-                batch.held.append(quarantine_store.Held(
-                    kind, summary.source, number, _raw(raw), exc.field, exc.reason,
-                    mapping(), subject(raw)))
-                continue
-            if isinstance(record, CostRow):
-                costs.append(record)  # one total per key: applied at the end
+
+    def parse(raw: Mapping[str, Any], number: int) -> Any:
+        record = rows.parse(raw, number)
+        if isinstance(record, CostRow):
+            key = (record.month, record.channel, record.campaign)
+            if currency.setdefault(key, record.currency) != record.currency:
+                raise InputError(summary.source, number, "currency", (
+                    f"{record.currency} differs from {currency[key]}, the currency "
+                    f"of the other rows of {key[0]} {key[1]} {key[2] or ''}").rstrip())
+        return record
+
+    # each batch is committed when the next is read, so the last one (the file's end)
+    # lands after the costs, as the file's totals
+    last: _Batch | None = None
+    for read in read_batches(rows.items, parse, batch_size):
+        summary.rows += read.rows
+        batch = _Batch([quarantine_store.Held(
+            kind, summary.source, r.number, r.raw_text, r.field, r.reason, rows.mapping(),
+            subject(r.raw) if r.read and isinstance(r.raw, Mapping) else None)
+            for r in read.refused])
+        for g in read.good:
+            if isinstance(g.record, CostRow):
+                costs.append(g.record)  # one total per key: applied at the end
             else:
-                batch.good.append((number, raw, record))
-        if len(batch.held) + len(batch.good) >= batch_size:
-            _commit(engine, kind, batch, summary, rules=rules, now=now, source=source,
-                    mapping=mapping())
-            batch = _Batch()
-            if progress is not None:
-                progress(summary.rows)
+                batch.good.append((g.number, g.raw, g.record))
+        if last is not None:
+            _commit(engine, kind, last, summary, rules=rules, now=now, source=source,
+                    mapping=rows.mapping())
+            if rows.progress is not None:
+                rows.progress(summary.rows - read.rows)
+        last = batch
     if costs:
         with translate_errors(f"ingesting costs from {summary.source}"), \
                 engine.begin() as conn:
@@ -857,10 +825,11 @@ def _load(engine: Engine, kind: str, items: Iterable[tuple[int, Mapping[str, Any
         summary.notes.append(f"{len(changed) + len(same):,} totals per month, channel and "
                              f"campaign: {len(changed):,} new or changed, {len(same):,} as "
                              "stored")
-    _commit(engine, kind, batch, summary, rules=rules, now=now, source=source,
-            mapping=mapping())
-    if progress is not None:
-        progress(summary.rows)
+    if last is not None:
+        _commit(engine, kind, last, summary, rules=rules, now=now, source=source,
+                mapping=rows.mapping())
+    if rows.progress is not None:
+        rows.progress(summary.rows)
 
 
 def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
@@ -882,8 +851,8 @@ def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
                 note="a later row about the same opportunity landed")
             for f in unknown:
                 number, raw, record = batch.good[f.index]
-                held.append(quarantine_store.Held(kind, summary.source, number, _raw(raw),
-                                                  f.field, f.reason, mapping,
+                held.append(quarantine_store.Held(kind, summary.source, number,
+                                                  raw_json(raw), f.field, f.reason, mapping,
                                                   record.external_id))
         elif kind == "dispositions":
             rows = [(number, d) for number, _, ds in batch.good for d in ds]
@@ -896,12 +865,13 @@ def _commit(engine: Engine, kind: str, batch: _Batch, summary: IngestSummary, *,
             summary.loaded += len(landed)
             summary.duplicates += len({n for n, _ in rows} - landed - gone)
             held += [quarantine_store.Held(kind, summary.source, e.row or 0,
-                                           _raw(raws.get(e.row or 0, {})), e.field, e.reason,
-                                           mapping, _subject(kind, [d for n, d in rows
-                                                                    if n == e.row]))
+                                           raw_json(raws.get(e.row or 0, {})), e.field,
+                                           e.reason, mapping,
+                                           _subject(kind, [d for n, d in rows if n == e.row]))
                      for e in refused]
-            warned = [quarantine_store.Held(kind, summary.source, n, _raw(raws.get(n, {})),
-                                            e.field, e.reason, mapping, kept=True)
+            warned = [quarantine_store.Held(kind, summary.source, n,
+                                            raw_json(raws.get(n, {})), e.field, e.reason,
+                                            mapping, kept=True)
                       for n, e in kept]
             quarantine_store.add(conn, warned, now=now)
             summary.fields_dropped += len(warned)

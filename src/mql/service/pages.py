@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mql.accounts.score import AccountScore
-from mql.identity.merge import IdentityRules, stricter_consent
+from mql.identity.merge import IdentityRules
 from mql.model.diff import describe_changes
 from mql.model.parse import parse_model
 from mql.model.spec import TOTAL
@@ -32,6 +31,7 @@ from mql.scoring.qualify import Decision
 from mql.service import state as states
 from mql.service.accounts import AccountView, account_scores, show_account_mqa
 from mql.service.api_reads import lead_score_history, read_account
+from mql.service.consent_gate import lead_compliance
 from mql.service.keys import Scope, audit_lines
 from mql.service.lead_words import LeadCard, lead_card, sla_words
 from mql.service.lifecycle import TransitionView, history
@@ -45,7 +45,7 @@ from mql.store import handoff as handoff_store
 from mql.store import models as model_store
 from mql.store.accounts import among, chunks
 from mql.store.db import translate_errors
-from mql.store.tables import assignments, consent
+from mql.store.tables import assignments
 
 _UNTOUCHED = ("open", "breached", "escalated")
 
@@ -64,7 +64,8 @@ class QueueItem:
     hours_left: float | None  # business hours to the first-touch deadline (< 0: overdue)
     account: str | None
     coverage: str | None  # the account's committee coverage in words
-    consent: str  # "email granted, phone denied" or "-"
+    consent: str  # "email granted, phone denied" or "no consent recorded"
+    held: str | None = None  # why the lead is held for compliance (no seller gets it)
 
     @property
     def email(self) -> str:
@@ -80,18 +81,6 @@ def _open_assignments(conn: Connection, ids: list[int]) -> dict[int, dict[str, A
             assignments.c.status.in_(_UNTOUCHED)).order_by(assignments.c.id))
         for row in rows:
             out[int(row.contact_id)] = dict(row._mapping)
-    return out
-
-
-def _consents(conn: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
-    """Each contact's consent by channel (the stricter of two statuses for one channel)."""
-    out: dict[int, dict[str, str]] = {}
-    for part in chunks(ids):
-        for cid, channel, status in conn.execute(
-                sa.select(consent.c.contact_id, consent.c.channel, consent.c.status)
-                .where(among(conn, consent.c.contact_id, part))):
-            mine = out.setdefault(int(cid), {})
-            mine[channel] = stricter_consent(mine.get(channel, "granted"), status)
     return out
 
 
@@ -167,7 +156,8 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
         # the queue shows no times (qualified until, exit): their solves are left out
         decisions = {cid: ledgers.decision(cid, at, times=False) for cid in ids
                      if cid in ledgers.contacts}
-        consents = _consents(conn, ids)
+        # consent as of now and why a held lead is held: the gate's own verdict
+        compliance = lead_compliance(conn, live.model.consent, {cid: at for cid in ids})
         account_ids = sorted({c.account_id for cid in decisions
                               if (c := ledgers.contacts[cid]).account_id is not None})
         domains = {aid: r.domain for aid, r in
@@ -184,7 +174,8 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
         items.append(QueueItem(
             d, d.because(), (row.stage if row else None) or "mql", row.owner if row else None, team,
             sla_words(assignment, at), due, _hours_left(due, team, at, live), domain,
-            coverage.get(domain) if domain else None, consent_words(consents.get(cid, {}))))
+            coverage.get(domain) if domain else None, consent_words(compliance[cid].consent),
+            compliance[cid].hold_reason if compliance[cid].held else None))
     items.sort(key=lambda i: (i.stage != "mql", i.sla_due_at is None,
                               i.sla_due_at.timestamp() if i.sla_due_at else 0.0,
                               -i.decision.total, i.email))

@@ -15,12 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mql.compliance.consent import Record
 from mql.store.accounts import among, chunks
+from mql.store.consent import records_of
 from mql.store.tables import (
     accounts,
     assignments,
     audit_log,
-    consent,
     contacts,
     delivery_attempts,
     events,
@@ -399,7 +400,7 @@ class Subject:
     account_domain: str | None
     account_name: str | None
     crm_ids: Mapping[str, str]
-    consent: Sequence[tuple[str, str]]  # (channel, status) rows, oldest first
+    consent: Sequence[Record]  # every consent record, oldest first (each read as of a time)
 
 
 def subjects(conn: Connection, ids: Iterable[int]) -> dict[int, Subject]:
@@ -413,11 +414,7 @@ def subjects(conn: Connection, ids: Iterable[int]) -> dict[int, Subject]:
                 .where(identities.c.contact_id.in_(part), identities.c.kind == "external")
                 .order_by(identities.c.id)):
             crm.setdefault(int(cid), {}).setdefault(str(namespace or "crm"), str(raw or value))
-        rows: dict[int, list[tuple[str, str]]] = {}
-        for cid, channel, status in conn.execute(
-                sa.select(consent.c.contact_id, consent.c.channel, consent.c.status)
-                .where(consent.c.contact_id.in_(part)).order_by(consent.c.at, consent.c.id)):
-            rows.setdefault(int(cid), []).append((str(channel), str(status)))
+        rows = records_of(conn, part)
         query = (sa.select(contacts.c.id, contacts.c.email, contacts.c.attributes,
                            contacts.c.lifecycle_stage, contacts.c.owner,
                            contacts.c.account_domain, accounts.c.domain, accounts.c.name,

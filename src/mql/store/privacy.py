@@ -169,3 +169,47 @@ def export(conn: Connection, ids: Sequence[int]) -> dict[str, list[dict[str, Any
                                           t.merges.c.merged_id.in_(ids)))
     out["opportunities"] = rows(t.opportunities, t.opportunities.c.primary_contact_id.in_(ids))
     return {k: v for k, v in out.items() if v}
+
+
+# -- retention (`mql privacy retain`): raw events older than a jurisdiction's bound ------
+
+def contact_places(conn: Connection, after: int = 0, limit: int = 1000
+                   ) -> list[tuple[int, str | None, dict[str, Any]]]:
+    """(id, email, attributes) of the contacts with an id above `after`, `limit` at a
+    time (what a contact's jurisdiction is read from)."""
+    c = t.contacts
+    return [(int(r.id), r.email, dict(r.attributes or {})) for r in conn.execute(
+        sa.select(c.c.id, c.c.email, c.c.attributes).where(c.c.id > after)
+        .order_by(c.c.id).limit(limit))]
+
+
+def old_event_ids(conn: Connection, ids: Sequence[int], before: Any) -> list[str]:
+    """The event ids of the contacts' events that happened before `before`."""
+    e = t.events
+    return [str(x) for x in conn.execute(sa.select(e.c.event_id).where(
+        e.c.contact_id.in_(ids), e.c.at < before)).scalars()]
+
+
+def delete_events(conn: Connection, ids: Sequence[int], before: Any) -> int:
+    """Delete the contacts' events that happened before `before`; how many."""
+    e = t.events
+    return int(conn.execute(e.delete().where(e.c.contact_id.in_(ids),
+                                             e.c.at < before)).rowcount)
+
+
+def quarantine_before(conn: Connection, before: Any) -> list[tuple[int, str, str, Any]]:
+    """(id, subject, raw, created_at) of the quarantined rows held since before
+    `before`."""
+    q = t.quarantine
+    return [(int(r.id), str(r.subject or ""), str(r.raw), r.created_at) for r in
+            conn.execute(sa.select(q.c.id, q.c.subject, q.c.raw, q.c.created_at)
+                         .where(q.c.created_at < before))]
+
+
+def delete_quarantine(conn: Connection, ids: Sequence[int]) -> int:
+    q = t.quarantine
+    gone = 0
+    for i in range(0, len(ids), 500):
+        gone += int(conn.execute(q.delete().where(q.c.id.in_(list(ids[i:i + 500]))))
+                    .rowcount)
+    return gone
