@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -46,6 +46,8 @@ from mql.store.migrate import check
 Progress = Callable[[int, int, int | None], None]  # rows read, done and total (bytes or rows)
 KINDS: tuple[Kind, ...] = ("accounts", "contacts", "events")
 
+
+_T = TypeVar("_T")
 
 @dataclass(slots=True)
 class IngestSummary:
@@ -430,15 +432,25 @@ def _refuse_suppressed(conn: Connection, kind: str, records: list[mappings.Parse
     if not found:
         return records
     rows = list(numbers) if numbers is not None else list(range(1, len(records) + 1))
+    return _hold_blocked(conn, records, rows, email_of, found, summary, kind=kind,
+                         source=source, mapping=mapping, now=now)
+
+
+def _hold_blocked(conn: Connection, items: list[_T], rows: Sequence[int],
+                     email_of: Callable[[_T], str | None], found: Mapping[str, Any],
+                     summary: IngestSummary, *, kind: str, source: str, mapping: str,
+                     now: datetime) -> list[_T]:
+    """`items` without those whose address is in `found` (`suppressed.blocked`); those
+    are quarantined (row `rows[i]`, field ``email``) and counted in `summary`."""
     held: list[quarantine_store.Held] = []
-    kept: list[mappings.Parsed] = []
-    for row, p in zip(rows, records, strict=True):
-        email = email_of(p)
+    kept: list[_T] = []
+    for row, item in zip(rows, items, strict=True):
+        email = email_of(item)
         if email is not None and email in found:
             held.append(suppressed.held_row(kind, source, row, "email", email, found[email],
                                             mapping))
         else:
-            kept.append(p)
+            kept.append(item)
     new = quarantine_store.add(conn, held, now=now)
     summary.quarantined += len(held)
     summary.quarantined_before += len(held) - new
@@ -659,20 +671,9 @@ def _refuse_suppressed_messages(conn: Connection, messages: list[Message],
     found = suppressed.blocked(conn, emails, rules=rules, now=now, grants=grants)
     if not found:
         return messages
-    kept: list[Message] = []
-    held: list[quarantine_store.Held] = []
-    for number, m in enumerate(messages, 1):
-        email = _message_email(m)
-        if email is not None and email in found:
-            held.append(suppressed.held_row("segment", source, number, "email", email,
-                                            found[email], "segment"))
-        else:
-            kept.append(m)
-    new = quarantine_store.add(conn, held, now=now)
-    summary.quarantined += len(held)
-    summary.quarantined_before += len(held) - new
-    summary.refused_suppressed += len(held)
-    return kept
+    return _hold_blocked(conn, messages, range(1, len(messages) + 1), _message_email,
+                         found, summary, kind="segment", source=source, mapping="segment",
+                         now=now)
 
 
 def _apply_consent(conn: Connection, messages: list[Message], *, rules: IdentityRules,
