@@ -3,7 +3,8 @@
 `pg_url` starts one cluster per session on first use (initdb into a temporary folder,
 `pg_ctl start` on 127.0.0.1 with a free port and unix sockets in that folder, stopped at
 the end) and gives each test a fresh database. initdb refuses to run as root, so as root
-the cluster runs as the `postgres` user (or `nobody`). The binaries are the system's
+the cluster runs as the `postgres` user (or `nobody`), from a copy of the wheel's
+programs when that user cannot reach the clone's .venv. The binaries are the system's
 (`initdb` on PATH, or Debian's /usr/lib/postgresql/N/bin), else the `pgserver` wheel's (a
 dev dependency: PostgreSQL in a wheel, so a bare machine with only Python runs these tests
 too). Without either the postgres tests are skipped locally, and fail under CI=true: CI
@@ -92,6 +93,8 @@ class Cluster:
         if self.prefix:
             user = self.prefix[2]
             shutil.chown(self.root, user=user)
+            initdb, pg_ctl = self._reachable(initdb, pg_ctl)
+            self.pg_ctl = pg_ctl
         self._run([initdb, "-D", str(self.data), "-U", "mql", "--auth=trust", "-E", "UTF8",
                    "--no-sync"])
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
@@ -100,6 +103,25 @@ class Cluster:
         self._run([pg_ctl, "-D", str(self.data), "-o", options, "-l",
                    str(self.root / "log"), "-w", "-t", "60", "start"])
         self.count = 0
+
+    def _reachable(self, initdb: str, pg_ctl: str) -> tuple[str, str]:
+        """The programs as the cluster's user can run them. The pgserver wheel lives in
+        the clone's .venv, which that user cannot enter when the clone sits in a private
+        folder (a 0700 home or `mktemp -d`); then its PostgreSQL is copied into the
+        cluster's own folder, which the user owns."""
+        probe = subprocess.run([*self.prefix, "test", "-x", initdb], check=False)
+        wheel = _wheel_bin()
+        if probe.returncode == 0 or wheel is None or Path(initdb).parent != wheel:
+            return initdb, pg_ctl
+        # the same layout: the programs find their libraries at $ORIGIN/../../../pgserver.libs
+        package, site = wheel.parent.parent, wheel.parent.parent.parent
+        copy = self.root / "wheel"
+        shutil.copytree(wheel.parent, copy / package.name / "pginstall", symlinks=True)
+        if (site / "pgserver.libs").is_dir():
+            shutil.copytree(site / "pgserver.libs", copy / "pgserver.libs", symlinks=True)
+        os.chmod(self.root, 0o755)
+        bin_ = copy / package.name / "pginstall" / "bin"
+        return str(bin_ / "initdb"), str(bin_ / Path(pg_ctl).name)
 
     def _run(self, args: list[str]) -> None:
         result = subprocess.run([*self.prefix, *args], capture_output=True, text=True,
