@@ -218,6 +218,21 @@ def test_a_seller_reads_only_the_leads_it_reaches(server: Server) -> None:
     for role in ("sales", "admin", "marketing", "read-only"):
         with server.client(role) as c:
             assert [c.get(p).status_code for p in paths] == [200] * 4, role
+    # the list and the account list the leads a sales token reaches, the others counted
+    other_key = {"Authorization": f"Bearer {other}"}
+    with server.client() as c:
+        listed = c.get("/v1/leads", params={"account": "reads.example"}, headers=other_key)
+        seen = c.get("/v1/accounts/reads.example", headers=other_key).json()
+    assert listed.json()["items"] == []
+    for role in ("sales", "admin"):
+        with server.client(role) as c:
+            listed = c.get("/v1/leads", params={"account": "reads.example"}).json()
+            account = c.get("/v1/accounts/reads.example").json()
+        assert [d["contact"] for d in listed["items"]] == ["ola@reads.example"], role
+        assert [d["contact"] for d in account["contacts"]] == ["ola@reads.example"], role
+        assert account["hidden_contacts"] == 0, role
+    assert seen["contacts"] == [] and seen["hidden_contacts"] == 1, seen
+    assert seen["open_mqls"] == 0
 
 
 def test_leads_filter_by_stage_owner_account_and_qualified_since(server: Server) -> None:

@@ -466,6 +466,8 @@ class AccountOut(BaseModel):
     open_mqls: int
     engagement: float
     contacts: list[DecisionOut]
+    hidden_contacts: int = Field(0, description="live contacts of the account a sales "
+                                 "token does not reach (not listed in contacts)")
     score: AccountScoreOut | None = None
     mqa: MqaOut | None = None
     stage: str | None = Field(None, description="the account lifecycle stage: target, "
@@ -477,6 +479,7 @@ class AccountOut(BaseModel):
         return cls(id=a.id, domain=a.domain, attributes=a.attributes, open_mqls=a.open_mqls,
                    engagement=a.engagement,
                    contacts=[DecisionOut.from_decision(d) for d in a.contacts],
+                   hidden_contacts=a.hidden,
                    score=None if score is None else AccountScoreOut.from_score(score),
                    mqa=None if mqa is None else MqaOut.from_decision(mqa), stage=stage)
 

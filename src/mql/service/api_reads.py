@@ -30,7 +30,7 @@ from mql.service import lifecycle
 from mql.service import state as states
 from mql.service.consent_gate import LeadCompliance, lead_compliance
 from mql.service.keys import Scope
-from mql.service.sales_actions import check_reach, check_scope
+from mql.service.sales_actions import check_reach, check_scope, reachable
 from mql.service.scores import (
     Ledgers,
     decisions_of,
@@ -73,6 +73,7 @@ class AccountView:
     domain: str
     attributes: dict[str, Any]
     contacts: list[Decision]
+    hidden: int = 0  # its live contacts a seller's scope does not reach (not in contacts)
 
     @property
     def open_mqls(self) -> int:
@@ -141,10 +142,12 @@ def read_lead(engine: Engine, lead: str, *, at: datetime, rules: IdentityRules,
                 row.owner if row else None, assignment, explanation, compliance)
 
 
-def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:
+def read_account(engine: Engine, domain: str, *, at: datetime, scope: Scope | None = None
+                 ) -> AccountView:
     """The account with this domain and its live contacts' decisions at `at` (MQLs
-    first, then by total: `list_scores` of those contacts only); `NotFound` when there
-    is none."""
+    first, then by total: `list_scores` of those contacts only); with a seller's `scope`,
+    only the contacts it reaches (`sales_actions.reachable`), the others counted in
+    `hidden`; `NotFound` when there is none."""
     with translate_errors("reading the account"), engine.connect() as conn:
         found = account_store.ids_by_domain(conn, [domain.strip().lower()])
         if not found:
@@ -153,8 +156,10 @@ def read_account(engine: Engine, domain: str, *, at: datetime) -> AccountView:
         account_id = next(iter(found.values()))
         record = account_store.load_accounts(conn, [account_id])[account_id]
         ids = contact_store.live_contact_ids(conn, [account_id])
-    decisions = list_scores(engine, at=at, ids=ids)
-    return AccountView(account_id, record.domain, dict(record.attributes), decisions)
+        shown = reachable(conn, scope, ids)
+    decisions = list_scores(engine, at=at, ids=ids if shown is None else shown)
+    return AccountView(account_id, record.domain, dict(record.attributes), decisions,
+                       0 if shown is None else len(ids) - len(shown))
 
 
 def deliveries(engine: Engine, *, status: str | None) -> list[dict[str, Any]]:
@@ -166,10 +171,12 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
               mql: bool | None = None, grade: str | None = None, min_score: float | None = None,
               max_score: float | None = None, stage: str | None = None,
               owner: str | None = None, account: str | None = None,
-              qualified_since: datetime | None = None) -> LeadPage:
+              qualified_since: datetime | None = None, scope: Scope | None = None
+              ) -> LeadPage:
     """Leads as of `at` (the first page's time when `cursor` is given) that pass the
     filters, `limit` at most, after `cursor`. `qualified_since` keeps MQLs that entered
-    the MQL stage at or after that time."""
+    the MQL stage at or after that time; a seller's `scope` keeps the leads it reaches
+    (`sales_actions.reachable`: its own and its team's open leads)."""
     after: SortKey | None = None
     if cursor:
         at, after = decode_cursor(cursor)
@@ -181,6 +188,9 @@ def lead_page(engine: Engine, *, at: datetime, limit: int, cursor: str | None = 
                 conn, stage=stage, owner=owner,
                 account=account.strip().lower() if account is not None else None,
                 mql_since=qualified_since)
+    if scope is not None:
+        with translate_errors("reading leads"), engine.connect() as conn:
+            ids = reachable(conn, scope, ids)
     # ranked and filtered without the times (a solve each), then the page's rows in
     # full; when the narrowed contacts fit in one page, they are decided in full at once
     whole = ids is not None and len(ids) <= limit

@@ -40,14 +40,9 @@ from mql.service.scores import Ledgers
 from mql.service.store import ContactView, find_contact
 from mql.store import account_stages
 from mql.store import accounts as account_store
-from mql.store import contacts as contact_store
 from mql.store import handoff as handoff_store
 from mql.store import models as model_store
-from mql.store.accounts import among, chunks
 from mql.store.db import translate_errors
-from mql.store.tables import assignments
-
-_UNTOUCHED = ("open", "breached", "escalated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +65,6 @@ class QueueItem:
     @property
     def email(self) -> str:
         return self.decision.contact
-
-
-def _open_assignments(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The newest untouched assignment of each contact of `ids` (as `open_assignment`)."""
-    out: dict[int, dict[str, Any]] = {}
-    for part in chunks(ids):
-        rows = conn.execute(assignments.select().where(
-            among(conn, assignments.c.contact_id, part),
-            assignments.c.status.in_(_UNTOUCHED)).order_by(assignments.c.id))
-        for row in rows:
-            out[int(row.contact_id)] = dict(row._mapping)
-    return out
 
 
 def consent_words(statuses: dict[str, str]) -> str:
@@ -143,14 +126,14 @@ def sales_queue(engine: Engine, *, at: datetime, scope: Scope | None,
         live = states.live_model(conn)
         # stage, owner, team and deadline of every lead waiting, in one query: the
         # reach and the rank; then the rows of the first `size` only
-        waiting = handoff_store.waiting_in(conn, ("mql", "sal"), _UNTOUCHED)
+        waiting = handoff_store.waiting_in(conn, ("mql", "sal"), handoff_store.UNTOUCHED)
         ids = [cid for cid, (_, owner, team, _) in waiting.items()
                if reaches(scope, owner, team)]
         ids.sort(key=lambda cid: _rank(waiting[cid][0], waiting[cid][3]))
         more = max(0, len(ids) - size)
         ids = ids[:size]
         rows = handoff_store.stages(conn, ids)
-        open_ = _open_assignments(conn, ids)
+        open_ = handoff_store.open_assignments(conn, ids)
         ledgers = Ledgers(conn, live, ids)
         ledgers.prefetch(at)
         # the queue shows no times (qualified until, exit): their solves are left out
@@ -269,23 +252,11 @@ class AccountPageView:
 def account_view(engine: Engine, domain: str, *, at: datetime, scope: Scope | None
                  ) -> AccountPageView:
     """The page of the account with this domain; `NotFound` when there is none."""
-    found = read_account(engine, domain, at=at)
+    found = read_account(engine, domain, at=at, scope=scope)
     view = show_account_mqa(engine, domain, at=at)
     with translate_errors("reading the account"), engine.connect() as conn:
-        ids = contact_store.live_contact_ids(conn, [found.id])
-        emails = {c.record.email: cid for cid, c in
-                  contact_store.load_contacts(conn, ids).items()}
-        rows = handoff_store.stages(conn, ids)
-        open_ = _open_assignments(conn, ids)
         opportunities = _opportunities(conn, found.id)
-    shown = []
-    for d in found.contacts:
-        cid = emails.get(d.contact)
-        owner = rows[cid].owner if cid is not None and cid in rows else None
-        team = (open_.get(cid) or {}).get("team") if cid is not None else None
-        if reaches(scope, owner, team):
-            shown.append(d)
-    return AccountPageView(view, shown, len(found.contacts) - len(shown), opportunities)
+    return AccountPageView(view, found.contacts, found.hidden, opportunities)
 
 
 def _opportunities(conn: Connection, account_id: int

@@ -8,9 +8,10 @@ A seller's `Scope` limits them to the leads they own and the open leads of their
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from mql.errors import ConfigError, Forbidden, NotFound
 from mql.identity.merge import IdentityRules
@@ -68,6 +69,24 @@ def reaches(scope: Scope | None, owner: str | None, team: str | None) -> bool:
     if scope is None:
         return True
     return owner == scope.name or (scope.team is not None and team == scope.team)
+
+
+def reachable(conn: Connection, scope: Scope | None, ids: Iterable[int] | None = None
+              ) -> list[int] | None:
+    """The contacts of `ids` (every live contact when None) that `scope` reaches, by id;
+    None when `scope` is None (an admin's: every one). The rule is `reaches`, over the
+    stored owner and the team of the newest untouched assignment."""
+    if scope is None:
+        return None if ids is None else sorted(set(ids))
+    candidates = handoff_store.owned_or_assigned(conn, scope.name, scope.team)
+    if ids is not None:
+        wanted = set(ids)
+        candidates = [cid for cid in candidates if cid in wanted]
+    rows = handoff_store.stages(conn, candidates)
+    open_ = handoff_store.open_assignments(conn, candidates)
+    return [cid for cid in candidates
+            if reaches(scope, rows[cid].owner if cid in rows else None,
+                       (open_.get(cid) or {}).get("team"))]
 
 
 def accept(engine: Engine, email: str, *, actor: str, now: datetime,

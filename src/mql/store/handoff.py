@@ -184,11 +184,42 @@ def open_assignment(conn: Connection, contact_id: int, *, touched: bool = False
                     ) -> dict[str, Any] | None:
     """The contact's newest untouched assignment (with `touched`: also met or late ones,
     i.e. any that is not closed)."""
-    statuses = ("open", "breached", "escalated") + (("met", "late") if touched else ())
+    statuses = UNTOUCHED + (("met", "late") if touched else ())
     row = conn.execute(assignments.select().where(
         assignments.c.contact_id == contact_id,
         assignments.c.status.in_(statuses)).order_by(assignments.c.id.desc()).limit(1)).first()
     return None if row is None else dict(row._mapping)
+
+
+UNTOUCHED = ("open", "breached", "escalated")
+
+
+def open_assignments(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The newest untouched assignment of each contact of `ids` (as `open_assignment`)."""
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(dict.fromkeys(ids)):
+        rows = conn.execute(assignments.select().where(
+            among(conn, assignments.c.contact_id, part),
+            assignments.c.status.in_(UNTOUCHED)).order_by(assignments.c.id))
+        for row in rows:
+            out[int(row.contact_id)] = dict(row._mapping)
+    return out
+
+
+def owned_or_assigned(conn: Connection, owner: str, team: str | None) -> list[int]:
+    """Live contacts owned by `owner` or with an untouched assignment to `team`: the
+    candidates a seller's scope may reach (the newest assignment decides; see
+    `service.sales_actions.reachable`)."""
+    owned = sa.select(contacts.c.id).where(contacts.c.merged_into.is_(None),
+                                           contacts.c.owner == owner)
+    found = {int(i) for (i,) in conn.execute(owned)}
+    if team is not None:
+        found.update(int(i) for (i,) in conn.execute(
+            sa.select(assignments.c.contact_id).select_from(
+                assignments.join(contacts, contacts.c.id == assignments.c.contact_id)).where(
+                contacts.c.merged_into.is_(None), assignments.c.team == team,
+                assignments.c.status.in_(UNTOUCHED))))
+    return sorted(found)
 
 
 def add_assignment(conn: Connection, **values: Any) -> int:

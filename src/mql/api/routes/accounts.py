@@ -38,12 +38,14 @@ async def get_accounts(
 
 
 @router.get("/v1/accounts/{domain}", summary="An account with its contacts and score")
-async def get_account(domain: str, state: State, _: Reader) -> AccountOut:
+async def get_account(domain: str, state: State, key: Reader) -> AccountOut:
     """The account with this web domain: firmographics, every contact's decision now (MQLs
-    first), open MQLs, the sum of intent, and its account score (ledger, coverage,
-    missing roles, when it falls below its line) and its MQA decision; 404 when there is
-    none."""
+    first; a sales token: only its own and its team's open leads, the others counted in
+    `hidden_contacts`), open MQLs and the sum of intent of those contacts, and its account
+    score (ledger, coverage, missing roles, when it falls below its line) and its MQA
+    decision; 404 when there is none."""
     now = state.clock.now()
-    found = await run_in_threadpool(read_account, state.engine, domain, at=now)
+    found = await run_in_threadpool(read_account, state.engine, domain, at=now,
+                                    scope=key.scope)
     view = await run_in_threadpool(show_account_mqa, state.engine, domain, at=now)
     return AccountOut.from_view(found, view.score, view.mqa, view.history.stage)

@@ -43,7 +43,7 @@ async def get_lead(lead: str, state: State, key: Reader) -> LeadOut:
 
 @router.get("/v1/leads", summary="Leads, MQLs first, filtered, by pages")
 async def list_leads(
-    state: State, _: Reader,
+    state: State, key: Reader,
     mql: Annotated[bool | None, Query(description="only MQLs (true) or only non-MQLs")] = None,
     grade: Annotated[str | None, Query(max_length=10, description="e.g. A1")] = None,
     min_score: Annotated[float | None, Query(allow_inf_nan=False,
@@ -59,12 +59,14 @@ async def list_leads(
     cursor: Annotated[str | None, Query(max_length=500, pattern="^[A-Za-z0-9_=-]+$",
                                         description="next_cursor of the previous page")] = None,
 ) -> LeadPageOut:
-    """One page of leads as of now; follow `next_cursor` until it is null."""
+    """One page of leads as of now; follow `next_cursor` until it is null. A sales token
+    sees its own leads and its team's open leads only."""
     page = await run_in_threadpool(lead_page, state.engine, at=state.clock.now(), limit=limit,
                                    cursor=cursor, mql=mql, grade=grade, min_score=min_score,
                                    max_score=max_score,
                                    stage=None if stage is None else stage.value, owner=owner,
-                                   account=account, qualified_since=_utc(qualified_since))
+                                   account=account, qualified_since=_utc(qualified_since),
+                                   scope=key.scope)
     return LeadPageOut(items=[DecisionOut.from_decision(d) for d in page.items],
                        next_cursor=page.next_cursor)
 
