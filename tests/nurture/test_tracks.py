@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mql.model.conditions import All, Compare
 from mql.model.nurture import DEFAULT_EXITS, Length, Nurture, Reengage, Track
-from mql.nurture import Facts, Left, Member, advance, choose, due, exit_of
+from mql.nurture import Facts, Member, advance, choose, due, exit_of
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -93,16 +93,16 @@ def test_completion_is_the_entry_plus_the_planned_length() -> None:
     member = Member("profiling", T0)
     f = facts(T0 + 30 * DAY, contact__title=None, last_engagement=T0 + 29 * DAY)
     out = advance(spec(reengage=False), member, f)
-    assert [(x.kind, x.track, x.reason, x.at) for x in out][0] == (
+    assert next((x.kind, x.track, x.reason, x.at) for x in out) == (
         "unenrolled", "profiling", "completed", T0 + 14 * DAY)
 
 
 def test_a_contact_does_not_reenter_a_track_it_completed_until_it_engages_again() -> None:
     f = facts(T0 + 20 * DAY, contact__title=None, last_engagement=T0 + 2 * DAY,
-              left=Left("profiling", T0 + 14 * DAY))
+              left={"profiling": T0 + 14 * DAY})
     assert choose(spec(reengage=False), f) is None
     engaged = facts(T0 + 20 * DAY, contact__title=None, last_engagement=T0 + 19 * DAY,
-                    left=Left("profiling", T0 + 14 * DAY))
+                    left={"profiling": T0 + 14 * DAY})
     assert choose(spec(reengage=False), engaged)[0].name == "profiling"  # type: ignore[index]
 
 
@@ -169,7 +169,7 @@ def histories(draw: st.DrawFn) -> list[Facts]:
 
 
 def run(history: list[Facts]) -> list[tuple[Facts, list]]:
-    member, left, out = None, None, []
+    member, left, out = None, {}, []
     for f in history:
         f = Facts(f.at, f.stage, f.get, f.last_engagement, f.quiet_since, f.channels,
                   f.suppressed, f.mqa, left, f.channel_change)
@@ -178,7 +178,7 @@ def run(history: list[Facts]) -> list[tuple[Facts, list]]:
             if x.kind == "enrolled":
                 member = Member(x.track, x.at)
             else:
-                member, left = None, Left(x.track, x.at)
+                member, left = None, {**left, x.track: x.at}
         out.append((f, found))
     return out
 

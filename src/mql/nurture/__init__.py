@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -55,14 +55,6 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
-class Left:
-    """The contact's last exit: from which track, when."""
-
-    track: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Facts:
     """What the tracks read of one contact at `at`.
 
@@ -81,7 +73,7 @@ class Facts:
     channels: Mapping[str, bool] | None = None
     suppressed: bool = False
     mqa: bool = False
-    left: Left | None = None
+    left: Mapping[str, datetime] = field(default_factory=dict)  # each track's last exit
     channel_change: datetime | None = None
 
 
@@ -117,10 +109,10 @@ def _holds(track: Track, get: Getter) -> bool:
 
 def _may_enter(track: Track, facts: Facts) -> bool:
     """A contact re-enters a track it left only after a newer engagement."""
-    left = facts.left
-    if left is None or left.track != track.name:
+    left = facts.left.get(track.name)
+    if left is None:
         return True
-    return facts.last_engagement is not None and facts.last_engagement > left.at
+    return facts.last_engagement is not None and facts.last_engagement > left
 
 
 def choose(spec: Nurture, facts: Facts) -> tuple[Track, datetime, str] | None:
@@ -135,8 +127,8 @@ def choose(spec: Nurture, facts: Facts) -> tuple[Track, datetime, str] | None:
     r = spec.reengage
     if r is not None and facts.quiet_since is not None:
         starts = facts.quiet_since + timedelta(days=r.for_days)
-        if facts.left is not None:
-            starts = max(starts, facts.left.at)
+        if facts.left:
+            starts = max(starts, *facts.left.values())
         if starts <= facts.at and permitted(r.track, facts) and _may_enter(r.track, facts):
             return r.track, starts, (f"intent under {r.intent_below:g} for "
                                      f"{r.for_days:g} days")
@@ -191,7 +183,7 @@ def advance(spec: Nurture, member: Member | None, facts: Facts) -> list[Fact]:
             return out
         reason, at = found
         out.append(Fact("unenrolled", member.track, at, reason))
-        left = Left(member.track, at)
+        left = {**left, member.track: at}
         if reason in ("completed", "no_engagement", "removed") and at < facts.at:
             # a time-based exit decided late: the next entry is decided at that moment
             facts = replace(facts, at=at)
