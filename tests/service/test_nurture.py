@@ -119,3 +119,37 @@ def test_no_contact_is_enrolled_where_consent_forbids_email(store: Engine) -> No
                                            properties={"url": "/pricing"})],
                    rules=RULES, now=later, source="test")
     assert len(facts(store)) == 2
+
+
+def test_the_report_and_the_export_read_the_facts_as_of_a_moment(store: Engine) -> None:
+    from mql.service import nurture
+
+    jo = Contact("jo@acme.example", "acme.example", {"title": "VP Marketing",
+                                                      "seniority": "vp", "country": "US",
+                                                      "first_name": "Jo"})
+    ana = Contact("ana@acme.example", "acme.example", {"title": "VP Sales",
+                                                        "seniority": "vp", "country": "US"})
+    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
+    ingest_records(store, "contacts", [jo, ana], rules=RULES, now=NOW, source="test")
+    web = NOW + DAY
+    ingest_records(store, "events", [Event("w1", "webinar_attended", web, contact=jo.email,
+                                           properties={"campaign": "q1_webinar"})],
+                   rules=RULES, now=web, source="test")
+    # Ana: no touch; she leaves warming 14 days after her entry (2 March 09:00)
+    drain(store, NOW + 20 * DAY)
+    result = nurture.nurture_report(store, at=NOW + 20 * DAY)
+    warm = next(r for r in result.rows if r["track"] == "good_fit_warming")
+    assert {k: warm[k] for k in ("enrolled", "active", "exit_mql", "exit_no_engagement",
+                                 "median_days", "mql_rate", "sql_rate")} == {
+        "enrolled": 2, "active": 0, "exit_mql": 1, "exit_no_engagement": 1,
+        # Jo 1 day (the webinar made her an MQL: us_midmarket_engaged), Ana 14 days
+        "median_days": 7.5, "mql_rate": 0.5, "sql_rate": 0.0}
+    assert warm["content_before_conversions"] == "q1_webinar (1)"
+    # asked about 2 March 21:00, the past is what it was then
+    before = nurture.nurture_report(store, at=NOW + DAY / 2)
+    warm = next(r for r in before.rows if r["track"] == "good_fit_warming")
+    assert (warm["enrolled"], warm["active"], warm["mql_rate"]) == (2, 2, 0.0)
+    assert [r["email"] for r in nurture.export_track(store, "good_fit_warming",
+                                                     at=NOW + DAY / 2)] == [
+        "jo@acme.example", "ana@acme.example"]  # by entry, then as stored
+    assert nurture.export_track(store, "good_fit_warming", at=NOW + 20 * DAY) == []

@@ -80,7 +80,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
 _RATES = {"share", "removal_effect", "mql_to", "mqa_to", "conversion", "_rate", "sql_to",
           "opportunity_to", "attainment"}
 _MONEY = {"spend", "cost_per", "pipeline_", "won_sourced", "won_influenced"}
-_WORDS = {"verdict", "scored", "after", "reason"}
+_WORDS = {"verdict", "scored", "after", "reason", "before_conversions"}
 
 
 def _is(name: str, parts: set[str]) -> bool:
@@ -270,6 +270,31 @@ def register(app: typer.Typer) -> None:
                                         ensure_ascii=False) + "\n")
             return
         render_report(account_service.report_section(view, by=by, as_of=now), fmt, out)
+
+    @reports.command("nurture")
+    def nurture(
+        within: Annotated[float, typer.Option(
+            "--within", help="Days after entry in which a conversion counts.")] = 90.0,
+        fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+        """Per nurture track: enrolled, active, exits by reason, median days in the track,
+        conversion to MQL/SQL/opportunity/won within --within days of entry beside the
+        never-enrolled contacts', and the content before conversions (docs/nurture.md);
+        --format json is GET /v1/reports/nurture."""
+        from mql.service.nurture import nurture_report
+
+        engine = None
+        try:
+            now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
+                                                            field="--at")
+            engine = connect(store_settings(db).database_url)
+            result = nurture_report(engine, at=now, within_days=within)
+        except MQLError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        finally:
+            if engine is not None:
+                engine.dispose()
+        render_report(result, fmt, out)
 
     @reports.command("export")
     def export(folder: Annotated[Path, typer.Argument(help="Where to write the Parquet files.")],

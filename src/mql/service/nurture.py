@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from mql.analytics.definitions import segment_of
 from mql.model.consent import DEFAULT_POLICY
@@ -28,10 +28,12 @@ from mql.scoring.qualify import Decision
 from mql.service import consent_gate
 from mql.service.handoff import CONTACT_ID, complete_notes, iso, model_data
 from mql.store import account_stages
+from mql.store import events as event_store
 from mql.store import handoff as handoff_store
 from mql.store import nurture as store
 
 if TYPE_CHECKING:
+    from mql.service.reports import ReportResult
     from mql.service.state import LiveModel
 
 ENROLLED = "mql.nurture.enrolled"
@@ -197,3 +199,106 @@ def consent_stopped(conn: Connection, stops: Mapping[int, datetime]) -> None:
                            track, s.track or "", "unsubscribed", at, channels))
     store.add_facts(conn, facts_rows)
     _enqueue(conn, live, notes)
+
+
+# -- measuring and exporting ------------------------------------------------------------
+
+WITHIN_DAYS = 90.0  # the conversion window of the nurture report, from each entry
+
+
+def _spec(conn: Connection) -> Nurture:
+    from mql.errors import ConfigError
+    from mql.service.state import live_model
+
+    spec = live_model(conn).model.nurture
+    if spec is None:
+        raise ConfigError("the active model has no nurture: section (docs/nurture.md)")
+    return spec
+
+
+def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_DAYS
+                   ) -> ReportResult:
+    """Per track of the active model, as of `at`: enrolled, active, exits by reason,
+    median days in the track, conversion to MQL/SQL/opportunity/won within `within_days`
+    of entry, the never-enrolled group's conversion, and the content that preceded the
+    conversions. `mql report nurture` and `GET /v1/reports/nurture` show this."""
+    from mql.errors import ConfigError
+    from mql.nurture.measure import STAGES, FactRow, summarise, table
+    from mql.service.reports import ReportResult
+    from mql.store.db import translate_errors
+
+    if not within_days > 0:
+        raise ConfigError(f"--within must be a number of days > 0, got {within_days:g}")
+    with translate_errors("reading the nurture report"), engine.connect() as conn:
+        spec = _spec(conn)
+        facts = [FactRow(int(r["contact_id"]), r["track"], r["kind"], r["at"], r["reason"])
+                 for r in store.facts_until(conn, at)]
+        moves = store.stage_moves(conn, {s for v in STAGES.values() for s in v}, at)
+        group = store.never_enrolled(conn, at)
+        converted = {f.contact for f in facts} & set(moves)
+        content = {cid: [(e.at, str(name)) for e in events if e.at <= at and (
+            name := e.properties.get("campaign") or e.properties.get("utm_campaign")
+            or e.properties.get("asset"))]
+            for cid, events in event_store.events_of_contacts(conn, converted).items()}
+    names = [*spec.names, *sorted({f.track for f in facts} - set(spec.names))]
+    rows = summarise(names, facts, moves, content, group, at=at, within_days=within_days)
+    columns, out = table(rows)
+    total_enrolled = sum(r.enrolled for r in rows)
+    notes = [f"conversion within {within_days:g} days of entry; not enrolled: the "
+             f"{len(group)} contacts never on a track, from their creation"]
+    if not total_enrolled:
+        notes.append("no contact has entered a track yet")
+    from mql.batch.reports import Window
+
+    return ReportResult("nurture", ["track"], at, Window(None, None), columns, out, None,
+                        notes)
+
+
+EXPORT_COLUMNS = ["email", "first_name", "last_name", "title", "account", "track", "since",
+                  "reason", "channel", "permitted_channels"]
+
+
+def export_track(engine: Engine, track: str, *, at: datetime) -> list[dict[str, Any]]:
+    """The contacts on `track` at `at` (for email tools that import lists), with the
+    channels their consent permits at `at`; never one whose consent forbids the track's
+    channel or who is suppressed then."""
+    from mql.errors import NotFound
+    from mql.store.db import translate_errors
+
+    with translate_errors("exporting a nurture track"), engine.connect() as conn:
+        spec = _spec(conn)
+        found = spec.track(track)
+        if found is None:
+            raise NotFound(f"no nurture track {track!r}; tracks are {', '.join(spec.names)}")
+        on: dict[int, dict[str, Any]] = {}
+        for r in store.facts_until(conn, at):
+            cid = int(r["contact_id"])
+            if r["kind"] == "enrolled" and r["track"] == track:
+                on[cid] = r
+            else:
+                on.pop(cid, None)
+        model = consent_gate.Gate(_policy(conn)).load(conn, on)
+        subjects = handoff_store.subjects(conn, on)
+        out = []
+        for cid, r in sorted(on.items(), key=lambda kv: (kv[1]["at"], kv[0])):
+            verdict = model.verdict(cid, at)
+            channels = {} if verdict is None else verdict.may_contact
+            if verdict is not None and (verdict.suppressed is not None
+                                        or not channels.get(found.channel, False)):
+                continue
+            s = subjects.get(cid)
+            a = s.attributes if s is not None else {}
+            out.append({"email": (s.email if s is not None else None) or r["email"],
+                        "first_name": a.get("first_name"), "last_name": a.get("last_name"),
+                        "title": a.get("title"),
+                        "account": s.account_domain if s is not None else None,
+                        "track": track, "since": iso(r["at"]), "reason": r["reason"],
+                        "channel": found.channel,
+                        "permitted_channels": sorted(c for c, ok in channels.items() if ok)})
+        return out
+
+
+def _policy(conn: Connection) -> Any:
+    from mql.service.state import live_model
+
+    return live_model(conn).model.consent or DEFAULT_POLICY

@@ -77,3 +77,26 @@ def facts_until(conn: Connection, at: datetime | None = None,
     if track is not None:
         query = query.where(nurture_facts.c.track == track)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def stage_moves(conn: Connection, stages: Iterable[str], until: datetime
+                ) -> dict[int, list[tuple[str, datetime]]]:
+    """Each contact's moves into `stages` at or before `until`: (stage, moment), in order."""
+    out: dict[int, list[tuple[str, datetime]]] = {}
+    for cid, stage, at in conn.execute(sa.select(
+            lifecycle_history.c.contact_id, lifecycle_history.c.to_stage,
+            lifecycle_history.c.at).where(lifecycle_history.c.to_stage.in_(sorted(stages)),
+                                          lifecycle_history.c.at <= until)
+            .order_by(lifecycle_history.c.at, lifecycle_history.c.id)):
+        out.setdefault(int(cid), []).append((str(stage), at))
+    return out
+
+
+def never_enrolled(conn: Connection, until: datetime) -> dict[int, datetime]:
+    """The contacts created by `until` with no nurture fact (and not merged away), each
+    with its creation moment: the comparison group of the nurture report."""
+    enrolled = sa.select(nurture_facts.c.contact_id).where(nurture_facts.c.at <= until)
+    return {int(cid): at for cid, at in conn.execute(
+        sa.select(contacts.c.id, contacts.c.created_at).where(
+            contacts.c.created_at <= until, contacts.c.merged_into.is_(None),
+            contacts.c.id.not_in(enrolled)))}
