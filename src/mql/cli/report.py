@@ -70,6 +70,11 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "cost": ["spend", "mqls", "sql", "opportunities", "won", "cost_per_mql", "cost_per_sql",
              "cost_per_opportunity", "cost_per_won"],
     "reasons": ["ledger", "status", "reason", "count", "contacts", "share_of_mqls"],
+    # the content before conversions is in the notes (CSV and JSON carry its column)
+    "nurture": ["enrolled", "active", *(f"exit_{r}" for r in (
+        "mql", "pql", "mqa", "disqualified", "unsubscribed", "completed", "no_engagement",
+        "removed")), "median_days", "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
+        "not_enrolled_mql_rate", "not_enrolled_sql_rate"],
     "accounts": ["accounts", "mqls", "mqas", "pqls", "mqa_accounts", "mqa_opportunities",
                  "mqa_to_opportunity", "won", "mqa_first", "mqa_first_share",
                  "mqa_over_mql_days", "motions", "handoffs_saved", "opportunities",
@@ -80,7 +85,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
 _RATES = {"share", "removal_effect", "mql_to", "mqa_to", "conversion", "_rate", "sql_to",
           "opportunity_to", "attainment"}
 _MONEY = {"spend", "cost_per", "pipeline_", "won_sourced", "won_influenced"}
-_WORDS = {"verdict", "scored", "after", "reason", "before_conversions"}
+_WORDS = {"verdict", "scored", "after", "reason"}
 
 
 def _is(name: str, parts: set[str]) -> bool:

@@ -248,6 +248,8 @@ def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_
              f"{len(group)} contacts never on a track, from their creation"]
     if not total_enrolled:
         notes.append("no contact has entered a track yet")
+    notes += [f"{r.track}: before its MQLs, " + ", ".join(f"{n} ({c})" for n, c in r.content)
+              for r in rows if r.content]
     from mql.batch.reports import Window
 
     return ReportResult("nurture", ["track"], at, Window(None, None), columns, out, None,

@@ -100,3 +100,9 @@ def never_enrolled(conn: Connection, until: datetime) -> dict[int, datetime]:
         sa.select(contacts.c.id, contacts.c.created_at).where(
             contacts.c.created_at <= until, contacts.c.merged_into.is_(None),
             contacts.c.id.not_in(enrolled)))}
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """How many facts of each kind (enrolled, unenrolled) are stored."""
+    return {str(kind): int(n) for kind, n in conn.execute(
+        sa.select(nurture_facts.c.kind, sa.func.count()).group_by(nurture_facts.c.kind))}
