@@ -17,7 +17,8 @@ US = "{field: contact.country, op: eq, value: US}"
 OPERATORS = ("eq, ne, in, not_in, gt, gte, lt, lte, between, contains, starts_with, "
              "ends_with, matches, exists, missing, in_list, not_in_list")
 TOP_KEYS = ("accounts, attribution, consent, decay, description, event_types, exit, fields, "
-            "fit, grades, intent, lifecycle, list_values, lists, mql, name, outcomes, reports, "
+            "fit, grades, intent, lifecycle, list_values, lists, mql, name, nurture, outcomes, "
+            "reports, "
             "routing, scores, sla, tests, total, version")
 
 

@@ -155,3 +155,32 @@ def test_0016_indexes_the_lifecycle_stage_and_the_audit_log_and_goes_back(
     with engine.connect() as conn:
         assert conn.execute(sa.select(tables.contacts.c.lifecycle_stage)).scalar_one() == "mql"
         assert conn.execute(sa.select(tables.audit_log.c.subject)).scalar_one() == "acme.com"
+
+
+# 0017 (issue 21) adds the nurture facts; a downgrade drops them and keeps the rest.
+def test_0017_adds_the_nurture_facts_and_goes_back(engine: Engine) -> None:
+    from alembic import command
+
+    from mql.store.migrate import _config
+
+    assert upgrade(engine, "0016") == "0016"
+    with engine.begin() as conn:
+        conn.execute(tables.contacts.insert().values(
+            email="c@acme.com", attributes={}, lifecycle_stage="nurture", created_at=T,
+            updated_at=T))
+    assert "nurture_facts" not in sa.inspect(engine).get_table_names()
+    assert upgrade(engine, "0017") == "0017"
+    with engine.begin() as conn:
+        cid = conn.execute(sa.select(tables.contacts.c.id)).scalar_one()
+        conn.execute(tables.nurture_facts.insert().values(
+            contact_id=cid, track="warming", kind="enrolled", at=T, reason="matches warming",
+            cause="event", channels={"email": True}))
+        assert conn.execute(sa.select(tables.nurture_facts.c.at)).scalar_one() == T
+    config = _config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0016")
+    assert current(engine) == "0016"
+    assert "nurture_facts" not in sa.inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(tables.contacts.c.email)).scalar_one() == "c@acme.com"

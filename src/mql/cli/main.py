@@ -20,6 +20,7 @@ from mql.cli import api, learn, lifecycle, loop, modeltest, report, store, synth
 from mql.cli import attribution as attribution_cli
 from mql.cli import audit as audit_cli
 from mql.cli import compliance as compliance_cli
+from mql.cli import nurture as nurture_cli
 from mql.cli import outcomes as outcomes_cli
 from mql.cli import rescore as rescore_cli
 from mql.cli.render import (
@@ -276,6 +277,7 @@ modeltest.register_diff(app)
 audit_cli.register(app)
 attribution_cli.register(app)
 compliance_cli.register(app)
+nurture_cli.register(app)
 
 
 def user_error(exc: BaseException) -> str | None:

@@ -222,6 +222,11 @@ def render_demo(report: DemoReport, console: Console, *, top: int = 10) -> None:
         render_report(result, ReportFormat.table, console)
     if report.accounts_view is not None:
         render_motions(report.accounts_view, console)
+    if report.nurture is not None:  # issue 21: the tracks and whether they convert
+        console.print(f"nurture tracks: {report.nurture_facts.get('enrolled', 0):,} "
+                      f"enrollments, {report.nurture_facts.get('unenrolled', 0):,} exits, "
+                      "each at its moment (mql report nurture)", highlight=False)
+        render_report(report.nurture, ReportFormat.table, console)
 
 
 def render_holds(held: HoldSummary, console: Console) -> None:

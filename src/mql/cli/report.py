@@ -70,6 +70,11 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "cost": ["spend", "mqls", "sql", "opportunities", "won", "cost_per_mql", "cost_per_sql",
              "cost_per_opportunity", "cost_per_won"],
     "reasons": ["ledger", "status", "reason", "count", "contacts", "share_of_mqls"],
+    # the content before conversions is in the notes (CSV and JSON carry its column)
+    "nurture": ["enrolled", "active", *(f"exit_{r}" for r in (
+        "mql", "pql", "mqa", "disqualified", "unsubscribed", "completed", "no_engagement",
+        "removed")), "median_days", "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
+        "not_enrolled_mql_rate", "not_enrolled_sql_rate"],
     "accounts": ["accounts", "mqls", "mqas", "pqls", "mqa_accounts", "mqa_opportunities",
                  "mqa_to_opportunity", "won", "mqa_first", "mqa_first_share",
                  "mqa_over_mql_days", "motions", "handoffs_saved", "opportunities",
@@ -270,6 +275,31 @@ def register(app: typer.Typer) -> None:
                                         ensure_ascii=False) + "\n")
             return
         render_report(account_service.report_section(view, by=by, as_of=now), fmt, out)
+
+    @reports.command("nurture")
+    def nurture(
+        within: Annotated[float, typer.Option(
+            "--within", help="Days after entry in which a conversion counts.")] = 90.0,
+        fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
+        """Per nurture track: enrolled, active, exits by reason, median days in the track,
+        conversion to MQL/SQL/opportunity/won within --within days of entry beside the
+        never-enrolled contacts', and the content before conversions (docs/nurture.md);
+        --format json is GET /v1/reports/nurture."""
+        from mql.service.nurture import nurture_report
+
+        engine = None
+        try:
+            now = CLOCK.now() if at is None else parse_time(at, source="--at", row=0,
+                                                            field="--at")
+            engine = connect(store_settings(db).database_url)
+            result = nurture_report(engine, at=now, within_days=within)
+        except MQLError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        finally:
+            if engine is not None:
+                engine.dispose()
+        render_report(result, fmt, out)
 
     @reports.command("export")
     def export(folder: Annotated[Path, typer.Argument(help="Where to write the Parquet files.")],

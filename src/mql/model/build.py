@@ -56,7 +56,7 @@ from mql.model.vocabulary import ACCOUNT_FIELDS, CONTACT_FIELDS, EVENT_TYPES
 from mql.model.windows import CALENDAR_WINDOWS, WEEKDAYS, CalendarWindow
 from mql.model.yaml_marks import Located, Path
 
-Scope = Literal["fit", "event", "criteria"]
+Scope = Literal["fit", "event", "criteria", "nurture"]
 CALENDAR_KEYS = ("within", "within_business_days", "calendar")
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # windows beyond counting events: aggregates and sequences
@@ -139,6 +139,7 @@ class Builder:
         from mql.model import build_handoff as h
         from mql.model.accounts import build_accounts
         from mql.model.consent import build_consent
+        from mql.model.nurture import build_nurture
 
         self.intent_rules = frozenset(r.name for s in scores.values() if s.kind == "intent"
                                       for r in s.rules)
@@ -166,6 +167,7 @@ class Builder:
             total=self.total_weights(doc.total, scores),
             accounts=build_accounts(self, doc.accounts, {n: s.kind for n, s in scores.items()}),
             consent=build_consent(self, doc.consent),
+            nurture=build_nurture(self, doc.nurture),
         )
 
     def reports(self, doc: d.ReportsDoc) -> ReportSettings:
@@ -601,14 +603,19 @@ class Builder:
             "contact": self.contact_fields,
             "account": self.account_fields,
         }
-        if scope == "criteria":
+        if scope in ("criteria", "nurture"):
             tables["score"] = self.score_names
+        if scope == "nurture":  # issue 21: what a nurture track's `when` reads of the lead
+            from mql.model.nurture import LEAD_FIELDS
+
+            tables["lead"] = LEAD_FIELDS
         if prefix not in tables or not name:
             choices = " or ".join(f"{t}.<name>" for t in tables)
             self.problem(path, f'unknown field "{field}"; fields here are {choices}')
         elif name not in tables[prefix]:
             hint = _suggest(name, tables[prefix])
-            extra = "" if prefix == "score" else f"; declare custom ones under fields.{prefix}"
+            extra = ("" if prefix in ("score", "lead")
+                     else f"; declare custom ones under fields.{prefix}")
             self.problem(path, f'unknown {prefix} field "{name}"{hint}{extra}')
 
 

@@ -426,6 +426,40 @@ class ConsentDoc(Section):
     retention: dict[Name, str | int] = {}  # jurisdiction: "730d", "104w", "2y" or days
 
 
+# -- nurture (issue 21): tracks for the leads that are not ready ----------------------
+
+class TrackDoc(Section):
+    """A nurture track: who enters (`when`), which wins (`priority`, 1 first), how long it
+    runs (`length`: "6 touches over 3w") and what ends it (`exits`); checked in
+    `mql.model.nurture`."""
+
+    name: Name
+    description: str | None = None
+    when: Any = None
+    priority: Annotated[int, Field(ge=1, le=1000)] = 100
+    length: str
+    channel: Name = "email"
+    exits: list[Any] | None = None
+
+
+class ReengageDoc(Section):
+    """The re-engagement track: intent under `intent_below` for `for` (a duration) and in
+    no track."""
+
+    name: Name = "reengage"
+    description: str | None = None
+    intent_below: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    for_: str = Field(alias="for")
+    length: str
+    channel: Name = "email"
+    exits: list[Any] | None = None
+
+
+class NurtureDoc(Section):
+    description: str | None = None
+    tracks: list[TrackDoc] = []
+    reengage: ReengageDoc | None = None
+
 
 class ModelDoc(Section):
     name: Name
@@ -454,3 +488,4 @@ class ModelDoc(Section):
     accounts: AccountsDoc | None = None  # issue 16: roles, coverage, account score
     attribution: AttributionDoc = AttributionDoc()  # issue 18: attribution models
     consent: ConsentDoc | None = None  # issue 17: consent policy per jurisdiction
+    nurture: NurtureDoc | None = None  # issue 21: nurture and re-engagement tracks

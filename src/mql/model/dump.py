@@ -264,6 +264,10 @@ def model_data(model: Model) -> dict[str, Any]:
         data["accounts"] = _accounts(model.accounts)
     if model.consent is not None:
         data["consent"] = _consent(model.consent)
+    if model.nurture is not None:
+        from mql.model.nurture import nurture_data
+
+        data["nurture"] = nurture_data(model.nurture, condition_data)
     return data
 
 

@@ -19,7 +19,7 @@ Model('tiny', version=None, scores=['fit', 'intent'], rules=2)
 >>> parse_model("name: x\\nfit: {rules: []}\\nintent: {rules: []}\\nmql: {}\\ncolour: red\\n")
 Traceback (most recent call last):
 ...
-mql.errors.ModelError: model.yaml:5:1 colour: unknown key (expected one of: accounts, attribution, consent, decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, list_values, lists, mql, name, outcomes, reports, routing, scores, sla, tests, total, version)
+mql.errors.ModelError: model.yaml:5:1 colour: unknown key (expected one of: accounts, attribution, consent, decay, description, event_types, exit, fields, fit, grades, intent, lifecycle, list_values, lists, mql, name, nurture, outcomes, reports, routing, scores, sla, tests, total, version)
 1 error
 """
 

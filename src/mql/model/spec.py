@@ -23,6 +23,7 @@ from mql.model.reports import ReportSettings
 if TYPE_CHECKING:
     from mql.model.accounts import AccountScoring
     from mql.model.consent import ConsentPolicy
+    from mql.model.nurture import Nurture
 
 QUARTER_DAYS = 365.25 / 4  # a quarter is a fourth of the mean Gregorian year
 SECONDS_PER_DAY = 86_400.0
@@ -276,6 +277,7 @@ class Model:
     accounts: AccountScoring | None = None  # issue 16: the `accounts:` section
     attribution: AttributionSettings = AttributionSettings()  # noqa: RUF009 - issue 18
     consent: ConsentPolicy | None = None  # issue 17: the `consent:` section (None: no gates)
+    nurture: Nurture | None = None  # issue 21: the `nurture:` section (None: no tracks)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))

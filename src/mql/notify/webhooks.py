@@ -45,6 +45,7 @@ from mql.errors import ConfigError
 PAYLOAD_VERSION = 2  # 2: contact, account and transition are objects; sequence
 EVENT_TYPES = ("mql.qualified", "lead.assigned", "lead.owner_changed", "sla.breached",
                "lead.recycled", "lead.accepted", "lead.converted", "account.engaged",
+               "mql.nurture.enrolled", "mql.nurture.unenrolled",
                "model.drift", "account.mqa", "webhook.test")
 TOPICS = tuple(t for t in EVENT_TYPES if t != "webhook.test")  # what one can subscribe to
 RETRYABLE_4XX = frozenset({408, 425, 429})

@@ -102,6 +102,14 @@ def apply_consent(conn: Connection, rows: Sequence[tuple[int, ConsentRow]], *,
     stopped = {p["contact_id"] for p in changed if p["status"] in ("denied", "withdrawn")}
     if stopped:
         _refuse_pending(conn, stopped, now)
+        from mql.service import nurture  # issue 21: a withdrawal ends the track at once
+
+        stops: dict[int, datetime] = {}
+        for p in changed:
+            if p["status"] in ("denied", "withdrawn"):
+                cid = int(p["contact_id"])
+                stops[cid] = min(stops.get(cid, p["at"]), p["at"])
+        nurture.consent_stopped(conn, stops)
     granted = {p["contact_id"] for p in changed if p["status"] == "granted"}
     if granted:  # a lead held for want of this consent goes to its seller now
         release_held(conn, granted, now=now)

@@ -24,7 +24,7 @@ from mql.analytics.definitions import Dimension, Report
 from mql.errors import TransitionRefused
 from mql.identity.merge import IdentityRules
 from mql.records import Event
-from mql.service import consent, lifecycle, outcomes
+from mql.service import consent, lifecycle, nurture, outcomes
 from mql.service import state as states
 from mql.service.accounts import MotionSummary, motion_summary
 from mql.service.ingest import ingest_records
@@ -33,6 +33,7 @@ from mql.service.scores import list_scores
 from mql.service.synth import record_row
 from mql.store import contacts as contact_store
 from mql.store import handoff as store
+from mql.store import nurture as nurture_store
 from mql.synthetic.costs import CampaignCost
 from mql.synthetic.outcomes import Disposition, Opportunity
 from mql.synthetic.params import WorldParameters
@@ -62,6 +63,9 @@ class DemoReport:
     acted: list[str] = field(default_factory=list)  # the email of each action that went through
     # hand-offs held for consent (issue 17): (jurisdiction, reason) -> leads, and examples
     held: consent.HoldSummary | None = None
+    # the nurture tracks (issue 21): `mql report nurture` at the end, and the facts made
+    nurture: ReportResult | None = None
+    nurture_facts: dict[str, int] = field(default_factory=dict)  # kind -> facts
 
     def rate(self, numerator: str, denominator: str) -> float | None:
         below = self.funnel.get(denominator, 0)
@@ -176,9 +180,11 @@ def run_demo(engine: Engine, *, accounts: int, months: int, seed: int,
     held = consent.hold_summary(engine)
     with engine.connect() as conn:
         model = states.live_model(conn).model
+        made = nurture_store.counts(conn)
+    tracks = None if model.nurture is None else nurture.nurture_report(engine, at=end)
     return DemoReport(start, end, accounts, len(contacts), len(events), by_month, funnel, sla,
                       teams, top[:10], reports, motion_summary(model, slices), refused,
-                      acted, held)
+                      acted, held, tracks, made)
 
 
 # what the demo ends with: SLAs, the funnel by cohort, its health against the band, cost

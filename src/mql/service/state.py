@@ -232,6 +232,14 @@ def score_contacts(conn: Connection, live: LiveModel, states: Mapping[int, Inten
                        intent=d.scores.get("intent"), total=d.scores.get(TOTAL),
                        grade=d.grade, mql=d.mql, reasons=[str(r) for r in d.reasons],
                        qualified_until=d.qualified_until)
+    if live.model.nurture is not None:  # issue 21: the tracks move with the decisions
+        from mql.service import nurture
+
+        finals = {cid: fresh.get(cid, states[cid]) for cid in decisions}
+        acc_of = {cid: at_times.get(cid) or (acc_states.get(aid, empty) if (
+            aid := stored[cid].account_id) else empty) for cid in decisions}
+        nurture.step(conn, live, decisions, records, accounts_of, finals, acc_of,
+                     cause=cause.value if cause is not None else "due" if times else "event")
     score_store.save_contact_scores(conn, rows)
     return decisions
 

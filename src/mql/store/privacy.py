@@ -41,6 +41,7 @@ RULES: Mapping[str, Rule] = {
     "contact_scores": Rule("delete", "contact_id"),
     "lifecycle_history": Rule("delete", "contact_id"),
     "intent_resets": Rule("delete", "contact_id"),
+    "nurture_facts": Rule("delete", "contact_id"),
     "consent": Rule("delete", "contact_id"),
     "assignments": Rule("delete", "contact_id"),
     "dispositions": Rule("delete", "contact_id"),

@@ -188,6 +188,22 @@ intent_resets = sa.Table(
     sa.Index("ix_intent_resets_contact_id_at", "contact_id", "at"),
 )
 
+# 0017 (issue 21): nurture entry and exit facts, exact in time: a contact is on a track
+# from its `enrolled` row until the next `unenrolled` row of that contact
+nurture_facts = sa.Table(
+    "nurture_facts", metadata, _id(),
+    sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("track", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # enrolled | unenrolled
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("cause", sa.String(40), nullable=False),  # event, due, consent, model_change
+    sa.Column("model_version_id", BigId, sa.ForeignKey("model_versions.id")),
+    sa.Column("channels", JSONType),  # the permitted channels at the moment
+    sa.Index("ix_nurture_facts_contact_id_at", "contact_id", "at"),
+    sa.Index("ix_nurture_facts_track_at", "track", "at"),
+)
+
 consent = sa.Table(
     "consent", metadata, _id(),
     sa.Column("contact_id", BigId, sa.ForeignKey("contacts.id"), nullable=False),

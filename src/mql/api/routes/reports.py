@@ -169,6 +169,27 @@ async def get_account_report(state: State, _: Reader) -> AccountReportOut:
     return AccountReportOut.model_validate(report_json(view))
 
 
+@router.get("/v1/reports/nurture", summary="Whether the nurture tracks work")
+async def get_nurture_report(
+    state: State,
+    _: Reader,
+    at: Annotated[str | None, Query(description="As of this time (ISO 8601); default: now.")
+                  ] = None,
+    within: Annotated[float, Query(gt=0, description="Days after entry in which a "
+                                   "conversion counts.")] = 90.0,
+) -> ReportOut:
+    """Per nurture track: enrolled, active, exits by reason, median days in the track,
+    conversion to MQL/SQL/opportunity/won within `within` days of entry beside the
+    never-enrolled contacts', the content before conversions: `mql report nurture
+    --format json` (docs/nurture.md)."""
+    from mql.service.nurture import nurture_report
+
+    moment = _bound(at, "at") or state.clock.now()
+    result = await run_in_threadpool(nurture_report, state.engine, at=moment,
+                                     within_days=within)
+    return ReportOut.model_validate(result.to_json())
+
+
 @router.get("/v1/reports/attribution", summary="Multi-touch attribution of the pipeline")
 async def get_attribution(
     state: State,
