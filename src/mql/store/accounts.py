@@ -30,15 +30,10 @@ CHUNK = 500
 
 
 def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    """`items` in lists of at most `size` (for IN lists)."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    """`items` in lists of at most `size` (for IN lists), in order."""
+    listed = list(items)
+    for start in range(0, len(listed), size):
+        yield listed[start:start + size]
 
 
 def among(conn: Connection, column: Any, values: list[Any]) -> Any:
