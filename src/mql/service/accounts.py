@@ -398,9 +398,8 @@ def alert_accounts(conn: Connection, live: states.LiveModel, account_ids: set[in
     last = handoff_store.last_alerts(conn, [d for d, _, _ in names.values()])
     awake = [a for a, (domain, _, _) in names.items()
              if last.get(domain) is None or now - last[domain] >= quiet]
-    active = (handoff_store.engaged_contacts(conn, awake, now - timedelta(
-        days=policy.window_days)) if awake else {})
-    candidates = sorted(a for a, seen in active.items() if len(seen) >= policy.min_contacts)
+    candidates = (handoff_store.engaged_accounts(conn, awake, now - timedelta(
+        days=policy.window_days), policy.min_contacts) if awake else [])
     if not candidates:
         return 0
     rule = engagement_rule(policy.min_contacts, policy.window_days)

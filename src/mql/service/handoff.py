@@ -419,6 +419,7 @@ def apply_decisions(
     moves = store.Moves(complete=complete_notes(model_data(version_id, model), model.consent,
                                                 gate))
     router = Router(scope=frozenset(decisions))
+    planned: dict[int, tuple[Stage, datetime, Transition | None]] = {}
     for cid, d in decisions.items():
         row = rows.get(cid)
         stage = stage_of(row.stage if row else None)
@@ -429,6 +430,12 @@ def apply_decisions(
             move = dataclasses.replace(move, cause=cause)
         if move is not None and move.cause is Cause.EXIT_CONDITION:
             move = dataclasses.replace(move, reason=exit_reason(conn, model, cid, d, move))
+        planned[cid] = stage, since, move
+    if gate is not None:  # the verdicts of every move into or out of MQL, read at once
+        gate.load(conn, [cid for cid, (_, _, m) in planned.items()
+                         if m is not None and Stage.MQL in (m.source, m.target)])
+    for cid, d in decisions.items():
+        stage, since, move = planned[cid]
         if move is not None:
             moves.move(cid, move.source.value, move.target.value, move.at, move.cause.value,
                        move.actor, version_id, move.reason)
@@ -438,7 +445,7 @@ def apply_decisions(
                     "transition": transition_data(move)}
             verdict = None
             if gate is not None and Stage.MQL in (move.source, move.target):
-                verdict = gate.load(conn, [cid]).verdict(cid, move.at)
+                verdict = gate.verdict(cid, move.at)
             if move.target is Stage.MQL and verdict is not None and verdict.held:
                 # scored and an MQL, but no seller gets it and nothing about it leaves mql
                 consent_service.record_hold(conn, cid, verdict, move.at)

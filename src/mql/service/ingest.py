@@ -661,13 +661,18 @@ def _refuse_suppressed_messages(conn: Connection, messages: list[Message],
     emails = [e for m in messages if (e := _message_email(m))]
     if not emails:
         return messages
-    grants: dict[str, list[datetime]] = {}
-    for m in messages:
-        email = _message_email(m)
-        if email and m.raw:
-            grants.setdefault(email, []).extend(
-                r.at for r in consent.rows_from_segment(m.raw, email, m.event.at)
-                if r.status == "granted")
+
+    def grants(suspects: Iterable[str]) -> dict[str, list[datetime]]:
+        wanted = set(suspects)
+        out: dict[str, list[datetime]] = {}
+        for m in messages:
+            email = _message_email(m)
+            if email in wanted and m.raw:
+                out.setdefault(email, []).extend(
+                    r.at for r in consent.rows_from_segment(m.raw, email, m.event.at)
+                    if r.status == "granted")
+        return out
+
     found = suppressed.blocked(conn, emails, rules=rules, now=now, grants=grants)
     if not found:
         return messages

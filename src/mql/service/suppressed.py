@@ -17,7 +17,7 @@ person asked to be forgotten, so the quarantine keeps only the address's hash.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
@@ -50,11 +50,15 @@ def _entries(conn: Connection, emails: Iterable[str]) -> dict[str, Suppression]:
 
 
 def blocked(conn: Connection, emails: Iterable[str], *, rules: IdentityRules, now: datetime,
-            grants: Mapping[str, Sequence[datetime]] | None = None) -> dict[str, str]:
+            grants: Callable[[Iterable[str]], Mapping[str, Sequence[datetime]]] | None = None
+            ) -> dict[str, str]:
     """Of `emails` (as given), the ones an import may not create a contact for, with the
     reason: no live contact holds the address and an email entry of the suppression list
-    matches it, not lifted by a grant after it (`grants`: times of grants that came with
-    the row, by address as given)."""
+    matches it, not lifted by a grant after it (`grants`: given the suspect addresses as
+    given, the times of grants that came with their rows; asked only when an entry
+    matches). Without any email entry on the list nothing is read or hashed."""
+    if not consent_store.has_suppressions(conn, "email"):
+        return {}
     clean = {e: c for e in set(emails) if (c := _clean(e)) is not None}
     if not clean:
         return {}
@@ -65,11 +69,12 @@ def blocked(conn: Connection, emails: Iterable[str], *, rules: IdentityRules, no
     if not suspects:
         return {}
     live = find_by_email(conn, sorted(set(suspects.values())), rules)
+    granted = grants([e for e, a in suspects.items() if a not in live]) if grants else {}
     out: dict[str, str] = {}
     for given, address in suspects.items():
         if address in live:
             continue  # the contact exists: the hand-off gate decides, not the import
-        records = [Record("email", "granted", t) for t in (grants or {}).get(given, ())]
+        records = [Record("email", "granted", t) for t in granted.get(given, ())]
         why = suppression_of(list(entries.values()), email=address, domain=None,
                              account=None, records=records, at=now)
         if why is not None:

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -29,25 +30,28 @@ CHUNK = 500
 
 
 def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    """`items` in lists of at most `size` (for IN lists)."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    """`items` in lists of at most `size` (for IN lists), in order."""
+    listed = list(items)
+    for start in range(0, len(listed), size):
+        yield listed[start:start + size]
 
 
 def among(conn: Connection, column: Any, values: list[Any]) -> Any:
-    """`column IN values` as the dialect reads it fastest: on PostgreSQL one array
-    parameter (``= ANY(...)``: the same rows, and one short statement whose text and
-    parse are reused, where an IN list is a new statement of len(values) parameters that
-    SQLAlchemy and psycopg render and split every time); an IN list otherwise."""
+    """`column IN values` as the dialect reads it fastest: one parameter, so that the
+    statement's text, and the database's parse of it, are the same whatever the number of
+    values (an IN list is a new statement of len(values) parameters that SQLAlchemy
+    renders and the driver binds every time). On PostgreSQL one array parameter
+    (``= ANY(...)``); on SQLite one JSON array (``IN (SELECT value FROM json_each(...))``,
+    for integers and strings: the values JSON keeps as they are); an IN list otherwise.
+    The same rows either way."""
     if conn.dialect.name == "postgresql":
         return column == sa.any_(sa.bindparam(None, list(values),
                                               type_=postgresql.ARRAY(column.type)))
+    if conn.dialect.name == "sqlite" and all(
+            type(v) is int or type(v) is str for v in values):
+        items = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)),
+                                               type_=sa.String)).table_valued("value")
+        return column.in_(sa.select(items.c.value).scalar_subquery())
     return column.in_(values)
 
 

@@ -93,6 +93,12 @@ def remove_suppression(conn: Connection, kind: str, value: str) -> bool:
         suppressions.c.kind == kind, suppressions.c.value == value)).rowcount)
 
 
+def has_suppressions(conn: Connection, kind: str) -> bool:
+    """Whether the suppression list holds any entry of `kind` (one indexed read)."""
+    return conn.execute(sa.select(suppressions.c.id).where(suppressions.c.kind == kind)
+                        .limit(1)).first() is not None
+
+
 def suppressions_for(conn: Connection, *, emails: Iterable[str] = (),
                      domains: Iterable[str] = ()) -> list[Suppression]:
     """The entries that can match these addresses and domains (email entries by hash,

@@ -682,20 +682,19 @@ def untouched_assignments(conn: Connection, until: datetime) -> list[dict[str, A
         assignments.c.status.in_(("open", "breached", "escalated"))))]
 
 
-def engaged_contacts(conn: Connection, account_ids: Iterable[int], since: datetime
-                     ) -> dict[int, dict[str, datetime]]:
-    """{account id: {contact id: last event time}} for events at or after `since`."""
-    out: dict[int, dict[str, datetime]] = {}
-    wanted = list(set(account_ids))
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(sa.select(events.c.account_id, events.c.contact_id,
-                                      sa.func.max(events.c.at))
-                            .where(among(conn, events.c.account_id, wanted[start:start + 500]),
-                                   events.c.contact_id.is_not(None), events.c.at >= since)
-                            .group_by(events.c.account_id, events.c.contact_id))
-        for aid, cid, last in rows:
-            out.setdefault(int(aid), {})[str(cid)] = last
-    return out
+def engaged_accounts(conn: Connection, account_ids: Iterable[int], since: datetime,
+                     at_least: int) -> list[int]:
+    """The accounts among `account_ids` with at least `at_least` contacts that have an
+    event at or after `since` (counted by the database), in id order."""
+    out: list[int] = []
+    for part in chunks(set(account_ids)):
+        out += [int(aid) for (aid,) in conn.execute(
+            sa.select(events.c.account_id)
+            .where(among(conn, events.c.account_id, part), events.c.contact_id.is_not(None),
+                   events.c.at >= since)
+            .group_by(events.c.account_id)
+            .having(sa.func.count(sa.distinct(events.c.contact_id)) >= at_least))]
+    return sorted(out)
 
 
 def account_domains(conn: Connection, account_ids: Iterable[int]
