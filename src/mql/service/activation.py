@@ -134,10 +134,10 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     model_store.activate(conn, version_id, now=now)
     live = states.live_model(conn)
     ids = contact_store.live_contact_ids(conn)
+    was = states.compiled(previous) if previous is not None else None
     plan = None
-    if method == "batch" and previous is not None and previous.id != version_id and (
-            states.compiled(previous).program.tracking("contact")
-            == live.program.tracking("contact")):
+    if method == "batch" and was is not None and was.version_id != version_id and (
+            was.program.tracking("contact") == live.program.tracking("contact")):
         plan = _plan(conn, live, ids, now)
     stages = plan.stages if plan is not None else handoff_store.stages(conn, ids)
     before = {i: r.stage for i, r in stages.items()}
@@ -148,22 +148,29 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
                    else states.rederive_all(conn, live, account_ids, "account"))
         states.save_accounts(conn, live, derived, now=now)
     rest = ids
-    if plan is not None and previous is not None:
-        quiet = _quiet(live, plan, score_store.scored_contacts(conn, previous.id),
-                       version_id)
-        score_store.carry_contact_scores(conn, previous.id, version_id, [
+    carried: set[int] = set()
+    if plan is not None and was is not None:
+        carried = score_store.scored_contacts(conn, was.version_id)
+        quiet = _quiet(live, plan, carried, version_id)
+        score_store.carry_contact_scores(conn, was.version_id, version_id, [
             {"contact_id": cid, "fit": d.scores.get("fit"), "intent": d.scores.get("intent"),
              "total": d.scores.get(TOTAL), "grade": d.grade, "scored_at": now,
              "updated_at": now} for cid, d in quiet.items()])
         rest = [i for i in ids if i not in quiet]
-    many = method == "stream" or (method == "batch" and len(rest) * 4 > len(ids))
+    many = not carried and method != "replay"
     contact_states = states.rederive_all(conn, live, rest) if many else {}
     # the chunks of the per-contact path (the quiet contacts left out): routing reads
     # each chunk's open assignments, so the owners are the same as with every contact
     left = set(rest)
     for start in range(0, len(ids), CHUNK):
         part = [i for i in ids[start:start + CHUNK] if i in left]
-        derived = contact_states if many else states.rederive_contacts(conn, live, part)
+        if carried and was is not None:  # both versions track alike: the states hold
+            derived = states.contact_states(conn, was, [i for i in part if i in carried])
+            derived.update(states.rederive_contacts(conn, live, [
+                i for i in part if i not in carried]))
+        else:
+            derived = (contact_states if many
+                       else states.rederive_contacts(conn, live, part))
         chunk = {i: derived[i] for i in part}  # in id order: the order of routing
         # no settling of overdue moves here: they belong to the previous version
         states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE,
