@@ -6,6 +6,7 @@ synthetic world."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -109,6 +110,22 @@ def _snapshot(engine: Engine) -> dict[str, list[Any]]:
     }
 
 
+def _same(first: dict[str, list[Any]], second: dict[str, list[Any]]) -> None:
+    """The snapshots are equal, but for the last bits of stored scores: the set-based
+    switch stores the batch engine's numbers for its quiet contacts (DuckDB's sums and
+    powers, within 1e-9 of the streaming core's); states, stages, moves, routing exact."""
+    assert first.keys() == second.keys()
+    for name in first:
+        assert len(first[name]) == len(second[name]), name
+        for a, b in zip(first[name], second[name], strict=True):
+            assert len(a) == len(b)
+            for x, y in zip(a, b, strict=True):
+                if isinstance(x, float) and isinstance(y, float):
+                    assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (name, a, b)
+                else:
+                    assert x == y, (name, a, b)
+
+
 def test_a_dry_run_from_the_batch_engine_equals_the_replayed_one(
         twins: tuple[Engine, Engine, int]) -> None:
     store, _, version = twins
@@ -135,7 +152,7 @@ def test_activation_through_the_new_path_stores_what_the_old_path_stored(
     assert (done_new.newly_qualified, done_new.no_longer_qualified, done_new.transitions) == (
         dry.newly_qualified, dry.no_longer_qualified, dry.transitions)
     first, second = _snapshot(old), _snapshot(new)
-    assert first == second  # states bit for bit, scores, stages, due times, routing, outbox
+    _same(first, second)  # states bit for bit, scores, stages, due times, routing, outbox
     moves = [h for h in second["history"] if h[6] == version]
     assert len(moves) == done_new.transitions and {h[4] for h in moves} == {"model_change"}
     # streaming continues the same way: later events, then the worker's due moves
@@ -152,4 +169,4 @@ def test_activation_through_the_new_path_stores_what_the_old_path_stored(
         ingest_records(engine, "events", later, rules=RULES, now=NOW + timedelta(days=2),
                        source="test")
         lifecycle.run_due(engine, now=NOW + timedelta(days=30))
-    assert _snapshot(old) == _snapshot(new)
+    _same(_snapshot(old), _snapshot(new))

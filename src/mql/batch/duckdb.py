@@ -62,6 +62,9 @@ class DuckDBEngine:
     def __init__(self, threads: int | None = None, memory_limit: str | None = MEMORY_LIMIT,
                  temp_directory: str | Path | None = None) -> None:
         self.con = duckdb.connect()  # no time zone setting: UTC, without the ICU extension
+        # DuckDB draws a progress bar on stdout for a query over 2 s: it would land in the
+        # JSON a CLI prints and in the bench's result lines
+        self.con.execute("SET enable_progress_bar = false")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit is not None:

@@ -9,7 +9,7 @@ event, `merge` joins two states (merged contacts). Reading a score never re-read
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
@@ -52,16 +52,18 @@ class Tracker:
 
     key: str
     events: frozenset[str]
-    where: Predicate | None
+    # trackers compare by what they were compiled from (`spec`), not by their functions
+    where: Predicate | None = field(compare=False)
     level: Level
     points: float = 0.0
     decay: Decay = Decay(None)  # noqa: RUF009 - Decay is a frozen value
     keep: int | None = None
     # a window beyond counting (distinct values, a sum, a sequence): how events fold in
-    fold: Fold | None = None
+    fold: Fold | None = field(default=None, compare=False)
     window: Activity | None = None
     log: LogRule | None = None  # issue 13: a rule that needs its events' times
     per: PointsPer | None = None  # issue 13: each event's points read from a property
+    spec: object = None  # the condition or activity `where` and `fold` were compiled from
 
     def points_of(self, event: Event) -> float:
         """The points `event` earns (the rule's, or read from its property)."""
@@ -94,10 +96,10 @@ def window_tracker(key: str, leaf: Activity, level: Level) -> Tracker:
     is one, see `counted_where`), or a `WindowState` folded by `window_fold`."""
     if not needs_window_state(leaf):
         return Tracker(key, frozenset(leaf.events), _compiled(counted_where(leaf)), level,
-                       keep=leaf.min_count)
+                       keep=leaf.min_count, spec=leaf)
     fold, where = window_fold(leaf)
     kinds = frozenset(leaf.events) | frozenset(leaf.after.events if leaf.after else ())
-    return Tracker(key, kinds, where, level, fold=fold, window=leaf)
+    return Tracker(key, kinds, where, level, fold=fold, window=leaf, spec=leaf)
 
 
 def rule_key(score: str, rule: str) -> str:
@@ -136,7 +138,8 @@ class Program:
                     trackers.append(window_tracker(key, leaf, "contact"))
         for fast in model.mql.fast_track:
             trackers.append(Tracker(f"fast_track.{fast.name}", frozenset(fast.events),
-                                    _compiled(fast.where), "contact", keep=1))
+                                    _compiled(fast.where), "contact", keep=1,
+                                    spec=fast.where))
         self.trackers = tuple(trackers)
         self.by_key = {t.key: t for t in trackers}
         self._index: dict[tuple[Level, str], tuple[Tracker, ...]] = {}
@@ -151,8 +154,13 @@ class Program:
         return Tracker(
             rule_key(score.name, rule.name), frozenset(rule.events), _compiled(rule.where),
             rule.level, rule.points, rule.decay_in(score), rule.min_count,
-            log=log_rule(rule, score), per=rule.points_per,
+            log=log_rule(rule, score), per=rule.points_per, spec=rule.where,
         )
+
+    def tracking(self, level: Level) -> tuple[Tracker, ...]:
+        """The trackers of `level`: two programs with equal ones build the same state of
+        a contact (or account) from the same events, whatever else their models say."""
+        return tuple(t for t in self.trackers if t.level == level)
 
     def trackers_for(self, level: Level, event_type: str) -> tuple[Tracker, ...]:
         return self._index.get((level, event_type), ())

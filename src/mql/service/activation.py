@@ -49,7 +49,7 @@ from mql.store import handoff as handoff_store
 from mql.store import models as model_store
 from mql.store import scores as score_store
 
-Method = Literal["batch", "replay"]
+Method = Literal["batch", "stream", "replay"]
 QUALIFIED = frozenset({Stage.MQL.value, Stage.PQL.value})
 CHUNK = 1000
 
@@ -115,8 +115,16 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     re-derived from its ledger, scored at `now` (or at its newest event, if later), and
     the moves recorded with cause `model_change`. A version equivalent to the live one
     (`equivalent`) only takes over its states: nothing is re-decided, so a recycled or
-    rejected lead stays where sales put it. `method="replay"` is the previous way, 1000
-    contacts at a time with a query per chunk (kept as the benchmark's baseline)."""
+    rejected lead stays where sales put it.
+
+    When both versions track contacts alike (`Program.tracking`), a contact's re-derived
+    state is the one stored under the previous version: the batch engine then decides
+    every contact at once (`_plan`, as the dry run does), and the quiet ones (not
+    qualified before or after, no move, nothing due) take their new scores set-based
+    (`score_store.carry_contact_scores`); the others go through the streaming core.
+    `method="replay"` is the previous way, 1000 contacts at a time with a query per chunk
+    (kept as the benchmark's baseline); `method="stream"` re-derives every contact in one
+    ordered pass over the ledger and decides each (the set-based switch's reference)."""
     previous = model_store.active_version(conn)
     if previous is not None and _unchanged(conn, version_id):
         model_store.activate(conn, version_id, now=now)
@@ -126,39 +134,96 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     model_store.activate(conn, version_id, now=now)
     live = states.live_model(conn)
     ids = contact_store.live_contact_ids(conn)
-    before = {i: r.stage for i, r in handoff_store.stages(conn, ids).items()}
+    was = states.compiled(previous) if previous is not None else None
+    plan = None
+    if method == "batch" and was is not None and was.version_id != version_id and (
+            was.program.tracking("contact") == live.program.tracking("contact")):
+        plan = _plan(conn, live, ids, now)
+    stages = plan.stages if plan is not None else handoff_store.stages(conn, ids)
+    before = {i: r.stage for i, r in stages.items()}
     history_before = handoff_store.history_count(conn)
     if live.account_level:  # account-level rules read these while contacts are scored
         account_ids = export.account_ids(conn)
-        derived = (states.rederive_all(conn, live, account_ids, "account") if method == "batch"
-                   else states.rederive_accounts(conn, live, account_ids))
+        derived = (states.rederive_accounts(conn, live, account_ids) if method == "replay"
+                   else states.rederive_all(conn, live, account_ids, "account"))
         states.save_accounts(conn, live, derived, now=now)
-    contact_states = states.rederive_all(conn, live, ids) if method == "batch" else {}
+    rest = ids
+    carried: set[int] = set()
+    if plan is not None and was is not None:
+        carried = score_store.scored_contacts(conn, was.version_id)
+        quiet = _quiet(live, plan, carried, version_id)
+        score_store.carry_contact_scores(conn, was.version_id, version_id, [
+            {"contact_id": cid, "fit": d.scores.get("fit"), "intent": d.scores.get("intent"),
+             "total": d.scores.get(TOTAL), "grade": d.grade, "scored_at": now,
+             "updated_at": now} for cid, d in quiet.items()])
+        rest = [i for i in ids if i not in quiet]
+    many = not carried and method != "replay"
+    contact_states = states.rederive_all(conn, live, rest) if many else {}
+    # the chunks of the per-contact path (the quiet contacts left out): routing reads
+    # each chunk's open assignments, so the owners are the same as with every contact
+    left = set(rest)
     for start in range(0, len(ids), CHUNK):
-        part = ids[start:start + CHUNK]
-        chunk = ({i: contact_states[i] for i in part} if method == "batch"
-                 else states.rederive_contacts(conn, live, part))
+        part = [i for i in ids[start:start + CHUNK] if i in left]
+        if carried and was is not None:  # both versions track alike: the states hold
+            derived = states.contact_states(conn, was, [i for i in part if i in carried])
+            derived.update(states.rederive_contacts(conn, live, [
+                i for i in part if i not in carried]))
+        else:
+            derived = (contact_states if many
+                       else states.rederive_contacts(conn, live, part))
+        chunk = {i: derived[i] for i in part}  # in id order: the order of routing
         # no settling of overdue moves here: they belong to the previous version
         states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE,
                               settle=False)
-    after = {i: r.stage for i, r in handoff_store.stages(conn, ids).items()}
-    return _activation(version_id, _emails(conn, ids), before, after,
+    after = dict(before)
+    after.update({i: r.stage for i, r in handoff_store.stages(conn, rest).items()})
+    emails = ({i: plan.stored[i].record.email for i in ids} if plan is not None
+              else _emails(conn, ids))
+    return _activation(version_id, emails, before, after,
                        handoff_store.history_count(conn) - history_before, dry_run)
+
+
+def _quiet(live: states.LiveModel, plan: _Plan, carried: set[int], version_id: int
+           ) -> dict[int, Decision]:
+    """The contacts whose switch the engine's decision settles: a stored state to carry
+    over (`carried`), scored at `now` (no later event), not qualified under the new
+    model and not an MQL now (no reasons, no exit time), nothing due, and no move."""
+    out = {}
+    for cid, d in plan.decisions.items():
+        row = plan.stages.get(cid)
+        if d.mql or cid not in carried or (row is not None and row.due is not None):
+            continue
+        stage = stage_of(row.stage if row else None)
+        if stage is Stage.MQL:
+            continue
+        since = (row.since if row and row.since else None) or d.as_of
+        if next_move(live.model, stage, since, d, model_version=str(version_id)) is None:
+            out[cid] = d
+    return out
 
 
 # -- the dry run --------------------------------------------------------------------------
 
-def preview(conn: Connection, version_id: int, *, now: datetime) -> Activation:
-    """What `switch` would do, from the batch engine's decisions at `now`; nothing is
-    written. Falls back to `switch` (rolled back by the caller) when the engine cannot
-    decide this model exactly."""
-    if _unchanged(conn, version_id):
-        return Activation(version_id, [], [], 0, True)
-    live = states.compiled(version_of(conn, version_id))
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Every live contact's decision at `now` from the batch engine (but for the `late`
+    ones, with an event after `now`), with what deciding them read."""
+
+    stored: Mapping[int, contact_store.StoredContact]
+    accounts: Mapping[int, Account]
+    stages: Mapping[int, handoff_store.StageRow]
+    late: set[int]
+    decisions: dict[int, Decision]
+
+
+def _plan(conn: Connection, live: states.LiveModel, ids: list[int], now: datetime
+          ) -> _Plan | None:
+    """The engine's decisions of `ids` at `now`; None where the engine cannot be exact:
+    disqualification rules that look at activity, exit rules (the engine's rows do not
+    say which one holds), and constructs it declares unsupported."""
     if any(True for rule in live.model.lifecycle.disqualify for _ in activities(rule.when)) \
-            or live.model.exit_when:  # the engine's rows do not say which exit rule holds
-        return switch(conn, version_id, now=now, dry_run=True)
-    ids = contact_store.live_contact_ids(conn)
+            or live.model.exit_when:
+        return None
     stored = contact_store.load_contacts(conn, ids)
     accounts = account_store.load_accounts(
         conn, {c.account_id for c in stored.values() if c.account_id is not None})
@@ -169,7 +234,7 @@ def preview(conn: Connection, version_id: int, *, now: datetime) -> Activation:
     try:
         table = _rescore(conn, live, records, list(accounts.values()), now)
     except EngineUnsupported:
-        return switch(conn, version_id, now=now, dry_run=True)
+        return None
     by_email = {stored[i].record.email: i for i in ids}
     decisions: dict[int, Decision] = {}
     empty = IntentState.empty()
@@ -181,22 +246,36 @@ def preview(conn: Connection, version_id: int, *, now: datetime) -> Activation:
         c = stored[cid]
         account = accounts.get(c.account_id) if c.account_id is not None else None
         decisions[cid] = _decision(live, c.record, account, row, names, empty, now)
-    decisions.update(_replayed(conn, live, late, stored, accounts, now))
-    stages = handoff_store.stages(conn, ids)
-    before = {i: r.stage for i, r in stages.items()}
+    return _Plan(stored, accounts, handoff_store.stages(conn, ids), late, decisions)
+
+
+def preview(conn: Connection, version_id: int, *, now: datetime) -> Activation:
+    """What `switch` would do, from the batch engine's decisions at `now`; nothing is
+    written. Falls back to `switch` (rolled back by the caller) when the engine cannot
+    decide this model exactly."""
+    if _unchanged(conn, version_id):
+        return Activation(version_id, [], [], 0, True)
+    live = states.compiled(version_of(conn, version_id))
+    ids = contact_store.live_contact_ids(conn)
+    plan = _plan(conn, live, ids, now)
+    if plan is None:
+        return switch(conn, version_id, now=now, dry_run=True)
+    decisions = {**plan.decisions,
+                 **_replayed(conn, live, plan.late, plan.stored, plan.accounts, now)}
+    before = {i: r.stage for i, r in plan.stages.items()}
     after = dict(before)
     moves = 0
     for cid in ids:
         d = decisions[cid]
-        now_in = stages.get(cid)
+        now_in = plan.stages.get(cid)
         stage = stage_of(now_in.stage if now_in else None)
         since = (now_in.since if now_in and now_in.since else None) or d.as_of
         move = next_move(live.model, stage, since, d, model_version=str(version_id))
         if move is not None:
             moves += 1
             after[cid] = move.target.value
-    return _activation(version_id, {i: stored[i].record.email for i in ids}, before, after,
-                       moves, True)
+    return _activation(version_id, {i: plan.stored[i].record.email for i in ids}, before,
+                       after, moves, True)
 
 
 def _rescore(conn: Connection, live: states.LiveModel, contacts: list[Contact],

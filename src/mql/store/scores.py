@@ -165,3 +165,44 @@ def copy_version(conn: Connection, source: int, target: int) -> None:
                    for n in names]
         conn.execute(table.insert().from_select(
             names, sa.select(*columns).where(table.c.model_version_id == source)))
+
+
+def scored_contacts(conn: Connection, version_id: int) -> set[int]:
+    """The contacts with a row under version `version_id`."""
+    return {int(i) for (i,) in conn.execute(sa.select(contact_scores.c.contact_id).where(
+        contact_scores.c.model_version_id == version_id))}
+
+
+def carry_contact_scores(conn: Connection, source: int, target: int,
+                         rows: Sequence[Mapping[str, Any]]) -> None:
+    """Version `target`'s rows of the contacts in `rows` (contact_id, fit, intent, total,
+    grade, scored_at, updated_at), set-based: the state of the contact's version `source`
+    row (both versions track alike), the scores given, and not qualified (no reasons, no
+    exit time). The rows go through a temporary table: three statements for any number."""
+    if not rows:
+        return
+    given = sa.Table(
+        "carried_scores", sa.MetaData(),
+        sa.Column("contact_id", contact_scores.c.contact_id.type, primary_key=True),
+        *(sa.Column(n, contact_scores.c[n].type) for n in
+          ("fit", "intent", "total", "grade", "scored_at", "updated_at")),
+        prefixes=["TEMPORARY"])
+    given.create(conn)
+    try:
+        conn.execute(given.insert(), [dict(r) for r in rows])
+        conn.execute(contact_scores.delete().where(
+            contact_scores.c.model_version_id == target,
+            contact_scores.c.contact_id.in_(sa.select(given.c.contact_id))))
+        names = [c.name for c in contact_scores.c]
+        values: dict[str, Any] = {
+            "contact_id": contact_scores.c.contact_id,
+            "model_version_id": sa.literal(target, contact_scores.c.model_version_id.type),
+            "state": contact_scores.c.state, "mql": sa.false(),
+            "reasons": sa.literal([], contact_scores.c.reasons.type),
+            "qualified_until": sa.null()}
+        columns = [values[n].label(n) if n in values else given.c[n].label(n) for n in names]
+        conn.execute(contact_scores.insert().from_select(names, sa.select(*columns).select_from(
+            contact_scores.join(given, given.c.contact_id == contact_scores.c.contact_id)).where(
+            contact_scores.c.model_version_id == source)))
+    finally:
+        given.drop(conn)
