@@ -121,6 +121,16 @@ def test_an_opportunity_before_an_event_moves_the_lifecycle_at_its_own_time() ->
             opportunities=[(T0 + DAY, "open"), (T0, "lost")])
     assert [(x.stage, x.at) for x in r.history.moves] == [("opportunity", T0)]
     assert r.opportunities == ((T0, "lost"), (T0 + DAY, "open"))
+    # a won deal before the events: the account is a customer from then on (the touch
+    # after it does not move it back)
+    r = run([person("ana")], [demo("ana", T0 + 2 * DAY)], opportunities=[(T0 + DAY, "won")])
+    assert [(x.stage, x.at, x.reason) for x in r.history.moves] == [
+        ("opportunity", T0 + DAY, "opportunity created"),
+        ("customer", T0 + DAY, "opportunity won")]
+    # and one after the last event
+    r = run([person("ana")], [demo("ana", T0)], opportunities=[(T0 + DAY, "won")])
+    assert [(x.stage, x.reason) for x in r.history.moves][-2:] == [
+        ("opportunity", "opportunity created"), ("customer", "opportunity won")]
 
 
 def test_a_duplicate_event_and_one_of_a_stranger_qualify_no_one() -> None:
@@ -131,6 +141,11 @@ def test_a_duplicate_event_and_one_of_a_stranger_qualify_no_one() -> None:
     # the second copy of demo-ana is not applied: 40 < 45, never an MQL
     assert kinds(r) == []
     assert [(x.stage, x.at) for x in r.history.moves] == [("aware", T0), ("engaged", T0)]
+    # the replay goes on after a copy: a demo two days on makes 40 * 2**-0.2 + 40 = 74.8
+    r = run([person("ana", "FR")], [Event("demo-ana", "demo_request", T0,
+                                          contact=f"ana@{ACME}"), again,
+                                    demo("ana", T0 + 2 * DAY)])
+    assert kinds(r) == [("mql", f"ana@{ACME}", T0 + 2 * DAY)]
 
 
 def test_a_pql_is_a_rising_edge_of_the_milestones() -> None:
