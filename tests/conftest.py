@@ -27,12 +27,20 @@ settings.register_profile("mutate", derandomize=True, database=None,
                           max_examples=MUTATE_EXAMPLES)
 
 
+# module-level memo dicts of the core packages (filled on first use, keyed by id() of a
+# model part): cleared with the lru_caches, or a mutant reads what the clean code put there
+MEMOS = {"mql.accounts.roles": ("_GUESSES", "_PREDICATES"),
+         "mql.scoring.intent": ("_TERMS", "_PLANS")}
+
+
 def _clear_caches() -> None:
     for name, module in list(sys.modules.items()):
         if name == "mql" or name.startswith("mql."):
             for value in list(vars(module).values()):
                 if callable(getattr(value, "cache_clear", None)):
                     value.cache_clear()
+            for memo in MEMOS.get(name, ()):
+                getattr(module, memo).clear()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -68,6 +68,7 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
     is_mql: dict[str, datetime | None] = {}  # MQL until (None: not an MQL)
     is_pql_now: set[str] = set()
     was_mqa = False
+    mqa_read = _FOREVER  # when the MQA was last read (was_mqa)
     last_seen: dict[str, datetime] = {}
     history = AccountHistory(account.domain)
     opps = sorted(opportunities)
@@ -88,6 +89,13 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
             if opps[0][1] == "won":
                 history = history.advance("customer", opps[0][0], "opportunity won")
             opps.pop(0)
+        # the account's members and fast-track times before the event: whether the
+        # account was still an MQA just before it (its MQA may have lapsed since the last
+        # event read, with no event of its own: a rising edge at this event)
+        before = (([Member(c, guess, book.scorer.contact_states.get(c.email, EMPTY))
+                    for c, guess in guesses],
+                   book.scorer.account_states.get(account.domain, EMPTY), dict(last_seen))
+                  if was_mqa else None)
         if not book.add(e):
             continue
         for name in fast.of(e):
@@ -111,7 +119,8 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
                 state, account_state = book.scorer.states_of(email)
                 decision = book.scorer.qualifier.decide(
                     c, account, state, account_state, e.at, exit_needed=False)
-                if decision.mql and until is None:
+                # not an MQL, or one whose MQL lapsed at `until`: a rising edge
+                if decision.mql:
                     quals.append(Qualification("mql", account.domain, email, e.at))
                 is_mql[email] = ((decision.qualified_until or _FOREVER)
                                  if decision.mql else None)
@@ -135,6 +144,11 @@ def replay(model: Model, account: Account, contacts: Sequence[Contact],
         if score.coverage.engaged_contacts:
             history = history.advance("engaged", e.at, score.coverage.next_action)
         decision_a = qualify(mqa_spec, score, last_seen)
+        if decision_a.mqa and before is not None and e.at > mqa_read:
+            was_mqa = qualify(mqa_spec, score_account(
+                model, account.domain, account, before[0], before[1], e.at, spec,
+                crossing=False), before[2]).mqa
+        mqa_read = e.at
         if decision_a.mqa and not was_mqa:
             quals.append(Qualification("mqa", account.domain, None, e.at))
             history = history.advance("mqa", e.at, decision_a.reason)
