@@ -71,6 +71,10 @@ def valid_events(frame: Frame) -> Query:
                   "anonymous_id"),
         raw("properties"), raw("seq"),
     ).from_("events_raw")
+    # Spark: the JSON parsed here, once, for the check below and the values `matched` reads
+    struct = sql.json_struct(raw("properties"), list(frame.plan.properties), frame.dialect)
+    if struct is not None:
+        inner = inner.select(sql.alias(struct, "pj"), copy=False)
     e = sql.col("email")
     at = sql.fn("strpos", e, sql.text("@"))
     domain = sql.fn("substr", e, sql.arith(exp.Add, at, exp.Literal.number(1)))
@@ -86,11 +90,17 @@ def valid_events(frame: Frame) -> Query:
         no_space), crm_key)
     someone = exp.or_(e.is_(exp.null()).not_(), sql.col("account").is_(exp.null()).not_(),
                       sql.col("anonymous_id").is_(exp.null()).not_())
+    # with no id twice, an event of a type no tracker reads can neither count nor hide a
+    # later copy of its id: such rows are dropped first, so their JSON is never parsed
+    types = frame.plan.event_types
+    relevant = ([] if not frame.unique_ids else [exp.In(this=sql.col("type"), expressions=[
+        sql.text(t) for t in types])] if types else [exp.false()])
     return exp.select("*").from_(inner.subquery("r", copy=False)).where(exp.and_(
-        exp.NEQ(this=sql.col("event_id"), expression=sql.text("")),
+        *relevant, exp.NEQ(this=sql.col("event_id"), expression=sql.text("")),
         exp.NEQ(this=sql.col("type"), expression=sql.text("")),
         sql.col("ts").is_(exp.null()).not_(), good_email, someone,
-        sql.json_object_or_blank(sql.col("properties"), frame.dialect)))
+        sql.json_object_or_blank(sql.col("properties"), frame.dialect,
+                                 None if struct is None else sql.col("pj"))))
 
 
 def deduplicated(frame: Frame) -> Query:
@@ -116,8 +126,10 @@ def matched(frame: Frame) -> Query:
     half-life (``f0``, ... at the first time it counts at)."""
     plan = frame.plan
     # 1. the relevant events, the JSON parsed once (DuckDB: all keys in one call)
-    parsed, values = sql.json_texts(sql.col("properties", "d"), list(plan.properties),
-                                    frame.dialect)
+    keys = list(plan.properties)
+    parsed_in_ev = sql.json_struct(sql.col("properties"), keys, frame.dialect) is not None
+    parsed, values = sql.json_texts(sql.col("properties", "d"), keys, frame.dialect,
+                                    sql.col("pj", "d") if parsed_in_ev else None)
     keep = ["email", "ts", *(["b_from", "b_to"] if frame.series else []),
             *(["domain"] if plan.level("account") else [])]
     cols: list[sql.Node] = [sql.col("email", "d"), sql.col("ts", "d"), sql.col("type", "d")]

