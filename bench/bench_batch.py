@@ -1,6 +1,7 @@
 """Full rescore with the batch engine: events per second for DuckDB, against a hand-written
 DuckDB query of the same decayed, capped sums (the practical ceiling) and the streaming
-core replaying every event (the naive baseline), in the same run; Spark local reported.
+core replaying every event (the naive baseline), in the same run; Spark local[2] on the same
+world, and with --batch-growth on each growth world beside DuckDB (`spark_growth`).
 
 The world: `mql synth` (Parquet) tiled N times with renamed ids, emails and domains, so a
 larger world is many copies of a realistic one (same mix of events, duplicates included).
