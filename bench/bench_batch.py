@@ -1,6 +1,7 @@
 """Full rescore with the batch engine: events per second for DuckDB, against a hand-written
 DuckDB query of the same decayed, capped sums (the practical ceiling) and the streaming
-core replaying every event (the naive baseline), in the same run; Spark local reported.
+core replaying every event (the naive baseline), in the same run; Spark local[2] on the same
+world, and with --batch-growth on each growth world beside DuckDB (`spark_growth`).
 
 The world: `mql synth` (Parquet) tiled N times with renamed ids, emails and domains, so a
 larger world is many copies of a realistic one (same mix of events, duplicates included).
@@ -85,9 +86,7 @@ def _growth_step(world: Path) -> dict[str, Any]:
 
 def _growth_child(world: Path) -> dict[str, Any]:
     model = parse_model(MODEL.read_text(), source=str(MODEL))
-    inputs = Inputs(RecordFile(world / "contacts.parquet", "contacts"),
-                    RecordFile(world / "accounts.parquet", "accounts"),
-                    world / "events.parquet")
+    inputs = _files(world)
     records = _own_peak_rss_mb()
     engine = connect("duckdb")
     began = time.perf_counter()
@@ -96,6 +95,12 @@ def _growth_child(world: Path) -> dict[str, Any]:
     engine.close()
     return {"seconds": seconds, "events": summary.events, "contacts": summary.contacts,
             "rss_before_engine_mb": round(records), "peak_rss_mb": round(_own_peak_rss_mb())}
+
+
+def _files(world: Path) -> Inputs:
+    """A world's files as `mql rescore` reads them: contacts and accounts streamed."""
+    return Inputs(RecordFile(world / "contacts.parquet", "contacts"),
+                  RecordFile(world / "accounts.parquet", "accounts"), world / "events.parquet")
 
 
 def _tile(base: Path, out: Path, copies: int) -> Path:
@@ -314,11 +319,8 @@ def _spark(model: Model, inputs: Inputs, at: AsOf, n: int, duck: float,
     ]
     first = None
     for size, world in worlds.items():
-        files = Inputs(RecordFile(world / "contacts.parquet", "contacts"),
-                       RecordFile(world / "accounts.parquet", "accounts"),
-                       world / "events.parquet")
         began = time.perf_counter()
-        summary = spark.export(model, files, at, world / "spark-scores.parquet")
+        summary = spark.export(model, _files(world), at, world / "spark-scores.parquet")
         seconds = time.perf_counter() - began
         first = first or seconds / summary.events
         results.append(_result(
