@@ -27,7 +27,8 @@ from tests.docs.sessions import Command, Session, match, sessions
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ["README.md", "docs/api.md", "docs/webhooks.md", "docs/outcomes.md", "docs/model.md",
         "docs/accounts.md", "docs/compliance.md", "docs/learning.md", "docs/attribution.md",
-        "docs/analytics.md", "docs/batch.md", "docs/ingest.md", "docs/synthetic.md", "docs/web.md"]
+        "docs/analytics.md", "docs/batch.md", "docs/ingest.md", "docs/synthetic.md", "docs/web.md",
+        "docs/nurture.md"]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "doc-sessions-secret-key-0123456789abcdef"
 # the sessions' clock starts at the README's --at moment and runs on from there, so that

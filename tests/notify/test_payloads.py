@@ -41,7 +41,9 @@ MAX = Contact("max@acme.example", "acme.example", {"country": "US"})  # never to
 def _scenario(store: Engine) -> dict[str, list[dict[str, Any]]]:
     r = Receiver()
     try:
-        hook = hooks.add_webhook(store, r.url, secret="s", topics=["*"], now=T)
+        # "*" and the nurture topics, which "*" does not cover (docs/webhooks.md)
+        hook = hooks.add_webhook(store, r.url, secret="s", topics=[
+            "*", "mql.nurture.enrolled", "mql.nurture.unenrolled"], now=T)
         ingest_records(store, "accounts", [ACME], rules=RULES, now=T, source="test")
         ingest_records(store, "contacts", [JANE, OLIVIA, SAM, MAX], rules=RULES, now=T,
                        source="test")

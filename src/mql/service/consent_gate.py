@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from mql.compliance.consent import statuses_at
 from mql.compliance.policy import Suppression, Verdict, verdicts
 from mql.model.consent import ConsentPolicy
+from mql.records import Contact
 from mql.store import consent as store
 from mql.store import contacts as contact_store
 from mql.store import handoff as handoff_store
@@ -37,13 +38,20 @@ class Gate:
         self.records: dict[int, list[Any]] = {}
         self.entries: list[Suppression] = []
 
-    def load(self, conn: Connection, contact_ids: Iterable[int]) -> Gate:
+    def load(self, conn: Connection, contact_ids: Iterable[int],
+             contacts: Mapping[int, Contact] | None = None) -> Gate:
+        """Read the batch's records; `contacts`: their contact records, when the caller
+        has read them already (not read again)."""
         ids = [c for c in set(contact_ids) if c not in self.subjects]
         if not ids:
             return self
-        stored = contact_store.load_contacts(conn, ids)
-        subjects = {cid: (c.record.attributes, c.record.email if c.record.has_email
-                          else None, c.record.account) for cid, c in stored.items()}
+        if contacts is not None:
+            records = {cid: contacts[cid] for cid in ids if cid in contacts}
+        else:
+            records = {cid: c.record for cid, c in
+                       contact_store.load_contacts(conn, ids).items()}
+        subjects = {cid: (r.attributes, r.email if r.has_email else None, r.account)
+                    for cid, r in records.items()}
         emails = [e for _, e, _ in subjects.values() if e]
         domains = ({e.rsplit("@", 1)[1] for e in emails}
                    | {a for _, _, a in subjects.values() if a})

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mql.service.state import LiveModel
 
 ENROLLED = "mql.nurture.enrolled"
+_NONE = store.Standing()
 UNENROLLED = "mql.nurture.unenrolled"
 
 
@@ -70,20 +71,23 @@ def step(conn: Connection, live: LiveModel, decisions: Mapping[int, Decision],
     spec = live.model.nurture
     if spec is None or not decisions:
         return
-    ids = list(decisions)
-    rows = handoff_store.stages(conn, ids)  # after this batch's moves
-    standing = store.standings(conn, ids)
+    rows = handoff_store.stages(conn, decisions)  # after this batch's moves
+    standing = store.standings(conn, decisions)
+    # a contact on no track in a stage no track takes (an MQL, sales' stages): nothing
+    # to decide, nothing due
+    ids = [cid for cid in decisions if cid in rows and (
+        (rows[cid].stage or "captured") in OPEN or standing.get(cid, _NONE).track)]
+    if not ids:
+        return
     reasons = store.last_reasons(conn, ids)
-    gate = consent_gate.Gate(live.model.consent or DEFAULT_POLICY).load(conn, ids)
-    domains = {a.domain for a in accounts_of.values() if a is not None}
+    gate = consent_gate.Gate(live.model.consent or DEFAULT_POLICY).load(conn, ids, records)
+    domains = {a.domain for cid in ids if (a := accounts_of.get(cid)) is not None}
     mqa = {d for d, s in account_stages.last_stages(conn, domains).items() if s == "mqa"}
     facts_rows: list[dict[str, Any]] = []
     notes: list[handoff_store.Note] = []
     schedule: dict[int, datetime | None] = {}
-    for cid, d in decisions.items():
-        row = rows.get(cid)
-        if row is None:
-            continue
+    for cid in ids:
+        d, row = decisions[cid], rows[cid]
         stage = row.stage or "captured"
         s = standing.get(cid, store.Standing())
         member = Member(s.track, s.since) if s.track and s.since else None

@@ -143,16 +143,17 @@ def history_count(conn: Connection) -> int:
 def due_contacts(conn: Connection, now: datetime, limit: int) -> list[int]:
     """Contacts whose next time-based move is due, claimed for this transaction."""
     query = (sa.select(contacts.c.id).where(contacts.c.due_at <= now)
-             .order_by(contacts.c.due_at).limit(limit))
+             .order_by(contacts.c.due_at, contacts.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [int(i) for (i,) in conn.execute(query)]
 
 
 def claim_due(conn: Connection, now: datetime, limit: int) -> dict[int, datetime]:
-    """`due_contacts` with each one's due moment (earliest first), in one read."""
+    """`due_contacts` with each one's due moment (earliest first; at a tie, the oldest
+    contact first: many nurture exits fall due together), in one read."""
     query = (sa.select(contacts.c.id, contacts.c.due_at).where(contacts.c.due_at <= now)
-             .order_by(contacts.c.due_at).limit(limit))
+             .order_by(contacts.c.due_at, contacts.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return {int(i): t for i, t in conn.execute(query)}
@@ -389,6 +390,12 @@ def _sequences(conn: Connection, counts: Mapping[int, int]) -> dict[int, int]:
     return first
 
 
+# topics a "*" subscription does not cover: only subscriptions that name them get them
+# (the nurture topics are meant for the email tool, one per lead that is not ready: a
+# CRM subscribed to everything is not flooded with them)
+NAMED_ONLY = frozenset({"mql.nurture.enrolled", "mql.nurture.unenrolled"})
+
+
 def enqueue_many(conn: Connection, notes: Sequence[Note],
                  hooks: Sequence[Mapping[str, Any]] | None = None) -> int:
     """`enqueue` for many notifications: the active webhooks read once (or given as
@@ -399,7 +406,8 @@ def enqueue_many(conn: Connection, notes: Sequence[Note],
     if hooks is None:
         hooks = active_webhooks(conn)
     pairs = [(n, hook) for n in notes for hook in hooks
-             if n.topic in hook["topics"] or "*" in hook["topics"]]
+             if n.topic in hook["topics"] or ("*" in hook["topics"]
+                                              and n.topic not in NAMED_ONLY)]
     if not pairs:
         return 0
     counts: dict[int, int] = {}

@@ -418,6 +418,22 @@ async def funnel(request: Request, visit: SignedIn, by: str = "month",
                  end=end or "", dimensions=[d.value for d in Dimension], chart=chart)
 
 
+@router.get("/nurture")
+async def nurture_page(request: Request, visit: SignedIn, at: str | None = None) -> Response:
+    """The nurture tracks and whether they convert: `mql report nurture`
+    (docs/nurture.md), as of now or of `at`."""
+    from mql.service.nurture import nurture_report
+
+    _deny(request, visit, "read")
+    state = _api(request)
+    try:
+        moment = state.clock.now() if not at else parse_bound(at, "at")
+    except MQLError as exc:
+        return _error(request, visit, 400, str(exc))
+    found = await _run(request, visit, nurture_report, state.engine, at=moment)
+    return _page(request, visit, "nurture.html", result=found, at=at or "")
+
+
 @router.get("/models")
 async def models(request: Request, visit: SignedIn, notice: str | None = None) -> Response:
     """The stored versions, the live one, and each other's changes in words."""
