@@ -108,6 +108,14 @@ def test_coverage_names_what_a_seller_should_do() -> None:
     assert s.coverage.engaged_contacts == 2
 
 
+def test_engaged_within_counts_a_touch_exactly_that_many_days_ago() -> None:
+    # a day on, the CIO (40 * 2**-0.1 = 37.3) and the director (37.3) are still over the
+    # engaged line of 10; their touch at T0 is exactly one day old
+    s = scored(T0 + DAY)
+    assert s.engaged_within(1) == 2
+    assert s.engaged_within(0.5) == 0
+
+
 def test_the_account_falls_below_its_line_when_decay_says() -> None:
     # every part decays with a 10-day half-life from T0 (the interns' pages are under
     # their cap), so total(t) = 20 + 103.998046875 * 2**(-days/10) crosses 50 at
