@@ -206,3 +206,21 @@ def test_the_account_score_does_not_depend_on_event_order(
     assert again.coverage == first.coverage
     assert first.total == pytest.approx(first.fit + sum(x.counted for x in first.ledger),
                                         rel=1e-12, abs=1e-12)
+
+
+def test_events_after_the_moment_asked_are_not_counted() -> None:
+    # a day before the fixture's events the account has its fit only
+    s = scored(T0 - DAY)
+    assert (s.fit, s.intent, s.total) == (20.0, 0.0, 20.0)
+
+
+def test_an_account_known_only_by_its_own_events_is_scored() -> None:
+    # no record and no contact: a surge names beta.example; a model without an account
+    # fit gives it a fit of 0 and the surge's 30 points
+    model = parse_model(MODEL.replace(
+        "  fit:\n    rules:\n      - {name: big, when: {field: account.employees, op: gte, "
+        "value: 1000}, points: 20}\n", ""), source="acct.yaml")
+    out = score_accounts(model, [], [], [Event("s", "intent_surge", T0,
+                                               account="beta.example")], at=T0)
+    assert list(out) == ["beta.example"]
+    assert (out["beta.example"].fit, out["beta.example"].total) == (0.0, 30.0)
