@@ -53,3 +53,46 @@ def test_what_holds_now_is_a_move_at_the_moment_asked() -> None:
     # a first touch after the moment asked is not read
     assert history_from_facts("acme.example", T - DAY, first_touch=T, engaged=False,
                               mqas=[], opportunities=[]).moves == ()
+
+
+def test_stored_moves_are_read_up_to_the_moment_asked_and_unknown_stages_are_not() -> None:
+    stored = [(T, "aware", "stored touch"), (T + DAY, "engaged", "2 engaged"),
+              (T + 2 * DAY, "mqa", "score 70"), (T + 3 * DAY, "opportunity", "crm deal"),
+              (T + 4 * DAY, "customer", "crm won"), (T + 5 * DAY, "churned", "not a stage"),
+              (T + 50 * DAY, "engaged", "after the moment asked")]
+    h = history_from_facts("acme.example", T + 10 * DAY, first_touch=None, engaged=False,
+                           mqas=[], opportunities=[], moves=stored)
+    assert h.moves == (Move("aware", T, "stored touch"), Move("engaged", T + DAY, "2 engaged"),
+                       Move("mqa", T + 2 * DAY, "score 70"),
+                       Move("opportunity", T + 3 * DAY, "crm deal"),
+                       Move("customer", T + 4 * DAY, "crm won"))
+    # a move stored at the very moment asked is read
+    assert history_from_facts("acme.example", T, first_touch=None, engaged=False, mqas=[],
+                              opportunities=[], moves=[(T, "aware", "seen")]).moves == (
+        Move("aware", T, "seen"),)
+
+
+def test_stored_moves_at_one_moment_move_in_stage_order() -> None:
+    stored = [(T, "customer", "won"), (T, "opportunity", "deal"), (T, "mqa", "score"),
+              (T, "engaged", "two engaged"), (T, "aware", "touch")]
+    h = history_from_facts("acme.example", T, first_touch=None, engaged=False, mqas=[],
+                           opportunities=[], moves=stored)
+    assert [m.stage for m in h.moves] == ["aware", "engaged", "mqa", "opportunity",
+                                          "customer"]
+
+
+def test_an_engaged_move_stored_during_an_open_opportunity_is_no_move_back() -> None:
+    # only a lost opportunity takes an account in opportunity back to engaged
+    h = history_from_facts("acme.example", T + 5 * DAY, first_touch=T, engaged=False,
+                           mqas=[], opportunities=[(T + DAY, None, "open")],
+                           moves=[(T + 2 * DAY, "engaged", "engaged again")])
+    assert [(m.stage, m.at) for m in h.moves] == [("aware", T), ("opportunity", T + DAY)]
+
+
+def test_a_stored_customer_move_and_a_loss_at_one_moment_keep_the_stage_order() -> None:
+    # in stage order the customer move comes first; the loss then takes no one back
+    h = history_from_facts("acme.example", T + 2 * DAY, first_touch=None, engaged=False,
+                           mqas=[], opportunities=[(T, T + DAY, "lost")],
+                           moves=[(T + DAY, "customer", "signed elsewhere in the CRM")])
+    assert [(m.stage, m.at) for m in h.moves] == [("opportunity", T),
+                                                  ("customer", T + DAY)]

@@ -108,6 +108,14 @@ def test_coverage_names_what_a_seller_should_do() -> None:
     assert s.coverage.engaged_contacts == 2
 
 
+def test_engaged_within_counts_a_touch_exactly_that_many_days_ago() -> None:
+    # a day on, the CIO (40 * 2**-0.1 = 37.3) and the director (37.3) are still over the
+    # engaged line of 10; their touch at T0 is exactly one day old
+    s = scored(T0 + DAY)
+    assert s.engaged_within(1) == 2
+    assert s.engaged_within(0.5) == 0
+
+
 def test_the_account_falls_below_its_line_when_decay_says() -> None:
     # every part decays with a 10-day half-life from T0 (the interns' pages are under
     # their cap), so total(t) = 20 + 103.998046875 * 2**(-days/10) crosses 50 at
@@ -198,3 +206,21 @@ def test_the_account_score_does_not_depend_on_event_order(
     assert again.coverage == first.coverage
     assert first.total == pytest.approx(first.fit + sum(x.counted for x in first.ledger),
                                         rel=1e-12, abs=1e-12)
+
+
+def test_events_after_the_moment_asked_are_not_counted() -> None:
+    # a day before the fixture's events the account has its fit only
+    s = scored(T0 - DAY)
+    assert (s.fit, s.intent, s.total) == (20.0, 0.0, 20.0)
+
+
+def test_an_account_known_only_by_its_own_events_is_scored() -> None:
+    # no record and no contact: a surge names beta.example; a model without an account
+    # fit gives it a fit of 0 and the surge's 30 points
+    model = parse_model(MODEL.replace(
+        "  fit:\n    rules:\n      - {name: big, when: {field: account.employees, op: gte, "
+        "value: 1000}, points: 20}\n", ""), source="acct.yaml")
+    out = score_accounts(model, [], [], [Event("s", "intent_surge", T0,
+                                               account="beta.example")], at=T0)
+    assert list(out) == ["beta.example"]
+    assert (out["beta.example"].fit, out["beta.example"].total) == (0.0, 30.0)

@@ -112,6 +112,8 @@ def test_the_mqa_of_two_engaged_contacts_and_the_account_lifecycle() -> None:
     # at the same instant the MQA comes first: the MQA is the hand-off
     (m,) = r.motions
     assert (m.handoff.kind, [q.kind for q in m.attached]) == ("mqa", ["mql"])
+    assert (m.mql_at, m.mqa_at, m.pql_at, m.paths) == (T0 + DAY, T0 + DAY, None,
+                                                        {"mql", "mqa"})
     assert r.first("mqa") == T0 + DAY and r.first("mql", before=T0) is None
     assert r.opportunities == ((T0 + 5 * DAY, "won"),)
 

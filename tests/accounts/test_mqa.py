@@ -336,12 +336,18 @@ def test_an_accounts_product_usage_is_its_peoples() -> None:
     for c in people():
         scorer.add_contact(c)
     for e in [ev("i1", "teammate_invited", 0), ev("i2", "teammate_invited", 0),
-              ev("i3", "teammate_invited", 0, who=B)]:
+              ev("i3", "teammate_invited", 0, who=B),
+              ev("d1", "demo_request", 0, who="cio@acme.example")]:
         scorer.add(e)
     total, parts = account_product(m, "product", scorer.contact_states, T0 + 10 * DAY)
-    # ana: 2 invites x 10 points, one half-life later 10; ben: 5
+    # ana: 2 invites x 10 points, one half-life later 10; ben: 5; the CIO's demo is no
+    # product usage: not a part
     assert parts == {A: pytest.approx(10.0), B: pytest.approx(5.0)}
     assert total == pytest.approx(15.0)
+    # 100 days on: ana 20 * 2**-10 = 0.0195, ben 0.0098, under one point each
+    total, parts = account_product(m, "product", scorer.contact_states, T0 + 100 * DAY)
+    assert parts == {A: pytest.approx(20 / 1024), B: pytest.approx(10 / 1024)}
+    assert total == pytest.approx(30 / 1024)
 
 
 def test_a_fast_track_on_an_intent_rule_reads_that_rules_condition() -> None:

@@ -175,3 +175,62 @@ def test_careless_typing_does_not_change_the_role(title: str, how: str) -> None:
         return infer_role(Contact("x@a.example", "a.example", {"title": t}), None,
                           DEFAULT_ROLES)
     assert role(typed) == role(title)
+
+
+
+def role_table(when: str) -> RoleTable:
+    from mql.model.parse import parse_model
+
+    m = parse_model(f"""\
+name: roles
+fit:
+  rules: [{{name: any, when: {{field: contact.title, op: exists}}, points: 1}}]
+intent:
+  rules: [{{name: demo, event: demo_request, points: 40}}]
+mql:
+  thresholds: {{intent: 40}}
+accounts:
+  roles:
+    rules:
+      - {{role: economic_buyer, seniorities: [c_level], when: {when}}}
+      - {{role: decision_maker, seniorities: [c_level]}}
+""", source="roles.yaml")
+    assert m.accounts is not None
+    return m.accounts.roles
+
+
+def test_a_role_rule_with_a_condition_reads_the_contacts_account() -> None:
+    # the CEO of a small company signs the cheque; of a large one, decides: a rule's
+    # `when` reads the account's record, and a line whose condition fails is skipped
+    from mql.records import Account
+
+    small_signs = role_table("{field: account.employees, op: lt, value: 200}")
+    large_signs = role_table("{field: account.employees, op: gte, value: 200}")
+    ceo = Contact("ceo@a.example", "a.example", {"title": "CEO"})
+    small = Account("a.example", {"employees": 50})
+    large = Account("a.example", {"employees": 5000})
+    for _ in range(2):  # the second time from the remembered conditions
+        guess = infer_role(ceo, small, small_signs)
+        assert (guess.role, guess.seniority, guess.source) == ("economic_buyer", "c_level",
+                                                               "rule 1")
+        guess = infer_role(ceo, large, small_signs)
+        assert (guess.role, guess.source) == ("decision_maker", "rule 2")
+        # no account record: the condition reads no employees and fails
+        assert infer_role(ceo, None, small_signs).source == "rule 2"
+        # the other table answers by its own condition, never by a remembered one
+        assert infer_role(ceo, large, large_signs).source == "rule 1"
+        assert infer_role(ceo, small, large_signs).source == "rule 2"
+
+
+def test_a_remembered_condition_is_never_used_for_another_at_the_same_id() -> None:
+    # the memo is keyed by id(): a condition freed and another allocated at its address
+    # (a model reloaded in a long-running process) must be compiled anew; the stale entry
+    # is made here by hand, a predicate that would say yes to everyone
+    from mql.accounts import roles
+    from mql.records import Account
+
+    table = role_table("{field: account.employees, op: lt, value: 200}")
+    cond = table.rules[0].when
+    roles._PREDICATES[id(cond)] = (object(), lambda get: True)
+    ceo = Contact("ceo@a.example", "a.example", {"title": "CEO"})
+    assert infer_role(ceo, Account("a.example", {"employees": 5000}), table).source == "rule 2"
