@@ -42,10 +42,12 @@ from mql.scoring.qualify import Decision, Reason, ReasonKind
 from mql.service import state as states
 from mql.service.engine_inputs import write_events
 from mql.service.handoff import stage_of
+from mql.service.retention import RETAIN
 from mql.store import accounts as account_store
 from mql.store import contacts as contact_store
 from mql.store import export
 from mql.store import handoff as handoff_store
+from mql.store import merges as merge_store
 from mql.store import models as model_store
 from mql.store import scores as score_store
 
@@ -143,7 +145,10 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     ids = contact_store.live_contact_ids(conn)
     was = states.compiled(previous) if previous is not None else None
     plan = None
-    set_based = method == "set" or (method == "batch" and len(ids) >= SET_BASED_FROM)
+    # a retention run deleted raw events the stored states still hold: only a re-derivation
+    # from the ledger gives what the per-contact path gives (docs/compliance.md)
+    set_based = (method == "set" or (method == "batch" and len(ids) >= SET_BASED_FROM)) \
+        and not merge_store.audited(conn, RETAIN)
     if set_based and was is not None and was.version_id != version_id and (
             was.program.tracking("contact") == live.program.tracking("contact")):
         plan = _plan(conn, live, ids, now)
