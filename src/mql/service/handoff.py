@@ -419,12 +419,18 @@ def apply_decisions(
     moves = store.Moves(complete=complete_notes(model_data(version_id, model), model.consent,
                                                 gate))
     router = Router(scope=frozenset(decisions))
+    planned = {}  # each contact's stage, since when, and move (the stage machine is pure)
     for cid, d in decisions.items():
         row = rows.get(cid)
         stage = stage_of(row.stage if row else None)
         since = (row.since if row and row.since else None) or d.as_of
-        move = (None if cid in hold
-                else next_move(model, stage, since, d, model_version=str(version_id)))
+        planned[cid] = (stage, since, None if cid in hold else next_move(
+            model, stage, since, d, model_version=str(version_id)))
+    if gate is not None:  # the verdicts of every move into or out of MQL, read at once
+        gate.load(conn, [cid for cid, (_, _, m) in planned.items()
+                         if m is not None and Stage.MQL in (m.source, m.target)])
+    for cid, d in decisions.items():
+        stage, since, move = planned[cid]
         if move is not None and cause is not None:
             move = dataclasses.replace(move, cause=cause)
         if move is not None and move.cause is Cause.EXIT_CONDITION:
