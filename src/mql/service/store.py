@@ -140,7 +140,7 @@ def _activate(conn: Connection, version_id: int, *, now: datetime, dry_run: bool
               actor: str, method: Method) -> Activation:
     """`activate_version` inside the caller's transaction (which rolls back a dry run)."""
     activation.version_of(conn, version_id)
-    if dry_run and method == "batch":
+    if dry_run and method in ("batch", "set"):
         return activation.preview(conn, version_id, now=now)
     done = activation.switch(conn, version_id, now=now, dry_run=dry_run, method=method)
     if not dry_run:

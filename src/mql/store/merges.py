@@ -112,6 +112,12 @@ def audit_lines(conn: Connection, action: str | None = None) -> list[dict[str, A
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def audited(conn: Connection, action: str) -> bool:
+    """Whether the audit log has a line of `action`."""
+    return conn.execute(sa.select(audit_log.c.id).where(audit_log.c.action == action)
+                        .limit(1)).first() is not None
+
+
 def resolve_survivors(conn: Connection, contact_ids: Iterable[int]) -> dict[int, int]:
     """`resolve_survivor` of many contacts: one read for all, chains followed only for
     the merged ones."""
