@@ -121,6 +121,15 @@ def test_cli_prints_json_csv_and_a_table_that_never_cuts_a_key(served) -> None: 
     assert wrong.exit_code == 2
     assert "choose one of month" in wrong.stderr
     assert "Traceback" not in wrong.stderr + wrong.stdout
+    # a value that reads as console markup is printed as typed, not parsed (it crashed)
+    for command in (["report", "funnel", "--by", "[/x]", *at],
+                    ["report", "accounts", "--by", "[/x]", *at],
+                    ["report", "nurture", "--db", url, "--at", "[/x]"],
+                    ["nurture", "export", "any", "--db", url, "--at", "[/x]"]):
+        tagged = runner.invoke(app, command)
+        assert tagged.exit_code == 2, (command, tagged.output)
+        assert "[/x]" in tagged.stderr, command
+        assert "Traceback" not in tagged.output and "MarkupError" not in tagged.output
 
 
 def test_a_ledger_export_reports_the_same_numbers_without_the_store(served, tmp_path: Path  # type: ignore[no-untyped-def]

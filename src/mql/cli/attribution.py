@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from mql.batch.reports import Window
-from mql.cli.render import DbOpt, console, store_settings
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.cli.report import AtOpt, FormatOpt, FromOpt, ReportFormat, ToOpt, render_report
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
@@ -21,7 +21,6 @@ from mql.store.db import connect
 
 CLOCK = SystemClock()
 out = console()
-err = console(stderr=True)
 
 
 class Level(str, Enum):
@@ -121,6 +120,5 @@ def register(app: typer.Typer) -> None:
                 result = service.run_attribution(connect(settings.database_url), q,
                                                  now=now)
         except MQLError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         render_report(result, fmt, out)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from mql.cli.render import DbOpt, console, store_settings
+from mql.cli.render import DbOpt, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
@@ -19,7 +19,6 @@ from mql.service import nurture as service
 from mql.store.db import connect
 
 CLOCK = SystemClock()
-err = console(stderr=True)
 
 
 class ExportFormat(str, Enum):
@@ -50,8 +49,7 @@ def register(app: typer.Typer) -> None:
             engine = connect(store_settings(db).database_url)
             rows = service.export_track(engine, track, at=now)
         except MQLError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         finally:
             if engine is not None:
                 engine.dispose()

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from mql.analytics.definitions import Dimension, Report, parse_bound
 from mql.batch.reports import Window
-from mql.cli.render import DbOpt, console, store_settings
+from mql.cli.render import DbOpt, console, fail, store_settings
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
 from mql.ingest.formats import parse_time
@@ -29,7 +29,6 @@ from mql.store.db import connect
 
 CLOCK = SystemClock()
 out = console()
-err = console(stderr=True)
 
 
 class ReportFormat(str, Enum):
@@ -182,8 +181,7 @@ def _run(report: Report, *, by: str | None, start: str | None, end: str | None,
                 connect(settings.database_url), report, now=now, by=dims,
                 window=_window(start, end), size=size, rules=settings.identity_rules())
     except MQLError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        raise fail(exc) from None
     render_report(result, fmt, out)
 
 
@@ -265,8 +263,7 @@ def register(app: typer.Typer) -> None:
             engine = connect(store_settings(db).database_url)
             view = account_service.account_report(engine, at=now)
         except MQLError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         finally:
             if engine is not None:
                 engine.dispose()
@@ -294,8 +291,7 @@ def register(app: typer.Typer) -> None:
             engine = connect(store_settings(db).database_url)
             result = nurture_report(engine, at=now, within_days=within)
         except MQLError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         finally:
             if engine is not None:
                 engine.dispose()
@@ -312,8 +308,7 @@ def register(app: typer.Typer) -> None:
                                                             field="--at")
             written = service.export_ledger(connect(settings.database_url), folder, now=now)
         except MQLError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         out.print(f"wrote {len(written)} tables to {folder}", highlight=False)
 
     app.add_typer(reports, name="report")
