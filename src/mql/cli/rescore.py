@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mql.batch.asof import AsOf
-from mql.cli.render import console
+from mql.cli.render import console, fail
 from mql.cli.store import DateFormatOpt, DayFirstOpt, MappingOpt
 from mql.clock import SystemClock
 from mql.errors import ConfigError, MQLError
@@ -154,6 +154,5 @@ def register(app: typer.Typer) -> None:
         try:
             sql = service.compiled_sql(model, engine=engine.value, as_of=_as_of(as_of, daily))
         except MQLError as exc:
-            console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         typer.echo(sql)

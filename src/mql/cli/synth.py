@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mql.cli.render import console
+from mql.cli.render import console, fail
 from mql.errors import MQLError
 from mql.ingest.formats import parse_time
 from mql.service.synth import SynthSummary, write_world
@@ -156,7 +156,6 @@ def register(app: typer.Typer) -> None:
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         except MQLError as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise fail(exc) from None
         shown.print(_table(summary))
         shown.print(_caption(summary), highlight=False, soft_wrap=True)
