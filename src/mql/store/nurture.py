@@ -94,7 +94,7 @@ def stage_moves(conn: Connection, stages: Iterable[str], until: datetime
 
 def never_enrolled(conn: Connection, until: datetime) -> dict[int, datetime]:
     """The contacts created by `until` with no nurture fact (and not merged away), each
-    with its creation moment: the comparison group of the nurture report."""
+    with its creation moment (the comparison group of the nurture report is read from it)."""
     enrolled = sa.select(nurture_facts.c.contact_id).where(nurture_facts.c.at <= until)
     return {int(cid): at for cid, at in conn.execute(
         sa.select(contacts.c.id, contacts.c.created_at).where(
