@@ -24,6 +24,18 @@ ACME = Account("acme.example", {"employees": 300, "industry": "software", "count
                                 "region": "NA"})
 
 
+def vp(name: str, country: str, title: str = "VP Marketing") -> Contact:
+    """A vice president at Acme (a good fit: grade B or better)."""
+    return Contact(f"{name}@acme.example", "acme.example",
+                   {"title": title, "seniority": "vp", "country": country})
+
+
+def seed(store: Engine, *people: Contact) -> None:
+    """Acme and `people`, created at NOW."""
+    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
+    ingest_records(store, "contacts", list(people), rules=RULES, now=NOW, source="test")
+
+
 def facts(store: Engine) -> list[tuple[str, str, str, datetime, str, str]]:
     with store.connect() as conn:
         rows = conn.execute(sa.select(
@@ -100,12 +112,8 @@ def test_qualifying_ends_the_track_at_the_moment_of_the_mql(store: Engine) -> No
 
 def test_no_contact_is_enrolled_where_consent_forbids_email(store: Engine) -> None:
     # GDPR: marketing email needs consent; Lena has none on record
-    lena = Contact("lena@acme.example", "acme.example", {"title": "VP Marketing",
-                                                          "seniority": "vp", "country": "DE"})
-    jo = Contact("jo@acme.example", "acme.example", {"title": "VP Marketing",
-                                                      "seniority": "vp", "country": "US"})
-    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
-    ingest_records(store, "contacts", [lena, jo], rules=RULES, now=NOW, source="test")
+    lena, jo = vp("lena", "DE"), vp("jo", "US")
+    seed(store, lena, jo)
     assert [(e, k) for e, k, *_ in facts(store)] == [("jo@acme.example", "enrolled")]
     # Jo unsubscribes two days later: out of the track at the record's moment
     stop = NOW + 2 * DAY
@@ -169,14 +177,8 @@ def test_the_comparable_group_is_the_eligible_never_enrolled_from_that_moment(
     # are never enrolled though eligible: captured, not MQLs, from their creation (2 March
     # 09:00). Max's demo request arrives with his first record: an MQL at once, he was
     # never a candidate for a track and is not in the group.
-    jo = Contact("jo@acme.example", "acme.example", {"title": "VP Marketing",
-                                                      "seniority": "vp", "country": "US"})
-    lena = Contact("lena@acme.example", "acme.example", {"title": "VP Marketing",
-                                                          "seniority": "vp", "country": "DE"})
-    ana = Contact("ana@acme.example", "acme.example", {"title": "VP Sales",
-                                                        "seniority": "vp", "country": "DE"})
-    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
-    ingest_records(store, "contacts", [jo, lena, ana], rules=RULES, now=NOW, source="test")
+    jo, lena = vp("jo", "US"), vp("lena", "DE")
+    seed(store, jo, lena, vp("ana", "DE", "VP Sales"))
     ingest_records(store, "events", [Event("m1", "demo_request", NOW,
                                            contact="max@acme.example")],
                    rules=RULES, now=NOW, source="test")
@@ -204,12 +206,7 @@ def test_opportunities_and_won_deals_in_the_store_count_as_conversions(
         store: Engine, tmp_path: Path) -> None:
     from mql.service import outcomes
 
-    jo = Contact("jo@acme.example", "acme.example", {"title": "VP Marketing",
-                                                      "seniority": "vp", "country": "US"})
-    ana = Contact("ana@acme.example", "acme.example", {"title": "VP Sales",
-                                                        "seniority": "vp", "country": "US"})
-    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
-    ingest_records(store, "contacts", [jo, ana], rules=RULES, now=NOW, source="test")
+    seed(store, vp("jo", "US"), vp("ana", "US", "VP Sales"))
     assert [(e, k) for e, k, *_ in facts(store)] == [
         ("jo@acme.example", "enrolled"), ("ana@acme.example", "enrolled")]  # 2 March 09:00
     # the CRM's deals, with no lifecycle move in mql: Jo's opened 10 days after her entry
