@@ -177,11 +177,16 @@ def test_the_comparable_group_is_the_eligible_never_enrolled_from_that_moment(
     # are never enrolled though eligible: captured, not MQLs, from their creation (2 March
     # 09:00). Max's demo request arrives with his first record: an MQL at once, he was
     # never a candidate for a track and is not in the group.
-    jo, lena = vp("jo", "US"), vp("lena", "DE")
-    seed(store, jo, lena, vp("ana", "DE", "VP Sales"))
+    jo, lena, tom = vp("jo", "US"), vp("lena", "DE"), vp("tom", "DE", "VP Finance")
+    seed(store, jo, lena, vp("ana", "DE", "VP Sales"), tom)
     ingest_records(store, "events", [Event("m1", "demo_request", NOW,
                                            contact="max@acme.example")],
                    rules=RULES, now=NOW, source="test")
+    # Tom's history (a demo request an hour before his record was made) arrives a day
+    # later and qualifies him: mql first knew him then, an MQL; not in the group either
+    ingest_records(store, "events", [Event("t1", "demo_request", NOW - DAY / 24,
+                                           contact=tom.email)],
+                   rules=RULES, now=NOW + DAY, source="test")
     demo = NOW + 3 * DAY  # Lena qualifies three days after she became eligible
     ingest_records(store, "events", [Event("l1", "demo_request", demo,
                                            contact=lena.email)],
@@ -189,7 +194,7 @@ def test_the_comparable_group_is_the_eligible_never_enrolled_from_that_moment(
     assert [(e, k) for e, k, *_ in facts(store)] == [("jo@acme.example", "enrolled")]
     at = NOW + 20 * DAY
     # the group: Lena and Ana; Lena's MQL is within 90 days of her eligible moment: 1/2
-    # (from every never-enrolled contact's creation it was 2/3, Max counted)
+    # (from every never-enrolled contact's creation it was 3/4, Max and Tom counted)
     warm = _warming(store, at)
     assert (warm["not_enrolled_mql_rate"], warm["not_enrolled_sql_rate"]) == (0.5, 0.0)
     from mql.service import nurture

@@ -132,8 +132,9 @@ def _baseline(moves: Mapping[int, Sequence[tuple[str, datetime]]],
 
 def eligible_from(created: datetime, moves: Sequence[tuple[str, datetime]],
                   at: datetime) -> datetime | None:
-    """The moment a contact never on a track was first eligible for one, by `at`: its
-    creation when it was then in a stage a track takes (`OPEN`: captured, nurture,
+    """The moment a contact never on a track was first eligible for one, by `at`: the
+    moment mql first knew it (`created`: its creation, or the arrival of its history dated
+    before it) when it was then in a stage a track takes (`OPEN`: captured, nurture,
     recycled, closed lost; not an MQL, not sales'), else its first later move (`moves`:
     its lifecycle moves, stage and moment) into such a stage; None: never eligible (it
     qualified at once and stayed past the MQL line).
