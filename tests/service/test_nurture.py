@@ -5,6 +5,7 @@ webhooks, and no enrollment where consent forbids email. SQLite and PostgreSQL."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,6 +22,18 @@ DAY = timedelta(days=1)
 RULES = IdentityRules()
 ACME = Account("acme.example", {"employees": 300, "industry": "software", "country": "US",
                                 "region": "NA"})
+
+
+def vp(name: str, country: str, title: str = "VP Marketing") -> Contact:
+    """A vice president at Acme (a good fit: grade B or better)."""
+    return Contact(f"{name}@acme.example", "acme.example",
+                   {"title": title, "seniority": "vp", "country": country})
+
+
+def seed(store: Engine, *people: Contact) -> None:
+    """Acme and `people`, created at NOW."""
+    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
+    ingest_records(store, "contacts", list(people), rules=RULES, now=NOW, source="test")
 
 
 def facts(store: Engine) -> list[tuple[str, str, str, datetime, str, str]]:
@@ -99,12 +112,8 @@ def test_qualifying_ends_the_track_at_the_moment_of_the_mql(store: Engine) -> No
 
 def test_no_contact_is_enrolled_where_consent_forbids_email(store: Engine) -> None:
     # GDPR: marketing email needs consent; Lena has none on record
-    lena = Contact("lena@acme.example", "acme.example", {"title": "VP Marketing",
-                                                          "seniority": "vp", "country": "DE"})
-    jo = Contact("jo@acme.example", "acme.example", {"title": "VP Marketing",
-                                                      "seniority": "vp", "country": "US"})
-    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
-    ingest_records(store, "contacts", [lena, jo], rules=RULES, now=NOW, source="test")
+    lena, jo = vp("lena", "DE"), vp("jo", "US")
+    seed(store, lena, jo)
     assert [(e, k) for e, k, *_ in facts(store)] == [("jo@acme.example", "enrolled")]
     # Jo unsubscribes two days later: out of the track at the record's moment
     stop = NOW + 2 * DAY
@@ -153,3 +162,76 @@ def test_the_report_and_the_export_read_the_facts_as_of_a_moment(store: Engine) 
                                                      at=NOW + DAY / 2)] == [
         "jo@acme.example", "ana@acme.example"]  # by entry, then as stored
     assert nurture.export_track(store, "good_fit_warming", at=NOW + 20 * DAY) == []
+
+
+def _warming(store: Engine, at: datetime, within: float = 90.0) -> dict:
+    from mql.service import nurture
+
+    result = nurture.nurture_report(store, at=at, within_days=within)
+    return next(r for r in result.rows if r["track"] == "good_fit_warming")
+
+
+def test_the_comparable_group_is_the_eligible_never_enrolled_from_that_moment(
+        store: Engine) -> None:
+    # Jo (US) enters warming at her creation. Lena and Ana (Germany, no consent to email)
+    # are never enrolled though eligible: captured, not MQLs, from their creation (2 March
+    # 09:00). Max's demo request arrives with his first record: an MQL at once, he was
+    # never a candidate for a track and is not in the group.
+    jo, lena, tom = vp("jo", "US"), vp("lena", "DE"), vp("tom", "DE", "VP Finance")
+    seed(store, jo, lena, vp("ana", "DE", "VP Sales"), tom)
+    ingest_records(store, "events", [Event("m1", "demo_request", NOW,
+                                           contact="max@acme.example")],
+                   rules=RULES, now=NOW, source="test")
+    # Tom's history (a demo request an hour before his record was made) arrives a day
+    # later and qualifies him: mql first knew him then, an MQL; not in the group either
+    ingest_records(store, "events", [Event("t1", "demo_request", NOW - DAY / 24,
+                                           contact=tom.email)],
+                   rules=RULES, now=NOW + DAY, source="test")
+    demo = NOW + 3 * DAY  # Lena qualifies three days after she became eligible
+    ingest_records(store, "events", [Event("l1", "demo_request", demo,
+                                           contact=lena.email)],
+                   rules=RULES, now=demo, source="test")
+    assert [(e, k) for e, k, *_ in facts(store)] == [("jo@acme.example", "enrolled")]
+    at = NOW + 20 * DAY
+    # the group: Lena and Ana; Lena's MQL is within 90 days of her eligible moment: 1/2
+    # (from every never-enrolled contact's creation it was 3/4, Max and Tom counted)
+    warm = _warming(store, at)
+    assert (warm["not_enrolled_mql_rate"], warm["not_enrolled_sql_rate"]) == (0.5, 0.0)
+    from mql.service import nurture
+
+    assert "the 2 contacts never on a track" in nurture.nurture_report(store, at=at).notes[0]
+    # the same window: 2 days from 2 March 09:00 ends before Lena's MQL (5 March 09:00)
+    assert _warming(store, at, within=2)["not_enrolled_mql_rate"] == 0.0
+    assert _warming(store, at, within=3)["not_enrolled_mql_rate"] == 0.5  # its last moment
+    # as of 4 March, before her demo request, neither had converted
+    assert _warming(store, NOW + 2 * DAY)["not_enrolled_mql_rate"] == 0.0
+
+
+def test_opportunities_and_won_deals_in_the_store_count_as_conversions(
+        store: Engine, tmp_path: Path) -> None:
+    from mql.service import outcomes
+
+    seed(store, vp("jo", "US"), vp("ana", "US", "VP Sales"))
+    assert [(e, k) for e, k, *_ in facts(store)] == [
+        ("jo@acme.example", "enrolled"), ("ana@acme.example", "enrolled")]  # 2 March 09:00
+    # the CRM's deals, with no lifecycle move in mql: Jo's opened 10 days after her entry
+    # and won 40 days after it; Ana's opened 100 days after hers (outside 90 days)
+    deals = tmp_path / "opportunities.csv"
+    deals.write_text(
+        "opportunity_id,account,name,created_at,closed_at,status,stage,primary_contact\n"
+        "opp-1,acme.example,platform,2026-03-12T09:00:00Z,2026-04-11T09:00:00Z,won,"
+        "closed_won,jo@acme.example\n"
+        "opp-2,acme.example,analytics,2026-06-10T09:00:00Z,,open,discovery,"
+        "ana@acme.example\n", encoding="utf-8")
+    summary = outcomes.ingest_outcomes(store, deals, "opportunities", rules=RULES,
+                                       now=NOW + 130 * DAY)
+    assert summary.quarantined == 0
+    warm = _warming(store, NOW + 120 * DAY)
+    # Jo: opportunity (past the SQL line) and won within 90 days; Ana: not within them
+    assert {k: warm[k] for k in ("sql_rate", "opportunity_rate", "won_rate")} == {
+        "sql_rate": 0.5, "opportunity_rate": 0.5, "won_rate": 0.5}
+    # as of 20 March, Jo's deal was open, not won yet: the past is what it was then
+    warm = _warming(store, NOW + 18 * DAY)
+    assert (warm["opportunity_rate"], warm["won_rate"]) == (0.5, 0.0)
+    # as of 11 March, before the deal opened, nothing
+    assert _warming(store, NOW + 9 * DAY)["opportunity_rate"] == 0.0

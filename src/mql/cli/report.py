@@ -280,8 +280,9 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = ReportFormat.table, db: DbOpt = None, at: AtOpt = None) -> None:
         """Per nurture track: enrolled, active, exits by reason, median days in the track,
         conversion to MQL/SQL/opportunity/won within --within days of entry beside the
-        never-enrolled contacts', and the content before conversions (docs/nurture.md);
-        --format json is GET /v1/reports/nurture."""
+        comparable contacts' (never enrolled, from their first eligible moment), and the
+        content before conversions (docs/nurture.md); --format json is GET
+        /v1/reports/nurture."""
         from mql.service.nurture import nurture_report
 
         engine = None

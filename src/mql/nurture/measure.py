@@ -1,7 +1,8 @@
 """Whether the tracks work (issue 21), pure: per track the enrollments, the active ones,
 how they ended, the median time in the track, the conversion to MQL, SQL, opportunity and
-won within N days of entry, the same conversion of a group never enrolled, and the
-content (campaign, asset) that preceded the conversions.
+won within N days of entry, the same conversion of the comparable group (contacts never
+enrolled, from the moment they were first eligible for a track), and the content
+(campaign, asset) that preceded the conversions.
 
 Everything is read as of `at`: a fact, a move or an event after it does not count, so a
 report about a past moment is the same whenever it is asked.
@@ -25,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from mql.nurture import OPEN
 
 # what a conversion is: the first move into one of these stages
 STAGES: dict[str, tuple[str, ...]] = {
@@ -125,6 +128,34 @@ def _baseline(moves: Mapping[int, Sequence[tuple[str, datetime]]],
                    if _first_after(moves.get(cid, ()), stages, t, min(t + window, at)))
         out[kind] = hits / len(group)
     return out
+
+
+def eligible_from(created: datetime, moves: Sequence[tuple[str, datetime]],
+                  at: datetime) -> datetime | None:
+    """The moment a contact never on a track was first eligible for one, by `at`: the
+    moment mql first knew it (`created`: its creation, or the arrival of its history dated
+    before it) when it was then in a stage a track takes (`OPEN`: captured, nurture,
+    recycled, closed lost; not an MQL, not sales'), else its first later move (`moves`:
+    its lifecycle moves, stage and moment) into such a stage; None: never eligible (it
+    qualified at once and stayed past the MQL line).
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> t = datetime(2026, 3, 2, tzinfo=UTC)
+    >>> eligible_from(t, [], t) == t  # captured, not qualifying
+    True
+    >>> eligible_from(t, [("mql", t)], t + timedelta(days=9)) is None  # qualified at once
+    True
+    >>> eligible_from(t, [("mql", t), ("recycled", t + timedelta(days=5))],
+    ...               t + timedelta(days=9)) == t + timedelta(days=5)
+    True
+    """
+    stage = "captured"
+    for s, t in sorted(moves, key=lambda m: m[1]):
+        if t <= created:
+            stage = s
+    if stage in OPEN:
+        return created if created <= at else None
+    return min((t for s, t in moves if created < t <= at and s in OPEN), default=None)
 
 
 def table(rows: Sequence[TrackRow]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -33,6 +33,7 @@ from mql.store import handoff as handoff_store
 from mql.store import nurture as store
 
 if TYPE_CHECKING:
+    from mql.service.conversions import OutcomeTimes
     from mql.service.reports import ReportResult
     from mql.service.state import LiveModel
 
@@ -224,10 +225,14 @@ def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_
                    ) -> ReportResult:
     """Per track of the active model, as of `at`: enrolled, active, exits by reason,
     median days in the track, conversion to MQL/SQL/opportunity/won within `within_days`
-    of entry, the never-enrolled group's conversion, and the content that preceded the
-    conversions. `mql report nurture` and `GET /v1/reports/nurture` show this."""
+    of entry (lifecycle moves and the store's outcomes: dispositions, opportunities, won
+    deals), the comparable group's conversion (contacts never enrolled, from their first
+    eligible moment: `eligible_from`), and the content that preceded the conversions.
+    `mql report nurture` and `GET /v1/reports/nurture` show this."""
     from mql.errors import ConfigError
-    from mql.nurture.measure import STAGES, FactRow, summarise, table
+    from mql.lifecycle.stages import Stage
+    from mql.nurture.measure import FactRow, eligible_from, summarise, table
+    from mql.service.conversions import first_outcomes
     from mql.service.reports import ReportResult
     from mql.store.db import translate_errors
 
@@ -237,8 +242,10 @@ def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_
         spec = _spec(conn)
         facts = [FactRow(int(r["contact_id"]), r["track"], r["kind"], r["at"], r["reason"])
                  for r in store.facts_until(conn, at)]
-        moves = store.stage_moves(conn, {s for v in STAGES.values() for s in v}, at)
-        group = store.never_enrolled(conn, at)
+        lifecycle = store.stage_moves(conn, set(Stage), at)
+        group = {cid: t for cid, created in store.never_enrolled(conn, at).items()
+                 if (t := eligible_from(created, lifecycle.get(cid, ()), at)) is not None}
+        moves = _with_outcomes(lifecycle, first_outcomes(conn, at.date()))
         converted = {f.contact for f in facts} & set(moves)
         content = {cid: [(e.at, str(name)) for e in events if e.at <= at and (
             name := e.properties.get("campaign") or e.properties.get("utm_campaign")
@@ -249,7 +256,8 @@ def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_
     columns, out = table(rows)
     total_enrolled = sum(r.enrolled for r in rows)
     notes = [f"conversion within {within_days:g} days of entry; not enrolled: the "
-             f"{len(group)} contacts never on a track, from their creation"]
+             f"{len(group)} contacts never on a track, from the moment they were first "
+             "eligible for one (not an MQL, not in sales' hands)"]
     if not total_enrolled:
         notes.append("no contact has entered a track yet")
     notes += [f"{r.track}: before its MQLs, " + ", ".join(f"{n} ({c})" for n, c in r.content)
@@ -258,6 +266,20 @@ def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_
 
     return ReportResult("nurture", ["track"], at, Window(None, None), columns, out, None,
                         notes)
+
+
+def _with_outcomes(moves: Mapping[int, list[tuple[str, datetime]]],
+                   outcomes: Mapping[int, OutcomeTimes]
+                   ) -> dict[int, list[tuple[str, datetime]]]:
+    """The lifecycle moves with each contact's outcomes from the store (SQL by disposition,
+    the first opportunity naming it, the first won one: `service.conversions`, the reader
+    of learn, calibrate and backtest) as moves into sql, opportunity and customer."""
+    out = {cid: list(m) for cid, m in moves.items()}
+    for cid, o in outcomes.items():
+        for stage, t in (("sql", o.sql), ("opportunity", o.opportunity), ("customer", o.won)):
+            if t is not None:
+                out.setdefault(cid, []).append((stage, t))
+    return out
 
 
 EXPORT_COLUMNS = ["email", "first_name", "last_name", "title", "account", "track", "since",

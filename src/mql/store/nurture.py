@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mql.store.accounts import among, chunks
-from mql.store.tables import contacts, lifecycle_history, nurture_facts
+from mql.store.tables import contacts, events, lifecycle_history, nurture_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +94,23 @@ def stage_moves(conn: Connection, stages: Iterable[str], until: datetime
 
 def never_enrolled(conn: Connection, until: datetime) -> dict[int, datetime]:
     """The contacts created by `until` with no nurture fact (and not merged away), each
-    with its creation moment: the comparison group of the nurture report."""
+    with the moment mql first knew it: its creation, or, when events dated at or before
+    its creation arrived later (a history loaded after the contacts), the arrival of the
+    last of those (received by `until`). The nurture report's comparison group is read
+    from these moments."""
     enrolled = sa.select(nurture_facts.c.contact_id).where(nurture_facts.c.at <= until)
-    return {int(cid): at for cid, at in conn.execute(
-        sa.select(contacts.c.id, contacts.c.created_at).where(
-            contacts.c.created_at <= until, contacts.c.merged_into.is_(None),
-            contacts.c.id.not_in(enrolled)))}
+    known = (sa.select(events.c.contact_id, sa.func.max(events.c.received_at).label("known"))
+             .join(contacts, contacts.c.id == events.c.contact_id)
+             .where(events.c.at <= contacts.c.created_at, events.c.received_at <= until)
+             .group_by(events.c.contact_id).subquery())
+    out = {}
+    for cid, created, seen in conn.execute(
+            sa.select(contacts.c.id, contacts.c.created_at, known.c.known)
+            .select_from(contacts.outerjoin(known, known.c.contact_id == contacts.c.id))
+            .where(contacts.c.created_at <= until, contacts.c.merged_into.is_(None),
+                   contacts.c.id.not_in(enrolled))):
+        out[int(cid)] = created if seen is None or seen < created else seen
+    return out
 
 
 def counts(conn: Connection) -> dict[str, int]:

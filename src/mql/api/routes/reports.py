@@ -180,8 +180,8 @@ async def get_nurture_report(
 ) -> ReportOut:
     """Per nurture track: enrolled, active, exits by reason, median days in the track,
     conversion to MQL/SQL/opportunity/won within `within` days of entry beside the
-    never-enrolled contacts', the content before conversions: `mql report nurture
-    --format json` (docs/nurture.md)."""
+    comparable contacts' (never enrolled, from their first eligible moment), the content
+    before conversions: `mql report nurture --format json` (docs/nurture.md)."""
     from mql.service.nurture import nurture_report
 
     moment = _bound(at, "at") or state.clock.now()
