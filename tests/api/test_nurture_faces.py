@@ -56,9 +56,12 @@ def test_the_cli_and_the_api_show_the_same_report(loaded: Server) -> None:
     with server.client("read-only") as c:
         answer = c.get("/v1/reports/nurture", params={"at": at.isoformat()})
         bad = c.get("/v1/reports/nurture", params={"at": "soon"})
+        huge = c.get("/v1/reports/nurture", params={"within": "1.7976931348623157e+308"})
     assert answer.status_code == 200, answer.text
     assert answer.json() == expected
     assert bad.status_code == 400 and "at" in bad.json()["detail"]
+    # a window past ten years is refused, never a 500 (timedelta overflowed)
+    assert huge.status_code == 422 and huge.json()["code"] == "invalid_request", huge.text
     runner = CliRunner()
     shown = runner.invoke(app, ["report", "nurture", "--db", server.database_url, "--at",
                                 at.isoformat(), "--format", "json"])
@@ -67,6 +70,9 @@ def test_the_cli_and_the_api_show_the_same_report(loaded: Server) -> None:
     table = runner.invoke(app, ["report", "nurture", "--db", server.database_url, "--at",
                                 at.isoformat()])
     assert "good_fit_warming" in table.output and "14.0" in table.output
+    long = runner.invoke(app, ["report", "nurture", "--db", server.database_url,
+                               "--within", "1e308"])
+    assert long.exit_code == 2 and "at most 3650" in long.stderr, long.output
 
 
 def test_the_export_lists_a_tracks_contacts_as_of_a_moment(loaded: Server) -> None:

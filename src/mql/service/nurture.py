@@ -209,6 +209,8 @@ def consent_stopped(conn: Connection, stops: Mapping[int, datetime]) -> None:
 # -- measuring and exporting ------------------------------------------------------------
 
 WITHIN_DAYS = 90.0  # the conversion window of the nurture report, from each entry
+MAX_WITHIN_DAYS = 3650.0  # ten years: a longer window is a typo, and past timedelta's range
+
 
 
 def _spec(conn: Connection) -> Nurture:
@@ -236,8 +238,9 @@ def nurture_report(engine: Engine, *, at: datetime, within_days: float = WITHIN_
     from mql.service.reports import ReportResult
     from mql.store.db import translate_errors
 
-    if not within_days > 0:
-        raise ConfigError(f"--within must be a number of days > 0, got {within_days:g}")
+    if not 0 < within_days <= MAX_WITHIN_DAYS:
+        raise ConfigError(f"--within must be a number of days > 0 and at most "
+                          f"{MAX_WITHIN_DAYS:g}, got {within_days:g}")
     with translate_errors("reading the nurture report"), engine.connect() as conn:
         spec = _spec(conn)
         facts = [FactRow(int(r["contact_id"]), r["track"], r["kind"], r["at"], r["reason"])

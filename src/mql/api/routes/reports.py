@@ -21,6 +21,7 @@ from mql.service.attribution import Query as AttributionQuery
 from mql.service.attribution import parse_models, run_attribution
 from mql.service.backtest import backtest_version
 from mql.service.calibration import OUTCOME_KINDS, run_calibration
+from mql.service.nurture import MAX_WITHIN_DAYS
 from mql.service.reports import REVIEW_SIZE, run_report
 
 router = APIRouter(route_class=GuardedRoute, tags=["reports"], responses=ERRORS)
@@ -175,7 +176,8 @@ async def get_nurture_report(
     _: Reader,
     at: Annotated[str | None, Query(description="As of this time (ISO 8601); default: now.")
                   ] = None,
-    within: Annotated[float, Query(gt=0, description="Days after entry in which a "
+    within: Annotated[float, Query(gt=0, le=MAX_WITHIN_DAYS, allow_inf_nan=False,
+                                   description="Days after entry in which a "
                                    "conversion counts.")] = 90.0,
 ) -> ReportOut:
     """Per nurture track: enrolled, active, exits by reason, median days in the track,
