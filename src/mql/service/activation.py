@@ -147,8 +147,11 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     plan = None
     # a retention run deleted raw events the stored states still hold: only a re-derivation
     # from the ledger gives what the per-contact path gives (docs/compliance.md)
+    # nurture tracks (issue 21) are decided in the streaming core's step with every
+    # contact's decision: a quiet contact may still enter a track, so a model with a
+    # `nurture:` section takes the per-contact path
     set_based = (method == "set" or (method == "batch" and len(ids) >= SET_BASED_FROM)) \
-        and not merge_store.audited(conn, RETAIN)
+        and not merge_store.audited(conn, RETAIN) and live.model.nurture is None
     if set_based and was is not None and was.version_id != version_id and (
             was.program.tracking("contact") == live.program.tracking("contact")):
         plan = _plan(conn, live, ids, now)
