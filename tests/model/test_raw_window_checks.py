@@ -86,3 +86,61 @@ def problems(text: str) -> list[str]:
 def test_window_mistakes_are_reported_beside_a_shape_error() -> None:
     assert problems(RAW) == PROBLEMS
 
+
+
+# each section's rules are read in their own scope beside a shape error: a fit score's
+# rule checks its points, an intent score's rule reads event properties (url), criteria,
+# exclusions and disqualifications read scores and activities, a fast-track rule's `when`
+# reads event properties only; an intent rule without points is told so; rules that are
+# not a list are the schema's problem only
+SCOPES = """\
+name: raw
+fit:
+  rules:
+    - {name: shape, when: {field: contact.country, op: eq, value: US}, points: ten}
+intent:
+  rules:
+    - {name: nopoints, event: page_view}
+scores:
+  tierfit:
+    kind: fit
+    rules:
+      - {name: t, when: {field: contact.title, op: exists}, points: 1, points_by: {}}
+  sec:
+    kind: intent
+    rules:
+      - {name: u, event: page_view, when: {field: url, op: contains, value: x}, points: 1}
+  empty:
+    kind: intent
+    rules: 5
+mql:
+  thresholds: {fit: 10}
+  criteria:
+    - {name: c, when: {field: score.fit, op: gte, value: 5}}
+    - {name: a, when: {activity: demo_request, within_days: 5}}
+  exclude:
+    - {name: e, when: {field: score.intent, op: gte, value: 90}}
+    - {name: ea, when: {activity: email_unsubscribe, within_days: 5}}
+  fast_track:
+    - {name: f, event: demo_request, within_days: 3, when: {field: contact.title, op: exists}}
+lifecycle:
+  disqualify:
+    - {name: g, when: {field: score.fit, op: lt, value: 1}}
+    - {name: ga, when: {activity: email_unsubscribe, within_days: 5}}
+"""
+
+SCOPE_PROBLEMS = [
+    'raw.yaml:4:80 fit.rules[0].points: expected a number, got "ten"',
+    'raw.yaml:7:7 intent.rules[0]: points is required',
+    'raw.yaml:12:72 scores.tierfit.rules[0].points_by: give one of points, points_by or '
+     'points_per, not points and points_by',
+    'raw.yaml:12:83 scores.tierfit.rules[0].points_by: field is required',
+    'raw.yaml:19:12 scores.empty.rules: expected a list, got 5',
+    'raw.yaml:29:68 mql.fast_track[0].when.field: conditions on events test event '
+     'properties (url, asset, utm_source ...); contact.title belongs in fit rules or '
+     'mql.criteria',
+]
+
+
+def test_each_section_is_checked_in_its_scope_beside_a_shape_error() -> None:
+    assert problems(SCOPES) == SCOPE_PROBLEMS
