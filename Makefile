@@ -54,7 +54,7 @@ bench: $(DEV)
 
 # mutation score of the core packages (not part of make test), one package at a time:
 # make mutate PACKAGE=scoring, make mutate PACKAGES="routing identity" MUTATE_ARGS=--fresh
-PACKAGES ?= scoring lifecycle routing identity model analytics learning accounts compliance attribution
+PACKAGES ?= scoring lifecycle routing identity model analytics learning accounts compliance attribution nurture
 MUTATE_ARGS ?= --children 2
 mutate: $(DEV)
 	$(BIN)/python tools/mutate.py $(or $(PACKAGE),$(PACKAGES)) $(MUTATE_ARGS)
