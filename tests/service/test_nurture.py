@@ -235,3 +235,33 @@ def test_opportunities_and_won_deals_in_the_store_count_as_conversions(
     assert (warm["opportunity_rate"], warm["won_rate"]) == (0.5, 0.0)
     # as of 11 March, before the deal opened, nothing
     assert _warming(store, NOW + 9 * DAY)["opportunity_rate"] == 0.0
+
+
+def test_a_merged_away_contact_leaves_its_track_at_the_merge_and_the_past_stays(
+        store: Engine, tmp_path: Path) -> None:
+    from mql.service import nurture
+    from mql.service.ingest import ingest_file
+
+    ingest_records(store, "accounts", [ACME], rules=RULES, now=NOW, source="test")
+    people = tmp_path / "people.csv"
+    people.write_text("email,salesforce_id,title,seniority,country\n"
+                      "jo@acme.example,003A,VP Marketing,vp,US\n"
+                      "jo.b@acme.example,,VP Marketing,vp,US\n")
+    ingest_file(store, people, "contacts", rules=RULES, now=NOW)
+    link = tmp_path / "link.csv"
+    link.write_text("email,salesforce_id\njo.b@acme.example,003A\n")
+    merged_at = NOW + DAY
+    assert ingest_file(store, link, "contacts", rules=RULES, now=merged_at).merges == 1
+    assert facts(store) == [
+        ("jo@acme.example", "enrolled", "good_fit_warming", NOW, "matches good_fit_warming",
+         "event"),
+        ("jo.b@acme.example", "enrolled", "good_fit_warming", NOW,
+         "matches good_fit_warming", "event"),
+        # the merged record is scored no more: its entry ends at the merge
+        ("jo.b@acme.example", "unenrolled", "good_fit_warming", merged_at, "merged", "merge")]
+    # the email tool nurtures the person once from the merge on; before it, as it was
+    assert [r["email"] for r in nurture.export_track(store, "good_fit_warming",
+                                                     at=merged_at)] == ["jo@acme.example"]
+    assert [r["email"] for r in nurture.export_track(store, "good_fit_warming",
+                                                     at=NOW + DAY / 2)] == [
+        "jo@acme.example", "jo.b@acme.example"]

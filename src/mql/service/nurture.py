@@ -172,36 +172,57 @@ def _enqueue(conn: Connection, live: LiveModel, notes: list[handoff_store.Note])
 def consent_stopped(conn: Connection, stops: Mapping[int, datetime]) -> None:
     """Contacts whose consent was denied or withdrawn (each with the record's moment)
     leave their track then if their consent no longer permits its channel."""
+    _leave(conn, stops, reason="unsubscribed", cause="consent", still_permitted=True)
+
+
+def merged_away(conn: Connection, merged: int, at: datetime) -> None:
+    """A contact merged into another leaves its track at the merge (reason `merged`): it
+    is scored no more, so nothing else would end its entry, and the email tool must stop
+    nurturing the old record. Its earlier facts stay where they are (the past does not
+    change); the survivor is decided afresh and enters a track by its own standing."""
+    _leave(conn, {merged: at}, reason="merged", cause="merge", still_permitted=False)
+
+
+def _leave(conn: Connection, stops: Mapping[int, datetime], *, reason: str, cause: str,
+           still_permitted: bool) -> None:
+    """End the open track entries of the contacts in `stops` at their moments (never
+    before their newest fact), with their notifications; `still_permitted`: keep an
+    entry whose channel the contact's consent still permits then."""
+    from mql.errors import ConfigError
     from mql.service.state import live_model
 
+    if not stops:
+        return
     try:
         live = live_model(conn)
-    except Exception:
-        return
+    except ConfigError:
+        return  # no active model: no tracks
     spec = live.model.nurture
-    if spec is None or not stops:
+    if spec is None:
         return
-    standing = store.standings(conn, stops)
-    members = {cid: s for cid, s in standing.items() if s.track is not None}
+    members = {cid: s for cid, s in store.standings(conn, stops).items()
+               if s.track is not None}
     if not members:
         return
     gate = consent_gate.Gate(live.model.consent or DEFAULT_POLICY).load(conn, members)
+    subjects = handoff_store.subjects(conn, members)
     facts_rows, notes = [], []
     for cid, s in members.items():
         at = max(stops[cid], s.last_at or stops[cid])
         track = spec.track(s.track or "")
         verdict = gate.verdict(cid, at)
         channels = None if verdict is None else verdict.may_contact
-        if track is not None and verdict is not None and verdict.suppressed is None and \
-                channels is not None and channels.get(track.channel, False):
+        if still_permitted and track is not None and verdict is not None and \
+                verdict.suppressed is None and channels is not None and \
+                channels.get(track.channel, False):
             continue  # another channel was withdrawn: the track's is still permitted
         facts_rows.append({"contact_id": cid, "track": s.track, "kind": "unenrolled",
-                           "at": at, "reason": "unsubscribed", "cause": "consent",
+                           "at": at, "reason": reason, "cause": cause,
                            "model_version_id": live.version_id,
                            "channels": None if channels is None else dict(channels)})
-        email = handoff_store.subjects(conn, [cid]).get(cid)
-        notes.append(_note("unenrolled", cid, email.email if email and email.email else "",
-                           track, s.track or "", "unsubscribed", at, channels))
+        subject = subjects.get(cid)
+        notes.append(_note("unenrolled", cid, subject.email if subject and subject.email
+                           else "", track, s.track or "", reason, at, channels))
     store.add_facts(conn, facts_rows)
     _enqueue(conn, live, notes)
 

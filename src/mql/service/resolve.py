@@ -35,6 +35,7 @@ from mql.ingest.mapping import with_company
 from mql.lifecycle.rules import counts_after
 from mql.lifecycle.stages import OPEN_STAGES, Cause, Stage
 from mql.records import Account, Contact, Event, split_key
+from mql.service import nurture
 from mql.service import state as states
 from mql.service.handoff import NewMql, account_handoff, route_deferred
 from mql.service.state import LiveModel
@@ -220,6 +221,7 @@ def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
     assert {plan.survivor, plan.merged} == {keep, drop}
     loaded = contact_store.load_contacts(run.conn, [keep, drop])
     merge_store.fold(run.conn, keep, drop, reason=reason, actor=run.actor, now=run.now)
+    nurture.merged_away(run.conn, drop, run.now)
     attrs = {**loaded[drop].record.attributes, **{k: v for k, v in
                                                   loaded[keep].record.attributes.items()
                                                   if v is not None}}
