@@ -39,6 +39,7 @@ from mql.model.spec import TOTAL, Model
 from mql.records import Account, Contact
 from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Decision, Reason, ReasonKind
+from mql.service import nurture
 from mql.service import state as states
 from mql.service.engine_inputs import write_events
 from mql.service.handoff import stage_of
@@ -128,7 +129,8 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     state is the one stored under the previous version: the batch engine then decides
     every contact at once (`_plan`, as the dry run does), and the quiet ones (not
     qualified before or after, no move, nothing due) take their new scores set-based
-    (`score_store.carry_contact_scores`); the others go through the streaming core.
+    (`score_store.carry_contact_scores`) and their nurture step from the engine's
+    decisions (`_nurture`); the others go through the streaming core.
     `method="batch"` is set-based from `SET_BASED_FROM` live contacts on, `method="set"`
     at any size; `method="stream"` re-derives every contact in one ordered pass over the
     ledger and decides each (what "batch" does below that size, and the set-based
@@ -147,11 +149,8 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     plan = None
     # a retention run deleted raw events the stored states still hold: only a re-derivation
     # from the ledger gives what the per-contact path gives (docs/compliance.md)
-    # nurture tracks (issue 21) are decided in the streaming core's step with every
-    # contact's decision: a quiet contact may still enter a track, so a model with a
-    # `nurture:` section takes the per-contact path
     set_based = (method == "set" or (method == "batch" and len(ids) >= SET_BASED_FROM)) \
-        and not merge_store.audited(conn, RETAIN) and live.model.nurture is None
+        and not merge_store.audited(conn, RETAIN)
     if set_based and was is not None and was.version_id != version_id and (
             was.program.tracking("contact") == live.program.tracking("contact")):
         plan = _plan(conn, live, ids, now)
@@ -165,6 +164,7 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
         states.save_accounts(conn, live, derived, now=now)
     rest = ids
     carried: set[int] = set()
+    quiet: dict[int, Decision] = {}
     if plan is not None and was is not None:
         carried = score_store.scored_contacts(conn, was.version_id)
         quiet = _quiet(live, plan, carried, version_id)
@@ -191,12 +191,40 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
         # no settling of overdue moves here: they belong to the previous version
         states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE,
                               settle=False)
+    if quiet and was is not None:
+        _nurture(conn, live, was, plan, quiet)
     after = dict(before)
     after.update({i: r.stage for i, r in handoff_store.stages(conn, rest).items()})
     emails = ({i: plan.stored[i].record.email for i in ids} if plan is not None
               else _emails(conn, ids))
     return _activation(version_id, emails, before, after,
                        handoff_store.history_count(conn) - history_before, dry_run)
+
+
+def _nurture(conn: Connection, live: states.LiveModel, was: states.LiveModel,
+             plan: _Plan | None, quiet: Mapping[int, Decision]) -> None:
+    """The nurture tracks of the quiet contacts (issue 21): no move, but a quiet contact
+    may still enter, leave or step along a track under the new model. The streaming
+    core's own step decides them, from the engine's decisions, the states stored under
+    the previous version (what the per-contact path reads) and the accounts' states
+    under the new one, `CHUNK` contacts at a time."""
+    if live.model.nurture is None or plan is None:
+        return
+    ids = sorted(quiet)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        records = {cid: plan.stored[cid].record for cid in part}
+        account_ids = {aid for cid in part if (aid := plan.stored[cid].account_id)}
+        accounts_of = {cid: plan.accounts.get(aid) if (aid := plan.stored[cid].account_id)
+                       else None for cid in part}
+        acc_states = states.account_states(conn, live, account_ids) if live.account_level \
+            else {}
+        empty = IntentState.empty()
+        acc_of = {cid: acc_states.get(aid, empty) if (aid := plan.stored[cid].account_id)
+                  else empty for cid in part}
+        nurture.step(conn, live, {cid: quiet[cid] for cid in part}, records, accounts_of,
+                     states.contact_states(conn, was, part), acc_of,
+                     cause=Cause.MODEL_CHANGE.value)
 
 
 def _quiet(live: states.LiveModel, plan: _Plan, carried: set[int], version_id: int
