@@ -133,6 +133,17 @@ def test_a_late_completion_moves_the_next_entry_to_its_moment() -> None:
         ("enrolled", "warming", T0 + 14 * DAY, "matches warming")]
 
 
+def test_a_late_consent_lapse_moves_the_next_entry_to_its_moment() -> None:
+    # a lapse is a time-based exit too (docs/nurture.md): known on day 8, it happened on
+    # day 5, and what enters next is decided then, as after a completion
+    member = Member("warming", T0)
+    f = facts(T0 + 8 * DAY, title=None, last_engagement=T0 + 4 * DAY,
+              channel_change=T0 + 5 * DAY)
+    assert facts_of(advance(nurture(), member, f)) == [
+        ("unenrolled", "warming", T0 + 5 * DAY, "unsubscribed"),
+        ("enrolled", "profiling", T0 + 5 * DAY, "matches profiling")]
+
+
 def test_a_track_removed_from_the_model_ends_now() -> None:
     member = Member("gone", T0)
     out = advance(nurture(), member, facts(T0 + 3 * DAY, grade="B"))
