@@ -76,6 +76,15 @@ def test_top_keeps_the_most_frequent_content() -> None:
     assert warm.content == (("ebook", 2), ("webinar", 2))
 
 
+def test_the_report_names_the_three_most_frequent_by_default() -> None:
+    facts = [FactRow(c, "t", "enrolled", T, "x") for c in (1, 2, 3)]
+    moves = {c: [("mql", T + 9 * DAY)] for c in (1, 2, 3)}
+    touches = {1: [(T, "a"), (T, "b"), (T, "c"), (T, "d")],
+               2: [(T, "b"), (T, "c"), (T, "d")], 3: [(T, "c"), (T, "d")]}
+    (row,) = summarise(["t"], facts, moves, touches, {}, at=T + 9 * DAY)
+    assert row.content == (("c", 3), ("d", 3), ("b", 2))  # a (1) is the fourth
+
+
 def test_a_shorter_window_counts_fewer_conversions() -> None:
     facts, moves, content, never = _world()
     (warm,) = summarise(["warm"], facts, moves, content, never, at=AT, within_days=7.0)
