@@ -184,8 +184,9 @@ def advance(spec: Nurture, member: Member | None, facts: Facts) -> list[Fact]:
         reason, at = found
         out.append(Fact("unenrolled", member.track, at, reason))
         left = {**left, member.track: at}
-        if reason in ("completed", "no_engagement", "removed") and at < facts.at:
-            # a time-based exit decided late: the next entry is decided at that moment
+        if at < facts.at:
+            # a time-based exit (completion, no engagement, a consent lapse) decided
+            # late: the next entry is decided at that moment (the others hold now)
             facts = replace(facts, at=at)
     entry = choose(spec, replace(facts, left=left))
     if entry is not None:
