@@ -53,9 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _next_model(text: str) -> str:
-    """A model change: looser thresholds, a stricter exit line, a stronger account surge;
-    the example's nurture tracks stay (the quiet contacts take their nurture step too)."""
-    return (text
+    """A model change: looser thresholds, a stricter exit line, a stronger account surge,
+    and no nurture tracks (a model with them takes the per-contact path: a quiet contact
+    may still enter a track, service/activation.py)."""
+    return (text.split("\n# Nurture tracks")[0]
             .replace("- {fit: 50, intent: 30}", "- {fit: 50, intent: 15}")
             .replace("  below: {intent: 15}", "  below: {intent: 25}")
             .replace("value: 70}\n      points: 10", "value: 70}\n      points: 25")

@@ -149,7 +149,11 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
     plan = None
     # a retention run deleted raw events the stored states still hold: only a re-derivation
     # from the ledger gives what the per-contact path gives (docs/compliance.md)
-    set_based = (method == "set" or (method == "batch" and len(ids) >= SET_BASED_FROM)) \
+    # with nurture tracks the quiet contacts still take the nurture step one by one, which
+    # costs about what deciding them does: "batch" keeps such a model on the per-contact
+    # path (measured in docs/batch.md), "set" takes the set-based one
+    set_based = (method == "set" or (method == "batch" and len(ids) >= SET_BASED_FROM
+                                     and live.model.nurture is None)) \
         and not merge_store.audited(conn, RETAIN)
     if set_based and was is not None and was.version_id != version_id and (
             was.program.tracking("contact") == live.program.tracking("contact")):
