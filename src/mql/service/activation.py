@@ -195,7 +195,7 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
         # no settling of overdue moves here: they belong to the previous version
         states.score_contacts(conn, live, chunk, now=now, cause=Cause.MODEL_CHANGE,
                               settle=False)
-    if quiet and was is not None:
+    if quiet and plan is not None and was is not None:
         _nurture(conn, live, was, plan, quiet)
     after = dict(before)
     after.update({i: r.stage for i, r in handoff_store.stages(conn, rest).items()})
@@ -206,13 +206,13 @@ def switch(conn: Connection, version_id: int, *, now: datetime, dry_run: bool,
 
 
 def _nurture(conn: Connection, live: states.LiveModel, was: states.LiveModel,
-             plan: _Plan | None, quiet: Mapping[int, Decision]) -> None:
+             plan: _Plan, quiet: Mapping[int, Decision]) -> None:
     """The nurture tracks of the quiet contacts (issue 21): no move, but a quiet contact
     may still enter, leave or step along a track under the new model. The streaming
     core's own step decides them, from the engine's decisions, the states stored under
     the previous version (what the per-contact path reads) and the accounts' states
     under the new one, `CHUNK` contacts at a time."""
-    if live.model.nurture is None or plan is None:
+    if live.model.nurture is None:
         return
     ids = sorted(quiet)
     for start in range(0, len(ids), CHUNK):

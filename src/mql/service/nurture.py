@@ -172,22 +172,6 @@ def _enqueue(conn: Connection, live: LiveModel, notes: list[handoff_store.Note])
 def consent_stopped(conn: Connection, stops: Mapping[int, datetime]) -> None:
     """Contacts whose consent was denied or withdrawn (each with the record's moment)
     leave their track then if their consent no longer permits its channel."""
-    _leave(conn, stops, reason="unsubscribed", cause="consent", still_permitted=True)
-
-
-def merged_away(conn: Connection, merged: int, at: datetime) -> None:
-    """A contact merged into another leaves its track at the merge (reason `merged`): it
-    is scored no more, so nothing else would end its entry, and the email tool must stop
-    nurturing the old record. Its earlier facts stay where they are (the past does not
-    change); the survivor is decided afresh and enters a track by its own standing."""
-    _leave(conn, {merged: at}, reason="merged", cause="merge", still_permitted=False)
-
-
-def _leave(conn: Connection, stops: Mapping[int, datetime], *, reason: str, cause: str,
-           still_permitted: bool) -> None:
-    """End the open track entries of the contacts in `stops` at their moments (never
-    before their newest fact), with their notifications; `still_permitted`: keep an
-    entry whose channel the contact's consent still permits then."""
     from mql.errors import ConfigError
     from mql.service.state import live_model
 
@@ -197,6 +181,22 @@ def _leave(conn: Connection, stops: Mapping[int, datetime], *, reason: str, caus
         live = live_model(conn)
     except ConfigError:
         return  # no active model: no tracks
+    _leave(conn, live, stops, reason="unsubscribed", cause="consent", still_permitted=True)
+
+
+def merged_away(conn: Connection, live: LiveModel, merged: int, at: datetime) -> None:
+    """A contact merged into another leaves its track at the merge (reason `merged`): it
+    is scored no more, so nothing else would end its entry, and the email tool must stop
+    nurturing the old record. Its earlier facts stay where they are (the past does not
+    change); the survivor is decided afresh and enters a track by its own standing."""
+    _leave(conn, live, {merged: at}, reason="merged", cause="merge", still_permitted=False)
+
+
+def _leave(conn: Connection, live: LiveModel, stops: Mapping[int, datetime], *, reason: str,
+           cause: str, still_permitted: bool) -> None:
+    """End the open track entries of the contacts in `stops` at their moments (never
+    before their newest fact), with their notifications; `still_permitted`: keep an
+    entry whose channel the contact's consent still permits then."""
     spec = live.model.nurture
     if spec is None:
         return

@@ -221,7 +221,7 @@ def merge(run: Run, survivor: int, other: int, reason: str) -> bool:
     assert {plan.survivor, plan.merged} == {keep, drop}
     loaded = contact_store.load_contacts(run.conn, [keep, drop])
     merge_store.fold(run.conn, keep, drop, reason=reason, actor=run.actor, now=run.now)
-    nurture.merged_away(run.conn, drop, run.now)
+    nurture.merged_away(run.conn, run.live, drop, run.now)
     attrs = {**loaded[drop].record.attributes, **{k: v for k, v in
                                                   loaded[keep].record.attributes.items()
                                                   if v is not None}}
