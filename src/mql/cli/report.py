@@ -72,8 +72,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     # the content before conversions is in the notes (CSV and JSON carry its column)
     "nurture": ["enrolled", "active", *(f"exit_{r}" for r in (
         "mql", "pql", "mqa", "disqualified", "unsubscribed", "completed", "no_engagement",
-        "removed", "merged")), "median_days", "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
-        "not_enrolled_mql_rate", "not_enrolled_sql_rate"],
+        "removed", "merged")), "median_days", "mql_rate", "sql_rate", "opportunity_rate",
+        "won_rate", "not_enrolled_mql_rate", "not_enrolled_sql_rate"],
     "accounts": ["accounts", "mqls", "mqas", "pqls", "mqa_accounts", "mqa_opportunities",
                  "mqa_to_opportunity", "won", "mqa_first", "mqa_first_share",
                  "mqa_over_mql_days", "motions", "handoffs_saved", "opportunities",
