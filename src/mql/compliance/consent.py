@@ -132,9 +132,16 @@ def add_months(t: datetime, months: int) -> datetime:
                      day=min(t.day, calendar.monthrange(year, month)[1]))
 
 
+def _tie(r: Record) -> tuple[str, float]:
+    """Of two records of one status at one moment, the larger of this wins: the larger
+    basis, then the own expiry that comes first (a grant that lapses is the stricter)."""
+    return r.basis, -(r.expires_at.timestamp() if r.expires_at is not None else math.inf)
+
+
 def _newest(records: Iterable[Record], at: datetime) -> Record | None:
     """The newest record at or before `at`; at one moment, the stricter status (then the
-    larger basis, so the outcome does not depend on the order records arrive in)."""
+    larger basis, then the sooner own expiry, so the outcome does not depend on the order
+    records arrive in)."""
     best: Record | None = None
     for r in records:
         if r.at > at:
@@ -143,7 +150,7 @@ def _newest(records: Iterable[Record], at: datetime) -> Record | None:
             best = r
         elif r.at == best.at:
             strict = stricter_consent(best.status, r.status)
-            if strict != best.status or (r.status == best.status and r.basis > best.basis):
+            if strict != best.status or (r.status == best.status and _tie(r) > _tie(best)):
                 best = r
     return best
 

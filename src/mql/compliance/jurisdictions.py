@@ -37,6 +37,8 @@ def of(country: object, region: object = None, *,
     """The jurisdiction of a contact in `country` (and `region`); `default` when the
     country is missing or not in the table."""
     code = str(country).strip().upper() if country is not None else ""
+    if not code:  # no country: no entry of the table applies, not even a blank one
+        return DEFAULT
     extra = overrides or {}
     if region is not None and str(region).strip():
         found = extra.get(f"{code}-{str(region).strip().upper()}")
