@@ -131,7 +131,11 @@ def corrected_time(data: Mapping[str, Any], *, source: str, row: int) -> datetim
                              "every message needs a time")
         return received
     if sent is not None and received is not None:
-        moved = at + (received - sent)
+        try:
+            moved = at + (received - sent)
+        except OverflowError:  # past year 9999 or before year 1: no datetime at all
+            moved = datetime.max.replace(tzinfo=UTC) if received > sent else \
+                datetime.min.replace(tzinfo=UTC)
         problem = limits.time_problem(moved)  # inside the calendar mql computes with
         if problem is not None:
             raise InputError(source, row, "timestamp", f"corrected for the sender's clock "
