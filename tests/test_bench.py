@@ -79,3 +79,36 @@ def test_the_real_runner_streams_a_small_benchmark() -> None:
     assert done.returncode == 0, done.stderr
     assert lines[-1]["bench"] == "summary" and lines[-1]["failed"] == []
     assert all(r["bench"] == "outcomes" for r in lines[:-1]) and len(lines) >= 2
+
+
+def test_the_batch_worlds_copies_are_other_people_mql_reads_in_full(tmp_path: Path) -> None:
+    # before: copy 1 of jane@acme.com was jane@acme.com.t1, an address mql refuses, so the
+    # 1M and 10M measurements scored the base world's contacts only (3,715 of 14,860)
+    import duckdb
+
+    from bench.bench_batch import _records, _tile
+    from mql.identity.normalize import email_key
+
+    base = tmp_path / "base"
+    base.mkdir()
+    duckdb.sql(f"""COPY (SELECT * FROM (VALUES ('jane@acme.com', 'acme.com'),
+        ('joe@gmail.com', 'beta.io')) t(email, account)) TO '{base / "contacts.parquet"}'
+        (FORMAT parquet)""")
+    duckdb.sql(f"""COPY (SELECT * FROM (VALUES ('acme.com', 'Acme'), ('beta.io', 'Beta'))
+        t(domain, name)) TO '{base / "accounts.parquet"}' (FORMAT parquet)""")
+    duckdb.sql(f"""COPY (SELECT 'e1' AS event_id, 'demo_request' AS type,
+        '2026-03-02T10:00:00Z' AS timestamp, 'jane@acme.com' AS email,
+        NULL::VARCHAR AS anonymous_id, 'acme.com' AS account, '{{}}' AS properties)
+        TO '{base / "events.parquet"}' (FORMAT parquet)""")
+    world = _tile(base, tmp_path / "x3", 3)
+    contacts = _records(world, "contacts")
+    assert sorted((c.email, c.account) for c in contacts) == [
+        ("jane@acme.com", "acme.com"), ("jane@t1-acme.com", "t1-acme.com"),
+        ("jane@t2-acme.com", "t2-acme.com"), ("joe@gmail.com", "beta.io"),
+        ("joe_t1@gmail.com", "t1-beta.io"), ("joe_t2@gmail.com", "t2-beta.io")]
+    assert len({email_key(c.email) for c in contacts}) == 6  # nobody merges with a copy
+    assert sorted(a.domain for a in _records(world, "accounts")) == [
+        "acme.com", "beta.io", "t1-acme.com", "t1-beta.io", "t2-acme.com", "t2-beta.io"]
+    assert sorted((e.event_id, e.contact, e.account) for e in _records(world, "events")) == [
+        ("e1-0", "jane@acme.com", "acme.com"), ("e1-1", "jane@t1-acme.com", "t1-acme.com"),
+        ("e1-2", "jane@t2-acme.com", "t2-acme.com")]
