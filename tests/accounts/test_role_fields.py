@@ -35,3 +35,28 @@ def test_the_crm_role_wins_with_what_the_title_says() -> None:
 def test_a_contact_with_no_title_has_no_role() -> None:
     assert guess() == RoleGuess(None, None, None, "none")
     assert guess(title="") == RoleGuess(None, None, None, "none")
+
+
+def test_a_condition_on_the_contact_reads_the_contact() -> None:
+    # a CEO in Germany signs (rule 1), elsewhere decides (rule 2)
+    from tests.accounts.test_role_inference import role_table
+
+    table = role_table("{field: contact.country, op: eq, value: DE}")
+    de = Contact("ceo@a.example", "a.example", {"title": "CEO", "country": "DE"})
+    us = Contact("ceo@b.example", "b.example", {"title": "CEO", "country": "US"})
+    assert infer_role(de, None, table).source == "rule 1"
+    assert infer_role(us, None, table).source == "rule 2"
+
+
+def test_a_remembered_guess_is_never_used_for_another_table_at_the_same_id() -> None:
+    # the memo is keyed by id(table): a table freed and another allocated at its address
+    # must be read anew; the stale entry is made by hand, a guess that nobody would make
+    from mql.accounts import roles
+    from mql.model.accounts import RoleTable
+
+    table = RoleTable(DEFAULT_ROLES.rules, override=None)
+    stale = RoleGuess("user", "student", "hr", "rule 99")
+    roles._GUESSES[(id(table), "cio", None, None, None)] = (object(), stale)
+    cio = Contact("cio@a.example", "a.example", {"title": "CIO"})
+    assert infer_role(cio, None, table) == RoleGuess("decision_maker", "c_level", "it",
+                                                     "rule 7")
