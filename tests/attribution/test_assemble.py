@@ -137,3 +137,35 @@ def test_a_level_or_key_that_does_not_exist_is_refused() -> None:
     with pytest.raises(ValueError, match=exact(
             "by 'medium': expected channel, campaign or content")):
         assemble([], [], {}, {}, WEIGHTS, REPORTS, by="medium")
+
+
+def test_the_edges_of_the_windows_and_of_the_ledger() -> None:
+    # contact 7: a touch exactly 90 days before its opportunity (inside), its MQL at the
+    # very moment of the opportunity (its lead); a lost opportunity of 300 (no won value)
+    # contact 8: no touch at all; contact 9 has no opportunity, its touches 90 days and 90
+    # days and a second before its last one: the first inside, the second out
+    touches = [touch(7, 30, 0, None, "cpc"), touch(7, 30, 90, None, None, "linkedin"),
+               touch(9, 40, 0, "events"), touch(9, 40, 10, "email"),
+               LedgerTouch(9, 40, T0 + 10 * D - timedelta(seconds=1), "partner", None, None,
+                           None, None),
+               touch(9, 40, 100, "email")]
+    opportunities = [LedgerOpportunity("opp-7", 30, 7, 300.0, "lost", T0 + 90 * D),
+                     LedgerOpportunity("opp-8", 30, 8, 50.0, "won", T0 + 95 * D),
+                     LedgerOpportunity("x", None, None, 1.0, "won", T0),
+                     LedgerOpportunity("y", None, None, 1.0, "won", T0)]
+    people = {7: Person(30, None, T0 + 90 * D), 8: Person(30, None, None)}
+    built = assemble(touches, opportunities, people, {}, AttributionSettings(), REPORTS)
+    opp7, opp8, null = built.created
+    # a touch with only utm_medium cpc is paid search; only utm_source linkedin, paid social
+    assert seen(opp7) == [("paid_search", 0, 1.0), ("paid_social", 90, 1.0)]
+    assert opp7.lead_at == T0 + 90 * D
+    assert (opp8.key, opp8.touches, opp8.value) == ("opp-8", (), 50.0)
+    assert (null.key, seen(null)) == ("contact 9", [("email", 10, 1.0), ("email", 100, 1.0)])
+    assert [j.key for j in built.won] == ["opp-7", "opp-8", "contact 9"]
+    won7 = built.won[0]
+    assert (won7.conversions, won7.nulls, won7.value) == (0.0, 1.0, 0.0)
+    assert built.notes == ["2 opportunities without a contact are not attributed"]
+    # at the account level, a member without an MQL gives the account no lead time
+    account = assemble(touches, opportunities, people, {}, AttributionSettings(), REPORTS,
+                       level="account")
+    assert [j.lead_at for j in account.created[:2]] == [T0 + 90 * D, T0 + 90 * D]
