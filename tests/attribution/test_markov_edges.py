@@ -96,6 +96,8 @@ def test_dropping_repeats_pads_with_minus_one_and_merges_the_states() -> None:
     dropped = PathArrays.of([journey("a a"), journey("a b")]).without_repeats()
     assert dropped.codes.tolist() == [[0, -1], [0, 1]]
     assert dropped.lengths.tolist() == [1, 2]
+    shorter = PathArrays.of([journey("a"), journey("a b")]).without_repeats()
+    assert (shorter.codes.tolist(), shorter.lengths.tolist()) == ([[0, -1], [0, 1]], [1, 2])
     js = [journey("a a b"), journey("a b b", 0, 1)]
     # order 2: kept (a), (a, a), (a, b), (b, b); dropped, both are a > b: (a), (a, b)
     assert removal_effects(PathArrays.of(js), 2).states == 4
