@@ -117,3 +117,13 @@ def test_seventy_channels_fit_in_the_masks() -> None:
         conv, value = allocate(paths, r.effects, how)
         assert list(conv) == pytest.approx([1 / 70] * 70, abs=1e-12)
         assert list(value) == pytest.approx([1.0] * 70, abs=1e-12)
+
+
+def test_the_defaults_are_order_one_and_allocation_in_total() -> None:
+    # a > b converts, c > b does not: at order 1 b converts half the time whoever came
+    # first (effects 1/2, 1, 1/2); shared in total, 1/4, 1/2, 1/4 of the conversion
+    paths = PathArrays.of([journey("a b"), journey("c b", 0, 1)])
+    r = removal_effects(paths)
+    assert r.effects == pytest.approx((0.5, 1.0, 0.5), abs=1e-12)
+    conv, _ = allocate(paths, r.effects)
+    assert list(conv) == pytest.approx([0.25, 0.5, 0.25], abs=1e-12)
