@@ -84,12 +84,21 @@ class PathArrays:
 
     def channel_sets(self) -> IntArray:
         """Each path's channels as a bit mask (bit c: channel c is on the path)."""
-        masks = np.zeros(len(self.lengths), dtype=np.int64)
-        for col in range(self.codes.shape[1]):
-            c = self.codes[:, col]
-            on = c >= 0
-            masks[on] |= np.left_shift(1, c[on])
-        return masks
+        if len(self.channels) < 63:
+            masks = np.zeros(len(self.lengths), dtype=np.int64)
+            for col in range(self.codes.shape[1]):
+                c = self.codes[:, col]
+                on = c >= 0
+                masks[on] |= np.left_shift(1, c[on])
+            return masks
+        # 63 channels or more do not fit in an int64: Python integers, path by path
+        wide = np.zeros(len(self.lengths), dtype=object)
+        for row, length in enumerate(self.lengths):
+            m = 0
+            for c in self.codes[row, :length]:
+                m |= 1 << int(c)
+            wide[row] = m
+        return wide
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,8 @@ def transition_counts(paths: PathArrays, order: int = 1
         w = np.concatenate([steps[keep], paths.conversions[has], paths.nulls[has]])
         matrix = sparse.coo_matrix((w, (codes // size, codes % size)),
                                    shape=(size, size)).tocsr()
-    masks = np.zeros(len(channel_tuples), dtype=np.int64)
+    # 63 channels or more do not fit in an int64: Python integers (object array)
+    masks = np.zeros(len(channel_tuples), dtype=np.int64 if base <= 63 else object)
     b = base
     for i, x in enumerate(channel_tuples):
         m = 0
