@@ -87,3 +87,54 @@ mql:
     assert intent_value(score, state, IntentState.empty(), T0) == -10.0
     assert curve.value(T0) == -10.0
     assert curve.value(T0 + 60 * DAY) == pytest.approx(-7.5)
+    from mql.scoring.intent import plain_curve
+
+    assert not plain_curve(score) and not plain_curve(score)  # a floor: not the closed form
+
+
+def test_the_trackers_of_a_level_are_its_rules_and_nothing_else() -> None:
+    assert [t.key for t in PROGRAM.tracking("account")] == ["intent.committee"]
+    assert [t.key for t in PROGRAM.tracking("contact")] == ["intent.pricing"]
+
+
+CURVED = parse_model("""\
+name: curved
+decay: {half_life_days: 30}
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 10}
+intent:
+  max: 30
+  rules:
+    - {name: attentive, event: page_view, avg: seconds, at_least: 120, within_days: 30,
+       points: 5}
+    - {name: browsing, event: page_view, min_count: 2, within_days: 30, points: 10}
+    - {name: demo, event: demo_request, points: 40}
+mql:
+  thresholds: {total: 45}
+""")
+
+
+def test_the_curve_of_a_plain_score_adds_every_rule_and_stops_at_max() -> None:
+    from mql.scoring.intent import intent_curve, plain_curve
+
+    program, score = Program(CURVED), CURVED.scores["intent"]
+    state = IntentState.empty()
+    for event in (Event("v1", "page_view", T0 - DAY, contact="j@a.example",
+                        properties={"seconds": 200}),
+                  Event("v2", "page_view", T0 - DAY, contact="j@a.example",
+                        properties={"seconds": 200}),
+                  Event("d", "demo_request", T0, contact="j@a.example")):
+        state = state.add(event, program)
+    curve = intent_curve(score, state, IntentState.empty(), T0)
+    # 5 (average 200 s >= 120) + 10 (2 views) + 40 (the demo) = 55, at most 30
+    assert curve.value(T0) == 30.0
+    # 28 days on: both windows still hold, the demo is worth 40 * 2^(-28/30)
+    assert curve.value(T0 + 28 * DAY) == pytest.approx(min(30.0, 15 + 40 * 2 ** (-28 / 30)))
+    # 60 days on: the views left their windows 29 days from now; 40 * 2^-2 = 10
+    assert curve.value(T0 + 60 * DAY) == pytest.approx(10.0)
+    # one half-life, no floor, no lifespan: the closed form (asked twice: the second answer
+    # comes from the plan worked out once per score)
+    assert plain_curve(score) and plain_curve(score)
+    assert not plain_curve(MODEL.scores["intent"])  # a rule with a half-life of its own
+    assert not plain_curve(MODEL.scores["intent"])
