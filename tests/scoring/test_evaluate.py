@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 
 from mql.model.conditions import All, AnyOf, Compare, Not
-from mql.scoring.evaluate import compile_condition
+from mql.model.lists import NamedList
+from mql.scoring.evaluate import as_number, compile_condition
 
 F = "contact.title"
 MISSING: list[Any] = [None, "", "   "]
@@ -93,3 +95,44 @@ def test_all_any_and_not_combine_as_in_logic() -> None:
     assert compile_condition(AnyOf((Not(vp), us)))(values.get) is False
     assert compile_condition(All(()))(values.get) is True
     assert compile_condition(AnyOf(()))(values.get) is False
+
+
+def test_an_integer_beyond_any_float_compares_as_infinite_on_its_side() -> None:
+    # 10**400 reads as +inf (as the text "1e400" does), -10**400 as -inf
+    assert as_number(10**400) == math.inf
+    assert as_number(-(10**400)) == -math.inf
+    huge = compile_condition(Compare("account.revenue", "gt", 1e300))
+    assert huge({"account.revenue": 10**400}.get)
+    assert not huge({"account.revenue": -(10**400)}.get)
+
+
+def test_list_values_compare_trimmed_and_case_insensitively() -> None:
+    # docs/model.md, lists: values are trimmed and compared case-insensitively; a missing
+    # value is in no list and not "not in" one either
+    personal = NamedList("personal_email", frozenset({"gmail.com", "yahoo.com"}))
+    assert holds("in_list", personal, " Gmail.COM ")
+    assert not holds("in_list", personal, "acme.example")
+    assert not holds("not_in_list", personal, " Gmail.COM ")
+    assert holds("not_in_list", personal, "acme.example")
+    for missing in MISSING:
+        assert not holds("in_list", personal, missing)
+        assert not holds("not_in_list", personal, missing)
+
+
+def test_in_a_list_of_texts_follows_case_sensitive() -> None:
+    assert holds("in", ("VP", "CTO"), "vp")
+    assert not holds("in", ("VP", "CTO"), "vp", case=True)
+    assert holds("in", ("VP", "CTO"), "VP", case=True)
+    assert holds("not_in", ("VP", "CTO"), "vp", case=True)
+    assert not holds("not_in", ("VP", "CTO"), "VP", case=True)
+    assert not holds("not_in", ("VP", "CTO"), "vp")
+
+
+def test_in_a_list_of_numbers_and_texts_compares_each_by_its_kind() -> None:
+    # numbers compare as numbers ("200" is 200), texts by the case rule
+    assert holds("not_in", (200, 500), "300")
+    assert not holds("not_in", (200, 500), "200")
+    assert not holds("not_in", (200, 500), 500.0)
+    assert holds("in", (200, "VP"), "vp")
+    assert not holds("in", (200, "VP"), "vp", case=True)
+    assert holds("not_in", (200, "VP"), "vp", case=True)

@@ -243,3 +243,19 @@ def test_an_account_level_event_of_an_unknown_contact_has_no_account() -> None:
     assert scorer.account_of(Event("x", "page_view", T0, contact="nobody@acme.example")) is None
     assert scorer.account_of(Event("y", "page_view", T0, account="acme.example")) == (
         "acme.example")
+
+
+def test_keys_no_rule_of_the_model_tracks_are_left_out_and_the_rest_kept() -> None:
+    # values kept under keys this model has no tracker for (rules since removed) are
+    # dropped from a merge; every rule the model has keeps its joined value, whatever the
+    # order the keys come in
+    day = timedelta(days=1)
+    gone = {f"intent.removed_{n}": DecayedSum(5.0, T0) for n in range(30)}
+    older = _state(("demo_request", 45 * day), ("page_view", 2 * day))
+    newer = _state(("demo_request", 0 * day), ("page_view", 3 * day), ("page_view", 9 * day))
+    older = IntentState({**gone, **older.values}, older.as_of)
+    newer = IntentState({**gone, **newer.values}, newer.as_of)
+    for merged in (older.merge(newer, PROGRAM), newer.merge(older, PROGRAM)):
+        assert dict(merged.values) == {
+            DEMO: DecayedSum(60.0, T0),  # 40 now + 40 one half-life ago
+            BROWSING: RecentTimes((T0 - 9 * day, T0 - 3 * day, T0 - 2 * day), 3)}

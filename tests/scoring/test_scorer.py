@@ -215,3 +215,44 @@ def test_resent_events_in_any_order_give_the_same_decisions(example_model, event
     again = score(example_model, PEOPLE, COMPANIES, copies, at=T0)
     for a, b in zip(first, again, strict=True):
         _same_decision(a, b)
+
+
+def test_add_says_whether_the_event_was_applied(example_model: Model) -> None:
+    scorer = Scorer(example_model)
+    scorer.add_contact(JANE)
+    demo = Event("d1", "demo_request", T0 - timedelta(hours=1), contact=JANE.email)
+    assert scorer.add(demo, until=T0) is True
+    # a second copy of the id is not applied
+    assert scorer.add(demo, until=T0) is False
+    # an event after `until` is not applied (and its id is taken)
+    future = Event("d2", "demo_request", T0 + timedelta(seconds=1), contact=JANE.email)
+    assert scorer.add(future, until=T0) is False
+    assert scorer.add(dataclasses.replace(future, at=T0), until=T0) is False
+    # the demo's 40 points, once, an hour old with a half-life of 45 days
+    assert scorer.decide(JANE.email, T0).intent == pytest.approx(40 * 2 ** (-1 / (45 * 24)))
+
+
+def test_an_event_goes_to_the_states_whose_rules_count_it(example_model: Model) -> None:
+    scorer = Scorer(example_model)
+    scorer.add_contact(JANE)
+    # intent_surge has only an account-level rule: jane's surge goes to acme's state alone
+    surge = Event("s", "intent_surge", T0, contact=JANE.email, properties={"strength": 90})
+    assert scorer.targets(surge) == (("account", "acme.example"),)
+    # page_view has only contact-level rules: a view with an account and no contact goes
+    # nowhere (no contact to fold it into)
+    view = Event("v", "page_view", T0, account="acme.example", properties={"url": "/pricing"})
+    assert scorer.targets(view) == ()
+    assert scorer.targets(dataclasses.replace(view, contact=JANE.email)) == (
+        ("contact", JANE.email),)
+
+
+def test_contacts_with_a_blank_account_share_no_account_intent(example_model: Model) -> None:
+    # a blank account is no account (no account has a blank domain): two such contacts do
+    # not pool their account-level surges (10 points each at strength >= 70, cap 20)
+    ann = contact("ann@one.example")
+    bob = contact("bob@two.example")
+    ann, bob = dataclasses.replace(ann, account=""), dataclasses.replace(bob, account="")
+    surges = [Event("s1", "intent_surge", T0, contact=ann.email, properties={"strength": 90}),
+              Event("s2", "intent_surge", T0, contact=bob.email, properties={"strength": 90})]
+    decisions = {d.contact: d for d in score(example_model, [ann, bob], [], surges, at=T0)}
+    assert decisions[ann.email].intent == decisions[bob.email].intent == 0.0

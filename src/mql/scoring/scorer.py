@@ -49,10 +49,12 @@ class Scorer:
         self.accounts[account.domain] = account
 
     def account_of(self, event: Event) -> str | None:
+        """The event's account: its own, else its contact's (None: neither names one; a
+        blank account is none, as no account has a blank domain)."""
         if event.account:
             return event.account
         contact = self.contacts.get(event.contact) if event.contact else None
-        return contact.account if contact is not None else None
+        return (contact.account or None) if contact is not None else None
 
     def targets(self, event: Event) -> tuple[tuple[Level, str], ...]:
         """The states `event` is folded into: its contact's (contact-level rules) and its
