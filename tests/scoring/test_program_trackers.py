@@ -131,3 +131,79 @@ routing:
     (key,) = program.activity_keys.values()
     assert state.holds(key, T0 + timedelta(days=29), 30)
     assert not state.holds(key, T0 + timedelta(days=30), 30)
+
+
+_SEQUENCE = parse_model("""\
+name: sequence
+decay: {half_life_days: 45}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: pricing_after_webinar, event: page_view, within_days: 14, points: 25,
+       when: {field: url, op: eq, value: /pricing},
+       after: {event: webinar_attended, within_days: 7,
+               when: {field: live, op: eq, value: "yes"}}}
+mql:
+  thresholds: {intent: 30}
+""")
+SEQUENCE = rule_key("intent", "pricing_after_webinar")
+
+
+def _sequence(*events: tuple[str, timedelta, dict[str, object]]) -> IntentState:
+    program = Program(_SEQUENCE)
+    state = IntentState.empty()
+    for n, (kind, after, properties) in enumerate(events):
+        state = state.add(Event(f"s{n}", kind, T0 + after, contact="jane@acme.example",
+                                properties=properties), program)
+    return state
+
+
+def test_a_sequence_counts_only_the_events_both_its_conditions_match() -> None:
+    day = timedelta(days=1)
+    live, recorded = {"live": "yes"}, {"live": "no"}
+    pricing, docs = {"url": "/pricing"}, {"url": "/docs"}
+    # a live webinar, then /pricing a day later: holds from the view for 14 days, the
+    # window (t - 14 days, t] leaving the view out exactly 14 days after it
+    state = _sequence(("webinar_attended", 0 * day, live), ("page_view", day, pricing))
+    assert state.holds(SEQUENCE, T0 + day, 14)
+    assert state.holds(SEQUENCE, T0 + 15 * day - timedelta(seconds=1), 14)
+    assert not state.holds(SEQUENCE, T0 + 15 * day, 14)
+    # a recorded webinar is not the earlier event; /docs is not the later one
+    assert not _sequence(("webinar_attended", 0 * day, recorded),
+                         ("page_view", day, pricing)).holds(SEQUENCE, T0 + day, 14)
+    assert not _sequence(("webinar_attended", 0 * day, live),
+                         ("page_view", day, docs)).holds(SEQUENCE, T0 + day, 14)
+    # a webinar with a /pricing url is still a webinar, not the page view the rule waits for
+    assert not _sequence(("webinar_attended", 0 * day, live),
+                         ("webinar_attended", day, {"live": "yes", "url": "/pricing"})
+                         ).holds(SEQUENCE, T0 + day, 14)
+
+
+def test_a_late_earlier_event_completes_a_waiting_one_after_an_earlier_sequence() -> None:
+    day = timedelta(days=1)
+    live, pricing = {"live": "yes"}, {"url": "/pricing"}
+    # webinar at day 0, /pricing at day 1: a sequence; /pricing at day 10 waits (its
+    # webinar must be within the 7 days before it); the webinar of day 9, arriving last,
+    # completes it: the sequence then holds until day 24, not only until day 15
+    state = _sequence(("webinar_attended", 0 * day, live), ("page_view", day, pricing),
+                      ("page_view", 10 * day, pricing), ("webinar_attended", 9 * day, live))
+    assert state.holds(SEQUENCE, T0 + 20 * day, 14)
+    assert not state.holds(SEQUENCE, T0 + 24 * day, 14)
+    # a webinar of day 5 after that first sequence is kept for a view within its 7 days:
+    # /pricing at day 10 follows it, and the sequence holds until day 24
+    state = _sequence(("webinar_attended", 0 * day, live), ("page_view", day, pricing),
+                      ("webinar_attended", 5 * day, live), ("page_view", 10 * day, pricing))
+    assert state.holds(SEQUENCE, T0 + 20 * day, 14)
+    assert not state.holds(SEQUENCE, T0 + 24 * day, 14)
+
+
+def test_distinct_values_arriving_out_of_order_keep_the_latest_ones() -> None:
+    program = Program(parse_model(_TEXT))
+    state = IntentState.empty()
+    day = timedelta(days=1)
+    for n, (url, at) in enumerate([("/a", T0), ("/b", T0 + 2 * day), ("/c", T0 + day)]):
+        state = state.add(_view(n, url, 90, at), program)
+    # the two latest distinct pages are /c (day 1) and /b (day 2): 2 in the 30 days
+    # up to day 30.5, which no longer hold /a's day 0
+    assert state.holds(BREADTH, T0 + 30 * day + timedelta(hours=12), 30)
+    assert not state.holds(BREADTH, T0 + 31 * day, 30)
