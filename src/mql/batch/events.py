@@ -147,9 +147,13 @@ def matched(frame: Frame) -> Query:
     relevant: sql.Node = exp.In(
         this=sql.col("type", "d"), expressions=[sql.text(t) for t in plan.event_types]
     ) if plan.event_types else exp.false()
-    events = exp.select(*cols).from_("dd AS d").where(exp.and_(
-        relevant, *([] if frame.series else [exp.EQ(this=sql.col("copy", "d"),
-                                                    expression=exp.Literal.number(1))])))
+    # with no id twice, ``ev`` has already kept only the relevant types
+    where = [*([] if frame.unique_ids else [relevant]),
+             *([] if frame.series else [exp.EQ(this=sql.col("copy", "d"),
+                                               expression=exp.Literal.number(1))])]
+    events = exp.select(*cols).from_("dd AS d")
+    if where:
+        events = events.where(exp.and_(*where))
     if plan.level("account"):
         domain = sql.fn("coalesce", sql.col("account", "d"), sql.col("account", "c"))
         events = events.select(sql.alias(domain, "domain")).join(
@@ -182,11 +186,49 @@ def matched(frame: Frame) -> Query:
                      f"w{t.column}") for t in plan.trackers if t.per is not None]
     query = exp.select(*map(sql.col, keep), *flags, *factors, *per).from_(
         with_forms.subquery("v", copy=False))
-    query = counted_once(frame, query, keep)
-    if frame.series:
-        query = query.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
-    return sequences(query, plan.trackers, keep, [f.alias_or_name for f in flags],
-                     [str(f.alias_or_name) for f in factors])
+    return windowed(frame, query, keep, [f.alias_or_name for f in flags],
+                    [str(f.alias_or_name) for f in factors])
+
+
+def windowed(frame: Frame, query: Query, keep: list[str], flags: Sequence[str],
+             factors: Sequence[str]) -> Query:
+    """`query` with the flags and shares that windows over earlier events decide
+    (`counted_once`, `sequences`).
+
+    Only the events such a window reads can change its result: an event of a
+    `once_per` or `each_repeat` tracker, or an earlier or later event of a sequence. On
+    DuckDB the windows then run over those rows only (``mw`` split in two), and the other
+    rows pass with a sequence's flag false and a repeat's share 0: a window over one large
+    partition (the account-level events of no contact) sorts every row of it, relevant
+    or not. The result is the same rows with the same values that count; Spark, which
+    would compute ``mw`` twice, runs the windows over every row."""
+    plan = frame.plan
+
+    def over(rows: Query) -> Query:
+        rows = counted_once(frame, rows, keep)
+        if frame.series:
+            rows = rows.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
+        return sequences(rows, plan.trackers, keep, flags, factors)
+
+    read = [f"{t.column}{part}" for t in plan.trackers if t.after is not None
+            for part in ("_a", "_b")]
+    read += [t.column for t in plan.trackers if t.after is None
+             and (t.once_per is not None or t.each_repeat is not None)]
+    if not read or frame.dialect != "duckdb":
+        return over(query)
+    reads = exp.or_(*[sql.fn("coalesce", sql.col(c), exp.false()) for c in read])
+    columns = [sql.col(c.alias_or_name) for c in query.selects]
+    windows = over(exp.select(*columns).from_("mw").where(reads))
+    decided: dict[str, sql.Node] = {t.column: exp.false() for t in plan.trackers
+                                    if t.after is not None}
+    decided |= {f"w{t.column}": sql.double(0.0) for t in plan.trackers
+                if t.each_repeat is not None}
+    names = [str(c.alias_or_name) for c in windows.selects]
+    rest = exp.select(*[sql.alias(decided[n], n) if n in decided else sql.col(n)
+                        for n in names]).from_("mw").where(exp.not_(reads.copy()))
+    return exp.select(*map(sql.col, names)).from_(
+        exp.union(windows, rest, distinct=False).subquery("u", copy=False)
+    ).with_("mw", as_=query, copy=False)
 
 
 def tracker_match(t: Tracker, scope: Scope) -> sql.Node:
@@ -304,8 +346,9 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
                                                                    bucket], order=order)
             flag = exp.and_(flag, exp.EQ(this=first, expression=exp.Literal.number(1)))
         flags[t.column] = sql.alias(flag, t.column)
-    once = exp.select(*[flags.get(c.alias_or_name) or sql.col(c.alias_or_name)
-                        for c in query.selects]).from_(query.subquery("o", copy=False))
+    names = [str(c.alias_or_name) for c in query.selects]
+    once = exp.select(*[flags.get(n) or sql.col(n) for n in names]).from_(
+        query.subquery("o", copy=False))
     shares: list[sql.Node] = []
     for t in plan.trackers:
         if t.each_repeat is None:
@@ -320,7 +363,7 @@ def counted_once(frame: Frame, query: Query, keep: list[str]) -> Query:
         shares.append(sql.alias(share, f"w{t.column}"))
     if not shares:
         return once
-    return exp.select("*", *shares).from_(once.subquery("r", copy=False))
+    return exp.select(*map(sql.col, names), *shares).from_(once.subquery("r", copy=False))
 
 
 # -- points per unit (issue 13) -----------------------------------------------------------
