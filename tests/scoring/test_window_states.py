@@ -315,3 +315,32 @@ def test_a_completed_sequence_stays_completed_when_merged_again() -> None:
     for merged in (merge_windows(done, later, leaf), merge_windows(later, done, leaf)):
         assert merged.best == day(3)
         assert merged.expires_at(MONTH) == day(33)
+
+
+def test_a_sequence_that_ended_before_its_as_of_ends_the_same_whole_or_merged() -> None:
+    """A webinar (day 0), a page view an hour later (the sequence happens, for 30 days)
+    and an event 31 days later: one record of all three and two records merged (the
+    webinar alone; the view and the late event) answer alike: it does not hold and has
+    no end to come, not an end in the past on one side and none on the other."""
+    leaf = Activity(("page_view",), 1, 30, after=After(("webinar_attended",)))
+    view = day(0) + timedelta(hours=1)
+
+    def of(*seen: tuple[datetime, bool, bool]) -> SequenceTimes:
+        state = SequenceTimes.empty(seen[0][0])
+        for at, prior, then in seen:
+            state = state.add(at, prior, then, 1, None, MONTH)
+        return state
+
+    whole = of((day(0), True, False), (view, False, True), (day(31), False, False))
+    merged = merge_windows(of((day(0), True, False)),
+                           of((view, False, True), (day(31), False, False)), leaf)
+    for state in (whole, merged):
+        assert state.expires_at(MONTH) is None
+        assert not state.holds_at(day(31), MONTH)
+    # on day 30, 59 minutes in, it still holds on both sides and ends at one hour
+    whole = of((day(0), True, False), (view, False, True), (view + timedelta(days=29), False,
+                                                              False))
+    merged = merge_windows(of((day(0), True, False)),
+                           of((view, False, True), (view + timedelta(days=29), False, False)),
+                           leaf)
+    assert whole.expires_at(MONTH) == merged.expires_at(MONTH) == view + MONTH

@@ -151,9 +151,11 @@ class WindowSum:
 @dataclass(frozen=True, slots=True)
 class SequenceTimes:
     """A sequence: `best` is the latest event that had `need` earlier events before it
-    (within `gap`, or at any time); `pending` the later ones still waiting for them (a
-    late earlier event may complete them); `priors` the earlier events that may still
-    complete one (with no gap: the `need` first ones)."""
+    (within `gap`, or at any time), None once it has left the window at `as_of` (it
+    answers nothing at or after it: one record of all events and merged records agree);
+    `pending` the later ones still waiting for them (a late earlier event may complete
+    them); `priors` the earlier events that may still complete one (with no gap: the
+    `need` first ones)."""
 
     best: datetime | None
     pending: tuple[datetime, ...]
@@ -183,6 +185,8 @@ class SequenceTimes:
             start = 0 if gap is None else bisect.bisect_right(self.priors, b - gap)
             if bisect.bisect_left(self.priors, b) - start >= need and (best is None or b > best):
                 best = b
+        if best is not None and not self.as_of - best < within:  # ended: answers nothing
+            best = None
         floor = self.as_of - within if best is None else max(best, self.as_of - within)
         pending = tuple(b for b in self.pending if b > floor)
         if gap is None:
