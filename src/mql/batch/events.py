@@ -204,11 +204,13 @@ def windowed(frame: Frame, query: Query, keep: list[str], flags: Sequence[str],
     would compute ``mw`` twice, runs the windows over every row."""
     plan = frame.plan
 
+    def in_series(rows: Query) -> Query:  # counts at some as-of time of the series
+        return rows.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to"))
+                          ) if frame.series else rows
+
     def over(rows: Query) -> Query:
-        rows = counted_once(frame, rows, keep)
-        if frame.series:
-            rows = rows.where(exp.LT(this=sql.col("b_from"), expression=sql.col("b_to")))
-        return sequences(rows, plan.trackers, keep, flags, factors)
+        return sequences(in_series(counted_once(frame, rows, keep)), plan.trackers, keep,
+                         flags, factors)
 
     read = [f"{t.column}{part}" for t in plan.trackers if t.after is not None
             for part in ("_a", "_b")]
@@ -224,8 +226,8 @@ def windowed(frame: Frame, query: Query, keep: list[str], flags: Sequence[str],
     decided |= {f"w{t.column}": sql.double(0.0) for t in plan.trackers
                 if t.each_repeat is not None}
     names = [str(c.alias_or_name) for c in windows.selects]
-    rest = exp.select(*[sql.alias(decided[n], n) if n in decided else sql.col(n)
-                        for n in names]).from_("mw").where(exp.not_(reads.copy()))
+    rest = in_series(exp.select(*[sql.alias(decided[n], n) if n in decided else sql.col(n)
+                                  for n in names]).from_("mw").where(exp.not_(reads.copy())))
     return exp.select(*map(sql.col, names)).from_(
         exp.union(windows, rest, distinct=False).subquery("u", copy=False)
     ).with_("mw", as_=query, copy=False)
