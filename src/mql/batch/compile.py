@@ -327,7 +327,7 @@ class _Compiler:
         query = self.decision()
         ctes: list[tuple[str, Query]] = [("ev", valid_events(self.frame)),
                                          ("dd", deduplicated(self.frame)),
-                                         ("m", matched(self.frame))]
+                                         *matched(self.frame)]
         if self.history is not None:
             days = exp.values([(i,) for i in range(self.n)], alias="days", columns=["k"])
             ctes.insert(0, ("days", exp.select("k").from_(days)))

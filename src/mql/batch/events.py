@@ -13,8 +13,9 @@ trackers' conditions then read these columns.
 >>> from mql.model.parse import parse_model
 >>> model = parse_model(files("mql").joinpath("examples/models/b2b-saas.yaml").read_text())
 >>> frame = Frame(Plan(model), AsOf.at(datetime(2026, 3, 2, tzinfo=timezone.utc)), "duckdb")
->>> [c.alias_or_name for c in matched(frame).selects][:4]
-['email', 'ts', 'domain', 't0']
+>>> ctes = dict(matched(frame))
+>>> list(ctes), [c.alias_or_name for c in ctes["m"].selects][:4]
+(['mw', 'm'], ['email', 'ts', 'domain', 't0'])
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ def deduplicated(frame: Frame) -> Query:
         exp.and_(exp.EQ(this=sql.col("copy"), expression=exp.Literal.number(1)), in_time))
 
 
-def matched(frame: Frame) -> Query:
-    """``m``: per relevant event that counts, its contact (``email``), time, account
+def matched(frame: Frame) -> list[tuple[str, Query]]:
+    """``m`` (after ``mw``, see `windowed`): per relevant event that counts, its contact
+    (``email``), time, account
     (``domain``, for account-level trackers), buckets (``b_from``, ``b_to``: the as-of
     times it counts at, for a series), one boolean per tracker, one decay factor per
     half-life (``f0``, ... at the first time it counts at)."""
@@ -191,17 +193,17 @@ def matched(frame: Frame) -> Query:
 
 
 def windowed(frame: Frame, query: Query, keep: list[str], flags: Sequence[str],
-             factors: Sequence[str]) -> Query:
+             factors: Sequence[str]) -> list[tuple[str, Query]]:
     """`query` with the flags and shares that windows over earlier events decide
     (`counted_once`, `sequences`).
 
     Only the events such a window reads can change its result: an event of a
-    `once_per` or `each_repeat` tracker, or an earlier or later event of a sequence. On
-    DuckDB the windows then run over those rows only (``mw`` split in two), and the other
-    rows pass with a sequence's flag false and a repeat's share 0: a window over one large
-    partition (the account-level events of no contact) sorts every row of it, relevant
-    or not. The result is the same rows with the same values that count; Spark, which
-    would compute ``mw`` twice, runs the windows over every row."""
+    `once_per` or `each_repeat` tracker, or an earlier or later event of a sequence. So
+    the windows then run over those rows only (``mw``, the rows before the windows, split
+    in two), and the other rows pass with a sequence's flag false and a repeat's share 0:
+    a window over one large partition (the account-level events of no contact, one
+    partition of NULL) sorts every row of it, relevant or not. The result is the same
+    rows with the same values that count."""
     plan = frame.plan
 
     def in_series(rows: Query) -> Query:  # counts at some as-of time of the series
@@ -216,8 +218,8 @@ def windowed(frame: Frame, query: Query, keep: list[str], flags: Sequence[str],
             for part in ("_a", "_b")]
     read += [t.column for t in plan.trackers if t.after is None
              and (t.once_per is not None or t.each_repeat is not None)]
-    if not read or frame.dialect != "duckdb":
-        return over(query)
+    if not read:
+        return [("m", over(query))]
     reads = exp.or_(*[sql.fn("coalesce", sql.col(c), exp.false()) for c in read])
     columns = [sql.col(c.alias_or_name) for c in query.selects]
     windows = over(exp.select(*columns).from_("mw").where(reads))
@@ -228,9 +230,8 @@ def windowed(frame: Frame, query: Query, keep: list[str], flags: Sequence[str],
     names = [str(c.alias_or_name) for c in windows.selects]
     rest = in_series(exp.select(*[sql.alias(decided[n], n) if n in decided else sql.col(n)
                                   for n in names]).from_("mw").where(exp.not_(reads.copy())))
-    return exp.select(*map(sql.col, names)).from_(
-        exp.union(windows, rest, distinct=False).subquery("u", copy=False)
-    ).with_("mw", as_=query, copy=False)
+    return [("mw", query), ("m", exp.select(*map(sql.col, names)).from_(
+        exp.union(windows, rest, distinct=False).subquery("u", copy=False)))]
 
 
 def tracker_match(t: Tracker, scope: Scope) -> sql.Node:
