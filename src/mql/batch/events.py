@@ -122,10 +122,9 @@ def deduplicated(frame: Frame) -> Query:
 
 def matched(frame: Frame) -> list[tuple[str, Query]]:
     """``m`` (after ``mw``, see `windowed`): per relevant event that counts, its contact
-    (``email``), time, account
-    (``domain``, for account-level trackers), buckets (``b_from``, ``b_to``: the as-of
-    times it counts at, for a series), one boolean per tracker, one decay factor per
-    half-life (``f0``, ... at the first time it counts at)."""
+    (``email``), time, account (``domain``, for account-level trackers), buckets
+    (``b_from``, ``b_to``: the as-of times it counts at, for a series), one boolean per
+    tracker, one decay factor per half-life (``f0``, ... at the first time it counts at)."""
     plan = frame.plan
     # 1. the relevant events, the JSON parsed once (DuckDB: all keys in one call)
     keys = list(plan.properties)
