@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mql.learning.dataset import LeadRow, as_of, check_fields, touch_kind
+from mql.learning.dataset import LeadRow, as_of, check_fields, is_numeric, touch_kind
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -79,3 +79,39 @@ def test_the_first_section_of_the_path() -> None:
     assert kind("https://x.example/caf%C3%A9") == "page_view"
     assert kind("https://x.example/" + "a" * 41) == "page_view"
     assert kind("https://x.example/" + "a" * 40) == "page_view /" + "a" * 40
+
+
+def test_a_field_that_looks_sales_entered_is_left_out_unless_named() -> None:
+    rows = _rows("account.status", ["open", "won"], ["open", "lost"])
+    checked = check_fields(rows)
+    assert checked.used == ()
+    assert checked.skipped == (("account.status", "looks sales-entered (set at or after the "
+                                                  "hand-off); name it in --features to use it"),)
+    assert checked.warnings == ("account.status: left out, it looks sales-entered; name it in "
+                                "--features to use it",)
+    named = check_fields(rows, requested=["account.status"])
+    assert named.used == ("account.status",)
+    assert named.warnings == ("account.status: looks sales-entered (its value may be set at "
+                              "or after the hand-off); used because --features names it",)
+
+
+def test_fields_never_filled_or_of_one_value_are_left_out() -> None:
+    rows = [LeadRow(f"p{i}@a.example", {"contact.a_empty": None,
+                                        "contact.b_region": "EMEA" if i else "emea",
+                                        "contact.c_seniority": s},
+                    label=i % 2 == 0) for i, s in enumerate(["vp", "manager", "vp", "cfo"])]
+    checked = check_fields(rows)
+    # one value in two spellings is one value; the fields after a left-out one are read
+    assert checked.used == ("contact.c_seniority",)
+    assert checked.skipped == (("contact.a_empty", "never filled"),
+                               ("contact.b_region", "one value only"))
+
+
+def test_a_number_field_of_six_distinct_values_is_binned() -> None:
+    def rows(values: list[object]) -> list[LeadRow]:
+        return [LeadRow(f"p{i}@a.example", {"account.employees": v}) for i, v in
+                enumerate(values)]
+
+    assert is_numeric(rows([1, 2, 3, 4, 5, 6, None]), "account.employees")
+    assert not is_numeric(rows([1, 2, 3, 4, 5, 5]), "account.employees")  # a table reads better
+    assert not is_numeric(rows([1, 2, 3, 4, 5, 6, "many"]), "account.employees")
