@@ -8,6 +8,7 @@ from the points). Every lift is the group's rate over the base rate of 30%."""
 # ruff: noqa: E501 (the expected file has the long comment lines the learner writes)
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from mql.learning import write
@@ -345,3 +346,37 @@ def test_a_lead_without_its_domain_is_no_test_when_account_fields_count() -> Non
     tests = _tests(write.test_lines(CARD, [*ROWS, lost]))
     assert tests["learned_highest_total"][-1] == (
         '- {contact: "hi@acme.example", total: 31.92, tolerance: 0.05}')
+
+
+def _rule_lines(rule: AttributeRule) -> list[str]:
+    card = Scorecard("sql", (rule,), (), Calibration(((0.0, 0.2),)), 100, 30,
+                     small_data=False, shrink=1.0)
+    lines = _lines(card)
+    return [line.strip() for line in lines[lines.index("fit:") + 5:lines.index("intent:")]]
+
+
+def test_bins_open_at_infinity_and_edges_to_four_decimals() -> None:
+    # an edge read from a value beyond any float is open (null); 10.00001 is written to
+    # four decimals, 10; the default group first still leaves the bins after it
+    rule = AttributeRule("account.employees", Binning("account.employees", True, (
+        Group(10, 3, 0.0, default=True), Group(50, 5, 0.0, None, 10.00001),
+        Group(40, 22, 0.0, 10.00001, math.inf))), (1, -4, 6), 0.5)
+    assert _rule_lines(rule) == [
+        "field: account.employees", "bins:",
+        "- [null, 10, -4]  # 50 leads, 5 became SQL (10.0%), lift 0.33 [0.14-0.71]",
+        "- [10, null, 6]  # 40 leads, 22 became SQL (55.0%), lift 1.83 [1.33-2.31]",
+        "default: 1  # unknown: 10 leads, 3 became SQL (30.0%), lift 1.00 [0.36-2.01]"]
+
+
+def test_a_binning_without_a_default_group_gives_the_default_zero_points() -> None:
+    numbers = AttributeRule("account.employees", Binning("account.employees", True, (
+        Group(50, 5, 0.0, None, 50.0), Group(50, 25, 0.0, 50.0, None))), (-4, 6), 0.5)
+    assert _rule_lines(numbers)[-1] == "default: 0  # unknown: no lead lacked a value"
+    values = AttributeRule("contact.seniority", Binning("contact.seniority", False, (
+        Group(50, 20, 0.0, values=("vp",)), Group(50, 10, 0.0, values=("manager",)))),
+        (8, -2), 0.5)
+    assert _rule_lines(values) == [
+        "field: contact.seniority", "table:",
+        '"vp": 8  # 50 leads, 20 became SQL (40.0%), lift 1.33 [0.92-1.79]',
+        '"manager": -2  # 50 leads, 10 became SQL (20.0%), lift 0.67 [0.37-1.10]',
+        "default: 0  # other values and unknown: no lead had another value"]
