@@ -380,3 +380,23 @@ def test_a_binning_without_a_default_group_gives_the_default_zero_points() -> No
         '"vp": 8  # 50 leads, 20 became SQL (40.0%), lift 1.33 [0.92-1.79]',
         '"manager": -2  # 50 leads, 10 became SQL (20.0%), lift 0.67 [0.37-1.10]',
         "default: 0  # other values and unknown: no lead had another value"]
+
+
+def test_custom_fields_of_both_tables_are_declared_in_order() -> None:
+    def table(name: str) -> AttributeRule:
+        return AttributeRule(name, Binning(name, False, (
+            Group(50, 20, 0.0, values=("a",)), Group(50, 10, 0.0, default=True))), (5, 0), 0.5)
+
+    card = Scorecard("sql", (table("contact.visits"), table("account.tier"),
+                             table("contact.a_score"), SENIORITY),
+                     (), Calibration(((0.0, 0.2),)), 100, 30, small_data=False, shrink=1.0)
+    lines = _lines(card)
+    start = lines.index("fields:")
+    assert lines[start:start + 4] == ["fields:", "  contact: [a_score, visits]",
+                                      "  account: [tier]", "fit:"]
+    # only account fields of its own: no contact line
+    only = Scorecard("sql", (table("account.tier"),), (), Calibration(((0.0, 0.2),)), 100, 30,
+                     small_data=False, shrink=1.0)
+    lines = _lines(only)
+    start = lines.index("fields:")
+    assert lines[start:start + 3] == ["fields:", "  account: [tier]", "fit:"]
