@@ -400,3 +400,14 @@ def test_custom_fields_of_both_tables_are_declared_in_order() -> None:
     lines = _lines(only)
     start = lines.index("fields:")
     assert lines[start:start + 3] == ["fields:", "  account: [tier]", "fit:"]
+
+
+def test_rules_of_fields_of_one_name_in_both_tables_are_named_by_table() -> None:
+    def table(name: str) -> AttributeRule:
+        return AttributeRule(name, Binning(name, False, (
+            Group(50, 20, 0.0, values=("a",)), Group(50, 10, 0.0, default=True))), (5, 0), 0.5)
+
+    card = Scorecard("sql", (table("contact.tier"), table("account.tier"), SENIORITY), (),
+                     Calibration(((0.0, 0.2),)), 100, 30, small_data=False, shrink=1.0)
+    names = [line.strip() for line in _lines(card) if line.startswith("    - name: ")]
+    assert names == ["- name: contact_tier", "- name: account_tier", "- name: seniority"]
