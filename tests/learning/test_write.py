@@ -411,3 +411,45 @@ def test_rules_of_fields_of_one_name_in_both_tables_are_named_by_table() -> None
                      Calibration(((0.0, 0.2),)), 100, 30, small_data=False, shrink=1.0)
     names = [line.strip() for line in _lines(card) if line.startswith("    - name: ")]
     assert names == ["- name: contact_tier", "- name: account_tier", "- name: seniority"]
+
+
+ACCOUNT_PAGES = TouchRule("account:page_view", 7.0, 1.0, 5.0, Evidence(10, 4, 0.3), 0.1)
+WIDE = Scorecard("sql", (SENIORITY,), (DEMO, ACCOUNT_DEMO, PRICING, ACCOUNT_PAGES),
+                 Calibration(((0.0, 0.1),)), 20, 6, small_data=True, shrink=1.0)
+
+
+def _events(lines: list[str]) -> list[str]:
+    return [line.strip() for line in "\n".join(lines).splitlines()
+            if line.strip().startswith("- {type: ")]
+
+
+def test_an_account_wide_row_writes_each_of_its_own_touches_once() -> None:
+    # two own demos 2 days before, the account's demos at that age three times (the two
+    # own and a colleague's): two own, one the colleague's; the pricing page's view the
+    # account counts too is the lead's own
+    row = LeadRow("hi@x.example", {"contact.seniority": "vp"},
+                  (("demo_request", 2.0), ("demo_request", 2.0),
+                   ("account:demo_request", 2.0), ("account:demo_request", 2.0),
+                   ("account:demo_request", 2.0), ("page_view /pricing", 1.0),
+                   ("account:page_view", 1.0)), True, AT)
+    own = 'email: "hi@x.example"}'
+    account = 'account: "learned.example"}'
+    demo = '- {type: "demo_request", timestamp: "2026-02-27T00:00:00.000000Z", '
+    assert _events(write.test_lines(WIDE, [row]))[:4] == [
+        demo + own, demo + own, demo + account,
+        '- {type: "page_view", timestamp: "2026-02-28T00:00:00.000000Z", '
+        'email: "hi@x.example", properties: {"url": "https://learned.example/pricing"}}']
+
+
+def test_more_than_forty_touches_of_the_rules_count_the_accounts_and_the_pages() -> None:
+    # 41 of the rules' touches, by the account or on a page section: not written; a
+    # plainer lead is then the only test
+    plain = LeadRow("plain@x.example", {"contact.seniority": "manager"}, (), False, AT)
+    accounts = LeadRow("acc@x.example", {"contact.seniority": "vp"},
+                       tuple(("account:demo_request", 1.0) for _ in range(41)), True, AT)
+    pages = LeadRow("pages@x.example", {"contact.seniority": "vp"},
+                    tuple(("page_view /pricing", 1.0) for _ in range(41)), True, AT)
+    for crowded in (accounts, pages):
+        tests = _tests(write.test_lines(WIDE, [crowded, plain]))
+        assert {lines[-1] for lines in tests.values()} == {
+            '- {contact: "plain@x.example", total: -3.0, tolerance: 0.05}'}
