@@ -243,7 +243,8 @@ def _row(key: str, seniority: str, label: bool, **extra: object) -> LeadRow:
 
 
 def test_the_learned_threshold_is_the_change_point_or_the_top_band() -> None:
-    only = Scorecard("sql", (SENIORITY,), (), Calibration(((-3.0, 0.1), (12.0, 0.5))), 8, 4,
+    only = Scorecard("sql", (SENIORITY,), (),
+                     Calibration(((-3.0, 0.1), (5.0, 0.3), (12.0, 0.5))), 8, 4,
                      small_data=True, shrink=1.0)
     # VPs (12 points) convert 3 of 4, the others (-3) 1 of 4: the grid from -3 to 12 by
     # 0.5 (a span of 15 over 50, rounded up); the change point at the first line above -3
@@ -344,8 +345,11 @@ def test_a_lead_without_its_domain_is_no_test_when_account_fields_count() -> Non
     lost = LeadRow("lost@x.example", {"contact.seniority": "vp", "account.employees": 80},
                    (), True, AT)
     tests = _tests(write.test_lines(CARD, [*ROWS, lost]))
-    assert tests["learned_highest_total"][-1] == (
-        '- {contact: "hi@acme.example", total: 31.92, tolerance: 0.05}')
+    # its total (vp 12, 80 people 6: 18) would be the middle one of four
+    assert [lines[-1] for lines in tests.values()] == [
+        '- {contact: "hi@acme.example", total: 31.92, tolerance: 0.05}',
+        '- {contact: "mid@beta.example", total: -3.0, tolerance: 0.05}',
+        '- {contact: "lo@gamma.example", total: -7.0, tolerance: 0.05}']
 
 
 def _rule_lines(rule: AttributeRule) -> list[str]:
@@ -388,12 +392,12 @@ def test_custom_fields_of_both_tables_are_declared_in_order() -> None:
             Group(50, 20, 0.0, values=("a",)), Group(50, 10, 0.0, default=True))), (5, 0), 0.5)
 
     card = Scorecard("sql", (table("contact.visits"), table("account.tier"),
-                             table("contact.a_score"), SENIORITY),
+                             table("contact.a_score"), table("account.arr_band"), SENIORITY),
                      (), Calibration(((0.0, 0.2),)), 100, 30, small_data=False, shrink=1.0)
     lines = _lines(card)
     start = lines.index("fields:")
     assert lines[start:start + 4] == ["fields:", "  contact: [a_score, visits]",
-                                      "  account: [tier]", "fit:"]
+                                      "  account: [arr_band, tier]", "fit:"]
     # only account fields of its own: no contact line
     only = Scorecard("sql", (table("account.tier"),), (), Calibration(((0.0, 0.2),)), 100, 30,
                      small_data=False, shrink=1.0)
@@ -419,8 +423,9 @@ WIDE = Scorecard("sql", (SENIORITY,), (DEMO, ACCOUNT_DEMO, PRICING, ACCOUNT_PAGE
 
 
 def _events(lines: list[str]) -> list[str]:
-    return [line.strip() for line in "\n".join(lines).splitlines()
-            if line.strip().startswith("- {type: ")]
+    # the events of the first test (one lead is the highest, middle and lowest)
+    return [line for line in _tests(lines)["learned_highest_total"]
+            if line.startswith("- {type: ")]
 
 
 def test_an_account_wide_row_writes_each_of_its_own_touches_once() -> None:
@@ -435,7 +440,7 @@ def test_an_account_wide_row_writes_each_of_its_own_touches_once() -> None:
     own = 'email: "hi@x.example"}'
     account = 'account: "learned.example"}'
     demo = '- {type: "demo_request", timestamp: "2026-02-27T00:00:00.000000Z", '
-    assert _events(write.test_lines(WIDE, [row]))[:4] == [
+    assert _events(write.test_lines(WIDE, [row])) == [
         demo + own, demo + own, demo + account,
         '- {type: "page_view", timestamp: "2026-02-28T00:00:00.000000Z", '
         'email: "hi@x.example", properties: {"url": "https://learned.example/pricing"}}']
