@@ -103,3 +103,22 @@ def test_the_people_a_candidate_drops_carry_their_outcomes() -> None:
     assert (c.candidate.mqls, c.baseline.mqls) == (0, 2)
     assert not c.identical
     assert Outcome(opportunity=JAN[4]).day("opportunity") == JAN[4]
+
+
+def test_an_outcome_before_the_period_sees_the_baseline_only() -> None:
+    # the baseline 5, the period's first day 10: an SQL on the baseline day ranks by 5
+    assert Replay("q", D0, (False, False), (5.0, 10.0)).peak_before(D0) == 5.0
+
+
+def test_the_weeks_of_the_period_without_the_baseline_days() -> None:
+    # Sunday 4 January 2026 is the baseline (ISO week 1): the period, 5 and 6 January, is
+    # in week 2 only
+    quiet = Replay("q", date(2026, 1, 4), (False,) * 3, (0.0,) * 3)
+    assert summarize([quiet], {}, weeks=1.0).weekly == {"2026-W02": 0}
+    # from Saturday 10 January: Sunday 11 (week 2) and Monday 12 (week 3)
+    weekend = Replay("q", date(2026, 1, 10), (False,) * 3, (0.0,) * 3)
+    assert summarize([weekend], {}, weeks=1.0).weekly == {"2026-W02": 0, "2026-W03": 0}
+    # an entry in a week past the first contact's days counts from none
+    short = Replay("a", D0, (False, False), (0.0, 0.0))  # 2 January, week 1
+    late = Replay("b", D0, (False,) * 8 + (True,), (0.0,) * 9)  # an MQL on 9 January
+    assert summarize([short, late], {}, weeks=1.0).weekly == {"2026-W01": 0, "2026-W02": 1}
