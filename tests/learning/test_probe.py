@@ -90,3 +90,9 @@ mql:
   thresholds: [{fit: 10}]
 """)
     assert "active" not in probe_model(fit_only, window_days=31).model.scores
+
+
+def test_each_probe_score_is_named_as_its_column() -> None:
+    scores = probe_model(MODEL, window_days=31).model.scores
+    assert all(score.name == key for key, score in scores.items())
+    assert len(scores) == 2 + 4 + 3 + 1  # the model's, a value per rule, fired, active
