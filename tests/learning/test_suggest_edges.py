@@ -3,6 +3,8 @@ docstrings (the fixtures of test_suggest.py: six rejected leads, eleven won cont
 
 from __future__ import annotations
 
+import json
+
 from mql.learning.suggest import Candidate, exclusion_points, suggest, with_rule
 from mql.model.conditions import Compare
 from mql.model.parse import parse_model
@@ -83,3 +85,47 @@ def test_more_than_a_tenth_of_the_won_lost_is_no_rule() -> None:
     won = [_lead(10, "US", "vp"), _lead(11, "US"), *WON[2:]]
     s = suggest(MODEL, "wrong_fit", REJECTED, won, FIELDS)
     assert s.rule is None and s.best is not None
+
+
+def test_the_rule_in_json_words_and_description() -> None:
+    s = suggest(MODEL, "wrong_fit", REJECTED, WON, FIELDS)
+    assert s.rule is not None
+    # a whole number stays whole in the JSON (39, not 39.0)
+    assert json.dumps(s.to_json()["condition"]) == (
+        '{"field": "account.employees", "op": "lt", "value": 39}')
+    assert s.rule.description == (
+        "suggested by mql audit from the sales reason 'wrong_fit': account.employees < 39: "
+        "excludes 5 of 6 rejected, 1 of 11 won")
+    # an operator without a sign is written as it is
+    assert Candidate(Compare("account.employees", "gt", 3), 1, 2, 0, 4).words() == (
+        "account.employees gt 3: excludes 1 of 2 rejected, 0 of 4 won")
+
+
+def test_the_first_free_name_is_numbered_two() -> None:
+    taken = parse_model("""
+name: t
+fit:
+  rules:
+    - {name: sales_wrong_fit, when: {field: account.employees, op: gte, value: 200}, points: 25}
+intent:
+  rules: [{name: demo, event: demo_request, points: 40}]
+mql: {thresholds: {total: 45}}
+""", source="t.yaml")
+    s = suggest(taken, "wrong_fit", REJECTED, WON, FIELDS)
+    assert s.rule is not None and s.rule.name == "sales_wrong_fit_2"
+
+
+def test_exactly_half_excluded_and_exactly_a_tenth_of_the_won_lost_is_a_rule() -> None:
+    # two of four rejected are tiny (3, 4), the others as big as the won; no won is tiny
+    rejected = [_lead(3, "US"), _lead(4, "US"), _lead(5000, "DE"), _lead(2000, "DE")]
+    s = suggest(MODEL, "tiny", rejected, WON[1:], FIELDS)
+    assert s.best is not None and (s.best.excluded, s.best.won_lost) == (2, 0)
+    assert s.rule is not None
+    # one of four: not enough
+    titles = [{"contact.title": t} for t in ("Student", "CTO", "VP", "CFO")]
+    s = suggest(MODEL, "students", titles, titles[1:], ["contact.title"])
+    assert s.best is not None and s.best.excluded == 1 and s.rule is None
+    # 1 of exactly 10 won lost (the 10-person win): a tenth, still a rule
+    s = suggest(MODEL, "wrong_fit", REJECTED, WON[:10], FIELDS)
+    assert s.best is not None and (s.best.won_lost, s.best.won) == (1, 10)
+    assert s.rule is not None
