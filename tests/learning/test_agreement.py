@@ -65,3 +65,24 @@ def test_two_drivers_or_no_touches_say_nothing() -> None:
     two = [Driver("account.employees", "attribute", 2.0, "fit"),
            Driver("contact.seniority", "attribute", 1.0, "fit")]
     assert (agreement(CARD, two).attributes, agreement(CARD, two).touches) == (0.0, 0.0)
+
+
+def test_three_drivers_through_their_second_proxy() -> None:
+    drivers = [Driver("account.size", "attribute", 2.0, "fit",
+                      "account.revenue;account.employees"),
+               Driver("account.region", "attribute", 1.5, "fit", "account.country"),
+               Driver("contact.seniority", "attribute", 1.0, "fit")]
+    found = agreement(CARD, drivers)
+    assert found.attributes == 1.0
+    assert found.learned[0][2] == CARD.attributes[0].binning.information_value
+
+
+def test_the_sign_of_each_touch() -> None:
+    card = Scorecard("won", (), (_touch("page_view /pricing", 0.5), _touch("page_view /jobs", 0.5),
+                                 _touch("trial", 0.0)),
+                     Calibration(((0.0, 0.5),)), 100, 50, small_data=True, shrink=1.0)
+    drivers = [Driver("page_view /pricing", "touch", 0.9, "buying"),  # +0.5: right
+               Driver("page_view /jobs", "touch", -0.5, "never buys"),  # +0.5: wrong
+               Driver("trial", "touch", 0.0, "neither"),  # no strength, 0 points: right
+               Driver("form_submit", "touch", 0.5, "buying")]  # no rule: wrong
+    assert agreement(card, drivers).touches == 0.5
