@@ -28,7 +28,9 @@ def _records(row: LeadRow) -> tuple[Contact, Account]:
     account = {k.partition(".")[2]: v for k, v in row.attributes.items()
                if k.startswith("account.")}
     email = row.key if "@" in row.key else "lead@learning.invalid"
-    return Contact(email, "learning.invalid", contact), Account("learning.invalid", account)
+    # the lead's own domain, what a hand rule on account.domain reads (a target list)
+    domain = str(row.attributes.get("account.domain") or "learning.invalid")
+    return Contact(email, domain, contact), Account(domain, account)
 
 
 def field_points(model: Model, rows: Sequence[LeadRow]) -> list[dict[str, float]]:
