@@ -5,6 +5,7 @@ days, fit 50, intent 20 + 17.5 = 37.5 at T0)."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +14,7 @@ from mql.model.spec import TOTAL, Model
 from mql.records import Event
 from mql.scoring.intent import IntentState, Program
 from mql.scoring.qualify import Qualifier
-from tests.conftest import T0
+from tests.conftest import T0, event
 from tests.scoring.test_golden import ACME, EVENTS, GOLDEN, JANE
 
 DAY = 86400.0
@@ -23,8 +24,10 @@ def _states(model: Model, events: list[Event]) -> tuple[IntentState, IntentState
     program = Program(model)
     mine, theirs = IntentState.empty(), IntentState.empty()
     for e in events:
-        mine = mine.add(e, program) if e.contact is not None else theirs.add(
-            e, program, "account")
+        if e.contact is not None:
+            mine = mine.add(e, program)
+        else:
+            theirs = theirs.add(e, program, "account")
     return mine, theirs
 
 
@@ -51,3 +54,158 @@ def test_first_below_with_no_curves_of_a_decision(golden: Model) -> None:
     # fit is constant: under a line above it at once, under one at or below it never
     assert q.first_below("fit", 51.0, fits, mine, theirs, T0) == T0
     assert q.first_below("fit", 50.0, fits, mine, theirs, T0) is None
+
+
+WEIGHTED = """
+name: weighted_plain
+total: {fit: 0.5, intent: 2}
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent:
+  decay: {half_life_days: 10}
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql: {thresholds: {total: 70}}
+exit: {below: {total: 15}}
+"""
+
+
+def test_a_weighted_total_over_a_plain_intent_counts_its_weights() -> None:
+    model = parse_model(WEIGHTED)
+    mine, theirs = _states(model, [event("demo_request", 0)])
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    # total = 0.5 x 20 + 2 x 40 * 2^(-d/10) = 90 at T0; >= 70 until 80 * 2^(-d/10) = 60
+    assert d.total == 90.0 and d.mql
+    assert _days(d.qualified_until) == pytest.approx(10 * math.log2(80 / 60), abs=1 / DAY)
+    # under 15 once 80 * 2^(-d/10) < 5: four half-lives
+    assert _days(d.exit_at) == pytest.approx(40.0, abs=1 / DAY)
+
+
+ACCOUNT_LEVEL = """
+name: account_level
+decay: {half_life_days: 10}
+fit:
+  rules:
+    - {name: us, when: {field: contact.country, op: eq, value: US}, points: 20}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+    - {name: surge, level: account, event: page_view, points: 20}
+mql: {thresholds: {total: 70}}
+exit: {below: {total: 40}}
+"""
+
+
+def test_the_total_of_the_default_sum_counts_the_accounts_intent() -> None:
+    model = parse_model(ACCOUNT_LEVEL)
+    mine, theirs = _states(model, [
+        event("demo_request", 0),
+        event("page_view", 0, contact=None, account="acme.example")])
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    # total = 20 + (40 + 20) * 2^(-d/10) = 80; >= 70 until 60 * 2^(-d/10) = 50
+    assert d.total == 80.0 and d.mql
+    assert _days(d.qualified_until) == pytest.approx(10 * math.log2(60 / 50), abs=1 / DAY)
+    # under 40 once 60 * 2^(-d/10) < 20
+    assert _days(d.exit_at) == pytest.approx(10 * math.log2(3), abs=1 / DAY)
+
+
+def test_a_score_with_a_floor_crosses_its_lines_from_zero_up() -> None:
+    # a floor makes intent no plain curve (a curve of parts over a base of 0): the same
+    # crossings as GOLDEN's, as the floor -5 is never reached
+    model = parse_model(GOLDEN.replace("intent:\n  rules:", "intent:\n  floor: -5\n  rules:"))
+    assert model.intent.floor == -5
+    mine, theirs = _states(model, EVENTS)
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    assert d.intent == pytest.approx(37.5, rel=1e-12)
+    assert _days(d.qualified_until) == pytest.approx(10 * math.log2(1.25), abs=1 / DAY)
+    assert _days(d.exit_at) == pytest.approx(10 * math.log2(3.75), abs=1 / DAY)
+
+
+def test_a_score_with_a_floor_is_under_a_line_near_zero_in_closed_form() -> None:
+    # intent = 37.5 * 2^(-d/10) is under 1 after 10 log2(37.5) days, though never under 0
+    model = parse_model(GOLDEN.replace("intent:\n  rules:", "intent:\n  floor: -5\n  rules:")
+                        .replace("below: {intent: 10}", "below: {intent: 1}"))
+    mine, theirs = _states(model, EVENTS)
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    assert _days(d.exit_at) == pytest.approx(10 * math.log2(37.5), abs=1 / DAY)
+
+
+CRITERION = """  thresholds: {fit: 40, intent: 30}
+  criteria:
+    - name: us_warm
+      when:
+        all:
+          - {field: contact.country, op: eq, value: US}
+          - {field: account.employees, op: gte, value: 100}
+          - {field: score.intent, op: gte, value: 20}"""
+
+
+def test_a_criterion_on_records_and_a_score_holds_until_its_own_line() -> None:
+    model = parse_model(GOLDEN.replace("  thresholds: {fit: 40, intent: 30}", CRITERION))
+    mine, theirs = _states(model, EVENTS)
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    assert [r.kind for r in d.reasons] == ["thresholds", "criteria"]
+    assert str(d.reasons[1]) == ("criteria us_warm: (contact.country eq 'US' and "
+                                 "account.employees gte 100 and score.intent gte 20)")
+    assert d.reasons[1].words(T0) == "criterion us warm"
+    # thresholds #1 ends when intent 37.5 * 2^(-d/10) < 30 (3.2 days); the criterion, on
+    # the US contact of an 800-employee account, holds on until intent < 20
+    assert _days(d.qualified_until) == pytest.approx(10 * math.log2(37.5 / 20), abs=1 / DAY)
+
+
+def test_a_criterion_on_the_fit_score_never_ends_without_new_data() -> None:
+    model = parse_model(GOLDEN.replace("  thresholds: {fit: 40, intent: 30}", """\
+  thresholds: {fit: 40, intent: 30}
+  criteria:
+    - {name: good_fit, when: {field: score.fit, op: gte, value: 50}}"""))
+    mine, theirs = _states(model, EVENTS)
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    assert [r.name for r in d.reasons] == ["#1", "good_fit"]
+    assert d.qualified_until is None  # fit 50 >= 50 for good
+
+
+def test_a_fit_minimum_met_exactly_keeps_its_paths_end() -> None:
+    model = parse_model(GOLDEN.replace("thresholds: {fit: 40, intent: 30}",
+                                       "thresholds: {fit: 50, intent: 30}"))
+    mine, theirs = _states(model, EVENTS)
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    assert d.mql  # fit 50 >= 50 ("at or over")
+    assert _days(d.qualified_until) == pytest.approx(10 * math.log2(1.25), abs=1 / DAY)
+
+
+TRIAL = GOLDEN.replace("  thresholds: {fit: 40, intent: 30}", """\
+  thresholds: {fit: 40, intent: 30}
+  criteria:
+    - {name: trial, when: {activity: trial_signup, within_days: 7}}""").replace(
+    "    - {name: demo, event: demo_request, within_days: 7}", """\
+    - {name: demo, event: demo_request, within_days: 7}
+    - {name: trial, event: trial_signup, within_days: 7}""")
+# GOLDEN's threshold path ends when intent 37.5 * 2^(-d/10) falls under 30
+CROSSING = T0 + timedelta(days=10 * math.log2(1.25))
+
+
+def test_windows_closing_a_second_and_a_half_before_the_threshold_path_ends() -> None:
+    # the trial criterion and fast track end 1.5 s before intent crosses 30: the
+    # thresholds still qualify then, so the contact stops at the crossing
+    model = parse_model(TRIAL)
+    trial = event("trial_signup", now=CROSSING - timedelta(days=7, seconds=1.5))
+    mine, theirs = _states(model, [*EVENTS, trial])
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    assert [(r.kind, r.name) for r in d.reasons] == [
+        ("thresholds", "#1"), ("criteria", "trial"), ("fast_track", "trial")]
+    assert d.qualified_until is not None
+    assert abs((d.qualified_until - CROSSING).total_seconds()) < 1e-3
+
+
+def test_windows_that_closed_at_the_decision_are_no_end_to_come() -> None:
+    # decided half a second before the crossing, 7 days after the trial signup: its
+    # window (t - 7 days, t] has just closed, so only the crossing ends the MQL
+    model = parse_model(TRIAL)
+    at = CROSSING - timedelta(seconds=0.5)
+    trial = event("trial_signup", now=at - timedelta(days=7))
+    mine, theirs = _states(model, [*EVENTS, trial])
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, at)
+    assert [r.kind for r in d.reasons] == ["thresholds"]
+    assert d.qualified_until is not None
+    assert abs((d.qualified_until - CROSSING).total_seconds()) < 1e-3
