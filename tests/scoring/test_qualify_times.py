@@ -11,7 +11,7 @@ import pytest
 
 from mql.model.parse import parse_model
 from mql.model.spec import TOTAL, Model
-from mql.records import Event
+from mql.records import Account, Contact, Event
 from mql.scoring.intent import IntentState, Program
 from mql.scoring.qualify import Qualifier
 from tests.conftest import T0, event
@@ -209,3 +209,89 @@ def test_windows_that_closed_at_the_decision_are_no_end_to_come() -> None:
     assert [r.kind for r in d.reasons] == ["thresholds"]
     assert d.qualified_until is not None
     assert abs((d.qualified_until - CROSSING).total_seconds()) < 1e-3
+
+
+def test_the_fit_of_an_account_alone(golden: Model) -> None:
+    # no contact: only the account's rule (size 30: 800 employees) can match
+    q = Qualifier(golden)
+    assert q.fits(None, ACME)["fit"].value == 30.0
+    assert q.fits(None, None)["fit"].value == 0.0
+
+
+def test_every_criterion_on_scores_bounds_how_long_it_qualifies() -> None:
+    model = parse_model(GOLDEN.replace("  thresholds: {fit: 40, intent: 30}", """\
+  thresholds: {fit: 40, intent: 30}
+  criteria:
+    - {name: warm, when: {field: score.intent, op: gte, value: 20}}
+    - {name: hot, when: {field: score.total, op: gte, value: 90}}"""))
+    mine, theirs = _states(model, EVENTS)
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    # total 87.5 is under 90: hot never holds; warm holds until intent < 20
+    assert [r.name for r in d.reasons] == ["#1", "warm"]
+    assert _days(d.qualified_until) == pytest.approx(10 * math.log2(37.5 / 20), abs=1 / DAY)
+
+
+def test_a_fast_track_of_several_event_types_names_them_all() -> None:
+    model = parse_model(GOLDEN.replace("{name: demo, event: demo_request, within_days: 7}",
+                                       "{name: demo, event: [demo_request, trial_signup], "
+                                       "within_days: 7}"))
+    mine, theirs = _states(model, [event("trial_signup", 2)])
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    (reason,) = d.reasons
+    assert str(reason) == "fast-track demo: demo_request/trial_signup at 2026-02-28T10:00Z"
+    assert reason.words(T0) == "demo request or trial signup 2 days ago"
+    assert d.qualified_until == T0 + timedelta(days=5)  # 7 days after the signup
+
+
+EXITS = GOLDEN.replace("exit:\n  below: {intent: 10}", """\
+exit:
+  below: {intent: 10}
+  when:
+    - name: student
+      reason: a student
+      when: {field: contact.title, op: contains, value: student}
+    - name: competitor
+      reason: a competitor
+      when: {field: account.status, op: eq, value: competitor}
+    - {name: cold, reason: no intent, when: {field: score.intent, op: lt, value: 1}}
+lifecycle:
+  disqualify:
+    - {name: tiny, when: {field: score.fit, op: lt, value: 10}}
+    - {name: bounced, when: {activity: email_bounce, within_days: 30}}
+event_types: [email_bounce]""")
+
+
+@pytest.mark.parametrize(("title", "status", "events", "exits"), [
+    ("Student", "customer", EVENTS, ("student",)),
+    ("CTO", "competitor", EVENTS, ("competitor",)),
+    ("CTO", "customer", [], ("cold",)),
+    ("Student", "competitor", [], ("student", "competitor", "cold")),
+    ("CTO", "customer", EVENTS, ()),
+])
+def test_exit_rules_read_the_contact_the_account_and_the_scores(
+        title: str, status: str, events: list[Event], exits: tuple[str, ...]) -> None:
+    model = parse_model(EXITS)
+    jane = Contact("jane@acme.example", "acme.example", {"country": "US", "title": title})
+    acme = Account("acme.example", {"employees": 800, "status": status})
+    mine, theirs = _states(model, events)
+    d = Qualifier(model).decide(jane, acme, mine, theirs, T0)
+    assert d.exits == exits
+    assert d.mql is (not exits)  # intent 37.5 >= 30 with the events, 0 without
+
+
+def test_disqualify_rules_read_the_scores_and_the_activity_at_the_decision() -> None:
+    model = parse_model(EXITS)
+    nobody = Contact("kim@gmail.com", "gmail.com", {})
+    bounce = event("email_bounce", 29, contact="kim@gmail.com")
+    mine, theirs = _states(model, [bounce])
+    q = Qualifier(model)
+    # fit -20 (personal: a gmail address) is under 10, and a bounce 29 days ago is in its
+    # 30-day window
+    d = q.decide(nobody, None, mine, theirs, T0)
+    assert d.disqualified_by == ("tiny", "bounced")
+    # the bounce leaves its 30-day window a day later
+    later = q.decide(nobody, None, mine, theirs, T0 + timedelta(days=1))
+    assert later.disqualified_by == ("tiny",)
+    # a fit of 20 (a US contact) is not tiny
+    us = Contact("jane@acme.example", "acme.example", {"country": "US"})
+    assert q.decide(us, None, IntentState.empty(), theirs, T0).disqualified_by == ()
