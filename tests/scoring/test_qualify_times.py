@@ -295,3 +295,70 @@ def test_disqualify_rules_read_the_scores_and_the_activity_at_the_decision() -> 
     # a fit of 20 (a US contact) is not tiny
     us = Contact("jane@acme.example", "acme.example", {"country": "US"})
     assert q.decide(us, None, IntentState.empty(), theirs, T0).disqualified_by == ()
+
+
+AVERAGE_CRITERION = """
+name: average_criterion
+decay: {half_life_days: 10}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40}
+mql:
+  thresholds: {intent: 15}
+  criteria:
+    - name: attentive
+      when: {activity: page_view, within_days: 30, avg: seconds, at_least: 100}
+"""
+
+
+def test_an_average_that_starts_holding_later_carries_the_mql_on() -> None:
+    model = parse_model(AVERAGE_CRITERION)
+    views = [event("page_view", 20, seconds=10), event("page_view", 10, seconds=150),
+             event("page_view", 2, seconds=60)]
+    mine, theirs = _states(model, [event("demo_request", 0), *views])
+    d = Qualifier(model).decide(JANE, ACME, mine, theirs, T0)
+    # now: intent 40 >= 15, the average (10 + 150 + 60) / 3 = 73.3 is under 100
+    assert [r.name for r in d.reasons] == ["#1"]
+    # intent 40 * 2^(-d/10) falls under 15 after 10 log2(40/15) = 14.2 days; by then the
+    # 10 s visit has left the window (day 10: (150 + 60) / 2 = 105 >= 100), until the 150
+    # leaves it on day 20 (60): the MQL lasts until day 20
+    assert d.qualified_until == T0 + timedelta(days=20)
+
+
+@pytest.mark.parametrize("model_text", [GOLDEN, GOLDEN.replace(
+    "intent:\n  rules:", "intent:\n  floor: -5\n  rules:")], ids=["plain", "floored"])
+def test_the_exit_is_the_first_microsecond_a_decision_sees_under_the_line(
+        model_text: str) -> None:
+    # docs/model.md, `exit`: under the line at exit_at, not one microsecond earlier, as
+    # the decision computes the score (from the state, not the closed form)
+    model = parse_model(model_text)
+    q = Qualifier(model)
+    mine, theirs = _states(model, EVENTS)
+    fits = q.fits(JANE, ACME)
+    us = timedelta(microseconds=1)
+    for tenth in range(5, 375, 7):
+        line = tenth / 10
+        for name, low in (("intent", line), (TOTAL, 50 + line)):
+            t = q.exit_time(((name, low),), fits, mine, theirs, T0)
+            assert t is not None
+            assert q.scores(fits, mine, theirs, t)[name] < low
+            assert q.scores(fits, mine, theirs, t - us)[name] >= low
+
+
+@pytest.mark.parametrize(("k", "name", "low"), [(22, TOTAL, 59.808), (82, "intent", 1.839),
+                                                (150, TOTAL, 73.294), (162, "intent", 16.551)])
+def test_where_the_closed_form_rounds_to_the_other_microsecond(k: int, name: str,
+                                                               low: float) -> None:
+    # histories where the closed form's moment and the decision's differ by a microsecond
+    # in floating point: the exit is the decision's (under the line at it, not before)
+    model = parse_model(GOLDEN)
+    q = Qualifier(model)
+    mine, theirs = _states(model, [
+        event("demo_request", k * 0.0137), event("page_view", k * 0.031, url="/pricing"),
+        event("page_view", k * 0.071 + 1, url="/pricing")])
+    fits = q.fits(JANE, ACME)
+    t = q.exit_time(((name, low),), fits, mine, theirs, T0)
+    assert t is not None
+    assert q.scores(fits, mine, theirs, t)[name] < low
+    assert q.scores(fits, mine, theirs, t - timedelta(microseconds=1))[name] >= low
