@@ -54,3 +54,14 @@ def test_after_a_jump_over_the_line_a_later_window_end_above_it_is_none() -> Non
                                       steps=((-20.0, T0 + timedelta(days=1)),
                                              (5.0, T0 + timedelta(days=5)))),))
     assert curve.crossings(30.0) == [T0 + timedelta(days=1)]
+
+
+def test_every_crossing_is_listed_not_only_the_first() -> None:
+    # 40 for good, -20 until day 1, +5 until day 5: 25, 45 from day 1, 40 from day 5;
+    # over 42 from day 1 to day 5
+    curve = MixedCurve(T0, 0.0, (Part(1.0, (Term(((40.0, None),), None, math.inf),),
+                                      steps=((-20.0, T0 + timedelta(days=1)),
+                                             (5.0, T0 + timedelta(days=5)))),))
+    assert curve.crossings(42.0) == [T0 + timedelta(days=1), T0 + timedelta(days=5)]
+    assert curve.crossings(42.0, first=True) == [T0 + timedelta(days=1)]
+    assert curve.first_below(42.0) == T0  # 25 now
