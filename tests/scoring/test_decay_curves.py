@@ -7,8 +7,13 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from mql.scoring.decay import MixedCurve, Part, RecentTimes, Term
-from tests.conftest import T0
+import pytest
+
+from mql.model.parse import parse_model
+from mql.model.spec import Decay
+from mql.scoring.decay import Curve, MixedCurve, Part, RecentTimes, Term
+from mql.scoring.scorer import score
+from tests.conftest import T0, contact, event
 
 DAY = 86400.0
 US = timedelta(microseconds=1)
@@ -65,3 +70,35 @@ def test_every_crossing_is_listed_not_only_the_first() -> None:
     assert curve.crossings(42.0) == [T0 + timedelta(days=1), T0 + timedelta(days=5)]
     assert curve.crossings(42.0, first=True) == [T0 + timedelta(days=1)]
     assert curve.first_below(42.0) == T0  # 25 now
+
+
+def test_a_term_held_at_a_cap_decays_from_the_moment_it_drops_under_it() -> None:
+    # min(1, 5 * 2^(-d)) (half-life 1 day): 1 until day log2(5), under 0.5 from day log2(10)
+    curve = Curve(T0, Decay(1), 0.0, ((5.0, 1.0),), ())
+    below = curve.first_below(0.5)
+    assert below is not None
+    assert (below - T0).total_seconds() / DAY == pytest.approx(math.log2(10), abs=1e-9)
+    # a cap of 0 holds the term at 0 for good: 10 stays 10
+    assert Curve(T0, Decay(1), 10.0, ((5.0, 0.0),), ()).crossings(5.0) == []
+
+
+SESSIONS = parse_model("""
+name: sessions
+decay: {half_life_days: 10}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: clicks, event: email_click, points: 4, once_per: session}
+mql: {thresholds: {intent: 100}}
+""")
+
+
+@pytest.mark.parametrize(("minutes", "value"), [
+    (29, 4 * 2 ** (-29 / (10 * 1440))),  # one session: the first click counts
+    (30, 4 + 4 * 2 ** (-30 / (10 * 1440))),  # 30 minutes apart: a second session
+])
+def test_a_session_is_a_run_of_events_less_than_30_minutes_apart(minutes: int,
+                                                                 value: float) -> None:
+    clicks = [event("email_click", minutes / 1440), event("email_click", 0)]
+    d = score(SESSIONS, [contact()], [], clicks, at=T0)[0]
+    assert d.intent == pytest.approx(value, rel=1e-12)
