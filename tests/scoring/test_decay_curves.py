@@ -12,6 +12,7 @@ import pytest
 from mql.model.parse import parse_model
 from mql.model.spec import Decay
 from mql.scoring.decay import Curve, MixedCurve, Part, RecentTimes, Term
+from mql.scoring.intent import IntentState, Program, intent_part
 from mql.scoring.scorer import score
 from tests.conftest import T0, contact, event
 
@@ -102,3 +103,24 @@ def test_a_session_is_a_run_of_events_less_than_30_minutes_apart(minutes: int,
     clicks = [event("email_click", minutes / 1440), event("email_click", 0)]
     d = score(SESSIONS, [contact()], [], clicks, at=T0)[0]
     assert d.intent == pytest.approx(value, rel=1e-12)
+
+
+LIFESPAN = parse_model("""
+name: lifespan
+decay: {half_life_days: 10}
+fit: {rules: []}
+intent:
+  rules:
+    - {name: demo, event: demo_request, points: 40, expires_after_days: 5, once_per: day}
+mql: {thresholds: {intent: 20}}
+""")
+
+
+def test_the_curve_of_a_lifespan_ends_each_event_at_its_age() -> None:
+    # 40 * 2^(-d/10) is still 28.3 on day 5, when the demo's lifespan ends it: the curve
+    # itself (closed form, no state) drops under 20 on day 5, not on day 10
+    program = Program(LIFESPAN)
+    mine = IntentState.empty().add(event("demo_request", 0), program)
+    curve = MixedCurve(T0, 0.0, (intent_part(LIFESPAN.intent, mine, IntentState.empty(), T0),))
+    assert curve.value(T0) == 40.0
+    assert curve.first_below(20.0) == T0 + timedelta(days=5)
