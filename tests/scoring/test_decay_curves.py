@@ -5,7 +5,7 @@ line, every moment the truth of `score >= line` changes)."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -124,3 +124,20 @@ def test_the_curve_of_a_lifespan_ends_each_event_at_its_age() -> None:
     curve = MixedCurve(T0, 0.0, (intent_part(LIFESPAN.intent, mine, IntentState.empty(), T0),))
     assert curve.value(T0) == 40.0
     assert curve.first_below(20.0) == T0 + timedelta(days=5)
+
+
+@pytest.mark.parametrize("shift", [5.0, -5.0, 0.25, -0.25])
+def test_a_crossing_is_settled_where_the_exact_score_crosses(shift: float) -> None:
+    # `exact` is how the caller computes the score: here the closed form 5 s (or 250 ms)
+    # later or earlier; the crossing is the first microsecond the exact score is under
+    # 20, 10 days (one half-life) + shift after now
+    lag = timedelta(seconds=shift)
+
+    def exact(t: datetime) -> float:
+        return float(40.0 * 2.0 ** (-((t - lag) - T0).total_seconds() / (10 * DAY)))
+
+    curve = Curve(T0, Decay(10), 0.0, ((40.0, None),), (), exact=exact)
+    below = curve.first_below(20.0)
+    assert below is not None
+    assert exact(below) < 20.0 <= exact(below - US)
+    assert abs((below - (T0 + timedelta(days=10) + lag)).total_seconds()) < 1e-5
