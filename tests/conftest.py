@@ -9,7 +9,7 @@ from importlib.resources import files
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from mql.model.parse import parse_model
 from mql.model.spec import Model
@@ -23,8 +23,11 @@ pytest_plugins = ["tests.postgres"]
 # 150 drawn histories per property made a package take hours); the spec-value tests are
 # what must kill a mutant, the properties only add to them
 MUTATE_EXAMPLES = 10
+# no shrinking: a failing example kills the mutant as it is, and shrinking it took a
+# minute of CPU per kill (reported as a timeout by mutmut's CPU limit)
+MUTATE_PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
 settings.register_profile("mutate", derandomize=True, database=None,
-                          max_examples=MUTATE_EXAMPLES)
+                          max_examples=MUTATE_EXAMPLES, phases=MUTATE_PHASES)
 
 
 # module-level memo dicts of the core packages (filled on first use, keyed by id() of a
@@ -62,7 +65,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         chosen = getattr(test, "_hypothesis_internal_use_settings", None)
         if isinstance(chosen, settings) and chosen.max_examples > MUTATE_EXAMPLES:
             test._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
-                chosen, max_examples=MUTATE_EXAMPLES, derandomize=True, database=None)
+                chosen, max_examples=MUTATE_EXAMPLES, derandomize=True, database=None,
+                phases=MUTATE_PHASES)
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

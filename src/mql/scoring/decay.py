@@ -347,6 +347,13 @@ class MixedCurve:
                                for _, u in term.pieces if u is not None and u > self.now})
         flips: list[datetime] = []
         above = self.value(self.now) >= threshold
+        if (self.value(self.now + _MICROSECOND) >= threshold) != above:
+            # exactly on the line now and leaving it at once: the root at 0 is no sign
+            # change the root finder sees
+            flips.append(self.now + _MICROSECOND)
+            above = not above
+            if first:
+                return flips
         start = self.now
         for end in [*structural, None]:
             for lo, hi in self._pieces(start, end):
