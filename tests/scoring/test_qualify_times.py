@@ -12,23 +12,13 @@ import pytest
 from mql.model.parse import parse_model
 from mql.model.spec import TOTAL, Model
 from mql.records import Account, Contact, Event
-from mql.scoring.intent import IntentState, Program
+from mql.scoring.intent import IntentState
 from mql.scoring.qualify import Qualifier
 from tests.conftest import T0, event
+from tests.scoring.test_fast_paths import _states
 from tests.scoring.test_golden import ACME, EVENTS, GOLDEN, JANE
 
 DAY = 86400.0
-
-
-def _states(model: Model, events: list[Event]) -> tuple[IntentState, IntentState]:
-    program = Program(model)
-    mine, theirs = IntentState.empty(), IntentState.empty()
-    for e in events:
-        if e.contact is not None:
-            mine = mine.add(e, program)
-        else:
-            theirs = theirs.add(e, program, "account")
-    return mine, theirs
 
 
 @pytest.fixture(scope="module")
