@@ -28,12 +28,8 @@ from mql.learning.calibrate import (
     split_gain,
     team_load,
 )
+from tests.learning.test_calibrate import EIGHT, T  # 5 of 8 converted, change point at 50
 
-# the eight outreaches of test_calibrate.py: 5 of 8 converted, the change point at 50
-EIGHT = [Moment(c, s, y) for c, s, y in [("a", 10, 0), ("b", 20, 0), ("c", 30, 1),
-                                         ("d", 40, 0), ("e", 50, 1), ("f", 60, 1),
-                                         ("g", 70, 1), ("h", 80, 1)]]
-T = [20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0]
 # 0 -> 25 (Jan 2) -> 55 (Jan 3) -> 45 (Jan 4) -> 65 (Jan 5): 50 crossed on Jan 3 and Jan 5
 RISES = Daily("x@a.example", date(2026, 1, 1), (0.0, 25.0, 55.0, 45.0, 65.0), "emea")
 
